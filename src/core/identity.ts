@@ -1,0 +1,354 @@
+// This side's identity (PROTOCOL.md section 5): an Ed25519 key and the signed card that names
+// it, plus the relay inbox peers reach it at.
+//
+// Storage keys:
+//   vault  `identity.privateKey`  hex of the 32-byte Ed25519 private seed
+//   memory `identity.card`        the card, canonical JSON
+//   vault  `identity.inbox`       {"slot_id","owner_token"}: the inbox slot's owner capability
+//   memory `identity.relay`       {"url","slot_id","fingerprint"}: where that inbox lives
+//
+// Write order keeps every interruption harmless: the secret is written before the public record
+// that refers to it (private key before card, owner token before relay binding), and a record
+// whose secret is missing or does not match is read as absent, so the next init repairs it.
+// An existing identity is never replaced by one with a different handle: peers pinned its key.
+
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { constantTimeEqual, fromBase64, fromHex, requireBytes, toBase64, toHex, utf8, wipe } from './bytes.js';
+import { PairError, badInput, isPairError } from './errors.js';
+import { AsyncLock } from './lock.js';
+import type { Clock, Memory, Random, RelayPort, Vault } from './ports.js';
+
+export const HANDLE_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const HANDLE_SHAPE = '1 to 64 letters, digits, "_" or "-"';
+export const PRIVATE_SEED_LENGTH = 32;
+export const FINGERPRINT_PATTERN = /^[0-9a-f]{16}$/;
+
+export const IDENTITY_KEYS = {
+  privateKey: 'identity.privateKey',
+  card: 'identity.card',
+  inbox: 'identity.inbox',
+  relay: 'identity.relay',
+} as const;
+
+export interface Card {
+  v: 1;
+  handle: string;
+  key: string;
+  created_at: string;
+  sig: string;
+}
+
+const CARD_FIELDS = ['created_at', 'handle', 'key', 'sig', 'v'] as const;
+
+// ---------------------------------------------------------------------------------------------
+// Canonical JSON: what the card signature covers.
+
+/** Deeper nesting than this is refused (it also stops cyclic structures). */
+const MAX_JSON_DEPTH = 64;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Orders strings by Unicode code point (JavaScript's `<` orders UTF-16 code units). */
+function compareCodePoints(a: string, b: string): number {
+  // While the prefixes agree, both strings step over the same code points.
+  for (let i = 0; i < a.length && i < b.length; ) {
+    const x = a.codePointAt(i) ?? 0;
+    const y = b.codePointAt(i) ?? 0;
+    if (x !== y) return x - y;
+    i += x > 0xffff ? 2 : 1;
+  }
+  return a.length - b.length;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+function writeCanonical(value: unknown, path: string, depth: number): string {
+  if (depth > MAX_JSON_DEPTH) throw badInput(path, `is nested deeper than ${MAX_JSON_DEPTH} levels`, 'a shallower, acyclic value');
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      // Only integers have one spelling every JSON implementation agrees on.
+      if (!Number.isSafeInteger(value)) throw badInput(path, 'is not a safe integer', 'an integer between -(2^53-1) and 2^53-1');
+      return String(value); // String(-0) is "0"
+    case 'string':
+      if (LONE_SURROGATE.test(value)) throw badInput(path, 'contains an unpaired surrogate', 'text that encodes as UTF-8');
+      return JSON.stringify(value); // escapes quote, backslash and controls; leaves other characters as they are
+    case 'object': {
+      if (Array.isArray(value)) {
+        return `[${value.map((item: unknown, index) => writeCanonical(item, `${path}[${index}]`, depth + 1)).join(',')}]`;
+      }
+      if (!isPlainObject(value)) throw badInput(path, 'is not a plain object', 'null, a boolean, an integer, a string, an array or a plain object');
+      const members = Object.keys(value)
+        .sort(compareCodePoints)
+        .map((key) => `${JSON.stringify(key)}:${writeCanonical(value[key], `${path}.${key}`, depth + 1)}`);
+      return `{${members.join(',')}}`;
+    }
+    default:
+      throw badInput(path, `is ${typeof value}`, 'null, a boolean, an integer, a string, an array or a plain object');
+  }
+}
+
+/**
+ * Canonical JSON: object keys sorted by code point, no whitespace, strings JSON-escaped with
+ * non-ASCII left as is (UTF-8 once encoded). Refuses what has no single spelling: non-integer
+ * or unsafe numbers, undefined, functions, symbols, bigints, lone surrogates, non-plain objects.
+ */
+export function canonicalJson(value: unknown): string {
+  return writeCanonical(value, 'value', 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cards.
+
+const RFC3339_UTC = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?Z$/;
+
+/** An RFC 3339 timestamp in UTC (`Z`), with real calendar fields. */
+export function isRfc3339Utc(text: unknown): text is string {
+  if (typeof text !== 'string') return false;
+  const match = RFC3339_UTC.exec(text);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 60;
+}
+
+/** The current time as a card timestamp, to the second: `2026-11-25T00:00:00Z`. */
+export function cardTimestamp(epochMs: number): string {
+  return new Date(epochMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** `hex(H(public key))[0:16]`: how peers are pinned. */
+export function fingerprint(publicKey: Uint8Array): string {
+  requireBytes(publicKey, 'publicKey', 32);
+  return toHex(sha256(publicKey)).slice(0, 16);
+}
+
+export function cardFingerprint(card: Card): string {
+  return fingerprint(fromBase64(card.key, 'card key', 32));
+}
+
+function unsignedCardBytes(card: Omit<Card, 'sig'>): Uint8Array {
+  return utf8(canonicalJson({ v: card.v, handle: card.handle, key: card.key, created_at: card.created_at }));
+}
+
+/** Signs a card for `handle` with the 32-byte private seed. */
+export function createCard(handle: string, privateSeed: Uint8Array, createdAt: string): Card {
+  if (typeof handle !== 'string' || !HANDLE_PATTERN.test(handle)) throw badInput('handle', 'is not a valid handle', HANDLE_SHAPE);
+  requireBytes(privateSeed, 'privateSeed', PRIVATE_SEED_LENGTH);
+  if (!isRfc3339Utc(createdAt)) throw badInput('createdAt', 'is not an RFC 3339 UTC timestamp', 'a time like 2026-11-25T00:00:00Z');
+  const unsigned = { v: 1 as const, handle, key: toBase64(ed25519.getPublicKey(privateSeed)), created_at: createdAt };
+  return { ...unsigned, sig: toBase64(ed25519.sign(unsignedCardBytes(unsigned), privateSeed)) };
+}
+
+function badCard(problem: string): PairError {
+  return new PairError('bad_card', `identity card ${problem}`);
+}
+
+/** Shortens a peer-chosen field name before it goes into a message. */
+function quoteName(name: string): string {
+  return JSON.stringify(name.length > 32 ? `${name.slice(0, 32)}…` : name);
+}
+
+function decodeCardBytes(text: unknown, field: string, length: number): Uint8Array {
+  if (typeof text !== 'string') throw badCard(`field "${field}" is not a string`);
+  try {
+    return fromBase64(text, field, length);
+  } catch {
+    throw badCard(`field "${field}" is not standard padded base64 of ${length} bytes`);
+  }
+}
+
+/**
+ * Checks an untrusted value is exactly a card (no extra fields, `v` 1, a valid handle, a
+ * canonical Ed25519 key in the prime-order subgroup, an RFC 3339 UTC time, a 64-byte signature)
+ * and that the signature verifies. Returns a fresh card holding only those fields.
+ */
+export function verifyCard(value: unknown): Card {
+  if (!isPlainObject(value)) throw badCard('is not a JSON object');
+  for (const name of Object.keys(value)) {
+    if (!(CARD_FIELDS as readonly string[]).includes(name)) throw badCard(`has an unexpected field ${quoteName(name)}`);
+  }
+  for (const name of CARD_FIELDS) {
+    if (!Object.hasOwn(value, name)) throw badCard(`is missing the field "${name}"`);
+  }
+  const { v, handle, key, created_at: createdAt, sig } = value;
+  if (v !== 1) throw badCard('has a version other than 1');
+  if (typeof handle !== 'string' || !HANDLE_PATTERN.test(handle)) throw badCard(`has a handle that is not ${HANDLE_SHAPE}`);
+  const publicKey = decodeCardBytes(key, 'key', 32);
+  const signature = decodeCardBytes(sig, 'sig', 64);
+  if (!isRfc3339Utc(createdAt)) throw badCard('has a created_at that is not an RFC 3339 UTC time like 2026-11-25T00:00:00Z');
+  let point;
+  try {
+    point = ed25519.Point.fromBytes(publicKey);
+  } catch {
+    throw badCard('has a key that is not an Ed25519 public key');
+  }
+  // Small-order and mixed-order keys admit signatures that verify for many messages.
+  if (!constantTimeEqual(point.toBytes(), publicKey) || point.is0() || !point.isTorsionFree()) {
+    throw badCard('has a key outside the Ed25519 prime-order subgroup');
+  }
+  const card: Card = { v: 1, handle, key: key as string, created_at: createdAt, sig: sig as string };
+  if (!ed25519.verify(signature, unsignedCardBytes(card), publicKey, { zip215: false })) {
+    throw badCard('has a signature that does not verify');
+  }
+  return card;
+}
+
+// ---------------------------------------------------------------------------------------------
+// This side's identity in storage.
+
+export interface Identity {
+  card: Card;
+  fingerprint: string;
+  handle: string;
+  relay?: { url: string; slotId: string };
+}
+
+export interface IdentityDeps {
+  vault: Vault;
+  memory: Memory;
+  random: Random;
+  clock: Clock;
+}
+
+/** Identity writes (creation, inbox allocation) run one at a time per vault. */
+const identityLocks = new WeakMap<Vault, AsyncLock>();
+
+function identityLock(vault: Vault): AsyncLock {
+  let lock = identityLocks.get(vault);
+  if (!lock) {
+    lock = new AsyncLock();
+    identityLocks.set(vault, lock);
+  }
+  return lock;
+}
+
+function parseJson(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readPrivateSeed(vault: Vault): Promise<Uint8Array | undefined> {
+  const stored = await vault.get(IDENTITY_KEYS.privateKey);
+  if (stored === undefined) return undefined;
+  try {
+    return fromHex(stored, 'stored private key', PRIVATE_SEED_LENGTH);
+  } catch {
+    return undefined;
+  }
+}
+
+async function readCard(memory: Memory): Promise<Card | undefined> {
+  try {
+    return verifyCard(parseJson(await memory.get(IDENTITY_KEYS.card)));
+  } catch (error) {
+    if (isPairError(error, 'bad_card')) return undefined;
+    throw error;
+  }
+}
+
+interface StoredInbox {
+  slotId: string;
+  ownerToken: string;
+}
+
+/** The inbox binding, if both halves are present, agree, and belong to `ownFingerprint`. */
+async function readInbox(deps: Pick<IdentityDeps, 'vault' | 'memory'>, ownFingerprint: string): Promise<(StoredInbox & { url: string }) | undefined> {
+  const binding = parseJson(await deps.memory.get(IDENTITY_KEYS.relay));
+  if (!isPlainObject(binding)) return undefined;
+  const { url, slot_id: slotId, fingerprint: boundTo } = binding;
+  if (typeof url !== 'string' || typeof slotId !== 'string' || boundTo !== ownFingerprint) return undefined;
+  const secret = parseJson(await deps.vault.get(IDENTITY_KEYS.inbox));
+  if (!isPlainObject(secret) || secret['slot_id'] !== slotId || typeof secret['owner_token'] !== 'string') return undefined;
+  return { url, slotId, ownerToken: secret['owner_token'] };
+}
+
+interface LoadedIdentity {
+  identity: Identity;
+  privateSeed: Uint8Array;
+}
+
+async function readIdentity(deps: Pick<IdentityDeps, 'vault' | 'memory'>): Promise<LoadedIdentity | undefined> {
+  const card = await readCard(deps.memory);
+  if (!card) return undefined;
+  const privateSeed = await readPrivateSeed(deps.vault);
+  // A card whose private key is missing or different (an interrupted re-creation) is no identity.
+  if (!privateSeed || toBase64(ed25519.getPublicKey(privateSeed)) !== card.key) return undefined;
+  const ownFingerprint = cardFingerprint(card);
+  const inbox = await readInbox(deps, ownFingerprint);
+  const identity: Identity = { card, fingerprint: ownFingerprint, handle: card.handle };
+  if (inbox) identity.relay = { url: inbox.url, slotId: inbox.slotId };
+  return { identity, privateSeed };
+}
+
+/** This side's identity, or undefined if none is set up (or only part of one was written). */
+export async function loadIdentity(deps: Pick<IdentityDeps, 'vault' | 'memory'>): Promise<Identity | undefined> {
+  const loaded = await readIdentity(deps);
+  if (loaded) wipe(loaded.privateSeed);
+  return loaded?.identity;
+}
+
+/** The private seed that signs for this identity; `identity_missing` if there is none. */
+export async function loadSigningKey(deps: Pick<IdentityDeps, 'vault' | 'memory'>): Promise<Uint8Array> {
+  const loaded = await readIdentity(deps);
+  if (!loaded) throw new PairError('identity_missing', 'This side has no identity yet: set one up with a handle first.');
+  return loaded.privateSeed;
+}
+
+/** The owner token of this identity's inbox slot (to grant peers send tokens), if it has one. */
+export async function loadInboxOwnerToken(deps: Pick<IdentityDeps, 'vault' | 'memory'>): Promise<string | undefined> {
+  const loaded = await readIdentity(deps);
+  if (!loaded) return undefined;
+  wipe(loaded.privateSeed);
+  return (await readInbox(deps, loaded.identity.fingerprint))?.ownerToken;
+}
+
+async function bindInbox(deps: IdentityDeps, identity: Identity, relay: RelayPort): Promise<Identity> {
+  const slot = await relay.allocateSlot();
+  await deps.vault.set(IDENTITY_KEYS.inbox, JSON.stringify({ slot_id: slot.slotId, owner_token: slot.ownerToken }));
+  await deps.memory.set(IDENTITY_KEYS.relay, JSON.stringify({ url: relay.url, slot_id: slot.slotId, fingerprint: identity.fingerprint }));
+  return { ...identity, relay: { url: relay.url, slotId: slot.slotId } };
+}
+
+/**
+ * Sets up this side's identity once. With the same handle again it changes nothing (except,
+ * given a relay, allocating the identity's inbox slot the first time); with a different handle
+ * it refuses with `identity_conflict`, because peers pinned the existing key.
+ */
+export async function initSelfIdempotent(deps: IdentityDeps, handle: string, relay?: RelayPort): Promise<{ identity: Identity; created: boolean }> {
+  if (typeof handle !== 'string' || !HANDLE_PATTERN.test(handle)) throw badInput('handle', 'is not a valid handle', HANDLE_SHAPE);
+  return identityLock(deps.vault).run(async () => {
+    const existing = await readIdentity(deps);
+    if (existing) {
+      wipe(existing.privateSeed);
+      const { identity } = existing;
+      if (identity.handle !== handle) {
+        throw new PairError(
+          'identity_conflict',
+          `This side already has the identity "${identity.handle}" (fingerprint ${identity.fingerprint}), and peers pin its key, so it is never replaced silently. ` +
+            `Keep it by using the handle "${identity.handle}", or start over by deleting the existing identity's card and private key first.`,
+        );
+      }
+      return { identity: relay && !identity.relay ? await bindInbox(deps, identity, relay) : identity, created: false };
+    }
+    // A private key without a valid card (an interrupted setup, a damaged card) is reused, so
+    // the repaired identity keeps the fingerprint anyone may already know.
+    const privateSeed = (await readPrivateSeed(deps.vault)) ?? requireBytes(deps.random.bytes(PRIVATE_SEED_LENGTH), 'random bytes', PRIVATE_SEED_LENGTH);
+    const card = createCard(handle, privateSeed, cardTimestamp(deps.clock.now()));
+    await deps.vault.set(IDENTITY_KEYS.privateKey, toHex(privateSeed));
+    wipe(privateSeed);
+    await deps.memory.set(IDENTITY_KEYS.card, canonicalJson(card));
+    const identity: Identity = { card, fingerprint: cardFingerprint(card), handle };
+    return { identity: relay ? await bindInbox(deps, identity, relay) : identity, created: true };
+  });
+}

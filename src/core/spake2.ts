@@ -1,0 +1,164 @@
+// Symmetric SPAKE2 on Ed25519, byte-compatible with python-spake2 0.8 (`SPAKE2_Symmetric`,
+// `ParamsEd25519`) and RustCrypto `spake2` (PROTOCOL.md section 4, step 2):
+//
+//   pw  = int_be(HKDF(password, salt="", info="SPAKE2 pw", 48)) mod L
+//   x   = int_be(entropy64) mod L
+//   msg = 0x53 || encode(x*B + pw*S)
+//   K   = encode(x*(Y - pw*S))                      (Y: the peer's point; no cofactor)
+//   key = H(H(password) || H(idSymmetric) || min(X, Y) || max(X, Y) || K)
+//
+// where S is the "arbitrary element" derived from the seed "symmetric" and X, Y are the two
+// 32-byte point encodings without the side byte, ordered bytewise.
+
+import { ed25519 } from '@noble/curves/ed25519.js';
+import type { EdwardsPoint } from '@noble/curves/abstract/edwards.js';
+import { bytesToNumberBE, numberToBytesLE } from '@noble/curves/utils.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { concatBytes, constantTimeEqual, requireBytes, utf8 } from './bytes.js';
+import { PairError } from './errors.js';
+
+const Point = ed25519.Point;
+/** The prime order of the Ed25519 base point's subgroup. */
+const L = Point.Fn.ORDER;
+/** The field prime 2^255 - 19. */
+const P = Point.Fp.ORDER;
+
+/** The side byte python-spake2 prefixes to symmetric messages (`b"S"`). */
+export const SIDE_SYMMETRIC = 0x53;
+export const MESSAGE_LENGTH = 33;
+export const ENTROPY_LENGTH = 64;
+
+const ARBITRARY_ELEMENT_INFO = utf8('SPAKE2 arbitrary element');
+const PASSWORD_SCALAR_INFO = utf8('SPAKE2 pw');
+/** The seeds python-spake2 derives M, N (asymmetric roles, unused here) and S from. */
+export const ELEMENT_SEEDS = { M: utf8('M'), N: utf8('N'), S: utf8('symmetric') } as const;
+
+/**
+ * python-spake2's `arbitrary_element`: a point in the prime-order subgroup whose discrete log
+ * nobody knows. y0 = int_be(HKDF(seed, "", "SPAKE2 arbitrary element", 48)) mod p; for
+ * y = y0, y0+1, ...: take the point with that y and even x (if y is on the curve), multiply
+ * by the cofactor 8, and return the first result that is not the identity.
+ */
+export function arbitraryElement(seed: Uint8Array): EdwardsPoint {
+  requireBytes(seed, 'seed');
+  const y0 = bytesToNumberBE(hkdf(sha256, seed, undefined, ARBITRARY_ELEMENT_INFO, 48)) % P;
+  for (let plus = 0n; ; plus++) {
+    // y < p < 2^255 leaves the encoding's sign bit clear, which selects the even root x.
+    const encoding = numberToBytesLE((y0 + plus) % P, 32);
+    let candidate: EdwardsPoint;
+    try {
+      candidate = Point.fromBytes(encoding);
+    } catch {
+      continue; // (y^2 - 1) / (d y^2 + 1) has no square root: y is not on the curve
+    }
+    const element = candidate.clearCofactor();
+    if (!element.is0()) return element;
+  }
+}
+
+let symmetricS: EdwardsPoint | undefined;
+
+/** S, derived once on first use, with a precomputed window table for the pw*S multiplications. */
+export function symmetricElement(): EdwardsPoint {
+  if (symmetricS === undefined) {
+    symmetricS = arbitraryElement(ELEMENT_SEEDS.S);
+    symmetricS.precompute(8, false);
+  }
+  return symmetricS;
+}
+
+/** python-spake2's `password_to_scalar` for Ed25519. */
+export function passwordToScalar(password: Uint8Array): bigint {
+  requireBytes(password, 'password');
+  return bytesToNumberBE(hkdf(sha256, password, undefined, PASSWORD_SCALAR_INFO, 48)) % L;
+}
+
+/** The ephemeral scalar python-spake2 draws from 64 entropy bytes. */
+export function scalarFromEntropy(entropy: Uint8Array): bigint {
+  requireBytes(entropy, 'entropy', ENTROPY_LENGTH);
+  return bytesToNumberBE(entropy) % L;
+}
+
+/** A started exchange: send `message`, then feed the peer's message to `finish` exactly once. */
+export interface Spake2Pending {
+  readonly message: Uint8Array;
+  finish(peerMessage: Uint8Array): Uint8Array;
+}
+
+function violation(problem: string): PairError {
+  return new PairError('protocol_violation', `the peer's SPAKE2 message ${problem}`);
+}
+
+/** Decodes and checks the peer's message; every failure is a `protocol_violation`. */
+function peerElement(peerMessage: Uint8Array, ownMessage: Uint8Array): EdwardsPoint {
+  if (!(peerMessage instanceof Uint8Array)) throw violation('is not a byte array');
+  if (peerMessage.length !== MESSAGE_LENGTH) throw violation(`has ${peerMessage.length} bytes instead of ${MESSAGE_LENGTH}`);
+  if (peerMessage[0] !== SIDE_SYMMETRIC) throw violation('does not start with the symmetric side byte 0x53');
+  if (constantTimeEqual(peerMessage, ownMessage)) throw violation('is our own message reflected back');
+  const encoding = peerMessage.subarray(1);
+  let element: EdwardsPoint;
+  try {
+    // Without zip215, decoding follows RFC 8032: y >= p and a set sign bit on x = 0 are refused.
+    element = Point.fromBytes(encoding);
+  } catch {
+    throw violation('is not an Ed25519 point encoding');
+  }
+  if (!constantTimeEqual(element.toBytes(), encoding)) throw violation('is not a canonical point encoding');
+  if (element.is0()) throw violation('is the identity point');
+  if (!element.isTorsionFree()) throw violation('is not in the prime-order subgroup');
+  return element;
+}
+
+/**
+ * Starts symmetric SPAKE2. `entropy` (64 bytes) fixes the ephemeral scalar, so a session
+ * restored from its persisted seed produces the same message and key without new randomness.
+ */
+export function spake2Start(password: Uint8Array, idSymmetric: Uint8Array, entropy: Uint8Array): Spake2Pending {
+  requireBytes(password, 'password');
+  requireBytes(idSymmetric, 'idSymmetric');
+  const S = symmetricElement();
+  // Scalars of 0 (probability about 2^-252) make noble's multiply throw rather than leak pw*S.
+  let pwScalar: bigint | undefined = passwordToScalar(password);
+  let xScalar: bigint | undefined = scalarFromEntropy(entropy);
+  const ownElement = Point.BASE.multiply(xScalar).add(S.multiply(pwScalar));
+  const ownEncoding = ownElement.toBytes();
+  const message = concatBytes(Uint8Array.of(SIDE_SYMMETRIC), ownEncoding);
+  const passwordDigest = sha256(password);
+  const idDigest = sha256(idSymmetric);
+  let finished = false;
+
+  return {
+    message: message.slice(),
+    finish(peerMessage: Uint8Array): Uint8Array {
+      if (finished || pwScalar === undefined || xScalar === undefined) {
+        throw new PairError('invalid_state', 'This SPAKE2 exchange has already been finished; start a new one.');
+      }
+      finished = true;
+      const pw = pwScalar;
+      const x = xScalar;
+      // JavaScript cannot overwrite a bigint in place; dropping the only references is the
+      // closest to wiping, and it also makes any later call fail above.
+      pwScalar = undefined;
+      xScalar = undefined;
+      const peer = peerElement(peerMessage, message);
+      const sharedElement = peer.subtract(S.multiply(pw)).multiply(x);
+      const sharedEncoding = sharedElement.toBytes();
+      const peerEncoding = peerMessage.slice(1);
+      const [first, second] = compareBytes(ownEncoding, peerEncoding) <= 0 ? [ownEncoding, peerEncoding] : [peerEncoding, ownEncoding];
+      const key = sha256(concatBytes(passwordDigest, idDigest, first, second, sharedEncoding));
+      sharedEncoding.fill(0);
+      return key;
+    },
+  };
+}
+
+/** Bytewise lexicographic order, as Python compares `bytes`. */
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const difference = (a[i] ?? 0) - (b[i] ?? 0);
+    if (difference !== 0) return difference;
+  }
+  return a.length - b.length;
+}

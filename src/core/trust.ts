@@ -1,0 +1,152 @@
+// Pinned peers: the identities this side paired with, pinned by fingerprint (never by handle:
+// two peers may share one).
+//
+// Storage keys:
+//   memory `peers.index`            JSON array of pinned fingerprints, in pinning order
+//   memory `peer.<fp>`              the PinnedPeer record (public)
+//   vault  `peer.<fp>.sendToken`    the write-only capability for the peer's inbox (secret)
+//
+// Write order: pinning writes the token, then the record, then the index; forgetting removes
+// the index entry first. A peer counts as pinned only while the index lists it, so an
+// interruption at any point leaves either the old state or the new one, never half a peer.
+
+import { PairError, badInput } from './errors.js';
+import { type Card, FINGERPRINT_PATTERN, cardFingerprint, isRfc3339Utc, verifyCard } from './identity.js';
+import { AsyncLock } from './lock.js';
+import type { Memory, Vault } from './ports.js';
+
+export const PEERS_INDEX_KEY = 'peers.index';
+export const peerRecordKey = (fingerprint: string): string => `peer.${fingerprint}`;
+export const peerSendTokenKey = (fingerprint: string): string => `peer.${fingerprint}.sendToken`;
+
+export interface PinnedPeer {
+  fingerprint: string;
+  handle: string;
+  card: Card;
+  relayUrl: string;
+  slotId: string;
+  pinnedAt: string;
+}
+
+export interface TrustDeps {
+  vault: Vault;
+  memory: Memory;
+}
+
+/** Index updates are read-modify-write, so they run one at a time per store. */
+const trustLocks = new WeakMap<Memory, AsyncLock>();
+
+function trustLock(memory: Memory): AsyncLock {
+  let lock = trustLocks.get(memory);
+  if (!lock) {
+    lock = new AsyncLock();
+    trustLocks.set(memory, lock);
+  }
+  return lock;
+}
+
+/** Accepts a full fingerprint in either case and returns it lowercase. */
+function requireFingerprint(value: string): string {
+  const normalised = typeof value === 'string' ? value.trim().toLowerCase() : '';
+  if (!FINGERPRINT_PATTERN.test(normalised)) throw badInput('fingerprint', 'is not a peer fingerprint', '16 hex characters, as listed by the peers command');
+  return normalised;
+}
+
+function requireText(value: unknown, what: string, expected: string): string {
+  if (typeof value !== 'string' || value === '') throw badInput(what, 'is empty or not text', expected);
+  return value;
+}
+
+async function readIndex(memory: Memory): Promise<string[]> {
+  const stored = await memory.get(PEERS_INDEX_KEY);
+  if (stored === undefined) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stored);
+  } catch {
+    parsed = undefined;
+  }
+  if (!Array.isArray(parsed) || !parsed.every((entry): entry is string => typeof entry === 'string' && FINGERPRINT_PATTERN.test(entry))) {
+    throw new PairError('storage_failed', `The list of pinned peers (${PEERS_INDEX_KEY}) is damaged; it is not a JSON array of fingerprints.`);
+  }
+  return parsed;
+}
+
+async function readRecord(memory: Memory, fingerprint: string): Promise<PinnedPeer | undefined> {
+  const stored = await memory.get(peerRecordKey(fingerprint));
+  if (stored === undefined) return undefined;
+  try {
+    const record = JSON.parse(stored) as PinnedPeer;
+    // The record is our own write, but its card is re-checked so a damaged file cannot pin a key.
+    const card = verifyCard(record.card);
+    if (record.fingerprint !== fingerprint || cardFingerprint(card) !== fingerprint) throw new Error('fingerprint mismatch');
+    if (typeof record.relayUrl !== 'string' || typeof record.slotId !== 'string' || !isRfc3339Utc(record.pinnedAt)) throw new Error('bad fields');
+    return { fingerprint, handle: card.handle, card, relayUrl: record.relayUrl, slotId: record.slotId, pinnedAt: record.pinnedAt };
+  } catch (error) {
+    throw new PairError('storage_failed', `The record of pinned peer ${fingerprint} is damaged; forget the peer and pair again.`, { cause: error });
+  }
+}
+
+/**
+ * Pins a peer whose card has been verified, with the send token for its inbox. Pinning the same
+ * fingerprint again replaces the record and the token.
+ */
+export async function pinPeer(deps: TrustDeps, peer: PinnedPeer, sendToken: string): Promise<void> {
+  const fingerprint = requireFingerprint(peer.fingerprint);
+  const card = verifyCard(peer.card);
+  if (cardFingerprint(card) !== fingerprint) throw badInput('peer.fingerprint', 'does not match the card', "the fingerprint of the card's key");
+  if (peer.handle !== card.handle) throw badInput('peer.handle', 'does not match the card', "the card's handle");
+  const record: PinnedPeer = {
+    fingerprint,
+    handle: card.handle,
+    card,
+    relayUrl: requireText(peer.relayUrl, 'peer.relayUrl', "the URL of the peer's relay"),
+    slotId: requireText(peer.slotId, 'peer.slotId', "the peer's inbox slot id"),
+    pinnedAt: peer.pinnedAt,
+  };
+  if (!isRfc3339Utc(record.pinnedAt)) throw badInput('peer.pinnedAt', 'is not an RFC 3339 UTC time', 'a time like 2026-11-25T00:00:00Z');
+  requireText(sendToken, 'sendToken', "the send token for the peer's inbox");
+  await trustLock(deps.memory).run(async () => {
+    await deps.vault.set(peerSendTokenKey(fingerprint), sendToken);
+    await deps.memory.set(peerRecordKey(fingerprint), JSON.stringify(record));
+    const index = await readIndex(deps.memory);
+    if (!index.includes(fingerprint)) await deps.memory.set(PEERS_INDEX_KEY, JSON.stringify([...index, fingerprint]));
+  });
+}
+
+/** Every pinned peer, in the order they were first pinned. */
+export async function listPeers(deps: TrustDeps): Promise<PinnedPeer[]> {
+  const peers: PinnedPeer[] = [];
+  for (const fingerprint of await readIndex(deps.memory)) {
+    const peer = await readRecord(deps.memory, fingerprint);
+    if (peer) peers.push(peer);
+  }
+  return peers;
+}
+
+export async function getPeer(deps: TrustDeps, fingerprint: string): Promise<PinnedPeer | undefined> {
+  const wanted = requireFingerprint(fingerprint);
+  if (!(await readIndex(deps.memory)).includes(wanted)) return undefined;
+  return readRecord(deps.memory, wanted);
+}
+
+/** The send token for a pinned peer's inbox, or undefined if the peer is not pinned. */
+export async function loadPeerSendToken(deps: TrustDeps, fingerprint: string): Promise<string | undefined> {
+  const wanted = requireFingerprint(fingerprint);
+  if (!(await readIndex(deps.memory)).includes(wanted)) return undefined;
+  return deps.vault.get(peerSendTokenKey(wanted));
+}
+
+/** Unpins a peer and deletes its send token. Resolves false if it was not pinned. */
+export async function forgetPeer(deps: TrustDeps, fingerprint: string): Promise<boolean> {
+  const wanted = requireFingerprint(fingerprint);
+  return trustLock(deps.memory).run(async () => {
+    const index = await readIndex(deps.memory);
+    const pinned = index.includes(wanted);
+    if (pinned) await deps.memory.set(PEERS_INDEX_KEY, JSON.stringify(index.filter((entry) => entry !== wanted)));
+    // Also clears what an interrupted pin may have left behind for an unlisted fingerprint.
+    await deps.memory.delete(peerRecordKey(wanted));
+    await deps.vault.delete(peerSendTokenKey(wanted));
+    return pinned;
+  });
+}
