@@ -1,0 +1,573 @@
+// One pairing, as the explicit state machine of PROTOCOL.md section 4:
+//
+//   opened ──(commit, reveal, finish, confirm MAC)──▶ sas_ready ──(person types SAS)──▶ confirmed
+//      │                                                  │                               │
+//      └──────────────── aborted(reason) ◀────────────────┴───────(bootstrap, pin, done)──┴──▶ finalized
+//
+// A session never blocks: `step` applies one view of the relay slot and makes every write that
+// view allows, so the same code serves a non-blocking `try_sas`, a bounded `wait_for_sas` and a
+// resumable `finalize`. Everything needed to resume lives in two records: `SessionRecord`
+// (public, safe for workspace state) and `SessionSecrets` (seed, token, code: vault only).
+// The SAS and the SPAKE2 key are never persisted; a restore re-derives them without network I/O.
+
+import { fromBase64, fromHex, fromUtf8, toBase64, toHex, utf8, wipe } from './bytes.js';
+import { codeHash, formatCode, generateSecret, parseCode } from './codePhrase.js';
+import { type ErrorCode, PairError, badInput, isPairError } from './errors.js';
+import { type Card, canonicalJson, cardFingerprint, initSelfIdempotent, loadIdentity, loadInboxOwnerToken, verifyCard } from './identity.js';
+import {
+  MAX_BOOTSTRAP_BYTES,
+  confirmMac,
+  deriveSas,
+  formatSas,
+  openBootstrap,
+  pakeCommitment,
+  sealBootstrap,
+  spake2Entropy,
+  typedSasMatches,
+  verifyPeerConfirm,
+} from './keySchedule.js';
+import { type Clock, type Memory, PAIR_FIELDS, type PairField, type Random, type RelayConnector, type Role, type SlotView, type Vault } from './ports.js';
+import { type Spake2Pending, spake2Start } from './spake2.js';
+import { pinPeer } from './trust.js';
+
+/** Sessions expire this long after they were opened, on both client and relay. */
+export const SESSION_TTL_MS = 600_000;
+/** The relay holds a long poll at most this long (PROTOCOL.md section 3). */
+export const MAX_LONG_POLL_SECONDS = 25;
+/** The relay refuses abort reasons longer than this. */
+export const MAX_ABORT_REASON_CHARS = 200;
+
+export type SessionState = 'opened' | 'sas_ready' | 'confirmed' | 'finalized' | 'aborted';
+
+export interface SessionDeps {
+  vault: Vault;
+  memory: Memory;
+  random: Random;
+  clock: Clock;
+  relays: RelayConnector;
+}
+
+export interface PeerSummary {
+  handle: string;
+  fingerprint: string;
+  relayUrl: string;
+}
+
+/** Everything a session needs to resume that is not secret: safe for workspace state. */
+export interface SessionRecord {
+  v: 1;
+  pairId: string;
+  role: Role;
+  relayUrl: string;
+  nameplate: string;
+  openedAt: number;
+  expiresAt: number;
+  state: SessionState;
+  /** Which of our own fields the relay has accepted; re-sending is harmless (same value, 204). */
+  sent: Record<PairField, boolean>;
+  /** The highest slot version seen, so long polls wait only for news. */
+  relayVersion: number;
+  peerCommit?: string;
+  /** The peer's SPAKE2 message (base64); public, and with the seed it re-derives the key. */
+  peerPake?: string;
+  peer?: PeerSummary;
+  abort?: { code: ErrorCode; reason: string };
+  endedAt?: number;
+}
+
+/** The secret half: vault only, deleted as soon as the session ends. */
+export interface SessionSecrets {
+  seed: string;
+  token: string;
+  code: string;
+  /** Our sealed bootstrap, kept so a resumed finalize re-sends the same bytes. */
+  sealedBootstrap?: string;
+}
+
+/** What adapters show. Never carries the SAS, the seed, the key or the token. */
+export interface SessionSnapshot {
+  sessionId: string;
+  role: Role;
+  state: SessionState;
+  relayUrl: string;
+  nameplate: string;
+  /** The code phrase, for the host to read out while it waits for the guest. */
+  code?: string;
+  openedAt: string;
+  expiresAt: string;
+  secondsLeft: number;
+  peerJoined: boolean;
+  personMustAct: boolean;
+  abortCode?: ErrorCode;
+  abortReason?: string;
+  peer?: PeerSummary;
+  nextStep: string;
+}
+
+const ABORT_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  wrong_code:
+    'The two sides used different codes: the code was misheard or mistyped, or someone guessed at this nameplate. Nothing was exchanged. Start a new pairing and read the code out again.',
+  sas_mismatch:
+    'The digits typed do not match this side\'s SAS. A digit may have been misheard, or someone may be intercepting this pairing, so it was aborted for safety. Start a new pairing.',
+  expired: 'The pairing expired (10 minutes), or the relay no longer knows it (it finished or restarted). Start a new pairing.',
+  commitment_mismatch: 'The peer revealed a key-exchange message that does not match its commitment; the relay or the peer is misbehaving. Start a new pairing.',
+};
+
+function abortMessage(code: ErrorCode, reason: string): string {
+  return ABORT_MESSAGES[code] ?? `The pairing was aborted (${reason}). Start a new pairing.`;
+}
+
+const SLOT_TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
+
+interface BootstrapPayload {
+  card: Card;
+  relayUrl: string;
+  slotId: string;
+  sendToken: string;
+}
+
+/** Parses the peer's opened bootstrap: `{"v":1,"card","relay_url","slot_id","send_token"}`, nothing else. */
+export function parseBootstrapPayload(bytes: Uint8Array): BootstrapPayload {
+  let value: unknown;
+  try {
+    value = JSON.parse(fromUtf8(bytes, 'bootstrap payload'));
+  } catch (error) {
+    throw new PairError('protocol_violation', 'The peer\'s bootstrap is not JSON.', { cause: error });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new PairError('protocol_violation', 'The peer\'s bootstrap is not a JSON object.');
+  }
+  const fields = value as Record<string, unknown>;
+  const expected = ['card', 'relay_url', 'send_token', 'slot_id', 'v'];
+  const keys = Object.keys(fields).sort();
+  if (keys.join() !== expected.join()) {
+    throw new PairError('protocol_violation', `The peer's bootstrap has fields [${keys.join(', ')}]; expected exactly [${expected.join(', ')}].`);
+  }
+  if (fields['v'] !== 1) throw new PairError('protocol_violation', 'The peer\'s bootstrap has an unsupported version; expected v 1.');
+  const { relay_url: relayUrl, slot_id: slotId, send_token: sendToken } = fields;
+  if (typeof relayUrl !== 'string' || !isHttpUrl(relayUrl)) {
+    throw new PairError('protocol_violation', 'The peer\'s bootstrap relay_url is not an http(s) URL.');
+  }
+  if (typeof slotId !== 'string' || !SLOT_TOKEN.test(slotId) || typeof sendToken !== 'string' || !SLOT_TOKEN.test(sendToken)) {
+    throw new PairError('protocol_violation', 'The peer\'s bootstrap slot_id or send_token is malformed.');
+  }
+  let card: Card;
+  try {
+    card = verifyCard(fields['card']);
+  } catch (error) {
+    if (isPairError(error)) throw new PairError('bad_card', `The peer's identity card is invalid: ${error.message}`, { cause: error });
+    throw error;
+  }
+  return { card, relayUrl, slotId, sendToken };
+}
+
+function isHttpUrl(text: string): boolean {
+  if (text.length > 2048) return false;
+  try {
+    const url = new URL(text);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+/** Fresh bookkeeping for a just-opened session. */
+export function newRecord(fields: { pairId: string; role: Role; relayUrl: string; nameplate: string; openedAt: number; relayExpiresAt: number }): SessionRecord {
+  return {
+    v: 1,
+    pairId: fields.pairId,
+    role: fields.role,
+    relayUrl: fields.relayUrl,
+    nameplate: fields.nameplate,
+    openedAt: fields.openedAt,
+    expiresAt: Math.min(fields.openedAt + SESSION_TTL_MS, fields.relayExpiresAt),
+    state: 'opened',
+    sent: { commit: false, pake: false, confirm: false, bootstrap: false, abort: false, done: false },
+    relayVersion: 0,
+  };
+}
+
+/** Opens a pairing at the relay. Host: gets a nameplate and draws the secret. Guest: joins by code. */
+export async function openPairing(deps: SessionDeps, role: Role, relayUrl: string, code?: string): Promise<PairingSession> {
+  const relay = deps.relays(relayUrl);
+  const openedAt = deps.clock.now();
+  let record: SessionRecord;
+  let canonicalCode: string;
+  let token: string;
+  if (role === 'host') {
+    if (code !== undefined) throw badInput('code', 'was given to the host', 'no code: the host receives one from the relay');
+    const opened = await relay.openHost();
+    canonicalCode = formatCode(opened.nameplate, generateSecret(deps.random));
+    token = opened.token;
+    record = newRecord({ pairId: opened.pairId, role, relayUrl: relay.url, nameplate: opened.nameplate, openedAt, relayExpiresAt: opened.expiresAt });
+  } else {
+    if (code === undefined) throw badInput('code', 'is missing', 'the code phrase the host read out, like 47-UE2BZG');
+    const parsed = parseCode(code); // a malformed code fails here, before any network I/O
+    let joined;
+    try {
+      joined = await relay.joinGuest(parsed.nameplate);
+    } catch (error) {
+      if (isPairError(error, 'not_found')) {
+        throw new PairError('not_found', `No pairing waits under nameplate ${parsed.nameplate} on ${relay.url}. Check the code and the relay with your peer; a code works for one join only.`, { cause: error });
+      }
+      if (isPairError(error, 'conflict')) {
+        throw new PairError('conflict', `Someone already joined the pairing under nameplate ${parsed.nameplate}. Ask your peer to host a new pairing.`, { cause: error });
+      }
+      throw error;
+    }
+    canonicalCode = parsed.code;
+    token = joined.token;
+    record = newRecord({ pairId: joined.pairId, role, relayUrl: relay.url, nameplate: parsed.nameplate, openedAt, relayExpiresAt: joined.expiresAt });
+  }
+  const secrets: SessionSecrets = { seed: toHex(deps.random.bytes(32)), token, code: canonicalCode };
+  return new PairingSession(deps, record, secrets);
+}
+
+export class PairingSession {
+  /** Absent once the session has ended: there is nothing left to derive. */
+  private readonly pending: Spake2Pending | undefined;
+  private readonly codeHash: string;
+  private key: Uint8Array | undefined;
+  private sas: string | undefined;
+
+  /**
+   * Rebuilds a session at any stage from its two records, without network I/O: the SPAKE2
+   * message is re-derived from the seed, and once the peer's message is known, so are the key
+   * and the SAS.
+   */
+  constructor(
+    private readonly deps: SessionDeps,
+    private readonly record: SessionRecord,
+    private secrets: SessionSecrets | undefined,
+  ) {
+    this.codeHash = secrets ? codeHash(secrets.code) : '';
+    if (!secrets || isTerminal(record.state)) {
+      this.secrets = undefined;
+      this.pending = undefined;
+      return;
+    }
+    const seed = fromHex(secrets.seed, 'session seed', 32);
+    const entropy = spake2Entropy(seed);
+    this.pending = spake2Start(utf8(secrets.code), utf8(record.pairId), entropy);
+    wipe(seed, entropy);
+    if (record.peerPake !== undefined) {
+      this.key = this.pending.finish(fromBase64(record.peerPake, 'peer pake', 33));
+      if (record.state === 'sas_ready') this.sas = deriveSas(this.key, this.codeHash);
+    }
+  }
+
+  get id(): string {
+    return this.record.pairId;
+  }
+
+  get state(): SessionState {
+    return this.record.state;
+  }
+
+  get expiresAt(): number {
+    return this.record.expiresAt;
+  }
+
+  get isEnded(): boolean {
+    return this.record.state === 'finalized' || this.record.state === 'aborted';
+  }
+
+  /** When the session ended, for retention of its public record. */
+  get endedAt(): number | undefined {
+    return this.record.endedAt;
+  }
+
+  persistedRecord(): SessionRecord {
+    return structuredClone(this.record);
+  }
+
+  persistedSecrets(): SessionSecrets | undefined {
+    return this.secrets ? { ...this.secrets } : undefined;
+  }
+
+  /** The SAS, for the person only (the CLI's terminal, the webview, an elicitation). */
+  sasForPerson(): string {
+    if (this.record.state !== 'sas_ready' || this.sas === undefined) {
+      throw new PairError('invalid_state', `There is no SAS to show: the pairing is ${this.describeState()}.`);
+    }
+    return formatSas(this.sas);
+  }
+
+  snapshot(): SessionSnapshot {
+    const now = this.deps.clock.now();
+    const record = this.record;
+    const snapshot: SessionSnapshot = {
+      sessionId: record.pairId,
+      role: record.role,
+      state: record.state,
+      relayUrl: record.relayUrl,
+      nameplate: record.nameplate,
+      openedAt: new Date(record.openedAt).toISOString(),
+      expiresAt: new Date(record.expiresAt).toISOString(),
+      secondsLeft: this.isEnded ? 0 : Math.max(0, Math.ceil((record.expiresAt - now) / 1000)),
+      peerJoined: record.peerCommit !== undefined,
+      personMustAct: record.state === 'sas_ready',
+      nextStep: this.nextStep(),
+    };
+    if (record.role === 'host' && record.state === 'opened' && this.secrets) snapshot.code = this.secrets.code;
+    if (record.abort) {
+      snapshot.abortCode = record.abort.code;
+      snapshot.abortReason = record.abort.reason;
+    }
+    if (record.peer) snapshot.peer = { ...record.peer };
+    return snapshot;
+  }
+
+  private nextStep(): string {
+    const record = this.record;
+    switch (record.state) {
+      case 'opened':
+        if (record.role === 'host' && record.peerCommit === undefined && this.secrets) {
+          return `Give the code ${this.secrets.code} to the other person (read it out); they join with it. Then wait for the key exchange.`;
+        }
+        return 'Waiting for the other side to finish the key exchange; keep polling.';
+      case 'sas_ready':
+        return 'The person must compare the 6-digit SAS with the other person and type the digits the other person reads out.';
+      case 'confirmed':
+        return 'The SAS is confirmed: finalize to exchange and pin identity cards.';
+      case 'finalized':
+        return record.peer ? `Paired with ${record.peer.handle} (${record.peer.fingerprint}).` : 'Paired.';
+      case 'aborted':
+        return record.abort ? abortMessage(record.abort.code, record.abort.reason) : 'The pairing was aborted. Start a new pairing.';
+    }
+  }
+
+  private describeState(): string {
+    return this.record.state === 'aborted' ? `aborted (${this.record.abort?.reason ?? 'unknown'})` : this.record.state;
+  }
+
+  private requireSecrets(): SessionSecrets {
+    if (!this.secrets) throw this.endedError();
+    return this.secrets;
+  }
+
+  private endedError(): PairError {
+    if (this.record.state === 'finalized') return new PairError('invalid_state', 'This pairing is already finalized.');
+    const abort = this.record.abort;
+    return new PairError('aborted', `This pairing has ended: ${abort ? abort.reason : 'aborted'}. Start a new pairing.`);
+  }
+
+  /** The slot as the relay sees it now, or after the next write (a long poll of at most `waitSeconds`). */
+  async fetchView(waitSeconds: number): Promise<SlotView> {
+    const secrets = this.requireSecrets();
+    const relay = this.deps.relays(this.record.relayUrl);
+    if (waitSeconds <= 0) return relay.get(this.record.pairId, secrets.token);
+    return relay.get(this.record.pairId, secrets.token, { after: this.record.relayVersion, waitSeconds: Math.min(waitSeconds, MAX_LONG_POLL_SECONDS) });
+  }
+
+  /**
+   * One step of the machine: takes a view of the slot (fetching one without waiting if none is
+   * given) and makes every write that view allows. Returns true if the record changed.
+   */
+  async step(view?: SlotView): Promise<boolean> {
+    if (this.isEnded) return false;
+    const before = JSON.stringify(this.record);
+    if (this.deps.clock.now() >= this.record.expiresAt) {
+      await this.end('expired', 'expired', false);
+      return true;
+    }
+    try {
+      const current = view ?? (await this.fetchView(0));
+      this.record.relayVersion = Math.max(this.record.relayVersion, current.version);
+      // What the relay already holds from us counts as sent, even if our own record missed the
+      // acknowledgement (a crash or a timeout right after the write): never write a field twice.
+      for (const field of PAIR_FIELDS) if (current.self[field] !== undefined) this.record.sent[field] = true;
+      const peerAbort = current.peer.abort;
+      if (peerAbort === 'wrong code' && this.record.state === 'opened') {
+        // The peer's MAC check failed first; ours would fail the same way, so both sides end alike.
+        await this.end('wrong_code', 'wrong code', false);
+      } else if (peerAbort !== undefined) {
+        await this.end('peer_aborted', `peer aborted: ${peerAbort}`, false);
+      } else if (this.record.state === 'opened') {
+        await this.advanceKeyExchange(current);
+      } else if (this.record.state === 'confirmed') {
+        await this.advanceBootstrap(current);
+      }
+    } catch (error) {
+      if (isPairError(error, 'expired')) await this.end('expired', 'expired', false);
+      else throw error;
+    }
+    return JSON.stringify(this.record) !== before;
+  }
+
+  private async put(field: PairField, value: string): Promise<void> {
+    const secrets = this.requireSecrets();
+    await this.deps.relays(this.record.relayUrl).put(this.record.pairId, secrets.token, field, value);
+    this.record.sent[field] = true;
+  }
+
+  /** Steps 3 to 7: commit, reveal, finish, confirm, SAS. */
+  private async advanceKeyExchange(view: SlotView): Promise<void> {
+    const record = this.record;
+    const pending = this.requirePending();
+    if (!record.sent.commit) await this.put('commit', pakeCommitment(pending.message));
+
+    const peerCommit = view.peer.commit;
+    if (record.peerCommit === undefined && peerCommit !== undefined) {
+      fromHex(peerCommit, 'peer commit', 32);
+      record.peerCommit = peerCommit;
+    }
+    if (record.peerCommit === undefined) return;
+    if (!record.sent.pake) await this.put('pake', toBase64(pending.message));
+
+    const peerPake = view.peer.pake;
+    if (this.key === undefined && peerPake !== undefined) {
+      const peerMessage = fromBase64(peerPake, 'peer pake', 33);
+      if (pakeCommitment(peerMessage) !== record.peerCommit) {
+        await this.end('commitment_mismatch', 'commitment mismatch', true);
+        return;
+      }
+      try {
+        this.key = pending.finish(peerMessage);
+      } catch (error) {
+        if (!isPairError(error, 'protocol_violation')) throw error;
+        await this.end('protocol_violation', `protocol violation: ${error.message}`, true);
+        return;
+      }
+      record.peerPake = peerPake;
+    }
+    if (this.key === undefined) return;
+    if (!record.sent.confirm) await this.put('confirm', toBase64(confirmMac(this.key, this.codeHash, record.role)));
+
+    const peerConfirm = view.peer.confirm;
+    if (peerConfirm === undefined) return;
+    const peerRole: Role = record.role === 'host' ? 'guest' : 'host';
+    let mac: Uint8Array | undefined;
+    try {
+      mac = fromBase64(peerConfirm, 'peer confirm', 32);
+    } catch {
+      mac = undefined;
+    }
+    if (mac === undefined || !verifyPeerConfirm(this.key, this.codeHash, peerRole, mac)) {
+      await this.end('wrong_code', 'wrong code', true);
+      return;
+    }
+    this.sas = deriveSas(this.key, this.codeHash);
+    record.state = 'sas_ready';
+  }
+
+  /** The person's typed digits: non-digits stripped, exactly six, compared in constant time. */
+  async confirmSas(typed: string): Promise<void> {
+    if (typeof typed !== 'string') throw badInput('digits', 'are not a string', 'the 6 digits the other person reads out, like 594-376');
+    if (this.record.state === 'confirmed') throw new PairError('invalid_state', 'The SAS is already confirmed; finalize the pairing next.');
+    if (this.isEnded) throw this.endedError();
+    if (this.record.state !== 'sas_ready' || this.sas === undefined) {
+      throw new PairError('invalid_state', 'There is no SAS to confirm yet: the key exchange has not finished. Poll until the state is sas_ready.');
+    }
+    if (!typedSasMatches(this.sas, typed)) {
+      await this.end('sas_mismatch', 'sas mismatch', true);
+      throw new PairError('sas_mismatch', abortMessage('sas_mismatch', 'sas mismatch'));
+    }
+    this.record.state = 'confirmed';
+    this.sas = undefined;
+  }
+
+  /** Step 8, sending half: seal our card and inbox coordinates once, and send the same bytes on every retry. */
+  private async advanceBootstrap(view: SlotView): Promise<void> {
+    const secrets = this.requireSecrets();
+    const key = this.requireKey();
+    if (!this.record.sent.bootstrap) {
+      secrets.sealedBootstrap ??= await this.sealOwnBootstrap(key);
+      await this.put('bootstrap', secrets.sealedBootstrap);
+    }
+
+    const peerSealed = view.peer.bootstrap;
+    if (peerSealed === undefined) return;
+    const peerRole: Role = this.record.role === 'host' ? 'guest' : 'host';
+    let payload: BootstrapPayload;
+    try {
+      payload = parseBootstrapPayload(openBootstrap(key, this.codeHash, peerRole, this.record.pairId, peerSealed));
+    } catch (error) {
+      if (!isPairError(error)) throw error;
+      await this.end(error.code === 'bad_card' ? 'bad_card' : 'protocol_violation', `bad bootstrap: ${error.message}`, true);
+      return;
+    }
+    const own = await loadIdentity(this.deps);
+    if (own && own.card.key === payload.card.key) {
+      await this.end('own_key', 'peer presented our own key', true);
+      return;
+    }
+    const fingerprint = cardFingerprint(payload.card);
+    await pinPeer(
+      this.deps,
+      { fingerprint, handle: payload.card.handle, card: payload.card, relayUrl: payload.relayUrl, slotId: payload.slotId, pinnedAt: new Date(this.deps.clock.now()).toISOString() },
+      payload.sendToken,
+    );
+    this.record.peer = { handle: payload.card.handle, fingerprint, relayUrl: payload.relayUrl };
+    await this.put('done', '1');
+    this.record.state = 'finalized';
+    this.record.endedAt = this.deps.clock.now();
+    this.forgetSecrets();
+  }
+
+  private requirePending(): Spake2Pending {
+    if (!this.pending) throw this.endedError();
+    return this.pending;
+  }
+
+  private requireKey(): Uint8Array {
+    if (this.key === undefined) throw new PairError('invalid_state', 'The key exchange has not finished.');
+    return this.key;
+  }
+
+  private async sealOwnBootstrap(key: Uint8Array): Promise<string> {
+    let identity = await loadIdentity(this.deps);
+    if (!identity) {
+      throw new PairError('identity_missing', 'This side has no identity yet: set one up (a handle such as your name) before finalizing, then finalize again.');
+    }
+    if (!identity.relay) {
+      // First pairing of this identity: its inbox lives on the relay it pairs through.
+      identity = (await initSelfIdempotent(this.deps, identity.handle, this.deps.relays(this.record.relayUrl))).identity;
+    }
+    const inbox = identity.relay;
+    const ownerToken = await loadInboxOwnerToken(this.deps);
+    if (!inbox || ownerToken === undefined) {
+      throw new PairError('identity_missing', 'This identity has no inbox on a relay; set up the identity again with a relay.');
+    }
+    const { sendToken } = await this.deps.relays(inbox.url).grant(inbox.slotId, ownerToken);
+    const payload = canonicalJson({ v: 1, card: identity.card, relay_url: inbox.url, slot_id: inbox.slotId, send_token: sendToken });
+    const payloadBytes = utf8(payload);
+    if (payloadBytes.length > MAX_BOOTSTRAP_BYTES) throw new PairError('bad_input', 'Our own bootstrap payload is too large to send.');
+    return sealBootstrap(key, this.codeHash, this.record.role, this.record.pairId, payloadBytes, this.deps.random.bytes(12));
+  }
+
+  /** Ends the session for good; tells the peer (best effort) when `notifyPeer`. */
+  async end(code: ErrorCode, reason: string, notifyPeer: boolean): Promise<void> {
+    if (this.isEnded) return;
+    this.record.state = 'aborted';
+    this.record.abort = { code, reason };
+    this.record.endedAt = this.deps.clock.now();
+    if (notifyPeer && this.secrets && !this.record.sent.abort) {
+      try {
+        await this.put('abort', reason.slice(0, MAX_ABORT_REASON_CHARS));
+      } catch {
+        // The peer learns of it on its own: its next poll ends in `expired` or its own check fails.
+      }
+    }
+    this.forgetSecrets();
+  }
+
+  private forgetSecrets(): void {
+    if (this.key) wipe(this.key);
+    this.key = undefined;
+    this.sas = undefined;
+    this.secrets = undefined;
+  }
+
+  /** The person or agent aborts; the peer's next poll reports `peer aborted: <reason>`. */
+  async abort(reason: string): Promise<void> {
+    if (typeof reason !== 'string' || reason.trim() === '') throw badInput('reason', 'is empty', 'a short reason for the other side');
+    if (this.isEnded) throw this.endedError();
+    await this.end('aborted', reason.trim(), true);
+  }
+}
+
+/** True once the state can no longer change. */
+export function isTerminal(state: SessionState): boolean {
+  return state === 'finalized' || state === 'aborted';
+}

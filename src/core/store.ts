@@ -1,0 +1,316 @@
+// The sessions of one process, keyed by relay pair_id. Each session has its own lock, so a
+// long wait on one pairing never delays another; no lock spans sessions. Every public
+// operation first sweeps expired sessions (skipping any that is mid-operation), and every
+// change is persisted before the operation returns: the public record to `memory`, the
+// secrets to `vault`, so a reloaded window resumes without network I/O.
+
+import { PairError, badInput, isPairError } from './errors.js';
+import { AsyncLock } from './lock.js';
+import type { Role, SlotView } from './ports.js';
+import {
+  PairingSession,
+  type SessionDeps,
+  type SessionRecord,
+  type SessionSecrets,
+  type SessionSnapshot,
+  openPairing,
+} from './session.js';
+
+/** Sessions in flight at once in one store; more is refused with a clear error. */
+export const MAX_OPEN_SESSIONS = 100;
+/** How long an ended session stays listable (so a person can see why it ended). */
+export const ENDED_RETENTION_MS = 10 * 60_000;
+/** The longest single wait a caller may ask for (`wait_for_sas`, `finalize`). */
+export const MAX_WAIT_MS = 10 * 60_000;
+
+const INDEX_KEY = 'sessions.index';
+/** Every key the store writes starts with `session`; adapters route these apart from identity keys. */
+export const SESSION_KEY_PREFIX = 'session';
+const recordKey = (id: string): string => `session.${id}`;
+const secretsKey = (id: string): string => `session.${id}.secrets`;
+const PAIR_ID = /^[0-9a-f]{32}$/;
+
+interface Entry {
+  session: PairingSession;
+  lock: AsyncLock;
+}
+
+export interface RestoreResult {
+  restored: SessionSnapshot[];
+  /** Persisted sessions that could not be rebuilt (missing or corrupt records); they were cleared. */
+  dropped: string[];
+}
+
+export class SessionStore {
+  private readonly entries = new Map<string, Entry>();
+  private readonly listeners = new Set<() => void>();
+  /** Serialises writes of the persisted index only; never held across a session operation. */
+  private readonly indexLock = new AsyncLock();
+
+  constructor(private readonly deps: SessionDeps) {}
+
+  /** Called whenever any session changes, appears or goes. */
+  onDidChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Rebuilds every persisted session in flight, without network I/O. */
+  async restore(): Promise<RestoreResult> {
+    const ids = await this.readIndex();
+    const result: RestoreResult = { restored: [], dropped: [] };
+    for (const id of ids) {
+      if (this.entries.has(id)) continue;
+      let session: PairingSession | undefined;
+      try {
+        const record = parseJson<SessionRecord>(await this.deps.memory.get(recordKey(id)));
+        const secrets = parseJson<SessionSecrets>(await this.deps.vault.get(secretsKey(id)));
+        if (record?.v === 1 && record.pairId === id && secrets !== undefined) session = new PairingSession(this.deps, record, secrets);
+      } catch {
+        session = undefined; // a corrupt record cannot be resumed; it is cleared below
+      }
+      if (!session) {
+        result.dropped.push(id);
+        await this.clearPersisted(id);
+        continue;
+      }
+      const entry = { session, lock: new AsyncLock() };
+      this.entries.set(id, entry);
+      await this.expireIfDue(entry);
+      result.restored.push(session.snapshot());
+    }
+    this.emit();
+    return result;
+  }
+
+  async open(role: Role, relayUrl: string, code?: string): Promise<SessionSnapshot> {
+    if (role !== 'host' && role !== 'guest') throw badInput('role', `is ${JSON.stringify(role)}`, '"host" or "guest"');
+    await this.sweepExpired();
+    const inFlight = [...this.entries.values()].filter((entry) => !entry.session.isEnded).length;
+    if (inFlight >= MAX_OPEN_SESSIONS) {
+      throw new PairError('bad_input', `There are already ${inFlight} pairings in flight (at most ${MAX_OPEN_SESSIONS}). Finish or abort some first.`);
+    }
+    const session = await openPairing(this.deps, role, relayUrl, code);
+    const entry = { session, lock: new AsyncLock() };
+    this.entries.set(session.id, entry);
+    await entry.lock.run(async () => {
+      await this.persist(entry);
+      // The commitment can go out at once; if the relay hiccups, the next poll sends it.
+      await this.stepQuietly(entry);
+    });
+    this.emit();
+    return session.snapshot();
+  }
+
+  /** One non-blocking step; after `sas_ready` it answers from memory without network I/O. */
+  async trySas(id: string): Promise<SessionSnapshot> {
+    const entry = await this.entry(id);
+    await this.locked(entry, async () => {
+      if (entry.session.state === 'opened') await entry.session.step();
+    });
+    return entry.session.snapshot();
+  }
+
+  /** Polls until `sas_ready` or the end, or until `maxWaitMs` passes (then returns the state as it is). */
+  async waitForSas(id: string, maxWaitMs: number): Promise<SessionSnapshot> {
+    const entry = await this.entry(id);
+    if (entry.session.state === 'opened') await this.drive(entry, checkWait(maxWaitMs), (session) => session.state !== 'opened');
+    return entry.session.snapshot();
+  }
+
+  /** The person's typed digits. A mismatch or a wrong length aborts the pairing for good. */
+  async confirmSas(id: string, typed: string): Promise<SessionSnapshot> {
+    const entry = await this.entry(id);
+    await this.locked(entry, () => entry.session.confirmSas(typed));
+    return entry.session.snapshot();
+  }
+
+  /**
+   * Exchanges bootstraps and pins the peer, waiting at most `timeoutMs` for the other side.
+   * A timeout leaves the session confirmed; calling again resumes where it stopped.
+   */
+  async finalize(id: string, timeoutMs: number): Promise<SessionSnapshot> {
+    const entry = await this.entry(id);
+    const wait = checkWait(timeoutMs);
+    const state = entry.session.state;
+    if (state === 'finalized') return entry.session.snapshot();
+    if (state === 'aborted') {
+      const snapshot = entry.session.snapshot();
+      throw new PairError('aborted', `This pairing has ended: ${snapshot.abortReason ?? 'aborted'}. Start a new pairing.`);
+    }
+    if (state !== 'confirmed') {
+      throw new PairError('invalid_state', state === 'sas_ready'
+        ? 'The person has not confirmed the SAS yet; only they can, by typing the digits the other person reads out.'
+        : 'The key exchange has not finished yet; poll until the SAS is ready and the person has confirmed it.');
+    }
+    await this.drive(entry, wait, (session) => session.state !== 'confirmed');
+    const snapshot = entry.session.snapshot();
+    if (snapshot.state === 'confirmed') {
+      throw new PairError('timeout', `The other side has not finished yet (they may still be confirming the SAS). Finalize again to keep waiting; the pairing stays open for ${snapshot.secondsLeft} more seconds.`);
+    }
+    if (snapshot.state === 'aborted') {
+      throw new PairError(snapshot.abortCode ?? 'aborted', `The pairing was aborted: ${snapshot.abortReason ?? 'unknown reason'}.`);
+    }
+    return snapshot;
+  }
+
+  async abort(id: string, reason: string): Promise<SessionSnapshot> {
+    const entry = await this.entry(id);
+    await this.locked(entry, () => entry.session.abort(reason));
+    return entry.session.snapshot();
+  }
+
+  /** Every session this store knows, newest first. */
+  list(): SessionSnapshot[] {
+    return [...this.entries.values()].map((entry) => entry.session.snapshot()).sort((a, b) => b.openedAt.localeCompare(a.openedAt));
+  }
+
+  status(id: string): SessionSnapshot {
+    return this.lookup(id).session.snapshot();
+  }
+
+  /** The SAS, for the person's eyes only: the CLI's terminal, the webview, an elicitation. */
+  sasForPerson(id: string): string {
+    return this.lookup(id).session.sasForPerson();
+  }
+
+  /** Marks sessions past their TTL as expired and forgets ended ones after retention. */
+  async sweepExpired(): Promise<void> {
+    const now = this.deps.clock.now();
+    let changed = false;
+    for (const [id, entry] of this.entries) {
+      if (entry.lock.busy) continue; // mid-operation: it checks its own expiry
+      const session = entry.session;
+      if (session.isEnded) {
+        if ((session.endedAt ?? 0) + ENDED_RETENTION_MS <= now) {
+          this.entries.delete(id);
+          changed = true;
+        }
+      } else if (now >= session.expiresAt) {
+        await this.expireIfDue(entry);
+        changed = true;
+      }
+    }
+    if (changed) this.emit();
+  }
+
+  private async expireIfDue(entry: Entry): Promise<void> {
+    if (entry.session.isEnded || this.deps.clock.now() < entry.session.expiresAt) return;
+    await entry.lock.run(async () => {
+      await entry.session.end('expired', 'expired', false);
+      await this.persist(entry);
+    });
+  }
+
+  private async entry(id: string): Promise<Entry> {
+    if (typeof id !== 'string' || !PAIR_ID.test(id)) throw badInput('session_id', 'is not a session id', '32 lowercase hex characters, as returned when the pairing was opened');
+    await this.sweepExpired();
+    return this.lookup(id);
+  }
+
+  private lookup(id: string): Entry {
+    const entry = this.entries.get(id);
+    if (!entry) throw new PairError('not_found', `No pairing ${id} is known here; it may have ended more than ${ENDED_RETENTION_MS / 60_000} minutes ago. List the sessions to see what is in flight.`);
+    return entry;
+  }
+
+  /** Runs one operation under the session's lock, then persists and announces the result. */
+  private async locked(entry: Entry, operation: () => Promise<unknown>): Promise<void> {
+    try {
+      await entry.lock.run(async () => {
+        try {
+          await operation();
+        } finally {
+          await this.persist(entry);
+        }
+      });
+    } finally {
+      this.emit();
+    }
+  }
+
+  private async stepQuietly(entry: Entry): Promise<void> {
+    try {
+      await entry.session.step();
+    } catch (error) {
+      if (!isPairError(error, 'relay_unreachable') && !isPairError(error, 'relay_error') && !isPairError(error, 'rate_limited')) throw error;
+    } finally {
+      await this.persist(entry);
+    }
+  }
+
+  /**
+   * Steps until `done` or the end, holding the lock only to apply a view: the long polls in
+   * between run unlocked, so an abort or a status call never waits behind them.
+   */
+  private async drive(entry: Entry, maxWaitMs: number, done: (session: PairingSession) => boolean): Promise<void> {
+    const deadline = this.deps.clock.now() + maxWaitMs;
+    let view: SlotView | undefined;
+    for (;;) {
+      const current = view;
+      await this.locked(entry, () => entry.session.step(current));
+      if (entry.session.isEnded || done(entry.session)) return;
+      const remainingMs = deadline - this.deps.clock.now();
+      if (remainingMs <= 0) return;
+      try {
+        view = await entry.session.fetchView(Math.ceil(remainingMs / 1000));
+      } catch (error) {
+        // A vanished slot is applied by the next step (which ends the session as expired).
+        if (!isPairError(error, 'expired') && !isPairError(error, 'aborted')) throw error;
+        view = undefined;
+      }
+    }
+  }
+
+  private async persist(entry: Entry): Promise<void> {
+    const session = entry.session;
+    const id = session.id;
+    if (session.isEnded) {
+      await this.clearPersisted(id);
+      return;
+    }
+    const secrets = session.persistedSecrets();
+    // Secrets first, then the record, then the index: a crash in between leaves at worst an
+    // orphan that restore ignores, never a record that points at missing secrets.
+    if (secrets) await this.deps.vault.set(secretsKey(id), JSON.stringify(secrets));
+    await this.deps.memory.set(recordKey(id), JSON.stringify(session.persistedRecord()));
+    await this.updateIndex((ids) => (ids.includes(id) ? ids : [...ids, id]));
+  }
+
+  private async clearPersisted(id: string): Promise<void> {
+    await this.updateIndex((ids) => ids.filter((other) => other !== id));
+    await this.deps.memory.delete(recordKey(id));
+    await this.deps.vault.delete(secretsKey(id));
+  }
+
+  private async readIndex(): Promise<string[]> {
+    const ids = parseJson<unknown>(await this.deps.memory.get(INDEX_KEY));
+    return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string' && PAIR_ID.test(id)) : [];
+  }
+
+  private async updateIndex(change: (ids: string[]) => string[]): Promise<void> {
+    await this.indexLock.run(async () => {
+      const before = await this.readIndex();
+      const after = change(before);
+      if (after.length !== before.length || after.some((id, i) => id !== before[i])) await this.deps.memory.set(INDEX_KEY, JSON.stringify(after));
+    });
+  }
+
+  private emit(): void {
+    for (const listener of this.listeners) listener();
+  }
+}
+
+function checkWait(ms: number): number {
+  if (!Number.isFinite(ms) || ms < 0 || ms > MAX_WAIT_MS) throw badInput('wait', `is ${String(ms)} ms`, `0 to ${MAX_WAIT_MS} milliseconds`);
+  return ms;
+}
+
+function parseJson<T>(text: string | undefined): T | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}
