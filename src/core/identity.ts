@@ -66,6 +66,12 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return prototype === Object.prototype || prototype === null;
 }
 
+/** JSON.stringify escapes quote, backslash and controls and leaves every other character as is. */
+function jsonString(text: string, path: string): string {
+  if (LONE_SURROGATE.test(text)) throw badInput(path, 'contains an unpaired surrogate', 'text that encodes as UTF-8');
+  return JSON.stringify(text);
+}
+
 function writeCanonical(value: unknown, path: string, depth: number): string {
   if (depth > MAX_JSON_DEPTH) throw badInput(path, `is nested deeper than ${MAX_JSON_DEPTH} levels`, 'a shallower, acyclic value');
   if (value === null) return 'null';
@@ -77,8 +83,7 @@ function writeCanonical(value: unknown, path: string, depth: number): string {
       if (!Number.isSafeInteger(value)) throw badInput(path, 'is not a safe integer', 'an integer between -(2^53-1) and 2^53-1');
       return String(value); // String(-0) is "0"
     case 'string':
-      if (LONE_SURROGATE.test(value)) throw badInput(path, 'contains an unpaired surrogate', 'text that encodes as UTF-8');
-      return JSON.stringify(value); // escapes quote, backslash and controls; leaves other characters as they are
+      return jsonString(value, path);
     case 'object': {
       if (Array.isArray(value)) {
         return `[${value.map((item: unknown, index) => writeCanonical(item, `${path}[${index}]`, depth + 1)).join(',')}]`;
@@ -86,7 +91,7 @@ function writeCanonical(value: unknown, path: string, depth: number): string {
       if (!isPlainObject(value)) throw badInput(path, 'is not a plain object', 'null, a boolean, an integer, a string, an array or a plain object');
       const members = Object.keys(value)
         .sort(compareCodePoints)
-        .map((key) => `${JSON.stringify(key)}:${writeCanonical(value[key], `${path}.${key}`, depth + 1)}`);
+        .map((key) => `${jsonString(key, `${path} key`)}:${writeCanonical(value[key], `${path}.${key}`, depth + 1)}`);
       return `{${members.join(',')}}`;
     }
     default:

@@ -12,10 +12,10 @@
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import type { EdwardsPoint } from '@noble/curves/abstract/edwards.js';
-import { bytesToNumberBE, numberToBytesLE } from '@noble/curves/utils.js';
+import { bytesToNumberBE, bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { concatBytes, constantTimeEqual, requireBytes, utf8 } from './bytes.js';
+import { concatBytes, constantTimeEqual, requireBytes, utf8, wipe } from './bytes.js';
 import { PairError } from './errors.js';
 
 const Point = ed25519.Point;
@@ -97,14 +97,15 @@ function peerElement(peerMessage: Uint8Array, ownMessage: Uint8Array): EdwardsPo
   if (peerMessage[0] !== SIDE_SYMMETRIC) throw violation('does not start with the symmetric side byte 0x53');
   if (constantTimeEqual(peerMessage, ownMessage)) throw violation('is our own message reflected back');
   const encoding = peerMessage.subarray(1);
+  // y occupies the low 255 bits; y >= p would be a second spelling of the point y - p.
+  if (bytesToNumberLE(encoding) % 2n ** 255n >= P) throw violation('is not a canonical point encoding (y >= p)');
   let element: EdwardsPoint;
   try {
-    // Without zip215, decoding follows RFC 8032: y >= p and a set sign bit on x = 0 are refused.
+    // Without zip215, decoding follows RFC 8032, which also refuses x = 0 with the sign bit set.
     element = Point.fromBytes(encoding);
   } catch {
-    throw violation('is not an Ed25519 point encoding');
+    throw violation('is not a canonical Ed25519 point encoding');
   }
-  if (!constantTimeEqual(element.toBytes(), encoding)) throw violation('is not a canonical point encoding');
   if (element.is0()) throw violation('is the identity point');
   if (!element.isTorsionFree()) throw violation('is not in the prime-order subgroup');
   return element;
@@ -141,16 +142,27 @@ export function spake2Start(password: Uint8Array, idSymmetric: Uint8Array, entro
       // closest to wiping, and it also makes any later call fail above.
       pwScalar = undefined;
       xScalar = undefined;
-      const peer = peerElement(peerMessage, message);
-      const sharedElement = peer.subtract(S.multiply(pw)).multiply(x);
-      const sharedEncoding = sharedElement.toBytes();
-      const peerEncoding = peerMessage.slice(1);
-      const [first, second] = compareBytes(ownEncoding, peerEncoding) <= 0 ? [ownEncoding, peerEncoding] : [peerEncoding, ownEncoding];
-      const key = sha256(concatBytes(passwordDigest, idDigest, first, second, sharedEncoding));
-      sharedEncoding.fill(0);
+      const sharedEncoding = sharedElement(peerElement(peerMessage, message), pw, x);
+      const transcript = symmetricTranscript(passwordDigest, idDigest, ownEncoding, peerMessage.subarray(1), sharedEncoding);
+      const key = sha256(transcript);
+      wipe(sharedEncoding, transcript);
       return key;
     },
   };
+}
+
+/** K = encode(x * (Y - pw*S)): the shared group element, before hashing. */
+export function sharedElement(peer: EdwardsPoint, pwScalar: bigint, xScalar: bigint): Uint8Array {
+  return peer.subtract(symmetricElement().multiply(pwScalar)).multiply(xScalar).toBytes();
+}
+
+/**
+ * What the key hashes: H(password) || H(idSymmetric) || the two point encodings (without side
+ * bytes) in bytewise order || K. Symmetric, so both sides build the same bytes.
+ */
+export function symmetricTranscript(passwordDigest: Uint8Array, idDigest: Uint8Array, ownEncoding: Uint8Array, peerEncoding: Uint8Array, sharedEncoding: Uint8Array): Uint8Array {
+  const [first, second] = compareBytes(ownEncoding, peerEncoding) <= 0 ? [ownEncoding, peerEncoding] : [peerEncoding, ownEncoding];
+  return concatBytes(passwordDigest, idDigest, first, second, sharedEncoding);
 }
 
 /** Bytewise lexicographic order, as Python compares `bytes`. */

@@ -1,0 +1,141 @@
+// The CLI's and MCP server's storage: one file per key in a private directory.
+//
+//   <home>/secrets/   the Vault (private keys, tokens, session seeds)
+//   <home>/state/     the Memory (cards, pinned peers, relay bindings)
+//
+// Directories are created 0700 and files 0600. A write goes to a temporary file in the same
+// directory, is flushed to disk, and is renamed over the old value (then the directory is
+// flushed), so a crash leaves either the old value or the new one, never a torn file.
+
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PairError, badInput } from '../core/errors.js';
+import type { KeyValueStore, Memory, Vault } from '../core/ports.js';
+
+const DIRECTORY_MODE = 0o700;
+const FILE_MODE = 0o600;
+/** Leaves room under the usual 255-byte file name limit for the longest escaped key. */
+const MAX_FILE_NAME_LENGTH = 200;
+/** Temporary files start with a dot, which no escaped key does, so the two never collide. */
+const TEMP_PREFIX = '.tmp-';
+const LITERAL_KEY_CHARACTER = /^[a-z0-9.-]$/;
+const encoder = new TextEncoder();
+
+/**
+ * Maps a key to a file name that is the same on every file system: lowercase letters, digits,
+ * `.` and `-` stay as they are (a leading `.` excepted), every other UTF-8 byte becomes `_xx`.
+ * Escaping uppercase keeps `peerA` and `peera` apart on case-insensitive disks; escaping `/`,
+ * `\` and a leading `.` means no key can name a path outside the directory.
+ */
+export function keyToFileName(key: string): string {
+  if (typeof key !== 'string' || key === '') throw badInput('key', 'is empty or not text', 'a non-empty string');
+  // An unpaired surrogate would encode as U+FFFD and collide with other keys.
+  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(key)) {
+    throw badInput('key', 'contains an unpaired surrogate', 'text that encodes as UTF-8');
+  }
+  let name = '';
+  for (const character of key) {
+    if (LITERAL_KEY_CHARACTER.test(character) && !(name === '' && character === '.')) {
+      name += character;
+    } else {
+      for (const byte of encoder.encode(character)) name += `_${byte.toString(16).padStart(2, '0')}`;
+    }
+  }
+  if (name.length > MAX_FILE_NAME_LENGTH) throw badInput('key', 'is too long to store as a file', `a key whose escaped form has at most ${MAX_FILE_NAME_LENGTH} characters`);
+  return name;
+}
+
+function errorCode(error: unknown): string | undefined {
+  return error instanceof Error && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+}
+
+function storageFailed(action: string, key: string, directory: string, error: unknown): PairError {
+  return new PairError('storage_failed', `Could not ${action} "${key}" in ${directory} (${errorCode(error) ?? 'unknown error'}). Check that the directory is writable by you.`, { cause: error });
+}
+
+export class FileKeyValueStore implements KeyValueStore {
+  readonly directory: string;
+  private ready: Promise<void> | undefined;
+
+  constructor(directory: string) {
+    this.directory = resolve(directory);
+  }
+
+  /** Creates the directory (and parents) once, owner-only even if it already existed. */
+  private ensureDirectory(): Promise<void> {
+    this.ready ??= (async () => {
+      await mkdir(this.directory, { recursive: true, mode: DIRECTORY_MODE });
+      await chmod(this.directory, DIRECTORY_MODE);
+    })().catch((error: unknown) => {
+      this.ready = undefined;
+      throw error;
+    });
+    return this.ready;
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    const path = join(this.directory, keyToFileName(key));
+    try {
+      return await readFile(path, 'utf8');
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return undefined;
+      throw storageFailed('read', key, this.directory, error);
+    }
+  }
+
+  async set(key: string, value: string): Promise<void> {
+    if (typeof value !== 'string') throw badInput('value', 'is not a string', 'a string');
+    const path = join(this.directory, keyToFileName(key));
+    const temporary = join(this.directory, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    try {
+      await this.ensureDirectory();
+      const file = await open(temporary, 'wx', FILE_MODE);
+      try {
+        await file.writeFile(value, 'utf8');
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(temporary, path);
+      await this.syncDirectory();
+    } catch (error) {
+      await unlink(temporary).catch(() => undefined);
+      throw storageFailed('save', key, this.directory, error);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const path = join(this.directory, keyToFileName(key));
+    try {
+      await unlink(path);
+      await this.syncDirectory();
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') return;
+      throw storageFailed('delete', key, this.directory, error);
+    }
+  }
+
+  /** Makes a rename or unlink durable. Windows cannot open directories; there it is skipped. */
+  private async syncDirectory(): Promise<void> {
+    if (process.platform === 'win32') return;
+    const directory = await open(this.directory, 'r');
+    try {
+      await directory.sync();
+    } finally {
+      await directory.close();
+    }
+  }
+}
+
+/** The Vault and Memory of one home directory. */
+export function openHomeStores(home: string): { vault: Vault; memory: Memory } {
+  return { vault: new FileKeyValueStore(join(home, 'secrets')), memory: new FileKeyValueStore(join(home, 'state')) };
+}
+
+/** `$AGENT_PAIR_HOME`, or `~/.agent-pair`. */
+export function defaultHome(): string {
+  const configured = process.env['AGENT_PAIR_HOME'];
+  return configured !== undefined && configured !== '' ? resolve(configured) : join(homedir(), '.agent-pair');
+}

@@ -1,0 +1,82 @@
+// Loads the shared vectors (/work/shared/vectors, next to the repository) at test time, so the
+// tests check the implementation against the files the other implementations are held to.
+
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+const VECTORS_DIRECTORY = resolve(import.meta.dirname, '../../../shared/vectors');
+
+function load(name: string): unknown {
+  return JSON.parse(readFileSync(resolve(VECTORS_DIRECTORY, name), 'utf8'));
+}
+
+export interface Spake2Side {
+  entropy_seed: string;
+  entropy_hex: string;
+  entropy_calls: number[];
+  xy_scalar_dec: string;
+  xy_scalar_le_hex: string;
+  msg_out_hex: string;
+}
+
+export interface Spake2Vector {
+  label: string;
+  password: string;
+  password_hex: string;
+  identity: string;
+  identity_hex: string;
+  side1: Spake2Side;
+  side2: Spake2Side;
+  pw_scalar_dec: string;
+  pw_scalar_le_hex: string;
+  K_bytes_hex: string;
+  transcript_hex: string;
+  shared_key_hex: string;
+}
+
+export interface Spake2Vectors {
+  params: {
+    S_seed: string;
+    S_point_hex: string;
+    M_seed: string;
+    M_point_hex: string;
+    N_seed: string;
+    N_point_hex: string;
+    base_point_hex: string;
+    group_order_L: string;
+    field_prime_Q: string;
+    upstream_arbitrary_element_vectors: { seed_hex: string; element_hex: string }[];
+    upstream_password_to_scalar_vectors: { pw_hex: string; scalar_le_hex: string }[];
+  };
+  vectors: Spake2Vector[];
+  negative: { label: string; side1_msg_out_hex: string; side2_msg_out_hex: string; side1_key_hex: string; side2_key_hex: string }[];
+}
+
+interface ProtocolSide {
+  seed_hex: string;
+  entropy_hex: string;
+  pake_msg_hex: string;
+  commit: string;
+  confirm_b64: string;
+  bootstrap_key_hex: string;
+}
+
+export interface ProtocolVectors {
+  code: string;
+  pair_id: string;
+  code_hash: string;
+  host: ProtocolSide;
+  guest: ProtocolSide;
+  K_hex: string;
+  sas: string;
+  card: {
+    private_seed_hex: string;
+    card: { v: 1; handle: string; key: string; created_at: string; sig: string };
+    canonical_unsigned: string;
+    fingerprint: string;
+  };
+  bootstrap: { sender_role: 'host' | 'guest'; nonce_hex: string; payload_utf8: string; sealed_b64: string };
+}
+
+export const spake2Vectors = load('spake2.json') as Spake2Vectors;
+export const protocolVectors = load('protocol.json') as ProtocolVectors;
