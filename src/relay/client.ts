@@ -1,0 +1,485 @@
+// The RelayPort over HTTP (PROTOCOL.md section 3): typed calls with per-request timeouts,
+// bounded retries with exponential backoff and jitter, and every failure mapped to a PairError
+// the core can act on. Response bodies are size-capped and validated before use: the relay is
+// not trusted.
+//
+// Retries and non-idempotent requests. PUTs and GETs are idempotent (a field written again with
+// the same value answers 204), so they are retried after network errors, 429 and 503. The
+// POSTs are retried too, with these consequences:
+// - Host open, inbox allocation, grant: if an attempt reached the relay but its answer was lost,
+//   the retry creates a second slot or token and the first is orphaned. An orphaned pair slot
+//   holds a nameplate until it expires (10 minutes); an orphaned grant is a capability nobody
+//   holds. Both are harmless, and cheaper than failing a pairing on one dropped packet.
+// - Guest join: if a lost answer hid a successful join, the nameplate is used up and the retry
+//   meets 409. The client cannot recover the token of that join, so it reports `conflict` and
+//   says that its own earlier attempt may have been the one that joined. (Attempts that failed
+//   before the request left, like a refused connection, do not count as possibly joined.)
+// - PUT done: once both sides wrote `done` the relay deletes the slot, so a retry of a `done`
+//   whose answer was lost can meet 404; that is reported as success, since the write it
+//   retries is exactly what made the slot go away (or the pairing was over anyway).
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PairError, badInput } from '../core/errors.js';
+import { PAIR_FIELDS, type FieldValues, type GuestJoined, type HostOpened, type InboxSlot, type PairField, type RelayConnector, type RelayPort, type SlotView } from '../core/ports.js';
+import {
+  DEFAULT_RELAY_LIMITS,
+  INBOX_PATH,
+  NAMEPLATE_PATTERN,
+  PAIR_ID_PATTERN,
+  PAIR_PATH,
+  SLOT_ID_PATTERN,
+  TOKEN_PATTERN,
+  fieldValueProblem,
+  grantsPath,
+  isPairField,
+  pairFieldPath,
+  pairSlotPath,
+  parseTimestamp,
+} from './contract.js';
+
+export interface RelayClientOptions {
+  /** Timeout of one request in ms; a long poll gets its wait on top. Default 10 000. */
+  timeoutMs?: number;
+  /** Further attempts after a network error, 429 or 503. Default 3. */
+  retries?: number;
+  /** The most time, in ms, spent waiting between attempts of one call. Default 20 000. */
+  maxRetryWaitMs?: number;
+  /** The fetch to use; default the global one. */
+  fetch?: typeof fetch;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_RETRIES = 3;
+const DEFAULT_MAX_RETRY_WAIT_MS = 20_000;
+const BACKOFF_BASE_MS = 250;
+const BACKOFF_CAP_MS = 5_000;
+/** Far above the largest legitimate answer (two 16 KiB bootstraps in base64). */
+const MAX_RESPONSE_BYTES = 256 * 1024;
+/** A relay's error message is shown to people; this much of it is enough. */
+const MAX_SERVER_MESSAGE_CHARS = 300;
+
+/** What one call needs: the request, and how its answers map to outcomes. */
+interface Call {
+  /** Completes "could not …" and "refused to …" in messages, e.g. "open a pairing". */
+  what: string;
+  method: 'GET' | 'POST' | 'PUT';
+  path: string;
+  token?: string;
+  body?: unknown;
+  timeoutMs: number;
+  success: 200 | 201 | 204;
+  /** The error for a 404 answer. */
+  notFound: (serverMessage: string) => PairError;
+  /**
+   * Overrides the mapping of a failed status; `retried` is true when an earlier attempt may have
+   * reached the relay (its answer was lost). Returns 'success' to accept the answer as success.
+   */
+  special?: (status: number, retried: boolean, serverMessage: string) => PairError | 'success' | undefined;
+}
+
+interface Answer {
+  status: number;
+  retryAfterMs: number | undefined;
+  text: string;
+}
+
+export class RelayClient implements RelayPort {
+  readonly url: string;
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly maxRetryWaitMs: number;
+  private readonly fetchImpl: typeof fetch;
+
+  constructor(url: string, options: RelayClientOptions = {}) {
+    this.url = normaliseRelayUrl(url);
+    this.timeoutMs = positiveNumber(options.timeoutMs, 'timeoutMs', DEFAULT_TIMEOUT_MS);
+    this.retries = nonNegativeInteger(options.retries, 'retries', DEFAULT_RETRIES);
+    this.maxRetryWaitMs = nonNegativeInteger(options.maxRetryWaitMs, 'maxRetryWaitMs', DEFAULT_MAX_RETRY_WAIT_MS);
+    this.fetchImpl = options.fetch ?? fetch;
+  }
+
+  async openHost(): Promise<HostOpened> {
+    const body = await this.call({
+      what: 'open a pairing',
+      method: 'POST',
+      path: PAIR_PATH,
+      body: { role: 'host' },
+      timeoutMs: this.timeoutMs,
+      success: 201,
+      notFound: (message) => this.unexpected('open a pairing', 404, message),
+    });
+    const object = this.object(body);
+    return {
+      pairId: this.string(object, 'pair_id', PAIR_ID_PATTERN),
+      nameplate: this.string(object, 'nameplate', NAMEPLATE_PATTERN),
+      token: this.string(object, 'token', TOKEN_PATTERN),
+      expiresAt: this.timestamp(object, 'expires_at'),
+    };
+  }
+
+  async joinGuest(nameplate: string): Promise<GuestJoined> {
+    if (typeof nameplate !== 'string' || !NAMEPLATE_PATTERN.test(nameplate)) {
+      throw badInput('nameplate', 'is not digits without a leading zero', 'the digits before the dash of the code, like "47"');
+    }
+    const body = await this.call({
+      what: `join the pairing under nameplate ${nameplate}`,
+      method: 'POST',
+      path: PAIR_PATH,
+      body: { role: 'guest', nameplate },
+      timeoutMs: this.timeoutMs,
+      success: 201,
+      notFound: () => new PairError('not_found', `No pairing waits under nameplate ${nameplate} on ${this.url}: check the code (a code works for one join only).`),
+      special: (status, retried) => {
+        if (!retried || status !== 409) return undefined;
+        return new PairError('conflict', `The pairing under nameplate ${nameplate} on ${this.url} was already joined, perhaps by this side's own earlier attempt whose answer was lost. Ask the host for a new code.`);
+      },
+    });
+    const object = this.object(body);
+    return {
+      pairId: this.string(object, 'pair_id', PAIR_ID_PATTERN),
+      token: this.string(object, 'token', TOKEN_PATTERN),
+      expiresAt: this.timestamp(object, 'expires_at'),
+    };
+  }
+
+  async put(pairId: string, token: string, field: PairField, value: string): Promise<void> {
+    checkPairId(pairId);
+    checkToken(token, 'token');
+    if (typeof field !== 'string' || !isPairField(field)) throw badInput('field', 'is not a pairing field', PAIR_FIELDS.join(', '));
+    if (typeof value !== 'string') throw badInput('value', 'is not a string', `a ${field} value`);
+    const problem = fieldValueProblem(field, value);
+    if (problem !== undefined) throw new PairError('bad_input', problem);
+    await this.call({
+      what: `write ${field}`,
+      method: 'PUT',
+      path: pairFieldPath(pairId, field),
+      token,
+      body: { value },
+      timeoutMs: this.timeoutMs,
+      success: 204,
+      notFound: () => this.expired(),
+      special: (status, retried) => (field === 'done' && status === 404 && retried ? 'success' : undefined),
+    });
+  }
+
+  async get(pairId: string, token: string, poll?: { after: number; waitSeconds: number }): Promise<SlotView> {
+    checkPairId(pairId);
+    checkToken(token, 'token');
+    let path = pairSlotPath(pairId);
+    let timeoutMs = this.timeoutMs;
+    if (poll !== undefined) {
+      const { after, waitSeconds } = poll;
+      if (!Number.isSafeInteger(after) || after < 0) throw badInput('poll.after', 'is not a version', 'a non-negative integer');
+      const maxWait = DEFAULT_RELAY_LIMITS.maxWaitSeconds;
+      if (typeof waitSeconds !== 'number' || !(waitSeconds >= 0 && waitSeconds <= maxWait)) {
+        throw badInput('poll.waitSeconds', 'is out of range', `a number of seconds from 0 to ${maxWait}`);
+      }
+      const wait = Math.round(waitSeconds * 1000) / 1000;
+      path += `?after=${after}&wait=${wait}`;
+      timeoutMs += wait * 1000;
+    }
+    const body = await this.call({ what: 'read the pairing', method: 'GET', path, token, timeoutMs, success: 200, notFound: () => this.expired() });
+    const object = this.object(body);
+    const version = object['version'];
+    if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) throw this.malformed('version is not a non-negative integer');
+    return { version, expiresAt: this.timestamp(object, 'expires_at'), self: this.fields(object, 'self'), peer: this.fields(object, 'peer') };
+  }
+
+  async allocateSlot(): Promise<InboxSlot> {
+    const body = await this.call({
+      what: 'allocate an inbox slot',
+      method: 'POST',
+      path: INBOX_PATH,
+      timeoutMs: this.timeoutMs,
+      success: 201,
+      notFound: (message) => this.unexpected('allocate an inbox slot', 404, message),
+    });
+    const object = this.object(body);
+    return { slotId: this.string(object, 'slot_id', SLOT_ID_PATTERN), ownerToken: this.string(object, 'owner_token', TOKEN_PATTERN) };
+  }
+
+  async grant(slotId: string, ownerToken: string): Promise<{ sendToken: string }> {
+    if (typeof slotId !== 'string' || !SLOT_ID_PATTERN.test(slotId)) throw badInput('slotId', 'is not an inbox slot id', '32 lowercase hex characters');
+    checkToken(ownerToken, 'ownerToken');
+    const body = await this.call({
+      what: 'grant a send token',
+      method: 'POST',
+      path: grantsPath(slotId),
+      token: ownerToken,
+      timeoutMs: this.timeoutMs,
+      success: 201,
+      notFound: () => new PairError('not_found', `The relay at ${this.url} does not know this inbox slot (it may have restarted). Set up the identity's inbox again.`),
+    });
+    return { sendToken: this.string(this.object(body), 'send_token', TOKEN_PATTERN) };
+  }
+
+  // -- Transport ----------------------------------------------------------------------------
+
+  /** Runs a call with retries; returns the parsed JSON body of the success answer (undefined for 204). */
+  private async call(call: Call): Promise<unknown> {
+    let waitedMs = 0;
+    let reachedBefore = false;
+    for (let attempt = 0; ; attempt++) {
+      let answer: Answer;
+      try {
+        answer = await this.send(call);
+      } catch (error) {
+        if (error instanceof ResponseTooLarge) throw this.malformed(error.message);
+        const failure = this.unreachable(call, error);
+        const delay = backoffMs(attempt);
+        if (attempt >= this.retries || waitedMs + delay > this.maxRetryWaitMs) throw failure;
+        reachedBefore ||= !failedBeforeSending(error);
+        waitedMs += delay;
+        await sleep(delay);
+        continue;
+      }
+      if (answer.status === call.success) return answer.status === 204 ? undefined : this.parseJson(answer.text);
+      if (answer.status === 429 || answer.status === 503) {
+        const delay = answer.retryAfterMs ?? backoffMs(attempt);
+        if (attempt < this.retries && waitedMs + delay <= this.maxRetryWaitMs) {
+          waitedMs += delay;
+          await sleep(delay);
+          continue;
+        }
+      }
+      const message = serverMessage(answer.text);
+      const special = call.special?.(answer.status, reachedBefore, message);
+      if (special === 'success') return undefined;
+      throw special ?? this.mapStatus(call, answer, message);
+    }
+  }
+
+  private async send(call: Call): Promise<Answer> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (call.token !== undefined) headers['authorization'] = `Bearer ${call.token}`;
+    const init: RequestInit = { method: call.method, headers, signal: AbortSignal.timeout(call.timeoutMs) };
+    if (call.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      init.body = JSON.stringify(call.body);
+    }
+    const response = await this.fetchImpl(this.url + call.path, init);
+    const text = await readCapped(response, MAX_RESPONSE_BYTES);
+    return { status: response.status, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')), text };
+  }
+
+  private mapStatus(call: Call, answer: Answer, message: string): PairError {
+    switch (answer.status) {
+      case 404:
+        return call.notFound(message);
+      case 409:
+        return new PairError('conflict', `The relay at ${this.url} refused to ${call.what}: ${message}`);
+      case 429: {
+        const retry = answer.retryAfterMs === undefined ? '' : ` Retry in ${Math.ceil(answer.retryAfterMs / 1000)} s.`;
+        return new PairError('rate_limited', `The relay at ${this.url} asks to slow down: ${message}${retry}`);
+      }
+      case 503:
+        return new PairError('relay_full', `The relay at ${this.url} has no room right now: ${message} Try again in a few minutes, or use another relay.`);
+      default:
+        return this.unexpected(call.what, answer.status, message);
+    }
+  }
+
+  private unexpected(what: string, status: number, message: string): PairError {
+    return new PairError('relay_error', `The relay at ${this.url} answered ${status} when asked to ${what}: ${message}`);
+  }
+
+  private unreachable(call: Call, error: unknown): PairError {
+    const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
+    const message = timedOut
+      ? `The relay at ${this.url} did not answer within ${Math.round(call.timeoutMs / 1000)} s when asked to ${call.what}. Check the relay URL and your network.`
+      : `Could not reach the relay at ${this.url} to ${call.what} (${networkCause(error)}). Check the relay URL and that the relay runs.`;
+    return new PairError('relay_unreachable', message, { cause: error });
+  }
+
+  private expired(): PairError {
+    return new PairError('expired', `The pairing is no longer on the relay at ${this.url}: it expired, finished, or the relay restarted.`);
+  }
+
+  // -- Response validation ------------------------------------------------------------------
+
+  private malformed(problem: string): PairError {
+    return new PairError('relay_error', `The relay at ${this.url} answered with a malformed body: ${problem}.`);
+  }
+
+  private parseJson(text: string): unknown {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw this.malformed('it is not JSON');
+    }
+  }
+
+  private object(value: unknown, name = 'the body'): Record<string, unknown> {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw this.malformed(`${name} is not a JSON object`);
+    return value as Record<string, unknown>;
+  }
+
+  private string(object: Record<string, unknown>, key: string, pattern: RegExp): string {
+    const value = object[key];
+    if (typeof value !== 'string' || !pattern.test(value)) throw this.malformed(`${key} is missing or not in the protocol's format`);
+    return value;
+  }
+
+  private timestamp(object: Record<string, unknown>, key: string): number {
+    const value = object[key];
+    const ms = typeof value === 'string' ? parseTimestamp(value) : undefined;
+    if (ms === undefined) throw this.malformed(`${key} is not an RFC 3339 timestamp`);
+    return ms;
+  }
+
+  /** The known fields of `self` or `peer`; their values' formats are the core's to judge. */
+  private fields(object: Record<string, unknown>, key: 'self' | 'peer'): FieldValues {
+    const source = this.object(object[key], key);
+    const values: FieldValues = {};
+    for (const field of PAIR_FIELDS) {
+      const value = source[field];
+      if (value === undefined) continue;
+      if (typeof value !== 'string') throw this.malformed(`${key}.${field} is not a string`);
+      values[field] = value;
+    }
+    return values;
+  }
+}
+
+/**
+ * A RelayConnector that keeps one client per relay URL (so connections are reused), all with
+ * the same options.
+ */
+export function createRelayConnector(options: RelayClientOptions = {}): RelayConnector {
+  const clients = new Map<string, RelayClient>();
+  return (url) => {
+    const normalised = normaliseRelayUrl(url);
+    let client = clients.get(normalised);
+    if (!client) {
+      client = new RelayClient(normalised, options);
+      clients.set(normalised, client);
+    }
+    return client;
+  };
+}
+
+const URL_EXPECTED = 'an http:// or https:// URL like https://relay.example.com';
+
+/**
+ * The canonical form of a relay URL: scheme, lowercase host, port only if not the default, and
+ * any path prefix without a trailing slash (`http://127.0.0.1:8771`). Rejects anything else.
+ */
+export function normaliseRelayUrl(url: string): string {
+  if (typeof url !== 'string' || url.trim() === '') throw badInput('relay URL', 'is empty', URL_EXPECTED);
+  let parsed: URL;
+  try {
+    parsed = new URL(url.trim());
+  } catch {
+    throw badInput('relay URL', 'is not a URL', URL_EXPECTED);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw badInput('relay URL', `uses ${parsed.protocol.slice(0, 20)}`, URL_EXPECTED);
+  if (parsed.username !== '' || parsed.password !== '') throw badInput('relay URL', 'carries a user name or password', `${URL_EXPECTED}, without credentials`);
+  if (parsed.search !== '' || parsed.hash !== '') throw badInput('relay URL', 'has a query or fragment', `${URL_EXPECTED}, without ? or #`);
+  return parsed.origin + parsed.pathname.replace(/\/+$/, '');
+}
+
+// -- Helpers --------------------------------------------------------------------------------
+
+function checkPairId(pairId: string): void {
+  if (typeof pairId !== 'string' || !PAIR_ID_PATTERN.test(pairId)) throw badInput('pairId', 'is not a pair id', '32 lowercase hex characters');
+}
+
+function checkToken(token: string, name: string): void {
+  // The message never repeats the token: it is a secret.
+  if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) throw badInput(name, 'is not a relay token', '64 lowercase hex characters');
+}
+
+function positiveNumber(value: number | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw badInput(name, 'is not a positive number', 'milliseconds greater than 0');
+  return value;
+}
+
+function nonNegativeInteger(value: number | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value < 0) throw badInput(name, 'is not a non-negative integer', 'an integer of 0 or more');
+  return value;
+}
+
+/** Exponential backoff with jitter: half the step fixed, half random, so clients spread out. */
+function backoffMs(attempt: number): number {
+  const step = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
+  return Math.round(step / 2 + Math.random() * (step / 2));
+}
+
+/** Retry-After as delay-seconds or an HTTP date, in ms; undefined if absent or unreadable. */
+function parseRetryAfter(header: string | null): number | undefined {
+  if (header === null) return undefined;
+  const text = header.trim();
+  if (/^\d{1,9}$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+}
+
+/** The `error.message` of a relay error body, cleaned for display, or a stand-in. */
+function serverMessage(text: string): string {
+  let message: unknown;
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (typeof parsed === 'object' && parsed !== null && 'error' in parsed) {
+      const error = parsed.error;
+      if (typeof error === 'object' && error !== null && 'message' in error) message = error.message;
+    }
+  } catch {
+    // Not JSON: the relay (or a proxy in front of it) answered with something else.
+  }
+  if (typeof message !== 'string' || message.trim() === '') return '(no error message)';
+  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
+  const clean = message.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').trim();
+  return clean.length > MAX_SERVER_MESSAGE_CHARS ? `${clean.slice(0, MAX_SERVER_MESSAGE_CHARS)}…` : clean;
+}
+
+/** Reads a response body up to `limit` bytes; a longer one is cut off and rejected. */
+async function readCapped(response: Response, limit: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? '0');
+  if (declared > limit || response.body === null) {
+    await response.body?.cancel();
+    if (declared > limit) throw new ResponseTooLarge(limit);
+    return '';
+  }
+  // Node's typings leave the chunk type open; fetch bodies are byte streams.
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    received += value.length;
+    if (received > limit) {
+      await reader.cancel();
+      throw new ResponseTooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+class ResponseTooLarge extends Error {
+  constructor(limit: number) {
+    super(`the answer is over ${limit} bytes`);
+  }
+}
+
+/** The system error code behind a failed fetch (undici puts it on `cause`), if any. */
+function errorCode(error: unknown): string | undefined {
+  const cause: unknown = error instanceof Error ? error.cause : undefined;
+  return typeof cause === 'object' && cause !== null && 'code' in cause && typeof cause.code === 'string' ? cause.code : undefined;
+}
+
+/** A short reason for a failed fetch: the system error code if there is one. */
+function networkCause(error: unknown): string {
+  return errorCode(error) ?? (error instanceof Error ? error.message : String(error));
+}
+
+/** Failures while connecting: the request never reached the relay. */
+const CONNECT_ERRORS = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function failedBeforeSending(error: unknown): boolean {
+  const code = errorCode(error);
+  return code !== undefined && CONNECT_ERRORS.has(code);
+}

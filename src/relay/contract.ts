@@ -1,0 +1,227 @@
+// The relay's HTTP contract (PROTOCOL.md section 3), imported by both the server and the client
+// so the two agree on every route, body, value format, status and error code. Nothing here
+// touches a socket.
+
+import { fromBase64, fromHex } from '../core/bytes.js';
+import { badInput, isPairError } from '../core/errors.js';
+import { MAX_BOOTSTRAP_BYTES, pakeCommitment } from '../core/keySchedule.js';
+import { PAIR_FIELDS, type FieldValues, type PairField, type Role } from '../core/ports.js';
+
+// ---------------------------------------------------------------------------------------------
+// Routes
+
+export const HEALTH_PATH = '/healthz';
+export const PAIR_PATH = '/v1/pair';
+export const INBOX_PATH = '/v1/slot';
+
+export function pairSlotPath(pairId: string): string {
+  return `${PAIR_PATH}/${pairId}`;
+}
+export function pairFieldPath(pairId: string, field: PairField): string {
+  return `${PAIR_PATH}/${pairId}/${field}`;
+}
+export function grantsPath(slotId: string): string {
+  return `${INBOX_PATH}/${slotId}/grants`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors on the wire: {"error": {"code": "...", "message": "..."}}
+
+/**
+ * The codes of PROTOCOL.md section 3 with their statuses, plus two the table leaves open:
+ * `method_not_allowed` (405; the protocol names the status but no code) and `internal` (500; a
+ * relay bug, never expected).
+ */
+export const RELAY_ERROR_STATUS = {
+  bad_request: 400,
+  unauthorized: 401,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  gone: 410,
+  too_large: 413,
+  unprocessable: 422,
+  rate_limited: 429,
+  internal: 500,
+  capacity: 503,
+} as const;
+export type RelayErrorCode = keyof typeof RELAY_ERROR_STATUS;
+
+export interface RelayErrorBody {
+  error: { code: RelayErrorCode; message: string };
+}
+
+export function errorBody(code: RelayErrorCode, message: string): RelayErrorBody {
+  return { error: { code, message } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limits
+
+export interface RelayLimits {
+  /** Pair slots open at once; the next host open answers 503. */
+  maxOpenSlots: number;
+  /** Slot opens and joins (pair and inbox) per client address per minute; then 429. */
+  opensPerIpPerMinute: number;
+  /** Request bodies above this answer 413 without being read. */
+  maxBodyBytes: number;
+  /** A pair slot lives this long from creation, whatever happens. */
+  slotLifetimeSeconds: number;
+  /** A nameplate is not handed out again for this long after a join or after its slot ended. */
+  nameplateQuarantineSeconds: number;
+  /** The longest long poll (`wait`) a GET may ask for. */
+  maxWaitSeconds: number;
+  /** Inbox slots kept in memory (they live until the relay restarts); then 503. */
+  maxInboxSlots: number;
+  /** Send tokens one inbox slot may hand out; then 409. */
+  maxGrantsPerSlot: number;
+}
+
+export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
+  maxOpenSlots: 10_000,
+  opensPerIpPerMinute: 30,
+  maxBodyBytes: 32 * 1024,
+  slotLifetimeSeconds: 600,
+  nameplateQuarantineSeconds: 60,
+  maxWaitSeconds: 25,
+  // An inbox slot costs well under 1 KiB, so this stays below ~50 MiB even if every slot
+  // filled up with grants; a relay that needs more is one that needs persistence too.
+  maxInboxSlots: 50_000,
+  maxGrantsPerSlot: 1_000,
+});
+
+/** The defaults with `overrides` applied; each override must be a positive number. */
+export function resolveLimits(overrides: Partial<RelayLimits> = {}): RelayLimits {
+  const limits: RelayLimits = { ...DEFAULT_RELAY_LIMITS };
+  for (const key of Object.keys(DEFAULT_RELAY_LIMITS) as (keyof RelayLimits)[]) {
+    const value = overrides[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      throw badInput(`relay limit ${key}`, `is ${String(value)}`, 'a positive number');
+    }
+    limits[key] = value;
+  }
+  return limits;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identifiers and field values
+
+export const PAIR_ID_PATTERN = /^[0-9a-f]{32}$/;
+export const SLOT_ID_PATTERN = /^[0-9a-f]{32}$/;
+export const TOKEN_PATTERN = /^[0-9a-f]{64}$/;
+/** Decimal digits without a leading zero (PROTOCOL.md section 2). */
+export const NAMEPLATE_PATTERN = /^[1-9][0-9]*$/;
+
+export const PAKE_MESSAGE_BYTES = 33;
+export const CONFIRM_BYTES = 32;
+export const MAX_ABORT_REASON_CHARS = 200;
+export const DONE_VALUE = '1';
+
+export function isPairField(value: string): value is PairField {
+  return (PAIR_FIELDS as readonly string[]).includes(value);
+}
+
+/**
+ * Why `value` is not a valid `field` value, or undefined if it is. The message names the field
+ * and the expected shape; it never repeats the value.
+ */
+export function fieldValueProblem(field: PairField, value: string): string | undefined {
+  try {
+    switch (field) {
+      case 'commit':
+        fromHex(value, 'commit', 32);
+        return undefined;
+      case 'pake':
+        fromBase64(value, 'pake', PAKE_MESSAGE_BYTES);
+        return undefined;
+      case 'confirm':
+        fromBase64(value, 'confirm', CONFIRM_BYTES);
+        return undefined;
+      case 'bootstrap':
+        // Checked on the encoded length first, so an oversized value is never decoded.
+        if (value.length > Math.ceil(MAX_BOOTSTRAP_BYTES / 3) * 4 || fromBase64(value, 'bootstrap').length > MAX_BOOTSTRAP_BYTES) {
+          return `bootstrap is too long; expected base64 of at most ${MAX_BOOTSTRAP_BYTES} bytes.`;
+        }
+        return undefined;
+      case 'abort': {
+        // Characters are code points, so an emoji counts once whatever its UTF-16 length.
+        const characters = Array.from(value).length;
+        if (characters === 0 || characters > MAX_ABORT_REASON_CHARS) {
+          return `abort has ${characters} characters; expected a reason of 1 to ${MAX_ABORT_REASON_CHARS} characters.`;
+        }
+        return undefined;
+      }
+      case 'done':
+        return value === DONE_VALUE ? undefined : `done is not "${DONE_VALUE}"; expected exactly "${DONE_VALUE}".`;
+    }
+  } catch (error) {
+    if (isPairError(error, 'bad_input')) return error.message;
+    throw error;
+  }
+}
+
+/** True if a (well-formed) base64 `pake` value hashes to `commit` (PROTOCOL.md section 3). */
+export function pakeMatchesCommit(pake: string, commit: string): boolean {
+  return pakeCommitment(fromBase64(pake, 'pake', PAKE_MESSAGE_BYTES)) === commit;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bodies
+
+export interface HostOpenRequestBody {
+  role: 'host';
+}
+export interface GuestJoinRequestBody {
+  role: 'guest';
+  nameplate: string;
+}
+export interface FieldWriteRequestBody {
+  value: string;
+}
+
+export interface HostOpenedBody {
+  pair_id: string;
+  nameplate: string;
+  token: string;
+  expires_at: string;
+}
+export interface GuestJoinedBody {
+  pair_id: string;
+  token: string;
+  expires_at: string;
+}
+export interface SlotViewBody {
+  version: number;
+  expires_at: string;
+  self: FieldValues;
+  peer: FieldValues;
+}
+export interface InboxSlotBody {
+  slot_id: string;
+  owner_token: string;
+}
+export interface GrantBody {
+  send_token: string;
+}
+
+export function otherRole(role: Role): Role {
+  return role === 'host' ? 'guest' : 'host';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timestamps: RFC 3339 UTC
+
+/** RFC 3339 UTC to the second, rounded down so a client never believes in a later expiry. */
+export function formatTimestamp(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})$/;
+
+/** Milliseconds since the epoch, or undefined if `text` is not an RFC 3339 timestamp. */
+export function parseTimestamp(text: string): number | undefined {
+  if (!RFC3339.test(text)) return undefined;
+  const ms = Date.parse(text.toUpperCase());
+  return Number.isFinite(ms) ? ms : undefined;
+}
