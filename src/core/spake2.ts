@@ -131,26 +131,29 @@ export function spake2Start(password: Uint8Array, idSymmetric: Uint8Array, entro
   const message = concatBytes(Uint8Array.of(SIDE_SYMMETRIC), ownEncoding);
   const passwordDigest = sha256(password);
   const idDigest = sha256(idSymmetric);
-  let finished = false;
 
   return {
     message: message.slice(),
     finish(peerMessage: Uint8Array): Uint8Array {
-      if (finished || pwScalar === undefined || xScalar === undefined) {
+      if (pwScalar === undefined || xScalar === undefined) {
         throw new PairError('invalid_state', 'This SPAKE2 exchange has already been finished; start a new one.');
       }
-      finished = true;
       const pw = pwScalar;
       const x = xScalar;
       // JavaScript cannot overwrite a bigint in place; dropping the only references is the
       // closest to wiping, and it also makes any later call fail above.
       pwScalar = undefined;
       xScalar = undefined;
-      const sharedEncoding = sharedElement(peerElement(peerMessage, message), pw, x);
-      const transcript = symmetricTranscript(passwordDigest, idDigest, ownEncoding, peerMessage.subarray(1), sharedEncoding);
-      const key = sha256(transcript);
-      wipe(sharedEncoding, transcript);
-      return key;
+      try {
+        const sharedEncoding = sharedElement(peerElement(peerMessage, message), pw, x);
+        const transcript = symmetricTranscript(passwordDigest, idDigest, ownEncoding, peerMessage.subarray(1), sharedEncoding);
+        const key = sha256(transcript);
+        wipe(sharedEncoding, transcript);
+        return key;
+      } finally {
+        // H(password) of a 30-bit secret is as good as the secret to anyone who can grind it.
+        wipe(passwordDigest);
+      }
     },
   };
 }
