@@ -38,27 +38,13 @@ export function fromHex(text: string, what: string, length?: number): Uint8Array
   return hexToBytes(text);
 }
 
-const B64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const B64_LOOKUP = new Int16Array(128).fill(-1);
-for (let i = 0; i < B64_ALPHABET.length; i++) B64_LOOKUP[B64_ALPHABET.charCodeAt(i)] = i;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** RFC 4648 base64, standard alphabet, with padding. */
 export function toBase64(bytes: Uint8Array): string {
-  let out = '';
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out += B64_ALPHABET[(n >> 18) & 63]! + B64_ALPHABET[(n >> 12) & 63]! + B64_ALPHABET[(n >> 6) & 63]! + B64_ALPHABET[n & 63]!;
-  }
-  const rest = bytes.length - i;
-  if (rest === 1) {
-    const n = bytes[i]! << 16;
-    out += B64_ALPHABET[(n >> 18) & 63]! + B64_ALPHABET[(n >> 12) & 63]! + '==';
-  } else if (rest === 2) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-    out += B64_ALPHABET[(n >> 18) & 63]! + B64_ALPHABET[(n >> 12) & 63]! + B64_ALPHABET[(n >> 6) & 63]! + '=';
-  }
-  return out;
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
 }
 
 /**
@@ -67,27 +53,9 @@ export function toBase64(bytes: Uint8Array): string {
  */
 export function fromBase64(text: string, what: string, length?: number): Uint8Array {
   const expected = length === undefined ? 'standard padded base64' : `standard padded base64 of ${length} bytes`;
-  if (typeof text !== 'string' || text.length % 4 !== 0) throw badInput(what, 'is not base64', expected);
-  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  const out = new Uint8Array((text.length / 4) * 3 - padding);
-  let o = 0;
-  for (let i = 0; i < text.length; i += 4) {
-    const last = i + 4 === text.length;
-    const digits = [0, 1, 2, 3].map((k) => {
-      const c = text.charCodeAt(i + k);
-      if (last && c === 61 /* '=' */ && k >= 4 - padding) return 0;
-      const v = c < 128 ? B64_LOOKUP[c]! : -1;
-      if (v < 0) throw badInput(what, 'is not base64', expected);
-      return v;
-    });
-    const n = (digits[0]! << 18) | (digits[1]! << 12) | (digits[2]! << 6) | digits[3]!;
-    out[o++] = (n >> 16) & 255;
-    if (o < out.length) out[o++] = (n >> 8) & 255;
-    if (o < out.length) out[o++] = n & 255;
-    if (last && ((padding === 1 && (n & 0xff) !== 0) || (padding === 2 && (n & 0xffff) !== 0))) {
-      throw badInput(what, 'is not canonical base64', expected);
-    }
-  }
+  if (typeof text !== 'string' || !BASE64.test(text)) throw badInput(what, 'is not base64', expected);
+  const out = Uint8Array.from(atob(text), (char) => char.charCodeAt(0));
+  if (toBase64(out) !== text) throw badInput(what, 'is not canonical base64', expected);
   if (length !== undefined && out.length !== length) throw badInput(what, `decodes to ${out.length} bytes`, expected);
   return out;
 }

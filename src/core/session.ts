@@ -15,7 +15,7 @@ import { codeHash, formatCode, generateSecret, parseCode } from './codePhrase.js
 import { type ErrorCode, PairError, badInput, isPairError } from './errors.js';
 import { type Card, canonicalJson, cardFingerprint, initSelfIdempotent, loadIdentity, loadInboxOwnerToken, verifyCard } from './identity.js';
 import {
-  MAX_BOOTSTRAP_BYTES,
+  MAX_BOOTSTRAP_PAYLOAD_BYTES,
   confirmMac,
   deriveSas,
   formatSas,
@@ -532,7 +532,7 @@ export class PairingSession {
     const { sendToken } = await this.deps.relays(inbox.url).grant(inbox.slotId, ownerToken);
     const payload = canonicalJson({ v: 1, card: identity.card, relay_url: inbox.url, slot_id: inbox.slotId, send_token: sendToken });
     const payloadBytes = utf8(payload);
-    if (payloadBytes.length > MAX_BOOTSTRAP_BYTES) throw new PairError('bad_input', 'Our own bootstrap payload is too large to send.');
+    if (payloadBytes.length > MAX_BOOTSTRAP_PAYLOAD_BYTES) throw new PairError('bad_input', 'Our own bootstrap payload is too large to send.');
     return sealBootstrap(key, this.codeHash, this.record.role, this.record.pairId, payloadBytes, this.deps.random.bytes(12));
   }
 

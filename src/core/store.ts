@@ -63,9 +63,9 @@ export class SessionStore {
       if (this.entries.has(id)) continue;
       let session: PairingSession | undefined;
       try {
-        const record = parseJson<SessionRecord>(await this.deps.memory.get(recordKey(id)));
-        const secrets = parseJson<SessionSecrets>(await this.deps.vault.get(secretsKey(id)));
-        if (record?.v === 1 && record.pairId === id && secrets !== undefined) session = new PairingSession(this.deps, record, secrets);
+        const record = parseJson(await this.deps.memory.get(recordKey(id)));
+        const secrets = parseJson(await this.deps.vault.get(secretsKey(id)));
+        if (isRecordOf(record, id) && isSecrets(secrets)) session = new PairingSession(this.deps, record, secrets);
       } catch {
         session = undefined; // a corrupt record cannot be resumed; it is cleared below
       }
@@ -84,7 +84,8 @@ export class SessionStore {
   }
 
   async open(role: Role, relayUrl: string, code?: string): Promise<SessionSnapshot> {
-    if (role !== 'host' && role !== 'guest') throw badInput('role', `is ${JSON.stringify(role)}`, '"host" or "guest"');
+    const given: unknown = role; // adapters pass what callers sent; check it at run time too
+    if (given !== 'host' && given !== 'guest') throw badInput('role', `is ${JSON.stringify(given)}`, '"host" or "guest"');
     await this.sweepExpired();
     const inFlight = [...this.entries.values()].filter((entry) => !entry.session.isEnded).length;
     if (inFlight >= MAX_OPEN_SESSIONS) {
@@ -284,7 +285,7 @@ export class SessionStore {
   }
 
   private async readIndex(): Promise<string[]> {
-    const ids = parseJson<unknown>(await this.deps.memory.get(INDEX_KEY));
+    const ids = parseJson(await this.deps.memory.get(INDEX_KEY));
     return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string' && PAIR_ID.test(id)) : [];
   }
 
@@ -306,11 +307,21 @@ function checkWait(ms: number): number {
   return ms;
 }
 
-function parseJson<T>(text: string | undefined): T | undefined {
+function parseJson(text: string | undefined): unknown {
   if (text === undefined) return undefined;
   try {
-    return JSON.parse(text) as T;
+    return JSON.parse(text);
   } catch {
     return undefined;
   }
+}
+
+function isRecordOf(value: unknown, id: string): value is SessionRecord {
+  return typeof value === 'object' && value !== null && (value as Partial<SessionRecord>).v === 1 && (value as Partial<SessionRecord>).pairId === id;
+}
+
+function isSecrets(value: unknown): value is SessionSecrets {
+  if (typeof value !== 'object' || value === null) return false;
+  const { seed, token, code } = value as Partial<SessionSecrets>;
+  return typeof seed === 'string' && typeof token === 'string' && typeof code === 'string';
 }
