@@ -1,0 +1,114 @@
+// Helpers for the relay tests: plain HTTP calls against a real relay on loopback, and a clock
+// the tests move forward to reach slot lifetimes and quarantines without waiting.
+
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export class TestClock {
+  ms = Date.UTC(2026, 10, 25, 12, 0, 0);
+  readonly now = (): number => this.ms;
+  advanceSeconds(seconds: number): void {
+    this.ms += seconds * 1000;
+  }
+}
+
+export interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The parsed body, or undefined if it is not JSON. */
+  json: unknown;
+}
+
+export async function call(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; raw?: string | Uint8Array; headers?: Record<string, string> } = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token !== undefined) headers['authorization'] = `Bearer ${options.token}`;
+  const init: RequestInit = { method, headers };
+  if (options.raw !== undefined) init.body = options.raw;
+  else if (options.body !== undefined) {
+    headers['content-type'] = 'application/json';
+    init.body = JSON.stringify(options.body);
+  }
+  const response = await fetch(baseUrl + path, init);
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, json };
+}
+
+/** Asserts a protocol error answer: the status, `{"error":{"code","message"}}`, and optionally words in the message. */
+export function assertError(answer: Answer, status: number, code: string, messageIncludes?: RegExp): void {
+  assert.equal(answer.status, status, `expected ${status} ${code}, got ${answer.status}: ${answer.text}`);
+  assert.match(answer.headers.get('content-type') ?? '', /^application\/json/);
+  const body = answer.json as { error?: { code?: unknown; message?: unknown } } | undefined;
+  assert.deepEqual(Object.keys(body ?? {}), ['error']);
+  const error = body?.error;
+  assert.equal(error?.code, code);
+  const message = error.message;
+  assert.equal(typeof message, 'string');
+  assert.ok((message as string).length > 0);
+  if (messageIncludes) assert.match(message as string, messageIncludes);
+}
+
+/** Waits until `condition` holds, polling every 10 ms, or fails after `timeoutMs`. */
+export async function eventually(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+export interface Opened {
+  pair_id: string;
+  nameplate: string;
+  token: string;
+  expires_at: string;
+}
+export interface Joined {
+  pair_id: string;
+  token: string;
+  expires_at: string;
+}
+export interface View {
+  version: number;
+  expires_at: string;
+  self: Record<string, string>;
+  peer: Record<string, string>;
+}
+
+export async function openHost(baseUrl: string): Promise<Opened> {
+  const answer = await call(baseUrl, 'POST', '/v1/pair', { body: { role: 'host' } });
+  assert.equal(answer.status, 201, answer.text);
+  return answer.json as Opened;
+}
+
+export async function joinGuest(baseUrl: string, nameplate: string): Promise<Joined> {
+  const answer = await call(baseUrl, 'POST', '/v1/pair', { body: { role: 'guest', nameplate } });
+  assert.equal(answer.status, 201, answer.text);
+  return answer.json as Joined;
+}
+
+export async function openPair(baseUrl: string): Promise<{ host: Opened; guest: Joined }> {
+  const host = await openHost(baseUrl);
+  return { host, guest: await joinGuest(baseUrl, host.nameplate) };
+}
+
+export async function view(baseUrl: string, pairId: string, token: string, query = ''): Promise<View> {
+  const answer = await call(baseUrl, 'GET', `/v1/pair/${pairId}${query}`, { token });
+  assert.equal(answer.status, 200, answer.text);
+  return answer.json as View;
+}
+
+export async function put(baseUrl: string, pairId: string, token: string, field: string, value: unknown): Promise<Answer> {
+  return call(baseUrl, 'PUT', `/v1/pair/${pairId}/${field}`, { token, body: { value } });
+}
