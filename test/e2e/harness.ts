@@ -156,11 +156,15 @@ function installExtensions(install: CodeServerInstall, options: CodeServerOption
 }
 
 const liveServerGroups = new Set<number>();
-// A test that throws before its cleanup must not leave servers (and their extension hosts)
-// running after the test process is gone.
+// A test that throws before its cleanup, or is interrupted, must not leave servers (and their
+// extension hosts, in the same process group) running after the test process is gone. Chromium
+// needs no such care: it exits when playwright's pipe to it closes.
 process.on('exit', () => {
   for (const group of liveServerGroups) killGroup(group, 'SIGKILL');
 });
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.once(signal, () => process.exit(code));
+}
 
 function killGroup(group: number, signal: NodeJS.Signals): void {
   try {
@@ -223,10 +227,11 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
   const pid = child.pid;
   if (pid === undefined) throw new Error('code-server did not start');
   liveServerGroups.add(pid);
-  let output = '';
+  // Kept only until the port is known: the log file has everything.
+  let startupOutput: string | undefined = '';
   let exitCode: number | null | undefined;
   const collect = (chunk: Buffer): void => {
-    output += chunk.toString('utf8');
+    if (startupOutput !== undefined) startupOutput += chunk.toString('utf8');
     log.write(chunk);
   };
   child.stdout.on('data', collect);
@@ -234,7 +239,6 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
   const exited = new Promise<void>((resolveExit) => {
     child.on('exit', (code) => {
       exitCode = code;
-      liveServerGroups.delete(pid);
       resolveExit();
     });
   });
@@ -245,15 +249,17 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
     // Children (extension host, pty host) may outlive the main process briefly; the group goes.
     if (!stopped || groupAlive(pid)) killGroup(pid, 'SIGKILL');
     await exited;
+    liveServerGroups.delete(pid);
     log.end();
   };
 
   try {
     const port = await waitFor('code-server to listen', 30_000, () => {
-      if (exitCode !== undefined) throw new Error(`code-server exited with ${String(exitCode)}; see ${logFile}:\n${output}`);
-      const match = /HTTP server listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(output);
+      if (exitCode !== undefined) throw new Error(`code-server exited with ${String(exitCode)}; see ${logFile}:\n${startupOutput ?? ''}`);
+      const match = /HTTP server listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(startupOutput ?? '');
       return match?.[1] === undefined ? undefined : Number(match[1]);
     });
+    startupOutput = undefined;
     const url = `http://127.0.0.1:${port}/`;
     await waitFor('code-server /healthz', 30_000, async () => {
       const response = await fetch(`${url}healthz`).catch(() => undefined);
@@ -269,9 +275,13 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
 // ---------------------------------------------------------------------------------------------
 // Memory
 
-/** Resident memory of every process in a process group, in MiB (Linux /proc). */
-export function processGroupRssMb(group: number): number {
-  let pages = 0;
+/**
+ * Memory of every process in a process group, in MiB (Linux /proc). Proportional set size:
+ * pages shared between the group's processes (chromium's renderers, code-server's Node
+ * processes) are split between them rather than counted once per process, as a sum of RSS would.
+ */
+export function processGroupMemoryMb(group: number): number {
+  let kilobytes = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -279,12 +289,13 @@ export function processGroupRssMb(group: number): number {
       // Fields after the parenthesised command name: state ppid pgrp ...
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (Number(fields[2]) !== group) continue;
-      pages += Number(readFileSync(`/proc/${entry}/statm`, 'utf8').split(' ')[1]);
+      const pss = /^Pss:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${entry}/smaps_rollup`, 'utf8'));
+      kilobytes += Number(pss?.[1] ?? 0);
     } catch {
       // The process ended while being read.
     }
   }
-  return Math.round((pages * 4096) / (1024 * 1024));
+  return Math.round(kilobytes / 1024);
 }
 
 function childProcessIds(): Set<number> {
@@ -317,6 +328,8 @@ export interface Workbench {
 
 export interface WorkbenchOptions {
   readonly viewport?: { readonly width: number; readonly height: number };
+  /** Names the browser console log test-results/e2e/logs/<name>.console.log; defaults to workbench-<port>. */
+  readonly name?: string;
 }
 
 /** Opens `folder` in a headless chromium on code-server's workbench and waits for it to render. */
@@ -328,9 +341,13 @@ export async function openWorkbench(url: string, folder: string, options: Workbe
     const context = await browser.newContext({ viewport: options.viewport ?? { width: 1400, height: 900 } });
     const page = await context.newPage();
     const consoleErrors: string[] = [];
+    mkdirSync(join(RESULTS_DIR, 'logs'), { recursive: true });
+    const consoleLog = createWriteStream(join(RESULTS_DIR, 'logs', `${options.name ?? `workbench-${new URL(url).port}`}.console.log`));
     page.on('console', (message) => {
+      consoleLog.write(`[${message.type()}] ${message.text()}\n`);
       if (message.type() === 'error') consoleErrors.push(message.text());
     });
+    browser.on('disconnected', () => consoleLog.end());
     await page.goto(`${url}?folder=${encodeURIComponent(folder)}`);
     await waitForWorkbench(page);
     return { browser, page, browserPid, consoleErrors, close: () => browser.close() };
@@ -489,6 +506,14 @@ function readJsonFile(path: string): unknown {
 
 function resultFile(resultsDir: string, prefix: string, id: string): string {
   return join(resultsDir, `${prefix}-${id.replace(/[^A-Za-z0-9_.-]/g, '_')}.json`);
+}
+
+/**
+ * Forgets the last tool list, so that a following waitForTool sees only a list written after
+ * this point (say, by the extension host that a window reload starts).
+ */
+export function forgetToolList(resultsDir: string): void {
+  rmSync(join(resultsDir, 'tools.json'), { force: true });
 }
 
 /** The helper rewrites tools.json whenever vscode.lm.tools changes; waits for a tool to appear. */
