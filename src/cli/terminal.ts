@@ -1,0 +1,100 @@
+// How the CLI talks to the person. Human mode writes prose to stdout and a spinner to stderr.
+// `--json` mode writes one JSON event per line to stdout (for scripts and tests) and all human
+// text to stderr. Either way stdin carries what the person types.
+
+import { type Interface, createInterface } from 'node:readline';
+
+export type CliEvent =
+  | { event: 'code'; code: string; relay_url: string; session_id: string }
+  | { event: 'sas'; sas: string; session_id: string }
+  | { event: 'paired'; peer_handle: string; peer_fingerprint: string; peer_relay_url: string }
+  | { event: 'aborted'; reason: string; code: string }
+  | { event: 'error'; code: string; message: string };
+
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+const SPINNER_INTERVAL_MS = 120;
+
+export class Terminal {
+  private spinnerTimer: NodeJS.Timeout | undefined;
+  private reader: Interface | undefined;
+  private lines: AsyncIterator<string> | undefined;
+
+  constructor(
+    readonly json: boolean,
+    private readonly stdout: NodeJS.WritableStream = process.stdout,
+    private readonly stderr: NodeJS.WriteStream | NodeJS.WritableStream = process.stderr,
+    private readonly stdin: NodeJS.ReadableStream = process.stdin,
+  ) {}
+
+  /** A machine-readable event (JSON mode only; human mode says it in prose instead). */
+  event(event: CliEvent): void {
+    if (this.json) this.stdout.write(`${JSON.stringify(event)}\n`);
+  }
+
+  /** A command's result: one JSON line on stdout in JSON mode, else the prose on stdout. */
+  result(value: object, prose: string): void {
+    this.stopSpinner();
+    this.stdout.write(`${this.json ? JSON.stringify(value) : prose}\n`);
+  }
+
+  /** Prose for the person: stdout in human mode, stderr in JSON mode. */
+  say(text: string): void {
+    this.stopSpinner();
+    (this.json ? this.stderr : this.stdout).write(`${text}\n`);
+  }
+
+  warn(text: string): void {
+    this.stopSpinner();
+    this.stderr.write(`${text}\n`);
+  }
+
+  /** A visible "still working" line on stderr; redrawn in place on a terminal, printed once otherwise. */
+  spin(label: () => string): void {
+    this.stopSpinner();
+    const tty = 'isTTY' in this.stderr && this.stderr.isTTY;
+    if (!tty) {
+      this.stderr.write(`${label()}\n`);
+      return;
+    }
+    let frame = 0;
+    const draw = (): void => {
+      this.stderr.write(`\r\x1b[2K${SPINNER[frame++ % SPINNER.length] ?? ''} ${label()}`);
+    };
+    draw();
+    this.spinnerTimer = setInterval(draw, SPINNER_INTERVAL_MS);
+  }
+
+  stopSpinner(): void {
+    if (!this.spinnerTimer) return;
+    clearInterval(this.spinnerTimer);
+    this.spinnerTimer = undefined;
+    this.stderr.write('\r\x1b[2K');
+  }
+
+  /** Asks for one line; undefined if stdin ends first. */
+  async ask(prompt: string): Promise<string | undefined> {
+    this.stopSpinner();
+    this.stderr.write(prompt);
+    if (!this.lines) {
+      this.reader = createInterface({ input: this.stdin, terminal: false });
+      this.lines = this.reader[Symbol.asyncIterator]();
+    }
+    const next = await this.lines.next();
+    return next.done === true ? undefined : next.value;
+  }
+
+  /** Stops the spinner and lets go of stdin, so a finished command exits even if stdin stays open. */
+  close(): void {
+    this.stopSpinner();
+    if (!this.reader) return;
+    this.reader.close();
+    this.reader = undefined;
+    this.lines = undefined;
+    if ('destroy' in this.stdin && typeof this.stdin.destroy === 'function') this.stdin.destroy();
+  }
+}
+
+export function formatSecondsLeft(seconds: number): string {
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes}:${String(seconds % 60).padStart(2, '0')} left`;
+}

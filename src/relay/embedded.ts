@@ -1,0 +1,49 @@
+// The default relay is a loopback one at 127.0.0.1:8771, shared by everything on this machine:
+// whoever needs it first (a CLI, an MCP server, a VS Code window) starts it in-process, and the
+// others find it answering. Two starting at once race for the port; the loser uses the winner's.
+
+import { PairError } from '../core/errors.js';
+import { type RunningRelay, startRelay } from './node.js';
+
+export const DEFAULT_RELAY_HOST = '127.0.0.1';
+export const DEFAULT_RELAY_PORT = 8771;
+export const DEFAULT_RELAY_URL = `http://${DEFAULT_RELAY_HOST}:${DEFAULT_RELAY_PORT}`;
+/** How long a health probe waits before deciding nothing answers. */
+export const RELAY_PROBE_TIMEOUT_MS = 1500;
+
+export interface LocalRelay {
+  url: string;
+  /** Set when this process started the relay (and so must close it). */
+  started?: RunningRelay;
+}
+
+/** True if an Agent Pair relay answers `GET /healthz` at `url`. */
+export async function relayAnswers(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(new URL('/healthz', url), { signal: AbortSignal.timeout(RELAY_PROBE_TIMEOUT_MS) });
+    return response.status === 200 && (await response.text()).trim() === 'ok';
+  } catch {
+    return false;
+  }
+}
+
+/** Uses the loopback relay if one answers, else starts one in this process. */
+export async function ensureLocalRelay(port = DEFAULT_RELAY_PORT): Promise<LocalRelay> {
+  const url = `http://${DEFAULT_RELAY_HOST}:${port}`;
+  if (await relayAnswers(url)) return { url };
+  try {
+    const started = await startRelay({ host: DEFAULT_RELAY_HOST, port });
+    return { url: started.url, started };
+  } catch (error) {
+    if (isAddressInUse(error) && (await relayAnswers(url))) return { url };
+    throw new PairError('relay_unreachable', `No relay answers at ${url} and one could not be started there (${describe(error)}). Free port ${port}, or pass a relay URL.`, { cause: error });
+  }
+}
+
+function isAddressInUse(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'code' in error && error.code === 'EADDRINUSE';
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,162 @@
+// The CLI as a person's two terminals would run it: two processes of the built bundle, speaking
+// --json, pairing through a real relay on loopback.
+
+import assert from 'node:assert/strict';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, it } from 'node:test';
+import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+
+const CLI = resolve(import.meta.dirname, '../../dist/cli.mjs');
+
+interface Running {
+  child: ChildProcessWithoutNullStreams;
+  next(predicate?: (event: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
+  exit: Promise<number | null>;
+  stderr: () => string;
+}
+
+function run(args: string[]): Running {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, AGENT_PAIR_HOME: '' } });
+  const events: Record<string, unknown>[] = [];
+  const waiters: (() => void)[] = [];
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    events.push(JSON.parse(line) as Record<string, unknown>);
+    for (const wake of waiters.splice(0)) wake();
+  });
+  const exit = new Promise<number | null>((done) => child.on('exit', (code) => {
+    done(code);
+    for (const wake of waiters.splice(0)) wake();
+  }));
+  let read = 0;
+  const next = async (predicate: (event: Record<string, unknown>) => boolean = () => true): Promise<Record<string, unknown>> => {
+    for (;;) {
+      while (read < events.length) {
+        const event = events[read++]!;
+        if (predicate(event)) return event;
+      }
+      if (child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before the expected event; stderr:\n${stderr}`);
+      await new Promise<void>((wake) => waiters.push(wake));
+    }
+  };
+  return { child, next, exit, stderr: () => stderr };
+}
+
+async function runToEnd(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args]);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdin.end();
+  const code = await new Promise<number | null>((done) => child.on('exit', done));
+  return { code, stdout, stderr };
+}
+
+
+let relay: RunningRelay;
+let homes: string;
+
+before(async () => {
+  assert.ok(existsSync(CLI), 'dist/cli.mjs is missing: run `npm run build` first (npm test does)');
+  relay = await startRelay({ host: '127.0.0.1', port: 0 });
+  homes = await mkdtemp(join(tmpdir(), 'agent-pair-cli-'));
+});
+after(async () => {
+  await relay.close();
+  await rm(homes, { recursive: true, force: true });
+});
+
+async function startPair(tag: string): Promise<{ host: Running; guest: Running; code: string; aliceHome: string; bobHome: string }> {
+  const aliceHome = join(homes, `${tag}-alice`);
+  const bobHome = join(homes, `${tag}-bob`);
+  const host = run(['host', '--json', '--relay', relay.url, '--home', aliceHome, '--handle', 'alice']);
+  const codeEvent = await host.next((event) => event['event'] === 'code');
+  const code = String(codeEvent['code']);
+  assert.match(code, /^\d{2,}-[A-Z2-7]{6}$/);
+  const guest = run(['join', code, '--json', '--relay', relay.url, '--home', bobHome, '--handle', 'bob']);
+  return { host, guest, code, aliceHome, bobHome };
+}
+
+describe('agent-pair host / join --json', () => {
+  it('pairs two processes: code, SAS, typed digits, paired; then whoami, peers and forget', async () => {
+    const { host, guest, aliceHome, bobHome } = await startPair('ok');
+    const [hostSas, guestSas] = await Promise.all([host.next((e) => e['event'] === 'sas'), guest.next((e) => e['event'] === 'sas')]);
+    assert.match(String(hostSas['sas']), /^\d{3}-\d{3}$/);
+    assert.equal(hostSas['sas'], guestSas['sas']);
+    host.child.stdin.write(`${String(guestSas['sas'])}\n`);
+    guest.child.stdin.write(`${String(hostSas['sas']).replace('-', '')}\n`);
+    const [hostPaired, guestPaired] = await Promise.all([host.next((e) => e['event'] === 'paired'), guest.next((e) => e['event'] === 'paired')]);
+    assert.equal(hostPaired['peer_handle'], 'bob');
+    assert.equal(guestPaired['peer_handle'], 'alice');
+    assert.equal(await host.exit, 0);
+    assert.equal(await guest.exit, 0);
+
+    const aliceWho = JSON.parse((await runToEnd(['whoami', '--json', '--home', aliceHome])).stdout) as Record<string, unknown>;
+    assert.equal(aliceWho['handle'], 'alice');
+    assert.equal(guestPaired['peer_fingerprint'], aliceWho['fingerprint']);
+    const bobPeers = (await runToEnd(['peers', '--json', '--home', bobHome])).stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(bobPeers.map((peer) => peer['fingerprint']), [aliceWho['fingerprint']]);
+
+    // The identity files are private to the user.
+    assert.equal((await stat(aliceHome)).mode & 0o777, 0o700);
+
+    const forgotten = await runToEnd(['forget', String(aliceWho['fingerprint']), '--home', bobHome]);
+    assert.equal(forgotten.code, 0);
+    assert.equal((await runToEnd(['peers', '--json', '--home', bobHome])).stdout.trim(), '');
+    const again = await runToEnd(['forget', String(aliceWho['fingerprint']), '--home', bobHome]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /No pinned peer/);
+  });
+
+  it('ends both sides aborted, exit 1, when the typed digits are wrong', async () => {
+    const { host, guest } = await startPair('mismatch');
+    const [hostSas] = await Promise.all([host.next((e) => e['event'] === 'sas'), guest.next((e) => e['event'] === 'sas')]);
+    const sas = String(hostSas['sas']).replace('-', '');
+    const wrong = sas.slice(0, 5) + String((Number(sas[5]) + 1) % 10);
+    host.child.stdin.write(`${wrong}\n`);
+    guest.child.stdin.write(`${sas}\n`);
+    const [hostEnd, guestEnd] = await Promise.all([host.next((e) => e['event'] === 'aborted'), guest.next((e) => e['event'] === 'aborted')]);
+    assert.equal(hostEnd['reason'], 'sas mismatch');
+    assert.equal(guestEnd['reason'], 'peer aborted: sas mismatch');
+    assert.equal(await host.exit, 1);
+    assert.equal(await guest.exit, 1);
+  });
+
+  it('aborts the pairing at the relay on Ctrl-C, so the peer learns at once', async () => {
+    const { host, guest } = await startPair('interrupt');
+    const [, guestSas] = await Promise.all([host.next((e) => e['event'] === 'sas'), guest.next((e) => e['event'] === 'sas')]);
+    host.child.kill('SIGINT');
+    assert.equal(await host.exit, 130);
+    guest.child.stdin.write(`${String(guestSas['sas'])}\n`);
+    const end = await guest.next((e) => e['event'] === 'aborted');
+    assert.equal(end['reason'], 'peer aborted: cancelled by the person');
+    assert.equal(await guest.exit, 1);
+  });
+
+  it('rejects a malformed code before touching the relay, naming the expected shape', async () => {
+    const result = await runToEnd(['join', '47_UE2BZG', '--json', '--relay', relay.url, '--home', join(homes, 'bad')]);
+    assert.equal(result.code, 1);
+    const event = JSON.parse(result.stdout.trim()) as Record<string, unknown>;
+    assert.equal(event['event'], 'error');
+    assert.equal(event['code'], 'bad_code');
+    assert.match(String(event['message']), /47-UE2BZG/);
+  });
+
+  it('answers usage errors with exit 2 and the usage text', async () => {
+    const unknown = await runToEnd(['frobnicate']);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /unknown command/);
+    const missing = await runToEnd(['join']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /join takes the code phrase/);
+  });
+});
