@@ -3,6 +3,7 @@
 // text to stderr. Either way stdin carries what the person types.
 
 import { type Interface, createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
 
 export type CliEvent =
   | { event: 'code'; code: string; relay_url: string; session_id: string }
@@ -23,7 +24,7 @@ export class Terminal {
     readonly json: boolean,
     private readonly stdout: NodeJS.WritableStream = process.stdout,
     private readonly stderr: NodeJS.WriteStream | NodeJS.WritableStream = process.stderr,
-    private readonly stdin: NodeJS.ReadableStream = process.stdin,
+    private readonly stdin: Readable = process.stdin,
   ) {}
 
   /** A machine-readable event (JSON mode only; human mode says it in prose instead). */
@@ -90,7 +91,7 @@ export class Terminal {
     this.reader.close();
     this.reader = undefined;
     this.lines = undefined;
-    if ('destroy' in this.stdin && typeof this.stdin.destroy === 'function') this.stdin.destroy();
+    this.stdin.destroy();
   }
 }
 
