@@ -5,7 +5,6 @@
 // renamed, so a test polling for the file never reads half of it.
 // Plain CommonJS with no build step, as the extension host loads it: the lint directives below
 // say so to the project's lint config, which otherwise assumes ESM without Node globals.
-/* global setInterval, clearInterval */
 /* eslint-disable @typescript-eslint/no-require-imports */
 'use strict';
 const vscode = require('vscode');
