@@ -4,8 +4,10 @@
 // not trusted.
 //
 // Retries and non-idempotent requests. PUTs and GETs are idempotent (a field written again with
-// the same value answers 204), so they are retried after network errors, 429 and 503. The
-// POSTs are retried too, with these consequences:
+// the same value answers 204), so they are retried after network errors, 429 and 503 (honouring
+// Retry-After within a bounded total wait); an attempt that timed out is not retried, so a call
+// never takes much longer than its timeout plus that wait. The POSTs are retried too, with
+// these consequences:
 // - Host open, inbox allocation, grant: if an attempt reached the relay but its answer was lost,
 //   the retry creates a second slot or token and the first is orphaned. An orphaned pair slot
 //   holds a nameplate until it expires (10 minutes); an orphaned grant is a capability nobody
@@ -227,7 +229,9 @@ export class RelayClient implements RelayPort {
         if (error instanceof ResponseTooLarge) throw this.malformed(error.message);
         const failure = this.unreachable(call, error);
         const delay = backoffMs(attempt);
-        if (attempt >= this.retries || waitedMs + delay > this.maxRetryWaitMs) throw failure;
+        // A timed-out attempt is not retried: the relay took the request and stayed silent, and
+        // retrying would multiply a wait (25 s for a long poll) the caller did not budget for.
+        if (isTimeout(error) || attempt >= this.retries || waitedMs + delay > this.maxRetryWaitMs) throw failure;
         reachedBefore ||= !failedBeforeSending(error);
         waitedMs += delay;
         await sleep(delay);
@@ -284,8 +288,7 @@ export class RelayClient implements RelayPort {
   }
 
   private unreachable(call: Call, error: unknown): PairError {
-    const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
-    const message = timedOut
+    const message = isTimeout(error)
       ? `The relay at ${this.url} did not answer within ${Math.round(call.timeoutMs / 1000)} s when asked to ${call.what}. Check the relay URL and your network.`
       : `Could not reach the relay at ${this.url} to ${call.what} (${networkCause(error)}). Check the relay URL and that the relay runs.`;
     return new PairError('relay_unreachable', message, { cause: error });
@@ -474,6 +477,10 @@ function errorCode(error: unknown): string | undefined {
 /** A short reason for a failed fetch: the system error code if there is one. */
 function networkCause(error: unknown): string {
   return errorCode(error) ?? (error instanceof Error ? error.message : String(error));
+}
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof DOMException && error.name === 'TimeoutError';
 }
 
 /** Failures while connecting: the request never reached the relay. */

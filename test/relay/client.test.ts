@@ -257,14 +257,15 @@ describe('RelayClient retries and timeouts (scripted servers)', () => {
     }
   });
 
-  it('times out a silent relay as relay_unreachable, naming the URL', async () => {
+  it('times out a silent relay as relay_unreachable, naming the URL, without retrying the timeout', async () => {
     const server = await scriptedServer(() => {
       // Never answers.
     });
     try {
       const started = Date.now();
-      await rejectsWith(new RelayClient(server.url, { retries: 0, timeoutMs: 200 }).openHost(), 'relay_unreachable', new RegExp(`${server.url.replace(/\./g, '\\.')} did not answer`));
+      await rejectsWith(new RelayClient(server.url, { retries: 3, timeoutMs: 200 }).openHost(), 'relay_unreachable', new RegExp(`${server.url.replace(/\./g, '\\.')} did not answer`));
       assert.ok(Date.now() - started < 3_000);
+      assert.equal(server.requests(), 1);
     } finally {
       await server.close();
     }
