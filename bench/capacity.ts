@@ -1,0 +1,238 @@
+// Relay capacity: complete pairings per second with many pairings in flight, the relay in its
+// own process. The clients replay protocol messages computed once (real SPAKE2 messages and
+// their commitments, a real sealed bootstrap): the relay checks each pake against its commit,
+// and nothing ties those values to a pair_id, so no client crypto shares a core with the relay.
+//
+// Each pairing is what two clients send: host opens, guest joins, then each side in turn
+// writes commit, pake, confirm and bootstrap and long-polls (GET ?after=V&wait=25) until the
+// peer's matching field is there, then writes done. Every side has its own keep-alive
+// connection, reused from one pairing to the next.
+//
+// Next to it, in the same run, a bare Node `http` server (its own process too) answers the same
+// requests (the same kinds, counts and bodies on the same number of connections, each with a
+// trivial JSON answer), which is the floor for any Node HTTP server on this machine.
+// Run directly: node --import tsx bench/capacity.ts [concurrent pairings] [seconds]
+
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { toBase64, utf8 } from '../src/core/bytes.js';
+import { codeHash } from '../src/core/codePhrase.js';
+import { canonicalJson, createCard } from '../src/core/identity.js';
+import { pakeCommitment, sealBootstrap, spake2Entropy } from '../src/core/keySchedule.js';
+import type { PairField, Role } from '../src/core/ports.js';
+import { PAIR_PATH, pairFieldPath, pairSlotPath } from '../src/relay/contract.js';
+import { startServerProcess } from './processes.js';
+import { RawConnection, type RawResponse, requestText } from './rawHttp.js';
+import { yieldToEventLoop } from './stats.js';
+import { spake2Start } from '../src/core/spake2.js';
+
+export interface CapacityBench {
+  concurrentPairings: number;
+  seconds: number;
+  pairings: number;
+  pairingsPerSecond: number;
+  requests: number;
+  requestsPerPairing: number;
+  relayRequestsPerSecond: number;
+  /** CPU time of the relay process per pairing: the cost, whoever was the bottleneck. */
+  relayCpuMsPerPairing: number;
+  /** Share of one core the relay process used during the run. */
+  relayCpuShare: number;
+  bareSeconds: number;
+  bareRequestsPerSecond: number;
+  bareCpuMsPerRequestTimesPerPairing: number;
+  bareCpuShare: number;
+  /** Bare server throughput over the relay's, for the same requests (1 = the relay costs nothing more). */
+  throughputRatio: number;
+  /** Relay CPU over bare-server CPU for the same requests. */
+  cpuRatio: number;
+}
+
+/** What each request is, so the bare server can be sent the same ones: open, join, a write, a poll. */
+type Kind = 'open' | 'join' | Exclude<PairField, 'abort'> | 'poll';
+const EXCHANGED = ['commit', 'pake', 'confirm', 'bootstrap'] as const;
+
+/** The JSON bodies of one role's writes, computed once. */
+type WriteBodies = Record<PairField, string>;
+
+function precomputeWrites(): Record<Role, WriteBodies> {
+  const code = '47-UE2BZG';
+  const pairId = randomBytes(16).toString('hex');
+  const hash = codeHash(code);
+  const card = createCard('alice', randomBytes(32), '2026-11-25T00:00:00Z');
+  const payload = utf8(canonicalJson({ v: 1, card, relay_url: 'http://127.0.0.1:8771', slot_id: randomBytes(16).toString('hex'), send_token: randomBytes(32).toString('hex') }));
+  const side = (role: Role): WriteBodies => {
+    const pake = spake2Start(utf8(code), utf8(pairId), spake2Entropy(randomBytes(32))).message;
+    const values: Record<PairField, string> = {
+      commit: pakeCommitment(pake),
+      pake: toBase64(pake),
+      confirm: toBase64(randomBytes(32)),
+      bootstrap: sealBootstrap(randomBytes(32), hash, role, pairId, payload, randomBytes(12)),
+      abort: 'unused',
+      done: '1',
+    };
+    const bodies = {} as WriteBodies;
+    for (const [field, value] of Object.entries(values) as [PairField, string][]) bodies[field] = JSON.stringify({ value });
+    return bodies;
+  };
+  return { host: side('host'), guest: side('guest') };
+}
+
+/** One side's connection plus the kinds of request it sent, in order. */
+interface Lane {
+  connection: RawConnection;
+  kinds: Kind[];
+}
+
+async function send(lane: Lane, kind: Kind, text: string, expected: number): Promise<RawResponse> {
+  lane.kinds.push(kind);
+  const response = await lane.connection.request(text);
+  if (response.status !== expected) throw new Error(`${kind} answered ${response.status} instead of ${expected}: ${response.body.slice(0, 200)}`);
+  return response;
+}
+
+const VERSION = /^\{"version":(\d+)/;
+
+/** Whether a slot view lists `field` under `peer` (`peer` is the view's last member). */
+function peerHas(body: string, field: PairField): boolean {
+  const peerAt = body.indexOf('"peer":');
+  return peerAt >= 0 && body.indexOf(`"${field}":`, peerAt) >= 0;
+}
+
+async function runSide(lane: Lane, pairId: string, token: string, writes: WriteBodies): Promise<void> {
+  // Versions as the session counts them: the last one seen, plus one for each own write.
+  let version = 0;
+  for (const field of EXCHANGED) {
+    await send(lane, field, requestText('PUT', pairFieldPath(pairId, field), token, writes[field]), 204);
+    version++;
+    for (;;) {
+      const view = await send(lane, 'poll', requestText('GET', `${pairSlotPath(pairId)}?after=${version}&wait=25`, token), 200);
+      version = Number(VERSION.exec(view.body)?.[1] ?? Number.NaN);
+      if (peerHas(view.body, field)) break;
+    }
+  }
+  await send(lane, 'done', requestText('PUT', pairFieldPath(pairId, 'done'), token, writes.done), 204);
+}
+
+const HOST_OPEN = requestText('POST', PAIR_PATH, undefined, '{"role":"host"}');
+
+async function runPairing(host: Lane, guest: Lane, writes: Record<Role, WriteBodies>): Promise<void> {
+  const opened = JSON.parse((await send(host, 'open', HOST_OPEN, 201)).body) as { pair_id: string; nameplate: string; token: string };
+  const joinBody = JSON.stringify({ role: 'guest', nameplate: opened.nameplate });
+  const joined = JSON.parse((await send(guest, 'join', requestText('POST', PAIR_PATH, undefined, joinBody), 201)).body) as { token: string };
+  await Promise.all([runSide(host, opened.pair_id, opened.token, writes.host), runSide(guest, opened.pair_id, joined.token, writes.guest)]);
+}
+
+/**
+ * A loopback source address per lane, so the relay's per-address rate limiter sees many
+ * clients with a few opens each, as in real use, instead of one address with every open of the
+ * run (whose sliding window would then dominate the relay's work).
+ */
+function laneAddress(lane: number): string {
+  return `127.0.${1 + Math.floor(lane / 250)}.${1 + (lane % 250)}`;
+}
+
+/** Runs `concurrent` pairing loops until `seconds` pass; returns the pairings completed and each lane's request kinds. */
+async function drive(port: number, concurrent: number, seconds: number, writes: Record<Role, WriteBodies>): Promise<{ pairings: number; elapsedMs: number; lanes: Lane[] }> {
+  const lanes: Lane[] = [];
+  for (let i = 0; i < concurrent * 2; i++) lanes.push({ connection: await RawConnection.open(port, laneAddress(i)), kinds: [] });
+  let pairings = 0;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrent }, async (_, worker) => {
+      const host = lanes[worker * 2]!;
+      const guest = lanes[worker * 2 + 1]!;
+      while (performance.now() < deadline) {
+        await runPairing(host, guest, writes);
+        pairings++;
+      }
+    }),
+  );
+  const elapsedMs = performance.now() - started;
+  for (const lane of lanes) lane.connection.close();
+  return { pairings, elapsedMs, lanes };
+}
+
+/** Sends the bare server, on as many connections, the requests each lane sent the relay. */
+async function replay(port: number, lanes: readonly Lane[], writes: Record<Role, WriteBodies>): Promise<number> {
+  const pairId = randomBytes(16).toString('hex');
+  const token = randomBytes(32).toString('hex');
+  const texts: Record<Kind, string> = {
+    open: HOST_OPEN,
+    join: requestText('POST', PAIR_PATH, undefined, '{"role":"guest","nameplate":"4711"}'),
+    commit: requestText('PUT', pairFieldPath(pairId, 'commit'), token, writes.host.commit),
+    pake: requestText('PUT', pairFieldPath(pairId, 'pake'), token, writes.host.pake),
+    confirm: requestText('PUT', pairFieldPath(pairId, 'confirm'), token, writes.host.confirm),
+    bootstrap: requestText('PUT', pairFieldPath(pairId, 'bootstrap'), token, writes.host.bootstrap),
+    done: requestText('PUT', pairFieldPath(pairId, 'done'), token, writes.host.done),
+    poll: requestText('GET', `${pairSlotPath(pairId)}?after=12&wait=25`, token),
+  };
+  const connections = await Promise.all(lanes.map((_, i) => RawConnection.open(port, laneAddress(i))));
+  const started = performance.now();
+  await Promise.all(
+    lanes.map(async (lane, i) => {
+      const connection = connections[i]!;
+      for (const kind of lane.kinds) {
+        const response = await connection.request(texts[kind]);
+        if (response.status !== 200) throw new Error(`the bare server answered ${response.status}`);
+      }
+    }),
+  );
+  const elapsedMs = performance.now() - started;
+  for (const connection of connections) connection.close();
+  return elapsedMs;
+}
+
+export async function benchCapacity(concurrent = 100, seconds = 8): Promise<CapacityBench> {
+  const writes = precomputeWrites();
+  const relay = await startServerProcess('relay');
+  let run;
+  let relayCpuMs;
+  try {
+    await drive(relay.port, concurrent, 1, writes); // warm-up: JIT, connection setup
+    await yieldToEventLoop();
+    const before = await relay.usage();
+    run = await drive(relay.port, concurrent, seconds, writes);
+    relayCpuMs = (await relay.usage()).cpuMs - before.cpuMs;
+  } finally {
+    await relay.close();
+  }
+  const requests = run.lanes.reduce((sum, lane) => sum + lane.kinds.length, 0);
+
+  const bare = await startServerProcess('bare');
+  let bareMs;
+  let bareCpuMs;
+  try {
+    await replay(bare.port, run.lanes.map((lane) => ({ ...lane, kinds: lane.kinds.slice(0, 200) })), writes); // warm-up
+    const before = await bare.usage();
+    bareMs = await replay(bare.port, run.lanes, writes);
+    bareCpuMs = (await bare.usage()).cpuMs - before.cpuMs;
+  } finally {
+    await bare.close();
+  }
+
+  const round = (value: number, places = 2): number => Math.round(value * 10 ** places) / 10 ** places;
+  return {
+    concurrentPairings: concurrent,
+    seconds: round(run.elapsedMs / 1000),
+    pairings: run.pairings,
+    pairingsPerSecond: round(run.pairings / (run.elapsedMs / 1000), 0),
+    requests,
+    requestsPerPairing: round(requests / run.pairings, 1),
+    relayRequestsPerSecond: round(requests / (run.elapsedMs / 1000), 0),
+    relayCpuMsPerPairing: round(relayCpuMs / run.pairings, 3),
+    relayCpuShare: round(relayCpuMs / run.elapsedMs),
+    bareSeconds: round(bareMs / 1000),
+    bareRequestsPerSecond: round(requests / (bareMs / 1000), 0),
+    bareCpuMsPerRequestTimesPerPairing: round(bareCpuMs / run.pairings, 3),
+    bareCpuShare: round(bareCpuMs / bareMs),
+    throughputRatio: round(run.elapsedMs / bareMs),
+    cpuRatio: round(relayCpuMs / bareCpuMs),
+  };
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(JSON.stringify(await benchCapacity(Number(process.argv[2] ?? 100), Number(process.argv[3] ?? 8)), null, 2));
+}

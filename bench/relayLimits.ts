@@ -1,0 +1,6 @@
+// Relay limits for load: one loopback machine opens every pairing, so the per-address rate
+// limit and the open-slot cap are raised far above what the benchmarks reach.
+
+import type { RelayLimits } from '../src/relay/contract.js';
+
+export const BENCH_RELAY_LIMITS: Partial<RelayLimits> = { opensPerIpPerMinute: 100_000_000, maxOpenSlots: 1_000_000 };

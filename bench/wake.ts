@@ -1,0 +1,46 @@
+// Long-poll wake latency: one side's long poll is pending at the relay (checked through the
+// relay's own stats); the other side writes; measured from the start of that write to the
+// moment the pending poll returns to its caller. Real relay clients, relay in its own process.
+// Run directly: node --import tsx bench/wake.ts [runs]
+
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { RelayClient } from '../src/relay/client.js';
+import { startServerProcess } from './processes.js';
+import { type Summary, summarize } from './stats.js';
+
+const WARM_UP_RUNS = 10;
+
+export async function benchWake(runs = 200): Promise<Summary> {
+  const relay = await startServerProcess('relay');
+  try {
+    const host = new RelayClient(relay.url);
+    const guest = new RelayClient(relay.url);
+    const samples: number[] = [];
+    for (let i = 0; i < WARM_UP_RUNS + runs; i++) {
+      const opened = await host.openHost();
+      const joined = await guest.joinGuest(opened.nameplate);
+      let returnedAt = 0;
+      const poll = host.get(opened.pairId, opened.token, { after: 0, waitSeconds: 25 }).then((view) => {
+        returnedAt = performance.now();
+        return view;
+      });
+      while ((await relay.usage()).stats?.longPolls !== 1) {
+        // The poll is on its way; the relay reports it once it holds it.
+      }
+      const writtenAt = performance.now();
+      await guest.put(joined.pairId, joined.token, 'commit', randomBytes(32).toString('hex'));
+      const view = await poll;
+      if (view.peer.commit === undefined) throw new Error('the poll returned without the write');
+      if (i >= WARM_UP_RUNS) samples.push(returnedAt - writtenAt);
+    }
+    return summarize(samples);
+  } finally {
+    await relay.close();
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(JSON.stringify(await benchWake(Number(process.argv[2] ?? 200))));
+}
