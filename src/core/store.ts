@@ -161,6 +161,26 @@ export class SessionStore {
     return entry.session.snapshot();
   }
 
+  /**
+   * Adopts what another process persisted for this session (the person may confirm in a
+   * terminal while an MCP server holds the same session): a newer record replaces ours; a
+   * record that vanished means the other process ended the session.
+   */
+  async reloadFromStorage(id: string): Promise<void> {
+    const entry = this.entries.get(id);
+    if (!entry || entry.session.isEnded) return;
+    await entry.lock.run(async () => {
+      const record = parseJson(await this.deps.memory.get(recordKey(id)));
+      const secrets = parseJson(await this.deps.vault.get(secretsKey(id)));
+      if (!isRecordOf(record, id) || !isSecrets(secrets)) {
+        await entry.session.end('aborted', 'ended in another process', false);
+        return;
+      }
+      if (record.state !== entry.session.state) entry.session = new PairingSession(this.deps, record, secrets);
+    });
+    this.emit();
+  }
+
   /** Every session this store knows, newest first. */
   list(): SessionSnapshot[] {
     return [...this.entries.values()].map((entry) => entry.session.snapshot()).sort((a, b) => b.openedAt.localeCompare(a.openedAt));
