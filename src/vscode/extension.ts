@@ -1,0 +1,160 @@
+// The composition root: builds the window's one SessionStore over VS Code's storage, the relay
+// choice, the background driver, the SAS panels, the status bar, the MCP provider, the join link
+// handler and the commands, and hands every disposable to the extension context. Nothing here
+// talks to the network on activation: restoring pairings in flight reads local state only; the
+// relay and the MCP server start when first needed.
+
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import type { SessionDeps } from '../core/session.js';
+import { SessionStore } from '../core/store.js';
+import { systemClock, systemRandom } from '../node/system.js';
+import { createRelayConnector } from '../relay/client.js';
+import { COMMANDS, SETTINGS } from './ids.js';
+import { registerAbortPairing } from './commands/abortPairing.js';
+import { registerCopyCode } from './commands/copyCode.js';
+import { registerCopyJoinLink } from './commands/copyJoinLink.js';
+import { registerFinalizePairing } from './commands/finalizePairing.js';
+import { registerForgetPeer } from './commands/forgetPeer.js';
+import { registerHostPairing } from './commands/hostPairing.js';
+import { registerJoinPairing } from './commands/joinPairing.js';
+import { registerListPeers } from './commands/listPeers.js';
+import { registerSetUpIdentity } from './commands/setUpIdentity.js';
+import { registerShowIdentity } from './commands/showIdentity.js';
+import { registerShowLog } from './commands/showLog.js';
+import { registerShowSessions } from './commands/showSessions.js';
+import { registerStartRelay } from './commands/startRelay.js';
+import { registerStopRelay } from './commands/stopRelay.js';
+import { registerVerifySas } from './commands/verifySas.js';
+import type { ExtensionDeps } from './deps.js';
+import { RelayChoice, startingLocalRelay } from './embeddedRelay.js';
+import { watchExpiry } from './expiryWatch.js';
+import { suggestedHandle } from './identityPrompt.js';
+import { type McpEndpoint, registerMcpProvider } from './mcpProvider.js';
+import { PairingDriver } from './pairingDriver.js';
+import { createPairingUi } from './pairingUi.js';
+import { SasPanels } from './sasPanel.js';
+import { SessionStatusBar } from './statusBar.js';
+import { extensionStores } from './storage.js';
+import { registerJoinLinkHandler } from './uriHandler.js';
+
+/** Work that must finish before the window goes: closing the relay and the MCP server. */
+let shutdown: (() => Promise<void>) | undefined;
+
+export function activate(context: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel('Agent Pair', { log: true });
+  context.subscriptions.push(log);
+
+  const relays = new RelayChoice({
+    configuredUrl: () => vscode.workspace.getConfiguration(SETTINGS.section).get<string>(SETTINGS.relayUrl, ''),
+    log: (line) => {
+      log.info(line);
+    },
+  });
+  const core: SessionDeps = {
+    ...extensionStores(context),
+    random: systemRandom,
+    clock: systemClock,
+    relays: startingLocalRelay(createRelayConnector(), relays),
+  };
+  const store = new SessionStore(core);
+
+  const panels = new SasPanels({
+    extensionUri: context.extensionUri,
+    store,
+    log,
+    onPersonConfirmed: (sessionId) => {
+      driver.drive(sessionId, 'started');
+    },
+  });
+  const driver = new PairingDriver({
+    store,
+    ui: createPairingUi(panels, log),
+    clock: systemClock,
+    log: (line) => {
+      log.info(line);
+    },
+    relayLost: async (relayUrl) => {
+      // The window running the shared local relay closed: start it again (here, or find the
+      // window that won the race). Its pairings are gone with it and end as expired.
+      if (relays.isLocal(relayUrl)) await relays.ensureLocal();
+    },
+  });
+  const expiry = watchExpiry(store, (line) => {
+    log.warn(line);
+  });
+  context.subscriptions.push(panels, new SessionStatusBar(store, COMMANDS.showSessions), { dispose: () => { driver.dispose(); } }, expiry);
+
+  const deps: ExtensionDeps = { store, core, relays, driver, panels, log, suggestedHandle };
+  const declared = (context.extension.packageJSON as { version?: unknown }).version;
+  const version = typeof declared === 'string' ? declared : '0.0.0';
+  const mcp = registerMcpProvider(context, { version, log, start: () => startMcp(deps, version) });
+  registerJoinLinkHandler(context, deps);
+  for (const register of [
+    registerHostPairing,
+    registerJoinPairing,
+    registerShowSessions,
+    registerVerifySas,
+    registerAbortPairing,
+    registerFinalizePairing,
+    registerCopyCode,
+    registerCopyJoinLink,
+    registerShowIdentity,
+    registerSetUpIdentity,
+    registerListPeers,
+    registerForgetPeer,
+    registerStartRelay,
+    registerStopRelay,
+    registerShowLog,
+  ]) {
+    register(context, deps);
+  }
+
+  shutdown = async () => {
+    await Promise.allSettled([mcp.close(), relays.dispose()]);
+  };
+
+  void resumePairings(store, driver, log);
+}
+
+export async function deactivate(): Promise<void> {
+  const closing = shutdown;
+  shutdown = undefined;
+  await closing?.();
+}
+
+/** Pairings this workspace had in flight when it last closed carry on where they stopped. */
+async function resumePairings(store: SessionStore, driver: PairingDriver, log: vscode.LogOutputChannel): Promise<void> {
+  try {
+    const { restored, dropped } = await store.restore();
+    if (restored.length > 0) log.info(`Resumed ${restored.length} pairing${restored.length === 1 ? '' : 's'} in flight.`);
+    if (dropped.length > 0) log.warn(`Dropped ${dropped.length} stored pairing${dropped.length === 1 ? '' : 's'} that could not be read back.`);
+    for (const snapshot of restored) driver.drive(snapshot.sessionId, 'restored');
+  } catch (error) {
+    log.error(`Restoring pairings failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
+ * The MCP server over Streamable HTTP, on the same store: loaded on first use, so activation
+ * does not pay for the MCP SDK. Its ConfirmPort is the SAS panel.
+ */
+async function startMcp(deps: ExtensionDeps, version: string): Promise<McpEndpoint> {
+  const [{ createMcpServer }, { startMcpHttpServer }] = await Promise.all([import('../mcp/server.js'), import('../mcp/http.js')]);
+  return startMcpHttpServer({
+    host: '127.0.0.1',
+    token: randomBytes(32).toString('hex'),
+    // One server per MCP client session; each reads the relay setting as it is then.
+    createServer: () =>
+      createMcpServer({
+        store: deps.store,
+        deps: deps.core,
+        defaultRelayUrl: deps.relays.forNewPairing(),
+        confirmPort: deps.panels,
+        version,
+        log: (line) => {
+          deps.log.info(`MCP ${line}`);
+        },
+      }),
+  });
+}

@@ -1,0 +1,49 @@
+// Asking the person for a handle, and making sure an identity exists before a pairing starts
+// (the pairing's last step signs and sends our card, so without one it could not finish).
+
+import { userInfo } from 'node:os';
+import * as vscode from 'vscode';
+import { type Identity, initSelfIdempotent, loadIdentity } from '../core/identity.js';
+import type { ExtensionDeps } from './deps.js';
+import { handleProblem, sanitiseHandle } from './handle.js';
+import { SETTINGS } from './ids.js';
+
+/** The handle to suggest: the setting `agentPair.handle`, else the OS user name made valid. */
+export function suggestedHandle(): string {
+  const configured = vscode.workspace.getConfiguration(SETTINGS.section).get<string>(SETTINGS.handle, '').trim();
+  if (configured !== '' && handleProblem(configured) === undefined) return configured;
+  let name: string;
+  try {
+    name = userInfo().username;
+  } catch {
+    name = process.env['USER'] ?? process.env['USERNAME'] ?? '';
+  }
+  return sanitiseHandle(name);
+}
+
+/** The person's handle from an input box checked as they type; undefined if they cancel. */
+export async function askForHandle(suggestion: string, why: string): Promise<string | undefined> {
+  const handle = await vscode.window.showInputBox({
+    title: 'Agent Pair: Choose Your Handle',
+    prompt: `${why} Peers see this name next to your fingerprint; it cannot be changed later without a new identity.`,
+    value: suggestion,
+    valueSelection: [0, suggestion.length],
+    ignoreFocusOut: true,
+    validateInput: (text) => handleProblem(text.trim()),
+  });
+  return handle?.trim();
+}
+
+/** The identity, set up first (asking for the handle) if there is none; undefined if cancelled. */
+export async function ensureIdentity(deps: ExtensionDeps): Promise<Identity | undefined> {
+  const existing = await loadIdentity(deps.core);
+  if (existing) return existing;
+  const handle = await askForHandle(deps.suggestedHandle(), 'Pairing needs an identity first.');
+  if (handle === undefined) return undefined;
+  const { identity, created } = await initSelfIdempotent(deps.core, handle);
+  if (created) {
+    deps.log.info(`Created the identity ${identity.handle} (fingerprint ${identity.fingerprint}).`);
+    void vscode.window.showInformationMessage(`Agent Pair: you are ${identity.handle} (fingerprint ${identity.fingerprint}).`);
+  }
+  return identity;
+}

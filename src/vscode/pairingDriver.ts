@@ -1,0 +1,144 @@
+// Runs the pairings a person started from VS Code (or that a reload left in flight) in the
+// background, so commands return at once: polls while the key exchange runs, hands over to the
+// person when the SAS is ready, and once they have confirmed, finalizes and announces the peer.
+// Sessions an agent opened over MCP are the agent's to drive; they are driven here only once
+// the person confirms their SAS in the panel (nobody else would finalize them).
+//
+// No `vscode` import: the UI is a small interface, so a whole pairing through a real relay is
+// tested with a recording fake.
+
+import { isPairError } from '../core/errors.js';
+import type { Clock } from '../core/ports.js';
+import type { SessionSnapshot } from '../core/session.js';
+import type { SessionStore } from '../core/store.js';
+
+/** What the person sees of a driven pairing. */
+export interface PairingUi {
+  /** The SAS is ready. `reveal`: open the panel now; otherwise the status bar says it waits. */
+  sasReady(snapshot: SessionSnapshot, reveal: boolean): void;
+  paired(snapshot: SessionSnapshot): void;
+  ended(snapshot: SessionSnapshot): void;
+  /** Driving stopped on an error the person must act on (a missing identity, storage). */
+  stopped(snapshot: SessionSnapshot, error: unknown): void;
+  /** The relay stopped answering; driving goes on, retrying. Said once per outage. */
+  relayTrouble(snapshot: SessionSnapshot, error: unknown): void;
+}
+
+export interface PairingDriverOptions {
+  store: SessionStore;
+  ui: PairingUi;
+  clock: Clock;
+  log: (line: string) => void;
+  /** A session's relay does not answer: gives the caller a chance to restart the local relay. */
+  relayLost: (relayUrl: string) => Promise<void>;
+  /** The longest single wait; short enough to notice disposal, long enough to be cheap. */
+  sliceMs?: number;
+  /** Retry delays after the relay failed, doubling from the first up to the cap. */
+  retryMs?: { first: number; cap: number };
+}
+
+/** How a session came to be driven: one restored in `sas_ready` waits quietly for the person. */
+export type DriveOrigin = 'started' | 'restored';
+
+const DEFAULT_SLICE_MS = 20_000;
+const DEFAULT_RETRY_MS = { first: 1_000, cap: 15_000 };
+
+export class PairingDriver {
+  private readonly driving = new Set<string>();
+  private disposed = false;
+  private readonly sliceMs: number;
+  private readonly retryMs: { first: number; cap: number };
+
+  constructor(private readonly options: PairingDriverOptions) {
+    this.sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS;
+    this.retryMs = options.retryMs ?? DEFAULT_RETRY_MS;
+  }
+
+  /** Starts driving a session in the background; a session already driven is left as it is. */
+  drive(sessionId: string, origin: DriveOrigin): void {
+    if (this.disposed || this.driving.has(sessionId)) return;
+    this.driving.add(sessionId);
+    void this.run(sessionId, origin)
+      .catch((error: unknown) => {
+        this.options.log(`Pairing ${sessionId}: driving failed: ${describe(error)}`);
+      })
+      .finally(() => this.driving.delete(sessionId));
+  }
+
+  isDriving(sessionId: string): boolean {
+    return this.driving.has(sessionId);
+  }
+
+  /** Stops every loop at its next step (a long poll in progress runs out on its own). */
+  dispose(): void {
+    this.disposed = true;
+  }
+
+  private async run(id: string, origin: DriveOrigin): Promise<void> {
+    const { store, ui } = this.options;
+    let first = true;
+    let retryMs = this.retryMs.first;
+    let troubleSaid = false;
+    while (!this.disposed) {
+      const snapshot = this.current(id);
+      if (!snapshot) return;
+      try {
+        switch (snapshot.state) {
+          case 'opened':
+            await store.waitForSas(id, this.sliceMs);
+            break;
+          case 'sas_ready':
+            // Driving resumes when the person confirms in the panel (drive is called again).
+            ui.sasReady(snapshot, !(first && origin === 'restored'));
+            return;
+          case 'confirmed':
+            await store.finalize(id, this.sliceMs);
+            break;
+          case 'finalized':
+            ui.paired(snapshot);
+            return;
+          case 'aborted':
+            ui.ended(snapshot);
+            return;
+        }
+        retryMs = this.retryMs.first;
+        troubleSaid = false;
+      } catch (error) {
+        const now = this.current(id);
+        if (!now) return;
+        // An abort or expiry surfaces as an error from finalize; the next turn reports the end.
+        if (now.state === 'aborted' || now.state === 'finalized' || isPairError(error, 'timeout')) continue;
+        if (!isRelayTrouble(error)) {
+          ui.stopped(now, error);
+          return;
+        }
+        this.options.log(`Pairing ${now.nameplate}: the relay ${now.relayUrl} failed (${describe(error)}); retrying in ${retryMs / 1000} s.`);
+        if (!troubleSaid) ui.relayTrouble(now, error);
+        troubleSaid = true;
+        await this.options.relayLost(now.relayUrl).catch((lost: unknown) => {
+          this.options.log(`Could not restore the relay ${now.relayUrl}: ${describe(lost)}`);
+        });
+        await this.options.clock.sleep(retryMs);
+        retryMs = Math.min(retryMs * 2, this.retryMs.cap);
+      } finally {
+        first = false;
+      }
+    }
+  }
+
+  private current(id: string): SessionSnapshot | undefined {
+    try {
+      return this.options.store.status(id);
+    } catch {
+      return undefined; // forgotten by the store (ended long ago): nothing left to drive
+    }
+  }
+}
+
+function isRelayTrouble(error: unknown): boolean {
+  return isPairError(error, 'relay_unreachable') || isPairError(error, 'relay_error') || isPairError(error, 'rate_limited') || isPairError(error, 'relay_full');
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
