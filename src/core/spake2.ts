@@ -122,11 +122,11 @@ function peerElement(peerMessage: Uint8Array, ownMessage: Uint8Array): EdwardsPo
 export function spake2Start(password: Uint8Array, idSymmetric: Uint8Array, entropy: Uint8Array): Spake2Pending {
   requireBytes(password, 'password');
   requireBytes(idSymmetric, 'idSymmetric');
-  const S = symmetricElement();
   // Scalars of 0 (probability about 2^-252) make noble's multiply throw rather than leak pw*S.
-  let pwScalar: bigint | undefined = passwordToScalar(password);
+  // pw*S is computed once: the message adds it, finish subtracts it again.
+  let blinding: EdwardsPoint | undefined = symmetricElement().multiply(passwordToScalar(password));
   let xScalar: bigint | undefined = scalarFromEntropy(entropy);
-  const ownElement = Point.BASE.multiply(xScalar).add(S.multiply(pwScalar));
+  const ownElement = Point.BASE.multiply(xScalar).add(blinding);
   const ownEncoding = ownElement.toBytes();
   const message = concatBytes(Uint8Array.of(SIDE_SYMMETRIC), ownEncoding);
   const passwordDigest = sha256(password);
@@ -135,17 +135,17 @@ export function spake2Start(password: Uint8Array, idSymmetric: Uint8Array, entro
   return {
     message: message.slice(),
     finish(peerMessage: Uint8Array): Uint8Array {
-      if (pwScalar === undefined || xScalar === undefined) {
+      if (blinding === undefined || xScalar === undefined) {
         throw new PairError('invalid_state', 'This SPAKE2 exchange has already been finished; start a new one.');
       }
-      const pw = pwScalar;
+      const pwS = blinding;
       const x = xScalar;
-      // JavaScript cannot overwrite a bigint in place; dropping the only references is the
-      // closest to wiping, and it also makes any later call fail above.
-      pwScalar = undefined;
+      // JavaScript cannot overwrite a bigint or a point in place; dropping the only references
+      // is the closest to wiping, and it also makes any later call fail above.
+      blinding = undefined;
       xScalar = undefined;
       try {
-        const sharedEncoding = sharedElement(peerElement(peerMessage, message), pw, x);
+        const sharedEncoding = unblindedShared(peerElement(peerMessage, message), pwS, x);
         const transcript = symmetricTranscript(passwordDigest, idDigest, ownEncoding, peerMessage.subarray(1), sharedEncoding);
         const key = sha256(transcript);
         wipe(sharedEncoding, transcript);
@@ -160,7 +160,12 @@ export function spake2Start(password: Uint8Array, idSymmetric: Uint8Array, entro
 
 /** K = encode(x * (Y - pw*S)): the shared group element, before hashing. */
 export function sharedElement(peer: EdwardsPoint, pwScalar: bigint, xScalar: bigint): Uint8Array {
-  return peer.subtract(symmetricElement().multiply(pwScalar)).multiply(xScalar).toBytes();
+  return unblindedShared(peer, symmetricElement().multiply(pwScalar), xScalar);
+}
+
+/** K from pw*S already computed (by spake2Start, for the message). */
+function unblindedShared(peer: EdwardsPoint, blinding: EdwardsPoint, xScalar: bigint): Uint8Array {
+  return peer.subtract(blinding).multiply(xScalar).toBytes();
 }
 
 /**
