@@ -1,0 +1,54 @@
+// Strict base64: every byte string has exactly one accepted spelling, the one Node's own encoder
+// writes. Checked against Buffer across lengths and against every variant of the last character.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { fromBase64, toBase64 } from '../../src/core/bytes.js';
+import { isPairError } from '../../src/core/errors.js';
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+function accepts(text: string): boolean {
+  try {
+    fromBase64(text, 'value');
+    return true;
+  } catch (error) {
+    if (!isPairError(error, 'bad_input')) throw error;
+    return false;
+  }
+}
+
+describe('strict base64', () => {
+  it('round-trips every length from 0 to 40 bytes exactly as Buffer encodes', () => {
+    for (let length = 0; length <= 40; length++) {
+      const bytes = randomBytes(length);
+      const text = bytes.toString('base64');
+      assert.equal(toBase64(bytes), text);
+      assert.deepEqual(Buffer.from(fromBase64(text, 'value')), bytes);
+    }
+  });
+
+  it('accepts a last character only if its unused bits are zero (the canonical spelling)', () => {
+    for (const length of [1, 2, 3, 31, 32, 33]) {
+      const text = randomBytes(length).toString('base64');
+      const padding = text.length - text.replace(/=+$/, '').length;
+      const at = text.length - padding - 1;
+      let accepted = 0;
+      for (const char of ALPHABET) {
+        const variant = text.slice(0, at) + char + text.slice(at + 1);
+        const canonical = Buffer.from(variant, 'base64').toString('base64') === variant;
+        assert.equal(accepts(variant), canonical, `${variant} (${length} bytes)`);
+        if (canonical) accepted++;
+      }
+      // 2 bits of data before "==", 4 before "=", all 6 without padding.
+      assert.equal(accepted, padding === 2 ? 4 : padding === 1 ? 16 : 64);
+    }
+  });
+
+  it('names the problem: not base64, not canonical, wrong length', () => {
+    assert.throws(() => fromBase64('QQ', 'pake'), (error) => isPairError(error, 'bad_input') && /pake is not base64/.test(error.message));
+    assert.throws(() => fromBase64('QR==', 'pake'), (error) => isPairError(error, 'bad_input') && /pake is not canonical base64/.test(error.message));
+    assert.throws(() => fromBase64('QQ==', 'pake', 33), (error) => isPairError(error, 'bad_input') && /pake decodes to 1 bytes/.test(error.message));
+  });
+});
