@@ -65,7 +65,7 @@ export interface SessionRecord {
   state: SessionState;
   /** Which of our own fields the relay has accepted; re-sending is harmless (same value, 204). */
   sent: Record<PairField, boolean>;
-  /** The highest slot version seen, so long polls wait only for news. */
+  /** The highest slot version seen, plus our own writes since, so long polls wait only for news. */
   relayVersion: number;
   peerCommit?: string;
   /** The peer's SPAKE2 message (base64); public, and with the seed it re-derives the key. */
@@ -220,7 +220,9 @@ export async function openPairing(deps: SessionDeps, role: Role, relayUrl: strin
     record = newRecord({ pairId: joined.pairId, role, relayUrl: relay.url, nameplate: parsed.nameplate, openedAt, relayExpiresAt: joined.expiresAt });
   }
   const secrets: SessionSecrets = { seed: toHex(deps.random.bytes(32)), token, code: canonicalCode };
-  return new PairingSession(deps, record, secrets);
+  // The host's slot was created just now, empty: its first step needs no read to know that.
+  const knownView: SlotView | undefined = role === 'host' ? { version: 0, expiresAt: record.expiresAt, self: {}, peer: {} } : undefined;
+  return new PairingSession(deps, record, secrets, knownView);
 }
 
 export class PairingSession {
@@ -229,17 +231,24 @@ export class PairingSession {
   private readonly codeHash: string;
   private key: Uint8Array | undefined;
   private sas: string | undefined;
+  /**
+   * The newest view of the slot this object applied (not persisted): everything it allowed is
+   * done, so a driver can start from it and go straight to a long poll instead of a plain read.
+   */
+  private appliedView: SlotView | undefined;
 
   /**
    * Rebuilds a session at any stage from its two records, without network I/O: the SPAKE2
    * message is re-derived from the seed, and once the peer's message is known, so are the key
-   * and the SAS.
+   * and the SAS. `knownView` is a view of the slot known to be current (a just-opened one).
    */
   constructor(
     private readonly deps: SessionDeps,
     private readonly record: SessionRecord,
     private secrets: SessionSecrets | undefined,
+    knownView?: SlotView,
   ) {
+    this.appliedView = knownView;
     this.codeHash = secrets ? codeHash(secrets.code) : '';
     if (!secrets || isTerminal(record.state)) {
       this.secrets = undefined;
@@ -266,6 +275,11 @@ export class PairingSession {
 
   get expiresAt(): number {
     return this.record.expiresAt;
+  }
+
+  /** The newest slot view applied by this object, if any (see `appliedView`). */
+  get lastAppliedView(): SlotView | undefined {
+    return this.appliedView;
   }
 
   get isEnded(): boolean {
@@ -373,6 +387,7 @@ export class PairingSession {
     }
     try {
       const current = view ?? (await this.fetchView(0));
+      if (this.appliedView === undefined || current.version >= this.appliedView.version) this.appliedView = current;
       this.record.relayVersion = Math.max(this.record.relayVersion, current.version);
       // What the relay already holds from us counts as sent, even if our own record missed the
       // acknowledgement (a crash or a timeout right after the write): never write a field twice.
@@ -399,6 +414,12 @@ export class PairingSession {
     const secrets = this.requireSecrets();
     await this.deps.relays(this.record.relayUrl).put(this.record.pairId, secrets.token, field, value);
     this.record.sent[field] = true;
+    // A field is sent only while the relay lacks it, so this write moved the slot's version on
+    // by one. Counting it lets the next long poll wait for the peer's news instead of returning
+    // at once with our own write. (If another process of this side wrote the same value first,
+    // the relay answered 204 without a new version; the count is then one ahead, which delays
+    // at most one wake-up until that poll's timeout, never loses a write.)
+    this.record.relayVersion++;
   }
 
   /** Steps 3 to 7: commit, reveal, finish, confirm, SAS. */

@@ -252,7 +252,7 @@ export class SessionStore {
 
   private async stepQuietly(entry: Entry): Promise<void> {
     try {
-      await entry.session.step();
+      await entry.session.step(entry.session.lastAppliedView);
     } catch (error) {
       if (!isPairError(error, 'relay_unreachable') && !isPairError(error, 'relay_error') && !isPairError(error, 'rate_limited')) throw error;
     } finally {
@@ -266,7 +266,10 @@ export class SessionStore {
    */
   private async drive(entry: Entry, maxWaitMs: number, done: (session: PairingSession) => boolean): Promise<void> {
     const deadline = this.deps.clock.now() + maxWaitMs;
-    let view: SlotView | undefined;
+    // Start from the last view this session applied, if any: a step makes whatever writes the
+    // person's action since allowed (the bootstrap after confirming), and anything newer at the
+    // relay ends the first long poll at once. A plain read first would cost a round trip.
+    let view: SlotView | undefined = entry.session.lastAppliedView;
     for (;;) {
       const current = view;
       await this.locked(entry, () => entry.session.step(current));
