@@ -1,4 +1,4 @@
-// `npm run bench`: every benchmark in one run (about a minute on a 2-core machine), one table
+// `npm run bench`: every benchmark in one run (about 40 s on a 2-core machine), one table
 // on stdout, and the same rows plus every detail in bench/results/latest.json.
 // `npm run bench` builds first (for the extension bundle); run without building as
 // `node --import tsx bench/run.ts`.
@@ -27,6 +27,9 @@ interface Row {
 
 const CRYPTO_RUNS = 300;
 const PAIRINGS = 60;
+/** A round trip between a client and a relay across a country; every request pays it. */
+const WAN_ROUND_TRIP_MS = 40;
+const WAN_PAIRINGS = 20;
 const WAKE_RUNS = 200;
 const CONCURRENT_PAIRINGS = 100;
 const CAPACITY_SECONDS = 8;
@@ -59,6 +62,8 @@ progress('client crypto');
 const crypto = await benchCrypto(CRYPTO_RUNS);
 progress('end-to-end pairing');
 const pairing = await benchPairing(PAIRINGS);
+progress(`end-to-end pairing with a ${WAN_ROUND_TRIP_MS} ms round trip`);
+const wanPairing = await benchPairing(WAN_PAIRINGS, WAN_ROUND_TRIP_MS);
 progress('long-poll wake');
 const wake = await benchWake(WAKE_RUNS);
 progress(`relay capacity (${CAPACITY_SECONDS} s) and a bare http server`);
@@ -75,6 +80,9 @@ const rows: Row[] = [
   timed(pairing.toSas, 'pairing: both opened → both sas_ready'),
   timed(pairing.toPinned, 'pairing: both confirmed → both pinned'),
   { metric: 'pairing: relay requests per pairing (both sides)', median: pairing.requestsPerPairing, unit: 'requests', note: Object.entries(pairing.requestsByKind).map(([kind, count]) => `${kind} ${count}`).join(', ') },
+  timed(wanPairing.open, `pairing, ${WAN_ROUND_TRIP_MS} ms round trip: host opens + guest joins`, `${WAN_PAIRINGS} pairings, delay added in the clients' fetch`),
+  timed(wanPairing.toSas, `pairing, ${WAN_ROUND_TRIP_MS} ms round trip: opened → sas_ready`),
+  timed(wanPairing.toPinned, `pairing, ${WAN_ROUND_TRIP_MS} ms round trip: confirmed → pinned`),
   timed(wake, 'long-poll wake: write → pending poll returns'),
   {
     metric: 'relay capacity: complete pairings per second',
@@ -114,5 +122,5 @@ for (const line of table.slice(1)) console.log(format(line));
 const resultsDir = new URL('./results/', import.meta.url);
 mkdirSync(resultsDir, { recursive: true });
 const output = fileURLToPath(new URL('latest.json', resultsDir));
-writeFileSync(output, `${JSON.stringify({ meta, rows, details: { crypto, pairing, wake, capacity, memory, extension } }, null, 2)}\n`);
+writeFileSync(output, `${JSON.stringify({ meta, rows, details: { crypto, pairing, wanPairing, wake, capacity, memory, extension } }, null, 2)}\n`);
 console.log(`\nwritten to ${output}`);
