@@ -5,6 +5,7 @@
 // Mementos, everything else a no-op), so (2) is the extension's own work during activation,
 // without VS Code's. Prints one JSON line. Argument: the bundle path.
 
+import { readFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 
@@ -17,8 +18,8 @@ export interface ActivationRun {
 
 /**
  * Any property, call or construction yields another stub, so code that registers commands,
- * creates status bar items or reads configuration runs through. Not thenable, so awaiting a
- * stub resolves to it instead of hanging.
+ * creates status bar items or reads configuration runs through; assigned properties read back.
+ * Not thenable, so awaiting a stub resolves to it instead of hanging.
  */
 function deepStub(): unknown {
   const cache = new Map<PropertyKey, unknown>();
@@ -34,6 +35,11 @@ function deepStub(): unknown {
       };
       if (!cache.has(property)) cache.set(property, deepStub());
       return cache.get(property);
+    },
+    // Assignments (item.text = ..., item.name = ...) are kept and read back.
+    set: (_, property, value) => {
+      cache.set(property, value);
+      return true;
     },
     apply: () => deepStub(),
     construct: () => deepStub() as object,
@@ -84,12 +90,23 @@ function extensionContext(extensionPath: string): unknown {
   return new Proxy(context, { get: (target, property) => (property in target ? target[property as keyof typeof target] : deepStub()) });
 }
 
+/**
+ * The `vscode` module. esbuild's CommonJS interop copies the module's own property names onto
+ * its namespace object, so the names the bundle uses (`vscode3.window`, ...) must be own
+ * properties; they are read from the bundle's text.
+ */
+function vscodeStub(bundleText: string): unknown {
+  const namespace: Record<string, unknown> = {};
+  for (const match of bundleText.matchAll(/\bvscode\d*\.([A-Za-z_$][\w$]*)/g)) namespace[match[1]!] ??= deepStub();
+  return new Proxy(namespace, { get: (target, property) => (typeof property === 'string' && property in target ? target[property] : deepStub()) });
+}
+
 const bundlePath = process.argv[2];
 if (bundlePath === undefined) throw new Error('activationProcess: expected the path of dist/extension.cjs');
-const vscodeStub = deepStub();
+const vscodeStubModule = vscodeStub(readFileSync(bundlePath, 'utf8'));
 const loader = Module as unknown as { _load: (request: string, parent: unknown, isMain: boolean) => unknown };
 const originalLoad = loader._load.bind(Module);
-loader._load = (request, parent, isMain) => (request === 'vscode' ? vscodeStub : originalLoad(request, parent, isMain));
+loader._load = (request, parent, isMain) => (request === 'vscode' ? vscodeStubModule : originalLoad(request, parent, isMain));
 
 const require = createRequire(import.meta.url);
 const loadStarted = performance.now();

@@ -81,6 +81,8 @@ interface PairSlot {
   pairId: string;
   nameplate: string;
   expiresAt: number;
+  /** `expiresAt` as RFC 3339, formatted once: every answer about the slot carries it. */
+  expiresAtText: string;
   hostToken: Buffer;
   guestToken: Buffer | undefined;
   fields: Record<Role, FieldValues>;
@@ -225,10 +227,12 @@ export class Relay {
     }
     const pairId = randomHex(ID_BYTES);
     const hostToken = randomBytes(TOKEN_BYTES);
+    const expiresAt = now + this.limits.slotLifetimeSeconds * 1000;
     const slot: PairSlot = {
       pairId,
       nameplate: this.nameplates.allocate(pairId),
-      expiresAt: now + this.limits.slotLifetimeSeconds * 1000,
+      expiresAt,
+      expiresAtText: formatTimestamp(expiresAt),
       hostToken,
       guestToken: undefined,
       fields: { host: {}, guest: {} },
@@ -236,7 +240,7 @@ export class Relay {
       waiters: new Set(),
     };
     this.slots.set(pairId, slot);
-    const body: HostOpenedBody = { pair_id: pairId, nameplate: slot.nameplate, token: hostToken.toString('hex'), expires_at: formatTimestamp(slot.expiresAt) };
+    const body: HostOpenedBody = { pair_id: pairId, nameplate: slot.nameplate, token: hostToken.toString('hex'), expires_at: slot.expiresAtText };
     return json(201, body);
   }
 
@@ -251,7 +255,7 @@ export class Relay {
     this.nameplates.quarantine(nameplate, now + this.limits.nameplateQuarantineSeconds * 1000, 'joined');
     const guestToken = randomBytes(TOKEN_BYTES);
     slot.guestToken = guestToken;
-    const body: GuestJoinedBody = { pair_id: slot.pairId, token: guestToken.toString('hex'), expires_at: formatTimestamp(slot.expiresAt) };
+    const body: GuestJoinedBody = { pair_id: slot.pairId, token: guestToken.toString('hex'), expires_at: slot.expiresAtText };
     return json(201, body);
   }
 
@@ -409,7 +413,7 @@ function wake(slot: PairSlot): void {
 function viewResponse(slot: PairSlot, role: Role): RelayResponse {
   const body: SlotViewBody = {
     version: slot.version,
-    expires_at: formatTimestamp(slot.expiresAt),
+    expires_at: slot.expiresAtText,
     self: orderedFields(slot.fields[role]),
     peer: orderedFields(slot.fields[otherRole(role)]),
   };
