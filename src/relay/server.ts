@@ -81,7 +81,7 @@ interface PairSlot {
   pairId: string;
   nameplate: string;
   expiresAt: number;
-  /** `expiresAt` as RFC 3339, formatted once: every answer about the slot carries it. */
+  /** `expiresAt` as RFC 3339, formatted once (every answer about the slot carries it). */
   expiresAtText: string;
   hostToken: Buffer;
   guestToken: Buffer | undefined;
@@ -125,6 +125,8 @@ export class Relay {
   private readonly opens: SlidingWindowLimiter;
   private longPolls = 0;
   private shuttingDown = false;
+  /** The last expiry formatted: slots opened in the same second share one string. */
+  private lastExpiry = { second: Number.NaN, text: '' };
 
   constructor(options: RelayOptions = {}) {
     this.limits = resolveLimits(options.limits);
@@ -232,7 +234,7 @@ export class Relay {
       pairId,
       nameplate: this.nameplates.allocate(pairId),
       expiresAt,
-      expiresAtText: formatTimestamp(expiresAt),
+      expiresAtText: this.expiryText(expiresAt),
       hostToken,
       guestToken: undefined,
       fields: { host: {}, guest: {} },
@@ -242,6 +244,12 @@ export class Relay {
     this.slots.set(pairId, slot);
     const body: HostOpenedBody = { pair_id: pairId, nameplate: slot.nameplate, token: hostToken.toString('hex'), expires_at: slot.expiresAtText };
     return json(201, body);
+  }
+
+  private expiryText(expiresAt: number): string {
+    const second = Math.floor(expiresAt / 1000);
+    if (second !== this.lastExpiry.second) this.lastExpiry = { second, text: formatTimestamp(expiresAt) };
+    return this.lastExpiry.text;
   }
 
   private joinGuest(nameplate: string, now: number): RelayResponse {
