@@ -91,7 +91,7 @@ const rows: Row[] = [
     note: `${capacity.concurrentPairings} concurrent, ${capacity.pairings} pairings in ${capacity.seconds} s, ${capacity.requestsPerPairing} requests each, ${capacity.relayRequestsPerSecond} requests/s`,
   },
   { metric: '  relay CPU per pairing', median: capacity.relayCpuMsPerPairing, unit: 'ms', note: `relay process at ${Math.round(capacity.relayCpuShare * 100)}% of a core` },
-  { metric: '  bare Node http, same requests', median: capacity.bareRequestsPerSecond, unit: 'requests/s', note: `${capacity.requests} requests in ${capacity.bareSeconds} s, ${capacity.bareCpuMsPerRequestTimesPerPairing} ms CPU per pairing's worth` },
+  { metric: '  bare Node http, same requests', median: capacity.bareRequestsPerSecond, unit: 'requests/s', note: `${capacity.requests} requests in ${capacity.bareSeconds} s, ${capacity.bareCpuMsPerPairingRequests} ms CPU per pairing's worth` },
   { metric: '  relay / bare', median: capacity.throughputRatio, unit: '× time', note: `${capacity.cpuRatio}× CPU` },
   { metric: 'relay memory per open slot (waiting for guest)', median: memory.openedBytesPerSlot, unit: 'bytes', note: `heap with ${memory.slots} slots minus empty, after GC` },
   { metric: 'relay memory per slot mid-exchange (commits, pakes)', median: memory.exchangingBytesPerSlot, unit: 'bytes' },
