@@ -1,0 +1,173 @@
+// Test fixtures for the MCP server: an "agent" is one side (a real SessionStore over in-memory
+// stores, a real relay client) behind an MCP server, driven by the SDK's real Client over the
+// in-memory transport or over Streamable HTTP. The person is played by an elicitation handler.
+
+import assert from 'node:assert/strict';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { type CallToolResult, type ElicitResult, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import type { ConfirmPort } from '../../src/core/ports.js';
+import { startMcpHttpServer } from '../../src/mcp/http.js';
+import { createMcpServer } from '../../src/mcp/server.js';
+import { type Side, makeSide } from '../helpers/sides.js';
+
+/** What the person does when asked: sees the elicitation's message, answers. */
+export type Person = (message: string) => ElicitResult | Promise<ElicitResult>;
+
+export interface Agent {
+  side: Side;
+  client: Client;
+  /** Every tool result this agent received, in order. */
+  results: CallToolResult[];
+  /** Every line the server logged. */
+  logs: string[];
+  /** Every message the person was shown (their view, not the agent's). */
+  prompts: string[];
+  call(name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
+  close(): Promise<void>;
+}
+
+export interface AgentOptions {
+  relayUrl: string;
+  handle: string;
+  /** With a person, the client declares elicitation; without, it does not. */
+  person?: Person;
+  transport?: 'memory' | 'http';
+  confirmPort?: ConfirmPort;
+  /** A side that already exists (to share its stores). */
+  side?: Side;
+}
+
+export async function startAgent(options: AgentOptions): Promise<Agent> {
+  const side = options.side ?? (await makeSide(options.relayUrl, options.handle));
+  const logs: string[] = [];
+  const makeServer = () =>
+    createMcpServer({
+      store: side.store,
+      deps: side.deps,
+      defaultRelayUrl: options.relayUrl,
+      log: (line) => logs.push(line),
+      ...(options.confirmPort && { confirmPort: options.confirmPort }),
+    });
+  const client = new Client({ name: 'test-agent', version: '1' }, options.person ? { capabilities: { elicitation: {} } } : {});
+  const prompts: string[] = [];
+  const person = options.person;
+  if (person) {
+    client.setRequestHandler(ElicitRequestSchema, (request) => {
+      prompts.push(request.params.message);
+      return person(request.params.message);
+    });
+  }
+  let stop: () => Promise<void>;
+  if (options.transport === 'http') {
+    const http = await startMcpHttpServer({ createServer: makeServer });
+    await client.connect(new StreamableHTTPClientTransport(new URL(http.url), { requestInit: { headers: { Authorization: `Bearer ${http.token}` } } }));
+    stop = async () => {
+      await client.close();
+      await http.close();
+    };
+  } else {
+    const server = makeServer();
+    const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
+    await Promise.all([server.connect(serverTransport), client.connect(clientTransport)]);
+    stop = async () => {
+      await client.close();
+      await server.close();
+    };
+  }
+  const results: CallToolResult[] = [];
+  const call = async (name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> => {
+    const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+    results.push(result);
+    return result;
+  };
+  return { side, client, results, logs, prompts, call, close: () => stop() };
+}
+
+export type SessionOut = Record<string, unknown> & { session_id: string; state: string };
+
+/** The one session in a successful result (pair_host, pair_status with an id, ...). */
+export function sessionOf(result: CallToolResult): SessionOut {
+  assert.notEqual(result.isError, true, `expected success, got ${textOf(result)}`);
+  const structured = result.structuredContent as { session?: SessionOut; sessions?: SessionOut[] } | undefined;
+  const value = structured?.session ?? structured?.sessions?.[0];
+  assert.ok(value, 'a session in the result');
+  return value;
+}
+
+export function textOf(result: CallToolResult): string {
+  return result.content.map((part) => (part.type === 'text' ? part.text : `[${part.type}]`)).join('\n');
+}
+
+/** Asserts a tool error and returns its text. */
+export function errorOf(result: CallToolResult): string {
+  assert.equal(result.isError, true, `expected a tool error, got ${JSON.stringify(result.structuredContent)}`);
+  return textOf(result);
+}
+
+/** The SAS the person sees in an elicitation message. */
+export function sasIn(message: string): string {
+  const match = /Your code: (\d{3}-\d{3})/.exec(message);
+  assert.ok(match?.[1], `no SAS in the prompt: ${message}`);
+  return match[1];
+}
+
+/**
+ * Two people on a call: each reads out the SAS their prompt shows, and types what the other
+ * one read out. Each answer waits until the other person has seen their own prompt.
+ */
+export function peoplePair(): { host: Person; guest: Person } {
+  const readOut: { host?: (sas: string) => void; guest?: (sas: string) => void } = {};
+  const heard = {
+    host: new Promise<string>((resolve) => (readOut.guest = resolve)),
+    guest: new Promise<string>((resolve) => (readOut.host = resolve)),
+  };
+  const person = (me: 'host' | 'guest'): Person => async (message) => {
+    readOut[me]?.(sasIn(message));
+    return { action: 'accept', content: { digits: await heard[me] } };
+  };
+  return { host: person('host'), guest: person('guest') };
+}
+
+/** Host opens, guest joins with the code, both wait for the key exchange; returns the session ids. */
+export async function openBoth(host: Agent, guest: Agent): Promise<{ hostId: string; guestId: string; code: string }> {
+  const hosted = sessionOf(await host.call('pair_host'));
+  assert.equal(hosted.state, 'opened');
+  const code = hosted['code'];
+  assert.equal(typeof code, 'string');
+  const joined = sessionOf(await guest.call('pair_join', { code }));
+  const ids = { hostId: hosted.session_id, guestId: joined.session_id, code: String(code) };
+  const [hostStatus, guestStatus] = await Promise.all([
+    host.call('pair_status', { session_id: ids.hostId, wait_seconds: 10 }),
+    guest.call('pair_status', { session_id: ids.guestId, wait_seconds: 10 }),
+  ]);
+  assert.equal(sessionOf(hostStatus).state, 'sas_ready');
+  assert.equal(sessionOf(guestStatus).state, 'sas_ready');
+  return ids;
+}
+
+/** Every secret string a side holds in its vault right now: seeds, relay tokens, private keys, inbox and send tokens. */
+export function vaultSecrets(side: Side, options: { includeCode: boolean }): string[] {
+  const secrets: string[] = [];
+  const collect = (value: unknown, key: string): void => {
+    if (typeof value === 'string') {
+      if (key !== 'code' || options.includeCode) secrets.push(value);
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [inner, innerValue] of Object.entries(value)) collect(innerValue, inner);
+    }
+  };
+  for (const [key, value] of side.vault.entries()) {
+    collect(parseObject(value) ?? value, key); // objects are JSON; the private key is plain hex
+  }
+  return secrets.filter((secret) => secret.length >= 8);
+}
+
+function parseObject(text: string): object | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
