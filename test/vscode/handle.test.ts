@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { HANDLE_PATTERN } from '../../src/core/identity.js';
+import { handleProblem, sanitiseHandle } from '../../src/vscode/handle.js';
+
+describe('sanitiseHandle', () => {
+  const cases: [string, string][] = [
+    ['alice', 'alice'],
+    ['jane.doe', 'jane-doe'],
+    ['Jane Doe', 'Jane-Doe'],
+    ['CORP\\Jane Doe', 'Jane-Doe'],
+    ['  bob  ', 'bob'],
+    ['renée', 'rene'],
+    ['a..b  c', 'a-b-c'],
+    ['.hidden.', 'hidden'],
+    ['x'.repeat(80), 'x'.repeat(64)],
+    ['', 'agent'],
+    ['日本', 'agent'],
+    ['---', 'agent'],
+  ];
+  for (const [name, handle] of cases) {
+    it(`${JSON.stringify(name)} becomes ${JSON.stringify(handle)}, a valid handle`, () => {
+      assert.equal(sanitiseHandle(name), handle);
+      assert.match(sanitiseHandle(name), HANDLE_PATTERN);
+    });
+  }
+});
+
+describe('handleProblem', () => {
+  it('accepts valid handles', () => {
+    for (const handle of ['alice', 'Bob_2', 'a-b', 'x'.repeat(64)]) assert.equal(handleProblem(handle), undefined, handle);
+  });
+
+  it('names what is wrong', () => {
+    assert.match(handleProblem('') ?? '', /Type a handle/);
+    assert.match(handleProblem('x'.repeat(65)) ?? '', /at most 64 characters \(this one has 65\)/);
+    assert.equal(handleProblem('jane doe.'), 'A handle may use only letters, digits, "_" and "-" (not space, ".").');
+  });
+
+  it('agrees with the core pattern', () => {
+    for (const text of ['ok', 'not ok', 'é', 'a/b', '', 'x'.repeat(65)]) assert.equal(handleProblem(text) === undefined, HANDLE_PATTERN.test(text), text);
+  });
+});
