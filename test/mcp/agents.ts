@@ -37,6 +37,8 @@ export interface AgentOptions {
   confirmPort?: ConfirmPort;
   /** A side that already exists (to share its stores). */
   side?: Side;
+  /** Tell the server another process shares the side's storage. */
+  sharedStorage?: boolean;
 }
 
 export async function startAgent(options: AgentOptions): Promise<Agent> {
@@ -49,6 +51,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       defaultRelayUrl: options.relayUrl,
       log: (line) => logs.push(line),
       ...(options.confirmPort && { confirmPort: options.confirmPort }),
+      ...(options.sharedStorage && { sharedStorage: true }),
     });
   const client = new Client({ name: 'test-agent', version: '1' }, options.person ? { capabilities: { elicitation: {} } } : {});
   const prompts: string[] = [];
