@@ -186,6 +186,18 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     if (options.sharedStorage) await store.reloadFromStorage(id);
   };
 
+  /**
+   * The session as it is now: adopted from shared storage, and stepped once if the key exchange
+   * is running. Past that it is read without writing, so polling never overwrites a
+   * confirmation another process persists meanwhile.
+   */
+  const current = async (id: string): Promise<SessionSnapshot> => {
+    await refresh(id);
+    await store.sweepExpired();
+    const snapshot = store.status(id);
+    return snapshot.state === 'opened' ? store.trySas(id) : snapshot;
+  };
+
   const single = (snapshot: SessionSnapshot): CallToolResult => {
     const session = sessionToOutput(snapshot);
     return ok({ session }, summarise(session));
@@ -278,8 +290,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
       const sessions = store.list().map(sessionToOutput);
       return ok({ sessions }, sessions.length === 0 ? 'No pairings. Start one with pair_host, or pair_join with a code.' : sessions.map(summarise).join('\n'));
     }
-    await refresh(session_id);
-    let snapshot = await store.trySas(session_id);
+    let snapshot = await current(session_id);
     if (snapshot.state === 'opened' && wait_seconds !== undefined && wait_seconds > 0) snapshot = await store.waitForSas(session_id, wait_seconds * 1000);
     const session = sessionToOutput(snapshot);
     return ok({ sessions: [session] }, summarise(session));
@@ -342,8 +353,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     outputSchema: { session: sessionOut },
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
   }, ({ session_id }, extra) => guarded('pair_confirm', async () => {
-    await refresh(session_id);
-    const snapshot = await store.trySas(session_id);
+    const snapshot = await current(session_id);
     if (snapshot.state === 'confirmed' || snapshot.state === 'finalized') return single(snapshot);
     if (snapshot.state === 'aborted') throw new PairError(snapshot.abortCode ?? 'aborted', `Pairing ${session_id} has ended (${snapshot.abortReason ?? 'aborted'}); there is no SAS to verify. ${agentNextStep(snapshot)}`);
     if (snapshot.state === 'opened') throw new PairError('invalid_state', `Pairing ${session_id} is still in the key exchange; there is no SAS yet. Call pair_status with wait_seconds until the state is sas_ready.`);

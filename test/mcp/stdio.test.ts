@@ -48,7 +48,20 @@ describe('a session confirmed or ended by another process on the same storage', 
 
   it('adopts a confirmation made in the other process, then finalizes', async () => {
     const { host, guest, hostId, guestId, terminal } = await sharedSetUp();
+    // While the person types in the terminal, the agent polls: polls of a sas_ready session
+    // write nothing, so none can overwrite the confirmation the terminal persists.
+    const writes: string[] = [];
+    const memory = host.side.memory;
+    const write = memory.set.bind(memory);
+    memory.set = (key, value) => {
+      writes.push(key);
+      return write(key, value);
+    };
+    for (let i = 0; i < 3; i++) assert.equal(sessionOf(await host.call('pair_status', { session_id: hostId })).state, 'sas_ready');
+    await host.call('pair_status');
+    assert.deepEqual(writes, []);
     await terminal.store.confirmSas(hostId, terminal.store.sasForPerson(hostId));
+    assert.ok(writes.length > 0, 'the terminal store writes to the same storage');
     assert.equal(host.side.store.status(hostId).state, 'sas_ready', 'this process has not looked yet');
     assert.equal(sessionOf(await host.call('pair_status', { session_id: hostId })).state, 'confirmed');
     assert.equal(sessionOf(await guest.call('pair_confirm', { session_id: guestId })).state, 'confirmed');
