@@ -106,13 +106,13 @@ function agentNextStep(snapshot: SessionSnapshot): string {
         ? `Tell the person the code ${snapshot.code}: they read it to the other person, whose agent joins with it (pair_join). Then call pair_status with wait_seconds until the state is sas_ready.`
         : 'The key exchange is running. Call pair_status with wait_seconds until the state is sas_ready.';
     case 'sas_ready':
-      return 'Call pair_confirm: it asks the person (not you) to compare a 6-digit code with the other person and type the digits the other person reads out. Tell the person to expect that prompt.';
+      return 'Call pair_confirm: it asks the person (not you) to compare a 6-digit SAS (short authentication string) with the other person and type the digits the other person reads out. Tell the person to expect that prompt.';
     case 'confirmed':
       return 'Call pair_finalize to exchange and pin identity cards.';
     case 'finalized':
       return snapshot.peer ? `Paired: ${snapshot.peer.handle} (fingerprint ${snapshot.peer.fingerprint}) is pinned. Nothing more to do.` : 'Paired. Nothing more to do.';
     case 'aborted':
-      return `${snapshot.nextStep} (call pair_host or pair_join for a new pairing)`;
+      return `${snapshot.nextStep} To try again, call pair_host or pair_join.`;
   }
 }
 
@@ -308,7 +308,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     for (let attempt = 1; attempt <= MAX_DIGIT_PROMPTS; attempt++) {
       const typed = await elicitDigits(snapshot, sas, retryNote, expiresAt, signal);
       if (typed !== undefined && DIGITS_SHAPE.test(typed)) return typed;
-      retryNote = 'That was not 6 digits, so nothing was checked yet. ';
+      retryNote = ' That was not 6 digits, so nothing was checked yet.';
     }
     throw new PairError('bad_input', `The person typed something other than 6 digits ${MAX_DIGIT_PROMPTS} times, so nothing was checked; the pairing still waits. Call pair_confirm again when they are ready, or pair_abort.`);
   };
@@ -321,8 +321,8 @@ export function createMcpServer(options: McpServerOptions): McpServer {
       answer = await server.server.elicitInput({
         mode: 'form',
         message:
-          `Agent Pair: verify the pairing (nameplate ${snapshot.nameplate}). ${retryNote}\n\n` +
-          `Your code: ${sas}\n\n` +
+          `Agent Pair: verify the pairing (nameplate ${snapshot.nameplate}).${retryNote}\n\n` +
+          `Your SAS: ${sas}\n\n` +
           'Read it to the other person and listen to theirs: the two must be the same. Type the 6 digits THE OTHER PERSON reads out. ' +
           'If they differ, type what you heard anyway: the pairing then aborts safely on both sides. Your agent never sees these digits.',
         requestedSchema: {

@@ -111,7 +111,7 @@ export function errorOf(result: CallToolResult): string {
 
 /** The SAS the person sees in an elicitation message. */
 export function sasIn(message: string): string {
-  const match = /Your code: (\d{3}-\d{3})/.exec(message);
+  const match = /Your SAS: (\d{3}-\d{3})/.exec(message);
   assert.ok(match?.[1], `no SAS in the prompt: ${message}`);
   return match[1];
 }

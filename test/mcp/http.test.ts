@@ -62,7 +62,7 @@ describe('MCP over Streamable HTTP', () => {
 
       const confirmed = await Promise.all([host.call('pair_confirm', { session_id: ids.hostId }), guest.call('pair_confirm', { session_id: ids.guestId })]);
       assert.deepEqual(confirmed.map((result) => sessionOf(result).state), ['confirmed', 'confirmed']);
-      assert.match(host.prompts[0] ?? '', new RegExp(`Your code: ${sas}`));
+      assert.match(host.prompts[0] ?? '', new RegExp(`Your SAS: ${sas}`));
       const done = await Promise.all([
         host.call('pair_finalize', { session_id: ids.hostId, timeout_seconds: 10 }),
         guest.call('pair_finalize', { session_id: ids.guestId, timeout_seconds: 10 }),

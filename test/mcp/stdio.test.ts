@@ -35,7 +35,7 @@ describe('a session confirmed or ended by another process on the same storage', 
   async function sharedSetUp(): Promise<{ host: Agent; guest: Agent; hostId: string; guestId: string; terminal: Awaited<ReturnType<typeof makeSide>> }> {
     const hostSide = await makeSide(relay.url, 'alice');
     const host = await startAgent({ relayUrl: relay.url, handle: 'alice', side: hostSide, sharedStorage: true });
-    const guest = await startAgent({ relayUrl: relay.url, handle: 'bob', person: (message) => ({ action: 'accept', content: { digits: /Your code: (\S+)/.exec(message)?.[1] ?? '' } }) });
+    const guest = await startAgent({ relayUrl: relay.url, handle: 'bob', person: (message) => ({ action: 'accept', content: { digits: /Your SAS: (\S+)/.exec(message)?.[1] ?? '' } }) });
     cleanups.push(() => host.close(), () => guest.close());
     const hosted = sessionOf(await host.call('pair_host'));
     const joined = sessionOf(await guest.call('pair_join', { code: hosted['code'] }));
