@@ -24,6 +24,8 @@ export const ENDED_RETENTION_MS = 10 * 60_000;
 export const MAX_WAIT_MS = 10 * 60_000;
 
 const INDEX_KEY = 'sessions.index';
+/** The states a persisted session can be in, in the order a pairing moves through them. */
+const LIVE_STATE_ORDER: readonly string[] = ['opened', 'sas_ready', 'confirmed'];
 /** Every key the store writes starts with `session`; adapters route these apart from identity keys. */
 export const SESSION_KEY_PREFIX = 'session';
 const recordKey = (id: string): string => `session.${id}`;
@@ -163,22 +165,25 @@ export class SessionStore {
 
   /**
    * Adopts what another process persisted for this session (the person may confirm in a
-   * terminal while an MCP server holds the same session): a newer record replaces ours; a
+   * terminal while an MCP server holds the same session): a record further along replaces
+   * ours (never one behind it, which that process may have written from an older copy); a
    * record that vanished means the other process ended the session.
    */
   async reloadFromStorage(id: string): Promise<void> {
     const entry = this.entries.get(id);
     if (!entry || entry.session.isEnded) return;
-    await entry.lock.run(async () => {
+    const changed = await entry.lock.run(async () => {
       const record = parseJson(await this.deps.memory.get(recordKey(id)));
       const secrets = parseJson(await this.deps.vault.get(secretsKey(id)));
       if (!isRecordOf(record, id) || !isSecrets(secrets)) {
         await entry.session.end('aborted', 'ended in another process', false);
-        return;
+        return true;
       }
-      if (record.state !== entry.session.state) entry.session = new PairingSession(this.deps, record, secrets);
+      if (LIVE_STATE_ORDER.indexOf(record.state) <= LIVE_STATE_ORDER.indexOf(entry.session.state)) return false;
+      entry.session = new PairingSession(this.deps, record, secrets);
+      return true;
     });
-    this.emit();
+    if (changed) this.emit();
   }
 
   /** Every session this store knows, newest first. */

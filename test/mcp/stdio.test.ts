@@ -70,6 +70,18 @@ describe('a session confirmed or ended by another process on the same storage', 
     assert.equal(sessionOf(guestDone).state, 'finalized');
   });
 
+  it('never goes back to a record the other process wrote from an older copy', async () => {
+    const { host, guest, hostId, guestId, terminal } = await sharedSetUp();
+    // The person confirmed here; the terminal, still holding sas_ready, then persists its copy.
+    await host.side.store.confirmSas(hostId, host.side.store.sasForPerson(hostId));
+    await terminal.store.trySas(hostId);
+    assert.match((await host.side.memory.get(`session.${hostId}`)) ?? '', /"state":"sas_ready"/, 'the stale copy is what is stored');
+    assert.equal(sessionOf(await host.call('pair_status', { session_id: hostId })).state, 'confirmed');
+    assert.equal(sessionOf(await guest.call('pair_confirm', { session_id: guestId })).state, 'confirmed');
+    const [hostDone, guestDone] = await Promise.all([host.call('pair_finalize', { session_id: hostId, timeout_seconds: 10 }), guest.call('pair_finalize', { session_id: guestId, timeout_seconds: 10 })]);
+    assert.deepEqual([sessionOf(hostDone).state, sessionOf(guestDone).state], ['finalized', 'finalized']);
+  });
+
   it('sees a session the other process ended (a mismatch typed there) as aborted', async () => {
     const { host, guest, hostId, guestId, terminal } = await sharedSetUp();
     await assert.rejects(terminal.store.confirmSas(hostId, '000-000' === terminal.store.sasForPerson(hostId) ? '111-111' : '000-000'), /sas_mismatch|digits typed do not match/);
