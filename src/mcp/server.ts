@@ -192,8 +192,8 @@ export function createMcpServer(options: McpServerOptions): McpServer {
    * confirmation another process persists meanwhile.
    */
   const current = async (id: string): Promise<SessionSnapshot> => {
+    await store.sweepExpired(); // first, so a session past its TTL reads as expired, not as ended elsewhere
     await refresh(id);
-    await store.sweepExpired();
     const snapshot = store.status(id);
     return snapshot.state === 'opened' ? store.trySas(id) : snapshot;
   };

@@ -249,6 +249,17 @@ describe('MCP tools over the in-memory transport', () => {
     assert.match(errorOf(await host.call('pair_abort', { session_id: hosted.session_id })), /^aborted: /);
   });
 
+  it('reports a pairing past its 10 minutes as expired', async () => {
+    const host = await agent('alice');
+    const hosted = sessionOf(await host.call('pair_host'));
+    assert.equal(hosted['seconds_left'], 600);
+    host.side.clock.offsetMs = 601_000;
+    const expired = sessionOf(await host.call('pair_status', { session_id: hosted.session_id }));
+    assert.deepEqual([expired.state, expired['error_code'], expired['seconds_left']], ['aborted', 'expired', 0]);
+    assert.match(String(expired['next_step']), /expired .*pair_host or pair_join/);
+    assert.match(errorOf(await host.call('pair_confirm', { session_id: hosted.session_id })), /^expired: /);
+  });
+
   it('sets up an identity once: same handle is a no-op, another handle is refused, pairing needs one', async () => {
     const bare = await agent('unused', { side: bareSide() });
     const none = await bare.call('identity_show');
