@@ -1,0 +1,313 @@
+// The whole extension, activated in plain Node over a stand-in `vscode` module (fakeVscode.ts)
+// and a real relay: the composition root, the commands, the SAS panel's message protocol, the
+// background driver, the status bar, restore after a reload, join links and the MCP server over
+// HTTP with the panel as its ConfirmPort. The other person is a plain SessionStore, like the CLI.
+// What needs a real VS Code (rendering, focus, the real MCP client) is in test/e2e.
+
+import assert from 'node:assert/strict';
+import { register } from 'node:module';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { ExtensionContext } from 'vscode';
+import { isPairError } from '../../src/core/errors.js';
+import { listPeers } from '../../src/core/trust.js';
+import type { SessionStore } from '../../src/core/store.js';
+import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+import type { HostResult } from '../../src/vscode/commands/hostPairing.js';
+import type { JoinResult } from '../../src/vscode/commands/joinPairing.js';
+import { COMMANDS, MCP_PROVIDER_ID, sasPanelTitle } from '../../src/vscode/ids.js';
+import { buildJoinLink } from '../../src/vscode/joinLink.js';
+import type { PanelView } from '../../src/vscode/panelMessages.js';
+import { makeSide } from '../helpers/sides.js';
+import { type FakeWebviewPanel, Uri, fake, fakeContext } from './fakeVscode.js';
+
+// `import 'vscode'` anywhere below resolves to the stand-in.
+const standIn = new URL('./fakeVscode.ts', import.meta.url).href;
+register(`data:text/javascript,${encodeURIComponent(`export async function resolve(specifier, context, next) { return specifier === 'vscode' ? { url: ${JSON.stringify(standIn)}, shortCircuit: true } : next(specifier, context); }`)}`);
+const extension = await import('../../src/vscode/extension.js');
+
+type Context = ReturnType<typeof fakeContext>;
+
+async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+function views(panel: FakeWebviewPanel): PanelView[] {
+  return panel.posted.map((message) => (message as { view: PanelView }).view);
+}
+
+function lastView(panel: FakeWebviewPanel): PanelView | undefined {
+  return views(panel).at(-1);
+}
+
+function statusItem() {
+  const item = fake.statusItems.find((candidate) => candidate.id === 'agentPair.sessions');
+  assert.ok(item, 'the status bar item exists');
+  return item;
+}
+
+/** The other person: waits for their SAS and returns it (what they read out). */
+async function peerSas(store: SessionStore, id: string): Promise<string> {
+  while (store.status(id).state === 'opened') await store.waitForSas(id, 5_000);
+  return store.sasForPerson(id);
+}
+
+/** The other person's side of finalize, retried as the CLI does. */
+async function peerFinalizes(store: SessionStore, id: string): Promise<void> {
+  for (;;) {
+    try {
+      await store.finalize(id, 5_000);
+      return;
+    } catch (error) {
+      if (store.status(id).state !== 'confirmed') throw error;
+    }
+  }
+}
+
+describe('the extension, activated over a stand-in vscode', () => {
+  let relay: RunningRelay;
+  let context: Context;
+
+  before(async () => {
+    relay = await startRelay({ port: 0 });
+  });
+  after(async () => {
+    await relay.close();
+  });
+
+  async function activate(storage?: Pick<Context, 'workspaceState' | 'globalState' | 'secrets'>): Promise<void> {
+    fake.reset();
+    fake.settings.set('agentPair.relayUrl', relay.url);
+    context = fakeContext(storage);
+    extension.activate(context as unknown as ExtensionContext);
+    await sleep(50); // restore runs in the background
+  }
+
+  async function deactivate(): Promise<void> {
+    for (const disposable of context.subscriptions.splice(0)) disposable.dispose();
+    await extension.deactivate();
+  }
+
+  afterEach(async () => {
+    await deactivate();
+  });
+
+  function logText(): string {
+    return fake.outputChannels.flatMap((channel) => channel.lines).join('\n');
+  }
+
+  it('registers every command and hides the status bar while nothing is in flight', async () => {
+    await activate();
+    assert.deepEqual([...fake.commands.keys()].sort(), Object.values(COMMANDS).sort());
+    assert.equal(statusItem().visible, false);
+    assert.ok(fake.mcpProviders.has(MCP_PROVIDER_ID));
+    assert.ok(fake.uriHandler);
+  });
+
+  it('hosts: asks for a handle, shows the code, opens the panel at the SAS, and pairs once the person types the digits', async () => {
+    await activate();
+    fake.answerInputBox = (request) => (request.title === 'Agent Pair: Choose Your Handle' ? 'alice' : undefined);
+    const hosted = (await fake.commands.get(COMMANDS.host)?.()) as HostResult;
+    assert.match(hosted.code, /^[1-9][0-9]*-[A-Z2-7]{6}$/);
+    assert.equal(hosted.relayUrl, relay.url);
+    const codeMessage = fake.messages.find((message) => message.text.includes(hosted.code));
+    assert.deepEqual(codeMessage?.items, ['Copy Code', 'Copy Join Link']);
+    assert.equal(statusItem().text, '$(link) Agent Pair: 1 pairing');
+    assert.equal(statusItem().visible, true);
+
+    const bob = await makeSide(relay.url, 'bob');
+    const joined = await bob.store.open('guest', relay.url, hosted.code);
+    const bobSas = peerSas(bob.store, joined.sessionId);
+
+    const panel = await until('the SAS panel', () => fake.panels.find((candidate) => candidate.title === sasPanelTitle(hosted.nameplate)));
+    assert.deepEqual(panel.options, { enableScripts: true, localResourceRoots: [Uri.joinPath(context.extensionUri, 'media')], enableFindWidget: false, retainContextWhenHidden: false });
+    assert.match(panel.webview.html, /script-src 'nonce-[A-Za-z0-9+/=]+'|script-src &#39;nonce-/);
+    panel.send({ type: 'ready' });
+    const ready = await until('the SAS in the panel', () => views(panel).find((view) => view.sas !== undefined));
+    assert.equal(ready.state, 'sas_ready');
+    assert.equal(ready.canConfirm, true);
+    assert.equal(statusItem().backgroundColor?.id, 'statusBarItem.warningBackground');
+    assert.match(statusItem().text, /1 to verify/);
+
+    // A slip of the finger costs a retype, not the pairing.
+    panel.send({ type: 'confirm', digits: '12345' });
+    assert.match((await until('an input error', () => lastView(panel)?.error)), /6 digits/);
+    assert.equal(lastView(panel)?.state, 'sas_ready');
+    // A message of an unknown shape is ignored.
+    panel.send({ type: 'confirm', digits: '123456', sessionId: hosted.sessionId });
+    assert.equal(lastView(panel)?.state, 'sas_ready');
+
+    panel.send({ type: 'confirm', digits: await bobSas });
+    await bob.store.confirmSas(joined.sessionId, ready.sas ?? '');
+    await peerFinalizes(bob.store, joined.sessionId);
+
+    const paired = await until('the paired notification', () => fake.messages.find((message) => message.text.startsWith('Agent Pair: Paired with')));
+    assert.equal(paired.text, `Agent Pair: Paired with bob (${bob.fingerprint}).`);
+    await until('the panel to show the peer', () => lastView(panel)?.peer?.handle === 'bob');
+    assert.equal(lastView(panel)?.sas, undefined, 'the SAS is gone from the panel once confirmed');
+    assert.equal(statusItem().visible, false);
+    const peers = (await fake.commands.get(COMMANDS.listPeers)?.()) as { handle: string }[];
+    assert.deepEqual(peers.map((peer) => peer.handle), ['bob']);
+
+    // Never a code, a SAS or a token in the log.
+    const log = logText();
+    assert.ok(log.includes(`Hosting pairing ${hosted.nameplate}`));
+    for (const secret of [hosted.code.split('-')[1] ?? '', (ready.sas ?? '').replace('-', ''), ready.sas ?? '']) assert.ok(!log.includes(secret), `the log holds ${secret}`);
+  });
+
+  it('joins with a code given as an argument; wrong digits abort the pairing for both sides', async () => {
+    await activate();
+    await fake.commands.get(COMMANDS.setUpIdentity)?.('carol');
+    const dave = await makeSide(relay.url, 'dave');
+    const hosted = await dave.store.open('host', relay.url);
+    const joined = (await fake.commands.get(COMMANDS.join)?.(hosted.code)) as JoinResult;
+    assert.equal(joined.nameplate, hosted.nameplate);
+    const daveSas = await peerSas(dave.store, hosted.sessionId);
+
+    const panel = await until('the SAS panel', () => fake.panels.find((candidate) => candidate.title === sasPanelTitle(hosted.nameplate)));
+    panel.send({ type: 'ready' });
+    await until('the SAS', () => lastView(panel)?.sas);
+    const wrong = daveSas.replace(/^./, (digit) => String((Number(digit) + 1) % 10));
+    panel.send({ type: 'confirm', digits: wrong });
+    await until('the mismatch', () => lastView(panel)?.state === 'aborted');
+    assert.equal(lastView(panel)?.stateText, 'wrong SAS digits');
+    // Dave types his digits (he heard the right ones); finalizing then meets the abort.
+    await dave.store.confirmSas(hosted.sessionId, daveSas);
+    await assert.rejects(dave.store.finalize(hosted.sessionId, 5_000), (error: unknown) => isPairError(error, 'peer_aborted'));
+  });
+
+  it('refuses a malformed code in the join input box as it is typed', async () => {
+    await activate();
+    fake.answerInputBox = () => undefined;
+    await fake.commands.get(COMMANDS.join)?.();
+    const box = fake.inputBoxes.at(-1);
+    assert.equal(box?.title, 'Agent Pair: Join a Pairing');
+    const validate = box.validateInput;
+    assert.ok(validate);
+    assert.deepEqual(validate('47-UE2BZG'), undefined);
+    assert.deepEqual(validate('47-UE'), { message: 'That code phrase is not valid: the part after the dash has 2 characters instead of 6. Expected a number, a dash and 6 characters from A-Z and 2-7, like 47-UE2BZG.', severity: 1 });
+    assert.equal((validate('47-UE2B0G') as { severity: number }).severity, 3);
+  });
+
+  it('resumes a pairing in flight after a reload, and aborts it from the command', async () => {
+    await activate();
+    await fake.commands.get(COMMANDS.setUpIdentity)?.('erin');
+    const hosted = (await fake.commands.get(COMMANDS.host)?.()) as HostResult;
+    const storage = { workspaceState: context.workspaceState, globalState: context.globalState, secrets: context.secrets };
+    await deactivate();
+
+    await activate(storage);
+    await until('the restored pairing in the status bar', () => statusItem().visible);
+    assert.equal(statusItem().text, '$(link) Agent Pair: 1 pairing');
+    const frank = await makeSide(relay.url, 'frank');
+    const joined = await frank.store.open('guest', relay.url, hosted.code);
+    const frankSas = await peerSas(frank.store, joined.sessionId);
+    // The resumed driver polled on its own: the panel opens for the person.
+    await until('the SAS panel', () => fake.panels.find((candidate) => candidate.title === sasPanelTitle(hosted.nameplate)));
+
+    const aborted = (await fake.commands.get(COMMANDS.abort)?.(hosted.sessionId)) as { state: string };
+    assert.equal(aborted.state, 'aborted');
+    await frank.store.confirmSas(joined.sessionId, frankSas);
+    await assert.rejects(frank.store.finalize(joined.sessionId, 5_000), (error: unknown) => isPairError(error, 'peer_aborted'));
+    assert.equal(frank.store.status(joined.sessionId).abortReason, 'peer aborted: aborted by the person');
+    await until('the status bar to clear', () => !statusItem().visible);
+  });
+
+  it('opens a join link only after the person agrees', async () => {
+    await activate();
+    await fake.commands.get(COMMANDS.setUpIdentity)?.('grace');
+    const heidi = await makeSide(relay.url, 'heidi');
+    const hosted = await heidi.store.open('host', relay.url);
+    const link = buildJoinLink('vscode', 'agent-pair.agent-pair', hosted.code ?? '', relay.url);
+
+    fake.answerMessage = () => undefined; // the person dismisses the dialog
+    await fake.uriHandler?.handleUri(Uri.parse(link));
+    const dialog = fake.messages.at(-1);
+    assert.equal(dialog?.modal, true);
+    assert.equal(dialog.text, `Join the pairing ${hosted.code ?? ''}?`);
+    assert.ok(dialog.detail?.startsWith(`Relay: ${relay.url}.`));
+    assert.equal(heidi.store.status(hosted.sessionId).peerJoined, false);
+    assert.equal(statusItem().visible, false);
+
+    fake.answerMessage = (message) => (message.modal ? 'Join' : undefined);
+    await fake.uriHandler?.handleUri(Uri.parse(link));
+    await until('the joined pairing', () => statusItem().visible);
+    await heidi.store.waitForSas(hosted.sessionId, 10_000);
+    assert.equal(heidi.store.status(hosted.sessionId).state, 'sas_ready');
+  });
+
+  it('serves MCP over HTTP on the same store, and asks the person in the panel for pair_confirm', async () => {
+    await activate();
+    await fake.commands.get(COMMANDS.setUpIdentity)?.('ivan');
+    const provider = fake.mcpProviders.get(MCP_PROVIDER_ID);
+    assert.ok(provider);
+    const [definition] = provider.provideMcpServerDefinitions();
+    assert.ok(definition);
+    assert.equal(definition.label, 'Agent Pair');
+    assert.deepEqual(definition.headers, {}, 'nothing runs before VS Code starts the server');
+    const resolved = await provider.resolveMcpServerDefinition?.(definition);
+    assert.ok(resolved);
+    assert.match(resolved.uri.toString(), /^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
+    assert.match(resolved.headers['Authorization'] ?? '', /^Bearer [0-9a-f]{64}$/);
+
+    const client = new Client({ name: 'extension-test', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(resolved.uri.toString()), { requestInit: { headers: resolved.headers } }));
+    try {
+      const hostedResult = await client.callTool({ name: 'pair_host', arguments: {} });
+      const session = (hostedResult.structuredContent as { session: { session_id: string; code: string; nameplate: string } }).session;
+      // The commands see what the agent started: it is in the status bar.
+      await until('the agent\'s pairing in the status bar', () => statusItem().visible);
+
+      const judy = await makeSide(relay.url, 'judy');
+      const joined = await judy.store.open('guest', relay.url, session.code);
+      const judySas = peerSas(judy.store, joined.sessionId);
+      for (let state = ''; state !== 'sas_ready'; ) {
+        const status = await client.callTool({ name: 'pair_status', arguments: { session_id: session.session_id, wait_seconds: 5 } });
+        state = (status.structuredContent as { sessions: { state: string }[] }).sessions[0]?.state ?? '';
+      }
+
+      const confirming = client.callTool({ name: 'pair_confirm', arguments: { session_id: session.session_id } });
+      const panel = await until('the panel for the agent', () => fake.panels.find((candidate) => candidate.title === sasPanelTitle(session.nameplate)));
+      panel.send({ type: 'ready' });
+      const asked = await until('the agent request in the panel', () => views(panel).find((view) => view.agentRequest !== undefined && view.sas !== undefined));
+      panel.send({ type: 'confirm', digits: await judySas });
+      const confirmed = await confirming;
+      assert.equal((confirmed.structuredContent as { session: { state: string } }).session.state, 'confirmed');
+      assert.ok(!JSON.stringify(confirmed).includes((asked.sas ?? 'x').replace('-', '')), 'the agent never sees the SAS');
+
+      await judy.store.confirmSas(joined.sessionId, asked.sas ?? '');
+      const [finalized] = await Promise.all([client.callTool({ name: 'pair_finalize', arguments: { session_id: session.session_id } }), peerFinalizes(judy.store, joined.sessionId)]);
+      assert.equal((finalized.structuredContent as { session: { state: string } }).session.state, 'finalized');
+      assert.deepEqual((await listPeers({ vault: judy.vault, memory: judy.memory })).map((peer) => peer.handle), ['ivan']);
+
+      // Closing the panel while an agent waits tells the agent the person cancelled.
+      const second = await client.callTool({ name: 'pair_host', arguments: {} });
+      const secondSession = (second.structuredContent as { session: { session_id: string; code: string; nameplate: string } }).session;
+      const ken = await makeSide(relay.url, 'ken');
+      const kenJoined = await ken.store.open('guest', relay.url, secondSession.code);
+      const kenSas = peerSas(ken.store, kenJoined.sessionId);
+      for (let state = ''; state !== 'sas_ready'; ) {
+        const status = await client.callTool({ name: 'pair_status', arguments: { session_id: secondSession.session_id, wait_seconds: 5 } });
+        state = (status.structuredContent as { sessions: { state: string }[] }).sessions[0]?.state ?? '';
+      }
+      await kenSas;
+      const cancelled = client.callTool({ name: 'pair_confirm', arguments: { session_id: secondSession.session_id } });
+      const secondPanel = await until('the second panel', () => fake.panels.find((candidate) => candidate.title === sasPanelTitle(secondSession.nameplate) && !candidate.disposed));
+      await sleep(50);
+      secondPanel.dispose();
+      const result = await cancelled;
+      assert.equal(result.isError, true);
+      assert.match(JSON.stringify(result.content), /cancelled/);
+    } finally {
+      await client.close();
+    }
+  });
+});
