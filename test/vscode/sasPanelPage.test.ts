@@ -1,0 +1,180 @@
+// The SAS panel's page (panelHtml + media/sasPanel.js + media/sasPanel.css) in a real browser,
+// outside VS Code: served from a local origin under the same CSP the extension sets, with
+// `acquireVsCodeApi` stood in to record what the page posts. Skipped where Debian's chromium
+// is not installed (the e2e installer puts it there).
+
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { type Browser, type Page, chromium } from 'playwright-core';
+import type { PanelView } from '../../src/vscode/panelMessages.js';
+import { panelHtml } from '../../src/vscode/panelHtml.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const NONCE = 'dGVzdC1ub25jZS0xMjM0';
+const media = (name: string): string => readFileSync(new URL(`../../media/${name}`, import.meta.url), 'utf8');
+
+function view(fields: Partial<PanelView> = {}): PanelView {
+  return { nameplate: '47', role: 'host', state: 'opened', stateText: 'waiting for the other person to join', nextStep: 'The SAS appears here once the other person has joined with the code.', secondsLeft: 598, canConfirm: false, checking: false, ...fields };
+}
+
+const sasReady = view({ state: 'sas_ready', stateText: 'verify the SAS', sas: '594-376', canConfirm: true, secondsLeft: 300 });
+
+describe('the SAS panel page in chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, () => {
+  let server: Server;
+  let origin: string;
+  let browser: Browser;
+
+  before(async () => {
+    server = createServer((request, response) => {
+      const routes: Record<string, [string, string]> = {
+        '/': ['text/html', panelHtml({ title: 'Agent Pair: Verify 47', cspSource: origin, nonce: NONCE, scriptUri: `${origin}/sasPanel.js`, styleUri: `${origin}/sasPanel.css` })],
+        '/sasPanel.js': ['text/javascript', media('sasPanel.js')],
+        '/sasPanel.css': ['text/css', media('sasPanel.css')],
+      };
+      const route = routes[request.url ?? ''];
+      response.writeHead(route ? 200 : 404, { 'content-type': route?.[0] ?? 'text/plain' });
+      response.end(route?.[1] ?? 'not found');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking'] });
+  });
+
+  after(async () => {
+    await browser.close();
+    await new Promise<void>((resolve) => {
+      server.close(() => {
+        resolve();
+      });
+    });
+  });
+
+  /** A fresh page; `sent()` is what it posted to the extension, `show(view)` posts a view to it. */
+  async function open(): Promise<{ page: Page; sent: () => Promise<unknown[]>; show: (shown: unknown) => Promise<void>; cspViolations: string[] }> {
+    const page = await browser.newPage();
+    const cspViolations: string[] = [];
+    page.on('console', (message) => {
+      if (message.text().includes('Content Security Policy')) cspViolations.push(message.text());
+    });
+    // A string, not a function: tsx's transform of a function would reference its own helpers.
+    await page.addInitScript({ content: 'window.__sent = []; window.acquireVsCodeApi = () => ({ postMessage: (message) => window.__sent.push(message) });' });
+    await page.goto(origin);
+    return {
+      page,
+      cspViolations,
+      sent: () => page.evaluate<unknown[]>('window.__sent'),
+      show: async (shown) => {
+        await page.evaluate(`window.postMessage(${JSON.stringify({ type: 'view', view: shown })}, '*')`);
+        await page.waitForTimeout(30);
+      },
+    };
+  }
+
+  it('loads its script and stylesheet under the CSP and asks for the view', async () => {
+    const { page, sent, cspViolations } = await open();
+    assert.deepEqual(await sent(), [{ type: 'ready' }]);
+    // The stylesheet applied: the SAS is set large.
+    await page.evaluate("document.getElementById('sas-section').removeAttribute('hidden')");
+    assert.ok(Number.parseFloat(await page.evaluate<string>("getComputedStyle(document.getElementById('sas')).fontSize")) > 30);
+    assert.deepEqual(cspViolations, []);
+    await page.close();
+  });
+
+  it('refuses a script without the nonce', async () => {
+    const { page, cspViolations } = await open();
+    const ran = await page.evaluate<boolean>(`(() => {
+      const script = document.createElement('script');
+      script.textContent = 'window.__injected = true;';
+      document.body.append(script);
+      return window.__injected === true;
+    })()`);
+    assert.equal(ran, false);
+    assert.equal(cspViolations.length, 1);
+    await page.close();
+  });
+
+  it('shows the waiting state with a ticking countdown and an abort button, no SAS and no input', async () => {
+    const { page, show } = await open();
+    await show(view({ secondsLeft: 125 }));
+    assert.equal(await page.locator('#agent-pair-sas').getAttribute('data-state'), 'opened');
+    assert.equal(await page.locator('#state').textContent(), 'Waiting for the other person to join');
+    assert.equal(await page.locator('#time-left').textContent(), '2:05 left');
+    // (waitForFunction would need eval, which the page's CSP rightly refuses.)
+    const deadline = Date.now() + 2_500;
+    while ((await page.locator('#time-left').textContent()) !== '2:04 left') {
+      assert.ok(Date.now() < deadline, 'the countdown ticks');
+      await page.waitForTimeout(50);
+    }
+    assert.equal(await page.locator('#sas-section').isVisible(), false);
+    assert.equal(await page.locator('#confirm-form').isVisible(), false);
+    assert.equal(await page.locator('#abort').isVisible(), true);
+    await page.close();
+  });
+
+  it('shows the SAS, focuses the input, and sends the typed digits on Enter', async () => {
+    const { page, show, sent } = await open();
+    await show(sasReady);
+    assert.equal(await page.locator('#sas').textContent(), '594-376');
+    assert.equal(await page.evaluate<string | undefined>('document.activeElement?.id'), 'peer-digits');
+    assert.equal(await page.locator('#peer-digits').getAttribute('inputmode'), 'numeric');
+    await page.keyboard.type('123 456');
+    await page.keyboard.press('Enter');
+    assert.deepEqual((await sent()).at(-1), { type: 'confirm', digits: '123 456' });
+    await page.close();
+  });
+
+  it('keeps a wrong-length entry on the page with an error instead of sending it', async () => {
+    const { page, show, sent } = await open();
+    await show(sasReady);
+    await page.locator('#peer-digits').fill('12345');
+    await page.locator('#confirm').click();
+    assert.deepEqual(await sent(), [{ type: 'ready' }]);
+    assert.match((await page.locator('#input-error').textContent()) ?? '', /6 digits/);
+    assert.equal(await page.locator('#peer-digits').getAttribute('aria-invalid'), 'true');
+    await page.locator('#peer-digits').fill('123-456');
+    assert.equal(await page.locator('#input-error').textContent(), '', 'typing clears the error');
+    await page.close();
+  });
+
+  it('reaches input, Confirm and Abort with Tab, in that order', async () => {
+    const { page, show, sent } = await open();
+    await show(sasReady);
+    const order: (string | undefined)[] = [];
+    for (let i = 0; i < 3; i++) {
+      order.push(await page.evaluate<string | undefined>('document.activeElement?.id'));
+      await page.keyboard.press('Tab');
+    }
+    assert.deepEqual(order, ['peer-digits', 'confirm', 'abort']);
+    await page.keyboard.press('Shift+Tab');
+    await page.keyboard.press('Enter');
+    assert.deepEqual((await sent()).at(-1), { type: 'abort' });
+    await page.close();
+  });
+
+  it('shows the end: the peer once paired, the reason once aborted, nothing to type', async () => {
+    const { page, show } = await open();
+    await show(view({ state: 'finalized', stateText: 'paired with bob (0123456789abcdef)', peer: { handle: 'bob', fingerprint: '0123456789abcdef' }, secondsLeft: 0 }));
+    assert.equal(await page.locator('#peer').textContent(), 'Peer: bob, fingerprint 0123456789abcdef');
+    assert.equal(await page.locator('#confirm-form').isVisible(), false);
+    assert.equal(await page.locator('#abort').isVisible(), false);
+    assert.equal(await page.locator('#time-left').textContent(), '');
+    await show(view({ state: 'aborted', stateText: 'wrong SAS digits', secondsLeft: 0 }));
+    assert.equal(await page.locator('#agent-pair-sas').getAttribute('data-state'), 'aborted');
+    assert.equal(await page.locator('#state').textContent(), 'Wrong SAS digits');
+    await page.close();
+  });
+
+  it('ignores messages that are not a well-formed view, and writes text, never HTML', async () => {
+    const { page, show } = await open();
+    await show(sasReady);
+    for (const bad of [{ ...sasReady, sas: '<img src=x onerror=alert(1)>' }, { ...sasReady, state: 'hacked' }, { ...sasReady, secondsLeft: 'soon' }, null, 'view']) await show(bad);
+    assert.equal(await page.locator('#sas').textContent(), '594-376');
+    await show({ ...sasReady, error: '<b>bold</b>' });
+    assert.equal(await page.locator('#error').textContent(), '<b>bold</b>');
+    assert.equal(await page.locator('#error b').count(), 0);
+    await page.close();
+  });
+});
