@@ -213,8 +213,19 @@ describe('the extension, activated over a stand-in vscode', () => {
     // The resumed driver polled on its own: the panel opens for the person.
     await until('the SAS panel', () => fake.panels.find((candidate) => candidate.title === sasPanelTitle(hosted.nameplate)));
 
-    const aborted = (await fake.commands.get(COMMANDS.abort)?.(hosted.sessionId)) as { state: string };
-    assert.equal(aborted.state, 'aborted');
+    // Show Pairings lists it live; its actions are what fits the state; Abort ends it.
+    const showing = fake.commands.get(COMMANDS.showSessions)?.();
+    const pick = await until('the sessions quick pick', () => fake.quickPicks[0]);
+    assert.deepEqual(pick.items.map((item) => [item.label, item.description?.replace(/\d+:\d+ left/, 'T left')]), [[`$(warning) ${hosted.nameplate} · host`, 'verify the SAS, T left']]);
+    let offered: string[] = [];
+    fake.answerQuickPick = (items) => {
+      offered = (items as { label: string }[]).map((item) => item.label);
+      return items.find((item) => (item as { label: string }).label === '$(close) Abort');
+    };
+    pick.accept(0);
+    await showing;
+    assert.deepEqual(offered, ['$(shield) Verify SAS', '$(close) Abort']);
+    assert.equal(fake.statusMessages.at(-1), `Agent Pair: pairing ${hosted.nameplate} aborted`);
     await frank.store.confirmSas(joined.sessionId, frankSas);
     await assert.rejects(frank.store.finalize(joined.sessionId, 5_000), (error: unknown) => isPairError(error, 'peer_aborted'));
     assert.equal(frank.store.status(joined.sessionId).abortReason, 'peer aborted: aborted by the person');

@@ -147,6 +147,39 @@ export class FakeWebviewPanel {
   }
 }
 
+/** A quick pick built with createQuickPick; the test accepts a row or hides it. */
+export class FakeQuickPick {
+  items: readonly { label: string; description?: string }[] = [];
+  activeItems: readonly unknown[] = [];
+  selectedItems: readonly unknown[] = [];
+  title: string | undefined;
+  placeholder: string | undefined;
+  matchOnDescription = false;
+  visible = false;
+  private readonly accepting = new Emitter<undefined>();
+  private readonly hiding = new Emitter<undefined>();
+  readonly onDidAccept = this.accepting.event;
+  readonly onDidHide = this.hiding.event;
+
+  show(): void {
+    this.visible = true;
+    fake.quickPicks.push(this);
+  }
+  hide(): void {
+    if (!this.visible) return;
+    this.visible = false;
+    this.hiding.fire(undefined);
+  }
+  dispose(): void {
+    this.visible = false;
+  }
+  /** The person picks the row at `index`. */
+  accept(index: number): void {
+    this.selectedItems = [this.items[index]];
+    this.accepting.fire(undefined);
+  }
+}
+
 export class FakeOutputChannel {
   readonly lines: string[] = [];
   constructor(readonly name: string) {}
@@ -191,6 +224,7 @@ export const fake = {
   revealed: [] as string[],
   statusItems: [] as FakeStatusBarItem[],
   outputChannels: [] as FakeOutputChannel[],
+  quickPicks: [] as FakeQuickPick[],
   mcpProviders: new Map<string, McpProvider>(),
   uriHandler: undefined as { handleUri(uri: Uri): unknown } | undefined,
   settings: new Map<string, unknown>(),
@@ -211,6 +245,7 @@ export const fake = {
     this.revealed.length = 0;
     this.statusItems.length = 0;
     this.outputChannels.length = 0;
+    this.quickPicks.length = 0;
     this.mcpProviders.clear();
     this.uriHandler = undefined;
     this.answerInputBox = () => undefined;
@@ -252,6 +287,7 @@ export const window = {
     return Promise.resolve(fake.answerInputBox(request));
   },
   showQuickPick: (items: unknown[]) => Promise.resolve(fake.answerQuickPick(items)),
+  createQuickPick: () => new FakeQuickPick(),
   withProgress: <T>(_options: unknown, task: (progress: { report(value: unknown): void }) => Promise<T>) => task({ report: () => undefined }),
   setStatusBarMessage: (text: string) => {
     fake.statusMessages.push(text);
