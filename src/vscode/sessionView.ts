@@ -64,7 +64,8 @@ export function statusModel(snapshots: readonly SessionSnapshot[]): StatusModel 
   const inFlight = snapshots.filter(isInFlight);
   const toVerify = inFlight.filter((snapshot) => snapshot.personMustAct).length;
   if (inFlight.length === 0) return { visible: false, text: '', warning: false, tooltip: '', accessibilityLabel: '' };
-  const text = `$(link) Agent Pair: ${inFlight.length} pairing${toVerify > 0 ? `, ${toVerify} to verify` : ''}`;
+  const pairings = `${inFlight.length} pairing${inFlight.length === 1 ? '' : 's'}`;
+  const text = `$(link) Agent Pair: ${pairings}${toVerify > 0 ? `, ${toVerify} to verify` : ''}`;
   const lines = inFlight.map((snapshot) => `- **${escapeMarkdown(sessionLabel(snapshot))}**: ${escapeMarkdown(describeState(snapshot))}, ${formatTimeLeft(snapshot.secondsLeft)}`);
   const hint = toVerify > 0 ? 'Click to verify the SAS.' : 'Click to see the pairings.';
   return {
@@ -72,7 +73,7 @@ export function statusModel(snapshots: readonly SessionSnapshot[]): StatusModel 
     text,
     warning: toVerify > 0,
     tooltip: `**Agent Pair**\n\n${lines.join('\n')}\n\n${hint}`,
-    accessibilityLabel: `Agent Pair: ${inFlight.length} pairing${inFlight.length === 1 ? '' : 's'} in flight${toVerify > 0 ? `, ${toVerify} waiting for you to verify the SAS` : ''}`,
+    accessibilityLabel: `Agent Pair: ${pairings} in flight${toVerify > 0 ? `, ${toVerify} waiting for you to verify the SAS` : ''}`,
   };
 }
 

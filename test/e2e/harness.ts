@@ -417,10 +417,14 @@ export async function webviewFrame(page: Page, title: string, timeoutMs = 30_000
   return waitFor(`webview ${title}`, timeoutMs, async () => {
     for (const host of page.frames()) {
       if (!host.url().includes('/webview/browser/pre/index.html')) continue;
-      const inner = host.locator('iframe#active-frame');
-      if ((await inner.count()) !== 1 || (await inner.getAttribute('title')) !== title) continue;
-      const frame = await (await inner.elementHandle()).contentFrame();
-      if (frame) return frame;
+      try {
+        const inner = host.locator('iframe#active-frame');
+        if ((await inner.count()) !== 1 || (await inner.getAttribute('title')) !== title) continue;
+        const frame = await (await inner.elementHandle()).contentFrame();
+        if (frame) return frame;
+      } catch {
+        // A webview closed or reloaded while it was looked at (its frame detached): skip it.
+      }
     }
     return undefined;
   });
@@ -480,7 +484,12 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 /** Developer: Reload Window, then waits for the new workbench. */
 export async function reloadWindow(page: Page): Promise<void> {
   const loaded = page.waitForEvent('load', { timeout: 60_000 });
-  await runCommand(page, 'Developer: Reload Window');
+  try {
+    await runCommand(page, 'Developer: Reload Window');
+  } catch (error) {
+    loaded.catch(() => undefined); // no reload is coming: the wait's failure is not news
+    throw error;
+  }
   await loaded;
   await waitForWorkbench(page);
 }

@@ -45,7 +45,7 @@ describe('statusModel', () => {
       snapshot({ sessionId: 'c'.repeat(32), state: 'finalized' }),
     ]);
     assert.equal(model.visible, true);
-    assert.equal(model.text, '$(link) Agent Pair: 2 pairing');
+    assert.equal(model.text, '$(link) Agent Pair: 2 pairings');
     assert.equal(model.warning, false);
     assert.equal(
       model.tooltip,

@@ -1,0 +1,382 @@
+// Agent Pair in a real VS Code: two code-server instances ("alice" and "bob"), each with its own
+// user data and so its own identity, pair through a real relay on loopback that this test starts.
+// Alice works from the command palette; Bob's agent works through the extension's MCP tools,
+// called by VS Code's own MCP client (vscode.lm.invokeTool, through the test-only helper
+// extension), and Bob also joins from the palette. Each person reads their SAS in the webview
+// and types the other's digits there, as a person would.
+//
+//   bash scripts/e2e.sh      (installs code-server and chromium, packages the .vsix, runs this)
+//
+// Screenshots of the webview and the status bar land in test-results/e2e/pairing-*.png, timings
+// in test-results/e2e/pairing-metrics.json, logs in test-results/e2e/logs/.
+import { strict as assert } from 'node:assert';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Frame, Page } from 'playwright-core';
+import { startRelay, type RunningRelay } from '../../src/relay/node.js';
+import { sasPanelTitle, STATUS_ITEM_ID } from '../../src/vscode/ids.js';
+import {
+  answerDialog,
+  answerInputBox,
+  ensureCodeServer,
+  openWorkbench,
+  packageHelperExtension,
+  readStatusBarItem,
+  reloadWindow,
+  RESULTS_DIR,
+  runCommand,
+  screenshot,
+  startCodeServer,
+  startMcpServer,
+  startToolInvocation,
+  waitForNotification,
+  waitForTool,
+  webviewFrame,
+  type RunningCodeServer,
+  type ToolInfo,
+  type Workbench,
+} from './harness.js';
+
+const vsixUnderTest = process.env.AGENT_PAIR_E2E_VSIX;
+const MCP_SERVER_LABEL = 'Agent Pair';
+/** Long enough for two workbenches on a 2-core machine; a pairing itself takes milliseconds. */
+const STEP_TIMEOUT_MS = 60_000;
+
+interface Instance {
+  readonly name: string;
+  readonly server: RunningCodeServer;
+  readonly workbench: Workbench;
+  readonly page: Page;
+  readonly resultsDir: string;
+}
+
+const metrics: Record<string, number> = {};
+function measure(name: string, since: number): void {
+  metrics[name] = Date.now() - since;
+}
+
+describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest === undefined ? 'set AGENT_PAIR_E2E_VSIX to the .vsix under test (bash scripts/e2e.sh does)' : false }, () => {
+  const root = mkdtempSync(join(tmpdir(), 'agent-pair-e2e-'));
+  const instances: Instance[] = [];
+  let relay: RunningRelay;
+  let alice: Instance;
+  let bob: Instance;
+  /** Bob's MCP tool names, as VS Code lists them: mcp_<server>_<tool>. */
+  const bobTools = new Map<string, string>();
+  /** Every text an MCP tool returned to Bob's agent: none may hold a SAS. */
+  const agentSaw: string[] = [];
+  /** Every SAS shown to a person in this run. */
+  const sasShown = new Set<string>();
+  /** VS Code's "Run <tool>" confirmations Bob approved. */
+  const confirmations: string[] = [];
+  const suiteStarted = Date.now();
+
+  async function launch(name: string): Promise<Instance> {
+    const dir = join(root, name);
+    const workspace = join(dir, 'workspace');
+    const resultsDir = join(dir, 'results');
+    mkdirSync(workspace, { recursive: true });
+    writeFileSync(join(workspace, 'README.md'), `# ${name}'s project\n`);
+    const started = Date.now();
+    const server = await startCodeServer({
+      userDataDir: join(dir, 'user-data'),
+      extensionsDir: join(dir, 'extensions'),
+      vsixPaths: [packageHelperExtension(), vsixUnderTest ?? ''],
+      env: { AGENT_PAIR_E2E_RESULTS_DIR: resultsDir },
+      // Port forwarding notices ("Your application running on port … is available") would cover
+      // the notifications the test reads.
+      settings: { 'agentPair.relayUrl': relay.url, 'agentPair.handle': name, 'remote.autoForwardPorts': false },
+      name: `pairing-${name}`,
+    });
+    const workbench = await openWorkbench(server.url, workspace, { name: `pairing-${name}-workbench` });
+    measure(`${name}: install, start code-server, open workbench (ms)`, started);
+    const instance = { name, server, workbench, page: workbench.page, resultsDir };
+    instances.push(instance);
+    return instance;
+  }
+
+  // --- Palette and notifications ---------------------------------------------------------------
+
+  /** Agent Pair: Host a Pairing; returns the code from the notification that shows it. */
+  async function hostFromPalette(instance: Instance, options: { handle?: string; screenshot?: string } = {}): Promise<string> {
+    const slotsBefore = relay.stats().pairSlots;
+    await runCommand(instance.page, 'Agent Pair: Host a Pairing');
+    // The first pairing asks for a handle (pre-filled from agentPair.handle).
+    if (options.handle !== undefined) await answerInputBox(instance.page, options.handle);
+    const toast = await waitForNotification(instance.page, /Agent Pair code: /, STEP_TIMEOUT_MS);
+    const match = /Agent Pair code: (\d+-[A-Z2-7]{6})\./.exec(await toast.innerText());
+    assert.ok(match?.[1], 'the notification shows the code');
+    assert.equal(relay.stats().pairSlots, slotsBefore + 1, 'the pairing went through the relay of the setting agentPair.relayUrl');
+    if (options.screenshot !== undefined) await screenshot(instance.page, options.screenshot);
+    await dismissNotifications(instance.page);
+    return match[1];
+  }
+
+  async function joinFromPalette(instance: Instance, code: string): Promise<void> {
+    await runCommand(instance.page, 'Agent Pair: Join a Pairing');
+    await answerInputBox(instance.page, code);
+  }
+
+  async function dismissNotifications(page: Page): Promise<void> {
+    await runCommand(page, 'Notifications: Clear All Notifications');
+  }
+
+  async function statusBar(instance: Instance): Promise<{ text: string; warning: boolean }> {
+    const text = await readStatusBarItem(instance.page, STATUS_ITEM_ID, STEP_TIMEOUT_MS);
+    const item = instance.page.locator(`.statusbar-item[id$=".${STATUS_ITEM_ID}"]`).first();
+    const classes = (await item.getAttribute('class')) ?? '';
+    return { text, warning: classes.includes('warning-kind') };
+  }
+
+  async function statusBarHidden(instance: Instance): Promise<void> {
+    await instance.page.locator(`.statusbar-item[id$=".${STATUS_ITEM_ID}"]`).first().waitFor({ state: 'hidden', timeout: STEP_TIMEOUT_MS });
+  }
+
+  // --- The SAS panel ---------------------------------------------------------------------------
+
+  async function sasPanel(instance: Instance, nameplate: string): Promise<Frame> {
+    return webviewFrame(instance.page, sasPanelTitle(nameplate), STEP_TIMEOUT_MS);
+  }
+
+  async function panelState(frame: Frame, state: string): Promise<void> {
+    await frame.locator(`main#agent-pair-sas[data-state="${state}"]`).waitFor({ timeout: STEP_TIMEOUT_MS });
+  }
+
+  /** The SAS the panel shows this person, once the key exchange is done. */
+  async function shownSas(frame: Frame): Promise<string> {
+    await panelState(frame, 'sas_ready');
+    const sas = frame.locator('#sas');
+    await sas.filter({ hasText: /^\d{3}-\d{3}$/ }).waitFor({ timeout: STEP_TIMEOUT_MS });
+    const text = (await sas.innerText()).trim();
+    sasShown.add(text);
+    return text;
+  }
+
+  /** The person types the digits the other person read out, and presses Enter. */
+  async function typeDigits(frame: Frame, digits: string): Promise<void> {
+    const input = frame.locator('#peer-digits');
+    await input.waitFor({ state: 'visible' });
+    await input.fill(digits);
+    await input.press('Enter');
+  }
+
+  // --- MCP tools, called by VS Code's MCP client -------------------------------------------------
+
+  async function discoverBobTools(): Promise<void> {
+    await startMcpServer(bob.page, MCP_SERVER_LABEL);
+    const tools = await waitForTool(bob.resultsDir, (tool) => /^mcp_.*_pair_finalize$/.test(tool.name), STEP_TIMEOUT_MS);
+    for (const tool of tools.filter((candidate: ToolInfo) => candidate.name.startsWith('mcp_'))) {
+      const short = /_((?:identity|pair|peers)_[a-z]+)$/.exec(tool.name)?.[1];
+      if (short !== undefined) bobTools.set(short, tool.name);
+    }
+  }
+
+  /** Starts a tool call and approves VS Code's "Run <tool>" confirmation; returns a wait for the result. */
+  async function startTool(tool: string, input: Record<string, unknown>): Promise<() => Promise<string>> {
+    const name = bobTools.get(tool);
+    assert.ok(name, `VS Code lists the MCP tool ${tool} (it lists ${[...bobTools.values()].join(', ')})`);
+    const result = await startToolInvocation(bob.page, bob.resultsDir, name, input);
+    const finished = result(STEP_TIMEOUT_MS);
+    // VS Code asks before running a tool outside a chat (the dialog names it by its title),
+    // except for tools the server marks read-only, which it runs at once.
+    const dialog = bob.page.locator('.monaco-dialog-box', { hasText: /Run \S/ }).first();
+    const asked = dialog.waitFor({ state: 'visible', timeout: STEP_TIMEOUT_MS }).then(() => true, () => false);
+    if (await Promise.race([asked, finished.then(() => false, () => false)])) {
+      confirmations.push((await answerDialog(bob.page, /Run \S/, 'Yes', STEP_TIMEOUT_MS)).message);
+    }
+    return async () => {
+      const outcome = await finished;
+      const text = outcome.text ?? outcome.error ?? '';
+      agentSaw.push(text);
+      if (!outcome.ok) throw new Error(`${tool} failed: ${text}`);
+      return text;
+    };
+  }
+
+  async function callTool(tool: string, input: Record<string, unknown>): Promise<string> {
+    return (await startTool(tool, input))();
+  }
+
+  /**
+   * A tool's structured output: VS Code hands the model an MCP result's structuredContent as
+   * JSON text (in place of the text content) when the tool declares an output schema.
+   */
+  function structured<T>(text: string): T {
+    return JSON.parse(text) as T;
+  }
+
+  interface SessionOut {
+    session: { session_id: string; state: string; peer?: { handle: string; fingerprint: string } };
+  }
+
+  function nameplateOf(code: string): string {
+    return code.split('-')[0] ?? '';
+  }
+
+  /** A test body that leaves screenshots of both windows behind when it fails. */
+  function scenario(name: string, body: () => Promise<void>): () => Promise<void> {
+    return async () => {
+      // Each scenario starts with no panels (an old panel could carry a reused nameplate) and
+      // no notifications in either window.
+      for (const instance of instances) {
+        await runCommand(instance.page, 'View: Close All Editors');
+        await dismissNotifications(instance.page);
+      }
+      try {
+        await body();
+      } catch (error) {
+        for (const instance of instances) await screenshot(instance.page, `pairing-failed-${name}-${instance.name}`).catch(() => undefined);
+        throw error;
+      }
+    };
+  }
+
+  before(async () => {
+    const started = Date.now();
+    ensureCodeServer();
+    measure('install-code-server.sh (ms)', started);
+    relay = await startRelay({ host: '127.0.0.1', port: 0 });
+    [alice, bob] = await Promise.all([launch('alice'), launch('bob')]);
+  });
+
+  after(async () => {
+    measure('whole suite (ms)', suiteStarted);
+    for (const instance of instances) {
+      await instance.workbench.close();
+      await instance.server.stop();
+    }
+    await relay.close();
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    writeFileSync(join(RESULTS_DIR, 'pairing-metrics.json'), JSON.stringify(metrics, null, 2));
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('pairs a person at the palette with an agent over MCP; each person verifies the SAS in the webview', scenario('mcp', async () => {
+    const started = Date.now();
+    // Bob's agent sets up Bob's identity through the tools VS Code lists from the extension's
+    // MCP server definition.
+    await discoverBobTools();
+    measure('bob: MCP server start to tools listed (ms)', started);
+    const identity = await callTool('identity_init', { handle: 'bob' });
+    const { handle, fingerprint: bobFingerprint } = structured<{ handle: string; fingerprint: string }>(identity);
+    assert.equal(handle, 'bob');
+    assert.match(bobFingerprint, /^[0-9a-f]{16}$/);
+
+    const pairingStarted = Date.now();
+    const code = await hostFromPalette(alice, { handle: 'alice', screenshot: 'pairing-1-alice-hosting' });
+    const nameplate = nameplateOf(code);
+    const joined = structured<SessionOut>(await callTool('pair_join', { code, wait_seconds: 25 })).session;
+    const bobSession = joined.session_id;
+    assert.equal(joined.state, 'sas_ready', 'the key exchange finishes while pair_join waits');
+
+    // Alice's panel opens by itself once the SAS is ready; the status bar asks her to act.
+    const alicePanel = await sasPanel(alice, nameplate);
+    const aliceSas = await shownSas(alicePanel);
+    measure('host command to SAS shown (ms)', pairingStarted);
+    const aliceStatus = await statusBar(alice);
+    assert.match(aliceStatus.text, /Agent Pair: 1 pairing, 1 to verify/);
+    assert.equal(aliceStatus.warning, true, 'the status bar item is on the warning colour while a SAS waits');
+    await screenshot(alice.page, 'pairing-2-alice-sas-panel');
+
+    // Bob's agent asks Bob to verify: the panel opens for him and the call waits for his digits.
+    const confirming = await startTool('pair_confirm', { session_id: bobSession });
+    const bobPanel = await sasPanel(bob, nameplate);
+    const bobSas = await shownSas(bobPanel);
+    assert.equal(bobSas, aliceSas, 'both people see the same SAS');
+    await bobPanel.locator('#agent-request', { hasText: 'Your agent asked you to verify' }).waitFor();
+    await screenshot(bob.page, 'pairing-3-bob-sas-panel-agent-request');
+
+    // Each types what the other reads out.
+    await typeDigits(alicePanel, bobSas);
+    await typeDigits(bobPanel, aliceSas.replace('-', ' '));
+    assert.equal(structured<SessionOut>(await confirming()).session.state, 'confirmed');
+    assert.ok(confirmations.includes('Run Ask the person to verify the SAS'), `VS Code asked Bob before his agent's confirm: ${confirmations.join('; ')}`);
+    const finalized = structured<SessionOut>(await callTool('pair_finalize', { session_id: bobSession })).session;
+    assert.equal(finalized.state, 'finalized');
+    assert.equal(finalized.peer?.handle, 'alice');
+    const aliceFingerprint = finalized.peer.fingerprint;
+
+    // Alice pinned the key Bob's agent set up, not just any "bob".
+    const paired = await waitForNotification(alice.page, /Agent Pair: Paired with bob/, STEP_TIMEOUT_MS);
+    assert.ok((await paired.innerText()).includes(bobFingerprint), 'Alice pinned the fingerprint of the identity Bob\'s agent created');
+    measure('host command to both paired, with the people typing (ms)', pairingStarted);
+    await panelState(alicePanel, 'finalized');
+    assert.match(await alicePanel.locator('#peer').innerText(), /Peer: bob, fingerprint/);
+    await panelState(bobPanel, 'finalized');
+    await statusBarHidden(alice);
+    await screenshot(alice.page, 'pairing-4-alice-paired');
+    await screenshot(bob.page, 'pairing-5-bob-paired');
+
+    const { peers } = structured<{ peers: { handle: string; fingerprint: string }[] }>(await callTool('peers_list', {}));
+    assert.deepEqual(peers.map((peer) => [peer.handle, peer.fingerprint]), [['alice', aliceFingerprint]]);
+    for (const text of agentSaw) {
+      for (const sas of sasShown) {
+        assert.ok(!text.includes(sas) && !text.includes(sas.replace('-', '')), `a tool result showed the agent the SAS: ${text}`);
+      }
+    }
+  }));
+
+  it('wrong digits abort the pairing on both sides', scenario('wrong-digits', async () => {
+    const code = await hostFromPalette(alice);
+    const nameplate = nameplateOf(code);
+    await joinFromPalette(bob, code);
+    const [alicePanel, bobPanel] = await Promise.all([sasPanel(alice, nameplate), sasPanel(bob, nameplate)]);
+    const [aliceSas] = await Promise.all([shownSas(alicePanel), shownSas(bobPanel)]);
+    const wrong = aliceSas.slice(0, 6) + String((Number(aliceSas.slice(6)) + 1) % 10);
+    await screenshot(bob.page, 'pairing-6-bob-status-bar-sas-waiting');
+
+    await typeDigits(alicePanel, wrong);
+    await panelState(alicePanel, 'aborted');
+    assert.match(await alicePanel.locator('#state').innerText(), /wrong SAS digits/i);
+    // Bob never typed: his side learns of the abort from the relay while his panel waits.
+    await panelState(bobPanel, 'aborted');
+    assert.match(await bobPanel.locator('#state').innerText(), /aborted/i);
+    await waitForNotification(bob.page, /peer aborted/i, STEP_TIMEOUT_MS);
+    await Promise.all([statusBarHidden(alice), statusBarHidden(bob)]);
+    await screenshot(alice.page, 'pairing-7-alice-wrong-digits');
+    await screenshot(bob.page, 'pairing-8-bob-peer-aborted');
+    await Promise.all([dismissNotifications(alice.page), dismissNotifications(bob.page)]);
+  }));
+
+  it('a window reload in the middle of a pairing restores it without losing anything, and it completes', scenario('reload', async () => {
+    const code = await hostFromPalette(alice);
+    const nameplate = nameplateOf(code);
+    // Reloaded while waiting for the other person: the code still works afterwards.
+    let started = Date.now();
+    await reloadWindow(alice.page);
+    assert.match((await statusBar(alice)).text, /Agent Pair: 1 pairing/);
+    measure('alice: reload to pairing restored in the status bar (ms)', started);
+
+    await joinFromPalette(bob, code);
+    const bobPanel = await sasPanel(bob, nameplate);
+    const bobSas = await shownSas(bobPanel);
+    // Alice's side reaches sas_ready in the background and her panel opens; she reloads the
+    // window while the SAS waits for her.
+    assert.equal(await shownSas(await sasPanel(alice, nameplate)), bobSas);
+    started = Date.now();
+    await reloadWindow(alice.page);
+    const restored = await statusBar(alice);
+    measure('alice: reload at sas_ready to status bar back (ms)', started);
+    assert.match(restored.text, /1 to verify/);
+    assert.equal(restored.warning, true);
+    await screenshot(alice.page, 'pairing-9-alice-reloaded-status-bar');
+
+    // The panel does not pop up by itself after a reload; the person opens it.
+    await runCommand(alice.page, 'Agent Pair: Verify SAS');
+    const alicePanel = await sasPanel(alice, nameplate);
+    const aliceSas = await shownSas(alicePanel);
+    assert.equal(aliceSas, bobSas, 'the SAS re-derived after the reload is the one the peer sees');
+    await screenshot(alice.page, 'pairing-10-alice-panel-after-reload');
+
+    await typeDigits(bobPanel, aliceSas);
+    await typeDigits(alicePanel, bobSas);
+    await Promise.all([
+      waitForNotification(alice.page, /Agent Pair: Paired with bob/, STEP_TIMEOUT_MS),
+      waitForNotification(bob.page, /Agent Pair: Paired with alice/, STEP_TIMEOUT_MS),
+    ]);
+    await Promise.all([panelState(alicePanel, 'finalized'), panelState(bobPanel, 'finalized')]);
+    await screenshot(alice.page, 'pairing-11-alice-paired-after-reload');
+  }));
+});
