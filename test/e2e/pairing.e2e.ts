@@ -203,8 +203,8 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
    * A tool's structured output: VS Code hands the model an MCP result's structuredContent as
    * JSON text (in place of the text content) when the tool declares an output schema.
    */
-  function structured<T>(text: string): T {
-    return JSON.parse(text) as T;
+  function structured(text: string): unknown {
+    return JSON.parse(text);
   }
 
   interface SessionOut {
@@ -260,14 +260,14 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
     await discoverBobTools();
     measure('bob: MCP server start to tools listed (ms)', started);
     const identity = await callTool('identity_init', { handle: 'bob' });
-    const { handle, fingerprint: bobFingerprint } = structured<{ handle: string; fingerprint: string }>(identity);
+    const { handle, fingerprint: bobFingerprint } = structured(identity) as { handle: string; fingerprint: string };
     assert.equal(handle, 'bob');
     assert.match(bobFingerprint, /^[0-9a-f]{16}$/);
 
     const pairingStarted = Date.now();
     const code = await hostFromPalette(alice, { handle: 'alice', screenshot: 'pairing-1-alice-hosting' });
     const nameplate = nameplateOf(code);
-    const joined = structured<SessionOut>(await callTool('pair_join', { code, wait_seconds: 25 })).session;
+    const joined = (structured(await callTool('pair_join', { code, wait_seconds: 25 })) as SessionOut).session;
     const bobSession = joined.session_id;
     assert.equal(joined.state, 'sas_ready', 'the key exchange finishes while pair_join waits');
 
@@ -291,9 +291,9 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
     // Each types what the other reads out.
     await typeDigits(alicePanel, bobSas);
     await typeDigits(bobPanel, aliceSas.replace('-', ' '));
-    assert.equal(structured<SessionOut>(await confirming()).session.state, 'confirmed');
+    assert.equal((structured(await confirming()) as SessionOut).session.state, 'confirmed');
     assert.ok(confirmations.includes('Run Ask the person to verify the SAS'), `VS Code asked Bob before his agent's confirm: ${confirmations.join('; ')}`);
-    const finalized = structured<SessionOut>(await callTool('pair_finalize', { session_id: bobSession })).session;
+    const finalized = (structured(await callTool('pair_finalize', { session_id: bobSession })) as SessionOut).session;
     assert.equal(finalized.state, 'finalized');
     assert.equal(finalized.peer?.handle, 'alice');
     const aliceFingerprint = finalized.peer.fingerprint;
@@ -309,7 +309,7 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
     await screenshot(alice.page, 'pairing-4-alice-paired');
     await screenshot(bob.page, 'pairing-5-bob-paired');
 
-    const { peers } = structured<{ peers: { handle: string; fingerprint: string }[] }>(await callTool('peers_list', {}));
+    const { peers } = structured(await callTool('peers_list', {})) as { peers: { handle: string; fingerprint: string }[] };
     assert.deepEqual(peers.map((peer) => [peer.handle, peer.fingerprint]), [['alice', aliceFingerprint]]);
     for (const text of agentSaw) {
       for (const sas of sasShown) {
