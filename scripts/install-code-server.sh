@@ -33,9 +33,11 @@ ensure_debian_packages() {
     return
   fi
   say "installing Debian packages with apt-get: ${missing[*]} ($(elapsed))"
+  local as_root=()
+  [ "$(id -u)" = 0 ] || as_root=(sudo --non-interactive env DEBIAN_FRONTEND=noninteractive)
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq </dev/null
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
+  "${as_root[@]}" apt-get update -qq </dev/null
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
   say "installed: ${missing[*]}; $(/usr/bin/chromium --version) ($(elapsed))"
 }
 
