@@ -1,7 +1,10 @@
 // `agent-pair host` and `agent-pair join`: one pairing from open to pinned, driven through the
 // same SessionStore the MCP tools and the VS Code extension use. The person reads the code,
-// compares the SAS and types the peer's digits; everything else runs on its own.
+// compares the SAS and types the peer's digits; everything else runs on its own. While the
+// person is at the digits prompt the relay is watched, so if the other side aborts (or the
+// pairing expires) the prompt ends and the abort is reported at once, without anyone typing.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PairError, isPairError } from '../core/errors.js';
 import { initSelfIdempotent, loadIdentity } from '../core/identity.js';
 import type { Role } from '../core/ports.js';
@@ -22,6 +25,8 @@ const WAIT_SLICE_MS = 20_000;
  */
 export const EMBEDDED_RELAY_LINGER_MS = 30_000;
 const LINGER_CHECK_MS = 100;
+/** After the relay failed while watching at the digits prompt, the first and the longest pause before watching again. */
+const WATCH_RETRY_MS = { first: 1_000, cap: 15_000 };
 
 export interface PairOptions {
   role: Role;
@@ -108,7 +113,18 @@ export async function runPairing(options: PairOptions, terminal: Terminal): Prom
     const sas = store.sasForPerson(id);
     terminal.event({ event: 'sas', sas, session_id: id });
     terminal.say(`Your SAS: ${sas}\nRead it to the other person and listen to theirs. They must be the same.`);
-    const typed = await terminal.ask('Type the 6 digits the other person reads out: ');
+    // Meanwhile watch the relay: a peer's abort or an expired slot withdraws the question.
+    const watching = new AbortController();
+    const ended = new AbortController();
+    const watch = watchAtPrompt(store, id, watching.signal, ended);
+    let typed: string | undefined;
+    try {
+      typed = await terminal.ask('Type the 6 digits the other person reads out: ', ended.signal);
+    } finally {
+      watching.abort();
+      await watch;
+    }
+    if (store.status(id).state === 'aborted') return reportAborted(store.status(id), terminal);
     if (typed === undefined) {
       await store.abort(id, 'no digits typed');
       return reportAborted(store.status(id), terminal);
@@ -144,6 +160,32 @@ export async function runPairing(options: PairOptions, terminal: Terminal): Prom
     await closeEmbeddedRelay(relay);
   }
 }
+
+/**
+ * Watches a session in `sas_ready` until `signal` aborts; aborts `ended` once the session left
+ * `sas_ready` (the peer aborted, or it expired). Relay trouble pauses the watch and never ends
+ * the prompt: the person may still type.
+ */
+async function watchAtPrompt(store: SessionStore, id: string, signal: AbortSignal, ended: AbortController): Promise<void> {
+  const stopped = (): boolean => signal.aborted;
+  let retryMs = WATCH_RETRY_MS.first;
+  while (!stopped()) {
+    try {
+      const snapshot = await store.watchPeer(id, WAIT_SLICE_MS, signal);
+      if (snapshot.state !== 'sas_ready') {
+        ended.abort();
+        return;
+      }
+      retryMs = WATCH_RETRY_MS.first;
+    } catch (error) {
+      if (stopped() || !isPairError(error) || !RELAY_TROUBLE.has(error.code)) return;
+      await sleep(retryMs, undefined, { signal }).catch(() => undefined);
+      retryMs = Math.min(retryMs * 2, WATCH_RETRY_MS.cap);
+    }
+  }
+}
+
+const RELAY_TROUBLE = new Set(['relay_unreachable', 'relay_error', 'rate_limited', 'relay_full']);
 
 /** Closes a relay this process started, once no pairing is left on it (or after the linger). */
 async function closeEmbeddedRelay(relay: LocalRelay): Promise<void> {

@@ -19,6 +19,8 @@ export class Terminal {
   private spinnerTimer: NodeJS.Timeout | undefined;
   private reader: Interface | undefined;
   private lines: AsyncIterator<string> | undefined;
+  /** The next line, asked for by a question that was withdrawn before it came: the next question gets it. */
+  private nextLine: Promise<IteratorResult<string>> | undefined;
 
   constructor(
     readonly json: boolean,
@@ -72,15 +74,44 @@ export class Terminal {
     this.stderr.write('\r\x1b[2K');
   }
 
-  /** Asks for one line; undefined if stdin ends first. */
-  async ask(prompt: string): Promise<string | undefined> {
+  /**
+   * Asks for one line; undefined if stdin ends first. Once `signal` aborts, the question is
+   * withdrawn: the prompt line is ended and it resolves undefined at once (a line typed later
+   * goes to the next question).
+   */
+  async ask(prompt: string, signal?: AbortSignal): Promise<string | undefined> {
     this.stopSpinner();
     this.stderr.write(prompt);
     if (!this.lines) {
       this.reader = createInterface({ input: this.stdin, terminal: false });
       this.lines = this.reader[Symbol.asyncIterator]();
     }
-    const next = await this.lines.next();
+    const line = (this.nextLine ??= this.lines.next());
+    const next = await new Promise<IteratorResult<string> | undefined>((resolve, reject) => {
+      const withdraw = (): void => {
+        resolve(undefined);
+      };
+      if (signal?.aborted === true) {
+        withdraw();
+        return;
+      }
+      signal?.addEventListener('abort', withdraw, { once: true });
+      line.then(
+        (result) => {
+          signal?.removeEventListener('abort', withdraw);
+          resolve(result);
+        },
+        (error: unknown) => {
+          signal?.removeEventListener('abort', withdraw);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
+    if (next === undefined) {
+      this.stderr.write('\n');
+      return undefined;
+    }
+    if (this.nextLine === line) this.nextLine = undefined;
     return next.done === true ? undefined : next.value;
   }
 
@@ -91,6 +122,7 @@ export class Terminal {
     this.reader.close();
     this.reader = undefined;
     this.lines = undefined;
+    this.nextLine = undefined;
     this.stdin.destroy();
   }
 }

@@ -55,15 +55,19 @@ export interface InboxSlot {
 /**
  * One relay, as the core needs it. Errors are PairErrors: `expired` for a slot the relay no
  * longer knows (404 on a pair slot), `not_found` for an unknown nameplate, `conflict` for 409,
- * `rate_limited`, `relay_full`, `relay_unreachable`, `relay_error`.
+ * `rate_limited`, `relay_full`, `relay_unreachable`, `relay_error`, and `cancelled` for a long
+ * poll whose caller's signal aborted.
  */
 export interface RelayPort {
   readonly url: string;
   openHost(): Promise<HostOpened>;
   joinGuest(nameplate: string): Promise<GuestJoined>;
   put(pairId: string, token: string, field: PairField, value: string): Promise<void>;
-  /** With `after` and `waitSeconds`, a long poll: returns once version > after or the wait ends. */
-  get(pairId: string, token: string, poll?: { after: number; waitSeconds: number }): Promise<SlotView>;
+  /**
+   * With `after` and `waitSeconds`, a long poll: returns once version > after or the wait ends.
+   * `signal` ends the poll early: once it aborts, the call rejects with `cancelled` at once.
+   */
+  get(pairId: string, token: string, poll?: { after: number; waitSeconds: number; signal?: AbortSignal }): Promise<SlotView>;
   allocateSlot(): Promise<InboxSlot>;
   grant(slotId: string, ownerToken: string): Promise<{ sendToken: string }>;
 }

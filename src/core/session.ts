@@ -366,12 +366,17 @@ export class PairingSession {
     return new PairError('aborted', `This pairing has ended: ${abort ? abort.reason : 'aborted'}. Start a new pairing.`);
   }
 
-  /** The slot as the relay sees it now, or after the next write (a long poll of at most `waitSeconds`). */
-  async fetchView(waitSeconds: number): Promise<SlotView> {
+  /**
+   * The slot as the relay sees it now, or after the next write (a long poll of at most
+   * `waitSeconds`, for news after the version this side already holds). `signal` ends a long
+   * poll early: it then rejects with `cancelled`.
+   */
+  async fetchView(waitSeconds: number, signal?: AbortSignal): Promise<SlotView> {
     const secrets = this.requireSecrets();
     const relay = this.deps.relays(this.record.relayUrl);
     if (waitSeconds <= 0) return relay.get(this.record.pairId, secrets.token);
-    return relay.get(this.record.pairId, secrets.token, { after: this.record.relayVersion, waitSeconds: Math.min(waitSeconds, MAX_LONG_POLL_SECONDS) });
+    const poll = { after: this.record.relayVersion, waitSeconds: Math.min(waitSeconds, MAX_LONG_POLL_SECONDS) };
+    return relay.get(this.record.pairId, secrets.token, signal ? { ...poll, signal } : poll);
   }
 
   /**

@@ -3,6 +3,11 @@
 // operation first sweeps expired sessions (skipping any that is mid-operation), and every
 // change is persisted before the operation returns: the public record to `memory`, the
 // secrets to `vault`, so a reloaded window resumes without network I/O.
+//
+// While a session waits in `sas_ready` for its person, `watchPeer` long-polls the relay so a
+// peer's abort or a vanished slot ends it there and then. A watcher holds no lock while it
+// polls; whatever moves the session on in this process (the person's confirmation, an abort,
+// an adopted record, expiry) wakes every watcher of that session by cancelling its poll.
 
 import { PairError, badInput, isPairError } from './errors.js';
 import { AsyncLock } from './lock.js';
@@ -35,6 +40,12 @@ const PAIR_ID = /^[0-9a-f]{32}$/;
 interface Entry {
   session: PairingSession;
   lock: AsyncLock;
+  /** One per `watchPeer` in progress; aborted to wake them once the state leaves `sas_ready`. */
+  watchers: Set<AbortController>;
+}
+
+function newEntry(session: PairingSession): Entry {
+  return { session, lock: new AsyncLock(), watchers: new Set() };
 }
 
 export interface RestoreResult {
@@ -76,7 +87,7 @@ export class SessionStore {
         await this.clearPersisted(id);
         continue;
       }
-      const entry = { session, lock: new AsyncLock() };
+      const entry = newEntry(session);
       this.entries.set(id, entry);
       await this.expireIfDue(entry);
       result.restored.push(session.snapshot());
@@ -94,7 +105,7 @@ export class SessionStore {
       throw new PairError('bad_input', `There are already ${inFlight} pairings in flight (at most ${MAX_OPEN_SESSIONS}). Finish or abort some first.`);
     }
     const session = await openPairing(this.deps, role, relayUrl, code);
-    const entry = { session, lock: new AsyncLock() };
+    const entry = newEntry(session);
     this.entries.set(session.id, entry);
     await entry.lock.run(async () => {
       await this.persist(entry);
@@ -118,6 +129,34 @@ export class SessionStore {
   async waitForSas(id: string, maxWaitMs: number): Promise<SessionSnapshot> {
     const entry = await this.entry(id);
     if (entry.session.state === 'opened') await this.drive(entry, checkWait(maxWaitMs), (session) => session.state !== 'opened');
+    return entry.session.snapshot();
+  }
+
+  /**
+   * While the session is `sas_ready`, long-polls the relay so that a peer's abort or a vanished
+   * slot ends it (persisted and announced like any step). Returns as soon as the state leaves
+   * `sas_ready`, for any reason: this side's confirmation or abort, a record adopted from
+   * storage, or expiry wake it at once. After `maxWaitMs`, or once `signal` aborts, it returns
+   * the state as it is. In any other state it returns at once, without network I/O. Unlike the
+   * other waits it writes nothing while nothing changes, so it never overwrites a record
+   * another process persisted meanwhile.
+   */
+  async watchPeer(id: string, maxWaitMs: number, signal?: AbortSignal): Promise<SessionSnapshot> {
+    const entry = await this.entry(id);
+    const wait = checkWait(maxWaitMs);
+    if (entry.session.state !== 'sas_ready' || wait === 0 || signal?.aborted === true) return entry.session.snapshot();
+    const watcher = new AbortController();
+    const wake = (): void => {
+      watcher.abort();
+    };
+    signal?.addEventListener('abort', wake, { once: true });
+    entry.watchers.add(watcher);
+    try {
+      await this.drive(entry, wait, (session) => session.state !== 'sas_ready', { signal: watcher.signal, quiet: true });
+    } finally {
+      entry.watchers.delete(watcher);
+      signal?.removeEventListener('abort', wake);
+    }
     return entry.session.snapshot();
   }
 
@@ -183,7 +222,10 @@ export class SessionStore {
       entry.session = new PairingSession(this.deps, record, secrets);
       return true;
     });
-    if (changed) this.emit();
+    if (changed) {
+      this.wakeWatchers(entry);
+      this.emit();
+    }
   }
 
   /** Every session this store knows, newest first. */
@@ -226,6 +268,13 @@ export class SessionStore {
       await entry.session.end('expired', 'expired', false);
       await this.persist(entry);
     });
+    this.wakeWatchers(entry);
+  }
+
+  /** Wakes every `watchPeer` of a session that is no longer `sas_ready` (each cancels its poll). */
+  private wakeWatchers(entry: Entry): void {
+    if (entry.session.state === 'sas_ready') return;
+    for (const watcher of entry.watchers) watcher.abort();
   }
 
   private async entry(id: string): Promise<Entry> {
@@ -251,7 +300,36 @@ export class SessionStore {
         }
       });
     } finally {
+      this.wakeWatchers(entry);
       this.emit();
+    }
+  }
+
+  /**
+   * A watcher's step: applies a view under the lock, and persists and announces only if it
+   * moved the state on (a peer's abort, a vanished slot). A session that already moved on is
+   * left to whoever moved it.
+   */
+  private async stepAsWatcher(entry: Entry, view: SlotView | undefined, done: (session: PairingSession) => boolean): Promise<void> {
+    const outcome = { moved: false };
+    try {
+      await entry.lock.run(async () => {
+        if (entry.session.isEnded || done(entry.session)) return;
+        const before = entry.session.state;
+        try {
+          await entry.session.step(view);
+        } finally {
+          if (entry.session.state !== before) {
+            outcome.moved = true;
+            await this.persist(entry);
+          }
+        }
+      });
+    } finally {
+      if (outcome.moved) {
+        this.wakeWatchers(entry);
+        this.emit();
+      }
     }
   }
 
@@ -267,9 +345,12 @@ export class SessionStore {
 
   /**
    * Steps until `done` or the end, holding the lock only to apply a view: the long polls in
-   * between run unlocked, so an abort or a status call never waits behind them.
+   * between run unlocked, so an abort or a status call never waits behind them. Each poll asks
+   * for news after the version already applied, so a quiet slot costs one request per poll.
+   * `signal` ends the wait early; `quiet` steps as a watcher does (see `stepAsWatcher`).
    */
-  private async drive(entry: Entry, maxWaitMs: number, done: (session: PairingSession) => boolean): Promise<void> {
+  private async drive(entry: Entry, maxWaitMs: number, done: (session: PairingSession) => boolean, options: { signal?: AbortSignal; quiet?: boolean } = {}): Promise<void> {
+    const { signal, quiet = false } = options;
     const deadline = this.deps.clock.now() + maxWaitMs;
     // Start from the last view this session applied, if any: a step makes whatever writes the
     // person's action since allowed (the bootstrap after confirming), and anything newer at the
@@ -277,13 +358,18 @@ export class SessionStore {
     let view: SlotView | undefined = entry.session.lastAppliedView;
     for (;;) {
       const current = view;
-      await this.locked(entry, () => entry.session.step(current));
-      if (entry.session.isEnded || done(entry.session)) return;
-      const remainingMs = deadline - this.deps.clock.now();
-      if (remainingMs <= 0) return;
+      if (quiet) await this.stepAsWatcher(entry, current, done);
+      else await this.locked(entry, () => entry.session.step(current));
+      if (entry.session.isEnded || done(entry.session) || isAborted(signal)) return;
+      const now = this.deps.clock.now();
+      if (deadline - now <= 0) return;
+      // Never wait past the session's expiry: the step after the poll applies it.
+      const waitMs = Math.max(1, Math.min(deadline, entry.session.expiresAt) - now);
       try {
-        view = await entry.session.fetchView(Math.ceil(remainingMs / 1000));
+        view = await entry.session.fetchView(Math.ceil(waitMs / 1000), signal);
       } catch (error) {
+        // Woken: this side moved the session on, or the caller stopped waiting.
+        if (isAborted(signal)) return;
         // A vanished slot is applied by the next step (which ends the session as expired).
         if (!isPairError(error, 'expired') && !isPairError(error, 'aborted')) throw error;
         view = undefined;
@@ -328,6 +414,11 @@ export class SessionStore {
   private emit(): void {
     for (const listener of this.listeners) listener();
   }
+}
+
+/** A function, not a property read, so a check after an await is not narrowed away. */
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
 }
 
 function checkWait(ms: number): number {

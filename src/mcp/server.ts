@@ -5,7 +5,13 @@
 // Domain failures come back as tool results with `isError` and the error code, never as
 // protocol errors. No result and no log line carries the SAS, the digits typed, a seed, a key
 // or a token; log lines do not carry the code phrase either.
+//
+// While the person is being asked (`pair_confirm`) the session's relay slot is watched, so a
+// peer's abort or an expired slot ends the question at once with an error saying so, instead
+// of after the person typed; `pair_status` with `wait_seconds` on a `sas_ready` session waits
+// the same way, so a polling agent learns of it too.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { type CallToolResult, ErrorCode as RpcErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
@@ -26,6 +32,13 @@ const DEFAULT_FINALIZE_SECONDS = 30;
 export const MAX_DIGIT_PROMPTS = 3;
 /** What the person may type for the SAS: 6 digits, optionally split 3-3 by a dash or a space (as the webview accepts). */
 const DIGITS_SHAPE = /^\s*\d{3}[- ]?\d{3}\s*$/;
+/** With shared storage, a watch of a `sas_ready` session re-reads it this often (another process may confirm it). */
+const SHARED_STORAGE_CHECK_MS = 2_000;
+/** While the person is asked, the longest single watch of the relay. */
+const CONFIRM_WATCH_SLICE_MS = 60_000;
+/** After the relay failed during that watch, the first and the longest pause before watching again. */
+const CONFIRM_WATCH_RETRY_MS = { first: 1_000, cap: 15_000 };
+const RELAY_TROUBLE = new Set<string>(['relay_unreachable', 'relay_error', 'rate_limited', 'relay_full']);
 
 export interface McpServerOptions {
   store: SessionStore;
@@ -116,6 +129,17 @@ function agentNextStep(snapshot: SessionSnapshot): string {
   }
 }
 
+/** A promise that rejects once `signal` aborts (and never settles otherwise). */
+function abortion(signal: AbortSignal): Promise<never> {
+  return new Promise<never>((_resolve, reject) => {
+    const fail = (): void => {
+      reject(new PairError('cancelled', 'Stopped waiting for the person\'s answer.'));
+    };
+    if (signal.aborted) fail();
+    else signal.addEventListener('abort', fail, { once: true });
+  });
+}
+
 export function sessionToOutput(snapshot: SessionSnapshot): SessionOut {
   return {
     session_id: snapshot.sessionId,
@@ -196,6 +220,59 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     await refresh(id);
     const snapshot = store.status(id);
     return snapshot.state === 'opened' ? store.trySas(id) : snapshot;
+  };
+
+  /**
+   * Waits while the session is `sas_ready`, at most `maxWaitMs`, for it to move on: a peer's
+   * abort or an expired slot (seen at the relay), this process's own confirmation or abort, or
+   * (with shared storage) what another process persisted, re-read every few seconds.
+   */
+  const watchSasReady = async (id: string, maxWaitMs: number, signal: AbortSignal): Promise<SessionSnapshot> => {
+    const deadline = deps.clock.now() + maxWaitMs;
+    for (;;) {
+      const snapshot = store.status(id);
+      const remainingMs = deadline - deps.clock.now();
+      if (snapshot.state !== 'sas_ready' || remainingMs <= 0 || signal.aborted) return snapshot;
+      await store.watchPeer(id, options.sharedStorage ? Math.min(remainingMs, SHARED_STORAGE_CHECK_MS) : remainingMs, signal);
+      await refresh(id);
+    }
+  };
+
+  /**
+   * Watches the session while its person is asked for the digits, until `signal` aborts;
+   * aborts `moved` once the session left `sas_ready` (the peer aborted, it expired, or another
+   * process confirmed it). Relay trouble pauses the watch; it never fails the question, and
+   * nor does any other failure of the watch (it just stops).
+   */
+  const watchWhileAsking = async (id: string, signal: AbortSignal, moved: AbortController): Promise<void> => {
+    let retryMs = CONFIRM_WATCH_RETRY_MS.first;
+    const stopped = (): boolean => signal.aborted;
+    while (!stopped()) {
+      try {
+        const snapshot = await watchSasReady(id, CONFIRM_WATCH_SLICE_MS, signal);
+        if (snapshot.state !== 'sas_ready') {
+          moved.abort();
+          return;
+        }
+        retryMs = CONFIRM_WATCH_RETRY_MS.first;
+      } catch (error) {
+        if (stopped() || !isPairError(error) || !RELAY_TROUBLE.has(error.code)) return;
+        log(`pair_confirm: watching the relay failed (${error.code}); watching again in ${retryMs / 1000} s`);
+        await sleep(retryMs, undefined, { signal }).catch(() => undefined);
+        retryMs = Math.min(retryMs * 2, CONFIRM_WATCH_RETRY_MS.cap);
+      }
+    }
+  };
+
+  /** The error for a pairing that ended while its person was being asked to verify the SAS. */
+  const endedWhileAsking = (snapshot: SessionSnapshot): PairError => {
+    const reason = snapshot.abortReason ?? 'aborted';
+    const what = snapshot.abortCode === 'peer_aborted'
+      ? `The other side aborted pairing ${snapshot.sessionId} (${reason}) while the person was verifying the SAS`
+      : snapshot.abortCode === 'expired'
+        ? `Pairing ${snapshot.sessionId} expired while the person was verifying the SAS`
+        : `Pairing ${snapshot.sessionId} ended (${reason}) while the person was verifying the SAS`;
+    return new PairError(snapshot.abortCode ?? 'aborted', `${what}; nothing was confirmed. ${agentNextStep(snapshot)}`);
   };
 
   const single = (snapshot: SessionSnapshot): CallToolResult => {
@@ -279,11 +356,11 @@ export function createMcpServer(options: McpServerOptions): McpServer {
 
   server.registerTool('pair_status', {
     title: 'Pairing status',
-    description: 'Shows one pairing (with session_id) or every pairing of this agent: state (opened, sas_ready, confirmed, finalized, or aborted with a reason), seconds left, and the next step. With a session_id each call also advances the key exchange, and wait_seconds waits for it to finish; poll it after pair_host or pair_join until the state is sas_ready.',
+    description: 'Shows one pairing (with session_id) or every pairing of this agent: state (opened, sas_ready, confirmed, finalized, or aborted with a reason), seconds left, and the next step. With a session_id each call also advances the key exchange, and wait_seconds waits for it to finish; poll it after pair_host or pair_join until the state is sas_ready. On a sas_ready pairing, wait_seconds waits for it to move on instead: the person confirming, or the pairing ending (the other side aborted, or it expired).',
     inputSchema: args({ session_id: sessionIdArg.optional(), wait_seconds: waitSecondsArg }),
     outputSchema: { sessions: z.array(sessionOut) },
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  }, ({ session_id, wait_seconds }) => guarded('pair_status', async () => {
+  }, ({ session_id, wait_seconds }, extra) => guarded('pair_status', async () => {
     if (session_id === undefined) {
       await store.sweepExpired();
       for (const known of store.list()) await refresh(known.sessionId);
@@ -291,16 +368,28 @@ export function createMcpServer(options: McpServerOptions): McpServer {
       return ok({ sessions }, sessions.length === 0 ? 'No pairings. Start one with pair_host, or pair_join with a code.' : sessions.map(summarise).join('\n'));
     }
     let snapshot = await current(session_id);
-    if (snapshot.state === 'opened' && wait_seconds !== undefined && wait_seconds > 0) snapshot = await store.waitForSas(session_id, wait_seconds * 1000);
+    if (wait_seconds !== undefined && wait_seconds > 0) {
+      if (snapshot.state === 'opened') snapshot = await store.waitForSas(session_id, wait_seconds * 1000);
+      else if (snapshot.state === 'sas_ready') snapshot = await watchSasReady(session_id, wait_seconds * 1000, extra.signal);
+    }
     const session = sessionToOutput(snapshot);
     return ok({ sessions: [session] }, summarise(session));
   }));
 
-  /** Asks the person for the digits the other person reads out, showing them their own SAS. */
+  /**
+   * Asks the person for the digits the other person reads out, showing them their own SAS.
+   * Once `signal` aborts (the tool call was cancelled, or the session moved on), it stops
+   * waiting for the answer.
+   */
   const askPerson = async (snapshot: SessionSnapshot, signal: AbortSignal): Promise<string> => {
     const sas = store.sasForPerson(snapshot.sessionId);
     const expiresAt = Date.parse(snapshot.expiresAt);
-    if (options.confirmPort) return options.confirmPort.askForDigits({ sessionId: snapshot.sessionId, sas, peerHint: `nameplate ${snapshot.nameplate}`, expiresAt });
+    if (options.confirmPort) {
+      const asked = options.confirmPort.askForDigits({ sessionId: snapshot.sessionId, sas, peerHint: `nameplate ${snapshot.nameplate}`, expiresAt });
+      // The port settles its own request when the session ends (the SAS panel does); a port
+      // that does not is simply no longer listened to.
+      return Promise.race([asked, abortion(signal)]);
+    }
     if (!server.server.getClientCapabilities()?.elicitation) {
       throw new PairError('confirm_unavailable', `This MCP client cannot ask the person for the SAS digits. Tell the person to run this in a terminal: agent-pair confirm ${snapshot.sessionId}  (it shows them the SAS and takes the digits), then call pair_status or pair_finalize.`);
     }
@@ -348,7 +437,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
 
   server.registerTool('pair_confirm', {
     title: 'Ask the person to verify the SAS',
-    description: 'Call when pair_status says sas_ready. Asks THE PERSON (never you) to compare a 6-digit short authentication string (SAS) with the other person, by voice or video, and to type the digits the other person reads out. You pass only the session_id: you never see the SAS or the digits, and must not ask the person for them. Tell the person a prompt is coming. A match moves the pairing to confirmed (then call pair_finalize); a mismatch aborts it on both sides.',
+    description: 'Call when pair_status says sas_ready. Asks THE PERSON (never you) to compare a 6-digit short authentication string (SAS) with the other person, by voice or video, and to type the digits the other person reads out. You pass only the session_id: you never see the SAS or the digits, and must not ask the person for them. Tell the person a prompt is coming. A match moves the pairing to confirmed (then call pair_finalize); a mismatch aborts it on both sides. If the other side aborts or the pairing expires while the person is being asked, the question ends at once with an error that says so.',
     inputSchema: args({ session_id: sessionIdArg }),
     outputSchema: { session: sessionOut },
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
@@ -359,13 +448,35 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     if (snapshot.state === 'opened') throw new PairError('invalid_state', `Pairing ${session_id} is still in the key exchange; there is no SAS yet. Call pair_status with wait_seconds until the state is sas_ready.`);
     if (asking.has(session_id)) throw new PairError('invalid_state', `The person is already being asked to verify pairing ${session_id}; wait for that answer.`);
     asking.add(session_id);
+    // Meanwhile the relay is watched: a peer's abort or an expired slot ends the question.
+    const watching = new AbortController();
+    const moved = new AbortController();
+    const watch = watchWhileAsking(session_id, watching.signal, moved);
     try {
-      const digits = await askPerson(snapshot, extra.signal);
+      let digits: string;
+      try {
+        digits = await askPerson(snapshot, AbortSignal.any([extra.signal, moved.signal]));
+      } catch (error) {
+        const now = store.status(session_id);
+        if (now.state === 'aborted') throw endedWhileAsking(now);
+        if (now.state !== 'sas_ready') return single(now); // confirmed in a terminal meanwhile
+        throw error;
+      }
       // The person may have confirmed in a terminal while the prompt was open.
       await refresh(session_id);
-      if (store.status(session_id).state !== 'sas_ready') return single(store.status(session_id));
-      return single(await store.confirmSas(session_id, digits));
+      const now = store.status(session_id);
+      if (now.state === 'aborted') throw endedWhileAsking(now);
+      if (now.state !== 'sas_ready') return single(now);
+      try {
+        return single(await store.confirmSas(session_id, digits));
+      } catch (error) {
+        // Ended between the answer and the check: say how, not just that it is over.
+        if (isPairError(error, 'aborted') && store.status(session_id).abortCode !== 'aborted') throw endedWhileAsking(store.status(session_id));
+        throw error;
+      }
     } finally {
+      watching.abort();
+      await watch;
       asking.delete(session_id);
     }
   }));

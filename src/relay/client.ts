@@ -19,6 +19,10 @@
 // - PUT done: once both sides wrote `done` the relay deletes the slot, so a retry of a `done`
 //   whose answer was lost can meet 404; that is reported as success, since the write it
 //   retries is exactly what made the slot go away (or the pairing was over anyway).
+//
+// A long poll may carry the caller's AbortSignal: once it aborts, the call rejects with
+// `cancelled` at once (the request is torn down, nothing is retried), so a watcher woken by
+// its own side's action lets go of the relay immediately.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PairError, badInput } from '../core/errors.js';
@@ -69,6 +73,8 @@ interface Call {
   token?: string;
   body?: unknown;
   timeoutMs: number;
+  /** The caller's signal: aborting it ends the call with `cancelled`, without a retry. */
+  signal?: AbortSignal | undefined;
   success: 200 | 201 | 204;
   /** The error for a 404 answer. */
   notFound: (serverMessage: string) => PairError;
@@ -164,13 +170,15 @@ export class RelayClient implements RelayPort {
     });
   }
 
-  async get(pairId: string, token: string, poll?: { after: number; waitSeconds: number }): Promise<SlotView> {
+  async get(pairId: string, token: string, poll?: { after: number; waitSeconds: number; signal?: AbortSignal }): Promise<SlotView> {
     checkPairId(pairId);
     checkToken(token, 'token');
     let path = pairSlotPath(pairId);
     let timeoutMs = this.timeoutMs;
+    let signal: AbortSignal | undefined;
     if (poll !== undefined) {
       const { after, waitSeconds } = poll;
+      signal = poll.signal;
       if (!Number.isSafeInteger(after) || after < 0) throw badInput('poll.after', 'is not a version', 'a non-negative integer');
       const maxWait = DEFAULT_RELAY_LIMITS.maxWaitSeconds;
       if (typeof waitSeconds !== 'number' || !(waitSeconds >= 0 && waitSeconds <= maxWait)) {
@@ -180,7 +188,7 @@ export class RelayClient implements RelayPort {
       path += `?after=${after}&wait=${wait}`;
       timeoutMs += wait * 1000;
     }
-    const body = await this.call({ what: 'read the pairing', method: 'GET', path, token, timeoutMs, success: 200, notFound: () => this.expired() });
+    const body = await this.call({ what: 'read the pairing', method: 'GET', path, token, timeoutMs, signal, success: 200, notFound: () => this.expired() });
     const object = this.object(body);
     const version = object['version'];
     if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) throw this.malformed('version is not a non-negative integer');
@@ -222,10 +230,12 @@ export class RelayClient implements RelayPort {
     let waitedMs = 0;
     let reachedBefore = false;
     for (let attempt = 0; ; attempt++) {
+      if (aborted(call.signal)) throw this.cancelled(call);
       let answer: Answer;
       try {
         answer = await this.send(call);
       } catch (error) {
+        if (aborted(call.signal)) throw this.cancelled(call, error);
         if (error instanceof ResponseTooLarge) throw this.malformed(error.message);
         const failure = this.unreachable(call, error);
         const delay = backoffMs(attempt);
@@ -234,7 +244,7 @@ export class RelayClient implements RelayPort {
         if (isTimeout(error) || attempt >= this.retries || waitedMs + delay > this.maxRetryWaitMs) throw failure;
         reachedBefore ||= !failedBeforeSending(error);
         waitedMs += delay;
-        await sleep(delay);
+        await this.pause(delay, call);
         continue;
       }
       if (answer.status === call.success) return answer.status === 204 ? undefined : this.parseJson(answer.text);
@@ -242,7 +252,7 @@ export class RelayClient implements RelayPort {
         const delay = answer.retryAfterMs ?? backoffMs(attempt);
         if (attempt < this.retries && waitedMs + delay <= this.maxRetryWaitMs) {
           waitedMs += delay;
-          await sleep(delay);
+          await this.pause(delay, call);
           continue;
         }
       }
@@ -253,10 +263,21 @@ export class RelayClient implements RelayPort {
     }
   }
 
+  /** Waits between attempts; the caller's signal cuts the wait short with `cancelled`. */
+  private async pause(ms: number, call: Call): Promise<void> {
+    try {
+      await sleep(ms, undefined, call.signal ? { signal: call.signal } : undefined);
+    } catch (error) {
+      if (aborted(call.signal)) throw this.cancelled(call, error);
+      throw error;
+    }
+  }
+
   private async send(call: Call): Promise<Answer> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (call.token !== undefined) headers['authorization'] = `Bearer ${call.token}`;
-    const init: RequestInit = { method: call.method, headers, signal: AbortSignal.timeout(call.timeoutMs) };
+    const timeout = AbortSignal.timeout(call.timeoutMs);
+    const init: RequestInit = { method: call.method, headers, signal: call.signal ? AbortSignal.any([call.signal, timeout]) : timeout };
     if (call.body !== undefined) {
       headers['content-type'] = 'application/json';
       init.body = JSON.stringify(call.body);
@@ -292,6 +313,10 @@ export class RelayClient implements RelayPort {
       ? `The relay at ${this.url} did not answer within ${Math.round(call.timeoutMs / 1000)} s when asked to ${call.what}. Check the relay URL and your network.`
       : `Could not reach the relay at ${this.url} to ${call.what} (${networkCause(error)}). Check the relay URL and that the relay runs.`;
     return new PairError('relay_unreachable', message, { cause: error });
+  }
+
+  private cancelled(call: Call, cause?: unknown): PairError {
+    return new PairError('cancelled', `The wait to ${call.what} at ${this.url} was cancelled by its caller.`, cause === undefined ? undefined : { cause });
   }
 
   private expired(): PairError {
@@ -477,6 +502,11 @@ function errorCode(error: unknown): string | undefined {
 /** A short reason for a failed fetch: the system error code if there is one. */
 function networkCause(error: unknown): string {
   return errorCode(error) ?? (error instanceof Error ? error.message : String(error));
+}
+
+/** A function, not a property read, so a check after an await is not narrowed away. */
+function aborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
 }
 
 function isTimeout(error: unknown): boolean {

@@ -1,12 +1,17 @@
 // Runs the pairings a person started from VS Code (or that a reload left in flight) in the
 // background, so commands return at once: polls while the key exchange runs, hands over to the
-// person when the SAS is ready, and once they have confirmed, finalizes and announces the peer.
-// Sessions an agent opened over MCP are the agent's to drive; they are driven here only once
-// the person confirms their SAS in the panel (nobody else would finalize them).
+// person when the SAS is ready (announced once per run), and while they compare it keeps
+// watching the relay, so a peer's abort or an expired slot reaches the person at once instead
+// of after they type. Their confirmation in the panel wakes that watch, and the same loop goes
+// on to finalize and announce the peer. Sessions an agent opened over MCP are the agent's to
+// drive; they are driven here only once the person confirms their SAS in the panel (nobody
+// else would finalize them): `drive` starts a loop for a session not driven yet, and leaves a
+// session already driven to its loop.
 //
 // No `vscode` import: the UI is a small interface, so a whole pairing through a real relay is
 // tested with a recording fake.
 
+import { setMaxListeners } from 'node:events';
 import { isPairError } from '../core/errors.js';
 import type { Clock } from '../core/ports.js';
 import type { SessionSnapshot } from '../core/session.js';
@@ -46,12 +51,16 @@ const DEFAULT_RETRY_MS = { first: 1_000, cap: 15_000 };
 export class PairingDriver {
   private readonly driving = new Set<string>();
   private disposed = false;
+  /** Aborted on dispose: wakes the loops watching a session in `sas_ready`. */
+  private readonly stop = new AbortController();
   private readonly sliceMs: number;
   private readonly retryMs: { first: number; cap: number };
 
   constructor(private readonly options: PairingDriverOptions) {
     this.sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS;
     this.retryMs = options.retryMs ?? DEFAULT_RETRY_MS;
+    // Every session waiting for its person listens on it; that is not a leak.
+    setMaxListeners(0, this.stop.signal);
   }
 
   /** Starts driving a session in the background; a session already driven is left as it is. */
@@ -69,14 +78,16 @@ export class PairingDriver {
     return this.driving.has(sessionId);
   }
 
-  /** Stops every loop at its next step (a long poll in progress runs out on its own). */
+  /** Stops every loop: a watch in progress is woken, any other long poll runs out on its own. */
   dispose(): void {
     this.disposed = true;
+    this.stop.abort();
   }
 
   private async run(id: string, origin: DriveOrigin): Promise<void> {
     const { store, ui } = this.options;
     let first = true;
+    let announced = false;
     let retryMs = this.retryMs.first;
     let troubleSaid = false;
     while (!this.disposed) {
@@ -88,9 +99,13 @@ export class PairingDriver {
             await store.waitForSas(id, this.sliceMs);
             break;
           case 'sas_ready':
-            // Driving resumes when the person confirms in the panel (drive is called again).
-            ui.sasReady(snapshot, !(first && origin === 'restored'));
-            return;
+            // Announced once per run; a session restored in sas_ready waits quietly (the status
+            // bar says so). Then watch the relay until the person confirms (which wakes the
+            // watch) or the session ends, and take the next turn from there.
+            if (!announced) ui.sasReady(snapshot, !(first && origin === 'restored'));
+            announced = true;
+            await store.watchPeer(id, this.sliceMs, this.stop.signal);
+            break;
           case 'confirmed':
             await store.finalize(id, this.sliceMs);
             break;

@@ -133,13 +133,26 @@ describe('agent-pair host / join --json', () => {
 
   it('aborts the pairing at the relay on Ctrl-C, so the peer learns at once', async () => {
     const { host, guest } = await startPair('interrupt');
-    const [, guestSas] = await Promise.all([host.next((e) => e['event'] === 'sas'), guest.next((e) => e['event'] === 'sas')]);
+    await Promise.all([host.next((e) => e['event'] === 'sas'), guest.next((e) => e['event'] === 'sas')]);
     host.child.kill('SIGINT');
     assert.equal(await host.exit, 130);
-    guest.child.stdin.write(`${String(guestSas['sas'])}\n`);
+    // The guest's person is still at the digits prompt and types nothing.
     const end = await guest.next((e) => e['event'] === 'aborted');
     assert.equal(end['reason'], 'peer aborted: cancelled by the person');
     assert.equal(await guest.exit, 1);
+  });
+
+  it('ends the digits prompt at once when the other person typed wrong digits, without anyone typing here', { timeout: 20_000 }, async () => {
+    const { host, guest } = await startPair('peer-mismatch');
+    const [hostSas] = await Promise.all([host.next((e) => e['event'] === 'sas'), guest.next((e) => e['event'] === 'sas')]);
+    const sas = String(hostSas['sas']).replace('-', '');
+    host.child.stdin.write(`${sas.slice(0, 5) + String((Number(sas[5]) + 1) % 10)}\n`);
+    const [hostEnd, guestEnd] = await Promise.all([host.next((e) => e['event'] === 'aborted'), guest.next((e) => e['event'] === 'aborted')]);
+    assert.deepEqual(hostEnd, { event: 'aborted', reason: 'sas mismatch', code: 'sas_mismatch' });
+    assert.deepEqual(guestEnd, { event: 'aborted', reason: 'peer aborted: sas mismatch', code: 'peer_aborted' });
+    assert.equal(await host.exit, 1);
+    assert.equal(await guest.exit, 1);
+    assert.match(guest.stderr(), /Type the 6 digits the other person reads out: \nPairing aborted: peer aborted: sas mismatch\. /);
   });
 
   it('rejects a malformed code before touching the relay, naming the expected shape', async () => {

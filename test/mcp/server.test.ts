@@ -128,19 +128,69 @@ describe('MCP tools over the in-memory transport', () => {
     const ids = await openBoth(host, guest);
     const typed = misheard(host.side.store.sasForPerson(ids.hostId));
 
+    // The guest's person heard right and confirmed first; then the host's person mishears.
+    assert.equal(sessionOf(await guest.call('pair_confirm', { session_id: ids.guestId })).state, 'confirmed');
     const mismatch = await host.call('pair_confirm', { session_id: ids.hostId });
     assert.match(errorOf(mismatch), /^sas_mismatch: The digits typed do not match .*Start a new pairing/);
     const hostStatus = sessionOf(await host.call('pair_status', { session_id: ids.hostId }));
     assert.deepEqual([hostStatus.state, hostStatus['error_code'], hostStatus['abort_reason']], ['aborted', 'sas_mismatch', 'sas mismatch']);
 
-    // The guest's person has not answered yet; once they do, finalizing meets the abort.
-    assert.equal(sessionOf(await guest.call('pair_confirm', { session_id: ids.guestId })).state, 'confirmed');
+    // Finalizing on the guest's side meets the abort.
     assert.match(errorOf(await guest.call('pair_finalize', { session_id: ids.guestId, timeout_seconds: 5 })), /^peer_aborted: .*peer aborted: sas mismatch/);
     const guestStatus = sessionOf(await guest.call('pair_status', { session_id: ids.guestId }));
     assert.deepEqual([guestStatus.state, guestStatus['abort_reason']], ['aborted', 'peer aborted: sas mismatch']);
     assert.match(String(guestStatus['next_step']), /pair_host or pair_join/);
 
     assertNoSecrets([...host.results, ...guest.results].map((result) => JSON.stringify(result)), [...sasForms(typed), ...sasForms(sasIn(host.prompts[0] ?? ''))]);
+  });
+
+  it('ends a pair_confirm waiting on the ConfirmPort with a clear error when the other person types wrong digits', { timeout: 10_000 }, async () => {
+    const asked: string[] = [];
+    const port: ConfirmPort = {
+      askForDigits: (request) => {
+        asked.push(request.sessionId);
+        return new Promise<string>(() => undefined); // the person never answers
+      },
+    };
+    const host = await agent('alice', { confirmPort: port });
+    const guest = await agent('bob', { person: (message) => ({ action: 'accept', content: { digits: misheard(sasIn(message)) } }) });
+    const ids = await openBoth(host, guest);
+    const confirming = host.call('pair_confirm', { session_id: ids.hostId });
+    while (asked.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.match(errorOf(await guest.call('pair_confirm', { session_id: ids.guestId })), /^sas_mismatch: /);
+
+    const text = errorOf(await confirming);
+    assert.match(text, /^peer_aborted: The other side aborted pairing [0-9a-f]{32} \(peer aborted: sas mismatch\) while the person was verifying the SAS; nothing was confirmed\./);
+    assert.match(text, /pair_host or pair_join/);
+    const status = sessionOf(await host.call('pair_status', { session_id: ids.hostId }));
+    assert.deepEqual([status.state, status['error_code']], ['aborted', 'peer_aborted']);
+    // The watch let go of the relay once the question ended.
+    while (relay.stats().longPolls > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.match(errorOf(await host.call('pair_confirm', { session_id: ids.hostId })), /^peer_aborted: .*there is no SAS to verify/);
+  });
+
+  it('withdraws an elicitation when the other side aborts while the person is asked', { timeout: 10_000 }, async () => {
+    const host = await agent('alice', { person: () => new Promise<ElicitResult>(() => undefined) }); // never answers
+    const guest = await agent('bob');
+    const ids = await openBoth(host, guest);
+    const confirming = host.call('pair_confirm', { session_id: ids.hostId });
+    while (host.prompts.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await guest.call('pair_abort', { session_id: ids.guestId, reason: 'wrong person' });
+    assert.match(errorOf(await confirming), /^peer_aborted: The other side aborted pairing .*\(peer aborted: wrong person\)/);
+  });
+
+  it('tells a polling agent the other side aborted while the SAS waits (pair_status with wait_seconds)', { timeout: 10_000 }, async () => {
+    const host = await agent('alice');
+    const guest = await agent('bob');
+    const ids = await openBoth(host, guest);
+    // Nothing happens: the wait runs out and the pairing still waits for the person.
+    assert.equal(sessionOf(await host.call('pair_status', { session_id: ids.hostId, wait_seconds: 1 })).state, 'sas_ready');
+    const polling = host.call('pair_status', { session_id: ids.hostId, wait_seconds: 30 });
+    while (relay.stats().longPolls === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await guest.call('pair_abort', { session_id: ids.guestId, reason: 'wrong person' });
+    const seen = sessionOf(await polling);
+    assert.deepEqual([seen.state, seen['error_code'], seen['abort_reason']], ['aborted', 'peer_aborted', 'peer aborted: wrong person']);
+    assert.match(String(seen['next_step']), /pair_host or pair_join/);
   });
 
   it('leaves the pairing waiting when the person declines, and confirms when asked again', async () => {

@@ -88,9 +88,18 @@ describe('a session confirmed or ended by another process on the same storage', 
     const listed = (await host.call('pair_status')).structuredContent as { sessions: { session_id: string; state: string; abort_reason?: string }[] };
     assert.deepEqual(listed.sessions.map((session) => [session.session_id, session.state, session.abort_reason]), [[hostId, 'aborted', 'ended in another process']]);
     assert.match(errorOf(await host.call('pair_confirm', { session_id: hostId })), /^aborted: .*ended in another process/);
-    // The other process wrote the abort to the relay, so the peer learns why.
-    assert.equal(sessionOf(await guest.call('pair_confirm', { session_id: guestId })).state, 'confirmed');
-    assert.match(errorOf(await guest.call('pair_finalize', { session_id: guestId, timeout_seconds: 5 })), /peer aborted: sas mismatch/);
+    // The other process wrote the abort to the relay, so the peer learns why while it waits.
+    const seen = sessionOf(await guest.call('pair_status', { session_id: guestId, wait_seconds: 5 }));
+    assert.deepEqual([seen.state, seen['error_code'], seen['abort_reason']], ['aborted', 'peer_aborted', 'peer aborted: sas mismatch']);
+  });
+
+  it('wakes a pair_status wait on a sas_ready session once the other process confirmed it', { timeout: 10_000 }, async () => {
+    const { host, hostId, guestId, guest, terminal } = await sharedSetUp();
+    const polling = host.call('pair_status', { session_id: hostId, wait_seconds: 30 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await terminal.store.confirmSas(hostId, terminal.store.sasForPerson(hostId));
+    assert.equal(sessionOf(await polling).state, 'confirmed');
+    await Promise.all([host.call('pair_abort', { session_id: hostId, reason: 'done' }), guest.call('pair_abort', { session_id: guestId, reason: 'done' })]);
   });
 });
 

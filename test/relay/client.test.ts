@@ -97,6 +97,19 @@ describe('RelayClient against a real relay', () => {
     assert.ok(Date.now() - wroteAt < 2_000);
   });
 
+  it('ends a long poll at once with cancelled when the caller\'s signal aborts; the relay lets go of it', async () => {
+    const host = await client.openHost();
+    const controller = new AbortController();
+    const polling = client.get(host.pairId, host.token, { after: 0, waitSeconds: 20, signal: controller.signal });
+    await eventually(() => relay.stats().longPolls === 1, 5_000, 'the poll to wait');
+    controller.abort();
+    await rejectsWith(polling, 'cancelled', /cancelled/);
+    await eventually(() => relay.stats().longPolls === 0, 5_000, 'the relay to drop the poll');
+    // An already aborted signal sends nothing at all.
+    await rejectsWith(client.get(host.pairId, host.token, { after: 0, waitSeconds: 20, signal: controller.signal }), 'cancelled');
+    assert.equal(relay.stats().longPolls, 0);
+  });
+
   it('maps 404 on a pair slot to expired, on a join to not_found, 409 to conflict, others to relay_error', async () => {
     await rejectsWith(client.joinGuest('98765'), 'not_found', /nameplate 98765/);
     const host = await client.openHost();
@@ -226,6 +239,24 @@ describe('RelayClient retries and timeouts (scripted servers)', () => {
       const slot = await new RelayClient(server.url, { retries: 3 }).allocateSlot();
       assert.deepEqual(slot, { slotId: SOME_ID, ownerToken: SOME_TOKEN });
       assert.equal(server.requests(), 3);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('does not retry a long poll whose caller aborted, not even from a backoff wait', async () => {
+    const server = await scriptedServer((_req, res) => {
+      reply(res, 503, { error: { code: 'capacity', message: 'full' } }, { 'retry-after': '10' });
+    });
+    try {
+      const controller = new AbortController();
+      const started = Date.now();
+      const polling = new RelayClient(server.url, { retries: 3, maxRetryWaitMs: 60_000 }).get(SOME_ID, SOME_TOKEN, { after: 0, waitSeconds: 5, signal: controller.signal });
+      await eventually(() => server.requests() === 1, 5_000, 'the first attempt');
+      controller.abort();
+      await rejectsWith(polling, 'cancelled');
+      assert.ok(Date.now() - started < 5_000, 'the 10 s Retry-After was cut short');
+      assert.equal(server.requests(), 1);
     } finally {
       await server.close();
     }

@@ -79,7 +79,7 @@ async function stopsDriving(driver: PairingDriver, sessionId: string): Promise<v
 /** Every driver a test made, disposed after it so no loop outlives its test. */
 const drivers: PairingDriver[] = [];
 
-function driverFor(store: SessionStore, options: { retryMs?: { first: number; cap: number } } = {}): Driven {
+function driverFor(store: SessionStore, options: { retryMs?: { first: number; cap: number }; sliceMs?: number } = {}): Driven {
   const ui = new RecordingUi();
   const lost: string[] = [];
   const driver = new PairingDriver({
@@ -116,7 +116,7 @@ function personTypesPeerSas(driven: Driven, store: SessionStore, readOut: Map<Se
 describe('PairingDriver', () => {
   let relay: RunningRelay;
   before(async () => {
-    relay = await startRelay({ port: 0 });
+    relay = await startRelay({ port: 0, limits: { opensPerIpPerMinute: 10_000 } });
   });
   afterEach(() => {
     for (const driver of drivers.splice(0)) driver.dispose();
@@ -157,6 +157,74 @@ describe('PairingDriver', () => {
     await guest.store.abort(ids.guestId, 'wrong person');
     assert.deepEqual(await driven.ui.next('ended'), ['ended', 'aborted', 'peer_aborted']);
     assert.equal(host.store.status(ids.hostId).abortReason, 'peer aborted: wrong person');
+  });
+
+  it('tells the person at once when the other person types wrong digits while the SAS is shown', async () => {
+    const host = await makeSide(relay.url, 'ivan');
+    const guest = await makeSide(relay.url, 'judy');
+    const driven = driverFor(host.store);
+    const ids = await openPair(host, guest, relay.url);
+    driven.driver.drive(ids.hostId, 'started');
+    await guest.store.waitForSas(ids.guestId, 10_000);
+    await driven.ui.next('sasReady');
+    // The driver keeps watching the relay while the person compares the SAS.
+    assert.ok(driven.driver.isDriving(ids.hostId));
+    const sas = guest.store.sasForPerson(ids.guestId).replace(/\D/g, '');
+    await assert.rejects(guest.store.confirmSas(ids.guestId, sas.slice(0, 5) + String((Number(sas[5]) + 1) % 10)), (error) => isPairError(error, 'sas_mismatch'));
+
+    assert.deepEqual(await driven.ui.next('ended'), ['ended', 'aborted', 'peer_aborted']);
+    assert.deepEqual(driven.ui.events.map((event) => event[0]), ['sasReady', 'ended'], 'the SAS was announced once, then the end');
+    assert.equal(host.store.status(ids.hostId).abortReason, 'peer aborted: sas mismatch');
+    await stopsDriving(driven.driver, ids.hostId);
+  });
+
+  it('finalizes straight from the watch when the person confirms the SAS while it is driven', async () => {
+    const host = await makeSide(relay.url, 'kim');
+    const guest = await makeSide(relay.url, 'lee');
+    const driven = driverFor(host.store);
+    const ids = await openPair(host, guest, relay.url);
+    driven.driver.drive(ids.hostId, 'started');
+    await guest.store.waitForSas(ids.guestId, 10_000);
+    await driven.ui.next('sasReady');
+    const sas = guest.store.sasForPerson(ids.guestId);
+    // The panel confirms with the store; nobody calls drive again.
+    await host.store.confirmSas(ids.hostId, sas);
+    await guest.store.confirmSas(ids.guestId, sas);
+    const guestDone = guest.store.finalize(ids.guestId, 10_000);
+    assert.deepEqual(await driven.ui.next('paired', 5_000), ['paired', 'finalized', guest.fingerprint]);
+    assert.equal((await guestDone).state, 'finalized');
+    assert.deepEqual(driven.ui.events.map((event) => event[0]), ['sasReady', 'paired']);
+    await stopsDriving(driven.driver, ids.hostId);
+  });
+
+  it('finalizes a session it was not driving once the person confirms (one an agent opened)', async () => {
+    const host = await makeSide(relay.url, 'mia');
+    const guest = await makeSide(relay.url, 'ned');
+    const driven = driverFor(host.store);
+    const ids = await openPair(host, guest, relay.url);
+    await Promise.all([host.store.waitForSas(ids.hostId, 10_000), guest.store.waitForSas(ids.guestId, 10_000)]);
+    const sas = host.store.sasForPerson(ids.hostId);
+    await host.store.confirmSas(ids.hostId, sas);
+    assert.ok(!driven.driver.isDriving(ids.hostId));
+    driven.driver.drive(ids.hostId, 'started'); // what the SAS panel's onPersonConfirmed does
+    await guest.store.confirmSas(ids.guestId, sas);
+    const guestDone = guest.store.finalize(ids.guestId, 10_000);
+    assert.deepEqual(await driven.ui.next('paired'), ['paired', 'finalized', guest.fingerprint]);
+    assert.equal((await guestDone).state, 'finalized');
+  });
+
+  it('lets go of its watch at once when disposed', { timeout: 8_000 }, async () => {
+    const host = await makeSide(relay.url, 'olga');
+    const guest = await makeSide(relay.url, 'pete');
+    const driven = driverFor(host.store, { sliceMs: 20_000 });
+    const ids = await openPair(host, guest, relay.url);
+    driven.driver.drive(ids.hostId, 'started');
+    await guest.store.waitForSas(ids.guestId, 10_000);
+    await driven.ui.next('sasReady');
+    driven.driver.dispose();
+    await stopsDriving(driven.driver, ids.hostId);
+    assert.equal(host.store.status(ids.hostId).state, 'sas_ready');
+    await Promise.all([host.store.abort(ids.hostId, 'done'), guest.store.abort(ids.guestId, 'done')]);
   });
 
   it('waits quietly for a session restored in sas_ready, then finishes it after the person confirms', async () => {
