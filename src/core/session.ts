@@ -113,7 +113,16 @@ const ABORT_MESSAGES: Partial<Record<ErrorCode, string>> = {
   commitment_mismatch: 'The peer revealed a key-exchange message that does not match its commitment; the relay or the peer is misbehaving. Start a new pairing.',
 };
 
+const PEER_ABORT_PREFIX = 'peer aborted: ';
+
 function abortMessage(code: ErrorCode, reason: string): string {
+  if (code === 'peer_aborted') {
+    const why = reason.startsWith(PEER_ABORT_PREFIX) ? reason.slice(PEER_ABORT_PREFIX.length) : reason;
+    if (why === 'sas mismatch') {
+      return 'The other person typed digits that do not match their SAS. A digit may have been misheard, or someone may be intercepting this pairing, so both sides stopped. Start a new pairing.';
+    }
+    return `The other side aborted the pairing (${why}). Start a new pairing.`;
+  }
   return ABORT_MESSAGES[code] ?? `The pairing was aborted (${reason}). Start a new pairing.`;
 }
 

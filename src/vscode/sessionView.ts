@@ -39,6 +39,8 @@ function describeAbort(snapshot: SessionSnapshot): string {
       return 'wrong code';
     case 'sas_mismatch':
       return 'wrong SAS digits';
+    case 'peer_aborted':
+      return snapshot.abortReason === 'peer aborted: sas mismatch' ? 'the other person typed wrong SAS digits' : `the other side aborted: ${(snapshot.abortReason ?? 'no reason given').replace(/^peer aborted: /, '')}`;
     default:
       return `aborted: ${snapshot.abortReason ?? 'unknown reason'}`;
   }

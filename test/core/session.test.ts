@@ -80,6 +80,7 @@ describe('a pairing between two stores', () => {
     await guest.store.confirmSas(ids.guestId, sas);
     await assert.rejects(guest.store.finalize(ids.guestId, 5_000), (error) => isPairError(error, 'peer_aborted'));
     assert.equal(guest.store.status(ids.guestId).abortReason, 'peer aborted: sas mismatch');
+    assert.match(guest.store.status(ids.guestId).nextStep, /^The other person typed digits that do not match their SAS\..*Start a new pairing\.$/);
   });
 
   it('aborts on a wrong number of digits, and refuses a second confirm', async () => {
@@ -103,6 +104,7 @@ describe('a pairing between two stores', () => {
     assert.equal(status.state, 'aborted');
     assert.equal(status.abortReason, 'peer aborted: changed my mind');
     assert.equal(status.abortCode, 'peer_aborted');
+    assert.equal(status.nextStep, 'The other side aborted the pairing (changed my mind). Start a new pairing.');
   });
 
   it('expires after SESSION_TTL on the client clock, and forgets ended sessions after retention', async () => {

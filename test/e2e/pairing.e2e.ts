@@ -332,8 +332,8 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
     assert.match(await alicePanel.locator('#state').innerText(), /wrong SAS digits/i);
     // Bob never typed: his side learns of the abort from the relay while his panel waits.
     await panelState(bobPanel, 'aborted');
-    assert.match(await bobPanel.locator('#state').innerText(), /aborted/i);
-    await waitForNotification(bob.page, /peer aborted/i, STEP_TIMEOUT_MS);
+    assert.match(await bobPanel.locator('#state').innerText(), /the other person typed wrong SAS digits/i);
+    await waitForNotification(bob.page, /pairing \d+: the other person typed wrong SAS digits/, STEP_TIMEOUT_MS);
     await Promise.all([statusBarHidden(alice), statusBarHidden(bob)]);
     await screenshot(alice.page, 'pairing-7-alice-wrong-digits');
     await screenshot(bob.page, 'pairing-8-bob-peer-aborted');
