@@ -5,7 +5,7 @@
 // pairing expires) the prompt ends and the abort is reported at once, without anyone typing.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PairError, isPairError } from '../core/errors.js';
+import { PairError, isPairError, isRelayTrouble } from '../core/errors.js';
 import { initSelfIdempotent, loadIdentity } from '../core/identity.js';
 import type { Role } from '../core/ports.js';
 import { MemoryKeyValueStore, routeSessionKeys } from '../core/routedStore.js';
@@ -178,14 +178,12 @@ async function watchAtPrompt(store: SessionStore, id: string, signal: AbortSigna
       }
       retryMs = WATCH_RETRY_MS.first;
     } catch (error) {
-      if (stopped() || !isPairError(error) || !RELAY_TROUBLE.has(error.code)) return;
+      if (stopped() || !isRelayTrouble(error)) return;
       await sleep(retryMs, undefined, { signal }).catch(() => undefined);
       retryMs = Math.min(retryMs * 2, WATCH_RETRY_MS.cap);
     }
   }
 }
-
-const RELAY_TROUBLE = new Set(['relay_unreachable', 'relay_error', 'rate_limited', 'relay_full']);
 
 /** Closes a relay this process started, once no pairing is left on it (or after the linger). */
 async function closeEmbeddedRelay(relay: LocalRelay): Promise<void> {

@@ -45,6 +45,13 @@ export function isPairError(value: unknown, code?: ErrorCode): value is PairErro
   return value instanceof PairError && (code === undefined || value.code === code);
 }
 
+/** The relay failures that may pass (down, erring, overloaded, slowing us down): worth retrying. */
+const RELAY_TROUBLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['relay_unreachable', 'relay_error', 'rate_limited', 'relay_full']);
+
+export function isRelayTrouble(value: unknown): value is PairError {
+  return isPairError(value) && RELAY_TROUBLE.has(value.code);
+}
+
 /** A bad argument: names the argument, what was wrong, and the expected shape. */
 export function badInput(argument: string, problem: string, expected: string): PairError {
   return new PairError('bad_input', `${argument} ${problem}; expected ${expected}.`);

@@ -9,7 +9,7 @@
 // polls; whatever moves the session on in this process (the person's confirmation, an abort,
 // an adopted record, expiry) wakes every watcher of that session by cancelling its poll.
 
-import { PairError, badInput, isPairError } from './errors.js';
+import { PairError, badInput, isPairError, isRelayTrouble } from './errors.js';
 import { AsyncLock } from './lock.js';
 import type { Role, SlotView } from './ports.js';
 import {
@@ -337,7 +337,7 @@ export class SessionStore {
     try {
       await entry.session.step(entry.session.lastAppliedView);
     } catch (error) {
-      if (!isPairError(error, 'relay_unreachable') && !isPairError(error, 'relay_error') && !isPairError(error, 'rate_limited')) throw error;
+      if (!isRelayTrouble(error)) throw error;
     } finally {
       await this.persist(entry);
     }

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { type CallToolResult, ErrorCode as RpcErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { PairError, isPairError } from '../core/errors.js';
+import { PairError, isPairError, isRelayTrouble } from '../core/errors.js';
 import { HANDLE_PATTERN, initSelfIdempotent, loadIdentity } from '../core/identity.js';
 import type { ConfirmPort } from '../core/ports.js';
 import type { SessionDeps, SessionSnapshot } from '../core/session.js';
@@ -38,7 +38,6 @@ const SHARED_STORAGE_CHECK_MS = 2_000;
 const CONFIRM_WATCH_SLICE_MS = 60_000;
 /** After the relay failed during that watch, the first and the longest pause before watching again. */
 const CONFIRM_WATCH_RETRY_MS = { first: 1_000, cap: 15_000 };
-const RELAY_TROUBLE = new Set<string>(['relay_unreachable', 'relay_error', 'rate_limited', 'relay_full']);
 
 export interface McpServerOptions {
   store: SessionStore;
@@ -256,7 +255,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
         }
         retryMs = CONFIRM_WATCH_RETRY_MS.first;
       } catch (error) {
-        if (stopped() || !isPairError(error) || !RELAY_TROUBLE.has(error.code)) return;
+        if (stopped() || !isRelayTrouble(error)) return;
         log(`pair_confirm: watching the relay failed (${error.code}); watching again in ${retryMs / 1000} s`);
         await sleep(retryMs, undefined, { signal }).catch(() => undefined);
         retryMs = Math.min(retryMs * 2, CONFIRM_WATCH_RETRY_MS.cap);

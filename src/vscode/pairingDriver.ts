@@ -12,7 +12,7 @@
 // tested with a recording fake.
 
 import { setMaxListeners } from 'node:events';
-import { isPairError } from '../core/errors.js';
+import { isPairError, isRelayTrouble } from '../core/errors.js';
 import type { Clock } from '../core/ports.js';
 import type { SessionSnapshot } from '../core/session.js';
 import type { SessionStore } from '../core/store.js';
@@ -150,9 +150,6 @@ export class PairingDriver {
   }
 }
 
-function isRelayTrouble(error: unknown): boolean {
-  return isPairError(error, 'relay_unreachable') || isPairError(error, 'relay_error') || isPairError(error, 'rate_limited') || isPairError(error, 'relay_full');
-}
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
