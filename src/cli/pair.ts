@@ -13,7 +13,7 @@ import type { SessionDeps, SessionSnapshot } from '../core/session.js';
 import { SessionStore } from '../core/store.js';
 import { createRelayConnector } from '../relay/client.js';
 import { DEFAULT_RELAY_URL, type LocalRelay, ensureLocalRelay } from '../relay/embedded.js';
-import { systemClock, systemRandom } from '../node/system.js';
+import { loginHandle, systemClock, systemRandom } from '../node/system.js';
 import { openHomeStores } from './fileStore.js';
 import { type Terminal, formatSecondsLeft } from './terminal.js';
 
@@ -58,14 +58,8 @@ export async function resolveRelay(relayUrl: string | undefined): Promise<LocalR
 export async function ensureIdentity(deps: SessionDeps, handle: string | undefined, terminal: Terminal): Promise<void> {
   const existing = await loadIdentity(deps);
   if (existing && (handle === undefined || handle === existing.handle)) return;
-  const { identity, created } = await initSelfIdempotent(deps, handle ?? defaultHandle());
+  const { identity, created } = await initSelfIdempotent(deps, handle ?? loginHandle());
   if (created) terminal.say(`Created identity ${identity.handle} (${identity.fingerprint}).`);
-}
-
-/** The login name, reduced to what a handle may contain. */
-export function defaultHandle(): string {
-  const name = (process.env['USER'] ?? process.env['USERNAME'] ?? '').replace(/[^A-Za-z0-9_-]/g, '').slice(0, 64);
-  return name === '' ? 'agent' : name;
 }
 
 /** Runs one pairing to the end. Resolves true when the peer is pinned. */

@@ -20,6 +20,26 @@ import { AsyncLock } from './lock.js';
 import type { Clock, Memory, Random, RelayPort, Vault } from './ports.js';
 
 export const HANDLE_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export const MAX_HANDLE_CHARS = 64;
+const FALLBACK_HANDLE = 'agent';
+
+/**
+ * A handle from a name that may not fit the pattern (an OS user name like `jane.doe` or
+ * `DOMAIN\\Jane Doe`): a domain prefix dropped, spaces and dots as `-`, other characters
+ * dropped, at most 64 characters; `agent` if nothing is left.
+ */
+export function sanitiseHandle(name: string): string {
+  const withoutDomain = name.includes('\\') ? name.slice(name.lastIndexOf('\\') + 1) : name;
+  const handle = withoutDomain
+    .trim()
+    .replace(/[\s.]+/g, '-')
+    .replace(/[^A-Za-z0-9_-]/g, '')
+    .replace(/-{2,}/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, MAX_HANDLE_CHARS);
+  return handle === '' ? FALLBACK_HANDLE : handle;
+}
+
 const HANDLE_SHAPE = '1 to 64 letters, digits, "_" or "-"';
 export const PRIVATE_SEED_LENGTH = 32;
 export const FINGERPRINT_PATTERN = /^[0-9a-f]{16}$/;

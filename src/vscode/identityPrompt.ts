@@ -1,24 +1,18 @@
 // Asking the person for a handle, and making sure an identity exists before a pairing starts
 // (the pairing's last step signs and sends our card, so without one it could not finish).
 
-import { userInfo } from 'node:os';
 import * as vscode from 'vscode';
 import { type Identity, initSelfIdempotent, loadIdentity } from '../core/identity.js';
+import { loginHandle } from '../node/system.js';
 import type { ExtensionDeps } from './deps.js';
-import { handleProblem, sanitiseHandle } from './handle.js';
+import { handleProblem } from './handle.js';
 import { SETTINGS } from './ids.js';
 
 /** The handle to suggest: the setting `agentPair.handle`, else the OS user name made valid. */
 export function suggestedHandle(): string {
   const configured = vscode.workspace.getConfiguration(SETTINGS.section).get<string>(SETTINGS.handle, '').trim();
   if (configured !== '' && handleProblem(configured) === undefined) return configured;
-  let name: string;
-  try {
-    name = userInfo().username;
-  } catch {
-    name = process.env['USER'] ?? process.env['USERNAME'] ?? '';
-  }
-  return sanitiseHandle(name);
+  return loginHandle();
 }
 
 /** The person's handle from an input box checked as they type; undefined if they cancel. */

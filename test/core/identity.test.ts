@@ -6,6 +6,7 @@ import { fromHex, toBase64 } from '../../src/core/bytes.js';
 import { isPairError } from '../../src/core/errors.js';
 import {
   type Card,
+  HANDLE_PATTERN,
   IDENTITY_KEYS,
   type IdentityDeps,
   canonicalJson,
@@ -17,6 +18,7 @@ import {
   loadIdentity,
   loadInboxOwnerToken,
   loadSigningKey,
+  sanitiseHandle,
   verifyCard,
 } from '../../src/core/identity.js';
 import type { Clock, InboxSlot, KeyValueStore, Random, RelayPort } from '../../src/core/ports.js';
@@ -384,4 +386,27 @@ describe('initSelfIdempotent', () => {
     assert.equal(await loadInboxOwnerToken(deps), undefined);
     await assert.rejects(loadSigningKey(deps), (error) => isPairError(error, 'identity_missing'));
   });
+});
+
+describe('sanitiseHandle', () => {
+  const cases: [string, string][] = [
+    ['alice', 'alice'],
+    ['jane.doe', 'jane-doe'],
+    ['Jane Doe', 'Jane-Doe'],
+    ['CORP\\Jane Doe', 'Jane-Doe'],
+    ['  bob  ', 'bob'],
+    ['renée', 'rene'],
+    ['a..b  c', 'a-b-c'],
+    ['.hidden.', 'hidden'],
+    ['x'.repeat(80), 'x'.repeat(64)],
+    ['', 'agent'],
+    ['日本', 'agent'],
+    ['---', 'agent'],
+  ];
+  for (const [name, handle] of cases) {
+    it(`${JSON.stringify(name)} becomes ${JSON.stringify(handle)}, a valid handle`, () => {
+      assert.equal(sanitiseHandle(name), handle);
+      assert.match(sanitiseHandle(name), HANDLE_PATTERN);
+    });
+  }
 });
