@@ -83,7 +83,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const expiry = watchExpiry(store, (line) => {
     log.warn(line);
   });
-  context.subscriptions.push(panels, new SessionStatusBar(store, COMMANDS.showSessions), { dispose: () => { driver.dispose(); } }, expiry);
+  const stopWatchingWaiting = driver.watchWaiting();
+  context.subscriptions.push(panels, new SessionStatusBar(store, COMMANDS.showSessions), { dispose: () => { stopWatchingWaiting(); driver.dispose(); } }, expiry);
 
   const deps: ExtensionDeps = { store, core, relays, driver, panels, log, suggestedHandle };
   const declared = (context.extension.packageJSON as { version?: unknown }).version;

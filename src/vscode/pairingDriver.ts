@@ -4,9 +4,11 @@
 // watching the relay, so a peer's abort or an expired slot reaches the person at once instead
 // of after they type. Their confirmation in the panel wakes that watch, and the same loop goes
 // on to finalize and announce the peer. Sessions an agent opened over MCP are the agent's to
-// drive; they are driven here only once the person confirms their SAS in the panel (nobody
-// else would finalize them): `drive` starts a loop for a session not driven yet, and leaves a
-// session already driven to its loop.
+// drive through the key exchange; once one waits for its person (`watchWaiting`), it is driven
+// here too, without opening the panel (the agent's pair_confirm does that), so a peer's abort
+// reaches the person and their confirmation finalizes it even if the agent stopped calling.
+// `drive` starts a loop for a session not driven yet, and leaves a session already driven to
+// its loop.
 //
 // No `vscode` import: the UI is a small interface, so a whole pairing through a real relay is
 // tested with a recording fake.
@@ -42,8 +44,13 @@ export interface PairingDriverOptions {
   retryMs?: { first: number; cap: number };
 }
 
-/** How a session came to be driven: one restored in `sas_ready` waits quietly for the person. */
-export type DriveOrigin = 'started' | 'restored';
+/**
+ * How a session came to be driven. `started`: the person started it here, so the SAS panel
+ * opens when the SAS is ready. `restored`: a reload left it in flight; one restored in
+ * `sas_ready` waits quietly (the status bar says so). `agent`: an agent opened it over MCP and
+ * asks the person itself, so the panel never opens by itself.
+ */
+export type DriveOrigin = 'started' | 'restored' | 'agent';
 
 const DEFAULT_SLICE_MS = 20_000;
 const DEFAULT_RETRY_MS = { first: 1_000, cap: 15_000 };
@@ -78,6 +85,20 @@ export class PairingDriver {
     return this.driving.has(sessionId);
   }
 
+  /**
+   * From now on drives every session of the store that waits for its person and is not driven
+   * yet (one an agent opened), as `agent`. Returns the unsubscribe.
+   */
+  watchWaiting(): () => void {
+    const adopt = (): void => {
+      for (const snapshot of this.options.store.list()) {
+        if (snapshot.state === 'sas_ready' && !this.driving.has(snapshot.sessionId)) this.drive(snapshot.sessionId, 'agent');
+      }
+    };
+    adopt();
+    return this.options.store.onDidChange(adopt);
+  }
+
   /** Stops every loop: a watch in progress is woken, any other long poll runs out on its own. */
   dispose(): void {
     this.disposed = true;
@@ -102,7 +123,7 @@ export class PairingDriver {
             // Announced once per run; a session restored in sas_ready waits quietly (the status
             // bar says so). Then watch the relay until the person confirms (which wakes the
             // watch) or the session ends, and take the next turn from there.
-            if (!announced) ui.sasReady(snapshot, !(first && origin === 'restored'));
+            if (!announced) ui.sasReady(snapshot, origin === 'started' || (origin === 'restored' && !first));
             announced = true;
             await store.watchPeer(id, this.sliceMs, this.stop.signal);
             break;

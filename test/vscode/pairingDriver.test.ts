@@ -213,6 +213,45 @@ describe('PairingDriver', () => {
     assert.equal((await guestDone).state, 'finalized');
   });
 
+  it('takes over a session an agent opened once it waits for its person: no panel, the peer\'s abort reaches the person', async () => {
+    const host = await makeSide(relay.url, 'quinn');
+    const guest = await makeSide(relay.url, 'rosa');
+    const driven = driverFor(host.store);
+    const stopWatching = driven.driver.watchWaiting();
+    try {
+      const ids = await openPair(host, guest, relay.url);
+      // The agent's own calls (pair_host, then polls) reach sas_ready; nobody calls drive.
+      assert.ok(!driven.driver.isDriving(ids.hostId));
+      await Promise.all([host.store.waitForSas(ids.hostId, 10_000), guest.store.waitForSas(ids.guestId, 10_000)]);
+      assert.deepEqual(await driven.ui.next('sasReady'), ['sasReady', 'sas_ready', 'quiet']);
+      assert.ok(driven.driver.isDriving(ids.hostId));
+      await guest.store.abort(ids.guestId, 'wrong person');
+      assert.deepEqual(await driven.ui.next('ended'), ['ended', 'aborted', 'peer_aborted']);
+      await stopsDriving(driven.driver, ids.hostId);
+    } finally {
+      stopWatching();
+    }
+  });
+
+  it('takes over a session that already waits for its person when it starts watching, and finalizes it once confirmed', async () => {
+    const host = await makeSide(relay.url, 'sam');
+    const guest = await makeSide(relay.url, 'tia');
+    const driven = driverFor(host.store);
+    const ids = await openPair(host, guest, relay.url);
+    await Promise.all([host.store.waitForSas(ids.hostId, 10_000), guest.store.waitForSas(ids.guestId, 10_000)]);
+    const stopWatching = driven.driver.watchWaiting();
+    try {
+      assert.ok(driven.driver.isDriving(ids.hostId));
+      const sas = host.store.sasForPerson(ids.hostId);
+      await Promise.all([host.store.confirmSas(ids.hostId, sas), guest.store.confirmSas(ids.guestId, sas)]);
+      const guestDone = guest.store.finalize(ids.guestId, 10_000);
+      assert.deepEqual(await driven.ui.next('paired'), ['paired', 'finalized', guest.fingerprint]);
+      assert.equal((await guestDone).state, 'finalized');
+    } finally {
+      stopWatching();
+    }
+  });
+
   it('lets go of its watch at once when disposed', { timeout: 8_000 }, async () => {
     const host = await makeSide(relay.url, 'olga');
     const guest = await makeSide(relay.url, 'pete');
