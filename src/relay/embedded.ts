@@ -1,6 +1,8 @@
 // The default relay is a loopback one at 127.0.0.1:8771, shared by everything on this machine:
-// whoever needs it first (a CLI, an MCP server, a VS Code window) starts it in-process, and the
-// others find it answering. Two starting at once race for the port; the loser uses the winner's.
+// whoever needs it first starts it, and the others find it answering. A CLI or an MCP server
+// starts it in-process (ensureLocalRelay); a VS Code window starts it as a process of its own
+// that outlives the window (vscode/embeddedRelay.ts). Two starting at once race for the port;
+// the loser uses the winner's.
 
 import { PairError } from '../core/errors.js';
 import { type RunningRelay, startRelay } from './node.js';
@@ -10,6 +12,17 @@ export const DEFAULT_RELAY_PORT = 8771;
 export const DEFAULT_RELAY_URL = `http://${DEFAULT_RELAY_HOST}:${DEFAULT_RELAY_PORT}`;
 /** How long a health probe waits before deciding nothing answers. */
 export const RELAY_PROBE_TIMEOUT_MS = 1500;
+
+/**
+ * What a relay process started with `--record FILE` (main.ts) writes there once it listens, and
+ * removes when it exits gracefully: how another process finds it to stop it.
+ */
+export interface RelayProcessRecord {
+  pid: number;
+  url: string;
+  /** RFC 3339. */
+  startedAt: string;
+}
 
 export interface LocalRelay {
   url: string;

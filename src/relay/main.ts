@@ -1,25 +1,109 @@
-// The standalone relay (`node dist/relay.mjs [--host H] [--port P]`), for running one on a server.
-// Configuration by flags or AGENT_PAIR_RELAY_HOST / AGENT_PAIR_RELAY_PORT.
+// The standalone relay (`node dist/relay.mjs [--host H] [--port P] [--idle-exit S] [--record F]`),
+// for running one on a server, and the process VS Code starts for the shared local relay.
+// Configuration by flags or AGENT_PAIR_RELAY_HOST / AGENT_PAIR_RELAY_PORT /
+// AGENT_PAIR_RELAY_IDLE_EXIT.
+//
+// --idle-exit SECONDS: close gracefully and exit (code 0) once the relay has had no pair slot,
+// no pending long poll and no request at all for that long; 0 (the default) never. A request
+// counts as activity so that a window which just found the relay answering (GET /healthz) and
+// is about to open a pairing never meets a relay that exited in between. Inbox slots do not
+// keep it alive: an identity bound to a local relay loses its inbox when the relay exits, as it
+// did when the VS Code window that ran the relay closed.
+//
+// --record FILE: once listening, write {"pid","url","startedAt"} there (mode 0600), and remove
+// it on a graceful exit if it still names this process. The relay writes it itself, after it
+// holds the port, so a process that lost the race for the port never claims to be the relay.
 
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT } from './embedded.js';
-import { startRelay } from './node.js';
+import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, type RelayProcessRecord } from './embedded.js';
+import { type RunningRelay, startRelay } from './node.js';
 
-const { values } = parseArgs({
-  options: {
-    host: { type: 'string', default: process.env['AGENT_PAIR_RELAY_HOST'] ?? DEFAULT_RELAY_HOST },
-    port: { type: 'string', default: process.env['AGENT_PAIR_RELAY_PORT'] ?? String(DEFAULT_RELAY_PORT) },
-  },
-});
-const port = Number(values.port);
-if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-  process.stderr.write(`relay: --port ${values.port} is not a port; expected 0 to 65535\n`);
+function usage(message: string): never {
+  process.stderr.write(`relay: ${message}\n`);
   process.exit(2);
 }
-const relay = await startRelay({ host: values.host, port });
+
+const { values } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        host: { type: 'string', default: process.env['AGENT_PAIR_RELAY_HOST'] ?? DEFAULT_RELAY_HOST },
+        port: { type: 'string', default: process.env['AGENT_PAIR_RELAY_PORT'] ?? String(DEFAULT_RELAY_PORT) },
+        'idle-exit': { type: 'string', default: process.env['AGENT_PAIR_RELAY_IDLE_EXIT'] ?? '0' },
+        record: { type: 'string' },
+      },
+    });
+  } catch (error) {
+    return usage(`${error instanceof Error ? error.message : String(error)}; usage: relay [--host H] [--port P] [--idle-exit SECONDS] [--record FILE]`);
+  }
+})();
+const port = Number(values.port);
+if (!/^\d+$/.test(values.port) || port > 65_535) usage(`--port ${values.port} is not a port; expected 0 to 65535`);
+const idleExitText = values['idle-exit'];
+if (!/^\d{1,9}$/.test(idleExitText)) usage(`--idle-exit ${idleExitText} is not a number of seconds; expected a whole number of seconds, 0 to never exit`);
+const idleExitMs = Number(idleExitText) * 1000;
+const recordPath = values.record;
+if (recordPath === '') usage('--record needs a file path');
+
+let relay: RunningRelay;
+try {
+  relay = await startRelay({ host: values.host, port });
+} catch (error) {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
+  process.stderr.write(code === 'EADDRINUSE' ? `relay: ${values.host}:${port} is already in use\n` : `relay: could not listen on ${values.host}:${port}: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}
+// Synchronously, before any request is handled: whoever sees the relay answer finds the record.
+if (recordPath !== undefined) writeRecord(recordPath, { pid: process.pid, url: relay.url, startedAt: new Date().toISOString() });
 process.stdout.write(`Agent Pair relay listening on ${relay.url}\n`);
+
+let stopping = false;
 const stop = (): void => {
-  void relay.close().then(() => process.exit(0));
+  if (stopping) return;
+  stopping = true;
+  void relay.close().then(() => {
+    if (recordPath !== undefined) removeOwnRecord(recordPath);
+    process.exit(0);
+  });
 };
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);
+
+if (idleExitMs > 0) {
+  let lastActivity = Date.now();
+  relay.server.on('request', () => {
+    lastActivity = Date.now();
+  });
+  const idleCheck = setInterval(() => {
+    const { pairSlots, longPolls } = relay.stats();
+    const now = Date.now();
+    if (pairSlots > 0 || longPolls > 0) lastActivity = now;
+    else if (now - lastActivity >= idleExitMs) {
+      clearInterval(idleCheck);
+      process.stdout.write(`Agent Pair relay idle for ${idleExitText} s; exiting\n`);
+      stop();
+    }
+  }, Math.min(1000, idleExitMs / 4));
+  idleCheck.unref();
+}
+
+function writeRecord(path: string, record: RelayProcessRecord): void {
+  const temporary = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temporary, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+    renameSync(temporary, path);
+  } catch (error) {
+    // The relay still serves; only stopping it from VS Code needs the record.
+    process.stderr.write(`relay: could not write ${path}: ${error instanceof Error ? error.message : String(error)}\n`);
+  }
+}
+
+function removeOwnRecord(path: string): void {
+  try {
+    const record = JSON.parse(readFileSync(path, 'utf8')) as Partial<RelayProcessRecord>;
+    if (record.pid === process.pid) rmSync(path, { force: true });
+  } catch {
+    // gone already, or not ours to judge
+  }
+}

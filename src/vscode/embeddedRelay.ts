@@ -1,18 +1,61 @@
 // Which relay a new pairing goes through. With the setting `agentPair.relayUrl` empty it is
-// the loopback relay at 127.0.0.1:8771, shared by every window (and the CLI) on this machine:
-// the first that needs it finds nothing answering GET /healthz and starts it in its own
-// extension host; the others find it answering. Two starting at once race for the port and
-// the loser uses the winner's. When the window that runs it closes, the relay goes with it; the
-// others notice on their next use (the probe fails) and one of them starts a new one.
+// the loopback relay at 127.0.0.1:8771, shared by every window (and the CLI) on this machine.
+// The first window that needs it finds nothing answering GET /healthz and starts it as a
+// detached process of its own (the shipped relay bundle, dist/relay.mjs), so it outlives the
+// window: reloading or closing the window that started it does not end the pairings in flight
+// through it, this window's or anyone else's. It exits on its own after
+// LOCAL_RELAY_IDLE_EXIT_SECONDS with no pairing in flight, or on Agent Pair: Stop Local Relay
+// from any window; then the next window that needs it starts a new one.
 //
-// Nothing here imports `vscode`: the setting comes in as a function, so this is tested with a
-// real relay on a free port.
+// Two windows starting it at once race for the port; the loser's process exits and the loser
+// uses the winner's. The process that holds the port writes a record (pid, url, start time) in
+// the extension's global storage, shared by every window of this user, which is how any window
+// finds it to stop it. A relay that something else runs (a CLI, `agent-pair relay`) has no
+// record and is left alone.
+//
+// Nothing here imports `vscode`: the setting comes in as a function and the storage as a path,
+// so this is tested with real relay processes on free ports.
 
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PairError, badInput, isPairError } from '../core/errors.js';
 import { normaliseRelayUrl } from '../relay/client.js';
-import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, type LocalRelay, ensureLocalRelay, relayAnswers } from '../relay/embedded.js';
-import type { RunningRelay } from '../relay/node.js';
+import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, type RelayProcessRecord, relayAnswers } from '../relay/embedded.js';
 import type { RelayConnector, RelayPort } from '../core/ports.js';
+
+/**
+ * The relay process exits after this long with no pairing in flight (and no request). Longer
+ * than a pairing slot lives, so a person who steps away mid-pairing still finds it.
+ */
+export const LOCAL_RELAY_IDLE_EXIT_SECONDS = 600;
+/** How long a started relay process gets to answer GET /healthz. */
+export const LOCAL_RELAY_START_TIMEOUT_MS = 5_000;
+/** How long Stop Local Relay waits for the relay to stop answering. */
+export const LOCAL_RELAY_STOP_TIMEOUT_MS = 5_000;
+/** The record's file name in the state directory. */
+export const LOCAL_RELAY_RECORD_FILE = 'local-relay.json';
+const POLL_MS = 50;
+
+/** How to run the relay process; the relay's own flags are appended to `args`. */
+export interface RelayCommand {
+  command: string;
+  args: string[];
+  /** Added to this process's environment. */
+  env?: Record<string, string>;
+  /** Default: the state directory (never a workspace folder, which the process would hold on to). */
+  cwd?: string;
+}
+
+/**
+ * The relay bundle run by this runtime. In VS Code desktop the extension host's execPath is the
+ * Electron binary, which ELECTRON_RUN_AS_NODE turns into plain Node; under code-server or a
+ * remote extension host it already is Node, which ignores the variable.
+ */
+export function nodeScriptCommand(script: string): RelayCommand {
+  return { command: process.execPath, args: [script], env: { ELECTRON_RUN_AS_NODE: '1' } };
+}
 
 export interface RelayChoiceOptions {
   /** The current value of `agentPair.relayUrl` (read on every use, so a change applies at once). */
@@ -20,24 +63,47 @@ export interface RelayChoiceOptions {
   /** The loopback port of the shared relay; tests pass a free one. */
   port?: number;
   log: (line: string) => void;
+  /** A directory shared by every window of this user (the extension's global storage): the record lives there. */
+  stateDir: string;
+  /** How to run the relay process: dist/relay.mjs in the extension; tests run the TypeScript entry. */
+  relayCommand: RelayCommand;
+  idleExitSeconds?: number;
+  startTimeoutMs?: number;
 }
 
 export interface LocalRelayStatus {
   url: string;
-  /** True if this window runs it (and so stops it when it closes). */
-  runsHere: boolean;
+  /** True if this call started the relay process (false: it answered already, or another won the race). */
+  started: boolean;
+  /**
+   * The relay process a VS Code window started, which any window can stop. Undefined when
+   * another process runs the relay (a CLI pairing, `agent-pair relay`).
+   */
+  process?: RelayProcessRecord;
 }
+
+export type StopLocalResult =
+  | { outcome: 'stopped'; process: RelayProcessRecord }
+  /** Nothing answers at the local URL. */
+  | { outcome: 'not_running' }
+  /** A relay answers but no window started it: it stops when the process running it ends. */
+  | { outcome: 'other_process' }
+  /** Signalled, but it still answered when the wait ran out. */
+  | { outcome: 'still_running'; process: RelayProcessRecord };
 
 export class RelayChoice {
   private readonly port: number;
   readonly localUrl: string;
-  private running: RunningRelay | undefined;
+  readonly recordPath: string;
+  readonly idleExitSeconds: number;
   /** One probe-or-start at a time, so concurrent pairings never race each other for the port. */
   private ensuring: Promise<LocalRelayStatus> | undefined;
 
   constructor(private readonly options: RelayChoiceOptions) {
     this.port = options.port ?? DEFAULT_RELAY_PORT;
     this.localUrl = `http://${DEFAULT_RELAY_HOST}:${this.port}`;
+    this.recordPath = join(options.stateDir, LOCAL_RELAY_RECORD_FILE);
+    this.idleExitSeconds = options.idleExitSeconds ?? LOCAL_RELAY_IDLE_EXIT_SECONDS;
   }
 
   /** The configured relay, normalised, or undefined when the setting is empty (use the local one). */
@@ -65,7 +131,7 @@ export class RelayChoice {
     return normaliseRelayUrl(url) === this.localUrl;
   }
 
-  /** Makes sure the loopback relay answers: probes it, and starts it here if nothing does. */
+  /** Makes sure the loopback relay answers: probes it, and starts its process if nothing does. */
   ensureLocal(): Promise<LocalRelayStatus> {
     this.ensuring ??= this.probeOrStart().finally(() => {
       this.ensuring = undefined;
@@ -75,41 +141,169 @@ export class RelayChoice {
 
   /** The loopback relay if it answers, without starting one. */
   async localStatus(): Promise<LocalRelayStatus | undefined> {
-    if (this.running) return { url: this.running.url, runsHere: true };
-    return (await relayAnswers(this.localUrl)) ? { url: this.localUrl, runsHere: false } : undefined;
+    if (!(await relayAnswers(this.localUrl))) return undefined;
+    const record = await this.liveRecord();
+    return { url: this.localUrl, started: false, ...(record && { process: record }) };
   }
 
-  /** Stops the relay if this window runs it; false if it does not. */
-  async stopLocal(): Promise<boolean> {
-    const running = this.running;
-    if (!running) return false;
-    this.running = undefined;
-    await running.close();
-    this.options.log(`Stopped the local relay at ${running.url}.`);
-    return true;
+  /**
+   * Stops the relay process a window started, whichever window that was: SIGTERM (it answers
+   * its long polls and closes gracefully), then waits until it no longer answers.
+   */
+  async stopLocal(): Promise<StopLocalResult> {
+    const record = await this.liveRecord();
+    if (!record) return (await relayAnswers(this.localUrl)) ? { outcome: 'other_process' } : { outcome: 'not_running' };
+    if (!(await relayAnswers(record.url))) {
+      // Alive but not answering at its URL: not something to signal on a guess.
+      return { outcome: 'not_running' };
+    }
+    try {
+      process.kill(record.pid, 'SIGTERM');
+    } catch {
+      // It exited between the check and the signal.
+    }
+    const deadline = Date.now() + LOCAL_RELAY_STOP_TIMEOUT_MS;
+    while (await relayAnswers(record.url)) {
+      if (Date.now() > deadline) return { outcome: 'still_running', process: record };
+      await sleep(POLL_MS);
+    }
+    await this.removeRecord(record.pid);
+    this.options.log(`Stopped the local relay at ${record.url} (pid ${record.pid}).`);
+    return { outcome: 'stopped', process: record };
   }
 
-  dispose(): Promise<void> {
-    return this.stopLocal().then(() => undefined);
+  /** Nothing to release: the relay process outlives the window by design. */
+  dispose(): void {
+    // The relay stops on its own when idle, or on Stop Local Relay from any window.
   }
 
   private async probeOrStart(): Promise<LocalRelayStatus> {
-    if (this.running) return { url: this.running.url, runsHere: true };
-    let local: LocalRelay;
-    try {
-      local = await ensureLocalRelay(this.port);
-    } catch (error) {
-      if (isPairError(error)) throw error;
-      throw new PairError('relay_unreachable', `The local relay could not be started at ${this.localUrl}.`, { cause: error });
+    if (await relayAnswers(this.localUrl)) {
+      const record = await this.liveRecord();
+      this.options.log(record ? `Using the local relay at ${this.localUrl} (pid ${record.pid}, started by a window at ${record.startedAt}).` : `Using the local relay at ${this.localUrl}, run by another process.`);
+      return { url: this.localUrl, started: false, ...(record && { process: record }) };
     }
-    if (local.started) {
-      this.running = local.started;
-      this.options.log(`Started the local relay at ${local.url}; it runs while this window is open.`);
-      return { url: local.url, runsHere: true };
-    }
-    this.options.log(`Using the local relay at ${local.url}, run by another window or process.`);
-    return { url: local.url, runsHere: false };
+    return this.startProcess();
   }
+
+  /** Starts the relay process and waits until the relay answers (its own, or a racing window's). */
+  private async startProcess(): Promise<LocalRelayStatus> {
+    const url = this.localUrl;
+    const began = Date.now();
+    try {
+      await mkdir(this.options.stateDir, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      throw new PairError('relay_unreachable', `No relay answers at ${url}, and the local relay could not be started: its state directory ${this.options.stateDir} could not be created (${describe(error)}).`, { cause: error });
+    }
+    const command = this.options.relayCommand;
+    const args = [...command.args, '--host', DEFAULT_RELAY_HOST, '--port', String(this.port), '--idle-exit', String(this.idleExitSeconds), '--record', this.recordPath];
+    let ended: string | undefined;
+    let child: ChildProcess | undefined;
+    try {
+      child = spawn(command.command, args, {
+        detached: true,
+        stdio: 'ignore',
+        env: { ...process.env, ...command.env },
+        cwd: command.cwd ?? this.options.stateDir,
+        windowsHide: true,
+      });
+      child.once('error', (error) => {
+        ended ??= describe(error);
+      });
+      child.once('exit', (code, signal) => {
+        ended ??= signal === null ? `exit code ${String(code)}` : `killed by ${signal}`;
+      });
+      child.unref();
+    } catch (error) {
+      ended = describe(error);
+    }
+    this.options.log(`Starting the local relay at ${url} in a process of its own${child?.pid === undefined ? '' : ` (pid ${child.pid})`}.`);
+
+    const deadline = began + (this.options.startTimeoutMs ?? LOCAL_RELAY_START_TIMEOUT_MS);
+    for (;;) {
+      if (await relayAnswers(url)) break;
+      if (ended !== undefined) {
+        // Lost the race for the port to another window (or a CLI) that answers by now, or failed.
+        if (await relayAnswers(url)) break;
+        throw new PairError('relay_unreachable', `No relay answers at ${url}, and the local relay process could not start there (${ended}). If another program holds port ${this.port}, free it, or set agentPair.relayUrl to a relay.`);
+      }
+      if (Date.now() > deadline) {
+        child?.kill();
+        throw new PairError('relay_unreachable', `The local relay process did not answer at ${url} within ${(deadline - began) / 1000} s. Try again, or run a relay yourself (agent-pair relay) or set agentPair.relayUrl to one.`);
+      }
+      await sleep(POLL_MS);
+    }
+
+    const record = await this.liveRecord();
+    const started = record !== undefined && child?.pid !== undefined && record.pid === child.pid;
+    if (started) {
+      this.options.log(`Started the local relay at ${url} (pid ${record.pid}) in ${Date.now() - began} ms; it outlives this window and exits after ${formatMinutes(this.idleExitSeconds)} with no pairing in flight.`);
+    } else {
+      this.options.log(`Using the local relay at ${url}, started meanwhile by another ${record ? 'window' : 'process'}.`);
+    }
+    return { url, started, ...(record && { process: record }) };
+  }
+
+  /**
+   * The record of the relay process a window started, if that process still runs; a record
+   * left by one that did not exit gracefully (killed, crashed) is removed.
+   */
+  private async liveRecord(): Promise<RelayProcessRecord | undefined> {
+    let record: RelayProcessRecord;
+    try {
+      const parsed: unknown = JSON.parse(await readFile(this.recordPath, 'utf8'));
+      if (!isRecord(parsed) || parsed.url !== this.localUrl) return undefined;
+      record = parsed;
+    } catch {
+      return undefined;
+    }
+    if (await this.isRelayProcess(record.pid)) return record;
+    await this.removeRecord(record.pid);
+    return undefined;
+  }
+
+  /** True if `pid` runs, and on Linux, runs a relay given this record path (a reused pid does not). */
+  private async isRelayProcess(pid: number): Promise<boolean> {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return false; // ESRCH: gone; EPERM: another user's process, so not the relay a window of ours started
+    }
+    if (process.platform !== 'linux') return true;
+    try {
+      return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').includes(this.recordPath);
+    } catch {
+      return false;
+    }
+  }
+
+  /** Removes the record if it still names `pid` (a newer relay may have replaced it). */
+  private async removeRecord(pid: number): Promise<void> {
+    let current: unknown;
+    try {
+      current = JSON.parse(await readFile(this.recordPath, 'utf8'));
+    } catch {
+      current = undefined; // gone already, or unreadable: nothing worth keeping
+    }
+    if (isRecord(current) && current.pid !== pid) return;
+    await rm(this.recordPath, { force: true }).catch(() => undefined);
+  }
+}
+
+function isRecord(value: unknown): value is RelayProcessRecord {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Partial<Record<keyof RelayProcessRecord, unknown>>;
+  return typeof record.pid === 'number' && Number.isInteger(record.pid) && record.pid > 0 && typeof record.url === 'string' && typeof record.startedAt === 'string';
+}
+
+export function formatMinutes(seconds: number): string {
+  if (seconds % 60 !== 0) return `${seconds} s`;
+  const minutes = seconds / 60;
+  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**

@@ -2,7 +2,8 @@
 // choice, the background driver, the SAS panels, the status bar, the MCP provider, the join link
 // handler and the commands, and hands every disposable to the extension context. Nothing here
 // talks to the network on activation: restoring pairings in flight reads local state only; the
-// relay and the MCP server start when first needed.
+// relay and the MCP server start when first needed. The local relay runs in a process of its
+// own that outlives this window (embeddedRelay.ts), so deactivating leaves it running.
 
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
@@ -27,7 +28,7 @@ import { registerStartRelay } from './commands/startRelay.js';
 import { registerStopRelay } from './commands/stopRelay.js';
 import { registerVerifySas } from './commands/verifySas.js';
 import type { ExtensionDeps } from './deps.js';
-import { RelayChoice, startingLocalRelay } from './embeddedRelay.js';
+import { type RelayChoiceOptions, RelayChoice, nodeScriptCommand, startingLocalRelay } from './embeddedRelay.js';
 import { watchExpiry } from './expiryWatch.js';
 import { suggestedHandle } from './identityPrompt.js';
 import { type McpEndpoint, registerMcpProvider } from './mcpProvider.js';
@@ -38,8 +39,14 @@ import { SessionStatusBar } from './statusBar.js';
 import { extensionStores } from './storage.js';
 import { registerJoinLinkHandler } from './uriHandler.js';
 
-/** Work that must finish before the window goes: closing the relay and the MCP server. */
+/** Work that must finish before the window goes: closing the MCP server (never the local relay). */
 let shutdown: (() => Promise<void>) | undefined;
+
+/**
+ * For tests in plain Node only: where the local relay listens and how its process runs (the
+ * real ones are port 8771 and dist/relay.mjs, which needs a build).
+ */
+export const localRelayOverrides: Partial<Pick<RelayChoiceOptions, 'port' | 'relayCommand' | 'idleExitSeconds'>> = {};
 
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Agent Pair', { log: true });
@@ -50,6 +57,9 @@ export function activate(context: vscode.ExtensionContext): void {
     log: (line) => {
       log.info(line);
     },
+    stateDir: context.globalStorageUri.fsPath,
+    relayCommand: nodeScriptCommand(vscode.Uri.joinPath(context.extensionUri, 'dist', 'relay.mjs').fsPath),
+    ...localRelayOverrides,
   });
   const core: SessionDeps = {
     ...extensionStores(context),
@@ -75,8 +85,9 @@ export function activate(context: vscode.ExtensionContext): void {
       log.info(line);
     },
     relayLost: async (relayUrl) => {
-      // The window running the shared local relay closed: start it again (here, or find the
-      // window that won the race). Its pairings are gone with it and end as expired.
+      // The shared local relay's process stopped (idle exit, Stop Local Relay, killed): start
+      // a new one (or find the one a racing window started). Pairings in flight through the old
+      // one are gone with it and end as expired.
       if (relays.isLocal(relayUrl)) await relays.ensureLocal();
     },
   });
@@ -84,7 +95,7 @@ export function activate(context: vscode.ExtensionContext): void {
     log.warn(line);
   });
   const stopWatchingWaiting = driver.watchWaiting();
-  context.subscriptions.push(panels, new SessionStatusBar(store, COMMANDS.showSessions), { dispose: () => { stopWatchingWaiting(); driver.dispose(); } }, expiry);
+  context.subscriptions.push(relays, panels, new SessionStatusBar(store, COMMANDS.showSessions), { dispose: () => { stopWatchingWaiting(); driver.dispose(); } }, expiry);
 
   const deps: ExtensionDeps = { store, core, relays, driver, panels, log, suggestedHandle };
   const declared = (context.extension.packageJSON as { version?: unknown }).version;
@@ -112,7 +123,7 @@ export function activate(context: vscode.ExtensionContext): void {
   }
 
   shutdown = async () => {
-    await Promise.allSettled([mcp.close(), relays.dispose()]);
+    await mcp.close().catch(() => undefined);
   };
 
   void resumePairings(store, driver, log);

@@ -141,7 +141,8 @@ export class PairingDriver {
         troubleSaid = false;
       } catch (error) {
         const now = this.current(id);
-        if (!now) return;
+        // Disposed meanwhile (the window goes): never restart a relay on the way out.
+        if (!now || this.stop.signal.aborted) return;
         // An abort or expiry surfaces as an error from finalize; the next turn reports the end.
         if (now.state === 'aborted' || now.state === 'finalized' || isPairError(error, 'timeout')) continue;
         if (!isRelayTrouble(error)) {

@@ -6,6 +6,9 @@
 
 import assert from 'node:assert/strict';
 import { register } from 'node:module';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -14,12 +17,15 @@ import type { ExtensionContext } from 'vscode';
 import { isPairError } from '../../src/core/errors.js';
 import { listPeers } from '../../src/core/trust.js';
 import type { SessionStore } from '../../src/core/store.js';
+import { relayAnswers } from '../../src/relay/embedded.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import type { HostResult } from '../../src/vscode/commands/hostPairing.js';
 import type { JoinResult } from '../../src/vscode/commands/joinPairing.js';
 import { COMMANDS, MCP_PROVIDER_ID, sasPanelTitle } from '../../src/vscode/ids.js';
 import { buildJoinLink } from '../../src/vscode/joinLink.js';
 import type { PanelView } from '../../src/vscode/panelMessages.js';
+import { LOCAL_RELAY_RECORD_FILE, type LocalRelayStatus } from '../../src/vscode/embeddedRelay.js';
+import { Pids, TSX_RELAY_COMMAND, freePort, isAlive, untilExited } from '../helpers/relayProcess.js';
 import { makeSide } from '../helpers/sides.js';
 import { type FakeWebviewPanel, Uri, fake, fakeContext } from './fakeVscode.js';
 
@@ -83,10 +89,10 @@ describe('the extension, activated over a stand-in vscode', () => {
     await relay.close();
   });
 
-  async function activate(storage?: Pick<Context, 'workspaceState' | 'globalState' | 'secrets'>): Promise<void> {
+  async function activate(storage?: Pick<Context, 'workspaceState' | 'globalState' | 'secrets'>, options: { relayUrl?: string; globalStorage?: string } = {}): Promise<void> {
     fake.reset();
-    fake.settings.set('agentPair.relayUrl', relay.url);
-    context = fakeContext(storage);
+    fake.settings.set('agentPair.relayUrl', options.relayUrl ?? relay.url);
+    context = fakeContext(storage, options.globalStorage);
     extension.activate(context as unknown as ExtensionContext);
     await sleep(50); // restore runs in the background
   }
@@ -319,6 +325,147 @@ describe('the extension, activated over a stand-in vscode', () => {
       assert.match(JSON.stringify(result.content), /cancelled/);
     } finally {
       await client.close();
+    }
+  });
+});
+
+describe('the extension and the local relay (agentPair.relayUrl empty)', () => {
+  const pids = new Pids();
+  let port: number;
+  let globalStorage: string;
+  let context: Context;
+
+  async function activate(storage?: Pick<Context, 'workspaceState' | 'globalState' | 'secrets'>): Promise<void> {
+    fake.reset();
+    fake.settings.set('agentPair.relayUrl', '');
+    context = fakeContext(storage, globalStorage);
+    extension.activate(context as unknown as ExtensionContext);
+    await sleep(50);
+  }
+
+  async function deactivate(): Promise<void> {
+    for (const disposable of context.subscriptions.splice(0)) disposable.dispose();
+    await extension.deactivate();
+  }
+
+  function logText(): string {
+    return fake.outputChannels.flatMap((channel) => channel.lines).join('\n');
+  }
+
+  before(async () => {
+    port = await freePort();
+    // Port 8771 and dist/relay.mjs are the real ones; here a free port and the TypeScript entry.
+    Object.assign(extension.localRelayOverrides, { port, relayCommand: TSX_RELAY_COMMAND });
+  });
+  afterEach(async () => {
+    await deactivate();
+    // A relay the driver was restarting as the window went logs its pid and writes its record.
+    await sleep(300);
+    pids.addFromLog([logText()]);
+    const record = await readFile(join(globalStorage, LOCAL_RELAY_RECORD_FILE), 'utf8').catch(() => '{}');
+    pids.add((JSON.parse(record) as { pid?: number }).pid);
+    pids.killAll();
+    await rm(globalStorage, { recursive: true, force: true });
+  });
+  after(() => {
+    delete extension.localRelayOverrides.port;
+    delete extension.localRelayOverrides.relayCommand;
+  });
+
+  it('starts the relay in a process of its own that outlives a reload, so a pairing in flight completes; Stop Local Relay stops it', async () => {
+    globalStorage = await mkdtemp(join(tmpdir(), 'agent-pair-global-'));
+    const url = `http://127.0.0.1:${port}`;
+    await activate();
+    await fake.commands.get(COMMANDS.setUpIdentity)?.('olivia');
+    const began = Date.now();
+    const hosted = (await fake.commands.get(COMMANDS.host)?.()) as HostResult;
+    const hostMs = Date.now() - began;
+    assert.equal(hosted.relayUrl, url);
+    const started = /Started the local relay at (\S+) \(pid (\d+)\) in (\d+) ms/.exec(logText());
+    assert.ok(started, logText());
+    const pid = Number(started[2]);
+    pids.add(pid);
+    assert.ok(hostMs < 5_000, `hosting took ${hostMs} ms`);
+
+    // The window reloads: deactivate no longer stops the relay.
+    const storage = { workspaceState: context.workspaceState, globalState: context.globalState, secrets: context.secrets };
+    await deactivate();
+    assert.ok(await relayAnswers(url), 'the relay answers after the window that started it went');
+    assert.ok(isAlive(pid));
+
+    await activate(storage);
+    await until('the restored pairing in the status bar', () => statusItem().visible);
+    const peggy = await makeSide(url, 'peggy');
+    const joined = await peggy.store.open('guest', url, hosted.code);
+    const peggySas = peerSas(peggy.store, joined.sessionId);
+    const panel = await until('the SAS panel', () => fake.panels.find((candidate) => candidate.title === sasPanelTitle(hosted.nameplate)));
+    panel.send({ type: 'ready' });
+    const ready = await until('the SAS in the panel', () => views(panel).find((view) => view.sas !== undefined));
+    panel.send({ type: 'confirm', digits: await peggySas });
+    await peggy.store.confirmSas(joined.sessionId, ready.sas ?? '');
+    await peerFinalizes(peggy.store, joined.sessionId);
+    await until('the paired notification', () => fake.messages.find((message) => message.text === `Agent Pair: Paired with peggy (${peggy.fingerprint}).`));
+    assert.ok(!logText().includes('Started the local relay'), 'the reloaded window used the running relay');
+
+    // Start Local Relay says where it runs.
+    const status = (await fake.commands.get(COMMANDS.startRelay)?.()) as LocalRelayStatus;
+    assert.equal(status.process?.pid, pid);
+    assert.equal(fake.messages.at(-1)?.text, `Agent Pair: the local relay runs at ${url}, in a process of its own (pid ${pid}) that outlives VS Code windows and exits after 10 minutes with no pairing in flight.`);
+
+    // Stop Local Relay stops it from this window, though another one started it.
+    assert.equal(await fake.commands.get(COMMANDS.stopRelay)?.(), true);
+    assert.equal(fake.messages.at(-1)?.text, `Agent Pair: stopped the local relay at ${url}.`);
+    assert.ok(!(await relayAnswers(url)));
+    await untilExited(pid);
+    await assert.rejects(stat(join(globalStorage, LOCAL_RELAY_RECORD_FILE)), { code: 'ENOENT' });
+    assert.equal(await fake.commands.get(COMMANDS.stopRelay)?.(), false);
+    assert.equal(fake.messages.at(-1)?.text, `Agent Pair: no local relay answers at ${url}.`);
+
+    // Start Local Relay starts a new one.
+    const restarted = (await fake.commands.get(COMMANDS.startRelay)?.()) as LocalRelayStatus;
+    pids.add(restarted.process?.pid);
+    assert.equal(restarted.started, true);
+    assert.match(fake.messages.at(-1)?.text ?? '', new RegExp(`^Agent Pair: started the local relay at ${url}, in a process of its own \\(pid \\d+\\)`));
+  });
+
+  it('asks before stopping the relay when pairings in this window use it', async () => {
+    globalStorage = await mkdtemp(join(tmpdir(), 'agent-pair-global-'));
+    const url = `http://127.0.0.1:${port}`;
+    await activate();
+    await fake.commands.get(COMMANDS.setUpIdentity)?.('quentin');
+    await fake.commands.get(COMMANDS.host)?.();
+    const pid = Number(/Started the local relay at \S+ \(pid (\d+)\)/.exec(logText())?.[1]);
+    pids.add(pid);
+    fake.answerMessage = () => undefined; // the person dismisses the question
+    assert.equal(await fake.commands.get(COMMANDS.stopRelay)?.(), false);
+    const asked = fake.messages.at(-1);
+    assert.equal(asked?.modal, true);
+    assert.equal(asked.text, 'Stop the local relay? 1 pairing in flight in this window uses it.');
+    assert.ok(await relayAnswers(url));
+    assert.ok(isAlive(pid));
+
+    fake.answerMessage = (message) => (message.modal ? 'Stop Relay' : undefined);
+    assert.equal(await fake.commands.get(COMMANDS.stopRelay)?.(), true);
+    assert.equal(fake.messages.at(-1)?.text, `Agent Pair: stopped the local relay at ${url}.`);
+    await untilExited(pid);
+    // (The driver then finds the relay gone and starts a new one, so its pairing ends as expired.)
+  });
+
+  it('leaves a relay another process runs (no record) alone', async () => {
+    globalStorage = await mkdtemp(join(tmpdir(), 'agent-pair-global-'));
+    const url = `http://127.0.0.1:${port}`;
+    await activate();
+    // A CLI pairing runs the relay in its own process: no record, so it is not a window's to stop.
+    const cli = await startRelay({ port });
+    try {
+      assert.equal(await fake.commands.get(COMMANDS.stopRelay)?.(), false);
+      assert.equal(fake.messages.at(-1)?.text, `Agent Pair: the local relay at ${url} runs in another process, not one a VS Code window started: a CLI pairing (it stops when the pairing ends) or \`agent-pair relay\` (Ctrl-C in its terminal stops it).`);
+      const status = (await fake.commands.get(COMMANDS.startRelay)?.()) as LocalRelayStatus;
+      assert.deepEqual(status, { url, started: false });
+      assert.equal(fake.messages.at(-1)?.text, `Agent Pair: the local relay runs at ${url}, in another process (a CLI pairing or \`agent-pair relay\`); it stops when that process ends.`);
+      assert.ok(await relayAnswers(url));
+    } finally {
+      await cli.close();
     }
   });
 });

@@ -1,5 +1,7 @@
-// Agent Pair: Stop Local Relay. Stops the loopback relay if this window runs it. Pairings in
-// flight through it end (its slots live in memory only), so it asks first when there are any.
+// Agent Pair: Stop Local Relay. Stops the loopback relay's process, whichever window started it
+// (the record in the extension's global storage names it). Pairings in flight through it end,
+// in every window and a CLI too (its slots live in memory only), so it asks first when this
+// window has any. A relay some other process runs (a CLI, `agent-pair relay`) is left to it.
 
 import * as vscode from 'vscode';
 import { COMMANDS } from '../ids.js';
@@ -14,21 +16,37 @@ export function registerStopRelay(context: vscode.ExtensionContext, deps: Extens
       void vscode.window.showInformationMessage(`Agent Pair: no local relay answers at ${deps.relays.localUrl}.`);
       return false;
     }
-    if (!status.runsHere) {
-      void vscode.window.showInformationMessage(`Agent Pair: the local relay at ${status.url} runs in another window or process; stop it there.`);
+    if (!status.process) {
+      void vscode.window.showInformationMessage(otherProcess(status.url));
       return false;
     }
     const affected = deps.store.list().filter((snapshot) => isInFlight(snapshot) && deps.relays.isLocal(snapshot.relayUrl)).length;
     if (affected > 0) {
       const answer = await vscode.window.showWarningMessage(
-        `Stop the local relay? ${affected} pairing${affected === 1 ? '' : 's'} in flight use${affected === 1 ? 's' : ''} it.`,
-        { modal: true, detail: 'Their slots live in the relay\'s memory, so they end, here and on the other side.' },
+        `Stop the local relay? ${affected} pairing${affected === 1 ? '' : 's'} in flight in this window use${affected === 1 ? 's' : ''} it.`,
+        { modal: true, detail: 'Their slots live in the relay\'s memory, so they end, here and on the other side, as do pairings through it in other windows.' },
         'Stop Relay',
       );
       if (answer !== 'Stop Relay') return false;
     }
-    await deps.relays.stopLocal();
-    void vscode.window.showInformationMessage(`Agent Pair: stopped the local relay at ${status.url}.`);
-    return true;
+    const result = await deps.relays.stopLocal();
+    switch (result.outcome) {
+      case 'stopped':
+        void vscode.window.showInformationMessage(`Agent Pair: stopped the local relay at ${status.url}.`);
+        return true;
+      case 'not_running':
+        void vscode.window.showInformationMessage(`Agent Pair: the local relay at ${status.url} had stopped already.`);
+        return false;
+      case 'other_process':
+        void vscode.window.showInformationMessage(otherProcess(status.url));
+        return false;
+      case 'still_running':
+        void vscode.window.showWarningMessage(`Agent Pair: the local relay at ${status.url} (pid ${result.process.pid}) was asked to stop but still answers. Try again, or end process ${result.process.pid}.`);
+        return false;
+    }
   });
+}
+
+function otherProcess(url: string): string {
+  return `Agent Pair: the local relay at ${url} runs in another process, not one a VS Code window started: a CLI pairing (it stops when the pairing ends) or \`agent-pair relay\` (Ctrl-C in its terminal stops it).`;
 }

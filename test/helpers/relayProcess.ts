@@ -1,0 +1,122 @@
+// Test fixtures for relay processes: the TypeScript relay entry run by Node through tsx (no
+// build needed), free loopback ports, and a list of every pid a test started so `after` can kill
+// them all even when the test failed.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RelayCommand } from '../../src/vscode/embeddedRelay.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const RELAY_MAIN = fileURLToPath(new URL('../../src/relay/main.ts', import.meta.url));
+
+/** What RelayChoice runs in tests: the TypeScript entry, not dist/relay.mjs. */
+export const TSX_RELAY_COMMAND: RelayCommand = { command: process.execPath, args: ['--import', 'tsx', RELAY_MAIN], cwd: REPO_ROOT };
+
+/** A loopback port nothing listens on right now (never 8771, which a person's relay may hold). */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    await new Promise<void>((resolve) => {
+      server.close(() => {
+        resolve();
+      });
+    });
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    if (address.port !== 8771) return address.port;
+  }
+}
+
+/** Every process a test started, killed (SIGKILL) by killAll. */
+export class Pids {
+  private readonly pids = new Set<number>();
+
+  add(pid: number | undefined): void {
+    if (pid !== undefined) this.pids.add(pid);
+  }
+
+  /** The pids a RelayChoice logged when it started relay processes. */
+  addFromLog(lines: readonly string[]): void {
+    for (const line of lines) for (const match of line.matchAll(/\bpid (\d+)\b/g)) this.add(Number(match[1]));
+  }
+
+  killAll(): void {
+    for (const pid of this.pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // exited already
+      }
+    }
+    this.pids.clear();
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits (bounded) until `pid` has exited. */
+export async function untilExited(pid: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) throw new Error(`process ${pid} still runs after ${timeoutMs} ms`);
+    await sleep(25);
+  }
+}
+
+export interface RelayMainProcess {
+  child: ChildProcess;
+  /** Set once the relay printed where it listens. */
+  url: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stdout: () => string;
+  stderr: () => string;
+}
+
+/** Runs src/relay/main.ts with `args`; resolves once it listens (or rejects with what it printed if it exits first). */
+export async function runRelayMain(args: string[], pids: Pids): Promise<RelayMainProcess> {
+  const started = runRelayMainRaw(args, pids);
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = (): void => {
+      const match = /listening on (\S+)/.exec(started.stdout());
+      if (match?.[1] !== undefined) {
+        started.child.stdout?.off('data', onData);
+        resolve(match[1]);
+      }
+    };
+    started.child.stdout?.on('data', onData);
+    void started.exited.then(({ code }) => {
+      reject(new Error(`relay exited with code ${String(code)} before listening: ${started.stderr()}`));
+    });
+  });
+  return { ...started, url };
+}
+
+/** Runs src/relay/main.ts with `args`, without waiting for anything. */
+export function runRelayMainRaw(args: string[], pids: Pids): Omit<RelayMainProcess, 'url'> {
+  const child = spawn(process.execPath, ['--import', 'tsx', RELAY_MAIN, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  pids.add(child.pid);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('close', (code, signal) => {
+      resolve({ code, signal });
+    });
+  });
+  return { child, exited, stdout: () => stdout, stderr: () => stderr };
+}

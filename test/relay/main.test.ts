@@ -1,0 +1,122 @@
+// The standalone relay's process (src/relay/main.ts, run through tsx): flags, the record it
+// leaves for whoever wants to stop it, a graceful SIGTERM, and the idle exit VS Code's local
+// relay relies on. Real processes on free ports, run concurrently (the idle waits add up);
+// every one is killed in `after`, even when a test failed.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { relayAnswers } from '../../src/relay/embedded.js';
+import { Pids, RELAY_MAIN, REPO_ROOT, runRelayMain, runRelayMainRaw } from '../helpers/relayProcess.js';
+import { bothWaitForSas, makeSide } from '../helpers/sides.js';
+
+describe('the relay process (src/relay/main.ts)', { concurrency: true }, () => {
+  const pids = new Pids();
+  const dirs: string[] = [];
+  after(async () => {
+    pids.killAll();
+    await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+  });
+
+  async function tempDir(): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'agent-pair-relay-'));
+    dirs.push(dir);
+    return dir;
+  }
+
+  it('refuses a bad --idle-exit or --port with a usage error (exit 2)', async () => {
+    const notSeconds = /^relay: --idle-exit .* is not a number of seconds; expected a whole number of seconds, 0 to never exit\n$/;
+    const cases: [string[], RegExp][] = [
+      [['--idle-exit', 'soon'], notSeconds],
+      [['--idle-exit=-1'], notSeconds],
+      [['--idle-exit', '1.5'], notSeconds],
+      [['--idle-exit', ''], notSeconds],
+      [['--idle-exit'], /^relay: Option '--idle-exit <value>' argument missing; usage: /],
+      [['--port', '70000'], /^relay: --port 70000 is not a port; expected 0 to 65535\n$/],
+      [['--port', 'x'], /^relay: --port x is not a port/],
+    ];
+    await Promise.all(
+      cases.map(async ([args, expected]) => {
+        const relay = runRelayMainRaw(['--port', '0', ...args], pids);
+        assert.equal((await relay.exited).code, 2, args.join(' '));
+        assert.match(relay.stderr(), expected, args.join(' '));
+      }),
+    );
+  });
+
+  it('reads AGENT_PAIR_RELAY_IDLE_EXIT like the flag', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', RELAY_MAIN, '--port', '0'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, AGENT_PAIR_RELAY_IDLE_EXIT: 'never' } });
+    pids.add(child.pid);
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+    assert.equal(code, 2);
+    assert.match(stderr, /--idle-exit never is not a number of seconds/);
+  });
+
+  it('writes its record (0600) once listening, and removes it when SIGTERM closes it gracefully', async () => {
+    const record = join(await tempDir(), 'local-relay.json');
+    const relay = await runRelayMain(['--port', '0', '--record', record], pids);
+    const written = JSON.parse(await readFile(record, 'utf8')) as { pid: number; url: string; startedAt: string };
+    assert.equal(written.pid, relay.child.pid);
+    assert.equal(written.url, relay.url);
+    assert.ok(Math.abs(Date.parse(written.startedAt) - Date.now()) < 60_000);
+    if (process.platform !== 'win32') assert.equal((await stat(record)).mode & 0o777, 0o600);
+    relay.child.kill('SIGTERM');
+    assert.deepEqual(await relay.exited, { code: 0, signal: null });
+    await assert.rejects(stat(record), { code: 'ENOENT' });
+  });
+
+  it('says clearly when the port is taken, and exits 1', async () => {
+    const first = await runRelayMain(['--port', '0'], pids);
+    const port = new URL(first.url).port;
+    const second = runRelayMainRaw(['--port', port], pids);
+    assert.equal((await second.exited).code, 1);
+    assert.equal(second.stderr(), `relay: 127.0.0.1:${port} is already in use\n`);
+    assert.ok(await relayAnswers(first.url));
+  });
+
+  it('exits (code 0) after --idle-exit 1 with nothing open', async () => {
+    const began = Date.now();
+    const relay = await runRelayMain(['--port', '0', '--idle-exit', '1'], pids);
+    const listening = Date.now();
+    assert.ok(await relayAnswers(relay.url));
+    assert.deepEqual(await relay.exited, { code: 0, signal: null });
+    const idleMs = Date.now() - listening;
+    assert.ok(idleMs >= 1000 && idleMs < 5000, `exited ${idleMs} ms after listening (${listening - began} ms to start)`);
+    assert.match(relay.stdout(), /idle for 1 s; exiting/);
+  });
+
+  it('never exits idle by default (0)', async () => {
+    const relay = await runRelayMain(['--port', '0'], pids);
+    await sleep(1500);
+    assert.equal(relay.child.exitCode, null);
+  });
+
+  it('stays while a pairing slot is open, longer than the idle time, and exits once the pairing is done', async () => {
+    const relay = await runRelayMain(['--port', '0', '--idle-exit', '1'], pids);
+    // Identities bind an inbox slot there: inbox slots alone do not keep the relay alive, the pair slot does.
+    const alice = await makeSide(relay.url, 'alice');
+    const bob = await makeSide(relay.url, 'bob');
+    const opened = await alice.store.open('host', relay.url);
+    await sleep(2500); // no request at all meanwhile
+    assert.equal(relay.child.exitCode, null, 'the relay kept running with a slot open');
+    assert.ok(await relayAnswers(relay.url));
+
+    const joined = await bob.store.open('guest', relay.url, opened.code);
+    const ids = { hostId: opened.sessionId, guestId: joined.sessionId };
+    await bothWaitForSas(alice, bob, ids);
+    const sas = alice.store.sasForPerson(ids.hostId);
+    await alice.store.confirmSas(ids.hostId, sas);
+    await bob.store.confirmSas(ids.guestId, sas);
+    const [hostDone, guestDone] = await Promise.all([alice.store.finalize(ids.hostId, 10_000), bob.store.finalize(ids.guestId, 10_000)]);
+    assert.equal(hostDone.state, 'finalized');
+    assert.equal(guestDone.state, 'finalized');
+    // Both wrote `done`, so the slot is gone: the relay is idle now and exits.
+    assert.deepEqual(await relay.exited, { code: 0, signal: null });
+  });
+});
