@@ -9,7 +9,6 @@
 
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PairError, badInput } from '../core/errors.js';
 import type { KeyValueStore, Memory, Vault } from '../core/ports.js';
@@ -132,10 +131,4 @@ export class FileKeyValueStore implements KeyValueStore {
 /** The Vault and Memory of one home directory. */
 export function openHomeStores(home: string): { vault: Vault; memory: Memory } {
   return { vault: new FileKeyValueStore(join(home, 'secrets')), memory: new FileKeyValueStore(join(home, 'state')) };
-}
-
-/** `$AGENT_PAIR_HOME`, or `~/.agent-pair`. */
-export function defaultHome(): string {
-  const configured = process.env['AGENT_PAIR_HOME'];
-  return configured !== undefined && configured !== '' ? resolve(configured) : join(homedir(), '.agent-pair');
 }

@@ -9,8 +9,8 @@ import { SessionStore } from '../core/store.js';
 import { createRelayConnector, normaliseRelayUrl } from '../relay/client.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, DEFAULT_RELAY_URL } from '../relay/embedded.js';
 import { startRelay } from '../relay/node.js';
-import { systemClock, systemRandom } from '../node/system.js';
-import { defaultHome, openHomeStores } from './fileStore.js';
+import { defaultHome, systemClock, systemRandom } from '../node/system.js';
+import { openHomeStores } from './fileStore.js';
 import { resolveRelay, runPairing } from './pair.js';
 import { Terminal } from './terminal.js';
 

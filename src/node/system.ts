@@ -1,7 +1,8 @@
 // The real clock and CSPRNG, for every Node adapter (extension host, CLI, MCP, relay tests).
 
 import { randomBytes } from 'node:crypto';
-import { userInfo } from 'node:os';
+import { homedir, userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sanitiseHandle } from '../core/identity.js';
 import type { Clock, Random } from '../core/ports.js';
@@ -14,6 +15,16 @@ export const systemClock: Clock = {
 export const systemRandom: Random = {
   bytes: (length) => new Uint8Array(randomBytes(length)),
 };
+
+/**
+ * This OS user's Agent Pair directory: `$AGENT_PAIR_HOME`, or `~/.agent-pair`. The CLI keeps its
+ * identity there; VS Code windows keep the record of the local relay process there, so every
+ * window, profile and editor instance of the user finds the one relay on port 8771.
+ */
+export function defaultHome(): string {
+  const configured = process.env['AGENT_PAIR_HOME'];
+  return configured !== undefined && configured !== '' ? resolve(configured) : join(homedir(), '.agent-pair');
+}
 
 /** The login name made a valid handle (`jane.doe` becomes `jane-doe`): a first identity's default. */
 export function loginHandle(): string {

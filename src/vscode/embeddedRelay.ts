@@ -9,8 +9,9 @@
 //
 // Two windows starting it at once race for the port; the loser's process exits and the loser
 // uses the winner's. The process that holds the port writes a record (pid, url, start time) in
-// the extension's global storage, shared by every window of this user, which is how any window
-// finds it to stop it. A relay that something else runs (a CLI, `agent-pair relay`) has no
+// this OS user's Agent Pair home (`~/.agent-pair`, or `$AGENT_PAIR_HOME`), shared by every
+// window, profile and editor instance of the user (the port is one per machine, so the record
+// must not be per profile), which is how any of them finds it to stop it. A relay that something else runs (a CLI, `agent-pair relay`) has no
 // record and is left alone.
 //
 // Nothing here imports `vscode`: the setting comes in as a function and the storage as a path,
@@ -63,7 +64,7 @@ export interface RelayChoiceOptions {
   /** The loopback port of the shared relay; tests pass a free one. */
   port?: number;
   log: (line: string) => void;
-  /** A directory shared by every window of this user (the extension's global storage): the record lives there. */
+  /** A directory shared by everything of this OS user (the Agent Pair home): the record lives there. */
   stateDir: string;
   /** How to run the relay process: dist/relay.mjs in the extension; tests run the TypeScript entry. */
   relayCommand: RelayCommand;

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { SessionDeps } from '../core/session.js';
 import { SessionStore } from '../core/store.js';
-import { systemClock, systemRandom } from '../node/system.js';
+import { defaultHome, systemClock, systemRandom } from '../node/system.js';
 import { createRelayConnector } from '../relay/client.js';
 import { COMMANDS, SETTINGS } from './ids.js';
 import { registerAbortPairing } from './commands/abortPairing.js';
@@ -57,7 +57,7 @@ export function activate(context: vscode.ExtensionContext): void {
     log: (line) => {
       log.info(line);
     },
-    stateDir: context.globalStorageUri.fsPath,
+    stateDir: defaultHome(),
     relayCommand: nodeScriptCommand(vscode.Uri.joinPath(context.extensionUri, 'dist', 'relay.mjs').fsPath),
     ...localRelayOverrides,
   });

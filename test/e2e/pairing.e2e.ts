@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
+import { DEFAULT_RELAY_URL as LOCAL_RELAY_URL, relayAnswers } from '../../src/relay/embedded.js';
 import { startRelay, type RunningRelay } from '../../src/relay/node.js';
 import { sasPanelTitle, STATUS_ITEM_ID } from '../../src/vscode/ids.js';
 import {
@@ -50,6 +51,7 @@ interface Instance {
   readonly workbench: Workbench;
   readonly page: Page;
   readonly resultsDir: string;
+  readonly workspace: string;
 }
 
 const metrics: Record<string, number> = {};
@@ -72,6 +74,8 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
   /** VS Code's "Run <tool>" confirmations Bob approved. */
   const confirmations: string[] = [];
   const suiteStarted = Date.now();
+  /** The local relay process the default-relay scenario started, to stop it if that scenario fails. */
+  let localRelayPid: number | undefined;
 
   async function launch(name: string): Promise<Instance> {
     const dir = join(root, name);
@@ -84,7 +88,9 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
       userDataDir: join(dir, 'user-data'),
       extensionsDir: join(dir, 'extensions'),
       vsixPaths: [packageHelperExtension(), vsixUnderTest ?? ''],
-      env: { AGENT_PAIR_E2E_RESULTS_DIR: resultsDir },
+      // One Agent Pair home for both, as for two windows of one OS user: the local relay's
+      // record lives there (and not in the developer's ~/.agent-pair).
+      env: { AGENT_PAIR_E2E_RESULTS_DIR: resultsDir, AGENT_PAIR_HOME: join(root, 'agent-pair-home') },
       // Port forwarding notices ("Your application running on port … is available") would cover
       // the notifications the test reads.
       settings: { 'agentPair.relayUrl': relay.url, 'agentPair.handle': name, 'remote.autoForwardPorts': false },
@@ -92,7 +98,7 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
     });
     const workbench = await openWorkbench(server.url, workspace, { name: `pairing-${name}-workbench` });
     measure(`${name}: install, start code-server, open workbench (ms)`, started);
-    const instance = { name, server, workbench, page: workbench.page, resultsDir };
+    const instance = { name, server, workbench, page: workbench.page, resultsDir, workspace };
     instances.push(instance);
     return instance;
   }
@@ -100,15 +106,16 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
   // --- Palette and notifications ---------------------------------------------------------------
 
   /** Agent Pair: Host a Pairing; returns the code from the notification that shows it. */
-  async function hostFromPalette(instance: Instance, options: { handle?: string; screenshot?: string } = {}): Promise<string> {
+  async function hostFromPalette(instance: Instance, options: { handle?: string; screenshot?: string; relay?: 'test' | 'local' } = {}): Promise<string> {
     const slotsBefore = relay.stats().pairSlots;
+    const expectedSlots = options.relay === 'local' ? slotsBefore : slotsBefore + 1;
     await runCommand(instance.page, 'Agent Pair: Host a Pairing');
     // The first pairing asks for a handle (pre-filled from agentPair.handle).
     if (options.handle !== undefined) await answerInputBox(instance.page, options.handle);
     const toast = await waitForNotification(instance.page, /Agent Pair code: /, STEP_TIMEOUT_MS);
     const match = /Agent Pair code: (\d+-[A-Z2-7]{6})\./.exec(await toast.innerText());
     assert.ok(match?.[1], 'the notification shows the code');
-    assert.equal(relay.stats().pairSlots, slotsBefore + 1, 'the pairing went through the relay of the setting agentPair.relayUrl');
+    assert.equal(relay.stats().pairSlots, expectedSlots, `the pairing went through the ${options.relay === 'local' ? 'local relay' : 'relay of the setting agentPair.relayUrl'}`);
     if (options.screenshot !== undefined) await screenshot(instance.page, options.screenshot);
     await dismissNotifications(instance.page);
     return match[1];
@@ -243,6 +250,14 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
 
   after(async () => {
     measure('whole suite (ms)', suiteStarted);
+    // The local relay runs in a process of its own that outlives the windows by design.
+    if (localRelayPid !== undefined && (await relayAnswers(LOCAL_RELAY_URL))) {
+      try {
+        process.kill(localRelayPid, 'SIGTERM');
+      } catch {
+        // Gone already.
+      }
+    }
     for (const instance of instances) {
       await instance.workbench.close();
       await instance.server.stop();
@@ -378,5 +393,60 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
     ]);
     await Promise.all([panelState(alicePanel, 'finalized'), panelState(bobPanel, 'finalized')]);
     await screenshot(alice.page, 'pairing-11-alice-paired-after-reload');
+  }));
+  it('with the default settings, the local relay runs in its own process: a reload of the window that started it loses nothing', scenario('local-relay', async () => {
+    assert.equal(await relayAnswers(LOCAL_RELAY_URL), false, `nothing else may answer at ${LOCAL_RELAY_URL} for this scenario`);
+    // An empty agentPair.relayUrl in the workspace settings means the local relay.
+    for (const instance of [alice, bob]) {
+      mkdirSync(join(instance.workspace, '.vscode'), { recursive: true });
+      writeFileSync(join(instance.workspace, '.vscode', 'settings.json'), JSON.stringify({ 'agentPair.relayUrl': '' }));
+    }
+    /** Runs Start Local Relay until the window has read the new setting; returns what it said. */
+    const startLocalRelay = async (instance: Instance): Promise<string> => {
+      const deadline = Date.now() + STEP_TIMEOUT_MS;
+      for (;;) {
+        await dismissNotifications(instance.page);
+        await runCommand(instance.page, 'Agent Pair: Start Local Relay');
+        const said = await (await waitForNotification(instance.page, /local relay/, STEP_TIMEOUT_MS)).innerText();
+        if (!said.includes('Pairings use the relay in agentPair.relayUrl')) return said;
+        assert.ok(Date.now() < deadline, `the workspace setting never applied: ${said}`);
+      }
+    };
+    // (A first try before the setting applied may already have started it: the command starts
+    // the local relay whatever the setting says.)
+    const started = await startLocalRelay(alice);
+    localRelayPid = Number(/pid (\d+)/.exec(started)?.[1]);
+    assert.match(started, /(started the local relay|the local relay runs) at http:\/\/127\.0\.0\.1:8771, in a process of its own \(pid \d+\) that outlives VS Code windows/);
+    assert.ok((await startLocalRelay(bob)).includes(`the local relay runs at http://127.0.0.1:8771, in a process of its own (pid ${String(localRelayPid)})`), 'both windows share the one relay');
+    await Promise.all([dismissNotifications(alice.page), dismissNotifications(bob.page)]);
+
+    const code = await hostFromPalette(alice, { relay: 'local' });
+    const nameplate = nameplateOf(code);
+    await joinFromPalette(bob, code);
+    const bobPanel = await sasPanel(bob, nameplate);
+    const bobSas = await shownSas(bobPanel);
+    assert.equal(await shownSas(await sasPanel(alice, nameplate)), bobSas);
+
+    // Alice's window started the relay; reloading it restarts her extension host, not the relay.
+    await reloadWindow(alice.page);
+    assert.match((await statusBar(alice)).text, /1 to verify/);
+    assert.equal(await relayAnswers(LOCAL_RELAY_URL), true, 'the local relay outlived the reload of the window that started it');
+    await runCommand(alice.page, 'Agent Pair: Verify SAS');
+    const alicePanel = await sasPanel(alice, nameplate);
+    assert.equal(await shownSas(alicePanel), bobSas);
+    await typeDigits(alicePanel, bobSas);
+    await typeDigits(bobPanel, bobSas);
+    await Promise.all([
+      waitForNotification(alice.page, /Agent Pair: Paired with bob/, STEP_TIMEOUT_MS),
+      waitForNotification(bob.page, /Agent Pair: Paired with alice/, STEP_TIMEOUT_MS),
+    ]);
+    await screenshot(alice.page, 'pairing-12-alice-paired-through-local-relay');
+
+    // Either window can stop it; it then no longer answers.
+    await dismissNotifications(bob.page);
+    await runCommand(bob.page, 'Agent Pair: Stop Local Relay');
+    await waitForNotification(bob.page, /Agent Pair: stopped the local relay at http:\/\/127\.0\.0\.1:8771/, STEP_TIMEOUT_MS);
+    assert.equal(await relayAnswers(LOCAL_RELAY_URL), false);
+    localRelayPid = undefined;
   }));
 });

@@ -89,10 +89,10 @@ describe('the extension, activated over a stand-in vscode', () => {
     await relay.close();
   });
 
-  async function activate(storage?: Pick<Context, 'workspaceState' | 'globalState' | 'secrets'>, options: { relayUrl?: string; globalStorage?: string } = {}): Promise<void> {
+  async function activate(storage?: Pick<Context, 'workspaceState' | 'globalState' | 'secrets'>, options: { relayUrl?: string } = {}): Promise<void> {
     fake.reset();
     fake.settings.set('agentPair.relayUrl', options.relayUrl ?? relay.url);
-    context = fakeContext(storage, options.globalStorage);
+    context = fakeContext(storage);
     extension.activate(context as unknown as ExtensionContext);
     await sleep(50); // restore runs in the background
   }
@@ -332,13 +332,15 @@ describe('the extension, activated over a stand-in vscode', () => {
 describe('the extension and the local relay (agentPair.relayUrl empty)', () => {
   const pids = new Pids();
   let port: number;
-  let globalStorage: string;
+  let agentPairHome: string;
   let context: Context;
 
   async function activate(storage?: Pick<Context, 'workspaceState' | 'globalState' | 'secrets'>): Promise<void> {
     fake.reset();
     fake.settings.set('agentPair.relayUrl', '');
-    context = fakeContext(storage, globalStorage);
+    context = fakeContext(storage);
+    // The record of the relay process lives in this OS user's Agent Pair home, shared by windows.
+    process.env['AGENT_PAIR_HOME'] = agentPairHome;
     extension.activate(context as unknown as ExtensionContext);
     await sleep(50);
   }
@@ -362,18 +364,19 @@ describe('the extension and the local relay (agentPair.relayUrl empty)', () => {
     // A relay the driver was restarting as the window went logs its pid and writes its record.
     await sleep(300);
     pids.addFromLog([logText()]);
-    const record = await readFile(join(globalStorage, LOCAL_RELAY_RECORD_FILE), 'utf8').catch(() => '{}');
+    const record = await readFile(join(agentPairHome, LOCAL_RELAY_RECORD_FILE), 'utf8').catch(() => '{}');
     pids.add((JSON.parse(record) as { pid?: number }).pid);
     pids.killAll();
-    await rm(globalStorage, { recursive: true, force: true });
+    await rm(agentPairHome, { recursive: true, force: true });
   });
   after(() => {
+    delete process.env['AGENT_PAIR_HOME'];
     delete extension.localRelayOverrides.port;
     delete extension.localRelayOverrides.relayCommand;
   });
 
   it('starts the relay in a process of its own that outlives a reload, so a pairing in flight completes; Stop Local Relay stops it', async () => {
-    globalStorage = await mkdtemp(join(tmpdir(), 'agent-pair-global-'));
+    agentPairHome = await mkdtemp(join(tmpdir(), 'agent-pair-home-'));
     const url = `http://127.0.0.1:${port}`;
     await activate();
     await fake.commands.get(COMMANDS.setUpIdentity)?.('olivia');
@@ -417,7 +420,7 @@ describe('the extension and the local relay (agentPair.relayUrl empty)', () => {
     assert.equal(fake.messages.at(-1)?.text, `Agent Pair: stopped the local relay at ${url}.`);
     assert.ok(!(await relayAnswers(url)));
     await untilExited(pid);
-    await assert.rejects(stat(join(globalStorage, LOCAL_RELAY_RECORD_FILE)), { code: 'ENOENT' });
+    await assert.rejects(stat(join(agentPairHome, LOCAL_RELAY_RECORD_FILE)), { code: 'ENOENT' });
     assert.equal(await fake.commands.get(COMMANDS.stopRelay)?.(), false);
     assert.equal(fake.messages.at(-1)?.text, `Agent Pair: no local relay answers at ${url}.`);
 
@@ -429,7 +432,7 @@ describe('the extension and the local relay (agentPair.relayUrl empty)', () => {
   });
 
   it('asks before stopping the relay when pairings in this window use it', async () => {
-    globalStorage = await mkdtemp(join(tmpdir(), 'agent-pair-global-'));
+    agentPairHome = await mkdtemp(join(tmpdir(), 'agent-pair-home-'));
     const url = `http://127.0.0.1:${port}`;
     await activate();
     await fake.commands.get(COMMANDS.setUpIdentity)?.('quentin');
@@ -452,7 +455,7 @@ describe('the extension and the local relay (agentPair.relayUrl empty)', () => {
   });
 
   it('leaves a relay another process runs (no record) alone', async () => {
-    globalStorage = await mkdtemp(join(tmpdir(), 'agent-pair-global-'));
+    agentPairHome = await mkdtemp(join(tmpdir(), 'agent-pair-home-'));
     const url = `http://127.0.0.1:${port}`;
     await activate();
     // A CLI pairing runs the relay in its own process: no record, so it is not a window's to stop.

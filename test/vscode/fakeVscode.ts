@@ -6,8 +6,6 @@
 // It imitates the API's shapes, not VS Code's behaviour (no rendering, no focus, no real modal
 // dialogs): what only a real VS Code can show is left to test/e2e.
 
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { FakeMemento, FakeSecretStorage } from './fakes.js';
 
 type Listener<T> = (value: T) => unknown;
@@ -338,21 +336,13 @@ export const env = {
   },
 };
 
-/**
- * An ExtensionContext with fresh or given storage (a reload keeps the storage). The global
- * storage directory (where the local relay's record lives) is created only if the local relay
- * is started; tests that start it name a directory of their own.
- */
-export function fakeContext(
-  storage?: { workspaceState: FakeMemento; globalState: FakeMemento; secrets: FakeSecretStorage },
-  globalStoragePath = join(tmpdir(), `agent-pair-fake-global-storage-${process.pid}`),
-): {
+/** An ExtensionContext with fresh or given storage (a reload keeps the storage). */
+export function fakeContext(storage?: { workspaceState: FakeMemento; globalState: FakeMemento; secrets: FakeSecretStorage }): {
   subscriptions: { dispose(): unknown }[];
   workspaceState: FakeMemento;
   globalState: FakeMemento;
   secrets: FakeSecretStorage;
   extensionUri: Uri;
-  globalStorageUri: Uri;
   extension: { id: string; packageJSON: { version: string } };
 } {
   return {
@@ -361,7 +351,6 @@ export function fakeContext(
     globalState: storage?.globalState ?? new FakeMemento(),
     secrets: storage?.secrets ?? new FakeSecretStorage(),
     extensionUri: Uri.file('/ext/agent-pair'),
-    globalStorageUri: Uri.file(globalStoragePath),
     extension: { id: 'agent-pair.agent-pair', packageJSON: { version: '0.1.0' } },
   };
 }

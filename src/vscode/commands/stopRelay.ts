@@ -1,5 +1,5 @@
 // Agent Pair: Stop Local Relay. Stops the loopback relay's process, whichever window started it
-// (the record in the extension's global storage names it). Pairings in flight through it end,
+// (the record in this user's Agent Pair home names it). Pairings in flight through it end,
 // in every window and a CLI too (its slots live in memory only), so it asks first when this
 // window has any. A relay some other process runs (a CLI, `agent-pair relay`) is left to it.
 
