@@ -451,7 +451,10 @@ describe('the extension and the local relay (agentPair.relayUrl empty)', () => {
     assert.equal(await fake.commands.get(COMMANDS.stopRelay)?.(), true);
     assert.equal(fake.messages.at(-1)?.text, `Agent Pair: stopped the local relay at ${url}.`);
     await untilExited(pid);
-    // (The driver then finds the relay gone and starts a new one, so its pairing ends as expired.)
+    // The pairing was aborted first (its peer would read why), so nothing starts the relay again.
+    await sleep(1_500);
+    assert.match(logText(), /Pairing \d+ ended: aborted: the local relay was stopped/);
+    assert.equal(await relayAnswers(url), false, 'no driver restarted the relay');
   });
 
   it('leaves a relay another process runs (no record) alone', async () => {

@@ -1,7 +1,9 @@
 // Agent Pair: Stop Local Relay. Stops the loopback relay's process, whichever window started it
 // (the record in this user's Agent Pair home names it). Pairings in flight through it end,
 // in every window and a CLI too (its slots live in memory only), so it asks first when this
-// window has any. A relay some other process runs (a CLI, `agent-pair relay`) is left to it.
+// window has any, and then aborts them before stopping: their peers learn why instead of
+// finding the pairing expired, and this window's driver does not start the relay again.
+// A relay some other process runs (a CLI, `agent-pair relay`) is left to it.
 
 import * as vscode from 'vscode';
 import { COMMANDS } from '../ids.js';
@@ -20,7 +22,8 @@ export function registerStopRelay(context: vscode.ExtensionContext, deps: Extens
       void vscode.window.showInformationMessage(otherProcess(status.url));
       return false;
     }
-    const affected = deps.store.list().filter((snapshot) => isInFlight(snapshot) && deps.relays.isLocal(snapshot.relayUrl)).length;
+    const inFlight = deps.store.list().filter((snapshot) => isInFlight(snapshot) && deps.relays.isLocal(snapshot.relayUrl));
+    const affected = inFlight.length;
     if (affected > 0) {
       const answer = await vscode.window.showWarningMessage(
         `Stop the local relay? ${affected} pairing${affected === 1 ? '' : 's'} in flight in this window use${affected === 1 ? 's' : ''} it.`,
@@ -28,6 +31,7 @@ export function registerStopRelay(context: vscode.ExtensionContext, deps: Extens
         'Stop Relay',
       );
       if (answer !== 'Stop Relay') return false;
+      await Promise.allSettled(inFlight.map((snapshot) => deps.store.abort(snapshot.sessionId, STOPPED_REASON)));
     }
     const result = await deps.relays.stopLocal();
     switch (result.outcome) {
@@ -46,6 +50,9 @@ export function registerStopRelay(context: vscode.ExtensionContext, deps: Extens
     }
   });
 }
+
+/** What the peer of a pairing ended by stopping the relay reads. */
+const STOPPED_REASON = 'the local relay was stopped';
 
 function otherProcess(url: string): string {
   return `Agent Pair: the local relay at ${url} runs in another process, not one a VS Code window started: a CLI pairing (it stops when the pairing ends) or \`agent-pair relay\` (Ctrl-C in its terminal stops it).`;
