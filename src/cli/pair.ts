@@ -4,8 +4,7 @@
 // person is at the digits prompt the relay is watched, so if the other side aborts (or the
 // pairing expires) the prompt ends and the abort is reported at once, without anyone typing.
 
-import { setTimeout as sleep } from 'node:timers/promises';
-import { PairError, isPairError, isRelayTrouble } from '../core/errors.js';
+import { PairError, isPairError } from '../core/errors.js';
 import { initSelfIdempotent, loadIdentity } from '../core/identity.js';
 import type { Role } from '../core/ports.js';
 import { MemoryKeyValueStore, routeSessionKeys } from '../core/routedStore.js';
@@ -14,6 +13,7 @@ import { SessionStore } from '../core/store.js';
 import { createRelayConnector } from '../relay/client.js';
 import { DEFAULT_RELAY_URL, type LocalRelay, ensureLocalRelay } from '../relay/embedded.js';
 import { loginHandle, systemClock, systemRandom } from '../node/system.js';
+import { watchWhileAsked } from '../node/watch.js';
 import { openHomeStores } from './fileStore.js';
 import { type Terminal, formatSecondsLeft } from './terminal.js';
 
@@ -25,8 +25,6 @@ const WAIT_SLICE_MS = 20_000;
  */
 export const EMBEDDED_RELAY_LINGER_MS = 30_000;
 const LINGER_CHECK_MS = 100;
-/** After the relay failed while watching at the digits prompt, the first and the longest pause before watching again. */
-const WATCH_RETRY_MS = { first: 1_000, cap: 15_000 };
 
 export interface PairOptions {
   role: Role;
@@ -110,7 +108,10 @@ export async function runPairing(options: PairOptions, terminal: Terminal): Prom
     // Meanwhile watch the relay: a peer's abort or an expired slot withdraws the question.
     const watching = new AbortController();
     const ended = new AbortController();
-    const watch = watchAtPrompt(store, id, watching.signal, ended);
+    // Relay trouble pauses the watch and never ends the prompt: the person may still type.
+    const watch = watchWhileAsked(() => store.watchPeer(id, WAIT_SLICE_MS, watching.signal), watching.signal).then((moved) => {
+      if (moved) ended.abort();
+    });
     let typed: string | undefined;
     try {
       typed = await terminal.ask('Type the 6 digits the other person reads out: ', ended.signal);
@@ -152,30 +153,6 @@ export async function runPairing(options: PairOptions, terminal: Terminal): Prom
     process.removeListener('SIGTERM', interrupt);
     terminal.close();
     await closeEmbeddedRelay(relay);
-  }
-}
-
-/**
- * Watches a session in `sas_ready` until `signal` aborts; aborts `ended` once the session left
- * `sas_ready` (the peer aborted, or it expired). Relay trouble pauses the watch and never ends
- * the prompt: the person may still type.
- */
-async function watchAtPrompt(store: SessionStore, id: string, signal: AbortSignal, ended: AbortController): Promise<void> {
-  const stopped = (): boolean => signal.aborted;
-  let retryMs = WATCH_RETRY_MS.first;
-  while (!stopped()) {
-    try {
-      const snapshot = await store.watchPeer(id, WAIT_SLICE_MS, signal);
-      if (snapshot.state !== 'sas_ready') {
-        ended.abort();
-        return;
-      }
-      retryMs = WATCH_RETRY_MS.first;
-    } catch (error) {
-      if (stopped() || !isRelayTrouble(error)) return;
-      await sleep(retryMs, undefined, { signal }).catch(() => undefined);
-      retryMs = Math.min(retryMs * 2, WATCH_RETRY_MS.cap);
-    }
   }
 }
 

@@ -11,16 +11,16 @@
 // of after the person typed; `pair_status` with `wait_seconds` on a `sas_ready` session waits
 // the same way, so a polling agent learns of it too.
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { type CallToolResult, ErrorCode as RpcErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { PairError, isPairError, isRelayTrouble } from '../core/errors.js';
+import { PairError, isPairError } from '../core/errors.js';
 import { HANDLE_PATTERN, initSelfIdempotent, loadIdentity } from '../core/identity.js';
 import type { ConfirmPort } from '../core/ports.js';
 import type { SessionDeps, SessionSnapshot } from '../core/session.js';
 import type { SessionStore } from '../core/store.js';
 import { forgetPeer, listPeers } from '../core/trust.js';
+import { watchWhileAsked } from '../node/watch.js';
 
 export const MCP_SERVER_NAME = 'agent-pair';
 /** How long host, join and status may wait for the other side in one call (well under clients' request timeouts). */
@@ -36,8 +36,6 @@ const DIGITS_SHAPE = /^\s*\d{3}[- ]?\d{3}\s*$/;
 const SHARED_STORAGE_CHECK_MS = 2_000;
 /** While the person is asked, the longest single watch of the relay. */
 const CONFIRM_WATCH_SLICE_MS = 60_000;
-/** After the relay failed during that watch, the first and the longest pause before watching again. */
-const CONFIRM_WATCH_RETRY_MS = { first: 1_000, cap: 15_000 };
 
 export interface McpServerOptions {
   store: SessionStore;
@@ -237,32 +235,6 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     }
   };
 
-  /**
-   * Watches the session while its person is asked for the digits, until `signal` aborts;
-   * aborts `moved` once the session left `sas_ready` (the peer aborted, it expired, or another
-   * process confirmed it). Relay trouble pauses the watch; it never fails the question, and
-   * nor does any other failure of the watch (it just stops).
-   */
-  const watchWhileAsking = async (id: string, signal: AbortSignal, moved: AbortController): Promise<void> => {
-    let retryMs = CONFIRM_WATCH_RETRY_MS.first;
-    const stopped = (): boolean => signal.aborted;
-    while (!stopped()) {
-      try {
-        const snapshot = await watchSasReady(id, CONFIRM_WATCH_SLICE_MS, signal);
-        if (snapshot.state !== 'sas_ready') {
-          moved.abort();
-          return;
-        }
-        retryMs = CONFIRM_WATCH_RETRY_MS.first;
-      } catch (error) {
-        if (stopped() || !isRelayTrouble(error)) return;
-        log(`pair_confirm: watching the relay failed (${error.code}); watching again in ${retryMs / 1000} s`);
-        await sleep(retryMs, undefined, { signal }).catch(() => undefined);
-        retryMs = Math.min(retryMs * 2, CONFIRM_WATCH_RETRY_MS.cap);
-      }
-    }
-  };
-
   /** The error for a pairing that ended while its person was being asked to verify the SAS. */
   const endedWhileAsking = (snapshot: SessionSnapshot): PairError => {
     const reason = snapshot.abortReason ?? 'aborted';
@@ -450,7 +422,13 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     // Meanwhile the relay is watched: a peer's abort or an expired slot ends the question.
     const watching = new AbortController();
     const moved = new AbortController();
-    const watch = watchWhileAsking(session_id, watching.signal, moved);
+    // Relay trouble pauses the watch; it never fails the question, nor does any other failure
+    // of the watch (it just stops).
+    const watch = watchWhileAsked(() => watchSasReady(session_id, CONFIRM_WATCH_SLICE_MS, watching.signal), watching.signal, (error, retryMs) => {
+      log(`pair_confirm: watching the relay failed (${error.code}); watching again in ${retryMs / 1000} s`);
+    }).then((ended) => {
+      if (ended) moved.abort();
+    });
     try {
       let digits: string;
       try {
