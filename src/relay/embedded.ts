@@ -53,7 +53,8 @@ export async function ensureLocalRelay(port = DEFAULT_RELAY_PORT): Promise<Local
   }
 }
 
-function isAddressInUse(error: unknown): boolean {
+/** The port is taken (by another relay that won the race, or by something else). */
+export function isAddressInUse(error: unknown): boolean {
   return typeof error === 'object' && error !== null && 'code' in error && error.code === 'EADDRINUSE';
 }
 

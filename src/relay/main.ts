@@ -16,7 +16,7 @@
 
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, type RelayProcessRecord } from './embedded.js';
+import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, type RelayProcessRecord, isAddressInUse } from './embedded.js';
 import { type RunningRelay, startRelay } from './node.js';
 
 function usage(message: string): never {
@@ -50,8 +50,7 @@ let relay: RunningRelay;
 try {
   relay = await startRelay({ host: values.host, port });
 } catch (error) {
-  const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : '';
-  process.stderr.write(code === 'EADDRINUSE' ? `relay: ${values.host}:${port} is already in use\n` : `relay: could not listen on ${values.host}:${port}: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(isAddressInUse(error) ? `relay: ${values.host}:${port} is already in use\n` : `relay: could not listen on ${values.host}:${port}: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 }
 // Synchronously, before any request is handled: whoever sees the relay answer finds the record.

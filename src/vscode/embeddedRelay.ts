@@ -11,8 +11,9 @@
 // uses the winner's. The process that holds the port writes a record (pid, url, start time) in
 // this OS user's Agent Pair home (`~/.agent-pair`, or `$AGENT_PAIR_HOME`), shared by every
 // window, profile and editor instance of the user (the port is one per machine, so the record
-// must not be per profile), which is how any of them finds it to stop it. A relay that something else runs (a CLI, `agent-pair relay`) has no
-// record and is left alone.
+// must not be per profile), which is how any of them finds it to stop it. A relay that
+// something else runs (a CLI, `agent-pair relay`) has no record and is left alone. A window
+// holds nothing of the relay, so there is nothing to release when it closes.
 //
 // Nothing here imports `vscode`: the setting comes in as a function and the storage as a path,
 // so this is tested with real relay processes on free ports.
@@ -171,11 +172,6 @@ export class RelayChoice {
     await this.removeRecord(record.pid);
     this.options.log(`Stopped the local relay at ${record.url} (pid ${record.pid}).`);
     return { outcome: 'stopped', process: record };
-  }
-
-  /** Nothing to release: the relay process outlives the window by design. */
-  dispose(): void {
-    // The relay stops on its own when idle, or on Stop Local Relay from any window.
   }
 
   private async probeOrStart(): Promise<LocalRelayStatus> {

@@ -95,7 +95,7 @@ export function activate(context: vscode.ExtensionContext): void {
     log.warn(line);
   });
   const stopWatchingWaiting = driver.watchWaiting();
-  context.subscriptions.push(relays, panels, new SessionStatusBar(store, COMMANDS.showSessions), { dispose: () => { stopWatchingWaiting(); driver.dispose(); } }, expiry);
+  context.subscriptions.push(panels, new SessionStatusBar(store, COMMANDS.showSessions), { dispose: () => { stopWatchingWaiting(); driver.dispose(); } }, expiry);
 
   const deps: ExtensionDeps = { store, core, relays, driver, panels, log, suggestedHandle };
   const declared = (context.extension.packageJSON as { version?: unknown }).version;
