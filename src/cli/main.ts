@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { PairError, isPairError } from '../core/errors.js';
 import { initSelfIdempotent, loadIdentity } from '../core/identity.js';
 import { forgetPeer, listPeers } from '../core/trust.js';
+import { SAS_MISMATCH_REASON } from '../core/session.js';
 import { SessionStore } from '../core/store.js';
 import { createRelayConnector, normaliseRelayUrl } from '../relay/client.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, DEFAULT_RELAY_URL } from '../relay/embedded.js';
@@ -172,7 +173,7 @@ async function confirmFromTerminal(home: string, sessionId: string, terminal: Te
     await store.confirmSas(sessionId, typed);
   } catch (error) {
     if (!isPairError(error, 'sas_mismatch')) throw error;
-    terminal.event({ event: 'aborted', reason: 'sas mismatch', code: 'sas_mismatch' });
+    terminal.event({ event: 'aborted', reason: SAS_MISMATCH_REASON, code: 'sas_mismatch' });
     terminal.warn(error.message);
     return EXIT_FAILED;
   }

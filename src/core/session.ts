@@ -113,12 +113,20 @@ const ABORT_MESSAGES: Partial<Record<ErrorCode, string>> = {
   commitment_mismatch: 'The peer revealed a key-exchange message that does not match its commitment; the relay or the peer is misbehaving. Start a new pairing.',
 };
 
+/** The abort reason a side writes when its person's digits do not match (the peer reads it). */
+export const SAS_MISMATCH_REASON = 'sas mismatch';
+/** A `peer_aborted` session's reason is this prefix and the peer's own reason. */
 const PEER_ABORT_PREFIX = 'peer aborted: ';
+
+/** The peer's own reason, out of the reason recorded for a `peer_aborted` session. */
+export function peerAbortReason(reason: string): string {
+  return reason.startsWith(PEER_ABORT_PREFIX) ? reason.slice(PEER_ABORT_PREFIX.length) : reason;
+}
 
 function abortMessage(code: ErrorCode, reason: string): string {
   if (code === 'peer_aborted') {
-    const why = reason.startsWith(PEER_ABORT_PREFIX) ? reason.slice(PEER_ABORT_PREFIX.length) : reason;
-    if (why === 'sas mismatch') {
+    const why = peerAbortReason(reason);
+    if (why === SAS_MISMATCH_REASON) {
       return 'The other person typed digits that do not match their SAS. A digit may have been misheard, or someone may be intercepting this pairing, so both sides stopped. Start a new pairing.';
     }
     return `The other side aborted the pairing (${why}). Start a new pairing.`;
@@ -411,7 +419,7 @@ export class PairingSession {
         // The peer's MAC check failed first; ours would fail the same way, so both sides end alike.
         await this.end('wrong_code', 'wrong code', false);
       } else if (peerAbort !== undefined) {
-        await this.end('peer_aborted', `peer aborted: ${peerAbort}`, false);
+        await this.end('peer_aborted', `${PEER_ABORT_PREFIX}${peerAbort}`, false);
       } else if (this.record.state === 'opened') {
         await this.advanceKeyExchange(current);
       } else if (this.record.state === 'confirmed') {
@@ -495,8 +503,8 @@ export class PairingSession {
       throw new PairError('invalid_state', 'There is no SAS to confirm yet: the key exchange has not finished. Poll until the state is sas_ready.');
     }
     if (!typedSasMatches(this.sas, typed)) {
-      await this.end('sas_mismatch', 'sas mismatch', true);
-      throw new PairError('sas_mismatch', abortMessage('sas_mismatch', 'sas mismatch'));
+      await this.end('sas_mismatch', SAS_MISMATCH_REASON, true);
+      throw new PairError('sas_mismatch', abortMessage('sas_mismatch', SAS_MISMATCH_REASON));
     }
     this.record.state = 'confirmed';
     this.sas = undefined;

@@ -2,7 +2,7 @@
 // quick pick and the SAS panel all describe a session with these words. Pure functions of
 // snapshots, so they are tested without VS Code.
 
-import type { SessionSnapshot } from '../core/session.js';
+import { SAS_MISMATCH_REASON, type SessionSnapshot, peerAbortReason } from '../core/session.js';
 
 /** `9:58 left`, `0:07 left`; ended sessions have no time left to show. */
 export function formatTimeLeft(secondsLeft: number): string {
@@ -39,8 +39,10 @@ function describeAbort(snapshot: SessionSnapshot): string {
       return 'wrong code';
     case 'sas_mismatch':
       return 'wrong SAS digits';
-    case 'peer_aborted':
-      return snapshot.abortReason === 'peer aborted: sas mismatch' ? 'the other person typed wrong SAS digits' : `the other side aborted: ${(snapshot.abortReason ?? 'no reason given').replace(/^peer aborted: /, '')}`;
+    case 'peer_aborted': {
+      const why = peerAbortReason(snapshot.abortReason ?? 'no reason given');
+      return why === SAS_MISMATCH_REASON ? 'the other person typed wrong SAS digits' : `the other side aborted: ${why}`;
+    }
     default:
       return `aborted: ${snapshot.abortReason ?? 'unknown reason'}`;
   }
