@@ -1,5 +1,5 @@
 // Type-aware linting. The core boundary rule keeps src/core portable: it may import only
-// @noble/* and itself, and may not lean on Node globals, so it runs in the extension host,
+// @noble/*, @hpke/* (RFC 9180 HPKE for messages) and itself, and may not lean on Node globals, so it runs in the extension host,
 // the CLI, tests and the web alike.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -24,8 +24,8 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [{
-          regex: '^(?!@noble/|\\./|\\.\\./core/)',
-          message: 'src/core may import only @noble/* and its own modules, so it runs everywhere.',
+          regex: '^(?!@noble/|@hpke/(?:core|dhkem-x25519|chacha20poly1305)$|\\./|\\.\\./core/)',
+          message: 'src/core may import only @noble/*, @hpke/* and its own modules, so it runs everywhere.',
         }],
       }],
       'no-restricted-globals': ['error',

@@ -27,6 +27,10 @@ export const ERROR_CODES = [
   'storage_failed', // persisting state failed; nothing was half-written
   'confirm_unavailable', // nowhere to ask the person for the SAS digits
   'cancelled', // the person declined or closed the prompt
+  'inbox_full', // the peer's inbox at its relay is full (507): they must read their messages first
+  'revoked', // the relay refused our send token (401): the peer forgot us or revoked the grant
+  'inbox_gone', // the relay no longer knows an inbox (404): a restarted in-memory relay; make a new one
+  'too_large', // a message or envelope is over its size limit
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -51,6 +51,25 @@ export interface InboxSlot {
   slotId: string;
   ownerToken: string;
 }
+/** A send token handed to one peer, and the id the relay reports with that peer's messages. */
+export interface Grant {
+  sendToken: string;
+  /** hex(SHA-256(utf8(send_token)))[0:32] (PROTOCOL.md section 6.3). */
+  grantId: string;
+}
+/** One stored envelope as the inbox owner reads it (PROTOCOL.md section 6.3). */
+export interface InboxMessage {
+  seq: number;
+  /** Base64 of the envelope's UTF-8 canonical JSON. */
+  value: string;
+  grantId: string;
+  /** The relay's clock, milliseconds since the epoch. */
+  receivedAt: number;
+}
+export interface InboxPage {
+  messages: InboxMessage[];
+  lastSeq: number;
+}
 
 /**
  * One relay, as the core needs it. Errors are PairErrors: `expired` for a slot the relay no
@@ -69,7 +88,18 @@ export interface RelayPort {
    */
   get(pairId: string, token: string, poll?: { after: number; waitSeconds: number; signal?: AbortSignal }): Promise<SlotView>;
   allocateSlot(): Promise<InboxSlot>;
-  grant(slotId: string, ownerToken: string): Promise<{ sendToken: string }>;
+  grant(slotId: string, ownerToken: string): Promise<Grant>;
+  /** Revokes one grant: that token's sends get 401 from now on. */
+  revokeGrant(slotId: string, ownerToken: string, grantId: string): Promise<void>;
+  /**
+   * Posts one envelope (base64) to a peer's inbox. Errors: `inbox_full` (507), `revoked` (401:
+   * unknown or revoked send token), `inbox_gone` (404), `rate_limited`, `too_large` (413).
+   */
+  postMessage(slotId: string, sendToken: string, envelope: string): Promise<{ seq: number }>;
+  /** Reads the own inbox after `after`; with `waitSeconds`, a long poll. `inbox_gone` on 404. */
+  readMessages(slotId: string, ownerToken: string, poll: { after: number; waitSeconds?: number; signal?: AbortSignal }): Promise<InboxPage>;
+  /** Acknowledges (deletes) every message with seq <= `through`. */
+  ackMessages(slotId: string, ownerToken: string, through: number): Promise<void>;
 }
 
 /** Builds the RelayPort for a relay URL; sessions may talk to different relays. */

@@ -26,18 +26,37 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PairError, badInput } from '../core/errors.js';
-import { PAIR_FIELDS, type FieldValues, type GuestJoined, type HostOpened, type InboxSlot, type PairField, type RelayConnector, type RelayPort, type SlotView } from '../core/ports.js';
+import {
+  PAIR_FIELDS,
+  type FieldValues,
+  type Grant,
+  type GuestJoined,
+  type HostOpened,
+  type InboxMessage,
+  type InboxPage,
+  type InboxSlot,
+  type PairField,
+  type RelayConnector,
+  type RelayPort,
+  type SlotView,
+} from '../core/ports.js';
 import {
   DEFAULT_RELAY_LIMITS,
+  GRANT_ID_PATTERN,
   INBOX_PATH,
+  MAX_ENVELOPE_BYTES,
+  MAX_MESSAGES_PER_READ,
   NAMEPLATE_PATTERN,
   PAIR_ID_PATTERN,
   PAIR_PATH,
   SLOT_ID_PATTERN,
   TOKEN_PATTERN,
   fieldValueProblem,
+  grantIdOf,
+  grantPath,
   grantsPath,
   isPairField,
+  messagesPath,
   pairFieldPath,
   pairSlotPath,
   parseTimestamp,
@@ -61,6 +80,8 @@ const BACKOFF_BASE_MS = 250;
 const BACKOFF_CAP_MS = 5_000;
 /** Far above the largest legitimate answer (two 16 KiB bootstraps in base64). */
 const MAX_RESPONSE_BYTES = 256 * 1024;
+/** An inbox page: 100 envelopes of at most 128 KiB, in base64, with their JSON around them. */
+const MAX_INBOX_PAGE_BYTES = MAX_MESSAGES_PER_READ * (Math.ceil(MAX_ENVELOPE_BYTES / 3) * 4 + 256) + 1024;
 /** A relay's error message is shown to people; this much of it is enough. */
 const MAX_SERVER_MESSAGE_CHARS = 300;
 
@@ -68,7 +89,7 @@ const MAX_SERVER_MESSAGE_CHARS = 300;
 interface Call {
   /** Completes "could not …" and "refused to …" in messages, e.g. "open a pairing". */
   what: string;
-  method: 'GET' | 'POST' | 'PUT';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   token?: string;
   body?: unknown;
@@ -76,6 +97,8 @@ interface Call {
   /** The caller's signal: aborting it ends the call with `cancelled`, without a retry. */
   signal?: AbortSignal | undefined;
   success: 200 | 201 | 204;
+  /** The largest answer read; default MAX_RESPONSE_BYTES. */
+  maxResponseBytes?: number;
   /** The error for a 404 answer. */
   notFound: (serverMessage: string) => PairError;
   /**
@@ -208,8 +231,8 @@ export class RelayClient implements RelayPort {
     return { slotId: this.string(object, 'slot_id', SLOT_ID_PATTERN), ownerToken: this.string(object, 'owner_token', TOKEN_PATTERN) };
   }
 
-  async grant(slotId: string, ownerToken: string): Promise<{ sendToken: string }> {
-    if (typeof slotId !== 'string' || !SLOT_ID_PATTERN.test(slotId)) throw badInput('slotId', 'is not an inbox slot id', '32 lowercase hex characters');
+  async grant(slotId: string, ownerToken: string): Promise<Grant> {
+    checkSlotId(slotId);
     checkToken(ownerToken, 'ownerToken');
     const body = await this.call({
       what: 'grant a send token',
@@ -220,7 +243,105 @@ export class RelayClient implements RelayPort {
       success: 201,
       notFound: () => new PairError('not_found', `The relay at ${this.url} does not know this inbox slot (it may have restarted). Set up the identity's inbox again.`),
     });
-    return { sendToken: this.string(this.object(body), 'send_token', TOKEN_PATTERN) };
+    const object = this.object(body);
+    const sendToken = this.string(object, 'send_token', TOKEN_PATTERN);
+    // The id is a hash of the token: a relay that reports another one is not believed.
+    if (this.string(object, 'grant_id', GRANT_ID_PATTERN) !== grantIdOf(sendToken)) throw this.malformed('grant_id is not the hash of send_token');
+    return { sendToken, grantId: grantIdOf(sendToken) };
+  }
+
+  async revokeGrant(slotId: string, ownerToken: string, grantId: string): Promise<void> {
+    checkSlotId(slotId);
+    checkToken(ownerToken, 'ownerToken');
+    if (typeof grantId !== 'string' || !GRANT_ID_PATTERN.test(grantId)) throw badInput('grantId', 'is not a grant id', '32 lowercase hex characters');
+    await this.call({
+      what: 'revoke a grant',
+      method: 'DELETE',
+      path: grantPath(slotId, grantId),
+      token: ownerToken,
+      timeoutMs: this.timeoutMs,
+      success: 204,
+      notFound: () => this.inboxGone(),
+    });
+  }
+
+  async postMessage(slotId: string, sendToken: string, envelope: string): Promise<{ seq: number }> {
+    checkSlotId(slotId);
+    checkToken(sendToken, 'sendToken');
+    if (typeof envelope !== 'string' || envelope.length === 0 || envelope.length > Math.ceil(MAX_ENVELOPE_BYTES / 3) * 4) {
+      throw new PairError('too_large', `The envelope is empty or over ${MAX_ENVELOPE_BYTES / 1024} KiB; expected base64 of at most ${MAX_ENVELOPE_BYTES} bytes.`);
+    }
+    const body = await this.call({
+      what: 'deliver a message',
+      method: 'POST',
+      path: messagesPath(slotId),
+      token: sendToken,
+      body: { value: envelope },
+      timeoutMs: this.timeoutMs,
+      success: 201,
+      notFound: () => this.inboxGone(),
+      special: (status) =>
+        status === 401 ? new PairError('revoked', `The relay at ${this.url} refused our send token: the peer forgot us or revoked it. Pair again to talk to them.`) : undefined,
+    });
+    const seq = this.object(body)['seq'];
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) throw this.malformed('seq is not a positive integer');
+    return { seq };
+  }
+
+  async readMessages(slotId: string, ownerToken: string, poll: { after: number; waitSeconds?: number; signal?: AbortSignal }): Promise<InboxPage> {
+    checkSlotId(slotId);
+    checkToken(ownerToken, 'ownerToken');
+    const { after, waitSeconds = 0, signal } = poll;
+    if (!Number.isSafeInteger(after) || after < 0) throw badInput('poll.after', 'is not a sequence number', 'a non-negative integer');
+    const maxWait = DEFAULT_RELAY_LIMITS.maxWaitSeconds;
+    if (typeof waitSeconds !== 'number' || !(waitSeconds >= 0 && waitSeconds <= maxWait)) {
+      throw badInput('poll.waitSeconds', 'is out of range', `a number of seconds from 0 to ${maxWait}`);
+    }
+    const wait = Math.round(waitSeconds * 1000) / 1000;
+    const body = await this.call({
+      what: 'read the inbox',
+      method: 'GET',
+      path: `${messagesPath(slotId)}?after=${after}&wait=${wait}`,
+      token: ownerToken,
+      timeoutMs: this.timeoutMs + wait * 1000,
+      signal,
+      success: 200,
+      maxResponseBytes: MAX_INBOX_PAGE_BYTES,
+      notFound: () => this.inboxGone(),
+    });
+    const object = this.object(body);
+    const lastSeq = object['last_seq'];
+    if (typeof lastSeq !== 'number' || !Number.isSafeInteger(lastSeq) || lastSeq < 0) throw this.malformed('last_seq is not a non-negative integer');
+    const list = object['messages'];
+    if (!Array.isArray(list) || list.length > MAX_MESSAGES_PER_READ) throw this.malformed(`messages is not a list of at most ${MAX_MESSAGES_PER_READ}`);
+    const messages = list.map((item: unknown, index): InboxMessage => {
+      const entry = this.object(item, `messages[${index}]`);
+      const seq = entry['seq'];
+      const value = entry['value'];
+      if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq <= after || seq > lastSeq) throw this.malformed(`messages[${index}].seq is not between after and last_seq`);
+      if (typeof value !== 'string') throw this.malformed(`messages[${index}].value is not a string`);
+      return { seq, value, grantId: this.string(entry, 'grant_id', GRANT_ID_PATTERN), receivedAt: this.timestamp(entry, 'received_at') };
+    });
+    return { messages, lastSeq };
+  }
+
+  async ackMessages(slotId: string, ownerToken: string, through: number): Promise<void> {
+    checkSlotId(slotId);
+    checkToken(ownerToken, 'ownerToken');
+    if (!Number.isSafeInteger(through) || through < 0) throw badInput('through', 'is not a sequence number', 'a non-negative integer');
+    await this.call({
+      what: 'acknowledge messages',
+      method: 'DELETE',
+      path: `${messagesPath(slotId)}?through=${through}`,
+      token: ownerToken,
+      timeoutMs: this.timeoutMs,
+      success: 204,
+      notFound: () => this.inboxGone(),
+    });
+  }
+
+  private inboxGone(): PairError {
+    return new PairError('inbox_gone', `The relay at ${this.url} does not know this inbox (it may have restarted, or the inbox went unread for 30 days).`);
   }
 
   // -- Transport ----------------------------------------------------------------------------
@@ -283,7 +404,7 @@ export class RelayClient implements RelayPort {
       init.body = JSON.stringify(call.body);
     }
     const response = await this.fetchImpl(this.url + call.path, init);
-    const text = await readCapped(response, MAX_RESPONSE_BYTES);
+    const text = await readCapped(response, call.maxResponseBytes ?? MAX_RESPONSE_BYTES);
     return { status: response.status, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')), text };
   }
 
@@ -291,6 +412,10 @@ export class RelayClient implements RelayPort {
     switch (answer.status) {
       case 404:
         return call.notFound(message);
+      case 413:
+        return new PairError('too_large', `The relay at ${this.url} refused to ${call.what}: ${message}`);
+      case 507:
+        return new PairError('inbox_full', `The inbox at ${this.url} is full: ${message} The owner must read their messages first.`);
       case 409:
         return new PairError('conflict', `The relay at ${this.url} refused to ${call.what}: ${message}`);
       case 429: {
@@ -410,6 +535,10 @@ export function normaliseRelayUrl(url: string): string {
 
 function checkPairId(pairId: string): void {
   if (typeof pairId !== 'string' || !PAIR_ID_PATTERN.test(pairId)) throw badInput('pairId', 'is not a pair id', '32 lowercase hex characters');
+}
+
+function checkSlotId(slotId: string): void {
+  if (typeof slotId !== 'string' || !SLOT_ID_PATTERN.test(slotId)) throw badInput('slotId', 'is not an inbox slot id', '32 lowercase hex characters');
 }
 
 function checkToken(token: string, name: string): void {

@@ -2,7 +2,8 @@
 // so the two agree on every route, body, value format, status and error code. Nothing here
 // touches a socket.
 
-import { fromBase64, fromHex } from '../core/bytes.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { fromBase64, fromHex, toHex, utf8 } from '../core/bytes.js';
 import { badInput, isPairError } from '../core/errors.js';
 import { MAX_BOOTSTRAP_BYTES, pakeCommitment } from '../core/keySchedule.js';
 import { PAIR_FIELDS, type FieldValues, type PairField, type Role } from '../core/ports.js';
@@ -22,6 +23,12 @@ export function pairFieldPath(pairId: string, field: PairField): string {
 }
 export function grantsPath(slotId: string): string {
   return `${INBOX_PATH}/${slotId}/grants`;
+}
+export function grantPath(slotId: string, grantId: string): string {
+  return `${INBOX_PATH}/${slotId}/grants/${grantId}`;
+}
+export function messagesPath(slotId: string): string {
+  return `${INBOX_PATH}/${slotId}/messages`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -108,6 +115,11 @@ export function resolveLimits(overrides: Partial<RelayLimits> = {}): RelayLimits
 // Identifiers and field values
 
 export const PAIR_ID_PATTERN = /^[0-9a-f]{32}$/;
+export const GRANT_ID_PATTERN = /^[0-9a-f]{32}$/;
+/** A stored envelope is at most this many bytes once base64-decoded (PROTOCOL.md section 6.2). */
+export const MAX_ENVELOPE_BYTES = 128 * 1024;
+/** The most messages one inbox read returns (PROTOCOL.md section 6.3). */
+export const MAX_MESSAGES_PER_READ = 100;
 export const SLOT_ID_PATTERN = /^[0-9a-f]{32}$/;
 export const TOKEN_PATTERN = /^[0-9a-f]{64}$/;
 /** Decimal digits without a leading zero (PROTOCOL.md section 2). */
@@ -203,6 +215,28 @@ export interface InboxSlotBody {
 }
 export interface GrantBody {
   send_token: string;
+  grant_id: string;
+}
+export interface PostMessageRequestBody {
+  value: string;
+}
+export interface PostedMessageBody {
+  seq: number;
+}
+export interface InboxMessageBody {
+  seq: number;
+  value: string;
+  grant_id: string;
+  received_at: string;
+}
+export interface InboxPageBody {
+  messages: InboxMessageBody[];
+  last_seq: number;
+}
+
+/** hex(SHA-256(utf8(send_token)))[0:32]: the id the relay reports with a grant's messages. */
+export function grantIdOf(sendToken: string): string {
+  return toHex(sha256(utf8(sendToken))).slice(0, 32);
 }
 
 export function otherRole(role: Role): Role {

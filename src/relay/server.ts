@@ -19,6 +19,7 @@ import { isPairError } from '../core/errors.js';
 import { PAIR_FIELDS, type FieldValues, type PairField, type Role } from '../core/ports.js';
 import {
   type GrantBody,
+  grantIdOf,
   type GuestJoinedBody,
   type HostOpenedBody,
   type InboxSlotBody,
@@ -393,7 +394,7 @@ export class Relay {
     }
     const sendToken = randomHex(TOKEN_BYTES);
     slot.sendTokens.add(sendToken);
-    const body: GrantBody = { send_token: sendToken };
+    const body: GrantBody = { send_token: sendToken, grant_id: grantIdOf(sendToken) };
     return json(201, body);
   }
 

@@ -324,6 +324,10 @@ export function startingLocalRelay(inner: RelayConnector, relays: RelayChoice): 
       put: (pairId, token, field, value) => port.put(pairId, token, field, value),
       get: (pairId, token, poll) => port.get(pairId, token, poll),
       grant: (slotId, ownerToken) => port.grant(slotId, ownerToken),
+      revokeGrant: (slotId, ownerToken, grantId) => port.revokeGrant(slotId, ownerToken, grantId),
+      postMessage: (slotId, sendToken, envelope) => port.postMessage(slotId, sendToken, envelope),
+      readMessages: (slotId, ownerToken, poll) => port.readMessages(slotId, ownerToken, poll),
+      ackMessages: (slotId, ownerToken, through) => port.ackMessages(slotId, ownerToken, through),
     };
     return wrapped;
   };

@@ -1,5 +1,5 @@
 // The core's boundary, checked on the source itself: every module in src/core imports only
-// @noble/* and its own siblings, and touches no Node or VS Code API, so the same protocol code
+// @noble/*, @hpke/* and its own siblings, and touches no Node or VS Code API, so the same protocol code
 // runs in the extension host, the CLI, the MCP server and a browser.
 
 import assert from 'node:assert/strict';
@@ -15,7 +15,7 @@ function importSpecifiers(source: string): string[] {
   return patterns.flatMap((pattern) => [...source.matchAll(pattern)].map((match) => match[1] ?? ''));
 }
 
-const ALLOWED_SPECIFIER = /^(?:@noble\/(?:hashes|curves|ciphers)\/[a-z0-9_]+(?:\/[a-z0-9_]+)?\.js|\.\/[A-Za-z0-9_]+\.js)$/;
+const ALLOWED_SPECIFIER = /^(?:@noble\/(?:hashes|curves|ciphers)\/[a-z0-9_]+(?:\/[a-z0-9_]+)?\.js|@hpke\/(?:core|dhkem-x25519|chacha20poly1305)|\.\/[A-Za-z0-9_]+\.js)$/;
 const FORBIDDEN_USAGE: [RegExp, string][] = [
   [/\bnode:/, 'a node: module'],
   [/\bvscode\b/, 'the vscode API'],
@@ -41,7 +41,7 @@ describe('src/core boundary', () => {
   });
 
   for (const name of files) {
-    it(`${name} imports only @noble/* and ./`, () => {
+    it(`${name} imports only @noble/*, @hpke/* and ./`, () => {
       const source = readFileSync(join(CORE_DIRECTORY, name), 'utf8');
       for (const specifier of importSpecifiers(source)) {
         assert.match(specifier, ALLOWED_SPECIFIER, `${name} imports ${specifier}`);

@@ -198,6 +198,18 @@ class CountingInboxRelay implements RelayPort {
   grant(): never {
     throw new Error('not used by identity');
   }
+  revokeGrant(): never {
+    throw new Error('not used by identity');
+  }
+  postMessage(): never {
+    throw new Error('not used by identity');
+  }
+  readMessages(): never {
+    throw new Error('not used by identity');
+  }
+  ackMessages(): never {
+    throw new Error('not used by identity');
+  }
 }
 
 /** A store that crashes (throws) on its `failOnSet`-th write, like a process killed mid-write. */

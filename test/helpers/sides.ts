@@ -36,6 +36,10 @@ export function countingConnector(inner: RelayConnector, counts: Map<string, num
       get: (pairId, token, poll) => (count(poll ? 'get:wait' : 'get'), port.get(pairId, token, poll)),
       allocateSlot: () => (count('allocateSlot'), port.allocateSlot()),
       grant: (slotId, ownerToken) => (count('grant'), port.grant(slotId, ownerToken)),
+      revokeGrant: (slotId, ownerToken, grantId) => (count('revokeGrant'), port.revokeGrant(slotId, ownerToken, grantId)),
+      postMessage: (slotId, sendToken, envelope) => (count('postMessage'), port.postMessage(slotId, sendToken, envelope)),
+      readMessages: (slotId, ownerToken, poll) => (count(poll.waitSeconds ? 'readMessages:wait' : 'readMessages'), port.readMessages(slotId, ownerToken, poll)),
+      ackMessages: (slotId, ownerToken, through) => (count('ackMessages'), port.ackMessages(slotId, ownerToken, through)),
     };
     return counted;
   };
