@@ -3,4 +3,9 @@
 
 import type { RelayLimits } from '../src/relay/contract.js';
 
-export const BENCH_RELAY_LIMITS: Partial<RelayLimits> = { opensPerIpPerMinute: 100_000_000, maxOpenSlots: 1_000_000 };
+export const BENCH_RELAY_LIMITS: Partial<RelayLimits> = {
+  opensPerIpPerMinute: 100_000_000,
+  maxOpenSlots: 1_000_000,
+  maxPairSlotsPerAddress: 1_000_000,
+  maxInboxSlotsPerAddress: 1_000_000,
+};

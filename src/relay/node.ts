@@ -109,7 +109,9 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Runni
   });
 
   const sweeper = setInterval(() => {
-    relay.sweep();
+    relay.sweep().catch((error: unknown) => {
+      log(`sweep failed: ${error instanceof Error ? error.message : String(error)}`);
+    });
   }, SWEEP_INTERVAL_MS);
   sweeper.unref();
 

@@ -20,7 +20,7 @@ const GUEST_COMMIT = protocolVectors.guest.commit;
 const CONFIRM = Buffer.alloc(32, 7).toString('base64');
 const OTHER_TOKEN = 'ab'.repeat(32);
 const UNKNOWN_PAIR = '0'.repeat(32);
-const GENEROUS = { opensPerIpPerMinute: 100_000 };
+const GENEROUS = { opensPerIpPerMinute: 100_000, maxPairSlotsPerAddress: 100_000, maxInboxSlotsPerAddress: 100_000 };
 
 /** Starts a relay for one describe block and closes it afterwards. */
 function relayFor(options: () => StartRelayOptions = () => ({ limits: GENEROUS })): { relay: () => RunningRelay; url: () => string } {
@@ -300,6 +300,7 @@ describe('fields', () => {
   });
 
   it('lets a slot live 600 s from creation, whatever happens, then answers 404 and forgets it', async () => {
+    await relay().relay.sweep();
     const before = relay().stats().pairSlots;
     const { host, guest } = await openPair(url());
     clock.advanceSeconds(599);
@@ -308,6 +309,7 @@ describe('fields', () => {
     clock.advanceSeconds(1);
     assertError(await call(url(), 'GET', `/v1/pair/${host.pair_id}`, { token: host.token }), 404, 'not_found');
     assertError(await put(url(), host.pair_id, guest.token, 'commit', GUEST_COMMIT), 404, 'not_found');
+    await relay().relay.sweep();
     assert.ok(relay().stats().pairSlots <= before, 'the expired slot was swept');
   });
 });
@@ -559,13 +561,68 @@ describe('inbox slots', () => {
     assertError(await call(url(), 'POST', `/v1/slot/${UNKNOWN_PAIR}/grants`, { token: slot.owner_token }), 404, 'not_found');
   });
 
-  it('caps the grants of one slot and the number of slots', async () => {
-    const running = await startRelay({ port: 0, limits: { maxInboxSlots: 1, maxGrantsPerSlot: 2 } });
+  it('caps the live grants of one slot (maxGrantsPerSlot): 409, and room again after a revoke', async () => {
+    const running = await startRelay({ port: 0, limits: { maxGrantsPerSlot: 2 } });
     try {
-      const slot = (await call(running.url, 'POST', '/v1/slot')).json as { slot_id: string; owner_token: string };
-      assertError(await call(running.url, 'POST', '/v1/slot'), 503, 'capacity');
-      for (let i = 0; i < 2; i++) assert.equal((await call(running.url, 'POST', `/v1/slot/${slot.slot_id}/grants`, { token: slot.owner_token })).status, 201);
-      assertError(await call(running.url, 'POST', `/v1/slot/${slot.slot_id}/grants`, { token: slot.owner_token }), 409, 'conflict');
+      const slot = await allocate(running.url);
+      await grantTo(running.url, slot);
+      const second = await grantTo(running.url, slot);
+      assertError(await call(running.url, 'POST', `/v1/slot/${slot.slot_id}/grants`, { token: slot.owner_token }), 409, 'conflict', /revoke one/);
+      assert.equal((await call(running.url, 'DELETE', `/v1/slot/${slot.slot_id}/grants/${second.grant_id}`, { token: slot.owner_token })).status, 204);
+      await grantTo(running.url, slot);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('limits grants per slot per minute (grantsPerSlotPerMinute): 429 with Retry-After', async () => {
+    const clock = new TestClock();
+    const running = await startRelay({ port: 0, clock, limits: { grantsPerSlotPerMinute: 2 } });
+    try {
+      const slot = await allocate(running.url);
+      await grantTo(running.url, slot);
+      await grantTo(running.url, slot);
+      const refused = await call(running.url, 'POST', `/v1/slot/${slot.slot_id}/grants`, { token: slot.owner_token });
+      assertError(refused, 429, 'rate_limited', /2 a minute/);
+      assert.equal(refused.headers.get('retry-after'), '60');
+      clock.advanceSeconds(60);
+      await grantTo(running.url, slot);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('when maxInboxSlots are held, makes room by evicting the oldest inbox its owner never used; 503 only when all are in use', async () => {
+    const running = await startRelay({ port: 0, limits: { maxInboxSlots: 2 } });
+    try {
+      const used = await allocate(running.url);
+      const sender = await grantTo(running.url, used);
+      const unused = await allocate(running.url);
+      const newcomer = await allocate(running.url);
+      assertError(await call(running.url, 'POST', `/v1/slot/${unused.slot_id}/grants`, { token: unused.owner_token }), 404, 'not_found');
+      assert.equal(await posted(running.url, used, sender.send_token, envelopeOf(3)), 1, 'the inbox in use was kept');
+      await grantTo(running.url, newcomer);
+      assertError(await call(running.url, 'POST', '/v1/slot'), 503, 'capacity', /in use/);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('caps the pair slots (maxPairSlotsPerAddress) and inbox slots (maxInboxSlotsPerAddress) one address holds: 429', async () => {
+    const running = await startRelay({ port: 0, limits: { maxPairSlotsPerAddress: 2, maxInboxSlotsPerAddress: 2 } });
+    try {
+      const first = await openHost(running.url);
+      await openHost(running.url);
+      assertError(await call(running.url, 'POST', '/v1/pair', { body: { role: 'host' } }), 429, 'rate_limited', /holds the most pairings/);
+      const guest = await joinGuest(running.url, first.nameplate);
+      // A finished pairing frees its place.
+      await put(running.url, first.pair_id, first.token, 'done', '1');
+      await put(running.url, first.pair_id, guest.token, 'done', '1');
+      await openHost(running.url);
+
+      await allocate(running.url);
+      await allocate(running.url);
+      assertError(await call(running.url, 'POST', '/v1/slot'), 429, 'rate_limited', /most inbox slots/);
     } finally {
       await running.close();
     }
@@ -786,10 +843,12 @@ describe('inbox messages (section 6.3)', () => {
     await readPage(url(), inbox);
     clock.advanceSeconds(30 * 24 * 3600 - 1);
     assert.equal((await readPage(url(), inbox)).last_seq, 1, 'reading kept it alive');
+    await relay().relay.sweep();
     const before = relay().stats().inboxSlots;
     clock.advanceSeconds(30 * 24 * 3600);
     assertError(await post(url(), inbox, sender.send_token, envelopeOf(5)), 404, 'not_found');
     assertError(await call(url(), 'GET', `/v1/slot/${inbox.slot_id}/messages`, { token: inbox.owner_token }), 404, 'not_found', /unread for too long/);
+    await relay().relay.sweep();
     assert.ok(relay().stats().inboxSlots < before);
   });
 
