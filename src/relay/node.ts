@@ -5,8 +5,9 @@
 
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RelayLimits } from './contract.js';
+import { type RelayLimits, resolveLimits } from './contract.js';
 import { Relay, type RelayResponse, type RelayStats, errorResponse } from './server.js';
+import type { RelayStore } from './store.js';
 
 export interface StartRelayOptions {
   /** Interface to listen on; default 127.0.0.1. */
@@ -18,6 +19,8 @@ export interface StartRelayOptions {
   clock?: { now(): number };
   /** Where an unexpected failure (a relay bug, a listen socket error) is reported; default stderr. */
   log?: (line: string) => void;
+  /** `redis://HOST:PORT[/DB]` to keep state in Redis (shared by relay processes); default in memory. */
+  store?: string;
 }
 
 export interface RunningRelay {
@@ -41,7 +44,14 @@ const SWEEP_INTERVAL_MS = 1_000;
 const CLOSE_GRACE_MS = 2_000;
 
 export async function startRelay(options: StartRelayOptions = {}): Promise<RunningRelay> {
-  const relay = new Relay({ ...(options.limits && { limits: options.limits }), ...(options.clock && { clock: options.clock }) });
+  const limits = resolveLimits(options.limits);
+  let store: RelayStore | undefined;
+  if (options.store !== undefined) {
+    // Loaded only when asked for, so the embedded relay never loads the Redis client.
+    const { connectRedisStore } = await import('./redisStore.js');
+    store = await connectRedisStore(options.store, limits);
+  }
+  const relay = new Relay({ limits, ...(options.clock && { clock: options.clock }), ...(store && { store: () => store }) });
   const log = options.log ?? ((line: string) => process.stderr.write(`relay: ${line}\n`));
   let closing = false;
 
@@ -96,13 +106,12 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Runni
     handle(req, res);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  try {
+    await listen(server, options);
+  } catch (error) {
+    await relay.store.close();
+    throw error;
+  }
   // After listening, a socket error (say EMFILE on accept) is reported, never a crash.
   server.on('error', (error) => {
     log(`server error: ${error.message}`);
@@ -131,7 +140,7 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Runni
         clearInterval(sweeper);
         server.close(() => {
           clearTimeout(force);
-          resolve();
+          void relay.store.close().then(resolve);
         });
         relay.shutdown();
         server.closeIdleConnections();
@@ -143,6 +152,16 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Runni
       return closed;
     },
   };
+}
+
+function listen(server: Server, options: StartRelayOptions): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 function send(res: ServerResponse, response: RelayResponse): void {
