@@ -36,6 +36,7 @@ import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { PAIR_FIELDS, type FieldValues, type PairField, type Role } from '../core/ports.js';
 import type { RelayLimits } from './contract.js';
+import { parseRedisUrl } from './storeUrl.js';
 import {
   type GrantResult,
   type JoinResult,
@@ -65,37 +66,6 @@ const NAMEPLATE_MAX_DIGITS = 9;
 const NAMEPLATE_WALK_MAX = 900;
 /** Idle inboxes deleted per sweep or allocation, so one script never runs long. */
 const IDLE_INBOXES_PER_SWEEP = 200;
-const DEFAULT_PREFIX = 'agent-pair:';
-
-export interface RedisStoreAddress {
-  host: string;
-  port: number;
-  db: number;
-  prefix: string;
-}
-
-/**
- * `redis://HOST:PORT[/DB][?prefix=P]` as connection settings; throws a one-line error naming
- * the expected shape. The prefix (default `agent-pair:`) lets several relays share one Redis.
- */
-export function parseRedisUrl(text: string): RedisStoreAddress {
-  const expected = 'expected redis://HOST:PORT[/DB], like redis://127.0.0.1:6379/0';
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new Error(`--store ${text} is not a URL; ${expected}`);
-  }
-  if (url.protocol !== 'redis:') throw new Error(`--store ${text} is not a redis:// URL; ${expected}`);
-  if (url.hostname === '') throw new Error(`--store ${text} has no host; ${expected}`);
-  if (url.username !== '' || url.password !== '') throw new Error(`--store ${text} carries credentials; ${expected} (run Redis on a private network or loopback)`);
-  const port = url.port === '' ? 6379 : Number(url.port);
-  const dbText = url.pathname.replace(/^\//, '');
-  if (!/^\d{0,2}$/.test(dbText)) throw new Error(`--store ${text} has database ${dbText}; ${expected}`);
-  const prefix = url.searchParams.get('prefix') ?? DEFAULT_PREFIX;
-  if (!/^[A-Za-z0-9:_-]{1,64}$/.test(prefix)) throw new Error(`--store ${text} has prefix ${prefix}; expected 1 to 64 letters, digits, ":", "_" or "-"`);
-  return { host: url.hostname.replace(/^\[|\]$/g, ''), port, db: dbText === '' ? 0 : Number(dbText), prefix };
-}
 
 /** Connects to Redis (both connections ready, scripts defined) or throws StoreUnavailableError. */
 export async function connectRedisStore(url: string, limits: RelayLimits): Promise<RedisStore> {
@@ -104,6 +74,8 @@ export async function connectRedisStore(url: string, limits: RelayLimits): Promi
     host: address.host,
     port: address.port,
     db: address.db,
+    ...(address.username !== undefined && { username: address.username }),
+    ...(address.password !== undefined && { password: address.password }),
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
