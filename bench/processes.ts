@@ -67,9 +67,9 @@ function receive<T extends FromServer['kind']>(child: ChildProcess, kind: T): Pr
   });
 }
 
-/** Starts bench/serverProcess.ts in its own process and waits until it listens. */
-export async function startServerProcess(kind: ServerKind): Promise<ServerProcess> {
-  const child = await forkChild('serverProcess', [kind], SERVER_NODE_FLAGS, 'inherit');
+/** Starts bench/serverProcess.ts in its own process and waits until it listens; a relay on Redis with `store`. */
+export async function startServerProcess(kind: ServerKind, store?: string): Promise<ServerProcess> {
+  const child = await forkChild('serverProcess', store === undefined ? [kind] : [kind, store], SERVER_NODE_FLAGS, 'inherit');
   const { port } = await receive(child, 'listening');
   const send = (message: ToServer): void => {
     child.send(message);
