@@ -27,6 +27,8 @@ function bundleChildren(): Promise<void> {
     platform: 'node',
     target: 'node20',
     format: 'esm',
+    // As in esbuild.mjs: ESM bundles of CommonJS dependencies (ioredis) need a real `require`.
+    banner: { js: "import { createRequire as __benchCreateRequire } from 'node:module'; const require = __benchCreateRequire(import.meta.url);" },
     logLevel: 'warning',
   }).then(() => undefined);
   return bundled;

@@ -356,22 +356,21 @@ local function sweep_idle_inboxes(now, idle, max)
   for _, id in ipairs(old) do remove_inbox(id) end
 end
 
--- Deletes the messages at the front of the queue that are older than the cutoff.
+-- Deletes the messages at the front of the queue that are older than the cutoff, looking at
+-- one at a time (a member carries its envelope, up to 170 KiB: never copy more than needed).
 local function drop_expired(id, cutoff)
   local mk = P .. 'msgs:' .. id
   local ik = P .. 'inbox:' .. id
   while true do
-    local front = redis.call('ZRANGE', mk, 0, 49)
-    if #front == 0 then return end
-    for _, m in ipairs(front) do
-      local seq, at, bytes = string.match(m, '^(%d+)|(%d+)|(%d+)|')
-      if num(at) > cutoff then return end
-      redis.call('ZREM', mk, m)
-      redis.call('HINCRBY', ik, 'bytes', -num(bytes))
-      redis.call('HINCRBY', ik, 'count', -1)
-      redis.call('HINCRBY', P .. 'totals', 'bytes', -num(bytes))
-      redis.call('HINCRBY', P .. 'totals', 'messages', -1)
-    end
+    local m = redis.call('ZRANGE', mk, 0, 0)[1]
+    if not m then return end
+    local seq, at, bytes = string.match(m, '^(%d+)|(%d+)|(%d+)|')
+    if num(at) > cutoff then return end
+    redis.call('ZREM', mk, m)
+    add(ik, 'bytes', -num(bytes))
+    add(ik, 'count', -1)
+    add(P .. 'totals', 'bytes', -num(bytes))
+    add(P .. 'totals', 'messages', -1)
   end
 end
 
