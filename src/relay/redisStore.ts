@@ -62,8 +62,12 @@ const TTL_SLACK_MS = 24 * 3600 * 1000;
 /** Random nameplate candidates per digit count, claimed in one script (2 digits first). */
 const NAMEPLATE_CANDIDATES_PER_LENGTH = 24;
 const NAMEPLATE_MAX_DIGITS = 9;
-/** Ranges of at most this many nameplates (2 and 3 digits) are walked once the random draws miss. */
-const NAMEPLATE_WALK_MAX = 900;
+/**
+ * Ranges of at most this many nameplates (2 digits) are walked once the random draws miss, so
+ * codes stay 2 digits while one is free; a busier relay moves on to more digits after 24 misses
+ * (walking the 3-digit range made each open 1,000 reads once it filled).
+ */
+const NAMEPLATE_WALK_MAX = 90;
 /** Idle inboxes deleted per sweep or allocation, so one script never runs long. */
 const IDLE_INBOXES_PER_SWEEP = 200;
 

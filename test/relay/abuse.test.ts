@@ -16,7 +16,7 @@ import { assertError, call, openPair, put } from './http.js';
 
 const ENGINES = ['memory', 'redis'] as const;
 /** Source addresses flooding at once. */
-const FLOOD_CONCURRENCY = 32;
+const FLOOD_CONCURRENCY = 8;
 
 let redis: RedisServer | undefined;
 before(async () => {
