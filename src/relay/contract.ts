@@ -35,7 +35,8 @@ export function messagesPath(slotId: string): string {
 // Errors on the wire: {"error": {"code": "...", "message": "..."}}
 
 /**
- * The codes of PROTOCOL.md section 3 with their statuses, plus two the table leaves open:
+ * The codes of PROTOCOL.md section 3 (and `inbox_full`, section 6) with their statuses, plus two
+ * the table leaves open:
  * `method_not_allowed` (405; the protocol names the status but no code) and `internal` (500; a
  * relay bug, never expected).
  */
@@ -51,6 +52,7 @@ export const RELAY_ERROR_STATUS = {
   rate_limited: 429,
   internal: 500,
   capacity: 503,
+  inbox_full: 507,
 } as const;
 export type RelayErrorCode = keyof typeof RELAY_ERROR_STATUS;
 
@@ -78,10 +80,24 @@ export interface RelayLimits {
   nameplateQuarantineSeconds: number;
   /** The longest long poll (`wait`) a GET may ask for. */
   maxWaitSeconds: number;
-  /** Inbox slots kept in memory (they live until the relay restarts); then 503. */
+  /** Inbox slots held at once; then 503. */
   maxInboxSlots: number;
-  /** Send tokens one inbox slot may hand out; then 409. */
+  /** Live (unrevoked) send tokens one inbox slot may hold; then 409. */
   maxGrantsPerSlot: number;
+  /** Request bodies on `POST /v1/slot/{slot_id}/messages` above this answer 413 without being read. */
+  maxMessageBodyBytes: number;
+  /** A posted envelope above this many bytes once base64-decoded answers 413. */
+  maxEnvelopeBytes: number;
+  /** Messages one send token may post per minute; then 429. */
+  messagesPerTokenPerMinute: number;
+  /** Messages one inbox holds; then 507 `inbox_full`. */
+  maxInboxMessages: number;
+  /** Decoded envelope bytes one inbox holds; then 507 `inbox_full`. */
+  maxInboxBytes: number;
+  /** A message is deleted this long after the relay received it, read or not. */
+  messageLifetimeSeconds: number;
+  /** An inbox slot is deleted this long after its owner last used it (read, acknowledged, granted, revoked). */
+  inboxIdleSeconds: number;
 }
 
 export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
@@ -91,10 +107,17 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
   slotLifetimeSeconds: 600,
   nameplateQuarantineSeconds: 60,
   maxWaitSeconds: 25,
-  // An inbox slot costs well under 1 KiB, so this stays below ~50 MiB even if every slot
-  // filled up with grants; a relay that needs more is one that needs persistence too.
+  // An empty inbox slot costs well under 1 KiB, so this stays below ~50 MiB even if every
+  // slot filled up with grants; queued messages are bounded per inbox below.
   maxInboxSlots: 50_000,
   maxGrantsPerSlot: 1_000,
+  maxMessageBodyBytes: 192 * 1024,
+  maxEnvelopeBytes: 128 * 1024,
+  messagesPerTokenPerMinute: 120,
+  maxInboxMessages: 1_000,
+  maxInboxBytes: 16 * 1024 * 1024,
+  messageLifetimeSeconds: 7 * 24 * 3600,
+  inboxIdleSeconds: 30 * 24 * 3600,
 });
 
 /** The defaults with `overrides` applied; each override must be a positive number. */

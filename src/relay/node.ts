@@ -43,7 +43,6 @@ const CLOSE_GRACE_MS = 2_000;
 export async function startRelay(options: StartRelayOptions = {}): Promise<RunningRelay> {
   const relay = new Relay({ ...(options.limits && { limits: options.limits }), ...(options.clock && { clock: options.clock }) });
   const log = options.log ?? ((line: string) => process.stderr.write(`relay: ${line}\n`));
-  const maxBodyBytes = relay.limits.maxBodyBytes;
   let closing = false;
 
   const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 });
@@ -51,6 +50,7 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Runni
     const respond = (response: RelayResponse): void => {
       send(res, closing ? { ...response, headers: { ...response.headers, connection: 'close' } } : response);
     };
+    const maxBodyBytes = relay.bodyLimit(req.method ?? 'GET', req.url ?? '/');
     if (declaredLength(req) > maxBodyBytes) {
       respondTooLarge(req, res, maxBodyBytes);
       return;
@@ -87,6 +87,7 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Runni
   server.on('request', handle);
   // `Expect: 100-continue`: refuse an oversized body before the client even sends it.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    const maxBodyBytes = relay.bodyLimit(req.method ?? 'GET', req.url ?? '/');
     if (declaredLength(req) > maxBodyBytes) {
       respondTooLarge(req, res, maxBodyBytes);
       return;

@@ -1,8 +1,16 @@
-// The relay itself (PROTOCOL.md section 3): pair slots, nameplates, per-role tokens, long-poll
-// waiters, inbox slots and limits, as a handler from a parsed request to a response. It knows
-// nothing of sockets; node.ts reads bodies (and enforces their size) and writes responses.
+// The relay itself (PROTOCOL.md sections 3 and 6.3): pair slots, nameplates, per-role tokens,
+// long-poll waiters, inbox slots with their grants and queued messages, and limits, as a handler
+// from a parsed request to a response. It knows nothing of sockets; node.ts reads bodies (and
+// enforces their size) and writes responses.
 //
-// Everything lives in memory: a restart forgets every slot, which clients report as `expired`.
+// Everything lives in memory: a restart forgets every slot, which clients report as `expired`,
+// and every inbox, which they report as `inbox_gone`.
+//
+// Inbox decisions the protocol leaves open: an unknown (or idle-expired) slot answers 404 on
+// every inbox route before any token is looked at, so a sender learns its peer's inbox is gone
+// rather than that it was revoked; a send token is 401 on any slot but its own. Any request
+// with the owner token (read, acknowledge, grant, revoke) counts as the owner reading it for
+// the 30-day idle rule. Inbox bytes are counted decoded, like the envelope limit.
 //
 // One decision the protocol leaves open: a join under a nameplate whose pairing a guest already
 // joined. The table says 409 "a guest already joined"; the prose says the nameplate stops
@@ -14,11 +22,14 @@
 
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import { fromUtf8 } from '../core/bytes.js';
+import { fromBase64, fromUtf8 } from '../core/bytes.js';
 import { isPairError } from '../core/errors.js';
 import { PAIR_FIELDS, type FieldValues, type PairField, type Role } from '../core/ports.js';
 import {
   type GrantBody,
+  type InboxMessageBody,
+  type InboxPageBody,
+  type PostedMessageBody,
   grantIdOf,
   type GuestJoinedBody,
   type HostOpenedBody,
@@ -26,8 +37,10 @@ import {
   type RelayErrorCode,
   type RelayLimits,
   type SlotViewBody,
+  GRANT_ID_PATTERN,
   HEALTH_PATH,
   INBOX_PATH,
+  MAX_MESSAGES_PER_READ,
   NAMEPLATE_PATTERN,
   PAIR_ID_PATTERN,
   PAIR_PATH,
@@ -74,6 +87,9 @@ export interface RelayStats {
   waitingNameplates: number;
   quarantinedNameplates: number;
   inboxSlots: number;
+  /** Messages queued in every inbox, and their decoded bytes. */
+  inboxMessages: number;
+  inboxBytes: number;
   longPolls: number;
   rateLimitedAddresses: number;
 }
@@ -93,14 +109,38 @@ interface PairSlot {
 }
 
 interface InboxSlot {
+  slotId: string;
   ownerToken: Buffer;
-  sendTokens: Set<string>;
+  /** Live grants: the send token's bytes by grant_id (the hash of the token, so a send finds its grant directly). */
+  grants: Map<string, Buffer>;
+  /** Oldest first; seq ascending, so the front is also the first to expire. */
+  messages: StoredMessage[];
+  /** The highest seq assigned; never goes down, so a seq is never reused. */
+  lastSeq: number;
+  /** Decoded envelope bytes of `messages`. */
+  bytes: number;
+  /** When the owner last used the slot; it is deleted `inboxIdleSeconds` later. */
+  lastUsedAt: number;
+  /** Pending long polls for new messages. */
+  waiters: Set<() => void>;
+}
+
+interface StoredMessage {
+  seq: number;
+  value: string;
+  grantId: string;
+  receivedAt: number;
+  bytes: number;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
 const TOKEN_BYTES = 32;
 const ID_BYTES = 16;
 const RATE_WINDOW_MS = 60_000;
+/** A version or seq in a query: a non-negative integer of at most 15 digits (a safe integer). */
+const SEQUENCE_PATTERN = /^(?:0|[1-9][0-9]{0,14})$/;
+/** How often the relay walks every queue for messages past their lifetime. */
+const MESSAGE_SWEEP_INTERVAL_MS = 60_000;
 
 function json(status: number, value: unknown, headers: Record<string, string> = {}): RelayResponse {
   return { status, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(value) };
@@ -122,8 +162,13 @@ export class Relay {
   /** Insertion order is creation order, and every slot lives equally long: the oldest expire first. */
   private readonly slots = new Map<string, PairSlot>();
   private readonly nameplates = new NameplateRegistry();
+  /** Insertion order is last-use order (a use moves a slot to the end): the idlest expire first. */
   private readonly inbox = new Map<string, InboxSlot>();
   private readonly opens: SlidingWindowLimiter;
+  private readonly sends: SlidingWindowLimiter;
+  private inboxMessages = 0;
+  private inboxBytes = 0;
+  private lastMessageSweep = Number.NEGATIVE_INFINITY;
   private longPolls = 0;
   private shuttingDown = false;
   /** The last expiry formatted: slots opened in the same second share one string. */
@@ -133,6 +178,17 @@ export class Relay {
     this.limits = resolveLimits(options.limits);
     this.clock = options.clock ?? { now: () => Date.now() };
     this.opens = new SlidingWindowLimiter(this.limits.opensPerIpPerMinute, RATE_WINDOW_MS);
+    this.sends = new SlidingWindowLimiter(this.limits.messagesPerTokenPerMinute, RATE_WINDOW_MS);
+  }
+
+  /**
+   * The largest request body the route of `target` takes: envelopes are posted to
+   * `/v1/slot/{slot_id}/messages`, so that route reads more than the rest.
+   */
+  bodyLimit(method: string, target: string): number {
+    const queryAt = target.indexOf('?');
+    const path = queryAt < 0 ? target : target.slice(0, queryAt);
+    return method === 'POST' && /^\/v1\/slot\/[^/]+\/messages$/.test(path) ? this.limits.maxMessageBodyBytes : this.limits.maxBodyBytes;
   }
 
   async handle(request: RelayRequest): Promise<RelayResponse> {
@@ -142,21 +198,28 @@ export class Relay {
     const path = queryAt < 0 ? request.target : request.target.slice(0, queryAt);
     const query = new URLSearchParams(queryAt < 0 ? '' : request.target.slice(queryAt + 1));
     const segments = path.split('/').slice(1);
-    const [first, second, third, fourth, ...rest] = segments;
+    const [first, second, third, fourth, fifth, ...rest] = segments;
     const method = request.method;
 
     if (path === HEALTH_PATH) {
       return method === 'GET' ? { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }, body: 'ok' } : notAllowed('GET');
     }
     if (first !== 'v1' || rest.length > 0) return notFound(path);
-    if (`/${first}/${second ?? ''}` === PAIR_PATH) {
+    if (`/${first}/${second ?? ''}` === PAIR_PATH && fifth === undefined) {
       if (third === undefined) return method === 'POST' ? this.openOrJoin(request) : notAllowed('POST');
       if (fourth === undefined) return method === 'GET' ? this.read(third, query, request) : notAllowed('GET');
       return method === 'PUT' ? this.write(third, fourth, request) : notAllowed('PUT');
     }
     if (`/${first}/${second ?? ''}` === INBOX_PATH) {
       if (third === undefined) return method === 'POST' ? this.allocateInbox(request) : notAllowed('POST');
-      if (fourth === 'grants') return method === 'POST' ? this.grant(third, request) : notAllowed('POST');
+      if (fourth === 'grants' && fifth === undefined) return method === 'POST' ? this.grant(third, request) : notAllowed('POST');
+      if (fourth === 'grants' && fifth !== undefined) return method === 'DELETE' ? this.revoke(third, fifth, request) : notAllowed('DELETE');
+      if (fourth === 'messages' && fifth === undefined) {
+        if (method === 'POST') return this.postMessage(third, request);
+        if (method === 'GET') return this.readMessages(third, query, request);
+        if (method === 'DELETE') return this.ackMessages(third, query, request);
+        return notAllowed('GET, POST, DELETE');
+      }
     }
     return notFound(path);
   }
@@ -174,6 +237,16 @@ export class Relay {
     }
     this.nameplates.release(now);
     this.opens.sweep(now);
+    this.sends.sweep(now);
+    const idleBefore = now - this.limits.inboxIdleSeconds * 1000;
+    for (const slot of this.inbox.values()) {
+      if (slot.lastUsedAt > idleBefore) break;
+      this.removeInbox(slot);
+    }
+    if (now - this.lastMessageSweep >= MESSAGE_SWEEP_INTERVAL_MS) {
+      this.lastMessageSweep = now;
+      for (const slot of this.inbox.values()) this.dropExpiredMessages(slot, now);
+    }
   }
 
   /**
@@ -183,6 +256,7 @@ export class Relay {
   shutdown(): void {
     this.shuttingDown = true;
     for (const slot of this.slots.values()) wake(slot);
+    for (const slot of this.inbox.values()) wake(slot);
   }
 
   stats(): RelayStats {
@@ -191,6 +265,8 @@ export class Relay {
       waitingNameplates: this.nameplates.waitingCount,
       quarantinedNameplates: this.nameplates.quarantinedCount,
       inboxSlots: this.inbox.size,
+      inboxMessages: this.inboxMessages,
+      inboxBytes: this.inboxBytes,
       longPolls: this.longPolls,
       rateLimitedAddresses: this.opens.size,
     };
@@ -283,29 +359,48 @@ export class Relay {
     const role = authenticatePair(slot, request.authorization);
     if (!role) return unauthorized('the token of this pairing');
 
-    const afterText = query.get('after');
-    const waitText = query.get('wait');
-    if (afterText !== null && !/^(?:0|[1-9][0-9]{0,14})$/.test(afterText)) return badRequest('after is not a version; expected a non-negative integer.');
-    if (waitText !== null) {
-      const wait = /^[0-9]{1,3}(?:\.[0-9]{1,3})?$/.test(waitText) ? Number(waitText) : Number.NaN;
-      if (!(wait <= this.limits.maxWaitSeconds)) return badRequest(`wait is not a number of seconds from 0 to ${this.limits.maxWaitSeconds}.`);
-      if (afterText === null) return badRequest('wait needs after: the version to wait beyond.');
-      const after = Number(afterText);
-      if (slot.version <= after && wait > 0) return this.waitForChange(slot, role, after, wait * 1000, request.signal);
-    }
+    const poll = this.parsePoll(query, 'version');
+    if (!poll.ok) return poll.response;
+    if (poll.waitSeconds > 0 && poll.after === undefined) return badRequest('wait needs after: the version to wait beyond.');
+    const after = poll.after ?? 0;
+    if (slot.version <= after && poll.waitSeconds > 0) return this.waitForChange(slot, role, after, poll.waitSeconds * 1000, request.signal);
     return viewResponse(slot, role);
   }
 
+  /** `after` (a non-negative integer, absent if not given) and `wait` (seconds, 0 if not given). */
+  private parsePoll(query: URLSearchParams, afterWhat: string): { ok: true; after: number | undefined; waitSeconds: number } | { ok: false; response: RelayResponse } {
+    const afterText = query.get('after');
+    const waitText = query.get('wait');
+    if (afterText !== null && !SEQUENCE_PATTERN.test(afterText)) return { ok: false, response: badRequest(`after is not a ${afterWhat}; expected a non-negative integer.`) };
+    let waitSeconds = 0;
+    if (waitText !== null) {
+      const wait = /^[0-9]{1,3}(?:\.[0-9]{1,3})?$/.test(waitText) ? Number(waitText) : Number.NaN;
+      if (!(wait <= this.limits.maxWaitSeconds)) return { ok: false, response: badRequest(`wait is not a number of seconds from 0 to ${this.limits.maxWaitSeconds}.`) };
+      waitSeconds = wait;
+    }
+    return { ok: true, after: afterText === null ? undefined : Number(afterText), waitSeconds };
+  }
+
   private waitForChange(slot: PairSlot, role: Role, after: number, waitMs: number, signal: AbortSignal | undefined): Promise<RelayResponse> {
+    return this.longPoll(slot.waiters, () => slot.version > after || !this.slots.has(slot.pairId), waitMs, signal, () => {
+      // Looked up again: the slot may have expired or finished while we waited.
+      const current = this.slots.get(slot.pairId);
+      return current ? viewResponse(current, role) : slotNotFound();
+    });
+  }
+
+  /**
+   * Holds a request until `ready()` (checked whenever one of `waiters` is called), the relay
+   * shuts down, or `waitMs` passes, then answers with `answer()`.
+   */
+  private longPoll(waiters: Set<() => void>, ready: () => boolean, waitMs: number, signal: AbortSignal | undefined, answer: () => RelayResponse): Promise<RelayResponse> {
     return new Promise((resolve) => {
       const finish = (): void => {
         cleanUp();
-        // Looked up again: the slot may have expired or finished while we waited.
-        const current = this.slots.get(slot.pairId);
-        resolve(current ? viewResponse(current, role) : slotNotFound());
+        resolve(answer());
       };
       const onChange = (): void => {
-        if (this.shuttingDown || slot.version > after || !this.slots.has(slot.pairId)) finish();
+        if (this.shuttingDown || ready()) finish();
       };
       const onClientGone = (): void => {
         cleanUp();
@@ -313,11 +408,11 @@ export class Relay {
       };
       const cleanUp = (): void => {
         clearTimeout(timer);
-        if (slot.waiters.delete(onChange)) this.longPolls--;
+        if (waiters.delete(onChange)) this.longPolls--;
         signal?.removeEventListener('abort', onClientGone);
       };
       const timer = setTimeout(finish, waitMs);
-      slot.waiters.add(onChange);
+      waiters.add(onChange);
       this.longPolls++;
       if (signal?.aborted) onClientGone();
       else signal?.addEventListener('abort', onClientGone, { once: true });
@@ -379,23 +474,118 @@ export class Relay {
     }
     const slotId = randomHex(ID_BYTES);
     const ownerToken = randomBytes(TOKEN_BYTES);
-    this.inbox.set(slotId, { ownerToken, sendTokens: new Set() });
+    this.inbox.set(slotId, { slotId, ownerToken, grants: new Map(), messages: [], lastSeq: 0, bytes: 0, lastUsedAt: this.clock.now(), waiters: new Set() });
     const body: InboxSlotBody = { slot_id: slotId, owner_token: ownerToken.toString('hex') };
     return json(201, body);
   }
 
   private grant(slotId: string, request: RelayRequest): RelayResponse {
-    const slot = SLOT_ID_PATTERN.test(slotId) ? this.inbox.get(slotId) : undefined;
-    if (!slot) return errorResponse('not_found', 'No inbox slot with that id on this relay (it may have restarted).');
-    const presented = bearerToken(request.authorization);
-    if (!presented || !timingSafeEqual(presented, slot.ownerToken)) return unauthorized("the inbox slot's owner token");
-    if (slot.sendTokens.size >= this.limits.maxGrantsPerSlot) {
-      return errorResponse('conflict', `This inbox slot already handed out the most send tokens it may (${this.limits.maxGrantsPerSlot}).`);
+    const owned = this.ownedInbox(slotId, request);
+    if (!owned.ok) return owned.response;
+    const slot = owned.slot;
+    if (slot.grants.size >= this.limits.maxGrantsPerSlot) {
+      return errorResponse('conflict', `This inbox slot already holds the most send tokens it may (${this.limits.maxGrantsPerSlot}); revoke one first.`);
     }
     const sendToken = randomHex(TOKEN_BYTES);
-    slot.sendTokens.add(sendToken);
-    const body: GrantBody = { send_token: sendToken, grant_id: grantIdOf(sendToken) };
+    const grantId = grantIdOf(sendToken);
+    slot.grants.set(grantId, Buffer.from(sendToken, 'hex'));
+    const body: GrantBody = { send_token: sendToken, grant_id: grantId };
     return json(201, body);
+  }
+
+  // -- DELETE /v1/slot/{slot_id}/grants/{grant_id} --------------------------------------------
+
+  /** Revoking a grant the slot does not hold (any more) is 204 too: the outcome is the same. */
+  private revoke(slotId: string, grantId: string, request: RelayRequest): RelayResponse {
+    if (!GRANT_ID_PATTERN.test(grantId)) return badRequest('grant_id is not a grant id; expected 32 lowercase hex characters.');
+    const owned = this.ownedInbox(slotId, request);
+    if (!owned.ok) return owned.response;
+    owned.slot.grants.delete(grantId);
+    return NO_CONTENT;
+  }
+
+  // -- POST /v1/slot/{slot_id}/messages -------------------------------------------------------
+
+  private postMessage(slotId: string, request: RelayRequest): RelayResponse {
+    const slot = this.liveInbox(slotId);
+    if (!slot) return inboxNotFound();
+    const grantId = authenticateSender(slot, request.authorization);
+    if (grantId === undefined) return unauthorized('a send token this inbox slot granted and did not revoke');
+
+    const parsed = parseObject(request.body, '{"value":"<base64 envelope>"}');
+    if (!parsed.ok) return parsed.response;
+    const body = parsed.body;
+    const value = body['value'];
+    if (value === undefined) return badRequest('value is missing; expected {"value":"<base64 envelope>"}.');
+    if (typeof value !== 'string') return badRequest('value is not a string; expected base64 of the envelope.');
+    const unknown = Object.keys(body).find((key) => key !== 'value');
+    if (unknown !== undefined) return badRequest(`${unknown} is not a field of this request; expected only value.`);
+    const maxEnvelope = this.limits.maxEnvelopeBytes;
+    // Checked on the encoded length first, so an oversized value is never decoded.
+    if (value.length > Math.ceil(maxEnvelope / 3) * 4) return errorResponse('too_large', `The envelope is over ${maxEnvelope} bytes; expected base64 of at most ${maxEnvelope} bytes.`);
+    let bytes: number;
+    try {
+      bytes = fromBase64(value, 'value').length;
+    } catch (error) {
+      if (isPairError(error, 'bad_input')) return badRequest(error.message);
+      throw error;
+    }
+    if (bytes === 0) return badRequest('value is empty; expected base64 of the envelope.');
+    if (bytes > maxEnvelope) return errorResponse('too_large', `The envelope is ${bytes} bytes; expected at most ${maxEnvelope}.`);
+
+    const now = this.clock.now();
+    const retryAfterMs = this.sends.take(`${slot.slotId}/${grantId}`, now);
+    if (retryAfterMs !== undefined) {
+      const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+      return errorResponse('rate_limited', `Too many messages from this send token (at most ${this.limits.messagesPerTokenPerMinute} a minute); retry in ${seconds} s.`, { 'retry-after': String(seconds) });
+    }
+    this.dropExpiredMessages(slot, now);
+    if (slot.messages.length >= this.limits.maxInboxMessages || slot.bytes + bytes > this.limits.maxInboxBytes) {
+      return errorResponse('inbox_full', `The inbox holds the most it keeps (${this.limits.maxInboxMessages} messages or ${this.limits.maxInboxBytes} bytes) until its owner reads and acknowledges them.`);
+    }
+    const seq = ++slot.lastSeq;
+    slot.messages.push({ seq, value, grantId, receivedAt: now, bytes });
+    slot.bytes += bytes;
+    this.inboxMessages++;
+    this.inboxBytes += bytes;
+    wake(slot);
+    const answer: PostedMessageBody = { seq };
+    return json(201, answer);
+  }
+
+  // -- GET /v1/slot/{slot_id}/messages?after=N&wait=S -----------------------------------------
+
+  private readMessages(slotId: string, query: URLSearchParams, request: RelayRequest): RelayResponse | Promise<RelayResponse> {
+    const owned = this.ownedInbox(slotId, request);
+    if (!owned.ok) return owned.response;
+    const slot = owned.slot;
+    const poll = this.parsePoll(query, 'seq');
+    if (!poll.ok) return poll.response;
+    const after = poll.after ?? 0;
+    this.dropExpiredMessages(slot, this.clock.now());
+    const hasNewer = (): boolean => (slot.messages[slot.messages.length - 1]?.seq ?? 0) > after;
+    if (!hasNewer() && poll.waitSeconds > 0) {
+      return this.longPoll(slot.waiters, () => hasNewer() || !this.inbox.has(slotId), poll.waitSeconds * 1000, request.signal, () =>
+        this.inbox.has(slotId) ? pageResponse(slot, after) : inboxNotFound(),
+      );
+    }
+    return pageResponse(slot, after);
+  }
+
+  // -- DELETE /v1/slot/{slot_id}/messages?through=N -------------------------------------------
+
+  private ackMessages(slotId: string, query: URLSearchParams, request: RelayRequest): RelayResponse {
+    const owned = this.ownedInbox(slotId, request);
+    if (!owned.ok) return owned.response;
+    const slot = owned.slot;
+    const throughText = query.get('through');
+    if (throughText === null) return badRequest('through is missing; expected ?through=N, the last seq processed.');
+    if (!SEQUENCE_PATTERN.test(throughText)) return badRequest('through is not a seq; expected a non-negative integer.');
+    const through = Number(throughText);
+    let count = 0;
+    while (count < slot.messages.length && (slot.messages[count]?.seq ?? Infinity) <= through) count++;
+    this.deleteMessages(slot, count);
+    return NO_CONTENT;
   }
 
   // -- Slot bookkeeping ---------------------------------------------------------------------
@@ -404,6 +594,56 @@ export class Relay {
     if (!PAIR_ID_PATTERN.test(pairId)) return undefined;
     const slot = this.slots.get(pairId);
     return slot && slot.expiresAt > this.clock.now() ? slot : undefined;
+  }
+
+  /** The live inbox slot `slotId` names, or undefined (unknown, malformed, or idle too long). */
+  private liveInbox(slotId: string): InboxSlot | undefined {
+    if (!SLOT_ID_PATTERN.test(slotId)) return undefined;
+    const slot = this.inbox.get(slotId);
+    if (slot === undefined) return undefined;
+    if (slot.lastUsedAt + this.limits.inboxIdleSeconds * 1000 > this.clock.now()) return slot;
+    this.removeInbox(slot);
+    return undefined;
+  }
+
+  /**
+   * The inbox slot, if the request carries its owner token; every owner request counts as a
+   * use and keeps the slot alive for another `inboxIdleSeconds`.
+   */
+  private ownedInbox(slotId: string, request: RelayRequest): { ok: true; slot: InboxSlot } | { ok: false; response: RelayResponse } {
+    const slot = this.liveInbox(slotId);
+    if (!slot) return { ok: false, response: inboxNotFound() };
+    const presented = bearerToken(request.authorization);
+    if (!presented || !timingSafeEqual(presented, slot.ownerToken)) return { ok: false, response: unauthorized("the inbox slot's owner token") };
+    slot.lastUsedAt = this.clock.now();
+    // Moved to the end: the map stays in last-use order, so the sweep stops at the first live one.
+    this.inbox.delete(slotId);
+    this.inbox.set(slotId, slot);
+    return { ok: true, slot };
+  }
+
+  /** Drops the messages at the front of the queue that outlived `messageLifetimeSeconds`. */
+  private dropExpiredMessages(slot: InboxSlot, now: number): void {
+    const receivedBefore = now - this.limits.messageLifetimeSeconds * 1000;
+    let count = 0;
+    while (count < slot.messages.length && (slot.messages[count]?.receivedAt ?? Infinity) <= receivedBefore) count++;
+    this.deleteMessages(slot, count);
+  }
+
+  private deleteMessages(slot: InboxSlot, count: number): void {
+    if (count === 0) return;
+    for (const message of slot.messages.splice(0, count)) {
+      slot.bytes -= message.bytes;
+      this.inboxBytes -= message.bytes;
+      this.inboxMessages--;
+    }
+  }
+
+  /** Deletes an inbox slot idle too long; its long polls wake and answer 404. */
+  private removeInbox(slot: InboxSlot): void {
+    this.inbox.delete(slot.slotId);
+    this.deleteMessages(slot, slot.messages.length);
+    wake(slot);
   }
 
   /** Deletes a slot that finished or expired; its long polls wake and answer 404. */
@@ -415,8 +655,19 @@ export class Relay {
   }
 }
 
-function wake(slot: PairSlot): void {
+function wake(slot: { waiters: Set<() => void> }): void {
   for (const waiter of [...slot.waiters]) waiter();
+}
+
+function pageResponse(slot: InboxSlot, after: number): RelayResponse {
+  const messages: InboxMessageBody[] = [];
+  for (const message of slot.messages) {
+    if (message.seq <= after) continue;
+    messages.push({ seq: message.seq, value: message.value, grant_id: message.grantId, received_at: formatTimestamp(message.receivedAt) });
+    if (messages.length >= MAX_MESSAGES_PER_READ) break;
+  }
+  const body: InboxPageBody = { messages, last_seq: slot.lastSeq };
+  return json(200, body);
 }
 
 function viewResponse(slot: PairSlot, role: Role): RelayResponse {
@@ -456,6 +707,18 @@ function authenticatePair(slot: PairSlot, header: string | undefined): Role | un
   return isHost ? 'host' : isGuest ? 'guest' : undefined;
 }
 
+/**
+ * The grant_id of the presented send token if the slot holds it (not revoked), compared in
+ * constant time; the grant is found by the token's hash, so no token is compared to another's.
+ */
+function authenticateSender(slot: InboxSlot, header: string | undefined): string | undefined {
+  const presented = bearerToken(header);
+  if (!presented) return undefined;
+  const grantId = grantIdOf(presented.toString('hex'));
+  const held = slot.grants.get(grantId);
+  return held !== undefined && timingSafeEqual(presented, held) ? grantId : undefined;
+}
+
 // -- Request bodies -----------------------------------------------------------------------
 
 type Parsed = { ok: true; body: Record<string, unknown> } | { ok: false; response: RelayResponse };
@@ -485,6 +748,10 @@ function unauthorized(what: string): RelayResponse {
 
 function slotNotFound(): RelayResponse {
   return errorResponse('not_found', 'No such pairing on this relay: it expired, finished, or the relay restarted.');
+}
+
+function inboxNotFound(): RelayResponse {
+  return errorResponse('not_found', 'No inbox slot with that id on this relay: it went unread for too long, or the relay restarted.');
 }
 
 function notFound(path: string): RelayResponse {

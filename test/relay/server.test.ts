@@ -7,11 +7,11 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatTimestamp } from '../../src/relay/contract.js';
+import { DEFAULT_RELAY_LIMITS, formatTimestamp, grantIdOf } from '../../src/relay/contract.js';
 import { type RunningRelay, type StartRelayOptions, startRelay } from '../../src/relay/node.js';
 import { rateLimitKey } from '../../src/relay/server.js';
 import { protocolVectors } from '../core/vectors.js';
-import { TestClock, assertError, call, eventually, joinGuest, openHost, openPair, put, view } from './http.js';
+import { type Answer, TestClock, assertError, call, eventually, joinGuest, openHost, openPair, put, view } from './http.js';
 
 const HOST_PAKE = Buffer.from(protocolVectors.host.pake_msg_hex, 'hex').toString('base64');
 const GUEST_PAKE = Buffer.from(protocolVectors.guest.pake_msg_hex, 'hex').toString('base64');
@@ -49,7 +49,7 @@ describe('health and routing', () => {
   });
 
   it('answers unknown routes with 404 not_found', async () => {
-    for (const path of ['/', '/nope', '/v1', '/v1/', '/v2/pair', '/v1/pair/a/b/c', '/v1/slot/x', '/v1/slot/x/grants/y', '/healthz/x']) {
+    for (const path of ['/', '/nope', '/v1', '/v1/', '/v2/pair', '/v1/pair/a/b/c', '/v1/slot/x', '/v1/slot/x/grants/y/z', '/v1/slot/x/messages/1', '/v1/pair/a/b/c/d', '/healthz/x']) {
       assertError(await call(url(), 'GET', path), 404, 'not_found');
     }
   });
@@ -63,6 +63,8 @@ describe('health and routing', () => {
       ['GET', `/v1/pair/${UNKNOWN_PAIR}/commit`, 'PUT'],
       ['GET', '/v1/slot', 'POST'],
       ['PUT', `/v1/slot/${UNKNOWN_PAIR}/grants`, 'POST'],
+      ['GET', `/v1/slot/${UNKNOWN_PAIR}/grants/${UNKNOWN_PAIR}`, 'DELETE'],
+      ['PUT', `/v1/slot/${UNKNOWN_PAIR}/messages`, 'GET, POST, DELETE'],
     ];
     for (const [method, path, allow] of cases) {
       const answer = await call(url(), method, path);
@@ -567,5 +569,308 @@ describe('inbox slots', () => {
     } finally {
       await running.close();
     }
+  });
+});
+
+// -- Section 6.3: messages ---------------------------------------------------------------------
+
+interface Inbox {
+  slot_id: string;
+  owner_token: string;
+}
+interface Granted {
+  send_token: string;
+  grant_id: string;
+}
+interface Page {
+  messages: { seq: number; value: string; grant_id: string; received_at: string }[];
+  last_seq: number;
+}
+
+async function allocate(baseUrl: string): Promise<Inbox> {
+  const answer = await call(baseUrl, 'POST', '/v1/slot');
+  assert.equal(answer.status, 201, answer.text);
+  return answer.json as Inbox;
+}
+
+async function grantTo(baseUrl: string, inbox: Inbox): Promise<Granted> {
+  const answer = await call(baseUrl, 'POST', `/v1/slot/${inbox.slot_id}/grants`, { token: inbox.owner_token });
+  assert.equal(answer.status, 201, answer.text);
+  return answer.json as Granted;
+}
+
+function post(baseUrl: string, inbox: Inbox, token: string, value: unknown): Promise<Answer> {
+  return call(baseUrl, 'POST', `/v1/slot/${inbox.slot_id}/messages`, { token, body: { value } });
+}
+
+async function posted(baseUrl: string, inbox: Inbox, token: string, value: string): Promise<number> {
+  const answer = await post(baseUrl, inbox, token, value);
+  assert.equal(answer.status, 201, answer.text);
+  assert.deepEqual(Object.keys(answer.json as object), ['seq']);
+  return (answer.json as { seq: number }).seq;
+}
+
+async function readPage(baseUrl: string, inbox: Inbox, query = ''): Promise<Page> {
+  const answer = await call(baseUrl, 'GET', `/v1/slot/${inbox.slot_id}/messages${query}`, { token: inbox.owner_token });
+  assert.equal(answer.status, 200, answer.text);
+  return answer.json as Page;
+}
+
+function ack(baseUrl: string, inbox: Inbox, through: number | string, token = inbox.owner_token): Promise<Answer> {
+  return call(baseUrl, 'DELETE', `/v1/slot/${inbox.slot_id}/messages?through=${through}`, { token });
+}
+
+/** Base64 of `bytes` bytes, like an envelope of that size. */
+function envelopeOf(bytes: number, fill = 0x7b): string {
+  return Buffer.alloc(bytes, fill).toString('base64');
+}
+
+describe('inbox messages (section 6.3)', () => {
+  const clock = new TestClock();
+  const { url, relay } = relayFor(() => ({ limits: GENEROUS, clock }));
+
+  it('grants answer grant_id, the hash of the send token', async () => {
+    const inbox = await allocate(url());
+    const granted = await grantTo(url(), inbox);
+    assert.deepEqual(Object.keys(granted).sort(), ['grant_id', 'send_token']);
+    assert.equal(granted.grant_id, grantIdOf(granted.send_token));
+  });
+
+  it('posts (201 seq from 1), reads oldest first with grant_id and received_at, acknowledges, never reuses a seq', async () => {
+    const inbox = await allocate(url());
+    const alice = await grantTo(url(), inbox);
+    const bob = await grantTo(url(), inbox);
+    assert.deepEqual(await readPage(url(), inbox), { messages: [], last_seq: 0 });
+    assert.equal(await posted(url(), inbox, alice.send_token, envelopeOf(10, 1)), 1);
+    clock.advanceSeconds(1);
+    assert.equal(await posted(url(), inbox, bob.send_token, envelopeOf(10, 2)), 2);
+    const page = await readPage(url(), inbox);
+    assert.deepEqual(page, {
+      messages: [
+        { seq: 1, value: envelopeOf(10, 1), grant_id: alice.grant_id, received_at: formatTimestamp(clock.ms - 1000) },
+        { seq: 2, value: envelopeOf(10, 2), grant_id: bob.grant_id, received_at: formatTimestamp(clock.ms) },
+      ],
+      last_seq: 2,
+    });
+    assert.deepEqual(Object.keys(page.messages[0] ?? {}), ['seq', 'value', 'grant_id', 'received_at']);
+    assert.deepEqual((await readPage(url(), inbox, '?after=1')).messages.map((m) => m.seq), [2]);
+    assert.deepEqual(await readPage(url(), inbox, '?after=2'), { messages: [], last_seq: 2 });
+
+    assert.equal((await ack(url(), inbox, 1)).status, 204);
+    assert.deepEqual((await readPage(url(), inbox)).messages.map((m) => m.seq), [2]);
+    assert.equal((await ack(url(), inbox, 2)).status, 204);
+    assert.equal((await ack(url(), inbox, 2)).status, 204, 'acknowledging again is harmless');
+    assert.deepEqual(await readPage(url(), inbox), { messages: [], last_seq: 2 }, 'last_seq stays the highest assigned');
+    assert.equal(await posted(url(), inbox, alice.send_token, envelopeOf(3)), 3, 'a seq is never reused');
+  });
+
+  it('returns at most 100 messages a read', async () => {
+    const inbox = await allocate(url());
+    const sender = await grantTo(url(), inbox);
+    const running = await startRelay({ port: 0, limits: { ...GENEROUS, messagesPerTokenPerMinute: 1_000 } });
+    try {
+      const other = await allocate(running.url);
+      const granted = await grantTo(running.url, other);
+      for (let i = 0; i < 105; i++) await posted(running.url, other, granted.send_token, envelopeOf(4, i));
+      const first = await readPage(running.url, other);
+      assert.equal(first.messages.length, 100);
+      assert.equal(first.messages[0]?.seq, 1);
+      assert.equal(first.last_seq, 105);
+      assert.deepEqual((await readPage(running.url, other, '?after=100')).messages.map((m) => m.seq), [101, 102, 103, 104, 105]);
+    } finally {
+      await running.close();
+    }
+    assert.equal(await posted(url(), inbox, sender.send_token, envelopeOf(1)), 1, 'each slot counts its own seq');
+  });
+
+  it('answers 401 to unknown, owner or revoked tokens on sends, and to send tokens on owner routes', async () => {
+    const inbox = await allocate(url());
+    const other = await allocate(url());
+    const sender = await grantTo(url(), inbox);
+    const otherSender = await grantTo(url(), other);
+    const value = envelopeOf(8);
+    assertError(await post(url(), inbox, OTHER_TOKEN, value), 401, 'unauthorized');
+    assertError(await post(url(), inbox, inbox.owner_token, value), 401, 'unauthorized');
+    assertError(await post(url(), inbox, otherSender.send_token, value), 401, 'unauthorized', /send token/);
+    assertError(await call(url(), 'POST', `/v1/slot/${inbox.slot_id}/messages`, { body: { value } }), 401, 'unauthorized');
+    assertError(await call(url(), 'GET', `/v1/slot/${inbox.slot_id}/messages`, { token: sender.send_token }), 401, 'unauthorized');
+    assertError(await ack(url(), inbox, 1, sender.send_token), 401, 'unauthorized');
+    assertError(await call(url(), 'DELETE', `/v1/slot/${inbox.slot_id}/grants/${sender.grant_id}`, { token: sender.send_token }), 401, 'unauthorized');
+
+    assert.equal((await call(url(), 'DELETE', `/v1/slot/${inbox.slot_id}/grants/${sender.grant_id}`, { token: inbox.owner_token })).status, 204);
+    assertError(await post(url(), inbox, sender.send_token, value), 401, 'unauthorized');
+    assert.equal((await call(url(), 'DELETE', `/v1/slot/${inbox.slot_id}/grants/${sender.grant_id}`, { token: inbox.owner_token })).status, 204, 'revoking twice is 204');
+    assertError(await call(url(), 'DELETE', `/v1/slot/${inbox.slot_id}/grants/nope`, { token: inbox.owner_token }), 400, 'bad_request', /grant_id/);
+    const fresh = await grantTo(url(), inbox);
+    assert.equal(await posted(url(), inbox, fresh.send_token, value), 1, 'other grants keep working');
+  });
+
+  it('answers 404 for an unknown inbox slot on every route', async () => {
+    const inbox = await allocate(url());
+    const sender = await grantTo(url(), inbox);
+    const unknown = { slot_id: UNKNOWN_PAIR, owner_token: inbox.owner_token };
+    assertError(await post(url(), unknown, sender.send_token, envelopeOf(8)), 404, 'not_found');
+    assertError(await call(url(), 'GET', `/v1/slot/${UNKNOWN_PAIR}/messages`, { token: inbox.owner_token }), 404, 'not_found');
+    assertError(await ack(url(), unknown, 1), 404, 'not_found');
+    assertError(await call(url(), 'DELETE', `/v1/slot/${UNKNOWN_PAIR}/grants/${sender.grant_id}`, { token: inbox.owner_token }), 404, 'not_found');
+  });
+
+  it('rejects malformed posts with 400 naming the problem', async () => {
+    const inbox = await allocate(url());
+    const sender = await grantTo(url(), inbox);
+    const cases: [string, RegExp][] = [
+      ['', /empty/],
+      ['{"value":', /not valid JSON/],
+      ['[]', /not a JSON object/],
+      ['{}', /value is missing/],
+      ['{"value":7}', /value is not a string/],
+      ['{"value":"not base64!"}', /not base64/],
+      ['{"value":"QQ"}', /not base64/],
+      ['{"value":""}', /empty/],
+      ['{"value":"QUFB","to":"x"}', /to is not a field/],
+    ];
+    for (const [raw, message] of cases) {
+      assertError(await call(url(), 'POST', `/v1/slot/${inbox.slot_id}/messages`, { token: sender.send_token, raw, headers: { 'content-type': 'application/json' } }), 400, 'bad_request', message);
+    }
+    assert.deepEqual(await readPage(url(), inbox), { messages: [], last_seq: 0 }, 'nothing was stored, no seq used');
+  });
+
+  it('rejects bad after, wait and through with 400', async () => {
+    const inbox = await allocate(url());
+    for (const query of ['?after=x', '?after=-1', '?after=1.5', '?after=0&wait=26', '?wait=abc']) {
+      assertError(await call(url(), 'GET', `/v1/slot/${inbox.slot_id}/messages${query}`, { token: inbox.owner_token }), 400, 'bad_request', /after|wait/);
+    }
+    assertError(await call(url(), 'DELETE', `/v1/slot/${inbox.slot_id}/messages`, { token: inbox.owner_token }), 400, 'bad_request', /through is missing/);
+    for (const through of ['x', '-1', '1e3']) assertError(await ack(url(), inbox, through), 400, 'bad_request', /through/);
+  });
+
+  it('takes an envelope of maxEnvelopeBytes (128 KiB) decoded and answers 413 above it', async () => {
+    const inbox = await allocate(url());
+    const sender = await grantTo(url(), inbox);
+    assert.equal(await posted(url(), inbox, sender.send_token, envelopeOf(128 * 1024)), 1);
+    assertError(await post(url(), inbox, sender.send_token, envelopeOf(128 * 1024 + 1)), 413, 'too_large', /131072/);
+    assertError(await post(url(), inbox, sender.send_token, 'A'.repeat(180 * 1024)), 413, 'too_large');
+  });
+
+  it('reads request bodies up to maxMessageBodyBytes (192 KiB) on the messages route only', async () => {
+    const inbox = await allocate(url());
+    const sender = await grantTo(url(), inbox);
+    const padded = `{"value":"${envelopeOf(3)}"${' '.repeat(150 * 1024)}}`;
+    assert.equal((await call(url(), 'POST', `/v1/slot/${inbox.slot_id}/messages`, { token: sender.send_token, raw: padded, headers: { 'content-type': 'application/json' } })).status, 201);
+    const over = `{"value":"${envelopeOf(3)}"${' '.repeat(192 * 1024)}}`;
+    assertError(await call(url(), 'POST', `/v1/slot/${inbox.slot_id}/messages`, { token: sender.send_token, raw: over, headers: { 'content-type': 'application/json' } }), 413, 'too_large', /196608/);
+    // Other routes keep 32 KiB.
+    const { host } = await openPair(url());
+    assertError(await call(url(), 'PUT', `/v1/pair/${host.pair_id}/abort`, { token: host.token, raw: `{"value":"x"${' '.repeat(40 * 1024)}}` }), 413, 'too_large', /32768/);
+  });
+
+  it('lets a message live messageLifetimeSeconds (7 days) at the relay', async () => {
+    const inbox = await allocate(url());
+    const sender = await grantTo(url(), inbox);
+    await posted(url(), inbox, sender.send_token, envelopeOf(5, 1));
+    clock.advanceSeconds(3 * 24 * 3600);
+    await posted(url(), inbox, sender.send_token, envelopeOf(5, 2));
+    clock.advanceSeconds(4 * 24 * 3600 - 1);
+    assert.deepEqual((await readPage(url(), inbox)).messages.map((m) => m.seq), [1, 2]);
+    clock.advanceSeconds(1);
+    assert.deepEqual(await readPage(url(), inbox).then((page) => page.messages.map((m) => m.seq)), [2]);
+    clock.advanceSeconds(3 * 24 * 3600);
+    assert.deepEqual(await readPage(url(), inbox), { messages: [], last_seq: 2 });
+  });
+
+  it('keeps an inbox until inboxIdleSeconds (30 days) after its owner last used it, then answers 404', async () => {
+    const inbox = await allocate(url());
+    const sender = await grantTo(url(), inbox);
+    clock.advanceSeconds(30 * 24 * 3600 - 1);
+    await posted(url(), inbox, sender.send_token, envelopeOf(5)); // a send does not count as use
+    await readPage(url(), inbox);
+    clock.advanceSeconds(30 * 24 * 3600 - 1);
+    assert.equal((await readPage(url(), inbox)).last_seq, 1, 'reading kept it alive');
+    const before = relay().stats().inboxSlots;
+    clock.advanceSeconds(30 * 24 * 3600);
+    assertError(await post(url(), inbox, sender.send_token, envelopeOf(5)), 404, 'not_found');
+    assertError(await call(url(), 'GET', `/v1/slot/${inbox.slot_id}/messages`, { token: inbox.owner_token }), 404, 'not_found', /unread for too long/);
+    assert.ok(relay().stats().inboxSlots < before);
+  });
+
+  it('long-polls: a read with wait is woken by a post, answers empty after the wait, or at once when messages wait', async () => {
+    const inbox = await allocate(url());
+    const sender = await grantTo(url(), inbox);
+    const polling = readPage(url(), inbox, '?after=0&wait=20');
+    await eventually(() => relay().stats().longPolls === 1, 5_000, 'the poll to wait');
+    await posted(url(), inbox, sender.send_token, envelopeOf(6));
+    const woken = await polling;
+    assert.deepEqual(woken.messages.map((m) => m.seq), [1]);
+    assert.equal(relay().stats().longPolls, 0);
+
+    const started = Date.now();
+    assert.deepEqual(await readPage(url(), inbox, '?after=1&wait=0.3'), { messages: [], last_seq: 1 });
+    assert.ok(Date.now() - started >= 250);
+    assert.deepEqual((await readPage(url(), inbox, '?wait=20')).messages.map((m) => m.seq), [1], 'after defaults to 0; a waiting message answers at once');
+  });
+});
+
+describe('inbox limits', () => {
+  it('answers 429 with Retry-After after messagesPerTokenPerMinute sends from one token; other tokens are not affected', async () => {
+    const clock = new TestClock();
+    const running = await startRelay({ port: 0, clock, limits: { messagesPerTokenPerMinute: 3 } });
+    try {
+      const inbox = await allocate(running.url);
+      const noisy = await grantTo(running.url, inbox);
+      const quiet = await grantTo(running.url, inbox);
+      for (let i = 0; i < 3; i++) await posted(running.url, inbox, noisy.send_token, envelopeOf(4));
+      clock.advanceSeconds(15);
+      const refused = await post(running.url, inbox, noisy.send_token, envelopeOf(4));
+      assertError(refused, 429, 'rate_limited', /3 a minute/);
+      assert.equal(refused.headers.get('retry-after'), '45');
+      await posted(running.url, inbox, quiet.send_token, envelopeOf(4));
+      clock.advanceSeconds(45);
+      assert.equal(await posted(running.url, inbox, noisy.send_token, envelopeOf(4)), 5);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('answers 507 inbox_full at maxInboxMessages or maxInboxBytes, and takes messages again once acknowledged', async () => {
+    const running = await startRelay({ port: 0, limits: { maxInboxMessages: 3, maxInboxBytes: 1000 } });
+    try {
+      const inbox = await allocate(running.url);
+      const sender = await grantTo(running.url, inbox);
+      for (let i = 0; i < 3; i++) await posted(running.url, inbox, sender.send_token, envelopeOf(10));
+      assertError(await post(running.url, inbox, sender.send_token, envelopeOf(10)), 507, 'inbox_full', /3 messages/);
+      assert.equal((await ack(running.url, inbox, 3)).status, 204);
+      assert.equal(await posted(running.url, inbox, sender.send_token, envelopeOf(600)), 4);
+      assertError(await post(running.url, inbox, sender.send_token, envelopeOf(401)), 507, 'inbox_full', /1000 bytes/);
+      assert.equal(await posted(running.url, inbox, sender.send_token, envelopeOf(400)), 5, 'exactly full is fine');
+      assert.deepEqual({ messages: running.stats().inboxMessages, bytes: running.stats().inboxBytes }, { messages: 2, bytes: 1000 });
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('uses the protocol defaults', () => {
+    assert.deepEqual(
+      {
+        envelope: DEFAULT_RELAY_LIMITS.maxEnvelopeBytes,
+        body: DEFAULT_RELAY_LIMITS.maxMessageBodyBytes,
+        rate: DEFAULT_RELAY_LIMITS.messagesPerTokenPerMinute,
+        messages: DEFAULT_RELAY_LIMITS.maxInboxMessages,
+        bytes: DEFAULT_RELAY_LIMITS.maxInboxBytes,
+        life: DEFAULT_RELAY_LIMITS.messageLifetimeSeconds,
+        idle: DEFAULT_RELAY_LIMITS.inboxIdleSeconds,
+      },
+      { envelope: 131_072, body: 196_608, rate: 120, messages: 1_000, bytes: 16_777_216, life: 604_800, idle: 2_592_000 },
+    );
+  });
+
+  it('answers a pending inbox long poll at once on close', async () => {
+    const running = await startRelay({ port: 0 });
+    const inbox = await allocate(running.url);
+    const polling = call(running.url, 'GET', `/v1/slot/${inbox.slot_id}/messages?after=0&wait=25`, { token: inbox.owner_token });
+    await eventually(() => running.stats().longPolls === 1, 5_000, 'the poll to wait');
+    await running.close();
+    const answer = await polling;
+    assert.equal(answer.status, 200);
+    assert.deepEqual(answer.json, { messages: [], last_seq: 0 });
   });
 });
