@@ -95,6 +95,8 @@ export const MAX_WAIT_SECONDS = 25;
 /** The pause after a failed pull before the next one, doubling up to the maximum. */
 export const PULL_RETRY_BASE_MS = 1000;
 export const PULL_RETRY_MAX_MS = 30_000;
+/** How often a receiver retries telling peers about a grant they have not heard of yet, and prunes the mailbox. */
+export const HEAL_INTERVAL_MS = 60_000;
 
 const refOf = (peer: PinnedPeer): PeerRef => ({ fingerprint: peer.fingerprint, handle: peer.handle });
 const publicKeyOf = (peer: PinnedPeer): Uint8Array => fromBase64(peer.card.key, 'card key', 32);
@@ -224,10 +226,10 @@ export class ReceiveRunner {
   private readonly emitter = new Emitter();
   readonly mailbox: Mailbox;
   readonly sender: SendRunner;
-  /** Inboxes (by slot) whose last acknowledgement failed: acknowledged again before the next read. */
-  private readonly unacked = new Set<string>();
-  /** Grants are healed on the first pull (a move another process saw, an announcement that failed) and after each move. */
-  private healed = false;
+  /** Inboxes (slot → seq) whose last acknowledgement failed: acknowledged again before the next read. */
+  private readonly unacked = new Map<string, number>();
+  /** When grants were last healed (a move another process saw, an announcement that failed); after a move, at once. */
+  private healedAt: number | undefined;
 
   constructor(
     private readonly deps: MessagingDeps,
@@ -247,9 +249,11 @@ export class ReceiveRunner {
    */
   async pull(options: { waitSeconds?: number; signal?: AbortSignal } = {}): Promise<MessagingEvent[]> {
     const events: MessagingEvent[] = [];
-    if (!this.healed) {
-      this.healed = true;
+    const now = this.deps.clock.now();
+    if (this.healedAt === undefined || now - this.healedAt >= HEAL_INTERVAL_MS) {
+      this.healedAt = now;
       await this.healGrants(events);
+      for (const peer of await listPeers(this.deps)) await this.mailbox.prune(peer.fingerprint);
     }
     const inboxes = await listOwnInboxes(this.deps);
     if (inboxes.length === 0) return events;
@@ -316,22 +320,23 @@ export class ReceiveRunner {
   private async pullInbox(inbox: OwnInbox, waitSeconds: number, signal: AbortSignal, events: MessagingEvent[]): Promise<boolean> {
     const relay = this.deps.relays(inbox.relayUrl);
     try {
-      const cursor = await this.mailbox.cursor(inbox.slotId);
-      if (this.unacked.has(inbox.slotId)) {
-        await relay.ackMessages(inbox.slotId, inbox.ownerToken, cursor);
+      const unacked = this.unacked.get(inbox.slotId);
+      if (unacked !== undefined) {
+        await relay.ackMessages(inbox.slotId, inbox.ownerToken, unacked);
         this.unacked.delete(inbox.slotId);
       }
-      const page = await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: cursor, waitSeconds, signal });
+      // Always from the start: whatever is still there was not acknowledged. A relay that
+      // invents seqs cannot make this side skip a real message that later takes that number.
+      const page = await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: 0, waitSeconds, signal });
       if (page.messages.length === 0) return false;
       const peers = await listPeers(this.deps);
-      let last = cursor;
+      let last = 0;
       for (const stored of [...page.messages].sort((a, b) => a.seq - b.seq)) {
         await this.receiveOne(inbox, stored.seq, stored.value, stored.grantId, peers, events);
         last = stored.seq;
-        await this.mailbox.setCursor(inbox.slotId, last);
       }
       // Deleted at the relay only now that every one of them is stored (or dropped) here.
-      this.unacked.add(inbox.slotId);
+      this.unacked.set(inbox.slotId, last);
       await relay.ackMessages(inbox.slotId, inbox.ownerToken, last);
       this.unacked.delete(inbox.slotId);
       return true;

@@ -7,7 +7,6 @@
 //   `mail.peer.<fp>`       PeerMail: counters, gaps in the peer's `n`, message order, receipts owed
 //   `mail.msg.<fp>.<id>`   MailRecord: one message, either direction
 //   `mail.seen`            {"<id>": accepted at ms}: ids accepted in the last 8 days (dedup)
-//   `mail.cursor.<slot>`   the highest seq of that inbox stored here (acknowledged or about to be)
 //   `mail.dropped`         {"<reason>": count}: envelopes dropped, by reason
 //
 // Several processes of one identity (a CLI, an MCP server) may share the files: each write is a
@@ -92,7 +91,6 @@ const peerKey = (fingerprint: string): string => `mail.peer.${fingerprint}`;
 const recordKey = (fingerprint: string, id: string): string => `mail.msg.${fingerprint}.${id}`;
 const SEEN_KEY = 'mail.seen';
 const DROPPED_KEY = 'mail.dropped';
-const cursorKey = (slotId: string): string => `mail.cursor.${slotId}`;
 
 const mailboxLocks = new WeakMap<Memory, AsyncLock>();
 
@@ -235,16 +233,6 @@ export class Mailbox {
   async droppedCounts(): Promise<Partial<Record<DropReason, number>>> {
     const counts: Partial<Record<DropReason, number>> = parseObject(await this.deps.memory.get(DROPPED_KEY));
     return counts;
-  }
-
-  /** The highest seq of an inbox whose messages were all processed here. */
-  async cursor(slotId: string): Promise<number> {
-    const stored = Number(await this.deps.memory.get(cursorKey(slotId)));
-    return Number.isSafeInteger(stored) && stored > 0 ? stored : 0;
-  }
-
-  async setCursor(slotId: string, seq: number): Promise<void> {
-    await this.deps.memory.set(cursorKey(slotId), String(seq));
   }
 
   // -- Reading and handling --------------------------------------------------------------------
