@@ -125,7 +125,7 @@ export async function main(argv: string[]): Promise<number> {
         expectArgs(0, 'no arguments');
         const relay = await resolveRelay(relayUrl);
         const { runStdioServer } = await import('../mcp/stdio.js');
-        await runStdioServer({ home, relayUrl: relay.url });
+        await runStdioServer({ home, relayUrl: relay.url, confirmSends: values['confirm-sends'] });
         return 0;
       }
       default:

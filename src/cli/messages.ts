@@ -24,6 +24,7 @@ export const MESSAGE_USAGE = `  agent-pair send PEER TEXT [--reply-to ID]       
   agent-pair inbox [--wait SECONDS] [--follow]         print new messages, mark them handled, send receipts
                    [--loss-grace SECONDS]              (gaps in a peer's numbering count as lost after
                                                        this long; default 600)
+  agent-pair mcp --confirm-sends                       the MCP server asks you before each peer_send
 `;
 
 /** The options these commands add to the command line. */
@@ -33,6 +34,7 @@ export const MESSAGE_OPTIONS = {
   wait: { type: 'string' },
   follow: { type: 'boolean', default: false },
   'loss-grace': { type: 'string' },
+  'confirm-sends': { type: 'boolean', default: false },
 } as const satisfies NonNullable<Parameters<typeof parseArgs>[0]>['options'];
 
 export interface MessageCommandValues {

@@ -6,40 +6,11 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-
-const CLI = resolve(import.meta.dirname, '../../dist/cli.mjs');
-
-interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  lines: Record<string, unknown>[];
-}
-
-async function cli(args: string[], onLine?: (line: Record<string, unknown>, stdin: NodeJS.WritableStream) => void): Promise<Finished> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, AGENT_PAIR_HOME: '' } });
-  let stdout = '';
-  let stderr = '';
-  const lines: Record<string, unknown>[] = [];
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    stdout += `${line}\n`;
-    try {
-      const parsed = JSON.parse(line) as Record<string, unknown>;
-      lines.push(parsed);
-      onLine?.(parsed, child.stdin);
-    } catch {
-      // human output
-    }
-  });
-  if (!onLine) child.stdin.end();
-  const code = await new Promise<number | null>((done) => child.on('exit', done));
-  return { code, stdout, stderr, lines };
-}
+import { CLI, cli, pairCliHomes } from '../helpers/cli.js';
 
 let relay: RunningRelay;
 let homes: string;
@@ -54,29 +25,7 @@ before(async () => {
   homes = await mkdtemp(join(tmpdir(), 'agent-pair-msg-'));
   aliceHome = join(homes, 'alice');
   bobHome = join(homes, 'bob');
-  let code = '';
-  let hostSas = '';
-  let codeSeen!: () => void;
-  const codeReady = new Promise<void>((done) => (codeSeen = done));
-  const host = cli(['host', '--json', '--relay', relay.url, '--home', aliceHome, '--handle', 'alice'], (line, stdin) => {
-    if (line['event'] === 'code') {
-      code = String(line['code']);
-      codeSeen();
-    }
-    if (line['event'] === 'sas') {
-      hostSas = String(line['sas']);
-      stdin.write(`${hostSas}\n`);
-    }
-  });
-  await codeReady;
-  const guest = cli(['join', code, '--json', '--relay', relay.url, '--home', bobHome, '--handle', 'bob'], (line, stdin) => {
-    if (line['event'] === 'sas') stdin.write(`${String(line['sas'])}\n`);
-  });
-  const [hostDone, guestDone] = await Promise.all([host, guest]);
-  assert.equal(hostDone.code, 0, hostDone.stderr);
-  assert.equal(guestDone.code, 0, guestDone.stderr);
-  bobFingerprint = String(hostDone.lines.find((line) => line['event'] === 'paired')?.['peer_fingerprint']);
-  aliceFingerprint = String(guestDone.lines.find((line) => line['event'] === 'paired')?.['peer_fingerprint']);
+  ({ aliceFingerprint, bobFingerprint } = await pairCliHomes(relay.url, aliceHome, bobHome));
 });
 after(async () => {
   await relay.close();
