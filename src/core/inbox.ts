@@ -96,7 +96,7 @@ export const MAX_WAIT_SECONDS = 25;
 /** The pause after a failed pull before the next one, doubling up to the maximum. */
 export const PULL_RETRY_BASE_MS = 1000;
 export const PULL_RETRY_MAX_MS = 30_000;
-/** How often a receiver retries telling peers about a grant they have not heard of yet, and prunes the mailbox. */
+/** How often a receiver retries telling peers about a grant they have not heard of yet and sending receipts that failed, and prunes the mailbox. */
 export const HEAL_INTERVAL_MS = 60_000;
 
 const refOf = (peer: PinnedPeer): PeerRef => ({ fingerprint: peer.fingerprint, handle: peer.handle });
@@ -265,6 +265,7 @@ export class ReceiveRunner {
     if (this.healedAt === undefined || now - this.healedAt >= HEAL_INTERVAL_MS) {
       this.healedAt = now;
       await this.healGrants(events);
+      await this.sendReceipts();
       for (const peer of await listPeers(this.deps)) await this.mailbox.prune(peer.fingerprint);
     }
     const inboxes = await listOwnInboxes(this.deps);

@@ -221,6 +221,33 @@ describe('a relay that turns hostile to messages', () => {
     assert.deepEqual(ofType(events, 'dropped').map((event) => event.reason), ['unknown_grant']);
   });
 
+  it('a send retried after a 503 carries the same envelope, and arrives once', async () => {
+    const a = runners(alice);
+    const b = runners(bob);
+    await b.receiver.pull();
+    const before = proxy.posts.length;
+    proxy.mode = 'unavailable';
+    const sent = await a.sender.send('bob', { type: 'text', text: 'retried' });
+    assert.equal(proxy.posts.length, before + 1, 'the 503 never reached the relay; the retry did');
+    const events = await b.receiver.pull();
+    assert.deepEqual(ofType(events, 'message').map((event) => event.record.id), [sent.id]);
+  });
+
+  it('a send whose answer was cut after the relay stored it is retried with the same envelope; the copy is dropped as a duplicate', async () => {
+    const a = runners(alice);
+    const b = runners(bob);
+    await b.receiver.pull();
+    const before = proxy.posts.length;
+    proxy.mode = 'cutAfterStore';
+    const sent = await a.sender.send('bob', { type: 'text', text: 'twice on the wire' });
+    const posts = proxy.posts.slice(before);
+    assert.equal(posts.length, 2);
+    assert.equal(posts[0], posts[1], 'the retry is byte for byte the same request');
+    const events = await b.receiver.pull();
+    assert.deepEqual(ofType(events, 'message').map((event) => event.record.id), [sent.id]);
+    assert.deepEqual(ofType(events, 'dropped').map((event) => event.reason), ['duplicate']);
+  });
+
   it('a message thrown away with a 201 is reported lost after the grace, not before', async () => {
     ({ alice, bob } = await pairedSides(proxy.url));
     const a = runners(alice);
