@@ -336,4 +336,27 @@ describe('inboxes that heal after a relay restart', () => {
       await backend.close();
     }
   });
+
+  it('a peer pinned before grant ids were remembered is told of the new inbox too', async () => {
+    const backend = await startRelay(quiet);
+    const proxy = new HostileProxy(backend.url);
+    await proxy.start();
+    try {
+      const { alice, bob } = await pairedSides(proxy.url);
+      const record = JSON.parse((await bob.memory.get(peerRecordKey(alice.fingerprint))) ?? '{}') as Record<string, unknown>;
+      delete record['grant'];
+      await bob.memory.set(peerRecordKey(alice.fingerprint), JSON.stringify(record));
+      proxy.forgotten.add((await listOwnInboxes(bob.deps))[0]?.slotId ?? '');
+      const b = runners(bob);
+      assert.deepEqual(ofType(await b.receiver.pull(), 'inboxMoved')[0]?.told.map((peer) => peer.handle), ['alice']);
+      assert.equal((await getPeer(bob.deps, alice.fingerprint))?.grant?.announced, true);
+      const a = runners(alice);
+      await a.receiver.pull();
+      await a.sender.send('bob', { type: 'text', text: 'found you' });
+      assert.equal(ofType(await b.receiver.pull(), 'message').length, 1);
+    } finally {
+      await proxy.close();
+      await backend.close();
+    }
+  });
 });
