@@ -13,7 +13,9 @@
 import { fromBase64, fromHex, fromUtf8, toBase64, toHex, utf8, wipe } from './bytes.js';
 import { codeHash, formatCode, generateSecret, parseCode } from './codePhrase.js';
 import { type ErrorCode, PairError, badInput, isPairError } from './errors.js';
-import { type Card, canonicalJson, cardFingerprint, initSelfIdempotent, loadIdentity, loadInboxOwnerToken, verifyCard } from './identity.js';
+import { type Card, canonicalJson, cardFingerprint, loadIdentity, verifyCard } from './identity.js';
+import { SendRunner, healGrants } from './inbox.js';
+import { grantOnInbox, rememberPendingGrant, takePendingGrant } from './inboxes.js';
 import {
   MAX_BOOTSTRAP_PAYLOAD_BYTES,
   confirmMac,
@@ -538,7 +540,7 @@ export class PairingSession {
     const fingerprint = cardFingerprint(payload.card);
     await pinPeer(
       this.deps,
-      { fingerprint, handle: payload.card.handle, card: payload.card, relayUrl: payload.relayUrl, slotId: payload.slotId, pinnedAt: new Date(this.deps.clock.now()).toISOString() },
+      { fingerprint, handle: payload.card.handle, card: payload.card, relayUrl: payload.relayUrl, slotId: payload.slotId, pinnedAt: new Date(this.deps.clock.now()).toISOString(), ...(await takePendingGrant(this.deps, this.record.pairId)) },
       payload.sendToken,
     );
     this.record.peer = { handle: payload.card.handle, fingerprint, relayUrl: payload.relayUrl };
@@ -559,21 +561,16 @@ export class PairingSession {
   }
 
   private async sealOwnBootstrap(key: Uint8Array): Promise<string> {
-    let identity = await loadIdentity(this.deps);
+    const identity = await loadIdentity(this.deps);
     if (!identity) {
       throw new PairError('identity_missing', 'This side has no identity yet: set one up (a handle such as your name) before finalizing, then finalize again.');
     }
-    if (!identity.relay) {
-      // First pairing of this identity: its inbox lives on the relay it pairs through.
-      identity = (await initSelfIdempotent(this.deps, identity.handle, this.deps.relays(this.record.relayUrl))).identity;
-    }
-    const inbox = identity.relay;
-    const ownerToken = await loadInboxOwnerToken(this.deps);
-    if (!inbox || ownerToken === undefined) {
-      throw new PairError('identity_missing', 'This identity has no inbox on a relay; set up the identity again with a relay.');
-    }
-    const { sendToken } = await this.deps.relays(inbox.url).grant(inbox.slotId, ownerToken);
-    const payload = canonicalJson({ v: 1, card: identity.card, relay_url: inbox.url, slot_id: inbox.slotId, send_token: sendToken });
+    // The identity's inbox on the relay it pairs through (made if needed, made anew if that relay
+    // forgot it); the grant is remembered so the peer's messages are known by its grant_id.
+    const { inbox, sendToken, grantId, moved } = await grantOnInbox(this.deps, this.deps.relays(this.record.relayUrl));
+    await rememberPendingGrant(this.deps, this.record.pairId, { relayUrl: inbox.relayUrl, slotId: inbox.slotId, grantId });
+    if (moved !== undefined) await healGrants(this.deps, new SendRunner(this.deps));
+    const payload = canonicalJson({ v: 1, card: identity.card, relay_url: inbox.relayUrl, slot_id: inbox.slotId, send_token: sendToken });
     const payloadBytes = utf8(payload);
     if (payloadBytes.length > MAX_BOOTSTRAP_PAYLOAD_BYTES) throw new PairError('bad_input', 'Our own bootstrap payload is too large to send.');
     return sealBootstrap(key, this.codeHash, this.record.role, this.record.pairId, payloadBytes, this.deps.random.bytes(12));

@@ -6,6 +6,11 @@
 //   memory `peer.<fp>`              the PinnedPeer record (public)
 //   vault  `peer.<fp>.sendToken`    the write-only capability for the peer's inbox (secret)
 //
+// A record also remembers the grant this side gave the peer (`grant`: which of our inboxes, and
+// the grant_id the relay reports with the peer's messages, PROTOCOL.md 6.4). Peers pinned before
+// grants were remembered have none: they were given the identity's first inbox, and their
+// grant_id is learned from the first message their key opens.
+//
 // Write order: pinning writes the token, then the record, then the index; forgetting removes
 // the index entry first. A peer counts as pinned only while the index lists it, so an
 // interruption at any point leaves either the old state or the new one, never half a peer.
@@ -23,9 +28,32 @@ export interface PinnedPeer {
   fingerprint: string;
   handle: string;
   card: Card;
+  /** The peer's inbox: where this side sends. */
   relayUrl: string;
   slotId: string;
   pinnedAt: string;
+  /** The grant this side gave the peer for one of its own inboxes: where the peer sends. */
+  grant?: PeerGrant;
+}
+
+export interface PeerGrant {
+  relayUrl: string;
+  slotId: string;
+  /** Unknown for a peer pinned before grants were remembered, until its first message. */
+  grantId?: string;
+  /** False while the peer has not yet been sent an `inbox` message naming this grant. */
+  announced: boolean;
+}
+
+const GRANT_ID_PATTERN = /^[0-9a-f]{32}$/;
+
+function readGrant(value: unknown): PeerGrant | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) throw new Error('bad grant');
+  const grant: Partial<Record<keyof PeerGrant, unknown>> = value;
+  if (typeof grant.relayUrl !== 'string' || typeof grant.slotId !== 'string' || typeof grant.announced !== 'boolean') throw new Error('bad grant');
+  if (grant.grantId !== undefined && (typeof grant.grantId !== 'string' || !GRANT_ID_PATTERN.test(grant.grantId))) throw new Error('bad grant id');
+  return { relayUrl: grant.relayUrl, slotId: grant.slotId, announced: grant.announced, ...(grant.grantId !== undefined && { grantId: grant.grantId }) };
 }
 
 export interface TrustDeps {
@@ -81,7 +109,8 @@ async function readRecord(memory: Memory, fingerprint: string): Promise<PinnedPe
     const card = verifyCard(record.card);
     if (record.fingerprint !== fingerprint || cardFingerprint(card) !== fingerprint) throw new Error('fingerprint mismatch');
     if (typeof record.relayUrl !== 'string' || typeof record.slotId !== 'string' || !isRfc3339Utc(record.pinnedAt)) throw new Error('bad fields');
-    return { fingerprint, handle: card.handle, card, relayUrl: record.relayUrl, slotId: record.slotId, pinnedAt: record.pinnedAt };
+    const grant = readGrant(record.grant);
+    return { fingerprint, handle: card.handle, card, relayUrl: record.relayUrl, slotId: record.slotId, pinnedAt: record.pinnedAt, ...(grant && { grant }) };
   } catch (error) {
     throw new PairError('storage_failed', `The record of pinned peer ${fingerprint} is damaged; forget the peer and pair again.`, { cause: error });
   }
@@ -103,6 +132,7 @@ export async function pinPeer(deps: TrustDeps, peer: PinnedPeer, sendToken: stri
     relayUrl: requireText(peer.relayUrl, 'peer.relayUrl', "the URL of the peer's relay"),
     slotId: requireText(peer.slotId, 'peer.slotId', "the peer's inbox slot id"),
     pinnedAt: peer.pinnedAt,
+    ...(peer.grant && { grant: readGrant(peer.grant) as PeerGrant }),
   };
   if (!isRfc3339Utc(record.pinnedAt)) throw badInput('peer.pinnedAt', 'is not an RFC 3339 UTC time', 'a time like 2026-11-25T00:00:00Z');
   requireText(sendToken, 'sendToken', "the send token for the peer's inbox");
@@ -149,4 +179,40 @@ export async function forgetPeer(deps: TrustDeps, fingerprint: string): Promise<
     await deps.vault.delete(peerSendTokenKey(wanted));
     return pinned;
   });
+}
+
+/**
+ * Changes a pinned peer's record in place (its inbox coordinates after an `inbox` message, the
+ * grant this side gave it), and its send token when given. Resolves false if it is not pinned.
+ */
+export async function updatePeer(
+  deps: TrustDeps,
+  fingerprint: string,
+  change: { inbox?: { relayUrl: string; slotId: string; sendToken: string }; grant?: PeerGrant },
+): Promise<boolean> {
+  const wanted = requireFingerprint(fingerprint);
+  return trustLock(deps.memory).run(async () => {
+    if (!(await readIndex(deps.memory)).includes(wanted)) return false;
+    const record = await readRecord(deps.memory, wanted);
+    if (!record) return false;
+    if (change.inbox) {
+      await deps.vault.set(peerSendTokenKey(wanted), requireText(change.inbox.sendToken, 'sendToken', "the send token for the peer's inbox"));
+      record.relayUrl = change.inbox.relayUrl;
+      record.slotId = change.inbox.slotId;
+    }
+    if (change.grant) record.grant = readGrant(change.grant) as PeerGrant;
+    await deps.memory.set(peerRecordKey(wanted), JSON.stringify(record));
+    return true;
+  });
+}
+
+/**
+ * Finds pinned peers by a fingerprint (either case) or a handle. A handle two peers share is
+ * ambiguous: the caller gets both and must ask for a fingerprint.
+ */
+export async function findPeers(deps: TrustDeps, reference: string): Promise<PinnedPeer[]> {
+  const wanted = typeof reference === 'string' ? reference.trim() : '';
+  const peers = await listPeers(deps);
+  const byFingerprint = peers.filter((peer) => peer.fingerprint === wanted.toLowerCase());
+  return byFingerprint.length > 0 ? byFingerprint : peers.filter((peer) => peer.handle === wanted);
 }

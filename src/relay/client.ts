@@ -241,7 +241,7 @@ export class RelayClient implements RelayPort {
       token: ownerToken,
       timeoutMs: this.timeoutMs,
       success: 201,
-      notFound: () => new PairError('not_found', `The relay at ${this.url} does not know this inbox slot (it may have restarted). Set up the identity's inbox again.`),
+      notFound: () => this.inboxGone(),
     });
     const object = this.object(body);
     const sendToken = this.string(object, 'send_token', TOKEN_PATTERN);

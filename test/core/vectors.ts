@@ -80,3 +80,33 @@ export interface ProtocolVectors {
 
 export const spake2Vectors = load('spake2.json') as Spake2Vectors;
 export const protocolVectors = load('protocol.json') as ProtocolVectors;
+
+interface MessageSide {
+  ed25519_seed_hex: string;
+  ed25519_public_b64: string;
+  fingerprint: string;
+  x25519_secret_hex: string;
+  x25519_public_hex: string;
+}
+
+export interface MessageVectors {
+  alice: MessageSide;
+  bob: MessageSide;
+  alice_to_bob: {
+    bob_slot_id: string;
+    aad_utf8: string;
+    message: { v: 1; id: string; from: string; to: string; n: number; sent_at: string; body: { type: 'text'; text: string; reply_to: string } };
+    plaintext_utf8: string;
+    ephemeral_ikm_hex: string;
+    ephemeral_public_hex: string;
+    envelope_utf8: string;
+  };
+  must_fail: {
+    opened_as_if_from_carol: { carol_ed25519_seed_hex: string; carol_fingerprint: string };
+    opened_under_another_slot_id: string;
+    one_ciphertext_bit_flipped: string;
+  };
+  grant_id: { send_token: string; grant_id: string };
+}
+
+export const messageVectors = load('messages.json') as MessageVectors;

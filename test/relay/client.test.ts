@@ -132,7 +132,7 @@ describe('RelayClient against a real relay', () => {
     assert.match(slot.slotId, /^[0-9a-f]{32}$/);
     const { sendToken } = await client.grant(slot.slotId, slot.ownerToken);
     assert.match(sendToken, /^[0-9a-f]{64}$/);
-    await rejectsWith(client.grant(SOME_ID, slot.ownerToken), 'not_found', /inbox slot/);
+    await rejectsWith(client.grant(SOME_ID, slot.ownerToken), 'inbox_gone', /does not know this inbox/);
     await rejectsWith(client.grant(slot.slotId, SOME_TOKEN), 'relay_error', /401/);
   });
 

@@ -1,0 +1,509 @@
+// The two messaging runners (PROTOCOL.md 6.4): every adapter (CLI, MCP, VS Code) sends and
+// receives through these and renders their events; none writes its own poll or retry loop.
+//
+// Public API (what a front end needs):
+//
+//   const sender = new SendRunner(deps);
+//   await sender.send(peerRef, body)          peerRef: a fingerprint or an unambiguous handle;
+//                                             body: {type:'text',text,reply_to?} | {type:'data',data,reply_to?}.
+//                                             Resolves once the peer's relay stored it:
+//                                             {id, seq, peer, record} (record.state 'sent').
+//                                             Rejects with a PairError: not_found / bad_input (peer,
+//                                             body), too_large, inbox_full, revoked, inbox_gone,
+//                                             relay_unreachable... Network errors, 429 and 503 are
+//                                             retried with the same envelope (same id).
+//
+//   const receiver = new ReceiveRunner(deps, { sender, lossGraceMs });
+//   receiver.on((event) => ...)               every event below, as it happens
+//   await receiver.pull({ waitSeconds, signal })   one round over every own inbox (long-polls up
+//                                             to waitSeconds, any length, while nothing happens);
+//                                             resolves the events of that round
+//   await receiver.run({ signal })            pulls until the signal aborts; relay trouble is an
+//                                             event and a pause, never the end
+//   await receiver.markRead(refs)             unread → read (no receipt)
+//   await receiver.markHandled(refs)          → handled, then sends one receipt per peer
+//   receiver.mailbox                          list(), summary(peer) for views (unread counts,
+//                                             last message each way, delivered, lost)
+//
+// Events (MessagingEvent):
+//   message      {record, peer}       a text/data (or unsupported-type) message, stored unread
+//   receipt      {peer, ids}          the peer handed these sent messages over: now 'delivered'
+//   dropped      {reason, detail, relayUrl, seq}   an envelope that failed a check; never shown
+//                                     as from a peer; counted, logged, still acknowledged
+//   lost         {peer, count}        the relay may have lost `count` messages from that peer
+//   peerMoved    {peer, relayUrl}     the peer sent its new inbox; its coordinates were replaced
+//   inboxMoved   {relayUrl, told}     our inbox there was gone; a new one was made, peers told
+//   sent         {record|undefined, peer, id, seq}   a message (or a receipt, record undefined) stored at the peer's relay
+//   relayTrouble {relayUrl, code, message, peer?}   a relay call failed (with `peer`: telling that
+//                                     peer about a new inbox failed); the runner retries later
+//
+// `refs` are {peer, id} pairs as found in `record.peer` / `record.id`.
+
+import { fromBase64, toBase64, wipe } from './bytes.js';
+import { type ErrorCode, PairError, isPairError, isRelayTrouble } from './errors.js';
+import { loadIdentity, loadSigningKey } from './identity.js';
+import { type OwnInbox, firstInbox, inboxOn, listOwnInboxes, replaceInbox } from './inboxes.js';
+import { type MailRecord, Mailbox, type MailboxOptions } from './mailbox.js';
+import {
+  type DropReason,
+  type Message,
+  MAX_RECEIPT_IDS,
+  MessageRejected,
+  checkOutgoingBody,
+  encodeMessage,
+  newMessageId,
+  openEnvelope,
+  parseMessage,
+  sealEnvelope,
+  sentAtOf,
+} from './messages.js';
+import type { Clock, Memory, Random, RelayConnector, Vault } from './ports.js';
+import { type PinnedPeer, findPeers, forgetPeer, getPeer, listPeers, loadPeerSendToken, updatePeer } from './trust.js';
+
+export interface MessagingDeps {
+  vault: Vault;
+  memory: Memory;
+  random: Random;
+  clock: Clock;
+  relays: RelayConnector;
+  /** One line per dropped envelope or relay trouble (never a secret, never message text). */
+  log?: (line: string) => void;
+}
+
+export interface PeerRef {
+  fingerprint: string;
+  handle: string;
+}
+
+export type MessagingEvent =
+  | { type: 'message'; record: MailRecord; peer: PeerRef }
+  | { type: 'receipt'; peer: PeerRef; ids: string[] }
+  | { type: 'dropped'; reason: DropReason; detail: string; relayUrl: string; seq: number }
+  | { type: 'lost'; peer: PeerRef; count: number }
+  | { type: 'peerMoved'; peer: PeerRef; relayUrl: string }
+  | { type: 'inboxMoved'; relayUrl: string; told: PeerRef[] }
+  | { type: 'sent'; record: MailRecord | undefined; peer: PeerRef; id: string; seq: number }
+  | { type: 'relayTrouble'; relayUrl: string; code: ErrorCode; message: string; peer?: PeerRef };
+
+export type MessagingListener = (event: MessagingEvent) => void;
+
+/** Tries of one send when the relay is unreachable, erring or asks us to slow down. */
+export const SEND_ATTEMPTS = 4;
+/** The first pause between send tries; it doubles each time. */
+export const SEND_RETRY_BASE_MS = 500;
+/** The longest long poll the relay allows (section 6.3). */
+export const MAX_WAIT_SECONDS = 25;
+/** The pause after a failed pull before the next one, doubling up to the maximum. */
+export const PULL_RETRY_BASE_MS = 1000;
+export const PULL_RETRY_MAX_MS = 30_000;
+/** How often a receiver retries telling peers about a grant they have not heard of yet and sending receipts that failed, and prunes the mailbox. */
+export const HEAL_INTERVAL_MS = 60_000;
+
+const refOf = (peer: PinnedPeer): PeerRef => ({ fingerprint: peer.fingerprint, handle: peer.handle });
+const publicKeyOf = (peer: PinnedPeer): Uint8Array => fromBase64(peer.card.key, 'card key', 32);
+
+class Emitter {
+  private readonly listeners = new Set<MessagingListener>();
+
+  on(listener: MessagingListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: MessagingEvent, collected?: MessagingEvent[]): void {
+    collected?.push(event);
+    for (const listener of this.listeners) listener(event);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sending.
+
+export interface Sent {
+  id: string;
+  seq: number;
+  peer: PeerRef;
+  /** The kept record of a text or data message; undefined for receipts and inbox moves. */
+  record: MailRecord | undefined;
+}
+
+/** Resolves a fingerprint or an unambiguous handle to one pinned peer. */
+export async function resolvePeer(deps: Pick<MessagingDeps, 'vault' | 'memory'>, reference: string): Promise<PinnedPeer> {
+  const found = await findPeers(deps, reference);
+  if (found.length === 1) return found[0] as PinnedPeer;
+  if (found.length === 0) throw new PairError('not_found', `No pinned peer is called ${JSON.stringify(reference)}; expected a fingerprint or handle from the peers list.`);
+  throw new PairError('bad_input', `${found.length} pinned peers share the handle ${JSON.stringify(reference)} (${found.map((peer) => peer.fingerprint).join(', ')}); name one by its fingerprint.`);
+}
+
+export class SendRunner {
+  private readonly emitter = new Emitter();
+  readonly mailbox: Mailbox;
+
+  constructor(
+    private readonly deps: MessagingDeps,
+    mailbox?: Mailbox,
+  ) {
+    this.mailbox = mailbox ?? new Mailbox(deps);
+  }
+
+  on(listener: MessagingListener): () => void {
+    return this.emitter.on(listener);
+  }
+
+  /** Sends a text or data body to a pinned peer; see the API at the top of this file. */
+  async send(peerRef: string | PinnedPeer, body: unknown): Promise<Sent> {
+    const checked = checkOutgoingBody(body);
+    if (checked.type !== 'text' && checked.type !== 'data') throw new PairError('bad_input', 'message body type must be text or data; receipts and inbox moves are sent by the runners.');
+    const peer = typeof peerRef === 'string' ? await resolvePeer(this.deps, peerRef) : peerRef;
+    return this.sendBody(peer, checked, true);
+  }
+
+  /** Seals and posts one body; `keep` records it in the mailbox (text and data). */
+  async sendBody(peer: PinnedPeer, body: Message['body'], keep: boolean): Promise<Sent> {
+    const identity = await loadIdentity(this.deps);
+    if (!identity) throw new PairError('identity_missing', 'This side has no identity yet: set one up and pair first.');
+    const sendToken = await loadPeerSendToken(this.deps, peer.fingerprint);
+    if (sendToken === undefined) throw new PairError('not_found', `${peer.handle} (${peer.fingerprint}) is no longer pinned.`);
+    const n = await this.mailbox.nextN(peer.fingerprint);
+    const message: Message = {
+      v: 1,
+      id: newMessageId(this.deps.random.bytes(16)),
+      from: identity.fingerprint,
+      to: peer.fingerprint,
+      n,
+      sent_at: sentAtOf(this.deps.clock.now()),
+      body,
+    };
+    const seed = await loadSigningKey(this.deps);
+    let envelope: string;
+    try {
+      envelope = toBase64(await sealEnvelope({ senderSeed: seed, recipientPublic: publicKeyOf(peer), recipientSlotId: peer.slotId, plaintext: encodeMessage(message) }));
+    } catch (error) {
+      await this.mailbox.releaseN(peer.fingerprint, n);
+      throw error;
+    } finally {
+      wipe(seed);
+    }
+    const seq = await this.post(peer, sendToken, envelope, n);
+    const record = keep ? await this.mailbox.recordSent(message) : undefined;
+    const sent: Sent = { id: message.id, seq, peer: refOf(peer), record };
+    this.emitter.emit({ type: 'sent', ...sent });
+    return sent;
+  }
+
+  /** POSTs with retries on relay trouble; every try carries the same envelope (same id). */
+  private async post(peer: PinnedPeer, sendToken: string, envelope: string, n: number): Promise<number> {
+    const relay = this.deps.relays(peer.relayUrl);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await relay.postMessage(peer.slotId, sendToken, envelope)).seq;
+      } catch (error) {
+        if (isRelayTrouble(error) && attempt < SEND_ATTEMPTS) {
+          await this.deps.clock.sleep(SEND_RETRY_BASE_MS * 2 ** (attempt - 1));
+          continue;
+        }
+        // Refused for good: the number goes back, so the peer sees no gap for a message that never left.
+        if (!isRelayTrouble(error)) await this.mailbox.releaseN(peer.fingerprint, n);
+        if (isPairError(error, 'inbox_gone')) {
+          throw new PairError('inbox_gone', `${peer.handle}'s inbox at ${peer.relayUrl} is gone (the relay restarted or forgot it). They get a new one the next time they read their messages, and tell you; send again after that.`);
+        }
+        if (isPairError(error, 'revoked')) {
+          throw new PairError('revoked', `The relay refused to deliver to ${peer.handle} (${peer.fingerprint}): they forgot you or revoked your access. Pair again to talk to them.`);
+        }
+        throw error;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Receiving.
+
+export interface ReceiveOptions extends MailboxOptions {
+  sender?: SendRunner;
+}
+
+export class ReceiveRunner {
+  private readonly emitter = new Emitter();
+  readonly mailbox: Mailbox;
+  readonly sender: SendRunner;
+  /** Inboxes (slot → seq) whose last acknowledgement failed: acknowledged again before the next read. */
+  private readonly unacked = new Map<string, number>();
+  /** When grants were last healed (a move another process saw, an announcement that failed); after a move, at once. */
+  private healedAt: number | undefined;
+
+  constructor(
+    private readonly deps: MessagingDeps,
+    options: ReceiveOptions = {},
+  ) {
+    this.mailbox = new Mailbox(deps, options);
+    this.sender = options.sender ?? new SendRunner(deps, this.mailbox);
+  }
+
+  on(listener: MessagingListener): () => void {
+    return this.emitter.on(listener);
+  }
+
+  /**
+   * One round over every own inbox: reads (long-polling up to `waitSeconds` while all are
+   * empty), checks and stores each envelope, acknowledges what was stored, reports losses.
+   */
+  async pull(options: { waitSeconds?: number; signal?: AbortSignal } = {}): Promise<MessagingEvent[]> {
+    const deadline = this.deps.clock.now() + Math.max(options.waitSeconds ?? 0, 0) * 1000;
+    if ((await listOwnInboxes(this.deps)).length === 0) return [];
+    // Waits longer than one long poll are several long polls, until something happens.
+    for (;;) {
+      const leftSeconds = Math.max(deadline - this.deps.clock.now(), 0) / 1000;
+      const events = await this.pullRound(Math.min(leftSeconds, MAX_WAIT_SECONDS), options.signal);
+      if (events.length > 0 || leftSeconds <= MAX_WAIT_SECONDS || options.signal?.aborted) return events;
+    }
+  }
+
+  private async pullRound(waitSeconds: number, outerSignal: AbortSignal | undefined): Promise<MessagingEvent[]> {
+    const events: MessagingEvent[] = [];
+    const now = this.deps.clock.now();
+    if (this.healedAt === undefined || now - this.healedAt >= HEAL_INTERVAL_MS) {
+      this.healedAt = now;
+      await this.healGrants(events);
+      await this.sendReceipts();
+      for (const peer of await listPeers(this.deps)) await this.mailbox.prune(peer.fingerprint);
+    }
+    const inboxes = await listOwnInboxes(this.deps);
+    if (inboxes.length === 0) return events;
+    // Every inbox is long-polled at once; the first one with news ends the others' waits.
+    const settle = new AbortController();
+    const signal = outerSignal ? AbortSignal.any([outerSignal, settle.signal]) : settle.signal;
+    await Promise.all(
+      inboxes.map(async (inbox) => {
+        const got = await this.pullInbox(inbox, waitSeconds, signal, events);
+        if (got) settle.abort();
+      }),
+    );
+    for (const loss of await this.mailbox.takeLosses((await listPeers(this.deps)).map((peer) => peer.fingerprint))) {
+      const peer = await getPeer(this.deps, loss.peer);
+      this.emitter.emit({ type: 'lost', peer: peer ? refOf(peer) : { fingerprint: loss.peer, handle: loss.peer }, count: loss.count }, events);
+    }
+    return events;
+  }
+
+  /** Pulls until `signal` aborts; relay trouble pauses (doubling) and never ends the loop. */
+  async run(options: { signal: AbortSignal; waitSeconds?: number }): Promise<void> {
+    let pauseMs = 0;
+    while (!options.signal.aborted) {
+      const events = await this.pull({ waitSeconds: options.waitSeconds ?? MAX_WAIT_SECONDS, signal: options.signal });
+      pauseMs = events.some((event) => event.type === 'relayTrouble') ? Math.min(Math.max(pauseMs * 2, PULL_RETRY_BASE_MS), PULL_RETRY_MAX_MS) : 0;
+      if (pauseMs > 0) await this.deps.clock.sleep(pauseMs);
+    }
+  }
+
+  async markRead(refs: { peer: string; id: string }[]): Promise<MailRecord[]> {
+    return this.mailbox.markRead(refs);
+  }
+
+  /** Marks messages handled and sends each peer a receipt for what it handed over. */
+  async markHandled(refs: { peer: string; id: string }[]): Promise<MailRecord[]> {
+    const changed = await this.mailbox.markHandled(refs);
+    await this.sendReceipts([...new Set(changed.map((record) => record.peer))]);
+    return changed;
+  }
+
+  /** Sends owed receipts (at most 100 ids each); what fails stays owed for the next call. */
+  async sendReceipts(peers?: string[]): Promise<void> {
+    for (const peer of peers ?? (await listPeers(this.deps)).map((entry) => entry.fingerprint)) {
+      const pinned = await getPeer(this.deps, peer);
+      if (!pinned) continue;
+      let owed = await this.mailbox.receiptsOwed(peer);
+      while (owed.length > 0) {
+        const ids = owed.slice(0, MAX_RECEIPT_IDS);
+        try {
+          await this.sender.sendBody(pinned, { type: 'receipt', ids }, false);
+        } catch (error) {
+          if (!isPairError(error)) throw error;
+          this.trouble(pinned.relayUrl, error);
+          break;
+        }
+        await this.mailbox.receiptsSent(peer, ids);
+        owed = owed.slice(ids.length);
+      }
+    }
+  }
+
+  /** Reads one inbox; true if it had messages. */
+  private async pullInbox(inbox: OwnInbox, waitSeconds: number, signal: AbortSignal, events: MessagingEvent[]): Promise<boolean> {
+    const relay = this.deps.relays(inbox.relayUrl);
+    try {
+      const unacked = this.unacked.get(inbox.slotId);
+      if (unacked !== undefined) {
+        await relay.ackMessages(inbox.slotId, inbox.ownerToken, unacked);
+        this.unacked.delete(inbox.slotId);
+      }
+      // Always from the start: whatever is still there was not acknowledged. A relay that
+      // invents seqs cannot make this side skip a real message that later takes that number.
+      const page = await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: 0, waitSeconds, signal });
+      if (page.messages.length === 0) return false;
+      const peers = await listPeers(this.deps);
+      let last = 0;
+      for (const stored of [...page.messages].sort((a, b) => a.seq - b.seq)) {
+        await this.receiveOne(inbox, stored.seq, stored.value, stored.grantId, peers, events);
+        last = stored.seq;
+      }
+      // Deleted at the relay only now that every one of them is stored (or dropped) here.
+      this.unacked.set(inbox.slotId, last);
+      await relay.ackMessages(inbox.slotId, inbox.ownerToken, last);
+      this.unacked.delete(inbox.slotId);
+      return true;
+    } catch (error) {
+      if (isPairError(error, 'cancelled')) return false;
+      if (isPairError(error, 'inbox_gone')) {
+        await this.moveInbox(inbox, events);
+        return true;
+      }
+      if (!isPairError(error)) throw error;
+      this.trouble(inbox.relayUrl, error, events);
+      return false;
+    }
+  }
+
+  private async receiveOne(inbox: OwnInbox, seq: number, value: string, grantId: string, peers: PinnedPeer[], events: MessagingEvent[]): Promise<void> {
+    const identity = await loadIdentity(this.deps);
+    if (!identity) throw new PairError('identity_missing', 'This side has no identity; it cannot read its inbox.');
+    try {
+      let envelope: Uint8Array;
+      try {
+        envelope = fromBase64(value, 'envelope');
+      } catch {
+        throw new MessageRejected('bad_envelope', 'the stored value is not base64');
+      }
+      const { peer, plaintext } = await this.openFromGrant(inbox, grantId, envelope, peers);
+      const message = parseMessage(plaintext, { from: peer.fingerprint, to: identity.fingerprint, now: this.deps.clock.now() });
+      const accepted = await this.mailbox.accept(message);
+      if (accepted === 'duplicate') throw new MessageRejected('duplicate', `message ${message.id} was accepted before (a replay)`);
+      if (accepted.kind === 'stored') this.emitter.emit({ type: 'message', record: accepted.record, peer: refOf(peer) }, events);
+      else if (accepted.kind === 'receipt') {
+        if (accepted.delivered.length > 0) this.emitter.emit({ type: 'receipt', peer: refOf(peer), ids: accepted.delivered }, events);
+      } else if (message.body.type === 'inbox') {
+        const body = message.body as { relay_url: string; slot_id: string; send_token: string };
+        await updatePeer(this.deps, peer.fingerprint, { inbox: { relayUrl: body.relay_url, slotId: body.slot_id, sendToken: body.send_token } });
+        this.emitter.emit({ type: 'peerMoved', peer: refOf(peer), relayUrl: body.relay_url }, events);
+      }
+    } catch (error) {
+      if (!(error instanceof MessageRejected)) throw error;
+      await this.mailbox.countDrop(error.reason);
+      this.deps.log?.(`dropped message seq ${seq} at ${inbox.relayUrl}: ${error.reason}: ${error.message}`);
+      this.emitter.emit({ type: 'dropped', reason: error.reason, detail: error.message, relayUrl: inbox.relayUrl, seq }, events);
+    }
+  }
+
+  /**
+   * The peer the grant names opens the envelope. A peer pinned before grants were remembered
+   * has no grant id: each such peer given this inbox is tried, and the one whose key opens it
+   * is known by that grant id from then on (Auth mode: only the sender's key opens).
+   */
+  private async openFromGrant(inbox: OwnInbox, grantId: string, envelope: Uint8Array, peers: PinnedPeer[]): Promise<{ peer: PinnedPeer; plaintext: Uint8Array }> {
+    const seed = await loadSigningKey(this.deps);
+    try {
+      const named = peers.find((peer) => peer.grant?.grantId === grantId && peer.grant.slotId === inbox.slotId);
+      if (named) return { peer: named, plaintext: await openEnvelope({ recipientSeed: seed, senderPublic: publicKeyOf(named), ownSlotId: inbox.slotId, envelope }) };
+      const first = await firstInbox(this.deps);
+      const unknown = peers.filter((peer) => (peer.grant ? peer.grant.grantId === undefined && peer.grant.slotId === inbox.slotId : first?.slotId === inbox.slotId));
+      for (const peer of unknown) {
+        try {
+          const plaintext = await openEnvelope({ recipientSeed: seed, senderPublic: publicKeyOf(peer), ownSlotId: inbox.slotId, envelope });
+          await updatePeer(this.deps, peer.fingerprint, { grant: { relayUrl: inbox.relayUrl, slotId: inbox.slotId, grantId, announced: true } });
+          return { peer, plaintext };
+        } catch (error) {
+          if (!(error instanceof MessageRejected) || error.reason === 'bad_envelope') throw error;
+        }
+      }
+      throw new MessageRejected('unknown_grant', `the relay reports grant ${grantId}, which this side gave no pinned peer`);
+    } finally {
+      wipe(seed);
+    }
+  }
+
+  /** Our inbox at a relay is gone: a new one there, and every peer given the old one is told. */
+  private async moveInbox(gone: OwnInbox, events: MessagingEvent[]): Promise<void> {
+    try {
+      await replaceInbox(this.deps, this.deps.relays(gone.relayUrl), gone.slotId);
+    } catch (error) {
+      if (!isPairError(error)) throw error;
+      this.trouble(gone.relayUrl, error, events);
+      return;
+    }
+    this.unacked.delete(gone.slotId);
+    const told = await this.healGrants(events);
+    this.emitter.emit({ type: 'inboxMoved', relayUrl: gone.relayUrl, told }, events);
+  }
+
+  /** Gives a new grant to every peer whose grant is on an inbox we no longer have, and tells it. */
+  async healGrants(events?: MessagingEvent[]): Promise<PeerRef[]> {
+    return healGrants(this.deps, this.sender, (error, relayUrl, peer) => {
+      this.trouble(relayUrl, error, events, peer);
+    });
+  }
+
+  private trouble(relayUrl: string, error: PairError, events?: MessagingEvent[], peer?: PeerRef): void {
+    this.deps.log?.(`relay ${relayUrl}: ${error.code}: ${error.message}`);
+    this.emitter.emit({ type: 'relayTrouble', relayUrl, code: error.code, message: error.message, ...(peer && { peer }) }, events);
+  }
+}
+
+/**
+ * For each pinned peer whose grant points at an inbox this identity no longer has (or whose
+ * new grant was not yet announced): a new grant on the current inbox at that relay, sent to the
+ * peer in an `inbox` message. Safe to call at any time; resolves the peers told.
+ */
+export async function healGrants(deps: MessagingDeps, sender: SendRunner, onTrouble?: (error: PairError, relayUrl: string, peer: PeerRef) => void): Promise<PeerRef[]> {
+  const told: PeerRef[] = [];
+  const inboxes = await listOwnInboxes(deps);
+  const first = await firstInbox(deps);
+  for (const peer of await listPeers(deps)) {
+    const given = peer.grant ?? (first && { ...first, announced: true });
+    if (!given) continue;
+    const current = inboxes.find((inbox) => inbox.relayUrl === given.relayUrl);
+    if (current?.slotId === given.slotId && given.announced) continue;
+    const relay = deps.relays(given.relayUrl);
+    try {
+      const inbox = current ?? (await inboxOn(deps, relay));
+      // An earlier grant that never reached the peer is withdrawn before a new one is made.
+      if (!given.announced && given.grantId !== undefined && given.slotId === inbox.slotId) {
+        await relay.revokeGrant(inbox.slotId, inbox.ownerToken, given.grantId).catch(() => undefined);
+      }
+      const grant = await relay.grant(inbox.slotId, inbox.ownerToken);
+      const record = { relayUrl: inbox.relayUrl, slotId: inbox.slotId, grantId: grant.grantId };
+      await updatePeer(deps, peer.fingerprint, { grant: { ...record, announced: false } });
+      await sender.sendBody(peer, { type: 'inbox', relay_url: inbox.relayUrl, slot_id: inbox.slotId, send_token: grant.sendToken }, false);
+      await updatePeer(deps, peer.fingerprint, { grant: { ...record, announced: true } });
+      told.push(refOf(peer));
+    } catch (error) {
+      if (!isPairError(error)) throw error;
+      onTrouble?.(error, given.relayUrl, refOf(peer));
+    }
+  }
+  return told;
+}
+
+/**
+ * Forgets a peer: revokes the grant this side gave it (so its sends get 401), then unpins it and
+ * deletes its send token. The revocation is best effort (the relay may be down or have restarted);
+ * `revoked` says whether the relay confirmed it.
+ */
+export async function forgetAndRevoke(deps: MessagingDeps, fingerprint: string): Promise<{ forgotten: boolean; revoked: boolean }> {
+  const peer = await getPeer(deps, fingerprint);
+  let revoked = false;
+  const grant = peer?.grant;
+  if (grant?.grantId !== undefined) {
+    const inbox = (await listOwnInboxes(deps)).find((entry) => entry.relayUrl === grant.relayUrl && entry.slotId === grant.slotId);
+    if (inbox) {
+      try {
+        await deps.relays(inbox.relayUrl).revokeGrant(inbox.slotId, inbox.ownerToken, grant.grantId);
+        revoked = true;
+      } catch (error) {
+        if (!isPairError(error)) throw error;
+        deps.log?.(`could not revoke the grant of ${fingerprint} at ${inbox.relayUrl}: ${error.code}`);
+      }
+    }
+  }
+  return { forgotten: await forgetPeer(deps, fingerprint), revoked };
+}
+

@@ -1,0 +1,332 @@
+// Messages between pinned peers (PROTOCOL.md section 6.1 and 6.2): the X25519 keys behind the
+// identity keys, the HPKE Auth-mode envelope, and every check a received message must pass.
+// Nothing here touches storage or the relay: mailbox.ts remembers, inbox.ts moves bytes.
+//
+// HPKE is the kept @hpke/* implementation (RFC 9180), never written out here: this module only
+// picks the suite, the info string and the associated data, and checks the shapes around it.
+
+import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
+import { CipherSuite, HkdfSha256 } from '@hpke/core';
+import { DhkemX25519HkdfSha256 } from '@hpke/dhkem-x25519';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { fromBase64, fromUtf8, requireBytes, toBase64, toHex, utf8 } from './bytes.js';
+import { PairError } from './errors.js';
+import { FINGERPRINT_PATTERN, canonicalJson, isRfc3339Utc } from './identity.js';
+
+export const MESSAGE_INFO = 'agent-pair/v1 message';
+/** The stored envelope's limit (section 6.2); the relay refuses larger ones too. */
+export const MAX_ENVELOPE_BYTES = 128 * 1024;
+/** A text body's limit, in UTF-8 bytes. */
+export const MAX_TEXT_BYTES = 64 * 1024;
+/** A receipt names at most this many message ids. */
+export const MAX_RECEIPT_IDS = 100;
+/** A message older than this (by its `sent_at`) is dropped as stale. */
+export const MAX_MESSAGE_AGE_MS = 7 * 24 * 60 * 60 * 1000;
+/** A message dated further ahead of this side's clock is dropped. */
+export const MAX_CLOCK_AHEAD_MS = 10 * 60 * 1000;
+
+export const MESSAGE_ID_PATTERN = /^[0-9a-f]{32}$/;
+export const SLOT_ID_PATTERN = /^[0-9a-f]{32}$/;
+export const SEND_TOKEN_PATTERN = /^[0-9a-f]{64}$/;
+/** RFC 3339 UTC, whole seconds (section 6.2 `sent_at`). */
+const SENT_AT_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+const RELAY_URL_PATTERN = /^https?:\/\/[^\s?#]+$/;
+const ENC_LENGTH = 32;
+/** The Poly1305 tag: a ciphertext is never shorter. */
+const TAG_LENGTH = 16;
+
+// ---------------------------------------------------------------------------------------------
+// Types.
+
+export interface TextBody {
+  type: 'text';
+  text: string;
+  reply_to?: string;
+}
+export interface DataBody {
+  type: 'data';
+  data: unknown;
+  reply_to?: string;
+}
+export interface ReceiptBody {
+  type: 'receipt';
+  ids: string[];
+}
+export interface InboxBody {
+  type: 'inbox';
+  relay_url: string;
+  slot_id: string;
+  send_token: string;
+}
+/** A body of a type this version does not know: kept as it came, shown as unsupported. */
+export interface UnsupportedBody {
+  type: string;
+  [field: string]: unknown;
+}
+export type KnownBody = TextBody | DataBody | ReceiptBody | InboxBody;
+export type Body = KnownBody | UnsupportedBody;
+
+export interface Message {
+  v: 1;
+  id: string;
+  from: string;
+  to: string;
+  n: number;
+  sent_at: string;
+  body: Body;
+}
+
+const KNOWN_TYPES = new Set(['text', 'data', 'receipt', 'inbox']);
+
+export function isKnownBody(body: Body): body is KnownBody {
+  return KNOWN_TYPES.has(body.type);
+}
+
+/** Why a received envelope was dropped: logged and counted, never shown as coming from the peer. */
+export type DropReason =
+  | 'bad_envelope' // not base64 of {"v":1,"enc","ct"}, or over 128 KiB
+  | 'unknown_grant' // the relay reports a grant_id no pinned peer was given
+  | 'open_failed' // HPKE AuthOpen with that peer's key failed: forged, altered or misrouted
+  | 'bad_message' // the plaintext is not exactly the message of section 6.2
+  | 'wrong_sender' // `from` is not the peer the grant names, or `to` is not this side
+  | 'stale' // sent_at more than 7 days ago
+  | 'from_future' // sent_at more than 10 minutes ahead of this clock
+  | 'duplicate'; // an id accepted before (a replay)
+
+export class MessageRejected extends Error {
+  override readonly name = 'MessageRejected';
+  constructor(
+    readonly reason: DropReason,
+    detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys (section 6.1).
+
+/** `clamp(SHA-512(seed)[0:32])`: the X25519 secret behind an Ed25519 private seed. */
+export function x25519SecretFromSeed(ed25519Seed: Uint8Array): Uint8Array {
+  return ed25519.utils.toMontgomerySecret(requireBytes(ed25519Seed, 'ed25519Seed', 32));
+}
+
+/** The birational map of an Ed25519 public key to its X25519 u-coordinate. */
+export function x25519PublicFromEd25519(ed25519Public: Uint8Array): Uint8Array {
+  return ed25519.utils.toMontgomery(requireBytes(ed25519Public, 'ed25519Public', 32));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Envelope (section 6.2).
+
+const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Chacha20Poly1305() });
+const infoBytes = utf8(MESSAGE_INFO);
+
+export interface SealRequest {
+  /** This side's Ed25519 private seed. */
+  senderSeed: Uint8Array;
+  /** The recipient's Ed25519 public key, from its pinned card. */
+  recipientPublic: Uint8Array;
+  /** The recipient's inbox slot id: the associated data, so an envelope cannot be moved to another inbox. */
+  recipientSlotId: string;
+  plaintext: Uint8Array;
+  /** Test vectors only: the ephemeral key pair is DeriveKeyPair(ikm). Real senders omit it. */
+  ephemeralIkm?: Uint8Array;
+}
+
+/** HPKE AuthSeal; returns the envelope's canonical JSON `{"ct","enc","v":1}` as UTF-8 bytes. */
+export async function sealEnvelope(request: SealRequest): Promise<Uint8Array> {
+  if (!SLOT_ID_PATTERN.test(request.recipientSlotId)) throw new PairError('bad_input', 'recipientSlotId is not a slot id; expected 32 lowercase hex characters.');
+  const senderKey = await suite.kem.deserializePrivateKey(x25519SecretFromSeed(request.senderSeed));
+  const recipientPublicKey = await suite.kem.deserializePublicKey(x25519PublicFromEd25519(request.recipientPublic));
+  const params = { recipientPublicKey, senderKey, info: infoBytes, ...(request.ephemeralIkm && { ekm: request.ephemeralIkm }) };
+  const { enc, ct } = await suite.seal(params, request.plaintext, utf8(request.recipientSlotId));
+  const envelope = utf8(canonicalJson({ v: 1, enc: toBase64(new Uint8Array(enc)), ct: toBase64(new Uint8Array(ct)) }));
+  if (envelope.length > MAX_ENVELOPE_BYTES) throw new PairError('too_large', `The sealed message is ${envelope.length} bytes; an envelope may have at most ${MAX_ENVELOPE_BYTES}. Send less at once.`);
+  return envelope;
+}
+
+interface ParsedEnvelope {
+  enc: Uint8Array;
+  ct: Uint8Array;
+}
+
+/** Checks the envelope is exactly `{"v":1,"enc","ct"}` with base64 fields of the right sizes. */
+export function parseEnvelope(bytes: Uint8Array): ParsedEnvelope {
+  if (bytes.length > MAX_ENVELOPE_BYTES) throw new MessageRejected('bad_envelope', `envelope is ${bytes.length} bytes, over ${MAX_ENVELOPE_BYTES}`);
+  let value: unknown;
+  try {
+    value = JSON.parse(fromUtf8(bytes, 'envelope'));
+  } catch {
+    throw new MessageRejected('bad_envelope', 'envelope is not UTF-8 JSON');
+  }
+  if (!isPlainObject(value) || !hasExactly(value, ['v', 'enc', 'ct'], []) || value['v'] !== 1) {
+    throw new MessageRejected('bad_envelope', 'envelope is not exactly {"v":1,"enc","ct"}');
+  }
+  try {
+    const enc = fromBase64(value['enc'] as string, 'enc', ENC_LENGTH);
+    const ct = fromBase64(value['ct'] as string, 'ct');
+    if (ct.length < TAG_LENGTH) throw new Error('short');
+    return { enc, ct };
+  } catch {
+    throw new MessageRejected('bad_envelope', 'envelope enc or ct is not base64 of the expected size');
+  }
+}
+
+export interface OpenRequest {
+  /** This side's Ed25519 private seed. */
+  recipientSeed: Uint8Array;
+  /** The Ed25519 public key of the peer the grant names (its pinned card). */
+  senderPublic: Uint8Array;
+  /** This side's inbox slot id the envelope was read from. */
+  ownSlotId: string;
+  envelope: Uint8Array;
+}
+
+/** HPKE AuthOpen of an envelope; `MessageRejected` (bad_envelope, open_failed) otherwise. */
+export async function openEnvelope(request: OpenRequest): Promise<Uint8Array> {
+  const { enc, ct } = parseEnvelope(request.envelope);
+  try {
+    const recipientKey = await suite.kem.deserializePrivateKey(x25519SecretFromSeed(request.recipientSeed));
+    const senderPublicKey = await suite.kem.deserializePublicKey(x25519PublicFromEd25519(request.senderPublic));
+    const plaintext = await suite.open({ recipientKey, senderPublicKey, enc, info: infoBytes }, ct, utf8(request.ownSlotId));
+    return new Uint8Array(plaintext);
+  } catch {
+    throw new MessageRejected('open_failed', 'HPKE AuthOpen failed: not sealed by this peer for this inbox, or altered');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Message (section 6.2).
+
+/** A fresh message id: 128 random bits as 32 hex characters. */
+export function newMessageId(randomBytes: Uint8Array): string {
+  return toHex(requireBytes(randomBytes, 'randomBytes', 16));
+}
+
+/** `sent_at`: RFC 3339 UTC, whole seconds. */
+export function sentAtOf(epochMs: number): string {
+  return new Date(Math.floor(epochMs / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/**
+ * Checks a body this side is about to send has a known type and valid fields (the same checks a
+ * receiver applies), so nothing leaves that the peer would drop.
+ */
+export function checkOutgoingBody(body: unknown): KnownBody {
+  if (isPlainObject(body) && body['type'] === 'text' && typeof body['text'] === 'string') {
+    const size = utf8(body['text']).length;
+    if (size > MAX_TEXT_BYTES) throw new PairError('too_large', `The text is ${size} bytes of UTF-8; a message may carry at most ${MAX_TEXT_BYTES} (64 KiB).`);
+  }
+  let parsed: Body;
+  try {
+    parsed = parseBody(body);
+  } catch (error) {
+    throw new PairError('bad_input', `message body ${error instanceof Error ? error.message : 'is malformed'}.`);
+  }
+  if (!isKnownBody(parsed)) throw new PairError('bad_input', `message body type ${JSON.stringify(parsed.type)} is unknown; expected text, data, receipt or inbox.`);
+  return parsed;
+}
+
+/** The canonical JSON of a message, as sealed. */
+export function encodeMessage(message: Message): Uint8Array {
+  return utf8(canonicalJson(message));
+}
+
+export interface ParseExpectations {
+  /** The fingerprint of the peer the grant names. */
+  from: string;
+  /** This side's fingerprint. */
+  to: string;
+  /** This side's clock, milliseconds since the epoch. */
+  now: number;
+}
+
+/** Every check of section 6.2 on an opened plaintext, except the id dedup (the mailbox's). */
+export function parseMessage(plaintext: Uint8Array, expect: ParseExpectations): Message {
+  let value: unknown;
+  try {
+    value = JSON.parse(fromUtf8(plaintext, 'message'));
+  } catch {
+    throw new MessageRejected('bad_message', 'plaintext is not UTF-8 JSON');
+  }
+  if (!isPlainObject(value) || !hasExactly(value, ['v', 'id', 'from', 'to', 'n', 'sent_at', 'body'], [])) {
+    throw new MessageRejected('bad_message', 'message does not have exactly the fields v, id, from, to, n, sent_at, body');
+  }
+  const { v, id, from, to, n, sent_at: sentAt } = value;
+  if (v !== 1) throw new MessageRejected('bad_message', 'message v is not 1');
+  if (typeof id !== 'string' || !MESSAGE_ID_PATTERN.test(id)) throw new MessageRejected('bad_message', 'message id is not 32 lowercase hex characters');
+  if (typeof from !== 'string' || !FINGERPRINT_PATTERN.test(from)) throw new MessageRejected('bad_message', 'message from is not a fingerprint');
+  if (typeof to !== 'string' || !FINGERPRINT_PATTERN.test(to)) throw new MessageRejected('bad_message', 'message to is not a fingerprint');
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1) throw new MessageRejected('bad_message', 'message n is not a positive integer');
+  if (typeof sentAt !== 'string' || !SENT_AT_PATTERN.test(sentAt) || !isRfc3339Utc(sentAt)) {
+    throw new MessageRejected('bad_message', 'message sent_at is not RFC 3339 UTC in whole seconds');
+  }
+  let body: Body;
+  try {
+    body = parseBody(value['body']);
+  } catch (error) {
+    throw new MessageRejected('bad_message', `message body ${error instanceof Error ? error.message : 'is malformed'}`);
+  }
+  if (from !== expect.from) throw new MessageRejected('wrong_sender', `message claims to be from ${from}, but the grant belongs to ${expect.from}`);
+  if (to !== expect.to) throw new MessageRejected('wrong_sender', `message is addressed to ${to}, not to this side (${expect.to})`);
+  const sentMs = Date.parse(sentAt);
+  if (sentMs < expect.now - MAX_MESSAGE_AGE_MS) throw new MessageRejected('stale', `message was sent at ${sentAt}, more than 7 days ago`);
+  if (sentMs > expect.now + MAX_CLOCK_AHEAD_MS) throw new MessageRejected('from_future', `message was sent at ${sentAt}, more than 10 minutes ahead of this clock`);
+  return { v: 1, id, from, to, n, sent_at: sentAt, body };
+}
+
+/** Throws an Error whose message completes "message body ..." on anything that is not a body. */
+function parseBody(value: unknown): Body {
+  if (!isPlainObject(value)) throw new Error('is not a JSON object');
+  const type = value['type'];
+  if (typeof type !== 'string' || type === '') throw new Error('has no type');
+  switch (type) {
+    case 'text': {
+      if (!hasExactly(value, ['type', 'text'], ['reply_to'])) throw new Error('of type text has other fields than type, text and reply_to');
+      const text = value['text'];
+      if (typeof text !== 'string') throw new Error('text is not a string');
+      if (utf8(text).length > MAX_TEXT_BYTES) throw new Error(`text is over ${MAX_TEXT_BYTES} bytes`);
+      return withReplyTo({ type, text }, value);
+    }
+    case 'data': {
+      if (!hasExactly(value, ['type', 'data'], ['reply_to'])) throw new Error('of type data has other fields than type, data and reply_to');
+      return withReplyTo({ type, data: value['data'] }, value);
+    }
+    case 'receipt': {
+      if (!hasExactly(value, ['type', 'ids'], [])) throw new Error('of type receipt has other fields than type and ids');
+      const ids = value['ids'];
+      if (!Array.isArray(ids) || ids.length > MAX_RECEIPT_IDS) throw new Error(`ids is not a list of at most ${MAX_RECEIPT_IDS}`);
+      if (!ids.every((entry): entry is string => typeof entry === 'string' && MESSAGE_ID_PATTERN.test(entry))) throw new Error('ids holds something that is not a message id');
+      return { type, ids };
+    }
+    case 'inbox': {
+      if (!hasExactly(value, ['type', 'relay_url', 'slot_id', 'send_token'], [])) throw new Error('of type inbox does not have exactly type, relay_url, slot_id, send_token');
+      const { relay_url: relayUrl, slot_id: slotId, send_token: sendToken } = value;
+      if (typeof relayUrl !== 'string' || !RELAY_URL_PATTERN.test(relayUrl)) throw new Error('relay_url is not an http(s) URL');
+      if (typeof slotId !== 'string' || !SLOT_ID_PATTERN.test(slotId)) throw new Error('slot_id is not 32 lowercase hex characters');
+      if (typeof sendToken !== 'string' || !SEND_TOKEN_PATTERN.test(sendToken)) throw new Error('send_token is not 64 lowercase hex characters');
+      return { type, relay_url: relayUrl, slot_id: slotId, send_token: sendToken };
+    }
+    default:
+      // Kept whole: a later version's body is shown as unsupported, never dropped silently.
+      return { ...value, type };
+  }
+}
+
+function withReplyTo<T extends TextBody | DataBody>(body: T, value: Record<string, unknown>): T {
+  if (!Object.hasOwn(value, 'reply_to')) return body;
+  const replyTo = value['reply_to'];
+  if (typeof replyTo !== 'string' || !MESSAGE_ID_PATTERN.test(replyTo)) throw new Error('reply_to is not a message id (32 lowercase hex characters)');
+  return { ...body, reply_to: replyTo };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** True if `value` has every `required` field, and no field outside `required` and `optional`. */
+function hasExactly(value: Record<string, unknown>, required: string[], optional: string[]): boolean {
+  const keys = Object.keys(value);
+  return required.every((name) => keys.includes(name)) && keys.every((name) => required.includes(name) || optional.includes(name));
+}

@@ -1,0 +1,362 @@
+// The messaging runners end to end between two real sides through real relays on port 0:
+// send → store → receipt → delivered, every drop rule, loss after the grace, full and revoked
+// inboxes, and inboxes that heal after a relay restart. A hostile proxy (a real HTTP server in
+// front of a real relay) replays, flips bits, reports foreign grants and swallows messages.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { isPairError } from '../../src/core/errors.js';
+import { ReceiveRunner, SendRunner, forgetAndRevoke, type MessagingEvent } from '../../src/core/inbox.js';
+import { listOwnInboxes } from '../../src/core/inboxes.js';
+import { MAX_MESSAGE_AGE_MS } from '../../src/core/messages.js';
+import { getPeer, peerRecordKey } from '../../src/core/trust.js';
+import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+import { HostileProxy, pairSides } from '../helpers/pairing.js';
+import { type Side, makeSide } from '../helpers/sides.js';
+
+const quiet = { log: () => undefined, limits: { opensPerIpPerMinute: 10_000 } };
+
+async function pairedSides(relayUrl: string): Promise<{ alice: Side; bob: Side }> {
+  const alice = await makeSide(relayUrl, 'alice');
+  const bob = await makeSide(relayUrl, 'bob');
+  await pairSides(alice, bob, relayUrl);
+  return { alice, bob };
+}
+
+function runners(side: Side, lossGraceMs?: number): { sender: SendRunner; receiver: ReceiveRunner } {
+  const receiver = new ReceiveRunner(side.deps, lossGraceMs === undefined ? {} : { lossGraceMs });
+  return { sender: receiver.sender, receiver };
+}
+
+function ofType<T extends MessagingEvent['type']>(events: MessagingEvent[], type: T): Extract<MessagingEvent, { type: T }>[] {
+  return events.filter((event): event is Extract<MessagingEvent, { type: T }> => event.type === type);
+}
+
+let relay: RunningRelay;
+before(async () => {
+  relay = await startRelay(quiet);
+});
+after(async () => {
+  await relay.close();
+});
+
+describe('messages between two paired sides', () => {
+  it('delivers text, stores it unread, and a handled message comes back as delivered', async () => {
+    const { alice, bob } = await pairedSides(relay.url);
+    const a = runners(alice);
+    const b = runners(bob);
+    const sent = await a.sender.send('bob', { type: 'text', text: 'hello bob' });
+    assert.equal(sent.record?.state, 'sent');
+    assert.equal(sent.record.n, 1);
+
+    const events = await b.receiver.pull();
+    const [message] = ofType(events, 'message');
+    assert.ok(message);
+    assert.deepEqual(message.peer, { fingerprint: alice.fingerprint, handle: 'alice' });
+    assert.deepEqual(message.record.body, { type: 'text', text: 'hello bob' });
+    assert.equal(message.record.id, sent.id);
+    assert.equal(message.record.state, 'unread');
+    assert.equal((await b.receiver.mailbox.summary(alice.fingerprint)).unread, 1);
+    // Acknowledged at the relay once stored: the next read finds nothing.
+    assert.deepEqual(await b.receiver.pull(), []);
+
+    await b.receiver.markRead([message.record]);
+    assert.equal((await b.receiver.mailbox.get(alice.fingerprint, sent.id))?.state, 'read');
+    await b.receiver.markHandled([message.record]);
+    assert.equal((await b.receiver.mailbox.get(alice.fingerprint, sent.id))?.state, 'handled');
+    assert.deepEqual(await b.receiver.mailbox.receiptsOwed(alice.fingerprint), []);
+
+    const receipts = ofType(await a.receiver.pull(), 'receipt');
+    assert.deepEqual(receipts, [{ type: 'receipt', peer: { fingerprint: bob.fingerprint, handle: 'bob' }, ids: [sent.id] }]);
+    assert.equal((await a.receiver.mailbox.get(bob.fingerprint, sent.id))?.state, 'delivered');
+    // Receipts are never receipted, and do not show up as messages.
+    assert.deepEqual(ofType(await b.receiver.pull(), 'message'), []);
+  });
+
+  it('sends data with reply_to both ways, and numbers each direction from 1', async () => {
+    const { alice, bob } = await pairedSides(relay.url);
+    const a = runners(alice);
+    const b = runners(bob);
+    const first = await a.sender.send(bob.fingerprint, { type: 'text', text: 'q?' });
+    const [question] = ofType(await b.receiver.pull(), 'message');
+    const answer = await b.sender.send(alice.fingerprint, { type: 'data', data: { answer: [1, 2] }, reply_to: first.id });
+    assert.equal(answer.record?.n, 1);
+    const [reply] = ofType(await a.receiver.pull(), 'message');
+    assert.deepEqual(reply?.record.body, { type: 'data', data: { answer: [1, 2] }, reply_to: question?.record.id });
+  });
+
+  it('a long poll returns as soon as a message arrives', async () => {
+    const { alice, bob } = await pairedSides(relay.url);
+    const a = runners(alice);
+    const b = runners(bob);
+    const waiting = b.receiver.pull({ waitSeconds: 20 });
+    await a.sender.send('bob', { type: 'text', text: 'wake up' });
+    assert.equal(ofType(await waiting, 'message').length, 1);
+  });
+
+  it('run() pulls until its signal aborts and emits events as they come', async () => {
+    const { alice, bob } = await pairedSides(relay.url);
+    const a = runners(alice);
+    const b = runners(bob);
+    const controller = new AbortController();
+    const got = new Promise<MessagingEvent>((resolve) => {
+      b.receiver.on((event) => {
+        if (event.type === 'message') resolve(event);
+      });
+    });
+    const running = b.receiver.run({ signal: controller.signal });
+    await a.sender.send('bob', { type: 'text', text: 'streamed' });
+    const event = await got;
+    assert.equal(event.type === 'message' && event.record.body.type, 'text');
+    controller.abort();
+    await running;
+  });
+
+  it('refuses an unknown or ambiguous peer and a bad body before sending anything', async () => {
+    const { alice } = await pairedSides(relay.url);
+    const a = runners(alice);
+    await assert.rejects(a.sender.send('nobody', { type: 'text', text: 'x' }), (error) => isPairError(error, 'not_found'));
+    await assert.rejects(a.sender.send('bob', { type: 'receipt', ids: [] }), (error) => isPairError(error, 'bad_input'));
+    await assert.rejects(a.sender.send('bob', { type: 'text', text: 'x'.repeat(70_000) }), (error) => isPairError(error, 'too_large'));
+  });
+
+  it('drops a stale message (sender clock 8 days behind), still acknowledges it, and counts it', async () => {
+    const { alice, bob } = await pairedSides(relay.url);
+    const a = runners(alice);
+    const b = runners(bob);
+    alice.clock.offsetMs = -(MAX_MESSAGE_AGE_MS + 24 * 3600_000);
+    await a.sender.send('bob', { type: 'text', text: 'old news' });
+    alice.clock.offsetMs = 0;
+    const events = await b.receiver.pull();
+    assert.deepEqual(ofType(events, 'dropped').map((event) => event.reason), ['stale']);
+    assert.deepEqual(ofType(events, 'message'), []);
+    assert.deepEqual(await b.receiver.pull(), []);
+    assert.equal((await b.receiver.mailbox.droppedCounts()).stale, 1);
+  });
+
+  it('drops a message dated more than 10 minutes ahead', async () => {
+    const { alice, bob } = await pairedSides(relay.url);
+    alice.clock.offsetMs = 11 * 60_000;
+    await runners(alice).sender.send('bob', { type: 'text', text: 'from the future' });
+    assert.deepEqual(ofType(await runners(bob).receiver.pull(), 'dropped').map((event) => event.reason), ['from_future']);
+  });
+
+  it('inbox full: the send fails with inbox_full and gives its n back (no false loss)', async () => {
+    const small = await startRelay({ ...quiet, limits: { ...quiet.limits, maxInboxMessages: 1 } });
+    try {
+      const { alice, bob } = await pairedSides(small.url);
+      const a = runners(alice);
+      await a.sender.send('bob', { type: 'text', text: 'one' });
+      await assert.rejects(a.sender.send('bob', { type: 'text', text: 'two' }), (error) => isPairError(error, 'inbox_full'));
+      const b = runners(bob, 0);
+      assert.equal(ofType(await b.receiver.pull(), 'message').length, 1);
+      const third = await a.sender.send('bob', { type: 'text', text: 'three' });
+      assert.equal(third.record?.n, 2);
+      const events = await b.receiver.pull();
+      assert.equal(ofType(events, 'message').length, 1);
+      assert.deepEqual(ofType(events, 'lost'), []);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('forgetting a peer revokes its grant: its next send is refused as revoked', async () => {
+    const { alice, bob } = await pairedSides(relay.url);
+    const result = await forgetAndRevoke(bob.deps, alice.fingerprint);
+    assert.deepEqual(result, { forgotten: true, revoked: true });
+    await assert.rejects(runners(alice).sender.send('bob', { type: 'text', text: 'still there?' }), (error) => isPairError(error, 'revoked'));
+  });
+
+  it('a peer pinned before grant ids were remembered still gets through, and its grant id is learned', async () => {
+    const { alice, bob } = await pairedSides(relay.url);
+    const record = JSON.parse((await bob.memory.get(peerRecordKey(alice.fingerprint))) ?? '{}') as Record<string, unknown>;
+    const grantId = (record['grant'] as { grantId: string }).grantId;
+    delete record['grant'];
+    await bob.memory.set(peerRecordKey(alice.fingerprint), JSON.stringify(record));
+    await runners(alice).sender.send('bob', { type: 'text', text: 'old pairing' });
+    assert.equal(ofType(await runners(bob).receiver.pull(), 'message').length, 1);
+    assert.equal((await getPeer(bob.deps, alice.fingerprint))?.grant?.grantId, grantId);
+  });
+});
+
+describe('a relay that turns hostile to messages', () => {
+  let backend: RunningRelay;
+  let proxy: HostileProxy;
+  let alice: Side;
+  let bob: Side;
+  before(async () => {
+    backend = await startRelay(quiet);
+    proxy = new HostileProxy(backend.url);
+    await proxy.start();
+    ({ alice, bob } = await pairedSides(proxy.url));
+  });
+  after(async () => {
+    await proxy.close();
+    await backend.close();
+  });
+
+  it('an envelope replayed under a new seq is dropped as a duplicate', async () => {
+    const a = runners(alice);
+    const b = runners(bob);
+    await a.sender.send('bob', { type: 'text', text: 'once' });
+    proxy.mode = 'replay';
+    const events = await b.receiver.pull();
+    assert.equal(ofType(events, 'message').length, 1);
+    assert.deepEqual(ofType(events, 'dropped').map((event) => event.reason), ['duplicate']);
+  });
+
+  it('a flipped ciphertext bit is dropped (open_failed), never shown as from the peer', async () => {
+    await runners(alice).sender.send('bob', { type: 'text', text: 'intact?' });
+    proxy.mode = 'flip';
+    const events = await runners(bob).receiver.pull();
+    assert.deepEqual(ofType(events, 'message'), []);
+    assert.deepEqual(ofType(events, 'dropped').map((event) => event.reason), ['open_failed']);
+    assert.deepEqual(await runners(bob).receiver.pull(), []);
+  });
+
+  it('a grant_id the owner never gave is dropped as unknown_grant', async () => {
+    await runners(alice).sender.send('bob', { type: 'text', text: 'who am I?' });
+    proxy.mode = 'foreignGrant';
+    const events = await runners(bob).receiver.pull();
+    assert.deepEqual(ofType(events, 'dropped').map((event) => event.reason), ['unknown_grant']);
+  });
+
+  it('a send retried after a 503 carries the same envelope, and arrives once', async () => {
+    const a = runners(alice);
+    const b = runners(bob);
+    await b.receiver.pull();
+    const before = proxy.posts.length;
+    proxy.mode = 'unavailable';
+    const sent = await a.sender.send('bob', { type: 'text', text: 'retried' });
+    assert.equal(proxy.posts.length, before + 1, 'the 503 never reached the relay; the retry did');
+    const events = await b.receiver.pull();
+    assert.deepEqual(ofType(events, 'message').map((event) => event.record.id), [sent.id]);
+  });
+
+  it('a send whose answer was cut after the relay stored it is retried with the same envelope; the copy is dropped as a duplicate', async () => {
+    const a = runners(alice);
+    const b = runners(bob);
+    await b.receiver.pull();
+    const before = proxy.posts.length;
+    proxy.mode = 'cutAfterStore';
+    const sent = await a.sender.send('bob', { type: 'text', text: 'twice on the wire' });
+    const posts = proxy.posts.slice(before);
+    assert.equal(posts.length, 2);
+    assert.equal(posts[0], posts[1], 'the retry is byte for byte the same request');
+    const events = await b.receiver.pull();
+    assert.deepEqual(ofType(events, 'message').map((event) => event.record.id), [sent.id]);
+    assert.deepEqual(ofType(events, 'dropped').map((event) => event.reason), ['duplicate']);
+  });
+
+  it('a message thrown away with a 201 is reported lost after the grace, not before', async () => {
+    ({ alice, bob } = await pairedSides(proxy.url));
+    const a = runners(alice);
+    const b = runners(bob, 60_000);
+    await b.receiver.pull();
+    proxy.mode = 'swallow';
+    await a.sender.send('bob', { type: 'text', text: 'lost in transit' });
+    await a.sender.send('bob', { type: 'text', text: 'arrives' });
+    const first = await b.receiver.pull();
+    assert.equal(ofType(first, 'message').length, 1);
+    assert.deepEqual(ofType(first, 'lost'), []);
+    assert.equal((await b.receiver.mailbox.summary(alice.fingerprint)).pendingGap, 1);
+    bob.clock.offsetMs = 60_000;
+    try {
+      const later = await b.receiver.pull();
+      assert.deepEqual(ofType(later, 'lost'), [{ type: 'lost', peer: { fingerprint: alice.fingerprint, handle: 'alice' }, count: 1 }]);
+      assert.deepEqual(ofType(await b.receiver.pull(), 'lost'), []);
+      assert.equal((await b.receiver.mailbox.summary(alice.fingerprint)).lost, 1);
+    } finally {
+      bob.clock.offsetMs = 0;
+    }
+  });
+});
+
+describe('inboxes that heal after a relay restart', () => {
+  it('pairing twice through a relay that restarted in between works', async () => {
+    const first = await startRelay(quiet);
+    const port = first.port;
+    const alice = await makeSide(first.url, 'alice');
+    const bob = await makeSide(first.url, 'bob');
+    await pairSides(alice, bob, first.url);
+    await first.close();
+    const second = await startRelay({ ...quiet, port });
+    try {
+      await pairSides(alice, bob, second.url);
+      await runners(alice).sender.send('bob', { type: 'text', text: 'after the restart' });
+      assert.equal(ofType(await runners(bob).receiver.pull(), 'message').length, 1);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('a relay restart loses both inboxes: each side moves, and pairing again restores the conversation', async () => {
+    const first = await startRelay(quiet);
+    const port = first.port;
+    const { alice, bob } = await pairedSides(first.url);
+    await first.close();
+    const second = await startRelay({ ...quiet, port });
+    try {
+      const b = runners(bob);
+      const moved = ofType(await b.receiver.pull(), 'inboxMoved');
+      assert.equal(moved.length, 1);
+      // Alice's inbox went with the restart too, so she cannot be told where bob is now.
+      assert.deepEqual(moved[0]?.told, []);
+      await assert.rejects(runners(alice).sender.send('bob', { type: 'text', text: 'lost?' }), (error) => isPairError(error, 'inbox_gone'));
+      await pairSides(alice, bob, second.url);
+      await runners(alice).sender.send('bob', { type: 'text', text: 'back' });
+      assert.equal(ofType(await runners(bob).receiver.pull(), 'message').length, 1);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('a relay that forgot one inbox: a read meets 404, a new inbox is made, the peer is told, messages flow again', async () => {
+    const backend = await startRelay(quiet);
+    const proxy = new HostileProxy(backend.url);
+    await proxy.start();
+    try {
+      const { alice, bob } = await pairedSides(proxy.url);
+      const oldSlot = (await listOwnInboxes(bob.deps))[0]?.slotId ?? '';
+      proxy.forgotten.add(oldSlot);
+      await assert.rejects(runners(alice).sender.send('bob', { type: 'text', text: 'into the void' }), (error) => isPairError(error, 'inbox_gone'));
+      const b = runners(bob);
+      const moved = ofType(await b.receiver.pull(), 'inboxMoved');
+      assert.deepEqual(moved[0]?.told, [{ fingerprint: alice.fingerprint, handle: 'alice' }]);
+      assert.notEqual((await listOwnInboxes(bob.deps))[0]?.slotId, oldSlot);
+      const a = runners(alice);
+      assert.deepEqual(ofType(await a.receiver.pull(), 'peerMoved').map((event) => event.peer.handle), ['bob']);
+      await a.sender.send('bob', { type: 'text', text: 'are you there?' });
+      const [message] = ofType(await b.receiver.pull(), 'message');
+      assert.deepEqual(message?.record.body, { type: 'text', text: 'are you there?' });
+      await b.sender.send('alice', { type: 'text', text: 'yes' });
+      assert.equal(ofType(await a.receiver.pull(), 'message').length, 1);
+    } finally {
+      await proxy.close();
+      await backend.close();
+    }
+  });
+
+  it('a peer pinned before grant ids were remembered is told of the new inbox too', async () => {
+    const backend = await startRelay(quiet);
+    const proxy = new HostileProxy(backend.url);
+    await proxy.start();
+    try {
+      const { alice, bob } = await pairedSides(proxy.url);
+      const record = JSON.parse((await bob.memory.get(peerRecordKey(alice.fingerprint))) ?? '{}') as Record<string, unknown>;
+      delete record['grant'];
+      await bob.memory.set(peerRecordKey(alice.fingerprint), JSON.stringify(record));
+      proxy.forgotten.add((await listOwnInboxes(bob.deps))[0]?.slotId ?? '');
+      const b = runners(bob);
+      assert.deepEqual(ofType(await b.receiver.pull(), 'inboxMoved')[0]?.told.map((peer) => peer.handle), ['alice']);
+      assert.equal((await getPeer(bob.deps, alice.fingerprint))?.grant?.announced, true);
+      const a = runners(alice);
+      await a.receiver.pull();
+      await a.sender.send('bob', { type: 'text', text: 'found you' });
+      assert.equal(ofType(await b.receiver.pull(), 'message').length, 1);
+    } finally {
+      await proxy.close();
+      await backend.close();
+    }
+  });
+});
