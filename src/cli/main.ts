@@ -1,138 +1,187 @@
 // `agent-pair`: argv in, one command out. No protocol logic lives here: every command is a thin
 // call into the core (sessions, identity, trust), the relay, or the MCP server.
 
-import { parseArgs } from 'node:util';
+import packageJson from '../../package.json' with { type: 'json' };
 import { PairError, isPairError } from '../core/errors.js';
 import { initSelfIdempotent, loadIdentity } from '../core/identity.js';
 import { forgetPeer, listPeers } from '../core/trust.js';
 import { SAS_MISMATCH_REASON } from '../core/session.js';
 import { SessionStore } from '../core/store.js';
-import { createRelayConnector, normaliseRelayUrl } from '../relay/client.js';
-import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, DEFAULT_RELAY_URL } from '../relay/embedded.js';
+import { createRelayConnector } from '../relay/client.js';
+import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, describeListenFailure } from '../relay/embedded.js';
 import { startRelay } from '../relay/node.js';
 import { defaultHome, systemClock, systemRandom } from '../node/system.js';
+import { ARGS, type CommandSpec, type OptionValues, parseCommandLine } from './commandLine.js';
 import { openHomeStores } from './fileStore.js';
+import { invokedAs } from './invocation.js';
 import { resolveRelay, runPairing } from './pair.js';
 import { Terminal } from './terminal.js';
-
-const USAGE = `agent-pair: pair two people's coding agents by identity.
-
-Usage:
-  agent-pair host [--relay URL] [--handle NAME]        host a pairing and print the code to read out
-  agent-pair join CODE [--relay URL] [--handle NAME]   join with the code the other person read out
-  agent-pair confirm SESSION                           verify the SAS of a pairing an agent started (MCP)
-  agent-pair whoami                                    show this identity
-  agent-pair init HANDLE [--relay URL]                 set up this identity (idempotent)
-  agent-pair peers                                     list pinned peers
-  agent-pair forget FINGERPRINT                        unpin a peer
-  agent-pair relay [--host 127.0.0.1] [--port 8771]    run a relay
-  agent-pair mcp [--relay URL]                         run the MCP server on stdio (for Claude Code, Cursor, ...)
-
-Options:
-  --home DIR   identity and trust directory (default: $AGENT_PAIR_HOME or ~/.agent-pair)
-  --json       one JSON event per line on stdout; human text on stderr
-  --relay URL  relay to pair through (default: ${DEFAULT_RELAY_URL}, started here if none answers)
-`;
 
 /** Exit statuses: 0 paired or done, 1 the operation failed, 2 the command line was wrong, 130 interrupted. */
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 
-export async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        relay: { type: 'string' },
-        handle: { type: 'string' },
-        home: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        host: { type: 'string', default: DEFAULT_RELAY_HOST },
-        port: { type: 'string', default: String(DEFAULT_RELAY_PORT) },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    process.stderr.write(`agent-pair: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
-    return EXIT_USAGE;
-  }
-  const { values, positionals } = parsed;
-  const [command, ...rest] = positionals;
-  if (values.help || command === undefined || command === 'help') {
-    process.stdout.write(USAGE);
-    return command === undefined && !values.help ? EXIT_USAGE : 0;
-  }
-  const terminal = new Terminal(values.json);
-  const home = values.home ?? defaultHome();
-  const relayUrl = values.relay === undefined ? undefined : normaliseRelayUrl(values.relay);
-  const expectArgs = (count: number, shape: string): string[] => {
-    if (rest.length !== count) throw new UsageError(`${command} takes ${shape}`);
-    return rest;
-  };
+/** What a command gets: its checked arguments and options, the home directory and the terminal. */
+interface Invocation {
+  args: string[];
+  options: Partial<OptionValues>;
+  home: string;
+  terminal: Terminal;
+}
 
-  try {
-    switch (command) {
-      case 'host':
-        expectArgs(0, 'no arguments');
-        return (await runPairing({ role: 'host', home, ...(relayUrl && { relayUrl }), ...(values.handle !== undefined && { handle: values.handle }) }, terminal)) ? 0 : EXIT_FAILED;
-      case 'join': {
-        const [code] = expectArgs(1, 'the code phrase, like 47-UE2BZG');
-        return (await runPairing({ role: 'guest', home, code: code ?? '', ...(relayUrl && { relayUrl }), ...(values.handle !== undefined && { handle: values.handle }) }, terminal)) ? 0 : EXIT_FAILED;
+interface Command extends CommandSpec {
+  run(invocation: Invocation): Promise<number>;
+}
+
+/** Every command: its help, its arguments and options (checked before it runs), and what it does. */
+const COMMANDS: readonly Command[] = [
+  {
+    name: 'host',
+    summary: 'Host a pairing: print a code phrase to read out, then verify the SAS the other person reads back',
+    args: [],
+    options: ['relay', 'handle', 'home', 'json'],
+    examples: [
+      { args: '', why: 'pair through the local relay (started here if none runs); the other person is on this machine' },
+      { args: '--relay https://relay.example.com', why: 'pair through a relay both people can reach' },
+      { args: '--home /tmp/alice --handle alice', why: 'a first try on one machine: one identity per --home' },
+    ],
+    run: async ({ options, home, terminal }) => ((await runPairing({ role: 'host', home, ...pairingOptions(options) }, terminal)) ? 0 : EXIT_FAILED),
+  },
+  {
+    name: 'join',
+    summary: 'Join a pairing with the code phrase the other person read out, then verify the SAS',
+    args: [ARGS.code],
+    options: ['relay', 'handle', 'home', 'json'],
+    examples: [
+      { args: '47-UE2BZG', why: 'join through the local relay' },
+      { args: '47-UE2BZG --relay https://relay.example.com', why: 'join through the relay the host named' },
+      { args: '47-UE2BZG --home /tmp/bob --handle bob', why: 'the second person of a one-machine try' },
+    ],
+    run: async ({ args: [code = ''], options, home, terminal }) => ((await runPairing({ role: 'guest', home, code, ...pairingOptions(options) }, terminal)) ? 0 : EXIT_FAILED),
+  },
+  {
+    name: 'confirm',
+    summary: 'Verify the SAS of a pairing your agent started over MCP',
+    details: 'The agent never sees the SAS; it gives you this command with the session id, and you type the digits the other person reads out.',
+    args: [ARGS.sessionId],
+    options: ['home', 'json'],
+    examples: [{ args: '0f3c9a1e5b7d4c2a8e6f1b3d5a7c9e0f', why: 'the session id your agent printed' }],
+    run: async ({ args: [sessionId = ''], home, terminal }) => confirmFromTerminal(home, sessionId, terminal),
+  },
+  {
+    name: 'whoami',
+    summary: 'Show this identity: handle and fingerprint',
+    args: [],
+    options: ['home', 'json'],
+    examples: [
+      { args: '', why: 'the identity in ~/.agent-pair' },
+      { args: '--home /tmp/bob --json', why: 'another home, as JSON' },
+    ],
+    run: async ({ home, terminal }) => {
+      const identity = await loadIdentity(homeDeps(home));
+      if (!identity) throw new PairError('identity_missing', `No identity in ${home} yet. Create one with: ${invokedAs()} init YOUR_HANDLE`);
+      terminal.result({ handle: identity.handle, fingerprint: identity.fingerprint, relay_url: identity.relay?.url ?? null }, `${identity.handle}  ${identity.fingerprint}${identity.relay ? `  inbox on ${identity.relay.url}` : ''}`);
+      return 0;
+    },
+  },
+  {
+    name: 'init',
+    summary: 'Set up this identity with a handle (does nothing if it exists with that handle)',
+    details: 'host and join set one up on first use with your login name (or --handle), so init is optional.',
+    args: [ARGS.handle],
+    options: ['relay', 'home', 'json'],
+    examples: [
+      { args: 'alice', why: 'create the identity alice in ~/.agent-pair' },
+      { args: 'bob --home /tmp/bob', why: 'a second identity on this machine' },
+    ],
+    run: async ({ args: [handle = ''], options, home, terminal }) => {
+      const deps = homeDeps(home);
+      const { identity, created } = await initSelfIdempotent(deps, handle, options.relay === undefined ? undefined : deps.relays(options.relay));
+      terminal.result({ handle: identity.handle, fingerprint: identity.fingerprint, created }, `${created ? 'Created' : 'Already set up:'} ${identity.handle} (${identity.fingerprint})`);
+      return 0;
+    },
+  },
+  {
+    name: 'peers',
+    summary: 'List the peers pinned by pairing',
+    args: [],
+    options: ['home', 'json'],
+    examples: [{ args: '', why: 'fingerprint, handle and when each was pinned' }],
+    run: async ({ home, terminal }) => {
+      const peers = await listPeers(homeDeps(home));
+      if (peers.length === 0 && !terminal.json) terminal.say(`No pinned peers yet. Pair with: ${invokedAs()} host`);
+      for (const peer of peers) {
+        terminal.result({ handle: peer.handle, fingerprint: peer.fingerprint, relay_url: peer.relayUrl, pinned_at: peer.pinnedAt }, `${peer.fingerprint}  ${peer.handle}  pinned ${peer.pinnedAt}`);
       }
-      case 'confirm': {
-        const [sessionId] = expectArgs(1, 'the session id an agent gave you');
-        return await confirmFromTerminal(home, sessionId ?? '', terminal);
-      }
-      case 'whoami': {
-        expectArgs(0, 'no arguments');
-        const identity = await loadIdentity(homeDeps(home));
-        if (!identity) throw new PairError('identity_missing', `No identity in ${home} yet. Create one with: agent-pair init YOUR_HANDLE`);
-        terminal.result({ handle: identity.handle, fingerprint: identity.fingerprint, relay_url: identity.relay?.url ?? null }, `${identity.handle}  ${identity.fingerprint}${identity.relay ? `  inbox on ${identity.relay.url}` : ''}`);
-        return 0;
-      }
-      case 'init': {
-        const [handle] = expectArgs(1, 'a handle (letters, digits, _ or -, up to 64)');
-        const deps = homeDeps(home);
-        const { identity, created } = await initSelfIdempotent(deps, handle ?? '', relayUrl === undefined ? undefined : deps.relays(relayUrl));
-        terminal.result({ handle: identity.handle, fingerprint: identity.fingerprint, created }, `${created ? 'Created' : 'Already set up:'} ${identity.handle} (${identity.fingerprint})`);
-        return 0;
-      }
-      case 'peers': {
-        expectArgs(0, 'no arguments');
-        const peers = await listPeers(homeDeps(home));
-        if (peers.length === 0 && !terminal.json) terminal.say('No pinned peers yet. Pair with: agent-pair host');
-        for (const peer of peers) {
-          terminal.result({ handle: peer.handle, fingerprint: peer.fingerprint, relay_url: peer.relayUrl, pinned_at: peer.pinnedAt }, `${peer.fingerprint}  ${peer.handle}  pinned ${peer.pinnedAt}`);
-        }
-        return 0;
-      }
-      case 'forget': {
-        const [fingerprint] = expectArgs(1, 'a peer fingerprint (16 hex characters)');
-        const removed = await forgetPeer(homeDeps(home), fingerprint ?? '');
-        if (!removed) throw new PairError('not_found', `No pinned peer has fingerprint ${fingerprint ?? ''}. List them with: agent-pair peers`);
-        terminal.say(`Forgot ${fingerprint ?? ''}.`);
-        return 0;
-      }
-      case 'relay':
-        expectArgs(0, 'no arguments');
-        return await runRelay(values.host, values.port, terminal);
-      case 'mcp': {
-        expectArgs(0, 'no arguments');
-        const relay = await resolveRelay(relayUrl);
-        const { runStdioServer } = await import('../mcp/stdio.js');
-        await runStdioServer({ home, relayUrl: relay.url });
-        return 0;
-      }
-      default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
-    }
-  } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`agent-pair: ${error.message}\n\n${USAGE}`);
+      return 0;
+    },
+  },
+  {
+    name: 'forget',
+    summary: 'Unpin a peer',
+    args: [ARGS.fingerprint],
+    options: ['home', 'json'],
+    examples: [{ args: '3f2a9c0d1e4b5a68', why: 'a fingerprint from the peers command' }],
+    run: async ({ args: [fingerprint = ''], home, terminal }) => {
+      const removed = await forgetPeer(homeDeps(home), fingerprint);
+      if (!removed) throw new PairError('not_found', `No pinned peer has fingerprint ${fingerprint}. List them with: ${invokedAs()} peers`);
+      terminal.say(`Forgot ${fingerprint}.`);
+      return 0;
+    },
+  },
+  {
+    name: 'relay',
+    summary: 'Run a relay until Ctrl-C',
+    details: 'The relay is untrusted by design: it never sees the code\'s secret, the SAS or the key. Put it behind a TLS proxy to use it over the internet.',
+    args: [],
+    options: ['host', 'port'],
+    examples: [
+      { args: '', why: `the local relay, on ${DEFAULT_RELAY_HOST}:${DEFAULT_RELAY_PORT}, which outlives single pairings and MCP calls` },
+      { args: '--host 0.0.0.0 --port 8771', why: 'a relay people on other machines can reach' },
+    ],
+    run: async ({ options, terminal }) => runRelay(options.host ?? DEFAULT_RELAY_HOST, options.port ?? DEFAULT_RELAY_PORT, terminal),
+  },
+  {
+    name: 'mcp',
+    summary: 'Run the MCP server on stdio, for MCP clients outside VS Code (Claude Code, Cursor, the MCP Inspector)',
+    details: 'The agent gets tools to host, join and finalize pairings; it never sees the SAS. The person confirms it through the client\'s prompt, or with the confirm command.',
+    args: [],
+    options: ['relay', 'home'],
+    examples: [
+      { args: '', why: 'what an MCP client runs (give it the absolute path of dist/cli.mjs)' },
+      { args: '--relay https://relay.example.com', why: 'pair through a shared relay' },
+    ],
+    run: async ({ options, home }) => {
+      const relay = await resolveRelay(options.relay);
+      const { runStdioServer } = await import('../mcp/stdio.js');
+      await runStdioServer({ home, relayUrl: relay.url });
+      return 0;
+    },
+  },
+];
+
+export async function main(argv: string[]): Promise<number> {
+  const line = parseCommandLine(argv, COMMANDS, invokedAs());
+  switch (line.kind) {
+    case 'version':
+      process.stdout.write(`${packageJson.version}\n`);
+      return 0;
+    case 'help':
+      (line.exitCode === 0 ? process.stdout : process.stderr).write(line.text);
+      return line.exitCode;
+    case 'error':
+      if (line.json) process.stdout.write(`${JSON.stringify({ event: 'error', code: line.error.code, message: line.error.message })}\n`);
+      process.stderr.write(`agent-pair: ${line.error.message}\n`);
       return EXIT_USAGE;
-    }
+    case 'run':
+      break;
+  }
+  const { command, args, options } = line;
+  const terminal = new Terminal(options.json ?? false);
+  const home = options.home ?? defaultHome();
+  try {
+    return await command.run({ args, options, home, terminal });
+  } catch (error) {
     const code = isPairError(error) ? error.code : 'relay_error';
     const message = error instanceof Error ? error.message : String(error);
     terminal.event({ event: 'error', code, message });
@@ -144,7 +193,9 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-class UsageError extends Error {}
+function pairingOptions(options: Partial<OptionValues>): { relayUrl?: string; handle?: string } {
+  return { ...(options.relay !== undefined && { relayUrl: options.relay }), ...(options.handle !== undefined && { handle: options.handle }) };
+}
 
 function homeDeps(home: string) {
   const { vault, memory } = openHomeStores(home);
@@ -181,10 +232,14 @@ async function confirmFromTerminal(home: string, sessionId: string, terminal: Te
   return 0;
 }
 
-async function runRelay(host: string, portText: string, terminal: Terminal): Promise<number> {
-  const port = Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port ${portText} is not a port; expected 0 to 65535`);
-  const relay = await startRelay({ host, port });
+async function runRelay(host: string, port: number, terminal: Terminal): Promise<number> {
+  let relay;
+  try {
+    relay = await startRelay({ host, port });
+  } catch (error) {
+    terminal.warn(`agent-pair: ${describeListenFailure(host, port, error)}`);
+    return EXIT_FAILED;
+  }
   terminal.say(`Agent Pair relay listening on ${relay.url} (Ctrl-C stops it).`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

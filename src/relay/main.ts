@@ -16,9 +16,29 @@
 
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, type RelayProcessRecord, isAddressInUse } from './embedded.js';
+import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, type RelayProcessRecord, describeListenFailure } from './embedded.js';
 import { type RunningRelay, startRelay } from './node.js';
 
+const USAGE = `Usage: node relay.mjs [--host ADDRESS] [--port PORT] [--idle-exit SECONDS] [--record FILE]
+
+Runs an Agent Pair relay until SIGINT or SIGTERM. The relay is untrusted by design: it never
+sees the code's secret, the SAS or the key.
+
+Options:
+  --host ADDRESS         address to listen on (default ${DEFAULT_RELAY_HOST}; 0.0.0.0 for every interface)
+  --port PORT            TCP port (default ${DEFAULT_RELAY_PORT}; 0 picks a free one)
+  --idle-exit SECONDS    exit once idle that long: no pairing in flight, no request (default 0: never)
+  --record FILE          write {"pid","url","startedAt"} there once listening (mode 0600)
+  -h, --help             show this help
+
+The environment sets the same: AGENT_PAIR_RELAY_HOST, AGENT_PAIR_RELAY_PORT, AGENT_PAIR_RELAY_IDLE_EXIT.
+
+Examples:
+  node dist/relay.mjs --host 0.0.0.0 --port 8771
+  node dist/relay.mjs --port 0 --idle-exit 600
+`;
+
+/** One line naming the wrong argument and its shape; exit 2. */
 function usage(message: string): never {
   process.stderr.write(`relay: ${message}\n`);
   process.exit(2);
@@ -32,12 +52,20 @@ const { values } = (() => {
         port: { type: 'string', default: process.env['AGENT_PAIR_RELAY_PORT'] ?? String(DEFAULT_RELAY_PORT) },
         'idle-exit': { type: 'string', default: process.env['AGENT_PAIR_RELAY_IDLE_EXIT'] ?? '0' },
         record: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
       },
     });
   } catch (error) {
-    return usage(`${error instanceof Error ? error.message : String(error)}; usage: relay [--host H] [--port P] [--idle-exit SECONDS] [--record FILE]`);
+    // Node's own messages suggest `-- "--x"` with unbalanced quotes; name the argument instead.
+    const argument = error instanceof Error ? (/'(-{1,2}[\w-]+|[^']*)/.exec(error.message)?.[1] ?? 'an argument') : 'an argument';
+    const missingValue = error instanceof Error && 'code' in error && error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE';
+    return usage(missingValue ? `${argument} needs a value` : `${argument} is not an option of the relay; expected --host, --port, --idle-exit or --record, each with a value`);
   }
 })();
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 const port = Number(values.port);
 if (!/^\d+$/.test(values.port) || port > 65_535) usage(`--port ${values.port} is not a port; expected 0 to 65535`);
 const idleExitText = values['idle-exit'];
@@ -50,7 +78,7 @@ let relay: RunningRelay;
 try {
   relay = await startRelay({ host: values.host, port });
 } catch (error) {
-  process.stderr.write(isAddressInUse(error) ? `relay: ${values.host}:${port} is already in use\n` : `relay: could not listen on ${values.host}:${port}: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`relay: ${describeListenFailure(values.host, port, error)}\n`);
   process.exit(1);
 }
 // Synchronously, before any request is handled: whoever sees the relay answer finds the record.
