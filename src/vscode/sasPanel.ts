@@ -93,6 +93,13 @@ export class SasPanels implements ConfirmPort, vscode.Disposable {
   }
 }
 
+/** The tab's title: what to do while in flight, how it ended once it has. */
+export function panelTitle(snapshot: SessionSnapshot): string {
+  if (snapshot.state === 'finalized') return `Agent Pair: Paired with ${snapshot.peer?.handle ?? 'the peer'}`;
+  if (snapshot.state === 'aborted') return `Agent Pair: Pairing ${snapshot.nameplate} ended`;
+  return sasPanelTitle(snapshot.nameplate);
+}
+
 class SasPanel {
   private readonly disposables: vscode.Disposable[] = [];
   private pending: PendingRequest | undefined;
@@ -159,6 +166,7 @@ class SasPanel {
     } catch {
       // The store forgot the session (ended long ago): keep showing how it ended.
     }
+    this.panel.title = panelTitle(this.last);
     if (this.last.state !== 'sas_ready') {
       this.stopChecking();
       if (this.last.state === 'aborted' || this.last.state === 'finalized') {

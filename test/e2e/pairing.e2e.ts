@@ -106,18 +106,21 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
   // --- Palette and notifications ---------------------------------------------------------------
 
   /** Agent Pair: Host a Pairing; returns the code from the notification that shows it. */
-  async function hostFromPalette(instance: Instance, options: { handle?: string; screenshot?: string; relay?: 'test' | 'local' } = {}): Promise<string> {
+  async function hostFromPalette(instance: Instance, options: { handle?: string; screenshot?: string; relay?: 'test' | 'local'; keepNotification?: boolean } = {}): Promise<string> {
     const slotsBefore = relay.stats().pairSlots;
     const expectedSlots = options.relay === 'local' ? slotsBefore : slotsBefore + 1;
     await runCommand(instance.page, 'Agent Pair: Host a Pairing');
     // The first pairing asks for a handle (pre-filled from agentPair.handle).
     if (options.handle !== undefined) await answerInputBox(instance.page, options.handle);
-    const toast = await waitForNotification(instance.page, /Agent Pair code: /, STEP_TIMEOUT_MS);
-    const match = /Agent Pair code: (\d+-[A-Z2-7]{6})\./.exec(await toast.innerText());
+    const toast = await waitForNotification(instance.page, /Agent Pair code /, STEP_TIMEOUT_MS);
+    const match = /Agent Pair code (\d+-[A-Z2-7]{6}): read it to the other person/.exec(await toast.innerText());
     assert.ok(match?.[1], 'the notification shows the code');
+    for (const link of ['Copy Code', 'Copy Join Link']) assert.equal(await toast.locator('a', { hasText: link }).count(), 1, `the notification offers ${link}`);
+    // One notification, even for the first pairing (the identity is said in the status bar).
+    assert.equal(await instance.page.locator('.notifications-toasts .notification-toast').count(), 1, 'one notification, not a stack');
     assert.equal(relay.stats().pairSlots, expectedSlots, `the pairing went through the ${options.relay === 'local' ? 'local relay' : 'relay of the setting agentPair.relayUrl'}`);
     if (options.screenshot !== undefined) await screenshot(instance.page, options.screenshot);
-    await dismissNotifications(instance.page);
+    if (options.keepNotification !== true) await dismissNotifications(instance.page);
     return match[1];
   }
 
@@ -318,7 +321,8 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
     assert.ok((await paired.innerText()).includes(bobFingerprint), 'Alice pinned the fingerprint of the identity Bob\'s agent created');
     measure('host command to both paired, with the people typing (ms)', pairingStarted);
     await panelState(alicePanel, 'finalized');
-    assert.match(await alicePanel.locator('#peer').innerText(), /Peer: bob, fingerprint/);
+    assert.match(await alicePanel.locator('#peer').innerText(), /^bob's fingerprint: [0-9a-f]{16}$/);
+    assert.equal(await alicePanel.locator('h1').innerText(), `Pairing ${nameplate}`, 'the finished panel no longer asks to verify');
     await panelState(bobPanel, 'finalized');
     await statusBarHidden(alice);
     await screenshot(alice.page, 'pairing-4-alice-paired');
@@ -334,11 +338,16 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
   }));
 
   it('wrong digits abort the pairing on both sides', scenario('wrong-digits', async () => {
-    const code = await hostFromPalette(alice);
+    const code = await hostFromPalette(alice, { keepNotification: true });
     const nameplate = nameplateOf(code);
     await joinFromPalette(bob, code);
     const [alicePanel, bobPanel] = await Promise.all([sasPanel(alice, nameplate), sasPanel(bob, nameplate)]);
     const [aliceSas] = await Promise.all([shownSas(alicePanel), shownSas(bobPanel)]);
+    // The code is spent once Bob joined: its notification (and its Copy Code) is gone by itself.
+    await alice.page.locator('.notifications-toasts .notification-toast', { hasText: /Agent Pair code / }).waitFor({ state: 'hidden', timeout: STEP_TIMEOUT_MS });
+    // Bob's side says where it is once: no "joining…" progress or "exchanging keys" beside the SAS.
+    assert.equal(await bob.page.locator('.notifications-toasts .notification-toast', { hasText: /joining pairing/ }).count(), 0);
+    assert.equal(await bob.page.locator('#workbench\\.parts\\.statusbar', { hasText: /exchanging keys|joining pairing/ }).count(), 0);
     const wrong = aliceSas.slice(0, 6) + String((Number(aliceSas.slice(6)) + 1) % 10);
     await screenshot(bob.page, 'pairing-6-bob-status-bar-sas-waiting');
 
@@ -352,6 +361,22 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
     await Promise.all([statusBarHidden(alice), statusBarHidden(bob)]);
     await screenshot(alice.page, 'pairing-7-alice-wrong-digits');
     await screenshot(bob.page, 'pairing-8-bob-peer-aborted');
+    await Promise.all([dismissNotifications(alice.page), dismissNotifications(bob.page)]);
+  }));
+
+  it('aborting in the panel ends the pairing for both; each panel says how it ended', scenario('abort', async () => {
+    const code = await hostFromPalette(alice);
+    const nameplate = nameplateOf(code);
+    await joinFromPalette(bob, code);
+    const [alicePanel, bobPanel] = await Promise.all([sasPanel(alice, nameplate), sasPanel(bob, nameplate)]);
+    await Promise.all([shownSas(alicePanel), shownSas(bobPanel)]);
+    await bobPanel.locator('#abort').click();
+    await Promise.all([panelState(bobPanel, 'aborted'), panelState(alicePanel, 'aborted')]);
+    assert.match(await alicePanel.locator('#state').innerText(), /the other side aborted/i);
+    assert.equal(await bobPanel.locator('h1').innerText(), `Pairing ${nameplate}`);
+    await Promise.all([statusBarHidden(alice), statusBarHidden(bob)]);
+    await screenshot(bob.page, 'pairing-13-bob-aborted');
+    await screenshot(alice.page, 'pairing-14-alice-peer-aborted');
     await Promise.all([dismissNotifications(alice.page), dismissNotifications(bob.page)]);
   }));
 
