@@ -72,8 +72,8 @@
     const inFlight = view.state !== 'finalized' && view.state !== 'aborted';
     main.dataset.state = view.state;
     main.dataset.checking = String(view.checking);
-    // Verify while in flight; once ended the heading names the pairing, the state says how it ended.
-    heading.textContent = inFlight ? `Verify the pairing ${view.nameplate}` : `Pairing ${view.nameplate}`;
+    // The heading names the pairing; the state line alone says what to do or how it ended.
+    heading.textContent = `Pairing ${view.nameplate}`;
     details.textContent = `You are the ${view.role}.`;
     state.textContent = view.checking ? 'Checking the digits…' : capitalise(view.stateText);
     nextStep.textContent = view.nextStep;

@@ -103,7 +103,8 @@ function nextStepForPerson(snapshot: SessionSnapshot): string {
       return 'Confirmed. Waiting for the other side to confirm too, then the identity cards are exchanged.';
     case 'finalized':
       return 'Agent Pair: List Peers shows everyone you have paired with.';
-    default:
-      return snapshot.nextStep;
+    case 'aborted':
+      // The state line already says why; the next step only says what to do.
+      return 'To pair, one of you hosts a new pairing (Agent Pair: Host a Pairing) and reads out the new code.';
   }
 }

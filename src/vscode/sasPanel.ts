@@ -48,6 +48,11 @@ export class SasPanels implements ConfirmPort, vscode.Disposable {
     });
   }
 
+  /** True while the session's panel is on screen: it then says what happens, nothing else needs to. */
+  isVisible(sessionId: string): boolean {
+    return this.panels.get(sessionId)?.visible ?? false;
+  }
+
   /** Opens the panel for a session, or brings its panel to the front. */
   show(sessionId: string, options: { preserveFocus?: boolean } = {}): void {
     this.panelFor(sessionId, options.preserveFocus ?? false);
@@ -138,6 +143,10 @@ class SasPanel {
 
   private get sessionId(): string {
     return this.last.sessionId;
+  }
+
+  get visible(): boolean {
+    return !this.disposed && this.panel.visible;
   }
 
   reveal(preserveFocus: boolean): void {

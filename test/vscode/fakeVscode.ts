@@ -118,6 +118,8 @@ export interface ShownProgress {
 export class FakeWebviewPanel {
   readonly posted: unknown[] = [];
   disposed = false;
+  /** A new panel is on screen; a test sets false to stand for another tab in front. */
+  visible = true;
   private readonly received = new Emitter<unknown>();
   private readonly disposing = new Emitter<undefined>();
   readonly webview = {
