@@ -4,7 +4,7 @@
 // the MCP server with its SDK and zod, loaded only when VS Code starts the server. The CLI and
 // the standalone relay are ESM for Node. Everything else, @noble/* and the MCP SDK included, is
 // bundled, so the .vsix and the CLI need no node_modules at run time.
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 
@@ -61,3 +61,5 @@ await Promise.all([
   build({ ...shared, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.mjs', format: 'esm', banner: { js: `#!/usr/bin/env node\n${esmRequireShim}` } }),
   build({ ...shared, entryPoints: ['src/relay/main.ts'], outfile: 'dist/relay.mjs', format: 'esm', banner: { js: `#!/usr/bin/env node\n${esmRequireShim}` } }),
 ]);
+// The CLI and the relay start with #!/usr/bin/env node: runnable as they are, like npm's bin links make them.
+for (const script of ['dist/cli.mjs', 'dist/relay.mjs']) chmodSync(script, 0o755);
