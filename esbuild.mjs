@@ -9,6 +9,10 @@ import { relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 
 const production = process.argv.includes('--production');
+// `--outdir DIR`: build there instead (scripts/package-vsix.mjs builds the .vsix's bundles apart).
+const outdirAt = process.argv.indexOf('--outdir');
+const outdir = outdirAt === -1 ? 'dist' : process.argv[outdirAt + 1];
+if (outdir === undefined || outdir === '') throw new Error('esbuild.mjs: --outdir needs a directory');
 const shared = {
   bundle: true,
   platform: 'node',
@@ -54,12 +58,12 @@ module.exports = shared;`,
   },
 };
 
-rmSync('dist', { recursive: true, force: true });
+rmSync(outdir, { recursive: true, force: true });
 await Promise.all([
-  build({ ...shared, entryPoints: ['src/vscode/extension.ts'], outfile: 'dist/extension.cjs', format: 'cjs', external: ['vscode'], plugins: [mcpApart] }),
-  build({ ...shared, entryPoints: ['src/vscode/mcpEntry.ts'], outfile: 'dist/mcp.cjs', format: 'cjs', external: ['vscode'], plugins: [coreFromExtension] }),
-  build({ ...shared, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.mjs', format: 'esm', banner: { js: `#!/usr/bin/env node\n${esmRequireShim}` } }),
-  build({ ...shared, entryPoints: ['src/relay/main.ts'], outfile: 'dist/relay.mjs', format: 'esm', banner: { js: `#!/usr/bin/env node\n${esmRequireShim}` } }),
+  build({ ...shared, entryPoints: ['src/vscode/extension.ts'], outfile: `${outdir}/extension.cjs`, format: 'cjs', external: ['vscode'], plugins: [mcpApart] }),
+  build({ ...shared, entryPoints: ['src/vscode/mcpEntry.ts'], outfile: `${outdir}/mcp.cjs`, format: 'cjs', external: ['vscode'], plugins: [coreFromExtension] }),
+  build({ ...shared, entryPoints: ['src/cli/main.ts'], outfile: `${outdir}/cli.mjs`, format: 'esm', banner: { js: `#!/usr/bin/env node\n${esmRequireShim}` } }),
+  build({ ...shared, entryPoints: ['src/relay/main.ts'], outfile: `${outdir}/relay.mjs`, format: 'esm', banner: { js: `#!/usr/bin/env node\n${esmRequireShim}` } }),
 ]);
 // The CLI and the relay start with #!/usr/bin/env node: runnable as they are, like npm's bin links make them.
-for (const script of ['dist/cli.mjs', 'dist/relay.mjs']) chmodSync(script, 0o755);
+for (const script of ['cli.mjs', 'relay.mjs']) chmodSync(`${outdir}/${script}`, 0o755);

@@ -1,7 +1,7 @@
 // The host's code, shown while it can still be used. A plain notification outlives the pairing
 // (the API cannot close one), and its Copy Code would then copy a spent code; a progress
-// notification closes when its task ends. So the code shows as one, with Copy Code and Copy Join
-// Link as command links, and closes itself as soon as the other person has joined, the pairing
+// notification closes when its task ends. So the code shows as one, with Copy Code and Copy Link
+// (the join link) as command links, and closes itself as soon as the other person has joined, the pairing
 // ended, or the window goes.
 
 import * as vscode from 'vscode';
@@ -22,7 +22,7 @@ export function codeNotificationTitle(code: string): string {
 
 export function codeNotificationMessage(snapshot: SessionSnapshot): string {
   const until = new Date(snapshot.expiresAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  const links = `${commandLink('Copy Code', COMMANDS.copyCode, snapshot.sessionId)} · ${commandLink('Copy Join Link', COMMANDS.copyJoinLink, snapshot.sessionId)}`;
+  const links = `${commandLink('Copy Code', COMMANDS.copyCode, snapshot.sessionId)} · ${commandLink('Copy Link', COMMANDS.copyJoinLink, snapshot.sessionId)}`;
   // A toast shows one line: the links come before the fine print, so they stay in sight.
   return `read it out. ${links} · one join, until ${until}`;
 }
