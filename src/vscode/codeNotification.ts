@@ -23,8 +23,8 @@ export function codeNotificationTitle(code: string): string {
 export function codeNotificationMessage(snapshot: SessionSnapshot): string {
   const until = new Date(snapshot.expiresAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
   const links = `${commandLink('Copy Code', COMMANDS.copyCode, snapshot.sessionId)} · ${commandLink('Copy Link', COMMANDS.copyJoinLink, snapshot.sessionId)}`;
-  // A toast shows one line: the links come before the fine print, so they stay in sight.
-  return `read it out. ${links} · one join, until ${until}`;
+  // A toast shows one line: the links come first, so they stay in sight.
+  return `${links} · read it out; one join, until ${until}`;
 }
 
 /** Shows the code of a hosted pairing until it is spent; disposing closes it early. */

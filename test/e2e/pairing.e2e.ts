@@ -113,7 +113,7 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
     // The first pairing asks for a handle (pre-filled from agentPair.handle).
     if (options.handle !== undefined) await answerInputBox(instance.page, options.handle);
     const toast = await waitForNotification(instance.page, /Agent Pair code /, STEP_TIMEOUT_MS);
-    const match = /Agent Pair code (\d+-[A-Z2-7]{6}): read it out\. Copy Code · Copy Link · one join, until /.exec(await toast.innerText());
+    const match = /Agent Pair code (\d+-[A-Z2-7]{6}): Copy Code · Copy Link · read it out; one join, until /.exec(await toast.innerText());
     assert.ok(match?.[1], 'the notification shows the code');
     for (const link of ['Copy Code', 'Copy Link']) assert.equal(await toast.locator('a', { hasText: link }).count(), 1, `the notification offers ${link}`);
     // One notification, even for the first pairing (the identity is said in the status bar).
