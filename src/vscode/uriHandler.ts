@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import { joinWithCode } from './commands/joinPairing.js';
 import type { ExtensionDeps } from './deps.js';
+import { ensureIdentity } from './identityPrompt.js';
 import { isJoinLinkStale, parseJoinLink } from './joinLink.js';
 import { showError } from './ui.js';
 import { UsedJoinLinks } from './usedJoinLinks.js';
@@ -36,7 +37,9 @@ export function registerJoinLinkHandler(context: vscode.ExtensionContext, deps: 
             'Join',
           );
           if (answer !== 'Join') return;
-          // Remembered before joining: a join attempt spends the code whatever its outcome.
+          // An identity first (the person may still cancel choosing a handle: nothing is spent
+          // then); remembered before joining, since a join attempt spends the code whatever its outcome.
+          if (!(await ensureIdentity(deps))) return;
           await used.remember(link);
           deps.log.info(`Joining pairing ${link.nameplate} from a join link.`);
           await joinWithCode(deps, link.code, relayUrl);

@@ -302,6 +302,20 @@ describe('the extension, activated over a stand-in vscode', () => {
     assert.equal(requests.count(), 0);
   });
 
+  it('does not count a join link as used when the person cancels choosing a handle before joining', async () => {
+    await activate(); // a fresh window: no identity yet
+    const ivan = await makeSide(relay.url, 'ivan');
+    const hosted = await ivan.store.open('host', relay.url);
+    const link = buildJoinLink('vscode', 'agent-pair.agent-pair', hosted.code ?? '', relay.url, Date.parse(hosted.expiresAt));
+    fake.answerMessage = (message) => (message.modal ? 'Join' : undefined);
+    await fake.uriHandler?.handleUri(Uri.parse(link)); // agrees, then cancels the handle prompt
+    assert.equal(fake.inputBoxes.length, 1);
+    assert.equal(ivan.store.status(hosted.sessionId).peerJoined, false);
+    await fake.uriHandler?.handleUri(Uri.parse(link));
+    assert.equal(fake.messages.filter((message) => message.modal).length, 2, 'asked again: the code was never spent');
+    assert.ok(!fake.messages.some((message) => message.text.includes('already used')));
+  });
+
   it('refuses a join link whose pairing expired, without asking the person or the relay', async () => {
     await activate();
     const requests = countRequests();
