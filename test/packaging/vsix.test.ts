@@ -1,10 +1,12 @@
 // `npm run package` (scripts/package-vsix.mjs) as a person runs it, into a temporary file: the
 // .vsix holds only what the extension runs and the marketplace shows, its README is the one for
-// VS Code users with its screenshots, and its manifest carries nothing the CLI alone needs.
+// VS Code users, with its screenshots linked where --images-url serves them (VS Code shows
+// README images from https: only) or left out, and its manifest carries nothing the CLI alone
+// needs.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -36,25 +38,31 @@ function readZip(file: string): Map<string, Buffer> {
   return entries;
 }
 
+const IMAGES_URL = 'https://example.com/agent-pair/';
+const SCREENSHOT = /!\[[^\]]*\]\(([^)]+)\)/g;
+
+function packageVsix(file: string, ...args: string[]): Map<string, Buffer> {
+  const result = spawnSync(process.execPath, ['scripts/package-vsix.mjs', '--out', file, ...args], { cwd: root, encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+  return readZip(file);
+}
+
 describe('the .vsix', () => {
   const dir = mkdtempSync(join(tmpdir(), 'agent-pair-vsix-test-'));
-  const vsix = join(dir, 'agent-pair.vsix');
   let entries: Map<string, Buffer>;
+  let withImages: Map<string, Buffer>;
 
   before(() => {
-    const result = spawnSync(process.execPath, ['scripts/package-vsix.mjs', '--out', vsix], { cwd: root, encoding: 'utf8' });
-    assert.equal(result.status, 0, result.stderr);
-    entries = readZip(vsix);
+    entries = packageVsix(join(dir, 'agent-pair.vsix'));
+    withImages = packageVsix(join(dir, 'with-images.vsix'), '--images-url', IMAGES_URL);
   });
   after(() => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('holds the extension and MCP bundles, the relay, the webview media, icon, screenshots, README, CHANGELOG and LICENSE, nothing else', () => {
+  it('holds the extension and MCP bundles, the relay, the webview media, icon, README, CHANGELOG and LICENSE, nothing else', () => {
     const files = [...entries.keys()].filter((name) => name.startsWith('extension/')).map((name) => name.slice('extension/'.length)).sort();
-    const screenshots = files.filter((name) => name.startsWith('media/screenshots/'));
-    assert.ok(screenshots.length >= 4 && screenshots.every((name) => name.endsWith('.png')), screenshots.join(', '));
-    assert.deepEqual(files.filter((name) => !screenshots.includes(name)), [
+    assert.deepEqual(files, [
       'LICENSE.txt',
       'changelog.md',
       'dist/extension.cjs',
@@ -77,13 +85,18 @@ describe('the .vsix', () => {
     assert.equal(entries.get('extension/media/icon.png')?.subarray(1, 4).toString(), 'PNG');
   });
 
-  it('ships the README for VS Code users, whose every image is in the package', () => {
-    const readme = entries.get('extension/readme.md')?.toString('utf8') ?? '';
-    assert.equal(readme, readFileSync(join(root, 'README.vscode.md'), 'utf8'));
-    assert.doesNotMatch(readme, /npm ci|npm start|\.\.\/shared|PROTOCOL\.md/);
-    const images = [...readme.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)].map((match) => match[1] ?? '');
-    assert.ok(images.length >= 4);
-    for (const image of images) assert.ok(entries.has(`extension/${image}`), `${image} is not in the .vsix`);
+  it('ships the README for VS Code users: with --images-url its screenshots are https links, without it they are left out, never broken', () => {
+    const source = readFileSync(join(root, 'README.vscode.md'), 'utf8');
+    const screenshots = [...source.matchAll(SCREENSHOT)].map((match) => match[1] ?? '');
+    assert.ok(screenshots.length >= 4);
+    for (const path of screenshots) assert.ok(existsSync(join(root, path)), `${path} is missing`);
+
+    const linked = withImages.get('extension/readme.md')?.toString('utf8') ?? '';
+    assert.deepEqual([...linked.matchAll(SCREENSHOT)].map((match) => match[1]), screenshots.map((path) => `${IMAGES_URL}${path}`));
+    const plain = entries.get('extension/readme.md')?.toString('utf8') ?? '';
+    assert.deepEqual([...plain.matchAll(SCREENSHOT)], []);
+    assert.equal(plain, source.replaceAll(/\n!\[[^\]]*\]\([^)]+\)\n/g, ''));
+    for (const readme of [plain, linked]) assert.doesNotMatch(readme, /npm ci|npm start|\.\.\/shared|PROTOCOL\.md|agent-pair mcp/);
   });
 
   it('ships minified bundles without source maps', () => {
