@@ -29,6 +29,12 @@ describe('engines', () => {
     assert.deepEqual(refusing, []);
   });
 
+  it('.nvmrc installs a Node the project supports', () => {
+    const wanted = readFileSync(new URL('.nvmrc', root), 'utf8').trim();
+    assert.match(wanted, /^\d+$/);
+    assert.ok(oldest && Number(wanted) === oldest.major, `.nvmrc says ${wanted}, engines.node ${manifest.engines.node}`);
+  });
+
   it('the README asks for the same Node and this one satisfies it', () => {
     const readme = readFileSync(new URL('README.md', root), 'utf8');
     assert.ok(readme.includes(`Node.js ${oldest?.major ?? '?'}.${oldest?.minor ?? '?'}`), 'README names the Node version from engines.node');
