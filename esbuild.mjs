@@ -1,10 +1,18 @@
-// Bundles every shipped entry point. The extension is CommonJS with `vscode` external (the
-// extension host provides it); the CLI, the MCP stdio server and the standalone relay are ESM
-// for Node. Everything else, @noble/* and the MCP SDK included, is bundled, so the .vsix and
-// the CLI need no node_modules at run time.
+// Bundles every shipped entry point into a dist/ emptied first (no stale file, source map or
+// .vsix survives a build). The extension is CommonJS with `vscode` external (the extension host
+// provides it), in two bundles: dist/extension.cjs, loaded at every startup, and dist/mcp.cjs,
+// the MCP server with its SDK and zod, loaded only when VS Code starts the server. The CLI and
+// the standalone relay are ESM for Node. Everything else, @noble/* and the MCP SDK included, is
+// bundled, so the .vsix and the CLI need no node_modules at run time.
+import { chmodSync, rmSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 
 const production = process.argv.includes('--production');
+// `--outdir DIR`: build there instead (scripts/package-vsix.mjs builds the .vsix's bundles apart).
+const outdirAt = process.argv.indexOf('--outdir');
+const outdir = outdirAt === -1 ? 'dist' : process.argv[outdirAt + 1];
+if (outdir === undefined || outdir === '') throw new Error('esbuild.mjs: --outdir needs a directory');
 const shared = {
   bundle: true,
   platform: 'node',
@@ -18,8 +26,44 @@ const shared = {
 // ESM bundles of CommonJS dependencies need a real `require` for Node built-ins.
 const esmRequireShim = "import { createRequire as __agentPairCreateRequire } from 'node:module'; const require = __agentPairCreateRequire(import.meta.url);";
 
+const SRC = resolve('src');
+const SHARED_DIRS = ['core', 'node', 'relay'];
+
+/** In the extension bundle: the MCP entry is not bundled but required from dist/mcp.cjs when first imported. */
+const mcpApart = {
+  name: 'mcp-apart',
+  setup(context) {
+    context.onResolve({ filter: /\/mcpEntry\.js$/ }, () => ({ path: './mcp.cjs', external: true }));
+  },
+};
+
+/**
+ * In the MCP bundle: every import of src/core, src/node or src/relay is the extension bundle's
+ * own module (exported as __agentPairShared, see src/vscode/sharedModules.ts), not a second copy.
+ */
+const coreFromExtension = {
+  name: 'core-from-extension',
+  setup(context) {
+    context.onResolve({ filter: /^\.\.?\// }, (args) => {
+      if (args.namespace === 'agent-pair-shared') return { path: args.path, external: true };
+      const key = relative(SRC, resolve(args.resolveDir, args.path)).replaceAll('\\', '/');
+      return SHARED_DIRS.includes(key.split('/')[0]) ? { path: key, namespace: 'agent-pair-shared' } : undefined;
+    });
+    context.onLoad({ filter: /.*/, namespace: 'agent-pair-shared' }, (args) => ({
+      contents: `const shared = require('./extension.cjs').__agentPairShared[${JSON.stringify(args.path)}];
+if (shared === undefined) throw new Error(${JSON.stringify(`dist/extension.cjs does not share src/${args.path}: add it to src/vscode/sharedModules.ts`)});
+module.exports = shared;`,
+      loader: 'js',
+    }));
+  },
+};
+
+rmSync(outdir, { recursive: true, force: true });
 await Promise.all([
-  build({ ...shared, entryPoints: ['src/vscode/extension.ts'], outfile: 'dist/extension.cjs', format: 'cjs', external: ['vscode'] }),
-  build({ ...shared, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.mjs', format: 'esm', banner: { js: `#!/usr/bin/env node\n${esmRequireShim}` } }),
-  build({ ...shared, entryPoints: ['src/relay/main.ts'], outfile: 'dist/relay.mjs', format: 'esm', banner: { js: `#!/usr/bin/env node\n${esmRequireShim}` } }),
+  build({ ...shared, entryPoints: ['src/vscode/extension.ts'], outfile: `${outdir}/extension.cjs`, format: 'cjs', external: ['vscode'], plugins: [mcpApart] }),
+  build({ ...shared, entryPoints: ['src/vscode/mcpEntry.ts'], outfile: `${outdir}/mcp.cjs`, format: 'cjs', external: ['vscode'], plugins: [coreFromExtension] }),
+  build({ ...shared, entryPoints: ['src/cli/main.ts'], outfile: `${outdir}/cli.mjs`, format: 'esm', banner: { js: `#!/usr/bin/env node\n${esmRequireShim}` } }),
+  build({ ...shared, entryPoints: ['src/relay/main.ts'], outfile: `${outdir}/relay.mjs`, format: 'esm', banner: { js: `#!/usr/bin/env node\n${esmRequireShim}` } }),
 ]);
+// The CLI and the relay start with #!/usr/bin/env node: runnable as they are, like npm's bin links make them.
+for (const script of ['cli.mjs', 'relay.mjs']) chmodSync(`${outdir}/${script}`, 0o755);

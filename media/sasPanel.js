@@ -16,7 +16,7 @@
     return element;
   };
   const main = byId('agent-pair-sas');
-  const nameplate = byId('nameplate');
+  const heading = byId('heading');
   const details = byId('session-details');
   const state = byId('state');
   const timeLeft = byId('time-left');
@@ -72,8 +72,9 @@
     const inFlight = view.state !== 'finalized' && view.state !== 'aborted';
     main.dataset.state = view.state;
     main.dataset.checking = String(view.checking);
-    nameplate.textContent = view.nameplate;
-    details.textContent = `Pairing ${view.nameplate}, you are the ${view.role}.`;
+    // The heading names the pairing; the state line alone says what to do or how it ended.
+    heading.textContent = `Pairing ${view.nameplate}`;
+    details.textContent = `You are the ${view.role}.`;
     state.textContent = view.checking ? 'Checking the digits…' : capitalise(view.stateText);
     nextStep.textContent = view.nextStep;
 
@@ -101,7 +102,7 @@
     wasConfirmable = view.canConfirm;
 
     peer.hidden = view.peer === undefined;
-    peer.textContent = view.peer ? `Peer: ${view.peer.handle}, fingerprint ${view.peer.fingerprint}` : '';
+    peer.textContent = view.peer ? `${view.peer.handle}'s fingerprint: ${view.peer.fingerprint}` : '';
     error.textContent = view.error ?? '';
   }
 

@@ -1,144 +1,222 @@
 // `agent-pair`: argv in, one command out. No protocol logic lives here: every command is a thin
 // call into the core (sessions, identity, trust), the relay, or the MCP server.
 
-import { parseArgs } from 'node:util';
+import packageJson from '../../package.json' with { type: 'json' };
 import { PairError, isPairError } from '../core/errors.js';
 import { initSelfIdempotent, loadIdentity } from '../core/identity.js';
 import { listPeers } from '../core/trust.js';
 import { SAS_MISMATCH_REASON } from '../core/session.js';
 import { SessionStore } from '../core/store.js';
-import { createRelayConnector, normaliseRelayUrl } from '../relay/client.js';
-import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, DEFAULT_RELAY_URL } from '../relay/embedded.js';
+import { createRelayConnector } from '../relay/client.js';
+import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, describeListenFailure } from '../relay/embedded.js';
 import { startRelay, trustedProxies } from '../relay/node.js';
-import { parseRedisUrl } from '../relay/storeUrl.js';
+import { StoreUnavailableError } from '../relay/store.js';
 import { defaultHome, systemClock, systemRandom } from '../node/system.js';
+import { ARGS, type CommandSpec, type OptionValues, UsageError, parseCommandLine } from './commandLine.js';
 import { openHomeStores } from './fileStore.js';
-import { MESSAGE_OPTIONS, MESSAGE_USAGE, MessageUsageError, forgetCommand, inboxCommand, sendCommand } from './messages.js';
+import { invokedAs } from './invocation.js';
+import { forgetCommand, inboxCommand, sendCommand } from './messages.js';
 import { resolveRelay, runPairing } from './pair.js';
 import { Terminal } from './terminal.js';
-
-const USAGE = `agent-pair: pair two people's coding agents by identity.
-
-Usage:
-  agent-pair host [--relay URL] [--handle NAME]        host a pairing and print the code to read out
-  agent-pair join CODE [--relay URL] [--handle NAME]   join with the code the other person read out
-  agent-pair confirm SESSION                           verify the SAS of a pairing an agent started (MCP)
-  agent-pair whoami                                    show this identity
-  agent-pair init HANDLE [--relay URL]                 set up this identity (idempotent)
-  agent-pair peers                                     list pinned peers
-  agent-pair forget FINGERPRINT                        unpin a peer and revoke its access to your inbox
-${MESSAGE_USAGE}  agent-pair relay [--host 127.0.0.1] [--port 8771]    run a relay
-        [--store redis://HOST:PORT[/DB]]               keep its state in Redis (many relay processes, restarts)
-        [--trust-proxy CIDR,...]                       take the client address from these proxies' X-Forwarded-For
-  agent-pair mcp [--relay URL]                         run the MCP server on stdio (for Claude Code, Cursor, ...)
-
-Options:
-  --home DIR   identity and trust directory (default: $AGENT_PAIR_HOME or ~/.agent-pair)
-  --json       one JSON event per line on stdout; human text on stderr
-  --relay URL  relay to pair through (default: ${DEFAULT_RELAY_URL}, started here if none answers)
-`;
 
 /** Exit statuses: 0 paired or done, 1 the operation failed, 2 the command line was wrong, 130 interrupted. */
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 
-export async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        relay: { type: 'string' },
-        handle: { type: 'string' },
-        home: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        host: { type: 'string', default: DEFAULT_RELAY_HOST },
-        port: { type: 'string', default: String(DEFAULT_RELAY_PORT) },
-        store: { type: 'string', default: process.env['AGENT_PAIR_RELAY_STORE'] ?? '' },
-        'trust-proxy': { type: 'string', default: process.env['AGENT_PAIR_RELAY_TRUST_PROXY'] ?? '' },
-        help: { type: 'boolean', short: 'h', default: false },
-        ...MESSAGE_OPTIONS,
-      },
-    });
-  } catch (error) {
-    process.stderr.write(`agent-pair: ${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
-    return EXIT_USAGE;
-  }
-  const { values, positionals } = parsed;
-  const [command, ...rest] = positionals;
-  if (values.help || command === undefined || command === 'help') {
-    process.stdout.write(USAGE);
-    return command === undefined && !values.help ? EXIT_USAGE : 0;
-  }
-  const terminal = new Terminal(values.json);
-  const home = values.home ?? defaultHome();
-  const relayUrl = values.relay === undefined ? undefined : normaliseRelayUrl(values.relay);
-  const expectArgs = (count: number, shape: string): string[] => {
-    if (rest.length !== count) throw new UsageError(`${command} takes ${shape}`);
-    return rest;
-  };
+/** What a command gets: its checked arguments and options, the home directory and the terminal. */
+interface Invocation {
+  args: string[];
+  options: Partial<OptionValues>;
+  home: string;
+  terminal: Terminal;
+}
 
+interface Command extends CommandSpec {
+  run(invocation: Invocation): Promise<number>;
+}
+
+/** Every command: its help, its arguments and options (checked before it runs), and what it does. */
+const COMMANDS: readonly Command[] = [
+  {
+    name: 'host',
+    summary: 'Host a pairing: print a code phrase to read out, then verify the SAS the other person reads back',
+    args: [],
+    options: ['relay', 'handle', 'home', 'json'],
+    examples: [
+      { args: '', why: 'pair through the local relay (started here if none runs); the other person is on this machine' },
+      { args: '--relay https://relay.example.com', why: 'pair through a relay both people can reach' },
+      { args: '--home /tmp/alice --handle alice', why: 'a first try on one machine: one identity per --home' },
+    ],
+    run: async ({ options, home, terminal }) => ((await runPairing({ role: 'host', home, ...pairingOptions(options) }, terminal)) ? 0 : EXIT_FAILED),
+  },
+  {
+    name: 'join',
+    summary: 'Join a pairing with the code phrase the other person read out, then verify the SAS',
+    args: [ARGS.code],
+    options: ['relay', 'handle', 'home', 'json'],
+    examples: [
+      { args: '47-UE2BZG', why: 'join through the local relay' },
+      { args: '47-UE2BZG --relay https://relay.example.com', why: 'join through the relay the host named' },
+      { args: '47-UE2BZG --home /tmp/bob --handle bob', why: 'the second person of a one-machine try' },
+    ],
+    run: async ({ args: [code = ''], options, home, terminal }) => ((await runPairing({ role: 'guest', home, code, ...pairingOptions(options) }, terminal)) ? 0 : EXIT_FAILED),
+  },
+  {
+    name: 'confirm',
+    summary: 'Verify the SAS of a pairing your agent started over MCP',
+    details: 'The agent never sees the SAS; it gives you this command with the session id, and you type the digits the other person reads out.',
+    args: [ARGS.sessionId],
+    options: ['home', 'json'],
+    examples: [{ args: '0f3c9a1e5b7d4c2a8e6f1b3d5a7c9e0f', why: 'the session id your agent printed' }],
+    run: async ({ args: [sessionId = ''], home, terminal }) => confirmFromTerminal(home, sessionId, terminal),
+  },
+  {
+    name: 'whoami',
+    summary: 'Show this identity: handle and fingerprint',
+    args: [],
+    options: ['home', 'json'],
+    examples: [
+      { args: '', why: 'the identity in ~/.agent-pair' },
+      { args: '--home /tmp/bob --json', why: 'another home, as JSON' },
+    ],
+    run: async ({ home, terminal }) => {
+      const identity = await loadIdentity(homeDeps(home));
+      if (!identity) throw new PairError('identity_missing', `No identity in ${home} yet. Create one with: ${invokedAs()} init YOUR_HANDLE`);
+      terminal.result({ handle: identity.handle, fingerprint: identity.fingerprint, relay_url: identity.relay?.url ?? null }, `${identity.handle}  ${identity.fingerprint}${identity.relay ? `  inbox on ${identity.relay.url}` : ''}`);
+      return 0;
+    },
+  },
+  {
+    name: 'init',
+    summary: 'Set up this identity with a handle (does nothing if it exists with that handle)',
+    details: 'host and join set one up on first use with your login name (or --handle), so init is optional.',
+    args: [ARGS.handle],
+    options: ['relay', 'home', 'json'],
+    examples: [
+      { args: 'alice', why: 'create the identity alice in ~/.agent-pair' },
+      { args: 'bob --home /tmp/bob', why: 'a second identity on this machine' },
+    ],
+    run: async ({ args: [handle = ''], options, home, terminal }) => {
+      const deps = homeDeps(home);
+      const { identity, created } = await initSelfIdempotent(deps, handle, options.relay === undefined ? undefined : deps.relays(options.relay));
+      terminal.result({ handle: identity.handle, fingerprint: identity.fingerprint, created }, `${created ? 'Created' : 'Already set up:'} ${identity.handle} (${identity.fingerprint})`);
+      return 0;
+    },
+  },
+  {
+    name: 'peers',
+    summary: 'List the peers pinned by pairing',
+    args: [],
+    options: ['home', 'json'],
+    examples: [{ args: '', why: 'fingerprint, handle and when each was pinned' }],
+    run: async ({ home, terminal }) => {
+      const peers = await listPeers(homeDeps(home));
+      if (peers.length === 0 && !terminal.json) terminal.say(`No pinned peers yet. Pair with: ${invokedAs()} host`);
+      for (const peer of peers) {
+        terminal.result({ handle: peer.handle, fingerprint: peer.fingerprint, relay_url: peer.relayUrl, pinned_at: peer.pinnedAt }, `${peer.fingerprint}  ${peer.handle}  pinned ${peer.pinnedAt}`);
+      }
+      return 0;
+    },
+  },
+  {
+    name: 'forget',
+    summary: 'Unpin a peer and revoke its access to your inbox',
+    args: [ARGS.fingerprint],
+    options: ['home', 'json'],
+    examples: [{ args: '3f2a9c0d1e4b5a68', why: 'a fingerprint from the peers command' }],
+    run: async ({ args: [fingerprint = ''], home, terminal }) => forgetCommand(homeDeps(home), fingerprint, terminal),
+  },
+  {
+    name: 'send',
+    summary: 'Send a message to a pinned peer, end-to-end encrypted',
+    details: 'It returns once the peer\'s relay stored the message; it shows as delivered once they have read it (inbox prints the receipt).',
+    args: [ARGS.peer, ARGS.text],
+    options: ['data', 'reply-to', 'home', 'json'],
+    examples: [
+      { args: 'bob "the tests pass on my side"', why: 'a text for the person or agent on the other side' },
+      { args: 'bob --data \'{"pr":12,"status":"green"}\'', why: 'structured data for the other agent' },
+      { args: '3f2a9c0d1e4b5a68 "yes" --reply-to 5f1c2a9b0d3e4f60718293a4b5c6d7e8', why: 'answer a message, naming the peer by fingerprint' },
+    ],
+    run: async ({ args: [peer = '', text], options, home, terminal }) => {
+      if ((text === undefined) === (options.data === undefined)) {
+        throw new UsageError(`send takes either TEXT or --data JSON${text === undefined ? '' : ', not both'}; see ${invokedAs()} send --help`);
+      }
+      return sendCommand(homeDeps(home), peer, { ...(text !== undefined && { text }), ...(options.data !== undefined && { data: options.data }), ...(options['reply-to'] !== undefined && { replyTo: options['reply-to'] }) }, terminal);
+    },
+  },
+  {
+    name: 'inbox',
+    summary: 'Print new messages from your peers, mark them handled and send the receipts',
+    details: 'It also reports receipts for what you sent, envelopes dropped because they failed a check, and messages the relay may have lost.',
+    args: [],
+    options: ['wait', 'follow', 'loss-grace', 'home', 'json'],
+    examples: [
+      { args: '', why: 'what arrived since the last look' },
+      { args: '--wait 30', why: 'wait up to 30 s for a message when none is there yet' },
+      { args: '--follow --json', why: 'one JSON event per line as messages come, until Ctrl-C' },
+    ],
+    run: async ({ options, home, terminal }) =>
+      inboxCommand(homeDeps(home), { waitSeconds: options.wait ?? 0, follow: options.follow ?? false, ...(options['loss-grace'] !== undefined && { lossGraceSeconds: options['loss-grace'] }) }, terminal),
+  },
+  {
+    name: 'relay',
+    summary: 'Run a relay until Ctrl-C',
+    details: 'The relay is untrusted by design: it never sees the code\'s secret, the SAS or the key. Put it behind a TLS proxy to use it over the internet.',
+    args: [],
+    options: ['host', 'port', 'store', 'trust-proxy'],
+    examples: [
+      { args: '', why: `the local relay, on ${DEFAULT_RELAY_HOST}:${DEFAULT_RELAY_PORT}, which outlives single pairings and MCP calls` },
+      { args: '--host 0.0.0.0 --port 8771', why: 'a relay people on other machines can reach' },
+      { args: '--store redis://127.0.0.1:6379/0 --trust-proxy 127.0.0.1', why: 'one of several relay processes behind a TLS proxy, sharing Redis' },
+    ],
+    run: async ({ options, terminal }) => runRelay(options, terminal),
+  },
+  {
+    name: 'mcp',
+    summary: 'Run the MCP server on stdio, for MCP clients outside VS Code (Claude Code, Cursor, the MCP Inspector)',
+    details: 'The agent gets tools to host, join and finalize pairings; it never sees the SAS. The person confirms it through the client\'s prompt, or with the confirm command.',
+    args: [],
+    options: ['relay', 'confirm-sends', 'home'],
+    examples: [
+      { args: '', why: 'what an MCP client runs (give it the absolute path of dist/cli.mjs)' },
+      { args: '--relay https://relay.example.com', why: 'pair through a shared relay' },
+      { args: '--confirm-sends', why: 'ask you before every message the agent sends to a peer' },
+    ],
+    run: async ({ options, home }) => {
+      const relay = await resolveRelay(options.relay);
+      const { runStdioServer } = await import('../mcp/stdio.js');
+      await runStdioServer({ home, relayUrl: relay.url, confirmSends: options['confirm-sends'] ?? false });
+      return 0;
+    },
+  },
+];
+
+export async function main(argv: string[]): Promise<number> {
+  const line = parseCommandLine(argv, COMMANDS, invokedAs());
+  switch (line.kind) {
+    case 'version':
+      process.stdout.write(`${packageJson.version}\n`);
+      return 0;
+    case 'help':
+      (line.exitCode === 0 ? process.stdout : process.stderr).write(line.text);
+      return line.exitCode;
+    case 'error':
+      if (line.json) process.stdout.write(`${JSON.stringify({ event: 'error', code: line.error.code, message: line.error.message })}\n`);
+      process.stderr.write(`agent-pair: ${line.error.message}\n`);
+      return EXIT_USAGE;
+    case 'run':
+      break;
+  }
+  const { command, args, options } = line;
+  const terminal = new Terminal(options.json ?? false);
+  const home = options.home ?? defaultHome();
   try {
-    switch (command) {
-      case 'host':
-        expectArgs(0, 'no arguments');
-        return (await runPairing({ role: 'host', home, ...(relayUrl && { relayUrl }), ...(values.handle !== undefined && { handle: values.handle }) }, terminal)) ? 0 : EXIT_FAILED;
-      case 'join': {
-        const [code] = expectArgs(1, 'the code phrase, like 47-UE2BZG');
-        return (await runPairing({ role: 'guest', home, code: code ?? '', ...(relayUrl && { relayUrl }), ...(values.handle !== undefined && { handle: values.handle }) }, terminal)) ? 0 : EXIT_FAILED;
-      }
-      case 'confirm': {
-        const [sessionId] = expectArgs(1, 'the session id an agent gave you');
-        return await confirmFromTerminal(home, sessionId ?? '', terminal);
-      }
-      case 'whoami': {
-        expectArgs(0, 'no arguments');
-        const identity = await loadIdentity(homeDeps(home));
-        if (!identity) throw new PairError('identity_missing', `No identity in ${home} yet. Create one with: agent-pair init YOUR_HANDLE`);
-        terminal.result({ handle: identity.handle, fingerprint: identity.fingerprint, relay_url: identity.relay?.url ?? null }, `${identity.handle}  ${identity.fingerprint}${identity.relay ? `  inbox on ${identity.relay.url}` : ''}`);
-        return 0;
-      }
-      case 'init': {
-        const [handle] = expectArgs(1, 'a handle (letters, digits, _ or -, up to 64)');
-        const deps = homeDeps(home);
-        const { identity, created } = await initSelfIdempotent(deps, handle ?? '', relayUrl === undefined ? undefined : deps.relays(relayUrl));
-        terminal.result({ handle: identity.handle, fingerprint: identity.fingerprint, created }, `${created ? 'Created' : 'Already set up:'} ${identity.handle} (${identity.fingerprint})`);
-        return 0;
-      }
-      case 'peers': {
-        expectArgs(0, 'no arguments');
-        const peers = await listPeers(homeDeps(home));
-        if (peers.length === 0 && !terminal.json) terminal.say('No pinned peers yet. Pair with: agent-pair host');
-        for (const peer of peers) {
-          terminal.result({ handle: peer.handle, fingerprint: peer.fingerprint, relay_url: peer.relayUrl, pinned_at: peer.pinnedAt }, `${peer.fingerprint}  ${peer.handle}  pinned ${peer.pinnedAt}`);
-        }
-        return 0;
-      }
-      case 'forget': {
-        const [fingerprint] = expectArgs(1, 'a peer fingerprint (16 hex characters)');
-        return await forgetCommand(homeDeps(home), fingerprint ?? '', terminal);
-      }
-      case 'send':
-        return await sendCommand(homeDeps(home), rest, values, terminal);
-      case 'inbox':
-        return await inboxCommand(homeDeps(home), rest, values, terminal);
-      case 'relay':
-        expectArgs(0, 'no arguments');
-        return await runRelay(values.host, values.port, { store: values.store, trustProxy: values['trust-proxy'] }, terminal);
-      case 'mcp': {
-        expectArgs(0, 'no arguments');
-        const relay = await resolveRelay(relayUrl);
-        const { runStdioServer } = await import('../mcp/stdio.js');
-        await runStdioServer({ home, relayUrl: relay.url, confirmSends: values['confirm-sends'] });
-        return 0;
-      }
-      default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
-    }
+    return await command.run({ args, options, home, terminal });
   } catch (error) {
-    if (error instanceof UsageError || error instanceof MessageUsageError) {
-      process.stderr.write(`agent-pair: ${error.message}\n\n${USAGE}`);
+    if (error instanceof UsageError) {
+      // A combination of options the table cannot express (send: TEXT or --data), caught by the command before any effect.
+      terminal.event({ event: 'error', code: error.code, message: error.message });
+      terminal.warn(`agent-pair: ${error.message}`);
       return EXIT_USAGE;
     }
     const code = isPairError(error) ? error.code : 'relay_error';
@@ -152,7 +230,9 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-class UsageError extends Error {}
+function pairingOptions(options: Partial<OptionValues>): { relayUrl?: string; handle?: string } {
+  return { ...(options.relay !== undefined && { relayUrl: options.relay }), ...(options.handle !== undefined && { handle: options.handle }) };
+}
 
 function homeDeps(home: string) {
   const { vault, memory } = openHomeStores(home);
@@ -189,18 +269,20 @@ async function confirmFromTerminal(home: string, sessionId: string, terminal: Te
   return 0;
 }
 
-async function runRelay(host: string, portText: string, serving: { store: string; trustProxy: string }, terminal: Terminal): Promise<number> {
-  const port = Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port ${portText} is not a port; expected 0 to 65535`);
-  const store = serving.store === '' ? undefined : serving.store;
-  const trustProxy = serving.trustProxy === '' ? [] : serving.trustProxy.split(',');
+async function runRelay(options: Partial<OptionValues>, terminal: Terminal): Promise<number> {
+  const host = options.host ?? DEFAULT_RELAY_HOST;
+  const port = options.port ?? DEFAULT_RELAY_PORT;
+  // The environment names the same as relay.mjs does; an option on the command line wins.
+  const store = options.store ?? nonEmpty(process.env['AGENT_PAIR_RELAY_STORE']);
+  const trustProxy = options['trust-proxy'] ?? (nonEmpty(process.env['AGENT_PAIR_RELAY_TRUST_PROXY'])?.split(',') ?? []);
+  let relay;
   try {
-    if (store !== undefined) parseRedisUrl(store);
     trustedProxies(trustProxy);
+    relay = await startRelay({ host, port, trustProxy, metrics: true, ...(store !== undefined && { store }) });
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    terminal.warn(`agent-pair: ${error instanceof StoreUnavailableError ? error.message : describeListenFailure(host, port, error)}`);
+    return EXIT_FAILED;
   }
-  const relay = await startRelay({ host, port, trustProxy, metrics: true, ...(store !== undefined && { store }) });
   terminal.say(`Agent Pair relay listening on ${relay.url} (Ctrl-C stops it).`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
@@ -209,6 +291,10 @@ async function runRelay(host: string, portText: string, serving: { store: string
   await relay.close();
   terminal.say('Relay stopped.');
   return 0;
+}
+
+function nonEmpty(text: string | undefined): string | undefined {
+  return text === undefined || text.trim() === '' ? undefined : text;
 }
 
 const exitCode = await main(process.argv.slice(2));

@@ -11,7 +11,6 @@
 //   {"event":"relay_trouble","relay_url","code","message"[,"peer","peer_handle"]}
 //   {"event":"error","code","message"}   (then exit 1)
 
-import type { parseArgs } from 'node:util';
 import { PairError } from '../core/errors.js';
 import { type MessagingDeps, type MessagingEvent, ReceiveRunner, SendRunner, forgetAndRevoke } from '../core/inbox.js';
 import type { MailRecord } from '../core/mailbox.js';
@@ -19,60 +18,22 @@ import { isKnownBody } from '../core/messages.js';
 import { listPeers } from '../core/trust.js';
 import type { Terminal } from './terminal.js';
 
-export const MESSAGE_USAGE = `  agent-pair send PEER TEXT [--reply-to ID]            send a message to a pinned peer (fingerprint or handle)
-  agent-pair send PEER --data JSON [--reply-to ID]     send structured data instead of text
-  agent-pair inbox [--wait SECONDS] [--follow]         print new messages, mark them handled, send receipts
-                   [--loss-grace SECONDS]              (gaps in a peer's numbering count as lost after
-                                                       this long; default 600)
-  agent-pair mcp --confirm-sends                       the MCP server asks you before each peer_send
-`;
-
-/** The options these commands add to the command line. */
-export const MESSAGE_OPTIONS = {
-  data: { type: 'string' },
-  'reply-to': { type: 'string' },
-  wait: { type: 'string' },
-  follow: { type: 'boolean', default: false },
-  'loss-grace': { type: 'string' },
-  'confirm-sends': { type: 'boolean', default: false },
-} as const satisfies NonNullable<Parameters<typeof parseArgs>[0]>['options'];
-
-export interface MessageCommandValues {
-  data?: string | undefined;
-  'reply-to'?: string | undefined;
-  wait?: string | undefined;
-  follow?: boolean | undefined;
-  'loss-grace'?: string | undefined;
+export interface SendInput {
+  text?: string;
+  data?: unknown;
+  replyTo?: string;
 }
 
-/** A command line that does not fit: main.ts prints it with the usage and exits 2. */
-export class MessageUsageError extends Error {}
-
-function seconds(text: string | undefined, option: string): number | undefined {
-  if (text === undefined) return undefined;
-  const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value) || value < 0) throw new MessageUsageError(`--${option} ${text} is not a number of seconds; expected 0 or more, like 30`);
-  return value;
+export interface InboxInput {
+  waitSeconds: number;
+  follow: boolean;
+  lossGraceSeconds?: number;
 }
 
-export async function sendCommand(deps: MessagingDeps, args: string[], values: MessageCommandValues, terminal: Terminal): Promise<number> {
-  const [peerRef, ...words] = args;
-  if (peerRef === undefined) throw new MessageUsageError('send takes a peer (fingerprint or handle) and the text, or --data JSON');
-  let body: Record<string, unknown>;
-  if (values.data !== undefined) {
-    if (words.length > 0) throw new MessageUsageError('send takes either TEXT or --data JSON, not both');
-    let data: unknown;
-    try {
-      data = JSON.parse(values.data);
-    } catch {
-      throw new PairError('bad_input', `--data is not JSON; expected a JSON value, like '{"tests":"pass"}'.`);
-    }
-    body = { type: 'data', data };
-  } else {
-    if (words.length === 0) throw new MessageUsageError('send takes the text to send after the peer (quote it), or --data JSON');
-    body = { type: 'text', text: words.join(' ') };
-  }
-  if (values['reply-to'] !== undefined) body['reply_to'] = values['reply-to'];
+/** The command line checked the input's shape (TEXT or --data, a message id); the core checks sizes. */
+export async function sendCommand(deps: MessagingDeps, peerRef: string, input: SendInput, terminal: Terminal): Promise<number> {
+  const body: Record<string, unknown> = input.data !== undefined ? { type: 'data', data: input.data } : { type: 'text', text: input.text ?? '' };
+  if (input.replyTo !== undefined) body['reply_to'] = input.replyTo;
   const sent = await new SendRunner(deps).send(peerRef, body);
   terminal.result(
     { event: 'sent', id: sent.id, peer: sent.peer, n: sent.record?.n, seq: sent.seq, sent_at: sent.record?.sentAt },
@@ -81,11 +42,9 @@ export async function sendCommand(deps: MessagingDeps, args: string[], values: M
   return 0;
 }
 
-export async function inboxCommand(deps: MessagingDeps, args: string[], values: MessageCommandValues, terminal: Terminal): Promise<number> {
-  if (args.length > 0) throw new MessageUsageError('inbox takes no arguments');
-  const waitSeconds = seconds(values.wait, 'wait') ?? 0;
-  const lossGrace = seconds(values['loss-grace'], 'loss-grace');
-  const receiver = new ReceiveRunner(deps, lossGrace === undefined ? {} : { lossGraceMs: lossGrace * 1000 });
+export async function inboxCommand(deps: MessagingDeps, input: InboxInput, terminal: Terminal): Promise<number> {
+  const { waitSeconds, lossGraceSeconds } = input;
+  const receiver = new ReceiveRunner(deps, lossGraceSeconds === undefined ? {} : { lossGraceMs: lossGraceSeconds * 1000 });
   const peers = await listPeers(deps);
   if (peers.length === 0) throw new PairError('not_found', 'No pinned peers yet, so no one can write to you. Pair first: agent-pair host');
   const render = new EventRenderer(terminal);
@@ -97,7 +56,7 @@ export async function inboxCommand(deps: MessagingDeps, args: string[], values: 
   await receiver.markHandled(earlier);
   await receiver.sendReceipts();
 
-  if (values.follow) {
+  if (input.follow) {
     // Each message is handed over as printed; the receipts go out at once.
     let handing: Promise<unknown> = Promise.resolve();
     receiver.on((event) => {

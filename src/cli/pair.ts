@@ -15,6 +15,7 @@ import { DEFAULT_RELAY_URL, type LocalRelay, ensureLocalRelay } from '../relay/e
 import { loginHandle, systemClock, systemRandom } from '../node/system.js';
 import { watchWhileAsked } from '../node/watch.js';
 import { openHomeStores } from './fileStore.js';
+import { invokedAs } from './invocation.js';
 import { type Terminal, formatSecondsLeft } from './terminal.js';
 
 /** Each long poll of the CLI's wait loops; short enough to redraw time left, long enough to be cheap. */
@@ -91,7 +92,7 @@ export async function runPairing(options: PairOptions, terminal: Terminal): Prom
     if (options.role === 'host' && snapshot.code !== undefined) {
       terminal.event({ event: 'code', code: snapshot.code, relay_url: relay.url, session_id: id });
       const relayHint = relay.url === DEFAULT_RELAY_URL ? '' : ` --relay ${relay.url}`;
-      terminal.say(`Your code: ${snapshot.code}\nRead it to the other person. They run: agent-pair join ${snapshot.code}${relayHint}`);
+      terminal.say(`Your code: ${snapshot.code}\nRead it to the other person. They run: ${invokedAs()} join ${snapshot.code}${relayHint}`);
     }
 
     while (snapshot.state === 'opened') {

@@ -58,6 +58,15 @@ export function isAddressInUse(error: unknown): boolean {
   return typeof error === 'object' && error !== null && 'code' in error && error.code === 'EADDRINUSE';
 }
 
+/**
+ * Why a relay could not listen, in the words both `agent-pair relay` and `node dist/relay.mjs`
+ * print: a taken port says so and what to do, anything else keeps the system's reason.
+ */
+export function describeListenFailure(host: string, port: number, error: unknown): string {
+  if (isAddressInUse(error)) return `${host}:${port} is already in use (a relay or another program listens there); stop it, or choose another port with --port`;
+  return `could not listen on ${host}:${port}: ${describe(error)}`;
+}
+
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -24,11 +24,36 @@
 
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, type RelayProcessRecord, isAddressInUse } from './embedded.js';
+import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, type RelayProcessRecord, describeListenFailure } from './embedded.js';
 import { type RunningRelay, startRelay, trustedProxies } from './node.js';
 import { parseRedisUrl } from './storeUrl.js';
 import { StoreUnavailableError } from './store.js';
 
+const USAGE = `Usage: node relay.mjs [--host ADDRESS] [--port PORT] [--store redis://HOST:PORT[/DB]] [--trust-proxy CIDR,...] [--idle-exit SECONDS] [--record FILE]
+
+Runs an Agent Pair relay until SIGINT or SIGTERM. The relay is untrusted by design: it never
+sees the code's secret, the SAS or the key.
+
+Options:
+  --host ADDRESS         address to listen on (default ${DEFAULT_RELAY_HOST}; 0.0.0.0 for every interface)
+  --port PORT            TCP port (default ${DEFAULT_RELAY_PORT}; 0 picks a free one)
+  --store URL            keep state in Redis (redis://[:PASSWORD@]HOST:PORT[/DB]) so restarts lose nothing
+                         and several relay processes serve the same pairings (default: in memory)
+  --trust-proxy CIDRS    take the client address from X-Forwarded-For only from these proxies
+  --idle-exit SECONDS    exit once idle that long: no pairing in flight, no request (default 0: never)
+  --record FILE          write {"pid","url","startedAt"} there once listening (mode 0600)
+  -h, --help             show this help
+
+The environment sets the same: AGENT_PAIR_RELAY_HOST, AGENT_PAIR_RELAY_PORT, AGENT_PAIR_RELAY_STORE,
+AGENT_PAIR_RELAY_TRUST_PROXY, AGENT_PAIR_RELAY_IDLE_EXIT.
+
+Examples:
+  node dist/relay.mjs --host 0.0.0.0 --port 8771
+  node dist/relay.mjs --port 0 --idle-exit 600
+  node dist/relay.mjs --host 127.0.0.1 --store redis://127.0.0.1:6379/0 --trust-proxy 127.0.0.1
+`;
+
+/** One line naming the wrong argument and its shape; exit 2. */
 function usage(message: string): never {
   process.stderr.write(`relay: ${message}\n`);
   process.exit(2);
@@ -44,12 +69,20 @@ const { values } = (() => {
         store: { type: 'string', default: process.env['AGENT_PAIR_RELAY_STORE'] ?? '' },
         'trust-proxy': { type: 'string', default: process.env['AGENT_PAIR_RELAY_TRUST_PROXY'] ?? '' },
         record: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
       },
     });
   } catch (error) {
-    return usage(`${error instanceof Error ? error.message : String(error)}; usage: relay [--host H] [--port P] [--store redis://HOST:PORT[/DB]] [--trust-proxy CIDR,...] [--idle-exit SECONDS] [--record FILE]`);
+    // Node's own messages suggest `-- "--x"` with unbalanced quotes; name the argument instead.
+    const argument = error instanceof Error ? (/'(-{1,2}[\w-]+|[^']*)/.exec(error.message)?.[1] ?? 'an argument') : 'an argument';
+    const missingValue = error instanceof Error && 'code' in error && error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE';
+    return usage(missingValue ? `${argument} needs a value` : `${argument} is not an option of the relay; expected --host, --port, --store, --trust-proxy, --idle-exit or --record, each with a value`);
   }
 })();
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 const port = Number(values.port);
 if (!/^\d+$/.test(values.port) || port > 65_535) usage(`--port ${values.port} is not a port; expected 0 to 65535`);
 const idleExitText = values['idle-exit'];
@@ -70,10 +103,7 @@ let relay: RunningRelay;
 try {
   relay = await startRelay({ host: values.host, port, trustProxy, metrics: true, ...(store !== undefined && { store }) });
 } catch (error) {
-  const reason = error instanceof Error ? error.message : String(error);
-  process.stderr.write(
-    isAddressInUse(error) ? `relay: ${values.host}:${port} is already in use\n` : error instanceof StoreUnavailableError ? `relay: ${reason}\n` : `relay: could not listen on ${values.host}:${port}: ${reason}\n`,
-  );
+  process.stderr.write(`relay: ${error instanceof StoreUnavailableError ? error.message : describeListenFailure(values.host, port, error)}\n`);
   process.exit(1);
 }
 // Synchronously, before any request is handled: whoever sees the relay answer finds the record.

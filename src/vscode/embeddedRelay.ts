@@ -18,7 +18,7 @@
 // Nothing here imports `vscode`: the setting comes in as a function and the storage as a path,
 // so this is tested with real relay processes on free ports.
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -193,6 +193,8 @@ export class RelayChoice {
       throw new PairError('relay_unreachable', `No relay answers at ${url}, and the local relay could not be started: its state directory ${this.options.stateDir} could not be created (${describe(error)}).`, { cause: error });
     }
     const command = this.options.relayCommand;
+    // Loaded here, not at startup: child_process is a few milliseconds of every window's start.
+    const { spawn } = await import('node:child_process');
     const args = [...command.args, '--host', DEFAULT_RELAY_HOST, '--port', String(this.port), '--idle-exit', String(this.idleExitSeconds), '--record', this.recordPath];
     let ended: string | undefined;
     let child: ChildProcess | undefined;

@@ -35,6 +35,7 @@ import { type McpEndpoint, registerMcpProvider } from './mcpProvider.js';
 import { PairingDriver } from './pairingDriver.js';
 import { createPairingUi } from './pairingUi.js';
 import { SasPanels } from './sasPanel.js';
+import { SHARED_MODULES } from './sharedModules.js';
 import { SessionStatusBar } from './statusBar.js';
 import { extensionStores } from './storage.js';
 import { registerJoinLinkHandler } from './uriHandler.js';
@@ -147,12 +148,16 @@ async function resumePairings(store: SessionStore, driver: PairingDriver, log: v
   }
 }
 
+/** What the lazily loaded MCP bundle (dist/mcp.cjs) reads of this one: see sharedModules.ts. */
+export const __agentPairShared = SHARED_MODULES;
+
 /**
- * The MCP server over Streamable HTTP, on the same store: loaded on first use, so activation
- * does not pay for the MCP SDK. Its ConfirmPort is the SAS panel.
+ * The MCP server over Streamable HTTP, on the same store: loaded on first use from a bundle of
+ * its own (esbuild.mjs), so activation does not pay for the MCP SDK. Its ConfirmPort is the
+ * SAS panel.
  */
 async function startMcp(deps: ExtensionDeps, version: string): Promise<McpEndpoint> {
-  const [{ createMcpServer }, { startMcpHttpServer }] = await Promise.all([import('../mcp/server.js'), import('../mcp/http.js')]);
+  const { createMcpServer, startMcpHttpServer } = await import('./mcpEntry.js');
   return startMcpHttpServer({
     host: '127.0.0.1',
     token: randomBytes(32).toString('hex'),

@@ -37,7 +37,8 @@ export async function ensureIdentity(deps: ExtensionDeps): Promise<Identity | un
   const { identity, created } = await initSelfIdempotent(deps.core, handle);
   if (created) {
     deps.log.info(`Created the identity ${identity.handle} (fingerprint ${identity.fingerprint}).`);
-    void vscode.window.showInformationMessage(`Agent Pair: you are ${identity.handle} (fingerprint ${identity.fingerprint}).`);
+    // A status bar line, not a notification: the pairing that asked for it shows its own next.
+    vscode.window.setStatusBarMessage(`$(check) Agent Pair: you are ${identity.handle} (fingerprint ${identity.fingerprint})`, 10_000);
   }
   return identity;
 }

@@ -1,5 +1,7 @@
 // What the person sees of a pairing driven in the background: the SAS panel when the SAS is
-// ready, "Paired with X (fingerprint)" at the end, and a warning when it ended otherwise.
+// ready, "Paired with X (fingerprint)" at the end, and a warning when it ended otherwise. When
+// the pairing's panel is on screen it already says how the pairing ended, so the end is a
+// status bar line instead of a second notification saying the same.
 
 import * as vscode from 'vscode';
 import { isPairError } from '../core/errors.js';
@@ -7,6 +9,9 @@ import { COMMANDS } from './ids.js';
 import type { PairingUi } from './pairingDriver.js';
 import type { SasPanels } from './sasPanel.js';
 import { describeState } from './sessionView.js';
+
+/** How long the status bar line at a pairing's end stays. */
+const END_LINE_MS = 5_000;
 
 export function createPairingUi(panels: SasPanels, log: vscode.LogOutputChannel): PairingUi {
   return {
@@ -18,13 +23,18 @@ export function createPairingUi(panels: SasPanels, log: vscode.LogOutputChannel)
       const peer = snapshot.peer;
       const text = peer ? `Paired with ${peer.handle} (${peer.fingerprint}).` : 'Paired.';
       log.info(`Pairing ${snapshot.nameplate}: ${text}`);
-      void vscode.window.showInformationMessage(`Agent Pair: ${text}`);
+      if (panels.isVisible(snapshot.sessionId)) vscode.window.setStatusBarMessage(`$(pass) Agent Pair: ${text}`, END_LINE_MS);
+      else void vscode.window.showInformationMessage(`Agent Pair: ${text}`);
     },
     ended: (snapshot) => {
       log.info(`Pairing ${snapshot.nameplate} ended: ${snapshot.abortCode ?? 'aborted'}: ${snapshot.abortReason ?? ''}`);
       if (snapshot.abortCode === 'aborted') {
         // This side aborted it, so the person knows; a quiet line is enough.
-        vscode.window.setStatusBarMessage(`Agent Pair: pairing ${snapshot.nameplate} aborted`, 5_000);
+        vscode.window.setStatusBarMessage(`Agent Pair: pairing ${snapshot.nameplate} aborted`, END_LINE_MS);
+        return;
+      }
+      if (panels.isVisible(snapshot.sessionId)) {
+        vscode.window.setStatusBarMessage(`$(error) Agent Pair: pairing ${snapshot.nameplate} ended`, END_LINE_MS);
         return;
       }
       void vscode.window.showWarningMessage(`Agent Pair: pairing ${snapshot.nameplate}: ${describeState(snapshot)}. ${snapshot.nextStep}`);

@@ -29,7 +29,7 @@ export function panelHtml(page: PanelPage): string {
 </head>
 <body>
 <main id="agent-pair-sas" data-state="loading" aria-labelledby="heading">
-  <h1 id="heading">Verify the pairing <span id="nameplate"></span></h1>
+  <h1 id="heading">Agent Pair</h1>
   <p id="session-details" class="muted"></p>
   <p id="state" role="status" aria-live="polite" aria-atomic="true">Loading…</p>
   <p id="time-left" class="muted"></p>

@@ -78,7 +78,8 @@ export function panelView(snapshot: SessionSnapshot, extra: { sas?: string; chec
     nameplate: snapshot.nameplate,
     role: snapshot.role,
     state: snapshot.state,
-    stateText: describeState(snapshot),
+    // Once paired the peer line carries the fingerprint, so the state says the handle alone.
+    stateText: snapshot.state === 'finalized' && snapshot.peer ? `paired with ${snapshot.peer.handle}` : describeState(snapshot),
     nextStep: nextStepForPerson(snapshot),
     secondsLeft: snapshot.secondsLeft,
     canConfirm,
@@ -100,7 +101,10 @@ function nextStepForPerson(snapshot: SessionSnapshot): string {
       return 'Read your SAS to the other person, listen to theirs, and type the digits they read out. If they differ, abort.';
     case 'confirmed':
       return 'Confirmed. Waiting for the other side to confirm too, then the identity cards are exchanged.';
-    default:
-      return snapshot.nextStep;
+    case 'finalized':
+      return 'Agent Pair: List Peers shows everyone you have paired with.';
+    case 'aborted':
+      // The state line already says why; the next step only says what to do.
+      return 'To pair, one of you hosts a new pairing (Agent Pair: Host a Pairing) and reads out the new code.';
   }
 }

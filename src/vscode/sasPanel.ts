@@ -48,6 +48,11 @@ export class SasPanels implements ConfirmPort, vscode.Disposable {
     });
   }
 
+  /** True while the session's panel is on screen: it then says what happens, nothing else needs to. */
+  isVisible(sessionId: string): boolean {
+    return this.panels.get(sessionId)?.visible ?? false;
+  }
+
   /** Opens the panel for a session, or brings its panel to the front. */
   show(sessionId: string, options: { preserveFocus?: boolean } = {}): void {
     this.panelFor(sessionId, options.preserveFocus ?? false);
@@ -93,6 +98,13 @@ export class SasPanels implements ConfirmPort, vscode.Disposable {
   }
 }
 
+/** The tab's title: what to do while in flight, how it ended once it has. */
+export function panelTitle(snapshot: SessionSnapshot): string {
+  if (snapshot.state === 'finalized') return `Agent Pair: Paired with ${snapshot.peer?.handle ?? 'the peer'}`;
+  if (snapshot.state === 'aborted') return `Agent Pair: Pairing ${snapshot.nameplate} ended`;
+  return sasPanelTitle(snapshot.nameplate);
+}
+
 class SasPanel {
   private readonly disposables: vscode.Disposable[] = [];
   private pending: PendingRequest | undefined;
@@ -133,6 +145,10 @@ class SasPanel {
     return this.last.sessionId;
   }
 
+  get visible(): boolean {
+    return !this.disposed && this.panel.visible;
+  }
+
   reveal(preserveFocus: boolean): void {
     this.panel.reveal(undefined, preserveFocus);
   }
@@ -159,6 +175,7 @@ class SasPanel {
     } catch {
       // The store forgot the session (ended long ago): keep showing how it ended.
     }
+    this.panel.title = panelTitle(this.last);
     if (this.last.state !== 'sas_ready') {
       this.stopChecking();
       if (this.last.state === 'aborted' || this.last.state === 'finalized') {

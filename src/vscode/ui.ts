@@ -86,13 +86,14 @@ export async function chooseSession(deps: ExtensionDeps, given: unknown, fits: (
   return picked ? deps.store.status(picked.sessionId) : undefined;
 }
 
-/** The host's code, while the pairing waits for the guest; undefined after. */
+/** The host's code, while the pairing waits for the guest; undefined once they joined (it is spent) or it ended. */
 export function hostCode(snapshot: SessionSnapshot): string | undefined {
-  return snapshot.role === 'host' && snapshot.state === 'opened' ? snapshot.code : undefined;
+  return snapshot.role === 'host' && snapshot.state === 'opened' && !snapshot.peerJoined ? snapshot.code : undefined;
 }
 
-export function joinLinkFor(context: vscode.ExtensionContext, code: string, relayUrl: string): string {
-  return buildJoinLink(vscode.env.uriScheme, context.extension.id, code, relayUrl);
+/** A join link to the host's pairing, good until the pairing expires. */
+export function joinLinkFor(context: vscode.ExtensionContext, code: string, snapshot: SessionSnapshot): string {
+  return buildJoinLink(vscode.env.uriScheme, context.extension.id, code, snapshot.relayUrl, Date.parse(snapshot.expiresAt));
 }
 
 export async function copyToClipboard(text: string, confirmation: string): Promise<void> {

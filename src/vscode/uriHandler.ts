@@ -1,18 +1,32 @@
 // Opens join links (joinLink.ts): shows the code and the relay, and joins only once the person
-// agrees, since a code is good for one join and a link can come from anyone.
+// agrees, since a code is good for one join and a link can come from anyone. A link whose
+// pairing has expired is refused here, before the relay is asked anything (its nameplate may
+// by now belong to a stranger's pairing); one this machine already used is answered at once.
 
 import * as vscode from 'vscode';
 import { joinWithCode } from './commands/joinPairing.js';
 import type { ExtensionDeps } from './deps.js';
-import { parseJoinLink } from './joinLink.js';
+import { ensureIdentity } from './identityPrompt.js';
+import { isJoinLinkStale, parseJoinLink } from './joinLink.js';
 import { showError } from './ui.js';
+import { UsedJoinLinks } from './usedJoinLinks.js';
 
 export function registerJoinLinkHandler(context: vscode.ExtensionContext, deps: ExtensionDeps): void {
+  const used = new UsedJoinLinks(context.globalState);
   context.subscriptions.push(
     vscode.window.registerUriHandler({
       handleUri: async (uri) => {
         try {
           const link = parseJoinLink(uri.path, uri.query);
+          if (isJoinLinkStale(link, Date.now())) {
+            const when = new Date(link.expiresAt).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' });
+            void vscode.window.showWarningMessage(`Agent Pair: this join link for pairing ${link.nameplate} expired at ${when}; a code works for 10 minutes. Ask the other person to host a new pairing and send a new link.`);
+            return;
+          }
+          if (used.has(link)) {
+            void vscode.window.showInformationMessage(`Agent Pair: you already used this code (pairing ${link.nameplate}) on this machine; a code works for one join. Ask the other person for a new one to pair again.`);
+            return;
+          }
           const relayUrl = link.relayUrl ?? deps.relays.forNewPairing();
           const answer = await vscode.window.showInformationMessage(
             `Join the pairing ${link.code}?`,
@@ -23,6 +37,10 @@ export function registerJoinLinkHandler(context: vscode.ExtensionContext, deps: 
             'Join',
           );
           if (answer !== 'Join') return;
+          // An identity first (the person may still cancel choosing a handle: nothing is spent
+          // then); remembered before joining, since a join attempt spends the code whatever its outcome.
+          if (!(await ensureIdentity(deps))) return;
+          await used.remember(link);
           deps.log.info(`Joining pairing ${link.nameplate} from a join link.`);
           await joinWithCode(deps, link.code, relayUrl);
         } catch (error) {

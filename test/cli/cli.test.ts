@@ -157,7 +157,7 @@ describe('agent-pair host / join --json', () => {
 
   it('rejects a malformed code before touching the relay, naming the expected shape', async () => {
     const result = await runToEnd(['join', '47_UE2BZG', '--json', '--relay', relay.url, '--home', join(homes, 'bad')]);
-    assert.equal(result.code, 1);
+    assert.equal(result.code, 2);
     const event = JSON.parse(result.stdout.trim()) as Record<string, unknown>;
     assert.equal(event['event'], 'error');
     assert.equal(event['code'], 'bad_code');
@@ -170,6 +170,6 @@ describe('agent-pair host / join --json', () => {
     assert.match(unknown.stderr, /unknown command/);
     const missing = await runToEnd(['join']);
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /join takes the code phrase/);
+    assert.match(missing.stderr, /join needs CODE/);
   });
 });

@@ -99,17 +99,19 @@ describe('agent-pair send / inbox', () => {
     assert.equal(unknown.code, 1);
     assert.equal(unknown.lines[0]?.['code'], 'not_found');
     assert.equal(unknown.stderr.trim().split('\n').length, 1);
+    // Malformed arguments are the command line's to refuse: exit 2, before any effect.
     const badData = await cli(['send', 'bob', '--data', '{nope', '--home', aliceHome]);
-    assert.equal(badData.code, 1);
+    assert.equal(badData.code, 2);
     assert.match(badData.stderr, /--data is not JSON/);
     const badReply = await cli(['send', 'bob', 'x', '--reply-to', 'abc', '--home', aliceHome]);
-    assert.equal(badReply.code, 1);
-    assert.match(badReply.stderr, /reply_to/);
+    assert.equal(badReply.code, 2);
+    assert.match(badReply.stderr, /--reply-to "abc" is not a message id/);
     const usage = await cli(['send', 'bob', '--home', aliceHome]);
     assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /send takes either TEXT or --data JSON/);
     const badWait = await cli(['inbox', '--wait', 'soon', '--home', aliceHome]);
     assert.equal(badWait.code, 2);
-    assert.match(badWait.stderr, /--wait soon is not a number of seconds/);
+    assert.match(badWait.stderr, /--wait "soon" is not a number of seconds/);
   });
 
   it('forget revokes: the forgotten peer is refused by the relay', async () => {

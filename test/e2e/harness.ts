@@ -473,11 +473,15 @@ export async function answerDialog(page: Page, text: string | RegExp, button: st
   return { message, detail };
 }
 
-/** A screenshot of the whole page into test-results/e2e/<name>.png; returns the path. */
+/**
+ * A screenshot of the whole page into test-results/e2e/<name>.png; returns the path. Transitions
+ * are run to their end first, so a notification that just appeared is not caught half faded in
+ * (README.vscode.md shows some of these).
+ */
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const path = join(RESULTS_DIR, `${name}.png`);
-  await page.screenshot({ path });
+  await page.screenshot({ path, animations: 'disabled' });
   return path;
 }
 

@@ -106,18 +106,21 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
   // --- Palette and notifications ---------------------------------------------------------------
 
   /** Agent Pair: Host a Pairing; returns the code from the notification that shows it. */
-  async function hostFromPalette(instance: Instance, options: { handle?: string; screenshot?: string; relay?: 'test' | 'local' } = {}): Promise<string> {
+  async function hostFromPalette(instance: Instance, options: { handle?: string; screenshot?: string; relay?: 'test' | 'local'; keepNotification?: boolean } = {}): Promise<string> {
     const slotsBefore = relay.stats().pairSlots;
     const expectedSlots = options.relay === 'local' ? slotsBefore : slotsBefore + 1;
     await runCommand(instance.page, 'Agent Pair: Host a Pairing');
     // The first pairing asks for a handle (pre-filled from agentPair.handle).
     if (options.handle !== undefined) await answerInputBox(instance.page, options.handle);
-    const toast = await waitForNotification(instance.page, /Agent Pair code: /, STEP_TIMEOUT_MS);
-    const match = /Agent Pair code: (\d+-[A-Z2-7]{6})\./.exec(await toast.innerText());
+    const toast = await waitForNotification(instance.page, /Agent Pair code /, STEP_TIMEOUT_MS);
+    const match = /Agent Pair code (\d+-[A-Z2-7]{6}): Copy Code · Copy Link · read it out; one join, until /.exec(await toast.innerText());
     assert.ok(match?.[1], 'the notification shows the code');
+    for (const link of ['Copy Code', 'Copy Link']) assert.equal(await toast.locator('a', { hasText: link }).count(), 1, `the notification offers ${link}`);
+    // One notification, even for the first pairing (the identity is said in the status bar).
+    assert.equal(await instance.page.locator('.notifications-toasts .notification-toast').count(), 1, 'one notification, not a stack');
     assert.equal(relay.stats().pairSlots, expectedSlots, `the pairing went through the ${options.relay === 'local' ? 'local relay' : 'relay of the setting agentPair.relayUrl'}`);
     if (options.screenshot !== undefined) await screenshot(instance.page, options.screenshot);
-    await dismissNotifications(instance.page);
+    if (options.keepNotification !== true) await dismissNotifications(instance.page);
     return match[1];
   }
 
@@ -313,12 +316,14 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
     assert.equal(finalized.peer?.handle, 'alice');
     const aliceFingerprint = finalized.peer.fingerprint;
 
-    // Alice pinned the key Bob's agent set up, not just any "bob".
-    const paired = await waitForNotification(alice.page, /Agent Pair: Paired with bob/, STEP_TIMEOUT_MS);
-    assert.ok((await paired.innerText()).includes(bobFingerprint), 'Alice pinned the fingerprint of the identity Bob\'s agent created');
-    measure('host command to both paired, with the people typing (ms)', pairingStarted);
+    // Alice pinned the key Bob's agent set up, not just any "bob". Her panel is on screen and
+    // says so, once; no notification repeats it.
     await panelState(alicePanel, 'finalized');
-    assert.match(await alicePanel.locator('#peer').innerText(), /Peer: bob, fingerprint/);
+    measure('host command to both paired, with the people typing (ms)', pairingStarted);
+    assert.equal(await alicePanel.locator('#state').innerText(), 'Paired with bob');
+    assert.equal(await alicePanel.locator('#peer').innerText(), `bob's fingerprint: ${bobFingerprint}`);
+    assert.equal(await alice.page.locator('.notifications-toasts .notification-toast', { hasText: /Paired with/ }).count(), 0);
+    assert.equal(await alicePanel.locator('h1').innerText(), `Pairing ${nameplate}`, 'the finished panel does not ask to verify');
     await panelState(bobPanel, 'finalized');
     await statusBarHidden(alice);
     await screenshot(alice.page, 'pairing-4-alice-paired');
@@ -334,11 +339,16 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
   }));
 
   it('wrong digits abort the pairing on both sides', scenario('wrong-digits', async () => {
-    const code = await hostFromPalette(alice);
+    const code = await hostFromPalette(alice, { keepNotification: true });
     const nameplate = nameplateOf(code);
     await joinFromPalette(bob, code);
     const [alicePanel, bobPanel] = await Promise.all([sasPanel(alice, nameplate), sasPanel(bob, nameplate)]);
     const [aliceSas] = await Promise.all([shownSas(alicePanel), shownSas(bobPanel)]);
+    // The code is spent once Bob joined: its notification (and its Copy Code) is gone by itself.
+    await alice.page.locator('.notifications-toasts .notification-toast', { hasText: /Agent Pair code / }).waitFor({ state: 'hidden', timeout: STEP_TIMEOUT_MS });
+    // Bob's side says where it is once: no "joining…" progress or "exchanging keys" beside the SAS.
+    assert.equal(await bob.page.locator('.notifications-toasts .notification-toast', { hasText: /joining pairing/ }).count(), 0);
+    assert.equal(await bob.page.locator('#workbench\\.parts\\.statusbar', { hasText: /exchanging keys|joining pairing/ }).count(), 0);
     const wrong = aliceSas.slice(0, 6) + String((Number(aliceSas.slice(6)) + 1) % 10);
     await screenshot(bob.page, 'pairing-6-bob-status-bar-sas-waiting');
 
@@ -348,10 +358,25 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
     // Bob never typed: his side learns of the abort from the relay while his panel waits.
     await panelState(bobPanel, 'aborted');
     assert.match(await bobPanel.locator('#state').innerText(), /the other person typed wrong SAS digits/i);
-    await waitForNotification(bob.page, /pairing \d+: the other person typed wrong SAS digits/, STEP_TIMEOUT_MS);
     await Promise.all([statusBarHidden(alice), statusBarHidden(bob)]);
     await screenshot(alice.page, 'pairing-7-alice-wrong-digits');
     await screenshot(bob.page, 'pairing-8-bob-peer-aborted');
+    await Promise.all([dismissNotifications(alice.page), dismissNotifications(bob.page)]);
+  }));
+
+  it('aborting in the panel ends the pairing for both; each panel says how it ended', scenario('abort', async () => {
+    const code = await hostFromPalette(alice);
+    const nameplate = nameplateOf(code);
+    await joinFromPalette(bob, code);
+    const [alicePanel, bobPanel] = await Promise.all([sasPanel(alice, nameplate), sasPanel(bob, nameplate)]);
+    await Promise.all([shownSas(alicePanel), shownSas(bobPanel)]);
+    await bobPanel.locator('#abort').click();
+    await Promise.all([panelState(bobPanel, 'aborted'), panelState(alicePanel, 'aborted')]);
+    assert.match(await alicePanel.locator('#state').innerText(), /the other side aborted/i);
+    assert.equal(await bobPanel.locator('h1').innerText(), `Pairing ${nameplate}`);
+    await Promise.all([statusBarHidden(alice), statusBarHidden(bob)]);
+    await screenshot(bob.page, 'pairing-13-bob-aborted');
+    await screenshot(alice.page, 'pairing-14-alice-peer-aborted');
     await Promise.all([dismissNotifications(alice.page), dismissNotifications(bob.page)]);
   }));
 
@@ -387,10 +412,6 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
 
     await typeDigits(bobPanel, aliceSas);
     await typeDigits(alicePanel, bobSas);
-    await Promise.all([
-      waitForNotification(alice.page, /Agent Pair: Paired with bob/, STEP_TIMEOUT_MS),
-      waitForNotification(bob.page, /Agent Pair: Paired with alice/, STEP_TIMEOUT_MS),
-    ]);
     await Promise.all([panelState(alicePanel, 'finalized'), panelState(bobPanel, 'finalized')]);
     await screenshot(alice.page, 'pairing-11-alice-paired-after-reload');
   }));
@@ -436,10 +457,7 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
     assert.equal(await shownSas(alicePanel), bobSas);
     await typeDigits(alicePanel, bobSas);
     await typeDigits(bobPanel, bobSas);
-    await Promise.all([
-      waitForNotification(alice.page, /Agent Pair: Paired with bob/, STEP_TIMEOUT_MS),
-      waitForNotification(bob.page, /Agent Pair: Paired with alice/, STEP_TIMEOUT_MS),
-    ]);
+    await Promise.all([panelState(alicePanel, 'finalized'), panelState(bobPanel, 'finalized')]);
     await screenshot(alice.page, 'pairing-12-alice-paired-through-local-relay');
 
     // Either window can stop it; it then no longer answers.

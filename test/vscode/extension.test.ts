@@ -27,7 +27,7 @@ import type { PanelView } from '../../src/vscode/panelMessages.js';
 import { LOCAL_RELAY_RECORD_FILE, type LocalRelayStatus } from '../../src/vscode/embeddedRelay.js';
 import { Pids, TSX_RELAY_COMMAND, freePort, isAlive, untilExited } from '../helpers/relayProcess.js';
 import { makeSide } from '../helpers/sides.js';
-import { type FakeWebviewPanel, Uri, fake, fakeContext } from './fakeVscode.js';
+import { type FakeWebviewPanel, ProgressLocation, Uri, fake, fakeContext } from './fakeVscode.js';
 
 // `import 'vscode'` anywhere below resolves to the stand-in.
 const standIn = new URL('./fakeVscode.ts', import.meta.url).href;
@@ -97,6 +97,13 @@ describe('the extension, activated over a stand-in vscode', () => {
     await sleep(50); // restore runs in the background
   }
 
+  /** Counts the requests the relay gets from now on. */
+  function countRequests(): { count(): number } {
+    let count = 0;
+    relay.server.on('request', () => count++);
+    return { count: () => count };
+  }
+
   async function deactivate(): Promise<void> {
     for (const disposable of context.subscriptions.splice(0)) disposable.dispose();
     await extension.deactivate();
@@ -124,14 +131,31 @@ describe('the extension, activated over a stand-in vscode', () => {
     const hosted = (await fake.commands.get(COMMANDS.host)?.()) as HostResult;
     assert.match(hosted.code, /^[1-9][0-9]*-[A-Z2-7]{6}$/);
     assert.equal(hosted.relayUrl, relay.url);
-    const codeMessage = fake.messages.find((message) => message.text.includes(hosted.code));
-    assert.deepEqual(codeMessage?.items, ['Copy Code', 'Copy Join Link']);
+    // One notification: the code, with its copy links (the identity and the opening of the
+    // pairing are said in the status bar).
+    assert.equal(fake.messages.length, 0, fake.messages.map((message) => message.text).join('; '));
+    const notifications = fake.progress.filter((shown) => shown.location === ProgressLocation.Notification);
+    assert.equal(notifications.length, 1);
+    const codeNotification = notifications[0];
+    assert.equal(codeNotification?.title, `Agent Pair code ${hosted.code}`);
+    const copyArgs = encodeURIComponent(JSON.stringify([hosted.sessionId]));
+    assert.match(codeNotification.messages.at(-1) ?? '', new RegExp(`^\\[Copy Code\\]\\(command:agentPair\\.copyCode\\?${copyArgs}\\) · \\[Copy Link\\]\\(command:agentPair\\.copyJoinLink\\?.+\\) · read it out; one join, until `));
+    assert.equal(codeNotification.done, false);
+    assert.ok(fake.statusMessages.some((text) => text.includes('Agent Pair: you are alice (fingerprint')));
     assert.equal(statusItem().text, '$(link) Agent Pair: 1 pairing');
     assert.equal(statusItem().visible, true);
+    const link = (await fake.commands.get(COMMANDS.copyJoinLink)?.(hosted.sessionId)) as string;
+    assert.match(link, /&expires=\d+$/);
 
     const bob = await makeSide(relay.url, 'bob');
     const joined = await bob.store.open('guest', relay.url, hosted.code);
     const bobSas = peerSas(bob.store, joined.sessionId);
+    // The code is spent: its notification closes, and Copy Code no longer copies it.
+    await until('the code notification to close', () => codeNotification.done);
+    fake.clipboard = '';
+    await fake.commands.get(COMMANDS.copyCode)?.(hosted.sessionId);
+    assert.equal(fake.clipboard, '');
+    assert.ok(fake.messages.some((message) => message.text.includes('has no code to share any more')));
 
     const panel = await until('the SAS panel', () => fake.panels.find((candidate) => candidate.title === sasPanelTitle(hosted.nameplate)));
     assert.deepEqual(panel.options, { enableScripts: true, localResourceRoots: [Uri.joinPath(context.extensionUri, 'media')], enableFindWidget: false, retainContextWhenHidden: false });
@@ -155,10 +179,16 @@ describe('the extension, activated over a stand-in vscode', () => {
     await bob.store.confirmSas(joined.sessionId, ready.sas ?? '');
     await peerFinalizes(bob.store, joined.sessionId);
 
-    const paired = await until('the paired notification', () => fake.messages.find((message) => message.text.startsWith('Agent Pair: Paired with')));
-    assert.equal(paired.text, `Agent Pair: Paired with bob (${bob.fingerprint}).`);
+    // The panel is on screen and says it: a status bar line, not a second notification.
+    const paired = await until('the paired status line', () => fake.statusMessages.find((text) => text.includes('Paired with')));
+    assert.equal(paired, `$(pass) Agent Pair: Paired with bob (${bob.fingerprint}).`);
+    assert.ok(!fake.messages.some((message) => message.text.includes('Paired with')));
     await until('the panel to show the peer', () => lastView(panel)?.peer?.handle === 'bob');
     assert.equal(lastView(panel)?.sas, undefined, 'the SAS is gone from the panel once confirmed');
+    // The finished panel says it once: the tab and the state name the peer, the peer line the
+    // fingerprint, the next step something else.
+    assert.equal(panel.title, 'Agent Pair: Paired with bob');
+    assert.deepEqual([lastView(panel)?.stateText, lastView(panel)?.nextStep], ['paired with bob', 'Agent Pair: List Peers shows everyone you have paired with.']);
     assert.equal(statusItem().visible, false);
     const peers = (await fake.commands.get(COMMANDS.listPeers)?.()) as { handle: string }[];
     assert.deepEqual(peers.map((peer) => peer.handle), ['bob']);
@@ -243,7 +273,7 @@ describe('the extension, activated over a stand-in vscode', () => {
     await fake.commands.get(COMMANDS.setUpIdentity)?.('grace');
     const heidi = await makeSide(relay.url, 'heidi');
     const hosted = await heidi.store.open('host', relay.url);
-    const link = buildJoinLink('vscode', 'agent-pair.agent-pair', hosted.code ?? '', relay.url);
+    const link = buildJoinLink('vscode', 'agent-pair.agent-pair', hosted.code ?? '', relay.url, Date.parse(hosted.expiresAt));
 
     fake.answerMessage = () => undefined; // the person dismisses the dialog
     await fake.uriHandler?.handleUri(Uri.parse(link));
@@ -259,6 +289,44 @@ describe('the extension, activated over a stand-in vscode', () => {
     await until('the joined pairing', () => statusItem().visible);
     await heidi.store.waitForSas(hosted.sessionId, 10_000);
     assert.equal(heidi.store.status(hosted.sessionId).state, 'sas_ready');
+    // No join in progress: the status bar's progress ended and nothing says "exchanging keys".
+    assert.ok(fake.progress.every((shown) => shown.done && shown.location === ProgressLocation.Window));
+    assert.ok(!fake.statusMessages.some((text) => text.includes('exchanging keys')));
+
+    // Opened again: this machine used it, so it says so without asking again or calling the relay.
+    const asked = fake.messages.filter((message) => message.modal).length;
+    const requests = countRequests();
+    await fake.uriHandler?.handleUri(Uri.parse(link));
+    assert.match(fake.messages.at(-1)?.text ?? '', /you already used this code \(pairing \d+\) on this machine/);
+    assert.equal(fake.messages.filter((message) => message.modal).length, asked);
+    assert.equal(requests.count(), 0);
+  });
+
+  it('does not count a join link as used when the person cancels choosing a handle before joining', async () => {
+    await activate(); // a fresh window: no identity yet
+    const ivan = await makeSide(relay.url, 'ivan');
+    const hosted = await ivan.store.open('host', relay.url);
+    const link = buildJoinLink('vscode', 'agent-pair.agent-pair', hosted.code ?? '', relay.url, Date.parse(hosted.expiresAt));
+    fake.answerMessage = (message) => (message.modal ? 'Join' : undefined);
+    await fake.uriHandler?.handleUri(Uri.parse(link)); // agrees, then cancels the handle prompt
+    assert.equal(fake.inputBoxes.length, 1);
+    assert.equal(ivan.store.status(hosted.sessionId).peerJoined, false);
+    await fake.uriHandler?.handleUri(Uri.parse(link));
+    assert.equal(fake.messages.filter((message) => message.modal).length, 2, 'asked again: the code was never spent');
+    assert.ok(!fake.messages.some((message) => message.text.includes('already used')));
+  });
+
+  it('refuses a join link whose pairing expired, without asking the person or the relay', async () => {
+    await activate();
+    const requests = countRequests();
+    const stale = buildJoinLink('vscode', 'agent-pair.agent-pair', '47-UE2BZG', relay.url, Date.now() - 1_000);
+    await fake.uriHandler?.handleUri(Uri.parse(stale));
+    const [said, ...more] = fake.messages;
+    assert.deepEqual(more, []);
+    assert.equal(said?.modal, false);
+    assert.match(said.text, /^Agent Pair: this join link for pairing 47 expired at .+; a code works for 10 minutes\. Ask the other person to host a new pairing/);
+    assert.equal(requests.count(), 0);
+    assert.equal(statusItem().visible, false);
   });
 
   it('serves MCP over HTTP on the same store, and asks the person in the panel for pair_confirm', async () => {
@@ -405,6 +473,8 @@ describe('the extension and the local relay (agentPair.relayUrl empty)', () => {
     panel.send({ type: 'ready' });
     const ready = await until('the SAS in the panel', () => views(panel).find((view) => view.sas !== undefined));
     panel.send({ type: 'confirm', digits: await peggySas });
+    // The person went to another tab: the end comes as a notification, since no panel shows it.
+    panel.visible = false;
     await peggy.store.confirmSas(joined.sessionId, ready.sas ?? '');
     await peerFinalizes(peggy.store, joined.sessionId);
     await until('the paired notification', () => fake.messages.find((message) => message.text === `Agent Pair: Paired with peggy (${peggy.fingerprint}).`));

@@ -108,9 +108,18 @@ export class FakeStatusBarItem {
   }
 }
 
+export interface ShownProgress {
+  location: number;
+  title: string;
+  messages: string[];
+  done: boolean;
+}
+
 export class FakeWebviewPanel {
   readonly posted: unknown[] = [];
   disposed = false;
+  /** A new panel is on screen; a test sets false to stand for another tab in front. */
+  visible = true;
   private readonly received = new Emitter<unknown>();
   private readonly disposing = new Emitter<undefined>();
   readonly webview = {
@@ -127,7 +136,7 @@ export class FakeWebviewPanel {
 
   constructor(
     readonly viewType: string,
-    readonly title: string,
+    public title: string,
     readonly options: unknown,
   ) {}
 
@@ -218,6 +227,8 @@ interface McpProvider {
 export const fake = {
   commands: new Map<string, (...args: unknown[]) => unknown>(),
   messages: [] as ShownMessage[],
+  /** Every withProgress: where, its title, what it reported, and whether it is closed. */
+  progress: [] as ShownProgress[],
   statusMessages: [] as string[],
   inputBoxes: [] as InputBoxRequest[],
   panels: [] as FakeWebviewPanel[],
@@ -239,6 +250,7 @@ export const fake = {
   reset(): void {
     this.commands.clear();
     this.messages.length = 0;
+    this.progress.length = 0;
     this.statusMessages.length = 0;
     this.inputBoxes.length = 0;
     this.panels.length = 0;
@@ -288,7 +300,15 @@ export const window = {
   },
   showQuickPick: (items: unknown[]) => Promise.resolve(fake.answerQuickPick(items)),
   createQuickPick: () => new FakeQuickPick(),
-  withProgress: <T>(_options: unknown, task: (progress: { report(value: unknown): void }) => Promise<T>) => task({ report: () => undefined }),
+  withProgress: async <T>(options: { location: number; title?: string }, task: (progress: { report(value: { message?: string }): void }) => Promise<T>): Promise<T> => {
+    const shown: ShownProgress = { location: options.location, title: options.title ?? '', messages: [], done: false };
+    fake.progress.push(shown);
+    try {
+      return await task({ report: (value) => value.message !== undefined && shown.messages.push(value.message) });
+    } finally {
+      shown.done = true;
+    }
+  },
   setStatusBarMessage: (text: string) => {
     fake.statusMessages.push(text);
     return { dispose: () => undefined };

@@ -28,7 +28,7 @@ describe('panelHtml', () => {
   });
 
   it('has the stable ids the end-to-end tests select', () => {
-    for (const id of ['agent-pair-sas', 'state', 'time-left', 'sas', 'confirm-form', 'peer-digits', 'confirm', 'abort', 'input-error', 'peer', 'error', 'nameplate']) {
+    for (const id of ['agent-pair-sas', 'state', 'time-left', 'sas', 'confirm-form', 'peer-digits', 'confirm', 'abort', 'input-error', 'peer', 'error', 'heading']) {
       assert.ok(html.includes(`id="${id}"`), id);
     }
   });

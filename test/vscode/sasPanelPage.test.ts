@@ -156,8 +156,16 @@ describe('the SAS panel page in chromium', { skip: existsSync(CHROMIUM) ? false 
 
   it('shows the end: the peer once paired, the reason once aborted, nothing to type', async () => {
     const { page, show } = await open();
-    await show(view({ state: 'finalized', stateText: 'paired with bob (0123456789abcdef)', peer: { handle: 'bob', fingerprint: '0123456789abcdef' }, secondsLeft: 0 }));
-    assert.equal(await page.locator('#peer').textContent(), 'Peer: bob, fingerprint 0123456789abcdef');
+    assert.equal(await page.locator('h1').textContent(), 'Agent Pair');
+    await show(view());
+    assert.equal(await page.locator('h1').textContent(), 'Pairing 47');
+    await show(view({ state: 'finalized', stateText: 'paired with bob', nextStep: 'Agent Pair: List Peers shows everyone you have paired with.', peer: { handle: 'bob', fingerprint: '0123456789abcdef' }, secondsLeft: 0 }));
+    // Each thing once: the heading names the pairing, the state the peer, the peer line the fingerprint.
+    assert.equal(await page.locator('h1').textContent(), 'Pairing 47');
+    assert.equal(await page.locator('#state').textContent(), 'Paired with bob');
+    assert.equal(await page.locator('#peer').textContent(), "bob's fingerprint: 0123456789abcdef");
+    assert.equal((await page.locator('main').innerText()).match(/0123456789abcdef/g)?.length, 1);
+    assert.doesNotMatch(await page.locator('main').innerText(), /Verify|Abort/);
     assert.equal(await page.locator('#confirm-form').isVisible(), false);
     assert.equal(await page.locator('#abort').isVisible(), false);
     assert.equal(await page.locator('#time-left').textContent(), '');

@@ -18,7 +18,7 @@ export function registerCopyJoinLink(context: vscode.ExtensionContext, deps: Ext
       void vscode.window.showInformationMessage(`Agent Pair: pairing ${snapshot.nameplate} has no code to share any more: the other person has joined, or it ended.`);
       return undefined;
     }
-    const link = joinLinkFor(context, code, snapshot.relayUrl);
+    const link = joinLinkFor(context, code, snapshot);
     await copyToClipboard(link, 'Copied the join link');
     return link;
   });

@@ -28,12 +28,13 @@ export function registerJoinPairing(context: vscode.ExtensionContext, deps: Exte
 export async function joinWithCode(deps: ExtensionDeps, code: string, relayUrl?: string): Promise<JoinResult | undefined> {
   const parsed = parseCode(code); // a malformed code fails before anything else happens
   if (!(await ensureIdentity(deps))) return undefined;
-  const snapshot = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Agent Pair: joining pairing ${parsed.nameplate}…` }, async () =>
+  // In the status bar, and only while joining: from then on the status bar item and the SAS
+  // panel say where the pairing is, so nothing is left saying "exchanging keys" beside them.
+  const snapshot = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Agent Pair: joining pairing ${parsed.nameplate}…` }, async () =>
     deps.store.open('guest', relayUrl ?? deps.relays.forNewPairing(), parsed.code),
   );
   deps.driver.drive(snapshot.sessionId, 'started');
   deps.log.info(`Joined pairing ${snapshot.nameplate} through ${snapshot.relayUrl}.`);
-  vscode.window.setStatusBarMessage(`Agent Pair: joined pairing ${snapshot.nameplate}; exchanging keys…`, 5_000);
   return { sessionId: snapshot.sessionId, nameplate: snapshot.nameplate, relayUrl: snapshot.relayUrl };
 }
 

@@ -1,0 +1,16 @@
+// The modules of the extension bundle that the lazily loaded MCP bundle (mcpEntry.ts) uses
+// instead of bundling its own copies; esbuild.mjs resolves each of the MCP bundle's imports of
+// src/core, src/node and src/relay to an entry here, by its path under src/. A test checks that
+// every import the MCP bundle makes is listed.
+
+import * as coreErrors from '../core/errors.js';
+import * as coreIdentity from '../core/identity.js';
+import * as coreTrust from '../core/trust.js';
+import * as nodeWatch from '../node/watch.js';
+
+export const SHARED_MODULES: Readonly<Record<string, object>> = {
+  'core/errors.js': coreErrors,
+  'core/identity.js': coreIdentity,
+  'core/trust.js': coreTrust,
+  'node/watch.js': nodeWatch,
+};

@@ -1,0 +1,203 @@
+// The CLI's argument layer as a person meets it: the built bundle run as a real process. Help and
+// version, one-line errors with exit 2 for every wrong argument (checked before anything has an
+// effect), the command named as it was invoked, and one message for a busy relay port.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { describeInvocation } from '../../src/cli/invocation.js';
+import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+
+const REPO = resolve(import.meta.dirname, '../..');
+const CLI = join(REPO, 'dist/cli.mjs');
+const RELAY = join(REPO, 'dist/relay.mjs');
+const VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+const COMMANDS = ['host', 'join', 'confirm', 'whoami', 'init', 'peers', 'forget', 'relay', 'mcp'];
+
+/** The environment of a person's shell: none of the npm_* variables `npm test` sets. */
+function shellEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('npm_'))), AGENT_PAIR_HOME: '', ...extra };
+}
+
+interface Ended {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+async function runToEnd(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Ended> {
+  const child = spawn(command, args, { cwd: options.cwd ?? REPO, env: options.env ?? shellEnv() });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdin.end();
+  const code = await new Promise<number | null>((done) => child.on('exit', done));
+  return { code, stdout, stderr };
+}
+
+const cli = async (...args: string[]): Promise<Ended> => runToEnd(process.execPath, [CLI, ...args]);
+
+let scratch: string;
+let relay: RunningRelay;
+
+before(async () => {
+  assert.ok(existsSync(CLI) && existsSync(RELAY), 'dist/ is missing: run `npm run build` first (npm test does)');
+  scratch = await mkdtemp(join(tmpdir(), 'agent-pair-args-'));
+  relay = await startRelay({ host: '127.0.0.1', port: 0 });
+});
+after(async () => {
+  await relay.close();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+describe('agent-pair --version and --help', () => {
+  it('--version prints the package version alone', async () => {
+    const result = await cli('--version');
+    assert.deepEqual(result, { code: 0, stdout: `${VERSION}\n`, stderr: '' });
+  });
+
+  it('--help lists every command and says how to get a command\'s own help', async () => {
+    const result = await cli('--help');
+    assert.equal(result.code, 0);
+    for (const command of COMMANDS) assert.match(result.stdout, new RegExp(`^  ${command}\\b`, 'm'), command);
+    assert.match(result.stdout, /Run node dist\/cli\.mjs COMMAND --help/);
+  });
+
+  for (const command of COMMANDS) {
+    it(`${command} --help (and help ${command}) prints that command's usage, options and examples`, async () => {
+      const [flag, word] = await Promise.all([cli(command, '--help'), cli('help', command)]);
+      assert.equal(flag.code, 0);
+      assert.equal(flag.stderr, '');
+      assert.equal(word.stdout, flag.stdout);
+      assert.match(flag.stdout, new RegExp(`^Usage: node dist/cli\\.mjs ${command}\\b`));
+      assert.match(flag.stdout, /\nOptions:\n[\s\S]*-h, --help/);
+      assert.match(flag.stdout, new RegExp(`\\nExamples:\\n  node dist/cli\\.mjs ${command}\\b`));
+    });
+  }
+
+  it('node dist/relay.mjs --help prints the relay\'s options', async () => {
+    const result = await runToEnd(process.execPath, [RELAY, '--help']);
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /^Usage: node relay\.mjs /);
+    for (const option of ['--host', '--port', '--idle-exit', '--record']) assert.ok(result.stdout.includes(option), option);
+  });
+});
+
+describe('a wrong argument is one line naming it and the expected shape, exit 2', () => {
+  const cases: [string[], RegExp][] = [
+    [['host', '--relay', 'localhost:8771'], /--relay "localhost:8771" is not a relay URL; expected an http:\/\/ or https:\/\/ URL/],
+    [['host', '--relay', 'ftp://x'], /--relay "ftp:\/\/x" is not a relay URL; expected/],
+    [['host', '--relay', 'http://relay.example?x=1'], /--relay "http:\/\/relay.example\?x=1" is not a relay URL; expected .* without \?, #/],
+    [['host', '--relay', 'http://user:secret@relay.example'], /--relay \(hidden\) is not a relay URL/],
+    [['host', '--relay'], /--relay needs a value: --relay URL/],
+    [['host', '--handle', 'a b'], /--handle "a b" is not a handle; expected 1 to 64 letters, digits, _ or -/],
+    [['host', '--port', '1'], /host does not take --port/],
+    [['host', 'extra'], /host takes no arguments, only options/],
+    [['join'], /join needs CODE \(the code phrase .* like 47-UE2BZG\)/],
+    [['join', 'hello'], /code phrase is not valid: .*Expected a number, a dash and 6 characters/],
+    [['join', '47-UE2BZG', 'more'], /join takes only CODE/],
+    [['confirm', 'abc'], /SESSION "abc" is not a session id; expected the 32 hex characters/],
+    [['forget', 'zz'], /FINGERPRINT "zz" is not a fingerprint; expected 16 hex characters/],
+    [['init', 'a b'], /HANDLE "a b" is not a handle/],
+    [['whoami', '--relay', 'http://x'], /whoami does not take --relay/],
+    [['whoami', '--json=yes'], /--json takes no value/],
+    [['relay', '--port', '99999'], /--port "99999" is not a port; expected a whole number from 0 to 65535/],
+    [['relay', '--host', ''], /--host "" is not an address/],
+    [['peers', '--home', ''], /--home is empty; expected a directory path/],
+    [['frobnicate'], /unknown command "frobnicate"; run node dist\/cli\.mjs --help/],
+    [['--frob'], /unknown option --frob/],
+    [['peers', '--frob'], /unknown option --frob; see node dist\/cli\.mjs peers --help/],
+    [['host', '--version'], /--version takes no command/],
+  ];
+  for (const [args, expected] of cases) {
+    it(args.join(' '), async () => {
+      const result = await cli(...args);
+      assert.equal(result.code, 2, result.stderr);
+      if (!args.some((arg) => arg.startsWith('--json'))) assert.equal(result.stdout, '');
+      assert.match(result.stderr, /^agent-pair: [^\n]+\n$/, 'exactly one line');
+      assert.match(result.stderr, expected);
+      assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+    });
+  }
+
+  it('in --json mode the same error is also a JSON event on stdout', async () => {
+    const result = await cli('join', '47_UE2BZG', '--json');
+    assert.equal(result.code, 2);
+    const event = JSON.parse(result.stdout) as Record<string, unknown>;
+    assert.deepEqual([event['event'], event['code']], ['error', 'bad_code']);
+    assert.match(String(event['message']), /47-UE2BZG/);
+  });
+
+  it('join with a bad code creates no identity and starts no relay before refusing it', async () => {
+    const home = join(scratch, 'never-created');
+    const result = await runToEnd(process.execPath, [CLI, 'join', 'hello', '--home', home]);
+    assert.equal(result.code, 2);
+    assert.equal(existsSync(home), false, 'the home directory was created');
+    assert.doesNotMatch(result.stderr, /Started a relay/);
+  });
+
+  it('node dist/relay.mjs answers a wrong option in one line, exit 2', async () => {
+    for (const args of [['--frob'], ['--port'], ['--port', 'x'], ['stray']]) {
+      const result = await runToEnd(process.execPath, [RELAY, ...args]);
+      assert.equal(result.code, 2, args.join(' '));
+      assert.match(result.stderr, /^relay: [^\n]+\n$/, args.join(' '));
+      assert.doesNotMatch(result.stderr, /\n\s+at |as in '--/);
+    }
+  });
+});
+
+describe('a busy relay port', () => {
+  it('agent-pair relay and node dist/relay.mjs say the same thing, exit 1', async () => {
+    const port = new URL(relay.url).port;
+    const [viaCli, viaRelay] = await Promise.all([cli('relay', '--port', port), runToEnd(process.execPath, [RELAY, '--port', port])]);
+    assert.equal(viaCli.code, 1);
+    assert.equal(viaRelay.code, 1);
+    const expected = `127.0.0.1:${port} is already in use (a relay or another program listens there); stop it, or choose another port with --port\n`;
+    assert.equal(viaCli.stderr, `agent-pair: ${expected}`);
+    assert.equal(viaRelay.stderr, `relay: ${expected}`);
+  });
+});
+
+describe('the command is named as it was invoked', () => {
+  it('as node dist/cli.mjs from the repo, and by its absolute path from elsewhere', async () => {
+    assert.match((await cli('join', '--help')).stdout, /^Usage: node dist\/cli\.mjs join CODE/);
+    const elsewhere = await runToEnd(process.execPath, [CLI, 'join', '--help'], { cwd: scratch });
+    assert.ok(elsewhere.stdout.startsWith(`Usage: node ${CLI} join CODE`), elsewhere.stdout.split('\n')[0]);
+  });
+
+  it('as agent-pair when found on PATH under that name, and as npx agent-pair under npm exec', async () => {
+    const bin = join(scratch, 'bin');
+    await mkdir(bin, { recursive: true });
+    await symlink(CLI, join(bin, 'agent-pair'));
+    const path = `${bin}${delimiter}${process.env['PATH'] ?? ''}`;
+    const onPath = await runToEnd('agent-pair', ['join', '--help'], { env: shellEnv({ PATH: path }) });
+    assert.match(onPath.stdout, /^Usage: agent-pair join CODE/);
+    const viaNpx = await runToEnd('agent-pair', ['join', '--help'], { env: shellEnv({ PATH: path, npm_command: 'exec' }) });
+    assert.match(viaNpx.stdout, /^Usage: npx agent-pair join CODE/);
+  });
+
+  it('the host tells the other person the command as this person ran it', async () => {
+    const child = spawn(process.execPath, [CLI, 'host', '--relay', relay.url, '--home', join(scratch, 'host'), '--handle', 'alice'], { cwd: REPO, env: shellEnv() });
+    let stdout = '';
+    const said = new Promise<string>((done) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes('They run:')) done(stdout);
+      });
+    });
+    const text = await said;
+    child.kill('SIGINT');
+    await new Promise((done) => child.on('exit', done));
+    assert.match(text, new RegExp(`They run: node dist/cli\\.mjs join \\d+-[A-Z2-7]{6} --relay ${relay.url.replaceAll('.', '\\.')}\\n`));
+  });
+
+  it('describeInvocation quotes a path a shell would split', () => {
+    assert.equal(describeInvocation({ script: '/home/a b/cli.mjs', env: {}, cwd: '/tmp' }), "node '/home/a b/cli.mjs'");
+    assert.equal(describeInvocation({ script: undefined, env: {}, cwd: '/' }), 'agent-pair');
+  });
+});

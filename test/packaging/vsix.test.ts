@@ -1,0 +1,107 @@
+// `npm run package` (scripts/package-vsix.mjs) as a person runs it, into a temporary file: the
+// .vsix holds only what the extension runs and the marketplace shows, its README is the one for
+// VS Code users, with its screenshots linked where --images-url serves them (VS Code shows
+// README images from https: only) or left out, and its manifest carries nothing the CLI alone
+// needs.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { inflateRawSync } from 'node:zlib';
+
+const root = new URL('../../', import.meta.url).pathname;
+
+/** The entries of a zip file, by name (stored or deflated, as vsce writes them). */
+function readZip(file: string): Map<string, Buffer> {
+  const zip = readFileSync(file);
+  const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  assert.ok(end >= 0, 'a zip file');
+  const count = zip.readUInt16LE(end + 10);
+  let at = zip.readUInt32LE(end + 16);
+  const entries = new Map<string, Buffer>();
+  for (let i = 0; i < count; i++) {
+    const method = zip.readUInt16LE(at + 10);
+    const size = zip.readUInt32LE(at + 20);
+    const nameLength = zip.readUInt16LE(at + 28);
+    const extraLength = zip.readUInt16LE(at + 30);
+    const commentLength = zip.readUInt16LE(at + 32);
+    const local = zip.readUInt32LE(at + 42);
+    const name = zip.toString('utf8', at + 46, at + 46 + nameLength);
+    const dataAt = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+    const data = zip.subarray(dataAt, dataAt + size);
+    entries.set(name, method === 8 ? inflateRawSync(data) : Buffer.from(data));
+    at += 46 + nameLength + extraLength + commentLength;
+  }
+  return entries;
+}
+
+const IMAGES_URL = 'https://example.com/agent-pair/';
+const SCREENSHOT = /!\[[^\]]*\]\(([^)]+)\)/g;
+
+function packageVsix(file: string, ...args: string[]): Map<string, Buffer> {
+  const result = spawnSync(process.execPath, ['scripts/package-vsix.mjs', '--out', file, ...args], { cwd: root, encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+  return readZip(file);
+}
+
+describe('the .vsix', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-pair-vsix-test-'));
+  let entries: Map<string, Buffer>;
+  let withImages: Map<string, Buffer>;
+
+  before(() => {
+    entries = packageVsix(join(dir, 'agent-pair.vsix'));
+    withImages = packageVsix(join(dir, 'with-images.vsix'), '--images-url', IMAGES_URL);
+  });
+  after(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('holds the extension and MCP bundles, the relay, the webview media, icon, README, CHANGELOG and LICENSE, nothing else', () => {
+    const files = [...entries.keys()].filter((name) => name.startsWith('extension/')).map((name) => name.slice('extension/'.length)).sort();
+    assert.deepEqual(files, [
+      'LICENSE.txt',
+      'changelog.md',
+      'dist/extension.cjs',
+      'dist/mcp.cjs',
+      'dist/relay.mjs',
+      'media/icon.png',
+      'media/sasPanel.css',
+      'media/sasPanel.js',
+      'package.json',
+      'readme.md',
+    ]);
+  });
+
+  it('ships a manifest without the CLI, the scripts or the dependencies, with an icon', () => {
+    const manifest = JSON.parse(entries.get('extension/package.json')?.toString('utf8') ?? '{}') as Record<string, unknown>;
+    for (const field of ['bin', 'scripts', 'dependencies', 'devDependencies', 'overrides']) assert.equal(field in manifest, false, field);
+    assert.equal(manifest['icon'], 'media/icon.png');
+    assert.equal(manifest['main'], './dist/extension.cjs');
+    assert.deepEqual(manifest['engines'], { vscode: '^1.101.0' });
+    assert.equal(entries.get('extension/media/icon.png')?.subarray(1, 4).toString(), 'PNG');
+  });
+
+  it('ships the README for VS Code users: with --images-url its screenshots are https links, without it they are left out, never broken', () => {
+    const source = readFileSync(join(root, 'README.vscode.md'), 'utf8');
+    const screenshots = [...source.matchAll(SCREENSHOT)].map((match) => match[1] ?? '');
+    assert.ok(screenshots.length >= 4);
+    for (const path of screenshots) assert.ok(existsSync(join(root, path)), `${path} is missing`);
+
+    const linked = withImages.get('extension/readme.md')?.toString('utf8') ?? '';
+    assert.deepEqual([...linked.matchAll(SCREENSHOT)].map((match) => match[1]), screenshots.map((path) => `${IMAGES_URL}${path}`));
+    const plain = entries.get('extension/readme.md')?.toString('utf8') ?? '';
+    assert.deepEqual([...plain.matchAll(SCREENSHOT)], []);
+    assert.equal(plain, source.replaceAll(/\n!\[[^\]]*\]\([^)]+\)\n/g, ''));
+    for (const readme of [plain, linked]) assert.doesNotMatch(readme, /npm ci|npm start|\.\.\/shared|PROTOCOL\.md|agent-pair mcp/);
+  });
+
+  it('ships minified bundles without source maps', () => {
+    assert.ok(![...entries.keys()].some((name) => name.endsWith('.map')));
+    const extension = entries.get('extension/dist/extension.cjs')?.length ?? 0;
+    assert.ok(extension > 0 && extension <= 600 * 1024, `dist/extension.cjs is ${extension} bytes`);
+  });
+});
