@@ -372,4 +372,24 @@ describe('inboxes that heal after a relay restart', () => {
       await backend.close();
     }
   });
+
+  it('a forget while the relay is unreachable revokes the grant once the relay answers again', async () => {
+    const backend = await startRelay(quiet);
+    const proxy = new HostileProxy(backend.url);
+    await proxy.start();
+    const port = Number(new URL(proxy.url).port);
+    try {
+      const { alice, bob } = await pairedSides(proxy.url);
+      await proxy.close();
+      assert.deepEqual(await forgetAndRevoke(bob.deps, alice.fingerprint), { forgotten: true, revoked: false });
+      assert.equal((await pendingRevocations(bob.deps)).length, 1);
+      await proxy.start(port);
+      await runners(bob).receiver.pull();
+      assert.deepEqual(await pendingRevocations(bob.deps), []);
+      await assert.rejects(runners(alice).sender.send('bob', { type: 'text', text: 'still there?' }), (error) => isPairError(error, 'revoked'));
+    } finally {
+      await proxy.close();
+      await backend.close();
+    }
+  });
 });
