@@ -10,14 +10,14 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { benchCapacity } from './capacity.js';
 import { benchCrypto } from './crypto.js';
+import { benchDelivery } from './delivery.js';
 import { benchExtension } from './extension.js';
 import type { MemoryBench } from './memoryProcess.js';
-import { benchMessageDelivery } from './messageDelivery.js';
-import { MESSAGE_BYTES, benchMessages } from './messages.js';
 import { benchPairing } from './pairing.js';
 import { runJsonChild } from './processes.js';
 import type { Summary } from './stats.js';
 import { RedisServer } from '../test/helpers/redis.js';
+import { MESSAGE_BYTES, benchMessages } from './messages.js';
 import { benchWake } from './wake.js';
 
 interface Row {
@@ -37,9 +37,9 @@ const WAKE_RUNS = 200;
 const CONCURRENT_PAIRINGS = 100;
 const CAPACITY_SECONDS = 8;
 const MEMORY_SLOTS = 10_000;
+const DELIVERY_RUNS = 200;
 const MESSAGE_SENDERS = 50;
 const MESSAGE_SECONDS = 4;
-const MESSAGE_RUNS = 200;
 
 function timed(summary: Summary, metric: string, note?: string): Row {
   return { metric, median: round(summary.medianMs), p99: round(summary.p99Ms), unit: 'ms', note: note ?? `${summary.runs} runs` };
@@ -85,12 +85,12 @@ if (redis) {
 }
 progress(`relay capacity (${CAPACITY_SECONDS} s, memory${redis ? ' and Redis' : ''} engine) and a bare http server`);
 const capacity = await benchCapacity(CONCURRENT_PAIRINGS, CAPACITY_SECONDS, redis?.url());
+progress('message delivery');
+const delivery = await benchDelivery(DELIVERY_RUNS);
 progress(`relay messages (${MESSAGE_SECONDS} s)`);
 const messages = await benchMessages(MESSAGE_SENDERS, MESSAGE_SECONDS);
 const redisMessages = redis && (await benchMessages(MESSAGE_SENDERS, MESSAGE_SECONDS, redis.url()));
 await redis?.dispose();
-progress('message delivery');
-const delivery = await benchMessageDelivery(MESSAGE_RUNS);
 progress('relay memory');
 const memory = await runJsonChild<MemoryBench>('memoryProcess', [String(MEMORY_SLOTS)], ['--expose-gc']);
 progress('extension bundle');
@@ -123,10 +123,10 @@ const rows: Row[] = [
         { metric: '  relay CPU per pairing on Redis', median: capacity.redis.relayCpuMsPerPairing, unit: 'ms', note: `relay process at ${Math.round(capacity.redis.relayCpuShare * 100)}% of a core (redis-server not counted)` },
       ]
     : []),
+  timed(delivery.toReader, 'message: send → delivered to a waiting reader', `${DELIVERY_RUNS} messages, seal + POST → long poll, AuthOpen, checks, stored, acknowledged`),
+  timed(delivery.toReceipt, 'message: send → receipt back (delivered)', 'the reader hands each message over at once'),
   { metric: `relay messages/s at ${MESSAGE_BYTES / 1024} KiB (memory engine)`, median: messages.messagesPerSecond, unit: 'messages/s', note: `${messages.senders} senders, ${messages.messages} in ${messages.seconds} s, ${messages.relayCpuMsPerMessage} ms relay CPU each` },
   ...(redisMessages ? [{ metric: `relay messages/s at ${MESSAGE_BYTES / 1024} KiB (Redis engine)`, median: redisMessages.messagesPerSecond, unit: 'messages/s', note: `${redisMessages.messages} in ${redisMessages.seconds} s, ${redisMessages.relayCpuMsPerMessage} ms relay CPU each` }] : []),
-  timed(delivery.toReader, 'message: send → delivered to a waiting reader', `${MESSAGE_RUNS} messages, seal + POST → long poll, AuthOpen, checks, stored, acknowledged`),
-  timed(delivery.toReceipt, 'message: send → receipt back (delivered)', 'the reader hands each message over at once'),
   { metric: 'relay memory per open slot (waiting for guest)', median: memory.openedBytesPerSlot, unit: 'bytes', note: `heap with ${memory.slots} slots minus empty, after GC` },
   { metric: 'relay memory per slot mid-exchange (commits, pakes)', median: memory.exchangingBytesPerSlot, unit: 'bytes' },
   { metric: `relay memory per queued ${MESSAGE_BYTES / 1024} KiB message`, median: memory.bytesPerQueuedMessage, unit: 'bytes', note: `${memory.queuedMessages} queued in one inbox, memory engine` },
@@ -157,5 +157,5 @@ for (const line of table.slice(1)) console.log(format(line));
 const resultsDir = new URL('./results/', import.meta.url);
 mkdirSync(resultsDir, { recursive: true });
 const output = fileURLToPath(new URL('latest.json', resultsDir));
-writeFileSync(output, `${JSON.stringify({ meta, rows, details: { crypto, pairing, wanPairing, wake, crossWake, capacity, messages, redisMessages, delivery, memory, extension } }, null, 2)}\n`);
+writeFileSync(output, `${JSON.stringify({ meta, rows, details: { crypto, pairing, wanPairing, wake, crossWake, capacity, delivery, messages, redisMessages, memory, extension } }, null, 2)}\n`);
 console.log(`\nwritten to ${output}`);

@@ -1,11 +1,11 @@
-// Messages (PROTOCOL.md section 6), relay in its own process, real runners on both sides:
+// Message delivery (PROTOCOL.md section 6), relay in its own process, real runners on both sides:
 // - send → delivered to a waiting reader: the reader's long poll is pending; measured from the
 //   start of SendRunner.send (seal, POST) to the reader's `message` event (read, AuthOpen, checks,
 //   stored, acknowledged);
 // - send → receipt back: the reader hands each message over at once; measured from the start of
 //   the send to the sender's `receipt` event (its message now `delivered`).
-// Relay throughput and memory per message are bench/messages.ts and bench/memoryProcess.ts.
-// Run directly: node --import tsx bench/messageDelivery.ts [runs]
+// (The relay's own messages/s is bench/messages.ts.)
+// Run directly: node --import tsx bench/delivery.ts [runs]
 
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -20,7 +20,7 @@ const WARM_UP_RUNS = 10;
 /** Lets the reader's long poll reach the relay before the send starts. */
 const POLL_SETTLE_MS = 20;
 
-export interface MessageDeliveryBench {
+export interface DeliveryBench {
   toReader: Summary;
   toReceipt: Summary;
 }
@@ -35,7 +35,7 @@ function waitFor(receiver: ReceiveRunner, type: MessagingEvent['type']): Promise
   });
 }
 
-export async function benchMessageDelivery(runs = 200): Promise<MessageDeliveryBench> {
+export async function benchDelivery(runs = 200): Promise<DeliveryBench> {
   const relay = await startServerProcess('relay');
   try {
     const alice = await makeSide(relay.url, 'alice');
@@ -83,5 +83,5 @@ export async function benchMessageDelivery(runs = 200): Promise<MessageDeliveryB
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  console.log(JSON.stringify(await benchMessageDelivery(Number(process.argv[2] ?? 200))));
+  console.log(JSON.stringify(await benchDelivery(Number(process.argv[2] ?? 200))));
 }
