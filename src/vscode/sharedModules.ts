@@ -5,12 +5,16 @@
 
 import * as coreErrors from '../core/errors.js';
 import * as coreIdentity from '../core/identity.js';
+import * as coreInbox from '../core/inbox.js';
+import * as coreMessages from '../core/messages.js';
 import * as coreTrust from '../core/trust.js';
 import * as nodeWatch from '../node/watch.js';
 
 export const SHARED_MODULES: Readonly<Record<string, object>> = {
   'core/errors.js': coreErrors,
   'core/identity.js': coreIdentity,
+  'core/inbox.js': coreInbox,
+  'core/messages.js': coreMessages,
   'core/trust.js': coreTrust,
   'node/watch.js': nodeWatch,
 };
