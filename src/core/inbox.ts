@@ -98,6 +98,19 @@ export const PULL_RETRY_MAX_MS = 30_000;
 /** How often a receiver retries telling peers about a grant they have not heard of yet, and prunes the mailbox. */
 export const HEAL_INTERVAL_MS = 60_000;
 
+/** Sleeps `ms` on the clock, or less if `signal` aborts first. */
+async function sleepUnlessAborted(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return clock.sleep(ms);
+  if (signal.aborted) return;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<void>((resolve) => {
+    onAbort = resolve;
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  await Promise.race([clock.sleep(ms), aborted]);
+  if (onAbort) signal.removeEventListener('abort', onAbort);
+}
+
 const refOf = (peer: PinnedPeer): PeerRef => ({ fingerprint: peer.fingerprint, handle: peer.handle });
 const publicKeyOf = (peer: PinnedPeer): Uint8Array => fromBase64(peer.card.key, 'card key', 32);
 
@@ -256,8 +269,12 @@ export class ReceiveRunner {
       for (const peer of await listPeers(this.deps)) await this.mailbox.prune(peer.fingerprint);
     }
     const inboxes = await listOwnInboxes(this.deps);
-    if (inboxes.length === 0) return events;
     const waitSeconds = Math.min(Math.max(options.waitSeconds ?? 0, 0), MAX_WAIT_SECONDS);
+    if (inboxes.length === 0) {
+      // Nothing to read yet (no pairing made an inbox): the wait still passes, so `run` does not spin.
+      if (waitSeconds > 0) await sleepUnlessAborted(this.deps.clock, waitSeconds * 1000, options.signal);
+      return events;
+    }
     // Every inbox is long-polled at once; the first one with news ends the others' waits.
     const settle = new AbortController();
     const signal = options.signal ? AbortSignal.any([options.signal, settle.signal]) : settle.signal;

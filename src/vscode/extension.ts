@@ -27,6 +27,12 @@ import { registerShowSessions } from './commands/showSessions.js';
 import { registerStartRelay } from './commands/startRelay.js';
 import { registerStopRelay } from './commands/stopRelay.js';
 import { registerVerifySas } from './commands/verifySas.js';
+import { registerMessageCommands } from './commands/messages.js';
+import { ConversationPanels } from './conversationPanel.js';
+import { notifyMessagingEvent } from './messageNotifications.js';
+import { WindowMessaging, lossGraceSettingMs } from './messaging.js';
+import { PeersView } from './peersView.js';
+import { UnreadStatusItem } from './unreadStatus.js';
 import type { ExtensionDeps } from './deps.js';
 import { type RelayChoiceOptions, RelayChoice, nodeScriptCommand, startingLocalRelay } from './embeddedRelay.js';
 import { watchExpiry } from './expiryWatch.js';
@@ -122,8 +128,10 @@ export function activate(context: vscode.ExtensionContext): void {
     register(context, deps);
   }
 
+  const messaging = startMessaging(context, deps);
+
   shutdown = async () => {
-    await mcp.close().catch(() => undefined);
+    await Promise.all([mcp.close().catch(() => undefined), messaging.dispose()]);
   };
 
   void resumePairings(store, driver, log);
@@ -133,6 +141,43 @@ export async function deactivate(): Promise<void> {
   const closing = shutdown;
   shutdown = undefined;
   await closing?.();
+}
+
+/**
+ * Messaging: the pull (in one window of the profile), the Peers view, the conversation panels,
+ * the unread count and the notifications. A finished pairing, the window gaining focus and a
+ * change of the loss grace wake it.
+ */
+function startMessaging(context: vscode.ExtensionContext, deps: ExtensionDeps): WindowMessaging {
+  const lossGraceMs = (): number => lossGraceSettingMs(vscode.workspace.getConfiguration(SETTINGS.section).get<unknown>(SETTINGS.lossGraceMinutes));
+  const messaging = new WindowMessaging({
+    deps: { ...deps.core, log: (line) => { deps.log.info(line); } },
+    home: defaultHome(),
+    lossGraceMs,
+    log: deps.log,
+    onEvent: (event) => {
+      notifyMessagingEvent(event, conversations);
+    },
+  });
+  const conversations = new ConversationPanels({ extensionUri: context.extensionUri, messaging, log: deps.log });
+  registerMessageCommands(context, deps, { messaging, conversations });
+  const stopWatchingStore = deps.store.onDidChange(() => {
+    void messaging.wake();
+  });
+  context.subscriptions.push(
+    conversations,
+    new PeersView(messaging),
+    new UnreadStatusItem(messaging),
+    vscode.window.onDidChangeWindowState((state) => {
+      if (state.focused) void messaging.wake();
+    }),
+    vscode.workspace.onDidChangeConfiguration((change) => {
+      if (change.affectsConfiguration(`${SETTINGS.section}.${SETTINGS.lossGraceMinutes}`)) void messaging.restart();
+    }),
+    { dispose: () => { stopWatchingStore(); void messaging.dispose(); } },
+  );
+  messaging.start();
+  return messaging;
 }
 
 /** Pairings this workspace had in flight when it last closed carry on where they stopped. */
