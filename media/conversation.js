@@ -91,7 +91,7 @@
     if (entry.kind === 'data') item.append(element('p', 'kind-note muted', 'Structured data for agents:'));
     item.append(element(entry.kind === 'data' ? 'pre' : 'p', 'body', entry.text));
     if (entry.direction === 'in' && entry.kind !== 'unsupported') {
-      const ask = element('button', 'ask secondary', 'Ask the agent');
+      const ask = element('button', 'ask', 'Ask the agent…');
       ask.type = 'button';
       ask.setAttribute('aria-label', `Ask the agent about this message from ${peerHandle}`);
       ask.addEventListener('click', () => {
@@ -104,6 +104,8 @@
 
   let shown = -1;
   let wasSending = false;
+  /** The last view rendered, as JSON: the host re-sends unchanged views, which must not reset a selection. */
+  let lastRendered = '';
 
   function render(view) {
     main.dataset.state = 'ready';
@@ -166,6 +168,9 @@
       return;
     }
     if (message.type !== 'view' || !isView(message.view)) return;
+    const json = JSON.stringify(message.view);
+    if (json === lastRendered) return;
+    lastRendered = json;
     render(message.view);
   });
 

@@ -156,6 +156,15 @@ describe('the conversation page in chromium', { skip: existsSync(CHROMIUM) ? fal
     await page.close();
   });
 
+  it('keeps the person\'s selection when the host re-sends an unchanged view', async () => {
+    const { page, show } = await open();
+    await show(talk);
+    await page.evaluate("(() => { const range = document.createRange(); range.selectNodeContents(document.querySelectorAll('#entries .body')[1]); getSelection().removeAllRanges(); getSelection().addRange(range); })()");
+    await show(talk);
+    assert.equal(await page.evaluate<string>('getSelection().toString()'), 'hi bob');
+    await page.close();
+  });
+
   it('ignores malformed views, and hides the compose box once the peer is forgotten', async () => {
     const { page, show } = await open();
     await show(talk);
