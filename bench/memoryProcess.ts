@@ -67,7 +67,7 @@ async function bytesPerSlot(slots: number, exchanging: boolean): Promise<{ empty
   const empty = collectedHeap();
   await fill(relay, slots, exchanging);
   now += WEIGHED_AFTER_MS;
-  relay.sweep();
+  await relay.sweep();
   const full = collectedHeap();
   if (relay.stats().pairSlots !== slots) throw new Error(`expected ${slots} open slots, the relay holds ${relay.stats().pairSlots}`);
   return { empty, perSlot: (full - empty) / slots };

@@ -12,6 +12,7 @@ import { benchCapacity } from './capacity.js';
 import { benchCrypto } from './crypto.js';
 import { benchExtension } from './extension.js';
 import type { MemoryBench } from './memoryProcess.js';
+import { benchMessages } from './messages.js';
 import { benchPairing } from './pairing.js';
 import { runJsonChild } from './processes.js';
 import type { Summary } from './stats.js';
@@ -34,6 +35,8 @@ const WAKE_RUNS = 200;
 const CONCURRENT_PAIRINGS = 100;
 const CAPACITY_SECONDS = 8;
 const MEMORY_SLOTS = 10_000;
+const MESSAGE_RUNS = 200;
+const MESSAGE_THROUGHPUT_SECONDS = 5;
 
 function timed(summary: Summary, metric: string, note?: string): Row {
   return { metric, median: round(summary.medianMs), p99: round(summary.p99Ms), unit: 'ms', note: note ?? `${summary.runs} runs` };
@@ -68,6 +71,8 @@ progress('long-poll wake');
 const wake = await benchWake(WAKE_RUNS);
 progress(`relay capacity (${CAPACITY_SECONDS} s) and a bare http server`);
 const capacity = await benchCapacity(CONCURRENT_PAIRINGS, CAPACITY_SECONDS);
+progress('messages');
+const messages = await benchMessages(MESSAGE_RUNS, MESSAGE_THROUGHPUT_SECONDS);
 progress('relay memory');
 const memory = await runJsonChild<MemoryBench>('memoryProcess', [String(MEMORY_SLOTS)], ['--expose-gc']);
 progress('extension bundle');
@@ -93,6 +98,9 @@ const rows: Row[] = [
   { metric: '  relay CPU per pairing', median: capacity.relayCpuMsPerPairing, unit: 'ms', note: `relay process at ${Math.round(capacity.relayCpuShare * 100)}% of a core` },
   { metric: '  bare Node http, same requests', median: capacity.bareRequestsPerSecond, unit: 'requests/s', note: `${capacity.requests} requests in ${capacity.bareSeconds} s, ${capacity.bareCpuMsPerPairingRequests} ms CPU per pairing's worth` },
   { metric: '  relay / bare', median: capacity.throughputRatio, unit: '× time', note: `${capacity.cpuRatio}× CPU` },
+  timed(messages.toReader, 'message: send → delivered to a waiting reader', `${MESSAGE_RUNS} messages, seal + POST → long poll, AuthOpen, checks, stored, acknowledged`),
+  timed(messages.toReceipt, 'message: send → receipt back (delivered)', 'the reader hands each message over at once'),
+  { metric: 'relay messages/s at 1 KiB', median: messages.messagesPerSecond, unit: 'messages/s', note: `${messages.throughputMessages} posts from 32 send tokens in ${messages.throughputSeconds} s, owner draining` },
   { metric: 'relay memory per open slot (waiting for guest)', median: memory.openedBytesPerSlot, unit: 'bytes', note: `heap with ${memory.slots} slots minus empty, after GC` },
   { metric: 'relay memory per slot mid-exchange (commits, pakes)', median: memory.exchangingBytesPerSlot, unit: 'bytes' },
   ...(extension.built
@@ -122,5 +130,5 @@ for (const line of table.slice(1)) console.log(format(line));
 const resultsDir = new URL('./results/', import.meta.url);
 mkdirSync(resultsDir, { recursive: true });
 const output = fileURLToPath(new URL('latest.json', resultsDir));
-writeFileSync(output, `${JSON.stringify({ meta, rows, details: { crypto, pairing, wanPairing, wake, capacity, memory, extension } }, null, 2)}\n`);
+writeFileSync(output, `${JSON.stringify({ meta, rows, details: { crypto, pairing, wanPairing, wake, capacity, messages, memory, extension } }, null, 2)}\n`);
 console.log(`\nwritten to ${output}`);

@@ -4,14 +4,16 @@
 import { parseArgs } from 'node:util';
 import { PairError, isPairError } from '../core/errors.js';
 import { initSelfIdempotent, loadIdentity } from '../core/identity.js';
-import { forgetPeer, listPeers } from '../core/trust.js';
+import { listPeers } from '../core/trust.js';
 import { SAS_MISMATCH_REASON } from '../core/session.js';
 import { SessionStore } from '../core/store.js';
 import { createRelayConnector, normaliseRelayUrl } from '../relay/client.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, DEFAULT_RELAY_URL } from '../relay/embedded.js';
-import { startRelay } from '../relay/node.js';
+import { startRelay, trustedProxies } from '../relay/node.js';
+import { parseRedisUrl } from '../relay/storeUrl.js';
 import { defaultHome, systemClock, systemRandom } from '../node/system.js';
 import { openHomeStores } from './fileStore.js';
+import { MESSAGE_OPTIONS, MESSAGE_USAGE, MessageUsageError, forgetCommand, inboxCommand, sendCommand } from './messages.js';
 import { resolveRelay, runPairing } from './pair.js';
 import { Terminal } from './terminal.js';
 
@@ -24,8 +26,10 @@ Usage:
   agent-pair whoami                                    show this identity
   agent-pair init HANDLE [--relay URL]                 set up this identity (idempotent)
   agent-pair peers                                     list pinned peers
-  agent-pair forget FINGERPRINT                        unpin a peer
-  agent-pair relay [--host 127.0.0.1] [--port 8771]    run a relay
+  agent-pair forget FINGERPRINT                        unpin a peer and revoke its access to your inbox
+${MESSAGE_USAGE}  agent-pair relay [--host 127.0.0.1] [--port 8771]    run a relay
+        [--store redis://HOST:PORT[/DB]]               keep its state in Redis (many relay processes, restarts)
+        [--trust-proxy CIDR,...]                       take the client address from these proxies' X-Forwarded-For
   agent-pair mcp [--relay URL]                         run the MCP server on stdio (for Claude Code, Cursor, ...)
 
 Options:
@@ -51,7 +55,10 @@ export async function main(argv: string[]): Promise<number> {
         json: { type: 'boolean', default: false },
         host: { type: 'string', default: DEFAULT_RELAY_HOST },
         port: { type: 'string', default: String(DEFAULT_RELAY_PORT) },
+        store: { type: 'string', default: process.env['AGENT_PAIR_RELAY_STORE'] ?? '' },
+        'trust-proxy': { type: 'string', default: process.env['AGENT_PAIR_RELAY_TRUST_PROXY'] ?? '' },
         help: { type: 'boolean', short: 'h', default: false },
+        ...MESSAGE_OPTIONS,
       },
     });
   } catch (error) {
@@ -110,26 +117,27 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'forget': {
         const [fingerprint] = expectArgs(1, 'a peer fingerprint (16 hex characters)');
-        const removed = await forgetPeer(homeDeps(home), fingerprint ?? '');
-        if (!removed) throw new PairError('not_found', `No pinned peer has fingerprint ${fingerprint ?? ''}. List them with: agent-pair peers`);
-        terminal.say(`Forgot ${fingerprint ?? ''}.`);
-        return 0;
+        return await forgetCommand(homeDeps(home), fingerprint ?? '', terminal);
       }
+      case 'send':
+        return await sendCommand(homeDeps(home), rest, values, terminal);
+      case 'inbox':
+        return await inboxCommand(homeDeps(home), rest, values, terminal);
       case 'relay':
         expectArgs(0, 'no arguments');
-        return await runRelay(values.host, values.port, terminal);
+        return await runRelay(values.host, values.port, { store: values.store, trustProxy: values['trust-proxy'] }, terminal);
       case 'mcp': {
         expectArgs(0, 'no arguments');
         const relay = await resolveRelay(relayUrl);
         const { runStdioServer } = await import('../mcp/stdio.js');
-        await runStdioServer({ home, relayUrl: relay.url });
+        await runStdioServer({ home, relayUrl: relay.url, confirmSends: values['confirm-sends'] });
         return 0;
       }
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}`);
     }
   } catch (error) {
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || error instanceof MessageUsageError) {
       process.stderr.write(`agent-pair: ${error.message}\n\n${USAGE}`);
       return EXIT_USAGE;
     }
@@ -181,10 +189,18 @@ async function confirmFromTerminal(home: string, sessionId: string, terminal: Te
   return 0;
 }
 
-async function runRelay(host: string, portText: string, terminal: Terminal): Promise<number> {
+async function runRelay(host: string, portText: string, serving: { store: string; trustProxy: string }, terminal: Terminal): Promise<number> {
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port ${portText} is not a port; expected 0 to 65535`);
-  const relay = await startRelay({ host, port });
+  const store = serving.store === '' ? undefined : serving.store;
+  const trustProxy = serving.trustProxy === '' ? [] : serving.trustProxy.split(',');
+  try {
+    if (store !== undefined) parseRedisUrl(store);
+    trustedProxies(trustProxy);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const relay = await startRelay({ host, port, trustProxy, metrics: true, ...(store !== undefined && { store }) });
   terminal.say(`Agent Pair relay listening on ${relay.url} (Ctrl-C stops it).`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

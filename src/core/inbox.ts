@@ -16,8 +16,8 @@
 //   const receiver = new ReceiveRunner(deps, { sender, lossGraceMs });
 //   receiver.on((event) => ...)               every event below, as it happens
 //   await receiver.pull({ waitSeconds, signal })   one round over every own inbox (long-polls up
-//                                             to waitSeconds when empty); resolves the events of
-//                                             that round
+//                                             to waitSeconds, any length, while nothing happens);
+//                                             resolves the events of that round
 //   await receiver.run({ signal })            pulls until the signal aborts; relay trouble is an
 //                                             event and a pause, never the end
 //   await receiver.markRead(refs)             unread → read (no receipt)
@@ -261,6 +261,22 @@ export class ReceiveRunner {
    * empty), checks and stores each envelope, acknowledges what was stored, reports losses.
    */
   async pull(options: { waitSeconds?: number; signal?: AbortSignal } = {}): Promise<MessagingEvent[]> {
+    const deadline = this.deps.clock.now() + Math.max(options.waitSeconds ?? 0, 0) * 1000;
+    if ((await listOwnInboxes(this.deps)).length === 0) {
+      // Nothing to read yet (no pairing made an inbox): the wait still passes, so `run` does not spin.
+      const waitMs = Math.min(deadline - this.deps.clock.now(), MAX_WAIT_SECONDS * 1000);
+      if (waitMs > 0) await sleepUnlessAborted(this.deps.clock, waitMs, options.signal);
+      return [];
+    }
+    // Waits longer than one long poll are several long polls, until something happens.
+    for (;;) {
+      const leftSeconds = Math.max(deadline - this.deps.clock.now(), 0) / 1000;
+      const events = await this.pullRound(Math.min(leftSeconds, MAX_WAIT_SECONDS), options.signal);
+      if (events.length > 0 || leftSeconds <= MAX_WAIT_SECONDS || options.signal?.aborted) return events;
+    }
+  }
+
+  private async pullRound(waitSeconds: number, outerSignal: AbortSignal | undefined): Promise<MessagingEvent[]> {
     const events: MessagingEvent[] = [];
     const now = this.deps.clock.now();
     if (this.healedAt === undefined || now - this.healedAt >= HEAL_INTERVAL_MS) {
@@ -269,15 +285,10 @@ export class ReceiveRunner {
       for (const peer of await listPeers(this.deps)) await this.mailbox.prune(peer.fingerprint);
     }
     const inboxes = await listOwnInboxes(this.deps);
-    const waitSeconds = Math.min(Math.max(options.waitSeconds ?? 0, 0), MAX_WAIT_SECONDS);
-    if (inboxes.length === 0) {
-      // Nothing to read yet (no pairing made an inbox): the wait still passes, so `run` does not spin.
-      if (waitSeconds > 0) await sleepUnlessAborted(this.deps.clock, waitSeconds * 1000, options.signal);
-      return events;
-    }
+    if (inboxes.length === 0) return events;
     // Every inbox is long-polled at once; the first one with news ends the others' waits.
     const settle = new AbortController();
-    const signal = options.signal ? AbortSignal.any([options.signal, settle.signal]) : settle.signal;
+    const signal = outerSignal ? AbortSignal.any([outerSignal, settle.signal]) : settle.signal;
     await Promise.all(
       inboxes.map(async (inbox) => {
         const got = await this.pullInbox(inbox, waitSeconds, signal, events);

@@ -19,8 +19,10 @@ import { HANDLE_PATTERN, initSelfIdempotent, loadIdentity } from '../core/identi
 import type { ConfirmPort } from '../core/ports.js';
 import type { SessionDeps, SessionSnapshot } from '../core/session.js';
 import type { SessionStore } from '../core/store.js';
-import { forgetPeer, listPeers } from '../core/trust.js';
+import { forgetAndRevoke } from '../core/inbox.js';
+import { listPeers } from '../core/trust.js';
 import { watchWhileAsked } from '../node/watch.js';
+import { type MessageReceiver, registerMessageTools } from './messageTools.js';
 
 export const MCP_SERVER_NAME = 'agent-pair';
 /** How long host, join and status may wait for the other side in one call (well under clients' request timeouts). */
@@ -51,6 +53,10 @@ export interface McpServerOptions {
   /** One line per tool call: the tool and its outcome (a state or an error code), nothing secret. */
   log?: (line: string) => void;
   version?: string;
+  /** Every peer_send waits for the person's yes (MCP elicitation). */
+  confirmSends?: boolean;
+  /** The messaging tools' runner (VS Code: the window's); see messageTools.ts. */
+  receiver?: MessageReceiver;
 }
 
 // ---- Input schemas. The SDK turns a failed parse into a tool error that quotes these
@@ -521,9 +527,11 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
   }, ({ fingerprint }) => guarded('peers_forget', async () => {
     const normalised = fingerprint.toLowerCase();
-    if (!(await forgetPeer(deps, normalised))) throw new PairError('not_found', `No pinned peer has fingerprint ${normalised}. Call peers_list to see them.`);
-    return ok({ forgotten: true, fingerprint: normalised }, `Forgot ${normalised}.`);
+    const { forgotten, revoked } = await forgetAndRevoke(deps, normalised);
+    if (!forgotten) throw new PairError('not_found', `No pinned peer has fingerprint ${normalised}. Call peers_list to see them.`);
+    return ok({ forgotten: true, fingerprint: normalised }, `Forgot ${normalised}${revoked ? '; the relay now refuses their messages to you' : ''}.`);
   }));
 
+  registerMessageTools(server, { deps, guarded, ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }), ...(options.receiver && { receiver: options.receiver }) });
   return server;
 }

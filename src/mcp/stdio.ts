@@ -13,6 +13,8 @@ import { createMcpServer } from './server.js';
 export interface StdioOptions {
   home: string;
   relayUrl: string;
+  /** Every peer_send waits for the person's yes (`agent-pair mcp --confirm-sends`). */
+  confirmSends?: boolean;
 }
 
 /** Serves until the client closes stdin. */
@@ -25,7 +27,7 @@ export async function runStdioServer(options: StdioOptions): Promise<void> {
   const store = new SessionStore(deps);
   const restored = await store.restore();
   if (restored.restored.length > 0) log(`restored ${restored.restored.length} pairing(s) in flight`);
-  const server = createMcpServer({ store, deps, defaultRelayUrl: options.relayUrl, sharedStorage: true, log });
+  const server = createMcpServer({ store, deps, defaultRelayUrl: options.relayUrl, sharedStorage: true, log, ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }) });
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     transport.onclose = resolve;

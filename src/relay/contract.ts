@@ -98,6 +98,12 @@ export interface RelayLimits {
   messageLifetimeSeconds: number;
   /** An inbox slot is deleted this long after its owner last used it (read, acknowledged, granted, revoked). */
   inboxIdleSeconds: number;
+  /** Pair slots one client address (IPv4 address, IPv6 /64) may hold open at once; then 429. */
+  maxPairSlotsPerAddress: number;
+  /** Inbox slots one client address may hold; then 429. */
+  maxInboxSlotsPerAddress: number;
+  /** Grants one inbox slot may make per minute; then 429. */
+  grantsPerSlotPerMinute: number;
 }
 
 export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
@@ -118,6 +124,11 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
   maxInboxBytes: 16 * 1024 * 1024,
   messageLifetimeSeconds: 7 * 24 * 3600,
   inboxIdleSeconds: 30 * 24 * 3600,
+  // One person's host and join, or a few pairings at once, stay far below these; a flood from
+  // a few hundred addresses (the audit used 340) cannot fill the 10,000-slot table.
+  maxPairSlotsPerAddress: 25,
+  maxInboxSlotsPerAddress: 100,
+  grantsPerSlotPerMinute: 60,
 });
 
 /** The defaults with `overrides` applied; each override must be a positive number. */

@@ -1,7 +1,15 @@
-// The standalone relay (`node dist/relay.mjs [--host H] [--port P] [--idle-exit S] [--record F]`),
-// for running one on a server, and the process VS Code starts for the shared local relay.
-// Configuration by flags or AGENT_PAIR_RELAY_HOST / AGENT_PAIR_RELAY_PORT /
-// AGENT_PAIR_RELAY_IDLE_EXIT.
+// The standalone relay (`node dist/relay.mjs [--host H] [--port P] [--store redis://HOST:PORT[/DB]]
+// [--trust-proxy CIDR,...] [--idle-exit S] [--record F]`), for running one on a server, and the
+// process VS Code starts for the shared local relay. Configuration by flags or
+// AGENT_PAIR_RELAY_HOST / AGENT_PAIR_RELAY_PORT / AGENT_PAIR_RELAY_STORE /
+// AGENT_PAIR_RELAY_TRUST_PROXY / AGENT_PAIR_RELAY_IDLE_EXIT. It serves GET /metrics.
+//
+// --store redis://HOST:PORT[/DB]: keep every slot, inbox and message in Redis, so any number of
+// relay processes behind a load balancer serve the same pairings and a restart loses nothing.
+// Default: this process's memory.
+//
+// --trust-proxy CIDR,...: requests from these addresses (a TLS-terminating reverse proxy) are
+// counted under the client address their X-Forwarded-For names.
 //
 // --idle-exit SECONDS: close gracefully and exit (code 0) once the relay has had no pair slot,
 // no pending long poll and no request at all for that long; 0 (the default) never. A request
@@ -17,7 +25,9 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, type RelayProcessRecord, isAddressInUse } from './embedded.js';
-import { type RunningRelay, startRelay } from './node.js';
+import { type RunningRelay, startRelay, trustedProxies } from './node.js';
+import { parseRedisUrl } from './storeUrl.js';
+import { StoreUnavailableError } from './store.js';
 
 function usage(message: string): never {
   process.stderr.write(`relay: ${message}\n`);
@@ -31,11 +41,13 @@ const { values } = (() => {
         host: { type: 'string', default: process.env['AGENT_PAIR_RELAY_HOST'] ?? DEFAULT_RELAY_HOST },
         port: { type: 'string', default: process.env['AGENT_PAIR_RELAY_PORT'] ?? String(DEFAULT_RELAY_PORT) },
         'idle-exit': { type: 'string', default: process.env['AGENT_PAIR_RELAY_IDLE_EXIT'] ?? '0' },
+        store: { type: 'string', default: process.env['AGENT_PAIR_RELAY_STORE'] ?? '' },
+        'trust-proxy': { type: 'string', default: process.env['AGENT_PAIR_RELAY_TRUST_PROXY'] ?? '' },
         record: { type: 'string' },
       },
     });
   } catch (error) {
-    return usage(`${error instanceof Error ? error.message : String(error)}; usage: relay [--host H] [--port P] [--idle-exit SECONDS] [--record FILE]`);
+    return usage(`${error instanceof Error ? error.message : String(error)}; usage: relay [--host H] [--port P] [--store redis://HOST:PORT[/DB]] [--trust-proxy CIDR,...] [--idle-exit SECONDS] [--record FILE]`);
   }
 })();
 const port = Number(values.port);
@@ -45,17 +57,28 @@ if (!/^\d{1,9}$/.test(idleExitText)) usage(`--idle-exit ${idleExitText} is not a
 const idleExitMs = Number(idleExitText) * 1000;
 const recordPath = values.record;
 if (recordPath === '') usage('--record needs a file path');
+const store = values.store === '' ? undefined : values.store;
+const trustProxy = values['trust-proxy'] === '' ? [] : values['trust-proxy'].split(',');
+try {
+  if (store !== undefined) parseRedisUrl(store);
+  trustedProxies(trustProxy);
+} catch (error) {
+  usage(error instanceof Error ? error.message : String(error));
+}
 
 let relay: RunningRelay;
 try {
-  relay = await startRelay({ host: values.host, port });
+  relay = await startRelay({ host: values.host, port, trustProxy, metrics: true, ...(store !== undefined && { store }) });
 } catch (error) {
-  process.stderr.write(isAddressInUse(error) ? `relay: ${values.host}:${port} is already in use\n` : `relay: could not listen on ${values.host}:${port}: ${error instanceof Error ? error.message : String(error)}\n`);
+  const reason = error instanceof Error ? error.message : String(error);
+  process.stderr.write(
+    isAddressInUse(error) ? `relay: ${values.host}:${port} is already in use\n` : error instanceof StoreUnavailableError ? `relay: ${reason}\n` : `relay: could not listen on ${values.host}:${port}: ${reason}\n`,
+  );
   process.exit(1);
 }
 // Synchronously, before any request is handled: whoever sees the relay answer finds the record.
 if (recordPath !== undefined) writeRecord(recordPath, { pid: process.pid, url: relay.url, startedAt: new Date().toISOString() });
-process.stdout.write(`Agent Pair relay listening on ${relay.url}\n`);
+process.stdout.write(`Agent Pair relay listening on ${relay.url}${store === undefined ? '' : ` (store: Redis)`}\n`);
 
 let stopping = false;
 const stop = (): void => {

@@ -1,12 +1,16 @@
 // The Node adapter: an `http` server in front of the socket-free Relay of server.ts. It reads
 // request bodies under the size limit (a declared Content-Length over it is refused before a
 // byte is read, a streamed body is cut off where it crosses it), turns dropped connections
-// into abort signals so long polls let go of their slots, and closes gracefully.
+// into abort signals so long polls let go of their slots, answers requests Node cannot parse
+// with the protocol's JSON errors, takes the client address from X-Forwarded-For only from
+// trusted proxies, serves /metrics when asked to, and closes gracefully.
 
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { RelayLimits } from './contract.js';
-import { Relay, type RelayResponse, type RelayStats, errorResponse } from './server.js';
+import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES, createServer } from 'node:http';
+import { type AddressInfo, BlockList, type Socket, isIP } from 'node:net';
+import { type RelayLimits, resolveLimits } from './contract.js';
+import type { RelayMetrics } from './metrics.js';
+import { Relay, type RelayResponse, type RelayStats, errorResponse, routeLabel } from './server.js';
+import type { RelayStore } from './store.js';
 
 export interface StartRelayOptions {
   /** Interface to listen on; default 127.0.0.1. */
@@ -18,6 +22,15 @@ export interface StartRelayOptions {
   clock?: { now(): number };
   /** Where an unexpected failure (a relay bug, a listen socket error) is reported; default stderr. */
   log?: (line: string) => void;
+  /** `redis://HOST:PORT[/DB]` to keep state in Redis (shared by relay processes); default in memory. */
+  store?: string;
+  /**
+   * Proxies (CIDRs or addresses) whose X-Forwarded-For names the client: a request from one of
+   * them is counted under the last address in the header that is not itself a trusted proxy.
+   */
+  trustProxy?: readonly string[];
+  /** Serve `GET /metrics` (Prometheus text). */
+  metrics?: boolean;
 }
 
 export interface RunningRelay {
@@ -41,29 +54,50 @@ const SWEEP_INTERVAL_MS = 1_000;
 const CLOSE_GRACE_MS = 2_000;
 
 export async function startRelay(options: StartRelayOptions = {}): Promise<RunningRelay> {
-  const relay = new Relay({ ...(options.limits && { limits: options.limits }), ...(options.clock && { clock: options.clock }) });
+  const limits = resolveLimits(options.limits);
+  let store: RelayStore | undefined;
+  if (options.store !== undefined) {
+    // Loaded only when asked for, so the embedded relay never loads the Redis client.
+    const { connectRedisStore } = await import('./redisStore.js');
+    store = await connectRedisStore(options.store, limits);
+  }
+  let metrics: RelayMetrics | undefined;
+  if (options.metrics === true) {
+    const { createRelayMetrics } = await import('./metrics.js');
+    metrics = createRelayMetrics();
+  }
+  const relay = new Relay({ limits, ...(options.clock && { clock: options.clock }), ...(store && { store: () => store }), ...(metrics && { observer: metrics.observer }) });
+  metrics?.attach(relay);
+  const proxies = trustedProxies(options.trustProxy ?? []);
   const log = options.log ?? ((line: string) => process.stderr.write(`relay: ${line}\n`));
   let closing = false;
 
   const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 });
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const respond = (response: RelayResponse): void => {
+      if (metrics && !res.headersSent && !res.destroyed) metrics.observer.answered(routeLabel(req.method ?? 'GET', req.url ?? '/'), response.status);
       send(res, closing ? { ...response, headers: { ...response.headers, connection: 'close' } } : response);
     };
+    if (metrics && (req.url === '/metrics' || req.url?.startsWith('/metrics?') === true)) {
+      serveMetrics(metrics, req, respond);
+      return;
+    }
     const maxBodyBytes = relay.bodyLimit(req.method ?? 'GET', req.url ?? '/');
     if (declaredLength(req) > maxBodyBytes) {
+      metrics?.observer.answered(routeLabel(req.method ?? 'GET', req.url ?? '/'), 413);
       respondTooLarge(req, res, maxBodyBytes);
       return;
     }
     void readBody(req, maxBodyBytes).then(async (body) => {
       if (body === 'too_large') {
+        metrics?.observer.answered(routeLabel(req.method ?? 'GET', req.url ?? '/'), 413);
         respondTooLarge(req, res, maxBodyBytes);
         return;
       }
       if (body === 'aborted') return;
       const method = req.method ?? 'GET';
-      // Only a GET can be held (a long poll); any other request is answered in the same turn of
-      // the event loop, so it needs no abort signal (one per request cost 3% of the relay's CPU).
+      // Only a GET can be held long (a long poll); any other request is answered within one
+      // store call or two, so it needs no abort signal (one per request cost 3% of the relay's CPU).
       const clientGone = method === 'GET' ? new AbortController() : undefined;
       if (clientGone) {
         res.once('close', () => {
@@ -75,7 +109,7 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Runni
         target: req.url ?? '/',
         authorization: req.headers.authorization,
         body,
-        clientAddress: req.socket.remoteAddress ?? 'unknown',
+        clientAddress: clientAddress(req, proxies),
         ...(clientGone && { signal: clientGone.signal }),
       });
       if (!clientGone?.signal.aborted) respond(response);
@@ -85,6 +119,13 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Runni
     });
   };
   server.on('request', handle);
+  // A request Node cannot parse (malformed head, headers over the size limit, a head that took
+  // too long) gets the protocol's JSON error instead of Node's empty answer, then the socket closes.
+  server.on('clientError', (error: Error & { code?: string }, socket: Socket) => {
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 413 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    metrics?.observer.answered('malformed', status);
+    answerUnparsed(socket, status, error.code);
+  });
   // `Expect: 100-continue`: refuse an oversized body before the client even sends it.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     const maxBodyBytes = relay.bodyLimit(req.method ?? 'GET', req.url ?? '/');
@@ -96,20 +137,21 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Runni
     handle(req, res);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  try {
+    await listen(server, options);
+  } catch (error) {
+    await relay.store.close();
+    throw error;
+  }
   // After listening, a socket error (say EMFILE on accept) is reported, never a crash.
   server.on('error', (error) => {
     log(`server error: ${error.message}`);
   });
 
   const sweeper = setInterval(() => {
-    relay.sweep();
+    relay.sweep().catch((error: unknown) => {
+      log(`sweep failed: ${error instanceof Error ? error.message : String(error)}`);
+    });
   }, SWEEP_INTERVAL_MS);
   sweeper.unref();
 
@@ -129,7 +171,7 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Runni
         clearInterval(sweeper);
         server.close(() => {
           clearTimeout(force);
-          resolve();
+          void relay.store.close().then(resolve);
         });
         relay.shutdown();
         server.closeIdleConnections();
@@ -141,6 +183,86 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Runni
       return closed;
     },
   };
+}
+
+function serveMetrics(metrics: RelayMetrics, req: IncomingMessage, respond: (response: RelayResponse) => void): void {
+  req.resume();
+  if (req.method !== 'GET') {
+    respond(errorResponse('method_not_allowed', 'This route takes GET only.', { allow: 'GET' }));
+    return;
+  }
+  void metrics.render().then(({ contentType, body }) => {
+    respond({ status: 200, headers: { 'content-type': contentType, 'cache-control': 'no-store' }, body });
+  });
+}
+
+/** Writes a JSON error on a socket whose request Node could not parse, and closes it. */
+function answerUnparsed(socket: Socket, status: number, code: string | undefined): void {
+  if (code === 'ECONNRESET' || !socket.writable || (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true) {
+    socket.destroy();
+    return;
+  }
+  const response =
+    status === 413
+      ? errorResponse('too_large', 'The request headers are over the size limit; the relay does not read them.')
+      : status === 408
+        ? errorResponse('bad_request', 'The request head did not arrive in time.')
+        : errorResponse('bad_request', `The request is not valid HTTP/1.1${code === undefined ? '' : ` (${code})`}; expected a request line, headers and a body as RFC 9112 defines.`);
+  const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`, ...Object.entries({ ...response.headers, connection: 'close', 'content-length': String(Buffer.byteLength(response.body)) }).map(([name, value]) => `${name}: ${value}`)];
+  socket.end(`${head.join('\r\n')}\r\n\r\n${response.body}`);
+}
+
+/** The trusted proxies as a BlockList; throws a one-line error naming a malformed entry. */
+export function trustedProxies(entries: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address = '', prefixText, extra] = entry.trim().split('/');
+    const family = isIP(address);
+    const maxPrefix = family === 4 ? 32 : 128;
+    const prefix = prefixText === undefined ? maxPrefix : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : Number.NaN;
+    if (family === 0 || extra !== undefined || !(prefix >= 0 && prefix <= maxPrefix)) {
+      throw new Error(`--trust-proxy ${entry} is not an address or CIDR; expected a list like 10.0.0.0/8,::1`);
+    }
+    list.addSubnet(address, prefix, family === 4 ? 'ipv4' : 'ipv6');
+  }
+  return list;
+}
+
+function isTrusted(proxies: BlockList, address: string): boolean {
+  const family = isIP(address);
+  if (family === 0) return false;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  if (mapped !== undefined) return proxies.check(mapped, 'ipv4') || proxies.check(address, 'ipv6');
+  return proxies.check(address, family === 4 ? 'ipv4' : 'ipv6');
+}
+
+/**
+ * The client's address: the connection's peer, or, when that peer is a trusted proxy, the last
+ * address in X-Forwarded-For that is not a trusted proxy (entries left of it could be forged by
+ * the client). A malformed entry stops the walk at the proxy that added it.
+ */
+export function clientAddress(req: IncomingMessage, proxies: BlockList): string {
+  let address = req.socket.remoteAddress ?? 'unknown';
+  const header = req.headers['x-forwarded-for'];
+  if (header === undefined || !isTrusted(proxies, address)) return address;
+  const hops = (Array.isArray(header) ? header.join(',') : header).split(',').map((hop) => hop.trim());
+  for (let index = hops.length - 1; index >= 0; index--) {
+    const hop = hops[index] ?? '';
+    if (isIP(hop) === 0) break;
+    address = hop;
+    if (!isTrusted(proxies, hop)) break;
+  }
+  return address;
+}
+
+function listen(server: Server, options: StartRelayOptions): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 function send(res: ServerResponse, response: RelayResponse): void {

@@ -1,10 +1,9 @@
-// The relay itself (PROTOCOL.md sections 3 and 6.3): pair slots, nameplates, per-role tokens,
-// long-poll waiters, inbox slots with their grants and queued messages, and limits, as a handler
-// from a parsed request to a response. It knows nothing of sockets; node.ts reads bodies (and
-// enforces their size) and writes responses.
-//
-// Everything lives in memory: a restart forgets every slot, which clients report as `expired`,
-// and every inbox, which they report as `inbox_gone`.
+// The relay itself (PROTOCOL.md sections 3 and 6.3) as a handler from a parsed request to a
+// response: routes, validation, authentication, limits and long polls. State (pair slots,
+// nameplates, inboxes, grants, messages, rate windows) lives in a RelayStore (store.ts): in this
+// process's memory by default, where a restart forgets every slot (clients report `expired`)
+// and every inbox (`inbox_gone`), or in Redis, shared by many relay processes. It knows nothing
+// of sockets; node.ts reads bodies (and enforces their size) and writes responses.
 //
 // Inbox decisions the protocol leaves open: an unknown (or idle-expired) slot answers 404 on
 // every inbox route before any token is looked at, so a sender learns its peer's inbox is gone
@@ -20,8 +19,9 @@
 // right code that someone else got there first (or that their own earlier join went through),
 // instead of making them suspect a typo.
 
-import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { fromBase64, fromUtf8 } from '../core/bytes.js';
 import { isPairError } from '../core/errors.js';
 import { PAIR_FIELDS, type FieldValues, type PairField, type Role } from '../core/ports.js';
@@ -55,6 +55,18 @@ import {
   pakeMatchesCommit,
   resolveLimits,
 } from './contract.js';
+import { createMemoryStore } from './memoryStore.js';
+import {
+  type MessagePage,
+  type RelayStore,
+  type StoreFactory,
+  type StoreStats,
+  type StoredPair,
+  ALL_CHANNELS,
+  StoreUnavailableError,
+  inboxChannel,
+  pairChannel,
+} from './store.js';
 
 /** A request as the relay needs it; the adapter has already read the (size-checked) body. */
 export interface RelayRequest {
@@ -80,57 +92,22 @@ export interface RelayOptions {
   limits?: Partial<RelayLimits>;
   /** Milliseconds since the epoch; injectable so slot lifetimes can be tested without waiting. */
   clock?: { now(): number };
+  /** Where state lives; default the memory engine. */
+  store?: StoreFactory;
+  /** Told about every answer and every store call, for metrics. */
+  observer?: RelayObserver;
 }
 
-export interface RelayStats {
-  pairSlots: number;
-  waitingNameplates: number;
-  quarantinedNameplates: number;
-  inboxSlots: number;
-  /** Messages queued in every inbox, and their decoded bytes. */
-  inboxMessages: number;
-  inboxBytes: number;
+/** What metrics (metrics.ts) are made of; every method is optional work on the hot path, so cheap. */
+export interface RelayObserver {
+  answered(route: string, status: number): void;
+  storeCall(operation: string, seconds: number): void;
+  pairingEnded(outcome: 'completed' | 'aborted', reason: string): void;
+}
+
+export interface RelayStats extends StoreStats {
+  /** Long polls held by this process. */
   longPolls: number;
-  rateLimitedAddresses: number;
-}
-
-interface PairSlot {
-  pairId: string;
-  nameplate: string;
-  expiresAt: number;
-  /** `expiresAt` as RFC 3339, formatted once (every answer about the slot carries it). */
-  expiresAtText: string;
-  hostToken: Buffer;
-  guestToken: Buffer | undefined;
-  fields: Record<Role, FieldValues>;
-  version: number;
-  /** Pending long polls, each called once the slot changes or goes away. */
-  waiters: Set<() => void>;
-}
-
-interface InboxSlot {
-  slotId: string;
-  ownerToken: Buffer;
-  /** Live grants: the send token's bytes by grant_id (the hash of the token, so a send finds its grant directly). */
-  grants: Map<string, Buffer>;
-  /** Oldest first; seq ascending, so the front is also the first to expire. */
-  messages: StoredMessage[];
-  /** The highest seq assigned; never goes down, so a seq is never reused. */
-  lastSeq: number;
-  /** Decoded envelope bytes of `messages`. */
-  bytes: number;
-  /** When the owner last used the slot; it is deleted `inboxIdleSeconds` later. */
-  lastUsedAt: number;
-  /** Pending long polls for new messages. */
-  waiters: Set<() => void>;
-}
-
-interface StoredMessage {
-  seq: number;
-  value: string;
-  grantId: string;
-  receivedAt: number;
-  bytes: number;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
@@ -139,8 +116,8 @@ const ID_BYTES = 16;
 const RATE_WINDOW_MS = 60_000;
 /** A version or seq in a query: a non-negative integer of at most 15 digits (a safe integer). */
 const SEQUENCE_PATTERN = /^(?:0|[1-9][0-9]{0,14})$/;
-/** How often the relay walks every queue for messages past their lifetime. */
-const MESSAGE_SWEEP_INTERVAL_MS = 60_000;
+/** What a 503 asks a client to wait when the store cannot answer. */
+const STORE_RETRY_AFTER_SECONDS = 2;
 
 function json(status: number, value: unknown, headers: Record<string, string> = {}): RelayResponse {
   return { status, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(value) };
@@ -156,29 +133,57 @@ function randomHex(bytes: number): string {
   return randomBytes(bytes).toString('hex');
 }
 
+/**
+ * The route a request was for, as a metrics label: a fixed set (ids replaced by their kind), so
+ * hostile paths cannot grow the label space.
+ */
+export function routeLabel(method: string, target: string): string {
+  const queryAt = target.indexOf('?');
+  const path = queryAt < 0 ? target : target.slice(0, queryAt);
+  const known = ['GET', 'POST', 'PUT', 'DELETE'].includes(method) ? method : 'OTHER';
+  if (path === HEALTH_PATH) return `${known} /healthz`;
+  if (path === '/metrics') return `${known} /metrics`;
+  const segments = path.split('/').slice(1);
+  if (segments[0] !== 'v1') return 'unknown';
+  if (segments[1] === 'pair') {
+    if (segments.length === 2) return `${known} /v1/pair`;
+    if (segments.length === 3) return `${known} /v1/pair/{pair_id}`;
+    if (segments.length === 4) return `${known} /v1/pair/{pair_id}/{field}`;
+  }
+  if (segments[1] === 'slot') {
+    if (segments.length === 2) return `${known} /v1/slot`;
+    if (segments.length === 4 && segments[3] === 'grants') return `${known} /v1/slot/{slot_id}/grants`;
+    if (segments.length === 5 && segments[3] === 'grants') return `${known} /v1/slot/{slot_id}/grants/{grant_id}`;
+    if (segments.length === 4 && segments[3] === 'messages') return `${known} /v1/slot/{slot_id}/messages`;
+  }
+  return 'unknown';
+}
+
 export class Relay {
   readonly limits: RelayLimits;
+  readonly store: RelayStore;
   private readonly clock: { now(): number };
-  /** Insertion order is creation order, and every slot lives equally long: the oldest expire first. */
-  private readonly slots = new Map<string, PairSlot>();
-  private readonly nameplates = new NameplateRegistry();
-  /** Insertion order is last-use order (a use moves a slot to the end): the idlest expire first. */
-  private readonly inbox = new Map<string, InboxSlot>();
-  private readonly opens: SlidingWindowLimiter;
-  private readonly sends: SlidingWindowLimiter;
-  private inboxMessages = 0;
-  private inboxBytes = 0;
-  private lastMessageSweep = Number.NEGATIVE_INFINITY;
+  private readonly observer: RelayObserver | undefined;
+  /** Long polls of this process by channel; a store change wakes the channel's waiters to re-read. */
+  private readonly waiters = new Map<string, Set<() => void>>();
   private longPolls = 0;
   private shuttingDown = false;
   /** The last expiry formatted: slots opened in the same second share one string. */
-  private lastExpiry = { second: Number.NaN, text: '' };
+  private lastExpiry = { ms: Number.NaN, text: '' };
 
   constructor(options: RelayOptions = {}) {
     this.limits = resolveLimits(options.limits);
     this.clock = options.clock ?? { now: () => Date.now() };
-    this.opens = new SlidingWindowLimiter(this.limits.opensPerIpPerMinute, RATE_WINDOW_MS);
-    this.sends = new SlidingWindowLimiter(this.limits.messagesPerTokenPerMinute, RATE_WINDOW_MS);
+    this.observer = options.observer;
+    this.store = (options.store ?? createMemoryStore)({ limits: this.limits });
+    this.store.onChange((channel) => {
+      if (channel === ALL_CHANNELS) {
+        for (const set of this.waiters.values()) wakeAll(set);
+      } else {
+        const set = this.waiters.get(channel);
+        if (set) wakeAll(set);
+      }
+    });
   }
 
   /**
@@ -193,7 +198,16 @@ export class Relay {
 
   async handle(request: RelayRequest): Promise<RelayResponse> {
     if (this.shuttingDown) return errorResponse('capacity', 'The relay is shutting down; try again in a moment.', { connection: 'close' });
-    this.sweep();
+    try {
+      return await this.route(request);
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      // Never a guess: a client retries a 503 after Retry-After, and meets the same state.
+      return errorResponse('capacity', 'The relay cannot reach its store right now; try again in a moment.', { 'retry-after': String(STORE_RETRY_AFTER_SECONDS) });
+    }
+  }
+
+  private route(request: RelayRequest): RelayResponse | Promise<RelayResponse> {
     const queryAt = request.target.indexOf('?');
     const path = queryAt < 0 ? request.target : request.target.slice(0, queryAt);
     const query = new URLSearchParams(queryAt < 0 ? '' : request.target.slice(queryAt + 1));
@@ -225,28 +239,11 @@ export class Relay {
   }
 
   /**
-   * Drops expired slots (waking their long polls, which then answer 404), releases nameplates
-   * whose quarantine is over and forgets idle rate-limit entries. Runs at the start of every
-   * request; the Node adapter also runs it on a timer so an idle relay lets go of memory too.
+   * Drops what expired (waking long polls on it, which then answer 404) and refreshes the store's
+   * counts. The Node adapter runs it on a timer, so an idle relay lets go of memory too.
    */
-  sweep(): void {
-    const now = this.clock.now();
-    for (const slot of this.slots.values()) {
-      if (slot.expiresAt > now) break;
-      this.removeSlot(slot, now);
-    }
-    this.nameplates.release(now);
-    this.opens.sweep(now);
-    this.sends.sweep(now);
-    const idleBefore = now - this.limits.inboxIdleSeconds * 1000;
-    for (const slot of this.inbox.values()) {
-      if (slot.lastUsedAt > idleBefore) break;
-      this.removeInbox(slot);
-    }
-    if (now - this.lastMessageSweep >= MESSAGE_SWEEP_INTERVAL_MS) {
-      this.lastMessageSweep = now;
-      for (const slot of this.inbox.values()) this.dropExpiredMessages(slot, now);
-    }
+  async sweep(): Promise<void> {
+    await this.timed('sweep', () => this.store.sweep(this.clock.now()));
   }
 
   /**
@@ -255,26 +252,27 @@ export class Relay {
    */
   shutdown(): void {
     this.shuttingDown = true;
-    for (const slot of this.slots.values()) wake(slot);
-    for (const slot of this.inbox.values()) wake(slot);
+    for (const set of this.waiters.values()) wakeAll(set);
   }
 
   stats(): RelayStats {
-    return {
-      pairSlots: this.slots.size,
-      waitingNameplates: this.nameplates.waitingCount,
-      quarantinedNameplates: this.nameplates.quarantinedCount,
-      inboxSlots: this.inbox.size,
-      inboxMessages: this.inboxMessages,
-      inboxBytes: this.inboxBytes,
-      longPolls: this.longPolls,
-      rateLimitedAddresses: this.opens.size,
-    };
+    return { ...this.store.stats(), longPolls: this.longPolls };
+  }
+
+  /** Runs a store call, timing it for metrics. */
+  private async timed<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    if (!this.observer) return run();
+    const started = performance.now();
+    try {
+      return await run();
+    } finally {
+      this.observer.storeCall(operation, (performance.now() - started) / 1000);
+    }
   }
 
   // -- POST /v1/pair ------------------------------------------------------------------------
 
-  private openOrJoin(request: RelayRequest): RelayResponse {
+  private async openOrJoin(request: RelayRequest): Promise<RelayResponse> {
     const parsed = parseObject(request.body, '{"role":"host"} or {"role":"guest","nameplate":"47"}');
     if (!parsed.ok) return parsed.response;
     const body = parsed.body;
@@ -294,67 +292,59 @@ export class Relay {
       nameplate = value;
     }
 
-    const limited = this.takeOpen(request.clientAddress);
+    const address = rateLimitKey(request.clientAddress);
+    const limited = await this.takeOpen(address);
     if (limited) return limited;
     const now = this.clock.now();
-    return nameplate === undefined ? this.openHost(now) : this.joinGuest(nameplate, now);
+    return nameplate === undefined ? this.openHost(address, now) : this.joinGuest(nameplate, now);
   }
 
-  private openHost(now: number): RelayResponse {
-    if (this.slots.size >= this.limits.maxOpenSlots) {
+  private async openHost(address: string, now: number): Promise<RelayResponse> {
+    const pairId = randomHex(ID_BYTES);
+    const hostToken = randomHex(TOKEN_BYTES);
+    const expiresAt = now + this.limits.slotLifetimeSeconds * 1000;
+    const opened = await this.timed('openPair', () => this.store.openPair({ pairId, hostToken, expiresAt, address }, now));
+    if (opened.kind === 'capacity') {
       return errorResponse('capacity', `The relay holds the most pairings it takes at once (${this.limits.maxOpenSlots}); try again in a few minutes.`);
     }
-    const pairId = randomHex(ID_BYTES);
-    const hostToken = randomBytes(TOKEN_BYTES);
-    const expiresAt = now + this.limits.slotLifetimeSeconds * 1000;
-    const slot: PairSlot = {
-      pairId,
-      nameplate: this.nameplates.allocate(pairId),
-      expiresAt,
-      expiresAtText: this.expiryText(expiresAt),
-      hostToken,
-      guestToken: undefined,
-      fields: { host: {}, guest: {} },
-      version: 0,
-      waiters: new Set(),
-    };
-    this.slots.set(pairId, slot);
-    const body: HostOpenedBody = { pair_id: pairId, nameplate: slot.nameplate, token: hostToken.toString('hex'), expires_at: slot.expiresAtText };
+    if (opened.kind === 'address_cap') {
+      return errorResponse('rate_limited', `This address holds the most pairings open at once (${this.limits.maxPairSlotsPerAddress}); finish or abort one, or retry once one expires.`, { 'retry-after': '60' });
+    }
+    const body: HostOpenedBody = { pair_id: pairId, nameplate: opened.nameplate, token: hostToken, expires_at: this.expiryText(expiresAt) };
     return json(201, body);
   }
 
   private expiryText(expiresAt: number): string {
-    const second = Math.floor(expiresAt / 1000);
-    if (second !== this.lastExpiry.second) this.lastExpiry = { second, text: formatTimestamp(expiresAt) };
+    if (expiresAt !== this.lastExpiry.ms) this.lastExpiry = { ms: expiresAt, text: formatTimestamp(expiresAt) };
     return this.lastExpiry.text;
   }
 
-  private joinGuest(nameplate: string, now: number): RelayResponse {
-    const entry = this.nameplates.lookup(nameplate, now);
-    if (entry.kind === 'joined') {
+  private async joinGuest(nameplate: string, now: number): Promise<RelayResponse> {
+    const guestToken = randomHex(TOKEN_BYTES);
+    const joined = await this.timed('joinPair', () => this.store.joinPair(nameplate, guestToken, now));
+    if (joined.kind === 'joined_already') {
       return errorResponse('conflict', `A guest already joined the pairing under nameplate ${nameplate}; a code works for one join only. Ask the host for a new code.`);
     }
-    const slot = entry.kind === 'waiting' ? this.slots.get(entry.pairId) : undefined;
-    if (slot === undefined) return errorResponse('not_found', `No pairing waits under nameplate ${nameplate}. Check the code with the host.`);
-    // One guess per pairing: the nameplate stops resolving now, right or wrong code.
-    this.nameplates.quarantine(nameplate, now + this.limits.nameplateQuarantineSeconds * 1000, 'joined');
-    const guestToken = randomBytes(TOKEN_BYTES);
-    slot.guestToken = guestToken;
-    const body: GuestJoinedBody = { pair_id: slot.pairId, token: guestToken.toString('hex'), expires_at: slot.expiresAtText };
+    if (joined.kind === 'not_found') return errorResponse('not_found', `No pairing waits under nameplate ${nameplate}. Check the code with the host.`);
+    const body: GuestJoinedBody = { pair_id: joined.pairId, token: guestToken, expires_at: this.expiryText(joined.expiresAt) };
     return json(201, body);
   }
 
-  private takeOpen(clientAddress: string): RelayResponse | undefined {
-    const retryAfterMs = this.opens.take(rateLimitKey(clientAddress), this.clock.now());
+  private async takeOpen(address: string): Promise<RelayResponse | undefined> {
+    return this.takeRate(`open:${address}`, this.limits.opensPerIpPerMinute, (seconds) => `Too many pairings opened or joined from this address (at most ${this.limits.opensPerIpPerMinute} a minute); retry in ${seconds} s.`);
+  }
+
+  private async takeRate(key: string, limit: number, message: (seconds: number) => string): Promise<RelayResponse | undefined> {
+    const retryAfterMs = await this.timed('takeRate', () => this.store.takeRate(key, limit, RATE_WINDOW_MS, this.clock.now()));
     if (retryAfterMs === undefined) return undefined;
     const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-    return errorResponse('rate_limited', `Too many pairings opened or joined from this address (at most ${this.limits.opensPerIpPerMinute} a minute); retry in ${seconds} s.`, { 'retry-after': String(seconds) });
+    return errorResponse('rate_limited', message(seconds), { 'retry-after': String(seconds) });
   }
 
   // -- GET /v1/pair/{pair_id} ---------------------------------------------------------------
 
-  private read(pairId: string, query: URLSearchParams, request: RelayRequest): RelayResponse | Promise<RelayResponse> {
-    const slot = this.liveSlot(pairId);
+  private async read(pairId: string, query: URLSearchParams, request: RelayRequest): Promise<RelayResponse> {
+    const slot = await this.livePair(pairId);
     if (!slot) return slotNotFound();
     const role = authenticatePair(slot, request.authorization);
     if (!role) return unauthorized('the token of this pairing');
@@ -363,8 +353,18 @@ export class Relay {
     if (!poll.ok) return poll.response;
     if (poll.waitSeconds > 0 && poll.after === undefined) return badRequest('wait needs after: the version to wait beyond.');
     const after = poll.after ?? 0;
-    if (slot.version <= after && poll.waitSeconds > 0) return this.waitForChange(slot, role, after, poll.waitSeconds * 1000, request.signal);
-    return viewResponse(slot, role);
+    if (slot.version > after || poll.waitSeconds === 0) return this.viewResponse(slot, role);
+    return this.longPoll(pairChannel(pairId), poll.waitSeconds * 1000, request.signal, async (final) => {
+      // Looked up again: the slot may have changed, expired or finished while we waited.
+      const current = await this.livePair(pairId);
+      if (!current) return slotNotFound();
+      return final || current.version > after ? this.viewResponse(current, role) : undefined;
+    });
+  }
+
+  private livePair(pairId: string): Promise<StoredPair | undefined> {
+    if (!PAIR_ID_PATTERN.test(pairId)) return Promise.resolve(undefined);
+    return this.timed('getPair', () => this.store.getPair(pairId, this.clock.now()));
   }
 
   /** `after` (a non-negative integer, absent if not given) and `wait` (seconds, 0 if not given). */
@@ -381,50 +381,73 @@ export class Relay {
     return { ok: true, after: afterText === null ? undefined : Number(afterText), waitSeconds };
   }
 
-  private waitForChange(slot: PairSlot, role: Role, after: number, waitMs: number, signal: AbortSignal | undefined): Promise<RelayResponse> {
-    return this.longPoll(slot.waiters, () => slot.version > after || !this.slots.has(slot.pairId), waitMs, signal, () => {
-      // Looked up again: the slot may have expired or finished while we waited.
-      const current = this.slots.get(slot.pairId);
-      return current ? viewResponse(current, role) : slotNotFound();
-    });
+  /**
+   * Holds a request on `channel` until `answer(false)` has an answer (asked again each time the
+   * store reports a change there), the relay shuts down, or `waitMs` passes; then `answer(true)`
+   * must answer. The waiter is registered before the first re-read, so a change between the
+   * caller's read and this wait is never missed.
+   */
+  private async longPoll(channel: string, waitMs: number, signal: AbortSignal | undefined, answer: (final: boolean) => Promise<RelayResponse | undefined>): Promise<RelayResponse> {
+    // An object, so the flag set by onChange during an await is read fresh.
+    const state: { changed: boolean; wakeUp: (() => void) | undefined } = { changed: true, wakeUp: undefined };
+    const onChange = (): void => {
+      state.changed = true;
+      state.wakeUp?.();
+    };
+    const changedMeanwhile = (): boolean => state.changed;
+    let set = this.waiters.get(channel);
+    if (!set) {
+      set = new Set();
+      this.waiters.set(channel, set);
+    }
+    set.add(onChange);
+    this.longPolls++;
+    const deadline = performance.now() + waitMs;
+    try {
+      for (;;) {
+        if (signal?.aborted) return errorResponse('bad_request', 'The client went away before the long poll ended.');
+        const final = this.shuttingDown || performance.now() >= deadline;
+        if (state.changed || final) {
+          state.changed = false;
+          const response = await answer(final);
+          if (response) return response;
+          if (changedMeanwhile()) continue;
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, Math.max(0, deadline - performance.now()));
+          function done(): void {
+            clearTimeout(timer);
+            signal?.removeEventListener('abort', done);
+            state.wakeUp = undefined;
+            resolve();
+          }
+          state.wakeUp = done;
+          signal?.addEventListener('abort', done, { once: true });
+        });
+      }
+    } finally {
+      set.delete(onChange);
+      if (set.size === 0) this.waiters.delete(channel);
+      this.longPolls--;
+    }
   }
 
-  /**
-   * Holds a request until `ready()` (checked whenever one of `waiters` is called), the relay
-   * shuts down, or `waitMs` passes, then answers with `answer()`.
-   */
-  private longPoll(waiters: Set<() => void>, ready: () => boolean, waitMs: number, signal: AbortSignal | undefined, answer: () => RelayResponse): Promise<RelayResponse> {
-    return new Promise((resolve) => {
-      const finish = (): void => {
-        cleanUp();
-        resolve(answer());
-      };
-      const onChange = (): void => {
-        if (this.shuttingDown || ready()) finish();
-      };
-      const onClientGone = (): void => {
-        cleanUp();
-        resolve(errorResponse('bad_request', 'The client went away before the long poll ended.'));
-      };
-      const cleanUp = (): void => {
-        clearTimeout(timer);
-        if (waiters.delete(onChange)) this.longPolls--;
-        signal?.removeEventListener('abort', onClientGone);
-      };
-      const timer = setTimeout(finish, waitMs);
-      waiters.add(onChange);
-      this.longPolls++;
-      if (signal?.aborted) onClientGone();
-      else signal?.addEventListener('abort', onClientGone, { once: true });
-    });
+  private viewResponse(slot: StoredPair, role: Role): RelayResponse {
+    const body: SlotViewBody = {
+      version: slot.version,
+      expires_at: this.expiryText(slot.expiresAt),
+      self: orderedFields(slot.fields[role]),
+      peer: orderedFields(slot.fields[otherRole(role)]),
+    };
+    return json(200, body);
   }
 
   // -- PUT /v1/pair/{pair_id}/{field} -------------------------------------------------------
 
-  private write(pairId: string, fieldName: string, request: RelayRequest): RelayResponse {
+  private async write(pairId: string, fieldName: string, request: RelayRequest): Promise<RelayResponse> {
     if (!isPairField(fieldName)) return badRequest(`${fieldName.slice(0, 32)} is not a field; expected one of ${PAIR_FIELDS.join(', ')}.`);
     const field: PairField = fieldName;
-    const slot = this.liveSlot(pairId);
+    const slot = await this.livePair(pairId);
     if (!slot) return slotNotFound();
     const role = authenticatePair(slot, request.authorization);
     if (!role) return unauthorized('the token of this pairing');
@@ -442,53 +465,61 @@ export class Relay {
     const problem = fieldValueProblem(field, value);
     if (problem !== undefined) return badRequest(problem);
 
-    const own = slot.fields[role];
-    const existing = own[field];
-    if (existing !== undefined) {
-      return existing === value ? NO_CONTENT : errorResponse('conflict', `${field} was already written by the ${role} with another value; each field is written once.`);
-    }
-    if (field === 'pake') {
-      const hostCommit = slot.fields.host.commit;
-      const guestCommit = slot.fields.guest.commit;
-      if (hostCommit === undefined || guestCommit === undefined) {
-        return errorResponse('conflict', 'pake is accepted only once both commits are present (commit before reveal).');
-      }
-      if (!pakeMatchesCommit(value, role === 'host' ? hostCommit : guestCommit)) {
+    // Judged on what was read; the store's write checks write-once and commits again
+    // atomically, and a commit, once there, never changes, so this check stays true.
+    const existing = slot.fields[role][field];
+    if (existing === undefined && field === 'pake') {
+      const ownCommit = slot.fields[role].commit;
+      if (ownCommit !== undefined && slot.fields[otherRole(role)].commit !== undefined && !pakeMatchesCommit(value, ownCommit)) {
         return errorResponse('unprocessable', `pake does not match the ${role}'s commit: H("agent-pair/v1 commit" || pake) must equal it.`);
       }
     }
-    own[field] = value;
-    slot.version++;
-    if (slot.fields.host.done !== undefined && slot.fields.guest.done !== undefined) this.removeSlot(slot, this.clock.now());
-    else wake(slot);
-    return NO_CONTENT;
+    const result = await this.timed('writeField', () => this.store.writeField(pairId, role, field, value, this.clock.now()));
+    switch (result) {
+      case 'not_found':
+        return slotNotFound();
+      case 'conflict':
+        return errorResponse('conflict', `${field} was already written by the ${role} with another value; each field is written once.`);
+      case 'commits_missing':
+        return errorResponse('conflict', 'pake is accepted only once both commits are present (commit before reveal).');
+      case 'finished':
+        this.observer?.pairingEnded('completed', 'done');
+        return NO_CONTENT;
+      case 'written':
+        if (field === 'abort') this.observer?.pairingEnded('aborted', abortReasonLabel(value));
+        return NO_CONTENT;
+      case 'same':
+        return NO_CONTENT;
+    }
   }
 
   // -- Inbox: POST /v1/slot, POST /v1/slot/{slot_id}/grants ---------------------------------
 
-  private allocateInbox(request: RelayRequest): RelayResponse {
-    const limited = this.takeOpen(request.clientAddress);
+  private async allocateInbox(request: RelayRequest): Promise<RelayResponse> {
+    const address = rateLimitKey(request.clientAddress);
+    const limited = await this.takeOpen(address);
     if (limited) return limited;
-    if (this.inbox.size >= this.limits.maxInboxSlots) {
-      return errorResponse('capacity', `The relay holds the most inbox slots it keeps (${this.limits.maxInboxSlots}).`);
-    }
     const slotId = randomHex(ID_BYTES);
-    const ownerToken = randomBytes(TOKEN_BYTES);
-    this.inbox.set(slotId, { slotId, ownerToken, grants: new Map(), messages: [], lastSeq: 0, bytes: 0, lastUsedAt: this.clock.now(), waiters: new Set() });
-    const body: InboxSlotBody = { slot_id: slotId, owner_token: ownerToken.toString('hex') };
+    const ownerToken = randomHex(TOKEN_BYTES);
+    const result = await this.timed('allocateInbox', () => this.store.allocateInbox({ slotId, ownerToken, address }, this.clock.now()));
+    if (result === 'capacity') return errorResponse('capacity', `The relay holds the most inbox slots it keeps (${this.limits.maxInboxSlots}), all of them in use.`);
+    if (result === 'address_cap') {
+      return errorResponse('rate_limited', `This address holds the most inbox slots it may (${this.limits.maxInboxSlotsPerAddress}); unused ones expire ${Math.round(this.limits.inboxIdleSeconds / 86_400)} days after their last use.`, { 'retry-after': '3600' });
+    }
+    const body: InboxSlotBody = { slot_id: slotId, owner_token: ownerToken };
     return json(201, body);
   }
 
-  private grant(slotId: string, request: RelayRequest): RelayResponse {
-    const owned = this.ownedInbox(slotId, request);
-    if (!owned.ok) return owned.response;
-    const slot = owned.slot;
-    if (slot.grants.size >= this.limits.maxGrantsPerSlot) {
-      return errorResponse('conflict', `This inbox slot already holds the most send tokens it may (${this.limits.maxGrantsPerSlot}); revoke one first.`);
-    }
+  private async grant(slotId: string, request: RelayRequest): Promise<RelayResponse> {
+    const denied = await this.useInbox(slotId, request);
+    if (denied) return denied;
+    const limited = await this.takeRate(`grant:${slotId}`, this.limits.grantsPerSlotPerMinute, (seconds) => `Too many grants from this inbox slot (at most ${this.limits.grantsPerSlotPerMinute} a minute); retry in ${seconds} s.`);
+    if (limited) return limited;
     const sendToken = randomHex(TOKEN_BYTES);
     const grantId = grantIdOf(sendToken);
-    slot.grants.set(grantId, Buffer.from(sendToken, 'hex'));
+    const result = await this.timed('addGrant', () => this.store.addGrant(slotId, grantId, sendToken));
+    if (result === 'not_found') return inboxNotFound();
+    if (result === 'full') return errorResponse('conflict', `This inbox slot already holds the most send tokens it may (${this.limits.maxGrantsPerSlot}); revoke one first.`);
     const body: GrantBody = { send_token: sendToken, grant_id: grantId };
     return json(201, body);
   }
@@ -496,21 +527,33 @@ export class Relay {
   // -- DELETE /v1/slot/{slot_id}/grants/{grant_id} --------------------------------------------
 
   /** Revoking a grant the slot does not hold (any more) is 204 too: the outcome is the same. */
-  private revoke(slotId: string, grantId: string, request: RelayRequest): RelayResponse {
+  private async revoke(slotId: string, grantId: string, request: RelayRequest): Promise<RelayResponse> {
     if (!GRANT_ID_PATTERN.test(grantId)) return badRequest('grant_id is not a grant id; expected 32 lowercase hex characters.');
-    const owned = this.ownedInbox(slotId, request);
-    if (!owned.ok) return owned.response;
-    owned.slot.grants.delete(grantId);
+    const denied = await this.useInbox(slotId, request);
+    if (denied) return denied;
+    await this.timed('revokeGrant', () => this.store.revokeGrant(slotId, grantId));
     return NO_CONTENT;
+  }
+
+  /**
+   * Checks the owner token of an inbox slot, which counts as its owner's use (the slot lives
+   * another `inboxIdleSeconds`); answers the refusal, or undefined if the owner may go on.
+   */
+  private async useInbox(slotId: string, request: RelayRequest): Promise<RelayResponse | undefined> {
+    if (!SLOT_ID_PATTERN.test(slotId)) return inboxNotFound();
+    const presented = bearerToken(request.authorization);
+    // A well-formed stand-in keeps the answer for a missing token the same as for a wrong one.
+    const result = await this.timed('useInbox', () => this.store.useInbox(slotId, presented ?? NO_TOKEN, this.clock.now()));
+    if (result === 'not_found') return inboxNotFound();
+    if (result === 'unauthorized' || presented === undefined) return unauthorized("the inbox slot's owner token");
+    return undefined;
   }
 
   // -- POST /v1/slot/{slot_id}/messages -------------------------------------------------------
 
-  private postMessage(slotId: string, request: RelayRequest): RelayResponse {
-    const slot = this.liveInbox(slotId);
-    if (!slot) return inboxNotFound();
-    const grantId = authenticateSender(slot, request.authorization);
-    if (grantId === undefined) return unauthorized('a send token this inbox slot granted and did not revoke');
+  private async postMessage(slotId: string, request: RelayRequest): Promise<RelayResponse> {
+    if (!SLOT_ID_PATTERN.test(slotId)) return inboxNotFound();
+    const sendToken = bearerToken(request.authorization);
 
     const parsed = parseObject(request.body, '{"value":"<base64 envelope>"}');
     if (!parsed.ok) return parsed.response;
@@ -533,150 +576,76 @@ export class Relay {
     if (bytes === 0) return badRequest('value is empty; expected base64 of the envelope.');
     if (bytes > maxEnvelope) return errorResponse('too_large', `The envelope is ${bytes} bytes; expected at most ${maxEnvelope}.`);
 
-    const now = this.clock.now();
-    const retryAfterMs = this.sends.take(`${slot.slotId}/${grantId}`, now);
-    if (retryAfterMs !== undefined) {
-      const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-      return errorResponse('rate_limited', `Too many messages from this send token (at most ${this.limits.messagesPerTokenPerMinute} a minute); retry in ${seconds} s.`, { 'retry-after': String(seconds) });
+    const senderDenied = unauthorized('a send token this inbox slot granted and did not revoke');
+    if (sendToken === undefined) return senderDenied;
+    const grantId = grantIdOf(sendToken);
+    const limited = await this.takeRate(`send:${slotId}/${grantId}`, this.limits.messagesPerTokenPerMinute, (seconds) => `Too many messages from this send token (at most ${this.limits.messagesPerTokenPerMinute} a minute); retry in ${seconds} s.`);
+    if (limited) return limited;
+    const result = await this.timed('postMessage', () => this.store.postMessage(slotId, { grantId, sendToken, value, bytes }, this.clock.now()));
+    switch (result.kind) {
+      case 'not_found':
+        return inboxNotFound();
+      case 'unauthorized':
+        return senderDenied;
+      case 'full':
+        return errorResponse('inbox_full', `The inbox holds the most it keeps (${this.limits.maxInboxMessages} messages or ${this.limits.maxInboxBytes} bytes) until its owner reads and acknowledges them.`);
+      case 'posted': {
+        const answer: PostedMessageBody = { seq: result.seq };
+        return json(201, answer);
+      }
     }
-    this.dropExpiredMessages(slot, now);
-    if (slot.messages.length >= this.limits.maxInboxMessages || slot.bytes + bytes > this.limits.maxInboxBytes) {
-      return errorResponse('inbox_full', `The inbox holds the most it keeps (${this.limits.maxInboxMessages} messages or ${this.limits.maxInboxBytes} bytes) until its owner reads and acknowledges them.`);
-    }
-    const seq = ++slot.lastSeq;
-    slot.messages.push({ seq, value, grantId, receivedAt: now, bytes });
-    slot.bytes += bytes;
-    this.inboxMessages++;
-    this.inboxBytes += bytes;
-    wake(slot);
-    const answer: PostedMessageBody = { seq };
-    return json(201, answer);
   }
 
   // -- GET /v1/slot/{slot_id}/messages?after=N&wait=S -----------------------------------------
 
-  private readMessages(slotId: string, query: URLSearchParams, request: RelayRequest): RelayResponse | Promise<RelayResponse> {
-    const owned = this.ownedInbox(slotId, request);
-    if (!owned.ok) return owned.response;
-    const slot = owned.slot;
+  private async readMessages(slotId: string, query: URLSearchParams, request: RelayRequest): Promise<RelayResponse> {
+    const denied = await this.useInbox(slotId, request);
+    if (denied) return denied;
     const poll = this.parsePoll(query, 'seq');
     if (!poll.ok) return poll.response;
     const after = poll.after ?? 0;
-    this.dropExpiredMessages(slot, this.clock.now());
-    const hasNewer = (): boolean => (slot.messages[slot.messages.length - 1]?.seq ?? 0) > after;
-    if (!hasNewer() && poll.waitSeconds > 0) {
-      return this.longPoll(slot.waiters, () => hasNewer() || !this.inbox.has(slotId), poll.waitSeconds * 1000, request.signal, () =>
-        this.inbox.has(slotId) ? pageResponse(slot, after) : inboxNotFound(),
-      );
-    }
-    return pageResponse(slot, after);
+    const read = async (final: boolean): Promise<RelayResponse | undefined> => {
+      const page = await this.timed('readMessages', () => this.store.readMessages(slotId, after, MAX_MESSAGES_PER_READ, this.clock.now()));
+      if (!page) return inboxNotFound();
+      return final || page.messages.length > 0 ? pageResponse(page) : undefined;
+    };
+    if (poll.waitSeconds === 0) return (await read(true)) ?? inboxNotFound();
+    const first = await read(false);
+    return first ?? this.longPoll(inboxChannel(slotId), poll.waitSeconds * 1000, request.signal, read);
   }
 
   // -- DELETE /v1/slot/{slot_id}/messages?through=N -------------------------------------------
 
-  private ackMessages(slotId: string, query: URLSearchParams, request: RelayRequest): RelayResponse {
-    const owned = this.ownedInbox(slotId, request);
-    if (!owned.ok) return owned.response;
-    const slot = owned.slot;
+  private async ackMessages(slotId: string, query: URLSearchParams, request: RelayRequest): Promise<RelayResponse> {
+    const denied = await this.useInbox(slotId, request);
+    if (denied) return denied;
     const throughText = query.get('through');
     if (throughText === null) return badRequest('through is missing; expected ?through=N, the last seq processed.');
     if (!SEQUENCE_PATTERN.test(throughText)) return badRequest('through is not a seq; expected a non-negative integer.');
-    const through = Number(throughText);
-    let count = 0;
-    while (count < slot.messages.length && (slot.messages[count]?.seq ?? Infinity) <= through) count++;
-    this.deleteMessages(slot, count);
+    await this.timed('ackMessages', () => this.store.ackMessages(slotId, Number(throughText)));
     return NO_CONTENT;
   }
-
-  // -- Slot bookkeeping ---------------------------------------------------------------------
-
-  private liveSlot(pairId: string): PairSlot | undefined {
-    if (!PAIR_ID_PATTERN.test(pairId)) return undefined;
-    const slot = this.slots.get(pairId);
-    return slot && slot.expiresAt > this.clock.now() ? slot : undefined;
-  }
-
-  /** The live inbox slot `slotId` names, or undefined (unknown, malformed, or idle too long). */
-  private liveInbox(slotId: string): InboxSlot | undefined {
-    if (!SLOT_ID_PATTERN.test(slotId)) return undefined;
-    const slot = this.inbox.get(slotId);
-    if (slot === undefined) return undefined;
-    if (slot.lastUsedAt + this.limits.inboxIdleSeconds * 1000 > this.clock.now()) return slot;
-    this.removeInbox(slot);
-    return undefined;
-  }
-
-  /**
-   * The inbox slot, if the request carries its owner token; every owner request counts as a
-   * use and keeps the slot alive for another `inboxIdleSeconds`.
-   */
-  private ownedInbox(slotId: string, request: RelayRequest): { ok: true; slot: InboxSlot } | { ok: false; response: RelayResponse } {
-    const slot = this.liveInbox(slotId);
-    if (!slot) return { ok: false, response: inboxNotFound() };
-    const presented = bearerToken(request.authorization);
-    if (!presented || !timingSafeEqual(presented, slot.ownerToken)) return { ok: false, response: unauthorized("the inbox slot's owner token") };
-    slot.lastUsedAt = this.clock.now();
-    // Moved to the end: the map stays in last-use order, so the sweep stops at the first live one.
-    this.inbox.delete(slotId);
-    this.inbox.set(slotId, slot);
-    return { ok: true, slot };
-  }
-
-  /** Drops the messages at the front of the queue that outlived `messageLifetimeSeconds`. */
-  private dropExpiredMessages(slot: InboxSlot, now: number): void {
-    const receivedBefore = now - this.limits.messageLifetimeSeconds * 1000;
-    let count = 0;
-    while (count < slot.messages.length && (slot.messages[count]?.receivedAt ?? Infinity) <= receivedBefore) count++;
-    this.deleteMessages(slot, count);
-  }
-
-  private deleteMessages(slot: InboxSlot, count: number): void {
-    if (count === 0) return;
-    for (const message of slot.messages.splice(0, count)) {
-      slot.bytes -= message.bytes;
-      this.inboxBytes -= message.bytes;
-      this.inboxMessages--;
-    }
-  }
-
-  /** Deletes an inbox slot idle too long; its long polls wake and answer 404. */
-  private removeInbox(slot: InboxSlot): void {
-    this.inbox.delete(slot.slotId);
-    this.deleteMessages(slot, slot.messages.length);
-    wake(slot);
-  }
-
-  /** Deletes a slot that finished or expired; its long polls wake and answer 404. */
-  private removeSlot(slot: PairSlot, now: number): void {
-    this.slots.delete(slot.pairId);
-    // A nameplate nobody joined is quarantined from now on too, so a late join meets a 404.
-    if (slot.guestToken === undefined) this.nameplates.quarantine(slot.nameplate, now + this.limits.nameplateQuarantineSeconds * 1000, 'abandoned');
-    wake(slot);
-  }
 }
 
-function wake(slot: { waiters: Set<() => void> }): void {
-  for (const waiter of [...slot.waiters]) waiter();
+/** A token no slot holds (all zero bytes): what an owner check compares a missing token with. */
+const NO_TOKEN = '0'.repeat(64);
+
+function wakeAll(waiters: Set<() => void>): void {
+  for (const waiter of [...waiters]) waiter();
 }
 
-function pageResponse(slot: InboxSlot, after: number): RelayResponse {
-  const messages: InboxMessageBody[] = [];
-  for (const message of slot.messages) {
-    if (message.seq <= after) continue;
-    messages.push({ seq: message.seq, value: message.value, grant_id: message.grantId, received_at: formatTimestamp(message.receivedAt) });
-    if (messages.length >= MAX_MESSAGES_PER_READ) break;
-  }
-  const body: InboxPageBody = { messages, last_seq: slot.lastSeq };
-  return json(200, body);
+/**
+ * An abort reason as a metrics label: the reasons this project's clients write, by name (spaces
+ * as underscores); anything else a client wrote is `other`, so labels stay a fixed set.
+ */
+function abortReasonLabel(reason: string): string {
+  return KNOWN_ABORT_REASONS.has(reason) ? reason.replace(/ /g, '_') : 'other';
 }
+const KNOWN_ABORT_REASONS = new Set(['sas mismatch', 'cancelled by the person', 'no digits typed', 'aborted by the person', 'aborted by the agent']);
 
-function viewResponse(slot: PairSlot, role: Role): RelayResponse {
-  const body: SlotViewBody = {
-    version: slot.version,
-    expires_at: slot.expiresAtText,
-    self: orderedFields(slot.fields[role]),
-    peer: orderedFields(slot.fields[otherRole(role)]),
-  };
+function pageResponse(page: MessagePage): RelayResponse {
+  const messages: InboxMessageBody[] = page.messages.map((message) => ({ seq: message.seq, value: message.value, grant_id: message.grantId, received_at: formatTimestamp(message.receivedAt) }));
+  const body: InboxPageBody = { messages, last_seq: page.lastSeq };
   return json(200, body);
 }
 
@@ -691,32 +660,21 @@ function orderedFields(values: FieldValues): FieldValues {
 
 // -- Authentication -----------------------------------------------------------------------
 
-/** The 32 token bytes of an `Authorization: Bearer <64 hex>` header, or undefined. */
-function bearerToken(header: string | undefined): Buffer | undefined {
+/** The 64-hex token of an `Authorization: Bearer <64 hex>` header (lowercased), or undefined. */
+function bearerToken(header: string | undefined): string | undefined {
   const match = header === undefined ? null : /^Bearer +([0-9a-f]+) *$/i.exec(header);
-  const token = match?.[1];
-  return token !== undefined && TOKEN_PATTERN.test(token) ? Buffer.from(token, 'hex') : undefined;
+  const token = match?.[1]?.toLowerCase();
+  return token !== undefined && TOKEN_PATTERN.test(token) ? token : undefined;
 }
 
 /** The role whose token was presented; both comparisons run in constant time. */
-function authenticatePair(slot: PairSlot, header: string | undefined): Role | undefined {
+function authenticatePair(slot: StoredPair, header: string | undefined): Role | undefined {
   const presented = bearerToken(header);
   if (!presented) return undefined;
-  const isHost = timingSafeEqual(presented, slot.hostToken);
-  const isGuest = slot.guestToken !== undefined && timingSafeEqual(presented, slot.guestToken);
+  const bytes = Buffer.from(presented, 'hex');
+  const isHost = timingSafeEqual(bytes, Buffer.from(slot.hostToken, 'hex'));
+  const isGuest = slot.guestToken !== undefined && timingSafeEqual(bytes, Buffer.from(slot.guestToken, 'hex'));
   return isHost ? 'host' : isGuest ? 'guest' : undefined;
-}
-
-/**
- * The grant_id of the presented send token if the slot holds it (not revoked), compared in
- * constant time; the grant is found by the token's hash, so no token is compared to another's.
- */
-function authenticateSender(slot: InboxSlot, header: string | undefined): string | undefined {
-  const presented = bearerToken(header);
-  if (!presented) return undefined;
-  const grantId = grantIdOf(presented.toString('hex'));
-  const held = slot.grants.get(grantId);
-  return held !== undefined && timingSafeEqual(presented, held) ? grantId : undefined;
 }
 
 // -- Request bodies -----------------------------------------------------------------------
@@ -762,135 +720,7 @@ function notAllowed(allow: string): RelayResponse {
   return errorResponse('method_not_allowed', `This route takes ${allow} only.`, { allow });
 }
 
-// -- Nameplates ---------------------------------------------------------------------------
-
-/** Random draws for a free nameplate before walking the range from a random start. */
-const MAX_NAMEPLATE_DRAWS = 64;
-
-type NameplateEntry = { kind: 'waiting'; pairId: string } | { kind: 'joined' } | { kind: 'free' };
-
-/**
- * Which nameplates are taken: by a pairing that waits for its guest, or by quarantine (after a
- * join or after the slot ended) so a late join never reaches a stranger's pairing. Hands out a
- * random free nameplate of the fewest digits that still has one free: 2 digits (10 to 99)
- * while fewer than 90 are taken, then 3, and so on. (With quarantine, "taken" counts
- * quarantined nameplates too, so 3 digits can start a little before 90 pairings wait.)
- */
-class NameplateRegistry {
-  private readonly waiting = new Map<string, string>();
-  /** Insertion order is release order (the quarantine is one length, and the clock moves forward). */
-  private readonly quarantined = new Map<string, { until: number; reason: 'joined' | 'abandoned' }>();
-  private readonly takenByDigits = new Map<number, number>();
-
-  get waitingCount(): number {
-    return this.waiting.size;
-  }
-  get quarantinedCount(): number {
-    return this.quarantined.size;
-  }
-
-  lookup(nameplate: string, now: number): NameplateEntry {
-    const pairId = this.waiting.get(nameplate);
-    if (pairId !== undefined) return { kind: 'waiting', pairId };
-    const held = this.quarantined.get(nameplate);
-    return held?.reason === 'joined' && held.until > now ? { kind: 'joined' } : { kind: 'free' };
-  }
-
-  allocate(pairId: string): string {
-    for (let digits = 2; ; digits++) {
-      const low = 10 ** (digits - 1);
-      const size = 9 * low;
-      const taken = this.takenByDigits.get(digits) ?? 0;
-      if (taken >= size) continue;
-      const nameplate = this.pickFree(low, size);
-      this.waiting.set(nameplate, pairId);
-      this.count(nameplate, 1);
-      return nameplate;
-    }
-  }
-
-  /** Moves a nameplate from waiting (or an earlier quarantine) into quarantine until `until`. */
-  quarantine(nameplate: string, until: number, reason: 'joined' | 'abandoned'): void {
-    const wasTaken = this.waiting.delete(nameplate) || this.quarantined.delete(nameplate);
-    this.quarantined.set(nameplate, { until, reason });
-    if (!wasTaken) this.count(nameplate, 1);
-  }
-
-  release(now: number): void {
-    for (const [nameplate, held] of this.quarantined) {
-      if (held.until > now) break;
-      this.quarantined.delete(nameplate);
-      this.count(nameplate, -1);
-    }
-  }
-
-  private isTaken(nameplate: string): boolean {
-    return this.waiting.has(nameplate) || this.quarantined.has(nameplate);
-  }
-
-  /**
-   * A random free nameplate of a range that has one. Rejection sampling is uniform over the
-   * free ones and takes size/free draws on average (2 at half taken, 10 at 90%). Only once a
-   * range is so full that 64 draws all miss (1 open in 4 at 98% taken) does it take the
-   * first free one after a random start: nearly uniform, and linear in the gap, not the range.
-   * (Listing every free nameplate of a half-full range cost 0.3 ms per open at 4 digits, ten
-   * times that at 5, which a busy relay reaches through the 60-second quarantine.)
-   */
-  private pickFree(low: number, size: number): string {
-    for (let draw = 0; draw < MAX_NAMEPLATE_DRAWS; draw++) {
-      const candidate = String(randomInt(low, low + size));
-      if (!this.isTaken(candidate)) return candidate;
-    }
-    const start = randomInt(size);
-    for (let step = 0; step < size; step++) {
-      const candidate = String(low + ((start + step) % size));
-      if (!this.isTaken(candidate)) return candidate;
-    }
-    throw new Error('nameplate range reported free but has no free nameplate');
-  }
-
-  private count(nameplate: string, delta: number): void {
-    this.takenByDigits.set(nameplate.length, (this.takenByDigits.get(nameplate.length) ?? 0) + delta);
-  }
-}
-
-// -- Rate limiting ------------------------------------------------------------------------
-
-/** A sliding window per key: at most `limit` hits in any `windowMs`. */
-class SlidingWindowLimiter {
-  private readonly hits = new Map<string, number[]>();
-  private lastSweep = Number.NEGATIVE_INFINITY;
-
-  constructor(
-    private readonly limit: number,
-    private readonly windowMs: number,
-  ) {}
-
-  get size(): number {
-    return this.hits.size;
-  }
-
-  /** Records a hit and returns undefined, or refuses it and returns ms until one is allowed. */
-  take(key: string, now: number): number | undefined {
-    const times = (this.hits.get(key) ?? []).filter((time) => time > now - this.windowMs);
-    if (times.length >= this.limit) {
-      this.hits.set(key, times);
-      return (times[times.length - this.limit] ?? now) + this.windowMs - now;
-    }
-    times.push(now);
-    this.hits.set(key, times);
-    return undefined;
-  }
-
-  /** Forgets keys with no hit inside the window; walks every key, so at most once a window. */
-  sweep(now: number): void {
-    if (now - this.lastSweep < this.windowMs) return;
-    this.lastSweep = now;
-    for (const [key, times] of this.hits) {
-      if ((times[times.length - 1] ?? 0) <= now - this.windowMs) this.hits.delete(key);
-    }
-  }
-}
+// -- Client addresses ---------------------------------------------------------------------
 
 /**
  * The key opens are counted under: the IPv4 address (also when IPv4-mapped), or the /64 prefix

@@ -106,7 +106,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const deps: ExtensionDeps = { store, core, relays, driver, panels, log, suggestedHandle };
   const declared = (context.extension.packageJSON as { version?: unknown }).version;
   const version = typeof declared === 'string' ? declared : '0.0.0';
-  const mcp = registerMcpProvider(context, { version, log, start: () => startMcp(deps, version) });
+  const messaging = startMessaging(context, deps);
+  const mcp = registerMcpProvider(context, { version, log, start: () => startMcp(deps, version, messaging) });
   registerJoinLinkHandler(context, deps);
   for (const register of [
     registerHostPairing,
@@ -127,8 +128,6 @@ export function activate(context: vscode.ExtensionContext): void {
   ]) {
     register(context, deps);
   }
-
-  const messaging = startMessaging(context, deps);
 
   shutdown = async () => {
     await Promise.all([mcp.close().catch(() => undefined), messaging.dispose()]);
@@ -196,7 +195,7 @@ async function resumePairings(store: SessionStore, driver: PairingDriver, log: v
  * The MCP server over Streamable HTTP, on the same store: loaded on first use, so activation
  * does not pay for the MCP SDK. Its ConfirmPort is the SAS panel.
  */
-async function startMcp(deps: ExtensionDeps, version: string): Promise<McpEndpoint> {
+async function startMcp(deps: ExtensionDeps, version: string, messaging: WindowMessaging): Promise<McpEndpoint> {
   const [{ createMcpServer }, { startMcpHttpServer }] = await Promise.all([import('../mcp/server.js'), import('../mcp/http.js')]);
   return startMcpHttpServer({
     host: '127.0.0.1',
@@ -209,6 +208,8 @@ async function startMcp(deps: ExtensionDeps, version: string): Promise<McpEndpoi
         defaultRelayUrl: deps.relays.forNewPairing(),
         confirmPort: deps.panels,
         version,
+        receiver: messaging.forTools(),
+        confirmSends: vscode.workspace.getConfiguration(SETTINGS.section).get<boolean>(SETTINGS.confirmAgentSends, false),
         log: (line) => {
           deps.log.info(`MCP ${line}`);
         },

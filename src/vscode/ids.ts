@@ -60,4 +60,4 @@ export const MCP_PROVIDER_ID = 'agentPair.mcp';
 export const MCP_SERVER_LABEL = 'Agent Pair';
 
 /** The settings this extension reads (section `agentPair`). */
-export const SETTINGS = { section: 'agentPair', relayUrl: 'relayUrl', handle: 'handle', lossGraceMinutes: 'messages.lossGraceMinutes' } as const;
+export const SETTINGS = { section: 'agentPair', relayUrl: 'relayUrl', handle: 'handle', lossGraceMinutes: 'messages.lossGraceMinutes', confirmAgentSends: 'messages.confirmAgentSends' } as const;

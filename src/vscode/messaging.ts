@@ -13,6 +13,7 @@
 
 import { isPairError } from '../core/errors.js';
 import { type MessagingDeps, type MessagingEvent, ReceiveRunner, type Sent, forgetAndRevoke } from '../core/inbox.js';
+import type { MessageReceiver } from '../mcp/messageTools.js';
 import { listOwnInboxes } from '../core/inboxes.js';
 import { loadIdentity } from '../core/identity.js';
 import { LOSS_GRACE_MS, type MailRecord, type PeerMailSummary } from '../core/mailbox.js';
@@ -67,8 +68,63 @@ export class WindowMessaging {
   private disposed = false;
   private stopEvents: (() => void) | undefined;
 
+  private stopSentEvents: () => void;
+
   constructor(private readonly options: WindowMessagingOptions) {
     this.receiver = this.newReceiver();
+    this.stopSentEvents = this.watchSends();
+  }
+
+  /** Whoever sent (a command, a panel, an agent over MCP), the views show it. */
+  private watchSends(): () => void {
+    return this.receiver.sender.on((event) => {
+      if (event.type === 'sent' && event.record) this.changed();
+    });
+  }
+
+  /**
+   * The runner the MCP messaging tools use in this window: they send, read and acknowledge
+   * through the window's mailbox, and their `pull` waits for the window's own pull (here or in
+   * the window holding the lease) to report something, up to the wait asked, instead of reading
+   * the relay a second time. Resolves no events: the person hears of losses from the window.
+   */
+  forTools(): MessageReceiver {
+    const receiver = this.receiver;
+    return {
+      mailbox: receiver.mailbox,
+      sender: receiver.sender,
+      pull: async (options) => {
+        await this.wake();
+        const waitMs = Math.max(options?.waitSeconds ?? 0, 0) * 1000;
+        if (waitMs > 0) await this.nextChange(waitMs, options?.signal);
+        return [];
+      },
+      markRead: async (refs) => {
+        const changed = await receiver.markRead(refs);
+        this.changed();
+        return changed;
+      },
+      markHandled: async (refs) => {
+        const changed = await receiver.markHandled(refs);
+        this.changed();
+        return changed;
+      },
+    };
+  }
+
+  /** Resolves on the next change the views hear of, after `ms`, or when `signal` aborts. */
+  private nextChange(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        stop();
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      const stop = this.onDidChange(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
   }
 
   /** True while this window holds the pull. */
@@ -138,9 +194,7 @@ export class WindowMessaging {
 
   /** Sends text to a peer; resolves once the peer's relay stored it (state `sent`). */
   async sendText(peer: PinnedPeer, text: string, replyTo?: string): Promise<Sent> {
-    const sent = await this.receiver.sender.send(peer, { type: 'text', text, ...(replyTo !== undefined && { reply_to: replyTo }) });
-    this.changed();
-    return sent;
+    return this.receiver.sender.send(peer, { type: 'text', text, ...(replyTo !== undefined && { reply_to: replyTo }) });
   }
 
   /**
@@ -169,7 +223,9 @@ export class WindowMessaging {
   /** The loss grace changed: the pull starts again with it. */
   async restart(): Promise<void> {
     await this.stopPull();
+    this.stopSentEvents();
     this.receiver = this.newReceiver();
+    this.stopSentEvents = this.watchSends();
     await this.wake();
   }
 
@@ -178,6 +234,7 @@ export class WindowMessaging {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.listeners.clear();
+    this.stopSentEvents();
     await this.stopPull();
   }
 

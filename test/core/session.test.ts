@@ -12,7 +12,7 @@ import { bothWaitForSas, makeSide, openPair } from '../helpers/sides.js';
 let relay: RunningRelay;
 
 before(async () => {
-  relay = await startRelay({ host: '127.0.0.1', port: 0, limits: { opensPerIpPerMinute: 10_000 } });
+  relay = await startRelay({ host: '127.0.0.1', port: 0, limits: { opensPerIpPerMinute: 10_000, maxPairSlotsPerAddress: 100 } });
 });
 after(async () => {
   await relay.close();

@@ -39,6 +39,8 @@ export interface AgentOptions {
   side?: Side;
   /** Tell the server another process shares the side's storage. */
   sharedStorage?: boolean;
+  /** The person must confirm every peer_send. */
+  confirmSends?: boolean;
 }
 
 export async function startAgent(options: AgentOptions): Promise<Agent> {
@@ -52,6 +54,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       log: (line) => logs.push(line),
       ...(options.confirmPort && { confirmPort: options.confirmPort }),
       ...(options.sharedStorage && { sharedStorage: true }),
+      ...(options.confirmSends && { confirmSends: true }),
     });
   const client = new Client({ name: 'test-agent', version: '1' }, options.person ? { capabilities: { elicitation: {} } } : {});
   const prompts: string[] = [];

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { relayAnswers } from '../../src/relay/embedded.js';
-import { Pids, RELAY_MAIN, REPO_ROOT, runRelayMain, runRelayMainRaw } from '../helpers/relayProcess.js';
+import { Pids, RELAY_MAIN, REPO_ROOT, freePort, runRelayMain, runRelayMainRaw } from '../helpers/relayProcess.js';
 import { bothWaitForSas, makeSide } from '../helpers/sides.js';
 
 describe('the relay process (src/relay/main.ts)', { concurrency: true }, () => {
@@ -38,6 +38,10 @@ describe('the relay process (src/relay/main.ts)', { concurrency: true }, () => {
       [['--idle-exit'], /^relay: Option '--idle-exit <value>' argument missing; usage: /],
       [['--port', '70000'], /^relay: --port 70000 is not a port; expected 0 to 65535\n$/],
       [['--port', 'x'], /^relay: --port x is not a port/],
+      [['--store', 'http://127.0.0.1:6379'], /^relay: --store http:\/\/127\.0\.0\.1:6379 is not a redis:\/\/ URL; expected redis:\/\/HOST:PORT\[\/DB\]/],
+      [['--store', 'redis://:hunter2@127.0.0.1:6379/x'], /^relay: --store redis:\/\/\*\*\*@127\.0\.0\.1:6379\/x has database x/],
+      [['--trust-proxy', '10.0.0.0/33'], /^relay: --trust-proxy 10\.0\.0\.0\/33 is not an address or CIDR; expected a list like 10\.0\.0\.0\/8,::1\n$/],
+      [['--trust-proxy', 'proxy.local'], /^relay: --trust-proxy proxy\.local is not an address or CIDR/],
     ];
     await Promise.all(
       cases.map(async ([args, expected]) => {
@@ -46,6 +50,19 @@ describe('the relay process (src/relay/main.ts)', { concurrency: true }, () => {
         assert.match(relay.stderr(), expected, args.join(' '));
       }),
     );
+  });
+
+  it('exits 1 naming the store when Redis does not answer at --store (or AGENT_PAIR_RELAY_STORE)', async () => {
+    const port = await freePort();
+    const relay = runRelayMainRaw(['--port', '0', '--store', `redis://127.0.0.1:${port}`], pids);
+    assert.equal((await relay.exited).code, 1);
+    assert.match(relay.stderr(), new RegExp(`^relay: cannot reach Redis at 127\\.0\\.0\\.1:${port}`));
+    const child = spawn(process.execPath, ['--import', 'tsx', RELAY_MAIN, '--port', '0'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, AGENT_PAIR_RELAY_STORE: 'nope' } });
+    pids.add(child.pid);
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    assert.equal(await new Promise<number | null>((resolve) => child.once('close', resolve)), 2);
+    assert.match(stderr, /--store nope is not a URL/);
   });
 
   it('reads AGENT_PAIR_RELAY_IDLE_EXIT like the flag', async () => {

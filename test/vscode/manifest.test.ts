@@ -51,6 +51,8 @@ describe('package.json', () => {
     }
     const grace = manifest.contributes.configuration.properties[`${SETTINGS.section}.${SETTINGS.lossGraceMinutes}`];
     assert.deepEqual([grace?.type, grace?.default, grace?.minimum, grace?.maximum], ['number', LOSS_GRACE_DEFAULT_MINUTES, LOSS_GRACE_MIN_MINUTES, LOSS_GRACE_MAX_MINUTES]);
+    const confirmSends = manifest.contributes.configuration.properties[`${SETTINGS.section}.${SETTINGS.confirmAgentSends}`];
+    assert.deepEqual([confirmSends?.type, confirmSends?.default], ['boolean', false]);
   });
 
   it('puts the Peers view in its own activity bar container, with Send and Forget on each row', () => {

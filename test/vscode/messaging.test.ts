@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ExtensionContext } from 'vscode';
 import { isPairError } from '../../src/core/errors.js';
 import { ReceiveRunner, SendRunner } from '../../src/core/inbox.js';
@@ -20,7 +22,7 @@ import { LOSS_GRACE_MS } from '../../src/core/mailbox.js';
 import { SESSION_KEY_PREFIX } from '../../src/core/store.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import type { ConversationView } from '../../src/vscode/conversationMessages.js';
-import { COMMANDS, CONVERSATION_VIEW_TYPE, PEERS_VIEW_ID, UNREAD_ITEM_ID, conversationTitle } from '../../src/vscode/ids.js';
+import { COMMANDS, CONVERSATION_VIEW_TYPE, MCP_PROVIDER_ID, PEERS_VIEW_ID, UNREAD_ITEM_ID, conversationTitle } from '../../src/vscode/ids.js';
 import { mailLeaseFile, takeMailLease } from '../../src/vscode/mailLease.js';
 import { LOSS_GRACE_MAX_MINUTES, WindowMessaging, lossGraceSettingMs } from '../../src/vscode/messaging.js';
 import { agentQuery, messagePreview } from '../../src/vscode/messageWords.js';
@@ -173,6 +175,50 @@ describe('messages in the extension, over a stand-in vscode and a real relay', (
     // A message of an unknown shape from the page is ignored and logged.
     panel.send({ type: 'send', text: 'x', to: 'someone else' });
     assert.match(logText(), /conversation panel sent a message of an unknown shape/);
+  });
+
+  it('an agent over MCP reads and sends through the window: one pull, the views update, the person can require a yes for every send', async () => {
+    const { alice, bobMail } = await pairedWindow();
+    await activate(windowStorageOf(alice));
+    fake.settings.set('agentPair.messages.confirmAgentSends', true);
+    const provider = fake.mcpProviders.get(MCP_PROVIDER_ID);
+    const resolved = await provider?.resolveMcpServerDefinition?.(provider.provideMcpServerDefinitions()[0] ?? (undefined as never));
+    assert.ok(resolved);
+    // A client that can ask its person (elicitation), who first declines, then accepts.
+    const asked: string[] = [];
+    const client = new Client({ name: 'messaging-test', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
+    const { ElicitRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
+    client.setRequestHandler(ElicitRequestSchema, (request) => {
+      asked.push(request.params.message);
+      return { action: asked.length === 1 ? 'decline' : 'accept', content: {} };
+    });
+    await client.connect(new StreamableHTTPClientTransport(new URL(resolved.uri.toString()), { requestInit: { headers: resolved.headers } }));
+    try {
+      await until('the window to pull', () => logText().includes('this window pulls the messages of alice'));
+      const reading = client.callTool({ name: 'inbox_read', arguments: { wait_seconds: 20 } });
+      await sleep(100);
+      await bobMail.sender.send('alice', { type: 'text', text: 'agent to agent' });
+      const read = (await reading).structuredContent as { messages: { body: { text: string }; from: { handle: string } }[] };
+      assert.deepEqual(read.messages.map((message) => [message.from.handle, message.body.text]), [['bob', 'agent to agent']]);
+      // The window pulled it (once): the person was notified too, and no envelope was dropped as a duplicate.
+      await until('the notification', () => fake.messages.find((message) => message.text === 'Agent Pair: bob wrote: “agent to agent”'));
+      assert.ok(!logText().includes('duplicate'));
+
+      const declined = await client.callTool({ name: 'peer_send', arguments: { peer: 'bob', text: 'not this one' } });
+      assert.equal(declined.isError, true);
+      const sent = await client.callTool({ name: 'peer_send', arguments: { peer: 'bob', text: 'on it' } });
+      assert.equal(sent.isError, undefined);
+      assert.equal(asked.length, 2);
+      assert.match(asked[1] ?? '', /send this to bob \(fingerprint [0-9a-f]{16}\):\n\non it/);
+      const tree = fake.treeViews.get(PEERS_VIEW_ID);
+      const [row] = (await tree?.items()) ?? [];
+      assert.equal(row?.label, 'bob');
+      assert.doesNotMatch(String(row.description), /unread/, 'the agent read it: the view says so');
+      const got = await until('the agent\'s answer at Bob', async () => (await bobMail.pull({ waitSeconds: 2 })).find((event) => event.type === 'message'));
+      assert.deepEqual(got.record.body, { type: 'text', text: 'on it' });
+    } finally {
+      await client.close();
+    }
   });
 
   it('sends from the command, forgets from a Peers view row (revoking the grant), and keeps no message text in the log', async () => {

@@ -1,0 +1,210 @@
+// `agent-pair send`, `agent-pair inbox` and the revoking half of `agent-pair forget`: thin
+// renderings of the core messaging runners (src/core/inbox.ts). No polling or retrying here.
+//
+// --json lines on stdout (one per event):
+//   {"event":"sent","id","peer":{"fingerprint","handle"},"n","seq","sent_at"}
+//   {"event":"message","id","from":{"fingerprint","handle"},"n","sent_at","body":{...}}
+//   {"event":"receipt","peer":"<fingerprint>","peer_handle","ids":[...]}
+//   {"event":"dropped","reason","detail"}
+//   {"event":"lost","peer":"<fingerprint>","peer_handle","count"}
+//   {"event":"peer_moved","peer","peer_handle","relay_url"}   {"event":"inbox_moved","relay_url","told":[...]}
+//   {"event":"relay_trouble","relay_url","code","message"}
+//   {"event":"error","code","message"}   (then exit 1)
+
+import type { parseArgs } from 'node:util';
+import { PairError } from '../core/errors.js';
+import { type MessagingDeps, type MessagingEvent, ReceiveRunner, SendRunner, forgetAndRevoke } from '../core/inbox.js';
+import type { MailRecord } from '../core/mailbox.js';
+import { isKnownBody } from '../core/messages.js';
+import { listPeers } from '../core/trust.js';
+import type { Terminal } from './terminal.js';
+
+export const MESSAGE_USAGE = `  agent-pair send PEER TEXT [--reply-to ID]            send a message to a pinned peer (fingerprint or handle)
+  agent-pair send PEER --data JSON [--reply-to ID]     send structured data instead of text
+  agent-pair inbox [--wait SECONDS] [--follow]         print new messages, mark them handled, send receipts
+                   [--loss-grace SECONDS]              (gaps in a peer's numbering count as lost after
+                                                       this long; default 600)
+  agent-pair mcp --confirm-sends                       the MCP server asks you before each peer_send
+`;
+
+/** The options these commands add to the command line. */
+export const MESSAGE_OPTIONS = {
+  data: { type: 'string' },
+  'reply-to': { type: 'string' },
+  wait: { type: 'string' },
+  follow: { type: 'boolean', default: false },
+  'loss-grace': { type: 'string' },
+  'confirm-sends': { type: 'boolean', default: false },
+} as const satisfies NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+export interface MessageCommandValues {
+  data?: string | undefined;
+  'reply-to'?: string | undefined;
+  wait?: string | undefined;
+  follow?: boolean | undefined;
+  'loss-grace'?: string | undefined;
+}
+
+/** A command line that does not fit: main.ts prints it with the usage and exits 2. */
+export class MessageUsageError extends Error {}
+
+function seconds(text: string | undefined, option: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value < 0) throw new MessageUsageError(`--${option} ${text} is not a number of seconds; expected 0 or more, like 30`);
+  return value;
+}
+
+export async function sendCommand(deps: MessagingDeps, args: string[], values: MessageCommandValues, terminal: Terminal): Promise<number> {
+  const [peerRef, ...words] = args;
+  if (peerRef === undefined) throw new MessageUsageError('send takes a peer (fingerprint or handle) and the text, or --data JSON');
+  let body: Record<string, unknown>;
+  if (values.data !== undefined) {
+    if (words.length > 0) throw new MessageUsageError('send takes either TEXT or --data JSON, not both');
+    let data: unknown;
+    try {
+      data = JSON.parse(values.data);
+    } catch {
+      throw new PairError('bad_input', `--data is not JSON; expected a JSON value, like '{"tests":"pass"}'.`);
+    }
+    body = { type: 'data', data };
+  } else {
+    if (words.length === 0) throw new MessageUsageError('send takes the text to send after the peer (quote it), or --data JSON');
+    body = { type: 'text', text: words.join(' ') };
+  }
+  if (values['reply-to'] !== undefined) body['reply_to'] = values['reply-to'];
+  const sent = await new SendRunner(deps).send(peerRef, body);
+  terminal.result(
+    { event: 'sent', id: sent.id, peer: sent.peer, n: sent.record?.n, seq: sent.seq, sent_at: sent.record?.sentAt },
+    `Sent to ${sent.peer.handle} (${sent.peer.fingerprint}); message id ${sent.id}. It shows as delivered once they have read it.`,
+  );
+  return 0;
+}
+
+export async function inboxCommand(deps: MessagingDeps, args: string[], values: MessageCommandValues, terminal: Terminal): Promise<number> {
+  if (args.length > 0) throw new MessageUsageError('inbox takes no arguments');
+  const waitSeconds = seconds(values.wait, 'wait') ?? 0;
+  const lossGrace = seconds(values['loss-grace'], 'loss-grace');
+  const receiver = new ReceiveRunner(deps, lossGrace === undefined ? {} : { lossGraceMs: lossGrace * 1000 });
+  const peers = await listPeers(deps);
+  if (peers.length === 0) throw new PairError('not_found', 'No pinned peers yet, so no one can write to you. Pair first: agent-pair host');
+  const render = new EventRenderer(terminal);
+  // What this side stored earlier but no one handled yet (another process pulled it) comes first.
+  const waiting = await receiver.mailbox.list(peers.map((peer) => peer.fingerprint), { direction: 'in' });
+  const handles = new Map(peers.map((peer) => [peer.fingerprint, peer.handle]));
+  const earlier = waiting.filter((record) => record.state !== 'handled');
+  for (const record of earlier) render.message(record, handles.get(record.peer) ?? record.peer);
+  await receiver.markHandled(earlier);
+  await receiver.sendReceipts();
+
+  if (values.follow) {
+    // Each message is handed over as printed; the receipts go out at once.
+    let handing: Promise<unknown> = Promise.resolve();
+    receiver.on((event) => {
+      render.event(event);
+      if (event.type === 'message') handing = handing.then(() => receiver.markHandled([event.record]));
+    });
+    const controller = new AbortController();
+    const stop = (): void => {
+      controller.abort();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    terminal.say('Waiting for messages (Ctrl-C stops).');
+    try {
+      await receiver.run({ signal: controller.signal });
+      await handing;
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+    }
+    return 0;
+  }
+
+  const events = await receiver.pull({ waitSeconds });
+  for (const event of events) render.event(event);
+  await receiver.markHandled(events.flatMap((event) => (event.type === 'message' ? [event.record] : [])));
+  const trouble = events.find((event) => event.type === 'relayTrouble');
+  if (render.count === 0 && earlier.length === 0 && !trouble) terminal.say(waitSeconds > 0 ? `No new messages in ${waitSeconds} s.` : 'No new messages.');
+  if (trouble && !events.some((event) => event.type === 'message')) {
+    throw new PairError(trouble.code, `Could not read your inbox at ${trouble.relayUrl}: ${trouble.message}`);
+  }
+  return 0;
+}
+
+export async function forgetCommand(deps: MessagingDeps, fingerprint: string, terminal: Terminal): Promise<number> {
+  const { forgotten, revoked } = await forgetAndRevoke(deps, fingerprint);
+  if (!forgotten) throw new PairError('not_found', `No pinned peer has fingerprint ${fingerprint}. List them with: agent-pair peers`);
+  terminal.result(
+    { event: 'forgotten', fingerprint, revoked },
+    revoked
+      ? `Forgot ${fingerprint}; the relay no longer accepts messages from them to you.`
+      : `Forgot ${fingerprint}. The relay could not be told to refuse their messages now; anything they send is dropped here.`,
+  );
+  return 0;
+}
+
+/** Renders runner events: JSON lines in --json mode, sentences for a person otherwise. */
+class EventRenderer {
+  count = 0;
+
+  constructor(private readonly terminal: Terminal) {}
+
+  message(record: MailRecord, handle: string): void {
+    this.count++;
+    const from = { fingerprint: record.peer, handle };
+    this.terminal.result({ event: 'message', id: record.id, from, n: record.n, sent_at: record.sentAt, body: record.body }, describeMessage(record, handle));
+  }
+
+  event(event: MessagingEvent): void {
+    switch (event.type) {
+      case 'message':
+        this.message(event.record, event.peer.handle);
+        return;
+      case 'receipt':
+        this.terminal.result(
+          { event: 'receipt', peer: event.peer.fingerprint, peer_handle: event.peer.handle, ids: event.ids },
+          `${event.peer.handle} has read ${event.ids.length === 1 ? `your message ${event.ids[0] ?? ''}` : `${event.ids.length} of your messages`}.`,
+        );
+        return;
+      case 'dropped':
+        // Never presented as coming from a peer: the relay or someone else sent something that failed a check.
+        this.terminal.result({ event: 'dropped', reason: event.reason, detail: event.detail }, `Dropped an envelope that failed a check (${event.reason}): ${event.detail}.`);
+        return;
+      case 'lost':
+        this.terminal.result(
+          { event: 'lost', peer: event.peer.fingerprint, peer_handle: event.peer.handle, count: event.count },
+          `The relay may have lost ${event.count} message${event.count === 1 ? '' : 's'} from ${event.peer.handle} (${event.peer.fingerprint}); ask them to send again.`,
+        );
+        return;
+      case 'peerMoved':
+        this.terminal.result(
+          { event: 'peer_moved', peer: event.peer.fingerprint, peer_handle: event.peer.handle, relay_url: event.relayUrl },
+          `${event.peer.handle} moved their inbox to ${event.relayUrl}; messages to them go there now.`,
+        );
+        return;
+      case 'inboxMoved':
+        this.terminal.result(
+          { event: 'inbox_moved', relay_url: event.relayUrl, told: event.told },
+          `The relay at ${event.relayUrl} had forgotten your inbox; a new one is there now` +
+            (event.told.length > 0 ? ` and ${event.told.map((peer) => peer.handle).join(', ')} ${event.told.length === 1 ? 'was' : 'were'} told.` : '. Peers that could not be told yet are told later; if they moved too, pair with them again.'),
+        );
+        return;
+      case 'relayTrouble':
+        if (this.terminal.json) this.terminal.result({ event: 'relay_trouble', relay_url: event.relayUrl, code: event.code, message: event.message }, '');
+        else this.terminal.warn(`Relay ${event.relayUrl}: ${event.message}`);
+        return;
+      case 'sent':
+        return;
+    }
+  }
+}
+
+function describeMessage(record: MailRecord, handle: string): string {
+  const head = `${record.sentAt}  ${handle} (${record.peer})${'reply_to' in record.body && typeof record.body['reply_to'] === 'string' ? `, replying to ${record.body['reply_to']}` : ''}:`;
+  const { body } = record;
+  if (!isKnownBody(body)) return `${head} a message of type ${JSON.stringify(body.type)}, which this version cannot show (id ${record.id}).`;
+  if (body.type === 'text') return `${head}\n${body.text.replace(/^/gm, '  ')}`;
+  if (body.type === 'data') return `${head} data ${JSON.stringify(body.data)}`;
+  return `${head} ${body.type}`;
+}

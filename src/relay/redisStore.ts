@@ -1,0 +1,615 @@
+// The Redis engine of the relay store (`--store redis://HOST:PORT[/DB]`): every relay process
+// on one Redis serves the same pairings and inboxes, and a restart of a process loses nothing.
+//
+// Each operation that reads and then writes is one Lua script, so it is atomic across processes
+// (write-once fields, commit before reveal, version bumps, seq numbers, nameplate claims, caps).
+// Times come from the relay's clock as arguments; the TTLs set here are garbage collection only,
+// with a day's slack, never what decides that something expired.
+//
+// Changes are published on one channel (`<prefix>changes`, the message is the store channel,
+// like `pair:<id>`); each process keeps ONE subscriber connection, and when that connection
+// comes back after a drop it reports ALL_CHANNELS so every local long poll re-reads.
+//
+// Failures: commands are not queued while disconnected and not resent after a reconnect (a
+// resent message post could be stored twice); a command that fails or takes longer than
+// COMMAND_TIMEOUT_MS rejects with StoreUnavailableError, which the relay answers with 503.
+//
+// Tokens: pair tokens are stored as they are and compared by the relay in constant time; inbox
+// owner and send tokens are stored as SHA-256 hashes and compared as hashes inside Lua, so the
+// comparison's timing says nothing about a token.
+//
+// Keys (a single Redis, not a cluster: scripts touch keys they derive from their arguments):
+//   pair:<id>            hash: hostToken guestToken expiresAt nameplate address version h.<field> g.<field>
+//   pairs                zset: pairId by expiresAt (the open-slot count)
+//   addr-pairs:<addr>    zset: pairId by expiresAt (slots one address holds)
+//   np:<nameplate>       "w:<pairId>:<expiresAt>" waiting, "j:<until>" joined, "a:<until>" abandoned
+//   inbox:<id>           hash: ownerHash address lastSeq bytes count lastUsedAt
+//   grants:<id>          hash: grantId -> SHA-256 of the send token
+//   msgs:<id>            zset: "<seq>|<receivedAt>|<bytes>|<grantId>|<value>" by seq
+//   inboxes              zset: slotId by lastUsedAt
+//   inboxes-unused       zset: slotId by allocation time, while its owner never used it
+//   addr-inboxes:<addr>  zset: slotId by allocation time
+//   totals               hash: messages bytes (queued in every inbox)
+//   rate:<key>           zset: hits by time
+
+import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { PAIR_FIELDS, type FieldValues, type PairField, type Role } from '../core/ports.js';
+import type { RelayLimits } from './contract.js';
+import { parseRedisUrl } from './storeUrl.js';
+import {
+  type GrantResult,
+  type JoinResult,
+  type MessagePage,
+  type OpenResult,
+  type OwnerResult,
+  type PostResult,
+  type RelayStore,
+  type StoreStats,
+  type StoredMessage,
+  type StoredPair,
+  type WriteResult,
+  ALL_CHANNELS,
+  StoreUnavailableError,
+} from './store.js';
+
+/** A command that takes longer is a failure (503), not a hang. */
+const COMMAND_TIMEOUT_MS = 2_000;
+/** How long connecting at start-up may take before the relay gives up. */
+const CONNECT_TIMEOUT_MS = 5_000;
+/** Added to every TTL: keys outlive what they hold by this much, so the clock decides, not Redis. */
+const TTL_SLACK_MS = 24 * 3600 * 1000;
+/** Random nameplate candidates per digit count, claimed in one script (2 digits first). */
+const NAMEPLATE_CANDIDATES_PER_LENGTH = 24;
+const NAMEPLATE_MAX_DIGITS = 9;
+/** Ranges of at most this many nameplates (2 and 3 digits) are walked once the random draws miss. */
+const NAMEPLATE_WALK_MAX = 900;
+/** Idle inboxes deleted per sweep or allocation, so one script never runs long. */
+const IDLE_INBOXES_PER_SWEEP = 200;
+
+/** Connects to Redis (both connections ready, scripts defined) or throws StoreUnavailableError. */
+export async function connectRedisStore(url: string, limits: RelayLimits): Promise<RedisStore> {
+  const address = parseRedisUrl(url);
+  const options = {
+    host: address.host,
+    port: address.port,
+    db: address.db,
+    ...(address.username !== undefined && { username: address.username }),
+    ...(address.password !== undefined && { password: address.password }),
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    lazyConnect: true,
+    // Reconnect forever, backing off to one attempt a second: a relay outlives a Redis restart.
+    retryStrategy: (times: number) => Math.min(50 * times, 1_000),
+  };
+  const client = new Redis(options);
+  const subscriber = new Redis({ ...options, enableOfflineQueue: true, commandTimeout: undefined });
+  // Reported by failing commands (503) and by reconnecting; an 'error' event must be listened to.
+  client.on('error', () => undefined);
+  subscriber.on('error', () => undefined);
+  try {
+    await Promise.all([client.connect(), subscriber.connect()]);
+  } catch (error) {
+    client.disconnect();
+    subscriber.disconnect();
+    throw new StoreUnavailableError(`cannot reach Redis at ${address.host}:${address.port}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  const store = new RedisStore(client, subscriber, address.prefix, limits);
+  await store.start();
+  return store;
+}
+
+type Reply = string | number | null | Reply[];
+
+export class RedisStore implements RelayStore {
+  readonly engine = 'redis';
+  private readonly listeners: ((channel: string) => void)[] = [];
+  private readonly shas = new Map<keyof typeof SCRIPTS, string>();
+  private cachedStats: StoreStats = { pairSlots: 0, waitingNameplates: 0, quarantinedNameplates: 0, inboxSlots: 0, inboxMessages: 0, inboxBytes: 0, rateLimitedAddresses: 0 };
+  private closed = false;
+
+  constructor(
+    private readonly client: Redis,
+    private readonly subscriber: Redis,
+    private readonly prefix: string,
+    private readonly limits: RelayLimits,
+  ) {}
+
+  async start(): Promise<void> {
+    const channel = `${this.prefix}changes`;
+    this.subscriber.on('message', (from: string, message: string) => {
+      if (from === channel) this.emit(message);
+    });
+    let readyBefore = false;
+    this.subscriber.on('ready', () => {
+      // ioredis subscribes again by itself; whatever was published meanwhile is lost, so every
+      // waiter re-reads.
+      if (readyBefore) this.emit(ALL_CHANNELS);
+      readyBefore = true;
+    });
+    await this.subscriber.subscribe(channel);
+    readyBefore = true;
+    await this.loadScripts();
+  }
+
+  private async loadScripts(): Promise<void> {
+    for (const [name, body] of Object.entries(SCRIPTS) as [keyof typeof SCRIPTS, string][]) {
+      this.shas.set(name, (await this.client.script('LOAD', PRELUDE + body)) as string);
+    }
+  }
+
+  /** Runs a script by its SHA, loading it again if Redis restarted and forgot it. */
+  private async run(name: keyof typeof SCRIPTS, args: (string | number)[]): Promise<Reply> {
+    if (this.closed) throw new StoreUnavailableError('the store is closed');
+    const argv = [this.prefix, ...args.map(String)];
+    try {
+      const sha = this.shas.get(name) ?? '';
+      try {
+        return (await this.client.evalsha(sha, 0, ...argv)) as Reply;
+      } catch (error) {
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+        // Redis restarted without the script: run it by its text, which loads it again.
+        return (await this.client.eval(PRELUDE + SCRIPTS[name], 0, ...argv)) as Reply;
+      }
+    } catch (error) {
+      if (error instanceof StoreUnavailableError) throw error;
+      throw new StoreUnavailableError(`Redis did not answer ${name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  }
+
+  private async command<T>(what: string, run: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new StoreUnavailableError('the store is closed');
+    try {
+      return await run();
+    } catch (error) {
+      throw new StoreUnavailableError(`Redis did not answer ${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  }
+
+  // -- Pair slots ---------------------------------------------------------------------------
+
+  async openPair(pair: { pairId: string; hostToken: string; expiresAt: number; address: string }, now: number): Promise<OpenResult> {
+    const candidates: string[] = [];
+    for (let digits = 2; digits <= NAMEPLATE_MAX_DIGITS; digits++) {
+      const low = 10 ** (digits - 1);
+      for (let i = 0; i < NAMEPLATE_CANDIDATES_PER_LENGTH; i++) candidates.push(String(randomInt(low, low * 10)));
+    }
+    const reply = (await this.run('openPair', [
+      pair.pairId,
+      pair.hostToken,
+      pair.expiresAt,
+      pair.address,
+      now,
+      this.limits.maxOpenSlots,
+      this.limits.maxPairSlotsPerAddress,
+      this.limits.nameplateQuarantineSeconds * 1000,
+      TTL_SLACK_MS,
+      NAMEPLATE_CANDIDATES_PER_LENGTH,
+      NAMEPLATE_WALK_MAX,
+      ...candidates,
+    ])) as string[];
+    const [kind, nameplate] = reply;
+    if (kind === 'opened' && nameplate !== undefined) return { kind: 'opened', nameplate };
+    if (kind === 'address_cap') return { kind: 'address_cap' };
+    // 'capacity', or (never in practice) no free nameplate among the candidates.
+    return { kind: 'capacity' };
+  }
+
+  async joinPair(nameplate: string, guestToken: string, now: number): Promise<JoinResult> {
+    const reply = (await this.run('joinPair', [nameplate, guestToken, now, this.limits.nameplateQuarantineSeconds * 1000, TTL_SLACK_MS])) as string[];
+    const [kind, pairId, expiresAt] = reply;
+    if (kind === 'joined' && pairId !== undefined && expiresAt !== undefined) return { kind: 'joined', pairId, expiresAt: Number(expiresAt) };
+    return kind === 'joined_already' ? { kind: 'joined_already' } : { kind: 'not_found' };
+  }
+
+  async getPair(pairId: string, now: number): Promise<StoredPair | undefined> {
+    const hash = await this.command('getPair', () => this.client.hgetall(`${this.prefix}pair:${pairId}`));
+    const expiresAt = Number(hash['expiresAt']);
+    const hostToken = hash['hostToken'];
+    const nameplate = hash['nameplate'];
+    if (hostToken === undefined || nameplate === undefined || !(expiresAt > now)) return undefined;
+    const fields: Record<Role, FieldValues> = { host: {}, guest: {} };
+    for (const field of PAIR_FIELDS) {
+      const host = hash[`h.${field}`];
+      const guest = hash[`g.${field}`];
+      if (host !== undefined) fields.host[field] = host;
+      if (guest !== undefined) fields.guest[field] = guest;
+    }
+    return { pairId, nameplate, expiresAt, hostToken, guestToken: hash['guestToken'], fields, version: Number(hash['version'] ?? 0) };
+  }
+
+  async writeField(pairId: string, role: Role, field: PairField, value: string, now: number): Promise<WriteResult> {
+    const reply = await this.run('writeField', [pairId, role === 'host' ? 'h' : 'g', field, value, now, this.limits.nameplateQuarantineSeconds * 1000, TTL_SLACK_MS]);
+    return reply as WriteResult;
+  }
+
+  // -- Inbox slots --------------------------------------------------------------------------
+
+  async allocateInbox(inbox: { slotId: string; ownerToken: string; address: string }, now: number): Promise<'allocated' | 'capacity' | 'address_cap'> {
+    const reply = await this.run('allocateInbox', [
+      inbox.slotId,
+      sha256(inbox.ownerToken),
+      inbox.address,
+      now,
+      this.limits.inboxIdleSeconds * 1000,
+      this.limits.maxInboxSlots,
+      this.limits.maxInboxSlotsPerAddress,
+      TTL_SLACK_MS,
+      IDLE_INBOXES_PER_SWEEP,
+    ]);
+    return reply as 'allocated' | 'capacity' | 'address_cap';
+  }
+
+  async useInbox(slotId: string, ownerToken: string, now: number): Promise<OwnerResult> {
+    return (await this.run('useInbox', [slotId, sha256(ownerToken), now, this.limits.inboxIdleSeconds * 1000, TTL_SLACK_MS])) as OwnerResult;
+  }
+
+  async addGrant(slotId: string, grantId: string, sendToken: string): Promise<GrantResult> {
+    return (await this.run('addGrant', [slotId, grantId, sha256(sendToken), this.limits.maxGrantsPerSlot])) as GrantResult;
+  }
+
+  async revokeGrant(slotId: string, grantId: string): Promise<void> {
+    await this.command('revokeGrant', () => this.client.hdel(`${this.prefix}grants:${slotId}`, grantId));
+  }
+
+  async postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, now: number): Promise<PostResult> {
+    const reply = (await this.run('postMessage', [
+      slotId,
+      message.grantId,
+      sha256(message.sendToken),
+      message.value,
+      message.bytes,
+      now,
+      this.limits.inboxIdleSeconds * 1000,
+      this.limits.messageLifetimeSeconds * 1000,
+      this.limits.maxInboxMessages,
+      this.limits.maxInboxBytes,
+    ])) as [string, number?];
+    const [kind, seq] = reply;
+    if (kind === 'posted' && seq !== undefined) return { kind: 'posted', seq };
+    return { kind: kind as 'not_found' | 'unauthorized' | 'full' };
+  }
+
+  async readMessages(slotId: string, after: number, limit: number, now: number): Promise<MessagePage | undefined> {
+    const reply = (await this.run('readMessages', [slotId, after, limit, now, this.limits.inboxIdleSeconds * 1000, this.limits.messageLifetimeSeconds * 1000])) as (string | number)[] | null;
+    if (reply === null) return undefined;
+    const [lastSeq, ...members] = reply;
+    return { lastSeq: Number(lastSeq), messages: members.map((member) => parseMember(String(member))) };
+  }
+
+  async ackMessages(slotId: string, through: number): Promise<void> {
+    await this.run('ackMessages', [slotId, through]);
+  }
+
+  // -- Rate limits, changes, upkeep ---------------------------------------------------------
+
+  async takeRate(key: string, limit: number, windowMs: number, now: number): Promise<number | undefined> {
+    const reply = Number(await this.run('takeRate', [key, limit, windowMs, now, randomBytes(6).toString('hex')]));
+    return reply < 0 ? undefined : reply;
+  }
+
+  onChange(listener: (channel: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(channel: string): void {
+    for (const listener of this.listeners) listener(channel);
+  }
+
+  async sweep(now: number): Promise<void> {
+    const reply = (await this.run('sweep', [now, this.limits.inboxIdleSeconds * 1000, IDLE_INBOXES_PER_SWEEP])) as (string | number)[];
+    const [pairSlots = 0, inboxSlots = 0, inboxMessages = 0, inboxBytes = 0] = reply.map(Number);
+    this.cachedStats = { pairSlots, waitingNameplates: 0, quarantinedNameplates: 0, inboxSlots, inboxMessages, inboxBytes, rateLimitedAddresses: 0 };
+  }
+
+  /** As of the last sweep; the Redis engine does not count nameplates or rate windows. */
+  stats(): StoreStats {
+    return this.cachedStats;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([this.client.quit(), this.subscriber.quit()]);
+    this.client.disconnect();
+    this.subscriber.disconnect();
+  }
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function parseMember(member: string): StoredMessage {
+  const match = /^(\d+)\|(\d+)\|(\d+)\|([0-9a-f]+)\|(.*)$/s.exec(member);
+  if (!match) throw new StoreUnavailableError('Redis holds a message this relay cannot read');
+  return { seq: Number(match[1]), receivedAt: Number(match[2]), bytes: Number(match[3]), grantId: match[4] ?? '', value: match[5] ?? '' };
+}
+
+// -- Lua ------------------------------------------------------------------------------------
+// ARGV[1] is always the key prefix. Numbers arrive as strings; times are ms since the epoch.
+
+const PRELUDE = `
+local P = ARGV[1]
+local function num(x) return tonumber(x) end
+-- HINCRBY refuses "-0", which is how Lua writes minus zero.
+local function add(key, field, delta)
+  if delta ~= 0 then redis.call('HINCRBY', key, field, delta) end
+end
+
+local function remove_inbox(id)
+  local ik = P .. 'inbox:' .. id
+  local h = redis.call('HMGET', ik, 'bytes', 'count')
+  add(P .. 'totals', 'bytes', -(num(h[1]) or 0))
+  add(P .. 'totals', 'messages', -(num(h[2]) or 0))
+  redis.call('DEL', ik, P .. 'grants:' .. id, P .. 'msgs:' .. id)
+  redis.call('ZREM', P .. 'inboxes', id)
+  redis.call('ZREM', P .. 'inboxes-unused', id)
+  redis.call('PUBLISH', P .. 'changes', 'inbox:' .. id)
+end
+
+local function sweep_idle_inboxes(now, idle, max)
+  local old = redis.call('ZRANGEBYSCORE', P .. 'inboxes', '-inf', now - idle, 'LIMIT', 0, max)
+  for _, id in ipairs(old) do remove_inbox(id) end
+end
+
+-- Deletes the messages at the front of the queue that are older than the cutoff.
+local function drop_expired(id, cutoff)
+  local mk = P .. 'msgs:' .. id
+  local ik = P .. 'inbox:' .. id
+  while true do
+    local front = redis.call('ZRANGE', mk, 0, 49)
+    if #front == 0 then return end
+    for _, m in ipairs(front) do
+      local seq, at, bytes = string.match(m, '^(%d+)|(%d+)|(%d+)|')
+      if num(at) > cutoff then return end
+      redis.call('ZREM', mk, m)
+      redis.call('HINCRBY', ik, 'bytes', -num(bytes))
+      redis.call('HINCRBY', ik, 'count', -1)
+      redis.call('HINCRBY', P .. 'totals', 'bytes', -num(bytes))
+      redis.call('HINCRBY', P .. 'totals', 'messages', -1)
+    end
+  end
+end
+
+-- A nameplate is free if nobody holds it, or its hold ended.
+local function nameplate_free(v, now, quarantine)
+  if not v then return true end
+  local kind = string.sub(v, 1, 1)
+  if kind == 'w' then
+    local exp = string.match(v, ':(%d+)$')
+    return num(exp) + quarantine <= now
+  end
+  return num(string.sub(v, 3)) <= now
+end
+`;
+
+const SCRIPTS = {
+  // ARGV: P pairId hostToken expiresAt address now maxOpen maxPerAddress quarantineMs slackMs perLength walkMax candidates...
+  openPair: `
+local pairId, expiresAt, address, now = ARGV[2], num(ARGV[4]), ARGV[5], num(ARGV[6])
+local quarantine, slack = num(ARGV[9]), num(ARGV[10])
+redis.call('ZREMRANGEBYSCORE', P .. 'pairs', '-inf', now)
+if redis.call('ZCARD', P .. 'pairs') >= num(ARGV[7]) then return {'capacity'} end
+local ak = P .. 'addr-pairs:' .. address
+redis.call('ZREMRANGEBYSCORE', ak, '-inf', now)
+if redis.call('ZCARD', ak) >= num(ARGV[8]) then return {'address_cap'} end
+local function free(n) return nameplate_free(redis.call('GET', P .. 'np:' .. n), now, quarantine) end
+-- Candidates come in groups of PER_LENGTH, 2 digits first. After a group's random draws all
+-- miss, a range of at most WALK_MAX nameplates is walked from the first draw on, so the fewest
+-- digits are used while one is free; larger ranges move on to more digits.
+local perLength, walkMax = num(ARGV[11]), num(ARGV[12])
+local chosen = nil
+local i = 13
+while not chosen and i <= #ARGV do
+  local first = num(ARGV[i])
+  for j = i, i + perLength - 1 do
+    if free(ARGV[j]) then chosen = ARGV[j]; break end
+  end
+  local digits = string.len(ARGV[i])
+  local low = 10 ^ (digits - 1)
+  local size = 9 * low
+  if not chosen and size <= walkMax then
+    for step = 0, size - 1 do
+      local n = tostring(low + ((first - low + step) % size))
+      if free(n) then chosen = n; break end
+    end
+  end
+  i = i + perLength
+end
+if not chosen then return {'capacity'} end
+local ttl = expiresAt - now + slack
+local pk = P .. 'pair:' .. pairId
+redis.call('HSET', pk, 'hostToken', ARGV[3], 'expiresAt', expiresAt, 'nameplate', chosen, 'address', address, 'version', 0)
+redis.call('PEXPIRE', pk, ttl)
+redis.call('ZADD', P .. 'pairs', expiresAt, pairId)
+redis.call('ZADD', ak, expiresAt, pairId)
+redis.call('PEXPIRE', ak, ttl)
+redis.call('SET', P .. 'np:' .. chosen, 'w:' .. pairId .. ':' .. expiresAt, 'PX', ttl + quarantine)
+return {'opened', chosen}
+`,
+  // ARGV: P nameplate guestToken now quarantineMs slackMs
+  joinPair: `
+local nk = P .. 'np:' .. ARGV[2]
+local now, quarantine = num(ARGV[4]), num(ARGV[5])
+local v = redis.call('GET', nk)
+if not v then return {'not_found'} end
+local kind = string.sub(v, 1, 1)
+if kind == 'j' then
+  if num(string.sub(v, 3)) > now then return {'joined_already'} end
+  return {'not_found'}
+end
+if kind ~= 'w' then return {'not_found'} end
+local pairId, exp = string.match(v, '^w:(%x+):(%d+)$')
+if num(exp) <= now then return {'not_found'} end
+local pk = P .. 'pair:' .. pairId
+if redis.call('EXISTS', pk) == 0 then return {'not_found'} end
+redis.call('HSET', pk, 'guestToken', ARGV[3])
+redis.call('SET', nk, 'j:' .. (now + quarantine), 'PX', quarantine + num(ARGV[6]))
+return {'joined', pairId, exp}
+`,
+  // ARGV: P pairId rolePrefix field value now quarantineMs slackMs
+  writeField: `
+local pairId, fk, value, now = ARGV[2], ARGV[3] .. '.' .. ARGV[4], ARGV[5], num(ARGV[6])
+local pk = P .. 'pair:' .. pairId
+local exp = redis.call('HGET', pk, 'expiresAt')
+if not exp or num(exp) <= now then return 'not_found' end
+local existing = redis.call('HGET', pk, fk)
+if existing then
+  if existing == value then return 'same' end
+  return 'conflict'
+end
+if ARGV[4] == 'pake' and (redis.call('HEXISTS', pk, 'h.commit') == 0 or redis.call('HEXISTS', pk, 'g.commit') == 0) then return 'commits_missing' end
+redis.call('HSET', pk, fk, value)
+redis.call('HINCRBY', pk, 'version', 1)
+if redis.call('HEXISTS', pk, 'h.done') == 1 and redis.call('HEXISTS', pk, 'g.done') == 1 then
+  local h = redis.call('HMGET', pk, 'nameplate', 'address', 'guestToken')
+  redis.call('DEL', pk)
+  redis.call('ZREM', P .. 'pairs', pairId)
+  redis.call('ZREM', P .. 'addr-pairs:' .. h[2], pairId)
+  if not h[3] then
+    local quarantine = num(ARGV[7])
+    redis.call('SET', P .. 'np:' .. h[1], 'a:' .. (now + quarantine), 'PX', quarantine + num(ARGV[8]))
+  end
+  redis.call('PUBLISH', P .. 'changes', 'pair:' .. pairId)
+  return 'finished'
+end
+redis.call('PUBLISH', P .. 'changes', 'pair:' .. pairId)
+return 'written'
+`,
+  // ARGV: P slotId ownerHash address now idleMs maxSlots maxPerAddress slackMs sweepMax
+  allocateInbox: `
+local id, address, now, idle = ARGV[2], ARGV[4], num(ARGV[5]), num(ARGV[6])
+sweep_idle_inboxes(now, idle, num(ARGV[10]))
+local ak = P .. 'addr-inboxes:' .. address
+for _, held in ipairs(redis.call('ZRANGE', ak, 0, -1)) do
+  if redis.call('EXISTS', P .. 'inbox:' .. held) == 0 then redis.call('ZREM', ak, held) end
+end
+if redis.call('ZCARD', ak) >= num(ARGV[8]) then return 'address_cap' end
+if redis.call('ZCARD', P .. 'inboxes') >= num(ARGV[7]) then
+  local victim = redis.call('ZRANGE', P .. 'inboxes-unused', 0, 0)[1]
+  if not victim then return 'capacity' end
+  remove_inbox(victim)
+end
+local ik = P .. 'inbox:' .. id
+redis.call('HSET', ik, 'ownerHash', ARGV[3], 'address', address, 'lastSeq', 0, 'bytes', 0, 'count', 0, 'lastUsedAt', now)
+redis.call('PEXPIRE', ik, idle + num(ARGV[9]))
+redis.call('ZADD', P .. 'inboxes', now, id)
+redis.call('ZADD', P .. 'inboxes-unused', now, id)
+redis.call('ZADD', ak, now, id)
+redis.call('PEXPIRE', ak, idle + num(ARGV[9]))
+return 'allocated'
+`,
+  // ARGV: P slotId ownerHash now idleMs slackMs
+  useInbox: `
+local id, now, idle = ARGV[2], num(ARGV[4]), num(ARGV[5])
+local ik = P .. 'inbox:' .. id
+local h = redis.call('HMGET', ik, 'ownerHash', 'lastUsedAt')
+if not h[1] then return 'not_found' end
+if num(h[2]) + idle <= now then
+  remove_inbox(id)
+  return 'not_found'
+end
+if h[1] ~= ARGV[3] then return 'unauthorized' end
+redis.call('HSET', ik, 'lastUsedAt', now)
+redis.call('ZADD', P .. 'inboxes', now, id)
+redis.call('ZREM', P .. 'inboxes-unused', id)
+local ttl = idle + num(ARGV[6])
+redis.call('PEXPIRE', ik, ttl)
+redis.call('PEXPIRE', P .. 'grants:' .. id, ttl)
+redis.call('PEXPIRE', P .. 'msgs:' .. id, ttl)
+return 'ok'
+`,
+  // ARGV: P slotId grantId tokenHash maxGrants
+  addGrant: `
+local id = ARGV[2]
+local ik = P .. 'inbox:' .. id
+if redis.call('EXISTS', ik) == 0 then return 'not_found' end
+local gk = P .. 'grants:' .. id
+if redis.call('HLEN', gk) >= num(ARGV[5]) then return 'full' end
+redis.call('HSET', gk, ARGV[3], ARGV[4])
+redis.call('PEXPIRE', gk, redis.call('PTTL', ik))
+return 'granted'
+`,
+  // ARGV: P slotId grantId tokenHash value bytes now idleMs lifeMs maxMessages maxBytes
+  postMessage: `
+local id, grantId, value, bytes, now = ARGV[2], ARGV[3], ARGV[5], num(ARGV[6]), num(ARGV[7])
+local ik = P .. 'inbox:' .. id
+local h = redis.call('HMGET', ik, 'lastUsedAt')
+if not h[1] then return {'not_found'} end
+if num(h[1]) + num(ARGV[8]) <= now then
+  remove_inbox(id)
+  return {'not_found'}
+end
+if redis.call('HGET', P .. 'grants:' .. id, grantId) ~= ARGV[4] then return {'unauthorized'} end
+drop_expired(id, now - num(ARGV[9]))
+local counts = redis.call('HMGET', ik, 'count', 'bytes')
+if num(counts[1]) >= num(ARGV[10]) or num(counts[2]) + bytes > num(ARGV[11]) then return {'full'} end
+local seq = redis.call('HINCRBY', ik, 'lastSeq', 1)
+local mk = P .. 'msgs:' .. id
+redis.call('ZADD', mk, seq, seq .. '|' .. now .. '|' .. bytes .. '|' .. grantId .. '|' .. value)
+redis.call('PEXPIRE', mk, redis.call('PTTL', ik))
+redis.call('HINCRBY', ik, 'count', 1)
+redis.call('HINCRBY', ik, 'bytes', bytes)
+redis.call('HINCRBY', P .. 'totals', 'messages', 1)
+redis.call('HINCRBY', P .. 'totals', 'bytes', bytes)
+redis.call('PUBLISH', P .. 'changes', 'inbox:' .. id)
+return {'posted', seq}
+`,
+  // ARGV: P slotId after limit now idleMs lifeMs
+  readMessages: `
+local id, now = ARGV[2], num(ARGV[5])
+local ik = P .. 'inbox:' .. id
+local h = redis.call('HMGET', ik, 'lastUsedAt', 'lastSeq')
+if not h[1] then return nil end
+if num(h[1]) + num(ARGV[6]) <= now then
+  remove_inbox(id)
+  return nil
+end
+drop_expired(id, now - num(ARGV[7]))
+local out = {num(h[2])}
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', P .. 'msgs:' .. id, '(' .. ARGV[3], '+inf', 'LIMIT', 0, num(ARGV[4]))) do
+  out[#out + 1] = m
+end
+return out
+`,
+  // ARGV: P slotId through
+  ackMessages: `
+local id = ARGV[2]
+local mk, ik = P .. 'msgs:' .. id, P .. 'inbox:' .. id
+local gone = redis.call('ZRANGEBYSCORE', mk, '-inf', ARGV[3])
+local bytes = 0
+for _, m in ipairs(gone) do bytes = bytes + num(string.match(m, '^%d+|%d+|(%d+)|')) end
+if #gone == 0 then return 0 end
+redis.call('ZREMRANGEBYSCORE', mk, '-inf', ARGV[3])
+redis.call('HINCRBY', ik, 'count', -#gone)
+redis.call('HINCRBY', ik, 'bytes', -bytes)
+redis.call('HINCRBY', P .. 'totals', 'messages', -#gone)
+redis.call('HINCRBY', P .. 'totals', 'bytes', -bytes)
+return #gone
+`,
+  // ARGV: P key limit windowMs now member
+  takeRate: `
+local key, limit, window, now = P .. 'rate:' .. ARGV[2], num(ARGV[3]), num(ARGV[4]), num(ARGV[5])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local n = redis.call('ZCARD', key)
+if n >= limit then
+  local oldest = redis.call('ZRANGE', key, n - limit, n - limit, 'WITHSCORES')
+  return num(oldest[2]) + window - now
+end
+redis.call('ZADD', key, now, now .. ':' .. ARGV[6])
+redis.call('PEXPIRE', key, window)
+return -1
+`,
+  // ARGV: P now idleMs sweepMax
+  sweep: `
+local now = num(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', P .. 'pairs', '-inf', now)
+sweep_idle_inboxes(now, num(ARGV[3]), num(ARGV[4]))
+local totals = redis.call('HMGET', P .. 'totals', 'messages', 'bytes')
+return {redis.call('ZCARD', P .. 'pairs'), redis.call('ZCARD', P .. 'inboxes'), num(totals[1]) or 0, num(totals[2]) or 0}
+`,
+} as const;

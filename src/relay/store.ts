@@ -1,0 +1,142 @@
+// Where the relay keeps its state: pair slots, nameplates and their quarantines, inbox slots,
+// grants, queued messages and rate-limit windows. server.ts speaks HTTP and validates; a store
+// answers whether a request can happen and makes it happen, each operation atomically, so
+// several relay processes on one shared store (Redis) behave like one relay.
+//
+// Two engines: memory (memoryStore.ts, the embedded default, nothing to install) and Redis
+// (redisStore.ts, `--store redis://HOST:PORT[/DB]`). Every time a store reads is the relay's
+// clock (`now`, injectable so tests reach lifetimes without waiting); TTLs a store sets are only
+// garbage collection, never what decides that something expired.
+//
+// A store tells the relay that something changed (a field written, a message posted, a slot
+// deleted) through `onChange`, with the channel of the thing, so long polls re-read; the Redis
+// engine carries these across processes over pub/sub and, after it reconnects (when it may
+// have missed some), reports ALL_CHANNELS so every waiter re-reads.
+
+import type { FieldValues, PairField, Role } from '../core/ports.js';
+import type { RelayLimits } from './contract.js';
+
+export interface StoredPair {
+  pairId: string;
+  nameplate: string;
+  expiresAt: number;
+  hostToken: string;
+  guestToken: string | undefined;
+  fields: Record<Role, FieldValues>;
+  version: number;
+}
+
+export type OpenResult = { kind: 'opened'; nameplate: string } | { kind: 'capacity' } | { kind: 'address_cap' };
+
+export type JoinResult = { kind: 'joined'; pairId: string; expiresAt: number } | { kind: 'joined_already' } | { kind: 'not_found' };
+
+/**
+ * What a field write did: `written` (version bumped, or `finished` when it was the second
+ * `done` and the slot is gone), `same` (the value was there already), `conflict` (another value
+ * was), `commits_missing` (a pake before both commits), `not_found` (no live slot).
+ */
+export type WriteResult = 'written' | 'finished' | 'same' | 'conflict' | 'commits_missing' | 'not_found';
+
+export type OwnerResult = 'ok' | 'not_found' | 'unauthorized';
+
+export type GrantResult = 'granted' | 'full' | 'not_found';
+
+export type PostResult = { kind: 'posted'; seq: number } | { kind: 'not_found' } | { kind: 'unauthorized' } | { kind: 'full' };
+
+export interface StoredMessage {
+  seq: number;
+  /** Base64 of the envelope, as posted. */
+  value: string;
+  grantId: string;
+  receivedAt: number;
+  /** Decoded envelope bytes. */
+  bytes: number;
+}
+
+export interface MessagePage {
+  messages: StoredMessage[];
+  lastSeq: number;
+}
+
+/** Counts for stats and metrics; a shared store's are the whole relay's, not one process's. */
+export interface StoreStats {
+  pairSlots: number;
+  waitingNameplates: number;
+  quarantinedNameplates: number;
+  inboxSlots: number;
+  inboxMessages: number;
+  inboxBytes: number;
+  rateLimitedAddresses: number;
+}
+
+/** The channel a change to a pair slot is announced on. */
+export function pairChannel(pairId: string): string {
+  return `pair:${pairId}`;
+}
+/** The channel a change to an inbox slot is announced on. */
+export function inboxChannel(slotId: string): string {
+  return `inbox:${slotId}`;
+}
+/** Every channel at once: after a store reconnects, every waiter re-reads. */
+export const ALL_CHANNELS = '*';
+
+export interface RelayStore {
+  /** `memory` or `redis`, for logs and metrics. */
+  readonly engine: string;
+
+  /** Creates a pair slot and gives it a random free nameplate of the fewest digits. */
+  openPair(pair: { pairId: string; hostToken: string; expiresAt: number; address: string }, now: number): Promise<OpenResult>;
+  /** One guess per nameplate: a join makes the nameplate stop resolving, right or wrong code. */
+  joinPair(nameplate: string, guestToken: string, now: number): Promise<JoinResult>;
+  /** The live slot, or undefined (unknown, finished, or expired at `now`). Read-only. */
+  getPair(pairId: string, now: number): Promise<StoredPair | undefined>;
+  /**
+   * Writes a field once; a `pake` only once both commits are present (the caller checked it
+   * against the writer's commit, which is write-once). The second `done` deletes the slot.
+   */
+  writeField(pairId: string, role: Role, field: PairField, value: string, now: number): Promise<WriteResult>;
+
+  /** Creates an inbox slot, or answers `capacity` when the relay holds the most it keeps. */
+  allocateInbox(inbox: { slotId: string; ownerToken: string; address: string }, now: number): Promise<'allocated' | 'capacity' | 'address_cap'>;
+  /** Checks the owner token (constant time) and counts the request as the owner's use of the slot. */
+  useInbox(slotId: string, ownerToken: string, now: number): Promise<OwnerResult>;
+  addGrant(slotId: string, grantId: string, sendToken: string): Promise<GrantResult>;
+  revokeGrant(slotId: string, grantId: string): Promise<void>;
+  /** Queues a message if the send token is a live grant of the slot and the inbox has room. */
+  postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, now: number): Promise<PostResult>;
+  /** Up to `limit` messages with seq > after, oldest first; undefined if the slot is gone. */
+  readMessages(slotId: string, after: number, limit: number, now: number): Promise<MessagePage | undefined>;
+  ackMessages(slotId: string, through: number): Promise<void>;
+
+  /**
+   * A sliding window: records a hit under `key` and returns undefined, or refuses it and
+   * returns the milliseconds until one is allowed (at most `limit` hits in any `windowMs`).
+   */
+  takeRate(key: string, limit: number, windowMs: number, now: number): Promise<number | undefined>;
+
+  /** Called with a channel (or ALL_CHANNELS) whenever something a long poll may wait for changed. */
+  onChange(listener: (channel: string) => void): void;
+  /** Drops what expired by `now` and refreshes the counts `stats` reports. */
+  sweep(now: number): Promise<void>;
+  /** The counts as of the last sweep (the memory engine's are always current). */
+  stats(): StoreStats;
+  close(): Promise<void>;
+}
+
+/** What a store engine is built from. */
+export interface StoreContext {
+  limits: RelayLimits;
+}
+
+export type StoreFactory = (context: StoreContext) => RelayStore;
+
+/**
+ * The store cannot answer (Redis unreachable, a timeout): the relay answers 503 `capacity` with
+ * Retry-After, never a guess.
+ */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}

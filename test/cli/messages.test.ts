@@ -1,0 +1,122 @@
+// Two people's terminals converse: two processes of the built CLI pair through a real relay,
+// then `send` and `inbox --json` carry text, data, replies, receipts and the error cases.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, it } from 'node:test';
+import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+import { CLI, cli, pairCliHomes } from '../helpers/cli.js';
+
+let relay: RunningRelay;
+let homes: string;
+let aliceHome: string;
+let bobHome: string;
+let aliceFingerprint: string;
+let bobFingerprint: string;
+
+before(async () => {
+  assert.ok(existsSync(CLI), 'dist/cli.mjs is missing: run `npm run build` first (npm test does)');
+  relay = await startRelay({ host: '127.0.0.1', port: 0 });
+  homes = await mkdtemp(join(tmpdir(), 'agent-pair-msg-'));
+  aliceHome = join(homes, 'alice');
+  bobHome = join(homes, 'bob');
+  ({ aliceFingerprint, bobFingerprint } = await pairCliHomes(relay.url, aliceHome, bobHome));
+});
+after(async () => {
+  await relay.close();
+  await rm(homes, { recursive: true, force: true });
+});
+
+describe('agent-pair send / inbox', () => {
+  it('two CLIs converse: text, a data reply, receipts, and nothing printed twice', async () => {
+    const sent = await cli(['send', 'bob', 'the tests pass — on my side', '--json', '--home', aliceHome]);
+    assert.equal(sent.code, 0, sent.stderr);
+    const sentEvent = sent.lines[0]!;
+    assert.equal(sentEvent['event'], 'sent');
+    assert.match(String(sentEvent['id']), /^[0-9a-f]{32}$/);
+    assert.deepEqual(sentEvent['peer'], { fingerprint: bobFingerprint, handle: 'bob' });
+
+    const read = await cli(['inbox', '--json', '--home', bobHome]);
+    assert.equal(read.code, 0, read.stderr);
+    const messages = read.lines.filter((line) => line['event'] === 'message');
+    assert.equal(messages.length, 1);
+    const message = messages[0]!;
+    assert.deepEqual(Object.keys(message).sort(), ['body', 'event', 'from', 'id', 'n', 'sent_at']);
+    assert.equal(message['id'], sentEvent['id']);
+    assert.deepEqual(message['from'], { fingerprint: aliceFingerprint, handle: 'alice' });
+    assert.equal(message['n'], 1);
+    assert.match(String(message['sent_at']), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.deepEqual(message['body'], { type: 'text', text: 'the tests pass — on my side' });
+    // Printed means handled: the next read prints nothing.
+    assert.deepEqual((await cli(['inbox', '--json', '--home', bobHome])).lines, []);
+
+    const reply = await cli(['send', aliceFingerprint, '--data', '{"ok":true,"count":3}', '--reply-to', String(sentEvent['id']), '--json', '--home', bobHome]);
+    assert.equal(reply.code, 0, reply.stderr);
+    const aliceRead = await cli(['inbox', '--json', '--wait', '5', '--home', aliceHome]);
+    const receipt = aliceRead.lines.find((line) => line['event'] === 'receipt');
+    assert.deepEqual(receipt, { event: 'receipt', peer: bobFingerprint, peer_handle: 'bob', ids: [sentEvent['id']] });
+    const data = aliceRead.lines.find((line) => line['event'] === 'message');
+    assert.deepEqual(data?.['body'], { type: 'data', data: { ok: true, count: 3 }, reply_to: sentEvent['id'] });
+  });
+
+  it('inbox --wait returns as soon as a message arrives', async () => {
+    await cli(['inbox', '--home', bobHome]);
+    const waiting = cli(['inbox', '--json', '--wait', '20', '--home', bobHome]);
+    await new Promise((done) => setTimeout(done, 300));
+    assert.equal((await cli(['send', 'bob', 'ping', '--home', aliceHome])).code, 0);
+    const read = await waiting;
+    assert.deepEqual(read.lines.find((line) => line['event'] === 'message')?.['body'], { type: 'text', text: 'ping' });
+  });
+
+  it('inbox --follow prints messages as they come until interrupted', async () => {
+    const child = spawn(process.execPath, [CLI, 'inbox', '--follow', '--json', '--home', bobHome]);
+    const got = new Promise<Record<string, unknown>>((done) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        const parsed = JSON.parse(line) as Record<string, unknown>;
+        if (parsed['event'] === 'message') done(parsed);
+      });
+    });
+    assert.equal((await cli(['send', 'bob', 'streamed', '--home', aliceHome])).code, 0);
+    assert.deepEqual((await got)['body'], { type: 'text', text: 'streamed' });
+    child.kill('SIGINT');
+    assert.equal(await new Promise((done) => child.on('exit', done)), 0);
+  });
+
+  it('human output is prose', async () => {
+    assert.match((await cli(['send', 'bob', 'hi there', '--home', aliceHome])).stdout, /^Sent to bob \([0-9a-f]{16}\); message id [0-9a-f]{32}\./);
+    const read = await cli(['inbox', '--home', bobHome]);
+    assert.match(read.stdout, /alice \([0-9a-f]{16}\):\n {2}hi there/);
+    assert.match((await cli(['inbox', '--home', bobHome])).stdout, /No new messages\./);
+  });
+
+  it('errors are one line with a code and a meaningful exit', async () => {
+    const unknown = await cli(['send', 'carol', 'hi', '--json', '--home', aliceHome]);
+    assert.equal(unknown.code, 1);
+    assert.equal(unknown.lines[0]?.['code'], 'not_found');
+    assert.equal(unknown.stderr.trim().split('\n').length, 1);
+    const badData = await cli(['send', 'bob', '--data', '{nope', '--home', aliceHome]);
+    assert.equal(badData.code, 1);
+    assert.match(badData.stderr, /--data is not JSON/);
+    const badReply = await cli(['send', 'bob', 'x', '--reply-to', 'abc', '--home', aliceHome]);
+    assert.equal(badReply.code, 1);
+    assert.match(badReply.stderr, /reply_to/);
+    const usage = await cli(['send', 'bob', '--home', aliceHome]);
+    assert.equal(usage.code, 2);
+    const badWait = await cli(['inbox', '--wait', 'soon', '--home', aliceHome]);
+    assert.equal(badWait.code, 2);
+    assert.match(badWait.stderr, /--wait soon is not a number of seconds/);
+  });
+
+  it('forget revokes: the forgotten peer is refused by the relay', async () => {
+    const forgot = await cli(['forget', aliceFingerprint, '--json', '--home', bobHome]);
+    assert.deepEqual(forgot.lines[0], { event: 'forgotten', fingerprint: aliceFingerprint, revoked: true });
+    const refused = await cli(['send', 'bob', 'anyone?', '--json', '--home', aliceHome]);
+    assert.equal(refused.code, 1);
+    assert.equal(refused.lines[0]?.['code'], 'revoked');
+  });
+});

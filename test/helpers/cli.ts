@@ -1,0 +1,61 @@
+// Test fixtures: the built CLI (dist/cli.mjs) run as a person's terminal would, and two homes
+// paired through it (host and join, each typing the SAS it was shown, as both people agree).
+
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const CLI = resolve(import.meta.dirname, '../../dist/cli.mjs');
+
+export interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  lines: Record<string, unknown>[];
+}
+
+export async function cli(args: string[], onLine?: (line: Record<string, unknown>, stdin: NodeJS.WritableStream) => void): Promise<Finished> {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, AGENT_PAIR_HOME: '' } });
+  let stdout = '';
+  let stderr = '';
+  const lines: Record<string, unknown>[] = [];
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    stdout += `${line}\n`;
+    try {
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      lines.push(parsed);
+      onLine?.(parsed, child.stdin);
+    } catch {
+      // human output
+    }
+  });
+  if (!onLine) child.stdin.end();
+  const code = await new Promise<number | null>((done) => child.on('exit', done));
+  return { code, stdout, stderr, lines };
+}
+
+
+/** Pairs two homes with `host` and `join --json`; resolves each side's view of the other's fingerprint. */
+export async function pairCliHomes(relayUrl: string, aliceHome: string, bobHome: string): Promise<{ aliceFingerprint: string; bobFingerprint: string }> {
+  let code = '';
+  let codeSeen!: () => void;
+  const codeReady = new Promise<void>((done) => (codeSeen = done));
+  const host = cli(['host', '--json', '--relay', relayUrl, '--home', aliceHome, '--handle', 'alice'], (line, stdin) => {
+    if (line['event'] === 'code') {
+      code = String(line['code']);
+      codeSeen();
+    }
+    if (line['event'] === 'sas') stdin.write(`${String(line['sas'])}\n`);
+  });
+  await codeReady;
+  const guest = cli(['join', code, '--json', '--relay', relayUrl, '--home', bobHome, '--handle', 'bob'], (line, stdin) => {
+    if (line['event'] === 'sas') stdin.write(`${String(line['sas'])}\n`);
+  });
+  const [hostDone, guestDone] = await Promise.all([host, guest]);
+  if (hostDone.code !== 0 || guestDone.code !== 0) throw new Error(`pairing failed: ${hostDone.stderr} ${guestDone.stderr}`);
+  return {
+    bobFingerprint: String(hostDone.lines.find((line) => line['event'] === 'paired')?.['peer_fingerprint']),
+    aliceFingerprint: String(guestDone.lines.find((line) => line['event'] === 'paired')?.['peer_fingerprint']),
+  };
+}

@@ -1,0 +1,130 @@
+// Relay processes on one Redis (issue 12): real src/relay/main.ts processes with --store, a real
+// redis-server (AOF on), the real session code on both sides (test/helpers/sides.ts) and the real
+// relay client. Two processes serve one pairing; a SIGKILLed process is restarted mid-pairing;
+// a message posted through one process is read (and wakes a long poll) through the other; Redis
+// restarts and inboxes and messages survive, and while it is down the relay answers 503.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RelayClient } from '../../src/relay/client.js';
+import { startRelay } from '../../src/relay/node.js';
+import { RedisServer } from '../helpers/redis.js';
+import { Pids, freePort, runRelayMain, untilExited } from '../helpers/relayProcess.js';
+import { type Side, makeSide } from '../helpers/sides.js';
+import { call, eventually } from './http.js';
+
+const ENVELOPE = Buffer.from('{"v":1,"enc":"x","ct":"y"}').toString('base64');
+
+/** Pairs `host` (through `hostUrl`) with `guest` (through `guestUrl`) to the end: both finalized. */
+async function pairAcross(host: Side, hostUrl: string, guest: Side, guestUrl: string, between?: () => Promise<void>): Promise<void> {
+  const opened = await host.store.open('host', hostUrl);
+  assert.ok(opened.code !== undefined);
+  const joined = await guest.store.open('guest', guestUrl, opened.code);
+  await between?.();
+  await Promise.all([host.store.waitForSas(opened.sessionId, 20_000), guest.store.waitForSas(joined.sessionId, 20_000)]);
+  const sas = host.store.sasForPerson(opened.sessionId);
+  assert.equal(guest.store.sasForPerson(joined.sessionId), sas);
+  await Promise.all([host.store.confirmSas(opened.sessionId, sas), guest.store.confirmSas(joined.sessionId, sas)]);
+  const [hostEnd, guestEnd] = await Promise.all([host.store.finalize(opened.sessionId, 20_000), guest.store.finalize(joined.sessionId, 20_000)]);
+  assert.equal(hostEnd.state, 'finalized');
+  assert.equal(guestEnd.state, 'finalized');
+}
+
+/** How many long polls a relay process holds, from its /metrics. */
+async function longPolls(url: string): Promise<number> {
+  const answer = await call(url, 'GET', '/metrics');
+  const match = /^agent_pair_relay_long_polls (\d+)$/m.exec(answer.text);
+  return Number(match?.[1] ?? -1);
+}
+
+describe('relay processes on one Redis', { concurrency: false }, () => {
+  const pids = new Pids();
+  let redis: RedisServer;
+  before(async () => {
+    redis = await RedisServer.start();
+  });
+  after(async () => {
+    pids.killAll();
+    await redis.dispose();
+  });
+
+  it('pairs a host through one process with a guest through another', async () => {
+    const store = redis.url();
+    const [a, b] = await Promise.all([runRelayMain(['--port', '0', '--store', store], pids), runRelayMain(['--port', '0', '--store', store], pids)]);
+    const host = await makeSide(a.url, 'alice');
+    const guest = await makeSide(b.url, 'bob');
+    await pairAcross(host, a.url, guest, b.url);
+    assert.ok((host.calls.get('openHost') ?? 0) >= 1 && (guest.calls.get('joinGuest') ?? 0) >= 1);
+  });
+
+  it('completes a pairing whose relay process was SIGKILLed and restarted mid-pairing', async () => {
+    const store = redis.url();
+    const port = await freePort();
+    const first = await runRelayMain(['--port', String(port), '--store', store], pids);
+    const host = await makeSide(first.url, 'carol');
+    const guest = await makeSide(first.url, 'dave');
+    await pairAcross(host, first.url, guest, first.url, async () => {
+      // Host opened, guest joined: the relay dies without a word, and comes back.
+      first.child.kill('SIGKILL');
+      await untilExited(first.child.pid ?? 0);
+      const again = await runRelayMain(['--port', String(port), '--store', store], pids);
+      assert.equal(again.url, first.url);
+    });
+  });
+
+  it('reads through one process what was posted through the other, and wakes a long poll there', async () => {
+    const store = redis.url();
+    const [a, b] = await Promise.all([runRelayMain(['--port', '0', '--store', store], pids), runRelayMain(['--port', '0', '--store', store], pids)]);
+    const viaA = new RelayClient(a.url, { retries: 0 });
+    const viaB = new RelayClient(b.url, { retries: 0 });
+    const inbox = await viaA.allocateSlot();
+    const grant = await viaA.grant(inbox.slotId, inbox.ownerToken);
+    assert.deepEqual(await viaA.postMessage(inbox.slotId, grant.sendToken, ENVELOPE), { seq: 1 });
+    const page = await viaB.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 });
+    assert.deepEqual(page.messages.map((message) => [message.seq, message.value, message.grantId]), [[1, ENVELOPE, grant.grantId]]);
+
+    const polling = viaB.readMessages(inbox.slotId, inbox.ownerToken, { after: 1, waitSeconds: 20 });
+    for (let tries = 0; (await longPolls(b.url)) !== 1; tries++) {
+      assert.ok(tries < 500, 'the poll never waited on B');
+      await sleep(10);
+    }
+    const postedAt = Date.now();
+    await viaA.postMessage(inbox.slotId, grant.sendToken, ENVELOPE);
+    const woken = await polling;
+    assert.deepEqual(woken.messages.map((message) => message.seq), [2]);
+    assert.ok(Date.now() - postedAt < 5_000, 'woken by the post, not by the end of the wait');
+  });
+
+  it('keeps inboxes and messages across a Redis restart (AOF), answers 503 capacity with Retry-After while Redis is down, and wakes long polls after', async () => {
+    const relay = await startRelay({ port: 0, store: redis.url() });
+    try {
+      const client = new RelayClient(relay.url, { retries: 0 });
+      const inbox = await client.allocateSlot();
+      const grant = await client.grant(inbox.slotId, inbox.ownerToken);
+      await client.postMessage(inbox.slotId, grant.sendToken, ENVELOPE);
+
+      await redis.stop();
+      const down = await call(relay.url, 'GET', `/v1/slot/${inbox.slotId}/messages`, { token: inbox.ownerToken });
+      assert.equal(down.status, 503, down.text);
+      assert.equal((down.json as { error: { code: string } }).error.code, 'capacity');
+      assert.ok(Number(down.headers.get('retry-after')) >= 1);
+
+      await redis.restart();
+      // The relay reconnects on its own; a client retrying 503s gets through.
+      const patient = new RelayClient(relay.url, { retries: 8, maxRetryWaitMs: 30_000 });
+      const page = await patient.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 });
+      assert.deepEqual(page.messages.map((message) => [message.seq, message.value]), [[1, ENVELOPE]]);
+      assert.equal(page.lastSeq, 1);
+
+      // A long poll waiting across another restart is woken by the next post.
+      const polling = patient.readMessages(inbox.slotId, inbox.ownerToken, { after: 1, waitSeconds: 20 });
+      await eventually(() => relay.stats().longPolls === 1, 5_000, 'the poll to wait');
+      await redis.restart();
+      assert.deepEqual(await patient.postMessage(inbox.slotId, grant.sendToken, ENVELOPE), { seq: 2 }, 'seq survives too');
+      assert.deepEqual((await polling).messages.map((message) => message.seq), [2]);
+    } finally {
+      await relay.close();
+    }
+  });
+});
