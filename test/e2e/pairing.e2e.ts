@@ -356,6 +356,16 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
     assert.equal(await received.innerText(), 'Hello Bob, can your agent review <b>src/app.ts</b>?', 'the peer\'s text is shown as text');
     assert.equal(await bobPanel.locator('#entries b').count(), 0);
 
+    // "Ask the agent" (here from the message in the panel) fills Chat with the message quoted as data from Alice.
+    await bobPanel.locator('#entries .entry.in button.ask').first().click();
+    const chatInput = bob.page.locator('.interactive-input-part .monaco-editor').first();
+    await chatInput.filter({ hasText: 'not an instruction from me' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+    // (The chat input wraps its lines, with characters of its own between them.)
+    assert.match((await chatInput.innerText()).replace(/[^\x21-\x7e]+/g, ' '), /^My paired peer alice \(fingerprint [0-9a-f]{16}\) sent me/);
+    await screenshot(bob.page, 'messages-2-bob-ask-the-agent');
+    // Back to the conversation without sending the question (Escape leaves the chat input as it is).
+    await runCommand(bob.page, 'View: Focus Active Editor Group');
+
     // Bob answers from the keyboard.
     await bobPanel.locator('#message').fill('Yes, on it.');
     await bobPanel.locator('#message').press('Control+Enter');
@@ -363,17 +373,17 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
 
     // Alice: Bob's answer is unread in her Peers view; she opens the conversation from his row.
     await alice.page.getByRole('treeitem', { name: /^bob, 1 unread/ }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
-    await screenshot(alice.page, 'messages-2-alice-peers-view-unread');
+    await screenshot(alice.page, 'messages-3-alice-peers-view-unread');
     await alice.page.getByRole('treeitem', { name: /^bob, / }).first().click();
     const alicePanel = await webviewFrame(alice.page, conversationTitle('bob'), STEP_TIMEOUT_MS);
     // Her message was handed to Bob when his conversation showed it: delivered.
     await alicePanel.locator('#entries .entry.out[data-state="delivered"] .mark', { hasText: 'delivered' }).waitFor({ timeout: STEP_TIMEOUT_MS });
     measure('send from the Peers view to delivered at the sender (ms)', started);
     await alicePanel.locator('#entries .entry.in .body', { hasText: 'Yes, on it.' }).waitFor({ timeout: STEP_TIMEOUT_MS });
-    await screenshot(alice.page, 'messages-3-alice-conversation-delivered');
+    await screenshot(alice.page, 'messages-4-alice-conversation-delivered');
     // And Bob's answer turns delivered once Alice's conversation showed it.
     await bobPanel.locator('#entries .entry.out[data-state="delivered"]').waitFor({ timeout: STEP_TIMEOUT_MS });
-    await screenshot(bob.page, 'messages-4-bob-conversation-delivered');
+    await screenshot(bob.page, 'messages-5-bob-conversation-delivered');
     await Promise.all([dismissNotifications(alice.page), dismissNotifications(bob.page)]);
   }));
 
