@@ -8,7 +8,7 @@
 //   {"event":"dropped","reason","detail"}
 //   {"event":"lost","peer":"<fingerprint>","peer_handle","count"}
 //   {"event":"peer_moved","peer","peer_handle","relay_url"}   {"event":"inbox_moved","relay_url","told":[...]}
-//   {"event":"relay_trouble","relay_url","code","message"}
+//   {"event":"relay_trouble","relay_url","code","message"[,"peer","peer_handle"]}
 //   {"event":"error","code","message"}   (then exit 1)
 
 import type { parseArgs } from 'node:util';
@@ -124,7 +124,8 @@ export async function inboxCommand(deps: MessagingDeps, args: string[], values: 
   const events = await receiver.pull({ waitSeconds });
   for (const event of events) render.event(event);
   await receiver.markHandled(events.flatMap((event) => (event.type === 'message' ? [event.record] : [])));
-  const trouble = events.find((event) => event.type === 'relayTrouble');
+  // Only a read that failed fails the command; a peer not told of a new inbox yet is retried later.
+  const trouble = events.find((event): event is Extract<MessagingEvent, { type: 'relayTrouble' }> => event.type === 'relayTrouble' && event.peer === undefined);
   if (render.count === 0 && earlier.length === 0 && !trouble) terminal.say(waitSeconds > 0 ? `No new messages in ${waitSeconds} s.` : 'No new messages.');
   if (trouble && !events.some((event) => event.type === 'message')) {
     throw new PairError(trouble.code, `Could not read your inbox at ${trouble.relayUrl}: ${trouble.message}`);
@@ -191,8 +192,11 @@ class EventRenderer {
         );
         return;
       case 'relayTrouble':
-        if (this.terminal.json) this.terminal.result({ event: 'relay_trouble', relay_url: event.relayUrl, code: event.code, message: event.message }, '');
-        else this.terminal.warn(`Relay ${event.relayUrl}: ${event.message}`);
+        if (this.terminal.json) {
+          this.terminal.result({ event: 'relay_trouble', relay_url: event.relayUrl, code: event.code, message: event.message, ...(event.peer && { peer: event.peer.fingerprint, peer_handle: event.peer.handle }) }, '');
+        } else {
+          this.terminal.warn(event.peer ? `Could not tell ${event.peer.handle} (${event.peer.fingerprint}) where your inbox is now: ${event.message} If both of your inboxes were lost, pair again.` : `Relay ${event.relayUrl}: ${event.message}`);
+        }
         return;
       case 'sent':
         return;

@@ -34,7 +34,8 @@
 //   peerMoved    {peer, relayUrl}     the peer sent its new inbox; its coordinates were replaced
 //   inboxMoved   {relayUrl, told}     our inbox there was gone; a new one was made, peers told
 //   sent         {record|undefined, peer, id, seq}   a message (or a receipt, record undefined) stored at the peer's relay
-//   relayTrouble {relayUrl, code, message}   a relay call failed; the runner retries later
+//   relayTrouble {relayUrl, code, message, peer?}   a relay call failed (with `peer`: telling that
+//                                     peer about a new inbox failed); the runner retries later
 //
 // `refs` are {peer, id} pairs as found in `record.peer` / `record.id`.
 
@@ -82,7 +83,7 @@ export type MessagingEvent =
   | { type: 'peerMoved'; peer: PeerRef; relayUrl: string }
   | { type: 'inboxMoved'; relayUrl: string; told: PeerRef[] }
   | { type: 'sent'; record: MailRecord | undefined; peer: PeerRef; id: string; seq: number }
-  | { type: 'relayTrouble'; relayUrl: string; code: ErrorCode; message: string };
+  | { type: 'relayTrouble'; relayUrl: string; code: ErrorCode; message: string; peer?: PeerRef };
 
 export type MessagingListener = (event: MessagingEvent) => void;
 
@@ -95,7 +96,7 @@ export const MAX_WAIT_SECONDS = 25;
 /** The pause after a failed pull before the next one, doubling up to the maximum. */
 export const PULL_RETRY_BASE_MS = 1000;
 export const PULL_RETRY_MAX_MS = 30_000;
-/** How often a receiver retries telling peers about a grant they have not heard of yet, and prunes the mailbox. */
+/** How often a receiver retries telling peers about a grant they have not heard of yet and sending receipts that failed, and prunes the mailbox. */
 export const HEAL_INTERVAL_MS = 60_000;
 
 /** Sleeps `ms` on the clock, or less if `signal` aborts first. */
@@ -282,6 +283,7 @@ export class ReceiveRunner {
     if (this.healedAt === undefined || now - this.healedAt >= HEAL_INTERVAL_MS) {
       this.healedAt = now;
       await this.healGrants(events);
+      await this.sendReceipts();
       for (const peer of await listPeers(this.deps)) await this.mailbox.prune(peer.fingerprint);
     }
     const inboxes = await listOwnInboxes(this.deps);
@@ -453,14 +455,14 @@ export class ReceiveRunner {
 
   /** Gives a new grant to every peer whose grant is on an inbox we no longer have, and tells it. */
   async healGrants(events?: MessagingEvent[]): Promise<PeerRef[]> {
-    return healGrants(this.deps, this.sender, (error, relayUrl) => {
-      this.trouble(relayUrl, error, events);
+    return healGrants(this.deps, this.sender, (error, relayUrl, peer) => {
+      this.trouble(relayUrl, error, events, peer);
     });
   }
 
-  private trouble(relayUrl: string, error: PairError, events?: MessagingEvent[]): void {
+  private trouble(relayUrl: string, error: PairError, events?: MessagingEvent[], peer?: PeerRef): void {
     this.deps.log?.(`relay ${relayUrl}: ${error.code}: ${error.message}`);
-    this.emitter.emit({ type: 'relayTrouble', relayUrl, code: error.code, message: error.message }, events);
+    this.emitter.emit({ type: 'relayTrouble', relayUrl, code: error.code, message: error.message, ...(peer && { peer }) }, events);
   }
 }
 
@@ -469,7 +471,7 @@ export class ReceiveRunner {
  * new grant was not yet announced): a new grant on the current inbox at that relay, sent to the
  * peer in an `inbox` message. Safe to call at any time; resolves the peers told.
  */
-export async function healGrants(deps: MessagingDeps, sender: SendRunner, onTrouble?: (error: PairError, relayUrl: string) => void): Promise<PeerRef[]> {
+export async function healGrants(deps: MessagingDeps, sender: SendRunner, onTrouble?: (error: PairError, relayUrl: string, peer: PeerRef) => void): Promise<PeerRef[]> {
   const told: PeerRef[] = [];
   const inboxes = await listOwnInboxes(deps);
   const first = await firstInbox(deps);
@@ -493,7 +495,7 @@ export async function healGrants(deps: MessagingDeps, sender: SendRunner, onTrou
       told.push(refOf(peer));
     } catch (error) {
       if (!isPairError(error)) throw error;
-      onTrouble?.(error, given.relayUrl);
+      onTrouble?.(error, given.relayUrl, refOf(peer));
     }
   }
   return told;

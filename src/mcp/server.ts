@@ -532,6 +532,6 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     return ok({ forgotten: true, fingerprint: normalised }, `Forgot ${normalised}${revoked ? '; the relay now refuses their messages to you' : ''}.`);
   }));
 
-  registerMessageTools(server, { deps, guarded, ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }), ...(options.receiver && { receiver: options.receiver }) });
+  registerMessageTools(server, { deps: { ...deps, log }, guarded, ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }), ...(options.receiver && { receiver: options.receiver }) });
   return server;
 }

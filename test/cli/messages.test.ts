@@ -119,4 +119,26 @@ describe('agent-pair send / inbox', () => {
     assert.equal(refused.code, 1);
     assert.equal(refused.lines[0]?.['code'], 'revoked');
   });
+
+  it('pairing again through a relay that restarted in between works, and messages flow again', async () => {
+    const first = await startRelay({ host: '127.0.0.1', port: 0 });
+    const port = first.port;
+    const carolHome = join(homes, 'carol');
+    const daveHome = join(homes, 'dave');
+    await pairCliHomes(first.url, carolHome, daveHome);
+    await first.close();
+    const second = await startRelay({ host: '127.0.0.1', port });
+    try {
+      const moved = await cli(['inbox', '--json', '--home', daveHome]);
+      assert.equal(moved.code, 0, moved.stderr);
+      assert.equal(moved.lines.find((line) => line['event'] === 'inbox_moved')?.['relay_url'], second.url);
+      // Both inboxes went with the restart, so the peers cannot tell each other: they pair again, and that works.
+      await pairCliHomes(second.url, carolHome, daveHome);
+      assert.equal((await cli(['send', 'bob', 'after the restart', '--home', carolHome])).code, 0);
+      const read = await cli(['inbox', '--json', '--home', daveHome]);
+      assert.deepEqual(read.lines.find((line) => line['event'] === 'message')?.['body'], { type: 'text', text: 'after the restart' });
+    } finally {
+      await second.close();
+    }
+  });
 });

@@ -221,6 +221,33 @@ describe('a relay that turns hostile to messages', () => {
     assert.deepEqual(ofType(events, 'dropped').map((event) => event.reason), ['unknown_grant']);
   });
 
+  it('a send retried after a 503 carries the same envelope, and arrives once', async () => {
+    const a = runners(alice);
+    const b = runners(bob);
+    await b.receiver.pull();
+    const before = proxy.posts.length;
+    proxy.mode = 'unavailable';
+    const sent = await a.sender.send('bob', { type: 'text', text: 'retried' });
+    assert.equal(proxy.posts.length, before + 1, 'the 503 never reached the relay; the retry did');
+    const events = await b.receiver.pull();
+    assert.deepEqual(ofType(events, 'message').map((event) => event.record.id), [sent.id]);
+  });
+
+  it('a send whose answer was cut after the relay stored it is retried with the same envelope; the copy is dropped as a duplicate', async () => {
+    const a = runners(alice);
+    const b = runners(bob);
+    await b.receiver.pull();
+    const before = proxy.posts.length;
+    proxy.mode = 'cutAfterStore';
+    const sent = await a.sender.send('bob', { type: 'text', text: 'twice on the wire' });
+    const posts = proxy.posts.slice(before);
+    assert.equal(posts.length, 2);
+    assert.equal(posts[0], posts[1], 'the retry is byte for byte the same request');
+    const events = await b.receiver.pull();
+    assert.deepEqual(ofType(events, 'message').map((event) => event.record.id), [sent.id]);
+    assert.deepEqual(ofType(events, 'dropped').map((event) => event.reason), ['duplicate']);
+  });
+
   it('a message thrown away with a 201 is reported lost after the grace, not before', async () => {
     ({ alice, bob } = await pairedSides(proxy.url));
     const a = runners(alice);
@@ -304,6 +331,29 @@ describe('inboxes that heal after a relay restart', () => {
       assert.deepEqual(message?.record.body, { type: 'text', text: 'are you there?' });
       await b.sender.send('alice', { type: 'text', text: 'yes' });
       assert.equal(ofType(await a.receiver.pull(), 'message').length, 1);
+    } finally {
+      await proxy.close();
+      await backend.close();
+    }
+  });
+
+  it('a peer pinned before grant ids were remembered is told of the new inbox too', async () => {
+    const backend = await startRelay(quiet);
+    const proxy = new HostileProxy(backend.url);
+    await proxy.start();
+    try {
+      const { alice, bob } = await pairedSides(proxy.url);
+      const record = JSON.parse((await bob.memory.get(peerRecordKey(alice.fingerprint))) ?? '{}') as Record<string, unknown>;
+      delete record['grant'];
+      await bob.memory.set(peerRecordKey(alice.fingerprint), JSON.stringify(record));
+      proxy.forgotten.add((await listOwnInboxes(bob.deps))[0]?.slotId ?? '');
+      const b = runners(bob);
+      assert.deepEqual(ofType(await b.receiver.pull(), 'inboxMoved')[0]?.told.map((peer) => peer.handle), ['alice']);
+      assert.equal((await getPeer(bob.deps, alice.fingerprint))?.grant?.announced, true);
+      const a = runners(alice);
+      await a.receiver.pull();
+      await a.sender.send('bob', { type: 'text', text: 'found you' });
+      assert.equal(ofType(await b.receiver.pull(), 'message').length, 1);
     } finally {
       await proxy.close();
       await backend.close();

@@ -4,7 +4,8 @@ import { isPairError } from '../../src/core/errors.js';
 import { type Card, cardFingerprint, createCard } from '../../src/core/identity.js';
 import type { KeyValueStore } from '../../src/core/ports.js';
 import { MemoryKeyValueStore } from '../../src/core/routedStore.js';
-import { PEERS_INDEX_KEY, type PinnedPeer, forgetPeer, getPeer, listPeers, loadPeerSendToken, peerRecordKey, pinPeer } from '../../src/core/trust.js';
+import { resolvePeer } from '../../src/core/inbox.js';
+import { PEERS_INDEX_KEY, type PinnedPeer, findPeers, forgetPeer, getPeer, listPeers, loadPeerSendToken, peerRecordKey, pinPeer, updatePeer } from '../../src/core/trust.js';
 
 function makeCard(handle: string, seedByte: number): Card {
   return createCard(handle, new Uint8Array(32).fill(seedByte), '2026-11-25T00:00:00Z');
@@ -129,5 +130,33 @@ describe('pinned peers', () => {
     assert.equal(await forgetPeer(deps, peer.fingerprint), true);
     await deps.memory.set(PEERS_INDEX_KEY, '{"not":"a list"}');
     await assert.rejects(listPeers(deps), (error) => isPairError(error, 'storage_failed'));
+  });
+
+  it('finds peers by fingerprint (either case) or handle; a shared handle is ambiguous', async () => {
+    const deps = makeDeps();
+    const first = makePeer('bob', 2);
+    const second = makePeer('bob', 3);
+    await pinPeer(deps, first, 'token');
+    await pinPeer(deps, second, 'token');
+    assert.deepEqual((await findPeers(deps, first.fingerprint.toUpperCase())).map((peer) => peer.fingerprint), [first.fingerprint]);
+    assert.equal((await findPeers(deps, 'bob')).length, 2);
+    assert.deepEqual(await findPeers(deps, 'carol'), []);
+    await assert.rejects(resolvePeer(deps, 'bob'), (error) => isPairError(error, 'bad_input') && error.message.includes(first.fingerprint) && error.message.includes(second.fingerprint));
+    await assert.rejects(resolvePeer(deps, 'carol'), (error) => isPairError(error, 'not_found'));
+  });
+
+  it('keeps the grant given to a peer, and updates its inbox coordinates and token in place', async () => {
+    const deps = makeDeps();
+    const grant = { relayUrl: 'http://127.0.0.1:8771', slotId: 'cd'.repeat(16), grantId: 'ef'.repeat(16), announced: true };
+    const peer = makePeer('bob', 2, { grant });
+    await pinPeer(deps, peer, 'token');
+    assert.deepEqual((await getPeer(deps, peer.fingerprint))?.grant, grant);
+    assert.equal(await updatePeer(deps, peer.fingerprint, { inbox: { relayUrl: 'http://other:1', slotId: '12'.repeat(16), sendToken: 'new-token' } }), true);
+    const moved = await getPeer(deps, peer.fingerprint);
+    assert.equal(moved?.relayUrl, 'http://other:1');
+    assert.equal(moved.slotId, '12'.repeat(16));
+    assert.deepEqual(moved.grant, grant);
+    assert.equal(await loadPeerSendToken(deps, peer.fingerprint), 'new-token');
+    assert.equal(await updatePeer(deps, makePeer('carol', 4).fingerprint, { grant }), false);
   });
 });

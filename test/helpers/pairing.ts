@@ -23,12 +23,19 @@ export async function pairSides(host: Side, guest: Side, relayUrl: string): Prom
  * - `flip`: a read answer's first envelope has one ciphertext bit flipped
  * - `foreignGrant`: a read answer reports a grant_id nobody was given
  * - `swallow`: the next message POST is answered 201 and never reaches the relay
+ * - `unavailable`: the next message POST is answered 503 and never reaches the relay
+ * - `cutAfterStore`: the next message POST reaches the relay, but the connection is cut before the answer
  * Each mode acts once, then the proxy passes traffic through again.
  */
-export type HostileMode = 'replay' | 'flip' | 'foreignGrant' | 'swallow';
+export type HostileMode = 'replay' | 'flip' | 'foreignGrant' | 'swallow' | 'unavailable' | 'cutAfterStore';
+
+/** A status the handler returns to have the connection cut instead of answered. */
+const CUT = -1;
 
 export class HostileProxy {
   mode: HostileMode | undefined;
+  /** The body of every message POST that reached the relay through this proxy. */
+  readonly posts: string[] = [];
   /** Inbox slots the proxy answers 404 for, as a relay that forgot them would (idle expiry, restart). */
   readonly forgotten = new Set<string>();
   private server: Server | undefined;
@@ -44,6 +51,10 @@ export class HostileProxy {
     const server = createServer((req, res) => {
       void this.handle(req).then(
         ({ status, headers, body }) => {
+          if (status === CUT) {
+            res.socket?.destroy();
+            return;
+          }
           res.writeHead(status, headers);
           res.end(body);
         },
@@ -85,6 +96,17 @@ export class HostileProxy {
       this.mode = undefined;
       return { status: 201, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ seq: 1 })) };
     }
+    if (isMessages && req.method === 'POST' && this.mode === 'unavailable') {
+      this.mode = undefined;
+      return { status: 503, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ error: { code: 'capacity', message: 'Busy.' } })) };
+    }
+    if (isMessages && req.method === 'POST' && this.mode === 'cutAfterStore') {
+      this.mode = undefined;
+      this.posts.push(body.toString('utf8'));
+      await this.forward(req, body);
+      return { status: CUT, headers: {}, body: Buffer.alloc(0) };
+    }
+    if (isMessages && req.method === 'POST') this.posts.push(body.toString('utf8'));
     const answer = await this.forward(req, body);
     if (!isMessages || req.method !== 'GET' || answer.status !== 200 || this.mode === undefined || this.mode === 'swallow') return answer;
     const page = JSON.parse(answer.body.toString('utf8')) as { messages: { seq: number; value: string; grant_id: string; received_at: string }[]; last_seq: number };
