@@ -29,7 +29,7 @@ import { registerStopRelay } from './commands/stopRelay.js';
 import { registerVerifySas } from './commands/verifySas.js';
 import { registerMessageCommands } from './commands/messages.js';
 import { ConversationPanels } from './conversationPanel.js';
-import { notifyMessagingEvent } from './messageNotifications.js';
+import { MessageNotifier } from './messageNotifications.js';
 import { WindowMessaging, lossGraceSettingMs } from './messaging.js';
 import { PeersView } from './peersView.js';
 import { UnreadStatusItem } from './unreadStatus.js';
@@ -155,16 +155,18 @@ function startMessaging(context: vscode.ExtensionContext, deps: ExtensionDeps): 
     lossGraceMs,
     log: deps.log,
     onEvent: (event) => {
-      notifyMessagingEvent(event, conversations);
+      notifier.handle(event);
     },
   });
   const conversations = new ConversationPanels({ extensionUri: context.extensionUri, messaging, log: deps.log });
+  const notifier = new MessageNotifier(conversations);
   registerMessageCommands(context, deps, { messaging, conversations });
   const stopWatchingStore = deps.store.onDidChange(() => {
     void messaging.wake();
   });
   context.subscriptions.push(
     conversations,
+    notifier,
     new PeersView(messaging),
     new UnreadStatusItem(messaging),
     vscode.window.onDidChangeWindowState((state) => {

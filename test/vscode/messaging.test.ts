@@ -177,6 +177,17 @@ describe('messages in the extension, over a stand-in vscode and a real relay', (
     assert.match(logText(), /conversation panel sent a message of an unknown shape/);
   });
 
+  it('messages from one peer that arrive together make one notification', async () => {
+    const { alice, bobMail } = await pairedWindow();
+    for (const text of ['one', 'two', 'three']) await bobMail.sender.send('alice', { type: 'text', text });
+    await activate(windowStorageOf(alice));
+    const notice = await until('the notification', () => fake.messages.find((message) => message.text.startsWith('Agent Pair: bob wrote')));
+    assert.equal(notice.text, 'Agent Pair: bob wrote 3 messages; the last: “three”');
+    await until('3 unread in the status bar', () => fake.statusItems.find((item) => item.id === UNREAD_ITEM_ID && item.visible && item.text === '$(mail) 3 unread'));
+    await sleep(300);
+    assert.equal(fake.messages.filter((message) => message.text.startsWith('Agent Pair: bob wrote')).length, 1);
+  });
+
   it('an agent over MCP reads and sends through the window: one pull, the views update, the person can require a yes for every send', async () => {
     const { alice, bobMail } = await pairedWindow();
     await activate(windowStorageOf(alice));
