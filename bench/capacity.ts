@@ -14,7 +14,8 @@
 // gap is the kernel's, not the relay's: a pairing's steps wait on each other, so the load
 // generator is often asleep when the relay answers, and each socket write then pays to wake it
 // (about 23 µs a response here, against 9 µs for the bare server kept busy by the replay).
-// Run directly: node --import tsx bench/capacity.ts [concurrent pairings] [seconds]
+// With a Redis store URL, the same run also goes against a relay process on the Redis engine.
+// Run directly: node --import tsx bench/capacity.ts [concurrent pairings] [seconds] [redis://…]
 
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -31,6 +32,8 @@ import { RawConnection, type RawResponse, requestText } from './rawHttp.js';
 import { yieldToEventLoop } from './stats.js';
 
 export interface CapacityBench {
+  /** The same run against the relay on the Redis engine (one relay process), if a Redis was given. */
+  redis?: { pairings: number; seconds: number; pairingsPerSecond: number; relayCpuMsPerPairing: number; relayCpuShare: number; shareOfMemory: number };
   concurrentPairings: number;
   seconds: number;
   pairings: number;
@@ -189,20 +192,24 @@ async function replay(port: number, lanes: readonly Lane[], writes: Record<Role,
   return elapsedMs;
 }
 
-export async function benchCapacity(concurrent = 100, seconds = 8): Promise<CapacityBench> {
-  const writes = precomputeWrites();
-  const relay = await startServerProcess('relay');
-  let run;
-  let relayCpuMs;
+/** Drives a relay process for `seconds` after a 1 s warm-up; the run and the relay's CPU time. */
+async function measureRelay(store: string | undefined, concurrent: number, seconds: number, writes: Record<Role, WriteBodies>): Promise<{ run: Awaited<ReturnType<typeof drive>>; relayCpuMs: number }> {
+  const relay = await startServerProcess('relay', store);
   try {
     await drive(relay.port, concurrent, 1, writes); // warm-up: JIT, connection setup
     await yieldToEventLoop();
     const before = await relay.usage();
-    run = await drive(relay.port, concurrent, seconds, writes);
-    relayCpuMs = (await relay.usage()).cpuMs - before.cpuMs;
+    const run = await drive(relay.port, concurrent, seconds, writes);
+    return { run, relayCpuMs: (await relay.usage()).cpuMs - before.cpuMs };
   } finally {
     await relay.close();
   }
+}
+
+export async function benchCapacity(concurrent = 100, seconds = 8, redisStore?: string): Promise<CapacityBench> {
+  const writes = precomputeWrites();
+  const { run, relayCpuMs } = await measureRelay(undefined, concurrent, seconds, writes);
+  const onRedis = redisStore === undefined ? undefined : await measureRelay(redisStore, concurrent, seconds, writes);
   const requests = run.lanes.reduce((sum, lane) => sum + lane.kinds.length, 0);
 
   const bare = await startServerProcess('bare');
@@ -218,7 +225,18 @@ export async function benchCapacity(concurrent = 100, seconds = 8): Promise<Capa
   }
 
   const round = (value: number, places = 2): number => Math.round(value * 10 ** places) / 10 ** places;
+  const memoryRate = run.pairings / (run.elapsedMs / 1000);
   return {
+    ...(onRedis && {
+      redis: {
+        pairings: onRedis.run.pairings,
+        seconds: round(onRedis.run.elapsedMs / 1000),
+        pairingsPerSecond: round(onRedis.run.pairings / (onRedis.run.elapsedMs / 1000), 0),
+        relayCpuMsPerPairing: round(onRedis.relayCpuMs / onRedis.run.pairings, 3),
+        relayCpuShare: round(onRedis.relayCpuMs / onRedis.run.elapsedMs),
+        shareOfMemory: round(onRedis.run.pairings / (onRedis.run.elapsedMs / 1000) / memoryRate),
+      },
+    }),
     concurrentPairings: concurrent,
     seconds: round(run.elapsedMs / 1000),
     pairings: run.pairings,
@@ -238,5 +256,5 @@ export async function benchCapacity(concurrent = 100, seconds = 8): Promise<Capa
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  console.log(JSON.stringify(await benchCapacity(Number(process.argv[2] ?? 100), Number(process.argv[3] ?? 8)), null, 2));
+  console.log(JSON.stringify(await benchCapacity(Number(process.argv[2] ?? 100), Number(process.argv[3] ?? 8), process.argv[4]), null, 2));
 }

@@ -7,12 +7,13 @@
 //   opened       the host opened the slot; it waits for a guest under its nameplate
 //   exchanging   the guest joined and both sides wrote commit and pake (the largest state a
 //                slot holds for long while the people compare the SAS)
-// Prints one JSON line. Arguments: [slots]
+// And the heap each queued 1 KiB message costs (posted through Relay.handle into one inbox,
+// weighed the same way). Prints one JSON line. Arguments: [slots]
 
 import { randomBytes } from 'node:crypto';
 import { toBase64, utf8 } from '../src/core/bytes.js';
 import { pakeCommitment } from '../src/core/keySchedule.js';
-import { PAIR_PATH, pairFieldPath } from '../src/relay/contract.js';
+import { INBOX_PATH, PAIR_PATH, grantsPath, messagesPath, pairFieldPath } from '../src/relay/contract.js';
 import { Relay, type RelayRequest } from '../src/relay/server.js';
 import { BENCH_RELAY_LIMITS } from './relayLimits.js';
 
@@ -21,7 +22,13 @@ export interface MemoryBench {
   emptyHeapBytes: number;
   openedBytesPerSlot: number;
   exchangingBytesPerSlot: number;
+  queuedMessages: number;
+  bytesPerQueuedMessage: number;
 }
+
+/** Messages queued for the per-message weight, and the size of each (decoded). */
+const QUEUED_MESSAGES = 10_000;
+const QUEUED_MESSAGE_BYTES = 1024;
 
 /** A distinct client address per slot, as when every pairing comes from another machine. */
 const clientAddress = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
@@ -73,8 +80,31 @@ async function bytesPerSlot(slots: number, exchanging: boolean): Promise<{ empty
   return { empty, perSlot: (full - empty) / slots };
 }
 
+async function bytesPerQueuedMessage(messages: number): Promise<number> {
+  const relay = new Relay({ limits: BENCH_RELAY_LIMITS });
+  const inbox = JSON.parse(await call(relay, { method: 'POST', target: INBOX_PATH, body: new Uint8Array(), clientAddress: '10.0.0.1' }, 201)) as { slot_id: string; owner_token: string };
+  const grant = JSON.parse(await call(relay, { method: 'POST', target: grantsPath(inbox.slot_id), authorization: `Bearer ${inbox.owner_token}`, body: new Uint8Array(), clientAddress: '10.0.0.1' }, 201)) as { send_token: string };
+  const empty = collectedHeap();
+  for (let i = 0; i < messages; i++) {
+    // A fresh string each time, as a posted body is: nothing shared between messages.
+    const body = utf8(JSON.stringify({ value: randomBytes(QUEUED_MESSAGE_BYTES).toString('base64') }));
+    await call(relay, { method: 'POST', target: messagesPath(inbox.slot_id), authorization: `Bearer ${grant.send_token}`, body, clientAddress: '10.0.0.2' }, 201);
+  }
+  const full = collectedHeap();
+  if (relay.stats().inboxMessages !== messages) throw new Error(`expected ${messages} queued messages, the relay holds ${relay.stats().inboxMessages}`);
+  return (full - empty) / messages;
+}
+
 const slots = Number(process.argv[2] ?? 10_000);
 const opened = await bytesPerSlot(slots, false);
 const exchanging = await bytesPerSlot(slots, true);
-const result: MemoryBench = { slots, emptyHeapBytes: opened.empty, openedBytesPerSlot: Math.round(opened.perSlot), exchangingBytesPerSlot: Math.round(exchanging.perSlot) };
+const perMessage = await bytesPerQueuedMessage(QUEUED_MESSAGES);
+const result: MemoryBench = {
+  slots,
+  emptyHeapBytes: opened.empty,
+  openedBytesPerSlot: Math.round(opened.perSlot),
+  exchangingBytesPerSlot: Math.round(exchanging.perSlot),
+  queuedMessages: QUEUED_MESSAGES,
+  bytesPerQueuedMessage: Math.round(perMessage),
+};
 console.log(JSON.stringify(result));

@@ -1,122 +1,76 @@
-// Messages (PROTOCOL.md section 6), relay in its own process, real runners on both sides:
-// - send → delivered to a waiting reader: the reader's long poll is pending; measured from the
-//   start of SendRunner.send (seal, POST) to the reader's `message` event (read, AuthOpen, checks,
-//   stored, acknowledged);
-// - send → receipt back: the reader hands each message over at once; measured from the start of
-//   the send to the sender's `receipt` event (its message now `delivered`);
-// - relay messages/s at 1 KiB: concurrent senders POST 1 KiB envelopes for a few seconds while the
-//   owner reads and acknowledges.
-// Run directly: node --import tsx bench/messages.ts [runs]
+// Messages at the relay (PROTOCOL.md section 6.3): how many 1 KiB envelopes a second one relay
+// process stores, with many senders posting at once (each its own inbox and send token, its
+// own keep-alive connection and loopback address), the relay in its own process; and, in a
+// clean process, the heap each queued 1 KiB message costs the memory engine.
+// Run directly: node --import tsx bench/messages.ts [senders] [seconds] [redis://…]
 
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { ReceiveRunner, type MessagingEvent } from '../src/core/inbox.js';
-import { RelayClient } from '../src/relay/client.js';
-import { pairSides } from '../test/helpers/pairing.js';
-import { makeSide } from '../test/helpers/sides.js';
+import { INBOX_PATH, grantsPath, messagesPath } from '../src/relay/contract.js';
 import { startServerProcess } from './processes.js';
-import { type Summary, summarize } from './stats.js';
+import { RawConnection, requestText } from './rawHttp.js';
 
-const WARM_UP_RUNS = 10;
-/** Lets the reader's long poll reach the relay before the send starts. */
-const POLL_SETTLE_MS = 20;
-const ENVELOPE_BYTES = 1024;
-const THROUGHPUT_SENDERS = 32;
+export const MESSAGE_BYTES = 1024;
 
 export interface MessagesBench {
-  toReader: Summary;
-  toReceipt: Summary;
+  senders: number;
+  seconds: number;
+  messages: number;
   messagesPerSecond: number;
-  throughputSeconds: number;
-  throughputMessages: number;
+  relayCpuMsPerMessage: number;
 }
 
-function waitFor(receiver: ReceiveRunner, type: MessagingEvent['type']): Promise<number> {
-  return new Promise((resolve) => {
-    const stop = receiver.on((event) => {
-      if (event.type !== type) return;
-      stop();
-      resolve(performance.now());
-    });
-  });
+async function json<T>(connection: RawConnection, text: string, expected: number): Promise<T> {
+  const response = await connection.request(text);
+  if (response.status !== expected) throw new Error(`answered ${response.status} instead of ${expected}: ${response.body.slice(0, 200)}`);
+  return JSON.parse(response.body) as T;
 }
 
-export async function benchMessages(runs = 200, throughputSeconds = 5): Promise<MessagesBench> {
-  const relay = await startServerProcess('relay');
+export async function benchMessages(senders = 50, seconds = 4, store?: string): Promise<MessagesBench> {
+  const relay = await startServerProcess('relay', store);
   try {
-    const alice = await makeSide(relay.url, 'alice');
-    const bob = await makeSide(relay.url, 'bob');
-    await pairSides(alice, bob, relay.url);
-    const aliceRunner = new ReceiveRunner(alice.deps);
-    const bobRunner = new ReceiveRunner(bob.deps);
-
-    const toReader: number[] = [];
-    for (let i = 0; i < WARM_UP_RUNS + runs; i++) {
-      const arrived = waitFor(bobRunner, 'message');
-      const pulling = bobRunner.pull({ waitSeconds: 25 });
-      await sleep(POLL_SETTLE_MS);
-      const startedAt = performance.now();
-      await aliceRunner.sender.send(bob.fingerprint, { type: 'text', text: `message ${i}` });
-      const at = await arrived;
-      await pulling;
-      if (i >= WARM_UP_RUNS) toReader.push(at - startedAt);
-    }
-    // Settle what the first part left: bob hands everything over, alice takes the receipts.
-    await bobRunner.markHandled(await bobRunner.mailbox.list([alice.fingerprint], { direction: 'in', unreadOnly: true }));
-    await aliceRunner.pull();
-
-    const toReceipt: number[] = [];
-    const stopHandOver = bobRunner.on((event) => {
-      if (event.type === 'message') void bobRunner.markHandled([event.record]);
-    });
-    for (let i = 0; i < WARM_UP_RUNS + runs; i++) {
-      const receipted = waitFor(aliceRunner, 'receipt');
-      const bobPulling = bobRunner.pull({ waitSeconds: 25 });
-      const alicePulling = aliceRunner.pull({ waitSeconds: 25 });
-      await sleep(POLL_SETTLE_MS);
-      const startedAt = performance.now();
-      await aliceRunner.sender.send(bob.fingerprint, { type: 'text', text: `receipted ${i}` });
-      const at = await receipted;
-      await Promise.all([bobPulling, alicePulling]);
-      if (i >= WARM_UP_RUNS) toReceipt.push(at - startedAt);
-    }
-    stopHandOver();
-
-    // Throughput: raw relay posts of 1 KiB envelopes from concurrent grants; the owner drains.
-    const owner = new RelayClient(relay.url);
-    const inbox = await owner.allocateSlot();
-    const grants = await Promise.all(Array.from({ length: THROUGHPUT_SENDERS }, () => owner.grant(inbox.slotId, inbox.ownerToken)));
-    const envelope = randomBytes(ENVELOPE_BYTES).toString('base64');
-    let posted = 0;
-    const draining = { running: true };
-    const drain = (async () => {
-      while (draining.running) {
-        const page = await owner.readMessages(inbox.slotId, inbox.ownerToken, { after: 0, waitSeconds: 1 });
-        if (page.messages.length > 0) await owner.ackMessages(inbox.slotId, inbox.ownerToken, page.lastSeq);
-      }
-    })();
-    const startedAt = performance.now();
-    const deadline = startedAt + throughputSeconds * 1000;
-    await Promise.all(
-      grants.map(async (grant) => {
-        const client = new RelayClient(relay.url);
-        while (performance.now() < deadline) {
-          await client.postMessage(inbox.slotId, grant.sendToken, envelope);
-          posted++;
-        }
+    const body = JSON.stringify({ value: randomBytes(MESSAGE_BYTES).toString('base64') });
+    const lanes = await Promise.all(
+      Array.from({ length: senders }, async (_, i) => {
+        const connection = await RawConnection.open(relay.port, `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`);
+        const inbox = await json<{ slot_id: string; owner_token: string }>(connection, requestText('POST', INBOX_PATH, undefined, ''), 201);
+        const grant = await json<{ send_token: string }>(connection, requestText('POST', grantsPath(inbox.slot_id), inbox.owner_token, ''), 201);
+        return { connection, post: requestText('POST', messagesPath(inbox.slot_id), grant.send_token, body) };
       }),
     );
-    const seconds = (performance.now() - startedAt) / 1000;
-    draining.running = false;
-    await drain;
-    return { toReader: summarize(toReader), toReceipt: summarize(toReceipt), messagesPerSecond: Math.round(posted / seconds), throughputSeconds: Math.round(seconds * 10) / 10, throughputMessages: posted };
+    const run = async (ms: number): Promise<{ messages: number; elapsedMs: number }> => {
+      let messages = 0;
+      const started = performance.now();
+      const deadline = started + ms;
+      await Promise.all(
+        lanes.map(async (lane) => {
+          while (performance.now() < deadline) {
+            const response = await lane.connection.request(lane.post);
+            if (response.status !== 201) throw new Error(`a post answered ${response.status}: ${response.body.slice(0, 200)}`);
+            messages++;
+          }
+        }),
+      );
+      return { messages, elapsedMs: performance.now() - started };
+    };
+    await run(500); // warm-up
+    const before = await relay.usage();
+    const measured = await run(seconds * 1000);
+    const cpuMs = (await relay.usage()).cpuMs - before.cpuMs;
+    for (const lane of lanes) lane.connection.close();
+    return {
+      senders,
+      seconds: Math.round(measured.elapsedMs / 10) / 100,
+      messages: measured.messages,
+      messagesPerSecond: Math.round(measured.messages / (measured.elapsedMs / 1000)),
+      relayCpuMsPerMessage: Math.round((cpuMs / measured.messages) * 1000) / 1000,
+    };
   } finally {
     await relay.close();
   }
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  console.log(JSON.stringify(await benchMessages(Number(process.argv[2] ?? 200))));
+  console.log(JSON.stringify(await benchMessages(Number(process.argv[2] ?? 50), Number(process.argv[3] ?? 4), process.argv[4])));
 }

@@ -27,6 +27,8 @@ function bundleChildren(): Promise<void> {
     platform: 'node',
     target: 'node20',
     format: 'esm',
+    // As in esbuild.mjs: ESM bundles of CommonJS dependencies (ioredis) need a real `require`.
+    banner: { js: "import { createRequire as __benchCreateRequire } from 'node:module'; const require = __benchCreateRequire(import.meta.url);" },
     logLevel: 'warning',
   }).then(() => undefined);
   return bundled;
@@ -67,9 +69,9 @@ function receive<T extends FromServer['kind']>(child: ChildProcess, kind: T): Pr
   });
 }
 
-/** Starts bench/serverProcess.ts in its own process and waits until it listens. */
-export async function startServerProcess(kind: ServerKind): Promise<ServerProcess> {
-  const child = await forkChild('serverProcess', [kind], SERVER_NODE_FLAGS, 'inherit');
+/** Starts bench/serverProcess.ts in its own process and waits until it listens; a relay on Redis with `store`. */
+export async function startServerProcess(kind: ServerKind, store?: string): Promise<ServerProcess> {
+  const child = await forkChild('serverProcess', store === undefined ? [kind] : [kind, store], SERVER_NODE_FLAGS, 'inherit');
   const { port } = await receive(child, 'listening');
   const send = (message: ToServer): void => {
     child.send(message);

@@ -10,12 +10,14 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { benchCapacity } from './capacity.js';
 import { benchCrypto } from './crypto.js';
+import { benchDelivery } from './delivery.js';
 import { benchExtension } from './extension.js';
 import type { MemoryBench } from './memoryProcess.js';
-import { benchMessages } from './messages.js';
 import { benchPairing } from './pairing.js';
 import { runJsonChild } from './processes.js';
 import type { Summary } from './stats.js';
+import { RedisServer } from '../test/helpers/redis.js';
+import { MESSAGE_BYTES, benchMessages } from './messages.js';
 import { benchWake } from './wake.js';
 
 interface Row {
@@ -35,8 +37,9 @@ const WAKE_RUNS = 200;
 const CONCURRENT_PAIRINGS = 100;
 const CAPACITY_SECONDS = 8;
 const MEMORY_SLOTS = 10_000;
-const MESSAGE_RUNS = 200;
-const MESSAGE_THROUGHPUT_SECONDS = 5;
+const DELIVERY_RUNS = 200;
+const MESSAGE_SENDERS = 50;
+const MESSAGE_SECONDS = 4;
 
 function timed(summary: Summary, metric: string, note?: string): Row {
   return { metric, median: round(summary.medianMs), p99: round(summary.p99Ms), unit: 'ms', note: note ?? `${summary.runs} runs` };
@@ -67,12 +70,27 @@ progress('end-to-end pairing');
 const pairing = await benchPairing(PAIRINGS);
 progress(`end-to-end pairing with a ${WAN_ROUND_TRIP_MS} ms round trip`);
 const wanPairing = await benchPairing(WAN_PAIRINGS, WAN_ROUND_TRIP_MS);
+// The Redis engine's rows need Debian's redis-server (scripts/install-redis.sh); one is started
+// for this run on a free port, each relay under its own key prefix.
+const redis = await RedisServer.start().catch((error: unknown) => {
+  process.stderr.write(`bench: no Redis rows (${error instanceof Error ? error.message : String(error)})\n`);
+  return undefined;
+});
 progress('long-poll wake');
 const wake = await benchWake(WAKE_RUNS);
-progress(`relay capacity (${CAPACITY_SECONDS} s) and a bare http server`);
-const capacity = await benchCapacity(CONCURRENT_PAIRINGS, CAPACITY_SECONDS);
-progress('messages');
-const messages = await benchMessages(MESSAGE_RUNS, MESSAGE_THROUGHPUT_SECONDS);
+let crossWake: Summary | undefined;
+if (redis) {
+  progress('cross-process long-poll wake on Redis');
+  crossWake = await benchWake(WAKE_RUNS, redis.url());
+}
+progress(`relay capacity (${CAPACITY_SECONDS} s, memory${redis ? ' and Redis' : ''} engine) and a bare http server`);
+const capacity = await benchCapacity(CONCURRENT_PAIRINGS, CAPACITY_SECONDS, redis?.url());
+progress('message delivery');
+const delivery = await benchDelivery(DELIVERY_RUNS);
+progress(`relay messages (${MESSAGE_SECONDS} s)`);
+const messages = await benchMessages(MESSAGE_SENDERS, MESSAGE_SECONDS);
+const redisMessages = redis && (await benchMessages(MESSAGE_SENDERS, MESSAGE_SECONDS, redis.url()));
+await redis?.dispose();
 progress('relay memory');
 const memory = await runJsonChild<MemoryBench>('memoryProcess', [String(MEMORY_SLOTS)], ['--expose-gc']);
 progress('extension bundle');
@@ -89,6 +107,7 @@ const rows: Row[] = [
   timed(wanPairing.toSas, `pairing, ${WAN_ROUND_TRIP_MS} ms round trip: opened → sas_ready`),
   timed(wanPairing.toPinned, `pairing, ${WAN_ROUND_TRIP_MS} ms round trip: confirmed → pinned`),
   timed(wake, 'long-poll wake: write → pending poll returns'),
+  ...(crossWake ? [timed(crossWake, 'long-poll wake across processes on Redis: write via A → poll on B returns', `${WAKE_RUNS} runs, two relay processes on one redis-server`)] : []),
   {
     metric: 'relay capacity: complete pairings per second',
     median: capacity.pairingsPerSecond,
@@ -98,11 +117,19 @@ const rows: Row[] = [
   { metric: '  relay CPU per pairing', median: capacity.relayCpuMsPerPairing, unit: 'ms', note: `relay process at ${Math.round(capacity.relayCpuShare * 100)}% of a core` },
   { metric: '  bare Node http, same requests', median: capacity.bareRequestsPerSecond, unit: 'requests/s', note: `${capacity.requests} requests in ${capacity.bareSeconds} s, ${capacity.bareCpuMsPerPairingRequests} ms CPU per pairing's worth` },
   { metric: '  relay / bare', median: capacity.throughputRatio, unit: '× time', note: `${capacity.cpuRatio}× CPU` },
-  timed(messages.toReader, 'message: send → delivered to a waiting reader', `${MESSAGE_RUNS} messages, seal + POST → long poll, AuthOpen, checks, stored, acknowledged`),
-  timed(messages.toReceipt, 'message: send → receipt back (delivered)', 'the reader hands each message over at once'),
-  { metric: 'relay messages/s at 1 KiB', median: messages.messagesPerSecond, unit: 'messages/s', note: `${messages.throughputMessages} posts from 32 send tokens in ${messages.throughputSeconds} s, owner draining` },
+  ...(capacity.redis
+    ? [
+        { metric: 'relay capacity on the Redis engine (one process)', median: capacity.redis.pairingsPerSecond, unit: 'pairings/s', note: `${Math.round(capacity.redis.shareOfMemory * 100)}% of the memory engine, ${capacity.redis.pairings} pairings in ${capacity.redis.seconds} s` },
+        { metric: '  relay CPU per pairing on Redis', median: capacity.redis.relayCpuMsPerPairing, unit: 'ms', note: `relay process at ${Math.round(capacity.redis.relayCpuShare * 100)}% of a core (redis-server not counted)` },
+      ]
+    : []),
+  timed(delivery.toReader, 'message: send → delivered to a waiting reader', `${DELIVERY_RUNS} messages, seal + POST → long poll, AuthOpen, checks, stored, acknowledged`),
+  timed(delivery.toReceipt, 'message: send → receipt back (delivered)', 'the reader hands each message over at once'),
+  { metric: `relay messages/s at ${MESSAGE_BYTES / 1024} KiB (memory engine)`, median: messages.messagesPerSecond, unit: 'messages/s', note: `${messages.senders} senders, ${messages.messages} in ${messages.seconds} s, ${messages.relayCpuMsPerMessage} ms relay CPU each` },
+  ...(redisMessages ? [{ metric: `relay messages/s at ${MESSAGE_BYTES / 1024} KiB (Redis engine)`, median: redisMessages.messagesPerSecond, unit: 'messages/s', note: `${redisMessages.messages} in ${redisMessages.seconds} s, ${redisMessages.relayCpuMsPerMessage} ms relay CPU each` }] : []),
   { metric: 'relay memory per open slot (waiting for guest)', median: memory.openedBytesPerSlot, unit: 'bytes', note: `heap with ${memory.slots} slots minus empty, after GC` },
   { metric: 'relay memory per slot mid-exchange (commits, pakes)', median: memory.exchangingBytesPerSlot, unit: 'bytes' },
+  { metric: `relay memory per queued ${MESSAGE_BYTES / 1024} KiB message`, median: memory.bytesPerQueuedMessage, unit: 'bytes', note: `${memory.queuedMessages} queued in one inbox, memory engine` },
   ...(extension.built
     ? [
         { metric: 'extension bundle dist/extension.cjs', median: extension.bundleBytes, unit: 'bytes', note: `${extension.bundleGzipBytes} gzipped` },
@@ -130,5 +157,5 @@ for (const line of table.slice(1)) console.log(format(line));
 const resultsDir = new URL('./results/', import.meta.url);
 mkdirSync(resultsDir, { recursive: true });
 const output = fileURLToPath(new URL('latest.json', resultsDir));
-writeFileSync(output, `${JSON.stringify({ meta, rows, details: { crypto, pairing, wanPairing, wake, capacity, messages, memory, extension } }, null, 2)}\n`);
+writeFileSync(output, `${JSON.stringify({ meta, rows, details: { crypto, pairing, wanPairing, wake, crossWake, capacity, delivery, messages, redisMessages, memory, extension } }, null, 2)}\n`);
 console.log(`\nwritten to ${output}`);

@@ -1,5 +1,6 @@
 // A server in its own process, so the load generator never shares its core. Forked by
-// bench/processes.ts with one argument:
+// bench/processes.ts with one argument (and, for the relay, optionally a second: the
+// redis://… store URL, for the Redis engine):
 //   relay   the real relay (startRelay) on a free loopback port, limits raised for load
 //   bare    a bare Node `http` server that answers every request with a trivial JSON body:
 //           the floor any HTTP server in Node pays per request, to compare the relay against
@@ -28,9 +29,9 @@ export type FromServer = { kind: 'listening'; port: number } | ServerUsage;
 
 const TRIVIAL_BODY = '{"ok":true}';
 
-async function listen(kind: ServerKind): Promise<{ port: number; stats?: () => RelayStats; close: () => Promise<void> }> {
+async function listen(kind: ServerKind, store: string | undefined): Promise<{ port: number; stats?: () => RelayStats; close: () => Promise<void> }> {
   if (kind === 'relay') {
-    const relay = await startRelay({ host: '127.0.0.1', port: 0, limits: BENCH_RELAY_LIMITS });
+    const relay = await startRelay({ host: '127.0.0.1', port: 0, limits: BENCH_RELAY_LIMITS, ...(store !== undefined && { store }) });
     return { port: relay.port, stats: () => relay.stats(), close: () => relay.close() };
   }
   const server = createServer((req, res) => {
@@ -60,7 +61,7 @@ const send = (message: FromServer): void => {
 
 const kind = process.argv[2];
 if (kind !== 'relay' && kind !== 'bare') throw new Error(`serverProcess: expected "relay" or "bare", got ${String(kind)}`);
-const running = await listen(kind);
+const running = await listen(kind, process.argv[3]);
 process.on('message', (message: ToServer) => {
   if (message.kind === 'usage') {
     const cpu = process.cpuUsage();

@@ -1,7 +1,9 @@
 // Long-poll wake latency: one side's long poll is pending at the relay (checked through the
 // relay's own stats); the other side writes; measured from the start of that write to the
 // moment the pending poll returns to its caller. Real relay clients, relay in its own process.
-// Run directly: node --import tsx bench/wake.ts [runs]
+// With a Redis store URL, across processes: two relay processes on that Redis, the poll
+// pending on B, the write sent to A (woken through Redis pub/sub).
+// Run directly: node --import tsx bench/wake.ts [runs] [redis://…]
 
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -12,11 +14,12 @@ import { type Summary, summarize } from './stats.js';
 
 const WARM_UP_RUNS = 10;
 
-export async function benchWake(runs = 200): Promise<Summary> {
-  const relay = await startServerProcess('relay');
+export async function benchWake(runs = 200, crossProcessStore?: string): Promise<Summary> {
+  const relay = await startServerProcess('relay', crossProcessStore);
+  const writer = crossProcessStore === undefined ? relay : await startServerProcess('relay', crossProcessStore);
   try {
     const host = new RelayClient(relay.url);
-    const guest = new RelayClient(relay.url);
+    const guest = new RelayClient(writer.url);
     const samples: number[] = [];
     for (let i = 0; i < WARM_UP_RUNS + runs; i++) {
       const opened = await host.openHost();
@@ -38,9 +41,10 @@ export async function benchWake(runs = 200): Promise<Summary> {
     return summarize(samples);
   } finally {
     await relay.close();
+    if (writer !== relay) await writer.close();
   }
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  console.log(JSON.stringify(await benchWake(Number(process.argv[2] ?? 200))));
+  console.log(JSON.stringify(await benchWake(Number(process.argv[2] ?? 200), process.argv[3])));
 }

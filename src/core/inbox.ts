@@ -24,6 +24,7 @@
 //   await receiver.markHandled(refs)          → handled, then sends one receipt per peer
 //   receiver.mailbox                          list(), summary(peer) for views (unread counts,
 //                                             last message each way, delivered, lost)
+//   await forgetAndRevoke(deps, fingerprint)  what "forget" does in every front end
 //
 // Events (MessagingEvent):
 //   message      {record, peer}       a text/data (or unsupported-type) message, stored unread
@@ -58,7 +59,7 @@ import {
   sentAtOf,
 } from './messages.js';
 import type { Clock, Memory, Random, RelayConnector, Vault } from './ports.js';
-import { type PinnedPeer, findPeers, forgetPeer, getPeer, listPeers, loadPeerSendToken, updatePeer } from './trust.js';
+import { type PinnedPeer, findPeers, forgetPeer, getPeer, listPeers, loadPeerSendToken, pendingRevocations, rememberRevocation, revocationsDone, updatePeer } from './trust.js';
 
 export interface MessagingDeps {
   vault: Vault;
@@ -283,6 +284,7 @@ export class ReceiveRunner {
     if (this.healedAt === undefined || now - this.healedAt >= HEAL_INTERVAL_MS) {
       this.healedAt = now;
       await this.healGrants(events);
+      await revokePending(this.deps);
       await this.sendReceipts();
       for (const peer of await listPeers(this.deps)) await this.mailbox.prune(peer.fingerprint);
     }
@@ -502,6 +504,28 @@ export async function healGrants(deps: MessagingDeps, sender: SendRunner, onTrou
 }
 
 /**
+ * Revokes the grants this side no longer stands behind (a peer paired again, or forgotten while
+ * the relay was unreachable). What the relay cannot be reached for stays for the next time.
+ */
+export async function revokePending(deps: MessagingDeps): Promise<void> {
+  const pending = await pendingRevocations(deps);
+  if (pending.length === 0) return;
+  const inboxes = await listOwnInboxes(deps);
+  const done: string[] = [];
+  for (const grant of pending) {
+    const inbox = inboxes.find((entry) => entry.relayUrl === grant.relayUrl && entry.slotId === grant.slotId);
+    try {
+      if (inbox) await deps.relays(inbox.relayUrl).revokeGrant(inbox.slotId, inbox.ownerToken, grant.grantId);
+      done.push(grant.grantId);
+    } catch (error) {
+      if (!isPairError(error)) throw error;
+      if (!isRelayTrouble(error)) done.push(grant.grantId);
+    }
+  }
+  await revocationsDone(deps, done);
+}
+
+/**
  * Forgets a peer: revokes the grant this side gave it (so its sends get 401), then unpins it and
  * deletes its send token. The revocation is best effort (the relay may be down or have restarted);
  * `revoked` says whether the relay confirmed it.
@@ -519,6 +543,8 @@ export async function forgetAndRevoke(deps: MessagingDeps, fingerprint: string):
       } catch (error) {
         if (!isPairError(error)) throw error;
         deps.log?.(`could not revoke the grant of ${fingerprint} at ${inbox.relayUrl}: ${error.code}`);
+        // Tried again by the receive runner once the relay answers; a gone inbox needs nothing.
+        if (isRelayTrouble(error)) await rememberRevocation(deps, { relayUrl: inbox.relayUrl, slotId: inbox.slotId, grantId: grant.grantId });
       }
     }
   }

@@ -10,6 +10,9 @@
 // the grant_id the relay reports with the peer's messages, PROTOCOL.md 6.4). Peers pinned before
 // grants were remembered have none: they were given the identity's first inbox, and their
 // grant_id is learned from the first message their key opens.
+//   memory `grants.toRevoke`         grants this side no longer stands behind (a peer paired again
+//                                    or forgotten while its relay was unreachable), revoked by the
+//                                    receive runner once the relay answers
 //
 // Write order: pinning writes the token, then the record, then the index; forgetting removes
 // the index entry first. A peer counts as pinned only while the index lists it, so an
@@ -21,6 +24,7 @@ import { AsyncLock } from './lock.js';
 import type { Memory, Vault } from './ports.js';
 
 export const PEERS_INDEX_KEY = 'peers.index';
+export const GRANTS_TO_REVOKE_KEY = 'grants.toRevoke';
 export const peerRecordKey = (fingerprint: string): string => `peer.${fingerprint}`;
 export const peerSendTokenKey = (fingerprint: string): string => `peer.${fingerprint}.sendToken`;
 
@@ -137,6 +141,12 @@ export async function pinPeer(deps: TrustDeps, peer: PinnedPeer, sendToken: stri
   if (!isRfc3339Utc(record.pinnedAt)) throw badInput('peer.pinnedAt', 'is not an RFC 3339 UTC time', 'a time like 2026-11-25T00:00:00Z');
   requireText(sendToken, 'sendToken', "the send token for the peer's inbox");
   await trustLock(deps.memory).run(async () => {
+    // Pairing again gives the peer a new grant: the old one is withdrawn.
+    const previous = await readRecord(deps.memory, fingerprint).catch(() => undefined);
+    const previousGrant = previous?.grant;
+    if (previousGrant?.grantId !== undefined && previousGrant.grantId !== record.grant?.grantId) {
+      await queueRevocation(deps.memory, { relayUrl: previousGrant.relayUrl, slotId: previousGrant.slotId, grantId: previousGrant.grantId });
+    }
     await deps.vault.set(peerSendTokenKey(fingerprint), sendToken);
     await deps.memory.set(peerRecordKey(fingerprint), JSON.stringify(record));
     const index = await readIndex(deps.memory);
@@ -215,4 +225,47 @@ export async function findPeers(deps: TrustDeps, reference: string): Promise<Pin
   const peers = await listPeers(deps);
   const byFingerprint = peers.filter((peer) => peer.fingerprint === wanted.toLowerCase());
   return byFingerprint.length > 0 ? byFingerprint : peers.filter((peer) => peer.handle === wanted);
+}
+
+export interface GrantToRevoke {
+  relayUrl: string;
+  slotId: string;
+  grantId: string;
+}
+
+async function readRevocations(memory: Memory): Promise<GrantToRevoke[]> {
+  try {
+    const parsed = JSON.parse((await memory.get(GRANTS_TO_REVOKE_KEY)) ?? '[]') as unknown;
+    if (!Array.isArray(parsed)) return [];
+    return parsed.filter((entry: unknown): entry is GrantToRevoke => {
+      if (typeof entry !== 'object' || entry === null) return false;
+      const { relayUrl, slotId, grantId } = entry as Record<string, unknown>;
+      return typeof relayUrl === 'string' && typeof slotId === 'string' && typeof grantId === 'string' && GRANT_ID_PATTERN.test(grantId);
+    });
+  } catch {
+    return [];
+  }
+}
+
+async function queueRevocation(memory: Memory, grant: GrantToRevoke): Promise<void> {
+  const queued = await readRevocations(memory);
+  if (!queued.some((entry) => entry.grantId === grant.grantId)) await memory.set(GRANTS_TO_REVOKE_KEY, JSON.stringify([...queued, grant]));
+}
+
+/** Remembers a grant to revoke once its relay answers. */
+export async function rememberRevocation(deps: TrustDeps, grant: GrantToRevoke): Promise<void> {
+  await trustLock(deps.memory).run(() => queueRevocation(deps.memory, grant));
+}
+
+/** Grants waiting to be revoked. */
+export async function pendingRevocations(deps: TrustDeps): Promise<GrantToRevoke[]> {
+  return readRevocations(deps.memory);
+}
+
+/** Drops grants from the waiting list (revoked, or their inbox is gone anyway). */
+export async function revocationsDone(deps: TrustDeps, grantIds: string[]): Promise<void> {
+  await trustLock(deps.memory).run(async () => {
+    const queued = await readRevocations(deps.memory);
+    await deps.memory.set(GRANTS_TO_REVOKE_KEY, JSON.stringify(queued.filter((entry) => !grantIds.includes(entry.grantId))));
+  });
 }

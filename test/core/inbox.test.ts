@@ -9,7 +9,7 @@ import { isPairError } from '../../src/core/errors.js';
 import { ReceiveRunner, SendRunner, forgetAndRevoke, type MessagingEvent } from '../../src/core/inbox.js';
 import { listOwnInboxes } from '../../src/core/inboxes.js';
 import { MAX_MESSAGE_AGE_MS } from '../../src/core/messages.js';
-import { getPeer, peerRecordKey } from '../../src/core/trust.js';
+import { getPeer, loadPeerSendToken, peerRecordKey, pendingRevocations } from '../../src/core/trust.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { HostileProxy, pairSides } from '../helpers/pairing.js';
 import { type Side, makeSide } from '../helpers/sides.js';
@@ -165,6 +165,19 @@ describe('messages between two paired sides', () => {
     const result = await forgetAndRevoke(bob.deps, alice.fingerprint);
     assert.deepEqual(result, { forgotten: true, revoked: true });
     await assert.rejects(runners(alice).sender.send('bob', { type: 'text', text: 'still there?' }), (error) => isPairError(error, 'revoked'));
+  });
+
+  it('pairing again with a pinned peer revokes the grant it had: its old send token is refused', async () => {
+    const { alice, bob } = await pairedSides(relay.url);
+    const oldToken = (await loadPeerSendToken(alice.deps, bob.fingerprint)) ?? '';
+    await pairSides(alice, bob, relay.url);
+    assert.equal((await pendingRevocations(bob.deps)).length, 1);
+    await runners(bob).receiver.pull();
+    assert.deepEqual(await pendingRevocations(bob.deps), []);
+    const bobPeer = await getPeer(alice.deps, bob.fingerprint);
+    await assert.rejects(alice.deps.relays(relay.url).postMessage(bobPeer?.slotId ?? '', oldToken, 'AAAA'), (error) => isPairError(error, 'revoked'));
+    await runners(alice).sender.send('bob', { type: 'text', text: 'new token works' });
+    assert.equal(ofType(await runners(bob).receiver.pull(), 'message').length, 1);
   });
 
   it('a peer pinned before grant ids were remembered still gets through, and its grant id is learned', async () => {
@@ -354,6 +367,26 @@ describe('inboxes that heal after a relay restart', () => {
       await a.receiver.pull();
       await a.sender.send('bob', { type: 'text', text: 'found you' });
       assert.equal(ofType(await b.receiver.pull(), 'message').length, 1);
+    } finally {
+      await proxy.close();
+      await backend.close();
+    }
+  });
+
+  it('a forget while the relay is unreachable revokes the grant once the relay answers again', async () => {
+    const backend = await startRelay(quiet);
+    const proxy = new HostileProxy(backend.url);
+    await proxy.start();
+    const port = Number(new URL(proxy.url).port);
+    try {
+      const { alice, bob } = await pairedSides(proxy.url);
+      await proxy.close();
+      assert.deepEqual(await forgetAndRevoke(bob.deps, alice.fingerprint), { forgotten: true, revoked: false });
+      assert.equal((await pendingRevocations(bob.deps)).length, 1);
+      await proxy.start(port);
+      await runners(bob).receiver.pull();
+      assert.deepEqual(await pendingRevocations(bob.deps), []);
+      await assert.rejects(runners(alice).sender.send('bob', { type: 'text', text: 'still there?' }), (error) => isPairError(error, 'revoked'));
     } finally {
       await proxy.close();
       await backend.close();

@@ -1,5 +1,6 @@
 // A real Debian redis-server for the relay's Redis tests: started on a free loopback port with a
-// temp dir of its own (AOF on, so a restart keeps what was written), stopped afterwards.
+// temp dir of its own (AOF on, fsync every second as operators run it; a stop is graceful, so
+// the AOF is complete and a restart keeps what was written), stopped afterwards.
 // scripts/run-tests.mjs runs scripts/install-redis.sh first, so redis-server is on PATH.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -34,7 +35,7 @@ export class RedisServer {
   }
 
   private async run(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no', '--logfile', ''], {
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no', '--logfile', ''], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;

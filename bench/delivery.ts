@@ -1,0 +1,87 @@
+// Message delivery (PROTOCOL.md section 6), relay in its own process, real runners on both sides:
+// - send → delivered to a waiting reader: the reader's long poll is pending; measured from the
+//   start of SendRunner.send (seal, POST) to the reader's `message` event (read, AuthOpen, checks,
+//   stored, acknowledged);
+// - send → receipt back: the reader hands each message over at once; measured from the start of
+//   the send to the sender's `receipt` event (its message now `delivered`).
+// (The relay's own messages/s is bench/messages.ts.)
+// Run directly: node --import tsx bench/delivery.ts [runs]
+
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ReceiveRunner, type MessagingEvent } from '../src/core/inbox.js';
+import { pairSides } from '../test/helpers/pairing.js';
+import { makeSide } from '../test/helpers/sides.js';
+import { startServerProcess } from './processes.js';
+import { type Summary, summarize } from './stats.js';
+
+const WARM_UP_RUNS = 10;
+/** Lets the reader's long poll reach the relay before the send starts. */
+const POLL_SETTLE_MS = 20;
+
+export interface DeliveryBench {
+  toReader: Summary;
+  toReceipt: Summary;
+}
+
+function waitFor(receiver: ReceiveRunner, type: MessagingEvent['type']): Promise<number> {
+  return new Promise((resolve) => {
+    const stop = receiver.on((event) => {
+      if (event.type !== type) return;
+      stop();
+      resolve(performance.now());
+    });
+  });
+}
+
+export async function benchDelivery(runs = 200): Promise<DeliveryBench> {
+  const relay = await startServerProcess('relay');
+  try {
+    const alice = await makeSide(relay.url, 'alice');
+    const bob = await makeSide(relay.url, 'bob');
+    await pairSides(alice, bob, relay.url);
+    const aliceRunner = new ReceiveRunner(alice.deps);
+    const bobRunner = new ReceiveRunner(bob.deps);
+
+    const toReader: number[] = [];
+    for (let i = 0; i < WARM_UP_RUNS + runs; i++) {
+      const arrived = waitFor(bobRunner, 'message');
+      const pulling = bobRunner.pull({ waitSeconds: 25 });
+      await sleep(POLL_SETTLE_MS);
+      const startedAt = performance.now();
+      await aliceRunner.sender.send(bob.fingerprint, { type: 'text', text: `message ${i}` });
+      const at = await arrived;
+      await pulling;
+      if (i >= WARM_UP_RUNS) toReader.push(at - startedAt);
+    }
+    // Settle what the first part left: bob hands everything over, alice takes the receipts.
+    await bobRunner.markHandled(await bobRunner.mailbox.list([alice.fingerprint], { direction: 'in', unreadOnly: true }));
+    await aliceRunner.pull();
+
+    const toReceipt: number[] = [];
+    const stopHandOver = bobRunner.on((event) => {
+      if (event.type === 'message') void bobRunner.markHandled([event.record]);
+    });
+    for (let i = 0; i < WARM_UP_RUNS + runs; i++) {
+      const receipted = waitFor(aliceRunner, 'receipt');
+      const bobPulling = bobRunner.pull({ waitSeconds: 25 });
+      const alicePulling = aliceRunner.pull({ waitSeconds: 25 });
+      await sleep(POLL_SETTLE_MS);
+      const startedAt = performance.now();
+      await aliceRunner.sender.send(bob.fingerprint, { type: 'text', text: `receipted ${i}` });
+      const at = await receipted;
+      await Promise.all([bobPulling, alicePulling]);
+      if (i >= WARM_UP_RUNS) toReceipt.push(at - startedAt);
+    }
+    stopHandOver();
+
+    return { toReader: summarize(toReader), toReceipt: summarize(toReceipt) };
+  } finally {
+    await relay.close();
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(JSON.stringify(await benchDelivery(Number(process.argv[2] ?? 200))));
+}
