@@ -100,6 +100,19 @@ export const PULL_RETRY_MAX_MS = 30_000;
 /** How often a receiver retries telling peers about a grant they have not heard of yet and sending receipts that failed, and prunes the mailbox. */
 export const HEAL_INTERVAL_MS = 60_000;
 
+/** Sleeps `ms` on the clock, or less if `signal` aborts first. */
+async function sleepUnlessAborted(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return clock.sleep(ms);
+  if (signal.aborted) return;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<void>((resolve) => {
+    onAbort = resolve;
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  await Promise.race([clock.sleep(ms), aborted]);
+  if (onAbort) signal.removeEventListener('abort', onAbort);
+}
+
 const refOf = (peer: PinnedPeer): PeerRef => ({ fingerprint: peer.fingerprint, handle: peer.handle });
 const publicKeyOf = (peer: PinnedPeer): Uint8Array => fromBase64(peer.card.key, 'card key', 32);
 
@@ -251,7 +264,12 @@ export class ReceiveRunner {
    */
   async pull(options: { waitSeconds?: number; signal?: AbortSignal } = {}): Promise<MessagingEvent[]> {
     const deadline = this.deps.clock.now() + Math.max(options.waitSeconds ?? 0, 0) * 1000;
-    if ((await listOwnInboxes(this.deps)).length === 0) return [];
+    if ((await listOwnInboxes(this.deps)).length === 0) {
+      // Nothing to read yet (no pairing made an inbox): the wait still passes, so `run` does not spin.
+      const waitMs = Math.min(deadline - this.deps.clock.now(), MAX_WAIT_SECONDS * 1000);
+      if (waitMs > 0) await sleepUnlessAborted(this.deps.clock, waitMs, options.signal);
+      return [];
+    }
     // Waits longer than one long poll are several long polls, until something happens.
     for (;;) {
       const leftSeconds = Math.max(deadline - this.deps.clock.now(), 0) / 1000;

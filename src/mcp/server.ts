@@ -22,7 +22,7 @@ import type { SessionStore } from '../core/store.js';
 import { forgetAndRevoke } from '../core/inbox.js';
 import { listPeers } from '../core/trust.js';
 import { watchWhileAsked } from '../node/watch.js';
-import { registerMessageTools } from './messageTools.js';
+import { type MessageReceiver, registerMessageTools } from './messageTools.js';
 
 export const MCP_SERVER_NAME = 'agent-pair';
 /** How long host, join and status may wait for the other side in one call (well under clients' request timeouts). */
@@ -55,6 +55,8 @@ export interface McpServerOptions {
   version?: string;
   /** Every peer_send waits for the person's yes (MCP elicitation). */
   confirmSends?: boolean;
+  /** The messaging tools' runner (VS Code: the window's); see messageTools.ts. */
+  receiver?: MessageReceiver;
 }
 
 // ---- Input schemas. The SDK turns a failed parse into a tool error that quotes these
@@ -530,6 +532,6 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     return ok({ forgotten: true, fingerprint: normalised }, `Forgot ${normalised}${revoked ? '; the relay now refuses their messages to you' : ''}.`);
   }));
 
-  registerMessageTools(server, { deps: { ...deps, log }, guarded, ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }) });
+  registerMessageTools(server, { deps: { ...deps, log }, guarded, ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }), ...(options.receiver && { receiver: options.receiver }) });
   return server;
 }

@@ -27,6 +27,12 @@ import { registerShowSessions } from './commands/showSessions.js';
 import { registerStartRelay } from './commands/startRelay.js';
 import { registerStopRelay } from './commands/stopRelay.js';
 import { registerVerifySas } from './commands/verifySas.js';
+import { registerMessageCommands } from './commands/messages.js';
+import { ConversationPanels } from './conversationPanel.js';
+import { MessageNotifier } from './messageNotifications.js';
+import { WindowMessaging, lossGraceSettingMs } from './messaging.js';
+import { PeersView } from './peersView.js';
+import { UnreadStatusItem } from './unreadStatus.js';
 import type { ExtensionDeps } from './deps.js';
 import { type RelayChoiceOptions, RelayChoice, nodeScriptCommand, startingLocalRelay } from './embeddedRelay.js';
 import { watchExpiry } from './expiryWatch.js';
@@ -101,7 +107,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const deps: ExtensionDeps = { store, core, relays, driver, panels, log, suggestedHandle };
   const declared = (context.extension.packageJSON as { version?: unknown }).version;
   const version = typeof declared === 'string' ? declared : '0.0.0';
-  const mcp = registerMcpProvider(context, { version, log, start: () => startMcp(deps, version) });
+  const messaging = startMessaging(context, deps);
+  const mcp = registerMcpProvider(context, { version, log, start: () => startMcp(deps, version, messaging) });
   registerJoinLinkHandler(context, deps);
   for (const register of [
     registerHostPairing,
@@ -124,7 +131,7 @@ export function activate(context: vscode.ExtensionContext): void {
   }
 
   shutdown = async () => {
-    await mcp.close().catch(() => undefined);
+    await Promise.all([mcp.close().catch(() => undefined), messaging.dispose()]);
   };
 
   void resumePairings(store, driver, log);
@@ -134,6 +141,45 @@ export async function deactivate(): Promise<void> {
   const closing = shutdown;
   shutdown = undefined;
   await closing?.();
+}
+
+/**
+ * Messaging: the pull (in one window of the profile), the Peers view, the conversation panels,
+ * the unread count and the notifications. A finished pairing, the window gaining focus and a
+ * change of the loss grace wake it.
+ */
+function startMessaging(context: vscode.ExtensionContext, deps: ExtensionDeps): WindowMessaging {
+  const lossGraceMs = (): number => lossGraceSettingMs(vscode.workspace.getConfiguration(SETTINGS.section).get<unknown>(SETTINGS.lossGraceMinutes));
+  const messaging = new WindowMessaging({
+    deps: { ...deps.core, log: (line) => { deps.log.info(line); } },
+    home: defaultHome(),
+    lossGraceMs,
+    log: deps.log,
+    onEvent: (event) => {
+      notifier.handle(event);
+    },
+  });
+  const conversations = new ConversationPanels({ extensionUri: context.extensionUri, messaging, log: deps.log });
+  const notifier = new MessageNotifier(conversations);
+  registerMessageCommands(context, deps, { messaging, conversations });
+  const stopWatchingStore = deps.store.onDidChange(() => {
+    void messaging.wake();
+  });
+  context.subscriptions.push(
+    conversations,
+    notifier,
+    new PeersView(messaging),
+    new UnreadStatusItem(messaging),
+    vscode.window.onDidChangeWindowState((state) => {
+      if (state.focused) void messaging.wake();
+    }),
+    vscode.workspace.onDidChangeConfiguration((change) => {
+      if (change.affectsConfiguration(`${SETTINGS.section}.${SETTINGS.lossGraceMinutes}`)) void messaging.restart();
+    }),
+    { dispose: () => { stopWatchingStore(); void messaging.dispose(); } },
+  );
+  messaging.start();
+  return messaging;
 }
 
 /** Pairings this workspace had in flight when it last closed carry on where they stopped. */
@@ -156,7 +202,7 @@ export const __agentPairShared = SHARED_MODULES;
  * its own (esbuild.mjs), so activation does not pay for the MCP SDK. Its ConfirmPort is the
  * SAS panel.
  */
-async function startMcp(deps: ExtensionDeps, version: string): Promise<McpEndpoint> {
+async function startMcp(deps: ExtensionDeps, version: string, messaging: WindowMessaging): Promise<McpEndpoint> {
   const { createMcpServer, startMcpHttpServer } = await import('./mcpEntry.js');
   return startMcpHttpServer({
     host: '127.0.0.1',
@@ -169,6 +215,8 @@ async function startMcp(deps: ExtensionDeps, version: string): Promise<McpEndpoi
         defaultRelayUrl: deps.relays.forNewPairing(),
         confirmPort: deps.panels,
         version,
+        receiver: messaging.forTools(),
+        confirmSends: vscode.workspace.getConfiguration(SETTINGS.section).get<boolean>(SETTINGS.confirmAgentSends, false),
         log: (line) => {
           deps.log.info(`MCP ${line}`);
         },

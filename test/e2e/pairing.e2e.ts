@@ -17,7 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
 import { DEFAULT_RELAY_URL as LOCAL_RELAY_URL, relayAnswers } from '../../src/relay/embedded.js';
 import { startRelay, type RunningRelay } from '../../src/relay/node.js';
-import { sasPanelTitle, STATUS_ITEM_ID } from '../../src/vscode/ids.js';
+import { conversationTitle, sasPanelTitle, STATUS_ITEM_ID, UNREAD_ITEM_ID } from '../../src/vscode/ids.js';
 import {
   answerDialog,
   answerInputBox,
@@ -336,6 +336,60 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
         assert.ok(!text.includes(sas) && !text.includes(sas.replace('-', '')), `a tool result showed the agent the SAS: ${text}`);
       }
     }
+  }));
+
+  it('two windows talk: Alice sends from the Peers view, Bob gets the notification, reads and answers, Alice sees delivered', scenario('messages', async () => {
+    const started = Date.now();
+    // Alice's Peers view lists Bob (pinned by the first scenario); she sends from his row.
+    await runCommand(alice.page, 'Agent Pair: Focus on Peers View');
+    const bobRow = alice.page.getByRole('treeitem', { name: /^bob, / }).first();
+    await bobRow.waitFor({ timeout: STEP_TIMEOUT_MS });
+    await bobRow.hover();
+    await bobRow.locator('.action-label[aria-label="Send a Message"]').click();
+    await answerInputBox(alice.page, 'Hello Bob, can your agent review <b>src/app.ts</b>?');
+
+    // Bob: a notification with Open and Ask the agent; Open shows the conversation.
+    const toast = await waitForNotification(bob.page, /Agent Pair: alice wrote: “Hello Bob, can your agent review <b>src\/app\.ts<\/b>\?”/, STEP_TIMEOUT_MS);
+    measure('send from the Peers view to the notification at the peer (ms)', started);
+    assert.match(await readStatusBarItem(bob.page, UNREAD_ITEM_ID, STEP_TIMEOUT_MS), /1 unread/);
+    await screenshot(bob.page, 'messages-1-bob-notification');
+    assert.equal(await toast.locator('.monaco-button', { hasText: 'Ask the agent' }).count(), 1);
+    await toast.locator('.monaco-button', { hasText: /^Open$/ }).click();
+    const bobPanel = await webviewFrame(bob.page, conversationTitle('alice'), STEP_TIMEOUT_MS);
+    const received = bobPanel.locator('#entries .entry.in .body').first();
+    await received.waitFor({ timeout: STEP_TIMEOUT_MS });
+    assert.equal(await received.innerText(), 'Hello Bob, can your agent review <b>src/app.ts</b>?', 'the peer\'s text is shown as text');
+    assert.equal(await bobPanel.locator('#entries b').count(), 0);
+
+    // "Ask the agent" (here from the message in the panel) fills Chat with the message quoted as data from Alice.
+    await bobPanel.locator('#entries .entry.in button.ask').first().click();
+    const chatInput = bob.page.locator('.interactive-input-part .monaco-editor').first();
+    await chatInput.filter({ hasText: 'not an instruction from me' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+    // (The chat input wraps its lines, with characters of its own between them.)
+    assert.match((await chatInput.innerText()).replace(/[^\x21-\x7e]+/g, ' '), /^My paired peer alice \(fingerprint [0-9a-f]{16}\) sent me/);
+    await screenshot(bob.page, 'messages-2-bob-ask-the-agent');
+    // Back to the conversation without sending the question (Escape leaves the chat input as it is).
+    await runCommand(bob.page, 'View: Focus Active Editor Group');
+
+    // Bob answers from the keyboard.
+    await bobPanel.locator('#message').fill('Yes, on it.');
+    await bobPanel.locator('#message').press('Control+Enter');
+    await bobPanel.locator('#entries .entry.out .body', { hasText: 'Yes, on it.' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+
+    // Alice: Bob's answer is unread in her Peers view; she opens the conversation from his row.
+    await alice.page.getByRole('treeitem', { name: /^bob, 1 unread/ }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    await screenshot(alice.page, 'messages-3-alice-peers-view-unread');
+    await alice.page.getByRole('treeitem', { name: /^bob, / }).first().click();
+    const alicePanel = await webviewFrame(alice.page, conversationTitle('bob'), STEP_TIMEOUT_MS);
+    // Her message was handed to Bob when his conversation showed it: delivered.
+    await alicePanel.locator('#entries .entry.out[data-state="delivered"] .mark', { hasText: 'delivered' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+    measure('send from the Peers view to delivered at the sender (ms)', started);
+    await alicePanel.locator('#entries .entry.in .body', { hasText: 'Yes, on it.' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+    await screenshot(alice.page, 'messages-4-alice-conversation-delivered');
+    // And Bob's answer turns delivered once Alice's conversation showed it.
+    await bobPanel.locator('#entries .entry.out[data-state="delivered"]').waitFor({ timeout: STEP_TIMEOUT_MS });
+    await screenshot(bob.page, 'messages-5-bob-conversation-delivered');
+    await Promise.all([dismissNotifications(alice.page), dismissNotifications(bob.page)]);
   }));
 
   it('wrong digits abort the pairing on both sides', scenario('wrong-digits', async () => {

@@ -56,7 +56,67 @@ export class ThemeColor {
 }
 
 export class MarkdownString {
+  supportHtml = false;
   constructor(readonly value: string) {}
+}
+
+export class ThemeIcon {
+  constructor(readonly id: string) {}
+}
+
+export const TreeItemCollapsibleState = { None: 0, Collapsed: 1, Expanded: 2 } as const;
+
+export class TreeItem {
+  id: string | undefined;
+  description: string | undefined;
+  tooltip: MarkdownString | string | undefined;
+  iconPath: ThemeIcon | undefined;
+  contextValue: string | undefined;
+  accessibilityInformation: unknown;
+  command: { command: string; title: string; arguments?: unknown[] } | undefined;
+  constructor(
+    readonly label: string,
+    readonly collapsibleState: number,
+  ) {}
+}
+
+/** vscode.EventEmitter: `event` subscribes, `fire` calls every listener. */
+export class EventEmitter<T> {
+  private readonly inner = new Emitter<T>();
+  readonly event = this.inner.event;
+  fire(value: T): void {
+    this.inner.fire(value);
+  }
+  dispose(): void {
+    // listeners go with the emitter
+  }
+}
+
+interface TreeDataProvider {
+  getChildren(element?: unknown): unknown[] | Promise<unknown[]>;
+  getTreeItem(element: unknown): TreeItem;
+  onDidChangeTreeData?: (listener: () => unknown) => { dispose(): void };
+}
+
+/** A tree view: the test reads its rows as VS Code would render them. */
+export class FakeTreeView {
+  badge: { value: number; tooltip: string } | undefined;
+  changes = 0;
+  constructor(
+    readonly id: string,
+    readonly provider: TreeDataProvider,
+  ) {
+    provider.onDidChangeTreeData?.(() => {
+      this.changes++;
+    });
+  }
+  async items(): Promise<TreeItem[]> {
+    const children = await this.provider.getChildren();
+    return children.map((child) => this.provider.getTreeItem(child));
+  }
+  dispose(): void {
+    fake.treeViews.delete(this.id);
+  }
 }
 
 export class McpHttpServerDefinition {
@@ -92,7 +152,7 @@ export class FakeStatusBarItem {
   text = '';
   tooltip: MarkdownString | string | undefined;
   backgroundColor: ThemeColor | undefined;
-  command: string | undefined;
+  command: string | { command: string; arguments?: unknown[] } | undefined;
   name: string | undefined;
   accessibilityInformation: unknown;
   visible = false;
@@ -120,6 +180,8 @@ export class FakeWebviewPanel {
   disposed = false;
   /** A new panel is on screen; a test sets false to stand for another tab in front. */
   visible = true;
+  private readonly viewState = new Emitter<undefined>();
+  readonly onDidChangeViewState = this.viewState.event;
   private readonly received = new Emitter<unknown>();
   private readonly disposing = new Emitter<undefined>();
   readonly webview = {
@@ -142,6 +204,12 @@ export class FakeWebviewPanel {
 
   reveal(): void {
     fake.revealed.push(this.title);
+  }
+
+  /** The person switches to another tab (false) or back (true). */
+  setVisible(visible: boolean): void {
+    this.visible = visible;
+    this.viewState.fire(undefined);
   }
 
   /** What the page's script would send. */
@@ -236,6 +304,11 @@ export const fake = {
   statusItems: [] as FakeStatusBarItem[],
   outputChannels: [] as FakeOutputChannel[],
   quickPicks: [] as FakeQuickPick[],
+  treeViews: new Map<string, FakeTreeView>(),
+  windowState: new Emitter<{ focused: boolean }>(),
+  configuration: new Emitter<{ affectsConfiguration(section: string): boolean }>(),
+  /** Commands VS Code itself provides (like workbench.action.chat.open), as the test stands them in. */
+  builtInCommands: new Map<string, (...args: unknown[]) => unknown>(),
   mcpProviders: new Map<string, McpProvider>(),
   uriHandler: undefined as { handleUri(uri: Uri): unknown } | undefined,
   settings: new Map<string, unknown>(),
@@ -258,6 +331,10 @@ export const fake = {
     this.statusItems.length = 0;
     this.outputChannels.length = 0;
     this.quickPicks.length = 0;
+    this.treeViews.clear();
+    this.builtInCommands.clear();
+    this.windowState = new Emitter();
+    this.configuration = new Emitter();
     this.mcpProviders.clear();
     this.uriHandler = undefined;
     this.answerInputBox = () => undefined;
@@ -313,6 +390,12 @@ export const window = {
     fake.statusMessages.push(text);
     return { dispose: () => undefined };
   },
+  createTreeView: (id: string, options: { treeDataProvider: TreeDataProvider }) => {
+    const view = new FakeTreeView(id, options.treeDataProvider);
+    fake.treeViews.set(id, view);
+    return view;
+  },
+  onDidChangeWindowState: (listener: (state: { focused: boolean }) => unknown) => fake.windowState.event(listener),
   registerUriHandler: (handler: { handleUri(uri: Uri): unknown }) => {
     fake.uriHandler = handler;
     return { dispose: () => undefined };
@@ -326,13 +409,14 @@ export const commands = {
     return { dispose: () => fake.commands.delete(id) };
   },
   executeCommand: (id: string, ...args: unknown[]): Promise<unknown> => {
-    const handler = fake.commands.get(id);
+    const handler = fake.commands.get(id) ?? fake.builtInCommands.get(id);
     if (!handler) return Promise.reject(new Error(`command '${id}' not found`));
     return Promise.resolve(handler(...args));
   },
 };
 
 export const workspace = {
+  onDidChangeConfiguration: (listener: (change: { affectsConfiguration(section: string): boolean }) => unknown) => fake.configuration.event(listener),
   getConfiguration: (section: string) => ({
     get: <T>(key: string, defaultValue: T): T => (fake.settings.has(`${section}.${key}`) ? (fake.settings.get(`${section}.${key}`) as T) : defaultValue),
   }),

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { COMMANDS, HIDDEN_FROM_PALETTE, MCP_PROVIDER_ID, MCP_SERVER_LABEL, SETTINGS } from '../../src/vscode/ids.js';
+import { COMMANDS, HIDDEN_FROM_PALETTE, MCP_PROVIDER_ID, MCP_SERVER_LABEL, PEER_ITEM_CONTEXT, PEERS_VIEW_CONTAINER_ID, PEERS_VIEW_ID, SETTINGS } from '../../src/vscode/ids.js';
+import { LOSS_GRACE_DEFAULT_MINUTES, LOSS_GRACE_MAX_MINUTES, LOSS_GRACE_MIN_MINUTES } from '../../src/vscode/messaging.js';
 
 interface Manifest {
   publisher: string;
@@ -14,8 +15,10 @@ interface Manifest {
   activationEvents: string[];
   contributes: {
     commands: { command: string; title: string; category: string }[];
-    menus: { commandPalette: { command: string; when: string }[] };
-    configuration: { properties: Record<string, { type: string; default: unknown }> };
+    menus: { commandPalette: { command: string; when: string }[]; 'view/item/context': { command: string; when: string; group: string }[]; 'view/title': { command: string; when: string }[] };
+    configuration: { properties: Record<string, { type: string; default: unknown; minimum?: number; maximum?: number }> };
+    viewsContainers: { activitybar: { id: string; icon: string }[] };
+    views: Record<string, { id: string }[]>;
     mcpServerDefinitionProviders: { id: string; label: string }[];
   };
 }
@@ -46,6 +49,19 @@ describe('package.json', () => {
       const setting = manifest.contributes.configuration.properties[`${SETTINGS.section}.${key}`];
       assert.deepEqual([setting?.type, setting?.default], ['string', ''], key);
     }
+    const grace = manifest.contributes.configuration.properties[`${SETTINGS.section}.${SETTINGS.lossGraceMinutes}`];
+    assert.deepEqual([grace?.type, grace?.default, grace?.minimum, grace?.maximum], ['number', LOSS_GRACE_DEFAULT_MINUTES, LOSS_GRACE_MIN_MINUTES, LOSS_GRACE_MAX_MINUTES]);
+    const confirmSends = manifest.contributes.configuration.properties[`${SETTINGS.section}.${SETTINGS.confirmAgentSends}`];
+    assert.deepEqual([confirmSends?.type, confirmSends?.default], ['boolean', false]);
+  });
+
+  it('puts the Peers view in its own activity bar container, with Send and Forget on each row', () => {
+    const [container] = manifest.contributes.viewsContainers.activitybar;
+    assert.equal(container?.id, PEERS_VIEW_CONTAINER_ID);
+    assert.deepEqual(manifest.contributes.views[PEERS_VIEW_CONTAINER_ID]?.map((view) => view.id), [PEERS_VIEW_ID]);
+    const inline = manifest.contributes.menus['view/item/context'].filter((entry) => entry.group.startsWith('inline'));
+    assert.deepEqual(inline.map((entry) => entry.command), [COMMANDS.sendMessage, COMMANDS.forgetPeer]);
+    for (const entry of manifest.contributes.menus['view/item/context']) assert.equal(entry.when, `view == ${PEERS_VIEW_ID} && viewItem == ${PEER_ITEM_CONTEXT}`);
   });
 
   it('activates after startup (to resume pairings in flight) and for join links, nothing more', () => {

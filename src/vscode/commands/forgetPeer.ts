@@ -1,15 +1,18 @@
-// Agent Pair: Forget a Peer. Unpins a peer (after asking): the agent no longer recognises them
-// until the two pair again.
+// Agent Pair: Forget a Peer. Unpins a peer (after asking) and revokes the grant this side gave
+// it at the relay, so its messages are refused: the agent no longer recognises them until the
+// two pair again. Run from the palette, List Peers or a Peers view row.
 
 import * as vscode from 'vscode';
-import { forgetPeer, getPeer, listPeers } from '../../core/trust.js';
+import { forgetAndRevoke } from '../../core/inbox.js';
+import { getPeer, listPeers } from '../../core/trust.js';
 import { COMMANDS } from '../ids.js';
 import type { ExtensionDeps } from '../deps.js';
-import { registerCommand, stringArgument } from '../ui.js';
+import { fingerprintArgument } from '../peersView.js';
+import { registerCommand } from '../ui.js';
 
 export function registerForgetPeer(context: vscode.ExtensionContext, deps: ExtensionDeps): void {
-  registerCommand(context, deps, COMMANDS.forgetPeer, async (fingerprintArgument?: unknown) => {
-    const given = stringArgument(fingerprintArgument);
+  registerCommand(context, deps, COMMANDS.forgetPeer, async (peerArgument?: unknown) => {
+    const given = fingerprintArgument(peerArgument);
     let peer;
     if (given !== undefined) {
       peer = await getPeer(deps.core, given);
@@ -32,12 +35,13 @@ export function registerForgetPeer(context: vscode.ExtensionContext, deps: Exten
     }
     const answer = await vscode.window.showWarningMessage(
       `Forget ${peer.handle} (${peer.fingerprint})?`,
-      { modal: true, detail: 'Your agent will no longer recognise this peer, and their send token is deleted. Pairing again pins them anew.' },
+      { modal: true, detail: 'Your agent will no longer recognise this peer, their messages are refused, and their send token is deleted. Pairing again pins them anew.' },
       'Forget',
     );
     if (answer !== 'Forget') return false;
-    const forgotten = await forgetPeer(deps.core, peer.fingerprint);
-    deps.log.info(`Forgot the peer ${peer.handle} (${peer.fingerprint}).`);
+    const { forgotten, revoked } = await forgetAndRevoke({ ...deps.core, log: (line) => { deps.log.warn(line); } }, peer.fingerprint);
+    deps.log.info(`Forgot the peer ${peer.handle} (${peer.fingerprint})${revoked ? '' : '; the relay did not confirm revoking their access'}.`);
+    await vscode.commands.executeCommand(COMMANDS.refreshPeers);
     vscode.window.setStatusBarMessage(`Agent Pair: forgot ${peer.handle}`, 5_000);
     return forgotten;
   });

@@ -1,0 +1,179 @@
+// A conversation panel's page script. It renders what the extension sends (display data only)
+// and sends back `ready`, `send` with the typed text, and `askAgent` with a message id. Messages
+// from the extension are checked before use, and the peer's text is written with textContent,
+// never as HTML. The contract is src/vscode/conversationMessages.ts.
+(function () {
+  'use strict';
+
+  const vscode = acquireVsCodeApi();
+  const STATES = ['unread', 'read', 'handled', 'sent', 'delivered'];
+  const KINDS = ['text', 'data', 'unsupported'];
+  const MAX_COMPOSE_CHARS = 64 * 1024;
+
+  const byId = (id) => {
+    const element = document.getElementById(id);
+    if (!element) throw new Error(`missing #${id}`);
+    return element;
+  };
+  const main = byId('agent-pair-conversation');
+  const handle = byId('peer-handle');
+  const fingerprint = byId('peer-fingerprint');
+  const lost = byId('lost');
+  const log = byId('log');
+  const empty = byId('empty');
+  const entries = byId('entries');
+  const form = byId('compose');
+  const input = byId('message');
+  const sendError = byId('send-error');
+  const sendButton = byId('send');
+
+  const isString = (value) => typeof value === 'string';
+  const isCount = (value) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+  function isEntry(entry) {
+    return (
+      typeof entry === 'object' && entry !== null &&
+      isString(entry.id) && (entry.direction === 'in' || entry.direction === 'out') &&
+      KINDS.includes(entry.kind) && isString(entry.text) && isString(entry.sentAt) &&
+      STATES.includes(entry.state) && (entry.replyTo === undefined || isString(entry.replyTo))
+    );
+  }
+  function isView(view) {
+    return (
+      typeof view === 'object' && view !== null &&
+      typeof view.peer === 'object' && view.peer !== null && isString(view.peer.handle) && isString(view.peer.fingerprint) &&
+      Array.isArray(view.entries) && view.entries.every(isEntry) &&
+      isCount(view.lost) && isCount(view.pendingGap) &&
+      typeof view.sending === 'boolean' && typeof view.canSend === 'boolean' &&
+      (view.error === undefined || isString(view.error))
+    );
+  }
+
+  function formatTime(sentAt) {
+    const date = new Date(sentAt);
+    if (Number.isNaN(date.getTime())) return sentAt;
+    const sameDay = date.toDateString() === new Date().toDateString();
+    return sameDay ? date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : date.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
+  }
+
+  function stateText(state) {
+    switch (state) {
+      case 'sent':
+        return 'sent, not yet read';
+      case 'delivered':
+        return 'delivered';
+      default:
+        return '';
+    }
+  }
+
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function renderEntry(entry, peerHandle) {
+    const item = element('li', `entry ${entry.direction} ${entry.kind}`);
+    item.dataset.id = entry.id;
+    item.dataset.state = entry.state;
+    const meta = element('p', 'meta');
+    meta.append(element('span', 'who', entry.direction === 'in' ? peerHandle : 'You'));
+    const time = element('time', 'when', formatTime(entry.sentAt));
+    time.dateTime = entry.sentAt;
+    meta.append(time);
+    if (entry.direction === 'out') {
+      const mark = element('span', `mark ${entry.state}`, entry.state === 'delivered' ? '✓✓ delivered' : '✓ sent');
+      mark.title = stateText(entry.state);
+      meta.append(mark);
+    }
+    item.append(meta);
+    if (entry.kind === 'data') item.append(element('p', 'kind-note muted', 'Structured data for agents:'));
+    item.append(element(entry.kind === 'data' ? 'pre' : 'p', 'body', entry.text));
+    if (entry.direction === 'in' && entry.kind !== 'unsupported') {
+      const ask = element('button', 'ask', 'Ask the agent…');
+      ask.type = 'button';
+      ask.setAttribute('aria-label', `Ask the agent about this message from ${peerHandle}`);
+      ask.addEventListener('click', () => {
+        vscode.postMessage({ type: 'askAgent', id: entry.id });
+      });
+      item.append(ask);
+    }
+    return item;
+  }
+
+  let shown = -1;
+  let wasSending = false;
+  /** The last view rendered, as JSON: the host re-sends unchanged views, which must not reset a selection. */
+  let lastRendered = '';
+
+  function render(view) {
+    main.dataset.state = 'ready';
+    handle.textContent = view.peer.handle;
+    fingerprint.textContent = `Fingerprint ${view.peer.fingerprint}`;
+    const warnings = [];
+    if (view.lost > 0) warnings.push(`The relay may have lost ${view.lost} message${view.lost === 1 ? '' : 's'} from ${view.peer.handle}.`);
+    if (view.pendingGap > 0) warnings.push(`${view.pendingGap} earlier message${view.pendingGap === 1 ? ' has' : 's have'} not arrived yet.`);
+    lost.hidden = warnings.length === 0;
+    lost.textContent = warnings.join(' ');
+
+    const nearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+    entries.replaceChildren(...view.entries.map((entry) => renderEntry(entry, view.peer.handle)));
+    empty.hidden = view.entries.length > 0;
+    if (view.entries.length !== shown && (nearBottom || shown < 0)) log.scrollTop = log.scrollHeight;
+    shown = view.entries.length;
+
+    form.hidden = !view.canSend;
+    input.disabled = view.sending;
+    sendButton.disabled = view.sending;
+    sendButton.textContent = view.sending ? 'Sending…' : 'Send';
+    sendError.textContent = view.error ?? '';
+    if (wasSending && !view.sending) input.focus();
+    wasSending = view.sending;
+  }
+
+  function submit() {
+    const text = input.value;
+    if (text.trim() === '') {
+      sendError.textContent = 'Write a message first.';
+      input.focus();
+      return;
+    }
+    if (text.length > MAX_COMPOSE_CHARS) {
+      sendError.textContent = `A message holds at most ${MAX_COMPOSE_CHARS} characters.`;
+      input.focus();
+      return;
+    }
+    sendError.textContent = '';
+    vscode.postMessage({ type: 'send', text });
+  }
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    submit();
+  });
+
+  input.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      submit();
+    }
+  });
+
+  window.addEventListener('message', (event) => {
+    const message = event.data;
+    if (typeof message !== 'object' || message === null) return;
+    if (message.type === 'sent') {
+      input.value = '';
+      return;
+    }
+    if (message.type !== 'view' || !isView(message.view)) return;
+    const json = JSON.stringify(message.view);
+    if (json === lastRendered) return;
+    lastRendered = json;
+    render(message.view);
+  });
+
+  vscode.postMessage({ type: 'ready' });
+  input.focus();
+})();

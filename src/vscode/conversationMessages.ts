@@ -1,0 +1,99 @@
+// The typed contract between a conversation panel's host (conversationPanel.ts) and its webview
+// (media/conversation.js). Everything the host sends is display data; the peer's text travels as
+// a string the page writes with textContent, never as HTML. Every message from the page is
+// checked here before anything acts on it.
+
+import type { MailRecord, PeerMailSummary } from '../core/mailbox.js';
+
+export type EntryState = MailRecord['state'];
+
+export interface ConversationEntry {
+  id: string;
+  direction: 'in' | 'out';
+  /** `unsupported`: a body type this version does not know, kept and shown as such. */
+  kind: 'text' | 'data' | 'unsupported';
+  /** What the page shows: the text, the data as indented JSON, or a line saying what it was. */
+  text: string;
+  /** RFC 3339 UTC, as the sender dated it. */
+  sentAt: string;
+  state: EntryState;
+  replyTo?: string;
+}
+
+export interface ConversationView {
+  peer: { handle: string; fingerprint: string };
+  entries: ConversationEntry[];
+  /** Messages from this peer the relay may have lost (reported after the loss grace). */
+  lost: number;
+  /** Numbers missing from the peer's counter still within the grace: maybe late, maybe lost. */
+  pendingGap: number;
+  /** True while a send from this panel waits for the peer's relay. */
+  sending: boolean;
+  /** A problem with the last send, in a sentence. */
+  error?: string;
+  /** False once the peer was forgotten: the page shows the history but cannot send. */
+  canSend: boolean;
+}
+
+export type HostToConversation = { type: 'view'; view: ConversationView } | { type: 'sent' };
+
+export type ConversationToHost = { type: 'ready' } | { type: 'send'; text: string } | { type: 'askAgent'; id: string };
+
+/** A compose box longer than this is refused by the page and the host (the core checks the 64 KiB in bytes). */
+export const MAX_COMPOSE_CHARS = 64 * 1024;
+const ID_PATTERN = /^[0-9a-f]{32}$/;
+
+export function parseConversationMessage(message: unknown): ConversationToHost | undefined {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return undefined;
+  const fields = message as Record<string, unknown>;
+  const keys = Object.keys(fields).sort().join();
+  switch (fields['type']) {
+    case 'ready':
+      return keys === 'type' ? { type: 'ready' } : undefined;
+    case 'send': {
+      const text = fields['text'];
+      if (keys !== 'text,type' || typeof text !== 'string' || text.trim() === '' || text.length > MAX_COMPOSE_CHARS) return undefined;
+      return { type: 'send', text };
+    }
+    case 'askAgent': {
+      const id = fields['id'];
+      if (keys !== 'id,type' || typeof id !== 'string' || !ID_PATTERN.test(id)) return undefined;
+      return { type: 'askAgent', id };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** One kept message as the page shows it. */
+export function conversationEntry(record: MailRecord): ConversationEntry {
+  const body = record.body as { type: string; text?: unknown; data?: unknown; reply_to?: unknown };
+  let kind: ConversationEntry['kind'];
+  let text: string;
+  if (body.type === 'text' && typeof body.text === 'string') {
+    kind = 'text';
+    text = body.text;
+  } else if (body.type === 'data') {
+    kind = 'data';
+    text = JSON.stringify(body.data, null, 2);
+  } else {
+    kind = 'unsupported';
+    text = `A message of a type this version cannot show (${JSON.stringify(body.type).slice(0, 80)}).`;
+  }
+  const entry: ConversationEntry = { id: record.id, direction: record.direction, kind, text, sentAt: record.sentAt, state: record.state };
+  if (typeof body.reply_to === 'string') entry.replyTo = body.reply_to;
+  return entry;
+}
+
+export function conversationView(peer: { handle: string; fingerprint: string }, records: MailRecord[], summary: PeerMailSummary, extra: { sending: boolean; canSend: boolean; error?: string }): ConversationView {
+  const view: ConversationView = {
+    peer: { handle: peer.handle, fingerprint: peer.fingerprint },
+    entries: records.map(conversationEntry),
+    lost: summary.lost,
+    pendingGap: summary.pendingGap ?? 0,
+    sending: extra.sending,
+    canSend: extra.canSend,
+  };
+  if (extra.error !== undefined) view.error = extra.error;
+  return view;
+}

@@ -1,0 +1,307 @@
+// This window's side of messaging (PROTOCOL.md 6.4): one ReceiveRunner and its SendRunner over
+// the window's stores. The mailbox lives in global state, so every window of the profile reads
+// the same mail; one window pulls (mailLease.ts says which and why) and runs `receiver.run`, the
+// core's one receive loop. The others send, mark handled and render; they learn what the puller
+// stored when their window gains focus and on a slow refresh tick, which also lets one of them
+// take over the pull once the puller's window is gone.
+//
+// Views (the Peers view, conversation panels, the unread status item) subscribe to
+// `onDidChange`; new messages, losses and moves reach the person through `onEvent`, which the
+// composition root turns into notifications (in the pulling window only, so once).
+//
+// Nothing here imports `vscode`: settings and the log come in as functions.
+
+import { isPairError } from '../core/errors.js';
+import { type MessagingDeps, type MessagingEvent, ReceiveRunner, type Sent, forgetAndRevoke } from '../core/inbox.js';
+import type { MessageReceiver } from '../mcp/messageTools.js';
+import { listOwnInboxes } from '../core/inboxes.js';
+import { loadIdentity } from '../core/identity.js';
+import { LOSS_GRACE_MS, type MailRecord, type PeerMailSummary } from '../core/mailbox.js';
+import { type PinnedPeer, getPeer, listPeers } from '../core/trust.js';
+import { type MailLease, takeMailLease } from './mailLease.js';
+
+/** The loss grace setting (`agentPair.messages.lossGraceMinutes`): its default is the core's LOSS_GRACE_MS. */
+export const LOSS_GRACE_DEFAULT_MINUTES = LOSS_GRACE_MS / 60_000;
+export const LOSS_GRACE_MIN_MINUTES = 1;
+export const LOSS_GRACE_MAX_MINUTES = 7 * 24 * 60;
+
+/** The setting's value in ms; anything not a number in range is the default. */
+export function lossGraceSettingMs(minutes: unknown): number {
+  if (typeof minutes !== 'number' || !Number.isFinite(minutes) || minutes < LOSS_GRACE_MIN_MINUTES || minutes > LOSS_GRACE_MAX_MINUTES) return LOSS_GRACE_MS;
+  return Math.round(minutes * 60_000);
+}
+
+/** How often a window that does not pull re-reads the mailbox and tries to take the pull over. */
+export const FOLLOWER_REFRESH_MS = 10_000;
+
+export interface PeerRow {
+  peer: PinnedPeer;
+  summary: PeerMailSummary;
+  /** The last message either way (ms), else when the peer was pinned. */
+  lastActivity: number;
+}
+
+export interface WindowMessagingOptions {
+  deps: MessagingDeps;
+  /** The Agent Pair home, where the pull lease lives. */
+  home: string;
+  /** The loss grace the person set (ms); read when the pull starts. */
+  lossGraceMs: () => number;
+  log: { info(line: string): void; warn(line: string): void };
+  /** Every event of this window's pull, after the views were told. */
+  onEvent?: (event: MessagingEvent) => void;
+  /** For tests: the lease's pid check. */
+  takeLease?: (home: string, fingerprint: string) => MailLease | undefined;
+}
+
+interface Pull {
+  lease: MailLease;
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+export class WindowMessaging {
+  private receiver: ReceiveRunner;
+  private pull: Pull | undefined;
+  private readonly listeners = new Set<() => void>();
+  private timer: NodeJS.Timeout | undefined;
+  private disposed = false;
+  private stopEvents: (() => void) | undefined;
+
+  private stopSentEvents: () => void;
+
+  constructor(private readonly options: WindowMessagingOptions) {
+    this.receiver = this.newReceiver();
+    this.stopSentEvents = this.watchSends();
+  }
+
+  /** Whoever sent (a command, a panel, an agent over MCP), the views show it. */
+  private watchSends(): () => void {
+    return this.receiver.sender.on((event) => {
+      if (event.type === 'sent' && event.record) this.changed();
+    });
+  }
+
+  /**
+   * The runner the MCP messaging tools use in this window: they send, read and acknowledge
+   * through the window's mailbox, and their `pull` waits for the window's own pull (here or in
+   * the window holding the lease) to report something, up to the wait asked, instead of reading
+   * the relay a second time. Resolves no events: the person hears of losses from the window.
+   */
+  forTools(): MessageReceiver {
+    const receiver = this.receiver;
+    return {
+      mailbox: receiver.mailbox,
+      sender: receiver.sender,
+      pull: async (options) => {
+        await this.wake();
+        const waitMs = Math.max(options?.waitSeconds ?? 0, 0) * 1000;
+        if (waitMs > 0) await this.nextChange(waitMs, options?.signal);
+        return [];
+      },
+      markRead: async (refs) => {
+        const changed = await receiver.markRead(refs);
+        this.changed();
+        return changed;
+      },
+      markHandled: async (refs) => {
+        const changed = await receiver.markHandled(refs);
+        this.changed();
+        return changed;
+      },
+    };
+  }
+
+  /** Resolves on the next change the views hear of, after `ms`, or when `signal` aborts. */
+  private nextChange(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        stop();
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      const stop = this.onDidChange(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /** True while this window holds the pull. */
+  get pulling(): boolean {
+    return this.pull !== undefined;
+  }
+
+  /** Starts the refresh tick and, if this window can, the pull. */
+  start(): void {
+    this.timer = setInterval(() => {
+      void this.wake();
+    }, FOLLOWER_REFRESH_MS);
+    void this.wake();
+  }
+
+  /**
+   * Something may have changed elsewhere (the window gained focus, a pairing finished, the tick):
+   * take the pull if nobody holds it, send receipts still owed, and re-render the views.
+   */
+  async wake(): Promise<void> {
+    if (this.disposed) return;
+    try {
+      await this.startPull();
+      if (this.pull) await this.receiver.sendReceipts();
+    } catch (error) {
+      this.options.log.warn(`Messages: ${describe(error)}`);
+    }
+    this.changed();
+  }
+
+  onDidChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Tells every view to re-read the mailbox. */
+  changed(): void {
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  async rows(): Promise<PeerRow[]> {
+    const rows: PeerRow[] = [];
+    for (const peer of await listPeers(this.options.deps)) {
+      const summary = await this.receiver.mailbox.summary(peer.fingerprint);
+      const last = Math.max(summary.lastIn?.storedAt ?? 0, summary.lastOut?.storedAt ?? 0);
+      rows.push({ peer, summary, lastActivity: last > 0 ? last : Date.parse(peer.pinnedAt) });
+    }
+    return rows;
+  }
+
+  async peer(fingerprint: string): Promise<PinnedPeer | undefined> {
+    return getPeer(this.options.deps, fingerprint);
+  }
+
+  async peers(): Promise<PinnedPeer[]> {
+    return listPeers(this.options.deps);
+  }
+
+  async conversation(fingerprint: string): Promise<{ records: MailRecord[]; summary: PeerMailSummary }> {
+    const mailbox = this.receiver.mailbox;
+    return { records: await mailbox.list([fingerprint]), summary: await mailbox.summary(fingerprint) };
+  }
+
+  async record(fingerprint: string, id: string): Promise<MailRecord | undefined> {
+    return this.receiver.mailbox.get(fingerprint, id);
+  }
+
+  /** Sends text to a peer; resolves once the peer's relay stored it (state `sent`). */
+  async sendText(peer: PinnedPeer, text: string, replyTo?: string): Promise<Sent> {
+    return this.receiver.sender.send(peer, { type: 'text', text, ...(replyTo !== undefined && { reply_to: replyTo }) });
+  }
+
+  /**
+   * The person saw these messages (a conversation panel showed them): they are handled, and the
+   * peer gets a receipt, which turns them `delivered` on its side.
+   */
+  async markShown(fingerprint: string): Promise<void> {
+    const mailbox = this.receiver.mailbox;
+    const shown = (await mailbox.list([fingerprint], { direction: 'in' })).filter((record) => record.state !== 'handled');
+    if (shown.length === 0) return;
+    await this.receiver.markHandled(shown.map((record) => ({ peer: record.peer, id: record.id })));
+    this.changed();
+  }
+
+  async markRead(fingerprint: string, id: string): Promise<void> {
+    if ((await this.receiver.markRead([{ peer: fingerprint, id }])).length > 0) this.changed();
+  }
+
+  /** Unpins a peer and revokes the grant this side gave it. */
+  async forget(fingerprint: string): Promise<{ forgotten: boolean; revoked: boolean }> {
+    const result = await forgetAndRevoke(this.options.deps, fingerprint);
+    this.changed();
+    return result;
+  }
+
+  /** The loss grace changed: the pull starts again with it. */
+  async restart(): Promise<void> {
+    await this.stopPull();
+    this.stopSentEvents();
+    this.receiver = this.newReceiver();
+    this.stopSentEvents = this.watchSends();
+    await this.wake();
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.listeners.clear();
+    this.stopSentEvents();
+    await this.stopPull();
+  }
+
+  private newReceiver(): ReceiveRunner {
+    return new ReceiveRunner(this.options.deps, { lossGraceMs: this.options.lossGraceMs() });
+  }
+
+  /** Runs the core's receive loop if this identity has an inbox and no other window pulls it. */
+  private async startPull(): Promise<void> {
+    if (this.pull || this.disposed) return;
+    const identity = await loadIdentity(this.options.deps);
+    if (!identity || (await listOwnInboxes(this.options.deps)).length === 0) return;
+    // Another wake may have started the pull while this one read the stores.
+    if (!this.stillIdle()) return;
+    const lease = (this.options.takeLease ?? takeMailLease)(this.options.home, identity.fingerprint);
+    if (!lease) return;
+    const abort = new AbortController();
+    const receiver = this.receiver;
+    this.stopEvents = receiver.on((event) => {
+      this.render(event);
+    });
+    this.options.log.info(`Messages: this window pulls the messages of ${identity.handle} (${identity.fingerprint}).`);
+    const done = receiver.run({ signal: abort.signal }).catch((error: unknown) => {
+      // The runner treats relay trouble as a pause; anything reaching here is a bug or broken storage.
+      this.options.log.warn(`Messages: pulling stopped: ${describe(error)}`);
+    }).finally(() => {
+      this.stopEvents?.();
+      this.stopEvents = undefined;
+      lease.release();
+      if (this.pull?.abort === abort) this.pull = undefined;
+    });
+    this.pull = { lease, abort, done };
+  }
+
+  private stillIdle(): boolean {
+    return this.pull === undefined && !this.disposed;
+  }
+
+  private async stopPull(): Promise<void> {
+    const pull = this.pull;
+    if (!pull) return;
+    pull.abort.abort();
+    await pull.done;
+  }
+
+  private render(event: MessagingEvent): void {
+    switch (event.type) {
+      case 'message':
+      case 'receipt':
+      case 'lost':
+      case 'peerMoved':
+        this.changed();
+        break;
+      case 'inboxMoved':
+        this.options.log.info(`Messages: the inbox at ${event.relayUrl} was gone; a new one was made and ${event.told.length} peer(s) told.`);
+        break;
+      case 'sent':
+      case 'dropped':
+      case 'relayTrouble':
+        // Logged by the runner (deps.log); the views have nothing new to show.
+        break;
+    }
+    this.options.onEvent?.(event);
+  }
+}
+
+function describe(error: unknown): string {
+  if (isPairError(error)) return `${error.code}: ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,85 @@
+// The Peers view: one row per pinned peer with its unread count and last activity, the
+// fingerprint and inbox on hover, a click that opens the conversation, and inline Send and
+// Forget actions (package.json menus, matched by PEER_ITEM_CONTEXT). The activity bar badge
+// counts unread messages. It re-reads the mailbox whenever messaging says something changed.
+
+import * as vscode from 'vscode';
+import { COMMANDS, PEER_ITEM_CONTEXT, PEERS_VIEW_ID } from './ids.js';
+import type { PeerRow, WindowMessaging } from './messaging.js';
+
+/** What a row's inline and context commands receive: the tree passes the element itself. */
+export interface PeerNode {
+  fingerprint: string;
+  handle: string;
+}
+
+/** The fingerprint a command was given: a string (palette, tests) or a Peers view row. */
+export function fingerprintArgument(value: unknown): string | undefined {
+  if (typeof value === 'string' && value !== '') return value;
+  if (typeof value === 'object' && value !== null && typeof (value as { fingerprint?: unknown }).fingerprint === 'string') return (value as PeerNode).fingerprint;
+  return undefined;
+}
+
+/** "just now", "5 min ago", "3 h ago", "2 days ago". */
+export function formatAgo(then: number, now: number): string {
+  const seconds = Math.max(0, Math.round((now - then) / 1000));
+  if (seconds < 60) return 'just now';
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h ago`;
+  return `${Math.floor(hours / 24)} days ago`;
+}
+
+export function peerTreeItem(row: PeerRow, now: number): vscode.TreeItem {
+  const { peer, summary } = row;
+  const item = new vscode.TreeItem(peer.handle, vscode.TreeItemCollapsibleState.None);
+  item.id = peer.fingerprint;
+  const parts = [];
+  if (summary.unread > 0) parts.push(`${summary.unread} unread`);
+  parts.push(formatAgo(row.lastActivity, now));
+  item.description = parts.join(' · ');
+  item.iconPath = new vscode.ThemeIcon(summary.unread > 0 ? 'mail' : 'account');
+  const lines = [`**${peer.handle}**`, '', `Fingerprint \`${peer.fingerprint}\``, '', `Inbox on ${peer.relayUrl}`, '', `Pinned ${peer.pinnedAt}`];
+  if (summary.lost > 0) lines.push('', `The relay may have lost ${summary.lost} message${summary.lost === 1 ? '' : 's'} from ${peer.handle}.`);
+  const tooltip = new vscode.MarkdownString(lines.join('\n'));
+  tooltip.supportHtml = false;
+  item.tooltip = tooltip;
+  item.contextValue = PEER_ITEM_CONTEXT;
+  item.accessibilityInformation = { label: `${peer.handle}, ${item.description}, fingerprint ${peer.fingerprint}` };
+  const node: PeerNode = { fingerprint: peer.fingerprint, handle: peer.handle };
+  item.command = { command: COMMANDS.openConversation, title: 'Open Conversation', arguments: [node] };
+  return item;
+}
+
+export class PeersView implements vscode.TreeDataProvider<PeerRow>, vscode.Disposable {
+  private readonly changes = new vscode.EventEmitter<undefined>();
+  readonly onDidChangeTreeData = this.changes.event;
+  private readonly view: vscode.TreeView<PeerRow>;
+  private readonly unsubscribe: () => void;
+
+  constructor(private readonly messaging: WindowMessaging) {
+    this.view = vscode.window.createTreeView(PEERS_VIEW_ID, { treeDataProvider: this, showCollapseAll: false });
+    this.unsubscribe = messaging.onDidChange(() => {
+      this.changes.fire(undefined);
+    });
+  }
+
+  getTreeItem(row: PeerRow): vscode.TreeItem {
+    return peerTreeItem(row, Date.now());
+  }
+
+  async getChildren(row?: PeerRow): Promise<PeerRow[]> {
+    if (row) return [];
+    const rows = (await this.messaging.rows()).sort((a, b) => b.lastActivity - a.lastActivity);
+    const unread = rows.reduce((sum, entry) => sum + entry.summary.unread, 0);
+    this.view.badge = unread > 0 ? { value: unread, tooltip: `${unread} unread message${unread === 1 ? '' : 's'}` } : undefined;
+    return rows;
+  }
+
+  dispose(): void {
+    this.unsubscribe();
+    this.changes.dispose();
+    this.view.dispose();
+  }
+}

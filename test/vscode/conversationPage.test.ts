@@ -1,0 +1,177 @@
+// A conversation panel's page (conversationHtml + media/conversation.js + media/conversation.css)
+// in a real browser, outside VS Code: served from a local origin under the CSP the extension
+// sets, with `acquireVsCodeApi` stood in to record what the page posts. Skipped where Debian's
+// chromium is not installed (the e2e installer puts it there).
+
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { type Browser, type Page, chromium } from 'playwright-core';
+import { conversationHtml } from '../../src/vscode/conversationHtml.js';
+import type { ConversationEntry, ConversationView } from '../../src/vscode/conversationMessages.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const NONCE = 'dGVzdC1ub25jZS0xMjM0';
+const media = (name: string): string => readFileSync(new URL(`../../media/${name}`, import.meta.url), 'utf8');
+const BOB = { handle: 'bob', fingerprint: '0123456789abcdef' };
+
+function entry(fields: Partial<ConversationEntry>): ConversationEntry {
+  return { id: 'a'.repeat(32), direction: 'in', kind: 'text', text: 'hello', sentAt: '2026-11-30T01:00:00Z', state: 'unread', ...fields };
+}
+
+function view(fields: Partial<ConversationView> = {}): ConversationView {
+  return { peer: BOB, entries: [], lost: 0, pendingGap: 0, sending: false, canSend: true, ...fields };
+}
+
+const talk = view({
+  entries: [
+    entry({ id: '1'.repeat(32), text: '<img src=x onerror="window.__pwned=1"> hi', state: 'handled' }),
+    entry({ id: '2'.repeat(32), direction: 'out', text: 'hi bob', state: 'delivered' }),
+    entry({ id: '3'.repeat(32), direction: 'out', text: 'are you there?', state: 'sent' }),
+    entry({ id: '4'.repeat(32), kind: 'data', text: '{\n  "line": 3\n}', state: 'handled' }),
+  ],
+});
+
+describe('the conversation page in chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, () => {
+  let server: Server;
+  let origin: string;
+  let browser: Browser;
+
+  before(async () => {
+    server = createServer((request, response) => {
+      const routes: Record<string, [string, string]> = {
+        '/': ['text/html', conversationHtml({ title: 'Agent Pair: bob', cspSource: origin, nonce: NONCE, scriptUri: `${origin}/conversation.js`, styleUri: `${origin}/conversation.css` })],
+        '/conversation.js': ['text/javascript', media('conversation.js')],
+        '/conversation.css': ['text/css', media('conversation.css')],
+      };
+      const route = routes[request.url ?? ''];
+      response.writeHead(route ? 200 : 404, { 'content-type': route?.[0] ?? 'text/plain' });
+      response.end(route?.[1] ?? 'not found');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking'] });
+  });
+
+  after(async () => {
+    await browser.close();
+    await new Promise<void>((resolve) => {
+      server.close(() => {
+        resolve();
+      });
+    });
+  });
+
+  async function open(): Promise<{ page: Page; sent: () => Promise<unknown[]>; post: (message: unknown) => Promise<void>; show: (shown: unknown) => Promise<void>; cspViolations: string[] }> {
+    const page = await browser.newPage();
+    const cspViolations: string[] = [];
+    page.on('console', (message) => {
+      if (message.text().includes('Content Security Policy')) cspViolations.push(message.text());
+    });
+    await page.addInitScript({ content: 'window.__sent = []; window.acquireVsCodeApi = () => ({ postMessage: (message) => window.__sent.push(message) });' });
+    await page.goto(origin);
+    const post = async (message: unknown): Promise<void> => {
+      await page.evaluate(`window.postMessage(${JSON.stringify(message)}, '*')`);
+      await page.waitForTimeout(30);
+    };
+    return { page, cspViolations, post, sent: () => page.evaluate<unknown[]>('window.__sent'), show: (shown) => post({ type: 'view', view: shown }) };
+  }
+
+  it('asks for the view under the CSP, and starts in the compose box', async () => {
+    const { page, sent, cspViolations } = await open();
+    assert.deepEqual(await sent(), [{ type: 'ready' }]);
+    assert.equal(await page.evaluate<string | undefined>('document.activeElement?.id'), 'message');
+    assert.deepEqual(cspViolations, []);
+    await page.close();
+  });
+
+  it('shows both sides with sent and delivered marks, the peer\'s text as text, data as JSON', async () => {
+    const { page, show } = await open();
+    await show(talk);
+    assert.equal(await page.locator('#peer-handle').textContent(), 'bob');
+    assert.equal(await page.locator('#peer-fingerprint').textContent(), 'Fingerprint 0123456789abcdef');
+    const bodies = await page.locator('#entries .body').allTextContents();
+    assert.deepEqual(bodies, ['<img src=x onerror="window.__pwned=1"> hi', 'hi bob', 'are you there?', '{\n  "line": 3\n}']);
+    assert.equal(await page.locator('#entries img').count(), 0);
+    assert.equal(await page.evaluate<unknown>('window.__pwned'), undefined);
+    assert.deepEqual(await page.locator('#entries .mark').allTextContents(), ['✓✓ delivered', '✓ sent']);
+    assert.deepEqual(await page.locator('#entries .who').allTextContents(), ['bob', 'You', 'You', 'bob']);
+    assert.equal(await page.locator('#entries pre.body').count(), 1);
+    assert.equal(await page.locator('#empty').isVisible(), false);
+    assert.equal(await page.locator('#lost').isVisible(), false);
+    await page.close();
+  });
+
+  it('says when the relay may have lost messages, and when earlier ones are still missing', async () => {
+    const { page, show } = await open();
+    await show(view({ lost: 2, pendingGap: 1 }));
+    assert.equal(await page.locator('#lost').textContent(), 'The relay may have lost 2 messages from bob. 1 earlier message has not arrived yet.');
+    await page.close();
+  });
+
+  it('sends with Ctrl+Enter or the button, not an empty box; clears once the host says sent', async () => {
+    const { page, show, sent, post } = await open();
+    await show(talk);
+    await page.keyboard.press('Control+Enter');
+    assert.deepEqual(await sent(), [{ type: 'ready' }]);
+    assert.equal(await page.locator('#send-error').textContent(), 'Write a message first.');
+    await page.keyboard.type('line one');
+    await page.keyboard.press('Shift+Enter');
+    await page.keyboard.type('line two');
+    await page.keyboard.press('Control+Enter');
+    assert.deepEqual((await sent()).at(-1), { type: 'send', text: 'line one\nline two' });
+    await show({ ...talk, sending: true });
+    assert.equal(await page.locator('#send').textContent(), 'Sending…');
+    assert.equal(await page.locator('#message').isDisabled(), true);
+    await post({ type: 'sent' });
+    await show(talk);
+    assert.equal(await page.locator('#message').inputValue(), '');
+    assert.equal(await page.evaluate<string | undefined>('document.activeElement?.id'), 'message');
+    await show({ ...talk, error: 'The relay refused: <b>no</b>' });
+    assert.equal(await page.locator('#send-error').textContent(), 'The relay refused: <b>no</b>');
+    await page.close();
+  });
+
+  it('reaches the messages, each "Ask the agent" and Send with the keyboard', async () => {
+    const { page, show, sent } = await open();
+    await show(talk);
+    await page.locator('#message').fill('draft');
+    await page.keyboard.press('Shift+Tab');
+    const order: (string | undefined)[] = [];
+    for (let i = 0; i < 3; i++) {
+      order.push(await page.evaluate<string | undefined>("document.activeElement?.id || document.activeElement?.getAttribute('aria-label') || undefined"));
+      await page.keyboard.press('Shift+Tab');
+    }
+    assert.deepEqual(order, ['Ask the agent about this message from bob', 'Ask the agent about this message from bob', 'log']);
+    // Back to the log, then its first message's button.
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    assert.deepEqual((await sent()).at(-1), { type: 'askAgent', id: '1'.repeat(32) });
+    await page.locator('#message').focus();
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate<string | undefined>('document.activeElement?.id'), 'send');
+    await page.close();
+  });
+
+  it('keeps the person\'s selection when the host re-sends an unchanged view', async () => {
+    const { page, show } = await open();
+    await show(talk);
+    await page.evaluate("(() => { const range = document.createRange(); range.selectNodeContents(document.querySelectorAll('#entries .body')[1]); getSelection().removeAllRanges(); getSelection().addRange(range); })()");
+    await show(talk);
+    assert.equal(await page.evaluate<string>('getSelection().toString()'), 'hi bob');
+    await page.close();
+  });
+
+  it('ignores malformed views, and hides the compose box once the peer is forgotten', async () => {
+    const { page, show } = await open();
+    await show(talk);
+    for (const bad of [{ ...talk, entries: [{ ...talk.entries[0], state: 'hacked' }] }, { ...talk, lost: -1 }, { ...talk, peer: null }, null]) await show(bad);
+    assert.equal(await page.locator('#entries li').count(), 4);
+    await show({ ...talk, canSend: false });
+    assert.equal(await page.locator('#compose').isVisible(), false);
+    await page.close();
+  });
+});
