@@ -30,6 +30,8 @@ const out = resolve(option('--out') ?? join(root, 'dist', 'agent-pair.vsix'));
 const imagesUrl = option('--images-url');
 if (imagesUrl !== undefined && !/^https:\/\/[^\s?#]+\/$/.test(imagesUrl)) throw new Error('package-vsix: --images-url must be an https:// URL ending in /, where media/screenshots/ is served');
 /** A paragraph that is one screenshot: `![what](media/screenshots/NAME.png)`. */
+/** The webviews' scripts and styles, the Peers view's icon and the extension's icon. */
+const SHIPPED_MEDIA = ['sasPanel.js', 'sasPanel.css', 'conversation.js', 'conversation.css', 'peers.svg', 'icon.png'];
 const SCREENSHOT_PARAGRAPH = /\n!\[[^\]]*\]\(media\/screenshots\/[\w-]+\.png\)\n/g;
 
 /** The manifest fields VS Code and the marketplace read; anything else stays in the repository. */
@@ -53,7 +55,7 @@ try {
   if (imagesUrl === undefined) console.log('package-vsix: no --images-url, so the README ships without its screenshots (VS Code shows README images from https: only)');
   for (const file of ['CHANGELOG.md', 'LICENSE', '.vscodeignore']) copyFileSync(join(root, file), join(stage, file));
   mkdirSync(join(stage, 'media'));
-  for (const file of ['sasPanel.js', 'sasPanel.css', 'icon.png']) copyFileSync(join(root, 'media', file), join(stage, 'media', file));
+  for (const file of SHIPPED_MEDIA) copyFileSync(join(root, 'media', file), join(stage, 'media', file));
 
   mkdirSync(dirname(out), { recursive: true });
   const vsce = join(dirname(createRequire(import.meta.url).resolve('@vscode/vsce/package.json')), 'vsce');

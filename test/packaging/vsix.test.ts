@@ -68,12 +68,24 @@ describe('the .vsix', () => {
       'dist/extension.cjs',
       'dist/mcp.cjs',
       'dist/relay.mjs',
+      'media/conversation.css',
+      'media/conversation.js',
       'media/icon.png',
+      'media/peers.svg',
       'media/sasPanel.css',
       'media/sasPanel.js',
       'package.json',
       'readme.md',
     ]);
+  });
+
+  it('ships every media file the manifest and the webviews name', () => {
+    const manifestText = entries.get('extension/package.json')?.toString('utf8') ?? '';
+    const bundle = entries.get('extension/dist/extension.cjs')?.toString('utf8') ?? '';
+    const named = new Set([...manifestText.matchAll(/media\/[\w.-]+\.\w+/g)].map((match) => match[0]));
+    for (const [, file] of bundle.matchAll(/['"](\w+\.(?:js|css))['"]/g)) if (file !== undefined && existsSync(join(root, 'media', file))) named.add(`media/${file}`);
+    assert.ok(named.has('media/conversation.js') && named.has('media/peers.svg'), `found ${[...named].join(', ')}`);
+    for (const file of named) assert.ok(entries.has(`extension/${file}`), `${file} is named but not shipped`);
   });
 
   it('ships a manifest without the CLI, the scripts or the dependencies, with an icon', () => {
