@@ -81,6 +81,8 @@ export async function connectRedisStore(url: string, limits: RelayLimits): Promi
     ...(address.username !== undefined && { username: address.username }),
     ...(address.password !== undefined && { password: address.password }),
     enableOfflineQueue: false,
+    // Commands issued in one turn of the event loop go out in one write (many requests in flight).
+    enableAutoPipelining: true,
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
     commandTimeout: COMMAND_TIMEOUT_MS,
