@@ -207,9 +207,9 @@ export function fieldValueProblem(field: PairField, value: string): string | und
   }
 }
 
-/** True if a (well-formed) base64 `pake` value hashes to `commit` (PROTOCOL.md section 3). */
-export function pakeMatchesCommit(pake: string, commit: string): boolean {
-  return pakeCommitment(fromBase64(pake, 'pake', PAKE_MESSAGE_BYTES)) === commit;
+/** The commit a (well-formed) base64 `pake` value must match: H("agent-pair/v1 commit" || pake). */
+export function pakeCommitOf(pake: string): string {
+  return pakeCommitment(fromBase64(pake, 'pake', PAKE_MESSAGE_BYTES));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -93,21 +93,26 @@ export class MemoryStore implements RelayStore {
     return Promise.resolve(this.livePair(pairId, now));
   }
 
-  writeField(pairId: string, role: Role, field: PairField, value: string, now: number): Promise<WriteResult> {
+  writeField(pairId: string, token: string, field: PairField, value: string, pakeCommit: string | undefined, now: number): Promise<WriteResult> {
     const pair = this.livePair(pairId, now);
-    if (!pair) return Promise.resolve('not_found');
+    if (!pair) return Promise.resolve({ kind: 'not_found' });
+    const role = roleOf(pair, token);
+    if (!role) return Promise.resolve({ kind: 'unauthorized' });
     const own = pair.fields[role];
     const existing = own[field];
-    if (existing !== undefined) return Promise.resolve(existing === value ? 'same' : 'conflict');
-    if (field === 'pake' && (pair.fields.host.commit === undefined || pair.fields.guest.commit === undefined)) return Promise.resolve('commits_missing');
+    if (existing !== undefined) return Promise.resolve({ kind: existing === value ? 'same' : 'conflict', role });
+    if (field === 'pake') {
+      if (pair.fields.host.commit === undefined || pair.fields.guest.commit === undefined) return Promise.resolve({ kind: 'commits_missing', role });
+      if (own.commit !== pakeCommit) return Promise.resolve({ kind: 'commit_mismatch', role });
+    }
     own[field] = value;
     pair.version++;
     if (pair.fields.host.done !== undefined && pair.fields.guest.done !== undefined) {
       this.removePair(pair, now);
-      return Promise.resolve('finished');
+      return Promise.resolve({ kind: 'finished', role });
     }
     this.emit(pairChannel(pairId));
-    return Promise.resolve('written');
+    return Promise.resolve({ kind: 'written', role });
   }
 
   private livePair(pairId: string, now: number): MemoryPair | undefined {
@@ -315,6 +320,14 @@ export class MemoryStore implements RelayStore {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** The role whose token `token` is; both comparisons run in constant time. */
+function roleOf(pair: StoredPair, token: string): Role | undefined {
+  const presented = Buffer.from(token, 'hex');
+  const isHost = timingSafeEqual(presented, Buffer.from(pair.hostToken, 'hex'));
+  const isGuest = pair.guestToken !== undefined && timingSafeEqual(presented, Buffer.from(pair.guestToken, 'hex'));
+  return isHost ? 'host' : isGuest ? 'guest' : undefined;
 }
 
 /** Counts per key, forgetting keys that reach 0. */

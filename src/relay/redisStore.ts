@@ -14,12 +14,12 @@
 // resent message post could be stored twice); a command that fails or takes longer than
 // COMMAND_TIMEOUT_MS rejects with StoreUnavailableError, which the relay answers with 503.
 //
-// Tokens: pair tokens are stored as they are and compared by the relay in constant time; inbox
-// owner and send tokens are stored as SHA-256 hashes and compared as hashes inside Lua, so the
-// comparison's timing says nothing about a token.
+// Tokens: pair tokens are stored as they are, for reads the relay authenticates in constant time,
+// and as SHA-256 hashes for writes, which are authenticated inside Lua; inbox owner and send
+// tokens are stored as hashes only. Lua compares hashes, so its timing says nothing about a token.
 //
 // Keys (a single Redis, not a cluster: scripts touch keys they derive from their arguments):
-//   pair:<id>            hash: hostToken guestToken expiresAt nameplate address version h.<field> g.<field>
+//   pair:<id>            hash: hostToken guestToken hostHash guestHash expiresAt nameplate address version h.<field> g.<field>
 //   pairs                zset: pairId by expiresAt (the open-slot count)
 //   addr-pairs:<addr>    zset: pairId by expiresAt (slots one address holds)
 //   np:<nameplate>       "w:<pairId>:<expiresAt>" waiting, "j:<until>" joined, "a:<until>" abandoned
@@ -81,6 +81,8 @@ export async function connectRedisStore(url: string, limits: RelayLimits): Promi
     ...(address.username !== undefined && { username: address.username }),
     ...(address.password !== undefined && { password: address.password }),
     enableOfflineQueue: false,
+    // Commands issued in one turn of the event loop go out in one write (many requests in flight).
+    enableAutoPipelining: true,
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
     commandTimeout: COMMAND_TIMEOUT_MS,
@@ -193,6 +195,7 @@ export class RedisStore implements RelayStore {
       TTL_SLACK_MS,
       NAMEPLATE_CANDIDATES_PER_LENGTH,
       NAMEPLATE_WALK_MAX,
+      sha256(pair.hostToken),
       ...candidates,
     ])) as string[];
     const [kind, nameplate] = reply;
@@ -203,7 +206,7 @@ export class RedisStore implements RelayStore {
   }
 
   async joinPair(nameplate: string, guestToken: string, now: number): Promise<JoinResult> {
-    const reply = (await this.run('joinPair', [nameplate, guestToken, now, this.limits.nameplateQuarantineSeconds * 1000, TTL_SLACK_MS])) as string[];
+    const reply = (await this.run('joinPair', [nameplate, guestToken, now, this.limits.nameplateQuarantineSeconds * 1000, TTL_SLACK_MS, sha256(guestToken)])) as string[];
     const [kind, pairId, expiresAt] = reply;
     if (kind === 'joined' && pairId !== undefined && expiresAt !== undefined) return { kind: 'joined', pairId, expiresAt: Number(expiresAt) };
     return kind === 'joined_already' ? { kind: 'joined_already' } : { kind: 'not_found' };
@@ -225,9 +228,11 @@ export class RedisStore implements RelayStore {
     return { pairId, nameplate, expiresAt, hostToken, guestToken: hash['guestToken'], fields, version: Number(hash['version'] ?? 0) };
   }
 
-  async writeField(pairId: string, role: Role, field: PairField, value: string, now: number): Promise<WriteResult> {
-    const reply = await this.run('writeField', [pairId, role === 'host' ? 'h' : 'g', field, value, now, this.limits.nameplateQuarantineSeconds * 1000, TTL_SLACK_MS]);
-    return reply as WriteResult;
+  async writeField(pairId: string, token: string, field: PairField, value: string, pakeCommit: string | undefined, now: number): Promise<WriteResult> {
+    const reply = (await this.run('writeField', [pairId, sha256(token), field, value, now, this.limits.nameplateQuarantineSeconds * 1000, TTL_SLACK_MS, pakeCommit ?? ''])) as [string, string?];
+    const [kind, prefix] = reply;
+    if (kind === 'not_found' || kind === 'unauthorized') return { kind };
+    return { kind: kind as Exclude<WriteResult['kind'], 'not_found' | 'unauthorized'>, role: prefix === 'h' ? 'host' : 'guest' };
   }
 
   // -- Inbox slots --------------------------------------------------------------------------
@@ -392,7 +397,7 @@ end
 `;
 
 const SCRIPTS = {
-  // ARGV: P pairId hostToken expiresAt address now maxOpen maxPerAddress quarantineMs slackMs perLength walkMax candidates...
+  // ARGV: P pairId hostToken expiresAt address now maxOpen maxPerAddress quarantineMs slackMs perLength walkMax hostHash candidates...
   openPair: `
 local pairId, expiresAt, address, now = ARGV[2], num(ARGV[4]), ARGV[5], num(ARGV[6])
 local quarantine, slack = num(ARGV[9]), num(ARGV[10])
@@ -407,7 +412,7 @@ local function free(n) return nameplate_free(redis.call('GET', P .. 'np:' .. n),
 -- digits are used while one is free; larger ranges move on to more digits.
 local perLength, walkMax = num(ARGV[11]), num(ARGV[12])
 local chosen = nil
-local i = 13
+local i = 14
 while not chosen and i <= #ARGV do
   local first = num(ARGV[i])
   for j = i, i + perLength - 1 do
@@ -427,7 +432,7 @@ end
 if not chosen then return {'capacity'} end
 local ttl = expiresAt - now + slack
 local pk = P .. 'pair:' .. pairId
-redis.call('HSET', pk, 'hostToken', ARGV[3], 'expiresAt', expiresAt, 'nameplate', chosen, 'address', address, 'version', 0)
+redis.call('HSET', pk, 'hostToken', ARGV[3], 'hostHash', ARGV[13], 'expiresAt', expiresAt, 'nameplate', chosen, 'address', address, 'version', 0)
 redis.call('PEXPIRE', pk, ttl)
 redis.call('ZADD', P .. 'pairs', expiresAt, pairId)
 redis.call('ZADD', ak, expiresAt, pairId)
@@ -435,7 +440,7 @@ redis.call('PEXPIRE', ak, ttl)
 redis.call('SET', P .. 'np:' .. chosen, 'w:' .. pairId .. ':' .. expiresAt, 'PX', ttl + quarantine)
 return {'opened', chosen}
 `,
-  // ARGV: P nameplate guestToken now quarantineMs slackMs
+  // ARGV: P nameplate guestToken now quarantineMs slackMs guestHash
   joinPair: `
 local nk = P .. 'np:' .. ARGV[2]
 local now, quarantine = num(ARGV[4]), num(ARGV[5])
@@ -451,38 +456,46 @@ local pairId, exp = string.match(v, '^w:(%x+):(%d+)$')
 if num(exp) <= now then return {'not_found'} end
 local pk = P .. 'pair:' .. pairId
 if redis.call('EXISTS', pk) == 0 then return {'not_found'} end
-redis.call('HSET', pk, 'guestToken', ARGV[3])
+redis.call('HSET', pk, 'guestToken', ARGV[3], 'guestHash', ARGV[7])
 redis.call('SET', nk, 'j:' .. (now + quarantine), 'PX', quarantine + num(ARGV[6]))
 return {'joined', pairId, exp}
 `,
-  // ARGV: P pairId rolePrefix field value now quarantineMs slackMs
+  // ARGV: P pairId tokenHash field value now quarantineMs slackMs pakeCommit
   writeField: `
-local pairId, fk, value, now = ARGV[2], ARGV[3] .. '.' .. ARGV[4], ARGV[5], num(ARGV[6])
+local pairId, field, value, now = ARGV[2], ARGV[4], ARGV[5], num(ARGV[6])
 local pk = P .. 'pair:' .. pairId
-local exp = redis.call('HGET', pk, 'expiresAt')
-if not exp or num(exp) <= now then return 'not_found' end
-local existing = redis.call('HGET', pk, fk)
+local h = redis.call('HMGET', pk, 'expiresAt', 'hostHash', 'guestHash')
+if not h[1] or num(h[1]) <= now then return {'not_found'} end
+local rp
+if h[2] == ARGV[3] then rp = 'h' elseif h[3] and h[3] == ARGV[3] then rp = 'g' else return {'unauthorized'} end
+local existing = redis.call('HGET', pk, rp .. '.' .. field)
 if existing then
-  if existing == value then return 'same' end
-  return 'conflict'
+  if existing == value then return {'same', rp} end
+  return {'conflict', rp}
 end
-if ARGV[4] == 'pake' and (redis.call('HEXISTS', pk, 'h.commit') == 0 or redis.call('HEXISTS', pk, 'g.commit') == 0) then return 'commits_missing' end
-redis.call('HSET', pk, fk, value)
+if field == 'pake' then
+  local commits = redis.call('HMGET', pk, 'h.commit', 'g.commit')
+  if not commits[1] or not commits[2] then return {'commits_missing', rp} end
+  local own = commits[1]
+  if rp == 'g' then own = commits[2] end
+  if own ~= ARGV[9] then return {'commit_mismatch', rp} end
+end
+redis.call('HSET', pk, rp .. '.' .. field, value)
 redis.call('HINCRBY', pk, 'version', 1)
 if redis.call('HEXISTS', pk, 'h.done') == 1 and redis.call('HEXISTS', pk, 'g.done') == 1 then
-  local h = redis.call('HMGET', pk, 'nameplate', 'address', 'guestToken')
+  local held = redis.call('HMGET', pk, 'nameplate', 'address', 'guestToken')
   redis.call('DEL', pk)
   redis.call('ZREM', P .. 'pairs', pairId)
-  redis.call('ZREM', P .. 'addr-pairs:' .. h[2], pairId)
-  if not h[3] then
+  redis.call('ZREM', P .. 'addr-pairs:' .. held[2], pairId)
+  if not held[3] then
     local quarantine = num(ARGV[7])
-    redis.call('SET', P .. 'np:' .. h[1], 'a:' .. (now + quarantine), 'PX', quarantine + num(ARGV[8]))
+    redis.call('SET', P .. 'np:' .. held[1], 'a:' .. (now + quarantine), 'PX', quarantine + num(ARGV[8]))
   end
   redis.call('PUBLISH', P .. 'changes', 'pair:' .. pairId)
-  return 'finished'
+  return {'finished', rp}
 end
 redis.call('PUBLISH', P .. 'changes', 'pair:' .. pairId)
-return 'written'
+return {'written', rp}
 `,
   // ARGV: P slotId ownerHash address now idleMs maxSlots maxPerAddress slackMs sweepMax
   allocateInbox: `

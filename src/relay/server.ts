@@ -52,7 +52,7 @@ import {
   formatTimestamp,
   isPairField,
   otherRole,
-  pakeMatchesCommit,
+  pakeCommitOf,
   resolveLimits,
 } from './contract.js';
 import { createMemoryStore } from './memoryStore.js';
@@ -344,22 +344,23 @@ export class Relay {
   // -- GET /v1/pair/{pair_id} ---------------------------------------------------------------
 
   private async read(pairId: string, query: URLSearchParams, request: RelayRequest): Promise<RelayResponse> {
-    const slot = await this.livePair(pairId);
-    if (!slot) return slotNotFound();
-    const role = authenticatePair(slot, request.authorization);
-    if (!role) return unauthorized('the token of this pairing');
-
     const poll = this.parsePoll(query, 'version');
-    if (!poll.ok) return poll.response;
-    if (poll.waitSeconds > 0 && poll.after === undefined) return badRequest('wait needs after: the version to wait beyond.');
-    const after = poll.after ?? 0;
-    if (slot.version > after || poll.waitSeconds === 0) return this.viewResponse(slot, role);
-    return this.longPoll(pairChannel(pairId), poll.waitSeconds * 1000, request.signal, async (final) => {
-      // Looked up again: the slot may have changed, expired or finished while we waited.
-      const current = await this.livePair(pairId);
-      if (!current) return slotNotFound();
-      return final || current.version > after ? this.viewResponse(current, role) : undefined;
-    });
+    // Checked before the slot is looked up, but only answered after it, as before: a request for
+    // another's slot learns nothing more from a bad query.
+    const answer = async (final: boolean, after: number): Promise<RelayResponse | undefined> => {
+      const slot = await this.livePair(pairId);
+      if (!slot) return slotNotFound();
+      const role = authenticatePair(slot, request.authorization);
+      if (!role) return unauthorized('the token of this pairing');
+      if (!poll.ok) return poll.response;
+      if (poll.waitSeconds > 0 && poll.after === undefined) return badRequest('wait needs after: the version to wait beyond.');
+      return final || slot.version > after ? this.viewResponse(slot, role) : undefined;
+    };
+    if (!poll.ok || poll.waitSeconds === 0 || poll.after === undefined) return (await answer(true, 0)) ?? slotNotFound();
+    const after = poll.after;
+    // The first read happens inside the long poll, after its waiter is registered, so a write
+    // between the read and the wait still wakes it (and a poll costs one store read, not two).
+    return this.longPoll(pairChannel(pairId), poll.waitSeconds * 1000, request.signal, (final) => answer(final, after));
   }
 
   private livePair(pairId: string): Promise<StoredPair | undefined> {
@@ -447,10 +448,7 @@ export class Relay {
   private async write(pairId: string, fieldName: string, request: RelayRequest): Promise<RelayResponse> {
     if (!isPairField(fieldName)) return badRequest(`${fieldName.slice(0, 32)} is not a field; expected one of ${PAIR_FIELDS.join(', ')}.`);
     const field: PairField = fieldName;
-    const slot = await this.livePair(pairId);
-    if (!slot) return slotNotFound();
-    const role = authenticatePair(slot, request.authorization);
-    if (!role) return unauthorized('the token of this pairing');
+    if (!PAIR_ID_PATTERN.test(pairId)) return slotNotFound();
 
     const parsed = parseObject(request.body, '{"value":"..."}');
     if (!parsed.ok) return parsed.response;
@@ -461,27 +459,26 @@ export class Relay {
     const unknown = Object.keys(body).find((key) => key !== 'value');
     if (unknown !== undefined) return badRequest(`${unknown} is not a field of this request; expected only value.`);
     // Format violations are 400: the request is malformed whatever the slot holds. The
-    // commitment check below is 422: well-formed, but it contradicts what the slot holds.
+    // commitment check in the store is 422: well-formed, but it contradicts what the slot holds.
     const problem = fieldValueProblem(field, value);
     if (problem !== undefined) return badRequest(problem);
 
-    // Judged on what was read; the store's write checks write-once and commits again
-    // atomically, and a commit, once there, never changes, so this check stays true.
-    const existing = slot.fields[role][field];
-    if (existing === undefined && field === 'pake') {
-      const ownCommit = slot.fields[role].commit;
-      if (ownCommit !== undefined && slot.fields[otherRole(role)].commit !== undefined && !pakeMatchesCommit(value, ownCommit)) {
-        return errorResponse('unprocessable', `pake does not match the ${role}'s commit: H("agent-pair/v1 commit" || pake) must equal it.`);
-      }
-    }
-    const result = await this.timed('writeField', () => this.store.writeField(pairId, role, field, value, this.clock.now()));
-    switch (result) {
+    // Authentication, write-once, commit before reveal and the commitment check happen in the
+    // store, atomically, in one call; a missing token is a stand-in no slot holds.
+    const token = bearerToken(request.authorization) ?? NO_TOKEN;
+    const pakeCommit = field === 'pake' ? pakeCommitOf(value) : undefined;
+    const result = await this.timed('writeField', () => this.store.writeField(pairId, token, field, value, pakeCommit, this.clock.now()));
+    switch (result.kind) {
       case 'not_found':
         return slotNotFound();
+      case 'unauthorized':
+        return unauthorized('the token of this pairing');
       case 'conflict':
-        return errorResponse('conflict', `${field} was already written by the ${role} with another value; each field is written once.`);
+        return errorResponse('conflict', `${field} was already written by the ${result.role} with another value; each field is written once.`);
       case 'commits_missing':
         return errorResponse('conflict', 'pake is accepted only once both commits are present (commit before reveal).');
+      case 'commit_mismatch':
+        return errorResponse('unprocessable', `pake does not match the ${result.role}'s commit: H("agent-pair/v1 commit" || pake) must equal it.`);
       case 'finished':
         this.observer?.pairingEnded('completed', 'done');
         return NO_CONTENT;
@@ -610,8 +607,8 @@ export class Relay {
       return final || page.messages.length > 0 ? pageResponse(page) : undefined;
     };
     if (poll.waitSeconds === 0) return (await read(true)) ?? inboxNotFound();
-    const first = await read(false);
-    return first ?? this.longPoll(inboxChannel(slotId), poll.waitSeconds * 1000, request.signal, read);
+    // The first read happens inside the long poll, after its waiter is registered.
+    return this.longPoll(inboxChannel(slotId), poll.waitSeconds * 1000, request.signal, read);
   }
 
   // -- DELETE /v1/slot/{slot_id}/messages?through=N -------------------------------------------

@@ -33,9 +33,13 @@ export type JoinResult = { kind: 'joined'; pairId: string; expiresAt: number } |
 /**
  * What a field write did: `written` (version bumped, or `finished` when it was the second
  * `done` and the slot is gone), `same` (the value was there already), `conflict` (another value
- * was), `commits_missing` (a pake before both commits), `not_found` (no live slot).
+ * was), `commits_missing` (a pake before both commits), `commit_mismatch` (a pake that does not
+ * match the writer's commit), with the role whose token was presented; or `not_found` (no live
+ * slot), `unauthorized` (the token is neither role's).
  */
-export type WriteResult = 'written' | 'finished' | 'same' | 'conflict' | 'commits_missing' | 'not_found';
+export type WriteResult =
+  | { kind: 'written' | 'finished' | 'same' | 'conflict' | 'commits_missing' | 'commit_mismatch'; role: Role }
+  | { kind: 'not_found' | 'unauthorized' };
 
 export type OwnerResult = 'ok' | 'not_found' | 'unauthorized';
 
@@ -91,10 +95,12 @@ export interface RelayStore {
   /** The live slot, or undefined (unknown, finished, or expired at `now`). Read-only. */
   getPair(pairId: string, now: number): Promise<StoredPair | undefined>;
   /**
-   * Writes a field once; a `pake` only once both commits are present (the caller checked it
-   * against the writer's commit, which is write-once). The second `done` deletes the slot.
+   * Authenticates `token` as one of the slot's roles (in constant time) and writes that role's
+   * field once; a `pake` only once both commits are present and if `pakeCommit` (what its value
+   * hashes to) is the writer's commit. The second `done` deletes the slot. One store call, so a
+   * write costs one round trip to a shared store.
    */
-  writeField(pairId: string, role: Role, field: PairField, value: string, now: number): Promise<WriteResult>;
+  writeField(pairId: string, token: string, field: PairField, value: string, pakeCommit: string | undefined, now: number): Promise<WriteResult>;
 
   /** Creates an inbox slot, or answers `capacity` when the relay holds the most it keeps. */
   allocateInbox(inbox: { slotId: string; ownerToken: string; address: string }, now: number): Promise<'allocated' | 'capacity' | 'address_cap'>;

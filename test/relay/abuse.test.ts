@@ -175,7 +175,7 @@ for (const engine of ENGINES) {
         }
         assert.ok(answered > 400);
         assert.equal((await call(relay.url, 'GET', '/healthz')).status, 200);
-        assertError(await put(relay.url, host.pair_id, token, 'commit', 'x'), 401, 'unauthorized');
+        assertError(await put(relay.url, host.pair_id, token, 'commit', 'cd'.repeat(32)), 401, 'unauthorized');
       } finally {
         await relay.close();
       }

@@ -10,6 +10,7 @@ import { isPairError, type ErrorCode } from '../../src/core/errors.js';
 import { RelayClient, createRelayConnector, normaliseRelayUrl } from '../../src/relay/client.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { protocolVectors } from '../core/vectors.js';
+import { RedisServer } from '../helpers/redis.js';
 import { TestClock, eventually } from './http.js';
 
 const HOST_COMMIT = protocolVectors.host.commit;
@@ -197,73 +198,78 @@ describe('RelayClient against a real relay', () => {
   });
 });
 
-describe('RelayClient messaging against a real relay (section 6.3)', () => {
-  const clock = new TestClock();
-  let relay: RunningRelay;
-  let client: RelayClient;
-  before(async () => {
-    relay = await startRelay({ port: 0, clock, limits: { opensPerIpPerMinute: 10_000, maxInboxMessages: 5 } });
-    client = new RelayClient(relay.url, { retries: 0 });
-  });
-  after(async () => {
-    await relay.close();
-  });
-
-  const envelope = (fill: number): string => Buffer.alloc(40, fill).toString('base64');
-
-  it('posts, reads with grant_id and received_at, acknowledges', async () => {
-    const inbox = await client.allocateSlot();
-    const grant = await client.grant(inbox.slotId, inbox.ownerToken);
-    assert.deepEqual(await client.postMessage(inbox.slotId, grant.sendToken, envelope(1)), { seq: 1 });
-    assert.deepEqual(await client.postMessage(inbox.slotId, grant.sendToken, envelope(2)), { seq: 2 });
-    const page = await client.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 });
-    const receivedAt = Math.floor(clock.ms / 1000) * 1000;
-    assert.deepEqual(page, {
-      messages: [
-        { seq: 1, value: envelope(1), grantId: grant.grantId, receivedAt },
-        { seq: 2, value: envelope(2), grantId: grant.grantId, receivedAt },
-      ],
-      lastSeq: 2,
+for (const engine of ['memory', 'redis'] as const) {
+  describe(`RelayClient messaging against a real relay on the ${engine} engine (section 6.3)`, () => {
+    const clock = new TestClock();
+    let relay: RunningRelay;
+    let client: RelayClient;
+    let redis: RedisServer | undefined;
+    before(async () => {
+      redis = engine === 'redis' ? await RedisServer.start() : undefined;
+      relay = await startRelay({ port: 0, clock, limits: { opensPerIpPerMinute: 10_000, maxInboxMessages: 5 }, ...(redis && { store: redis.url() }) });
+      client = new RelayClient(relay.url, { retries: 0 });
     });
-    await client.ackMessages(inbox.slotId, inbox.ownerToken, 1);
-    assert.deepEqual((await client.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 })).messages.map((m) => m.seq), [2]);
-  });
+    after(async () => {
+      await relay.close();
+      await redis?.dispose();
+    });
 
-  it('long-polls the inbox: a waiting read is woken by a post', async () => {
-    const inbox = await client.allocateSlot();
-    const grant = await client.grant(inbox.slotId, inbox.ownerToken);
-    const polling = client.readMessages(inbox.slotId, inbox.ownerToken, { after: 0, waitSeconds: 20 });
-    await eventually(() => relay.stats().longPolls === 1, 5_000, 'the poll to wait');
-    const sender = new RelayClient(relay.url, { retries: 0 });
-    await sender.postMessage(inbox.slotId, grant.sendToken, envelope(3));
-    const page = await polling;
-    assert.deepEqual(page.messages.map((m) => [m.seq, m.value]), [[1, envelope(3)]]);
-    assert.equal(relay.stats().longPolls, 0);
-  });
+    const envelope = (fill: number): string => Buffer.alloc(40, fill).toString('base64');
 
-  it('revokes a grant: that token\'s sends are revoked, the others keep working', async () => {
-    const inbox = await client.allocateSlot();
-    const forgotten = await client.grant(inbox.slotId, inbox.ownerToken);
-    const kept = await client.grant(inbox.slotId, inbox.ownerToken);
-    await client.revokeGrant(inbox.slotId, inbox.ownerToken, forgotten.grantId);
-    await rejectsWith(client.postMessage(inbox.slotId, forgotten.sendToken, envelope(4)), 'revoked', /forgot us or revoked/);
-    assert.deepEqual(await client.postMessage(inbox.slotId, kept.sendToken, envelope(5)), { seq: 1 });
-    await client.revokeGrant(inbox.slotId, inbox.ownerToken, forgotten.grantId);
-  });
+    it('posts, reads with grant_id and received_at, acknowledges', async () => {
+      const inbox = await client.allocateSlot();
+      const grant = await client.grant(inbox.slotId, inbox.ownerToken);
+      assert.deepEqual(await client.postMessage(inbox.slotId, grant.sendToken, envelope(1)), { seq: 1 });
+      assert.deepEqual(await client.postMessage(inbox.slotId, grant.sendToken, envelope(2)), { seq: 2 });
+      const page = await client.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 });
+      const receivedAt = Math.floor(clock.ms / 1000) * 1000;
+      assert.deepEqual(page, {
+        messages: [
+          { seq: 1, value: envelope(1), grantId: grant.grantId, receivedAt },
+          { seq: 2, value: envelope(2), grantId: grant.grantId, receivedAt },
+        ],
+        lastSeq: 2,
+      });
+      await client.ackMessages(inbox.slotId, inbox.ownerToken, 1);
+      assert.deepEqual((await client.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 })).messages.map((m) => m.seq), [2]);
+    });
 
-  it('maps an unknown or idle-expired inbox to inbox_gone, a full one to inbox_full', async () => {
-    const inbox = await client.allocateSlot();
-    const grant = await client.grant(inbox.slotId, inbox.ownerToken);
-    for (let i = 0; i < 5; i++) await client.postMessage(inbox.slotId, grant.sendToken, envelope(i));
-    await rejectsWith(client.postMessage(inbox.slotId, grant.sendToken, envelope(9)), 'inbox_full', /read their messages/);
-    await rejectsWith(client.readMessages(SOME_ID, inbox.ownerToken, { after: 0 }), 'inbox_gone');
-    await rejectsWith(client.ackMessages(SOME_ID, inbox.ownerToken, 1), 'inbox_gone');
-    await rejectsWith(client.revokeGrant(SOME_ID, inbox.ownerToken, grant.grantId), 'inbox_gone');
-    clock.advanceSeconds(30 * 24 * 3600);
-    await rejectsWith(client.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 }), 'inbox_gone', /30 days/);
-    await rejectsWith(client.postMessage(inbox.slotId, grant.sendToken, envelope(1)), 'inbox_gone');
+    it('long-polls the inbox: a waiting read is woken by a post', async () => {
+      const inbox = await client.allocateSlot();
+      const grant = await client.grant(inbox.slotId, inbox.ownerToken);
+      const polling = client.readMessages(inbox.slotId, inbox.ownerToken, { after: 0, waitSeconds: 20 });
+      await eventually(() => relay.stats().longPolls === 1, 5_000, 'the poll to wait');
+      const sender = new RelayClient(relay.url, { retries: 0 });
+      await sender.postMessage(inbox.slotId, grant.sendToken, envelope(3));
+      const page = await polling;
+      assert.deepEqual(page.messages.map((m) => [m.seq, m.value]), [[1, envelope(3)]]);
+      assert.equal(relay.stats().longPolls, 0);
+    });
+
+    it('revokes a grant: that token\'s sends are revoked, the others keep working', async () => {
+      const inbox = await client.allocateSlot();
+      const forgotten = await client.grant(inbox.slotId, inbox.ownerToken);
+      const kept = await client.grant(inbox.slotId, inbox.ownerToken);
+      await client.revokeGrant(inbox.slotId, inbox.ownerToken, forgotten.grantId);
+      await rejectsWith(client.postMessage(inbox.slotId, forgotten.sendToken, envelope(4)), 'revoked', /forgot us or revoked/);
+      assert.deepEqual(await client.postMessage(inbox.slotId, kept.sendToken, envelope(5)), { seq: 1 });
+      await client.revokeGrant(inbox.slotId, inbox.ownerToken, forgotten.grantId);
+    });
+
+    it('maps an unknown or idle-expired inbox to inbox_gone, a full one to inbox_full', async () => {
+      const inbox = await client.allocateSlot();
+      const grant = await client.grant(inbox.slotId, inbox.ownerToken);
+      for (let i = 0; i < 5; i++) await client.postMessage(inbox.slotId, grant.sendToken, envelope(i));
+      await rejectsWith(client.postMessage(inbox.slotId, grant.sendToken, envelope(9)), 'inbox_full', /read their messages/);
+      await rejectsWith(client.readMessages(SOME_ID, inbox.ownerToken, { after: 0 }), 'inbox_gone');
+      await rejectsWith(client.ackMessages(SOME_ID, inbox.ownerToken, 1), 'inbox_gone');
+      await rejectsWith(client.revokeGrant(SOME_ID, inbox.ownerToken, grant.grantId), 'inbox_gone');
+      clock.advanceSeconds(30 * 24 * 3600);
+      await rejectsWith(client.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 }), 'inbox_gone', /30 days/);
+      await rejectsWith(client.postMessage(inbox.slotId, grant.sendToken, envelope(1)), 'inbox_gone');
+    });
   });
-});
+}
 
 /** A fetch that delivers the first request to the relay but loses its answer, like a dropped connection. */
 function answerLostOnce(): typeof fetch {

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { RelayClient } from '../../src/relay/client.js';
 import { startRelay } from '../../src/relay/node.js';
 import { RedisServer } from '../helpers/redis.js';
@@ -94,6 +95,30 @@ describe('relay processes on one Redis', { concurrency: false }, () => {
     const woken = await polling;
     assert.deepEqual(woken.messages.map((message) => message.seq), [2]);
     assert.ok(Date.now() - postedAt < 5_000, 'woken by the post, not by the end of the wait');
+  });
+
+  it('wakes a long poll whose process lost its pub/sub connection when the post went out: every waiter re-reads after the reconnect', async () => {
+    const store = redis.url();
+    const [a, b] = await Promise.all([startRelay({ port: 0, store }), startRelay({ port: 0, store })]);
+    const admin = new Redis({ port: redis.port, host: '127.0.0.1', lazyConnect: true });
+    try {
+      await admin.connect();
+      const viaA = new RelayClient(a.url, { retries: 0 });
+      const viaB = new RelayClient(b.url, { retries: 0 });
+      const inbox = await viaA.allocateSlot();
+      const grant = await viaA.grant(inbox.slotId, inbox.ownerToken);
+      const polling = viaB.readMessages(inbox.slotId, inbox.ownerToken, { after: 0, waitSeconds: 20 });
+      await eventually(() => b.stats().longPolls === 1, 5_000, 'the poll to wait on B');
+      // Every subscriber connection is cut; the post's announcement goes to nobody.
+      await admin.client('KILL', 'TYPE', 'pubsub');
+      const postedAt = Date.now();
+      await viaA.postMessage(inbox.slotId, grant.sendToken, ENVELOPE);
+      assert.deepEqual((await polling).messages.map((message) => message.seq), [1]);
+      assert.ok(Date.now() - postedAt < 10_000, 'woken after the reconnect, not by the end of the wait');
+    } finally {
+      admin.disconnect();
+      await Promise.all([a.close(), b.close()]);
+    }
   });
 
   it('keeps inboxes and messages across a Redis restart (AOF), answers 503 capacity with Retry-After while Redis is down, and wakes long polls after', async () => {
