@@ -1,19 +1,20 @@
 // `agent-pair`: argv in, one command out. No protocol logic lives here: every command is a thin
 // call into the core (sessions, identity, trust), the relay, or the MCP server.
 
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PairError, isPairError } from '../core/errors.js';
-import { initSelfIdempotent, loadIdentity } from '../core/identity.js';
+import { FINGERPRINT_PATTERN, IDENTITY_KEYS, initSelfIdempotent, loadIdentity } from '../core/identity.js';
 import { forgetPeer, listPeers } from '../core/trust.js';
-import { SAS_MISMATCH_REASON } from '../core/session.js';
-import { SessionStore } from '../core/store.js';
 import { createRelayConnector, normaliseRelayUrl } from '../relay/client.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, DEFAULT_RELAY_URL } from '../relay/embedded.js';
 import { startRelay } from '../relay/node.js';
 import { defaultHome, systemClock, systemRandom } from '../node/system.js';
-import { openHomeStores } from './fileStore.js';
+import { keyToFileName, openHomeStores } from '../node/fileStore.js';
+import { confirmFromTerminal, listSessions } from './confirm.js';
 import { resolveRelay, runPairing } from './pair.js';
 import { Terminal } from './terminal.js';
+import { type CliContext, identityConflictWords } from './words.js';
 
 const USAGE = `agent-pair: pair two people's coding agents by identity.
 
@@ -21,6 +22,7 @@ Usage:
   agent-pair host [--relay URL] [--handle NAME]        host a pairing and print the code to read out
   agent-pair join CODE [--relay URL] [--handle NAME]   join with the code the other person read out
   agent-pair confirm SESSION                           verify the SAS of a pairing an agent started (MCP)
+  agent-pair sessions                                  list the agents' pairings in flight (MCP)
   agent-pair whoami                                    show this identity
   agent-pair init HANDLE [--relay URL]                 set up this identity (idempotent)
   agent-pair peers                                     list pinned peers
@@ -37,6 +39,8 @@ Options:
 /** Exit statuses: 0 paired or done, 1 the operation failed, 2 the command line was wrong, 130 interrupted. */
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
+const EXIT_INTERRUPTED = 130;
+const PAIR_EXIT = { paired: 0, ended: EXIT_FAILED, interrupted: EXIT_INTERRUPTED } as const;
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -67,6 +71,7 @@ export async function main(argv: string[]): Promise<number> {
   const terminal = new Terminal(values.json);
   const home = values.home ?? defaultHome();
   const relayUrl = values.relay === undefined ? undefined : normaliseRelayUrl(values.relay);
+  const context: CliContext = { command: 'agent-pair', home };
   const expectArgs = (count: number, shape: string): string[] => {
     if (rest.length !== count) throw new UsageError(`${command} takes ${shape}`);
     return rest;
@@ -76,15 +81,20 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'host':
         expectArgs(0, 'no arguments');
-        return (await runPairing({ role: 'host', home, ...(relayUrl && { relayUrl }), ...(values.handle !== undefined && { handle: values.handle }) }, terminal)) ? 0 : EXIT_FAILED;
+        return PAIR_EXIT[await runPairing({ role: 'host', home, context, ...(relayUrl && { relayUrl }), ...(values.handle !== undefined && { handle: values.handle }) }, terminal)];
       case 'join': {
         const [code] = expectArgs(1, 'the code phrase, like 47-UE2BZG');
-        return (await runPairing({ role: 'guest', home, code: code ?? '', ...(relayUrl && { relayUrl }), ...(values.handle !== undefined && { handle: values.handle }) }, terminal)) ? 0 : EXIT_FAILED;
+        return PAIR_EXIT[await runPairing({ role: 'guest', home, context, code: code ?? '', ...(relayUrl && { relayUrl }), ...(values.handle !== undefined && { handle: values.handle }) }, terminal)];
       }
       case 'confirm': {
         const [sessionId] = expectArgs(1, 'the session id an agent gave you');
-        return await confirmFromTerminal(home, sessionId ?? '', terminal);
+        if (!/^[0-9a-f]{32}$/.test(sessionId ?? '')) throw new UsageError(`SESSION ${JSON.stringify(sessionId)} is not a session id; expected the 32 lowercase hex characters your agent gave you (\`agent-pair sessions\` lists them)`);
+        return (await confirmFromTerminal(context, sessionId ?? '', terminal)) ? 0 : EXIT_FAILED;
       }
+      case 'sessions':
+        expectArgs(0, 'no arguments');
+        await listSessions(context, terminal);
+        return 0;
       case 'whoami': {
         expectArgs(0, 'no arguments');
         const identity = await loadIdentity(homeDeps(home));
@@ -95,7 +105,12 @@ export async function main(argv: string[]): Promise<number> {
       case 'init': {
         const [handle] = expectArgs(1, 'a handle (letters, digits, _ or -, up to 64)');
         const deps = homeDeps(home);
-        const { identity, created } = await initSelfIdempotent(deps, handle ?? '', relayUrl === undefined ? undefined : deps.relays(relayUrl));
+        const { identity, created } = await initSelfIdempotent(deps, handle ?? '', relayUrl === undefined ? undefined : deps.relays(relayUrl)).catch(async (error: unknown) => {
+          const existing = isPairError(error, 'identity_conflict') ? await loadIdentity(deps) : undefined;
+          if (!existing) throw error;
+          const files = { card: join(home, 'state', keyToFileName(IDENTITY_KEYS.card)), privateKey: join(home, 'secrets', keyToFileName(IDENTITY_KEYS.privateKey)) };
+          throw new PairError('identity_conflict', identityConflictWords(existing, handle ?? '', files, context));
+        });
         terminal.result({ handle: identity.handle, fingerprint: identity.fingerprint, created }, `${created ? 'Created' : 'Already set up:'} ${identity.handle} (${identity.fingerprint})`);
         return 0;
       }
@@ -110,6 +125,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'forget': {
         const [fingerprint] = expectArgs(1, 'a peer fingerprint (16 hex characters)');
+        if (!FINGERPRINT_PATTERN.test((fingerprint ?? '').toLowerCase())) throw new UsageError(`FINGERPRINT ${JSON.stringify(fingerprint)} is not a fingerprint; expected 16 hex characters, as \`agent-pair peers\` lists them`);
         const removed = await forgetPeer(homeDeps(home), fingerprint ?? '');
         if (!removed) throw new PairError('not_found', `No pinned peer has fingerprint ${fingerprint ?? ''}. List them with: agent-pair peers`);
         terminal.say(`Forgot ${fingerprint ?? ''}.`);
@@ -120,7 +136,7 @@ export async function main(argv: string[]): Promise<number> {
         return await runRelay(values.host, values.port, terminal);
       case 'mcp': {
         expectArgs(0, 'no arguments');
-        const relay = await resolveRelay(relayUrl);
+        const relay = await resolveRelay(relayUrl, home);
         const { runStdioServer } = await import('../mcp/stdio.js');
         await runStdioServer({ home, relayUrl: relay.url });
         return 0;
@@ -149,36 +165,6 @@ class UsageError extends Error {}
 function homeDeps(home: string) {
   const { vault, memory } = openHomeStores(home);
   return { vault, memory, random: systemRandom, clock: systemClock, relays: createRelayConnector() };
-}
-
-/**
- * The person's half of an agent's pairing: the MCP stdio server persisted the session in the
- * home directory; this process restores it without network I/O, shows the SAS and takes the
- * digits. The MCP server sees the confirmation on its next call.
- */
-async function confirmFromTerminal(home: string, sessionId: string, terminal: Terminal): Promise<number> {
-  const store = new SessionStore(homeDeps(home));
-  await store.restore();
-  let snapshot = await store.trySas(sessionId);
-  if (snapshot.state === 'opened') snapshot = await store.waitForSas(sessionId, 30_000);
-  if (snapshot.state !== 'sas_ready') {
-    throw new PairError('invalid_state', `Pairing ${sessionId} is ${snapshot.state}${snapshot.abortReason ? ` (${snapshot.abortReason})` : ''}: there is no SAS to verify. ${snapshot.nextStep}`);
-  }
-  const sas = store.sasForPerson(sessionId);
-  terminal.event({ event: 'sas', sas, session_id: sessionId });
-  terminal.say(`Your SAS: ${sas}\nRead it to the other person and listen to theirs. They must be the same.`);
-  const typed = await terminal.ask('Type the 6 digits the other person reads out: ');
-  if (typed === undefined) throw new PairError('cancelled', 'No digits were typed; the pairing still waits for the SAS.');
-  try {
-    await store.confirmSas(sessionId, typed);
-  } catch (error) {
-    if (!isPairError(error, 'sas_mismatch')) throw error;
-    terminal.event({ event: 'aborted', reason: SAS_MISMATCH_REASON, code: 'sas_mismatch' });
-    terminal.warn(error.message);
-    return EXIT_FAILED;
-  }
-  terminal.say('Confirmed. Your agent can finalize the pairing now.');
-  return 0;
 }
 
 async function runRelay(host: string, portText: string, terminal: Terminal): Promise<number> {

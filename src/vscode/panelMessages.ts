@@ -5,7 +5,7 @@
 
 import type { Role } from '../core/ports.js';
 import type { SessionSnapshot, SessionState } from '../core/session.js';
-import { describeState } from './sessionView.js';
+import { describeState, nextStepForPerson } from './sessionView.js';
 
 /** What the panel shows. Everything is display text; `sas` only while the person must verify. */
 export interface PanelView {
@@ -89,18 +89,4 @@ export function panelView(snapshot: SessionSnapshot, extra: { sas?: string; chec
   if (extra.agentRequest && snapshot.state === 'sas_ready') view.agentRequest = extra.agentRequest;
   if (extra.error !== undefined) view.error = extra.error;
   return view;
-}
-
-/** The snapshot's next step, reworded for the person at the panel (the snapshot's is for agents). */
-function nextStepForPerson(snapshot: SessionSnapshot): string {
-  switch (snapshot.state) {
-    case 'opened':
-      return snapshot.peerJoined ? 'The two sides are exchanging keys; the SAS appears here in a moment.' : 'The SAS appears here once the other person has joined with the code.';
-    case 'sas_ready':
-      return 'Read your SAS to the other person, listen to theirs, and type the digits they read out. If they differ, abort.';
-    case 'confirmed':
-      return 'Confirmed. Waiting for the other side to confirm too, then the identity cards are exchanged.';
-    default:
-      return snapshot.nextStep;
-  }
 }

@@ -22,7 +22,7 @@ export function registerHostPairing(context: vscode.ExtensionContext, deps: Exte
     const snapshot = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Agent Pair: opening a pairing…' }, async () =>
       deps.store.open('host', deps.relays.forNewPairing()),
     );
-    deps.driver.drive(snapshot.sessionId, 'started');
+    deps.pairings.start(snapshot.sessionId);
     deps.log.info(`Hosting pairing ${snapshot.nameplate} through ${snapshot.relayUrl}.`);
     const code = snapshot.code ?? '';
     void showCode(context, code, snapshot.relayUrl);
