@@ -223,6 +223,45 @@ describe('restore', () => {
     assert.deepEqual(host.memory.entries().filter(([key]) => key.startsWith('session')), [['sessions.index', '[]']]);
   });
 
+  it('checks a stored record field by field and drops one with any field out of shape', async () => {
+    const host = await makeSide(relay.url, 'alice');
+    const opened = await host.store.open('host', relay.url);
+    const key = `session.${opened.sessionId}`;
+    const good = JSON.parse((await host.memory.get(key))!) as Record<string, unknown>;
+    const secretsKey = `${key}.secrets`;
+    const goodSecrets = (await host.vault.get(secretsKey))!;
+    const bad: [string, Record<string, unknown>][] = [
+      ['state', { ...good, state: 'paired' }],
+      ['role', { ...good, role: 'admin' }],
+      ['relayUrl', { ...good, relayUrl: 'ftp://relay' }],
+      ['nameplate', { ...good, nameplate: '047' }],
+      ['expiresAt', { ...good, expiresAt: Number(good['openedAt']) + 3_600_000 }],
+      ['sent', { ...good, sent: { commit: 'yes' } }],
+      ['peerCommit', { ...good, peerCommit: 'zz' }],
+      ['sas_ready without peerPake', { ...good, state: 'sas_ready' }],
+      ['abort code', { ...good, abort: { code: 'oops', reason: 'x' } }],
+      ['unknown field', { ...good, extra: 1 }],
+      ['pairId', { ...good, pairId: 'f'.repeat(32) }],
+    ];
+    for (const [what, record] of bad) {
+      await host.memory.set(key, JSON.stringify(record));
+      await host.memory.set('sessions.index', JSON.stringify([opened.sessionId]));
+      await host.vault.set(secretsKey, goodSecrets);
+      const result = await new SessionStore(host.deps).restore();
+      assert.deepEqual(result.dropped, [opened.sessionId], `a record with a bad ${what} is dropped`);
+    }
+    for (const secrets of [{ seed: 'short', token: 't', code: '47-UE2BZG' }, { ...(JSON.parse(goodSecrets) as object), code: '47_UE2BZG' }]) {
+      await host.memory.set(key, JSON.stringify(good));
+      await host.memory.set('sessions.index', JSON.stringify([opened.sessionId]));
+      await host.vault.set(secretsKey, JSON.stringify(secrets));
+      assert.deepEqual((await new SessionStore(host.deps).restore()).dropped, [opened.sessionId]);
+    }
+    await host.memory.set(key, JSON.stringify(good));
+    await host.memory.set('sessions.index', JSON.stringify([opened.sessionId]));
+    await host.vault.set(secretsKey, goodSecrets);
+    assert.deepEqual((await new SessionStore(host.deps).restore()).restored.map((snapshot) => snapshot.sessionId), [opened.sessionId]);
+  });
+
   it('never writes the seed, the token or the code to the non-secret store', async () => {
     const host = await makeSide(relay.url, 'alice');
     const guest = await makeSide(relay.url, 'bob');

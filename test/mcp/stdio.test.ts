@@ -6,7 +6,8 @@
 
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -15,10 +16,14 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+import { LOCAL_RELAY_RECORD_FILE } from '../../src/node/localRelay.js';
+import { Pids, freePort } from '../helpers/relayProcess.js';
+import { makeSide } from '../helpers/sides.js';
 import { errorOf, sessionOf, textOf } from './agents.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const CLI_SOURCE = join(REPO, 'src/cli/main.ts');
+const CLI_BUNDLE = join(REPO, 'dist/cli.mjs');
 
 /** The CLI from the sources, to the end; stdin closed. */
 function runCli(args: string[]): { exited: Promise<number>; stdout: () => string; stderr: () => string } {
@@ -144,5 +149,46 @@ describe('agent-pair mcp on stdio', () => {
     for (const text of everything) {
       for (const secret of [hostSas, hostSas.replace('-', ''), guestSas.replace('-', '')]) assert.ok(!text.includes(secret), `leaked the SAS in: ${text.slice(0, 200)}`);
     }
+  });
+});
+
+describe('an MCP client that starts agent-pair mcp for each call', () => {
+  const pids = new Pids();
+  after(() => {
+    pids.killAll();
+  });
+
+  /** One call, as the MCP Inspector's CLI makes it: a fresh server from the built bundle, then gone. */
+  async function oneCall(home: string, env: Record<string, string>, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> {
+    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI_BUNDLE, 'mcp', '--home', home], cwd: REPO, stderr: 'pipe', env: { ...(process.env as Record<string, string>), ...env } });
+    const client = new Client({ name: 'per-call', version: '1' });
+    await client.connect(transport);
+    try {
+      return (await client.callTool({ name, arguments: args })) as CallToolResult;
+    } finally {
+      await client.close();
+    }
+  }
+
+  it('keeps the pairing: the default relay outlives the call, and the next call resumes the session', { timeout: 60_000 }, async () => {
+    assert.ok(existsSync(CLI_BUNDLE), 'dist/cli.mjs is missing: run `npm run build` first (npm test does)');
+    const home = await mkdtemp(join(tmpdir(), 'agent-pair-mcp-per-call-'));
+    cleanups.push(() => rm(home, { recursive: true, force: true }));
+    const port = await freePort();
+    const env = { AGENT_PAIR_LOCAL_RELAY_PORT: String(port) };
+    assert.equal((await oneCall(home, env, 'identity_init', { handle: 'alice' })).isError, undefined);
+    const hosted = sessionOf(await oneCall(home, env, 'pair_host'));
+    const record = JSON.parse(await readFile(join(home, LOCAL_RELAY_RECORD_FILE), 'utf8')) as { pid: number; url: string };
+    pids.add(record.pid);
+    assert.equal(record.url, `http://127.0.0.1:${port}`);
+
+    // The server that hosted is gone; its relay is not. The other person joins through it.
+    const bob = await makeSide(record.url, 'bob');
+    const joined = await bob.store.open('guest', record.url, String(hosted['code']));
+    const bobSas = bob.store.waitForSas(joined.sessionId, 20_000);
+    const resumed = sessionOf(await oneCall(home, env, 'pair_status', { session_id: hosted.session_id, wait_seconds: 15 }));
+    assert.equal(resumed.state, 'sas_ready', JSON.stringify(resumed));
+    assert.equal((await bobSas).state, 'sas_ready');
+    assert.equal(sessionOf(await oneCall(home, env, 'pair_abort', { session_id: hosted.session_id, reason: 'test over' })).state, 'aborted');
   });
 });
