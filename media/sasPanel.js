@@ -2,7 +2,10 @@
 // arrives only while the person must verify it) and sends back three messages: `ready`,
 // `confirm` with the typed digits, and `abort`. Messages from the extension are checked before
 // use, and everything is written with textContent, never as HTML.
-// The contract is src/vscode/panelMessages.ts.
+// The contract is src/vscode/panelMessages.ts; this file is type-checked against it
+// (tsconfig.media.json), so the two sides cannot drift apart.
+// @ts-check
+/** @typedef {import('../src/vscode/panelMessages.js').PanelView} PanelView */
 (function () {
   'use strict';
 
@@ -10,6 +13,7 @@
   const STATES = ['opened', 'sas_ready', 'confirmed', 'finalized', 'aborted'];
   const DIGITS = /^[0-9]{3}[- ]?[0-9]{3}$/;
 
+  /** @param {string} id */
   const byId = (id) => {
     const element = document.getElementById(id);
     if (!element) throw new Error(`missing #${id}`);
@@ -24,9 +28,9 @@
   const sasSection = byId('sas-section');
   const sas = byId('sas');
   const form = byId('confirm-form');
-  const input = byId('peer-digits');
+  const input = /** @type {HTMLInputElement} */ (byId('peer-digits'));
   const inputError = byId('input-error');
-  const confirmButton = byId('confirm');
+  const confirmButton = /** @type {HTMLButtonElement} */ (byId('confirm'));
   const abortButton = byId('abort');
   const nextStep = byId('next-step');
   const peer = byId('peer');
@@ -37,7 +41,12 @@
   let ticking = false;
   let wasConfirmable = false;
 
+  /** @param {unknown} value @returns {value is string} */
   const isString = (value) => typeof value === 'string';
+  /**
+   * @param {any} view
+   * @returns {view is PanelView}
+   */
   function isView(view) {
     return (
       typeof view === 'object' && view !== null &&
@@ -52,6 +61,7 @@
     );
   }
 
+  /** @param {number} seconds */
   function formatTimeLeft(seconds) {
     const whole = Math.max(0, Math.floor(seconds));
     return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, '0')} left`;
@@ -68,6 +78,7 @@
     setTimeout(tick, remainder > 0 ? remainder : 1000);
   }
 
+  /** @param {PanelView} view */
   function render(view) {
     const inFlight = view.state !== 'finalized' && view.state !== 'aborted';
     main.dataset.state = view.state;
@@ -106,6 +117,7 @@
     error.textContent = view.error ?? '';
   }
 
+  /** @param {string} text */
   function capitalise(text) {
     return text.charAt(0).toUpperCase() + text.slice(1);
   }
@@ -136,6 +148,7 @@
   });
 
   window.addEventListener('message', (event) => {
+    /** @type {any} */
     const message = event.data;
     if (typeof message !== 'object' || message === null || message.type !== 'view' || !isView(message.view)) return;
     render(message.view);

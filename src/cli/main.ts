@@ -2,26 +2,29 @@
 // call into the core (sessions, identity, trust), the relay, or the MCP server.
 
 import packageJson from '../../package.json' with { type: 'json' };
+import { join } from 'node:path';
 import { PairError, isPairError } from '../core/errors.js';
-import { initSelfIdempotent, loadIdentity } from '../core/identity.js';
+import { IDENTITY_KEYS, initSelfIdempotent, loadIdentity } from '../core/identity.js';
 import { listPeers } from '../core/trust.js';
-import { SAS_MISMATCH_REASON } from '../core/session.js';
-import { SessionStore } from '../core/store.js';
 import { createRelayConnector } from '../relay/client.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, describeListenFailure } from '../relay/embedded.js';
 import { startRelay, trustedProxies } from '../relay/node.js';
 import { StoreUnavailableError } from '../relay/store.js';
 import { defaultHome, systemClock, systemRandom } from '../node/system.js';
 import { ARGS, type CommandSpec, type OptionValues, UsageError, parseCommandLine } from './commandLine.js';
-import { openHomeStores } from './fileStore.js';
+import { keyToFileName, openHomeStores } from '../node/fileStore.js';
+import { confirmFromTerminal, listSessions } from './confirm.js';
 import { invokedAs } from './invocation.js';
 import { forgetCommand, inboxCommand, sendCommand } from './messages.js';
 import { resolveRelay, runPairing } from './pair.js';
 import { Terminal } from './terminal.js';
+import { type CliContext, identityConflictWords } from './words.js';
 
 /** Exit statuses: 0 paired or done, 1 the operation failed, 2 the command line was wrong, 130 interrupted. */
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
+const EXIT_INTERRUPTED = 130;
+const PAIR_EXIT = { paired: 0, ended: EXIT_FAILED, interrupted: EXIT_INTERRUPTED } as const;
 
 /** What a command gets: its checked arguments and options, the home directory and the terminal. */
 interface Invocation {
@@ -47,7 +50,7 @@ const COMMANDS: readonly Command[] = [
       { args: '--relay https://relay.example.com', why: 'pair through a relay both people can reach' },
       { args: '--home /tmp/alice --handle alice', why: 'a first try on one machine: one identity per --home' },
     ],
-    run: async ({ options, home, terminal }) => ((await runPairing({ role: 'host', home, ...pairingOptions(options) }, terminal)) ? 0 : EXIT_FAILED),
+    run: async ({ options, home, terminal }) => PAIR_EXIT[await runPairing({ role: 'host', home, context: cliContext(home), ...pairingOptions(options) }, terminal)],
   },
   {
     name: 'join',
@@ -59,7 +62,7 @@ const COMMANDS: readonly Command[] = [
       { args: '47-UE2BZG --relay https://relay.example.com', why: 'join through the relay the host named' },
       { args: '47-UE2BZG --home /tmp/bob --handle bob', why: 'the second person of a one-machine try' },
     ],
-    run: async ({ args: [code = ''], options, home, terminal }) => ((await runPairing({ role: 'guest', home, code, ...pairingOptions(options) }, terminal)) ? 0 : EXIT_FAILED),
+    run: async ({ args: [code = ''], options, home, terminal }) => PAIR_EXIT[await runPairing({ role: 'guest', home, code, context: cliContext(home), ...pairingOptions(options) }, terminal)],
   },
   {
     name: 'confirm',
@@ -68,7 +71,21 @@ const COMMANDS: readonly Command[] = [
     args: [ARGS.sessionId],
     options: ['home', 'json'],
     examples: [{ args: '0f3c9a1e5b7d4c2a8e6f1b3d5a7c9e0f', why: 'the session id your agent printed' }],
-    run: async ({ args: [sessionId = ''], home, terminal }) => confirmFromTerminal(home, sessionId, terminal),
+    run: async ({ args: [sessionId = ''], home, terminal }) => ((await confirmFromTerminal(cliContext(home), sessionId, terminal)) ? 0 : EXIT_FAILED),
+  },
+  {
+    name: 'sessions',
+    summary: 'List the pairings your agents have in flight (their MCP servers run them), with their session ids',
+    args: [],
+    options: ['home', 'json'],
+    examples: [
+      { args: '', why: 'the session id to give the confirm command' },
+      { args: '--home /tmp/bob', why: 'the pairings of an agent whose server uses another home' },
+    ],
+    run: async ({ home, terminal }) => {
+      await listSessions(cliContext(home), terminal);
+      return 0;
+    },
   },
   {
     name: 'whoami',
@@ -98,7 +115,12 @@ const COMMANDS: readonly Command[] = [
     ],
     run: async ({ args: [handle = ''], options, home, terminal }) => {
       const deps = homeDeps(home);
-      const { identity, created } = await initSelfIdempotent(deps, handle, options.relay === undefined ? undefined : deps.relays(options.relay));
+      const { identity, created } = await initSelfIdempotent(deps, handle, options.relay === undefined ? undefined : deps.relays(options.relay)).catch(async (error: unknown) => {
+        const existing = isPairError(error, 'identity_conflict') ? await loadIdentity(deps) : undefined;
+        if (!existing) throw error;
+        const files = { card: join(home, 'state', keyToFileName(IDENTITY_KEYS.card)), privateKey: join(home, 'secrets', keyToFileName(IDENTITY_KEYS.privateKey)) };
+        throw new PairError('identity_conflict', identityConflictWords(existing, handle, files, cliContext(home)));
+      });
       terminal.result({ handle: identity.handle, fingerprint: identity.fingerprint, created }, `${created ? 'Created' : 'Already set up:'} ${identity.handle} (${identity.fingerprint})`);
       return 0;
     },
@@ -183,7 +205,7 @@ const COMMANDS: readonly Command[] = [
       { args: '--confirm-sends', why: 'ask you before every message the agent sends to a peer' },
     ],
     run: async ({ options, home }) => {
-      const relay = await resolveRelay(options.relay);
+      const relay = await resolveRelay(options.relay, home);
       const { runStdioServer } = await import('../mcp/stdio.js');
       await runStdioServer({ home, relayUrl: relay.url, confirmSends: options['confirm-sends'] ?? false });
       return 0;
@@ -239,34 +261,9 @@ function homeDeps(home: string) {
   return { vault, memory, random: systemRandom, clock: systemClock, relays: createRelayConnector() };
 }
 
-/**
- * The person's half of an agent's pairing: the MCP stdio server persisted the session in the
- * home directory; this process restores it without network I/O, shows the SAS and takes the
- * digits. The MCP server sees the confirmation on its next call.
- */
-async function confirmFromTerminal(home: string, sessionId: string, terminal: Terminal): Promise<number> {
-  const store = new SessionStore(homeDeps(home));
-  await store.restore();
-  let snapshot = await store.trySas(sessionId);
-  if (snapshot.state === 'opened') snapshot = await store.waitForSas(sessionId, 30_000);
-  if (snapshot.state !== 'sas_ready') {
-    throw new PairError('invalid_state', `Pairing ${sessionId} is ${snapshot.state}${snapshot.abortReason ? ` (${snapshot.abortReason})` : ''}: there is no SAS to verify. ${snapshot.nextStep}`);
-  }
-  const sas = store.sasForPerson(sessionId);
-  terminal.event({ event: 'sas', sas, session_id: sessionId });
-  terminal.say(`Your SAS: ${sas}\nRead it to the other person and listen to theirs. They must be the same.`);
-  const typed = await terminal.ask('Type the 6 digits the other person reads out: ');
-  if (typed === undefined) throw new PairError('cancelled', 'No digits were typed; the pairing still waits for the SAS.');
-  try {
-    await store.confirmSas(sessionId, typed);
-  } catch (error) {
-    if (!isPairError(error, 'sas_mismatch')) throw error;
-    terminal.event({ event: 'aborted', reason: SAS_MISMATCH_REASON, code: 'sas_mismatch' });
-    terminal.warn(error.message);
-    return EXIT_FAILED;
-  }
-  terminal.say('Confirmed. Your agent can finalize the pairing now.');
-  return 0;
+/** What the CLI's words need to name: the command as the person invoked it, and the home it used. */
+function cliContext(home: string): CliContext {
+  return { command: invokedAs(), home };
 }
 
 async function runRelay(options: Partial<OptionValues>, terminal: Terminal): Promise<number> {

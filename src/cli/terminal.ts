@@ -9,6 +9,9 @@ export type CliEvent =
   | { event: 'code'; code: string; relay_url: string; session_id: string }
   | { event: 'sas'; sas: string; session_id: string }
   | { event: 'paired'; peer_handle: string; peer_fingerprint: string; peer_relay_url: string }
+  | { event: 'relay_trouble'; code: string; relay_url: string }
+  | { event: 'relay_back'; relay_url: string }
+  | { event: 'confirmed'; session_id: string }
   | { event: 'aborted'; reason: string; code: string }
   | { event: 'error'; code: string; message: string };
 

@@ -5,8 +5,11 @@
 /** Milliseconds since the Unix epoch; injectable so TTLs can be tested without waiting. */
 export interface Clock {
   now(): number;
-  /** Resolves after `ms`; sessions use it only between polls that returned nothing new. */
-  sleep(ms: number): Promise<void>;
+  /**
+   * Resolves after `ms`, or as soon as `signal` aborts (never rejects): the pairing runner's
+   * backoff and its bounded waits, which a stop or a change ends early.
+   */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 /** A CSPRNG. */
@@ -105,10 +108,25 @@ export interface RelayPort {
 /** Builds the RelayPort for a relay URL; sessions may talk to different relays. */
 export type RelayConnector = (url: string) => RelayPort;
 
+/** One question to the person: their own SAS, and what to tell them. */
+export interface DigitsRequest {
+  sessionId: string;
+  /** `ddd-ddd`: for the person's eyes only. */
+  sas: string;
+  nameplate: string;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+  /** True when their last answer was not six digits (nothing was checked). */
+  again: boolean;
+  /** Aborts once the question no longer counts (the session moved on): stop asking. */
+  signal: AbortSignal;
+}
+
 /**
- * Asks the person (never the agent) to verify the SAS: shows them `sas` and returns the six
- * digits they typed, as read out by the peer. Rejects with `cancelled` or `confirm_unavailable`.
+ * Asks the person (never the agent) to verify the SAS: shows them `sas` and returns what they
+ * typed as read out by the peer (the runner checks its shape and asks again if need be).
+ * Rejects with `cancelled` when the person gave up the prompt.
  */
 export interface ConfirmPort {
-  askForDigits(request: { sessionId: string; sas: string; peerHint: string; expiresAt: number }): Promise<string>;
+  askForDigits(request: DigitsRequest): Promise<string>;
 }

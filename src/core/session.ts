@@ -12,8 +12,8 @@
 
 import { fromBase64, fromHex, fromUtf8, toBase64, toHex, utf8, wipe } from './bytes.js';
 import { codeHash, formatCode, generateSecret, parseCode } from './codePhrase.js';
-import { type ErrorCode, PairError, badInput, isPairError } from './errors.js';
-import { type Card, canonicalJson, cardFingerprint, loadIdentity, verifyCard } from './identity.js';
+import { ERROR_CODES, type ErrorCode, PairError, badInput, isPairError } from './errors.js';
+import { type Card, FINGERPRINT_PATTERN, canonicalJson, cardFingerprint, loadIdentity, verifyCard } from './identity.js';
 import { SendRunner, healGrants } from './inbox.js';
 import { grantOnInbox, rememberPendingGrant, takePendingGrant } from './inboxes.js';
 import {
@@ -101,40 +101,18 @@ export interface SessionSnapshot {
   peerJoined: boolean;
   personMustAct: boolean;
   abortCode?: ErrorCode;
+  /** Why it ended: this side's reason, or for `peer_aborted` the reason the peer wrote. */
   abortReason?: string;
   peer?: PeerSummary;
-  nextStep: string;
 }
 
-const ABORT_MESSAGES: Partial<Record<ErrorCode, string>> = {
-  wrong_code:
-    'The two sides used different codes: the code was misheard or mistyped, or someone guessed at this nameplate. Nothing was exchanged. Start a new pairing and read the code out again.',
-  sas_mismatch:
-    'The digits typed do not match this side\'s SAS. A digit may have been misheard, or someone may be intercepting this pairing, so it was aborted for safety. Start a new pairing.',
-  expired: 'The pairing expired (10 minutes), or the relay no longer knows it (it finished or restarted). Start a new pairing.',
-  commitment_mismatch: 'The peer revealed a key-exchange message that does not match its commitment; the relay or the peer is misbehaving. Start a new pairing.',
-};
-
-/** The abort reason a side writes when its person's digits do not match (the peer reads it). */
+/**
+ * The abort reason a side writes when its person's digits do not match (a wire value: the peer
+ * reads it, and its adapters word it).
+ */
 export const SAS_MISMATCH_REASON = 'sas mismatch';
-/** A `peer_aborted` session's reason is this prefix and the peer's own reason. */
-const PEER_ABORT_PREFIX = 'peer aborted: ';
-
-/** The peer's own reason, out of the reason recorded for a `peer_aborted` session. */
-export function peerAbortReason(reason: string): string {
-  return reason.startsWith(PEER_ABORT_PREFIX) ? reason.slice(PEER_ABORT_PREFIX.length) : reason;
-}
-
-function abortMessage(code: ErrorCode, reason: string): string {
-  if (code === 'peer_aborted') {
-    const why = peerAbortReason(reason);
-    if (why === SAS_MISMATCH_REASON) {
-      return 'The other person typed digits that do not match their SAS. A digit may have been misheard, or someone may be intercepting this pairing, so both sides stopped. Start a new pairing.';
-    }
-    return `The other side aborted the pairing (${why}). Start a new pairing.`;
-  }
-  return ABORT_MESSAGES[code] ?? `The pairing was aborted (${reason}). Start a new pairing.`;
-}
+/** The abort reason a side writes when the peer presented its own identity key. */
+export const OWN_KEY_REASON = 'both sides have the same identity';
 
 const SLOT_TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -188,6 +166,70 @@ function isHttpUrl(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+const SESSION_STATES: readonly SessionState[] = ['opened', 'sas_ready', 'confirmed', 'finalized', 'aborted'];
+const PAIR_ID_PATTERN = /^[0-9a-f]{32}$/;
+const HEX_32_BYTES = /^[0-9a-f]{64}$/;
+const BASE64_TEXT = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/**
+ * A stored session record checked field by field (as trust.ts checks pinned peers): the shape,
+ * every type, the states and codes from their closed sets, and the pair id it is stored under.
+ * Undefined for anything else, which a restore drops instead of resuming.
+ */
+export function parseSessionRecord(value: unknown, pairId: string): SessionRecord | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const r = value as Record<string, unknown>;
+  const known = new Set(['v', 'pairId', 'role', 'relayUrl', 'nameplate', 'openedAt', 'expiresAt', 'state', 'sent', 'relayVersion', 'peerCommit', 'peerPake', 'peer', 'abort', 'endedAt']);
+  if (Object.keys(r).some((key) => !known.has(key))) return undefined;
+  const isTime = (field: unknown): field is number => typeof field === 'number' && Number.isSafeInteger(field) && field >= 0;
+  if (r['v'] !== 1 || r['pairId'] !== pairId || !PAIR_ID_PATTERN.test(pairId)) return undefined;
+  if (r['role'] !== 'host' && r['role'] !== 'guest') return undefined;
+  if (typeof r['relayUrl'] !== 'string' || !isHttpUrl(r['relayUrl'])) return undefined;
+  if (typeof r['nameplate'] !== 'string' || !/^[1-9][0-9]{0,15}$/.test(r['nameplate'])) return undefined;
+  if (!isTime(r['openedAt']) || !isTime(r['expiresAt']) || !isTime(r['relayVersion'])) return undefined;
+  if (r['expiresAt'] > r['openedAt'] + SESSION_TTL_MS) return undefined;
+  if (!SESSION_STATES.includes(r['state'] as SessionState)) return undefined;
+  const sent = r['sent'];
+  if (typeof sent !== 'object' || sent === null || Array.isArray(sent)) return undefined;
+  const sentFields = sent as Record<string, unknown>;
+  if (Object.keys(sentFields).sort().join() !== [...PAIR_FIELDS].sort().join() || PAIR_FIELDS.some((field) => typeof sentFields[field] !== 'boolean')) return undefined;
+  if (r['peerCommit'] !== undefined && (typeof r['peerCommit'] !== 'string' || !HEX_32_BYTES.test(r['peerCommit']))) return undefined;
+  if (r['peerPake'] !== undefined && (typeof r['peerPake'] !== 'string' || r['peerPake'].length !== 44 || !BASE64_TEXT.test(r['peerPake']))) return undefined;
+  // Past the key exchange the peer's SPAKE2 message is what re-derives the key.
+  if ((r['state'] === 'sas_ready' || r['state'] === 'confirmed') && r['peerPake'] === undefined) return undefined;
+  const peer = r['peer'];
+  if (peer !== undefined) {
+    if (typeof peer !== 'object' || peer === null) return undefined;
+    const { handle, fingerprint, relayUrl } = peer as Record<string, unknown>;
+    if (typeof handle !== 'string' || typeof fingerprint !== 'string' || !FINGERPRINT_PATTERN.test(fingerprint) || typeof relayUrl !== 'string' || !isHttpUrl(relayUrl)) return undefined;
+  }
+  const abort = r['abort'];
+  if (abort !== undefined) {
+    if (typeof abort !== 'object' || abort === null) return undefined;
+    const { code, reason } = abort as Record<string, unknown>;
+    if (!ERROR_CODES.includes(code as ErrorCode) || typeof reason !== 'string' || reason.length > MAX_ABORT_REASON_CHARS * 2) return undefined;
+  }
+  if (r['endedAt'] !== undefined && !isTime(r['endedAt'])) return undefined;
+  return structuredClone(value) as SessionRecord;
+}
+
+/** A stored session's secrets, checked field by field; undefined for anything else. */
+export function parseSessionSecrets(value: unknown): SessionSecrets | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const { seed, token, code, sealedBootstrap, ...rest } = value as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) return undefined;
+  if (typeof seed !== 'string' || !HEX_32_BYTES.test(seed)) return undefined;
+  if (typeof token !== 'string' || !SLOT_TOKEN.test(token)) return undefined;
+  if (typeof code !== 'string') return undefined;
+  try {
+    if (parseCode(code).code !== code) return undefined;
+  } catch {
+    return undefined;
+  }
+  if (sealedBootstrap !== undefined && (typeof sealedBootstrap !== 'string' || !BASE64_TEXT.test(sealedBootstrap))) return undefined;
+  return { seed, token, code, ...(typeof sealedBootstrap === 'string' && { sealedBootstrap }) };
 }
 
 /** Fresh bookkeeping for a just-opened session. */
@@ -340,7 +382,6 @@ export class PairingSession {
       secondsLeft: this.isEnded ? 0 : Math.max(0, Math.ceil((record.expiresAt - now) / 1000)),
       peerJoined: record.peerCommit !== undefined,
       personMustAct: record.state === 'sas_ready',
-      nextStep: this.nextStep(),
     };
     if (record.role === 'host' && record.state === 'opened' && this.secrets) snapshot.code = this.secrets.code;
     if (record.abort) {
@@ -349,25 +390,6 @@ export class PairingSession {
     }
     if (record.peer) snapshot.peer = { ...record.peer };
     return snapshot;
-  }
-
-  private nextStep(): string {
-    const record = this.record;
-    switch (record.state) {
-      case 'opened':
-        if (record.role === 'host' && record.peerCommit === undefined && this.secrets) {
-          return `Give the code ${this.secrets.code} to the other person (read it out); they join with it. Then wait for the key exchange.`;
-        }
-        return 'Waiting for the other side to finish the key exchange; keep polling.';
-      case 'sas_ready':
-        return 'The person must compare the 6-digit SAS with the other person and type the digits the other person reads out.';
-      case 'confirmed':
-        return 'The SAS is confirmed: finalize to exchange and pin identity cards.';
-      case 'finalized':
-        return record.peer ? `Paired with ${record.peer.handle} (${record.peer.fingerprint}).` : 'Paired.';
-      case 'aborted':
-        return record.abort ? abortMessage(record.abort.code, record.abort.reason) : 'The pairing was aborted. Start a new pairing.';
-    }
   }
 
   private describeState(): string {
@@ -421,7 +443,7 @@ export class PairingSession {
         // The peer's MAC check failed first; ours would fail the same way, so both sides end alike.
         await this.end('wrong_code', 'wrong code', false);
       } else if (peerAbort !== undefined) {
-        await this.end('peer_aborted', `${PEER_ABORT_PREFIX}${peerAbort}`, false);
+        await this.end('peer_aborted', peerAbort, false);
       } else if (this.record.state === 'opened') {
         await this.advanceKeyExchange(current);
       } else if (this.record.state === 'confirmed') {
@@ -496,7 +518,7 @@ export class PairingSession {
     record.state = 'sas_ready';
   }
 
-  /** The person's typed digits: non-digits stripped, exactly six, compared in constant time. */
+  /** The person's typed digits: six digits (`594376`, `594-376`, `594 376`), compared in constant time. */
   async confirmSas(typed: string): Promise<void> {
     if (typeof typed !== 'string') throw badInput('digits', 'are not a string', 'the 6 digits the other person reads out, like 594-376');
     if (this.record.state === 'confirmed') throw new PairError('invalid_state', 'The SAS is already confirmed; finalize the pairing next.');
@@ -504,9 +526,12 @@ export class PairingSession {
     if (this.record.state !== 'sas_ready' || this.sas === undefined) {
       throw new PairError('invalid_state', 'There is no SAS to confirm yet: the key exchange has not finished. Poll until the state is sas_ready.');
     }
+    // Not six digits says nothing about the peer (an empty line, a slip): the person is asked
+    // again. Only six digits that differ abort (PROTOCOL.md section 4).
+    if (normaliseSasDigits(typed) === undefined) throw badInput('digits', 'are not six digits', 'the 6 digits the other person reads out, like 594-376');
     if (!typedSasMatches(this.sas, typed)) {
       await this.end('sas_mismatch', SAS_MISMATCH_REASON, true);
-      throw new PairError('sas_mismatch', abortMessage('sas_mismatch', SAS_MISMATCH_REASON));
+      throw new PairError('sas_mismatch', 'The typed digits do not match this side\'s SAS; the pairing was aborted on both sides.');
     }
     this.record.state = 'confirmed';
     this.sas = undefined;
@@ -534,7 +559,7 @@ export class PairingSession {
     }
     const own = await loadIdentity(this.deps);
     if (own && own.card.key === payload.card.key) {
-      await this.end('own_key', 'peer presented our own key', true);
+      await this.end('own_key', OWN_KEY_REASON, true);
       return;
     }
     const fingerprint = cardFingerprint(payload.card);
@@ -599,12 +624,23 @@ export class PairingSession {
     this.secrets = undefined;
   }
 
-  /** The person or agent aborts; the peer's next poll reports `peer aborted: <reason>`. */
+  /** The person or agent aborts; the peer ends as `peer_aborted` with `reason`. */
   async abort(reason: string): Promise<void> {
     if (typeof reason !== 'string' || reason.trim() === '') throw badInput('reason', 'is empty', 'a short reason for the other side');
     if (this.isEnded) throw this.endedError();
     await this.end('aborted', reason.trim(), true);
   }
+}
+
+/**
+ * What a person may type for the SAS: six digits, optionally split 3-3 by a dash or a space,
+ * as `594376`; undefined for anything else (which is asked again, never checked).
+ */
+export function normaliseSasDigits(typed: string): string | undefined {
+  if (typeof typed !== 'string') return undefined;
+  const trimmed = typed.trim();
+  if (!/^[0-9]{3}[- ]?[0-9]{3}$/.test(trimmed)) return undefined;
+  return trimmed.replace(/[- ]/g, '');
 }
 
 /** True once the state can no longer change. */

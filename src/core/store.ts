@@ -7,19 +7,16 @@
 // While a session waits in `sas_ready` for its person, `watchPeer` long-polls the relay so a
 // peer's abort or a vanished slot ends it there and then. A watcher holds no lock while it
 // polls; whatever moves the session on in this process (the person's confirmation, an abort,
-// an adopted record, expiry) wakes every watcher of that session by cancelling its poll.
+// expiry) wakes every watcher of that session by cancelling its poll.
+//
+// The process that runs a session is its only writer: nothing here re-reads what another
+// process persisted. A restore reads each record back checked field by field.
 
 import { PairError, badInput, isPairError, isRelayTrouble } from './errors.js';
 import { AsyncLock } from './lock.js';
 import type { Role, SlotView } from './ports.js';
-import {
-  PairingSession,
-  type SessionDeps,
-  type SessionRecord,
-  type SessionSecrets,
-  type SessionSnapshot,
-  openPairing,
-} from './session.js';
+import type { ErrorCode } from './errors.js';
+import { PairingSession, type SessionDeps, type SessionSnapshot, openPairing, parseSessionRecord, parseSessionSecrets } from './session.js';
 
 /** Sessions in flight at once in one store; more is refused with a clear error. */
 export const MAX_OPEN_SESSIONS = 100;
@@ -29,8 +26,6 @@ export const ENDED_RETENTION_MS = 10 * 60_000;
 export const MAX_WAIT_MS = 10 * 60_000;
 
 const INDEX_KEY = 'sessions.index';
-/** The states a persisted session can be in, in the order a pairing moves through them. */
-const LIVE_STATE_ORDER: readonly string[] = ['opened', 'sas_ready', 'confirmed'];
 /** Every key the store writes starts with `session`; adapters route these apart from identity keys. */
 export const SESSION_KEY_PREFIX = 'session';
 const recordKey = (id: string): string => `session.${id}`;
@@ -40,12 +35,17 @@ const PAIR_ID = /^[0-9a-f]{32}$/;
 interface Entry {
   session: PairingSession;
   lock: AsyncLock;
-  /** One per `watchPeer` in progress; aborted to wake them once the state leaves `sas_ready`. */
-  watchers: Set<AbortController>;
+  /** One per wait in progress, each with what it waits for; woken once that happened here. */
+  waiters: Set<Waiter>;
+}
+
+interface Waiter {
+  wake: AbortController;
+  done: (session: PairingSession) => boolean;
 }
 
 function newEntry(session: PairingSession): Entry {
-  return { session, lock: new AsyncLock(), watchers: new Set() };
+  return { session, lock: new AsyncLock(), waiters: new Set() };
 }
 
 export interface RestoreResult {
@@ -68,17 +68,20 @@ export class SessionStore {
     return () => this.listeners.delete(listener);
   }
 
-  /** Rebuilds every persisted session in flight, without network I/O. */
-  async restore(): Promise<RestoreResult> {
+  /**
+   * Rebuilds every persisted session in flight, without network I/O. `skip`: sessions another
+   * live process runs (it is their only writer), left alone.
+   */
+  async restore(skip: ReadonlySet<string> = new Set()): Promise<RestoreResult> {
     const ids = await this.readIndex();
     const result: RestoreResult = { restored: [], dropped: [] };
     for (const id of ids) {
-      if (this.entries.has(id)) continue;
+      if (this.entries.has(id) || skip.has(id)) continue;
       let session: PairingSession | undefined;
       try {
-        const record = parseJson(await this.deps.memory.get(recordKey(id)));
-        const secrets = parseJson(await this.deps.vault.get(secretsKey(id)));
-        if (isRecordOf(record, id) && isSecrets(secrets)) session = new PairingSession(this.deps, record, secrets);
+        const record = parseSessionRecord(parseJson(await this.deps.memory.get(recordKey(id))), id);
+        const secrets = parseSessionSecrets(parseJson(await this.deps.vault.get(secretsKey(id))));
+        if (record && secrets) session = new PairingSession(this.deps, record, secrets);
       } catch {
         session = undefined; // a corrupt record cannot be resumed; it is cleared below
       }
@@ -125,42 +128,35 @@ export class SessionStore {
     return entry.session.snapshot();
   }
 
-  /** Polls until `sas_ready` or the end, or until `maxWaitMs` passes (then returns the state as it is). */
-  async waitForSas(id: string, maxWaitMs: number): Promise<SessionSnapshot> {
+  /**
+   * Polls until `sas_ready` or the end, or until `maxWaitMs` passes or `signal` aborts (then
+   * returns the state as it is).
+   */
+  async waitForSas(id: string, maxWaitMs: number, signal?: AbortSignal): Promise<SessionSnapshot> {
     const entry = await this.entry(id);
-    if (entry.session.state === 'opened') await this.drive(entry, checkWait(maxWaitMs), (session) => session.state !== 'opened');
+    if (entry.session.state === 'opened') await this.drive(entry, checkWait(maxWaitMs), (session) => session.state !== 'opened', signal);
     return entry.session.snapshot();
   }
 
   /**
    * While the session is `sas_ready`, long-polls the relay so that a peer's abort or a vanished
    * slot ends it (persisted and announced like any step). Returns as soon as the state leaves
-   * `sas_ready`, for any reason: this side's confirmation or abort, a record adopted from
-   * storage, or expiry wake it at once. After `maxWaitMs`, or once `signal` aborts, it returns
-   * the state as it is. In any other state it returns at once, without network I/O. Unlike the
-   * other waits it writes nothing while nothing changes, so it never overwrites a record
-   * another process persisted meanwhile.
+   * `sas_ready`, for any reason: this side's confirmation or abort, or expiry wake it at once.
+   * After `maxWaitMs`, or once `signal` aborts, it returns the state as it is. In any other
+   * state it returns at once, without network I/O.
    */
   async watchPeer(id: string, maxWaitMs: number, signal?: AbortSignal): Promise<SessionSnapshot> {
     const entry = await this.entry(id);
     const wait = checkWait(maxWaitMs);
     if (entry.session.state !== 'sas_ready' || wait === 0 || signal?.aborted === true) return entry.session.snapshot();
-    const watcher = new AbortController();
-    const wake = (): void => {
-      watcher.abort();
-    };
-    signal?.addEventListener('abort', wake, { once: true });
-    entry.watchers.add(watcher);
-    try {
-      await this.drive(entry, wait, (session) => session.state !== 'sas_ready', { signal: watcher.signal, quiet: true });
-    } finally {
-      entry.watchers.delete(watcher);
-      signal?.removeEventListener('abort', wake);
-    }
+    await this.drive(entry, wait, (session) => session.state !== 'sas_ready', signal);
     return entry.session.snapshot();
   }
 
-  /** The person's typed digits. A mismatch or a wrong length aborts the pairing for good. */
+  /**
+   * The person's typed digits. Six digits that differ abort the pairing for good; anything that
+   * is not six digits is refused (`bad_input`) and changes nothing, so the person is asked again.
+   */
   async confirmSas(id: string, typed: string): Promise<SessionSnapshot> {
     const entry = await this.entry(id);
     await this.locked(entry, () => entry.session.confirmSas(typed));
@@ -171,7 +167,7 @@ export class SessionStore {
    * Exchanges bootstraps and pins the peer, waiting at most `timeoutMs` for the other side.
    * A timeout leaves the session confirmed; calling again resumes where it stopped.
    */
-  async finalize(id: string, timeoutMs: number): Promise<SessionSnapshot> {
+  async finalize(id: string, timeoutMs: number, signal?: AbortSignal): Promise<SessionSnapshot> {
     const entry = await this.entry(id);
     const wait = checkWait(timeoutMs);
     const state = entry.session.state;
@@ -185,7 +181,7 @@ export class SessionStore {
         ? 'The person has not confirmed the SAS yet; only they can, by typing the digits the other person reads out.'
         : 'The key exchange has not finished yet; poll until the SAS is ready and the person has confirmed it.');
     }
-    await this.drive(entry, wait, (session) => session.state !== 'confirmed');
+    await this.drive(entry, wait, (session) => session.state !== 'confirmed', signal);
     const snapshot = entry.session.snapshot();
     if (snapshot.state === 'confirmed') {
       throw new PairError('timeout', `The other side has not finished yet (they may still be confirming the SAS). Finalize again to keep waiting; the pairing stays open for ${snapshot.secondsLeft} more seconds.`);
@@ -203,29 +199,14 @@ export class SessionStore {
   }
 
   /**
-   * Adopts what another process persisted for this session (the person may confirm in a
-   * terminal while an MCP server holds the same session): a record further along replaces
-   * ours (never one behind it, which that process may have written from an older copy); a
-   * record that vanished means the other process ended the session.
+   * Ends a session after a failure this side cannot get past (a bad bootstrap, a missing
+   * identity, storage): the peer reads `reason` as this side's abort, instead of waiting for
+   * a finalize that will never come.
    */
-  async reloadFromStorage(id: string): Promise<void> {
-    const entry = this.entries.get(id);
-    if (!entry || entry.session.isEnded) return;
-    const changed = await entry.lock.run(async () => {
-      const record = parseJson(await this.deps.memory.get(recordKey(id)));
-      const secrets = parseJson(await this.deps.vault.get(secretsKey(id)));
-      if (!isRecordOf(record, id) || !isSecrets(secrets)) {
-        await entry.session.end('aborted', 'ended in another process', false);
-        return true;
-      }
-      if (LIVE_STATE_ORDER.indexOf(record.state) <= LIVE_STATE_ORDER.indexOf(entry.session.state)) return false;
-      entry.session = new PairingSession(this.deps, record, secrets);
-      return true;
-    });
-    if (changed) {
-      this.wakeWatchers(entry);
-      this.emit();
-    }
+  async fail(id: string, code: ErrorCode, reason: string): Promise<SessionSnapshot> {
+    const entry = await this.entry(id);
+    await this.locked(entry, () => entry.session.end(code, reason, true));
+    return entry.session.snapshot();
   }
 
   /** Every session this store knows, newest first. */
@@ -271,10 +252,9 @@ export class SessionStore {
     this.wakeWatchers(entry);
   }
 
-  /** Wakes every `watchPeer` of a session that is no longer `sas_ready` (each cancels its poll). */
+  /** Wakes every wait of a session whose state moved on here (each cancels its long poll). */
   private wakeWatchers(entry: Entry): void {
-    if (entry.session.state === 'sas_ready') return;
-    for (const watcher of entry.watchers) watcher.abort();
+    for (const waiter of entry.waiters) if (entry.session.isEnded || waiter.done(entry.session)) waiter.wake.abort();
   }
 
   private async entry(id: string): Promise<Entry> {
@@ -285,7 +265,7 @@ export class SessionStore {
 
   private lookup(id: string): Entry {
     const entry = this.entries.get(id);
-    if (!entry) throw new PairError('not_found', `No pairing ${id} is known here; it may have ended more than ${ENDED_RETENTION_MS / 60_000} minutes ago. List the sessions to see what is in flight.`);
+    if (!entry) throw new PairError('not_found', `No pairing ${id} is known here; it may have ended more than ${ENDED_RETENTION_MS / 60_000} minutes ago.`);
     return entry;
   }
 
@@ -305,34 +285,6 @@ export class SessionStore {
     }
   }
 
-  /**
-   * A watcher's step: applies a view under the lock, and persists and announces only if it
-   * moved the state on (a peer's abort, a vanished slot). A session that already moved on is
-   * left to whoever moved it.
-   */
-  private async stepAsWatcher(entry: Entry, view: SlotView | undefined, done: (session: PairingSession) => boolean): Promise<void> {
-    const outcome = { moved: false };
-    try {
-      await entry.lock.run(async () => {
-        if (entry.session.isEnded || done(entry.session)) return;
-        const before = entry.session.state;
-        try {
-          await entry.session.step(view);
-        } finally {
-          if (entry.session.state !== before) {
-            outcome.moved = true;
-            await this.persist(entry);
-          }
-        }
-      });
-    } finally {
-      if (outcome.moved) {
-        this.wakeWatchers(entry);
-        this.emit();
-      }
-    }
-  }
-
   private async stepQuietly(entry: Entry): Promise<void> {
     try {
       await entry.session.step(entry.session.lastAppliedView);
@@ -347,10 +299,21 @@ export class SessionStore {
    * Steps until `done` or the end, holding the lock only to apply a view: the long polls in
    * between run unlocked, so an abort or a status call never waits behind them. Each poll asks
    * for news after the version already applied, so a quiet slot costs one request per poll.
-   * `signal` ends the wait early; `quiet` steps as a watcher does (see `stepAsWatcher`).
+   * `signal` ends the wait early; so does any operation here that ends the session or does what
+   * the wait waits for (an abort, the person's confirmation).
    */
-  private async drive(entry: Entry, maxWaitMs: number, done: (session: PairingSession) => boolean, options: { signal?: AbortSignal; quiet?: boolean } = {}): Promise<void> {
-    const { signal, quiet = false } = options;
+  private async drive(entry: Entry, maxWaitMs: number, done: (session: PairingSession) => boolean, stop?: AbortSignal): Promise<void> {
+    const waiter: Waiter = { wake: new AbortController(), done };
+    const signal = stop ? AbortSignal.any([stop, waiter.wake.signal]) : waiter.wake.signal;
+    entry.waiters.add(waiter);
+    try {
+      await this.driveUntil(entry, maxWaitMs, done, signal);
+    } finally {
+      entry.waiters.delete(waiter);
+    }
+  }
+
+  private async driveUntil(entry: Entry, maxWaitMs: number, done: (session: PairingSession) => boolean, signal: AbortSignal): Promise<void> {
     const deadline = this.deps.clock.now() + maxWaitMs;
     // Start from the last view this session applied, if any: a step makes whatever writes the
     // person's action since allowed (the bootstrap after confirming), and anything newer at the
@@ -358,8 +321,10 @@ export class SessionStore {
     let view: SlotView | undefined = entry.session.lastAppliedView;
     for (;;) {
       const current = view;
-      if (quiet) await this.stepAsWatcher(entry, current, done);
-      else await this.locked(entry, () => entry.session.step(current));
+      await this.locked(entry, async () => {
+        // Another operation may have moved the session on while this one polled.
+        if (!done(entry.session)) await entry.session.step(current);
+      });
       if (entry.session.isEnded || done(entry.session) || isAborted(signal)) return;
       const now = this.deps.clock.now();
       if (deadline - now <= 0) return;
@@ -433,14 +398,4 @@ function parseJson(text: string | undefined): unknown {
   } catch {
     return undefined;
   }
-}
-
-function isRecordOf(value: unknown, id: string): value is SessionRecord {
-  return typeof value === 'object' && value !== null && (value as Partial<SessionRecord>).v === 1 && (value as Partial<SessionRecord>).pairId === id;
-}
-
-function isSecrets(value: unknown): value is SessionSecrets {
-  if (typeof value !== 'object' || value === null) return false;
-  const { seed, token, code } = value as Partial<SessionSecrets>;
-  return typeof seed === 'string' && typeof token === 'string' && typeof code === 'string';
 }

@@ -6,23 +6,24 @@
 // protocol errors. No result and no log line carries the SAS, the digits typed, a seed, a key
 // or a token; log lines do not carry the code phrase either.
 //
-// While the person is being asked (`pair_confirm`) the session's relay slot is watched, so a
-// peer's abort or an expired slot ends the question at once with an error saying so, instead
-// of after the person typed; `pair_status` with `wait_seconds` on a `sas_ready` session waits
-// the same way, so a polling agent learns of it too.
+// Each pairing runs in the core's pairing runner (started by pair_host or pair_join, or on
+// restore); the tools only read its state, wait for it to move, and bring the person's answer
+// to its question: through an elicitation, the VS Code panel (`showPerson`), or a terminal
+// (`agent-pair confirm`, which hands the digits to this process). The runner watches the relay
+// while the person is asked, so a peer's abort ends the question at once. Words: words.ts.
 
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { type CallToolResult, ErrorCode as RpcErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { PairError, isPairError } from '../core/errors.js';
 import { HANDLE_PATTERN, initSelfIdempotent, loadIdentity } from '../core/identity.js';
-import type { ConfirmPort } from '../core/ports.js';
+import type { PairingRunners } from '../core/pairing.js';
 import type { SessionDeps, SessionSnapshot } from '../core/session.js';
 import type { SessionStore } from '../core/store.js';
 import { forgetAndRevoke } from '../core/inbox.js';
 import { listPeers } from '../core/trust.js';
-import { watchWhileAsked } from '../node/watch.js';
 import { type MessageReceiver, registerMessageTools } from './messageTools.js';
+import { MCP_WORDS, agentNextStep } from './words.js';
 
 export const MCP_SERVER_NAME = 'agent-pair';
 /** How long host, join and status may wait for the other side in one call (well under clients' request timeouts). */
@@ -30,26 +31,21 @@ export const MAX_TOOL_WAIT_SECONDS = 30;
 /** How long finalize may wait for the other side in one call. */
 export const MAX_FINALIZE_SECONDS = 120;
 const DEFAULT_FINALIZE_SECONDS = 30;
-/** A person who types something that is not 6 digits is asked again, this many times in all. */
+/** A person who types something that is not 6 digits is asked again, this many times in one pair_confirm. */
 export const MAX_DIGIT_PROMPTS = 3;
-/** What the person may type for the SAS: 6 digits, optionally split 3-3 by a dash or a space (as the webview accepts). */
-const DIGITS_SHAPE = /^\s*\d{3}[- ]?\d{3}\s*$/;
-/** With shared storage, a watch of a `sas_ready` session re-reads it this often (another process may confirm it). */
-const SHARED_STORAGE_CHECK_MS = 2_000;
-/** While the person is asked, the longest single watch of the relay. */
-const CONFIRM_WATCH_SLICE_MS = 60_000;
 
 export interface McpServerOptions {
   store: SessionStore;
   deps: SessionDeps;
+  /** The runners of this process: the tools start pairings on them and answer their questions. */
+  runners: PairingRunners;
   defaultRelayUrl: string;
-  /** Where the person types the SAS digits (VS Code's webview); else MCP elicitation is used. */
-  confirmPort?: ConfirmPort;
   /**
-   * Another process may change sessions in the same storage (the stdio server shares its files
-   * with `agent-pair confirm`): every session call first adopts what that process persisted.
+   * Where the person answers without an elicitation (VS Code's SAS panel): brings it up; the
+   * person's digits reach the runner's question from there. Resolves if the person closes it
+   * without answering. Without it, pair_confirm elicits.
    */
-  sharedStorage?: boolean;
+  showPerson?: (sessionId: string) => Promise<void>;
   /** One line per tool call: the tool and its outcome (a state or an error code), nothing secret. */
   log?: (line: string) => void;
   version?: string;
@@ -114,35 +110,6 @@ const sessionOut = z.object({
 });
 type SessionOut = z.infer<typeof sessionOut>;
 
-/** What the agent should do next, in terms of these tools. */
-function agentNextStep(snapshot: SessionSnapshot): string {
-  switch (snapshot.state) {
-    case 'opened':
-      return snapshot.role === 'host' && !snapshot.peerJoined && snapshot.code !== undefined
-        ? `Tell the person the code ${snapshot.code}: they read it to the other person, whose agent joins with it (pair_join). Then call pair_status with wait_seconds until the state is sas_ready.`
-        : 'The key exchange is running. Call pair_status with wait_seconds until the state is sas_ready.';
-    case 'sas_ready':
-      return 'Call pair_confirm: it asks the person (not you) to compare a 6-digit SAS (short authentication string) with the other person and type the digits the other person reads out. Tell the person to expect that prompt.';
-    case 'confirmed':
-      return 'Call pair_finalize to exchange and pin identity cards.';
-    case 'finalized':
-      return snapshot.peer ? `Paired: ${snapshot.peer.handle} (fingerprint ${snapshot.peer.fingerprint}) is pinned. Nothing more to do.` : 'Paired. Nothing more to do.';
-    case 'aborted':
-      return `${snapshot.nextStep} To try again, call pair_host or pair_join.`;
-  }
-}
-
-/** A promise that rejects once `signal` aborts (and never settles otherwise). */
-function abortion(signal: AbortSignal): Promise<never> {
-  return new Promise<never>((_resolve, reject) => {
-    const fail = (): void => {
-      reject(new PairError('cancelled', 'Stopped waiting for the person\'s answer.'));
-    };
-    if (signal.aborted) fail();
-    else signal.addEventListener('abort', fail, { once: true });
-  });
-}
-
 export function sessionToOutput(snapshot: SessionSnapshot): SessionOut {
   return {
     session_id: snapshot.sessionId,
@@ -175,6 +142,10 @@ function ok(structured: Record<string, unknown>, text: string): CallToolResult {
   return { content: [{ type: 'text', text }], structuredContent: structured };
 }
 
+function isEnded(snapshot: SessionSnapshot): boolean {
+  return snapshot.state === 'finalized' || snapshot.state === 'aborted';
+}
+
 function failure(error: PairError): CallToolResult {
   return { isError: true, content: [{ type: 'text', text: `${error.code}: ${error.message}` }] };
 }
@@ -187,7 +158,7 @@ function outcomeOf(result: CallToolResult): string {
 }
 
 export function createMcpServer(options: McpServerOptions): McpServer {
-  const { store, deps } = options;
+  const { store, deps, runners } = options;
   const log = options.log ?? (() => undefined);
   const server = new McpServer({ name: MCP_SERVER_NAME, version: options.version ?? '0.1.0' }, { capabilities: { tools: {} } });
   /** Sessions whose person is being asked right now, so a second pair_confirm does not ask twice. */
@@ -209,53 +180,19 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     }
   };
 
-  const refresh = async (id: string): Promise<void> => {
-    if (options.sharedStorage) await store.reloadFromStorage(id);
-  };
-
-  /**
-   * The session as it is now: adopted from shared storage, and stepped once if the key exchange
-   * is running. Past that it is read without writing, so polling never overwrites a
-   * confirmation another process persists meanwhile.
-   */
-  const current = async (id: string): Promise<SessionSnapshot> => {
-    await store.sweepExpired(); // first, so a session past its TTL reads as expired, not as ended elsewhere
-    await refresh(id);
-    const snapshot = store.status(id);
-    return snapshot.state === 'opened' ? store.trySas(id) : snapshot;
-  };
-
-  /**
-   * Waits while the session is `sas_ready`, at most `maxWaitMs`, for it to move on: a peer's
-   * abort or an expired slot (seen at the relay), this process's own confirmation or abort, or
-   * (with shared storage) what another process persisted, re-read every few seconds.
-   */
-  const watchSasReady = async (id: string, maxWaitMs: number, signal: AbortSignal): Promise<SessionSnapshot> => {
-    const deadline = deps.clock.now() + maxWaitMs;
-    for (;;) {
-      const snapshot = store.status(id);
-      const remainingMs = deadline - deps.clock.now();
-      if (snapshot.state !== 'sas_ready' || remainingMs <= 0 || signal.aborted) return snapshot;
-      await store.watchPeer(id, options.sharedStorage ? Math.min(remainingMs, SHARED_STORAGE_CHECK_MS) : remainingMs, signal);
-      await refresh(id);
-    }
-  };
-
-  /** The error for a pairing that ended while its person was being asked to verify the SAS. */
-  const endedWhileAsking = (snapshot: SessionSnapshot): PairError => {
-    const reason = snapshot.abortReason ?? 'aborted';
-    const what = snapshot.abortCode === 'peer_aborted'
-      ? `The other side aborted pairing ${snapshot.sessionId} (${reason}) while the person was verifying the SAS`
-      : snapshot.abortCode === 'expired'
-        ? `Pairing ${snapshot.sessionId} expired while the person was verifying the SAS`
-        : `Pairing ${snapshot.sessionId} ended (${reason}) while the person was verifying the SAS`;
-    return new PairError(snapshot.abortCode ?? 'aborted', `${what}; nothing was confirmed. ${agentNextStep(snapshot)}`);
-  };
-
   const single = (snapshot: SessionSnapshot): CallToolResult => {
     const session = sessionToOutput(snapshot);
     return ok({ session }, summarise(session));
   };
+
+  /** The session as it is now (a session past its TTL reads as expired). */
+  const current = async (id: string): Promise<SessionSnapshot> => {
+    await store.sweepExpired();
+    return store.status(id);
+  };
+
+  /** The error for a pairing that ended while its person was being asked to verify the SAS. */
+  const endedWhileAsking = (snapshot: SessionSnapshot): PairError => new PairError(snapshot.abortCode ?? 'aborted', MCP_WORDS.endedWhileAsking(snapshot));
 
   server.registerTool('identity_show', {
     title: 'Show this agent\'s identity',
@@ -301,10 +238,10 @@ export function createMcpServer(options: McpServerOptions): McpServer {
   }));
 
   const openAndMaybeWait = async (role: 'host' | 'guest', relay: string | undefined, code: string | undefined, wait: number | undefined): Promise<CallToolResult> => {
-    if (!(await loadIdentity(deps))) throw new PairError('identity_missing', 'This agent has no identity yet. Call identity_init with a handle first (ask the person for a short name).');
-    let snapshot = await store.open(role, relay ?? options.defaultRelayUrl, code);
-    if (wait !== undefined && wait > 0 && snapshot.state === 'opened') snapshot = await store.waitForSas(snapshot.sessionId, wait * 1000);
-    return single(snapshot);
+    if (!(await loadIdentity(deps))) throw new PairError('identity_missing', MCP_WORDS.noIdentity);
+    const opened = await store.open(role, relay ?? options.defaultRelayUrl, code);
+    runners.run(opened.sessionId);
+    return single(await runners.waitForChange(opened.sessionId, 'opened', (wait ?? 0) * 1000));
   };
 
   server.registerTool('pair_host', {
@@ -333,64 +270,74 @@ export function createMcpServer(options: McpServerOptions): McpServer {
 
   server.registerTool('pair_status', {
     title: 'Pairing status',
-    description: 'Shows one pairing (with session_id) or every pairing of this agent: state (opened, sas_ready, confirmed, finalized, or aborted with a reason), seconds left, and the next step. With a session_id each call also advances the key exchange, and wait_seconds waits for it to finish; poll it after pair_host or pair_join until the state is sas_ready. On a sas_ready pairing, wait_seconds waits for it to move on instead: the person confirming, or the pairing ending (the other side aborted, or it expired).',
+    description: 'Shows one pairing (with session_id) or every pairing of this agent: state (opened, sas_ready, confirmed, finalized, or aborted with a reason), seconds left, and the next step. The pairing runs on its own; wait_seconds waits for its state to move on: after pair_host or pair_join until the state is sas_ready; on a sas_ready pairing, until the person confirmed or the pairing ended (the other side aborted, or it expired).',
     inputSchema: args({ session_id: sessionIdArg.optional(), wait_seconds: waitSecondsArg }),
     outputSchema: { sessions: z.array(sessionOut) },
-    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    annotations: { readOnlyHint: true, openWorldHint: true },
   }, ({ session_id, wait_seconds }, extra) => guarded('pair_status', async () => {
     if (session_id === undefined) {
       await store.sweepExpired();
-      for (const known of store.list()) await refresh(known.sessionId);
       const sessions = store.list().map(sessionToOutput);
       return ok({ sessions }, sessions.length === 0 ? 'No pairings. Start one with pair_host, or pair_join with a code.' : sessions.map(summarise).join('\n'));
     }
     let snapshot = await current(session_id);
-    if (wait_seconds !== undefined && wait_seconds > 0) {
-      if (snapshot.state === 'opened') snapshot = await store.waitForSas(session_id, wait_seconds * 1000);
-      else if (snapshot.state === 'sas_ready') snapshot = await watchSasReady(session_id, wait_seconds * 1000, extra.signal);
+    if (wait_seconds !== undefined && wait_seconds > 0 && !isEnded(snapshot)) {
+      runners.run(session_id); // a session restored ended or never run is a no-op or resumes here
+      snapshot = await untilStateLeaves(session_id, snapshot.state, wait_seconds * 1000, extra.signal);
     }
     const session = sessionToOutput(snapshot);
     return ok({ sessions: [session] }, summarise(session));
   }));
 
-  /**
-   * Asks the person for the digits the other person reads out, showing them their own SAS.
-   * Once `signal` aborts (the tool call was cancelled, or the session moved on), it stops
-   * waiting for the answer.
-   */
-  const askPerson = async (snapshot: SessionSnapshot, signal: AbortSignal): Promise<string> => {
-    const sas = store.sasForPerson(snapshot.sessionId);
-    const expiresAt = Date.parse(snapshot.expiresAt);
-    if (options.confirmPort) {
-      const asked = options.confirmPort.askForDigits({ sessionId: snapshot.sessionId, sas, peerHint: `nameplate ${snapshot.nameplate}`, expiresAt });
-      // The port settles its own request when the session ends (the SAS panel does); a port
-      // that does not is simply no longer listened to.
-      return Promise.race([asked, abortion(signal)]);
+  /** Waits until the state is no longer `state` (ignoring new questions), at most `maxWaitMs`. */
+  const untilStateLeaves = async (id: string, state: SessionSnapshot['state'], maxWaitMs: number, signal: AbortSignal): Promise<SessionSnapshot> => {
+    const deadline = deps.clock.now() + maxWaitMs;
+    let snapshot = store.status(id);
+    while (snapshot.state === state && !signal.aborted && deadline > deps.clock.now()) {
+      snapshot = await runners.waitForChange(id, state, deadline - deps.clock.now(), signal);
     }
-    if (!server.server.getClientCapabilities()?.elicitation) {
-      throw new PairError('confirm_unavailable', `This MCP client cannot ask the person for the SAS digits. Tell the person to run this in a terminal: agent-pair confirm ${snapshot.sessionId}  (it shows them the SAS and takes the digits), then call pair_status or pair_finalize.`);
-    }
-    let retryNote = '';
-    for (let attempt = 1; attempt <= MAX_DIGIT_PROMPTS; attempt++) {
-      const typed = await elicitDigits(snapshot, sas, retryNote, expiresAt, signal);
-      if (typed !== undefined && DIGITS_SHAPE.test(typed)) return typed;
-      retryNote = ' That was not 6 digits, so nothing was checked yet.';
-    }
-    throw new PairError('bad_input', `The person typed something other than 6 digits ${MAX_DIGIT_PROMPTS} times, so nothing was checked; the pairing still waits. Call pair_confirm again when they are ready, or pair_abort.`);
+    return snapshot;
   };
 
-  /** One elicitation; undefined when the answer has the wrong shape (the caller asks again). */
-  const elicitDigits = async (snapshot: SessionSnapshot, sas: string, retryNote: string, expiresAt: number, signal: AbortSignal): Promise<string | undefined> => {
+  /**
+   * Brings the person's answer to the runner's question: an elicitation shows them their SAS and
+   * takes the digits; if the runner asks again (not six digits), so does this, up to
+   * MAX_DIGIT_PROMPTS. Resolves once the state left `sas_ready`; `signal` aborts once it did
+   * for another reason (the peer aborted), which withdraws the elicitation.
+   */
+  const elicitUntilAnswered = async (id: string, signal: AbortSignal): Promise<void> => {
+    if (!server.server.getClientCapabilities()?.elicitation) throw new PairError('confirm_unavailable', MCP_WORDS.noElicitation(id));
+    for (let attempt = 1; attempt <= MAX_DIGIT_PROMPTS; attempt++) {
+      const question = runners.questions.question(id) ?? (await untilQuestion(id, signal));
+      if (!question) return; // the session moved on
+      const digits = await elicitDigits(id, question.nameplate, question.sas, question.again || attempt > 1, question.expiresAt, signal);
+      if (digits !== undefined && runners.questions.answer(id, digits)) {
+        const after = await runners.waitForChange(id, 'sas_ready', Math.max(0, question.expiresAt - deps.clock.now()), signal);
+        if (after.state !== 'sas_ready') return;
+      }
+    }
+    throw new PairError('bad_input', MCP_WORDS.notSixDigitsTooOften(MAX_DIGIT_PROMPTS));
+  };
+
+  /** The runner's question for a `sas_ready` session once it is open (undefined if the session moved on). */
+  const untilQuestion = async (id: string, signal: AbortSignal): Promise<ReturnType<PairingRunners['questions']['question']>> => {
+    runners.run(id);
+    while (store.status(id).state === 'sas_ready' && !signal.aborted) {
+      const question = runners.questions.question(id);
+      if (question) return question;
+      await runners.waitForChange(id, 'sas_ready', Math.max(1, Date.parse(store.status(id).expiresAt) - deps.clock.now()), signal);
+    }
+    return undefined;
+  };
+
+  /** One elicitation; undefined when the answer failed the schema (the caller asks again). */
+  const elicitDigits = async (id: string, nameplate: string, sas: string, again: boolean, expiresAt: number, signal: AbortSignal): Promise<string | undefined> => {
     const secondsLeft = Math.max(1, Math.ceil((expiresAt - deps.clock.now()) / 1000));
     let answer;
     try {
       answer = await server.server.elicitInput({
         mode: 'form',
-        message:
-          `Agent Pair: verify the pairing (nameplate ${snapshot.nameplate}).${retryNote}\n\n` +
-          `Your SAS: ${sas}\n\n` +
-          'Read it to the other person and listen to theirs: the two must be the same. Type the 6 digits THE OTHER PERSON reads out. ' +
-          'If they differ, type what you heard anyway: the pairing then aborts safely on both sides. Your agent never sees these digits.',
+        message: MCP_WORDS.elicitation(nameplate, sas, again),
         requestedSchema: {
           type: 'object',
           properties: { digits: { type: 'string', title: 'Digits the other person reads out', description: '6 digits, like 594-376', minLength: 6, maxLength: 9 } },
@@ -399,15 +346,11 @@ export function createMcpServer(options: McpServerOptions): McpServer {
       }, { signal, timeout: secondsLeft * 1000 });
     } catch (error) {
       if (error instanceof McpError && error.code === (RpcErrorCode.InvalidParams as number)) return undefined; // the answer failed the schema
-      if (error instanceof McpError && error.code === (RpcErrorCode.RequestTimeout as number)) {
-        throw new PairError('timeout', 'The person did not answer before the pairing\'s time ran out.', { cause: error });
-      }
-      if (signal.aborted) throw new PairError('cancelled', 'The tool call was cancelled; the pairing still waits for the person to verify the SAS.', { cause: error });
-      throw new PairError('confirm_unavailable', `The client could not ask the person for the digits. The pairing still waits: try pair_confirm again, or the person confirms in a terminal: agent-pair confirm ${snapshot.sessionId}`, { cause: error });
+      if (error instanceof McpError && error.code === (RpcErrorCode.RequestTimeout as number)) throw new PairError('timeout', MCP_WORDS.noAnswerInTime, { cause: error });
+      if (signal.aborted) throw new PairError('cancelled', MCP_WORDS.callCancelled, { cause: error });
+      throw new PairError('confirm_unavailable', MCP_WORDS.elicitFailed(id), { cause: error });
     }
-    if (answer.action !== 'accept') {
-      throw new PairError('cancelled', 'The person declined to verify the SAS; the pairing still waits (sas_ready). Ask them whether to try again (pair_confirm) or to stop (pair_abort).');
-    }
+    if (answer.action !== 'accept') throw new PairError('cancelled', MCP_WORDS.declined);
     const digits = answer.content?.['digits'];
     return typeof digits === 'string' ? digits : undefined;
   };
@@ -421,70 +364,61 @@ export function createMcpServer(options: McpServerOptions): McpServer {
   }, ({ session_id }, extra) => guarded('pair_confirm', async () => {
     const snapshot = await current(session_id);
     if (snapshot.state === 'confirmed' || snapshot.state === 'finalized') return single(snapshot);
-    if (snapshot.state === 'aborted') throw new PairError(snapshot.abortCode ?? 'aborted', `Pairing ${session_id} has ended (${snapshot.abortReason ?? 'aborted'}); there is no SAS to verify. ${agentNextStep(snapshot)}`);
-    if (snapshot.state === 'opened') throw new PairError('invalid_state', `Pairing ${session_id} is still in the key exchange; there is no SAS yet. Call pair_status with wait_seconds until the state is sas_ready.`);
-    if (asking.has(session_id)) throw new PairError('invalid_state', `The person is already being asked to verify pairing ${session_id}; wait for that answer.`);
+    if (snapshot.state === 'aborted') throw new PairError(snapshot.abortCode ?? 'aborted', MCP_WORDS.ended(snapshot));
+    if (snapshot.state === 'opened') throw new PairError('invalid_state', MCP_WORDS.notYetSas(session_id));
+    if (asking.has(session_id)) throw new PairError('invalid_state', MCP_WORDS.alreadyAsking(session_id));
     asking.add(session_id);
-    // Meanwhile the relay is watched: a peer's abort or an expired slot ends the question.
-    const watching = new AbortController();
+    runners.run(session_id);
+    // Withdraws the question once the session leaves sas_ready for any reason, and ends every
+    // wait of this call once it returns.
     const moved = new AbortController();
-    // Relay trouble pauses the watch; it never fails the question, nor does any other failure
-    // of the watch (it just stops).
-    const watch = watchWhileAsked(() => watchSasReady(session_id, CONFIRM_WATCH_SLICE_MS, watching.signal), watching.signal, (error, retryMs) => {
-      log(`pair_confirm: watching the relay failed (${error.code}); watching again in ${retryMs / 1000} s`);
-    }).then((ended) => {
-      if (ended) moved.abort();
+    const unsubscribe = store.onDidChange(() => {
+      if (store.status(session_id).state !== 'sas_ready') moved.abort();
     });
+    const returned = new AbortController();
+    const signal = AbortSignal.any([extra.signal, moved.signal, returned.signal]);
     try {
-      let digits: string;
-      try {
-        digits = await askPerson(snapshot, AbortSignal.any([extra.signal, moved.signal]));
-      } catch (error) {
-        const now = store.status(session_id);
-        if (now.state === 'aborted') throw endedWhileAsking(now);
-        if (now.state !== 'sas_ready') return single(now); // confirmed in a terminal meanwhile
-        throw error;
+      if (options.showPerson) {
+        const closed = options.showPerson(session_id).then(() => {
+          if (store.status(session_id).state === 'sas_ready') throw new PairError('cancelled', MCP_WORDS.closed);
+        });
+        await Promise.race([closed, untilStateLeaves(session_id, 'sas_ready', Math.max(0, Date.parse(snapshot.expiresAt) - deps.clock.now()), signal)]);
+      } else {
+        await elicitUntilAnswered(session_id, signal);
       }
-      // The person may have confirmed in a terminal while the prompt was open.
-      await refresh(session_id);
+    } catch (error) {
       const now = store.status(session_id);
       if (now.state === 'aborted') throw endedWhileAsking(now);
       if (now.state !== 'sas_ready') return single(now);
-      try {
-        return single(await store.confirmSas(session_id, digits));
-      } catch (error) {
-        // Ended between the answer and the check: say how, not just that it is over.
-        if (isPairError(error, 'aborted') && store.status(session_id).abortCode !== 'aborted') throw endedWhileAsking(store.status(session_id));
-        throw error;
-      }
+      throw error;
     } finally {
-      watching.abort();
-      await watch;
+      returned.abort();
+      unsubscribe();
       asking.delete(session_id);
     }
+    const now = store.status(session_id);
+    if (now.state === 'aborted') throw endedWhileAsking(now);
+    return single(now);
   }));
 
   server.registerTool('pair_finalize', {
     title: 'Finalize a pairing',
-    description: 'Call after pair_confirm succeeded (state confirmed). Exchanges signed identity cards sealed under the pairing key and pins the peer by fingerprint; returns the peer. Waits for the other side up to timeout_seconds (their person may still be verifying); on a timeout error, call it again.',
+    description: 'Call after pair_confirm succeeded (state confirmed). The pairing exchanges signed identity cards sealed under the pairing key and pins the peer by fingerprint on its own; this waits for that, up to timeout_seconds (the other person may still be verifying), and returns the peer. On a timeout error, call it again.',
     inputSchema: args({
       session_id: sessionIdArg,
       timeout_seconds: secondsArg('timeout_seconds', MAX_FINALIZE_SECONDS, `Seconds to wait for the other side (0-${MAX_FINALIZE_SECONDS}, default ${DEFAULT_FINALIZE_SECONDS}).`),
     }),
     outputSchema: { session: sessionOut },
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-  }, ({ session_id, timeout_seconds }) => guarded('pair_finalize', async () => {
-    await refresh(session_id);
-    const before = store.status(session_id);
-    if (before.state === 'sas_ready') throw new PairError('invalid_state', 'The person has not verified the SAS yet: call pair_confirm first (it asks them).');
-    if (before.state === 'opened') throw new PairError('invalid_state', 'The key exchange has not finished yet: call pair_status with wait_seconds until the state is sas_ready, then pair_confirm.');
-    try {
-      return single(await store.finalize(session_id, (timeout_seconds ?? DEFAULT_FINALIZE_SECONDS) * 1000));
-    } catch (error) {
-      if (!isPairError(error, 'timeout')) throw error;
-      const { secondsLeft } = store.status(session_id);
-      throw new PairError('timeout', `The other side has not finished yet (their person may still be verifying the SAS). Call pair_finalize again to keep waiting; the pairing stays open ${secondsLeft} more seconds.`, { cause: error });
-    }
+  }, ({ session_id, timeout_seconds }, extra) => guarded('pair_finalize', async () => {
+    const before = await current(session_id);
+    if (before.state === 'sas_ready') throw new PairError('invalid_state', MCP_WORDS.notConfirmedYet);
+    if (before.state === 'opened') throw new PairError('invalid_state', MCP_WORDS.notYetSas(session_id));
+    runners.run(session_id);
+    const after = await untilStateLeaves(session_id, 'confirmed', (timeout_seconds ?? DEFAULT_FINALIZE_SECONDS) * 1000, extra.signal);
+    if (after.state === 'aborted') throw new PairError(after.abortCode ?? 'aborted', MCP_WORDS.ended(after));
+    if (after.state === 'confirmed') throw new PairError('timeout', MCP_WORDS.finalizeTimeout(after.secondsLeft));
+    return single(after);
   }));
 
   server.registerTool('pair_abort', {

@@ -1,13 +1,18 @@
 // `agent-pair mcp`: the MCP server on stdio for Claude Code, Cursor and other MCP clients.
-// Identity, peers and sessions in flight live in the CLI's home directory (0600 files), so the
-// person can verify a SAS in a terminal (`agent-pair confirm SESSION`) when the client cannot
-// ask them itself. Nothing but protocol goes to stdout; logs go to stderr.
+// Identity, peers and sessions in flight live in the CLI's home directory (0600 files), so a
+// client that starts a server per call finds its pairing again in the next one. This process
+// runs its sessions and is their only writer: the person who confirms in a terminal
+// (`agent-pair confirm SESSION`) hands the digits to it over the home's local channel
+// (node/confirmChannel.ts). Nothing but protocol goes to stdout; logs go to stderr.
 
+import { setMaxListeners } from 'node:events';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { PairingRunners } from '../core/pairing.js';
 import { SessionStore } from '../core/store.js';
 import { createRelayConnector } from '../relay/client.js';
+import { findServers, openConfirmChannel } from '../node/confirmChannel.js';
+import { openHomeStores } from '../node/fileStore.js';
 import { systemClock, systemRandom } from '../node/system.js';
-import { openHomeStores } from '../cli/fileStore.js';
 import { createMcpServer } from './server.js';
 
 export interface StdioOptions {
@@ -25,9 +30,15 @@ export async function runStdioServer(options: StdioOptions): Promise<void> {
   const { vault, memory } = openHomeStores(options.home);
   const deps = { vault, memory, random: systemRandom, clock: systemClock, relays: createRelayConnector() };
   const store = new SessionStore(deps);
-  const restored = await store.restore();
+  const runners = new PairingRunners({ store, clock: systemClock, log });
+  setMaxListeners(0, runners.stopSignal);
+  // Sessions another live server of this home runs are its own; the rest resume here.
+  const others = new Set((await findServers(options.home)).flatMap((server) => server.listing.sessions.map((session) => session.session_id)));
+  const restored = await store.restore(others);
   if (restored.restored.length > 0) log(`restored ${restored.restored.length} pairing(s) in flight`);
-  const server = createMcpServer({ store, deps, defaultRelayUrl: options.relayUrl, sharedStorage: true, log, ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }) });
+  for (const snapshot of restored.restored) runners.run(snapshot.sessionId);
+  const channel = await openConfirmChannel(options.home, store, runners);
+  const server = createMcpServer({ store, deps, runners, defaultRelayUrl: options.relayUrl, log, ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }) });
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     transport.onclose = resolve;
@@ -36,5 +47,7 @@ export async function runStdioServer(options: StdioOptions): Promise<void> {
   await server.connect(transport);
   log(`serving on stdio (relay ${options.relayUrl}, home ${options.home})`);
   await closed;
+  runners.dispose();
+  await channel.close();
   await server.close();
 }

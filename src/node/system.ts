@@ -9,7 +9,7 @@ import type { Clock, Random } from '../core/ports.js';
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms) => sleep(ms),
+  sleep: (ms, signal) => sleep(ms, undefined, signal ? { signal } : undefined).catch(() => undefined),
 };
 
 export const systemRandom: Random = {

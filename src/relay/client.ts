@@ -42,6 +42,19 @@ import {
 } from '../core/ports.js';
 import {
   DEFAULT_RELAY_LIMITS,
+  type FieldWriteRequestBody,
+  type GrantBody,
+  type GuestJoinRequestBody,
+  type GuestJoinedBody,
+  type HostOpenRequestBody,
+  type HostOpenedBody,
+  type InboxMessageBody,
+  type InboxPageBody,
+  type InboxSlotBody,
+  type PostMessageRequestBody,
+  type PostedMessageBody,
+  type Received,
+  type SlotViewBody,
   GRANT_ID_PATTERN,
   INBOX_PATH,
   MAX_ENVELOPE_BYTES,
@@ -134,12 +147,12 @@ export class RelayClient implements RelayPort {
       what: 'open a pairing',
       method: 'POST',
       path: PAIR_PATH,
-      body: { role: 'host' },
+      body: { role: 'host' } satisfies HostOpenRequestBody,
       timeoutMs: this.timeoutMs,
       success: 201,
       notFound: (message) => this.unexpected('open a pairing', 404, message),
     });
-    const object = this.object(body);
+    const object = this.object<HostOpenedBody>(body);
     return {
       pairId: this.string(object, 'pair_id', PAIR_ID_PATTERN),
       nameplate: this.string(object, 'nameplate', NAMEPLATE_PATTERN),
@@ -156,7 +169,7 @@ export class RelayClient implements RelayPort {
       what: `join the pairing under nameplate ${nameplate}`,
       method: 'POST',
       path: PAIR_PATH,
-      body: { role: 'guest', nameplate },
+      body: { role: 'guest', nameplate } satisfies GuestJoinRequestBody,
       timeoutMs: this.timeoutMs,
       success: 201,
       notFound: () => new PairError('not_found', `No pairing waits under nameplate ${nameplate} on ${this.url}: check the code (a code works for one join only).`),
@@ -165,7 +178,7 @@ export class RelayClient implements RelayPort {
         return new PairError('conflict', `The pairing under nameplate ${nameplate} on ${this.url} was already joined, perhaps by this side's own earlier attempt whose answer was lost. Ask the host for a new code.`);
       },
     });
-    const object = this.object(body);
+    const object = this.object<GuestJoinedBody>(body);
     return {
       pairId: this.string(object, 'pair_id', PAIR_ID_PATTERN),
       token: this.string(object, 'token', TOKEN_PATTERN),
@@ -185,7 +198,7 @@ export class RelayClient implements RelayPort {
       method: 'PUT',
       path: pairFieldPath(pairId, field),
       token,
-      body: { value },
+      body: { value } satisfies FieldWriteRequestBody,
       timeoutMs: this.timeoutMs,
       success: 204,
       notFound: () => this.expired(),
@@ -212,8 +225,8 @@ export class RelayClient implements RelayPort {
       timeoutMs += wait * 1000;
     }
     const body = await this.call({ what: 'read the pairing', method: 'GET', path, token, timeoutMs, signal, success: 200, notFound: () => this.expired() });
-    const object = this.object(body);
-    const version = object['version'];
+    const object = this.object<SlotViewBody>(body);
+    const version = object.version;
     if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) throw this.malformed('version is not a non-negative integer');
     return { version, expiresAt: this.timestamp(object, 'expires_at'), self: this.fields(object, 'self'), peer: this.fields(object, 'peer') };
   }
@@ -227,7 +240,7 @@ export class RelayClient implements RelayPort {
       success: 201,
       notFound: (message) => this.unexpected('allocate an inbox slot', 404, message),
     });
-    const object = this.object(body);
+    const object = this.object<InboxSlotBody>(body);
     return { slotId: this.string(object, 'slot_id', SLOT_ID_PATTERN), ownerToken: this.string(object, 'owner_token', TOKEN_PATTERN) };
   }
 
@@ -243,7 +256,7 @@ export class RelayClient implements RelayPort {
       success: 201,
       notFound: () => this.inboxGone(),
     });
-    const object = this.object(body);
+    const object = this.object<GrantBody>(body);
     const sendToken = this.string(object, 'send_token', TOKEN_PATTERN);
     // The id is a hash of the token: a relay that reports another one is not believed.
     if (this.string(object, 'grant_id', GRANT_ID_PATTERN) !== grantIdOf(sendToken)) throw this.malformed('grant_id is not the hash of send_token');
@@ -276,14 +289,14 @@ export class RelayClient implements RelayPort {
       method: 'POST',
       path: messagesPath(slotId),
       token: sendToken,
-      body: { value: envelope },
+      body: { value: envelope } satisfies PostMessageRequestBody,
       timeoutMs: this.timeoutMs,
       success: 201,
       notFound: () => this.inboxGone(),
       special: (status) =>
         status === 401 ? new PairError('revoked', `The relay at ${this.url} refused our send token: the peer forgot us or revoked it. Pair again to talk to them.`) : undefined,
     });
-    const seq = this.object(body)['seq'];
+    const seq = this.object<PostedMessageBody>(body).seq;
     if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) throw this.malformed('seq is not a positive integer');
     return { seq };
   }
@@ -309,15 +322,15 @@ export class RelayClient implements RelayPort {
       maxResponseBytes: MAX_INBOX_PAGE_BYTES,
       notFound: () => this.inboxGone(),
     });
-    const object = this.object(body);
-    const lastSeq = object['last_seq'];
+    const object = this.object<InboxPageBody>(body);
+    const lastSeq = object.last_seq;
     if (typeof lastSeq !== 'number' || !Number.isSafeInteger(lastSeq) || lastSeq < 0) throw this.malformed('last_seq is not a non-negative integer');
-    const list = object['messages'];
+    const list = object.messages;
     if (!Array.isArray(list) || list.length > MAX_MESSAGES_PER_READ) throw this.malformed(`messages is not a list of at most ${MAX_MESSAGES_PER_READ}`);
     const messages = list.map((item: unknown, index): InboxMessage => {
-      const entry = this.object(item, `messages[${index}]`);
-      const seq = entry['seq'];
-      const value = entry['value'];
+      const entry = this.object<InboxMessageBody>(item, `messages[${index}]`);
+      const seq = entry.seq;
+      const value = entry.value;
       if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq <= after || seq > lastSeq) throw this.malformed(`messages[${index}].seq is not between after and last_seq`);
       if (typeof value !== 'string') throw this.malformed(`messages[${index}].value is not a string`);
       return { seq, value, grantId: this.string(entry, 'grant_id', GRANT_ID_PATTERN), receivedAt: this.timestamp(entry, 'received_at') };
@@ -462,18 +475,19 @@ export class RelayClient implements RelayPort {
     }
   }
 
-  private object(value: unknown, name = 'the body'): Record<string, unknown> {
+  /** An answer's body as the contract's `Body`, each field still to be checked. */
+  private object<Body extends object>(value: unknown, name = 'the body'): Received<Body> {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw this.malformed(`${name} is not a JSON object`);
-    return value as Record<string, unknown>;
+    return value as Received<Body>;
   }
 
-  private string(object: Record<string, unknown>, key: string, pattern: RegExp): string {
+  private string<Body extends object>(object: Received<Body>, key: keyof Body & string, pattern: RegExp): string {
     const value = object[key];
     if (typeof value !== 'string' || !pattern.test(value)) throw this.malformed(`${key} is missing or not in the protocol's format`);
     return value;
   }
 
-  private timestamp(object: Record<string, unknown>, key: string): number {
+  private timestamp<Body extends object>(object: Received<Body>, key: keyof Body & string): number {
     const value = object[key];
     const ms = typeof value === 'string' ? parseTimestamp(value) : undefined;
     if (ms === undefined) throw this.malformed(`${key} is not an RFC 3339 timestamp`);
@@ -481,8 +495,8 @@ export class RelayClient implements RelayPort {
   }
 
   /** The known fields of `self` or `peer`; their values' formats are the core's to judge. */
-  private fields(object: Record<string, unknown>, key: 'self' | 'peer'): FieldValues {
-    const source = this.object(object[key], key);
+  private fields(object: Received<SlotViewBody>, key: 'self' | 'peer'): FieldValues {
+    const source = this.object<FieldValues>(object[key], key);
     const values: FieldValues = {};
     for (const field of PAIR_FIELDS) {
       const value = source[field];

@@ -213,7 +213,12 @@ export function pakeCommitOf(pake: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Bodies
+// Bodies: the client builds its requests and reads the answers through these types, and the
+// server builds its answers and reads the requests through the same ones, so a field renamed
+// on one side fails to compile on the other.
+
+/** A body as received, before it is checked: the contract's fields, each of unknown value. */
+export type Received<Body extends object> = Readonly<Partial<Record<keyof Body, unknown>>>;
 
 export interface HostOpenRequestBody {
   role: 'host';

@@ -1,8 +1,9 @@
 // The default relay is a loopback one at 127.0.0.1:8771, shared by everything on this machine:
-// whoever needs it first starts it, and the others find it answering. A CLI or an MCP server
-// starts it in-process (ensureLocalRelay); a VS Code window starts it as a process of its own
-// that outlives the window (vscode/embeddedRelay.ts). Two starting at once race for the port;
-// the loser uses the winner's.
+// whoever needs it first starts it, and the others find it answering. A VS Code window, the CLI
+// and `agent-pair mcp` start it as a process of its own that outlives them (node/localRelay.ts,
+// running dist/relay.mjs); run from the sources, where there is no bundle, the CLI starts it
+// in-process (ensureLocalRelay). Two starting at once race for the port; the loser uses the
+// winner's.
 
 import { PairError } from '../core/errors.js';
 import { type RunningRelay, startRelay } from './node.js';

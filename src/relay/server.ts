@@ -26,10 +26,15 @@ import { fromBase64, fromUtf8 } from '../core/bytes.js';
 import { isPairError } from '../core/errors.js';
 import { PAIR_FIELDS, type FieldValues, type PairField, type Role } from '../core/ports.js';
 import {
+  type FieldWriteRequestBody,
   type GrantBody,
+  type GuestJoinRequestBody,
+  type HostOpenRequestBody,
   type InboxMessageBody,
   type InboxPageBody,
+  type PostMessageRequestBody,
   type PostedMessageBody,
+  type Received,
   grantIdOf,
   type GuestJoinedBody,
   type HostOpenedBody,
@@ -273,20 +278,20 @@ export class Relay {
   // -- POST /v1/pair ------------------------------------------------------------------------
 
   private async openOrJoin(request: RelayRequest): Promise<RelayResponse> {
-    const parsed = parseObject(request.body, '{"role":"host"} or {"role":"guest","nameplate":"47"}');
+    const parsed = parseObject<HostOpenRequestBody | GuestJoinRequestBody>(request.body, '{"role":"host"} or {"role":"guest","nameplate":"47"}');
     if (!parsed.ok) return parsed.response;
     const body = parsed.body;
-    const role = body['role'];
+    const role = body.role;
     if (role === undefined) return badRequest('role is missing; expected "host" or "guest".');
     if (role !== 'host' && role !== 'guest') return badRequest('role is not "host" or "guest".');
-    const allowed = role === 'host' ? ['role'] : ['role', 'nameplate'];
+    const allowed: string[] = role === 'host' ? (['role'] satisfies (keyof HostOpenRequestBody)[]) : (['role', 'nameplate'] satisfies (keyof GuestJoinRequestBody)[]);
     const unknown = Object.keys(body).find((key) => !allowed.includes(key));
     if (unknown !== undefined) {
       return badRequest(role === 'host' && unknown === 'nameplate' ? 'nameplate is not taken from a host; the relay allocates it.' : `${unknown} is not a field of this request; expected only ${allowed.join(' and ')}.`);
     }
     let nameplate: string | undefined;
     if (role === 'guest') {
-      const value = body['nameplate'];
+      const value = (body as Received<GuestJoinRequestBody>).nameplate;
       if (value === undefined) return badRequest('nameplate is missing; expected the digits before the dash of the code, like "47".');
       if (typeof value !== 'string' || !NAMEPLATE_PATTERN.test(value)) return badRequest('nameplate is not a string of digits without a leading zero, like "47".');
       nameplate = value;
@@ -450,10 +455,10 @@ export class Relay {
     const field: PairField = fieldName;
     if (!PAIR_ID_PATTERN.test(pairId)) return slotNotFound();
 
-    const parsed = parseObject(request.body, '{"value":"..."}');
+    const parsed = parseObject<FieldWriteRequestBody>(request.body, '{"value":"..."}');
     if (!parsed.ok) return parsed.response;
     const body = parsed.body;
-    const value = body['value'];
+    const value = body.value;
     if (value === undefined) return badRequest('value is missing; expected {"value":"..."}.');
     if (typeof value !== 'string') return badRequest('value is not a string.');
     const unknown = Object.keys(body).find((key) => key !== 'value');
@@ -552,10 +557,10 @@ export class Relay {
     if (!SLOT_ID_PATTERN.test(slotId)) return inboxNotFound();
     const sendToken = bearerToken(request.authorization);
 
-    const parsed = parseObject(request.body, '{"value":"<base64 envelope>"}');
+    const parsed = parseObject<PostMessageRequestBody>(request.body, '{"value":"<base64 envelope>"}');
     if (!parsed.ok) return parsed.response;
     const body = parsed.body;
-    const value = body['value'];
+    const value = body.value;
     if (value === undefined) return badRequest('value is missing; expected {"value":"<base64 envelope>"}.');
     if (typeof value !== 'string') return badRequest('value is not a string; expected base64 of the envelope.');
     const unknown = Object.keys(body).find((key) => key !== 'value');
@@ -676,10 +681,10 @@ function authenticatePair(slot: StoredPair, header: string | undefined): Role | 
 
 // -- Request bodies -----------------------------------------------------------------------
 
-type Parsed = { ok: true; body: Record<string, unknown> } | { ok: false; response: RelayResponse };
+type Parsed<Body extends object> = { ok: true; body: Received<Body> } | { ok: false; response: RelayResponse };
 
-function parseObject(bytes: Uint8Array, expected: string): Parsed {
-  const fail = (message: string): Parsed => ({ ok: false, response: badRequest(message) });
+function parseObject<Body extends object>(bytes: Uint8Array, expected: string): Parsed<Body> {
+  const fail = (message: string): Parsed<Body> => ({ ok: false, response: badRequest(message) });
   if (bytes.length === 0) return fail(`The body is empty; expected a JSON object like ${expected}.`);
   let parsed: unknown;
   try {
@@ -688,7 +693,7 @@ function parseObject(bytes: Uint8Array, expected: string): Parsed {
     return fail(isPairError(error) ? error.message : `The body is not valid JSON; expected a JSON object like ${expected}.`);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return fail(`The body is not a JSON object; expected one like ${expected}.`);
-  return { ok: true, body: parsed as Record<string, unknown> };
+  return { ok: true, body: parsed as Received<Body> };
 }
 
 // -- Canned answers -----------------------------------------------------------------------

@@ -3,8 +3,9 @@
 import type * as vscode from 'vscode';
 import type { SessionDeps } from '../core/session.js';
 import type { SessionStore } from '../core/store.js';
-import type { RelayChoice } from './embeddedRelay.js';
-import type { PairingDriver } from './pairingDriver.js';
+import type { RelayChoice } from '../node/localRelay.js';
+import type { PairingRunners } from '../core/pairing.js';
+import type { PairingPresenter } from './pairingUi.js';
 import type { SasPanels } from './sasPanel.js';
 
 export interface ExtensionDeps {
@@ -13,7 +14,10 @@ export interface ExtensionDeps {
   /** The stores, clock, CSPRNG and relay connector, for identity and trust calls. */
   core: SessionDeps;
   relays: RelayChoice;
-  driver: PairingDriver;
+  /** The runners of this window's pairings (MCP tools use them too). */
+  runners: PairingRunners;
+  /** Runs a pairing the person started and shows its events. */
+  pairings: PairingPresenter;
   panels: SasPanels;
   log: vscode.LogOutputChannel;
   /** `agentPair.handle`, or the OS user name sanitised: what the handle prompt suggests. */

@@ -1,12 +1,14 @@
 // The composition root: builds the window's one SessionStore over VS Code's storage, the relay
-// choice, the background driver, the SAS panels, the status bar, the MCP provider, the join link
+// choice, the pairing runners (core) and what renders their events, the SAS panels, the status bar, the MCP provider, the join link
 // handler and the commands, and hands every disposable to the extension context. Nothing here
 // talks to the network on activation: restoring pairings in flight reads local state only; the
 // relay and the MCP server start when first needed. The local relay runs in a process of its
-// own that outlives this window (embeddedRelay.ts), so deactivating leaves it running.
+// own that outlives this window (node/localRelay.ts), so deactivating leaves it running.
 
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import * as vscode from 'vscode';
+import { PairingRunners } from '../core/pairing.js';
 import type { SessionDeps } from '../core/session.js';
 import { SessionStore } from '../core/store.js';
 import { defaultHome, systemClock, systemRandom } from '../node/system.js';
@@ -34,12 +36,11 @@ import { WindowMessaging, lossGraceSettingMs } from './messaging.js';
 import { PeersView } from './peersView.js';
 import { UnreadStatusItem } from './unreadStatus.js';
 import type { ExtensionDeps } from './deps.js';
-import { type RelayChoiceOptions, RelayChoice, nodeScriptCommand, startingLocalRelay } from './embeddedRelay.js';
+import { type RelayChoiceOptions, RelayChoice, nodeScriptCommand, startingLocalRelay } from '../node/localRelay.js';
 import { watchExpiry } from './expiryWatch.js';
 import { suggestedHandle } from './identityPrompt.js';
 import { type McpEndpoint, registerMcpProvider } from './mcpProvider.js';
-import { PairingDriver } from './pairingDriver.js';
-import { createPairingUi } from './pairingUi.js';
+import { PairingPresenter } from './pairingUi.js';
 import { SasPanels } from './sasPanel.js';
 import { SHARED_MODULES } from './sharedModules.js';
 import { SessionStatusBar } from './statusBar.js';
@@ -76,20 +77,11 @@ export function activate(context: vscode.ExtensionContext): void {
   };
   const store = new SessionStore(core);
 
-  const panels = new SasPanels({
-    extensionUri: context.extensionUri,
+  const runners = new PairingRunners({
     store,
-    log,
-    onPersonConfirmed: (sessionId) => {
-      driver.drive(sessionId, 'started');
-    },
-  });
-  const driver = new PairingDriver({
-    store,
-    ui: createPairingUi(panels, log),
     clock: systemClock,
     log: (line) => {
-      log.info(line);
+      log.warn(line);
     },
     relayLost: async (relayUrl) => {
       // The shared local relay's process stopped (idle exit, Stop Local Relay, killed): start
@@ -98,13 +90,16 @@ export function activate(context: vscode.ExtensionContext): void {
       if (relays.isLocal(relayUrl)) await relays.ensureLocal();
     },
   });
+  // Every pairing in flight listens on it; that is not a leak.
+  setMaxListeners(0, runners.stopSignal);
+  const panels = new SasPanels({ extensionUri: context.extensionUri, store, questions: runners.questions, log });
+  const pairings = new PairingPresenter(runners, panels, log);
   const expiry = watchExpiry(store, (line) => {
     log.warn(line);
   });
-  const stopWatchingWaiting = driver.watchWaiting();
-  context.subscriptions.push(panels, new SessionStatusBar(store, COMMANDS.showSessions), { dispose: () => { stopWatchingWaiting(); driver.dispose(); } }, expiry);
+  context.subscriptions.push(panels, pairings, new SessionStatusBar(store, COMMANDS.showSessions), { dispose: () => { runners.dispose(); } }, expiry);
 
-  const deps: ExtensionDeps = { store, core, relays, driver, panels, log, suggestedHandle };
+  const deps: ExtensionDeps = { store, core, relays, runners, pairings, panels, log, suggestedHandle };
   const declared = (context.extension.packageJSON as { version?: unknown }).version;
   const version = typeof declared === 'string' ? declared : '0.0.0';
   const messaging = startMessaging(context, deps);
@@ -134,7 +129,7 @@ export function activate(context: vscode.ExtensionContext): void {
     await Promise.all([mcp.close().catch(() => undefined), messaging.dispose()]);
   };
 
-  void resumePairings(store, driver, log);
+  void resumePairings(store, pairings, log);
 }
 
 export async function deactivate(): Promise<void> {
@@ -183,12 +178,12 @@ function startMessaging(context: vscode.ExtensionContext, deps: ExtensionDeps): 
 }
 
 /** Pairings this workspace had in flight when it last closed carry on where they stopped. */
-async function resumePairings(store: SessionStore, driver: PairingDriver, log: vscode.LogOutputChannel): Promise<void> {
+async function resumePairings(store: SessionStore, pairings: PairingPresenter, log: vscode.LogOutputChannel): Promise<void> {
   try {
     const { restored, dropped } = await store.restore();
     if (restored.length > 0) log.info(`Resumed ${restored.length} pairing${restored.length === 1 ? '' : 's'} in flight.`);
     if (dropped.length > 0) log.warn(`Dropped ${dropped.length} stored pairing${dropped.length === 1 ? '' : 's'} that could not be read back.`);
-    for (const snapshot of restored) driver.drive(snapshot.sessionId, 'restored');
+    for (const snapshot of restored) pairings.resume(snapshot);
   } catch (error) {
     log.error(`Restoring pairings failed: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -198,9 +193,9 @@ async function resumePairings(store: SessionStore, driver: PairingDriver, log: v
 export const __agentPairShared = SHARED_MODULES;
 
 /**
- * The MCP server over Streamable HTTP, on the same store: loaded on first use from a bundle of
- * its own (esbuild.mjs), so activation does not pay for the MCP SDK. Its ConfirmPort is the
- * SAS panel.
+ * The MCP server over Streamable HTTP, on the same store and runners: loaded on first use from a
+ * bundle of its own (esbuild.mjs), so activation does not pay for the MCP SDK. The person
+ * answers in the SAS panel.
  */
 async function startMcp(deps: ExtensionDeps, version: string, messaging: WindowMessaging): Promise<McpEndpoint> {
   const { createMcpServer, startMcpHttpServer } = await import('./mcpEntry.js');
@@ -212,8 +207,9 @@ async function startMcp(deps: ExtensionDeps, version: string, messaging: WindowM
       createMcpServer({
         store: deps.store,
         deps: deps.core,
+        runners: deps.runners,
         defaultRelayUrl: deps.relays.forNewPairing(),
-        confirmPort: deps.panels,
+        showPerson: (sessionId) => deps.panels.show(sessionId, { forAgent: true }),
         version,
         receiver: messaging.forTools(),
         confirmSends: vscode.workspace.getConfiguration(SETTINGS.section).get<boolean>(SETTINGS.confirmAgentSends, false),

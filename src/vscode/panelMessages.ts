@@ -5,7 +5,7 @@
 
 import type { Role } from '../core/ports.js';
 import type { SessionSnapshot, SessionState } from '../core/session.js';
-import { describeState } from './sessionView.js';
+import { describeState, nextStepForPerson } from './sessionView.js';
 
 /** What the panel shows. Everything is display text; `sas` only while the person must verify. */
 export interface PanelView {
@@ -80,7 +80,7 @@ export function panelView(snapshot: SessionSnapshot, extra: { sas?: string; chec
     state: snapshot.state,
     // Once paired the peer line carries the fingerprint, so the state says the handle alone.
     stateText: snapshot.state === 'finalized' && snapshot.peer ? `paired with ${snapshot.peer.handle}` : describeState(snapshot),
-    nextStep: nextStepForPerson(snapshot),
+    nextStep: panelNextStep(snapshot),
     secondsLeft: snapshot.secondsLeft,
     canConfirm,
     checking: extra.checking === true && snapshot.state === 'sas_ready',
@@ -92,19 +92,7 @@ export function panelView(snapshot: SessionSnapshot, extra: { sas?: string; chec
   return view;
 }
 
-/** The snapshot's next step, reworded for the person at the panel (the snapshot's is for agents). */
-function nextStepForPerson(snapshot: SessionSnapshot): string {
-  switch (snapshot.state) {
-    case 'opened':
-      return snapshot.peerJoined ? 'The two sides are exchanging keys; the SAS appears here in a moment.' : 'The SAS appears here once the other person has joined with the code.';
-    case 'sas_ready':
-      return 'Read your SAS to the other person, listen to theirs, and type the digits they read out. If they differ, abort.';
-    case 'confirmed':
-      return 'Confirmed. Waiting for the other side to confirm too, then the identity cards are exchanged.';
-    case 'finalized':
-      return 'Agent Pair: List Peers shows everyone you have paired with.';
-    case 'aborted':
-      // The state line already says why; the next step only says what to do.
-      return 'To pair, one of you hosts a new pairing (Agent Pair: Host a Pairing) and reads out the new code.';
-  }
+/** The panel's next step: the person's words, except that a finished panel does not say "Paired with" a second time (its state and peer lines do). */
+function panelNextStep(snapshot: SessionSnapshot): string {
+  return snapshot.state === 'finalized' ? 'Agent Pair: List Peers shows everyone you have paired with.' : nextStepForPerson(snapshot);
 }

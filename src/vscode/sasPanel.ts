@@ -3,49 +3,36 @@
 // the session is `sas_ready`), takes the six digits the other person reads out, and shows the
 // live state until the pairing ends.
 //
-// It is also VS Code's ConfirmPort: when an agent calls MCP `pair_confirm`, askForDigits opens
-// (or focuses) the panel for that session and resolves with the digits the person types; the
-// caller then confirms them with the store. Closing the panel or aborting rejects with
-// `cancelled`. Digits typed with no agent waiting go to the store directly, and the pairing
-// then finalizes in the background.
+// The digits the person types answer the pairing runner's question (PersonQuestions): the
+// runner checks them and goes on to finalize, whoever started the pairing (a command, a
+// restore, or an agent whose MCP `pair_confirm` brought the panel up).
 
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { PairError, isPairError } from '../core/errors.js';
-import type { ConfirmPort } from '../core/ports.js';
+import type { PersonQuestions } from '../core/pairing.js';
 import type { SessionSnapshot } from '../core/session.js';
 import type { SessionStore } from '../core/store.js';
 import { SAS_PANEL_VIEW_TYPE, sasPanelTitle } from './ids.js';
 import { DIGITS_HINT, type HostToWebview, normaliseDigits, panelView, parseWebviewMessage } from './panelMessages.js';
 import { panelHtml } from './panelHtml.js';
 
-/** If an agent took the digits but never confirmed them, the panel accepts input again after this. */
-const CHECKING_TIMEOUT_MS = 15_000;
-
 export interface SasPanelsOptions {
   extensionUri: vscode.Uri;
   store: SessionStore;
+  /** The runners' questions: the panel shows the SAS asked about and answers with the digits. */
+  questions: PersonQuestions;
   log: vscode.LogOutputChannel;
-  /** The person confirmed the SAS in a panel with no agent waiting: the pairing should finalize. */
-  onPersonConfirmed: (sessionId: string) => void;
 }
 
-interface PendingRequest {
-  resolve: (digits: string) => void;
-  reject: (error: PairError) => void;
-  peerHint: string;
-  timer: NodeJS.Timeout;
-}
-
-export class SasPanels implements ConfirmPort, vscode.Disposable {
+export class SasPanels implements vscode.Disposable {
   private readonly panels = new Map<string, SasPanel>();
-  private readonly unsubscribe: () => void;
-  private disposed = false;
+  private readonly unsubscribe: (() => void)[];
 
   constructor(private readonly options: SasPanelsOptions) {
-    this.unsubscribe = options.store.onDidChange(() => {
+    const refreshAll = (): void => {
       for (const panel of this.panels.values()) panel.refresh();
-    });
+    };
+    this.unsubscribe = [options.store.onDidChange(refreshAll), options.questions.onDidChange(refreshAll)];
   }
 
   /** True while the session's panel is on screen: it then says what happens, nothing else needs to. */
@@ -53,28 +40,19 @@ export class SasPanels implements ConfirmPort, vscode.Disposable {
     return this.panels.get(sessionId)?.visible ?? false;
   }
 
-  /** Opens the panel for a session, or brings its panel to the front. */
-  show(sessionId: string, options: { preserveFocus?: boolean } = {}): void {
-    this.panelFor(sessionId, options.preserveFocus ?? false);
-  }
-
-  askForDigits(request: { sessionId: string; sas: string; peerHint: string; expiresAt: number }): Promise<string> {
-    if (this.disposed) return Promise.reject(new PairError('confirm_unavailable', 'VS Code is closing this window; confirm the SAS again once it is open.'));
-    let snapshot: SessionSnapshot;
-    try {
-      snapshot = this.options.store.status(request.sessionId);
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
-    }
-    if (snapshot.state !== 'sas_ready') {
-      return Promise.reject(new PairError('invalid_state', `There is no SAS to verify: the pairing is ${snapshot.state}.`));
-    }
-    return this.panelFor(request.sessionId, false).waitForPerson(request.peerHint, request.expiresAt);
+  /**
+   * Opens the panel for a session, or brings its panel to the front. `forAgent`: an agent asked
+   * for this verification (MCP `pair_confirm`), which the panel says. Resolves once the panel
+   * is closed.
+   */
+  show(sessionId: string, options: { preserveFocus?: boolean; forAgent?: boolean } = {}): Promise<void> {
+    const panel = this.panelFor(sessionId, options.preserveFocus ?? false);
+    if (options.forAgent === true) panel.markAgentRequest();
+    return panel.closed;
   }
 
   dispose(): void {
-    this.disposed = true;
-    this.unsubscribe();
+    for (const unsubscribe of this.unsubscribe) unsubscribe();
     for (const panel of [...this.panels.values()]) panel.dispose();
   }
 
@@ -107,13 +85,18 @@ export function panelTitle(snapshot: SessionSnapshot): string {
 
 class SasPanel {
   private readonly disposables: vscode.Disposable[] = [];
-  private pending: PendingRequest | undefined;
-  /** Digits were handed over (to the store or an agent) and the answer is not in yet. */
+  /** An agent asked for this verification (MCP `pair_confirm`). */
+  private agentRequest = false;
+  /** Digits were handed to the runner and its verdict is not in yet. */
   private checking = false;
-  private checkingTimer: NodeJS.Timeout | undefined;
   private error: string | undefined;
   private last: SessionSnapshot;
   private disposed = false;
+  private markClosed: () => void = () => undefined;
+  /** Resolves once the panel is closed. */
+  readonly closed = new Promise<void>((resolve) => {
+    this.markClosed = resolve;
+  });
 
   constructor(
     private readonly panel: vscode.WebviewPanel,
@@ -153,21 +136,12 @@ class SasPanel {
     this.panel.reveal(undefined, preserveFocus);
   }
 
-  /** Waits for the person's digits on behalf of an agent (MCP `pair_confirm`). */
-  waitForPerson(peerHint: string, expiresAt: number): Promise<string> {
-    // A newer request replaces an older one for the same session; the older caller learns why.
-    this.settle(new PairError('cancelled', 'A newer request to verify this SAS replaced this one.'));
-    const promise = new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.settle(new PairError('expired', 'The pairing expired before the person confirmed the SAS. Start a new pairing.'));
-      }, Math.max(0, expiresAt - Date.now()));
-      this.pending = { resolve, reject, peerHint, timer };
-    });
+  markAgentRequest(): void {
+    this.agentRequest = true;
     this.refresh();
-    return promise;
   }
 
-  /** Re-renders from the store; settles an agent's request if the session ended meanwhile. */
+  /** Re-renders from the store and the runner's question. */
   refresh(): void {
     if (this.disposed) return;
     try {
@@ -176,28 +150,24 @@ class SasPanel {
       // The store forgot the session (ended long ago): keep showing how it ended.
     }
     this.panel.title = panelTitle(this.last);
+    const question = this.options.questions.question(this.sessionId);
     if (this.last.state !== 'sas_ready') {
-      this.stopChecking();
-      if (this.last.state === 'aborted' || this.last.state === 'finalized') {
-        this.settle(new PairError(this.last.abortCode ?? 'aborted', `The pairing ended before the SAS was confirmed: ${this.last.abortReason ?? this.last.state}.`));
-      }
+      this.checking = false;
+      this.agentRequest = false;
+    } else if (question && this.checking) {
+      // The runner asks again: what was sent was not six digits.
+      this.checking = false;
+      if (question.again) this.error = DIGITS_HINT;
     }
     this.post();
   }
 
   private post(): void {
     const snapshot = this.last;
-    let sas: string | undefined;
-    if (snapshot.state === 'sas_ready') {
-      try {
-        sas = this.options.store.sasForPerson(this.sessionId);
-      } catch {
-        sas = undefined; // the state moved on between the two calls; the next refresh shows it
-      }
-    }
+    const sas = snapshot.state === 'sas_ready' ? this.options.questions.question(this.sessionId)?.sas : undefined;
     const extra: Parameters<typeof panelView>[1] = { checking: this.checking };
     if (sas !== undefined) extra.sas = sas;
-    if (this.pending) extra.agentRequest = { peerHint: this.pending.peerHint };
+    if (this.agentRequest) extra.agentRequest = { peerHint: `nameplate ${snapshot.nameplate}` };
     if (this.error !== undefined) extra.error = this.error;
     const message: HostToWebview = { type: 'view', view: panelView(snapshot, extra) };
     void this.panel.webview.postMessage(message);
@@ -223,6 +193,7 @@ class SasPanel {
   }
 
   private confirm(typed: string): void {
+    // Checked here too, so a slip is pointed out at once, without a round trip to the runner.
     const digits = normaliseDigits(typed);
     if (digits === undefined) {
       this.error = DIGITS_HINT;
@@ -231,33 +202,11 @@ class SasPanel {
     }
     if (this.last.state !== 'sas_ready' || this.checking) return;
     this.error = undefined;
-    this.startChecking();
-    const pending = this.pending;
-    if (pending) {
-      // An agent is waiting: it confirms the digits with the store and finalizes.
-      this.pending = undefined;
-      clearTimeout(pending.timer);
-      pending.resolve(digits);
-      this.post();
-      return;
-    }
-    this.post();
-    void this.options.store.confirmSas(this.sessionId, digits).then(
-      () => {
-        this.options.onPersonConfirmed(this.sessionId);
-      },
-      (error: unknown) => {
-        // A mismatch has aborted the pairing; the state line says so. Anything else is shown here.
-        if (!isPairError(error, 'sas_mismatch')) this.error = error instanceof Error ? error.message : String(error);
-      },
-    ).finally(() => {
-      this.stopChecking();
-      this.refresh();
-    });
+    this.checking = this.options.questions.answer(this.sessionId, digits);
+    this.refresh();
   }
 
   private async abort(): Promise<void> {
-    this.settle(new PairError('cancelled', 'The person aborted the pairing in the SAS panel.'));
     if (this.last.state === 'aborted' || this.last.state === 'finalized') return;
     try {
       await this.options.store.abort(this.sessionId, 'aborted by the person');
@@ -268,36 +217,12 @@ class SasPanel {
     this.refresh();
   }
 
-  private startChecking(): void {
-    this.checking = true;
-    this.checkingTimer = setTimeout(() => {
-      this.stopChecking();
-      this.post();
-    }, CHECKING_TIMEOUT_MS);
-  }
-
-  private stopChecking(): void {
-    this.checking = false;
-    if (this.checkingTimer) clearTimeout(this.checkingTimer);
-    this.checkingTimer = undefined;
-  }
-
-  /** Rejects an agent's waiting request, if there is one. */
-  private settle(error: PairError): void {
-    const pending = this.pending;
-    if (!pending) return;
-    this.pending = undefined;
-    clearTimeout(pending.timer);
-    pending.reject(error);
-  }
-
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.settle(new PairError('cancelled', 'The person closed the SAS panel without confirming.'));
-    this.stopChecking();
     for (const disposable of this.disposables) disposable.dispose();
     this.panel.dispose();
     this.onDisposed();
+    this.markClosed();
   }
 }

@@ -1,8 +1,10 @@
-// How a pairing reads to the person, in one place: the status bar, its tooltip, the sessions
-// quick pick and the SAS panel all describe a session with these words. Pure functions of
+// How a pairing reads to the person in VS Code, in one place (the extension's wording table,
+// keyed by state and error code): the status bar, its tooltip, the sessions quick pick, the
+// SAS panel and the notifications all describe a session with these words. Pure functions of
 // snapshots, so they are tested without VS Code.
 
-import { SAS_MISMATCH_REASON, type SessionSnapshot, peerAbortReason } from '../core/session.js';
+import { CANCELLED_REASON } from '../core/pairing.js';
+import { OWN_KEY_REASON, type PeerSummary, SAS_MISMATCH_REASON, type SessionSnapshot } from '../core/session.js';
 
 /** `9:58 left`, `0:07 left`; ended sessions have no time left to show. */
 export function formatTimeLeft(secondsLeft: number): string {
@@ -39,13 +41,70 @@ function describeAbort(snapshot: SessionSnapshot): string {
       return 'wrong code';
     case 'sas_mismatch':
       return 'wrong SAS digits';
+    case 'own_key':
+      return 'both sides have the same identity';
     case 'peer_aborted': {
-      const why = peerAbortReason(snapshot.abortReason ?? 'no reason given');
-      return why === SAS_MISMATCH_REASON ? 'the other person typed wrong SAS digits' : `the other side aborted: ${why}`;
+      const why = snapshot.abortReason ?? 'no reason given';
+      if (why === SAS_MISMATCH_REASON) return 'the other person typed wrong SAS digits';
+      if (why === CANCELLED_REASON) return 'the other person cancelled';
+      if (why === OWN_KEY_REASON) return 'both sides have the same identity';
+      return `the other side aborted: ${why}`;
     }
     default:
       return `aborted: ${snapshot.abortReason ?? 'unknown reason'}`;
   }
+}
+
+/** What the person should do next, in a sentence (the SAS panel, the sessions quick pick). */
+export function nextStepForPerson(snapshot: SessionSnapshot): string {
+  switch (snapshot.state) {
+    case 'opened':
+      return snapshot.peerJoined ? 'The two sides are exchanging keys; the SAS appears here in a moment.' : 'The SAS appears here once the other person has joined with the code.';
+    case 'sas_ready':
+      return 'Read your SAS to the other person, listen to theirs, and type the digits they read out. If they differ, abort.';
+    case 'confirmed':
+      return 'Confirmed. Waiting for the other side to confirm too, then the identity cards are exchanged.';
+    case 'finalized':
+      return snapshot.peer ? `Paired with ${snapshot.peer.handle} (${snapshot.peer.fingerprint}).` : 'Paired.';
+    case 'aborted':
+      return afterAbort(snapshot);
+  }
+}
+
+/** After an abort: what it may mean, and what to do. */
+function afterAbort(snapshot: SessionSnapshot): string {
+  const reason = snapshot.abortReason ?? '';
+  switch (snapshot.abortCode) {
+    case 'wrong_code':
+      return 'The two sides used different codes (misheard or mistyped, or someone guessed at the nameplate). Nothing was exchanged. Start a new pairing and read the code out again.';
+    case 'sas_mismatch':
+      return 'A digit may have been misheard, or someone may be intercepting this pairing, so both sides stopped. Start a new pairing.';
+    case 'expired':
+      return 'The pairing expired (10 minutes), or the relay no longer knows it. Start a new pairing.';
+    case 'own_key':
+      return 'Both sides use the same identity. Pair with someone else\'s VS Code profile or machine.';
+    case 'identity_missing':
+      return 'Set up your identity, then start a new pairing.';
+    case 'peer_aborted':
+      if (reason === SAS_MISMATCH_REASON) return 'A digit may have been misheard, or someone may be intercepting this pairing, so both sides stopped. Start a new pairing.';
+      if (reason === OWN_KEY_REASON) return 'Both sides use the same identity. Pair with someone else\'s VS Code profile or machine.';
+      return 'Start a new pairing when you are both ready.';
+    default:
+      return 'Start a new pairing.';
+  }
+}
+
+/** The notification when a pairing ended without a peer. */
+export function endedNotice(snapshot: SessionSnapshot): { text: string; setUpIdentity: boolean } {
+  return { text: `Agent Pair: pairing ${snapshot.nameplate}: ${describeState(snapshot)}. ${afterAbort(snapshot)}`, setUpIdentity: snapshot.abortCode === 'identity_missing' };
+}
+
+export function pairedNotice(peer: PeerSummary): string {
+  return `Agent Pair: Paired with ${peer.handle} (${peer.fingerprint}).`;
+}
+
+export function relayTroubleNotice(snapshot: SessionSnapshot): string {
+  return `Agent Pair: the relay ${snapshot.relayUrl} does not answer; pairing ${snapshot.nameplate} keeps retrying while it lasts.`;
 }
 
 /** `47 · host`: how a session is named in lists. The nameplate is public, the code is not. */

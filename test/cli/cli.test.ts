@@ -9,7 +9,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
+import { readFile } from 'node:fs/promises';
+import { LOCAL_RELAY_RECORD_FILE } from '../../src/node/localRelay.js';
+import { relayAnswers } from '../../src/relay/embedded.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+import { Pids, freePort, runRelayMain } from '../helpers/relayProcess.js';
 
 const CLI = resolve(import.meta.dirname, '../../dist/cli.mjs');
 
@@ -20,8 +24,8 @@ interface Running {
   stderr: () => string;
 }
 
-function run(args: string[]): Running {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, AGENT_PAIR_HOME: '' } });
+function run(args: string[], env: Record<string, string> = {}): Running {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, AGENT_PAIR_HOME: '', ...env } });
   const events: Record<string, unknown>[] = [];
   const waiters: (() => void)[] = [];
   let stderr = '';
@@ -92,13 +96,15 @@ describe('agent-pair host / join --json', () => {
     const [hostSas, guestSas] = await Promise.all([host.next((e) => e['event'] === 'sas'), guest.next((e) => e['event'] === 'sas')]);
     assert.match(String(hostSas['sas']), /^\d{3}-\d{3}$/);
     assert.equal(hostSas['sas'], guestSas['sas']);
-    host.child.stdin.write(`${String(guestSas['sas'])}\n`);
+    // A slip (an empty line, five digits) is asked again and checks nothing; then the digits.
+    host.child.stdin.write(`\n${String(guestSas['sas']).replace('-', '').slice(0, 5)}\n${String(guestSas['sas'])}\n`);
     guest.child.stdin.write(`${String(hostSas['sas']).replace('-', '')}\n`);
     const [hostPaired, guestPaired] = await Promise.all([host.next((e) => e['event'] === 'paired'), guest.next((e) => e['event'] === 'paired')]);
     assert.equal(hostPaired['peer_handle'], 'bob');
     assert.equal(guestPaired['peer_handle'], 'alice');
     assert.equal(await host.exit, 0);
     assert.equal(await guest.exit, 0);
+    assert.equal(host.stderr().match(/That was not 6 digits/g)?.length, 2);
 
     const aliceWho = JSON.parse((await runToEnd(['whoami', '--json', '--home', aliceHome])).stdout) as Record<string, unknown>;
     assert.equal(aliceWho['handle'], 'alice');
@@ -126,7 +132,7 @@ describe('agent-pair host / join --json', () => {
     guest.child.stdin.write(`${sas}\n`);
     const [hostEnd, guestEnd] = await Promise.all([host.next((e) => e['event'] === 'aborted'), guest.next((e) => e['event'] === 'aborted')]);
     assert.equal(hostEnd['reason'], 'sas mismatch');
-    assert.equal(guestEnd['reason'], 'peer aborted: sas mismatch');
+    assert.equal(guestEnd['reason'], 'sas mismatch');
     assert.equal(await host.exit, 1);
     assert.equal(await guest.exit, 1);
   });
@@ -136,9 +142,11 @@ describe('agent-pair host / join --json', () => {
     await Promise.all([host.next((e) => e['event'] === 'sas'), guest.next((e) => e['event'] === 'sas')]);
     host.child.kill('SIGINT');
     assert.equal(await host.exit, 130);
+    // Said once: no second "aborted" line repeating it.
+    assert.deepEqual(host.stderr().split('\n').filter((line) => /cancel|abort/i.test(line)), ['Pairing cancelled; the other side was told.']);
     // The guest's person is still at the digits prompt and types nothing.
     const end = await guest.next((e) => e['event'] === 'aborted');
-    assert.equal(end['reason'], 'peer aborted: cancelled by the person');
+    assert.equal(end['reason'], 'cancelled by the person');
     assert.equal(await guest.exit, 1);
   });
 
@@ -149,10 +157,11 @@ describe('agent-pair host / join --json', () => {
     host.child.stdin.write(`${sas.slice(0, 5) + String((Number(sas[5]) + 1) % 10)}\n`);
     const [hostEnd, guestEnd] = await Promise.all([host.next((e) => e['event'] === 'aborted'), guest.next((e) => e['event'] === 'aborted')]);
     assert.deepEqual(hostEnd, { event: 'aborted', reason: 'sas mismatch', code: 'sas_mismatch' });
-    assert.deepEqual(guestEnd, { event: 'aborted', reason: 'peer aborted: sas mismatch', code: 'peer_aborted' });
+    assert.deepEqual(guestEnd, { event: 'aborted', reason: 'sas mismatch', code: 'peer_aborted' });
     assert.equal(await host.exit, 1);
     assert.equal(await guest.exit, 1);
-    assert.match(guest.stderr(), /Type the 6 digits the other person reads out: \nPairing aborted: peer aborted: sas mismatch\. /);
+    // The reason is said once, in the person's words.
+    assert.match(guest.stderr(), /Type the 6 digits the other person reads out: \nThe other person typed digits that do not match their SAS\. [^\n]*Start a new pairing\.\n$/);
   });
 
   it('rejects a malformed code before touching the relay, naming the expected shape', async () => {
@@ -171,5 +180,102 @@ describe('agent-pair host / join --json', () => {
     const missing = await runToEnd(['join']);
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /join needs CODE/);
+  });
+});
+
+/** The SAS with its last digit changed. */
+function misheard(sas: string): string {
+  const plain = sas.replace('-', '');
+  return plain.slice(0, 5) + String((Number(plain[5]) + 1) % 10);
+}
+
+describe('agent-pair host / join: the person\'s prompt and the relay', () => {
+  const pids = new Pids();
+  after(() => {
+    pids.killAll();
+  });
+
+  it('with the default local relay, returns the prompt as soon as the pairing ends, while the relay keeps serving from its own process', { timeout: 30_000 }, async () => {
+    const env = { AGENT_PAIR_LOCAL_RELAY_PORT: String(await freePort()) };
+    const aliceHome = join(homes, 'local-alice');
+    const host = run(['host', '--json', '--home', aliceHome, '--handle', 'alice'], env);
+    const code = String((await host.next((event) => event['event'] === 'code'))['code']);
+    const record = JSON.parse(await readFile(join(aliceHome, LOCAL_RELAY_RECORD_FILE), 'utf8')) as { pid: number; url: string };
+    pids.add(record.pid);
+    assert.notEqual(record.pid, host.child.pid, 'the relay runs in a process of its own');
+    assert.match(host.stderr(), /Started the local relay at http:\/\/127\.0\.0\.1:\d+ in a process of its own/);
+
+    // A wrong code: both prompts come back at once (exit 1), and the relay still answers.
+    const wrong = run(['join', `${code.split('-')[0] ?? ''}-AAAAAA`, '--json', '--home', join(homes, 'local-bob'), '--handle', 'bob'], env);
+    const [hostEnd, guestEnd] = await Promise.all([host.next((e) => e['event'] === 'aborted'), wrong.next((e) => e['event'] === 'aborted')]);
+    assert.deepEqual([hostEnd['code'], guestEnd['code']], ['wrong_code', 'wrong_code']);
+    assert.deepEqual([await host.exit, await wrong.exit], [1, 1]);
+    assert.ok(await relayAnswers(record.url), 'the relay outlives the pairing that started it');
+
+    // The next pairing finds it answering; the other side aborts; the prompt comes back at once.
+    const again = run(['host', '--json', '--home', aliceHome], env);
+    const nextCode = String((await again.next((event) => event['event'] === 'code'))['code']);
+    assert.ok(!again.stderr().includes('Started the local relay'));
+    const guest = run(['join', nextCode, '--json', '--home', join(homes, 'local-bob')], env);
+    await Promise.all([again.next((e) => e['event'] === 'sas'), guest.next((e) => e['event'] === 'sas')]);
+    guest.child.kill('SIGINT');
+    assert.equal((await again.next((e) => e['event'] === 'aborted'))['code'], 'peer_aborted');
+    assert.deepEqual([await again.exit, await guest.exit], [1, 130]);
+    assert.ok(await relayAnswers(record.url));
+  });
+
+  it('shows both people at the SAS prompt that the relay stopped answering', { timeout: 30_000 }, async () => {
+    const relayProcess = await runRelayMain(['--port', '0'], pids);
+    const host = run(['host', '--json', '--relay', relayProcess.url, '--home', join(homes, 'dies-alice'), '--handle', 'alice']);
+    const code = String((await host.next((event) => event['event'] === 'code'))['code']);
+    const guest = run(['join', code, '--json', '--relay', relayProcess.url, '--home', join(homes, 'dies-bob'), '--handle', 'bob']);
+    await Promise.all([host.next((e) => e['event'] === 'sas'), guest.next((e) => e['event'] === 'sas')]);
+    relayProcess.child.kill('SIGKILL');
+    const [hostTrouble, guestTrouble] = await Promise.all([host.next((e) => e['event'] === 'relay_trouble'), guest.next((e) => e['event'] === 'relay_trouble')]);
+    assert.deepEqual([hostTrouble['code'], guestTrouble['relay_url']], ['relay_unreachable', relayProcess.url]);
+    host.child.kill('SIGINT');
+    guest.child.kill('SIGINT');
+    await Promise.all([host.exit, guest.exit]);
+    assert.match(host.stderr(), /The relay http:\S+ does not answer \(relay_unreachable\)/);
+  });
+
+  it('says that both sides use the same home, and how to give one another, when they present one identity', { timeout: 20_000 }, async () => {
+    const home = join(homes, 'same');
+    const host = run(['host', '--json', '--relay', relay.url, '--home', home, '--handle', 'alice']);
+    const code = String((await host.next((event) => event['event'] === 'code'))['code']);
+    const guest = run(['join', code, '--json', '--relay', relay.url, '--home', home]);
+    const [hostSas] = await Promise.all([host.next((e) => e['event'] === 'sas'), guest.next((e) => e['event'] === 'sas')]);
+    host.child.stdin.write(`${String(hostSas['sas'])}\n`);
+    guest.child.stdin.write(`${String(hostSas['sas'])}\n`);
+    const ends = await Promise.all([host.next((e) => e['event'] === 'aborted'), guest.next((e) => e['event'] === 'aborted')]);
+    for (const end of ends) assert.ok(end['code'] === 'own_key' || end['code'] === 'peer_aborted', JSON.stringify(end));
+    assert.deepEqual([await host.exit, await guest.exit], [1, 1]);
+    for (const side of [host, guest]) assert.ok(side.stderr().includes(`same identity home (${home})`) && side.stderr().includes('--home'), side.stderr());
+  });
+
+  it('rejects a wrong-length SAS from neither side: only six digits that differ abort', async () => {
+    const { host, guest } = await startPair('misheard');
+    const [hostSas] = await Promise.all([host.next((e) => e['event'] === 'sas'), guest.next((e) => e['event'] === 'sas')]);
+    host.child.stdin.write(`12345\n${misheard(String(hostSas['sas']))}\n`);
+    assert.equal((await host.next((e) => e['event'] === 'aborted'))['code'], 'sas_mismatch');
+    assert.equal((await guest.next((e) => e['event'] === 'aborted'))['code'], 'peer_aborted');
+  });
+});
+
+describe('agent-pair words for bad input', () => {
+  it('names the argument as the person typed it, and the files of an identity it will not replace', async () => {
+    const forget = await runToEnd(['forget', 'nope', '--home', join(homes, 'words')]);
+    assert.equal(forget.code, 2);
+    assert.match(forget.stderr, /^agent-pair: FINGERPRINT "nope" is not a fingerprint; expected 16 hex characters/);
+    const confirm = await runToEnd(['confirm', 'nope', '--home', join(homes, 'words')]);
+    assert.equal(confirm.code, 2);
+    assert.match(confirm.stderr, /^agent-pair: SESSION "nope" is not a session id/);
+
+    const home = join(homes, 'init');
+    assert.equal((await runToEnd(['init', 'alice', '--home', home])).code, 0);
+    const conflict = await runToEnd(['init', 'bob', '--home', home]);
+    assert.equal(conflict.code, 1);
+    assert.ok(conflict.stderr.includes(join(home, 'secrets')) && conflict.stderr.includes(join(home, 'state')), conflict.stderr);
+    assert.match(conflict.stderr, /agent-pair init bob --home DIR/);
   });
 });

@@ -8,7 +8,6 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isPairError } from '../../src/core/errors.js';
 import { SESSION_TTL_MS } from '../../src/core/session.js';
-import { SessionStore } from '../../src/core/store.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { type Side, bothWaitForSas, makeSide, openPair } from '../helpers/sides.js';
 
@@ -59,7 +58,7 @@ describe('SessionStore.watchPeer', () => {
     const ended = await watching;
     assert.equal(ended.state, 'aborted');
     assert.equal(ended.abortCode, 'peer_aborted');
-    assert.equal(ended.abortReason, 'peer aborted: sas mismatch');
+    assert.equal(ended.abortReason, 'sas mismatch');
     assert.equal(guest.store.status(guestId).state, 'aborted');
     assert.ok(changes >= 1, 'the end was announced');
     assert.deepEqual(guest.memory.entries().filter(([key]) => key.startsWith('session.')), [], 'the ended session was cleared from storage');
@@ -74,7 +73,7 @@ describe('SessionStore.watchPeer', () => {
     const watching = host.store.watchPeer(hostId, 20_000);
     await guest.store.abort(guestId, 'wrong person');
     const ended = await watching;
-    assert.deepEqual([ended.state, ended.abortCode, ended.abortReason], ['aborted', 'peer_aborted', 'peer aborted: wrong person']);
+    assert.deepEqual([ended.state, ended.abortCode, ended.abortReason], ['aborted', 'peer_aborted', 'wrong person']);
   });
 
   it('returns at once when this side confirms, letting go of its long poll', { timeout: 5_000 }, async () => {
@@ -131,29 +130,6 @@ describe('SessionStore.watchPeer', () => {
     assert.equal((await watching).state, 'sas_ready');
     await longPolls(0);
     assert.equal((await host.store.watchPeer(hostId, 20_000, controller.signal)).state, 'sas_ready', 'an aborted signal returns at once');
-  });
-
-  it('adopts a confirmation another process persisted, and never writes over it while watching', { timeout: 15_000 }, async () => {
-    const { host, guest, hostId, guestId, sas } = await atSas();
-    // A second process over the same storage (agent-pair confirm next to an MCP server).
-    const other = new SessionStore(host.deps);
-    await other.restore();
-    const watching = host.store.watchPeer(hostId, 20_000);
-    await longPolls(1);
-    await other.confirmSas(hostId, sas);
-    const polls = gets(host).waits;
-    // The guest confirms and sends its bootstrap: news at the relay that wakes the host's poll.
-    await guest.store.confirmSas(guestId, sas);
-    await assert.rejects(guest.store.finalize(guestId, 1_000), (error) => isPairError(error, 'timeout'));
-    while (gets(host).waits <= polls) await sleep(10); // the host applied the news and polls again
-    const persisted = JSON.parse((await host.memory.get(`session.${hostId}`)) ?? '{}') as { state?: string };
-    assert.equal(persisted.state, 'confirmed', 'the watcher did not write its sas_ready copy over the confirmation');
-
-    await host.store.reloadFromStorage(hostId);
-    assert.equal((await watching).state, 'confirmed');
-    const [hostDone, guestDone] = await Promise.all([host.store.finalize(hostId, 10_000), guest.store.finalize(guestId, 10_000)]);
-    assert.equal(hostDone.state, 'finalized');
-    assert.equal(guestDone.state, 'finalized');
   });
 
   it('answers at once, without relay I/O, in any state but sas_ready', async () => {

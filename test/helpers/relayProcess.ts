@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RelayCommand } from '../../src/vscode/embeddedRelay.js';
+import type { RelayCommand } from '../../src/node/localRelay.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const RELAY_MAIN = fileURLToPath(new URL('../../src/relay/main.ts', import.meta.url));

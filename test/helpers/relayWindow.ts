@@ -3,7 +3,7 @@
 // (`status {json}`), and idles until the test kills it (as VS Code ends an extension host on a reload).
 // Usage: node --import tsx test/helpers/relayWindow.ts PORT STATE_DIR
 
-import { RelayChoice } from '../../src/vscode/embeddedRelay.js';
+import { RelayChoice } from '../../src/node/localRelay.js';
 import { TSX_RELAY_COMMAND } from './relayProcess.js';
 
 const [port, stateDir] = process.argv.slice(2);

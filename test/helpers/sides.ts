@@ -16,8 +16,8 @@ export class ShiftableClock implements Clock {
   now(): number {
     return Date.now() + this.offsetMs;
   }
-  sleep(ms: number): Promise<void> {
-    return sleep(ms);
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return sleep(ms, undefined, signal ? { signal } : undefined).catch(() => undefined);
   }
 }
 

@@ -7,7 +7,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { type CallToolResult, type ElicitResult, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import type { ConfirmPort } from '../../src/core/ports.js';
+import { PairingRunners } from '../../src/core/pairing.js';
 import { startMcpHttpServer } from '../../src/mcp/http.js';
 import { createMcpServer } from '../../src/mcp/server.js';
 import { type Side, makeSide } from '../helpers/sides.js';
@@ -17,6 +17,7 @@ export type Person = (message: string) => ElicitResult | Promise<ElicitResult>;
 
 export interface Agent {
   side: Side;
+  runners: PairingRunners;
   client: Client;
   /** Every tool result this agent received, in order. */
   results: CallToolResult[];
@@ -34,11 +35,10 @@ export interface AgentOptions {
   /** With a person, the client declares elicitation; without, it does not. */
   person?: Person;
   transport?: 'memory' | 'http';
-  confirmPort?: ConfirmPort;
+  /** Where the person answers instead of an elicitation (like VS Code's panel): shown the session. */
+  showPerson?: (sessionId: string, runners: PairingRunners) => void;
   /** A side that already exists (to share its stores). */
   side?: Side;
-  /** Tell the server another process shares the side's storage. */
-  sharedStorage?: boolean;
   /** The person must confirm every peer_send. */
   confirmSends?: boolean;
 }
@@ -46,14 +46,21 @@ export interface AgentOptions {
 export async function startAgent(options: AgentOptions): Promise<Agent> {
   const side = options.side ?? (await makeSide(options.relayUrl, options.handle));
   const logs: string[] = [];
+  const runners = new PairingRunners({ store: side.store, clock: side.clock });
+  const showPerson = options.showPerson;
   const makeServer = () =>
     createMcpServer({
       store: side.store,
       deps: side.deps,
+      runners,
       defaultRelayUrl: options.relayUrl,
       log: (line) => logs.push(line),
-      ...(options.confirmPort && { confirmPort: options.confirmPort }),
-      ...(options.sharedStorage && { sharedStorage: true }),
+      ...(showPerson && {
+        showPerson: (sessionId: string) => {
+          showPerson(sessionId, runners);
+          return new Promise<void>(() => undefined); // the test's person never closes the prompt
+        },
+      }),
       ...(options.confirmSends && { confirmSends: true }),
     });
   const client = new Client({ name: 'test-agent', version: '1' }, options.person ? { capabilities: { elicitation: {} } } : {});
@@ -70,6 +77,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     const http = await startMcpHttpServer({ createServer: makeServer });
     await client.connect(new StreamableHTTPClientTransport(new URL(http.url), { requestInit: { headers: { Authorization: `Bearer ${http.token}` } } }));
     stop = async () => {
+      runners.dispose();
       await client.close();
       await http.close();
     };
@@ -78,6 +86,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
     await Promise.all([server.connect(serverTransport), client.connect(clientTransport)]);
     stop = async () => {
+      runners.dispose();
       await client.close();
       await server.close();
     };
@@ -88,7 +97,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     results.push(result);
     return result;
   };
-  return { side, client, results, logs, prompts, call, close: () => stop() };
+  return { side, runners, client, results, logs, prompts, call, close: () => stop() };
 }
 
 export type SessionOut = Record<string, unknown> & { session_id: string; state: string };

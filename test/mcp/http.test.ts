@@ -9,6 +9,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { MAX_MCP_BODY_BYTES, MAX_MCP_SESSIONS, type RunningMcpHttp, startMcpHttpServer } from '../../src/mcp/http.js';
+import { PairingRunners } from '../../src/core/pairing.js';
 import { createMcpServer } from '../../src/mcp/server.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { makeSide } from '../helpers/sides.js';
@@ -80,12 +81,15 @@ describe('MCP over Streamable HTTP', () => {
   describe('the gate', () => {
     let http: RunningMcpHttp;
     let auth: Record<string, string>;
+    let runners: PairingRunners;
     before(async () => {
       const side = await makeSide(relay.url, 'alice');
-      http = await startMcpHttpServer({ createServer: () => createMcpServer({ store: side.store, deps: side.deps, defaultRelayUrl: relay.url }) });
+      runners = new PairingRunners({ store: side.store, clock: side.clock });
+      http = await startMcpHttpServer({ createServer: () => createMcpServer({ store: side.store, deps: side.deps, runners, defaultRelayUrl: relay.url }) });
       auth = { authorization: `Bearer ${http.token}` };
     });
     after(async () => {
+      runners.dispose();
       await http.close();
     });
 
@@ -178,7 +182,7 @@ describe('MCP over Streamable HTTP', () => {
 
   it('closes cleanly: open sessions end and the port stops answering', async () => {
     const side = await makeSide(relay.url, 'alice');
-    const http = await startMcpHttpServer({ createServer: () => createMcpServer({ store: side.store, deps: side.deps, defaultRelayUrl: relay.url }) });
+    const http = await startMcpHttpServer({ createServer: () => createMcpServer({ store: side.store, deps: side.deps, runners: new PairingRunners({ store: side.store, clock: side.clock }), defaultRelayUrl: relay.url }) });
     const client = new Client({ name: 'test', version: '1' });
     let closed = false;
     client.onclose = () => (closed = true);
@@ -192,7 +196,7 @@ describe('MCP over Streamable HTTP', () => {
 
   it('takes a given token, and refuses one too short to be secret', async () => {
     const side = await makeSide(relay.url, 'alice');
-    const createServer = () => createMcpServer({ store: side.store, deps: side.deps, defaultRelayUrl: relay.url });
+    const createServer = () => createMcpServer({ store: side.store, deps: side.deps, runners: new PairingRunners({ store: side.store, clock: side.clock }), defaultRelayUrl: relay.url });
     await assert.rejects(startMcpHttpServer({ createServer, token: 'short' }), /token has 5 characters; expected at least 32/);
     const token = 'a'.repeat(64);
     const http = await startMcpHttpServer({ createServer, token });

@@ -1,11 +1,13 @@
 // `agent-pair mcp` on stdio, and the person confirming in a terminal (`agent-pair confirm`) when
-// the MCP client cannot ask them: two processes sharing one home directory. First the store's
-// reloadFromStorage in one process (two stores over the same in-memory storage), then the real
-// thing: two stdio servers and two confirm processes, all spawned from the sources.
+// the MCP client cannot ask them: the server runs the pairing and is its only writer; the
+// terminal hands the digits to it over the home's local channel. Two stdio servers and their
+// confirm processes, spawned from the sources; then a client that starts a server per call, from
+// the built bundle, as the MCP Inspector's CLI does.
 
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,11 +16,26 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+import { LOCAL_RELAY_RECORD_FILE } from '../../src/node/localRelay.js';
+import { Pids, freePort } from '../helpers/relayProcess.js';
 import { makeSide } from '../helpers/sides.js';
-import { type Agent, errorOf, sessionOf, startAgent, textOf } from './agents.js';
+import { errorOf, sessionOf, textOf } from './agents.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const CLI_SOURCE = join(REPO, 'src/cli/main.ts');
+const CLI_BUNDLE = join(REPO, 'dist/cli.mjs');
+
+/** The CLI from the sources, to the end; stdin closed. */
+function runCli(args: string[]): { exited: Promise<number>; stdout: () => string; stderr: () => string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI_SOURCE, ...args], { cwd: REPO });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdin.end();
+  const exited = new Promise<number>((resolveExit) => child.once('exit', (code) => { resolveExit(code ?? -1); }));
+  return { exited, stdout: () => stdout, stderr: () => stderr };
+}
 
 let relay: RunningRelay;
 const cleanups: (() => Promise<void>)[] = [];
@@ -28,79 +45,6 @@ before(async () => {
 after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
   await relay.close();
-});
-
-describe('a session confirmed or ended by another process on the same storage', () => {
-  /** An MCP agent, and a "terminal" store over the same storage (as `agent-pair confirm` restores it). */
-  async function sharedSetUp(): Promise<{ host: Agent; guest: Agent; hostId: string; guestId: string; terminal: Awaited<ReturnType<typeof makeSide>> }> {
-    const hostSide = await makeSide(relay.url, 'alice');
-    const host = await startAgent({ relayUrl: relay.url, handle: 'alice', side: hostSide, sharedStorage: true });
-    const guest = await startAgent({ relayUrl: relay.url, handle: 'bob', person: (message) => ({ action: 'accept', content: { digits: /Your SAS: (\S+)/.exec(message)?.[1] ?? '' } }) });
-    cleanups.push(() => host.close(), () => guest.close());
-    const hosted = sessionOf(await host.call('pair_host'));
-    const joined = sessionOf(await guest.call('pair_join', { code: hosted['code'] }));
-    await Promise.all([host.call('pair_status', { session_id: hosted.session_id, wait_seconds: 10 }), guest.call('pair_status', { session_id: joined.session_id, wait_seconds: 10 })]);
-    const terminal = await makeSide(relay.url, 'alice', { vault: hostSide.vault, memory: hostSide.memory, clock: hostSide.clock });
-    const restored = await terminal.store.restore();
-    assert.deepEqual(restored.restored.map((snapshot) => [snapshot.sessionId, snapshot.state]), [[hosted.session_id, 'sas_ready']]);
-    return { host, guest, hostId: hosted.session_id, guestId: joined.session_id, terminal };
-  }
-
-  it('adopts a confirmation made in the other process, then finalizes', async () => {
-    const { host, guest, hostId, guestId, terminal } = await sharedSetUp();
-    // While the person types in the terminal, the agent polls: polls of a sas_ready session
-    // write nothing, so none can overwrite the confirmation the terminal persists.
-    const writes: string[] = [];
-    const memory = host.side.memory;
-    const write = memory.set.bind(memory);
-    memory.set = (key, value) => {
-      writes.push(key);
-      return write(key, value);
-    };
-    for (let i = 0; i < 3; i++) assert.equal(sessionOf(await host.call('pair_status', { session_id: hostId })).state, 'sas_ready');
-    await host.call('pair_status');
-    assert.deepEqual(writes, []);
-    await terminal.store.confirmSas(hostId, terminal.store.sasForPerson(hostId));
-    assert.ok(writes.length > 0, 'the terminal store writes to the same storage');
-    assert.equal(host.side.store.status(hostId).state, 'sas_ready', 'this process has not looked yet');
-    assert.equal(sessionOf(await host.call('pair_status', { session_id: hostId })).state, 'confirmed');
-    assert.equal(sessionOf(await guest.call('pair_confirm', { session_id: guestId })).state, 'confirmed');
-    const [hostDone, guestDone] = await Promise.all([host.call('pair_finalize', { session_id: hostId, timeout_seconds: 10 }), guest.call('pair_finalize', { session_id: guestId, timeout_seconds: 10 })]);
-    assert.equal(sessionOf(hostDone).state, 'finalized');
-    assert.equal(sessionOf(guestDone).state, 'finalized');
-  });
-
-  it('never goes back to a record the other process wrote from an older copy', async () => {
-    const { host, guest, hostId, guestId, terminal } = await sharedSetUp();
-    // The person confirmed here; the terminal, still holding sas_ready, then persists its copy.
-    await host.side.store.confirmSas(hostId, host.side.store.sasForPerson(hostId));
-    await terminal.store.trySas(hostId);
-    assert.match((await host.side.memory.get(`session.${hostId}`)) ?? '', /"state":"sas_ready"/, 'the stale copy is what is stored');
-    assert.equal(sessionOf(await host.call('pair_status', { session_id: hostId })).state, 'confirmed');
-    assert.equal(sessionOf(await guest.call('pair_confirm', { session_id: guestId })).state, 'confirmed');
-    const [hostDone, guestDone] = await Promise.all([host.call('pair_finalize', { session_id: hostId, timeout_seconds: 10 }), guest.call('pair_finalize', { session_id: guestId, timeout_seconds: 10 })]);
-    assert.deepEqual([sessionOf(hostDone).state, sessionOf(guestDone).state], ['finalized', 'finalized']);
-  });
-
-  it('sees a session the other process ended (a mismatch typed there) as aborted', async () => {
-    const { host, guest, hostId, guestId, terminal } = await sharedSetUp();
-    await assert.rejects(terminal.store.confirmSas(hostId, '000-000' === terminal.store.sasForPerson(hostId) ? '111-111' : '000-000'), /sas_mismatch|digits typed do not match/);
-    const listed = (await host.call('pair_status')).structuredContent as { sessions: { session_id: string; state: string; abort_reason?: string }[] };
-    assert.deepEqual(listed.sessions.map((session) => [session.session_id, session.state, session.abort_reason]), [[hostId, 'aborted', 'ended in another process']]);
-    assert.match(errorOf(await host.call('pair_confirm', { session_id: hostId })), /^aborted: .*ended in another process/);
-    // The other process wrote the abort to the relay, so the peer learns why while it waits.
-    const seen = sessionOf(await guest.call('pair_status', { session_id: guestId, wait_seconds: 5 }));
-    assert.deepEqual([seen.state, seen['error_code'], seen['abort_reason']], ['aborted', 'peer_aborted', 'peer aborted: sas mismatch']);
-  });
-
-  it('wakes a pair_status wait on a sas_ready session once the other process confirmed it', { timeout: 10_000 }, async () => {
-    const { host, hostId, guestId, guest, terminal } = await sharedSetUp();
-    const polling = host.call('pair_status', { session_id: hostId, wait_seconds: 30 });
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    await terminal.store.confirmSas(hostId, terminal.store.sasForPerson(hostId));
-    assert.equal(sessionOf(await polling).state, 'confirmed');
-    await Promise.all([host.call('pair_abort', { session_id: hostId, reason: 'done' }), guest.call('pair_abort', { session_id: guestId, reason: 'done' })]);
-  });
 });
 
 /** `agent-pair mcp` as a child process, with an SDK client on its stdio. */
@@ -125,10 +69,12 @@ async function stdioAgent(home: string): Promise<{ client: Client; stderr: strin
   return { client, stderr, results, call };
 }
 
-/** `agent-pair confirm --json SESSION`: resolves with the SAS it showed, and a way to type the digits. */
-function confirmInTerminal(home: string, sessionId: string): { shown: Promise<string>; type: (digits: string) => Promise<number> } {
+/** `agent-pair confirm --json SESSION`: resolves with the SAS it showed, and a way to type lines (the last one ends the input). */
+function confirmInTerminal(home: string, sessionId: string): { shown: Promise<string>; type: (...lines: string[]) => Promise<number>; stderr: () => string } {
   const child: ChildProcessWithoutNullStreams = spawn(process.execPath, ['--import', 'tsx', CLI_SOURCE, 'confirm', '--json', '--home', home, sessionId], { cwd: REPO });
   const exited = new Promise<number>((resolveExit) => child.once('exit', (code) => { resolveExit(code ?? -1); }));
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const shown = new Promise<string>((resolveSas, reject) => {
     createInterface({ input: child.stdout }).on('line', (line) => {
       const event = JSON.parse(line) as { event: string; sas?: string };
@@ -138,10 +84,11 @@ function confirmInTerminal(home: string, sessionId: string): { shown: Promise<st
   });
   return {
     shown,
-    type: (digits) => {
-      child.stdin.end(`${digits}\n`);
+    type: (...lines) => {
+      child.stdin.end(lines.map((line) => `${line}\n`).join(''));
       return exited;
     },
+    stderr: () => stderr,
   };
 }
 
@@ -168,13 +115,27 @@ describe('agent-pair mcp on stdio', () => {
     // The stdio client declared no elicitation: the agent is told where the person confirms.
     assert.match(errorOf(await host.call('pair_confirm', { session_id: hosted.session_id })), new RegExp(`agent-pair confirm ${hosted.session_id}`));
 
+    // A terminal on another home does not find the pairing, and says which home it looked in.
+    const elsewhere = await mkdtemp(join(tmpdir(), 'agent-pair-mcp-elsewhere-'));
+    cleanups.push(() => rm(elsewhere, { recursive: true, force: true }));
+    const lost = runCli(['confirm', hosted.session_id, '--home', elsewhere]);
+    assert.equal(await lost.exited, 1);
+    assert.ok(lost.stderr().includes(elsewhere), lost.stderr());
+    // `sessions` lists what the agent's server runs in this home.
+    const listed = runCli(['sessions', '--json', '--home', hostHome]);
+    assert.equal(await listed.exited, 0);
+    const rows = listed.stdout().trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(rows.map((row) => [row['session_id'], row['state']]), [[hosted.session_id, 'sas_ready']]);
+
     const hostTerminal = confirmInTerminal(hostHome, hosted.session_id);
     const guestTerminal = confirmInTerminal(guestHome, joined.session_id);
     const [hostSas, guestSas] = await Promise.all([hostTerminal.shown, guestTerminal.shown]);
-    // Each person types what the other one read out.
-    assert.deepEqual(await Promise.all([hostTerminal.type(guestSas), guestTerminal.type(hostSas)]), [0, 0]);
+    // Each person types what the other one read out; the host slips first (an empty line, five
+    // digits): asked again, nothing checked.
+    assert.deepEqual(await Promise.all([hostTerminal.type('', guestSas.replace('-', '').slice(0, 5), guestSas), guestTerminal.type(hostSas)]), [0, 0]);
+    assert.equal(hostTerminal.stderr().match(/That was not 6 digits/g)?.length, 2);
 
-    assert.equal(sessionOf(await host.call('pair_status', { session_id: hosted.session_id })).state, 'confirmed');
+    assert.notEqual(sessionOf(await host.call('pair_status', { session_id: hosted.session_id })).state, 'sas_ready');
     const [hostDone, guestDone] = await Promise.all([
       host.call('pair_finalize', { session_id: hosted.session_id, timeout_seconds: 10 }),
       guest.call('pair_finalize', { session_id: joined.session_id, timeout_seconds: 10 }),
@@ -188,5 +149,46 @@ describe('agent-pair mcp on stdio', () => {
     for (const text of everything) {
       for (const secret of [hostSas, hostSas.replace('-', ''), guestSas.replace('-', '')]) assert.ok(!text.includes(secret), `leaked the SAS in: ${text.slice(0, 200)}`);
     }
+  });
+});
+
+describe('an MCP client that starts agent-pair mcp for each call', () => {
+  const pids = new Pids();
+  after(() => {
+    pids.killAll();
+  });
+
+  /** One call, as the MCP Inspector's CLI makes it: a fresh server from the built bundle, then gone. */
+  async function oneCall(home: string, env: Record<string, string>, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> {
+    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI_BUNDLE, 'mcp', '--home', home], cwd: REPO, stderr: 'pipe', env: { ...(process.env as Record<string, string>), ...env } });
+    const client = new Client({ name: 'per-call', version: '1' });
+    await client.connect(transport);
+    try {
+      return (await client.callTool({ name, arguments: args })) as CallToolResult;
+    } finally {
+      await client.close();
+    }
+  }
+
+  it('keeps the pairing: the default relay outlives the call, and the next call resumes the session', { timeout: 60_000 }, async () => {
+    assert.ok(existsSync(CLI_BUNDLE), 'dist/cli.mjs is missing: run `npm run build` first (npm test does)');
+    const home = await mkdtemp(join(tmpdir(), 'agent-pair-mcp-per-call-'));
+    cleanups.push(() => rm(home, { recursive: true, force: true }));
+    const port = await freePort();
+    const env = { AGENT_PAIR_LOCAL_RELAY_PORT: String(port) };
+    assert.equal((await oneCall(home, env, 'identity_init', { handle: 'alice' })).isError, undefined);
+    const hosted = sessionOf(await oneCall(home, env, 'pair_host'));
+    const record = JSON.parse(await readFile(join(home, LOCAL_RELAY_RECORD_FILE), 'utf8')) as { pid: number; url: string };
+    pids.add(record.pid);
+    assert.equal(record.url, `http://127.0.0.1:${port}`);
+
+    // The server that hosted is gone; its relay is not. The other person joins through it.
+    const bob = await makeSide(record.url, 'bob');
+    const joined = await bob.store.open('guest', record.url, String(hosted['code']));
+    const bobSas = bob.store.waitForSas(joined.sessionId, 20_000);
+    const resumed = sessionOf(await oneCall(home, env, 'pair_status', { session_id: hosted.session_id, wait_seconds: 15 }));
+    assert.equal(resumed.state, 'sas_ready', JSON.stringify(resumed));
+    assert.equal((await bobSas).state, 'sas_ready');
+    assert.equal(sessionOf(await oneCall(home, env, 'pair_abort', { session_id: hosted.session_id, reason: 'test over' })).state, 'aborted');
   });
 });

@@ -24,7 +24,7 @@ import type { JoinResult } from '../../src/vscode/commands/joinPairing.js';
 import { COMMANDS, MCP_PROVIDER_ID, sasPanelTitle } from '../../src/vscode/ids.js';
 import { buildJoinLink } from '../../src/vscode/joinLink.js';
 import type { PanelView } from '../../src/vscode/panelMessages.js';
-import { LOCAL_RELAY_RECORD_FILE, type LocalRelayStatus } from '../../src/vscode/embeddedRelay.js';
+import { LOCAL_RELAY_RECORD_FILE, type LocalRelayStatus } from '../../src/node/localRelay.js';
 import { Pids, TSX_RELAY_COMMAND, freePort, isAlive, untilExited } from '../helpers/relayProcess.js';
 import { makeSide } from '../helpers/sides.js';
 import { type FakeWebviewPanel, ProgressLocation, Uri, fake, fakeContext } from './fakeVscode.js';
@@ -264,7 +264,7 @@ describe('the extension, activated over a stand-in vscode', () => {
     assert.equal(fake.statusMessages.at(-1), `Agent Pair: pairing ${hosted.nameplate} aborted`);
     await frank.store.confirmSas(joined.sessionId, frankSas);
     await assert.rejects(frank.store.finalize(joined.sessionId, 5_000), (error: unknown) => isPairError(error, 'peer_aborted'));
-    assert.equal(frank.store.status(joined.sessionId).abortReason, 'peer aborted: aborted by the person');
+    assert.equal(frank.store.status(joined.sessionId).abortReason, 'aborted by the person');
     await until('the status bar to clear', () => !statusItem().visible);
   });
 

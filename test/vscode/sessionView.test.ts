@@ -22,8 +22,8 @@ describe('describeState', () => {
     ['expired', { state: 'aborted', abortCode: 'expired', abortReason: 'expired' }, 'expired'],
     ['wrong code', { state: 'aborted', abortCode: 'wrong_code', abortReason: 'wrong code' }, 'wrong code'],
     ['SAS mismatch', { state: 'aborted', abortCode: 'sas_mismatch', abortReason: 'sas mismatch' }, 'wrong SAS digits'],
-    ['peer abort', { state: 'aborted', abortCode: 'peer_aborted', abortReason: 'peer aborted: lunch' }, 'the other side aborted: lunch'],
-    ['peer typed wrong digits', { state: 'aborted', abortCode: 'peer_aborted', abortReason: 'peer aborted: sas mismatch' }, 'the other person typed wrong SAS digits'],
+    ['peer abort', { state: 'aborted', abortCode: 'peer_aborted', abortReason: 'lunch' }, 'the other side aborted: lunch'],
+    ['peer typed wrong digits', { state: 'aborted', abortCode: 'peer_aborted', abortReason: 'sas mismatch' }, 'the other person typed wrong SAS digits'],
   ];
   for (const [name, fields, expected] of cases) {
     it(name, () => {

@@ -14,7 +14,6 @@ export function snapshot(overrides: Partial<SessionSnapshot> = {}): SessionSnaps
     secondsLeft: 598,
     peerJoined: false,
     personMustAct: false,
-    nextStep: 'Give the code 47-UE2BZG to the other person (read it out); they join with it. Then wait for the key exchange.',
     ...overrides,
   };
 }

@@ -12,6 +12,6 @@ export function registerFinalizePairing(context: vscode.ExtensionContext, deps: 
       placeholder: 'Which pairing do you want to finalize?',
       none: 'Agent Pair: no confirmed pairing waits to be finalized.',
     });
-    if (snapshot) deps.driver.drive(snapshot.sessionId, 'started');
+    if (snapshot) deps.pairings.start(snapshot.sessionId);
   });
 }

@@ -24,7 +24,7 @@ export function registerHostPairing(context: vscode.ExtensionContext, deps: Exte
     const snapshot = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Agent Pair: opening a pairing…' }, async () =>
       deps.store.open('host', deps.relays.forNewPairing()),
     );
-    deps.driver.drive(snapshot.sessionId, 'started');
+    deps.pairings.start(snapshot.sessionId);
     deps.log.info(`Hosting pairing ${snapshot.nameplate} through ${snapshot.relayUrl}.`);
     context.subscriptions.push(showHostCode(deps.store, snapshot));
     return { sessionId: snapshot.sessionId, nameplate: snapshot.nameplate, code: snapshot.code ?? '', relayUrl: snapshot.relayUrl };

@@ -33,7 +33,7 @@ export async function joinWithCode(deps: ExtensionDeps, code: string, relayUrl?:
   const snapshot = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Agent Pair: joining pairing ${parsed.nameplate}…` }, async () =>
     deps.store.open('guest', relayUrl ?? deps.relays.forNewPairing(), parsed.code),
   );
-  deps.driver.drive(snapshot.sessionId, 'started');
+  deps.pairings.start(snapshot.sessionId);
   deps.log.info(`Joined pairing ${snapshot.nameplate} through ${snapshot.relayUrl}.`);
   return { sessionId: snapshot.sessionId, nameplate: snapshot.nameplate, relayUrl: snapshot.relayUrl };
 }

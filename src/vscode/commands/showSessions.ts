@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { SessionSnapshot } from '../../core/session.js';
 import { COMMANDS } from '../ids.js';
 import type { ExtensionDeps } from '../deps.js';
-import { isInFlight } from '../sessionView.js';
+import { isInFlight, nextStepForPerson } from '../sessionView.js';
 import { type SessionItem, hostCode, registerCommand, sessionItem } from '../ui.js';
 
 const REFRESH_MS = 1_000;
@@ -27,7 +27,7 @@ export function registerShowSessions(context: vscode.ExtensionContext, deps: Ext
     const snapshot = deps.store.status(picked);
     const actions = actionsFor(snapshot);
     if (actions.length === 0) {
-      void vscode.window.showInformationMessage(`Agent Pair: pairing ${snapshot.nameplate}: ${snapshot.nextStep}`);
+      void vscode.window.showInformationMessage(`Agent Pair: pairing ${snapshot.nameplate}: ${nextStepForPerson(snapshot)}`);
       return;
     }
     const action = await vscode.window.showQuickPick(actions, { title: `Agent Pair: Pairing ${snapshot.nameplate}`, placeHolder: 'What to do with this pairing' });

@@ -12,6 +12,6 @@ export function registerVerifySas(context: vscode.ExtensionContext, deps: Extens
       none: 'Agent Pair: no pairing waits for its SAS to be verified.',
     });
     // The panel also shows pairings in other states (it follows them to the end).
-    if (snapshot) deps.panels.show(snapshot.sessionId);
+    if (snapshot) void deps.panels.show(snapshot.sessionId);
   });
 }

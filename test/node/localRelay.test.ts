@@ -15,7 +15,7 @@ import { isPairError } from '../../src/core/errors.js';
 import { createRelayConnector } from '../../src/relay/client.js';
 import { relayAnswers } from '../../src/relay/embedded.js';
 import { startRelay } from '../../src/relay/node.js';
-import { LOCAL_RELAY_IDLE_EXIT_SECONDS, LOCAL_RELAY_RECORD_FILE, type LocalRelayStatus, RelayChoice, type RelayCommand, startingLocalRelay } from '../../src/vscode/embeddedRelay.js';
+import { LOCAL_RELAY_IDLE_EXIT_SECONDS, LOCAL_RELAY_RECORD_FILE, type LocalRelayStatus, RelayChoice, type RelayCommand, startingLocalRelay } from '../../src/node/localRelay.js';
 import { Pids, REPO_ROOT, TSX_RELAY_COMMAND, freePort, isAlive, untilExited } from '../helpers/relayProcess.js';
 import { bothWaitForSas, makeSide } from '../helpers/sides.js';
 

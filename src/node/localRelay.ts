@@ -1,6 +1,7 @@
-// Which relay a new pairing goes through. With the setting `agentPair.relayUrl` empty it is
-// the loopback relay at 127.0.0.1:8771, shared by every window (and the CLI) on this machine.
-// The first window that needs it finds nothing answering GET /healthz and starts it as a
+// Which relay a new pairing goes through, for VS Code and (with no --relay) the CLI and
+// `agent-pair mcp`. With the setting `agentPair.relayUrl` empty it is the loopback relay at
+// 127.0.0.1:8771, shared by every window (and the CLI) on this machine. The first window (or
+// command) that needs it finds nothing answering GET /healthz and starts it as a
 // detached process of its own (the shipped relay bundle, dist/relay.mjs), so it outlives the
 // window: reloading or closing the window that started it does not end the pairings in flight
 // through it, this window's or anyone else's. It exits on its own after

@@ -3,7 +3,7 @@ import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { FileKeyValueStore, keyToFileName, openHomeStores } from '../../src/cli/fileStore.js';
+import { FileKeyValueStore, keyToFileName, openHomeStores } from '../../src/node/fileStore.js';
 import { defaultHome } from '../../src/node/system.js';
 import { isPairError } from '../../src/core/errors.js';
 import { initSelfIdempotent, loadIdentity } from '../../src/core/identity.js';

@@ -1,0 +1,97 @@
+// Everything the CLI says to the person about a pairing, in one table: keyed by the runner's
+// events, the session states and the error codes. The core returns codes and data; the words
+// are here, for a person at a terminal (who can run commands, so commands are offered).
+
+import type { ErrorCode } from '../core/errors.js';
+import { CANCELLED_REASON } from '../core/pairing.js';
+import type { PeerSummary, SessionSnapshot } from '../core/session.js';
+import { OWN_KEY_REASON, SAS_MISMATCH_REASON } from '../core/session.js';
+
+/** What the words need to know of where the person runs the command. */
+export interface CliContext {
+  /** The command as the person invoked it, like `agent-pair` or `node dist/cli.mjs`. */
+  command: string;
+  /** The identity home in use. */
+  home: string;
+}
+
+export const PAIRING_WORDS = {
+  code: (code: string, joinCommand: string): string => `Your code: ${code}\nRead it to the other person. They run: ${joinCommand}`,
+  waitingForPeer: 'Waiting for the other person to join',
+  exchangingKeys: 'Exchanging keys',
+  exchangingCards: 'Exchanging identity cards',
+  sas: (sas: string): string => `Your SAS: ${sas}\nRead it to the other person and listen to theirs. They must be the same.`,
+  prompt: 'Type the 6 digits the other person reads out: ',
+  notSixDigits: 'That was not 6 digits, so nothing was checked. Type the 6 digits the other person reads out, like 594-376.',
+  relayTrouble: (relayUrl: string, code: ErrorCode, retryMs: number): string =>
+    `The relay ${relayUrl} does not answer (${code}); trying again in ${Math.ceil(retryMs / 1000)} s. The pairing goes on once it answers; if the relay is gone for good, start a new pairing.`,
+  relayBack: (relayUrl: string): string => `The relay ${relayUrl} answers again.`,
+  paired: (peer: PeerSummary): string => `Paired with ${peer.handle} (fingerprint ${peer.fingerprint}). Your agent now knows exactly who they are.`,
+  cancelled: 'Pairing cancelled; the other side was told.',
+  startedRelay: (url: string): string => `Started the local relay at ${url} in a process of its own; it exits after 10 minutes with no pairing in flight.`,
+} as const;
+
+/** Why a pairing ended, in one sentence or two: the reason said once, then what to do. */
+export function endedWords(code: ErrorCode, reason: string, context: CliContext): string {
+  switch (code) {
+    case 'wrong_code':
+      return 'The two sides used different codes: the code was misheard or mistyped, or someone guessed at this nameplate. Nothing was exchanged. Start a new pairing and read the code out again.';
+    case 'sas_mismatch':
+      return 'The digits you typed do not match your SAS. A digit may have been misheard, or someone may be intercepting this pairing, so both sides stopped. Start a new pairing.';
+    case 'expired':
+      return 'The pairing expired (10 minutes), or the relay no longer knows it (it finished, restarted or exited). Start a new pairing.';
+    case 'commitment_mismatch':
+      return 'The other side revealed a key-exchange message that does not match its commitment: the relay or the other side is misbehaving. Start a new pairing.';
+    case 'own_key':
+      return sameHome(context);
+    case 'peer_aborted':
+      if (reason === SAS_MISMATCH_REASON) return 'The other person typed digits that do not match their SAS. A digit may have been misheard, or someone may be intercepting this pairing, so both sides stopped. Start a new pairing.';
+      if (reason === CANCELLED_REASON) return 'The other person cancelled the pairing. Start a new one when you are both ready.';
+      if (reason === OWN_KEY_REASON) return sameHome(context);
+      return `The other side aborted the pairing: ${reason}. Start a new pairing.`;
+    case 'aborted':
+      return reason === CANCELLED_REASON ? PAIRING_WORDS.cancelled : `Pairing aborted: ${reason}.`;
+    default:
+      return `The pairing stopped (${code}): ${reason}. The other side was told. Start a new pairing.`;
+  }
+}
+
+function sameHome(context: CliContext): string {
+  return `Both sides presented the same identity: they use the same identity home (${context.home}). To try a pairing on one machine, give one side another home, like: ${context.command} join CODE --home /tmp/bob`;
+}
+
+/** The state of a session in a few words, for `sessions` and `confirm`. */
+export function stateWords(session: Pick<SessionSnapshot, "state" | "peerJoined" | "abortCode" | "peer">): string {
+  switch (session.state) {
+    case 'opened':
+      return session.peerJoined ? 'exchanging keys' : 'waiting for the other person to join';
+    case 'sas_ready':
+      return 'waiting for you to verify the SAS';
+    case 'confirmed':
+      return 'SAS verified; exchanging identity cards';
+    case 'finalized':
+      return session.peer ? `paired with ${session.peer.handle}` : 'paired';
+    case 'aborted':
+      return `ended (${session.abortCode ?? 'aborted'})`;
+  }
+}
+
+/** `init NEW` when this home already has another identity: what it is, and how to start over. */
+export function identityConflictWords(existing: { handle: string; fingerprint: string }, wanted: string, files: { card: string; privateKey: string }, context: CliContext): string {
+  return (
+    `${context.home} already has the identity ${existing.handle} (fingerprint ${existing.fingerprint}), and peers pin its key, so it is never replaced silently. ` +
+    `Keep it (pair as ${existing.handle}), or use another home for ${wanted}: ${context.command} init ${wanted} --home DIR. ` +
+    `To replace it for good (its peers will no longer recognise you), delete its card and private key: rm ${files.card} ${files.privateKey} && ${context.command} init ${wanted}`
+  );
+}
+
+export const CONFIRM_WORDS = {
+  notHere: (sessionId: string, context: CliContext): string =>
+    `No agent's pairing ${sessionId} is in flight in ${context.home}: no agent-pair mcp server using this home runs it. \`${context.command} sessions\` lists the pairings in flight there; if your agent's server uses another home, add --home DIR.`,
+  waitingForKeys: 'The key exchange is still running; waiting for the SAS',
+  confirmed: 'Confirmed. Your agent\'s pairing exchanges identity cards on its own now.',
+  alreadyConfirmed: 'This pairing is already confirmed; nothing to do.',
+  notAnswered: 'No digits were typed; the pairing still waits for the SAS.',
+  none: (context: CliContext): string => `No agent's pairing is in flight in ${context.home}.`,
+  heading: (context: CliContext): string => `Agents' pairings in flight in ${context.home}:`,
+} as const;
