@@ -7,14 +7,16 @@ import * as coreErrors from '../core/errors.js';
 import * as coreIdentity from '../core/identity.js';
 import * as coreInbox from '../core/inbox.js';
 import * as coreMessages from '../core/messages.js';
+import * as corePairing from '../core/pairing.js';
+import * as coreSession from '../core/session.js';
 import * as coreTrust from '../core/trust.js';
-import * as nodeWatch from '../node/watch.js';
 
 export const SHARED_MODULES: Readonly<Record<string, object>> = {
   'core/errors.js': coreErrors,
   'core/identity.js': coreIdentity,
   'core/inbox.js': coreInbox,
   'core/messages.js': coreMessages,
+  'core/pairing.js': corePairing,
+  'core/session.js': coreSession,
   'core/trust.js': coreTrust,
-  'node/watch.js': nodeWatch,
 };

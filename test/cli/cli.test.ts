@@ -276,6 +276,7 @@ describe('agent-pair words for bad input', () => {
     const conflict = await runToEnd(['init', 'bob', '--home', home]);
     assert.equal(conflict.code, 1);
     assert.ok(conflict.stderr.includes(join(home, 'secrets')) && conflict.stderr.includes(join(home, 'state')), conflict.stderr);
-    assert.match(conflict.stderr, /agent-pair init bob --home DIR/);
+    // The command is named as this test invoked it (node …/cli.mjs), so the person can paste it.
+    assert.match(conflict.stderr, /node \S*cli\.mjs init bob --home DIR/);
   });
 });
