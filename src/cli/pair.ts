@@ -101,7 +101,10 @@ export async function ensureIdentity(deps: SessionDeps, handle: string | undefin
 export async function runPairing(options: PairOptions, terminal: Terminal): Promise<PairOutcome> {
   const deps = interactiveDeps(options.home);
   const relay = await resolveRelay(options.relayUrl, options.home);
-  if (relay.startedProcess === true || relay.inProcess) terminal.warn(PAIRING_WORDS.startedRelay(relay.url));
+  if (relay.startedProcess === true || relay.inProcess) {
+    terminal.event({ event: 'relay_started', relay_url: relay.url, in_process: relay.inProcess !== undefined });
+    terminal.warn(PAIRING_WORDS.startedRelay(relay.url));
+  }
   const store = new SessionStore(deps);
   let sessionId: string | undefined;
   const interruption = { seen: false };

@@ -121,6 +121,17 @@ export function errorOf(result: CallToolResult): string {
   return textOf(result);
 }
 
+/**
+ * Asserts a tool error and returns its error code: every failure's text starts with the code
+ * (`sas_mismatch: ...`), the part an agent branches on; the rest is wording.
+ */
+export function errorCodeOf(result: CallToolResult): string {
+  const text = errorOf(result);
+  const code = /^([a-z_]+): /.exec(text)?.[1];
+  assert.ok(code, `no error code in: ${text}`);
+  return code;
+}
+
 /** The SAS the person sees in an elicitation message. */
 export function sasIn(message: string): string {
   const match = /Your SAS: (\d{3}-\d{3})/.exec(message);

@@ -13,7 +13,7 @@ import { createRelayConnector } from '../../src/relay/client.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { systemRandom } from '../../src/node/system.js';
 import { ShiftableClock, type Side } from '../helpers/sides.js';
-import { type Agent, type AgentOptions, errorOf, openBoth, peoplePair, sasIn, sessionOf, startAgent, textOf, vaultSecrets } from './agents.js';
+import { type Agent, type AgentOptions, errorCodeOf, errorOf, openBoth, peoplePair, sasIn, sessionOf, startAgent, vaultSecrets } from './agents.js';
 
 let relay: RunningRelay;
 const agents: Agent[] = [];
@@ -118,7 +118,7 @@ describe('MCP tools over the in-memory transport', () => {
     const forgot = await host.call('peers_forget', { fingerprint: guest.side.fingerprint.toUpperCase() });
     assert.deepEqual(forgot.structuredContent, { forgotten: true, fingerprint: guest.side.fingerprint });
     assert.deepEqual((await host.call('peers_list')).structuredContent, { peers: [] });
-    assert.match(errorOf(await host.call('peers_forget', { fingerprint: guest.side.fingerprint })), /^not_found: .*peers_list/);
+    assert.equal(errorCodeOf(await host.call('peers_forget', { fingerprint: guest.side.fingerprint })), 'not_found');
   });
 
   it('aborts both sides when a person types a misheard digit; the peer ends in "sas mismatch"', async () => {
@@ -130,15 +130,14 @@ describe('MCP tools over the in-memory transport', () => {
     // The guest's person heard right and confirmed first; then the host's person mishears.
     assert.equal(sessionOf(await guest.call('pair_confirm', { session_id: ids.guestId })).state, 'confirmed');
     const mismatch = await host.call('pair_confirm', { session_id: ids.hostId });
-    assert.match(errorOf(mismatch), /^sas_mismatch: /);
+    assert.equal(errorCodeOf(mismatch), 'sas_mismatch');
     const hostStatus = sessionOf(await host.call('pair_status', { session_id: ids.hostId }));
     assert.deepEqual([hostStatus.state, hostStatus['error_code'], hostStatus['abort_reason']], ['aborted', 'sas_mismatch', 'sas mismatch']);
 
     // Finalizing on the guest's side meets the abort.
-    assert.match(errorOf(await guest.call('pair_finalize', { session_id: ids.guestId, timeout_seconds: 5 })), /^peer_aborted: /);
+    assert.equal(errorCodeOf(await guest.call('pair_finalize', { session_id: ids.guestId, timeout_seconds: 5 })), 'peer_aborted');
     const guestStatus = sessionOf(await guest.call('pair_status', { session_id: ids.guestId }));
-    assert.deepEqual([guestStatus.state, guestStatus['abort_reason']], ['aborted', 'sas mismatch']);
-    assert.match(String(guestStatus['next_step']), /pair_host or pair_join/);
+    assert.deepEqual([guestStatus.state, guestStatus['error_code'], guestStatus['abort_reason']], ['aborted', 'peer_aborted', 'sas mismatch']);
 
     assertNoSecrets([...host.results, ...guest.results].map((result) => JSON.stringify(result)), [...sasForms(typed), ...sasForms(sasIn(host.prompts[0] ?? ''))]);
   });
@@ -150,16 +149,14 @@ describe('MCP tools over the in-memory transport', () => {
     const ids = await openBoth(host, guest);
     const confirming = host.call('pair_confirm', { session_id: ids.hostId });
     while (shown.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    assert.match(errorOf(await guest.call('pair_confirm', { session_id: ids.guestId })), /^sas_mismatch: /);
+    assert.equal(errorCodeOf(await guest.call('pair_confirm', { session_id: ids.guestId })), 'sas_mismatch');
 
-    const text = errorOf(await confirming);
-    assert.match(text, /^peer_aborted: /);
-    assert.match(text, /pair_host or pair_join/);
+    assert.equal(errorCodeOf(await confirming), 'peer_aborted');
     const status = sessionOf(await host.call('pair_status', { session_id: ids.hostId }));
     assert.deepEqual([status.state, status['error_code'], status['abort_reason']], ['aborted', 'peer_aborted', 'sas mismatch']);
     // The watch let go of the relay once the question ended.
     while (relay.stats().longPolls > 0) await new Promise((resolve) => setTimeout(resolve, 10));
-    assert.match(errorOf(await host.call('pair_confirm', { session_id: ids.hostId })), /^peer_aborted: /);
+    assert.equal(errorCodeOf(await host.call('pair_confirm', { session_id: ids.hostId })), 'peer_aborted');
   });
 
   it('withdraws an elicitation when the other side aborts while the person is asked', { timeout: 10_000 }, async () => {
@@ -169,7 +166,9 @@ describe('MCP tools over the in-memory transport', () => {
     const confirming = host.call('pair_confirm', { session_id: ids.hostId });
     while (host.prompts.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
     await guest.call('pair_abort', { session_id: ids.guestId, reason: 'wrong person' });
-    assert.match(errorOf(await confirming), /^peer_aborted: .*wrong person/);
+    assert.equal(errorCodeOf(await confirming), 'peer_aborted');
+    const status = sessionOf(await host.call('pair_status', { session_id: ids.hostId }));
+    assert.deepEqual([status.state, status['error_code'], status['abort_reason']], ['aborted', 'peer_aborted', 'wrong person']);
   });
 
   it('tells a polling agent the other side aborted while the SAS waits (pair_status with wait_seconds)', { timeout: 10_000 }, async () => {
@@ -183,7 +182,6 @@ describe('MCP tools over the in-memory transport', () => {
     await guest.call('pair_abort', { session_id: ids.guestId, reason: 'wrong person' });
     const seen = sessionOf(await polling);
     assert.deepEqual([seen.state, seen['error_code'], seen['abort_reason']], ['aborted', 'peer_aborted', 'wrong person']);
-    assert.match(String(seen['next_step']), /pair_host or pair_join/);
   });
 
   it('leaves the pairing waiting when the person declines, and confirms when asked again', async () => {
@@ -192,7 +190,7 @@ describe('MCP tools over the in-memory transport', () => {
     const guest = await agent('bob');
     const ids = await openBoth(host, guest);
     for (let i = 0; i < 2; i++) {
-      assert.match(errorOf(await host.call('pair_confirm', { session_id: ids.hostId })), /^cancelled: The person declined .*pair_confirm.*pair_abort/);
+      assert.equal(errorCodeOf(await host.call('pair_confirm', { session_id: ids.hostId })), 'cancelled');
       assert.equal(sessionOf(await host.call('pair_status', { session_id: ids.hostId })).state, 'sas_ready');
     }
     assert.equal(sessionOf(await host.call('pair_confirm', { session_id: ids.hostId })).state, 'confirmed');
@@ -211,8 +209,9 @@ describe('MCP tools over the in-memory transport', () => {
     });
     const guest = await agent('bob');
     const ids = await openBoth(host, guest);
-    assert.match(errorOf(await host.call('pair_confirm', { session_id: ids.hostId })), new RegExp(`^bad_input: .*${MAX_DIGIT_PROMPTS} times.*still waits`));
+    assert.equal(errorCodeOf(await host.call('pair_confirm', { session_id: ids.hostId })), 'bad_input');
     assert.equal(host.prompts.length, MAX_DIGIT_PROMPTS);
+    // Pins wording on purpose: the person's prompt says their last answer was not 6 digits.
     assert.match(host.prompts[1] ?? '', /That was not 6 digits/);
     assert.equal(sessionOf(await host.call('pair_status', { session_id: ids.hostId })).state, 'sas_ready');
     // Now "594 376" (with a space), which is fine.
@@ -223,9 +222,10 @@ describe('MCP tools over the in-memory transport', () => {
     const host = await agent('alice');
     const guest = await agent('bob');
     const ids = await openBoth(host, guest);
+    // Pins wording on purpose: the hint names the command the person runs, with this session.
     assert.match(errorOf(await host.call('pair_confirm', { session_id: ids.hostId })), new RegExp(`^confirm_unavailable: .*agent-pair confirm ${ids.hostId}`));
     assert.equal(sessionOf(await host.call('pair_status', { session_id: ids.hostId })).state, 'sas_ready');
-    assert.match(errorOf(await host.call('pair_finalize', { session_id: ids.hostId })), /^invalid_state: .*call pair_confirm/);
+    assert.equal(errorCodeOf(await host.call('pair_finalize', { session_id: ids.hostId })), 'invalid_state');
   });
 
   it('brings up the person\'s own prompt (showPerson) when there is one, even if the client could elicit', async () => {
@@ -262,7 +262,7 @@ describe('MCP tools over the in-memory transport', () => {
     const ids = await openBoth(host, guest);
     const first = host.call('pair_confirm', { session_id: ids.hostId });
     while (host.prompts.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    assert.match(errorOf(await host.call('pair_confirm', { session_id: ids.hostId })), /^invalid_state: The person is already being asked/);
+    assert.equal(errorCodeOf(await host.call('pair_confirm', { session_id: ids.hostId })), 'invalid_state');
     release?.();
     assert.equal(sessionOf(await first).state, 'confirmed');
   });
@@ -273,7 +273,7 @@ describe('MCP tools over the in-memory transport', () => {
     const ids = await openBoth(host, guest);
     assert.equal(sessionOf(await host.call('pair_confirm', { session_id: ids.hostId })).state, 'confirmed');
     const started = Date.now();
-    assert.match(errorOf(await host.call('pair_finalize', { session_id: ids.hostId, timeout_seconds: 1 })), /^timeout: .*Call pair_finalize again.*\d+ more seconds/);
+    assert.equal(errorCodeOf(await host.call('pair_finalize', { session_id: ids.hostId, timeout_seconds: 1 })), 'timeout');
     assert.ok(Date.now() - started < 3_000);
     assert.equal(sessionOf(await host.call('pair_status', { session_id: ids.hostId })).state, 'confirmed');
   });
@@ -282,13 +282,13 @@ describe('MCP tools over the in-memory transport', () => {
     const host = await agent('alice');
     const guest = await agent('bob');
     const hosted = sessionOf(await host.call('pair_host'));
-    assert.match(textOf(await host.call('pair_host')), /code: \d+-[A-Z2-7]{6}/);
+    assert.match(String(sessionOf(await host.call('pair_host'))['code']), /^\d+-[A-Z2-7]{6}$/);
     const joined = sessionOf(await guest.call('pair_join', { code: hosted['code'] }));
     const aborted = sessionOf(await host.call('pair_abort', { session_id: hosted.session_id, reason: 'wrong person' }));
     assert.equal(aborted.state, 'aborted');
     const seen = sessionOf(await guest.call('pair_status', { session_id: joined.session_id, wait_seconds: 5 }));
     assert.deepEqual([seen.state, seen['abort_reason'], seen['error_code']], ['aborted', 'wrong person', 'peer_aborted']);
-    assert.match(errorOf(await host.call('pair_abort', { session_id: hosted.session_id })), /^aborted: /);
+    assert.equal(errorCodeOf(await host.call('pair_abort', { session_id: hosted.session_id })), 'aborted');
   });
 
   it('reports a pairing past its 10 minutes as expired', async () => {
@@ -298,8 +298,9 @@ describe('MCP tools over the in-memory transport', () => {
     host.side.clock.offsetMs = 601_000;
     const expired = sessionOf(await host.call('pair_status', { session_id: hosted.session_id }));
     assert.deepEqual([expired.state, expired['error_code'], expired['seconds_left']], ['aborted', 'expired', 0]);
-    assert.match(String(expired['next_step']), /expired .*pair_host or pair_join/);
-    assert.match(errorOf(await host.call('pair_confirm', { session_id: hosted.session_id })), /^expired: /);
+    // Pins wording on purpose: an expired pairing tells the agent how to get a relay that outlives its calls.
+    assert.match(String(expired['next_step']), /expired .*agent-pair relay.*pair_host or pair_join/);
+    assert.equal(errorCodeOf(await host.call('pair_confirm', { session_id: hosted.session_id })), 'expired');
   });
 
   it('sets up an identity once: same handle is a no-op, another handle is refused, pairing needs one', async () => {
@@ -307,8 +308,8 @@ describe('MCP tools over the in-memory transport', () => {
     const none = await bare.call('identity_show');
     assert.notEqual(none.isError, true);
     assert.equal(none.structuredContent?.['has_identity'], false);
-    assert.match(textOf(none), /call identity_init/);
-    assert.match(errorOf(await bare.call('pair_host')), /^identity_missing: .*identity_init/);
+    assert.equal(typeof none.structuredContent['next_step'], 'string');
+    assert.equal(errorCodeOf(await bare.call('pair_host')), 'identity_missing');
 
     const created = await bare.call('identity_init', { handle: 'carol', relay_url: relay.url });
     assert.deepEqual({ ...created.structuredContent, fingerprint: undefined }, { handle: 'carol', created: true, relay_url: relay.url, fingerprint: undefined });
@@ -316,7 +317,7 @@ describe('MCP tools over the in-memory transport', () => {
     assert.match(String(fingerprint), /^[0-9a-f]{16}$/);
     const again = await bare.call('identity_init', { handle: 'carol' });
     assert.deepEqual(again.structuredContent, { handle: 'carol', fingerprint, created: false, relay_url: relay.url });
-    assert.match(errorOf(await bare.call('identity_init', { handle: 'mallory' })), /^identity_conflict: .*"carol"/);
+    assert.equal(errorCodeOf(await bare.call('identity_init', { handle: 'mallory' })), 'identity_conflict');
     assert.deepEqual((await bare.call('identity_show')).structuredContent, { has_identity: true, handle: 'carol', fingerprint, relay_url: relay.url });
   });
 
