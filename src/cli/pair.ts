@@ -143,6 +143,7 @@ export async function runPairing(options: PairOptions, terminal: Terminal): Prom
         case 'sasReady':
           return; // the prompt (the ConfirmPort below) shows the SAS
         case 'relayTrouble':
+          if (event.attempt > 1) return; // said once per outage
           terminal.event({ event: 'relay_trouble', code: event.code, relay_url: event.session.relayUrl });
           terminal.warn(PAIRING_WORDS.relayTrouble(event.session.relayUrl, event.code, event.retryMs));
           return;

@@ -34,8 +34,12 @@ export type PairingEvent =
   | { type: 'code'; code: string; session: SessionSnapshot }
   /** The SAS waits for the person; `again` when their last answer was not six digits. */
   | { type: 'sasReady'; again: boolean; session: SessionSnapshot }
-  /** The relay failed (`code`); retrying in `retryMs`. Announced once per outage. */
-  | { type: 'relayTrouble'; code: ErrorCode; retryMs: number; session: SessionSnapshot }
+  /**
+   * The relay failed (`code`) since `since` (epoch ms); the next try is in `retryMs`. Emitted
+   * before every retry of an outage, `attempt` counting from 1: a front end that speaks once per
+   * outage renders attempt 1, one that reports state keeps the latest.
+   */
+  | { type: 'relayTrouble'; code: ErrorCode; retryMs: number; since: number; attempt: number; session: SessionSnapshot }
   /** The relay answers again after trouble. */
   | { type: 'relayBack'; session: SessionSnapshot }
   /** The person's digits matched; identity cards are being exchanged. */
@@ -71,7 +75,8 @@ export async function runPairing(sessionId: string, options: PairingRunOptions):
 class PairingRun {
   private readonly timing: PairingTiming;
   private retryMs: number;
-  private inTrouble = false;
+  /** The current outage: when it began and how many retries it has had. */
+  private trouble: { since: number; attempts: number } | undefined;
 
   constructor(
     private readonly id: string,
@@ -139,16 +144,17 @@ class PairingRun {
 
   private relayAnswered(): void {
     this.retryMs = this.timing.retryFirstMs;
-    if (!this.inTrouble) return;
-    this.inTrouble = false;
+    if (!this.trouble) return;
+    this.trouble = undefined;
     this.emit({ type: 'relayBack', session: this.session });
   }
 
-  /** Says so (once per outage), then pauses until the retry, or until `signal` aborts. */
+  /** Says so (with the outage's start and this retry's number), then pauses until the retry, or until `signal` aborts. */
   private async backOff(error: PairError, signal: AbortSignal | undefined): Promise<void> {
     const session = this.session;
-    if (!this.inTrouble) this.emit({ type: 'relayTrouble', code: error.code, retryMs: this.retryMs, session });
-    this.inTrouble = true;
+    this.trouble ??= { since: this.options.clock.now(), attempts: 0 };
+    this.trouble.attempts += 1;
+    this.emit({ type: 'relayTrouble', code: error.code, retryMs: this.retryMs, since: this.trouble.since, attempt: this.trouble.attempts, session });
     await this.options.relayLost?.(session.relayUrl).catch(() => undefined);
     await this.options.clock.sleep(this.retryMs, signal);
     this.retryMs = Math.min(this.retryMs * 2, this.timing.retryCapMs);
@@ -280,6 +286,15 @@ export class PersonQuestions implements ConfirmPort {
   }
 }
 
+/** A runner's relay outage, as a front end reports it: the failure, since when, and the next try (epoch ms). */
+export interface RelayTroubleState {
+  code: ErrorCode;
+  since: number;
+  nextRetryAt: number;
+  /** Retries so far in this outage (1 after the first failure). */
+  attempt: number;
+}
+
 export interface PairingRunnersOptions {
   store: SessionStore;
   clock: Clock;
@@ -299,6 +314,8 @@ export class PairingRunners {
   private readonly running = new Set<string>();
   private readonly listeners = new Set<(event: PairingEvent) => void>();
   private readonly stop = new AbortController();
+  /** The relay trouble of each session whose runner is in an outage right now. */
+  private readonly troubles = new Map<string, RelayTroubleState>();
 
   constructor(private readonly options: PairingRunnersOptions) {}
 
@@ -318,6 +335,7 @@ export class PairingRunners {
       confirm: this.questions,
       signal: this.stop.signal,
       onEvent: (event) => {
+        this.noteTrouble(sessionId, event);
         for (const listener of this.listeners) listener(event);
       },
       ...(relayLost && { relayLost }),
@@ -326,7 +344,23 @@ export class PairingRunners {
       .catch((error: unknown) => {
         this.options.log?.(`Pairing ${sessionId}: the runner stopped: ${error instanceof Error ? error.message : String(error)}`);
       })
-      .finally(() => this.running.delete(sessionId));
+      .finally(() => {
+        this.running.delete(sessionId);
+        this.troubles.delete(sessionId);
+      });
+  }
+
+  /** The relay trouble of a session's runner now, or undefined while its relay answers. */
+  relayTrouble(sessionId: string): RelayTroubleState | undefined {
+    return this.troubles.get(sessionId);
+  }
+
+  private noteTrouble(sessionId: string, event: PairingEvent): void {
+    if (event.type === 'relayTrouble') {
+      this.troubles.set(sessionId, { code: event.code, since: event.since, nextRetryAt: this.options.clock.now() + event.retryMs, attempt: event.attempt });
+    } else if (event.type !== 'code' && event.type !== 'sasReady') {
+      this.troubles.delete(sessionId); // the relay answered (relayBack, confirmed), or the pairing ended
+    }
   }
 
   isRunning(sessionId: string): boolean {

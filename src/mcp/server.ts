@@ -17,13 +17,13 @@ import { type CallToolResult, ErrorCode as RpcErrorCode, McpError } from '@model
 import { z } from 'zod';
 import { PairError, isPairError } from '../core/errors.js';
 import { HANDLE_PATTERN, initSelfIdempotent, loadIdentity } from '../core/identity.js';
-import type { PairingRunners } from '../core/pairing.js';
+import type { PairingRunners, RelayTroubleState } from '../core/pairing.js';
 import type { SessionDeps, SessionSnapshot } from '../core/session.js';
 import type { SessionStore } from '../core/store.js';
 import { forgetAndRevoke } from '../core/inbox.js';
 import { listPeers } from '../core/trust.js';
 import { type MessageReceiver, registerMessageTools } from './messageTools.js';
-import { MCP_WORDS, agentNextStep } from './words.js';
+import { MCP_WORDS, agentNextStep, relayTroubleForAgent } from './words.js';
 
 export const MCP_SERVER_NAME = 'agent-pair';
 /** How long host, join and status may wait for the other side in one call (well under clients' request timeouts). */
@@ -92,6 +92,14 @@ const relayUrlArg = z
 // ---- Output schemas.
 
 const peerOut = z.object({ handle: z.string(), fingerprint: z.string(), relay_url: z.string() });
+const relayTroubleOut = z
+  .object({
+    error_code: z.string().describe('How the relay failed, as an error code (relay_unreachable, relay_error, rate_limited, ...).'),
+    since: z.string().describe('When the relay stopped answering (ISO 8601).'),
+    next_retry_at: z.string().describe('When the pairing tries the relay again (ISO 8601); it keeps trying until the pairing expires.'),
+    message: z.string(),
+  })
+  .describe('Present while the relay does not answer this pairing.');
 const sessionOut = z.object({
   session_id: z.string(),
   role: z.enum(['host', 'guest']),
@@ -106,11 +114,13 @@ const sessionOut = z.object({
   abort_reason: z.string().optional(),
   error_code: z.string().optional().describe('Why an aborted pairing ended, as an error code.'),
   peer: peerOut.optional(),
+  relay_trouble: relayTroubleOut.optional(),
   next_step: z.string(),
 });
 type SessionOut = z.infer<typeof sessionOut>;
 
-export function sessionToOutput(snapshot: SessionSnapshot): SessionOut {
+/** A session for the agent; `trouble` is its runner's relay outage, if any. */
+export function sessionToOutput(snapshot: SessionSnapshot, trouble?: RelayTroubleState): SessionOut {
   return {
     session_id: snapshot.sessionId,
     role: snapshot.role,
@@ -125,6 +135,14 @@ export function sessionToOutput(snapshot: SessionSnapshot): SessionOut {
     ...(snapshot.abortReason !== undefined && { abort_reason: snapshot.abortReason }),
     ...(snapshot.abortCode !== undefined && { error_code: snapshot.abortCode }),
     ...(snapshot.peer && { peer: { handle: snapshot.peer.handle, fingerprint: snapshot.peer.fingerprint, relay_url: snapshot.peer.relayUrl } }),
+    ...(trouble && !isEnded(snapshot) && {
+      relay_trouble: {
+        error_code: trouble.code,
+        since: new Date(trouble.since).toISOString(),
+        next_retry_at: new Date(trouble.nextRetryAt).toISOString(),
+        message: relayTroubleForAgent(snapshot.relayUrl, trouble.code, trouble.since, trouble.nextRetryAt),
+      },
+    }),
     next_step: agentNextStep(snapshot),
   };
 }
@@ -134,6 +152,7 @@ function summarise(session: SessionOut): string {
   if (session.abort_reason !== undefined) parts.push(`reason: ${session.abort_reason}`);
   if (session.code !== undefined) parts.push(`code: ${session.code}`);
   if (session.peer) parts.push(`peer: ${session.peer.handle} (${session.peer.fingerprint})`);
+  if (session.relay_trouble) parts.push(session.relay_trouble.message);
   if (session.state !== 'finalized' && session.state !== 'aborted') parts.push(`${session.seconds_left} s left`);
   return `${parts.join('; ')}.\nNext: ${session.next_step}`;
 }
@@ -180,8 +199,11 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     }
   };
 
+  /** A session as the agent sees it, with its runner's relay trouble. */
+  const output = (snapshot: SessionSnapshot): SessionOut => sessionToOutput(snapshot, runners.relayTrouble(snapshot.sessionId));
+
   const single = (snapshot: SessionSnapshot): CallToolResult => {
-    const session = sessionToOutput(snapshot);
+    const session = output(snapshot);
     return ok({ session }, summarise(session));
   };
 
@@ -277,7 +299,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
   }, ({ session_id, wait_seconds }, extra) => guarded('pair_status', async () => {
     if (session_id === undefined) {
       await store.sweepExpired();
-      const sessions = store.list().map(sessionToOutput);
+      const sessions = store.list().map(output);
       return ok({ sessions }, sessions.length === 0 ? 'No pairings. Start one with pair_host, or pair_join with a code.' : sessions.map(summarise).join('\n'));
     }
     let snapshot = await current(session_id);
@@ -285,18 +307,31 @@ export function createMcpServer(options: McpServerOptions): McpServer {
       runners.run(session_id); // a session restored ended or never run is a no-op or resumes here
       snapshot = await untilStateLeaves(session_id, snapshot.state, wait_seconds * 1000, extra.signal);
     }
-    const session = sessionToOutput(snapshot);
+    const session = output(snapshot);
     return ok({ sessions: [session] }, summarise(session));
   }));
 
-  /** Waits until the state is no longer `state` (ignoring new questions), at most `maxWaitMs`. */
+  /**
+   * Waits until the state is no longer `state` (ignoring new questions), or until the relay
+   * stops answering or answers again (so a polling agent learns of it), at most `maxWaitMs`.
+   */
   const untilStateLeaves = async (id: string, state: SessionSnapshot['state'], maxWaitMs: number, signal: AbortSignal): Promise<SessionSnapshot> => {
     const deadline = deps.clock.now() + maxWaitMs;
-    let snapshot = store.status(id);
-    while (snapshot.state === state && !signal.aborted && deadline > deps.clock.now()) {
-      snapshot = await runners.waitForChange(id, state, deadline - deps.clock.now(), signal);
+    const troubled = runners.relayTrouble(id) !== undefined;
+    const troubleChanged = new AbortController();
+    const unsubscribe = runners.onEvent((event) => {
+      if (event.session.sessionId === id && (runners.relayTrouble(id) !== undefined) !== troubled) troubleChanged.abort();
+    });
+    const waiting = AbortSignal.any([signal, troubleChanged.signal]);
+    try {
+      let snapshot = store.status(id);
+      while (snapshot.state === state && !waiting.aborted && deadline > deps.clock.now()) {
+        snapshot = await runners.waitForChange(id, state, deadline - deps.clock.now(), waiting);
+      }
+      return snapshot;
+    } finally {
+      unsubscribe();
     }
-    return snapshot;
   };
 
   /**

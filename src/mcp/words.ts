@@ -33,6 +33,11 @@ export function endedForAgent(code: ErrorCode | undefined, reason: string | unde
   }
 }
 
+/** While the relay does not answer: what happened, since when, the next try, and what to tell the person. */
+export function relayTroubleForAgent(relayUrl: string, code: ErrorCode, since: number, nextRetryAt: number): string {
+  return `The relay ${relayUrl} has not answered since ${new Date(since).toISOString()} (${code}); this side tries again at ${new Date(nextRetryAt).toISOString()} and keeps trying until the pairing expires, then goes on where it stopped. Tell the person the pairing is stalled on its relay; if the relay is gone for good (it was stopped, or its machine is off), abort (pair_abort) and start again on a relay that runs.`;
+}
+
 /** What the agent should do next, in terms of these tools. */
 export function agentNextStep(snapshot: SessionSnapshot): string {
   switch (snapshot.state) {

@@ -66,6 +66,7 @@ export class PairingPresenter implements vscode.Disposable {
         if (origin !== 'agent' && !this.quiet.delete(session.sessionId)) void this.panels.show(session.sessionId);
         return;
       case 'relayTrouble':
+        if (event.attempt > 1) return; // said once per outage
         this.log.warn(`Pairing ${session.nameplate}: the relay ${session.relayUrl} failed (${event.code}); retrying in ${event.retryMs / 1000} s.`);
         void vscode.window.showWarningMessage(relayTroubleNotice(session));
         return;

@@ -12,6 +12,7 @@ import { MAX_DIGIT_PROMPTS } from '../../src/mcp/server.js';
 import { createRelayConnector } from '../../src/relay/client.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { systemRandom } from '../../src/node/system.js';
+import { Pids, runRelayMain } from '../helpers/relayProcess.js';
 import { ShiftableClock, type Side } from '../helpers/sides.js';
 import { type Agent, type AgentOptions, errorCodeOf, errorOf, openBoth, peoplePair, sasIn, sessionOf, startAgent, vaultSecrets } from './agents.js';
 
@@ -182,6 +183,33 @@ describe('MCP tools over the in-memory transport', () => {
     await guest.call('pair_abort', { session_id: ids.guestId, reason: 'wrong person' });
     const seen = sessionOf(await polling);
     assert.deepEqual([seen.state, seen['error_code'], seen['abort_reason']], ['aborted', 'peer_aborted', 'wrong person']);
+  });
+
+  it('tells a polling agent that the relay stopped answering: its error code, since when, and the next try', { timeout: 60_000 }, async () => {
+    const pids = new Pids();
+    try {
+      const relayProcess = await runRelayMain(['--port', '0'], pids);
+      const host = await startAgent({ relayUrl: relayProcess.url, handle: 'alice' });
+      const guest = await startAgent({ relayUrl: relayProcess.url, handle: 'bob' });
+      agents.push(host, guest);
+      const ids = await openBoth(host, guest);
+      assert.equal(sessionOf(await host.call('pair_status', { session_id: ids.hostId })).relay_trouble, undefined);
+      // Both runners watch the relay while the SAS waits; the agent polls.
+      const polling = host.call('pair_status', { session_id: ids.hostId, wait_seconds: 30 });
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the call reaches its wait first (else it waits its 30 s, then reports the trouble all the same)
+      relayProcess.child.kill('SIGKILL');
+      const stalled = sessionOf(await polling);
+      assert.equal(stalled.state, 'sas_ready', 'the wait ends on the trouble, not on a state change');
+      const trouble = stalled['relay_trouble'] as { error_code: string; since: string; next_retry_at: string; message: string };
+      assert.equal(trouble.error_code, 'relay_unreachable');
+      assert.ok(Date.parse(trouble.since) <= Date.parse(trouble.next_retry_at), JSON.stringify(trouble));
+      assert.equal(typeof trouble.message, 'string');
+      // The pairing list says so too, for every session on that relay.
+      const listed = (await host.call('pair_status')).structuredContent as { sessions: { relay_trouble?: { error_code: string } }[] };
+      assert.deepEqual(listed.sessions.map((session) => session.relay_trouble?.error_code), ['relay_unreachable']);
+    } finally {
+      pids.killAll();
+    }
   });
 
   it('leaves the pairing waiting when the person declines, and confirms when asked again', async () => {
