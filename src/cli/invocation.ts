@@ -12,6 +12,11 @@ export interface InvocationContext {
   script: string | undefined;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /**
+   * The command will be run elsewhere (another terminal, another working directory: the hint an
+   * MCP server gives through its client), so a script path is never made relative.
+   */
+  anywhere?: boolean;
 }
 
 /**
@@ -20,7 +25,7 @@ export interface InvocationContext {
  * - `agent-pair` when it was found on PATH under that name (`npm link`, a global install);
  * - otherwise `node PATH/TO/cli.mjs`, relative to the working directory when inside it.
  */
-export function describeInvocation({ script, env, cwd }: InvocationContext): string {
+export function describeInvocation({ script, env, cwd, anywhere = false }: InvocationContext): string {
   if (script === undefined) return COMMAND_NAME;
   const name = basename(script);
   // npm exec runs the bin link from a PATH entry of its own (~/.npm/_npx/…/.bin) and marks the
@@ -29,16 +34,21 @@ export function describeInvocation({ script, env, cwd }: InvocationContext): str
   const onPath = (env['PATH'] ?? '').split(delimiter).some((entry) => entry !== '' && resolve(cwd, entry) === dirname(script));
   if (onPath) return name;
   const fromCwd = relative(cwd, script);
-  const shown = fromCwd !== '' && !fromCwd.startsWith('..') && !isAbsolute(fromCwd) ? fromCwd : script;
+  const shown = !anywhere && fromCwd !== '' && !fromCwd.startsWith('..') && !isAbsolute(fromCwd) ? fromCwd : resolve(cwd, script);
   return `node ${shellWord(shown)}`;
 }
 
 /** Quotes a path for a POSIX shell when it needs it. */
-function shellWord(word: string): string {
+export function shellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
 let current: string | undefined;
+
+/** This process's invocation as a command that runs from any directory (for hints read elsewhere). */
+export function invokedAsFromAnywhere(): string {
+  return describeInvocation({ script: process.argv[1], env: process.env, cwd: process.cwd(), anywhere: true });
+}
 
 /** This process's invocation (computed once). */
 export function invokedAs(): string {

@@ -2,7 +2,7 @@
 // call into the core (sessions, identity, trust), the relay, or the MCP server.
 
 import packageJson from '../../package.json' with { type: 'json' };
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PairError, isPairError } from '../core/errors.js';
 import { IDENTITY_KEYS, initSelfIdempotent, loadIdentity } from '../core/identity.js';
 import { listPeers } from '../core/trust.js';
@@ -14,7 +14,7 @@ import { defaultHome, systemClock, systemRandom } from '../node/system.js';
 import { ARGS, type CommandSpec, type OptionValues, UsageError, parseCommandLine } from './commandLine.js';
 import { keyToFileName, openHomeStores } from '../node/fileStore.js';
 import { confirmFromTerminal, listSessions } from './confirm.js';
-import { invokedAs } from './invocation.js';
+import { invokedAs, invokedAsFromAnywhere, shellWord } from './invocation.js';
 import { forgetCommand, inboxCommand, sendCommand } from './messages.js';
 import { resolveRelay, runPairing } from './pair.js';
 import { Terminal } from './terminal.js';
@@ -207,7 +207,10 @@ const COMMANDS: readonly Command[] = [
     run: async ({ options, home }) => {
       const relay = await resolveRelay(options.relay, home);
       const { runStdioServer } = await import('../mcp/stdio.js');
-      await runStdioServer({ home, relayUrl: relay.url, confirmSends: options['confirm-sends'] ?? false });
+      // The person runs `confirm` in a terminal of their own, maybe elsewhere: name the command so it runs from anywhere, with this home.
+      const homeArgs = home === defaultHome() ? '' : ` --home ${shellWord(resolve(home))}`;
+      const confirmCommand = (sessionId: string): string => `${invokedAsFromAnywhere()} confirm ${sessionId}${homeArgs}`;
+      await runStdioServer({ home, relayUrl: relay.url, confirmSends: options['confirm-sends'] ?? false, confirmCommand });
       return 0;
     },
   },

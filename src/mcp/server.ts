@@ -23,7 +23,7 @@ import type { SessionStore } from '../core/store.js';
 import { forgetAndRevoke } from '../core/inbox.js';
 import { listPeers } from '../core/trust.js';
 import { type MessageReceiver, registerMessageTools } from './messageTools.js';
-import { MCP_WORDS, agentNextStep, relayTroubleForAgent } from './words.js';
+import { MCP_WORDS, agentNextStep, defaultConfirmCommand, relayTroubleForAgent } from './words.js';
 
 export const MCP_SERVER_NAME = 'agent-pair';
 /** How long host, join and status may wait for the other side in one call (well under clients' request timeouts). */
@@ -53,6 +53,11 @@ export interface McpServerOptions {
   confirmSends?: boolean;
   /** The messaging tools' runner (VS Code: the window's); see messageTools.ts. */
   receiver?: MessageReceiver;
+  /**
+   * The command the person runs in a terminal to verify a session's SAS, as they can run it
+   * (`node /abs/dist/cli.mjs confirm ID` when agent-pair is not on PATH). Default: agent-pair confirm ID.
+   */
+  confirmCommand?: (sessionId: string) => string;
 }
 
 // ---- Input schemas. The SDK turns a failed parse into a tool error that quotes these
@@ -179,6 +184,7 @@ function outcomeOf(result: CallToolResult): string {
 export function createMcpServer(options: McpServerOptions): McpServer {
   const { store, deps, runners } = options;
   const log = options.log ?? (() => undefined);
+  const confirmCommand = options.confirmCommand ?? defaultConfirmCommand;
   const server = new McpServer({ name: MCP_SERVER_NAME, version: options.version ?? '0.1.0' }, { capabilities: { tools: {} } });
   /** Sessions whose person is being asked right now, so a second pair_confirm does not ask twice. */
   const asking = new Set<string>();
@@ -341,7 +347,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
    * for another reason (the peer aborted), which withdraws the elicitation.
    */
   const elicitUntilAnswered = async (id: string, signal: AbortSignal): Promise<void> => {
-    if (!server.server.getClientCapabilities()?.elicitation) throw new PairError('confirm_unavailable', MCP_WORDS.noElicitation(id));
+    if (!server.server.getClientCapabilities()?.elicitation) throw new PairError('confirm_unavailable', MCP_WORDS.noElicitation(confirmCommand(id)));
     for (let attempt = 1; attempt <= MAX_DIGIT_PROMPTS; attempt++) {
       const question = runners.questions.question(id) ?? (await untilQuestion(id, signal));
       if (!question) return; // the session moved on
@@ -383,7 +389,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
       if (error instanceof McpError && error.code === (RpcErrorCode.InvalidParams as number)) return undefined; // the answer failed the schema
       if (error instanceof McpError && error.code === (RpcErrorCode.RequestTimeout as number)) throw new PairError('timeout', MCP_WORDS.noAnswerInTime, { cause: error });
       if (signal.aborted) throw new PairError('cancelled', MCP_WORDS.callCancelled, { cause: error });
-      throw new PairError('confirm_unavailable', MCP_WORDS.elicitFailed(id), { cause: error });
+      throw new PairError('confirm_unavailable', MCP_WORDS.elicitFailed(confirmCommand(id)), { cause: error });
     }
     if (answer.action !== 'accept') throw new PairError('cancelled', MCP_WORDS.declined);
     const digits = answer.content?.['digits'];

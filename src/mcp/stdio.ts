@@ -20,6 +20,8 @@ export interface StdioOptions {
   relayUrl: string;
   /** Every peer_send waits for the person's yes (`agent-pair mcp --confirm-sends`). */
   confirmSends?: boolean;
+  /** The command the person runs to verify a session's SAS in a terminal, as this server was started. */
+  confirmCommand?: (sessionId: string) => string;
 }
 
 /** Serves until the client closes stdin. */
@@ -38,7 +40,7 @@ export async function runStdioServer(options: StdioOptions): Promise<void> {
   if (restored.restored.length > 0) log(`restored ${restored.restored.length} pairing(s) in flight`);
   for (const snapshot of restored.restored) runners.run(snapshot.sessionId);
   const channel = await openConfirmChannel(options.home, store, runners);
-  const server = createMcpServer({ store, deps, runners, defaultRelayUrl: options.relayUrl, log, ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }) });
+  const server = createMcpServer({ store, deps, runners, defaultRelayUrl: options.relayUrl, log, ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }), ...(options.confirmCommand && { confirmCommand: options.confirmCommand }) });
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     transport.onclose = resolve;

@@ -38,6 +38,11 @@ export function relayTroubleForAgent(relayUrl: string, code: ErrorCode, since: n
   return `The relay ${relayUrl} has not answered since ${new Date(since).toISOString()} (${code}); this side tries again at ${new Date(nextRetryAt).toISOString()} and keeps trying until the pairing expires, then goes on where it stopped. Tell the person the pairing is stalled on its relay; if the relay is gone for good (it was stopped, or its machine is off), abort (pair_abort) and start again on a relay that runs.`;
 }
 
+/** The confirm command when the server does not know how it was started (agent-pair on PATH). */
+export function defaultConfirmCommand(sessionId: string): string {
+  return `agent-pair confirm ${sessionId}`;
+}
+
 /** What the agent should do next, in terms of these tools. */
 export function agentNextStep(snapshot: SessionSnapshot): string {
   switch (snapshot.state) {
@@ -60,13 +65,14 @@ export const MCP_WORDS = {
   noIdentity: 'This agent has no identity yet. Call identity_init with a handle first (ask the person for a short name).',
   notYetSas: (id: string): string => `Pairing ${id} is still in the key exchange; there is no SAS yet. Call pair_status with wait_seconds until the state is sas_ready.`,
   alreadyAsking: (id: string): string => `The person is already being asked to verify pairing ${id}; wait for that answer.`,
-  noElicitation: (id: string): string =>
-    `This MCP client cannot ask the person for the SAS digits. Tell the person to run this in a terminal: agent-pair confirm ${id}  (it shows them the SAS and hands their digits to this server), then call pair_status with wait_seconds or pair_finalize.`,
+  /** `confirmCommand`: the whole command line the person runs, like `agent-pair confirm ID`. */
+  noElicitation: (confirmCommand: string): string =>
+    `This MCP client cannot ask the person for the SAS digits. Tell the person to run this in a terminal: ${confirmCommand}  (it shows them the SAS and hands their digits to this server), then call pair_status with wait_seconds or pair_finalize.`,
   notSixDigitsTooOften: (times: number): string =>
     `The person typed something other than 6 digits ${times} times, so nothing was checked; the pairing still waits. Call pair_confirm again when they are ready, or pair_abort.`,
   closed: 'The person closed the prompt without verifying the SAS; the pairing still waits (sas_ready). Ask them whether to try again (pair_confirm) or to stop (pair_abort).',
   declined: 'The person declined to verify the SAS; the pairing still waits (sas_ready). Ask them whether to try again (pair_confirm) or to stop (pair_abort).',
-  elicitFailed: (id: string): string => `The client could not ask the person for the digits. The pairing still waits: try pair_confirm again, or the person confirms in a terminal: agent-pair confirm ${id}`,
+  elicitFailed: (confirmCommand: string): string => `The client could not ask the person for the digits. The pairing still waits: try pair_confirm again, or the person confirms in a terminal: ${confirmCommand}`,
   noAnswerInTime: 'The person did not answer before the pairing\'s time ran out.',
   callCancelled: 'The tool call was cancelled; the pairing still waits for the person to verify the SAS.',
   notConfirmedYet: 'The person has not verified the SAS yet: call pair_confirm first (it asks them).',

@@ -200,4 +200,12 @@ describe('the command is named as it was invoked', () => {
     assert.equal(describeInvocation({ script: '/home/a b/cli.mjs', env: {}, cwd: '/tmp' }), "node '/home/a b/cli.mjs'");
     assert.equal(describeInvocation({ script: undefined, env: {}, cwd: '/' }), 'agent-pair');
   });
+
+  it('describeInvocation for a command run elsewhere (an MCP server\'s hint) keeps the script absolute', () => {
+    const script = join(REPO, 'dist/cli.mjs');
+    assert.equal(describeInvocation({ script, env: {}, cwd: REPO }), 'node dist/cli.mjs');
+    assert.equal(describeInvocation({ script, env: {}, cwd: REPO, anywhere: true }), `node ${script}`);
+    // Found on PATH, it is its name wherever it runs.
+    assert.equal(describeInvocation({ script, env: { PATH: join(REPO, 'dist') }, cwd: '/', anywhere: true }), 'cli.mjs');
+  });
 });

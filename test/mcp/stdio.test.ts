@@ -19,7 +19,7 @@ import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { LOCAL_RELAY_RECORD_FILE } from '../../src/node/localRelay.js';
 import { Pids, freePort } from '../helpers/relayProcess.js';
 import { makeSide } from '../helpers/sides.js';
-import { errorOf, sessionOf, textOf } from './agents.js';
+import { errorCodeOf, errorOf, sessionOf, textOf } from './agents.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const CLI_SOURCE = join(REPO, 'src/cli/main.ts');
@@ -112,8 +112,12 @@ describe('agent-pair mcp on stdio', () => {
     assert.equal(sessionOf(hostReady).state, 'sas_ready');
     assert.equal(sessionOf(guestReady).state, 'sas_ready');
 
-    // The stdio client declared no elicitation: the agent is told where the person confirms.
-    assert.match(errorOf(await host.call('pair_confirm', { session_id: hosted.session_id })), new RegExp(`agent-pair confirm ${hosted.session_id}`));
+    // The stdio client declared no elicitation: the agent is told where the person confirms, with
+    // the command as this server was started (agent-pair is not on PATH here) and its home, so it
+    // runs from any terminal. Pins wording on purpose: the command line itself.
+    const unavailable = await host.call('pair_confirm', { session_id: hosted.session_id });
+    assert.equal(errorCodeOf(unavailable), 'confirm_unavailable');
+    assert.ok(errorOf(unavailable).includes(`: node ${CLI_SOURCE} confirm ${hosted.session_id} --home ${hostHome}  (`), errorOf(unavailable));
 
     // A terminal on another home does not find the pairing, and says which home it looked in.
     const elsewhere = await mkdtemp(join(tmpdir(), 'agent-pair-mcp-elsewhere-'));
