@@ -20,10 +20,11 @@ import { createRelayConnector } from '../relay/client.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_URL, ensureLocalRelay } from '../relay/embedded.js';
 import type { RunningRelay } from '../relay/node.js';
 import { openHomeStores } from '../node/fileStore.js';
-import { RelayChoice, nodeScriptCommand } from '../node/localRelay.js';
+import { RelayChoice, isRelayChoiceError, nodeScriptCommand } from '../node/localRelay.js';
 import { loginHandle, systemClock, systemRandom } from '../node/system.js';
 import { type Terminal, formatSecondsLeft } from './terminal.js';
-import { type CliContext, PAIRING_WORDS, endedWords } from './words.js';
+import { invokedAs } from './invocation.js';
+import { type CliContext, PAIRING_WORDS, endedWords, localRelayFailureWords } from './words.js';
 
 /** Overrides the local relay's port (default 8771): for tests, and for a machine where 8771 is taken. */
 export const LOCAL_RELAY_PORT_ENV = 'AGENT_PAIR_LOCAL_RELAY_PORT';
@@ -72,8 +73,14 @@ export async function resolveRelay(relayUrl: string | undefined, home: string): 
     const local = await ensureLocalRelay(port);
     return { url: local.url, ...(local.started && { inProcess: local.started }) };
   }
-  const choice = new RelayChoice({ configuredUrl: () => '', port, log: () => undefined, stateDir: home, relayCommand: nodeScriptCommand(script) });
-  const status = await choice.ensureLocal();
+  const choice = new RelayChoice({ configuredUrl: () => '', port, stateDir: home, relayCommand: nodeScriptCommand(script) });
+  let status;
+  try {
+    status = await choice.ensureLocal();
+  } catch (error) {
+    if (isRelayChoiceError(error)) throw new PairError(error.code, localRelayFailureWords(error.failure, invokedAs()), { cause: error });
+    throw error;
+  }
   return { url: status.url, ...(status.started && { startedProcess: true }) };
 }
 

@@ -5,6 +5,7 @@
 import type { ErrorCode } from '../core/errors.js';
 import { CANCELLED_REASON } from '../core/pairing.js';
 import type { PeerSummary, SessionSnapshot } from '../core/session.js';
+import type { RelayChoiceFailure } from '../node/localRelay.js';
 import { OWN_KEY_REASON, SAS_MISMATCH_REASON } from '../core/session.js';
 
 /** What the words need to know of where the person runs the command. */
@@ -95,3 +96,18 @@ export const CONFIRM_WORDS = {
   none: (context: CliContext): string => `No agent's pairing is in flight in ${context.home}.`,
   heading: (context: CliContext): string => `Agents' pairings in flight in ${context.home}:`,
 } as const;
+
+/** The shared local relay could not be started (node/localRelay.ts says why, as data). */
+export function localRelayFailureWords(failure: RelayChoiceFailure, command: string): string {
+  const instead = `run a relay yourself (${command} relay, in a terminal of its own) and pass its URL with --relay URL`;
+  switch (failure.reason) {
+    case 'bad_configured_url':
+      return `${JSON.stringify(failure.value)} is not a relay URL; expected an http:// or https:// URL like https://relay.example.com.`;
+    case 'state_dir':
+      return `No relay answers at ${failure.url}, and the local relay could not be started: its state directory ${failure.stateDir} could not be created (${failure.detail}). Use another --home, or ${instead}.`;
+    case 'process_ended':
+      return `No relay answers at ${failure.url}, and the local relay process could not start there (${failure.detail}). If another program holds port ${failure.port}, free it, or ${instead}.`;
+    case 'no_answer':
+      return `The local relay process did not answer at ${failure.url} within ${failure.waitedMs / 1000} s. Try again, or ${instead}.`;
+  }
+}

@@ -17,13 +17,15 @@
 // holds nothing of the relay, so there is nothing to release when it closes.
 //
 // Nothing here imports `vscode`: the setting comes in as a function and the storage as a path,
-// so this is tested with real relay processes on free ports.
+// so this is tested with real relay processes on free ports. Nothing here is worded for a person
+// either: what happened comes out as events and failures as data (RelayChoiceError), which each
+// adapter words for its audience (VS Code names its setting, the CLI its --relay option).
 
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PairError, badInput, isPairError } from '../core/errors.js';
+import { type ErrorCode, PairError, isPairError } from '../core/errors.js';
 import { normaliseRelayUrl } from '../relay/client.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, type RelayProcessRecord, relayAnswers } from '../relay/embedded.js';
 import type { RelayConnector, RelayPort } from '../core/ports.js';
@@ -60,12 +62,67 @@ export function nodeScriptCommand(script: string): RelayCommand {
   return { command: process.execPath, args: [script], env: { ELECTRON_RUN_AS_NODE: '1' } };
 }
 
+/** What the shared local relay did, for an adapter's log. */
+export type LocalRelayEvent =
+  /** It answered already: started by a window (`process`), or run by another process. */
+  | { type: 'using'; url: string; process?: RelayProcessRecord }
+  /** Nothing answered: its process is being started. */
+  | { type: 'starting'; url: string; pid?: number }
+  /** This call started it, in `ms`; it exits after `idleExitSeconds` with no pairing in flight. */
+  | { type: 'started'; url: string; process: RelayProcessRecord; ms: number; idleExitSeconds: number }
+  /** Another window (`process`) or process started it meanwhile, and won the port. */
+  | { type: 'startedByOther'; url: string; process?: RelayProcessRecord }
+  | { type: 'stopped'; process: RelayProcessRecord };
+
+/** Why the relay could not be chosen or started: data for the adapters to word. */
+export type RelayChoiceFailure =
+  /** The configured relay (the VS Code setting) is not a relay URL; `problem` says how. */
+  | { reason: 'bad_configured_url'; value: string; problem: string }
+  /** The state directory for the record could not be created. */
+  | { reason: 'state_dir'; url: string; stateDir: string; detail: string }
+  /** The relay process ended (or never ran) and nothing answers: `detail` like "exit code 1", "spawn ... ENOENT". */
+  | { reason: 'process_ended'; url: string; port: number; detail: string }
+  /** The relay process ran but did not answer within `waitedMs` (it was killed). */
+  | { reason: 'no_answer'; url: string; waitedMs: number };
+
+/** A failure of RelayChoice: a PairError (its code) that carries the data, for the adapter to word. */
+export class RelayChoiceError extends PairError {
+  constructor(
+    readonly failure: RelayChoiceFailure,
+    options?: { cause?: unknown },
+  ) {
+    super(failureCode(failure), plainFact(failure), options);
+  }
+}
+
+/** The failure as a plain fact, with no advice (advice names an adapter's setting or option). */
+function plainFact(failure: RelayChoiceFailure): string {
+  switch (failure.reason) {
+    case 'bad_configured_url':
+      return `The configured relay ${JSON.stringify(failure.value)} is not a relay URL (${failure.problem}).`;
+    case 'state_dir':
+      return `No relay answers at ${failure.url}, and the local relay's state directory ${failure.stateDir} could not be created (${failure.detail}).`;
+    case 'process_ended':
+      return `No relay answers at ${failure.url}, and the local relay process could not start there (${failure.detail}).`;
+    case 'no_answer':
+      return `The local relay process did not answer at ${failure.url} within ${failure.waitedMs / 1000} s.`;
+  }
+}
+
+function failureCode(failure: RelayChoiceFailure): ErrorCode {
+  return failure.reason === 'bad_configured_url' ? 'bad_input' : 'relay_unreachable';
+}
+
+export function isRelayChoiceError(value: unknown): value is RelayChoiceError {
+  return value instanceof RelayChoiceError;
+}
+
 export interface RelayChoiceOptions {
-  /** The current value of `agentPair.relayUrl` (read on every use, so a change applies at once). */
+  /** The configured relay, like VS Code's `agentPair.relayUrl` (read on every use, so a change applies at once); empty for the local one. */
   configuredUrl: () => string;
   /** The loopback port of the shared relay; tests pass a free one. */
   port?: number;
-  log: (line: string) => void;
+  onEvent?: (event: LocalRelayEvent) => void;
   /** A directory shared by everything of this OS user (the Agent Pair home): the record lives there. */
   stateDir: string;
   /** How to run the relay process: dist/relay.mjs in the extension; tests run the TypeScript entry. */
@@ -116,7 +173,7 @@ export class RelayChoice {
     try {
       return normaliseRelayUrl(value);
     } catch (error) {
-      if (isPairError(error, 'bad_input')) throw badInput('The setting agentPair.relayUrl', 'is not a relay URL', 'an http:// or https:// URL like https://relay.example.com, or empty for the local relay');
+      if (isPairError(error, 'bad_input')) throw new RelayChoiceError({ reason: 'bad_configured_url', value, problem: error.message }, { cause: error });
       throw error;
     }
   }
@@ -171,14 +228,14 @@ export class RelayChoice {
       await sleep(POLL_MS);
     }
     await this.removeRecord(record.pid);
-    this.options.log(`Stopped the local relay at ${record.url} (pid ${record.pid}).`);
+    this.emit({ type: 'stopped', process: record });
     return { outcome: 'stopped', process: record };
   }
 
   private async probeOrStart(): Promise<LocalRelayStatus> {
     if (await relayAnswers(this.localUrl)) {
       const record = await this.liveRecord();
-      this.options.log(record ? `Using the local relay at ${this.localUrl} (pid ${record.pid}, started by a window at ${record.startedAt}).` : `Using the local relay at ${this.localUrl}, run by another process.`);
+      this.emit({ type: 'using', url: this.localUrl, ...(record && { process: record }) });
       return { url: this.localUrl, started: false, ...(record && { process: record }) };
     }
     return this.startProcess();
@@ -191,7 +248,7 @@ export class RelayChoice {
     try {
       await mkdir(this.options.stateDir, { recursive: true, mode: 0o700 });
     } catch (error) {
-      throw new PairError('relay_unreachable', `No relay answers at ${url}, and the local relay could not be started: its state directory ${this.options.stateDir} could not be created (${describe(error)}).`, { cause: error });
+      throw new RelayChoiceError({ reason: 'state_dir', url, stateDir: this.options.stateDir, detail: describe(error) }, { cause: error });
     }
     const command = this.options.relayCommand;
     // Loaded here, not at startup: child_process is a few milliseconds of every window's start.
@@ -217,7 +274,7 @@ export class RelayChoice {
     } catch (error) {
       ended = describe(error);
     }
-    this.options.log(`Starting the local relay at ${url} in a process of its own${child?.pid === undefined ? '' : ` (pid ${child.pid})`}.`);
+    this.emit({ type: 'starting', url, ...(child?.pid !== undefined && { pid: child.pid }) });
 
     const deadline = began + (this.options.startTimeoutMs ?? LOCAL_RELAY_START_TIMEOUT_MS);
     for (;;) {
@@ -225,23 +282,24 @@ export class RelayChoice {
       if (ended !== undefined) {
         // Lost the race for the port to another window (or a CLI) that answers by now, or failed.
         if (await relayAnswers(url)) break;
-        throw new PairError('relay_unreachable', `No relay answers at ${url}, and the local relay process could not start there (${ended}). If another program holds port ${this.port}, free it, or set agentPair.relayUrl to a relay.`);
+        throw new RelayChoiceError({ reason: 'process_ended', url, port: this.port, detail: ended });
       }
       if (Date.now() > deadline) {
         child?.kill();
-        throw new PairError('relay_unreachable', `The local relay process did not answer at ${url} within ${(deadline - began) / 1000} s. Try again, or run a relay yourself (agent-pair relay) or set agentPair.relayUrl to one.`);
+        throw new RelayChoiceError({ reason: 'no_answer', url, waitedMs: deadline - began });
       }
       await sleep(POLL_MS);
     }
 
     const record = await this.liveRecord();
     const started = record !== undefined && child?.pid !== undefined && record.pid === child.pid;
-    if (started) {
-      this.options.log(`Started the local relay at ${url} (pid ${record.pid}) in ${Date.now() - began} ms; it outlives this window and exits after ${formatMinutes(this.idleExitSeconds)} with no pairing in flight.`);
-    } else {
-      this.options.log(`Using the local relay at ${url}, started meanwhile by another ${record ? 'window' : 'process'}.`);
-    }
+    if (started) this.emit({ type: 'started', url, process: record, ms: Date.now() - began, idleExitSeconds: this.idleExitSeconds });
+    else this.emit({ type: 'startedByOther', url, ...(record && { process: record }) });
     return { url, started, ...(record && { process: record }) };
+  }
+
+  private emit(event: LocalRelayEvent): void {
+    this.options.onEvent?.(event);
   }
 
   /**
@@ -294,12 +352,6 @@ function isRecord(value: unknown): value is RelayProcessRecord {
   if (typeof value !== 'object' || value === null) return false;
   const record = value as Partial<Record<keyof RelayProcessRecord, unknown>>;
   return typeof record.pid === 'number' && Number.isInteger(record.pid) && record.pid > 0 && typeof record.url === 'string' && typeof record.startedAt === 'string';
-}
-
-export function formatMinutes(seconds: number): string {
-  if (seconds % 60 !== 0) return `${seconds} s`;
-  const minutes = seconds / 60;
-  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
 }
 
 function describe(error: unknown): string {

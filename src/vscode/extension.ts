@@ -37,6 +37,7 @@ import { PeersView } from './peersView.js';
 import { UnreadStatusItem } from './unreadStatus.js';
 import type { ExtensionDeps } from './deps.js';
 import { type RelayChoiceOptions, RelayChoice, nodeScriptCommand, startingLocalRelay } from '../node/localRelay.js';
+import { localRelayLogLine } from './relayWords.js';
 import { watchExpiry } from './expiryWatch.js';
 import { suggestedHandle } from './identityPrompt.js';
 import { type McpEndpoint, registerMcpProvider } from './mcpProvider.js';
@@ -62,8 +63,8 @@ export function activate(context: vscode.ExtensionContext): void {
 
   const relays = new RelayChoice({
     configuredUrl: () => vscode.workspace.getConfiguration(SETTINGS.section).get<string>(SETTINGS.relayUrl, ''),
-    log: (line) => {
-      log.info(line);
+    onEvent: (event) => {
+      log.info(localRelayLogLine(event));
     },
     stateDir: defaultHome(),
     relayCommand: nodeScriptCommand(vscode.Uri.joinPath(context.extensionUri, 'dist', 'relay.mjs').fsPath),

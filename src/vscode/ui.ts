@@ -3,6 +3,8 @@
 
 import * as vscode from 'vscode';
 import { isPairError } from '../core/errors.js';
+import { isRelayChoiceError } from '../node/localRelay.js';
+import { relayChoiceFailureWords } from './relayWords.js';
 import type { SessionSnapshot } from '../core/session.js';
 import type { ExtensionDeps } from './deps.js';
 import { buildJoinLink } from './joinLink.js';
@@ -28,8 +30,9 @@ export function registerCommand(context: vscode.ExtensionContext, deps: Extensio
 
 export function showError(deps: ExtensionDeps, error: unknown, prefix = 'Agent Pair'): void {
   if (isPairError(error)) {
-    deps.log.warn(`${prefix}: ${error.code}: ${error.message}`);
-    void vscode.window.showErrorMessage(`${prefix}: ${error.message}`);
+    const message = isRelayChoiceError(error) ? relayChoiceFailureWords(error.failure) : error.message;
+    deps.log.warn(`${prefix}: ${error.code}: ${message}`);
+    void vscode.window.showErrorMessage(`${prefix}: ${message}`);
     return;
   }
   deps.log.error(error instanceof Error ? error : String(error));

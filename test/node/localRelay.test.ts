@@ -15,7 +15,9 @@ import { isPairError } from '../../src/core/errors.js';
 import { createRelayConnector } from '../../src/relay/client.js';
 import { relayAnswers } from '../../src/relay/embedded.js';
 import { startRelay } from '../../src/relay/node.js';
-import { LOCAL_RELAY_IDLE_EXIT_SECONDS, LOCAL_RELAY_RECORD_FILE, type LocalRelayStatus, RelayChoice, type RelayCommand, startingLocalRelay } from '../../src/node/localRelay.js';
+import { LOCAL_RELAY_IDLE_EXIT_SECONDS, LOCAL_RELAY_RECORD_FILE, type LocalRelayEvent, type LocalRelayStatus, RelayChoice, RelayChoiceError, type RelayCommand, isRelayChoiceError, startingLocalRelay } from '../../src/node/localRelay.js';
+import { localRelayFailureWords } from '../../src/cli/words.js';
+import { localRelayLogLine, relayChoiceFailureWords } from '../../src/vscode/relayWords.js';
 import { Pids, REPO_ROOT, TSX_RELAY_COMMAND, freePort, isAlive, untilExited } from '../helpers/relayProcess.js';
 import { bothWaitForSas, makeSide } from '../helpers/sides.js';
 
@@ -38,7 +40,8 @@ async function stateDir(): Promise<string> {
   return join(dir, 'globalStorage'); // not created yet, as in a fresh VS Code profile
 }
 
-function choice(port: number, state: string, options: { configured?: string; relayCommand?: RelayCommand; startTimeoutMs?: number } = {}): { relays: RelayChoice; lines: string[] } {
+function choice(port: number, state: string, options: { configured?: string; relayCommand?: RelayCommand; startTimeoutMs?: number } = {}): { relays: RelayChoice; events: LocalRelayEvent[] } {
+  const events: LocalRelayEvent[] = [];
   const lines: string[] = [];
   logs.push(lines);
   const relays = new RelayChoice({
@@ -47,9 +50,12 @@ function choice(port: number, state: string, options: { configured?: string; rel
     stateDir: state,
     relayCommand: options.relayCommand ?? TSX_RELAY_COMMAND,
     ...(options.startTimeoutMs !== undefined && { startTimeoutMs: options.startTimeoutMs }),
-    log: (line) => lines.push(line),
+    onEvent: (event) => {
+      events.push(event);
+      lines.push(localRelayLogLine(event)); // names every pid, for the cleanup
+    },
   });
-  return { relays, lines };
+  return { relays, events };
 }
 
 function pidOf(status: LocalRelayStatus | undefined): number {
@@ -74,7 +80,8 @@ describe('RelayChoice (the shared local relay, in a process of its own)', () => 
     assert.deepEqual({ ...started, process: undefined }, { url, started: true, process: undefined });
     assert.notEqual(pid, process.pid);
     assert.equal(started.process?.url, url);
-    assert.match(first.lines.join('\n'), new RegExp(`Started the local relay at ${url} \\(pid ${pid}\\) in \\d+ ms; it outlives this window and exits after 10 minutes with no pairing in flight`));
+    const said = first.events.find((event) => event.type === 'started');
+    assert.deepEqual({ ...said, ms: undefined }, { type: 'started', url, process: started.process, ms: undefined, idleExitSeconds: LOCAL_RELAY_IDLE_EXIT_SECONDS });
 
     // The record, in the shared state directory, readable by this user only.
     const recordPath = join(state, LOCAL_RELAY_RECORD_FILE);
@@ -158,7 +165,7 @@ describe('RelayChoice (the shared local relay, in a process of its own)', () => 
       assert.equal(status.process?.pid, pid);
     }
     // The losers' processes found the port taken and exited; only the winner runs.
-    const spawned = windows.flatMap((window) => window.lines.flatMap((line) => [...line.matchAll(/Starting .* \(pid (\d+)\)/g)].map((match) => Number(match[1]))));
+    const spawned = windows.flatMap((window) => window.events.flatMap((event) => (event.type === 'starting' && event.pid !== undefined ? [event.pid] : [])));
     assert.ok(spawned.includes(pid));
     for (const other of spawned.filter((candidate) => candidate !== pid)) await untilExited(other);
     assert.ok(isAlive(pid));
@@ -176,7 +183,7 @@ describe('RelayChoice (the shared local relay, in a process of its own)', () => 
     assert.ok(!(await relayAnswers(url)));
     await untilExited(pid);
     await assert.rejects(stat(join(state, LOCAL_RELAY_RECORD_FILE)), { code: 'ENOENT' });
-    assert.ok(other.lines.includes(`Stopped the local relay at ${url} (pid ${pid}).`));
+    assert.deepEqual(other.events.filter((event) => event.type === 'stopped'), [{ type: 'stopped', process: stopped.process }]);
     assert.deepEqual(await other.relays.stopLocal(), { outcome: 'not_running' });
 
     // What the pairing driver's relayLost does: the next need starts a new relay process.
@@ -236,17 +243,21 @@ describe('RelayChoice (the shared local relay, in a process of its own)', () => 
     const address = squatter.address();
     assert.ok(address !== null && typeof address !== 'string');
     const { relays } = choice(address.port, await stateDir());
-    await assert.rejects(relays.ensureLocal(), (error: unknown) => isPairError(error, 'relay_unreachable') && error.message.includes(`http://127.0.0.1:${address.port}`) && error.message.includes('exit code 1') && error.message.includes('agentPair.relayUrl'));
+    await assert.rejects(relays.ensureLocal(), (error: unknown) => {
+      assert.ok(isRelayChoiceError(error) && isPairError(error, 'relay_unreachable'), String(error));
+      assert.deepEqual(error.failure, { reason: 'process_ended', url: `http://127.0.0.1:${address.port}`, port: address.port, detail: 'exit code 1' });
+      return true;
+    });
   });
 
   it('fails clearly when the relay process cannot run, or never answers', async () => {
     const port = await freePort();
     const missing = choice(port, await stateDir(), { relayCommand: { command: join(tmpdir(), 'no-such-node'), args: [] } });
-    await assert.rejects(missing.relays.ensureLocal(), (error: unknown) => isPairError(error, 'relay_unreachable') && error.message.includes('ENOENT'));
+    await assert.rejects(missing.relays.ensureLocal(), (error: unknown) => isRelayChoiceError(error) && error.code === 'relay_unreachable' && error.failure.reason === 'process_ended' && error.failure.detail.includes('ENOENT'));
 
     const silent = choice(port, await stateDir(), { relayCommand: { command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)', '--'] }, startTimeoutMs: 500 });
-    await assert.rejects(silent.relays.ensureLocal(), (error: unknown) => isPairError(error, 'relay_unreachable') && error.message.includes(`did not answer at http://127.0.0.1:${port} within 0.5 s`));
-    const spawned = silent.lines.flatMap((line) => [...line.matchAll(/\(pid (\d+)\)/g)].map((match) => Number(match[1])));
+    await assert.rejects(silent.relays.ensureLocal(), (error: unknown) => isRelayChoiceError(error) && error.code === 'relay_unreachable' && JSON.stringify(error.failure) === JSON.stringify({ reason: 'no_answer', url: `http://127.0.0.1:${port}`, waitedMs: 500 }));
+    const spawned = silent.events.flatMap((event) => (event.type === 'starting' && event.pid !== undefined ? [event.pid] : []));
     assert.equal(spawned.length, 1);
     await untilExited(spawned[0] ?? 0); // killed, not left behind
   });
@@ -259,8 +270,18 @@ describe('RelayChoice (the shared local relay, in a process of its own)', () => 
 
   it('names the setting when it holds no usable URL', () => {
     for (const bad of ['relay.example.com', 'ftp://relay', 'https://user:pw@relay.example.com']) {
-      assert.throws(() => choice(8771, '/nonexistent', { configured: bad }).relays.forNewPairing(), (error: unknown) => isPairError(error, 'bad_input') && error.message.startsWith('The setting agentPair.relayUrl'), bad);
+      assert.throws(() => choice(8771, '/nonexistent', { configured: bad }).relays.forNewPairing(), (error: unknown) => isRelayChoiceError(error) && error.code === 'bad_input' && error.failure.reason === 'bad_configured_url' && error.failure.value === bad, bad);
     }
+  });
+
+  it('says nothing in any adapter\'s words: VS Code names its setting, the CLI its --relay option', () => {
+    const failure = { reason: 'process_ended', url: 'http://127.0.0.1:8771', port: 8771, detail: 'exit code 1' } as const;
+    const error = new RelayChoiceError(failure);
+    assert.ok(!error.message.includes('agentPair.relayUrl') && !error.message.includes('--relay'), error.message);
+    // Pins wording on purpose: each adapter's advice names its own way to choose a relay.
+    assert.ok(relayChoiceFailureWords(failure).includes('set agentPair.relayUrl'));
+    assert.ok(localRelayFailureWords(failure, 'node dist/cli.mjs').includes('node dist/cli.mjs relay') && localRelayFailureWords(failure, 'agent-pair').includes('--relay URL'));
+    assert.ok(!localRelayFailureWords(failure, 'agent-pair').includes('agentPair.relayUrl'));
   });
 
   it('recognises the local relay in any spelling', () => {

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { COMMANDS } from '../ids.js';
 import type { ExtensionDeps } from '../deps.js';
-import { formatMinutes } from '../../node/localRelay.js';
+import { formatMinutes } from '../relayWords.js';
 import { registerCommand } from '../ui.js';
 
 export function registerStartRelay(context: vscode.ExtensionContext, deps: ExtensionDeps): void {
