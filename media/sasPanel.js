@@ -57,7 +57,8 @@
       (view.sas === undefined || (isString(view.sas) && /^[0-9]{3}-[0-9]{3}$/.test(view.sas))) &&
       (view.peer === undefined || (typeof view.peer === 'object' && view.peer !== null && isString(view.peer.handle) && isString(view.peer.fingerprint))) &&
       (view.agentRequest === undefined || (typeof view.agentRequest === 'object' && view.agentRequest !== null && isString(view.agentRequest.peerHint))) &&
-      (view.error === undefined || isString(view.error))
+      (view.error === undefined || isString(view.error)) &&
+      (view.abortCode === undefined || (isString(view.abortCode) && /^[a-z_]{1,40}$/.test(view.abortCode)))
     );
   }
 
@@ -83,6 +84,7 @@
     const inFlight = view.state !== 'finalized' && view.state !== 'aborted';
     main.dataset.state = view.state;
     main.dataset.checking = String(view.checking);
+    main.dataset.abortCode = view.abortCode ?? '';
     // The heading names the pairing; the state line alone says what to do or how it ended.
     heading.textContent = `Pairing ${view.nameplate}`;
     details.textContent = `You are the ${view.role}.`;

@@ -29,6 +29,8 @@ export interface PanelView {
   agentRequest?: { peerHint: string };
   /** A problem with the last thing the person did, e.g. digits of the wrong length. */
   error?: string;
+  /** Why an aborted pairing ended, as its error code (`sas_mismatch`, `peer_aborted`, ...): the page marks it, tests read it. */
+  abortCode?: string;
 }
 
 export type HostToWebview = { type: 'view'; view: PanelView };
@@ -89,6 +91,7 @@ export function panelView(snapshot: SessionSnapshot, extra: { sas?: string; chec
   if (snapshot.peer) view.peer = { handle: snapshot.peer.handle, fingerprint: snapshot.peer.fingerprint };
   if (extra.agentRequest && snapshot.state === 'sas_ready') view.agentRequest = extra.agentRequest;
   if (extra.error !== undefined) view.error = extra.error;
+  if (snapshot.state === 'aborted' && snapshot.abortCode !== undefined) view.abortCode = snapshot.abortCode;
   return view;
 }
 

@@ -154,6 +154,11 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
     await frame.locator(`main#agent-pair-sas[data-state="${state}"]`).waitFor({ timeout: STEP_TIMEOUT_MS });
   }
 
+  /** Why the panel's pairing ended, as its error code (the page marks it on main). */
+  async function abortCodeOf(frame: Frame): Promise<string | null> {
+    return frame.locator('main#agent-pair-sas').getAttribute('data-abort-code');
+  }
+
   /** The SAS the panel shows this person, once the key exchange is done. */
   async function shownSas(frame: Frame): Promise<string> {
     await panelState(frame, 'sas_ready');
@@ -408,9 +413,11 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
 
     await typeDigits(alicePanel, wrong);
     await panelState(alicePanel, 'aborted');
-    assert.match(await alicePanel.locator('#state').innerText(), /wrong SAS digits/i);
+    assert.equal(await abortCodeOf(alicePanel), 'sas_mismatch');
     // Bob never typed: his side learns of the abort from the relay while his panel waits.
     await panelState(bobPanel, 'aborted');
+    assert.equal(await abortCodeOf(bobPanel), 'peer_aborted');
+    // Pins wording on purpose: the peer's panel says why the other side stopped, not only that it did.
     assert.match(await bobPanel.locator('#state').innerText(), /the other person typed wrong SAS digits/i);
     await Promise.all([statusBarHidden(alice), statusBarHidden(bob)]);
     await screenshot(alice.page, 'pairing-7-alice-wrong-digits');
@@ -426,7 +433,7 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
     await Promise.all([shownSas(alicePanel), shownSas(bobPanel)]);
     await bobPanel.locator('#abort').click();
     await Promise.all([panelState(bobPanel, 'aborted'), panelState(alicePanel, 'aborted')]);
-    assert.match(await alicePanel.locator('#state').innerText(), /the other side aborted/i);
+    assert.deepEqual([await abortCodeOf(alicePanel), await abortCodeOf(bobPanel)], ['peer_aborted', 'aborted']);
     assert.equal(await bobPanel.locator('h1').innerText(), `Pairing ${nameplate}`);
     await Promise.all([statusBarHidden(alice), statusBarHidden(bob)]);
     await screenshot(bob.page, 'pairing-13-bob-aborted');
