@@ -1,7 +1,8 @@
 // The local mailbox (PROTOCOL.md 6.2 and 6.4): what this side received and sent, kept over the
-// Memory port (0600 files for the CLI and MCP, the extension's storage in VS Code). It knows no
-// relay and no crypto: inbox.ts opens envelopes and hands accepted messages here, and only after
-// `accept` resolves is the relay told to delete them.
+// Memory port (0600 files: in the home for the CLI and MCP, in the profile's extension storage
+// directory for VS Code, see vscode/storage.ts). It knows no relay and no crypto: inbox.ts opens
+// envelopes and hands accepted messages here, and only after `accept` resolves is the relay told
+// to delete them.
 //
 // Storage keys (Memory; nothing here is secret: message text is the person's, not a key):
 //   `mail.peer.<fp>`       PeerMail: counters, gaps in the peer's `n`, message order, receipts owed
@@ -95,6 +96,9 @@ export interface MailboxOptions {
   retentionMs?: number;
   maxMessagesPerPeer?: number;
 }
+
+/** Every key the mailbox stores starts with this (VS Code keeps them apart from global state). */
+export const MAIL_KEY_PREFIX = 'mail.';
 
 const peerKey = (fingerprint: string): string => `mail.peer.${fingerprint}`;
 const recordKey = (fingerprint: string, id: string): string => `mail.msg.${fingerprint}.${id}`;
