@@ -58,7 +58,7 @@ import {
   sealEnvelope,
   sentAtOf,
 } from './messages.js';
-import type { Clock, MailLock, Memory, Random, RelayConnector, Vault } from './ports.js';
+import type { Clock, MailLock, Memory, Random, RelayConnector, RelayPort, Vault } from './ports.js';
 import { type PinnedPeer, findPeers, forgetPeer, getPeer, listPeers, loadPeerSendToken, pendingRevocations, rememberRevocation, revocationsDone, updatePeer } from './trust.js';
 
 export interface MessagingDeps {
@@ -359,28 +359,16 @@ export class ReceiveRunner {
         await relay.ackMessages(inbox.slotId, inbox.ownerToken, unacked);
         this.unacked.delete(inbox.slotId);
       }
-      // The long poll only waits for news, holding nothing: another process of this identity
-      // may be waiting on the same inbox and take the news first.
-      if (waitSeconds > 0 && (await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: 0, waitSeconds, signal })).messages.length === 0) return false;
-      // Reading, storing and acknowledging is one critical section of the mailbox, across
-      // processes: whoever comes second reads only what the first left at the relay.
-      return await this.mailbox.exclusive(async (held) => {
-        // Always from the start: whatever is still there was not acknowledged. A relay that
-        // invents seqs cannot make this side skip a real message that later takes that number.
-        const page = await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 });
-        if (page.messages.length === 0) return false;
-        const peers = await listPeers(this.deps);
-        let last = 0;
-        for (const stored of [...page.messages].sort((a, b) => a.seq - b.seq)) {
-          await this.receiveOne(held, inbox, stored.seq, stored.value, stored.grantId, peers, events);
-          last = stored.seq;
-        }
-        // Deleted at the relay only now that every one of them is stored (or dropped) here.
-        this.unacked.set(inbox.slotId, last);
-        await relay.ackMessages(inbox.slotId, inbox.ownerToken, last);
-        this.unacked.delete(inbox.slotId);
-        return true;
-      });
+      const until = this.deps.clock.now() + waitSeconds * 1000;
+      for (;;) {
+        const leftSeconds = Math.max(until - this.deps.clock.now(), 0) / 1000;
+        // The long poll only waits for news, holding nothing: another process of this identity
+        // may be waiting on the same inbox and take the news first.
+        if (leftSeconds > 0 && (await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: 0, waitSeconds: leftSeconds, signal })).messages.length === 0) return false;
+        const got = await this.readHeld(inbox, relay, events);
+        // Nothing left when our turn came (another process took it): wait on for the rest of the round.
+        if (got || leftSeconds === 0 || signal.aborted) return got;
+      }
     } catch (error) {
       if (isPairError(error, 'cancelled')) return false;
       // Another process of this identity held the mailbox all along: it is pulling this news.
@@ -393,6 +381,31 @@ export class ReceiveRunner {
       this.trouble(inbox.relayUrl, error, events);
       return false;
     }
+  }
+
+  /**
+   * Reads, stores and acknowledges one inbox as one critical section of the mailbox, across
+   * processes: whoever comes second reads only what the first left at the relay. True if there
+   * were messages.
+   */
+  private async readHeld(inbox: OwnInbox, relay: RelayPort, events: MessagingEvent[]): Promise<boolean> {
+    return this.mailbox.exclusive(async (held) => {
+      // Always from the start: whatever is still there was not acknowledged. A relay that
+      // invents seqs cannot make this side skip a real message that later takes that number.
+      const page = await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 });
+      if (page.messages.length === 0) return false;
+      const peers = await listPeers(this.deps);
+      let last = 0;
+      for (const stored of [...page.messages].sort((a, b) => a.seq - b.seq)) {
+        await this.receiveOne(held, inbox, stored.seq, stored.value, stored.grantId, peers, events);
+        last = stored.seq;
+      }
+      // Deleted at the relay only now that every one of them is stored (or dropped) here.
+      this.unacked.set(inbox.slotId, last);
+      await relay.ackMessages(inbox.slotId, inbox.ownerToken, last);
+      this.unacked.delete(inbox.slotId);
+      return true;
+    });
   }
 
   private async receiveOne(held: HeldMailbox, inbox: OwnInbox, seq: number, value: string, grantId: string, peers: PinnedPeer[], events: MessagingEvent[]): Promise<void> {

@@ -8,11 +8,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isPairError } from '../../src/core/errors.js';
 import { MAIL_LOCK_RETRY_MS, MAIL_LOCK_WAIT_MS, Mailbox } from '../../src/core/mailbox.js';
 import type { Clock, MailLock } from '../../src/core/ports.js';
 import { MemoryKeyValueStore } from '../../src/core/routedStore.js';
+import { ReceiveRunner, SendRunner } from '../../src/core/inbox.js';
 import { fileMailLock } from '../../src/node/mailLock.js';
+import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+import { pairSides } from '../helpers/pairing.js';
+import { makeSide } from '../helpers/sides.js';
 
 /** A clock whose sleeps pass at once, moving its time on: waits measured, not waited. */
 class SteppingClock implements Clock {
@@ -92,5 +97,32 @@ describe('the mailbox lock file', () => {
     const leftover = await fileMailLock(path).tryLock();
     assert.ok(leftover, 'no one here holds it: the file is a leftover of an earlier process with our pid');
     await leftover();
+  });
+});
+
+describe('two pullers of one mailbox', () => {
+  let relay: RunningRelay;
+  before(async () => {
+    relay = await startRelay({ host: '127.0.0.1', port: 0 });
+  });
+  after(async () => {
+    await relay.close();
+  });
+
+  it('the one that finds its news taken keeps waiting for the rest of its wait, and gets the next message', async () => {
+    const alice = await makeSide(relay.url, 'alice');
+    const bob = await makeSide(relay.url, 'bob');
+    await pairSides(alice, bob, relay.url);
+    const pullers = [new ReceiveRunner(alice.deps), new ReceiveRunner(alice.deps)];
+    const pulls = pullers.map((runner) => runner.pull({ waitSeconds: 20 }));
+    await sleep(200); // both long polls reach the relay (if one does not, it simply waits for the second message)
+    const sender = new SendRunner(bob.deps);
+    const first = await sender.send('alice', { type: 'text', text: 'first' });
+    const firstDone = await Promise.race(pulls.map(async (pull, index) => ({ index, events: await pull })));
+    const messageIds = (events: Awaited<(typeof pulls)[number]>): string[] => events.flatMap((event) => (event.type === 'message' ? [event.record.id] : []));
+    assert.deepEqual(messageIds(firstDone.events), [first.id]);
+    const second = await sender.send('alice', { type: 'text', text: 'second' });
+    const other = await pulls[1 - firstDone.index];
+    assert.deepEqual(messageIds(other ?? []), [second.id], 'not an empty round ended early by the first message');
   });
 });
