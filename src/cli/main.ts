@@ -13,6 +13,7 @@ import { StoreUnavailableError } from '../relay/store.js';
 import { defaultHome, systemClock, systemRandom } from '../node/system.js';
 import { ARGS, type CommandSpec, type OptionValues, UsageError, parseCommandLine } from './commandLine.js';
 import { keyToFileName, openHomeStores } from '../node/fileStore.js';
+import { homeMailLock } from '../node/mailLock.js';
 import { confirmFromTerminal, listSessions } from './confirm.js';
 import { invokedAs, invokedAsFromAnywhere, shellWord } from './invocation.js';
 import { forgetCommand, inboxCommand, sendCommand } from './messages.js';
@@ -261,7 +262,7 @@ function pairingOptions(options: Partial<OptionValues>): { relayUrl?: string; ha
 
 function homeDeps(home: string) {
   const { vault, memory } = openHomeStores(home);
-  return { vault, memory, random: systemRandom, clock: systemClock, relays: createRelayConnector() };
+  return { vault, memory, mailLock: homeMailLock(home), random: systemRandom, clock: systemClock, relays: createRelayConnector() };
 }
 
 /** What the CLI's words need to name: the command as the person invoked it, and the home it used. */

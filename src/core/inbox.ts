@@ -44,7 +44,7 @@ import { fromBase64, toBase64, wipe } from './bytes.js';
 import { type ErrorCode, PairError, isPairError, isRelayTrouble } from './errors.js';
 import { loadIdentity, loadSigningKey } from './identity.js';
 import { type OwnInbox, firstInbox, inboxOn, listOwnInboxes, replaceInbox } from './inboxes.js';
-import { type MailRecord, Mailbox, type MailboxOptions } from './mailbox.js';
+import { type HeldMailbox, type MailRecord, Mailbox, type MailboxOptions } from './mailbox.js';
 import {
   type DropReason,
   type Message,
@@ -58,7 +58,7 @@ import {
   sealEnvelope,
   sentAtOf,
 } from './messages.js';
-import type { Clock, Memory, Random, RelayConnector, Vault } from './ports.js';
+import type { Clock, MailLock, Memory, Random, RelayConnector, RelayPort, Vault } from './ports.js';
 import { type PinnedPeer, findPeers, forgetPeer, getPeer, listPeers, loadPeerSendToken, pendingRevocations, rememberRevocation, revocationsDone, updatePeer } from './trust.js';
 
 export interface MessagingDeps {
@@ -67,6 +67,8 @@ export interface MessagingDeps {
   random: Random;
   clock: Clock;
   relays: RelayConnector;
+  /** The identity's mailbox lock, shared with its other processes (see MailLock). */
+  mailLock?: MailLock;
   /** One line per dropped envelope or relay trouble (never a secret, never message text). */
   log?: (line: string) => void;
 }
@@ -357,23 +359,20 @@ export class ReceiveRunner {
         await relay.ackMessages(inbox.slotId, inbox.ownerToken, unacked);
         this.unacked.delete(inbox.slotId);
       }
-      // Always from the start: whatever is still there was not acknowledged. A relay that
-      // invents seqs cannot make this side skip a real message that later takes that number.
-      const page = await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: 0, waitSeconds, signal });
-      if (page.messages.length === 0) return false;
-      const peers = await listPeers(this.deps);
-      let last = 0;
-      for (const stored of [...page.messages].sort((a, b) => a.seq - b.seq)) {
-        await this.receiveOne(inbox, stored.seq, stored.value, stored.grantId, peers, events);
-        last = stored.seq;
+      const until = this.deps.clock.now() + waitSeconds * 1000;
+      for (;;) {
+        const leftSeconds = Math.max(until - this.deps.clock.now(), 0) / 1000;
+        // The long poll only waits for news, holding nothing: another process of this identity
+        // may be waiting on the same inbox and take the news first.
+        if (leftSeconds > 0 && (await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: 0, waitSeconds: leftSeconds, signal })).messages.length === 0) return false;
+        const got = await this.readHeld(inbox, relay, events);
+        // Nothing left when our turn came (another process took it): wait on for the rest of the round.
+        if (got || leftSeconds === 0 || signal.aborted) return got;
       }
-      // Deleted at the relay only now that every one of them is stored (or dropped) here.
-      this.unacked.set(inbox.slotId, last);
-      await relay.ackMessages(inbox.slotId, inbox.ownerToken, last);
-      this.unacked.delete(inbox.slotId);
-      return true;
     } catch (error) {
       if (isPairError(error, 'cancelled')) return false;
+      // Another process of this identity held the mailbox all along: it is pulling this news.
+      if (isPairError(error, 'timeout')) return false;
       if (isPairError(error, 'inbox_gone')) {
         await this.moveInbox(inbox, events);
         return true;
@@ -384,7 +383,32 @@ export class ReceiveRunner {
     }
   }
 
-  private async receiveOne(inbox: OwnInbox, seq: number, value: string, grantId: string, peers: PinnedPeer[], events: MessagingEvent[]): Promise<void> {
+  /**
+   * Reads, stores and acknowledges one inbox as one critical section of the mailbox, across
+   * processes: whoever comes second reads only what the first left at the relay. True if there
+   * were messages.
+   */
+  private async readHeld(inbox: OwnInbox, relay: RelayPort, events: MessagingEvent[]): Promise<boolean> {
+    return this.mailbox.exclusive(async (held) => {
+      // Always from the start: whatever is still there was not acknowledged. A relay that
+      // invents seqs cannot make this side skip a real message that later takes that number.
+      const page = await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 });
+      if (page.messages.length === 0) return false;
+      const peers = await listPeers(this.deps);
+      let last = 0;
+      for (const stored of [...page.messages].sort((a, b) => a.seq - b.seq)) {
+        await this.receiveOne(held, inbox, stored.seq, stored.value, stored.grantId, peers, events);
+        last = stored.seq;
+      }
+      // Deleted at the relay only now that every one of them is stored (or dropped) here.
+      this.unacked.set(inbox.slotId, last);
+      await relay.ackMessages(inbox.slotId, inbox.ownerToken, last);
+      this.unacked.delete(inbox.slotId);
+      return true;
+    });
+  }
+
+  private async receiveOne(held: HeldMailbox, inbox: OwnInbox, seq: number, value: string, grantId: string, peers: PinnedPeer[], events: MessagingEvent[]): Promise<void> {
     const identity = await loadIdentity(this.deps);
     if (!identity) throw new PairError('identity_missing', 'This side has no identity; it cannot read its inbox.');
     try {
@@ -396,7 +420,7 @@ export class ReceiveRunner {
       }
       const { peer, plaintext } = await this.openFromGrant(inbox, grantId, envelope, peers);
       const message = parseMessage(plaintext, { from: peer.fingerprint, to: identity.fingerprint, now: this.deps.clock.now() });
-      const accepted = await this.mailbox.accept(message);
+      const accepted = await held.accept(message);
       if (accepted === 'duplicate') throw new MessageRejected('duplicate', `message ${message.id} was accepted before (a replay)`);
       if (accepted.kind === 'stored') this.emitter.emit({ type: 'message', record: accepted.record, peer: refOf(peer) }, events);
       else if (accepted.kind === 'receipt') {
@@ -408,7 +432,7 @@ export class ReceiveRunner {
       }
     } catch (error) {
       if (!(error instanceof MessageRejected)) throw error;
-      await this.mailbox.countDrop(error.reason);
+      await held.countDrop(error.reason);
       this.deps.log?.(`dropped message seq ${seq} at ${inbox.relayUrl}: ${error.reason}: ${error.message}`);
       this.emitter.emit({ type: 'dropped', reason: error.reason, detail: error.message, relayUrl: inbox.relayUrl, seq }, events);
     }

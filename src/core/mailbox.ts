@@ -1,7 +1,8 @@
 // The local mailbox (PROTOCOL.md 6.2 and 6.4): what this side received and sent, kept over the
-// Memory port (0600 files for the CLI and MCP, the extension's storage in VS Code). It knows no
-// relay and no crypto: inbox.ts opens envelopes and hands accepted messages here, and only after
-// `accept` resolves is the relay told to delete them.
+// Memory port (0600 files: in the home for the CLI and MCP, in the profile's extension storage
+// directory for VS Code, see vscode/storage.ts). It knows no relay and no crypto: inbox.ts opens
+// envelopes and hands accepted messages here, and only after `accept` resolves is the relay told
+// to delete them.
 //
 // Storage keys (Memory; nothing here is secret: message text is the person's, not a key):
 //   `mail.peer.<fp>`       PeerMail: counters, gaps in the peer's `n`, message order, receipts owed
@@ -9,13 +10,16 @@
 //   `mail.seen`            {"<id>": accepted at ms}: ids accepted in the last 8 days (dedup)
 //   `mail.dropped`         {"<reason>": count}: envelopes dropped, by reason
 //
-// Several processes of one identity (a CLI, an MCP server) may share the files: each write is a
-// whole value, and writes in this process run one at a time; across processes the last write
-// wins, so counters are best effort, as the protocol allows for `n`.
+// Several processes of one identity (a CLI, an MCP server, VS Code windows) may share the
+// mailbox: every write here, and every pull from reading the relay to acknowledging what was
+// stored (`exclusive`), runs while no other one does, in this process (an async lock) and in any
+// other (the MailLock port, a lock file in the home). Without it two pullers both read one
+// envelope before either remembered its id, and the person saw the message twice.
 
+import { PairError } from './errors.js';
 import { AsyncLock } from './lock.js';
 import type { Body, DropReason, Message } from './messages.js';
-import type { Clock, Memory } from './ports.js';
+import type { Clock, MailLock, Memory } from './ports.js';
 
 /** Ids are remembered this long after acceptance, past the 7 days a message may be old. */
 export const DEDUP_MEMORY_MS = 8 * 24 * 60 * 60 * 1000;
@@ -27,6 +31,10 @@ export const HANDLED_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 export const MAX_MESSAGES_PER_PEER = 1000;
 /** A jump in `n` larger than this is counted lost at once instead of tracked number by number. */
 export const MAX_TRACKED_GAP = 10_000;
+/** How long a mailbox write waits for another process of the identity to finish its own. */
+export const MAIL_LOCK_WAIT_MS = 10_000;
+/** The pause between two tries of the MailLock while another process holds it. */
+export const MAIL_LOCK_RETRY_MS = 20;
 
 export type ReceivedState = 'unread' | 'read' | 'handled';
 export type SentState = 'sent' | 'delivered';
@@ -79,6 +87,8 @@ export interface PeerMailSummary {
 export interface MailboxDeps {
   memory: Memory;
   clock: Clock;
+  /** Shared with the identity's other processes; without it, writes are serialised in this process only. */
+  mailLock?: MailLock;
 }
 
 export interface MailboxOptions {
@@ -86,6 +96,9 @@ export interface MailboxOptions {
   retentionMs?: number;
   maxMessagesPerPeer?: number;
 }
+
+/** Every key the mailbox stores starts with this (VS Code keeps them apart from global state). */
+export const MAIL_KEY_PREFIX = 'mail.';
 
 const peerKey = (fingerprint: string): string => `mail.peer.${fingerprint}`;
 const recordKey = (fingerprint: string, id: string): string => `mail.msg.${fingerprint}.${id}`;
@@ -105,6 +118,12 @@ function mailboxLock(memory: Memory): AsyncLock {
 
 function emptyPeerMail(): PeerMail {
   return { sentN: 0, highestN: 0, gaps: [], lost: 0, ids: [], receiptsOwed: [] };
+}
+
+/** What a pull may do while it holds the mailbox (`Mailbox.exclusive`). */
+export interface HeldMailbox {
+  accept(message: Message): Promise<Accepted | 'duplicate'>;
+  countDrop(reason: DropReason): Promise<void>;
 }
 
 /** What `accept` made of an accepted message. */
@@ -133,7 +152,7 @@ export class Mailbox {
 
   /** The next `n` towards `peer`, persisted before it is used. */
   async nextN(peer: string): Promise<number> {
-    return this.lock.run(async () => {
+    return this.locked(async () => {
       const mail = await this.readPeer(peer);
       mail.sentN += 1;
       await this.writePeer(peer, mail);
@@ -143,7 +162,7 @@ export class Mailbox {
 
   /** Gives `n` back after a send that the relay definitely refused, if no later send used one. */
   async releaseN(peer: string, n: number): Promise<void> {
-    await this.lock.run(async () => {
+    await this.locked(async () => {
       const mail = await this.readPeer(peer);
       if (mail.sentN !== n) return;
       mail.sentN -= 1;
@@ -153,7 +172,7 @@ export class Mailbox {
 
   /** Keeps a record of a text or data message the relay stored for `peer`: state `sent`. */
   async recordSent(message: Message): Promise<MailRecord> {
-    return this.lock.run(async () => {
+    return this.locked(async () => {
       const now = this.deps.clock.now();
       const record: MailRecord = { id: message.id, peer: message.to, direction: 'out', n: message.n, sentAt: message.sent_at, storedAt: now, body: message.body, state: 'sent', changedAt: now };
       await this.storeRecord(record);
@@ -175,36 +194,38 @@ export class Mailbox {
    * `inbox` bodies are the runner's to act on; everything else is kept `unread`.
    */
   async accept(message: Message): Promise<Accepted | 'duplicate'> {
-    return this.lock.run(async () => {
-      const now = this.deps.clock.now();
-      const seen = await this.readSeen();
-      if (message.id in seen) return 'duplicate';
-      const peer = message.from;
-      const mail = await this.readPeer(peer);
-      trackN(mail, message.n, now);
-      let accepted: Accepted;
-      if (message.body.type === 'receipt') {
-        accepted = { kind: 'receipt', delivered: await this.markDelivered(peer, (message.body as { ids: string[] }).ids, now) };
-      } else if (message.body.type === 'inbox') {
-        accepted = { kind: 'inbox' };
-      } else {
-        const record: MailRecord = { id: message.id, peer, direction: 'in', n: message.n, sentAt: message.sent_at, storedAt: now, body: message.body, state: 'unread', changedAt: now };
-        await this.deps.memory.set(recordKey(peer, record.id), JSON.stringify(record));
-        mail.ids.push(record.id);
-        accepted = { kind: 'stored', record };
-      }
-      await this.writePeer(peer, mail);
-      // The id is remembered last: a crash before this line re-reads the message, and the
-      // record written above is simply written again.
-      seen[message.id] = now;
-      await this.writeSeen(seen, now);
-      return accepted;
-    });
+    return this.locked(() => this.acceptHeld(message));
+  }
+
+  private async acceptHeld(message: Message): Promise<Accepted | 'duplicate'> {
+    const now = this.deps.clock.now();
+    const seen = await this.readSeen();
+    if (message.id in seen) return 'duplicate';
+    const peer = message.from;
+    const mail = await this.readPeer(peer);
+    trackN(mail, message.n, now);
+    let accepted: Accepted;
+    if (message.body.type === 'receipt') {
+      accepted = { kind: 'receipt', delivered: await this.markDelivered(peer, (message.body as { ids: string[] }).ids, now) };
+    } else if (message.body.type === 'inbox') {
+      accepted = { kind: 'inbox' };
+    } else {
+      const record: MailRecord = { id: message.id, peer, direction: 'in', n: message.n, sentAt: message.sent_at, storedAt: now, body: message.body, state: 'unread', changedAt: now };
+      await this.deps.memory.set(recordKey(peer, record.id), JSON.stringify(record));
+      mail.ids.push(record.id);
+      accepted = { kind: 'stored', record };
+    }
+    await this.writePeer(peer, mail);
+    // The id is remembered last: a crash before this line re-reads the message, and the
+    // record written above is simply written again.
+    seen[message.id] = now;
+    await this.writeSeen(seen, now);
+    return accepted;
   }
 
   /** Gaps in each peer's `n` that stayed open past the grace: reported once, then forgotten. */
   async takeLosses(peers: string[]): Promise<{ peer: string; count: number }[]> {
-    return this.lock.run(async () => {
+    return this.locked(async () => {
       const now = this.deps.clock.now();
       const losses: { peer: string; count: number }[] = [];
       for (const peer of peers) {
@@ -223,11 +244,13 @@ export class Mailbox {
 
   /** Counts one dropped envelope by reason. */
   async countDrop(reason: DropReason): Promise<void> {
-    await this.lock.run(async () => {
-      const counts = parseObject(await this.deps.memory.get(DROPPED_KEY)) as Record<string, number>;
-      counts[reason] = (counts[reason] ?? 0) + 1;
-      await this.deps.memory.set(DROPPED_KEY, JSON.stringify(counts));
-    });
+    await this.locked(() => this.countDropHeld(reason));
+  }
+
+  private async countDropHeld(reason: DropReason): Promise<void> {
+    const counts = parseObject(await this.deps.memory.get(DROPPED_KEY)) as Record<string, number>;
+    counts[reason] = (counts[reason] ?? 0) + 1;
+    await this.deps.memory.set(DROPPED_KEY, JSON.stringify(counts));
   }
 
   async droppedCounts(): Promise<Partial<Record<DropReason, number>>> {
@@ -276,7 +299,7 @@ export class Mailbox {
 
   /** Forgets owed receipts once a receipt naming them was stored at the peer's relay. */
   async receiptsSent(peer: string, ids: string[]): Promise<void> {
-    await this.lock.run(async () => {
+    await this.locked(async () => {
       const mail = await this.readPeer(peer);
       mail.receiptsOwed = mail.receiptsOwed.filter((id) => !ids.includes(id));
       await this.writePeer(peer, mail);
@@ -304,7 +327,7 @@ export class Mailbox {
 
   /** Drops settled messages past the retention and the oldest settled ones over the cap. */
   async prune(peer: string): Promise<number> {
-    return this.lock.run(async () => {
+    return this.locked(async () => {
       const now = this.deps.clock.now();
       const mail = await this.readPeer(peer);
       const keep: string[] = [];
@@ -337,10 +360,47 @@ export class Mailbox {
     });
   }
 
+  // -- Holding the mailbox ---------------------------------------------------------------------
+
+  /**
+   * Runs `operation` as one critical section of this identity's mailbox, across processes: a pull
+   * reads the relay, stores what passed the checks through `held` and acknowledges it before any
+   * other puller may look. Rejects with `timeout` if another process kept the mailbox longer than
+   * MAIL_LOCK_WAIT_MS.
+   */
+  async exclusive<T>(operation: (held: HeldMailbox) => Promise<T>): Promise<T> {
+    return this.locked(() => operation({ accept: (message) => this.acceptHeld(message), countDrop: (reason) => this.countDropHeld(reason) }));
+  }
+
+  private async locked<T>(operation: () => Promise<T>): Promise<T> {
+    return this.lock.run(async () => {
+      const release = await this.acquireAcrossProcesses();
+      try {
+        return await operation();
+      } finally {
+        await release?.();
+      }
+    });
+  }
+
+  private async acquireAcrossProcesses(): Promise<(() => Promise<void>) | undefined> {
+    const mailLock = this.deps.mailLock;
+    if (!mailLock) return undefined;
+    const deadline = this.deps.clock.now() + MAIL_LOCK_WAIT_MS;
+    for (;;) {
+      const release = await mailLock.tryLock();
+      if (release) return release;
+      if (this.deps.clock.now() >= deadline) {
+        throw new PairError('timeout', `Another process of this identity kept its mailbox busy for ${MAIL_LOCK_WAIT_MS / 1000} s; try again.`);
+      }
+      await this.deps.clock.sleep(MAIL_LOCK_RETRY_MS);
+    }
+  }
+
   // -- Internals -------------------------------------------------------------------------------
 
   private async changeReceived(records: { peer: string; id: string }[], next: (state: MailRecord['state']) => ReceivedState | undefined): Promise<MailRecord[]> {
-    return this.lock.run(async () => {
+    return this.locked(async () => {
       const now = this.deps.clock.now();
       const changed: MailRecord[] = [];
       for (const { peer, id } of records) {

@@ -130,3 +130,18 @@ export interface DigitsRequest {
 export interface ConfirmPort {
   askForDigits(request: DigitsRequest): Promise<string>;
 }
+
+/** Gives a held MailLock back. */
+export type MailLockRelease = () => Promise<void>;
+
+/**
+ * One identity's mailbox across processes: a CLI `inbox --follow`, an `agent-pair mcp` server
+ * and VS Code windows may share one mailbox, and each mailbox write (and each pull, from reading
+ * the relay to acknowledging what was stored) must run while no other process runs one, or two
+ * of them store one message twice or overwrite each other's records. `tryLock` resolves a
+ * release while this caller now holds it, or undefined while another process does; the core
+ * serialises callers within one process and waits (bounded) between tries.
+ */
+export interface MailLock {
+  tryLock(): Promise<MailLockRelease | undefined>;
+}

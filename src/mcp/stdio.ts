@@ -12,6 +12,7 @@ import { SessionStore } from '../core/store.js';
 import { createRelayConnector } from '../relay/client.js';
 import { findServers, openConfirmChannel } from '../node/confirmChannel.js';
 import { openHomeStores } from '../node/fileStore.js';
+import { homeMailLock } from '../node/mailLock.js';
 import { systemClock, systemRandom } from '../node/system.js';
 import { createMcpServer } from './server.js';
 
@@ -30,7 +31,7 @@ export async function runStdioServer(options: StdioOptions): Promise<void> {
     process.stderr.write(`agent-pair mcp: ${line}\n`);
   };
   const { vault, memory } = openHomeStores(options.home);
-  const deps = { vault, memory, random: systemRandom, clock: systemClock, relays: createRelayConnector() };
+  const deps = { vault, memory, mailLock: homeMailLock(options.home), random: systemRandom, clock: systemClock, relays: createRelayConnector() };
   const store = new SessionStore(deps);
   const runners = new PairingRunners({ store, clock: systemClock, log });
   setMaxListeners(0, runners.stopSignal);

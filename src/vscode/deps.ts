@@ -1,6 +1,7 @@
 // What every command and handler gets from the composition root (extension.ts).
 
 import type * as vscode from 'vscode';
+import type { MessagingDeps } from '../core/inbox.js';
 import type { SessionDeps } from '../core/session.js';
 import type { SessionStore } from '../core/store.js';
 import type { RelayChoice } from '../node/localRelay.js';
@@ -11,8 +12,8 @@ import type { SasPanels } from './sasPanel.js';
 export interface ExtensionDeps {
   /** The one store of this window: commands, the webview, the status bar and MCP all use it. */
   store: SessionStore;
-  /** The stores, clock, CSPRNG and relay connector, for identity and trust calls. */
-  core: SessionDeps;
+  /** The stores, clock, CSPRNG and relay connector, for identity and trust calls; the mailbox lock for messaging. */
+  core: SessionDeps & Pick<MessagingDeps, 'mailLock'>;
   relays: RelayChoice;
   /** The runners of this window's pairings (MCP tools use them too). */
   runners: PairingRunners;

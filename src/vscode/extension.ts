@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import * as vscode from 'vscode';
 import { PairingRunners } from '../core/pairing.js';
-import type { SessionDeps } from '../core/session.js';
 import { SessionStore } from '../core/store.js';
 import { defaultHome, systemClock, systemRandom } from '../node/system.js';
 import { createRelayConnector } from '../relay/client.js';
@@ -45,7 +44,7 @@ import { PairingPresenter } from './pairingUi.js';
 import { SasPanels } from './sasPanel.js';
 import { SHARED_MODULES } from './sharedModules.js';
 import { SessionStatusBar } from './statusBar.js';
-import { extensionStores } from './storage.js';
+import { extensionStores, moveMailboxOutOfGlobalState } from './storage.js';
 import { registerJoinLinkHandler } from './uriHandler.js';
 
 /** Work that must finish before the window goes: closing the MCP server (never the local relay). */
@@ -70,7 +69,7 @@ export function activate(context: vscode.ExtensionContext): void {
     relayCommand: nodeScriptCommand(vscode.Uri.joinPath(context.extensionUri, 'dist', 'relay.mjs').fsPath),
     ...localRelayOverrides,
   });
-  const core: SessionDeps = {
+  const core: ExtensionDeps['core'] = {
     ...extensionStores(context),
     random: systemRandom,
     clock: systemClock,
@@ -174,7 +173,17 @@ function startMessaging(context: vscode.ExtensionContext, deps: ExtensionDeps): 
     }),
     { dispose: () => { stopWatchingStore(); void messaging.dispose(); } },
   );
-  messaging.start();
+  // A mailbox the first builds kept in global state moves to its files before the first pull.
+  void moveMailboxOutOfGlobalState(context)
+    .then((moved) => {
+      if (moved > 0) deps.log.info(`Messages: moved ${moved} mailbox entries out of the global state.`);
+    })
+    .catch((error: unknown) => {
+      deps.log.warn(`Messages: could not move the mailbox out of the global state: ${error instanceof Error ? error.message : String(error)}`);
+    })
+    .finally(() => {
+      messaging.start();
+    });
   return messaging;
 }
 

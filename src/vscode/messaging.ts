@@ -1,9 +1,10 @@
 // This window's side of messaging (PROTOCOL.md 6.4): one ReceiveRunner and its SendRunner over
-// the window's stores. The mailbox lives in global state, so every window of the profile reads
-// the same mail; one window pulls (mailLease.ts says which and why) and runs `receiver.run`, the
-// core's one receive loop. The others send, mark handled and render; they learn what the puller
-// stored when their window gains focus and on a slow refresh tick, which also lets one of them
-// take over the pull once the puller's window is gone.
+// the window's stores. The mailbox lives in the profile's files under the mailbox lock
+// (storage.ts), so every window of the profile reads and writes the same mail; one window pulls
+// (mailLease.ts says which and why) and runs `receiver.run`, the core's one receive loop. The
+// others send, mark handled and render; they learn what the puller stored when their window
+// gains focus and on a slow refresh tick, which also lets one of them take over the pull once
+// the puller's window is gone.
 //
 // Views (the Peers view, conversation panels, the unread status item) subscribe to
 // `onDidChange`; new messages, losses and moves reach the person through `onEvent`, which the
@@ -134,6 +135,7 @@ export class WindowMessaging {
 
   /** Starts the refresh tick and, if this window can, the pull. */
   start(): void {
+    if (this.disposed) return;
     this.timer = setInterval(() => {
       void this.wake();
     }, FOLLOWER_REFRESH_MS);

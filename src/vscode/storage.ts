@@ -1,15 +1,30 @@
 // Where the extension keeps what the core asks it to keep. Secrets (the SPAKE2 seed, relay
 // tokens, the code phrase, the identity's private key, peers' send tokens) go to SecretStorage,
-// which VS Code encrypts with the OS keychain. Everything else is a Memento: a window's
-// pairings in flight belong to its workspace (workspaceState), while the identity card and the
-// pinned peers are the person's, shared by every window (globalState).
+// which VS Code encrypts with the OS keychain. A window's pairings in flight belong to its
+// workspace (workspaceState); the identity card and the pinned peers are the person's, shared by
+// every window (globalState).
+//
+// The mailbox is the person's too, but not in global state: every window of a profile writes it
+// (the pulling window stores messages, the others record sends and mark messages handled), and
+// VS Code writes an extension's global state as one object, last write wins, reaching other
+// windows a moment later, so two windows writing within that moment lose one write. It lives
+// in 0600 files in the profile's directory for this extension (globalStorageUri, per profile
+// like global state), and every write holds the mailbox lock there, as the CLI's does in its home.
 //
 // Only the types of `vscode` are imported, so this routing is tested with plain fakes.
 
-import type { Memento, SecretStorage } from 'vscode';
+import { join } from 'node:path';
+import type { Memento, SecretStorage, Uri } from 'vscode';
 import { PairError } from '../core/errors.js';
-import type { KeyValueStore, Memory, Vault } from '../core/ports.js';
-import { routeSessionKeys } from '../core/routedStore.js';
+import { MAIL_KEY_PREFIX } from '../core/mailbox.js';
+import type { KeyValueStore, MailLock, Memory, Vault } from '../core/ports.js';
+import { routeKeys, routeSessionKeys } from '../core/routedStore.js';
+import { FileKeyValueStore } from '../node/fileStore.js';
+import { fileMailLock } from '../node/mailLock.js';
+
+/** In the extension's global storage directory: the mailbox's files, and its lock. */
+export const MAILBOX_DIRECTORY = 'mail';
+export const MAILBOX_LOCK_FILE = 'mail.lock';
 
 /** A KeyValueStore over a Memento. A non-string value under a key (not ours) reads as absent. */
 export function mementoStore(memento: Memento, where: string): KeyValueStore {
@@ -43,17 +58,41 @@ export interface ExtensionStorage {
   workspaceState: Memento;
   globalState: Memento;
   secrets: SecretStorage;
+  /** The profile's directory for this extension, shared by its windows. */
+  globalStorageUri: Pick<Uri, 'fsPath'>;
 }
 
 /**
- * The core's Vault and Memory for one window: every secret in SecretStorage; session records
- * (keys starting with `session`) in workspace state, identity and peers in global state.
+ * The core's Vault, Memory and mailbox lock for one window: every secret in SecretStorage;
+ * session records (keys starting with `session`) in workspace state; the mailbox (keys starting
+ * with `mail.`) in files under the global storage directory; identity and peers in global state.
  */
-export function extensionStores(storage: ExtensionStorage): { vault: Vault; memory: Memory } {
+export function extensionStores(storage: ExtensionStorage): { vault: Vault; memory: Memory; mailLock: MailLock } {
+  const directory = storage.globalStorageUri.fsPath;
+  const global = mementoStore(storage.globalState, 'the global state');
   return {
     vault: secretStore(storage.secrets),
-    memory: routeSessionKeys(mementoStore(storage.workspaceState, 'the workspace state'), mementoStore(storage.globalState, 'the global state')),
+    memory: routeSessionKeys(mementoStore(storage.workspaceState, 'the workspace state'), routeKeys(MAIL_KEY_PREFIX, new FileKeyValueStore(join(directory, MAILBOX_DIRECTORY)), global)),
+    mailLock: fileMailLock(join(directory, MAILBOX_LOCK_FILE)),
   };
+}
+
+/**
+ * Moves a mailbox kept in global state (as the first builds did) into the files, once: a key already in a
+ * file is newer there and stays. Resolves how many keys were moved.
+ */
+export async function moveMailboxOutOfGlobalState(storage: ExtensionStorage): Promise<number> {
+  const files = new FileKeyValueStore(join(storage.globalStorageUri.fsPath, MAILBOX_DIRECTORY));
+  let moved = 0;
+  for (const key of storage.globalState.keys().filter((candidate) => candidate.startsWith(MAIL_KEY_PREFIX))) {
+    const value = storage.globalState.get<unknown>(key);
+    if (typeof value === 'string' && (await files.get(key)) === undefined) {
+      await files.set(key, value);
+      moved++;
+    }
+    await guarded(`delete ${key} from the global state`, () => storage.globalState.update(key, undefined));
+  }
+  return moved;
 }
 
 async function guarded(what: string, write: () => Thenable<void>): Promise<void> {

@@ -6,7 +6,7 @@
 // It imitates the API's shapes, not VS Code's behaviour (no rendering, no focus, no real modal
 // dialogs): what only a real VS Code can show is left to test/e2e.
 
-import { FakeMemento, FakeSecretStorage } from './fakes.js';
+import { FakeMemento, FakeSecretStorage, freshGlobalStorageUri } from './fakes.js';
 
 type Listener<T> = (value: T) => unknown;
 
@@ -441,11 +441,12 @@ export const env = {
 };
 
 /** An ExtensionContext with fresh or given storage (a reload keeps the storage). */
-export function fakeContext(storage?: { workspaceState: FakeMemento; globalState: FakeMemento; secrets: FakeSecretStorage }): {
+export function fakeContext(storage?: { workspaceState: FakeMemento; globalState: FakeMemento; secrets: FakeSecretStorage; globalStorageUri?: { fsPath: string } }): {
   subscriptions: { dispose(): unknown }[];
   workspaceState: FakeMemento;
   globalState: FakeMemento;
   secrets: FakeSecretStorage;
+  globalStorageUri: Uri;
   extensionUri: Uri;
   extension: { id: string; packageJSON: { version: string } };
 } {
@@ -454,6 +455,7 @@ export function fakeContext(storage?: { workspaceState: FakeMemento; globalState
     workspaceState: storage?.workspaceState ?? new FakeMemento(),
     globalState: storage?.globalState ?? new FakeMemento(),
     secrets: storage?.secrets ?? new FakeSecretStorage(),
+    globalStorageUri: Uri.file((storage?.globalStorageUri ?? freshGlobalStorageUri()).fsPath),
     extensionUri: Uri.file('/ext/agent-pair'),
     extension: { id: 'agent-pair.agent-pair', packageJSON: { version: '0.1.0' } },
   };

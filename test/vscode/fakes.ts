@@ -2,6 +2,9 @@
 // typed against `vscode` so they stay in step with the real API, with a switch to make writes
 // fail like an unavailable keychain does.
 
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Disposable, Event, Memento, SecretStorage, SecretStorageChangeEvent } from 'vscode';
 
 export class FakeMemento implements Memento {
@@ -63,7 +66,19 @@ export class FakeSecretStorage implements SecretStorage {
   }
 }
 
-/** What an extension context offers for storage: one window's workspace and global state. */
-export function fakeStorage(): { workspaceState: FakeMemento; globalState: FakeMemento; secrets: FakeSecretStorage } {
-  return { workspaceState: new FakeMemento(), globalState: new FakeMemento(), secrets: new FakeSecretStorage() };
+/** A profile's global storage directory for the extension: a fresh path under the temp directory, made when first written. */
+export function freshGlobalStorageUri(): { fsPath: string } {
+  return { fsPath: join(tmpdir(), `agent-pair-global-storage-${randomBytes(6).toString('hex')}`) };
+}
+
+export interface FakeStorage {
+  workspaceState: FakeMemento;
+  globalState: FakeMemento;
+  secrets: FakeSecretStorage;
+  globalStorageUri: { fsPath: string };
+}
+
+/** What an extension context offers for storage: one window's workspace and global state, the profile's directory. */
+export function fakeStorage(): FakeStorage {
+  return { workspaceState: new FakeMemento(), globalState: new FakeMemento(), secrets: new FakeSecretStorage(), globalStorageUri: freshGlobalStorageUri() };
 }

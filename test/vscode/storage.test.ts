@@ -62,7 +62,7 @@ describe('extension storage routing', () => {
     assert.deepEqual(reloaded.restored.map((snapshot) => [snapshot.sessionId, snapshot.state, snapshot.nameplate]), [[opened.sessionId, 'opened', opened.nameplate]]);
 
     // Another window: its own workspace state, the same global state and secrets.
-    const otherWindow = { workspaceState: new FakeMemento(), globalState: storage.globalState, secrets: storage.secrets };
+    const otherWindow = { workspaceState: new FakeMemento(), globalState: storage.globalState, secrets: storage.secrets, globalStorageUri: storage.globalStorageUri };
     const elsewhere = depsOver(otherWindow);
     assert.deepEqual((await new SessionStore(elsewhere).restore()).restored, []);
     assert.equal((await loadIdentity(elsewhere))?.handle, 'bob');
