@@ -1,33 +1,16 @@
-// A conversation panel's page: the SAS panel's strict Content-Security-Policy (only the
-// extension's stylesheet and the one script with this page's nonce; no inline code, no network).
+// A conversation panel's page, in the shell every webview page shares (panelHtml.ts: the strict
+// Content-Security-Policy, only the extension's stylesheet and the one nonced script).
 // The page holds no message: the script asks for the view once it runs, and writes the peer's
 // text with textContent.
 //
 // Element ids are stable hooks for the page test and the end-to-end tests.
 
-import { contentSecurityPolicy, escapeHtml } from './panelHtml.js';
+import { type PanelPage, webviewPage } from './panelHtml.js';
 
-export interface ConversationPage {
-  title: string;
-  cspSource: string;
-  nonce: string;
-  scriptUri: string;
-  styleUri: string;
-}
-
-export function conversationHtml(page: ConversationPage): string {
-  const csp = contentSecurityPolicy(page.cspSource, page.nonce);
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${escapeHtml(page.styleUri)}">
-<title>${escapeHtml(page.title)}</title>
-</head>
-<body>
-<main id="agent-pair-conversation" data-state="loading" aria-labelledby="heading">
+export function conversationHtml(page: PanelPage): string {
+  return webviewPage(
+    page,
+    `<main id="agent-pair-conversation" data-state="loading" aria-labelledby="heading">
   <header>
     <h1 id="heading">Conversation with <span id="peer-handle"></span></h1>
     <p id="peer-fingerprint" class="muted"></p>
@@ -44,9 +27,6 @@ export function conversationHtml(page: ConversationPage): string {
     <p id="send-error" class="error" role="alert"></p>
     <button id="send" type="submit">Send</button>
   </form>
-</main>
-<script nonce="${escapeHtml(page.nonce)}" src="${escapeHtml(page.scriptUri)}"></script>
-</body>
-</html>
-`;
+</main>`,
+  );
 }

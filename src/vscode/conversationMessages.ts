@@ -4,6 +4,7 @@
 // checked here before anything acts on it.
 
 import type { MailRecord, PeerMailSummary } from '../core/mailbox.js';
+import { messageShape } from './panelMessages.js';
 
 export type EntryState = MailRecord['state'];
 
@@ -44,9 +45,9 @@ export const MAX_COMPOSE_CHARS = 64 * 1024;
 const ID_PATTERN = /^[0-9a-f]{32}$/;
 
 export function parseConversationMessage(message: unknown): ConversationToHost | undefined {
-  if (typeof message !== 'object' || message === null || Array.isArray(message)) return undefined;
-  const fields = message as Record<string, unknown>;
-  const keys = Object.keys(fields).sort().join();
+  const shape = messageShape(message);
+  if (!shape) return undefined;
+  const { fields, keys } = shape;
   switch (fields['type']) {
     case 'ready':
       return keys === 'type' ? { type: 'ready' } : undefined;

@@ -1,6 +1,7 @@
-// The SAS panel's page. A strict Content-Security-Policy: nothing loads but the extension's own
+// The extension's webview pages (the SAS panel here, a conversation in conversationHtml.ts) share
+// one shell with a strict Content-Security-Policy: nothing loads but the extension's own
 // stylesheet and the one script carrying this page's nonce; no inline script or style, no
-// network. The page holds no data: the script asks for the view once it runs.
+// network. A page holds no data: its script asks for the view once it runs.
 //
 // Element ids are stable hooks for the end-to-end tests (see the report in sasPanel.ts).
 
@@ -16,7 +17,8 @@ export function contentSecurityPolicy(cspSource: string, nonce: string): string 
   return `default-src 'none'; style-src ${cspSource}; script-src 'nonce-${nonce}'`;
 }
 
-export function panelHtml(page: PanelPage): string {
+/** The page around `main` (trusted markup of the extension's own, never data): CSP, style, title, the nonced script. */
+export function webviewPage(page: PanelPage, main: string): string {
   const csp = contentSecurityPolicy(page.cspSource, page.nonce);
   return `<!DOCTYPE html>
 <html lang="en">
@@ -28,7 +30,17 @@ export function panelHtml(page: PanelPage): string {
 <title>${escapeHtml(page.title)}</title>
 </head>
 <body>
-<main id="agent-pair-sas" data-state="loading" aria-labelledby="heading">
+${main}
+<script nonce="${escapeHtml(page.nonce)}" src="${escapeHtml(page.scriptUri)}"></script>
+</body>
+</html>
+`;
+}
+
+export function panelHtml(page: PanelPage): string {
+  return webviewPage(
+    page,
+    `<main id="agent-pair-sas" data-state="loading" aria-labelledby="heading">
   <h1 id="heading">Agent Pair</h1>
   <p id="session-details" class="muted"></p>
   <p id="state" role="status" aria-live="polite" aria-atomic="true">Loading…</p>
@@ -54,11 +66,8 @@ export function panelHtml(page: PanelPage): string {
   <p id="next-step"></p>
   <p id="peer" class="peer" hidden></p>
   <p id="error" class="error" role="alert"></p>
-</main>
-<script nonce="${escapeHtml(page.nonce)}" src="${escapeHtml(page.scriptUri)}"></script>
-</body>
-</html>
-`;
+</main>`,
+  );
 }
 
 export function escapeHtml(text: string): string {

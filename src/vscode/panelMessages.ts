@@ -40,11 +40,21 @@ export type WebviewToHost = { type: 'ready' } | { type: 'confirm'; digits: strin
 /** Longer input is not six digits with separators; refusing it keeps checks simple. */
 const MAX_DIGITS_INPUT_CHARS = 32;
 
-/** Checks a message from the webview; anything not exactly one of the known shapes is undefined. */
-export function parseWebviewMessage(message: unknown): WebviewToHost | undefined {
+/**
+ * A webview's message as a plain object and its sorted field names (joined by commas), or
+ * undefined if it is not a plain object: the first step of every page's message check.
+ */
+export function messageShape(message: unknown): { fields: Record<string, unknown>; keys: string } | undefined {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) return undefined;
   const fields = message as Record<string, unknown>;
-  const keys = Object.keys(fields).sort().join();
+  return { fields, keys: Object.keys(fields).sort().join() };
+}
+
+/** Checks a message from the webview; anything not exactly one of the known shapes is undefined. */
+export function parseWebviewMessage(message: unknown): WebviewToHost | undefined {
+  const shape = messageShape(message);
+  if (!shape) return undefined;
+  const { fields, keys } = shape;
   switch (fields['type']) {
     case 'ready':
       return keys === 'type' ? { type: 'ready' } : undefined;
