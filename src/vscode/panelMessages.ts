@@ -105,7 +105,8 @@ export function panelView(snapshot: SessionSnapshot, extra: { sas?: string; chec
   return view;
 }
 
-/** The panel's next step: the person's words, except that a finished panel does not say "Paired with" a second time (its state and peer lines do). */
+/** The panel's next step: the person's words, except that a finished panel says what the pairing is for (writing to the peer) rather than "Paired with" a second time. */
 function panelNextStep(snapshot: SessionSnapshot): string {
-  return snapshot.state === 'finalized' ? 'Agent Pair: List Peers shows everyone you have paired with.' : nextStepForPerson(snapshot);
+  if (snapshot.state !== 'finalized') return nextStepForPerson(snapshot);
+  return snapshot.peer ? `You can now write to ${snapshot.peer.handle}: open the Agent Pair view in the activity bar and click ${snapshot.peer.handle}.` : 'The Agent Pair view in the activity bar lists your peers.';
 }

@@ -190,7 +190,7 @@ describe('the extension, activated over a stand-in vscode', () => {
     // The finished panel says it once: the tab and the state name the peer, the peer line the
     // fingerprint, the next step something else.
     assert.equal(panel.title, 'Agent Pair: Paired with bob');
-    assert.deepEqual([lastView(panel)?.stateText, lastView(panel)?.nextStep], ['paired with bob', 'Agent Pair: List Peers shows everyone you have paired with.']);
+    assert.deepEqual([lastView(panel)?.stateText, lastView(panel)?.nextStep], ['paired with bob', 'You can now write to bob: open the Agent Pair view in the activity bar and click bob.']);
     assert.equal(statusItem().visible, false);
     const peers = (await fake.commands.get(COMMANDS.listPeers)?.()) as { handle: string }[];
     assert.deepEqual(peers.map((peer) => peer.handle), ['bob']);

@@ -159,7 +159,7 @@ describe('the SAS panel page in chromium', { skip: existsSync(CHROMIUM) ? false 
     assert.equal(await page.locator('h1').textContent(), 'Agent Pair');
     await show(view());
     assert.equal(await page.locator('h1').textContent(), 'Pairing 47');
-    await show(view({ state: 'finalized', stateText: 'paired with bob', nextStep: 'Agent Pair: List Peers shows everyone you have paired with.', peer: { handle: 'bob', fingerprint: '0123456789abcdef' }, secondsLeft: 0 }));
+    await show(view({ state: 'finalized', stateText: 'paired with bob', nextStep: 'You can now write to bob: open the Agent Pair view in the activity bar and click bob.', peer: { handle: 'bob', fingerprint: '0123456789abcdef' }, secondsLeft: 0 }));
     // Each thing once: the heading names the pairing, the state the peer, the peer line the fingerprint.
     assert.equal(await page.locator('h1').textContent(), 'Pairing 47');
     assert.equal(await page.locator('#state').textContent(), 'Paired with bob');
