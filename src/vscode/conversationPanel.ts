@@ -4,13 +4,13 @@
 // what the person writes. While the panel is visible, the peer's messages in it count as handed
 // to the person: they are marked handled and the peer gets its receipt ("delivered").
 
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { isPairError } from '../core/errors.js';
 import { conversationHtml } from './conversationHtml.js';
 import { type HostToConversation, conversationView, parseConversationMessage } from './conversationMessages.js';
 import { COMMANDS, CONVERSATION_VIEW_TYPE, conversationTitle } from './ids.js';
 import type { WindowMessaging } from './messaging.js';
+import { pageAssets } from './webviewAssets.js';
 
 export interface ConversationPanelsOptions {
   extensionUri: vscode.Uri;
@@ -73,13 +73,7 @@ class ConversationPanel {
     private readonly onDisposed: () => void,
   ) {
     const webview = panel.webview;
-    webview.html = conversationHtml({
-      title: conversationTitle(peer.handle),
-      cspSource: webview.cspSource,
-      nonce: randomBytes(18).toString('base64'),
-      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(media, 'conversation.js')).toString(),
-      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(media, 'conversation.css')).toString(),
-    });
+    webview.html = conversationHtml(pageAssets(webview, media, 'conversation', conversationTitle(peer.handle)));
     this.disposables.push(
       webview.onDidReceiveMessage((message: unknown) => {
         this.receive(message);

@@ -7,7 +7,6 @@
 // runner checks them and goes on to finalize, whoever started the pairing (a command, a
 // restore, or an agent whose MCP `pair_confirm` brought the panel up).
 
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { PersonQuestions } from '../core/pairing.js';
 import type { SessionSnapshot } from '../core/session.js';
@@ -15,6 +14,7 @@ import type { SessionStore } from '../core/store.js';
 import { SAS_PANEL_VIEW_TYPE, sasPanelTitle } from './ids.js';
 import { DIGITS_HINT, type HostToWebview, normaliseDigits, panelView, parseWebviewMessage } from './panelMessages.js';
 import { panelHtml } from './panelHtml.js';
+import { pageAssets } from './webviewAssets.js';
 
 export interface SasPanelsOptions {
   extensionUri: vscode.Uri;
@@ -107,13 +107,7 @@ class SasPanel {
   ) {
     this.last = snapshot;
     const webview = panel.webview;
-    webview.html = panelHtml({
-      title: sasPanelTitle(snapshot.nameplate),
-      cspSource: webview.cspSource,
-      nonce: randomBytes(18).toString('base64'),
-      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(media, 'sasPanel.js')).toString(),
-      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(media, 'sasPanel.css')).toString(),
-    });
+    webview.html = panelHtml(pageAssets(webview, media, 'sasPanel', sasPanelTitle(snapshot.nameplate)));
     this.disposables.push(
       webview.onDidReceiveMessage((message: unknown) => {
         this.receive(message);
