@@ -30,6 +30,7 @@ import { Pids, TSX_RELAY_COMMAND, freePort, isAlive, untilExited } from '../help
 import { makeSide } from '../helpers/sides.js';
 import { errorCodeOf } from '../mcp/agents.js';
 import { type FakeWebviewPanel, ProgressLocation, Uri, fake, fakeContext } from './fakeVscode.js';
+import { until } from '../helpers/until.js';
 
 // `import 'vscode'` anywhere below resolves to the stand-in.
 const standIn = new URL('./fakeVscode.ts', import.meta.url).href;
@@ -38,15 +39,6 @@ const extension = await import('../../src/vscode/extension.js');
 
 type Context = ReturnType<typeof fakeContext>;
 
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 function views(panel: FakeWebviewPanel): PanelView[] {
   return panel.posted.map((message) => (message as { view: PanelView }).view);

@@ -11,7 +11,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type MessagingEvent, ReceiveRunner, SendRunner } from '../../src/core/inbox.js';
 import { LOSS_GRACE_MS } from '../../src/core/mailbox.js';
 import { SESSION_KEY_PREFIX } from '../../src/core/store.js';
@@ -22,6 +21,7 @@ import { MAILBOX_DIRECTORY, extensionStores, moveMailboxOutOfGlobalState } from 
 import { pairSides } from '../helpers/pairing.js';
 import { makeSide } from '../helpers/sides.js';
 import { FakeMemento, FakeSecretStorage, freshGlobalStorageUri } from './fakes.js';
+import { until } from '../helpers/until.js';
 
 /** The profile's stored global state, as VS Code's storage service holds it. */
 class ProfileGlobalState {
@@ -47,15 +47,6 @@ class WindowGlobalState extends FakeMemento {
   }
 }
 
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 const quiet = { log: () => undefined };
 

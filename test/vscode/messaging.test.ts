@@ -30,6 +30,7 @@ import { pairSides } from '../helpers/pairing.js';
 import { type Side, makeSide } from '../helpers/sides.js';
 import { FakeMemento, FakeSecretStorage } from './fakes.js';
 import { type FakeWebviewPanel, fake, fakeContext } from './fakeVscode.js';
+import { until } from '../helpers/until.js';
 
 const standIn = new URL('./fakeVscode.ts', import.meta.url).href;
 register(`data:text/javascript,${encodeURIComponent(`export async function resolve(specifier, context, next) { return specifier === 'vscode' ? { url: ${JSON.stringify(standIn)}, shortCircuit: true } : next(specifier, context); }`)}`);
@@ -37,15 +38,6 @@ const extension = await import('../../src/vscode/extension.js');
 
 type Context = ReturnType<typeof fakeContext>;
 
-async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** A window's storage holding what a core side pinned: identity and peers in global state, secrets in SecretStorage. */
 function windowStorageOf(side: Side): { workspaceState: FakeMemento; globalState: FakeMemento; secrets: FakeSecretStorage } {
