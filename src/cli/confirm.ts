@@ -1,23 +1,64 @@
 // `agent-pair confirm SESSION` and `agent-pair sessions`: the person's side of a pairing an
-// agent runs through `agent-pair mcp`. That server is the pairing's only writer; this command
-// finds it through the home's local channel (node/confirmChannel.ts), shows the person the SAS
-// its runner asks about, and hands their digits back to it.
+// agent runs through `agent-pair mcp`. While a server runs the pairing it is its only writer;
+// this command finds it through the home's local channel (node/confirmChannel.ts), shows the
+// person the SAS its runner asks about, and hands their digits back to it. When no server runs
+// it (a per-call MCP client's server has exited), this command takes the session's writer lock
+// (node/sessionWriters.ts) and runs the pairing itself, to the pinned peer, with the same runner
+// as host and join; the agent's next server restores how it ended.
 
 import { PairError } from '../core/errors.js';
-import { type ChannelSession, type LiveServer, askQuestion, findServers, sendDigits } from '../node/confirmChannel.js';
+import type { SessionDeps } from '../core/session.js';
+import { SessionStore } from '../core/store.js';
+import { type ChannelSession, type LiveServer, askQuestion, findServers, sendDigits, toChannelSession } from '../node/confirmChannel.js';
+import { SessionWriters } from '../node/sessionWriters.js';
+import { drivePairingInTerminal } from './pair.js';
 import { type Terminal, formatSecondsLeft } from './terminal.js';
 import { CONFIRM_WORDS, type CliContext, PAIRING_WORDS, endedWords, stateWords } from './words.js';
+
+/** How `confirm` ended: the digits matched (or the pairing finished), it ended otherwise, or a signal stopped it. */
+export type ConfirmOutcome = 'confirmed' | 'ended' | 'interrupted';
 
 /** Each wait for the runner's question; the command waits as long as the pairing lives. */
 const QUESTION_WAIT_SECONDS = 20;
 
+/** `deps`: the home's stores, for running the pairing here when no server runs it. */
+export async function confirmFromTerminal(context: CliContext, sessionId: string, terminal: Terminal, deps: SessionDeps): Promise<ConfirmOutcome> {
+  const server = await serverRunning(context.home, sessionId);
+  if (server) return (await confirmThroughServer(server, context, sessionId, terminal)) ? 'confirmed' : 'ended';
+  const writers = new SessionWriters(context.home);
+  if (!writers.claim(sessionId)) {
+    // Another process holds it: a server between taking the lock and opening its channel.
+    const starting = await serverRunning(context.home, sessionId);
+    if (starting) return (await confirmThroughServer(starting, context, sessionId, terminal)) ? 'confirmed' : 'ended';
+    throw new PairError('invalid_state', CONFIRM_WORDS.heldElsewhere(sessionId, writers.holder(sessionId), context));
+  }
+  try {
+    const store = new SessionStore(deps);
+    await store.restore((id) => id === sessionId);
+    if (!store.list().some((session) => session.sessionId === sessionId)) throw new PairError('not_found', CONFIRM_WORDS.notHere(sessionId, context));
+    const before = store.status(sessionId);
+    if (before.state === 'finalized' || before.state === 'aborted') {
+      terminal.result({ session_id: sessionId, state: before.state }, CONFIRM_WORDS.alreadyEnded(stateWords(before)));
+      return before.state === 'finalized' ? 'confirmed' : 'ended';
+    }
+    terminal.event({ event: 'running_here', session_id: sessionId });
+    terminal.warn(CONFIRM_WORDS.runningHere);
+    const outcome = await drivePairingInTerminal(store, context, terminal, () => Promise.resolve(sessionId));
+    return outcome === 'paired' ? 'confirmed' : outcome;
+  } finally {
+    writers.releaseAll();
+  }
+}
+
+async function serverRunning(home: string, sessionId: string): Promise<LiveServer | undefined> {
+  return (await findServers(home)).find((live) => live.listing.sessions.some((session) => session.session_id === sessionId));
+}
+
 /** Resolves true when the person's digits matched. */
-export async function confirmFromTerminal(context: CliContext, sessionId: string, terminal: Terminal): Promise<boolean> {
-  const server = (await findServers(context.home)).find((live) => live.listing.sessions.some((session) => session.session_id === sessionId));
-  if (!server) throw new PairError('not_found', CONFIRM_WORDS.notHere(sessionId, context));
+async function confirmThroughServer(server: LiveServer, context: CliContext, sessionId: string, terminal: Terminal): Promise<boolean> {
   let shownSas = false;
   for (;;) {
-    const reply = await askQuestion(server.path, sessionId, QUESTION_WAIT_SECONDS);
+    const reply = await askQuestion(server.path, sessionId, QUESTION_WAIT_SECONDS).catch(() => undefined);
     if (!reply) throw new PairError('not_found', CONFIRM_WORDS.notHere(sessionId, context));
     if ('session' in reply) {
       const done = settled(reply.session, context, terminal);
@@ -63,20 +104,38 @@ function settled(session: ChannelSession, context: CliContext, terminal: Termina
   }
 }
 
-/** Lists the pairings every live agent server of this home runs. */
-export async function listSessions(context: CliContext, terminal: Terminal): Promise<void> {
+/**
+ * Lists the pairings of this home: those every live agent server runs, and those saved in the
+ * home that no process runs any more (its per-call server exited, or it was killed), marked
+ * abandoned: `confirm` takes one of those over, or it ends at its expiry.
+ */
+export async function listSessions(context: CliContext, terminal: Terminal, deps: SessionDeps): Promise<void> {
   const servers: LiveServer[] = await findServers(context.home);
-  const sessions = servers.flatMap((server) => server.listing.sessions.map((session) => ({ session, pid: server.listing.pid })));
+  const live = servers.flatMap((server) => server.listing.sessions.map((session) => ({ session, pid: server.listing.pid })));
+  const liveIds = new Set(live.map(({ session }) => session.session_id));
+  // Saved sessions are read under their writer lock (a restore may mark one expired), never one a live process holds.
+  const writers = new SessionWriters(context.home);
+  const saved = new SessionStore(deps);
+  try {
+    await saved.restore((id) => !liveIds.has(id) && writers.claim(id));
+  } finally {
+    writers.releaseAll();
+  }
+  const orphans = saved.list().map((snapshot) => ({ session: toChannelSession(snapshot), pid: undefined }));
+  const sessions = [...live, ...orphans];
   if (sessions.length === 0) {
     if (!terminal.json) terminal.say(CONFIRM_WORDS.none(context));
     return;
   }
   if (!terminal.json) terminal.say(CONFIRM_WORDS.heading(context));
   for (const { session, pid } of sessions) {
-    const left = session.state === 'aborted' || session.state === 'finalized' ? '' : `  ${formatSecondsLeft(session.seconds_left)}`;
+    const ended = session.state === 'aborted' || session.state === 'finalized';
+    const abandoned = pid === undefined && !ended;
+    const state = stateWords({ state: session.state, peerJoined: session.peer_joined, ...(session.error_code !== undefined && { abortCode: session.error_code }) });
+    const left = ended ? '' : `  ${formatSecondsLeft(session.seconds_left)}`;
     terminal.result(
-      { ...session, server_pid: pid },
-      `  ${session.session_id}  ${session.role} of ${session.nameplate}  ${stateWords({ state: session.state, peerJoined: session.peer_joined, ...(session.error_code !== undefined && { abortCode: session.error_code }) })}${left}`,
+      { ...session, ...(pid !== undefined && { server_pid: pid }), abandoned },
+      `  ${session.session_id}  ${session.role} of ${session.nameplate}  ${abandoned ? CONFIRM_WORDS.abandoned(session.session_id, context) : `${state}${left}`}`,
     );
   }
 }

@@ -26,6 +26,7 @@ const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 const EXIT_INTERRUPTED = 130;
 const PAIR_EXIT = { paired: 0, ended: EXIT_FAILED, interrupted: EXIT_INTERRUPTED } as const;
+const CONFIRM_EXIT = { confirmed: 0, ended: EXIT_FAILED, interrupted: EXIT_INTERRUPTED } as const;
 
 /** What a command gets: its checked arguments and options, the home directory and the terminal. */
 interface Invocation {
@@ -68,15 +69,15 @@ const COMMANDS: readonly Command[] = [
   {
     name: 'confirm',
     summary: 'Verify the SAS of a pairing your agent started over MCP',
-    details: 'The agent never sees the SAS; it gives you this command with the session id, and you type the digits the other person reads out.',
+    details: 'The agent never sees the SAS; it gives you this command with the session id, and you type the digits the other person reads out. When no agent-pair mcp server runs the pairing (a client that starts one per call), confirm runs it itself until the peer is pinned; Ctrl-C then cancels it and tells the other side.',
     args: [ARGS.sessionId],
     options: ['home', 'json'],
     examples: [{ args: '0f3c9a1e5b7d4c2a8e6f1b3d5a7c9e0f', why: 'the session id your agent printed' }],
-    run: async ({ args: [sessionId = ''], home, terminal }) => ((await confirmFromTerminal(cliContext(home), sessionId, terminal)) ? 0 : EXIT_FAILED),
+    run: async ({ args: [sessionId = ''], home, terminal }) => CONFIRM_EXIT[await confirmFromTerminal(cliContext(home), sessionId, terminal, homeDeps(home))],
   },
   {
     name: 'sessions',
-    summary: 'List the pairings your agents have in flight (their MCP servers run them), with their session ids',
+    summary: 'List your agents\' pairings (run by their MCP servers, or abandoned when no process runs them), with their session ids',
     args: [],
     options: ['home', 'json'],
     examples: [
@@ -84,7 +85,7 @@ const COMMANDS: readonly Command[] = [
       { args: '--home /tmp/bob', why: 'the pairings of an agent whose server uses another home' },
     ],
     run: async ({ home, terminal }) => {
-      await listSessions(cliContext(home), terminal);
+      await listSessions(cliContext(home), terminal, homeDeps(home));
       return 0;
     },
   },
@@ -267,7 +268,7 @@ function homeDeps(home: string) {
 
 /** What the CLI's words need to name: the command as the person invoked it, and the home it used. */
 function cliContext(home: string): CliContext {
-  return { command: invokedAs(), home };
+  return { command: invokedAs(), home, defaultHome: home === defaultHome() };
 }
 
 async function runRelay(options: Partial<OptionValues>, terminal: Terminal): Promise<number> {

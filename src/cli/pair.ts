@@ -1,7 +1,9 @@
 // `agent-pair host` and `agent-pair join`: one pairing from open to pinned, run by the core's
 // pairing runner (the same one the MCP tools and the VS Code extension use). This file only
 // renders the runner's events in the terminal (words.ts) and supplies the person's digits from
-// the prompt. Ctrl-C aborts the pairing at the relay, so the peer learns of it at once.
+// the prompt. Ctrl-C, a kill or a closed terminal aborts the pairing at the relay, so the peer
+// learns of it at once. `agent-pair confirm` runs an agent's pairing here the same way when no
+// agent-pair mcp server runs it.
 //
 // The default relay is the shared loopback one; if none answers it is started in a process of
 // its own (dist/relay.mjs, as VS Code does), so it keeps serving the other side and any later
@@ -11,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PairError } from '../core/errors.js';
 import { initSelfIdempotent, loadIdentity } from '../core/identity.js';
-import { type PairingEvent, runPairing as runPairingFlow } from '../core/pairing.js';
+import { CANCELLED_REASON, type PairingEvent, runPairing as runPairingFlow } from '../core/pairing.js';
 import type { ConfirmPort, Role } from '../core/ports.js';
 import { MemoryKeyValueStore, routeSessionKeys } from '../core/routedStore.js';
 import type { SessionDeps } from '../core/session.js';
@@ -113,12 +115,45 @@ export async function runPairing(options: PairOptions, terminal: Terminal): Prom
     terminal.warn(PAIRING_WORDS.startedRelay(relay.url));
   }
   const store = new SessionStore(deps);
-  let sessionId: string | undefined;
-  const interruption = { seen: false };
+  try {
+    return await drivePairingInTerminal(store, options.context, terminal, async () => {
+      await ensureIdentity(deps, options.handle, relay.url, terminal);
+      return (await store.open(options.role, relay.url, options.code)).sessionId;
+    });
+  } finally {
+    await relay.inProcess?.close();
+  }
+}
 
-  // Ctrl-C aborts the pairing at the relay, so the peer learns of it at once; the runner then
-  // ends, and its `ended` event is the one thing said about it.
-  const interrupt = (): void => {
+/**
+ * Signals that end a pairing run from a terminal: Ctrl-C, a kill, and the terminal closing
+ * (SIGHUP). Each aborts the pairing at the relay, so the peer learns of it at once.
+ */
+const ENDING_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * After this long in the key exchange with the other side joined, the terminal says what it
+ * waits for: the other side's next message, which an agent on a per-call MCP client sends only
+ * while it is in a call (or while its person runs `confirm`).
+ */
+export const KEY_EXCHANGE_QUIET_MS = 15_000;
+
+/**
+ * Runs a pairing of `store` to its end in this terminal, through the core's runner: renders its
+ * events and asks the person for the digits. `start` opens the session (host, join) or names
+ * one already in the store (`confirm` running an agent's pairing); a signal before it returns
+ * exits at once, after it aborts the pairing at the relay.
+ */
+export async function drivePairingInTerminal(store: SessionStore, context: CliContext, terminal: Terminal, start: () => Promise<string>): Promise<PairOutcome> {
+  let sessionId: string | undefined;
+  let stopQuietWatch = (): void => undefined;
+  const interruption = { seen: false };
+  // The runner ends once the abort is applied, and its `ended` event is the one thing said about it.
+  const interrupt = (signal: NodeJS.Signals): void => {
+    if (signal === 'SIGHUP') {
+      // The terminal is gone: writing to it fails (EIO), which must not stop the abort going out.
+      for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+    }
     if (interruption.seen) return;
     interruption.seen = true;
     const id = sessionId;
@@ -127,27 +162,41 @@ export async function runPairing(options: PairOptions, terminal: Terminal): Prom
       terminal.close();
       process.exit(130);
     }
-    void store.abort(id, 'cancelled by the person').catch(() => undefined);
+    void store.abort(id, CANCELLED_REASON).catch(() => undefined);
   };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
-
+  for (const signal of ENDING_SIGNALS) process.once(signal, interrupt);
   try {
-    await ensureIdentity(deps, options.handle, relay.url, terminal);
-    const opened = await store.open(options.role, relay.url, options.code);
-    sessionId = opened.sessionId;
-    const id = opened.sessionId;
+    sessionId = await start();
+    const id = sessionId;
+    const opened = store.status(id);
     const timeLeft = (): string => formatSecondsLeft(store.status(id).secondsLeft);
+    const exchanging = (): void => {
+      terminal.spin(() => `${PAIRING_WORDS.exchangingKeys}… ${timeLeft()}`);
+    };
+    // Said once, if the exchange stalls with the other side joined; the spinner keeps its time.
+    const quietWatch = setInterval(() => {
+      const now = store.status(id);
+      if (now.state !== 'opened' || (now.role === 'host' && !now.peerJoined)) return;
+      clearInterval(quietWatch);
+      terminal.event({ event: 'waiting_for_peer', session_id: id });
+      terminal.warn(PAIRING_WORDS.keyExchangeQuiet);
+      exchanging();
+    }, KEY_EXCHANGE_QUIET_MS);
+    stopQuietWatch = () => {
+      clearInterval(quietWatch);
+    };
     const render = (event: PairingEvent): void => {
       switch (event.type) {
         case 'code': {
-          terminal.event({ event: 'code', code: event.code, relay_url: relay.url, session_id: id });
-          const relayHint = relay.url === DEFAULT_RELAY_URL ? '' : ` --relay ${relay.url}`;
-          terminal.say(PAIRING_WORDS.code(event.code, `${options.context.command} join ${event.code}${relayHint}`));
+          const relayUrl = event.session.relayUrl;
+          terminal.event({ event: 'code', code: event.code, relay_url: relayUrl, session_id: id });
+          const relayHint = relayUrl === DEFAULT_RELAY_URL ? '' : ` --relay ${relayUrl}`;
+          terminal.say(PAIRING_WORDS.code(event.code, `${context.command} join ${event.code}${relayHint}`));
           terminal.spin(() => `${event.session.peerJoined || store.status(id).peerJoined ? PAIRING_WORDS.exchangingKeys : PAIRING_WORDS.waitingForPeer}… ${timeLeft()}`);
           return;
         }
         case 'sasReady':
+          stopQuietWatch();
           return; // the prompt (the ConfirmPort below) shows the SAS
         case 'relayTrouble':
           if (event.attempt > 1) return; // said once per outage
@@ -167,19 +216,18 @@ export async function runPairing(options: PairOptions, terminal: Terminal): Prom
           return;
         case 'ended':
           terminal.event({ event: 'aborted', reason: event.reason, code: event.code });
-          terminal.warn(endedWords(event.code, event.reason, options.context));
+          terminal.warn(endedWords(event.code, event.reason, context));
           return;
       }
     };
-    if (opened.code === undefined) terminal.spin(() => `${PAIRING_WORDS.exchangingKeys}… ${timeLeft()}`);
+    if (opened.state === 'opened' && (opened.code === undefined || opened.peerJoined)) exchanging();
     const final = await runPairingFlow(id, { store, clock: systemClock, confirm: terminalConfirmPort(terminal), onEvent: render });
     if (interruption.seen) return 'interrupted';
     return final.state === 'finalized' ? 'paired' : 'ended';
   } finally {
-    process.removeListener('SIGINT', interrupt);
-    process.removeListener('SIGTERM', interrupt);
+    stopQuietWatch();
+    for (const signal of ENDING_SIGNALS) process.removeListener(signal, interrupt);
     terminal.close();
-    await relay.inProcess?.close();
   }
 }
 

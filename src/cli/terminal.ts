@@ -14,6 +14,10 @@ export type CliEvent =
   | { event: 'relay_trouble'; code: string; relay_url: string }
   | { event: 'relay_back'; relay_url: string }
   | { event: 'confirmed'; session_id: string }
+  /** The key exchange has been quiet for a while with the other side joined (see KEY_EXCHANGE_QUIET_MS). */
+  | { event: 'waiting_for_peer'; session_id: string }
+  /** `confirm` found no server running the session and runs it in this process. */
+  | { event: 'running_here'; session_id: string }
   | { event: 'aborted'; reason: string; code: string }
   | { event: 'error'; code: string; message: string };
 

@@ -6,6 +6,7 @@ import type { ErrorCode } from '../core/errors.js';
 import { CANCELLED_REASON } from '../core/pairing.js';
 import type { PeerSummary, SessionSnapshot } from '../core/session.js';
 import type { RelayChoiceFailure } from '../node/localRelay.js';
+import { shellWord } from './invocation.js';
 import { OWN_KEY_REASON, SAS_MISMATCH_REASON } from '../core/session.js';
 
 /** What the words need to know of where the person runs the command. */
@@ -14,6 +15,8 @@ export interface CliContext {
   command: string;
   /** The identity home in use. */
   home: string;
+  /** True when `home` is the default (no --home, no AGENT_PAIR_HOME): hints then need no --home. */
+  defaultHome?: boolean;
 }
 
 export const PAIRING_WORDS = {
@@ -21,6 +24,8 @@ export const PAIRING_WORDS = {
   waitingForPeer: 'Waiting for the other person to join',
   exchangingKeys: 'Exchanging keys',
   exchangingCards: 'Exchanging identity cards',
+  keyExchangeQuiet:
+    'Still waiting for the other side\'s next key-exchange message. If their agent pairs through an MCP client that starts agent-pair mcp for each call, their side moves only while the agent is in a call (pair_status) or while their person runs agent-pair confirm; it keeps waiting until the pairing expires.',
   sas: (sas: string): string => `Your SAS: ${sas}\nRead it to the other person and listen to theirs. They must be the same.`,
   prompt: 'Type the 6 digits the other person reads out: ',
   notSixDigits: 'That was not 6 digits, so nothing was checked. Type the 6 digits the other person reads out, like 594-376.',
@@ -61,6 +66,11 @@ function sameHome(context: CliContext): string {
   return `Both sides presented the same identity: they use the same identity home (${context.home}). To try a pairing on one machine, give one side another home, like: ${context.command} join CODE --home /tmp/bob`;
 }
 
+/** ` --home DIR` when the command ran on a home other than the default, so a hint runs on the same one. */
+export function homeOption(context: CliContext): string {
+  return context.defaultHome === true ? '' : ` --home ${shellWord(context.home)}`;
+}
+
 /** The state of a session in a few words, for `sessions` and `confirm`. */
 export function stateWords(session: Pick<SessionSnapshot, "state" | "peerJoined" | "abortCode" | "peer">): string {
   switch (session.state) {
@@ -88,13 +98,19 @@ export function identityConflictWords(existing: { handle: string; fingerprint: s
 
 export const CONFIRM_WORDS = {
   notHere: (sessionId: string, context: CliContext): string =>
-    `No agent's pairing ${sessionId} is in flight in ${context.home}: no agent-pair mcp server using this home runs it. \`${context.command} sessions\` lists the pairings in flight there; if your agent's server uses another home, add --home DIR.`,
+    `No agent's pairing ${sessionId} is in flight in ${context.home}: no agent-pair mcp server using this home runs it, and none is saved there. \`${context.command} sessions${homeOption(context)}\` lists the pairings there; if your agent's server uses another home, add --home DIR.`,
+  heldElsewhere: (sessionId: string, pid: number | undefined, context: CliContext): string =>
+    `Pairing ${sessionId} is being run by another process of ${context.home}${pid === undefined ? '' : ` (pid ${pid})`} that does not answer; try again in a moment.`,
+  runningHere: 'No agent-pair mcp server runs this pairing now, so it runs here until the peer is pinned; your agent sees the result on its next call.',
+  alreadyEnded: (state: string): string => `This pairing is over: ${state}. Nothing to confirm.`,
   waitingForKeys: 'The key exchange is still running; waiting for the SAS',
   confirmed: 'Confirmed. Your agent\'s pairing exchanges identity cards on its own now.',
   alreadyConfirmed: 'This pairing is already confirmed; nothing to do.',
   notAnswered: 'No digits were typed; the pairing still waits for the SAS.',
   none: (context: CliContext): string => `No agent's pairing is in flight in ${context.home}.`,
-  heading: (context: CliContext): string => `Agents' pairings in flight in ${context.home}:`,
+  heading: (context: CliContext): string => `Agents' pairings in ${context.home}:`,
+  abandoned: (sessionId: string, context: CliContext): string =>
+    `abandoned: no process runs it (its agent's server exited); ${context.command} confirm ${sessionId}${homeOption(context)} takes it over, else it expires`,
 } as const;
 
 /** The shared local relay could not be started (node/localRelay.ts says why, as data). */

@@ -69,19 +69,22 @@ export class SessionStore {
   }
 
   /**
-   * Rebuilds every persisted session in flight, without network I/O. `skip`: sessions another
-   * live process runs (it is their only writer), left alone.
+   * Rebuilds every persisted session, without network I/O: those in flight, and those that
+   * ended less than ENDED_RETENTION_MS ago (so a later process can tell how they ended).
+   * `mayRun`: false for a session another live process runs (it is its only writer), left alone.
    */
-  async restore(skip: ReadonlySet<string> = new Set()): Promise<RestoreResult> {
+  async restore(mayRun: (sessionId: string) => boolean = () => true): Promise<RestoreResult> {
     const ids = await this.readIndex();
     const result: RestoreResult = { restored: [], dropped: [] };
     for (const id of ids) {
-      if (this.entries.has(id) || skip.has(id)) continue;
+      if (this.entries.has(id) || !mayRun(id)) continue;
       let session: PairingSession | undefined;
       try {
         const record = parseSessionRecord(parseJson(await this.deps.memory.get(recordKey(id))), id);
         const secrets = parseSessionSecrets(parseJson(await this.deps.vault.get(secretsKey(id))));
-        if (record && secrets) session = new PairingSession(this.deps, record, secrets);
+        // An ended session keeps its record only: its secrets went when it ended.
+        const ended = record?.state === 'finalized' || record?.state === 'aborted';
+        if (record && (secrets || ended)) session = new PairingSession(this.deps, record, ended ? undefined : secrets);
       } catch {
         session = undefined; // a corrupt record cannot be resumed; it is cleared below
       }
@@ -233,6 +236,7 @@ export class SessionStore {
       if (session.isEnded) {
         if ((session.endedAt ?? 0) + ENDED_RETENTION_MS <= now) {
           this.entries.delete(id);
+          await this.clearPersisted(id);
           changed = true;
         }
       } else if (now >= session.expiresAt) {
@@ -346,7 +350,11 @@ export class SessionStore {
     const session = entry.session;
     const id = session.id;
     if (session.isEnded) {
-      await this.clearPersisted(id);
+      // The secrets go at once; the record stays (until ENDED_RETENTION_MS) so a process that
+      // restores later, like the next per-call MCP server, can say how the pairing ended.
+      await this.deps.vault.delete(secretsKey(id));
+      await this.deps.memory.set(recordKey(id), JSON.stringify(session.persistedRecord()));
+      await this.updateIndex((ids) => (ids.includes(id) ? ids : [...ids, id]));
       return;
     }
     const secrets = session.persistedSecrets();

@@ -58,6 +58,8 @@ export interface McpServerOptions {
    * (`node /abs/dist/cli.mjs confirm ID` when agent-pair is not on PATH). Default: agent-pair confirm ID.
    */
   confirmCommand?: (sessionId: string) => string;
+  /** The live process of this home that runs a session this server does not (the person's `confirm`), if any. */
+  runByAnother?: (sessionId: string) => number | undefined;
 }
 
 // ---- Input schemas. The SDK turns a failed parse into a tool error that quotes these
@@ -216,7 +218,13 @@ export function createMcpServer(options: McpServerOptions): McpServer {
   /** The session as it is now (a session past its TTL reads as expired). */
   const current = async (id: string): Promise<SessionSnapshot> => {
     await store.sweepExpired();
-    return store.status(id);
+    try {
+      return store.status(id);
+    } catch (error) {
+      const pid = isPairError(error, 'not_found') ? options.runByAnother?.(id) : undefined;
+      if (pid !== undefined) throw new PairError('invalid_state', MCP_WORDS.runByAnother(id, pid), { cause: error });
+      throw error;
+    }
   };
 
   /** The error for a pairing that ended while its person was being asked to verify the SAS. */

@@ -1,18 +1,21 @@
 // `agent-pair mcp`: the MCP server on stdio for Claude Code, Cursor and other MCP clients.
 // Identity, peers and sessions in flight live in the CLI's home directory (0600 files), so a
 // client that starts a server per call finds its pairing again in the next one. This process
-// runs its sessions and is their only writer: the person who confirms in a terminal
-// (`agent-pair confirm SESSION`) hands the digits to it over the home's local channel
-// (node/confirmChannel.ts). Nothing but protocol goes to stdout; logs go to stderr.
+// runs its sessions and is their only writer (it holds each one's writer lock,
+// node/sessionWriters.ts): the person who confirms in a terminal (`agent-pair confirm SESSION`)
+// hands the digits to it over the home's local channel (node/confirmChannel.ts). Once it exits (a
+// per-call client closes it), `confirm` takes the lock and runs the pairing itself, and the next
+// server restores how it ended. Nothing but protocol goes to stdout; logs go to stderr.
 
 import { setMaxListeners } from 'node:events';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { PairingRunners } from '../core/pairing.js';
 import { SessionStore } from '../core/store.js';
 import { createRelayConnector } from '../relay/client.js';
-import { findServers, openConfirmChannel } from '../node/confirmChannel.js';
+import { openConfirmChannel } from '../node/confirmChannel.js';
 import { openHomeStores } from '../node/fileStore.js';
 import { homeMailLock } from '../node/mailLock.js';
+import { SessionWriters } from '../node/sessionWriters.js';
 import { systemClock, systemRandom } from '../node/system.js';
 import { createMcpServer } from './server.js';
 
@@ -35,13 +38,22 @@ export async function runStdioServer(options: StdioOptions): Promise<void> {
   const store = new SessionStore(deps);
   const runners = new PairingRunners({ store, clock: systemClock, log });
   setMaxListeners(0, runners.stopSignal);
-  // Sessions another live server of this home runs are its own; the rest resume here.
-  const others = new Set((await findServers(options.home)).flatMap((server) => server.listing.sessions.map((session) => session.session_id)));
-  const restored = await store.restore(others);
-  if (restored.restored.length > 0) log(`restored ${restored.restored.length} pairing(s) in flight`);
-  for (const snapshot of restored.restored) runners.run(snapshot.sessionId);
+  // Sessions another live process of this home runs are its own; the rest resume here, and
+  // every session this server opens is its own from the start.
+  const writers = new SessionWriters(options.home);
+  const releaseWriters = (): void => {
+    writers.releaseAll();
+  };
+  process.once('exit', releaseWriters);
+  store.onDidChange(() => {
+    for (const session of store.list()) writers.claim(session.sessionId);
+  });
+  const restored = await store.restore((sessionId) => writers.claim(sessionId));
+  const inFlight = restored.restored.filter((snapshot) => snapshot.state !== 'finalized' && snapshot.state !== 'aborted');
+  if (inFlight.length > 0) log(`restored ${inFlight.length} pairing(s) in flight`);
+  for (const snapshot of inFlight) runners.run(snapshot.sessionId);
   const channel = await openConfirmChannel(options.home, store, runners);
-  const server = createMcpServer({ store, deps, runners, defaultRelayUrl: options.relayUrl, log, ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }), ...(options.confirmCommand && { confirmCommand: options.confirmCommand }) });
+  const server = createMcpServer({ store, deps, runners, defaultRelayUrl: options.relayUrl, log, ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }), ...(options.confirmCommand && { confirmCommand: options.confirmCommand }), runByAnother: (sessionId) => writers.holder(sessionId) });
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     transport.onclose = resolve;
@@ -53,4 +65,6 @@ export async function runStdioServer(options: StdioOptions): Promise<void> {
   runners.dispose();
   await channel.close();
   await server.close();
+  releaseWriters();
+  process.removeListener('exit', releaseWriters);
 }

@@ -67,7 +67,9 @@ export const MCP_WORDS = {
   alreadyAsking: (id: string): string => `The person is already being asked to verify pairing ${id}; wait for that answer.`,
   /** `confirmCommand`: the whole command line the person runs, like `agent-pair confirm ID`. */
   noElicitation: (confirmCommand: string): string =>
-    `This MCP client cannot ask the person for the SAS digits. Tell the person to run this in a terminal: ${confirmCommand}  (it shows them the SAS and hands their digits to this server), then call pair_status with wait_seconds or pair_finalize.`,
+    `This MCP client cannot ask the person for the SAS digits. Tell the person to run this in a terminal: ${confirmCommand}  (it shows them the SAS and takes their digits; when no agent-pair mcp server is running, it runs the pairing itself until the peer is pinned), then call pair_status with wait_seconds or pair_finalize.`,
+  runByAnother: (id: string, pid: number): string =>
+    `Pairing ${id} is running in another process of this home right now (pid ${pid}: most likely the person's \`agent-pair confirm\` in a terminal). Call pair_status for it again once the person is done; it then shows how the pairing ended.`,
   notSixDigitsTooOften: (times: number): string =>
     `The person typed something other than 6 digits ${times} times, so nothing was checked; the pairing still waits. Call pair_confirm again when they are ready, or pair_abort.`,
   closed: 'The person closed the prompt without verifying the SAS; the pairing still waits (sas_ready). Ask them whether to try again (pair_confirm) or to stop (pair_abort).',

@@ -63,7 +63,7 @@ export function runDirectory(home: string): string {
   return join(home, 'run');
 }
 
-function toChannelSession(snapshot: SessionSnapshot): ChannelSession {
+export function toChannelSession(snapshot: SessionSnapshot): ChannelSession {
   return {
     session_id: snapshot.sessionId,
     role: snapshot.role,

@@ -190,7 +190,9 @@ function startMessaging(context: vscode.ExtensionContext, deps: ExtensionDeps): 
 /** Pairings this workspace had in flight when it last closed carry on where they stopped. */
 async function resumePairings(store: SessionStore, pairings: PairingPresenter, log: vscode.LogOutputChannel): Promise<void> {
   try {
-    const { restored, dropped } = await store.restore();
+    const { restored: kept, dropped } = await store.restore();
+    // Ended pairings come back only to tell how they ended (pairing_status); nothing runs them.
+    const restored = kept.filter((snapshot) => snapshot.state !== 'finalized' && snapshot.state !== 'aborted');
     if (restored.length > 0) log.info(`Resumed ${restored.length} pairing${restored.length === 1 ? '' : 's'} in flight.`);
     if (dropped.length > 0) log.warn(`Dropped ${dropped.length} stored pairing${dropped.length === 1 ? '' : 's'} that could not be read back.`);
     for (const snapshot of restored) pairings.resume(snapshot);

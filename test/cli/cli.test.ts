@@ -159,6 +159,16 @@ describe('agent-pair host / join --json', () => {
     assert.equal(await guest.exit, 1);
   });
 
+  it('aborts the pairing at the relay when its terminal closes (SIGHUP), as on Ctrl-C', { timeout: 20_000 }, async () => {
+    const { host, guest } = await startPair('hangup');
+    await Promise.all([host.next((e) => e['event'] === 'sas'), guest.next((e) => e['event'] === 'sas')]);
+    host.child.kill('SIGHUP');
+    assert.equal(await host.exit, 130);
+    const end = await guest.next((e) => e['event'] === 'aborted');
+    assert.deepEqual(end, { event: 'aborted', reason: 'cancelled by the person', code: 'peer_aborted' });
+    assert.equal(await guest.exit, 1);
+  });
+
   it('ends the digits prompt at once when the other person typed wrong digits, without anyone typing here', { timeout: 20_000 }, async () => {
     const { host, guest } = await startPair('peer-mismatch');
     const [hostSas] = await Promise.all([host.next((e) => e['event'] === 'sas'), guest.next((e) => e['event'] === 'sas')]);

@@ -114,10 +114,14 @@ describe('a pairing between two stores', () => {
     const status = await host.store.trySas(opened.sessionId);
     assert.equal(status.state, 'aborted');
     assert.equal(status.abortReason, 'expired');
-    assert.deepEqual(host.memory.entries().filter(([key]) => key.startsWith('session.')), []);
+    // The record stays (without secrets) so a later process can tell how it ended; then it goes.
+    assert.deepEqual(host.memory.entries().filter(([key]) => key.startsWith('session.')).map(([key]) => key), [`session.${opened.sessionId}`]);
+    assert.deepEqual(host.vault.entries().filter(([key]) => key.startsWith('session.')), []);
+    assert.equal((await new SessionStore(host.deps).restore()).restored[0]?.abortReason, 'expired');
     host.clock.offsetMs += ENDED_RETENTION_MS + 1;
     await host.store.sweepExpired();
     assert.throws(() => host.store.status(opened.sessionId), (error) => isPairError(error, 'not_found'));
+    assert.deepEqual(host.memory.entries().filter(([key]) => key.startsWith('session')), [['sessions.index', '[]']]);
   });
 
   it('reports "expired" when the relay restarts mid-pairing', async () => {

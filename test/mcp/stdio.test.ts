@@ -20,6 +20,7 @@ import { LOCAL_RELAY_RECORD_FILE } from '../../src/node/localRelay.js';
 import { Pids, freePort } from '../helpers/relayProcess.js';
 import { makeSide } from '../helpers/sides.js';
 import { errorCodeOf, errorOf, sessionOf, textOf } from './agents.js';
+import { cli } from '../helpers/cli.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const CLI_SOURCE = join(REPO, 'src/cli/main.ts');
@@ -163,8 +164,8 @@ describe('an MCP client that starts agent-pair mcp for each call', () => {
   });
 
   /** One call, as the MCP Inspector's CLI makes it: a fresh server from the built bundle, then gone. */
-  async function oneCall(home: string, env: Record<string, string>, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> {
-    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI_BUNDLE, 'mcp', '--home', home], cwd: REPO, stderr: 'pipe', env: { ...(process.env as Record<string, string>), ...env } });
+  async function oneCall(home: string, env: Record<string, string>, name: string, args: Record<string, unknown> = {}, serverArgs: string[] = []): Promise<CallToolResult> {
+    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI_BUNDLE, 'mcp', '--home', home, ...serverArgs], cwd: REPO, stderr: 'pipe', env: { ...(process.env as Record<string, string>), ...env } });
     const client = new Client({ name: 'per-call', version: '1' });
     await client.connect(transport);
     try {
@@ -194,5 +195,54 @@ describe('an MCP client that starts agent-pair mcp for each call', () => {
     assert.equal(resumed.state, 'sas_ready', JSON.stringify(resumed));
     assert.equal((await bobSas).state, 'sas_ready');
     assert.equal(sessionOf(await oneCall(home, env, 'pair_abort', { session_id: hosted.session_id, reason: 'test over' })).state, 'aborted');
+  });
+
+  it('finishes the pairing when the person confirms between calls: confirm runs it, the next server shows it pinned; the CLI guest pairs', { timeout: 90_000 }, async () => {
+    assert.ok(existsSync(CLI_BUNDLE), 'dist/cli.mjs is missing: run `npm run build` first (npm test does)');
+    const [agentHome, bobHome] = await Promise.all(['agent', 'bob'].map((name) => mkdtemp(join(tmpdir(), `agent-pair-per-call-${name}-`))));
+    cleanups.push(async () => {
+      for (const home of [agentHome, bobHome]) await rm(home as string, { recursive: true, force: true });
+    });
+    const call = (name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> => oneCall(agentHome as string, {}, name, args, ['--relay', relay.url]);
+    assert.equal((await call('identity_init', { handle: 'alice' })).isError, undefined);
+    const hosted = sessionOf(await call('pair_host'));
+    const id = hosted.session_id;
+    // Its server is gone: `sessions` says no process runs the pairing, and how to take it over.
+    const listed = await cli(['sessions', '--json', '--home', agentHome as string]);
+    assert.deepEqual(listed.lines.map((row) => [row['session_id'], row['state'], row['abandoned'], row['server_pid']]), [[id, 'opened', true, undefined]]);
+
+    // The other person joins with the real CLI and types the SAS their terminal shows (the same
+    // digits the agent's person sees: both people agree).
+    let saidWaiting!: () => void;
+    const waiting = new Promise<void>((resolveWaiting) => (saidWaiting = resolveWaiting));
+    const guest = cli(['join', String(hosted['code']), '--json', '--relay', relay.url, '--home', bobHome as string, '--handle', 'bob'], (line, stdin) => {
+      if (line['event'] === 'waiting_for_peer') saidWaiting();
+      if (line['event'] === 'sas') stdin.write(`${String(line['sas'])}\n`);
+    });
+    // Between the agent's calls nothing moves the host's side: the guest's terminal says what it waits for.
+    await waiting;
+    // The key exchange runs while the agent waits in a call; then its server is gone again.
+    assert.equal(sessionOf(await call('pair_status', { session_id: id, wait_seconds: 20 })).state, 'sas_ready');
+    const unavailable = await call('pair_confirm', { session_id: id });
+    assert.equal(errorCodeOf(unavailable), 'confirm_unavailable');
+    assert.ok(errorOf(unavailable).includes(`confirm ${id} --home ${agentHome as string}`), errorOf(unavailable));
+
+    // No server runs the pairing now: confirm takes it over, shows the SAS and runs it to the end.
+    const confirmed = await cli(['confirm', id, '--json', '--home', agentHome as string], (line, stdin) => {
+      if (line['event'] === 'sas') stdin.end(`${String(line['sas'])}\n`);
+    });
+    assert.equal(confirmed.code, 0, confirmed.stderr);
+    assert.deepEqual(confirmed.lines.map((line) => line['event']), ['running_here', 'sas', 'paired']);
+    const guestDone = await guest;
+    assert.equal(guestDone.code, 0, guestDone.stderr);
+    assert.ok(guestDone.stderr.includes('their person runs agent-pair confirm'), guestDone.stderr);
+    assert.equal(guestDone.lines.find((line) => line['event'] === 'paired')?.['peer_handle'], 'alice');
+
+    // The next server restores how it ended.
+    const after = sessionOf(await call('pair_status', { session_id: id }));
+    assert.equal(after.state, 'finalized');
+    assert.equal((after['peer'] as { handle: string }).handle, 'bob');
+    assert.equal((sessionOf(await call('pair_finalize', { session_id: id }))['peer'] as { handle: string }).handle, 'bob');
+    assert.match(textOf(await call('peers_list')), /^bob \([0-9a-f]{16}\)/);
   });
 });

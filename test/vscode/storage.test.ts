@@ -68,14 +68,14 @@ describe('extension storage routing', () => {
     assert.equal((await loadIdentity(elsewhere))?.handle, 'bob');
   });
 
-  it('clears a pairing from both stores once it ends', async () => {
+  it('clears a pairing\'s secrets once it ends, and keeps only its record (how it ended) for the retention time', async () => {
     const storage = fakeStorage();
     const deps = depsOver(storage);
     const store = new SessionStore(deps);
     const opened = await store.open('host', relay.url);
     await store.abort(opened.sessionId, 'changed my mind');
-    assert.deepEqual([...storage.workspaceState.keys()].filter((key) => key !== 'sessions.index'), []);
-    assert.equal(storage.workspaceState.get('sessions.index'), '[]');
+    assert.deepEqual([...storage.workspaceState.keys()].filter((key) => key !== 'sessions.index'), [`session.${opened.sessionId}`]);
+    assert.equal(storage.workspaceState.get('sessions.index'), JSON.stringify([opened.sessionId]));
     assert.deepEqual([...storage.secrets.values.keys()], []);
   });
 });
