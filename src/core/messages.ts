@@ -215,6 +215,7 @@ export function sentAtOf(epochMs: number): string {
  */
 export function checkOutgoingBody(body: unknown): KnownBody {
   if (isPlainObject(body) && body['type'] === 'text' && typeof body['text'] === 'string') {
+    if (body['text'].trim() === '') throw new PairError('bad_input', 'The text is empty or only whitespace; write something for the other side to read.');
     const size = utf8(body['text']).length;
     if (size > MAX_TEXT_BYTES) throw new PairError('too_large', `The text is ${size} bytes of UTF-8; a message may carry at most ${MAX_TEXT_BYTES} (64 KiB).`);
   }

@@ -13,10 +13,16 @@ export interface PeerNode {
   handle: string;
 }
 
-/** The fingerprint a command was given: a string (palette, tests) or a Peers view row. */
+/**
+ * The fingerprint a command was given: a string (palette, tests), a PeerNode (a row's click), or
+ * the tree element itself, a PeerRow `{peer, summary, lastActivity}` (a row's inline Send and
+ * Forget, and its context menu).
+ */
 export function fingerprintArgument(value: unknown): string | undefined {
   if (typeof value === 'string' && value !== '') return value;
-  if (typeof value === 'object' && value !== null && typeof (value as { fingerprint?: unknown }).fingerprint === 'string') return (value as PeerNode).fingerprint;
+  if (typeof value !== 'object' || value === null) return undefined;
+  const node = 'peer' in value ? value.peer : value;
+  if (typeof node === 'object' && node !== null && 'fingerprint' in node && typeof node.fingerprint === 'string') return node.fingerprint;
   return undefined;
 }
 

@@ -241,6 +241,53 @@ describe('messages in the extension, over a stand-in vscode and a real relay', (
   });
 });
 
+describe('the Peers view rows, with several peers', () => {
+  let relay: RunningRelay;
+  let context: Context;
+  let home: string;
+
+  before(async () => {
+    relay = await startRelay(quiet);
+  });
+  after(async () => {
+    for (const disposable of context.subscriptions.splice(0)) disposable.dispose();
+    await extension.deactivate();
+    await relay.close();
+    await rm(home, { recursive: true, force: true });
+    delete process.env['AGENT_PAIR_HOME'];
+  });
+
+  it('Send and Forget on a row act on that row\'s peer (the command receives the tree element), with no picker', async () => {
+    const alice = await makeSide(relay.url, 'alice');
+    const bob = await makeSide(relay.url, 'bob');
+    const carol = await makeSide(relay.url, 'carol');
+    await pairSides(alice, bob, relay.url);
+    await pairSides(alice, carol, relay.url);
+    fake.reset();
+    fake.settings.set('agentPair.relayUrl', relay.url);
+    home = await mkdtemp(join(tmpdir(), 'agent-pair-home-'));
+    process.env['AGENT_PAIR_HOME'] = home;
+    context = fakeContext(windowStorageOf(alice));
+    extension.activate(context as unknown as ExtensionContext);
+    const tree = await until('the Peers view', () => fake.treeViews.get(PEERS_VIEW_ID));
+    const rows = await until('both rows', async () => {
+      const children = (await tree.provider.getChildren()) as { peer: { handle: string } }[];
+      return children.length === 2 ? children : undefined;
+    });
+    const row = (handle: string): unknown => rows.find((candidate) => candidate.peer.handle === handle);
+    fake.answerQuickPick = () => assert.fail('a row\'s command must not ask which peer');
+
+    const sent = (await fake.commands.get(COMMANDS.sendMessage)?.(row('carol'), 'for carol')) as { peer: { fingerprint: string } };
+    assert.equal(sent.peer.fingerprint, carol.fingerprint);
+    const atCarol = await until('the message at Carol', async () => (await new ReceiveRunner(carol.deps).pull({ waitSeconds: 2 })).find((event) => event.type === 'message'));
+    assert.deepEqual(atCarol.record.body, { type: 'text', text: 'for carol' });
+
+    fake.answerMessage = (message) => (message.modal ? 'Forget' : undefined);
+    assert.equal(await fake.commands.get(COMMANDS.forgetPeer)?.(row('bob')), true);
+    assert.deepEqual((await tree.items()).map((item) => item.label), ['carol']);
+  });
+});
+
 describe('one window of a profile pulls', () => {
   let relay: RunningRelay;
   let home: string;
