@@ -10,7 +10,7 @@ import { isPairError } from '../core/errors.js';
 import { FINGERPRINT_PATTERN, HANDLE_PATTERN } from '../core/identity.js';
 import { parseCode } from '../core/codePhrase.js';
 import { LOSS_GRACE_MS } from '../core/mailbox.js';
-import { MESSAGE_ID_PATTERN } from '../core/messages.js';
+import { MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, MESSAGE_ID_PATTERN } from '../core/messages.js';
 import { PAIR_ID_PATTERN } from '../relay/contract.js';
 import { trustedProxies } from '../relay/node.js';
 import { parseRedisUrl } from '../relay/storeUrl.js';
@@ -39,6 +39,7 @@ export interface OptionValues {
   'trust-proxy': string[];
   data: unknown;
   'reply-to': string;
+  file: string;
   wait: number;
   follow: boolean;
   'loss-grace': number;
@@ -73,7 +74,7 @@ export const OPTIONS: { readonly [K in OptionName]: OptionSpec<OptionValues[K]> 
   },
   handle: {
     placeholder: 'NAME',
-    help: 'the handle peers see, used when this home has no identity yet (default: your login name)',
+    help: 'the handle peers see, for a new identity only: when this home has none yet (default: your login name); a home that has one keeps it, so another handle needs another --home',
     parse: (text) => {
       if (!HANDLE_PATTERN.test(text)) throw new UsageError(`--handle ${quoted(text)} is not a handle; expected ${HANDLE_SHAPE}`);
       return text;
@@ -135,13 +136,21 @@ export const OPTIONS: { readonly [K in OptionName]: OptionSpec<OptionValues[K]> 
   },
   data: {
     placeholder: 'JSON',
-    help: 'send this JSON value as structured data for the other agent, instead of TEXT',
+    help: `send this JSON value as structured data for the other agent, instead of TEXT (the sealed message must fit the relay's ${MAX_ENVELOPE_BYTES / 1024} KiB envelope)`,
     parse: (text) => {
       try {
         return JSON.parse(text) as unknown;
       } catch {
         throw new UsageError(`--data is not JSON; expected a JSON value, like '{"tests":"pass"}'`);
       }
+    },
+  },
+  file: {
+    placeholder: 'PATH',
+    help: `send the text in this UTF-8 file, instead of TEXT (at most ${MAX_TEXT_BYTES / 1024} KiB)`,
+    parse: (text) => {
+      if (text.trim() === '') throw new UsageError('--file is empty; expected the path of a text file, like notes.md');
+      return text;
     },
   },
   'reply-to': {
@@ -233,7 +242,7 @@ export const ARGS = {
   },
   text: {
     name: 'TEXT',
-    help: 'the message (quote it; unquoted words are joined by spaces), or --data JSON instead',
+    help: `the message (quote it; unquoted words are joined by spaces; - reads it from stdin), or --file PATH or --data JSON instead; text is at most ${MAX_TEXT_BYTES / 1024} KiB of UTF-8 and not empty`,
     optional: true,
     rest: true,
     parse: (text) => text,

@@ -16,7 +16,8 @@ import { keyToFileName, openHomeStores } from '../node/fileStore.js';
 import { homeMailLock } from '../node/mailLock.js';
 import { confirmFromTerminal, listSessions } from './confirm.js';
 import { invokedAs, invokedAsFromAnywhere, shellWord } from './invocation.js';
-import { forgetCommand, inboxCommand, sendCommand } from './messages.js';
+import { forgetCommand, inboxCommand, readMessageText, sendCommand } from './messages.js';
+import { MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES } from '../core/messages.js';
 import { resolveRelay, runPairing } from './pair.js';
 import { Terminal } from './terminal.js';
 import { type CliContext, identityConflictWords } from './words.js';
@@ -145,27 +146,36 @@ const COMMANDS: readonly Command[] = [
   {
     name: 'forget',
     summary: 'Unpin a peer and revoke its access to your inbox',
-    args: [ARGS.fingerprint],
+    args: [ARGS.peer],
     options: ['home', 'json'],
-    examples: [{ args: '3f2a9c0d1e4b5a68', why: 'a fingerprint from the peers command' }],
-    run: async ({ args: [fingerprint = ''], home, terminal }) => forgetCommand(homeDeps(home), fingerprint, terminal),
+    examples: [
+      { args: 'bob', why: 'a handle, as send takes it' },
+      { args: '3f2a9c0d1e4b5a68', why: 'a fingerprint from the peers command (when two peers share a handle)' },
+    ],
+    run: async ({ args: [peer = ''], home, terminal }) => forgetCommand(homeDeps(home), peer, terminal).catch(namingHome(home)),
   },
   {
     name: 'send',
     summary: 'Send a message to a pinned peer, end-to-end encrypted',
-    details: 'It returns once the peer\'s relay stored the message; it shows as delivered once they have read it (inbox prints the receipt).',
+    details: `It returns once the peer's relay stored the message; it shows as delivered once they have read it (inbox prints the receipt). A text is at most ${MAX_TEXT_BYTES / 1024} KiB of UTF-8 and not empty or only spaces; --data JSON is sealed into an envelope of at most ${MAX_ENVELOPE_BYTES / 1024} KiB.`,
     args: [ARGS.peer, ARGS.text],
-    options: ['data', 'reply-to', 'home', 'json'],
+    options: ['file', 'data', 'reply-to', 'home', 'json'],
     examples: [
-      { args: 'bob "the tests pass on my side"', why: 'a text for the person or agent on the other side' },
+      { args: 'bob "the tests pass on my side" --home /tmp/alice', why: 'a text for the person or agent on the other side (from the first pairing\'s alice)' },
+      { args: 'bob --file notes.md', why: 'a longer text from a file' },
+      { args: 'bob - < notes.md', why: 'the text from standard input' },
       { args: 'bob --data \'{"pr":12,"status":"green"}\'', why: 'structured data for the other agent' },
       { args: '3f2a9c0d1e4b5a68 "yes" --reply-to 5f1c2a9b0d3e4f60718293a4b5c6d7e8', why: 'answer a message, naming the peer by fingerprint' },
     ],
     run: async ({ args: [peer = '', text], options, home, terminal }) => {
-      if ((text === undefined) === (options.data === undefined)) {
-        throw new UsageError(`send takes either TEXT or --data JSON${text === undefined ? '' : ', not both'}; see ${invokedAs()} send --help`);
-      }
-      return sendCommand(homeDeps(home), peer, { ...(text !== undefined && { text }), ...(options.data !== undefined && { data: options.data }), ...(options['reply-to'] !== undefined && { replyTo: options['reply-to'] }) }, terminal);
+      const given = [text !== undefined, options.file !== undefined, options.data !== undefined].filter(Boolean).length;
+      if (given !== 1) throw new UsageError(`send takes one of TEXT, - (stdin), --file PATH or --data JSON${given === 0 ? '' : ', not several'}; see ${invokedAs()} send --help`);
+      const fromStdin = text === '-';
+      const body =
+        options.data !== undefined
+          ? { data: options.data }
+          : { text: fromStdin || options.file !== undefined ? await readMessageText(options.file !== undefined ? { file: options.file } : { stdin: process.stdin }) : (text ?? '') };
+      return sendCommand(homeDeps(home), peer, { ...body, ...(options['reply-to'] !== undefined && { replyTo: options['reply-to'] }) }, terminal).catch(namingHome(home));
     },
   },
   {
@@ -255,6 +265,16 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     terminal.close();
   }
+}
+
+/** A peer that is not pinned in this home: the error names the home it looked in, and how to look in another. */
+function namingHome(home: string): (error: unknown) => never {
+  return (error) => {
+    if (isPairError(error, 'not_found')) {
+      throw new PairError('not_found', `${error.message.replace(/\.$/, '')} (in ${home}; \`${invokedAs()} peers${home === defaultHome() ? '' : ` --home ${shellWord(home)}`}\` lists them; another identity: --home DIR).`, { cause: error });
+    }
+    throw error;
+  };
 }
 
 function pairingOptions(options: Partial<OptionValues>): { relayUrl?: string; handle?: string } {

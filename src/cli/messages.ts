@@ -11,10 +11,11 @@
 //   {"event":"relay_trouble","relay_url","code","message"[,"peer","peer_handle"]}
 //   {"event":"error","code","message"}   (then exit 1)
 
+import { open } from 'node:fs/promises';
 import { PairError } from '../core/errors.js';
-import { type MessagingDeps, type MessagingEvent, ReceiveRunner, SendRunner, forgetAndRevoke } from '../core/inbox.js';
+import { type MessagingDeps, type MessagingEvent, ReceiveRunner, SendRunner, forgetAndRevoke, resolvePeer } from '../core/inbox.js';
 import type { MailRecord } from '../core/mailbox.js';
-import { isKnownBody } from '../core/messages.js';
+import { MAX_TEXT_BYTES, isKnownBody } from '../core/messages.js';
 import { listPeers } from '../core/trust.js';
 import type { Terminal } from './terminal.js';
 
@@ -28,6 +29,49 @@ export interface InboxInput {
   waitSeconds: number;
   follow: boolean;
   lossGraceSeconds?: number;
+}
+
+/** Where `send` takes its text from: `send PEER -` reads stdin, `--file PATH` a file. */
+export type TextSource = { stdin: NodeJS.ReadableStream } | { file: string };
+
+/**
+ * The text of a message from stdin or a file, read at most MAX_TEXT_BYTES + 1 bytes (so a huge
+ * file is refused without being read whole) and decoded as strict UTF-8.
+ */
+export async function readMessageText(source: TextSource): Promise<string> {
+  const limit = MAX_TEXT_BYTES + 1;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const what = 'file' in source ? source.file : 'standard input';
+  if ('file' in source) {
+    const handle = await open(source.file, 'r').catch((error: unknown) => {
+      throw new PairError('bad_input', `--file ${JSON.stringify(source.file)} cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}); expected the path of a text file.`);
+    });
+    try {
+      const buffer = Buffer.alloc(limit);
+      while (size < limit) {
+        const { bytesRead } = await handle.read(buffer, size, limit - size);
+        if (bytesRead === 0) break;
+        size += bytesRead;
+      }
+      chunks.push(buffer.subarray(0, size));
+    } finally {
+      await handle.close();
+    }
+  } else {
+    for await (const chunk of source.stdin) {
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      chunks.push(bytes);
+      size += bytes.length;
+      if (size >= limit) break;
+    }
+  }
+  if (size > MAX_TEXT_BYTES) throw new PairError('too_large', `The text in ${what} is over ${MAX_TEXT_BYTES / 1024} KiB of UTF-8, the most a message carries; split it, or send it as several messages.`);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new PairError('bad_input', `The text in ${what} is not UTF-8; expected a text file.`);
+  }
 }
 
 /** The command line checked the input's shape (TEXT or --data, a message id); the core checks sizes. */
@@ -92,14 +136,17 @@ export async function inboxCommand(deps: MessagingDeps, input: InboxInput, termi
   return 0;
 }
 
-export async function forgetCommand(deps: MessagingDeps, fingerprint: string, terminal: Terminal): Promise<number> {
+/** `peerRef`: a fingerprint, or a handle no other pinned peer shares (as `send` takes it). */
+export async function forgetCommand(deps: MessagingDeps, peerRef: string, terminal: Terminal): Promise<number> {
+  const peer = await resolvePeer(deps, peerRef);
+  const { fingerprint, handle } = peer;
   const { forgotten, revoked } = await forgetAndRevoke(deps, fingerprint);
-  if (!forgotten) throw new PairError('not_found', `No pinned peer has fingerprint ${fingerprint}. List them with: agent-pair peers`);
+  if (!forgotten) throw new PairError('not_found', `No pinned peer has fingerprint ${fingerprint}.`);
   terminal.result(
-    { event: 'forgotten', fingerprint, revoked },
+    { event: 'forgotten', peer: { fingerprint, handle }, revoked },
     revoked
-      ? `Forgot ${fingerprint}; the relay no longer accepts messages from them to you.`
-      : `Forgot ${fingerprint}. The relay could not be told to refuse their messages now; anything they send is dropped here.`,
+      ? `Forgot ${handle} (${fingerprint}); the relay no longer accepts messages from them to you.`
+      : `Forgot ${handle} (${fingerprint}). The relay could not be told to refuse their messages now; anything they send is dropped here.`,
   );
   return 0;
 }

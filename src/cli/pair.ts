@@ -26,7 +26,7 @@ import { RelayChoice, isRelayChoiceError, nodeScriptCommand } from '../node/loca
 import { loginHandle, systemClock, systemRandom } from '../node/system.js';
 import { type Terminal, formatSecondsLeft } from './terminal.js';
 import { invokedAs } from './invocation.js';
-import { type CliContext, PAIRING_WORDS, endedWords, localRelayFailureWords } from './words.js';
+import { type CliContext, PAIRING_WORDS, endedWords, handleForNewHomeWords, localRelayFailureWords } from './words.js';
 
 /** Overrides the local relay's port (default 8771): for tests, and for a machine where 8771 is taken. */
 export const LOCAL_RELAY_PORT_ENV = 'AGENT_PAIR_LOCAL_RELAY_PORT';
@@ -99,8 +99,10 @@ function localRelayPort(): number {
  * its inbox on `relayUrl` if it has none yet: before the pairing, so that nothing else writes the
  * home while the pairing runs (another process may pair from the same home meanwhile).
  */
-export async function ensureIdentity(deps: SessionDeps, handle: string | undefined, relayUrl: string, terminal: Terminal): Promise<void> {
+export async function ensureIdentity(deps: SessionDeps, handle: string | undefined, relayUrl: string, terminal: Terminal, context: CliContext): Promise<void> {
   const existing = await loadIdentity(deps);
+  // --handle names a new identity only: a home keeps the one it has (peers pin its key).
+  if (existing && handle !== undefined && handle !== existing.handle) throw new PairError('identity_conflict', handleForNewHomeWords(existing, handle, context));
   if (existing?.relay && (handle === undefined || handle === existing.handle)) return;
   const { identity, created } = await initSelfIdempotent(deps, handle ?? existing?.handle ?? loginHandle(), deps.relays(relayUrl));
   if (created) terminal.say(`Created identity ${identity.handle} (${identity.fingerprint}).`);
@@ -117,7 +119,7 @@ export async function runPairing(options: PairOptions, terminal: Terminal): Prom
   const store = new SessionStore(deps);
   try {
     return await drivePairingInTerminal(store, options.context, terminal, async () => {
-      await ensureIdentity(deps, options.handle, relay.url, terminal);
+      await ensureIdentity(deps, options.handle, relay.url, terminal, options.context);
       return (await store.open(options.role, relay.url, options.code)).sessionId;
     });
   } finally {

@@ -96,6 +96,14 @@ export function identityConflictWords(existing: { handle: string; fingerprint: s
   );
 }
 
+/** `host --handle carol` on a home that already is alice: --handle only names a new identity. */
+export function handleForNewHomeWords(existing: { handle: string; fingerprint: string }, wanted: string, context: CliContext): string {
+  return (
+    `--handle ${wanted} names a new identity, but ${context.home} already is ${existing.handle} (fingerprint ${existing.fingerprint}), and a home keeps its identity. ` +
+    `Drop --handle to pair as ${existing.handle}, or give ${wanted} a home of its own: add --home DIR (like --home /tmp/${wanted}).`
+  );
+}
+
 export const CONFIRM_WORDS = {
   notHere: (sessionId: string, context: CliContext): string =>
     `No agent's pairing ${sessionId} is in flight in ${context.home}: no agent-pair mcp server using this home runs it, and none is saved there. \`${context.command} sessions${homeOption(context)}\` lists the pairings there; if your agent's server uses another home, add --home DIR.`,

@@ -4,11 +4,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
+import { MAX_TEXT_BYTES } from '../../src/core/messages.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { CLI, cli, pairCliHomes } from '../helpers/cli.js';
 
@@ -18,6 +19,7 @@ let aliceHome: string;
 let bobHome: string;
 let aliceFingerprint: string;
 let bobFingerprint: string;
+let emptyFile: string;
 
 before(async () => {
   assert.ok(existsSync(CLI), 'dist/cli.mjs is missing: run `npm run build` first (npm test does)');
@@ -26,6 +28,8 @@ before(async () => {
   aliceHome = join(homes, 'alice');
   bobHome = join(homes, 'bob');
   ({ aliceFingerprint, bobFingerprint } = await pairCliHomes(relay.url, aliceHome, bobHome));
+  emptyFile = join(homes, 'empty.md');
+  await writeFile(emptyFile, '\n  \n');
 });
 after(async () => {
   await relay.close();
@@ -99,6 +103,19 @@ describe('agent-pair send / inbox', () => {
     assert.equal(unknown.code, 1);
     assert.equal(unknown.lines[0]?.['code'], 'not_found');
     assert.equal(unknown.stderr.trim().split('\n').length, 1);
+    // It names the home it looked in, and how to list that home's peers.
+    assert.ok(unknown.stderr.includes(`(in ${aliceHome};`) && unknown.stderr.includes(`peers --home ${aliceHome}`), unknown.stderr);
+    // --handle names a new identity only: on alice's home it is refused before any pairing, saying how.
+    const otherHandle = await cli(['host', '--handle', 'carol', '--relay', relay.url, '--json', '--home', aliceHome]);
+    assert.equal(otherHandle.code, 1);
+    assert.equal(otherHandle.lines.at(-1)?.['code'], 'identity_conflict');
+    assert.ok(otherHandle.stderr.includes('Drop --handle to pair as alice') && !otherHandle.lines.some((line) => line['event'] === 'code'), otherHandle.stderr);
+    // Empty and whitespace-only texts are refused before anything is sent, from any source.
+    for (const [args, input] of [[['   '], undefined], [['-'], ' \n\t'], [['--file', emptyFile], undefined]] as const) {
+      const empty = await cli(['send', 'bob', ...args, '--json', '--home', aliceHome], undefined, input);
+      assert.equal(empty.code, 1, `${args.join(' ')}: ${empty.stderr}`);
+      assert.equal(empty.lines[0]?.['code'], 'bad_input');
+    }
     // Malformed arguments are the command line's to refuse: exit 2, before any effect.
     const badData = await cli(['send', 'bob', '--data', '{nope', '--home', aliceHome]);
     assert.equal(badData.code, 2);
@@ -108,15 +125,38 @@ describe('agent-pair send / inbox', () => {
     assert.match(badReply.stderr, /--reply-to "abc" is not a message id/);
     const usage = await cli(['send', 'bob', '--home', aliceHome]);
     assert.equal(usage.code, 2);
-    assert.match(usage.stderr, /send takes either TEXT or --data JSON/);
+    assert.match(usage.stderr, /send takes one of TEXT, - \(stdin\), --file PATH or --data JSON/);
     const badWait = await cli(['inbox', '--wait', 'soon', '--home', aliceHome]);
     assert.equal(badWait.code, 2);
     assert.match(badWait.stderr, /--wait "soon" is not a number of seconds/);
   });
 
-  it('forget revokes: the forgotten peer is refused by the relay', async () => {
-    const forgot = await cli(['forget', aliceFingerprint, '--json', '--home', bobHome]);
-    assert.deepEqual(forgot.lines[0], { event: 'forgotten', fingerprint: aliceFingerprint, revoked: true });
+  it('sends long text from a file or stdin, up to MAX_TEXT_BYTES and not past it', async () => {
+    const atLimit = 'é'.repeat(MAX_TEXT_BYTES / 2);
+    const file = join(homes, 'notes.md');
+    await writeFile(file, atLimit);
+    const fromFile = await cli(['send', 'bob', '--file', file, '--json', '--home', aliceHome]);
+    assert.equal(fromFile.code, 0, fromFile.stderr);
+    const fromStdin = await cli(['send', 'bob', '-', '--json', '--home', aliceHome], undefined, 'from stdin\nsecond line\n');
+    assert.equal(fromStdin.code, 0, fromStdin.stderr);
+    const read = await cli(['inbox', '--json', '--wait', '5', '--home', bobHome]);
+    assert.deepEqual(read.lines.filter((line) => line['event'] === 'message').map((line) => line['body']), [
+      { type: 'text', text: atLimit },
+      { type: 'text', text: 'from stdin\nsecond line\n' },
+    ]);
+    await writeFile(file, `${atLimit}x`);
+    const over = await cli(['send', 'bob', '--file', file, '--json', '--home', aliceHome]);
+    assert.equal(over.lines[0]?.['code'], 'too_large');
+    const overStdin = await cli(['send', 'bob', '-', '--json', '--home', aliceHome], undefined, `${atLimit}x`);
+    assert.equal(overStdin.lines[0]?.['code'], 'too_large');
+    const missing = await cli(['send', 'bob', '--file', join(homes, 'nope.md'), '--json', '--home', aliceHome]);
+    assert.equal(missing.lines[0]?.['code'], 'bad_input');
+    assert.match((await cli(['send', '--help'])).stdout, /at most 64 KiB of UTF-8/);
+  });
+
+  it('forget revokes: the forgotten peer is refused by the relay; it takes a handle as send does', async () => {
+    const forgot = await cli(['forget', 'alice', '--json', '--home', bobHome]);
+    assert.deepEqual(forgot.lines[0], { event: 'forgotten', peer: { fingerprint: aliceFingerprint, handle: 'alice' }, revoked: true });
     const refused = await cli(['send', 'bob', 'anyone?', '--json', '--home', aliceHome]);
     assert.equal(refused.code, 1);
     assert.equal(refused.lines[0]?.['code'], 'revoked');

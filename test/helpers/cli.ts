@@ -14,7 +14,8 @@ export interface Finished {
   lines: Record<string, unknown>[];
 }
 
-export async function cli(args: string[], onLine?: (line: Record<string, unknown>, stdin: NodeJS.WritableStream) => void): Promise<Finished> {
+/** Runs the CLI to its end; `input`, if given, is its whole standard input. */
+export async function cli(args: string[], onLine?: (line: Record<string, unknown>, stdin: NodeJS.WritableStream) => void, input?: string): Promise<Finished> {
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, AGENT_PAIR_HOME: '' } });
   let stdout = '';
   let stderr = '';
@@ -30,7 +31,8 @@ export async function cli(args: string[], onLine?: (line: Record<string, unknown
       // human output
     }
   });
-  if (!onLine) child.stdin.end();
+  if (input !== undefined) child.stdin.end(input);
+  else if (!onLine) child.stdin.end();
   const code = await new Promise<number | null>((done) => child.on('exit', done));
   return { code, stdout, stderr, lines };
 }
