@@ -18,6 +18,8 @@ import type { ConfirmPort, Role } from '../core/ports.js';
 import { MemoryKeyValueStore, routeSessionKeys } from '../core/routedStore.js';
 import type { SessionDeps } from '../core/session.js';
 import { SessionStore } from '../core/store.js';
+import { parseCode } from '../core/codePhrase.js';
+import { hostOf, markHosting } from '../node/sessionWriters.js';
 import { createRelayConnector } from '../relay/client.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_URL, ensureLocalRelay } from '../relay/embedded.js';
 import type { RunningRelay } from '../relay/node.js';
@@ -117,12 +119,20 @@ export async function runPairing(options: PairOptions, terminal: Terminal): Prom
     terminal.warn(PAIRING_WORDS.startedRelay(relay.url));
   }
   const store = new SessionStore(deps);
+  let unmark = (): void => undefined;
   try {
     return await drivePairingInTerminal(store, options.context, terminal, async () => {
+      if (options.code !== undefined) {
+        const host = hostOf(options.home, relay.url, parseCode(options.code).nameplate);
+        if (host !== undefined) throw new PairError('own_key', PAIRING_WORDS.joiningOwnHost(host, options.context));
+      }
       await ensureIdentity(deps, options.handle, relay.url, terminal, options.context);
-      return (await store.open(options.role, relay.url, options.code)).sessionId;
+      const opened = await store.open(options.role, relay.url, options.code);
+      if (options.role === 'host') unmark = markHosting(options.home, relay.url, opened.nameplate);
+      return opened.sessionId;
     });
   } finally {
+    unmark();
     await relay.inProcess?.close();
   }
 }

@@ -34,6 +34,8 @@ export const PAIRING_WORDS = {
   relayBack: (relayUrl: string): string => `The relay ${relayUrl} answers again.`,
   paired: (peer: PeerSummary): string => `Paired with ${peer.handle} (fingerprint ${peer.fingerprint}). Your agent now knows exactly who they are.`,
   cancelled: 'Pairing cancelled; the other side was told.',
+  joiningOwnHost: (pid: number, context: CliContext): string =>
+    `This code is for a pairing that ${context.home} itself hosts (pid ${pid}): joining it from the same home would pair the identity with itself. Nothing was sent. The guest needs a home of its own, like: ${context.command} join CODE --home /tmp/bob`,
   startedRelay: (url: string): string => `Started the local relay at ${url} in a process of its own; it exits after 10 minutes with no pairing in flight.`,
 } as const;
 

@@ -6,6 +6,7 @@
 // (a per-call server killed by its client) leaves a file naming a pid that no longer runs, which
 // the next taker removes.
 
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { claimPidFile, processAlive, readPidFile, releasePidFile } from './pidFile.js';
 import { runDirectory } from './confirmChannel.js';
@@ -41,4 +42,29 @@ export class SessionWriters {
     for (const sessionId of this.held) releasePidFile(sessionWriterPath(this.home, sessionId), this.pid);
     this.held.clear();
   }
+}
+
+/**
+ * The mark a CLI `host` keeps in its home while it hosts a nameplate on a relay, so that a `join`
+ * of that very pairing from the same home (which would pin its own key) is refused before any
+ * key exchange, not after both people typed the SAS.
+ */
+export function hostingMarkPath(home: string, relayUrl: string, nameplate: string): string {
+  const relay = createHash('sha256').update(relayUrl).digest('hex').slice(0, 16);
+  return join(runDirectory(home), `hosting-${relay}-${nameplate}.pid`);
+}
+
+/** Marks this process as the host of `nameplate` on `relayUrl` in `home`; returns the unmark. */
+export function markHosting(home: string, relayUrl: string, nameplate: string): () => void {
+  const path = hostingMarkPath(home, relayUrl, nameplate);
+  if (!claimPidFile(path, { pid: process.pid, alive: processAlive, ownFileIsOurs: true })) return () => undefined;
+  return () => {
+    releasePidFile(path, process.pid);
+  };
+}
+
+/** The live process of `home` hosting `nameplate` on `relayUrl`, if any. */
+export function hostOf(home: string, relayUrl: string, nameplate: string): number | undefined {
+  const pid = readPidFile(hostingMarkPath(home, relayUrl, nameplate));
+  return pid !== undefined && processAlive(pid) ? pid : undefined;
 }

@@ -102,7 +102,7 @@ describe('a wrong argument is one line naming it and the expected shape, exit 2'
     [['join', 'hello'], /code phrase is not valid: .*Expected a number, a dash and 6 characters/],
     [['join', '47-UE2BZG', 'more'], /join takes only CODE/],
     [['confirm', 'abc'], /SESSION "abc" is not a session id; expected the 32 hex characters/],
-    [['forget', 'zz'], /FINGERPRINT "zz" is not a fingerprint; expected 16 hex characters/],
+    [['forget', 'z z'], /PEER "z z" is neither a fingerprint nor a handle; expected 16 hex characters or a handle/],
     [['init', 'a b'], /HANDLE "a b" is not a handle/],
     [['whoami', '--relay', 'http://x'], /whoami does not take --relay/],
     [['whoami', '--json=yes'], /--json takes no value/],

@@ -159,6 +159,22 @@ describe('agent-pair host / join --json', () => {
     assert.equal(await guest.exit, 1);
   });
 
+  it('refuses to join, before any key exchange, the pairing its own home hosts; the host keeps waiting', { timeout: 20_000 }, async () => {
+    const aliceHome = join(homes, 'self-join-alice');
+    const host = run(['host', '--json', '--relay', relay.url, '--home', aliceHome, '--handle', 'alice']);
+    const code = String((await host.next((event) => event['event'] === 'code'))['code']);
+    const self = await runToEnd(['join', code, '--json', '--relay', relay.url, '--home', aliceHome]);
+    assert.equal(self.code, 1);
+    assert.equal((JSON.parse(self.stdout.trim().split('\n').at(-1) ?? '{}') as { code?: string }).code, 'own_key');
+    assert.ok(self.stderr.includes(`pairing that ${aliceHome} itself hosts`), self.stderr);
+    // The code is still good for the real guest: nothing reached the relay.
+    const guest = run(['join', code, '--json', '--relay', relay.url, '--home', join(homes, 'self-join-bob'), '--handle', 'bob']);
+    const [hostSas, guestSas] = await Promise.all([host.next((e) => e['event'] === 'sas'), guest.next((e) => e['event'] === 'sas')]);
+    host.child.stdin.write(`${String(guestSas['sas'])}\n`);
+    guest.child.stdin.write(`${String(hostSas['sas'])}\n`);
+    assert.deepEqual([await host.exit, await guest.exit], [0, 0]);
+  });
+
   it('aborts the pairing at the relay when its terminal closes (SIGHUP), as on Ctrl-C', { timeout: 20_000 }, async () => {
     const { host, guest } = await startPair('hangup');
     await Promise.all([host.next((e) => e['event'] === 'sas'), guest.next((e) => e['event'] === 'sas')]);
@@ -259,20 +275,6 @@ describe('agent-pair host / join: the person\'s prompt and the relay', () => {
     assert.match(host.stderr(), /The relay http:\S+ does not answer \(relay_unreachable\)/);
   });
 
-  it('says that both sides use the same home, and how to give one another, when they present one identity', { timeout: 20_000 }, async () => {
-    const home = join(homes, 'same');
-    const host = run(['host', '--json', '--relay', relay.url, '--home', home, '--handle', 'alice']);
-    const code = String((await host.next((event) => event['event'] === 'code'))['code']);
-    const guest = run(['join', code, '--json', '--relay', relay.url, '--home', home]);
-    const [hostSas] = await Promise.all([host.next((e) => e['event'] === 'sas'), guest.next((e) => e['event'] === 'sas')]);
-    host.child.stdin.write(`${String(hostSas['sas'])}\n`);
-    guest.child.stdin.write(`${String(hostSas['sas'])}\n`);
-    const ends = await Promise.all([host.next((e) => e['event'] === 'aborted'), guest.next((e) => e['event'] === 'aborted')]);
-    for (const end of ends) assert.ok(end['code'] === 'own_key' || end['code'] === 'peer_aborted', JSON.stringify(end));
-    assert.deepEqual([await host.exit, await guest.exit], [1, 1]);
-    for (const side of [host, guest]) assert.ok(side.stderr().includes(`same identity home (${home})`) && side.stderr().includes('--home'), side.stderr());
-  });
-
   it('rejects a wrong-length SAS from neither side: only six digits that differ abort', async () => {
     const { host, guest } = await startPair('misheard');
     const [hostSas] = await Promise.all([host.next((e) => e['event'] === 'sas'), guest.next((e) => e['event'] === 'sas')]);
@@ -284,10 +286,14 @@ describe('agent-pair host / join: the person\'s prompt and the relay', () => {
 
 describe('agent-pair words for bad input', () => {
   it('names the argument as the person typed it, and the files of an identity it will not replace', async () => {
-    const forget = await runToEnd(['forget', 'nope', '--home', join(homes, 'words')]);
+    const forget = await runToEnd(['forget', 'no one', '--home', join(homes, 'words')]);
     assert.equal(forget.code, 2);
     // Pins wording on purpose: bad input names the argument as typed and the expected shape.
-    assert.match(forget.stderr, /^agent-pair: FINGERPRINT "nope" is not a fingerprint; expected 16 hex characters/);
+    assert.match(forget.stderr, /^agent-pair: PEER "no one" is neither a fingerprint nor a handle; expected 16 hex characters or a handle/);
+    // A handle no peer has: the home it looked in.
+    const nobody = await runToEnd(['forget', 'nope', '--home', join(homes, 'words')]);
+    assert.equal(nobody.code, 1);
+    assert.ok(nobody.stderr.includes(`(in ${join(homes, 'words')};`), nobody.stderr);
     const confirm = await runToEnd(['confirm', 'nope', '--json', '--home', join(homes, 'words')]);
     assert.equal(confirm.code, 2);
     assert.equal(errorEvent(confirm.stdout)['code'], 'usage');
