@@ -20,7 +20,7 @@ import { forgetCommand, inboxCommand, readMessageText, sendCommand } from './mes
 import { MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES } from '../core/messages.js';
 import { resolveRelay, runPairing } from './pair.js';
 import { Terminal } from './terminal.js';
-import { type CliContext, identityConflictWords } from './words.js';
+import { type CliContext, homeOption, identityConflictWords } from './words.js';
 
 /** Exit statuses: 0 paired or done, 1 the operation failed, 2 the command line was wrong, 130 interrupted. */
 const EXIT_FAILED = 1;
@@ -101,7 +101,7 @@ const COMMANDS: readonly Command[] = [
     ],
     run: async ({ home, terminal }) => {
       const identity = await loadIdentity(homeDeps(home));
-      if (!identity) throw new PairError('identity_missing', `No identity in ${home} yet. Create one with: ${invokedAs()} init YOUR_HANDLE`);
+      if (!identity) throw new PairError('identity_missing', `No identity in ${home} yet. Create one with: ${invokedAs()} init YOUR_HANDLE${homeOption(cliContext(home))}`);
       terminal.result({ handle: identity.handle, fingerprint: identity.fingerprint, relay_url: identity.relay?.url ?? null }, `${identity.handle}  ${identity.fingerprint}${identity.relay ? `  inbox on ${identity.relay.url}` : ''}`);
       return 0;
     },
@@ -136,7 +136,7 @@ const COMMANDS: readonly Command[] = [
     examples: [{ args: '', why: 'fingerprint, handle and when each was pinned' }],
     run: async ({ home, terminal }) => {
       const peers = await listPeers(homeDeps(home));
-      if (peers.length === 0 && !terminal.json) terminal.say(`No pinned peers yet. Pair with: ${invokedAs()} host`);
+      if (peers.length === 0 && !terminal.json) terminal.say(`No pinned peers yet in ${home}. Pair with: ${invokedAs()} host${homeOption(cliContext(home))}`);
       for (const peer of peers) {
         terminal.result({ handle: peer.handle, fingerprint: peer.fingerprint, relay_url: peer.relayUrl, pinned_at: peer.pinnedAt }, `${peer.fingerprint}  ${peer.handle}  pinned ${peer.pinnedAt}`);
       }
@@ -190,7 +190,7 @@ const COMMANDS: readonly Command[] = [
       { args: '--follow --json', why: 'one JSON event per line as messages come, until Ctrl-C' },
     ],
     run: async ({ options, home, terminal }) =>
-      inboxCommand(homeDeps(home), { waitSeconds: options.wait ?? 0, follow: options.follow ?? false, ...(options['loss-grace'] !== undefined && { lossGraceSeconds: options['loss-grace'] }) }, terminal),
+      inboxCommand(homeDeps(home), cliContext(home), { waitSeconds: options.wait ?? 0, follow: options.follow ?? false, ...(options['loss-grace'] !== undefined && { lossGraceSeconds: options['loss-grace'] }) }, terminal),
   },
   {
     name: 'relay',
@@ -221,8 +221,8 @@ const COMMANDS: readonly Command[] = [
       const { runStdioServer } = await import('../mcp/stdio.js');
       // The person runs `confirm` in a terminal of their own, maybe elsewhere: name the command so it runs from anywhere, with this home.
       const homeArgs = home === defaultHome() ? '' : ` --home ${shellWord(resolve(home))}`;
-      const confirmCommand = (sessionId: string): string => `${invokedAsFromAnywhere()} confirm ${sessionId}${homeArgs}`;
-      await runStdioServer({ home, relayUrl: relay.url, confirmSends: options['confirm-sends'] ?? false, confirmCommand });
+      const personCommand = (args: string): string => `${invokedAsFromAnywhere()} ${args}${homeArgs}`;
+      await runStdioServer({ home, relayUrl: relay.url, confirmSends: options['confirm-sends'] ?? false, personCommand });
       return 0;
     },
   },
@@ -271,7 +271,7 @@ export async function main(argv: string[]): Promise<number> {
 function namingHome(home: string): (error: unknown) => never {
   return (error) => {
     if (isPairError(error, 'not_found')) {
-      throw new PairError('not_found', `${error.message.replace(/\.$/, '')} (in ${home}; \`${invokedAs()} peers${home === defaultHome() ? '' : ` --home ${shellWord(home)}`}\` lists them; another identity: --home DIR).`, { cause: error });
+      throw new PairError('not_found', `${error.message.replace(/\.$/, '')} (in ${home}; \`${invokedAs()} peers${homeOption(cliContext(home))}\` lists them; another identity: --home DIR).`, { cause: error });
     }
     throw error;
   };

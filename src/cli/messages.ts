@@ -18,6 +18,7 @@ import type { MailRecord } from '../core/mailbox.js';
 import { MAX_TEXT_BYTES, isKnownBody } from '../core/messages.js';
 import { listPeers } from '../core/trust.js';
 import type { Terminal } from './terminal.js';
+import { type CliContext, homeOption } from './words.js';
 
 export interface SendInput {
   text?: string;
@@ -86,11 +87,11 @@ export async function sendCommand(deps: MessagingDeps, peerRef: string, input: S
   return 0;
 }
 
-export async function inboxCommand(deps: MessagingDeps, input: InboxInput, terminal: Terminal): Promise<number> {
+export async function inboxCommand(deps: MessagingDeps, context: CliContext, input: InboxInput, terminal: Terminal): Promise<number> {
   const { waitSeconds, lossGraceSeconds } = input;
   const receiver = new ReceiveRunner(deps, lossGraceSeconds === undefined ? {} : { lossGraceMs: lossGraceSeconds * 1000 });
   const peers = await listPeers(deps);
-  if (peers.length === 0) throw new PairError('not_found', 'No pinned peers yet, so no one can write to you. Pair first: agent-pair host');
+  if (peers.length === 0) throw new PairError('not_found', `No pinned peers yet in ${context.home}, so no one can write to you. Pair first: ${context.command} host${homeOption(context)}`);
   const render = new EventRenderer(terminal);
   // What this side stored earlier but no one handled yet (another process pulled it) comes first.
   const waiting = await receiver.mailbox.list(peers.map((peer) => peer.fingerprint), { direction: 'in' });

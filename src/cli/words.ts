@@ -94,7 +94,7 @@ export function identityConflictWords(existing: { handle: string; fingerprint: s
   return (
     `${context.home} already has the identity ${existing.handle} (fingerprint ${existing.fingerprint}), and peers pin its key, so it is never replaced silently. ` +
     `Keep it (pair as ${existing.handle}), or use another home for ${wanted}: ${context.command} init ${wanted} --home DIR. ` +
-    `To replace it for good (its peers will no longer recognise you), delete its card and private key: rm ${files.card} ${files.privateKey} && ${context.command} init ${wanted}`
+    `To replace it for good (its peers will no longer recognise you), delete its card and private key: rm ${files.card} ${files.privateKey} && ${context.command} init ${wanted}${homeOption(context)}`
   );
 }
 

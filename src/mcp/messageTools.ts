@@ -26,6 +26,8 @@ export interface MessageToolsOptions {
   guarded: (tool: string, body: () => Promise<CallToolResult>) => Promise<CallToolResult>;
   /** Ask the person (MCP elicitation) before every peer_send. */
   confirmSends?: boolean;
+  /** A CLI command line for the person, as they can run it (see McpServerOptions.personCommand). */
+  personCommand: (args: string) => string;
   /** Gaps in a peer's numbering count as lost after this long (default LOSS_GRACE_MS). */
   lossGraceMs?: number;
   /**
@@ -99,7 +101,7 @@ export function registerMessageTools(server: McpServer, options: MessageToolsOpt
   /** The person's yes for one send, when they asked to confirm every send. */
   const personAllows = async (peer: PinnedPeer, preview: string, signal: AbortSignal): Promise<void> => {
     if (!server.server.getClientCapabilities()?.elicitation) {
-      throw new PairError('confirm_unavailable', 'Sends need the person\'s confirmation here, but this client cannot ask them (no elicitation). Nothing was sent. Ask the person to send it with: agent-pair send');
+      throw new PairError('confirm_unavailable', `Sends need the person's confirmation here, but this client cannot ask them (no elicitation). Nothing was sent. Ask the person to send it themselves in a terminal: ${options.personCommand(`send ${peer.fingerprint} --file FILE`)}`);
     }
     const answer = await server.server.elicitInput(
       {

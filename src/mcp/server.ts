@@ -23,7 +23,7 @@ import type { SessionStore } from '../core/store.js';
 import { forgetAndRevoke } from '../core/inbox.js';
 import { listPeers } from '../core/trust.js';
 import { type MessageReceiver, registerMessageTools } from './messageTools.js';
-import { MCP_WORDS, agentNextStep, defaultConfirmCommand, relayTroubleForAgent } from './words.js';
+import { MCP_WORDS, agentNextStep, defaultPersonCommand, relayTroubleForAgent } from './words.js';
 
 export const MCP_SERVER_NAME = 'agent-pair';
 /** How long host, join and status may wait for the other side in one call (well under clients' request timeouts). */
@@ -54,10 +54,11 @@ export interface McpServerOptions {
   /** The messaging tools' runner (VS Code: the window's); see messageTools.ts. */
   receiver?: MessageReceiver;
   /**
-   * The command the person runs in a terminal to verify a session's SAS, as they can run it
-   * (`node /abs/dist/cli.mjs confirm ID` when agent-pair is not on PATH). Default: agent-pair confirm ID.
+   * A command line the person runs in a terminal, as they can run it: the CLI as this server was
+   * started (`node /abs/dist/cli.mjs` when agent-pair is not on PATH), `args`, and this server's
+   * --home. Default: `agent-pair ARGS`.
    */
-  confirmCommand?: (sessionId: string) => string;
+  personCommand?: (args: string) => string;
   /** The live process of this home that runs a session this server does not (the person's `confirm`), if any. */
   runByAnother?: (sessionId: string) => number | undefined;
 }
@@ -186,7 +187,8 @@ function outcomeOf(result: CallToolResult): string {
 export function createMcpServer(options: McpServerOptions): McpServer {
   const { store, deps, runners } = options;
   const log = options.log ?? (() => undefined);
-  const confirmCommand = options.confirmCommand ?? defaultConfirmCommand;
+  const personCommand = options.personCommand ?? defaultPersonCommand;
+  const confirmCommand = (sessionId: string): string => personCommand(`confirm ${sessionId}`);
   const server = new McpServer({ name: MCP_SERVER_NAME, version: options.version ?? '0.1.0' }, { capabilities: { tools: {} } });
   /** Sessions whose person is being asked right now, so a second pair_confirm does not ask twice. */
   const asking = new Set<string>();
@@ -515,6 +517,6 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     return ok({ forgotten: true, fingerprint: normalised }, `Forgot ${normalised}${revoked ? '; the relay now refuses their messages to you' : ''}.`);
   }));
 
-  registerMessageTools(server, { deps: { ...deps, log }, guarded, ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }), ...(options.receiver && { receiver: options.receiver }) });
+  registerMessageTools(server, { deps: { ...deps, log }, guarded, personCommand, ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }), ...(options.receiver && { receiver: options.receiver }) });
   return server;
 }

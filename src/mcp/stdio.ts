@@ -24,8 +24,8 @@ export interface StdioOptions {
   relayUrl: string;
   /** Every peer_send waits for the person's yes (`agent-pair mcp --confirm-sends`). */
   confirmSends?: boolean;
-  /** The command the person runs to verify a session's SAS in a terminal, as this server was started. */
-  confirmCommand?: (sessionId: string) => string;
+  /** A CLI command line for the person (`confirm ID`, `send ...`), as this server was started and with its home. */
+  personCommand?: (args: string) => string;
 }
 
 /** Serves until the client closes stdin. */
@@ -53,7 +53,7 @@ export async function runStdioServer(options: StdioOptions): Promise<void> {
   if (inFlight.length > 0) log(`restored ${inFlight.length} pairing(s) in flight`);
   for (const snapshot of inFlight) runners.run(snapshot.sessionId);
   const channel = await openConfirmChannel(options.home, store, runners);
-  const server = createMcpServer({ store, deps, runners, defaultRelayUrl: options.relayUrl, log, ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }), ...(options.confirmCommand && { confirmCommand: options.confirmCommand }), runByAnother: (sessionId) => writers.holder(sessionId) });
+  const server = createMcpServer({ store, deps, runners, defaultRelayUrl: options.relayUrl, log, ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }), ...(options.personCommand && { personCommand: options.personCommand }), runByAnother: (sessionId) => writers.holder(sessionId) });
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     transport.onclose = resolve;

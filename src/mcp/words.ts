@@ -38,9 +38,9 @@ export function relayTroubleForAgent(relayUrl: string, code: ErrorCode, since: n
   return `The relay ${relayUrl} has not answered since ${new Date(since).toISOString()} (${code}); this side tries again at ${new Date(nextRetryAt).toISOString()} and keeps trying until the pairing expires, then goes on where it stopped. Tell the person the pairing is stalled on its relay; if the relay is gone for good (it was stopped, or its machine is off), abort (pair_abort) and start again on a relay that runs.`;
 }
 
-/** The confirm command when the server does not know how it was started (agent-pair on PATH). */
-export function defaultConfirmCommand(sessionId: string): string {
-  return `agent-pair confirm ${sessionId}`;
+/** A CLI command line for the person when the server does not know how it was started (agent-pair on PATH). */
+export function defaultPersonCommand(args: string): string {
+  return `agent-pair ${args}`;
 }
 
 /** What the agent should do next, in terms of these tools. */

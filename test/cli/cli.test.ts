@@ -305,5 +305,13 @@ describe('agent-pair words for bad input', () => {
     assert.ok(conflict.stderr.includes(join(home, 'secrets')) && conflict.stderr.includes(join(home, 'state')), conflict.stderr);
     // Pins wording on purpose: the command is named as this test invoked it (node …/cli.mjs), so the person can paste it.
     assert.match(conflict.stderr, /node \S*cli\.mjs init bob --home DIR/);
+    // Hints keep the home they were run with: none would touch ~/.agent-pair instead.
+    assert.ok(conflict.stderr.endsWith(`init bob --home ${home}\n`), conflict.stderr);
+    const peers = await runToEnd(['peers', '--home', home]);
+    assert.ok(peers.stdout.includes(`host --home ${home}`), peers.stdout);
+    const inbox = await runToEnd(['inbox', '--home', home]);
+    assert.ok(inbox.stderr.includes(`host --home ${home}`), inbox.stderr);
+    const whoami = await runToEnd(['whoami', '--home', join(homes, 'nobody')]);
+    assert.ok(whoami.stderr.includes(`init YOUR_HANDLE --home ${join(homes, 'nobody')}`), whoami.stderr);
   });
 });

@@ -41,6 +41,8 @@ export interface AgentOptions {
   side?: Side;
   /** The person must confirm every peer_send. */
   confirmSends?: boolean;
+  /** The CLI command line the server names for the person (see McpServerOptions.personCommand). */
+  personCommand?: (args: string) => string;
 }
 
 export async function startAgent(options: AgentOptions): Promise<Agent> {
@@ -55,6 +57,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       runners,
       defaultRelayUrl: options.relayUrl,
       log: (line) => logs.push(line),
+      ...(options.personCommand && { personCommand: options.personCommand }),
       ...(showPerson && {
         showPerson: (sessionId: string) => {
           showPerson(sessionId, runners);

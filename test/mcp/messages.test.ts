@@ -134,9 +134,12 @@ describe('messaging tools in process', () => {
     const alice = await makeSide(relay.url, 'alice');
     const bob = await makeSide(relay.url, 'bob');
     await pairSides(alice, bob, relay.url);
-    const agent = await startAgent({ relayUrl: relay.url, handle: 'alice', side: alice, confirmSends: true });
+    const agent = await startAgent({ relayUrl: relay.url, handle: 'alice', side: alice, confirmSends: true, personCommand: (args) => `node /opt/ap/cli.mjs ${args} --home /tmp/alice` });
     try {
-      assert.equal(errorCodeOf(await agent.call('peer_send', { peer: 'bob', text: 'hi' })), 'confirm_unavailable');
+      const refused = await agent.call('peer_send', { peer: 'bob', text: 'hi' });
+      assert.equal(errorCodeOf(refused), 'confirm_unavailable');
+      // The command the person can run instead, as this server was started and with its home.
+      assert.ok(errorOf(refused).includes(`node /opt/ap/cli.mjs send ${bob.fingerprint} --file FILE --home /tmp/alice`), errorOf(refused));
     } finally {
       await agent.close();
     }
