@@ -58,7 +58,7 @@
   function stateText(state) {
     switch (state) {
       case 'sent':
-        return 'sent, not yet read';
+        return 'sent, not delivered yet';
       case 'delivered':
         return 'delivered';
       default:

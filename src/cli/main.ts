@@ -157,7 +157,7 @@ const COMMANDS: readonly Command[] = [
   {
     name: 'send',
     summary: 'Send a message to a pinned peer, end-to-end encrypted',
-    details: `It returns once the peer's relay stored the message; it shows as delivered once they have read it (inbox prints the receipt). A text is at most ${MAX_TEXT_BYTES / 1024} KiB of UTF-8 and not empty or only spaces; --data JSON is sealed into an envelope of at most ${MAX_ENVELOPE_BYTES / 1024} KiB.`,
+    details: `It returns once the peer's relay stored the message; it is delivered once their side has shown it to them (inbox then prints the receipt). A text is at most ${MAX_TEXT_BYTES / 1024} KiB of UTF-8 and not empty or only spaces; --data JSON is sealed into an envelope of at most ${MAX_ENVELOPE_BYTES / 1024} KiB.`,
     args: [ARGS.peer, ARGS.text],
     options: ['file', 'data', 'reply-to', 'home', 'json'],
     examples: [

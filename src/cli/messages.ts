@@ -4,11 +4,13 @@
 // --json lines on stdout (one per event):
 //   {"event":"sent","id","peer":{"fingerprint","handle"},"n","seq","sent_at"}
 //   {"event":"message","id","from":{"fingerprint","handle"},"n","sent_at","body":{...}}
-//   {"event":"receipt","peer":"<fingerprint>","peer_handle","ids":[...]}
+//   {"event":"receipt","peer":{"fingerprint","handle"},"ids":[...]}      (those messages are delivered)
 //   {"event":"dropped","reason","detail"}
-//   {"event":"lost","peer":"<fingerprint>","peer_handle","count"}
-//   {"event":"peer_moved","peer","peer_handle","relay_url"}   {"event":"inbox_moved","relay_url","told":[...]}
-//   {"event":"relay_trouble","relay_url","code","message"[,"peer","peer_handle"]}
+//   {"event":"lost","peer":{"fingerprint","handle"},"count"}
+//   {"event":"peer_moved","peer":{"fingerprint","handle"},"relay_url"}   {"event":"inbox_moved","relay_url","told":[...]}
+//   {"event":"relay_trouble","relay_url","code","message"[,"peer":{"fingerprint","handle"}]}
+//   {"event":"forgotten","peer":{"fingerprint","handle"},"revoked"}
+// A peer is always named by that object, as in `host`/`join`'s {"event":"paired","peer":{...}}.
 //   {"event":"error","code","message"}   (then exit 1)
 
 import { open } from 'node:fs/promises';
@@ -82,7 +84,7 @@ export async function sendCommand(deps: MessagingDeps, peerRef: string, input: S
   const sent = await new SendRunner(deps).send(peerRef, body);
   terminal.result(
     { event: 'sent', id: sent.id, peer: sent.peer, n: sent.record?.n, seq: sent.seq, sent_at: sent.record?.sentAt },
-    `Sent to ${sent.peer.handle} (${sent.peer.fingerprint}); message id ${sent.id}. It shows as delivered once they have read it.`,
+    `Sent to ${sent.peer.handle} (${sent.peer.fingerprint}); message id ${sent.id}. It is delivered once their side has shown it to them (your inbox then prints the receipt).`,
   );
   return 0;
 }
@@ -171,8 +173,8 @@ class EventRenderer {
         return;
       case 'receipt':
         this.terminal.result(
-          { event: 'receipt', peer: event.peer.fingerprint, peer_handle: event.peer.handle, ids: event.ids },
-          `${event.peer.handle} has read ${event.ids.length === 1 ? `your message ${event.ids[0] ?? ''}` : `${event.ids.length} of your messages`}.`,
+          { event: 'receipt', peer: peerObject(event.peer), ids: event.ids },
+          `Delivered to ${event.peer.handle}: ${event.ids.length === 1 ? `your message ${event.ids[0] ?? ''}` : `${event.ids.length} of your messages`}.`,
         );
         return;
       case 'dropped':
@@ -181,13 +183,13 @@ class EventRenderer {
         return;
       case 'lost':
         this.terminal.result(
-          { event: 'lost', peer: event.peer.fingerprint, peer_handle: event.peer.handle, count: event.count },
+          { event: 'lost', peer: peerObject(event.peer), count: event.count },
           `The relay may have lost ${event.count} message${event.count === 1 ? '' : 's'} from ${event.peer.handle} (${event.peer.fingerprint}); ask them to send again.`,
         );
         return;
       case 'peerMoved':
         this.terminal.result(
-          { event: 'peer_moved', peer: event.peer.fingerprint, peer_handle: event.peer.handle, relay_url: event.relayUrl },
+          { event: 'peer_moved', peer: peerObject(event.peer), relay_url: event.relayUrl },
           `${event.peer.handle} moved their inbox to ${event.relayUrl}; messages to them go there now.`,
         );
         return;
@@ -200,7 +202,7 @@ class EventRenderer {
         return;
       case 'relayTrouble':
         if (this.terminal.json) {
-          this.terminal.result({ event: 'relay_trouble', relay_url: event.relayUrl, code: event.code, message: event.message, ...(event.peer && { peer: event.peer.fingerprint, peer_handle: event.peer.handle }) }, '');
+          this.terminal.result({ event: 'relay_trouble', relay_url: event.relayUrl, code: event.code, message: event.message, ...(event.peer && { peer: peerObject(event.peer) }) }, '');
         } else {
           this.terminal.warn(event.peer ? `Could not tell ${event.peer.handle} (${event.peer.fingerprint}) where your inbox is now: ${event.message} If both of your inboxes were lost, pair again.` : `Relay ${event.relayUrl}: ${event.message}`);
         }
@@ -209,6 +211,11 @@ class EventRenderer {
         return;
     }
   }
+}
+
+/** A peer in a JSON event: the same object in every event. */
+function peerObject(peer: { fingerprint: string; handle: string }): { fingerprint: string; handle: string } {
+  return { fingerprint: peer.fingerprint, handle: peer.handle };
 }
 
 function describeMessage(record: MailRecord, handle: string): string {

@@ -223,7 +223,7 @@ export async function drivePairingInTerminal(store: SessionStore, context: CliCo
           terminal.spin(() => `${PAIRING_WORDS.exchangingCards}… ${timeLeft()}`);
           return;
         case 'paired':
-          terminal.event({ event: 'paired', peer_handle: event.peer.handle, peer_fingerprint: event.peer.fingerprint, peer_relay_url: event.peer.relayUrl });
+          terminal.event({ event: 'paired', peer: { fingerprint: event.peer.fingerprint, handle: event.peer.handle, relay_url: event.peer.relayUrl } });
           terminal.say(PAIRING_WORDS.paired(event.peer));
           return;
         case 'ended':

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 export type CliEvent =
   | { event: 'code'; code: string; relay_url: string; session_id: string }
   | { event: 'sas'; sas: string; session_id: string }
-  | { event: 'paired'; peer_handle: string; peer_fingerprint: string; peer_relay_url: string }
+  | { event: 'paired'; peer: { fingerprint: string; handle: string; relay_url: string } }
   /** This command started the local relay (in a process of its own, or in this one). */
   | { event: 'relay_started'; relay_url: string; in_process: boolean }
   | { event: 'relay_trouble'; code: string; relay_url: string }

@@ -118,7 +118,7 @@ export function registerMessageTools(server: McpServer, options: MessageToolsOpt
     title: 'Send a message to a pinned peer',
     description:
       'Sends a message, end-to-end encrypted, to a peer this agent paired with (peers_list). This sends data OUT of this machine to another person: send only what your user wants shared. ' +
-      'Pass text (for a person or agent, up to 64 KiB) or data (any JSON value, for their agent), and reply_to to answer a message. Returns the message id once the peer\'s relay stored it; peer_status shows when they have read it.',
+      'Pass text (for a person or agent, up to 64 KiB) or data (any JSON value, for their agent), and reply_to to answer a message. Returns the message id once the peer\'s relay stored it; peer_status shows when it is delivered (their side has shown it to their person or agent).',
     inputSchema: z.strictObject({
       peer: peerArg,
       text: z.string().optional().describe('The message text.'),
@@ -136,7 +136,7 @@ export function registerMessageTools(server: McpServer, options: MessageToolsOpt
     const sent = await receiver.sender.send(target, body);
     return ok(
       { id: sent.id, peer: sent.peer, n: sent.record?.n ?? 0, sent_at: sent.record?.sentAt ?? '' },
-      `Sent message ${sent.id} to ${sent.peer.handle} (${sent.peer.fingerprint}); their relay stored it. peer_status shows when they have read it.`,
+      `Sent message ${sent.id} to ${sent.peer.handle} (${sent.peer.fingerprint}); their relay stored it. peer_status shows when it is delivered.`,
     );
   }));
 
@@ -202,7 +202,7 @@ export function registerMessageTools(server: McpServer, options: MessageToolsOpt
 
   server.registerTool('peer_status', {
     title: 'Conversation status with peers',
-    description: 'For each pinned peer (or one): unread messages, the last message each way (and whether the peer has read yours: delivered), and messages the relay may have lost.',
+    description: 'For each pinned peer (or one): unread messages, the last message each way (and whether yours is delivered: their side has shown it to their person or agent), and messages the relay may have lost. It fetches what arrived first, so receipts are current.',
     inputSchema: z.strictObject({ peer: peerArg.optional() }),
     outputSchema: {
       peers: z.array(
@@ -219,6 +219,9 @@ export function registerMessageTools(server: McpServer, options: MessageToolsOpt
     annotations: { readOnlyHint: true, openWorldHint: false },
   }, ({ peer }) => guarded('peer_status', async () => {
     const targets = peer === undefined ? await listPeers(deps) : [await resolvePeer(deps, peer)];
+    // Receipts arrive like messages: fetch them, so a message the peer has taken in shows as
+    // delivered without an inbox_read first (what else arrived stays unread, counted below).
+    await receiver.pull();
     const rows = [];
     for (const target of targets) {
       const summary = await receiver.mailbox.summary(target.fingerprint);
@@ -236,7 +239,7 @@ export function registerMessageTools(server: McpServer, options: MessageToolsOpt
       : rows
           .map((row) =>
             `${row.handle} (${row.fingerprint}): ${row.unread} unread` +
-            (row.last_sent ? `; last sent ${row.last_sent.id} ${row.last_sent.delivered ? 'delivered (read)' : 'not read yet'}` : '') +
+            (row.last_sent ? `; last sent ${row.last_sent.id} ${row.last_sent.delivered ? 'delivered' : 'not delivered yet'}` : '') +
             (row.last_received ? `; last received ${row.last_received.id} (${row.last_received.state})` : '') +
             (row.lost > 0 ? `; the relay may have lost ${row.lost} of their messages` : ''),
           )

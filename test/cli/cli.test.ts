@@ -109,15 +109,15 @@ describe('agent-pair host / join --json', () => {
     host.child.stdin.write(`\n${String(guestSas['sas']).replace('-', '').slice(0, 5)}\n${String(guestSas['sas'])}\n`);
     guest.child.stdin.write(`${String(hostSas['sas']).replace('-', '')}\n`);
     const [hostPaired, guestPaired] = await Promise.all([host.next((e) => e['event'] === 'paired'), guest.next((e) => e['event'] === 'paired')]);
-    assert.equal(hostPaired['peer_handle'], 'bob');
-    assert.equal(guestPaired['peer_handle'], 'alice');
+    assert.equal((hostPaired['peer'] as { handle: string }).handle, 'bob');
+    assert.equal((guestPaired['peer'] as { handle: string }).handle, 'alice');
     assert.equal(await host.exit, 0);
     assert.equal(await guest.exit, 0);
     assert.equal(host.stderr().match(/That was not 6 digits/g)?.length, 2);
 
     const aliceWho = JSON.parse((await runToEnd(['whoami', '--json', '--home', aliceHome])).stdout) as Record<string, unknown>;
     assert.equal(aliceWho['handle'], 'alice');
-    assert.equal(guestPaired['peer_fingerprint'], aliceWho['fingerprint']);
+    assert.deepEqual(guestPaired['peer'], { fingerprint: aliceWho['fingerprint'], handle: 'alice', relay_url: relay.url });
     const bobPeers = (await runToEnd(['peers', '--json', '--home', bobHome])).stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     assert.deepEqual(bobPeers.map((peer) => peer['fingerprint']), [aliceWho['fingerprint']]);
 

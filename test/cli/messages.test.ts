@@ -63,7 +63,7 @@ describe('agent-pair send / inbox', () => {
     assert.equal(reply.code, 0, reply.stderr);
     const aliceRead = await cli(['inbox', '--json', '--wait', '5', '--home', aliceHome]);
     const receipt = aliceRead.lines.find((line) => line['event'] === 'receipt');
-    assert.deepEqual(receipt, { event: 'receipt', peer: bobFingerprint, peer_handle: 'bob', ids: [sentEvent['id']] });
+    assert.deepEqual(receipt, { event: 'receipt', peer: { fingerprint: bobFingerprint, handle: 'bob' }, ids: [sentEvent['id']] });
     const data = aliceRead.lines.find((line) => line['event'] === 'message');
     assert.deepEqual(data?.['body'], { type: 'data', data: { ok: true, count: 3 }, reply_to: sentEvent['id'] });
   });

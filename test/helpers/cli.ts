@@ -57,7 +57,14 @@ export async function pairCliHomes(relayUrl: string, aliceHome: string, bobHome:
   const [hostDone, guestDone] = await Promise.all([host, guest]);
   if (hostDone.code !== 0 || guestDone.code !== 0) throw new Error(`pairing failed: ${hostDone.stderr} ${guestDone.stderr}`);
   return {
-    bobFingerprint: String(hostDone.lines.find((line) => line['event'] === 'paired')?.['peer_fingerprint']),
-    aliceFingerprint: String(guestDone.lines.find((line) => line['event'] === 'paired')?.['peer_fingerprint']),
+    bobFingerprint: pairedPeer(hostDone).fingerprint,
+    aliceFingerprint: pairedPeer(guestDone).fingerprint,
   };
+}
+
+/** The peer a finished `host`/`join --json` pinned: its `paired` event's `peer`. */
+export function pairedPeer(finished: Pick<Finished, 'lines'>): { fingerprint: string; handle: string; relay_url: string } {
+  const peer = finished.lines.find((line) => line['event'] === 'paired')?.['peer'];
+  if (typeof peer !== 'object' || peer === null) throw new Error('no paired event');
+  return peer as { fingerprint: string; handle: string; relay_url: string };
 }

@@ -20,7 +20,7 @@ import { LOCAL_RELAY_RECORD_FILE } from '../../src/node/localRelay.js';
 import { Pids, freePort } from '../helpers/relayProcess.js';
 import { makeSide } from '../helpers/sides.js';
 import { errorCodeOf, errorOf, sessionOf, textOf } from './agents.js';
-import { cli } from '../helpers/cli.js';
+import { cli, pairedPeer } from '../helpers/cli.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const CLI_SOURCE = join(REPO, 'src/cli/main.ts');
@@ -236,7 +236,7 @@ describe('an MCP client that starts agent-pair mcp for each call', () => {
     const guestDone = await guest;
     assert.equal(guestDone.code, 0, guestDone.stderr);
     assert.ok(guestDone.stderr.includes('their person runs agent-pair confirm'), guestDone.stderr);
-    assert.equal(guestDone.lines.find((line) => line['event'] === 'paired')?.['peer_handle'], 'alice');
+    assert.equal(pairedPeer(guestDone).handle, 'alice');
 
     // The next server restores how it ended.
     const after = sessionOf(await call('pair_status', { session_id: id }));
