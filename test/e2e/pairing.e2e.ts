@@ -17,6 +17,9 @@ import { after, before, describe, it } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
 import { DEFAULT_RELAY_URL as LOCAL_RELAY_URL, relayAnswers } from '../../src/relay/embedded.js';
 import { startRelay, type RunningRelay } from '../../src/relay/node.js';
+import { ReceiveRunner } from '../../src/core/inbox.js';
+import { makeSide } from '../helpers/sides.js';
+import { until } from '../helpers/until.js';
 import { conversationTitle, sasPanelTitle, STATUS_ITEM_ID, UNREAD_ITEM_ID } from '../../src/vscode/ids.js';
 import {
   answerDialog,
@@ -395,6 +398,44 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
     await bobPanel.locator('#entries .entry.out[data-state="delivered"]').waitFor({ timeout: STEP_TIMEOUT_MS });
     await screenshot(bob.page, 'messages-5-bob-conversation-delivered');
     await Promise.all([dismissNotifications(alice.page), dismissNotifications(bob.page)]);
+  }));
+
+  it('with several peers, Send and Forget on a Peers view row act on that row\'s peer, with no picker', scenario('several-peers', async () => {
+    // Carol, a third identity in this test process, pairs with Alice: Alice now has Bob and Carol.
+    const carol = await makeSide(relay.url, 'carol');
+    const code = await hostFromPalette(alice);
+    const joined = await carol.store.open('guest', relay.url, code);
+    const carolReady = carol.store.waitForSas(joined.sessionId, STEP_TIMEOUT_MS);
+    const alicePanel = await sasPanel(alice, nameplateOf(code));
+    const aliceSas = await shownSas(alicePanel);
+    assert.equal((await carolReady).state, 'sas_ready');
+    await typeDigits(alicePanel, carol.store.sasForPerson(joined.sessionId));
+    await carol.store.confirmSas(joined.sessionId, aliceSas);
+    assert.equal((await carol.store.finalize(joined.sessionId, STEP_TIMEOUT_MS)).peer?.handle, 'alice');
+    await panelState(alicePanel, 'finalized');
+    await runCommand(alice.page, 'View: Close All Editors');
+
+    await runCommand(alice.page, 'Agent Pair: Focus on Peers View');
+    const row = (handle: string) => alice.page.getByRole('treeitem', { name: new RegExp(`^${handle}, `) }).first();
+    await Promise.all([row('bob').waitFor({ timeout: STEP_TIMEOUT_MS }), row('carol').waitFor({ timeout: STEP_TIMEOUT_MS })]);
+    // Send on Carol's row writes to Carol: the input box names her; no "Who do you want to write to?".
+    await row('carol').hover();
+    await row('carol').locator('.action-label[aria-label="Send a Message"]').click();
+    await alice.page.locator('.quick-input-widget .quick-input-title', { hasText: 'Message to carol' }).waitFor({ timeout: STEP_TIMEOUT_MS });
+    await answerInputBox(alice.page, 'Hello Carol, from your row');
+    const carolMail = new ReceiveRunner(carol.deps);
+    const got = await until('the message at Carol', async () => (await carolMail.pull({ waitSeconds: 2 })).find((event) => event.type === 'message'), STEP_TIMEOUT_MS);
+    assert.deepEqual(got.record.body, { type: 'text', text: 'Hello Carol, from your row' });
+    await screenshot(alice.page, 'messages-6-alice-two-peers');
+
+    // Forget on Carol's row forgets Carol (after asking), and Bob stays.
+    await row('carol').hover();
+    await row('carol').locator('.action-label[aria-label="Forget a Peer"]').click();
+    const asked = await answerDialog(alice.page, /Forget carol/, 'Forget', STEP_TIMEOUT_MS);
+    assert.match(asked.message, new RegExp(`^Forget carol \\(${carol.fingerprint}\\)\\?`));
+    await row('carol').waitFor({ state: 'detached', timeout: STEP_TIMEOUT_MS });
+    await row('bob').waitFor({ timeout: STEP_TIMEOUT_MS });
+    await dismissNotifications(alice.page);
   }));
 
   it('wrong digits abort the pairing on both sides', scenario('wrong-digits', async () => {
