@@ -24,12 +24,17 @@ const QUESTION_WAIT_SECONDS = 20;
 /** `deps`: the home's stores, for running the pairing here when no server runs it. */
 export async function confirmFromTerminal(context: CliContext, sessionId: string, terminal: Terminal, deps: SessionDeps): Promise<ConfirmOutcome> {
   const server = await serverRunning(context.home, sessionId);
-  if (server) return (await confirmThroughServer(server, context, sessionId, terminal)) ? 'confirmed' : 'ended';
+  if (server) {
+    const answered = await confirmThroughServer(server, context, sessionId, terminal);
+    if (answered !== 'gone') return answered ? 'confirmed' : 'ended';
+    // The server exited meanwhile (a per-call client's call ended): the pairing is saved; run it here.
+  }
   const writers = new SessionWriters(context.home);
   if (!writers.claim(sessionId)) {
     // Another process holds it: a server between taking the lock and opening its channel.
     const starting = await serverRunning(context.home, sessionId);
-    if (starting) return (await confirmThroughServer(starting, context, sessionId, terminal)) ? 'confirmed' : 'ended';
+    const answered = starting ? await confirmThroughServer(starting, context, sessionId, terminal) : 'gone';
+    if (answered !== 'gone') return answered ? 'confirmed' : 'ended';
     throw new PairError('invalid_state', CONFIRM_WORDS.heldElsewhere(sessionId, writers.holder(sessionId), context));
   }
   try {
@@ -54,11 +59,12 @@ async function serverRunning(home: string, sessionId: string): Promise<LiveServe
   return (await findServers(home)).find((live) => live.listing.sessions.some((session) => session.session_id === sessionId));
 }
 
-/** Resolves true when the person's digits matched. */
-async function confirmThroughServer(server: LiveServer, context: CliContext, sessionId: string, terminal: Terminal): Promise<boolean> {
+/** Resolves true when the person's digits matched; 'gone' when the server stopped answering (it exited). */
+async function confirmThroughServer(server: LiveServer, context: CliContext, sessionId: string, terminal: Terminal): Promise<boolean | 'gone'> {
   let shownSas = false;
   for (;;) {
-    const reply = await askQuestion(server.path, sessionId, QUESTION_WAIT_SECONDS).catch(() => undefined);
+    const reply = await askQuestion(server.path, sessionId, QUESTION_WAIT_SECONDS).catch(() => 'gone' as const);
+    if (reply === 'gone') return 'gone';
     if (!reply) throw new PairError('not_found', CONFIRM_WORDS.notHere(sessionId, context));
     if ('session' in reply) {
       const done = settled(reply.session, context, terminal);
@@ -76,7 +82,8 @@ async function confirmThroughServer(server: LiveServer, context: CliContext, ses
     shownSas = true;
     const typed = await terminal.ask(PAIRING_WORDS.prompt);
     if (typed === undefined) throw new PairError('cancelled', CONFIRM_WORDS.notAnswered);
-    const answered = await sendDigits(server.path, sessionId, typed, Math.max(1_000, question.expires_at - Date.now()));
+    const answered = await sendDigits(server.path, sessionId, typed, Math.max(1_000, question.expires_at - Date.now())).catch(() => 'gone' as const);
+    if (answered === 'gone') return 'gone';
     if (!answered) throw new PairError('not_found', CONFIRM_WORDS.notHere(sessionId, context));
     if ('again' in answered && answered.again) continue;
     const done = settled(answered.session, context, terminal);

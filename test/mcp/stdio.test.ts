@@ -21,6 +21,7 @@ import { Pids, freePort } from '../helpers/relayProcess.js';
 import { makeSide } from '../helpers/sides.js';
 import { errorCodeOf, errorOf, sessionOf, textOf } from './agents.js';
 import { cli, pairedPeer } from '../helpers/cli.js';
+import { until } from '../helpers/until.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const CLI_SOURCE = join(REPO, 'src/cli/main.ts');
@@ -244,5 +245,45 @@ describe('an MCP client that starts agent-pair mcp for each call', () => {
     assert.equal((after['peer'] as { handle: string }).handle, 'bob');
     assert.equal((sessionOf(await call('pair_finalize', { session_id: id }))['peer'] as { handle: string }).handle, 'bob');
     assert.match(textOf(await call('peers_list')), /^bob \([0-9a-f]{16}\)/);
+  });
+
+  it('confirm that started with a live server carries on by itself when that server exits mid-question', { timeout: 90_000 }, async () => {
+    const [agentHome, bobHome] = await Promise.all(['agent', 'bob'].map((name) => mkdtemp(join(tmpdir(), `agent-pair-gone-${name}-`)))) as [string, string];
+    cleanups.push(async () => {
+      for (const home of [agentHome, bobHome]) await rm(home, { recursive: true, force: true });
+    });
+    const call = (name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> => oneCall(agentHome, {}, name, args, ['--relay', relay.url]);
+    await call('identity_init', { handle: 'alice' });
+    const hosted = sessionOf(await call('pair_host'));
+    const id = hosted.session_id;
+    const guest = cli(['join', String(hosted['code']), '--json', '--relay', relay.url, '--home', bobHome, '--handle', 'bob'], (line, stdin) => {
+      if (line['event'] === 'sas') stdin.write(`${String(line['sas'])}\n`);
+    });
+    // The agent waits in a call: its server runs the pairing, and confirm hands it the digits.
+    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI_BUNDLE, 'mcp', '--home', agentHome, '--relay', relay.url], cwd: REPO, stderr: 'pipe' });
+    const client = new Client({ name: 'long-call', version: '1' });
+    await client.connect(transport);
+    const waiting = client.callTool({ name: 'pair_status', arguments: { session_id: id, wait_seconds: 30 } }).catch(() => undefined);
+    let shown = 0;
+    let firstSas!: (shownTo: { sas: string; stdin: NodeJS.WritableStream }) => void;
+    const sasShown = new Promise<{ sas: string; stdin: NodeJS.WritableStream }>((resolveSas) => (firstSas = resolveSas));
+    const confirming = cli(['confirm', id, '--json', '--home', agentHome], (line, stdin) => {
+      if (line['event'] !== 'sas') return;
+      shown += 1;
+      if (shown === 1) firstSas({ sas: String(line['sas']), stdin });
+      else stdin.end(`${String(line['sas'])}\n`);
+    });
+    const first = await sasShown;
+    // The call ends and its server exits before the person has typed.
+    await client.close();
+    await waiting;
+    await until('the server gone', async () => (await cli(['sessions', '--json', '--home', agentHome])).lines[0]?.['abandoned'] === true, 15_000);
+    // The person types now: confirm finds the server gone, takes the pairing over, asks again and finishes it.
+    first.stdin.write(`${first.sas}\n`);
+    const done = await confirming;
+    assert.equal(done.code, 0, done.stderr);
+    assert.deepEqual(done.lines.map((line) => line['event']), ['sas', 'running_here', 'sas', 'paired']);
+    assert.equal((await guest).code, 0);
+    assert.equal(sessionOf(await call('pair_status', { session_id: id })).state, 'finalized');
   });
 });
