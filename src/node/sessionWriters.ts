@@ -24,10 +24,13 @@ export class SessionWriters {
     private readonly pid = process.pid,
   ) {}
 
-  /** Takes the session's lock (true), or says another live process holds it (false). */
+  /**
+   * Takes the session's lock (true), or says another live process holds it (false). A file
+   * naming this pid that `held` does not know is a leftover of an earlier process with that pid.
+   */
   claim(sessionId: string): boolean {
     if (this.held.has(sessionId)) return true;
-    if (!claimPidFile(sessionWriterPath(this.home, sessionId), { pid: this.pid, alive: processAlive, ownFileIsOurs: false })) return false;
+    if (!claimPidFile(sessionWriterPath(this.home, sessionId), { pid: this.pid, alive: processAlive, ownFileIsOurs: true })) return false;
     this.held.add(sessionId);
     return true;
   }
