@@ -128,7 +128,7 @@ export async function benchJoining(runs = 10): Promise<JoiningBench> {
     let mailboxUrl: string | undefined;
     if (version !== undefined) {
       const port = await freePort();
-      mailbox = spawn('twist3', ['wormhole-mailbox', '--port', `tcp:${port}:interface=127.0.0.1`], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] });
+      mailbox = spawn('twist3', ['wormhole-mailbox', '--port', `tcp:${port}:interface=127.0.0.1`], { cwd: dir, env: { ...process.env, PYTHONUNBUFFERED: '1' }, stdio: ['ignore', 'pipe', 'ignore'] });
       await firstLine(mailbox.stdout!, 'the mailbox server\'s start', (line) => (line.includes('Starting reactor') ? true : undefined));
       mailboxUrl = `ws://127.0.0.1:${port}/v1`;
     }
