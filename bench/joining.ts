@@ -78,6 +78,7 @@ async function ourJoin(relayUrl: string, dir: string, run: number): Promise<numb
     if (init.code !== 0) throw new Error(`init failed: ${init.stderr}`);
   }
   const host = spawn(process.execPath, [CLI, 'host', '--json', '--relay', relayUrl, '--home', hostHome], { env: ENV, stdio: ['pipe', 'pipe', 'ignore'] });
+  const hostExited = exited(host);
   const hostLines = createInterface({ input: host.stdout });
   const code = await new Promise<string>((resolve) => {
     hostLines.on('line', (line) => {
@@ -88,26 +89,28 @@ async function ourJoin(relayUrl: string, dir: string, run: number): Promise<numb
   });
   const startedAt = performance.now();
   const guest = spawn(process.execPath, [CLI, 'join', code, '--json', '--relay', relayUrl, '--home', guestHome], { env: ENV, stdio: ['pipe', 'pipe', 'ignore'] });
+  const guestExited = exited(guest);
   const sas = await firstLine(guest.stdout, 'the joiner\'s sas event', (line) => {
     const event = jsonEvent(line);
     return event?.['event'] === 'sas' ? String(event['sas']) : undefined;
   });
   const elapsed = performance.now() - startedAt;
   guest.stdin.write(`${sas}\n`);
-  const [hostCode, guestCode] = await Promise.all([exited(host), exited(guest)]);
+  const [hostCode, guestCode] = await Promise.all([hostExited, guestExited]);
   if (hostCode !== 0 || guestCode !== 0) throw new Error(`the pairing did not finish (host ${String(hostCode)}, guest ${String(guestCode)})`);
   return elapsed;
 }
 
 /** One magic-wormhole text transfer; returns `wormhole receive`'s spawn → exit time. */
 async function wormholeReceive(mailboxUrl: string): Promise<number> {
-  const sender = spawn('wormhole', ['--relay-url', mailboxUrl, 'send', '--text', 'hello'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const sender = spawn('wormhole', ['--relay-url', mailboxUrl, 'send', '--text', 'hello'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Listened for from the start: the sender may exit before the receiver's exit is seen.
+  const senderExited = exited(sender);
   const code = await firstLine(sender.stderr, 'wormhole send\'s code', (line) => /^Wormhole code is: (\S+)/.exec(line)?.[1]);
   const startedAt = performance.now();
-  const receiver = spawn('wormhole', ['--relay-url', mailboxUrl, 'receive', code], { stdio: ['ignore', 'ignore', 'ignore'] });
-  const receiverCode = await exited(receiver);
+  const receiverCode = await exited(spawn('wormhole', ['--relay-url', mailboxUrl, 'receive', code], { stdio: ['ignore', 'ignore', 'ignore'] }));
   const elapsed = performance.now() - startedAt;
-  const senderCode = await exited(sender);
+  const senderCode = await senderExited;
   if (receiverCode !== 0 || senderCode !== 0) throw new Error(`wormhole did not finish (send ${String(senderCode)}, receive ${String(receiverCode)})`);
   return elapsed;
 }
