@@ -21,6 +21,10 @@ import type { Summary } from './stats.js';
 import { RedisServer } from '../test/helpers/redis.js';
 import { MESSAGE_BYTES, benchMessages } from './messages.js';
 import { benchWake } from './wake.js';
+import { installNativeCurves } from '../src/node/nativeCurves.js';
+
+// The in-process benchmarks (pairing, delivery) use the curves the CLI and the extension install.
+installNativeCurves();
 
 interface Row {
   metric: string;

@@ -1,25 +1,21 @@
 // `agent-pair`: argv in, one command out. No protocol logic lives here: every command is a thin
 // call into the core (sessions, identity, trust), the relay, or the MCP server.
+//
+// Start-up: this module and the command-line table are all that load for every command; each
+// command imports what it needs when it runs (`await import`, split into chunks of their own by
+// esbuild.mjs), so `--version`, `--help` and `peers` never parse the crypto, the relay server or
+// the MCP SDK. Only types and light modules are imported statically here.
 
 import packageJson from '../../package.json' with { type: 'json' };
 import { join, resolve } from 'node:path';
 import { PairError, isPairError } from '../core/errors.js';
-import { IDENTITY_KEYS, initSelfIdempotent, loadIdentity } from '../core/identity.js';
-import { listPeers } from '../core/trust.js';
-import { createRelayConnector } from '../relay/client.js';
-import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, describeListenFailure } from '../relay/embedded.js';
-import { startRelay, trustedProxies } from '../relay/node.js';
-import { StoreUnavailableError } from '../relay/store.js';
-import { defaultHome, systemClock, systemRandom } from '../node/system.js';
+import type { MessagingDeps } from '../core/inbox.js';
+import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT } from '../relay/embedded.js';
+import { trustedProxies } from '../relay/trustProxy.js';
 import { ARGS, type CommandSpec, type OptionValues, UsageError, parseCommandLine } from './commandLine.js';
-import { keyToFileName, openHomeStores } from '../node/fileStore.js';
-import { homeMailLock } from '../node/mailLock.js';
-import { confirmFromTerminal, listSessions } from './confirm.js';
 import { invokedAs, invokedAsFromAnywhere, shellWord } from './invocation.js';
-import { forgetCommand, inboxCommand, sendCommand } from './messages.js';
-import { resolveRelay, runPairing } from './pair.js';
 import { Terminal } from './terminal.js';
-import { type CliContext, identityConflictWords } from './words.js';
+import type { CliContext } from './words.js';
 
 /** Exit statuses: 0 paired or done, 1 the operation failed, 2 the command line was wrong, 130 interrupted. */
 const EXIT_FAILED = 1;
@@ -51,7 +47,10 @@ const COMMANDS: readonly Command[] = [
       { args: '--relay https://relay.example.com', why: 'pair through a relay both people can reach' },
       { args: '--home /tmp/alice --handle alice', why: 'a first try on one machine: one identity per --home' },
     ],
-    run: async ({ options, home, terminal }) => PAIR_EXIT[await runPairing({ role: 'host', home, context: cliContext(home), ...pairingOptions(options) }, terminal)],
+    run: async ({ options, home, terminal }) => {
+      const { runPairing } = await import('./pair.js');
+      return PAIR_EXIT[await runPairing({ role: 'host', home, context: cliContext(home), ...pairingOptions(options) }, terminal)];
+    },
   },
   {
     name: 'join',
@@ -63,7 +62,10 @@ const COMMANDS: readonly Command[] = [
       { args: '47-UE2BZG --relay https://relay.example.com', why: 'join through the relay the host named' },
       { args: '47-UE2BZG --home /tmp/bob --handle bob', why: 'the second person of a one-machine try' },
     ],
-    run: async ({ args: [code = ''], options, home, terminal }) => PAIR_EXIT[await runPairing({ role: 'guest', home, code, context: cliContext(home), ...pairingOptions(options) }, terminal)],
+    run: async ({ args: [code = ''], options, home, terminal }) => {
+      const { runPairing } = await import('./pair.js');
+      return PAIR_EXIT[await runPairing({ role: 'guest', home, code, context: cliContext(home), ...pairingOptions(options) }, terminal)];
+    },
   },
   {
     name: 'confirm',
@@ -72,7 +74,10 @@ const COMMANDS: readonly Command[] = [
     args: [ARGS.sessionId],
     options: ['home', 'json'],
     examples: [{ args: '0f3c9a1e5b7d4c2a8e6f1b3d5a7c9e0f', why: 'the session id your agent printed' }],
-    run: async ({ args: [sessionId = ''], home, terminal }) => ((await confirmFromTerminal(cliContext(home), sessionId, terminal)) ? 0 : EXIT_FAILED),
+    run: async ({ args: [sessionId = ''], home, terminal }) => {
+      const { confirmFromTerminal } = await import('./confirm.js');
+      return (await confirmFromTerminal(cliContext(home), sessionId, terminal)) ? 0 : EXIT_FAILED;
+    },
   },
   {
     name: 'sessions',
@@ -84,6 +89,7 @@ const COMMANDS: readonly Command[] = [
       { args: '--home /tmp/bob', why: 'the pairings of an agent whose server uses another home' },
     ],
     run: async ({ home, terminal }) => {
+      const { listSessions } = await import('./confirm.js');
       await listSessions(cliContext(home), terminal);
       return 0;
     },
@@ -98,7 +104,8 @@ const COMMANDS: readonly Command[] = [
       { args: '--home /tmp/bob --json', why: 'another home, as JSON' },
     ],
     run: async ({ home, terminal }) => {
-      const identity = await loadIdentity(homeDeps(home));
+      const { loadIdentity } = await import('../core/identity.js');
+      const identity = await loadIdentity(await homeDeps(home));
       if (!identity) throw new PairError('identity_missing', `No identity in ${home} yet. Create one with: ${invokedAs()} init YOUR_HANDLE`);
       terminal.result({ handle: identity.handle, fingerprint: identity.fingerprint, relay_url: identity.relay?.url ?? null }, `${identity.handle}  ${identity.fingerprint}${identity.relay ? `  inbox on ${identity.relay.url}` : ''}`);
       return 0;
@@ -115,7 +122,12 @@ const COMMANDS: readonly Command[] = [
       { args: 'bob --home /tmp/bob', why: 'a second identity on this machine' },
     ],
     run: async ({ args: [handle = ''], options, home, terminal }) => {
-      const deps = homeDeps(home);
+      const [{ IDENTITY_KEYS, initSelfIdempotent, loadIdentity }, { keyToFileName }, { identityConflictWords }] = await Promise.all([
+        import('../core/identity.js'),
+        import('../node/fileStore.js'),
+        import('./words.js'),
+      ]);
+      const deps = await homeDeps(home);
       const { identity, created } = await initSelfIdempotent(deps, handle, options.relay === undefined ? undefined : deps.relays(options.relay)).catch(async (error: unknown) => {
         const existing = isPairError(error, 'identity_conflict') ? await loadIdentity(deps) : undefined;
         if (!existing) throw error;
@@ -133,7 +145,8 @@ const COMMANDS: readonly Command[] = [
     options: ['home', 'json'],
     examples: [{ args: '', why: 'fingerprint, handle and when each was pinned' }],
     run: async ({ home, terminal }) => {
-      const peers = await listPeers(homeDeps(home));
+      const { listPeers } = await import('../core/trust.js');
+      const peers = await listPeers(await homeDeps(home));
       if (peers.length === 0 && !terminal.json) terminal.say(`No pinned peers yet. Pair with: ${invokedAs()} host`);
       for (const peer of peers) {
         terminal.result({ handle: peer.handle, fingerprint: peer.fingerprint, relay_url: peer.relayUrl, pinned_at: peer.pinnedAt }, `${peer.fingerprint}  ${peer.handle}  pinned ${peer.pinnedAt}`);
@@ -147,7 +160,10 @@ const COMMANDS: readonly Command[] = [
     args: [ARGS.fingerprint],
     options: ['home', 'json'],
     examples: [{ args: '3f2a9c0d1e4b5a68', why: 'a fingerprint from the peers command' }],
-    run: async ({ args: [fingerprint = ''], home, terminal }) => forgetCommand(homeDeps(home), fingerprint, terminal),
+    run: async ({ args: [fingerprint = ''], home, terminal }) => {
+      const { forgetCommand } = await import('./messages.js');
+      return forgetCommand(await homeDeps(home), fingerprint, terminal);
+    },
   },
   {
     name: 'send',
@@ -164,7 +180,8 @@ const COMMANDS: readonly Command[] = [
       if ((text === undefined) === (options.data === undefined)) {
         throw new UsageError(`send takes either TEXT or --data JSON${text === undefined ? '' : ', not both'}; see ${invokedAs()} send --help`);
       }
-      return sendCommand(homeDeps(home), peer, { ...(text !== undefined && { text }), ...(options.data !== undefined && { data: options.data }), ...(options['reply-to'] !== undefined && { replyTo: options['reply-to'] }) }, terminal);
+      const { sendCommand } = await import('./messages.js');
+      return sendCommand(await homeDeps(home), peer, { ...(text !== undefined && { text }), ...(options.data !== undefined && { data: options.data }), ...(options['reply-to'] !== undefined && { replyTo: options['reply-to'] }) }, terminal);
     },
   },
   {
@@ -178,8 +195,10 @@ const COMMANDS: readonly Command[] = [
       { args: '--wait 30', why: 'wait up to 30 s for a message when none is there yet' },
       { args: '--follow --json', why: 'one JSON event per line as messages come, until Ctrl-C' },
     ],
-    run: async ({ options, home, terminal }) =>
-      inboxCommand(homeDeps(home), { waitSeconds: options.wait ?? 0, follow: options.follow ?? false, ...(options['loss-grace'] !== undefined && { lossGraceSeconds: options['loss-grace'] }) }, terminal),
+    run: async ({ options, home, terminal }) => {
+      const { inboxCommand } = await import('./messages.js');
+      return inboxCommand(await homeDeps(home), { waitSeconds: options.wait ?? 0, follow: options.follow ?? false, ...(options['loss-grace'] !== undefined && { lossGraceSeconds: options['loss-grace'] }) }, terminal);
+    },
   },
   {
     name: 'relay',
@@ -206,8 +225,8 @@ const COMMANDS: readonly Command[] = [
       { args: '--confirm-sends', why: 'ask you before every message the agent sends to a peer' },
     ],
     run: async ({ options, home }) => {
+      const [{ resolveRelay }, { runStdioServer }, { defaultHome }] = await Promise.all([import('./pair.js'), import('../mcp/stdio.js'), import('../node/system.js')]);
       const relay = await resolveRelay(options.relay, home);
-      const { runStdioServer } = await import('../mcp/stdio.js');
       // The person runs `confirm` in a terminal of their own, maybe elsewhere: name the command so it runs from anywhere, with this home.
       const homeArgs = home === defaultHome() ? '' : ` --home ${shellWord(resolve(home))}`;
       const confirmCommand = (sessionId: string): string => `${invokedAsFromAnywhere()} confirm ${sessionId}${homeArgs}`;
@@ -234,8 +253,10 @@ export async function main(argv: string[]): Promise<number> {
       break;
   }
   const { command, args, options } = line;
+  // Ed25519 and X25519 on node:crypto and WebCrypto instead of noble's JavaScript.
+  (await import('../node/nativeCurves.js')).installNativeCurves();
   const terminal = new Terminal(options.json ?? false);
-  const home = options.home ?? defaultHome();
+  const home = options.home ?? (await import('../node/system.js')).defaultHome();
   try {
     return await command.run({ args, options, home, terminal });
   } catch (error) {
@@ -260,7 +281,13 @@ function pairingOptions(options: Partial<OptionValues>): { relayUrl?: string; ha
   return { ...(options.relay !== undefined && { relayUrl: options.relay }), ...(options.handle !== undefined && { handle: options.handle }) };
 }
 
-function homeDeps(home: string) {
+async function homeDeps(home: string): Promise<MessagingDeps> {
+  const [{ openHomeStores }, { homeMailLock }, { systemClock, systemRandom }, { createRelayConnector }] = await Promise.all([
+    import('../node/fileStore.js'),
+    import('../node/mailLock.js'),
+    import('../node/system.js'),
+    import('../relay/client.js'),
+  ]);
   const { vault, memory } = openHomeStores(home);
   return { vault, memory, mailLock: homeMailLock(home), random: systemRandom, clock: systemClock, relays: createRelayConnector() };
 }
@@ -276,6 +303,11 @@ async function runRelay(options: Partial<OptionValues>, terminal: Terminal): Pro
   // The environment names the same as relay.mjs does; an option on the command line wins.
   const store = options.store ?? nonEmpty(process.env['AGENT_PAIR_RELAY_STORE']);
   const trustProxy = options['trust-proxy'] ?? (nonEmpty(process.env['AGENT_PAIR_RELAY_TRUST_PROXY'])?.split(',') ?? []);
+  const [{ startRelay }, { StoreUnavailableError }, { describeListenFailure }] = await Promise.all([
+    import('../relay/node.js'),
+    import('../relay/store.js'),
+    import('../relay/embedded.js'),
+  ]);
   let relay;
   try {
     trustedProxies(trustProxy);
