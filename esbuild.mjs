@@ -64,7 +64,7 @@ await Promise.all([
   build({ ...shared, entryPoints: ['src/vscode/extension.ts'], outfile: `${outdir}/extension.cjs`, format: 'cjs', external: ['vscode'], plugins: [mcpApart] }),
   build({ ...shared, entryPoints: ['src/vscode/mcpEntry.ts'], outfile: `${outdir}/mcp.cjs`, format: 'cjs', external: ['vscode'], plugins: [coreFromExtension] }),
   // The CLI is split: dist/cli.mjs holds the command line and imports each command's code from
-  // dist/cli-chunk-*.mjs when that command runs (see src/cli/main.ts), so a command loads only
+  // dist/cli-*.mjs when that command runs (see src/cli/main.ts), so a command loads only
   // its own. The chunks sit beside cli.mjs, as relay.mjs does: pair.ts finds it from its chunk.
   build({
     ...shared,
