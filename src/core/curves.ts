@@ -7,8 +7,6 @@
 // SPAKE2's group arithmetic and the prime-order check of a card's key stay noble's: no runtime
 // offers those.
 
-import { DhkemX25519HkdfSha256 } from '@hpke/dhkem-x25519';
-import type { KemInterface } from '@hpke/core';
 import { ed25519 } from '@noble/curves/ed25519.js';
 
 const ED25519_KEY_BYTES = 32;
@@ -25,8 +23,11 @@ export interface CurveCrypto {
    * are a signature that does not verify.
    */
   ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
-  /** A DHKEM(X25519, HKDF-SHA256) for an HPKE suite (RFC 9180). */
-  x25519Kem(): KemInterface;
+  /**
+   * The runtime's WebCrypto does X25519, so HPKE's KEM uses it (@hpke/core's
+   * DhkemX25519HkdfSha256) instead of @hpke/dhkem-x25519's JavaScript; see messages.ts.
+   */
+  readonly webCryptoX25519: boolean;
 }
 
 /** The pure JavaScript fallback, for a runtime without native Ed25519 or X25519. */
@@ -36,7 +37,7 @@ export const nobleCurves: CurveCrypto = {
   ed25519Sign: (message, seed) => ed25519.sign(message, seed),
   ed25519Verify: (signature, message, publicKey) =>
     signature.length === ED25519_SIGNATURE_BYTES && publicKey.length === ED25519_KEY_BYTES && ed25519.verify(signature, message, publicKey, { zip215: false }),
-  x25519Kem: () => new DhkemX25519HkdfSha256(),
+  webCryptoX25519: false,
 };
 
 let installed: CurveCrypto = nobleCurves;

@@ -6,7 +6,8 @@
 // picks the suite, the info string and the associated data, and checks the shapes around it.
 
 import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
-import { CipherSuite, HkdfSha256 } from '@hpke/core';
+import { CipherSuite, DhkemX25519HkdfSha256 as WebCryptoX25519Kem, HkdfSha256 } from '@hpke/core';
+import { DhkemX25519HkdfSha256 as JavaScriptX25519Kem } from '@hpke/dhkem-x25519';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { fromBase64, fromUtf8, requireBytes, toBase64, toHex, utf8 } from './bytes.js';
 import { type CurveCrypto, curves } from './curves.js';
@@ -128,7 +129,8 @@ function hpkeSuite(): CipherSuite {
   const installed = curves();
   let suite = suites.get(installed);
   if (!suite) {
-    suite = new CipherSuite({ kem: installed.x25519Kem(), kdf: new HkdfSha256(), aead: new Chacha20Poly1305() });
+    const kem = installed.webCryptoX25519 ? new WebCryptoX25519Kem() : new JavaScriptX25519Kem();
+    suite = new CipherSuite({ kem, kdf: new HkdfSha256(), aead: new Chacha20Poly1305() });
     suites.set(installed, suite);
   }
   return suite;

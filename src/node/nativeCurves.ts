@@ -2,10 +2,13 @@
 // the HPKE KEM's X25519 through WebCrypto (@hpke/core's DhkemX25519HkdfSha256 uses
 // crypto.subtle). Installed by each Node composition root (the CLI, `agent-pair mcp`, the VS Code
 // extension) with installNativeCurves(); core falls back to noble where nothing is installed.
+// node:crypto is loaded at the first key operation, not at the install: a CLI command that
+// signs nothing (`--help`, `peers` with none pinned) never pays for it.
 
-import { type KeyObject, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
-import { DhkemX25519HkdfSha256 } from '@hpke/core';
+import type { KeyObject } from 'node:crypto';
 import { type CurveCrypto, useCurves } from '../core/curves.js';
+
+const nodeCrypto = (): typeof import('node:crypto') => process.getBuiltinModule('node:crypto');
 
 const ED25519_KEY_BYTES = 32;
 /**
@@ -24,7 +27,7 @@ const FIELD_PRIME_LE = Buffer.from('edffffffffffffffffffffffffffffffffffffffffff
 
 function privateKeyOf(seed: Uint8Array): KeyObject {
   if (seed.length !== ED25519_KEY_BYTES) throw new Error(`an Ed25519 seed is ${ED25519_KEY_BYTES} bytes, not ${seed.length}`);
-  return createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: Buffer.from(seed).toString('base64url'), x: PLACEHOLDER_X }, format: 'jwk' });
+  return nodeCrypto().createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: Buffer.from(seed).toString('base64url'), x: PLACEHOLDER_X }, format: 'jwk' });
 }
 
 /** `bytes` read as a little-endian number is below `bound` (same length); `mask` clears bits first (the sign bit of a point). */
@@ -39,21 +42,21 @@ function belowLittleEndian(bytes: Uint8Array, bound: Uint8Array, topMask = 0xff)
 
 export const nativeCurves: CurveCrypto = {
   name: 'native',
-  ed25519PublicKey: (seed) => new Uint8Array(Buffer.from(createPublicKey(privateKeyOf(seed)).export({ format: 'jwk' }).x ?? '', 'base64url')),
-  ed25519Sign: (message, seed) => new Uint8Array(sign(null, message, privateKeyOf(seed))),
+  ed25519PublicKey: (seed) => new Uint8Array(Buffer.from(nodeCrypto().createPublicKey(privateKeyOf(seed)).export({ format: 'jwk' }).x ?? '', 'base64url')),
+  ed25519Sign: (message, seed) => new Uint8Array(nodeCrypto().sign(null, message, privateKeyOf(seed))),
   ed25519Verify: (signature, message, publicKey) => {
     if (signature.length !== ED25519_SIGNATURE_BYTES || publicKey.length !== ED25519_KEY_BYTES) return false;
     // Strict as noble's zip215: false: S below L, and R's y below the field prime. OpenSSL
     // checks S itself; R's encoding is checked here so both implementations agree on every input.
     if (!belowLittleEndian(signature.subarray(32), GROUP_ORDER_LE) || !belowLittleEndian(signature.subarray(0, 32), FIELD_PRIME_LE, 0x7f)) return false;
     try {
-      const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey).toString('base64url') }, format: 'jwk' });
-      return verify(null, message, key, signature);
+      const key = nodeCrypto().createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey).toString('base64url') }, format: 'jwk' });
+      return nodeCrypto().verify(null, message, key, signature);
     } catch {
       return false;
     }
   },
-  x25519Kem: () => new DhkemX25519HkdfSha256(),
+  webCryptoX25519: true,
 };
 
 /** Makes core use node:crypto and WebCrypto for Ed25519 and X25519. */
