@@ -3,7 +3,7 @@
 // provides it), in two bundles: dist/extension.cjs, loaded at every startup, and dist/mcp.cjs,
 // the MCP server with its SDK and zod, loaded only when VS Code starts the server. The CLI and
 // the standalone relay are ESM for Node. Everything else, @noble/* and the MCP SDK included, is
-// bundled, so the .vsix and the CLI need no node_modules at run time.
+// bundled, so the .vsix and the CLI need no node_modules at run time. Every bundle is minified.
 import { chmodSync, rmSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -18,7 +18,8 @@ const shared = {
   platform: 'node',
   target: 'node20',
   sourcemap: production ? false : 'linked',
-  minify: production,
+  // Minified always: less to read and parse at every start (the source maps name the sources).
+  minify: true,
   legalComments: 'none',
   logLevel: 'warning',
 };
@@ -62,7 +63,20 @@ rmSync(outdir, { recursive: true, force: true });
 await Promise.all([
   build({ ...shared, entryPoints: ['src/vscode/extension.ts'], outfile: `${outdir}/extension.cjs`, format: 'cjs', external: ['vscode'], plugins: [mcpApart] }),
   build({ ...shared, entryPoints: ['src/vscode/mcpEntry.ts'], outfile: `${outdir}/mcp.cjs`, format: 'cjs', external: ['vscode'], plugins: [coreFromExtension] }),
-  build({ ...shared, entryPoints: ['src/cli/main.ts'], outfile: `${outdir}/cli.mjs`, format: 'esm', banner: { js: `#!/usr/bin/env node\n${esmRequireShim}` } }),
+  // The CLI is split: dist/cli.mjs holds the command line and imports each command's code from
+  // dist/cli-*.mjs when that command runs (see src/cli/main.ts), so a command loads only
+  // its own. The chunks sit beside cli.mjs, as relay.mjs does: pair.ts finds it from its chunk.
+  build({
+    ...shared,
+    entryPoints: { cli: 'src/cli/main.ts' },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: 'cli-[name]-[hash]',
+    splitting: true,
+    format: 'esm',
+    metafile: true,
+    banner: { js: `#!/usr/bin/env node\n${esmRequireShim}` },
+  }),
   build({ ...shared, entryPoints: ['src/relay/main.ts'], outfile: `${outdir}/relay.mjs`, format: 'esm', banner: { js: `#!/usr/bin/env node\n${esmRequireShim}` } }),
 ]);
 // The CLI and the relay start with #!/usr/bin/env node: runnable as they are, like npm's bin links make them.

@@ -92,8 +92,9 @@ function extensionContext(extensionPath: string): unknown {
 
 /**
  * The `vscode` module. esbuild's CommonJS interop copies the module's own property names onto
- * its namespace object, so the names the bundle uses (`vscode3.window`, ...) must be own
- * properties; they are read from the bundle's text.
+ * its namespace object, so the names the bundle uses (`vscode.window`, ...) must be own
+ * properties; they are read from the sources in the bundle's source map (the bundle itself is
+ * minified, its names shortened).
  */
 function vscodeStub(bundleText: string): unknown {
   const namespace: Record<string, unknown> = {};
@@ -103,7 +104,8 @@ function vscodeStub(bundleText: string): unknown {
 
 const bundlePath = process.argv[2];
 if (bundlePath === undefined) throw new Error('activationProcess: expected the path of dist/extension.cjs');
-const vscodeStubModule = vscodeStub(readFileSync(bundlePath, 'utf8'));
+const sourceMap = JSON.parse(readFileSync(`${bundlePath}.map`, 'utf8')) as { sourcesContent?: (string | null)[] };
+const vscodeStubModule = vscodeStub((sourceMap.sourcesContent ?? []).join('\n'));
 const loader = Module as unknown as { _load: (request: string, parent: unknown, isMain: boolean) => unknown };
 const originalLoad = loader._load.bind(Module);
 loader._load = (request, parent, isMain) => (request === 'vscode' ? vscodeStubModule : originalLoad(request, parent, isMain));

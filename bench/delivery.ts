@@ -83,5 +83,6 @@ export async function benchDelivery(runs = 200): Promise<DeliveryBench> {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  (await import('../src/node/nativeCurves.js')).installNativeCurves();
   console.log(JSON.stringify(await benchDelivery(Number(process.argv[2] ?? 200))));
 }

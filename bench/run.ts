@@ -9,9 +9,11 @@ import { cpus, platform, release } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { benchCapacity } from './capacity.js';
+import { benchCliStart } from './cliStart.js';
 import { benchCrypto } from './crypto.js';
 import { benchDelivery } from './delivery.js';
 import { benchExtension } from './extension.js';
+import { benchJoining } from './joining.js';
 import type { MemoryBench } from './memoryProcess.js';
 import { benchPairing } from './pairing.js';
 import { runJsonChild } from './processes.js';
@@ -19,6 +21,10 @@ import type { Summary } from './stats.js';
 import { RedisServer } from '../test/helpers/redis.js';
 import { MESSAGE_BYTES, benchMessages } from './messages.js';
 import { benchWake } from './wake.js';
+import { installNativeCurves } from '../src/node/nativeCurves.js';
+
+// The in-process benchmarks (pairing, delivery) use the curves the CLI and the extension install.
+installNativeCurves();
 
 interface Row {
   metric: string;
@@ -40,9 +46,23 @@ const MEMORY_SLOTS = 10_000;
 const DELIVERY_RUNS = 200;
 const MESSAGE_SENDERS = 50;
 const MESSAGE_SECONDS = 4;
+const CLI_START_RUNS = 15;
+const JOINING_RUNS = 10;
+
+// Issue 20's targets, each a ratio against a baseline measured in the same run.
+const CLI_START_TARGET = 1.3;
+const JOINING_TARGET = 0.35;
+const TO_READER_TARGET = 4;
+const TO_RECEIPT_TARGET = 8;
+const EXTENSION_LOAD_TARGET = 0.2;
 
 function timed(summary: Summary, metric: string, note?: string): Row {
   return { metric, median: round(summary.medianMs), p99: round(summary.p99Ms), unit: 'ms', note: note ?? `${summary.runs} runs` };
+}
+
+/** A ratio row: `value` against its baseline measured in the same run, with the target it must meet. */
+function ratio(metric: string, value: number, target: number, note: string): Row {
+  return { metric, median: round(value), unit: '×', note: `${note}; target ≤ ${target}× ${value <= target ? '(met)' : '(NOT met)'}` };
 }
 
 function round(value: number): number {
@@ -64,6 +84,10 @@ const progress = (step: string): void => {
 };
 const started = performance.now();
 
+progress('CLI start-up against node -e 0');
+const cliStart = await benchCliStart(CLI_START_RUNS);
+progress('joining against magic-wormhole receive');
+const joining = await benchJoining(JOINING_RUNS);
 progress('client crypto');
 const crypto = await benchCrypto(CRYPTO_RUNS);
 progress('end-to-end pairing');
@@ -97,6 +121,19 @@ progress('extension bundle');
 const extension = await benchExtension();
 
 const rows: Row[] = [
+  timed(cliStart.nodeStart, 'node -e 0 (the start-up baseline)', `${cliStart.nodeStart.runs} runs, interleaved with the CLI's`),
+  ...cliStart.commands.flatMap((command) => [
+    timed(command.summary, `CLI: agent-pair ${command.command}`),
+    ratio(`  CLI ${command.command} / node -e 0`, command.ratio, CLI_START_TARGET, 'medians'),
+  ]),
+  { metric: 'CLI bundle dist/cli.mjs (the entry)', median: cliStart.bundleBytes, unit: 'bytes' },
+  timed(joining.ours, 'joining: joiner process start → key confirmed (sas)', `${joining.ours.runs} pairings, agent-pair join on loopback`),
+  ...(joining.available
+    ? [
+        timed(joining.wormhole, 'joining: magic-wormhole receive → text', `${joining.wormholeVersion}, local mailbox server`),
+        ratio('  joining / magic-wormhole receive', joining.ratio, JOINING_TARGET, 'medians'),
+      ]
+    : [{ metric: '  joining / magic-wormhole receive', median: 'n/a', unit: '', note: joining.reason }]),
   ...crypto.results.map((result, i) => timed(result, i === 0 ? `client crypto: ${result.name}` : `  ${result.name}`)),
   { metric: '  first spake2 in a process (derives S, builds its table)', median: round(crypto.coldSpake2Ms), unit: 'ms', note: 'once' },
   timed(pairing.open, 'pairing: host opens + guest joins', `${PAIRINGS} pairings, relay in its own process`),
@@ -125,6 +162,8 @@ const rows: Row[] = [
     : []),
   timed(delivery.toReader, 'message: send → delivered to a waiting reader', `${DELIVERY_RUNS} messages, seal + POST → long poll, AuthOpen, checks, stored, acknowledged`),
   timed(delivery.toReceipt, 'message: send → receipt back (delivered)', 'the reader hands each message over at once'),
+  ratio('  send → waiting reader / long-poll wake', delivery.toReader.medianMs / wake.medianMs, TO_READER_TARGET, 'p50s, same run'),
+  ratio('  send → receipt back / long-poll wake', delivery.toReceipt.medianMs / wake.medianMs, TO_RECEIPT_TARGET, 'p50s, same run'),
   { metric: `relay messages/s at ${MESSAGE_BYTES / 1024} KiB (memory engine)`, median: messages.messagesPerSecond, unit: 'messages/s', note: `${messages.senders} senders, ${messages.messages} in ${messages.seconds} s, ${messages.relayCpuMsPerMessage} ms relay CPU each` },
   ...(redisMessages ? [{ metric: `relay messages/s at ${MESSAGE_BYTES / 1024} KiB (Redis engine)`, median: redisMessages.messagesPerSecond, unit: 'messages/s', note: `${redisMessages.messages} in ${redisMessages.seconds} s, ${redisMessages.relayCpuMsPerMessage} ms relay CPU each` }] : []),
   { metric: 'relay memory per open slot (waiting for guest)', median: memory.openedBytesPerSlot, unit: 'bytes', note: `heap with ${memory.slots} slots minus empty, after GC` },
@@ -134,6 +173,7 @@ const rows: Row[] = [
     ? [
         { metric: 'extension bundle dist/extension.cjs', median: extension.bundleBytes, unit: 'bytes', note: `${extension.bundleGzipBytes} gzipped` },
         timed(extension.moduleLoad, 'extension: module load (require)', `fresh process, ${extension.moduleLoad.runs} runs`),
+        ratio('  extension module load / node -e 0', extension.moduleLoad.medianMs / cliStart.nodeStart.medianMs, EXTENSION_LOAD_TARGET, 'medians, same run'),
         extension.activate
           ? timed(extension.activate, 'extension: activate() against a vscode stub', 'not an extension host: the stub answers at once')
           : { metric: 'extension: activate() against a vscode stub', median: 'failed', unit: '', note: extension.activateError ?? '' },
@@ -157,5 +197,5 @@ for (const line of table.slice(1)) console.log(format(line));
 const resultsDir = new URL('./results/', import.meta.url);
 mkdirSync(resultsDir, { recursive: true });
 const output = fileURLToPath(new URL('latest.json', resultsDir));
-writeFileSync(output, `${JSON.stringify({ meta, rows, details: { crypto, pairing, wanPairing, wake, crossWake, capacity, delivery, messages, redisMessages, memory, extension } }, null, 2)}\n`);
+writeFileSync(output, `${JSON.stringify({ meta, rows, details: { cliStart, joining, crypto, pairing, wanPairing, wake, crossWake, capacity, delivery, messages, redisMessages, memory, extension } }, null, 2)}\n`);
 console.log(`\nwritten to ${output}`);

@@ -1,10 +1,28 @@
-// Runs every test/**/*.test.ts with node's built-in runner, through tsx so TypeScript runs as is.
-// Node 20's --test takes no globs, so the files are listed here. Arguments narrow the set:
-// `node scripts/run-tests.mjs test/core` runs only that folder. The relay's Redis tests need
-// Debian's redis-server: scripts/install-redis.sh installs it first if it is missing.
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+// Runs every test/**/*.test.ts with node's test runner, through tsx so TypeScript runs as is.
+// Arguments narrow the set: `node scripts/run-tests.mjs test/core` runs only that folder.
+//
+// Each file runs in a Node process of its own, several files at once: most tests wait on
+// processes, sockets and timers rather than compute, so on a 2-core machine running
+// CONCURRENCY files at a time takes a fraction of running them two by two. Files start longest
+// first (each file's duration in the last run, kept in .cache/test-durations.json), so a slow
+// file never starts last and holds the run up alone. A file's report is printed whole when it
+// ends, never interleaved with another's, and the run ends with the totals of every file in
+// the TAP runner's words and as one line, `N passed, N failed`.
+//
+// The relay's Redis tests need Debian's redis-server: scripts/install-redis.sh installs it first
+// if it is missing. In CI (CI=true) Debian's chromium is installed too
+// (scripts/install-chromium.sh): there the webview page tests must run, not skip.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const DURATIONS_FILE = join(ROOT, '.cache', 'test-durations.json');
+/** Files at once: two per core, at least three; AGENT_PAIR_TEST_CONCURRENCY overrides. */
+const CONCURRENCY = Number(process.env['AGENT_PAIR_TEST_CONCURRENCY'] ?? Math.max(3, availableParallelism() * 2));
+const COUNTED = ['tests', 'suites', 'pass', 'fail', 'cancelled', 'skipped', 'todo'];
 
 function collect(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -14,16 +32,82 @@ function collect(dir) {
   });
 }
 
+function readDurations() {
+  try {
+    return JSON.parse(readFileSync(DURATIONS_FILE, 'utf8'));
+  } catch {
+    return {};
+  }
+}
+
+function installOrExit(script, what) {
+  const installed = spawnSync('bash', [join(import.meta.dirname, script)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (installed.status !== 0) {
+    console.error(`run-tests: scripts/${script} failed; ${what}`);
+    process.exit(1);
+  }
+}
+
+/** Runs one test file; resolves its exit code, its TAP report and its duration. */
+function runFile(file) {
+  return new Promise((resolveRun) => {
+    const startedAt = performance.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test-reporter=tap', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+    child.once('close', (code, signal) => resolveRun({ code: code ?? (signal ? 1 : 0), signal, output, ms: performance.now() - startedAt }));
+  });
+}
+
+/** The runner's closing counts in a file's TAP report (`# pass 12`). */
+function countsOf(output) {
+  const counts = {};
+  for (const name of COUNTED) {
+    const match = new RegExp(`^# ${name} (\\d+)$`, 'm').exec(output);
+    counts[name] = match ? Number(match[1]) : 0;
+  }
+  return counts;
+}
+
 const roots = process.argv.slice(2);
-const files = (roots.length ? roots : ['test']).flatMap((root) => (statSync(root).isDirectory() ? collect(root) : [root])).sort();
+const files = (roots.length ? roots : ['test']).flatMap((root) => (statSync(root).isDirectory() ? collect(root) : [root])).map((file) => relative(ROOT, resolve(file)));
 if (files.length === 0) {
   console.error('run-tests: no test files found');
   process.exit(1);
 }
-const installed = spawnSync('bash', [join(import.meta.dirname, 'install-redis.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
-if (installed.status !== 0) {
-  console.error('run-tests: scripts/install-redis.sh failed; the relay tests need redis-server');
-  process.exit(1);
+installOrExit('install-redis.sh', 'the relay tests need redis-server');
+if (process.env['CI'] === 'true') installOrExit('install-chromium.sh', 'in CI the webview page tests need chromium');
+
+const durations = readDurations();
+// Longest first; files never timed (new ones) first of all, as they may be long.
+const queue = [...files].sort((a, b) => (durations[b] ?? Infinity) - (durations[a] ?? Infinity) || a.localeCompare(b));
+const totals = Object.fromEntries(COUNTED.map((name) => [name, 0]));
+const failedFiles = [];
+/** Failing tests, plus one for each file that failed without a failing test (a crash at load). */
+let failures = 0;
+const startedAt = performance.now();
+
+async function worker() {
+  for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+    const run = await runFile(file);
+    const counts = countsOf(run.output);
+    for (const name of COUNTED) totals[name] += counts[name];
+    durations[file] = Math.round(run.ms);
+    // A file that exits non-zero without a failing test (a crash, an error at load) fails too.
+    const failed = run.code !== 0 || counts.fail > 0;
+    if (failed) failedFiles.push(file);
+    failures += failed ? Math.max(counts.fail, 1) : 0;
+    process.stdout.write(`# file ${file}: ${failed ? 'FAILED' : 'ok'} in ${(run.ms / 1000).toFixed(1)} s\n${run.output}`);
+  }
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+
+await Promise.all(Array.from({ length: Math.min(CONCURRENCY, files.length) }, worker));
+
+mkdirSync(join(ROOT, '.cache'), { recursive: true });
+writeFileSync(DURATIONS_FILE, `${JSON.stringify(durations, null, 2)}\n`);
+const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
+if (failedFiles.length > 0) process.stdout.write(`# failed files:\n${failedFiles.map((file) => `#   ${file}`).join('\n')}\n`);
+process.stdout.write(`# files ${files.length} (${CONCURRENCY} at a time) in ${seconds} s\n${COUNTED.map((name) => `# ${name} ${totals[name]}`).join('\n')}\n`);
+process.stdout.write(`${totals.pass} passed, ${failures} failed${totals.skipped > 0 ? `, ${totals.skipped} skipped` : ''}\n`);
+process.exit(failedFiles.length > 0 ? 1 : 0);

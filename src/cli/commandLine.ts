@@ -7,14 +7,10 @@
 
 import { parseArgs } from 'node:util';
 import { isPairError } from '../core/errors.js';
-import { FINGERPRINT_PATTERN, HANDLE_PATTERN } from '../core/identity.js';
 import { parseCode } from '../core/codePhrase.js';
-import { LOSS_GRACE_MS } from '../core/mailbox.js';
-import { MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, MESSAGE_ID_PATTERN } from '../core/messages.js';
-import { PAIR_ID_PATTERN } from '../relay/contract.js';
-import { trustedProxies } from '../relay/node.js';
+import { FINGERPRINT_PATTERN, HANDLE_PATTERN, LOSS_GRACE_MS, MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, MESSAGE_ID_PATTERN, PAIR_ID_PATTERN, normaliseRelayUrl } from '../core/vocabulary.js';
+import { trustedProxies } from '../relay/trustProxy.js';
 import { parseRedisUrl } from '../relay/storeUrl.js';
-import { normaliseRelayUrl } from '../relay/client.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, DEFAULT_RELAY_URL } from '../relay/embedded.js';
 
 /** A mistake on the command line: exit 2, one line. `code` is the JSON error event's code. */

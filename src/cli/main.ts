@@ -1,26 +1,22 @@
 // `agent-pair`: argv in, one command out. No protocol logic lives here: every command is a thin
 // call into the core (sessions, identity, trust), the relay, or the MCP server.
+//
+// Start-up: this module and the command-line table are all that load for every command; each
+// command imports what it needs when it runs (`await import`, split into chunks of their own by
+// esbuild.mjs), so `--version`, `--help` and `peers` never parse the crypto, the relay server or
+// the MCP SDK. Only types and light modules are imported statically here.
 
 import packageJson from '../../package.json' with { type: 'json' };
 import { join, resolve } from 'node:path';
 import { PairError, isPairError } from '../core/errors.js';
-import { IDENTITY_KEYS, initSelfIdempotent, loadIdentity } from '../core/identity.js';
-import { listPeers } from '../core/trust.js';
-import { createRelayConnector } from '../relay/client.js';
-import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, describeListenFailure } from '../relay/embedded.js';
-import { startRelay, trustedProxies } from '../relay/node.js';
-import { StoreUnavailableError } from '../relay/store.js';
-import { defaultHome, systemClock, systemRandom } from '../node/system.js';
+import type { MessagingDeps } from '../core/inbox.js';
+import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT } from '../relay/embedded.js';
+import { trustedProxies } from '../relay/trustProxy.js';
+import { MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES } from '../core/vocabulary.js';
 import { ARGS, type CommandSpec, type OptionValues, UsageError, parseCommandLine } from './commandLine.js';
-import { keyToFileName, openHomeStores } from '../node/fileStore.js';
-import { homeMailLock } from '../node/mailLock.js';
-import { confirmFromTerminal, listSessions } from './confirm.js';
 import { invokedAs, invokedAsFromAnywhere, shellWord } from './invocation.js';
-import { forgetCommand, inboxCommand, readMessageText, sendCommand } from './messages.js';
-import { MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES } from '../core/messages.js';
-import { resolveRelay, runPairing } from './pair.js';
 import { Terminal } from './terminal.js';
-import { type CliContext, homeOption, identityConflictWords } from './words.js';
+import type { CliContext } from './words.js';
 
 /** Exit statuses: 0 paired or done, 1 the operation failed, 2 the command line was wrong, 130 interrupted. */
 const EXIT_FAILED = 1;
@@ -29,11 +25,12 @@ const EXIT_INTERRUPTED = 130;
 const PAIR_EXIT = { paired: 0, ended: EXIT_FAILED, interrupted: EXIT_INTERRUPTED } as const;
 const CONFIRM_EXIT = { confirmed: 0, ended: EXIT_FAILED, interrupted: EXIT_INTERRUPTED } as const;
 
-/** What a command gets: its checked arguments and options, the home directory and the terminal. */
+/** What a command gets: its checked arguments and options, the home directory (and how the person named it) and the terminal. */
 interface Invocation {
   args: string[];
   options: Partial<OptionValues>;
   home: string;
+  context: CliContext;
   terminal: Terminal;
 }
 
@@ -53,7 +50,10 @@ const COMMANDS: readonly Command[] = [
       { args: '--relay https://relay.example.com', why: 'pair through a relay both people can reach' },
       { args: '--home /tmp/alice --handle alice', why: 'a first try on one machine: one identity per --home' },
     ],
-    run: async ({ options, home, terminal }) => PAIR_EXIT[await runPairing({ role: 'host', home, context: cliContext(home), ...pairingOptions(options) }, terminal)],
+    run: async ({ options, context, home, terminal }) => {
+      const { runPairing } = await import('./pair.js');
+      return PAIR_EXIT[await runPairing({ role: 'host', home, context, ...pairingOptions(options) }, terminal)];
+    },
   },
   {
     name: 'join',
@@ -65,7 +65,10 @@ const COMMANDS: readonly Command[] = [
       { args: '47-UE2BZG --relay https://relay.example.com', why: 'join through the relay the host named' },
       { args: '47-UE2BZG --home /tmp/bob --handle bob', why: 'the second person of a one-machine try' },
     ],
-    run: async ({ args: [code = ''], options, home, terminal }) => PAIR_EXIT[await runPairing({ role: 'guest', home, code, context: cliContext(home), ...pairingOptions(options) }, terminal)],
+    run: async ({ args: [code = ''], options, context, home, terminal }) => {
+      const { runPairing } = await import('./pair.js');
+      return PAIR_EXIT[await runPairing({ role: 'guest', home, code, context, ...pairingOptions(options) }, terminal)];
+    },
   },
   {
     name: 'confirm',
@@ -74,7 +77,10 @@ const COMMANDS: readonly Command[] = [
     args: [ARGS.sessionId],
     options: ['home', 'json'],
     examples: [{ args: '0f3c9a1e5b7d4c2a8e6f1b3d5a7c9e0f', why: 'the session id your agent printed' }],
-    run: async ({ args: [sessionId = ''], home, terminal }) => CONFIRM_EXIT[await confirmFromTerminal(cliContext(home), sessionId, terminal, homeDeps(home))],
+    run: async ({ args: [sessionId = ''], context, home, terminal }) => {
+      const { confirmFromTerminal } = await import('./confirm.js');
+      return CONFIRM_EXIT[await confirmFromTerminal(context, sessionId, terminal, await homeDeps(home))];
+    },
   },
   {
     name: 'sessions',
@@ -85,8 +91,9 @@ const COMMANDS: readonly Command[] = [
       { args: '', why: 'the session id to give the confirm command' },
       { args: '--home /tmp/bob', why: 'the pairings of an agent whose server uses another home' },
     ],
-    run: async ({ home, terminal }) => {
-      await listSessions(cliContext(home), terminal, homeDeps(home));
+    run: async ({ context, home, terminal }) => {
+      const { listSessions } = await import('./confirm.js');
+      await listSessions(context, terminal, await homeDeps(home));
       return 0;
     },
   },
@@ -99,9 +106,10 @@ const COMMANDS: readonly Command[] = [
       { args: '', why: 'the identity in ~/.agent-pair' },
       { args: '--home /tmp/bob --json', why: 'another home, as JSON' },
     ],
-    run: async ({ home, terminal }) => {
-      const identity = await loadIdentity(homeDeps(home));
-      if (!identity) throw new PairError('identity_missing', `No identity in ${home} yet. Create one with: ${invokedAs()} init YOUR_HANDLE${homeOption(cliContext(home))}`);
+    run: async ({ context, home, terminal }) => {
+      const [{ loadIdentity }, { homeOption }] = await Promise.all([import('../core/identity.js'), import('./words.js')]);
+      const identity = await loadIdentity(await homeDeps(home));
+      if (!identity) throw new PairError('identity_missing', `No identity in ${home} yet. Create one with: ${invokedAs()} init YOUR_HANDLE${homeOption(context)}`);
       terminal.result({ handle: identity.handle, fingerprint: identity.fingerprint, relay_url: identity.relay?.url ?? null }, `${identity.handle}  ${identity.fingerprint}${identity.relay ? `  inbox on ${identity.relay.url}` : ''}`);
       return 0;
     },
@@ -116,13 +124,18 @@ const COMMANDS: readonly Command[] = [
       { args: 'alice', why: 'create the identity alice in ~/.agent-pair' },
       { args: 'bob --home /tmp/bob', why: 'a second identity on this machine' },
     ],
-    run: async ({ args: [handle = ''], options, home, terminal }) => {
-      const deps = homeDeps(home);
+    run: async ({ args: [handle = ''], options, context, home, terminal }) => {
+      const [{ IDENTITY_KEYS, initSelfIdempotent, loadIdentity }, { keyToFileName }, { identityConflictWords }] = await Promise.all([
+        import('../core/identity.js'),
+        import('../node/fileStore.js'),
+        import('./words.js'),
+      ]);
+      const deps = await homeDeps(home);
       const { identity, created } = await initSelfIdempotent(deps, handle, options.relay === undefined ? undefined : deps.relays(options.relay)).catch(async (error: unknown) => {
         const existing = isPairError(error, 'identity_conflict') ? await loadIdentity(deps) : undefined;
         if (!existing) throw error;
         const files = { card: join(home, 'state', keyToFileName(IDENTITY_KEYS.card)), privateKey: join(home, 'secrets', keyToFileName(IDENTITY_KEYS.privateKey)) };
-        throw new PairError('identity_conflict', identityConflictWords(existing, handle, files, cliContext(home)));
+        throw new PairError('identity_conflict', identityConflictWords(existing, handle, files, context));
       });
       terminal.result({ handle: identity.handle, fingerprint: identity.fingerprint, created }, `${created ? 'Created' : 'Already set up:'} ${identity.handle} (${identity.fingerprint})`);
       return 0;
@@ -134,9 +147,10 @@ const COMMANDS: readonly Command[] = [
     args: [],
     options: ['home', 'json'],
     examples: [{ args: '', why: 'fingerprint, handle and when each was pinned' }],
-    run: async ({ home, terminal }) => {
-      const peers = await listPeers(homeDeps(home));
-      if (peers.length === 0 && !terminal.json) terminal.say(`No pinned peers yet in ${home}. Pair with: ${invokedAs()} host${homeOption(cliContext(home))}`);
+    run: async ({ context, home, terminal }) => {
+      const [{ listPeers }, { homeOption }] = await Promise.all([import('../core/trust.js'), import('./words.js')]);
+      const peers = await listPeers(await homeDeps(home));
+      if (peers.length === 0 && !terminal.json) terminal.say(`No pinned peers yet in ${home}. Pair with: ${invokedAs()} host${homeOption(context)}`);
       for (const peer of peers) {
         terminal.result({ handle: peer.handle, fingerprint: peer.fingerprint, relay_url: peer.relayUrl, pinned_at: peer.pinnedAt }, `${peer.fingerprint}  ${peer.handle}  pinned ${peer.pinnedAt}`);
       }
@@ -152,7 +166,10 @@ const COMMANDS: readonly Command[] = [
       { args: 'bob', why: 'a handle, as send takes it' },
       { args: '3f2a9c0d1e4b5a68', why: 'a fingerprint from the peers command (when two peers share a handle)' },
     ],
-    run: async ({ args: [peer = ''], home, terminal }) => forgetCommand(homeDeps(home), peer, terminal).catch(namingHome(home)),
+    run: async ({ args: [peer = ''], context, home, terminal }) => {
+      const { forgetCommand } = await import('./messages.js');
+      return forgetCommand(await homeDeps(home), peer, terminal).catch(await namingHome(context));
+    },
   },
   {
     name: 'send',
@@ -167,15 +184,16 @@ const COMMANDS: readonly Command[] = [
       { args: 'bob --data \'{"pr":12,"status":"green"}\'', why: 'structured data for the other agent' },
       { args: '3f2a9c0d1e4b5a68 "yes" --reply-to 5f1c2a9b0d3e4f60718293a4b5c6d7e8', why: 'answer a message, naming the peer by fingerprint' },
     ],
-    run: async ({ args: [peer = '', text], options, home, terminal }) => {
+    run: async ({ args: [peer = '', text], options, context, home, terminal }) => {
       const given = [text !== undefined, options.file !== undefined, options.data !== undefined].filter(Boolean).length;
       if (given !== 1) throw new UsageError(`send takes one of TEXT, - (stdin), --file PATH or --data JSON${given === 0 ? '' : ', not several'}; see ${invokedAs()} send --help`);
+      const { readMessageText, sendCommand } = await import('./messages.js');
       const fromStdin = text === '-';
       const body =
         options.data !== undefined
           ? { data: options.data }
           : { text: fromStdin || options.file !== undefined ? await readMessageText(options.file !== undefined ? { file: options.file } : { stdin: process.stdin }) : (text ?? '') };
-      return sendCommand(homeDeps(home), peer, { ...body, ...(options['reply-to'] !== undefined && { replyTo: options['reply-to'] }) }, terminal).catch(namingHome(home));
+      return sendCommand(await homeDeps(home), peer, { ...body, ...(options['reply-to'] !== undefined && { replyTo: options['reply-to'] }) }, terminal).catch(await namingHome(context));
     },
   },
   {
@@ -189,8 +207,10 @@ const COMMANDS: readonly Command[] = [
       { args: '--wait 30', why: 'wait up to 30 s for a message when none is there yet' },
       { args: '--follow --json', why: 'one JSON event per line as messages come, until Ctrl-C' },
     ],
-    run: async ({ options, home, terminal }) =>
-      inboxCommand(homeDeps(home), cliContext(home), { waitSeconds: options.wait ?? 0, follow: options.follow ?? false, ...(options['loss-grace'] !== undefined && { lossGraceSeconds: options['loss-grace'] }) }, terminal),
+    run: async ({ options, context, home, terminal }) => {
+      const { inboxCommand } = await import('./messages.js');
+      return inboxCommand(await homeDeps(home), context, { waitSeconds: options.wait ?? 0, follow: options.follow ?? false, ...(options['loss-grace'] !== undefined && { lossGraceSeconds: options['loss-grace'] }) }, terminal);
+    },
   },
   {
     name: 'relay',
@@ -216,11 +236,11 @@ const COMMANDS: readonly Command[] = [
       { args: '--relay https://relay.example.com', why: 'pair through a shared relay' },
       { args: '--confirm-sends', why: 'ask you before every message the agent sends to a peer' },
     ],
-    run: async ({ options, home }) => {
+    run: async ({ options, context, home }) => {
+      const [{ resolveRelay }, { runStdioServer }] = await Promise.all([import('./pair.js'), import('../mcp/stdio.js')]);
       const relay = await resolveRelay(options.relay, home);
-      const { runStdioServer } = await import('../mcp/stdio.js');
       // The person runs `confirm` in a terminal of their own, maybe elsewhere: name the command so it runs from anywhere, with this home.
-      const homeArgs = home === defaultHome() ? '' : ` --home ${shellWord(resolve(home))}`;
+      const homeArgs = context.defaultHome ? '' : ` --home ${shellWord(resolve(home))}`;
       const personCommand = (args: string): string => `${invokedAsFromAnywhere()} ${args}${homeArgs}`;
       await runStdioServer({ home, relayUrl: relay.url, confirmSends: options['confirm-sends'] ?? false, personCommand });
       return 0;
@@ -245,10 +265,15 @@ export async function main(argv: string[]): Promise<number> {
       break;
   }
   const { command, args, options } = line;
+  // Ed25519 and X25519 on node:crypto and WebCrypto instead of noble's JavaScript.
+  (await import('../node/nativeCurves.js')).installNativeCurves();
   const terminal = new Terminal(options.json ?? false);
+  const { defaultHome } = await import('../node/system.js');
   const home = options.home ?? defaultHome();
+  // What the CLI's words need to name: the command as the person invoked it, and the home it used.
+  const context: CliContext = { command: invokedAs(), home, defaultHome: home === defaultHome() };
   try {
-    return await command.run({ args, options, home, terminal });
+    return await command.run({ args, options, context, home, terminal });
   } catch (error) {
     if (error instanceof UsageError) {
       // A combination of options the table cannot express (send: TEXT or --data), caught by the command before any effect.
@@ -268,10 +293,11 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** A peer that is not pinned in this home: the error names the home it looked in, and how to look in another. */
-function namingHome(home: string): (error: unknown) => never {
+async function namingHome(context: CliContext): Promise<(error: unknown) => never> {
+  const { homeOption } = await import('./words.js');
   return (error) => {
     if (isPairError(error, 'not_found')) {
-      throw new PairError('not_found', `${error.message.replace(/\.$/, '')} (in ${home}; \`${invokedAs()} peers${homeOption(cliContext(home))}\` lists them; another identity: --home DIR).`, { cause: error });
+      throw new PairError('not_found', `${error.message.replace(/\.$/, '')} (in ${context.home}; \`${context.command} peers${homeOption(context)}\` lists them; another identity: --home DIR).`, { cause: error });
     }
     throw error;
   };
@@ -281,14 +307,15 @@ function pairingOptions(options: Partial<OptionValues>): { relayUrl?: string; ha
   return { ...(options.relay !== undefined && { relayUrl: options.relay }), ...(options.handle !== undefined && { handle: options.handle }) };
 }
 
-function homeDeps(home: string) {
+async function homeDeps(home: string): Promise<MessagingDeps> {
+  const [{ openHomeStores }, { homeMailLock }, { systemClock, systemRandom }, { createRelayConnector }] = await Promise.all([
+    import('../node/fileStore.js'),
+    import('../node/mailLock.js'),
+    import('../node/system.js'),
+    import('../relay/client.js'),
+  ]);
   const { vault, memory } = openHomeStores(home);
   return { vault, memory, mailLock: homeMailLock(home), random: systemRandom, clock: systemClock, relays: createRelayConnector() };
-}
-
-/** What the CLI's words need to name: the command as the person invoked it, and the home it used. */
-function cliContext(home: string): CliContext {
-  return { command: invokedAs(), home, defaultHome: home === defaultHome() };
 }
 
 async function runRelay(options: Partial<OptionValues>, terminal: Terminal): Promise<number> {
@@ -297,6 +324,11 @@ async function runRelay(options: Partial<OptionValues>, terminal: Terminal): Pro
   // The environment names the same as relay.mjs does; an option on the command line wins.
   const store = options.store ?? nonEmpty(process.env['AGENT_PAIR_RELAY_STORE']);
   const trustProxy = options['trust-proxy'] ?? (nonEmpty(process.env['AGENT_PAIR_RELAY_TRUST_PROXY'])?.split(',') ?? []);
+  const [{ startRelay }, { StoreUnavailableError }, { describeListenFailure }] = await Promise.all([
+    import('../relay/node.js'),
+    import('../relay/store.js'),
+    import('../relay/embedded.js'),
+  ]);
   let relay;
   try {
     trustedProxies(trustProxy);

@@ -2,7 +2,7 @@
 // `--json` mode writes one JSON event per line to stdout (for scripts and tests) and all human
 // text to stderr. Either way stdin carries what the person types.
 
-import { type Interface, createInterface } from 'node:readline';
+import type { Interface } from 'node:readline';
 import type { Readable } from 'node:stream';
 
 export type CliEvent =
@@ -92,7 +92,8 @@ export class Terminal {
     this.stopSpinner();
     this.stderr.write(prompt);
     if (!this.lines) {
-      this.reader = createInterface({ input: this.stdin, terminal: false });
+      // node:readline is loaded here, when a command first reads a line, not at every start.
+      this.reader = process.getBuiltinModule('node:readline').createInterface({ input: this.stdin, terminal: false });
       this.lines = this.reader[Symbol.asyncIterator]();
     }
     const line = (this.nextLine ??= this.lines.next());

@@ -15,34 +15,16 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { constantTimeEqual, fromBase64, fromHex, requireBytes, toBase64, toHex, utf8, wipe } from './bytes.js';
+import { curves } from './curves.js';
 import { PairError, badInput, isPairError } from './errors.js';
 import { AsyncLock } from './lock.js';
 import type { Clock, Memory, Random, RelayPort, Vault } from './ports.js';
+import { FINGERPRINT_PATTERN, HANDLE_PATTERN, MAX_HANDLE_CHARS, sanitiseHandle } from './vocabulary.js';
 
-export const HANDLE_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-export const MAX_HANDLE_CHARS = 64;
-const FALLBACK_HANDLE = 'agent';
-
-/**
- * A handle from a name that may not fit the pattern (an OS user name like `jane.doe` or
- * `DOMAIN\\Jane Doe`): a domain prefix dropped, spaces and dots as `-`, other characters
- * dropped, at most 64 characters; `agent` if nothing is left.
- */
-export function sanitiseHandle(name: string): string {
-  const withoutDomain = name.includes('\\') ? name.slice(name.lastIndexOf('\\') + 1) : name;
-  const handle = withoutDomain
-    .trim()
-    .replace(/[\s.]+/g, '-')
-    .replace(/[^A-Za-z0-9_-]/g, '')
-    .replace(/-{2,}/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, MAX_HANDLE_CHARS);
-  return handle === '' ? FALLBACK_HANDLE : handle;
-}
+export { FINGERPRINT_PATTERN, HANDLE_PATTERN, MAX_HANDLE_CHARS, sanitiseHandle };
 
 const HANDLE_SHAPE = '1 to 64 letters, digits, "_" or "-"';
 export const PRIVATE_SEED_LENGTH = 32;
-export const FINGERPRINT_PATTERN = /^[0-9a-f]{16}$/;
 
 export const IDENTITY_KEYS = {
   privateKey: 'identity.privateKey',
@@ -167,8 +149,8 @@ export function createCard(handle: string, privateSeed: Uint8Array, createdAt: s
   if (typeof handle !== 'string' || !HANDLE_PATTERN.test(handle)) throw badInput('handle', 'is not a valid handle', HANDLE_SHAPE);
   requireBytes(privateSeed, 'privateSeed', PRIVATE_SEED_LENGTH);
   if (!isRfc3339Utc(createdAt)) throw badInput('createdAt', 'is not an RFC 3339 UTC timestamp', 'a time like 2026-11-25T00:00:00Z');
-  const unsigned = { v: 1 as const, handle, key: toBase64(ed25519.getPublicKey(privateSeed)), created_at: createdAt };
-  return { ...unsigned, sig: toBase64(ed25519.sign(unsignedCardBytes(unsigned), privateSeed)) };
+  const unsigned = { v: 1 as const, handle, key: toBase64(curves().ed25519PublicKey(privateSeed)), created_at: createdAt };
+  return { ...unsigned, sig: toBase64(curves().ed25519Sign(unsignedCardBytes(unsigned), privateSeed)) };
 }
 
 function badCard(problem: string): PairError {
@@ -230,7 +212,7 @@ export function verifyCard(value: unknown): Card {
   if (!constantTimeEqual(point.toBytes(), publicKey) || point.is0() || !point.isTorsionFree()) {
     throw badCard('has a key outside the Ed25519 prime-order subgroup');
   }
-  if (!ed25519.verify(signature, unsignedCardBytes(card), publicKey, { zip215: false })) {
+  if (!curves().ed25519Verify(signature, unsignedCardBytes(card), publicKey)) {
     throw badCard('has a signature that does not verify');
   }
   if (verifiedCards.size >= MAX_REMEMBERED_CARDS) verifiedCards.clear();
@@ -321,7 +303,7 @@ async function readIdentity(deps: Pick<IdentityDeps, 'vault' | 'memory'>): Promi
   if (!card) return undefined;
   const privateSeed = await readPrivateSeed(deps.vault);
   // A card whose private key is missing or different (an interrupted re-creation) is no identity.
-  if (!privateSeed || toBase64(ed25519.getPublicKey(privateSeed)) !== card.key) return undefined;
+  if (!privateSeed || toBase64(curves().ed25519PublicKey(privateSeed)) !== card.key) return undefined;
   const ownFingerprint = cardFingerprint(card);
   const inbox = await readInbox(deps, ownFingerprint);
   const identity: Identity = { card, fingerprint: ownFingerprint, handle: card.handle };

@@ -314,7 +314,8 @@ export class ReceiveRunner {
     while (!options.signal.aborted) {
       const events = await this.pull({ waitSeconds: options.waitSeconds ?? MAX_WAIT_SECONDS, signal: options.signal });
       pauseMs = events.some((event) => event.type === 'relayTrouble') ? Math.min(Math.max(pauseMs * 2, PULL_RETRY_BASE_MS), PULL_RETRY_MAX_MS) : 0;
-      if (pauseMs > 0) await this.deps.clock.sleep(pauseMs);
+      // The stop ends the pause too: a window closing must not wait out a 30 s backoff.
+      if (pauseMs > 0) await this.deps.clock.sleep(pauseMs, options.signal);
     }
   }
 

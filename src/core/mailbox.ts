@@ -20,11 +20,12 @@ import { PairError } from './errors.js';
 import { AsyncLock } from './lock.js';
 import type { Body, DropReason, Message } from './messages.js';
 import type { Clock, MailLock, Memory } from './ports.js';
+import { LOSS_GRACE_MS } from './vocabulary.js';
+
+export { LOSS_GRACE_MS };
 
 /** Ids are remembered this long after acceptance, past the 7 days a message may be old. */
 export const DEDUP_MEMORY_MS = 8 * 24 * 60 * 60 * 1000;
-/** A gap in a peer's `n` is reported as lost once it stayed open this long (`--loss-grace`). */
-export const LOSS_GRACE_MS = 10 * 60 * 1000;
 /** Handled received messages and delivered sent ones are pruned after this long. */
 export const HANDLED_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 /** At most this many messages are kept per peer; the oldest settled ones go first. */

@@ -6,18 +6,18 @@
 // picks the suite, the info string and the associated data, and checks the shapes around it.
 
 import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
-import { CipherSuite, HkdfSha256 } from '@hpke/core';
-import { DhkemX25519HkdfSha256 } from '@hpke/dhkem-x25519';
+import { CipherSuite, DhkemX25519HkdfSha256 as WebCryptoX25519Kem, HkdfSha256 } from '@hpke/core';
+import { DhkemX25519HkdfSha256 as JavaScriptX25519Kem } from '@hpke/dhkem-x25519';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { fromBase64, fromUtf8, requireBytes, toBase64, toHex, utf8 } from './bytes.js';
+import { type CurveCrypto, curves } from './curves.js';
 import { PairError } from './errors.js';
 import { FINGERPRINT_PATTERN, canonicalJson, isRfc3339Utc } from './identity.js';
+import { MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, MESSAGE_ID_PATTERN } from './vocabulary.js';
+
+export { MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, MESSAGE_ID_PATTERN };
 
 export const MESSAGE_INFO = 'agent-pair/v1 message';
-/** The stored envelope's limit (section 6.2); the relay refuses larger ones too. */
-export const MAX_ENVELOPE_BYTES = 128 * 1024;
-/** A text body's limit, in UTF-8 bytes. */
-export const MAX_TEXT_BYTES = 64 * 1024;
 /** A receipt names at most this many message ids. */
 export const MAX_RECEIPT_IDS = 100;
 /** A message older than this (by its `sent_at`) is dropped as stale. */
@@ -25,7 +25,6 @@ export const MAX_MESSAGE_AGE_MS = 7 * 24 * 60 * 60 * 1000;
 /** A message dated further ahead of this side's clock is dropped. */
 export const MAX_CLOCK_AHEAD_MS = 10 * 60 * 1000;
 
-export const MESSAGE_ID_PATTERN = /^[0-9a-f]{32}$/;
 export const SLOT_ID_PATTERN = /^[0-9a-f]{32}$/;
 export const SEND_TOKEN_PATTERN = /^[0-9a-f]{64}$/;
 /** RFC 3339 UTC, whole seconds (section 6.2 `sent_at`). */
@@ -119,7 +118,19 @@ export function x25519PublicFromEd25519(ed25519Public: Uint8Array): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 // Envelope (section 6.2).
 
-const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Chacha20Poly1305() });
+const suites = new WeakMap<CurveCrypto, CipherSuite>();
+
+/** The suite over the installed curves (keys of one KEM do not work with another's). */
+function hpkeSuite(): CipherSuite {
+  const installed = curves();
+  let suite = suites.get(installed);
+  if (!suite) {
+    const kem = installed.webCryptoX25519 ? new WebCryptoX25519Kem() : new JavaScriptX25519Kem();
+    suite = new CipherSuite({ kem, kdf: new HkdfSha256(), aead: new Chacha20Poly1305() });
+    suites.set(installed, suite);
+  }
+  return suite;
+}
 const infoBytes = utf8(MESSAGE_INFO);
 
 export interface SealRequest {
@@ -137,6 +148,7 @@ export interface SealRequest {
 /** HPKE AuthSeal; returns the envelope's canonical JSON `{"ct","enc","v":1}` as UTF-8 bytes. */
 export async function sealEnvelope(request: SealRequest): Promise<Uint8Array> {
   if (!SLOT_ID_PATTERN.test(request.recipientSlotId)) throw new PairError('bad_input', 'recipientSlotId is not a slot id; expected 32 lowercase hex characters.');
+  const suite = hpkeSuite();
   const senderKey = await suite.kem.deserializePrivateKey(x25519SecretFromSeed(request.senderSeed));
   const recipientPublicKey = await suite.kem.deserializePublicKey(x25519PublicFromEd25519(request.recipientPublic));
   const params = { recipientPublicKey, senderKey, info: infoBytes, ...(request.ephemeralIkm && { ekm: request.ephemeralIkm }) };
@@ -187,6 +199,7 @@ export interface OpenRequest {
 export async function openEnvelope(request: OpenRequest): Promise<Uint8Array> {
   const { enc, ct } = parseEnvelope(request.envelope);
   try {
+    const suite = hpkeSuite();
     const recipientKey = await suite.kem.deserializePrivateKey(x25519SecretFromSeed(request.recipientSeed));
     const senderPublicKey = await suite.kem.deserializePublicKey(x25519PublicFromEd25519(request.senderPublic));
     const plaintext = await suite.open({ recipientKey, senderPublicKey, enc, info: infoBytes }, ct, utf8(request.ownSlotId));

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sanitiseHandle } from '../core/identity.js';
+import { sanitiseHandle } from '../core/vocabulary.js';
 import type { Clock, Random } from '../core/ports.js';
 
 export const systemClock: Clock = {

@@ -26,6 +26,9 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PairError, badInput } from '../core/errors.js';
+import { normaliseRelayUrl } from '../core/vocabulary.js';
+
+export { normaliseRelayUrl };
 import {
   PAIR_FIELDS,
   type FieldValues,
@@ -523,26 +526,6 @@ export function createRelayConnector(options: RelayClientOptions = {}): RelayCon
     }
     return client;
   };
-}
-
-const URL_EXPECTED = 'an http:// or https:// URL like https://relay.example.com';
-
-/**
- * The canonical form of a relay URL: scheme, lowercase host, port only if not the default, and
- * any path prefix without a trailing slash (`http://127.0.0.1:8771`). Rejects anything else.
- */
-export function normaliseRelayUrl(url: string): string {
-  if (typeof url !== 'string' || url.trim() === '') throw badInput('relay URL', 'is empty', URL_EXPECTED);
-  let parsed: URL;
-  try {
-    parsed = new URL(url.trim());
-  } catch {
-    throw badInput('relay URL', 'is not a URL', URL_EXPECTED);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw badInput('relay URL', `uses ${parsed.protocol.slice(0, 20)}`, URL_EXPECTED);
-  if (parsed.username !== '' || parsed.password !== '') throw badInput('relay URL', 'carries a user name or password', `${URL_EXPECTED}, without credentials`);
-  if (parsed.search !== '' || parsed.hash !== '') throw badInput('relay URL', 'has a query or fragment', `${URL_EXPECTED}, without ? or #`);
-  return parsed.origin + parsed.pathname.replace(/\/+$/, '');
 }
 
 // -- Helpers --------------------------------------------------------------------------------

@@ -7,6 +7,9 @@ import { fromBase64, fromHex, toHex, utf8 } from '../core/bytes.js';
 import { badInput, isPairError } from '../core/errors.js';
 import { MAX_BOOTSTRAP_BYTES, pakeCommitment } from '../core/keySchedule.js';
 import { PAIR_FIELDS, type FieldValues, type PairField, type Role } from '../core/ports.js';
+import { PAIR_ID_PATTERN } from '../core/vocabulary.js';
+
+export { PAIR_ID_PATTERN };
 
 // ---------------------------------------------------------------------------------------------
 // Routes
@@ -148,7 +151,6 @@ export function resolveLimits(overrides: Partial<RelayLimits> = {}): RelayLimits
 // ---------------------------------------------------------------------------------------------
 // Identifiers and field values
 
-export const PAIR_ID_PATTERN = /^[0-9a-f]{32}$/;
 export const GRANT_ID_PATTERN = /^[0-9a-f]{32}$/;
 /** A stored envelope is at most this many bytes once base64-decoded (PROTOCOL.md section 6.2). */
 export const MAX_ENVELOPE_BYTES = 128 * 1024;

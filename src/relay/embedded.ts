@@ -6,7 +6,7 @@
 // winner's.
 
 import { PairError } from '../core/errors.js';
-import { type RunningRelay, startRelay } from './node.js';
+import type { RunningRelay } from './node.js';
 
 export const DEFAULT_RELAY_HOST = '127.0.0.1';
 export const DEFAULT_RELAY_PORT = 8771;
@@ -46,6 +46,8 @@ export async function ensureLocalRelay(port = DEFAULT_RELAY_PORT): Promise<Local
   const url = `http://${DEFAULT_RELAY_HOST}:${port}`;
   if (await relayAnswers(url)) return { url };
   try {
+    // Imported here, not above: the CLI reads this module's defaults for every command's help.
+    const { startRelay } = await import('./node.js');
     const started = await startRelay({ host: DEFAULT_RELAY_HOST, port });
     return { url: started.url, started };
   } catch (error) {

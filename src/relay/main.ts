@@ -25,7 +25,8 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, type RelayProcessRecord, describeListenFailure } from './embedded.js';
-import { type RunningRelay, startRelay, trustedProxies } from './node.js';
+import { type RunningRelay, startRelay } from './node.js';
+import { trustedProxies } from './trustProxy.js';
 import { parseRedisUrl } from './storeUrl.js';
 import { StoreUnavailableError } from './store.js';
 

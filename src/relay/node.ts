@@ -8,6 +8,7 @@
 import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES, createServer } from 'node:http';
 import { type AddressInfo, BlockList, type Socket, isIP } from 'node:net';
 import { type RelayLimits, resolveLimits } from './contract.js';
+import { trustedProxies } from './trustProxy.js';
 import type { RelayMetrics } from './metrics.js';
 import { Relay, type RelayResponse, type RelayStats, errorResponse, routeLabel } from './server.js';
 import type { RelayStore } from './store.js';
@@ -210,22 +211,6 @@ function answerUnparsed(socket: Socket, status: number, code: string | undefined
         : errorResponse('bad_request', `The request is not valid HTTP/1.1${code === undefined ? '' : ` (${code})`}; expected a request line, headers and a body as RFC 9112 defines.`);
   const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`, ...Object.entries({ ...response.headers, connection: 'close', 'content-length': String(Buffer.byteLength(response.body)) }).map(([name, value]) => `${name}: ${value}`)];
   socket.end(`${head.join('\r\n')}\r\n\r\n${response.body}`);
-}
-
-/** The trusted proxies as a BlockList; throws a one-line error naming a malformed entry. */
-export function trustedProxies(entries: readonly string[]): BlockList {
-  const list = new BlockList();
-  for (const entry of entries) {
-    const [address = '', prefixText, extra] = entry.trim().split('/');
-    const family = isIP(address);
-    const maxPrefix = family === 4 ? 32 : 128;
-    const prefix = prefixText === undefined ? maxPrefix : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : Number.NaN;
-    if (family === 0 || extra !== undefined || !(prefix >= 0 && prefix <= maxPrefix)) {
-      throw new Error(`--trust-proxy ${entry} is not an address or CIDR; expected a list like 10.0.0.0/8,::1`);
-    }
-    list.addSubnet(address, prefix, family === 4 ? 'ipv4' : 'ipv6');
-  }
-  return list;
 }
 
 function isTrusted(proxies: BlockList, address: string): boolean {

@@ -10,6 +10,7 @@ import { setMaxListeners } from 'node:events';
 import * as vscode from 'vscode';
 import { PairingRunners } from '../core/pairing.js';
 import { SessionStore } from '../core/store.js';
+import { installNativeCurves } from '../node/nativeCurves.js';
 import { defaultHome, systemClock, systemRandom } from '../node/system.js';
 import { createRelayConnector } from '../relay/client.js';
 import { COMMANDS, SETTINGS } from './ids.js';
@@ -57,6 +58,8 @@ let shutdown: (() => Promise<void>) | undefined;
 export const localRelayOverrides: Partial<Pick<RelayChoiceOptions, 'port' | 'relayCommand' | 'idleExitSeconds'>> = {};
 
 export function activate(context: vscode.ExtensionContext): void {
+  // Ed25519 and X25519 on node:crypto and WebCrypto instead of noble's JavaScript.
+  installNativeCurves();
   const log = vscode.window.createOutputChannel('Agent Pair', { log: true });
   context.subscriptions.push(log);
 

@@ -115,12 +115,14 @@ describe('the relay process (src/relay/main.ts)', { concurrency: true }, () => {
   });
 
   it('stays while a pairing slot is open, longer than the idle time, and exits once the pairing is done', async () => {
-    const relay = await runRelayMain(['--port', '0', '--idle-exit', '1'], pids);
+    // 3 s, not 1: until the host opens, the relay is idle, and a loaded machine can take more
+    // than a second to make the host's identity.
+    const relay = await runRelayMain(['--port', '0', '--idle-exit', '3'], pids);
     // Identities bind an inbox slot there: inbox slots alone do not keep the relay alive, the pair slot does.
     const alice = await makeSide(relay.url, 'alice');
-    const bob = await makeSide(relay.url, 'bob');
     const opened = await alice.store.open('host', relay.url);
-    await sleep(2500); // no request at all meanwhile
+    const bob = await makeSide(relay.url, 'bob');
+    await sleep(3500); // no request at all meanwhile, longer than the idle time
     assert.equal(relay.child.exitCode, null, 'the relay kept running with a slot open');
     assert.ok(await relayAnswers(relay.url));
 

@@ -4,15 +4,15 @@
 // chromium is not installed (the e2e installer puts it there).
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { conversationHtml } from '../../src/vscode/conversationHtml.js';
 import type { ConversationEntry, ConversationView } from '../../src/vscode/conversationMessages.js';
+import { CHROMIUM, skipWithoutChromium } from '../helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const NONCE = 'dGVzdC1ub25jZS0xMjM0';
 const media = (name: string): string => readFileSync(new URL(`../../media/${name}`, import.meta.url), 'utf8');
 const BOB = { handle: 'bob', fingerprint: '0123456789abcdef' };
@@ -34,7 +34,7 @@ const talk = view({
   ],
 });
 
-describe('the conversation page in chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, () => {
+describe('the conversation page in chromium', { skip: skipWithoutChromium() }, () => {
   let server: Server;
   let origin: string;
   let browser: Browser;

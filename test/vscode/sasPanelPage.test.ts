@@ -4,15 +4,15 @@
 // is not installed (the e2e installer puts it there).
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, type Page, chromium } from 'playwright-core';
 import type { PanelView } from '../../src/vscode/panelMessages.js';
 import { panelHtml } from '../../src/vscode/panelHtml.js';
+import { CHROMIUM, skipWithoutChromium } from '../helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const NONCE = 'dGVzdC1ub25jZS0xMjM0';
 const media = (name: string): string => readFileSync(new URL(`../../media/${name}`, import.meta.url), 'utf8');
 
@@ -22,7 +22,7 @@ function view(fields: Partial<PanelView> = {}): PanelView {
 
 const sasReady = view({ state: 'sas_ready', stateText: 'verify the SAS', sas: '594-376', canConfirm: true, secondsLeft: 300 });
 
-describe('the SAS panel page in chromium', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed` }, () => {
+describe('the SAS panel page in chromium', { skip: skipWithoutChromium() }, () => {
   let server: Server;
   let origin: string;
   let browser: Browser;

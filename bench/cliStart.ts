@@ -1,0 +1,120 @@
+// CLI start-up against Node's own: each run spawns `node -e 0` and then each measured command
+// of the built dist/cli.mjs, interleaved, so a loaded machine slows them alike and the ratio
+// (median of the command / median of `node -e 0`) stays put. Measured from spawn to exit for
+// `--version`, `--help` and `peers`; for `send`, from spawn to the moment the peer's relay
+// accepts its first connection (a bare TCP listener stands in for the relay, so what is timed
+// is the process up to opening the network, not the relay's answer).
+// Run directly: node --import tsx bench/cliStart.ts [runs]
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { type Server, type Socket, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { CLI, pairCliHomes } from '../test/helpers/cli.js';
+import { startServerProcess } from './processes.js';
+import { type Summary, summarize } from './stats.js';
+
+export interface CliStartRow {
+  command: string;
+  summary: Summary;
+  /** Median of this command over the median of `node -e 0`, same run. */
+  ratio: number;
+}
+
+export interface CliStartBench {
+  nodeStart: Summary;
+  commands: CliStartRow[];
+  bundleBytes: number;
+}
+
+const WARM_UP_RUNS = 2;
+const ENV = { ...process.env, AGENT_PAIR_HOME: '' };
+
+/** Spawn → exit, in ms; rejects on a non-zero exit. */
+function timeToExit(args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const startedAt = performance.now();
+    const child = spawn(process.execPath, args, { env: ENV, stdio: 'ignore' });
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code === 0) resolve(performance.now() - startedAt);
+      else reject(new Error(`node ${args.join(' ')} exited with ${String(code)}`));
+    });
+  });
+}
+
+/** Spawn → first connection accepted by `listener`, in ms; the process is then killed. */
+function timeToConnect(args: string[], listener: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const startedAt = performance.now();
+    const child = spawn(process.execPath, args, { env: ENV, stdio: 'ignore' });
+    const onConnection = (socket: Socket): void => {
+      const at = performance.now();
+      socket.destroy();
+      child.kill('SIGKILL');
+      child.once('exit', () => {
+        resolve(at - startedAt);
+      });
+    };
+    listener.once('connection', onConnection);
+    child.once('exit', (code) => {
+      if (listener.listenerCount('connection') === 0) return;
+      listener.off('connection', onConnection);
+      reject(new Error(`node ${args.join(' ')} exited with ${String(code)} before opening the network`));
+    });
+  });
+}
+
+export async function benchCliStart(runs = 15): Promise<CliStartBench> {
+  
+  const dir = mkdtempSync(join(tmpdir(), 'agent-pair-bench-cli-'));
+  const relay = await startServerProcess('relay');
+  let listener: Server | undefined;
+  try {
+    const alice = join(dir, 'alice');
+    const bob = join(dir, 'bob');
+    await pairCliHomes(relay.url, alice, bob);
+    // The relay goes; a bare listener on its port records when `send` first opens the network.
+    await relay.close();
+    const server = createServer();
+    listener = server;
+    await new Promise<void>((resolve) => server.listen(relay.port, '127.0.0.1', resolve));
+
+    const measured: { command: string; time: () => Promise<number> }[] = [
+      { command: '--version', time: () => timeToExit([CLI, '--version']) },
+      { command: '--help', time: () => timeToExit([CLI, '--help']) },
+      { command: 'peers', time: () => timeToExit([CLI, 'peers', '--home', alice]) },
+      { command: 'send (to opening the network)', time: () => timeToConnect([CLI, 'send', 'bob', 'hello', '--home', alice], server) },
+    ];
+    const nodeSamples: number[] = [];
+    const samples = measured.map(() => [] as number[]);
+    for (let i = 0; i < WARM_UP_RUNS + runs; i++) {
+      const nodeMs = await timeToExit(['-e', '0']);
+      if (i >= WARM_UP_RUNS) nodeSamples.push(nodeMs);
+      for (const [index, { time }] of measured.entries()) {
+        const ms = await time();
+        if (i >= WARM_UP_RUNS) samples[index]!.push(ms);
+      }
+    }
+    const nodeStart = summarize(nodeSamples);
+    return {
+      nodeStart,
+      commands: measured.map(({ command }, index) => {
+        const summary = summarize(samples[index]!);
+        return { command, summary, ratio: summary.medianMs / nodeStart.medianMs };
+      }),
+      bundleBytes: statSync(CLI).size,
+    };
+  } finally {
+    await relay.close();
+    listener?.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  console.log(JSON.stringify(await benchCliStart(Number(process.argv[2] ?? 15)), null, 2));
+}

@@ -1,0 +1,65 @@
+// The core's curve port on the runtime's native code: Ed25519 through node:crypto (OpenSSL) and
+// the HPKE KEM's X25519 through WebCrypto (@hpke/core's DhkemX25519HkdfSha256 uses
+// crypto.subtle). Installed by each Node composition root (the CLI, `agent-pair mcp`, the VS Code
+// extension) with installNativeCurves(); core falls back to noble where nothing is installed.
+// node:crypto is loaded at the first key operation, not at the install: a CLI command that
+// signs nothing (`--help`, `peers` with none pinned) never pays for it.
+
+import type { KeyObject } from 'node:crypto';
+import { type CurveCrypto, useCurves } from '../core/curves.js';
+
+const nodeCrypto = (): typeof import('node:crypto') => process.getBuiltinModule('node:crypto');
+
+const ED25519_KEY_BYTES = 32;
+/**
+ * A private JWK needs an `x`, but Node builds the key from `d` alone and only checks x's length,
+ * so a placeholder stands in when the public key is what is being derived. (Importing the seed
+ * as PKCS #8 DER instead goes through OpenSSL 3's decoders: about 7× slower, and core derives
+ * the public key at every identity load.) test/core/curves.test.ts pins the derived keys and
+ * signatures to the vectors, so a Node that checked `x` would fail there, not in the field.
+ */
+const PLACEHOLDER_X = Buffer.alloc(ED25519_KEY_BYTES).toString('base64url');
+const ED25519_SIGNATURE_BYTES = 64;
+/** The group order L, little-endian: a signature's S must be below it (RFC 8032 5.1.7). */
+const GROUP_ORDER_LE = Buffer.from('edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010', 'hex');
+/** 2^255 - 19, little-endian: an encoded point's y must be below it. */
+const FIELD_PRIME_LE = Buffer.from('edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', 'hex');
+
+function privateKeyOf(seed: Uint8Array): KeyObject {
+  if (seed.length !== ED25519_KEY_BYTES) throw new Error(`an Ed25519 seed is ${ED25519_KEY_BYTES} bytes, not ${seed.length}`);
+  return nodeCrypto().createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: Buffer.from(seed).toString('base64url'), x: PLACEHOLDER_X }, format: 'jwk' });
+}
+
+/** `bytes` read as a little-endian number is below `bound` (same length); `mask` clears bits first (the sign bit of a point). */
+function belowLittleEndian(bytes: Uint8Array, bound: Uint8Array, topMask = 0xff): boolean {
+  for (let index = bound.length - 1; index >= 0; index--) {
+    const byte = (bytes[index] ?? 0) & (index === bound.length - 1 ? topMask : 0xff);
+    const limit = bound[index] ?? 0;
+    if (byte !== limit) return byte < limit;
+  }
+  return false;
+}
+
+export const nativeCurves: CurveCrypto = {
+  name: 'native',
+  ed25519PublicKey: (seed) => new Uint8Array(Buffer.from(nodeCrypto().createPublicKey(privateKeyOf(seed)).export({ format: 'jwk' }).x ?? '', 'base64url')),
+  ed25519Sign: (message, seed) => new Uint8Array(nodeCrypto().sign(null, message, privateKeyOf(seed))),
+  ed25519Verify: (signature, message, publicKey) => {
+    if (signature.length !== ED25519_SIGNATURE_BYTES || publicKey.length !== ED25519_KEY_BYTES) return false;
+    // Strict as noble's zip215: false: S below L, and R's y below the field prime. OpenSSL
+    // checks S itself; R's encoding is checked here so both implementations agree on every input.
+    if (!belowLittleEndian(signature.subarray(32), GROUP_ORDER_LE) || !belowLittleEndian(signature.subarray(0, 32), FIELD_PRIME_LE, 0x7f)) return false;
+    try {
+      const key = nodeCrypto().createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey).toString('base64url') }, format: 'jwk' });
+      return nodeCrypto().verify(null, message, key, signature);
+    } catch {
+      return false;
+    }
+  },
+  webCryptoX25519: true,
+};
+
+/** Makes core use node:crypto and WebCrypto for Ed25519 and X25519. */
+export function installNativeCurves(): void {
+  useCurves(nativeCurves);
+}

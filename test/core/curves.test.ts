@@ -1,0 +1,110 @@
+// The curve port (core/curves.ts): noble's pure JavaScript and the runtime's native code
+// (node/nativeCurves.ts) run the same vectors (protocol.json's card, messages.json's keys and
+// envelope) and refuse the same bad signatures, and each opens what the other sealed.
+
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { fromBase64, fromHex, fromUtf8, toBase64, utf8 } from '../../src/core/bytes.js';
+import { type CurveCrypto, curves, nobleCurves, useCurves } from '../../src/core/curves.js';
+import { MessageRejected, openEnvelope, sealEnvelope } from '../../src/core/messages.js';
+import { nativeCurves } from '../../src/node/nativeCurves.js';
+import { messageVectors, protocolVectors } from './vectors.js';
+
+const card = protocolVectors.card;
+const cardSeed = fromHex(card.private_seed_hex, 'seed');
+const cardMessage = utf8(card.canonical_unsigned);
+const cardKey = fromBase64(card.card.key, 'key');
+const cardSignature = fromBase64(card.card.sig, 'sig');
+const alice = { seed: fromHex(messageVectors.alice.ed25519_seed_hex, 'seed'), public: fromBase64(messageVectors.alice.ed25519_public_b64, 'key') };
+const bob = { seed: fromHex(messageVectors.bob.ed25519_seed_hex, 'seed'), public: fromBase64(messageVectors.bob.ed25519_public_b64, 'key') };
+const vector = messageVectors.alice_to_bob;
+
+/** The group order L, little-endian, added to a signature's S: the same value mod L, not canonical. */
+const GROUP_ORDER_LE = fromHex('edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010', 'L');
+
+function withS(signature: Uint8Array, add: Uint8Array): Uint8Array {
+  const changed = Uint8Array.from(signature);
+  let carry = 0;
+  for (let index = 0; index < 32; index++) {
+    const sum = (changed[32 + index] ?? 0) + (add[index] ?? 0) + carry;
+    changed[32 + index] = sum & 0xff;
+    carry = sum >> 8;
+  }
+  return changed;
+}
+
+const implementations: CurveCrypto[] = [nobleCurves, nativeCurves];
+const installedBefore = curves();
+after(() => {
+  useCurves(installedBefore);
+});
+
+for (const implementation of implementations) {
+  describe(`curves: ${implementation.name}`, () => {
+    it('derives the vector keys and signs the vector card byte for byte', () => {
+      assert.equal(toBase64(implementation.ed25519PublicKey(cardSeed)), card.card.key);
+      assert.equal(toBase64(implementation.ed25519Sign(cardMessage, cardSeed)), card.card.sig);
+      assert.equal(toBase64(implementation.ed25519PublicKey(alice.seed)), messageVectors.alice.ed25519_public_b64);
+      assert.equal(toBase64(implementation.ed25519PublicKey(bob.seed)), messageVectors.bob.ed25519_public_b64);
+    });
+
+    it('verifies the vector card and refuses a flipped bit, another key, a non-canonical S or R, and wrong lengths', () => {
+      assert.equal(implementation.ed25519Verify(cardSignature, cardMessage, cardKey), true);
+      const flipped = Uint8Array.from(cardSignature);
+      flipped[5] = (flipped[5] ?? 0) ^ 1;
+      assert.equal(implementation.ed25519Verify(flipped, cardMessage, cardKey), false);
+      assert.equal(implementation.ed25519Verify(cardSignature, utf8(`${card.canonical_unsigned} `), cardKey), false);
+      assert.equal(implementation.ed25519Verify(cardSignature, cardMessage, alice.public), false);
+      // S + L: the same scalar mod L, which a lenient verifier accepts and RFC 8032 refuses.
+      assert.equal(implementation.ed25519Verify(withS(cardSignature, GROUP_ORDER_LE), cardMessage, cardKey), false);
+      // R with y = p + 1 (a non-canonical encoding of y = 1, the identity's y).
+      const nonCanonicalR = Uint8Array.from(cardSignature);
+      nonCanonicalR.set(fromHex('eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f', 'R'), 0);
+      assert.equal(implementation.ed25519Verify(nonCanonicalR, cardMessage, cardKey), false);
+      assert.equal(implementation.ed25519Verify(cardSignature.subarray(0, 63), cardMessage, cardKey), false);
+      assert.equal(implementation.ed25519Verify(cardSignature, cardMessage, cardKey.subarray(0, 31)), false);
+    });
+
+    it('seals the vector envelope byte for byte and refuses the must_fail cases', async () => {
+      useCurves(implementation);
+      try {
+        const sealed = await sealEnvelope({
+          senderSeed: alice.seed,
+          recipientPublic: bob.public,
+          recipientSlotId: vector.bob_slot_id,
+          plaintext: utf8(vector.plaintext_utf8),
+          ephemeralIkm: fromHex(vector.ephemeral_ikm_hex, 'ikm'),
+        });
+        assert.equal(fromUtf8(sealed), vector.envelope_utf8);
+        const opened = await openEnvelope({ recipientSeed: bob.seed, senderPublic: alice.public, ownSlotId: vector.bob_slot_id, envelope: sealed });
+        assert.equal(fromUtf8(opened), vector.plaintext_utf8);
+        const openFailed = (error: unknown): boolean => error instanceof MessageRejected && error.reason === 'open_failed';
+        const carol = implementation.ed25519PublicKey(fromHex(messageVectors.must_fail.opened_as_if_from_carol.carol_ed25519_seed_hex, 'seed'));
+        await assert.rejects(openEnvelope({ recipientSeed: bob.seed, senderPublic: carol, ownSlotId: vector.bob_slot_id, envelope: sealed }), openFailed);
+        await assert.rejects(openEnvelope({ recipientSeed: bob.seed, senderPublic: alice.public, ownSlotId: messageVectors.must_fail.opened_under_another_slot_id, envelope: sealed }), openFailed);
+        await assert.rejects(openEnvelope({ recipientSeed: bob.seed, senderPublic: alice.public, ownSlotId: vector.bob_slot_id, envelope: utf8(messageVectors.must_fail.one_ciphertext_bit_flipped) }), openFailed);
+      } finally {
+        useCurves(installedBefore);
+      }
+    });
+  });
+}
+
+describe('curves: noble and native together', () => {
+  it('each opens what the other sealed with a fresh ephemeral key', async () => {
+    for (const [sealer, opener] of [
+      [nobleCurves, nativeCurves],
+      [nativeCurves, nobleCurves],
+    ] as const) {
+      try {
+        useCurves(sealer);
+        const sealed = await sealEnvelope({ senderSeed: alice.seed, recipientPublic: bob.public, recipientSlotId: vector.bob_slot_id, plaintext: utf8(`from ${sealer.name}`) });
+        useCurves(opener);
+        const opened = await openEnvelope({ recipientSeed: bob.seed, senderPublic: alice.public, ownSlotId: vector.bob_slot_id, envelope: sealed });
+        assert.equal(fromUtf8(opened), `from ${sealer.name}`);
+      } finally {
+        useCurves(installedBefore);
+      }
+    }
+  });
+});
