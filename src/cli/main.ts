@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { PairError, isPairError } from '../core/errors.js';
 import { IDENTITY_KEYS, initSelfIdempotent, loadIdentity } from '../core/identity.js';
 import { listPeers } from '../core/trust.js';
+import { showControls } from '../core/untrusted.js';
 import { createRelayConnector } from '../relay/client.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, describeListenFailure } from '../relay/embedded.js';
 import { startRelay, trustedProxies } from '../relay/node.js';
@@ -16,7 +17,7 @@ import { keyToFileName, openHomeStores } from '../node/fileStore.js';
 import { homeMailLock } from '../node/mailLock.js';
 import { confirmFromTerminal, listSessions } from './confirm.js';
 import { invokedAs, invokedAsFromAnywhere, shellWord } from './invocation.js';
-import { forgetCommand, inboxCommand, sendCommand } from './messages.js';
+import { cancelCommand, decideMoveCommand, forgetCommand, inboxCommand, sendCommand, sentCommand } from './messages.js';
 import { resolveRelay, runPairing } from './pair.js';
 import { Terminal } from './terminal.js';
 import { type CliContext, identityConflictWords } from './words.js';
@@ -182,6 +183,43 @@ const COMMANDS: readonly Command[] = [
       inboxCommand(homeDeps(home), { waitSeconds: options.wait ?? 0, follow: options.follow ?? false, ...(options['loss-grace'] !== undefined && { lossGraceSeconds: options['loss-grace'] }) }, terminal),
   },
   {
+    name: 'sent',
+    summary: 'List the messages you sent, with what became of each: queued, sent, delivered (read), failed or cancelled',
+    details: 'A message the peer\'s relay refused for now (full, busy, unreachable) is queued and sent again with the next send or inbox, for up to 7 days; cancel takes it back.',
+    args: [{ ...ARGS.peer, optional: true }],
+    options: ['home', 'json'],
+    examples: [
+      { args: '', why: 'everything you sent, oldest first' },
+      { args: 'bob --json', why: 'what you sent to bob, one JSON line each' },
+    ],
+    run: async ({ args: [peer], home, terminal }) => sentCommand(homeDeps(home), peer, terminal),
+  },
+  {
+    name: 'cancel',
+    summary: 'Take back a queued message before its relay takes it',
+    args: [ARGS.messageId],
+    options: ['home', 'json'],
+    examples: [{ args: '5f1c2a9b0d3e4f60718293a4b5c6d7e8', why: 'an id the sent command lists as queued' }],
+    run: async ({ args: [id = ''], home, terminal }) => cancelCommand(homeDeps(home), id, terminal),
+  },
+  {
+    name: 'accept-move',
+    summary: 'Send to a peer at the other relay it asked to move to (inbox lists such requests)',
+    details: 'A peer\'s move to another relay is held until you accept it: it makes this side send to an address the peer chose.',
+    args: [ARGS.peer],
+    options: ['home', 'json'],
+    examples: [{ args: 'bob', why: 'bob moved to a relay you both use now' }],
+    run: async ({ args: [peer = ''], home, terminal }) => decideMoveCommand(homeDeps(home), peer, 'accept', terminal),
+  },
+  {
+    name: 'refuse-move',
+    summary: 'Keep sending to a peer where you did before, refusing its move to another relay',
+    args: [ARGS.peer],
+    options: ['home', 'json'],
+    examples: [{ args: 'bob', why: 'you did not expect bob to move' }],
+    run: async ({ args: [peer = ''], home, terminal }) => decideMoveCommand(homeDeps(home), peer, 'refuse', terminal),
+  },
+  {
     name: 'relay',
     summary: 'Run a relay until Ctrl-C',
     details: 'The relay is untrusted by design: it never sees the code\'s secret, the SAS or the key. Put it behind a TLS proxy to use it over the internet.',
@@ -248,7 +286,8 @@ export async function main(argv: string[]): Promise<number> {
     const code = isPairError(error) ? error.code : 'relay_error';
     const message = error instanceof Error ? error.message : String(error);
     terminal.event({ event: 'error', code, message });
-    terminal.warn(`agent-pair: ${message}`);
+    // An error may quote a relay's or a peer's words: their control characters are shown, not obeyed.
+    terminal.warn(`agent-pair: ${showControls(message)}`);
     if (!isPairError(error) && process.env['AGENT_PAIR_DEBUG'] === '1' && error instanceof Error) terminal.warn(error.stack ?? '');
     return EXIT_FAILED;
   } finally {
