@@ -413,12 +413,18 @@ export class ReceiveRunner {
       await this.sendReceipts();
       for (const peer of await listPeers(this.deps)) await this.mailbox.prune(peer.fingerprint);
     }
-    // Queued sends go out with the pull, whichever front end runs it.
+    // Queued sends go out with the pull, whichever front end runs it; what became of them is
+    // this round's news too.
+    const stopForwarding = this.sender.on((event) => {
+      if (event.type === 'sent' || event.type === 'sendFailed') this.emitter.emit(event, events);
+    });
     try {
       await this.sender.flushOutbox();
     } catch (error) {
       if (!isPairError(error)) throw error;
-      this.trouble('(outbox)', error, events);
+      this.deps.log?.(`outbox: ${error.code}: ${error.message}`);
+    } finally {
+      stopForwarding();
     }
     const inboxes = await listOwnInboxes(this.deps);
     if (inboxes.length === 0) return events;
