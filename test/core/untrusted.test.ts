@@ -9,9 +9,9 @@ describe('untrusted input', () => {
   it('checkJsonNesting allows MAX_JSON_NESTING levels and refuses one more, ignoring brackets in strings', () => {
     assert.equal(MAX_JSON_NESTING, 64);
     checkJsonNesting(`${'['.repeat(64)}${']'.repeat(64)}`);
-    assert.throws(() => checkJsonNesting(`${'['.repeat(65)}${']'.repeat(65)}`), JsonTooDeep);
+    assert.throws(() => { checkJsonNesting(`${'['.repeat(65)}${']'.repeat(65)}`); }, JsonTooDeep);
     checkJsonNesting(JSON.stringify({ text: '['.repeat(1000) + '\\"{' }));
-    assert.throws(() => checkJsonNesting('['.repeat(100_000)), JsonTooDeep);
+    assert.throws(() => { checkJsonNesting('['.repeat(100_000)); }, JsonTooDeep);
   });
 
   it('jsonNesting counts without recursion and stops past the limit', () => {
