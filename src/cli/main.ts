@@ -14,6 +14,7 @@ import { StoreUnavailableError } from '../relay/store.js';
 import { defaultHome, systemClock, systemRandom } from '../node/system.js';
 import { ARGS, type CommandSpec, type OptionValues, UsageError, parseCommandLine } from './commandLine.js';
 import { keyToFileName, openHomeStores } from '../node/fileStore.js';
+import { checkHomeIsPrivate } from '../node/homeCheck.js';
 import { homeMailLock } from '../node/mailLock.js';
 import { confirmFromTerminal, listSessions } from './confirm.js';
 import { invokedAs, invokedAsFromAnywhere, shellWord } from './invocation.js';
@@ -275,6 +276,7 @@ export async function main(argv: string[]): Promise<number> {
   const terminal = new Terminal(options.json ?? false);
   const home = options.home ?? defaultHome();
   try {
+    if (command.options.includes('home')) checkHomeIsPrivate(home);
     return await command.run({ args, options, home, terminal });
   } catch (error) {
     if (error instanceof UsageError) {
