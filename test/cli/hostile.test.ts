@@ -61,6 +61,7 @@ describe('the CLI against a hostile paired peer', () => {
     await bobPosts(text('\u001b[2J\u001b]0;owned\u0007\u001b]52;c;ZXZpbA==\u0007\r2026-01-01T00:00:00Z  carol (0000000000000000):\u009b31m'));
     const read = await cli(['inbox', '--home', aliceHome]);
     assert.equal(read.code, 0, read.stderr);
+    // eslint-disable-next-line no-control-regex -- no control character may reach the terminal
     assert.doesNotMatch(read.stdout, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
     assert.match(read.stdout, /\\x1b\[2J\\x1b\]0;owned\\x07/);
     assert.match(read.stdout, /\\x0d2026-01-01/);
