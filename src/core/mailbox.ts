@@ -48,6 +48,12 @@ export const MAX_N_JUMP = 10_000;
  * dropped and reported (`overflow`), so a flooding peer cannot grow the mailbox without bound.
  */
 export const MAX_UNHANDLED_PER_PEER = 1000;
+/**
+ * Gaps in a peer's `n` tracked at once; past it the oldest are due at once (reported lost by the
+ * round's loss check) rather than waiting the grace, so a peer skipping numbers message after
+ * message cannot grow its record.
+ */
+export const MAX_OPEN_GAPS = 100;
 /** Accepted ids remembered per peer; past it the oldest chunk is forgotten early. */
 export const MAX_SEEN_PER_PEER = 50_000;
 /** Accepted ids are logged per peer in chunks of this many (what one acceptance rewrites at most). */
@@ -716,6 +722,7 @@ function trackN(mail: PeerMail, n: number, now: number): void {
   if (n > mail.highestN) {
     const skipped = n - mail.highestN - 1;
     if (skipped > 0) mail.gaps.push({ from: mail.highestN + 1, to: n - 1, since: now });
+    for (const gap of mail.gaps.slice(0, Math.max(mail.gaps.length - MAX_OPEN_GAPS, 0))) gap.since = 0;
     mail.highestN = n;
     return;
   }

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEDUP_MEMORY_MS, HANDLED_RETENTION_MS, LOSS_GRACE_MS, MAX_MESSAGES_PER_PEER, MAX_N_JUMP, MAX_SEEN_PER_PEER, MAX_UNHANDLED_PER_PEER, Mailbox, SEEN_CHUNK_IDS } from '../../src/core/mailbox.js';
+import { DEDUP_MEMORY_MS, HANDLED_RETENTION_MS, LOSS_GRACE_MS, MAX_MESSAGES_PER_PEER, MAX_N_JUMP, MAX_OPEN_GAPS, MAX_SEEN_PER_PEER, MAX_UNHANDLED_PER_PEER, Mailbox, SEEN_CHUNK_IDS } from '../../src/core/mailbox.js';
 import { type Message, MessageRejected } from '../../src/core/messages.js';
 import { MemoryKeyValueStore } from '../../src/core/routedStore.js';
 import { ShiftableClock } from '../helpers/sides.js';
@@ -230,5 +230,14 @@ describe('mailbox', () => {
     assert.equal(await mailbox.settleQueued(ALICE, outgoing.id, 'sent'), undefined);
     assert.deepEqual(await mailbox.outbox(), []);
     assert.equal((await mailbox.get(ALICE, outgoing.id))?.state, 'cancelled');
+  });
+
+  it('tracks at most MAX_OPEN_GAPS gaps per peer: older ones are reported at once', async () => {
+    assert.equal(MAX_OPEN_GAPS, 100);
+    const { mailbox } = makeMailbox();
+    for (let gap = 1; gap <= MAX_OPEN_GAPS + 2; gap++) await mailbox.accept(message(gap * 2));
+    // Within the grace, only the two oldest gaps are due.
+    assert.deepEqual(await mailbox.takeLosses([ALICE]), [{ peer: ALICE, count: 2 }]);
+    assert.equal((await mailbox.summary(ALICE)).pendingGap, MAX_OPEN_GAPS);
   });
 });
