@@ -174,7 +174,14 @@ class EventRenderer {
   message(record: MailRecord, handle: string): void {
     this.count++;
     const from = { fingerprint: record.peer, handle };
-    this.terminal.result({ event: 'message', id: record.id, from, n: record.n, sent_at: record.sentAt, body: record.body }, describeMessage(record, handle));
+    let prose: string;
+    try {
+      prose = describeMessage(record, handle);
+    } catch {
+      // A message kept by an earlier version that cannot be shown must not stop the others.
+      prose = `${record.sentAt}  ${handle} (${record.peer}): message ${record.id} cannot be shown here.`;
+    }
+    this.terminal.result({ event: 'message', id: record.id, from, n: record.n, sent_at: record.sentAt, body: record.body }, prose);
   }
 
   event(event: MessagingEvent): void {

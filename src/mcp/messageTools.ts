@@ -75,6 +75,15 @@ function messageOutOf(record: MailRecord, handle: string): z.infer<typeof messag
 
 /** One message as the agent reads it: who, when, and the content quoted (JSON-escaped). */
 function quote(record: MailRecord, handle: string): string {
+  try {
+    return quoteBody(record, handle);
+  } catch {
+    // A message kept by an earlier version that cannot be quoted must not hide the others.
+    return `- message ${record.id} from ${peerLabel({ handle, fingerprint: record.peer })} cannot be shown.`;
+  }
+}
+
+function quoteBody(record: MailRecord, handle: string): string {
   const head = `- message ${record.id} from ${peerLabel({ handle, fingerprint: record.peer })}, sent ${record.sentAt}${'reply_to' in record.body ? `, replying to ${jsonQuote(record.body['reply_to'])}` : ''}:`;
   const { body } = record;
   if (!isKnownBody(body)) return `${head} a message of type ${jsonQuote(body.type)} this version cannot show.`;
