@@ -353,8 +353,14 @@ export class Mailbox {
     await this.moveLegacySeen(now);
     if (await this.seen(message.id)) return 'duplicate';
     const peer = message.from;
-    if ((await this.deps.memory.get(recordKey(peer, message.id))) !== undefined) {
-      throw new MessageRejected('duplicate', `message ${message.id} has the id of a message already kept here (one this side sent); it cannot replace it`);
+    const kept = await this.readRecord(peer, message.id);
+    if (kept?.direction === 'out') {
+      throw new MessageRejected('duplicate', `message ${message.id} has the id of a message this side sent; it cannot replace it`);
+    }
+    if (kept) {
+      // Stored before a crash kept its id from being remembered: remembered now, stored once.
+      await this.remember(peer, message.id, now);
+      return { kind: 'stored', record: kept, overflowed: 0 };
     }
     const mail = await this.readPeer(peer);
     if (message.n - mail.highestN - 1 > MAX_N_JUMP) {

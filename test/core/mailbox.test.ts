@@ -240,4 +240,18 @@ describe('mailbox', () => {
     assert.deepEqual(await mailbox.takeLosses([ALICE]), [{ peer: ALICE, count: 2 }]);
     assert.equal((await mailbox.summary(ALICE)).pendingGap, MAX_OPEN_GAPS);
   });
+
+  it('a message stored before a crash kept its id from being remembered is stored once when read again', async () => {
+    const memory = new MemoryKeyValueStore();
+    const clock = new ShiftableClock();
+    const crashed = new Mailbox({ memory, clock });
+    const again = message(1);
+    await crashed.accept(again);
+    for (const key of [...memory.entries()].map(([entry]) => entry).filter((entry) => entry.startsWith('mail.seen'))) await memory.delete(key);
+    const mailbox = new Mailbox({ memory, clock });
+    const accepted = await mailbox.accept(again);
+    assert.equal(accepted !== 'duplicate' && accepted.kind, 'stored');
+    assert.deepEqual((await mailbox.list([ALICE])).map((record) => record.id), [again.id]);
+    assert.equal(await mailbox.accept(again), 'duplicate');
+  });
 });
