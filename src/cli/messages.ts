@@ -68,7 +68,6 @@ export async function sendCommand(deps: MessagingDeps, peerRef: string, input: S
 /** `sent [PEER]`: what this side sent, oldest first, with what became of each (queued, sent, delivered...). */
 export async function sentCommand(deps: MessagingDeps, peerRef: string | undefined, terminal: Terminal): Promise<number> {
   const sender = new SendRunner(deps);
-  await sender.flushOutbox();
   const peers = peerRef === undefined ? await listPeers(deps) : [await resolvePeer(deps, peerRef)];
   const handles = new Map(peers.map((peer) => [peer.fingerprint, peer.handle]));
   const records = await sender.mailbox.list([...handles.keys()], { direction: 'out' });
