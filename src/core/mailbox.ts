@@ -57,7 +57,7 @@ export const MAX_OPEN_GAPS = 100;
 /** Accepted ids remembered per peer; past it the oldest chunk is forgotten early. */
 export const MAX_SEEN_PER_PEER = 50_000;
 /** Accepted ids are logged per peer in chunks of this many (what one acceptance rewrites at most). */
-export const SEEN_CHUNK_IDS = 500;
+export const SEEN_CHUNK_IDS = 100;
 /** Sends waiting in the outbox at most, over every peer; past it a refused send fails at once. */
 export const MAX_OUTBOX = 1000;
 /** How long a mailbox write waits for another process of the identity to finish its own. */
