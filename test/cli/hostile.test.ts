@@ -8,12 +8,17 @@ import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { grantOnInbox, rememberPendingGrant, takePendingGrant } from '../../src/core/inboxes.js';
 import { openHomeStores } from '../../src/node/fileStore.js';
-import { systemClock } from '../../src/node/system.js';
+import { systemClock, systemRandom } from '../../src/node/system.js';
 import { createRelayConnector } from '../../src/relay/client.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { CLI, cli, pairCliHomes } from '../helpers/cli.js';
 import { type HostileDeps, deepDataBody, postRaw, rawMessage } from '../helpers/hostile.js';
+import { until } from '../helpers/until.js';
 
 const quiet = { log: () => undefined, limits: { opensPerIpPerMinute: 10_000 } };
 let relay: RunningRelay;
@@ -24,7 +29,7 @@ let aliceFingerprint: string;
 let bob: HostileDeps;
 let n = 0;
 
-const homeDeps = (home: string): HostileDeps => ({ ...openHomeStores(home), clock: systemClock, relays: createRelayConnector() });
+const homeDeps = (home: string): HostileDeps & { random: typeof systemRandom } => ({ ...openHomeStores(home), clock: systemClock, random: systemRandom, relays: createRelayConnector() });
 /** Bob (hostile) posts one message with this body to alice. */
 async function bobPosts(bodyJson: string, fields: { id?: string } = {}): Promise<void> {
   n += 1;
@@ -102,6 +107,38 @@ describe('the CLI against a hostile paired peer', () => {
     assert.equal((await cli(['inbox', '--json', '--home', aliceHome])).lines.filter((line) => line['event'] === 'move_held').length, 0);
     assert.equal((await cli(['accept-move', 'bob', '--json', '--home', aliceHome])).code, 1);
     await cli(['inbox', '--home', bobHome]);
+  });
+});
+
+describe('a message under the grant of a pairing still in flight, against a running inbox --follow', () => {
+  it('waits at the relay, unacknowledged, until the pairing ends; then it is handled and the message behind it prints', async () => {
+    const alice = homeDeps(aliceHome);
+    const relayPort = alice.relays(relay.url);
+    const { inbox, sendToken, grantId } = await grantOnInbox(alice, relayPort);
+    const pairId = 'e'.repeat(32);
+    await rememberPendingGrant(alice, pairId, { relayUrl: inbox.relayUrl, slotId: inbox.slotId, grantId, heldUntil: Date.now() + 120_000 });
+    const child = spawn(process.execPath, [CLI, 'inbox', '--follow', '--json', '--home', aliceHome]);
+    const events: Record<string, unknown>[] = [];
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      events.push(JSON.parse(line) as Record<string, unknown>);
+    });
+    try {
+      // The new peer writes before this side pinned it; the pinned peer writes after it.
+      await relayPort.postMessage(inbox.slotId, sendToken, 'bm90IGFuIGVudmVsb3Bl');
+      await bobPosts(text('behind the new peer'));
+      // Both stay at the relay while the pairing is in flight: nothing is dropped or acknowledged.
+      await sleep(2000);
+      const handled = (): unknown[] => events.filter((event) => event['event'] === 'dropped' || event['event'] === 'message').map((event) => event['event']);
+      assert.deepEqual(handled(), []);
+      assert.equal((await relayPort.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 })).messages.length, 2);
+      await takePendingGrant(alice, pairId);
+      await until('the message behind it', () => events.find((event) => event['event'] === 'message'));
+      assert.deepEqual(handled(), ['dropped', 'message']);
+      assert.equal(events.find((event) => event['event'] === 'dropped')?.['reason'], 'unknown_grant');
+    } finally {
+      child.kill('SIGINT');
+      await new Promise((done) => child.on('exit', done));
+    }
   });
 });
 
