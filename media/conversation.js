@@ -1,12 +1,13 @@
 // A conversation panel's page script. It renders what the extension sends (display data only)
-// and sends back `ready`, `send` with the typed text, and `askAgent` with a message id. Messages
+// and sends back `ready`, `send` with the typed text, `askAgent` with a message id, and
+// `cancel` with the id of a queued message. Messages
 // from the extension are checked before use, and the peer's text is written with textContent,
 // never as HTML. The contract is src/vscode/conversationMessages.ts.
 (function () {
   'use strict';
 
   const vscode = acquireVsCodeApi();
-  const STATES = ['unread', 'read', 'handled', 'sent', 'delivered'];
+  const STATES = ['unread', 'read', 'handled', 'queued', 'sent', 'delivered', 'failed', 'cancelled'];
   const KINDS = ['text', 'data', 'unsupported'];
   const MAX_COMPOSE_CHARS = 64 * 1024;
 
@@ -57,10 +58,16 @@
 
   function stateText(state) {
     switch (state) {
+      case 'queued':
+        return 'queued: the peer\'s relay refused it for now; it is sent again later';
       case 'sent':
         return 'sent, not delivered yet';
       case 'delivered':
         return 'delivered';
+      case 'failed':
+        return 'not sent: the relay did not take it';
+      case 'cancelled':
+        return 'cancelled before it was sent';
       default:
         return '';
     }
@@ -83,9 +90,19 @@
     time.dateTime = entry.sentAt;
     meta.append(time);
     if (entry.direction === 'out') {
-      const mark = element('span', `mark ${entry.state}`, entry.state === 'delivered' ? '✓✓ delivered' : '✓ sent');
+      const marks = { queued: '⧖ queued', sent: '✓ sent', delivered: '✓✓ delivered', failed: '✗ not sent', cancelled: '✗ cancelled' };
+      const mark = element('span', `mark ${entry.state}`, marks[entry.state] || entry.state);
       mark.title = stateText(entry.state);
       meta.append(mark);
+      if (entry.state === 'queued') {
+        const cancel = element('button', 'cancel', 'Cancel');
+        cancel.type = 'button';
+        cancel.setAttribute('aria-label', 'Cancel this queued message: it will not be sent');
+        cancel.addEventListener('click', () => {
+          vscode.postMessage({ type: 'cancel', id: entry.id });
+        });
+        meta.append(cancel);
+      }
     }
     item.append(meta);
     if (entry.kind === 'data') item.append(element('p', 'kind-note muted', 'Structured data for agents:'));

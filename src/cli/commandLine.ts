@@ -243,6 +243,15 @@ export const ARGS = {
     rest: true,
     parse: (text) => text,
   },
+  messageId: {
+    name: 'ID',
+    help: 'a message id (32 hex characters), as send and sent print it',
+    parse: (text) => {
+      const id = text.trim().toLowerCase();
+      if (!MESSAGE_ID_PATTERN.test(id)) throw new UsageError(`ID ${quoted(text)} is not a message id; expected the 32 hex characters send or sent printed`);
+      return id;
+    },
+  },
   fingerprint: {
     name: 'FINGERPRINT',
     help: 'a pinned peer\'s fingerprint, as the peers command lists it (16 hex characters)',

@@ -13,6 +13,7 @@ import type { MessagingDeps } from '../core/inbox.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT } from '../relay/embedded.js';
 import { trustedProxies } from '../relay/trustProxy.js';
 import { MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES } from '../core/vocabulary.js';
+import { showControls } from '../core/untrusted.js';
 import { ARGS, type CommandSpec, type OptionValues, UsageError, parseCommandLine } from './commandLine.js';
 import { invokedAs, invokedAsFromAnywhere, shellWord } from './invocation.js';
 import { Terminal } from './terminal.js';
@@ -213,6 +214,55 @@ const COMMANDS: readonly Command[] = [
     },
   },
   {
+    name: 'sent',
+    summary: 'List the messages you sent, with what became of each: queued, sent, delivered (read), failed or cancelled',
+    details: 'A message the peer\'s relay refused for now (full, busy, unreachable) is queued and sent again with the next send or inbox, for up to 7 days; cancel takes it back.',
+    args: [{ ...ARGS.peer, optional: true }],
+    options: ['home', 'json'],
+    examples: [
+      { args: '', why: 'everything you sent, oldest first' },
+      { args: 'bob --json', why: 'what you sent to bob, one JSON line each' },
+    ],
+    run: async ({ args: [peer], home, terminal }) => {
+      const { sentCommand } = await import('./messages.js');
+      return sentCommand(await homeDeps(home), peer, terminal);
+    },
+  },
+  {
+    name: 'cancel',
+    summary: 'Take back a queued message before its relay takes it',
+    args: [ARGS.messageId],
+    options: ['home', 'json'],
+    examples: [{ args: '5f1c2a9b0d3e4f60718293a4b5c6d7e8', why: 'an id the sent command lists as queued' }],
+    run: async ({ args: [id = ''], home, terminal }) => {
+      const { cancelCommand } = await import('./messages.js');
+      return cancelCommand(await homeDeps(home), id, terminal);
+    },
+  },
+  {
+    name: 'accept-move',
+    summary: 'Send to a peer at the other relay it asked to move to (inbox lists such requests)',
+    details: 'A peer\'s move to another relay is held until you accept it: it makes this side send to an address the peer chose.',
+    args: [ARGS.peer],
+    options: ['home', 'json'],
+    examples: [{ args: 'bob', why: 'bob moved to a relay you both use now' }],
+    run: async ({ args: [peer = ''], home, terminal }) => {
+      const { decideMoveCommand } = await import('./messages.js');
+      return decideMoveCommand(await homeDeps(home), peer, 'accept', terminal);
+    },
+  },
+  {
+    name: 'refuse-move',
+    summary: 'Keep sending to a peer where you did before, refusing its move to another relay',
+    args: [ARGS.peer],
+    options: ['home', 'json'],
+    examples: [{ args: 'bob', why: 'you did not expect bob to move' }],
+    run: async ({ args: [peer = ''], home, terminal }) => {
+      const { decideMoveCommand } = await import('./messages.js');
+      return decideMoveCommand(await homeDeps(home), peer, 'refuse', terminal);
+    },
+  },
+  {
     name: 'relay',
     summary: 'Run a relay until Ctrl-C',
     details: 'The relay is untrusted by design: it never sees the code\'s secret, the SAS or the key. Put it behind a TLS proxy to use it over the internet.',
@@ -273,6 +323,7 @@ export async function main(argv: string[]): Promise<number> {
   // What the CLI's words need to name: the command as the person invoked it, and the home it used.
   const context: CliContext = { command: invokedAs(), home, defaultHome: home === defaultHome() };
   try {
+    if (command.options.includes('home')) (await import('../node/homeCheck.js')).checkHomeIsPrivate(home);
     return await command.run({ args, options, context, home, terminal });
   } catch (error) {
     if (error instanceof UsageError) {
@@ -284,7 +335,8 @@ export async function main(argv: string[]): Promise<number> {
     const code = isPairError(error) ? error.code : 'relay_error';
     const message = error instanceof Error ? error.message : String(error);
     terminal.event({ event: 'error', code, message });
-    terminal.warn(`agent-pair: ${message}`);
+    // An error may quote a relay's or a peer's words: their control characters are shown, not obeyed.
+    terminal.warn(`agent-pair: ${showControls(message)}`);
     if (!isPairError(error) && process.env['AGENT_PAIR_DEBUG'] === '1' && error instanceof Error) terminal.warn(error.stack ?? '');
     return EXIT_FAILED;
   } finally {

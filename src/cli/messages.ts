@@ -3,6 +3,15 @@
 //
 // --json lines on stdout (one per event):
 //   {"event":"sent","id","peer":{"fingerprint","handle"},"n","seq","sent_at"}
+//   {"event":"queued","id","peer":{"fingerprint","handle"},"n","sent_at","code","message"}   the relay
+//                                                 refused it for now; it waits in the outbox
+//   {"event":"send_failed","id","peer":{...},"code","message"}   a queued send refused for good or aged out
+//   {"event":"outgoing","id","peer":{...},"n","sent_at","state","body"}   `sent`: one per sent message
+//                                                 (state queued, sent, delivered, failed or cancelled)
+//   {"event":"cancelled","id","peer":{...}}
+//   {"event":"overflow","peer":{...},"count"}   older unhandled messages dropped to keep the limit
+//   {"event":"move_held","peer":{...},"relay_url"}   the peer asks to move to another relay: accept-move / refuse-move
+//   {"event":"move_accepted"|"move_refused","peer":{...},"relay_url"}
 //   {"event":"message","id","from":{"fingerprint","handle"},"n","sent_at","body":{...}}
 //   {"event":"receipt","peer":{"fingerprint","handle"},"ids":[...]}      (those messages are delivered)
 //   {"event":"dropped","reason","detail"}
@@ -15,10 +24,11 @@
 
 import { open } from 'node:fs/promises';
 import { PairError } from '../core/errors.js';
-import { type MessagingDeps, type MessagingEvent, ReceiveRunner, SendRunner, forgetAndRevoke, resolvePeer } from '../core/inbox.js';
+import { type MessagingDeps, type MessagingEvent, type PeerRef, ReceiveRunner, SendRunner, decidePeerMove, forgetAndRevoke, heldMoves, resolvePeer } from '../core/inbox.js';
 import type { MailRecord } from '../core/mailbox.js';
 import { MAX_TEXT_BYTES, isKnownBody } from '../core/messages.js';
 import { listPeers } from '../core/trust.js';
+import { jsonQuote, showControls } from '../core/untrusted.js';
 import type { Terminal } from './terminal.js';
 import { type CliContext, homeOption } from './words.js';
 
@@ -81,10 +91,60 @@ export async function readMessageText(source: TextSource): Promise<string> {
 export async function sendCommand(deps: MessagingDeps, peerRef: string, input: SendInput, terminal: Terminal): Promise<number> {
   const body: Record<string, unknown> = input.data !== undefined ? { type: 'data', data: input.data } : { type: 'text', text: input.text ?? '' };
   if (input.replyTo !== undefined) body['reply_to'] = input.replyTo;
-  const sent = await new SendRunner(deps).send(peerRef, body);
+  const sender = new SendRunner(deps);
+  let refusal: Extract<MessagingEvent, { type: 'queued' }> | undefined;
+  sender.on((event) => {
+    if (event.type === 'queued') refusal = event;
+  });
+  const sent = await sender.send(peerRef, body);
+  if (sent.queued) {
+    terminal.result(
+      { event: 'queued', id: sent.id, peer: sent.peer, n: sent.record?.n, sent_at: sent.record?.sentAt, code: refusal?.code, message: refusal?.message },
+      `Queued for ${sent.peer.handle} (${sent.peer.fingerprint}); message id ${sent.id}. Their relay refused it for now (${showControls(refusal?.message ?? '')}); ` +
+        'it is sent again with the next send, inbox or a running inbox --follow, for up to 7 days. See it with: agent-pair sent; take it back with: agent-pair cancel ID',
+    );
+    return 0;
+  }
   terminal.result(
     { event: 'sent', id: sent.id, peer: sent.peer, n: sent.record?.n, seq: sent.seq, sent_at: sent.record?.sentAt },
     `Sent to ${sent.peer.handle} (${sent.peer.fingerprint}); message id ${sent.id}. It is delivered once their side has shown it to them (your inbox then prints the receipt).`,
+  );
+  return 0;
+}
+
+/** `sent [PEER]`: what this side sent, oldest first, with what became of each (queued, sent, delivered...). */
+export async function sentCommand(deps: MessagingDeps, peerRef: string | undefined, terminal: Terminal): Promise<number> {
+  const sender = new SendRunner(deps);
+  const peers = peerRef === undefined ? await listPeers(deps) : [await resolvePeer(deps, peerRef)];
+  const handles = new Map(peers.map((peer) => [peer.fingerprint, peer.handle]));
+  const records = await sender.mailbox.list([...handles.keys()], { direction: 'out' });
+  for (const record of records) {
+    const peer = { fingerprint: record.peer, handle: handles.get(record.peer) ?? record.peer };
+    terminal.result(
+      { event: 'outgoing', id: record.id, peer, n: record.n, sent_at: record.sentAt, state: record.state, body: record.body },
+      `${record.sentAt}  to ${peer.handle} (${peer.fingerprint})  ${record.state.padEnd(9)}  ${record.id}  ${preview(record)}`,
+    );
+  }
+  if (records.length === 0) terminal.say('Nothing sent yet.');
+  return 0;
+}
+
+/** `cancel ID`: takes back a message still waiting in the outbox. */
+export async function cancelCommand(deps: MessagingDeps, id: string, terminal: Terminal): Promise<number> {
+  const record = await new SendRunner(deps).cancel(id);
+  const peer = peerObject(await resolvePeer(deps, record.peer));
+  terminal.result({ event: 'cancelled', id, peer }, `Cancelled message ${id} to ${describePeer(peer)}; it will not be sent.`);
+  return 0;
+}
+
+/** `accept-move PEER` / `refuse-move PEER`: the person's answer to a peer's move to another relay. */
+export async function decideMoveCommand(deps: MessagingDeps, peerRef: string, decision: 'accept' | 'refuse', terminal: Terminal): Promise<number> {
+  const { peer, relayUrl } = await decidePeerMove(deps, peerRef, decision);
+  terminal.result(
+    { event: decision === 'accept' ? 'move_accepted' : 'move_refused', peer, relay_url: relayUrl },
+    decision === 'accept'
+      ? `Messages to ${peer.handle} (${peer.fingerprint}) now go to ${showControls(relayUrl)}.`
+      : `Refused: messages to ${peer.handle} (${peer.fingerprint}) still go where they went before.`,
   );
   return 0;
 }
@@ -95,6 +155,7 @@ export async function inboxCommand(deps: MessagingDeps, context: CliContext, inp
   const peers = await listPeers(deps);
   if (peers.length === 0) throw new PairError('not_found', `No pinned peers yet in ${context.home}, so no one can write to you. Pair first: ${context.command} host${homeOption(context)}`);
   const render = new EventRenderer(terminal);
+  for (const held of await heldMoves(deps)) render.event({ type: 'peerMoveHeld', peer: held.peer, relayUrl: held.relayUrl });
   // What this side stored earlier but no one handled yet (another process pulled it) comes first.
   const waiting = await receiver.mailbox.list(peers.map((peer) => peer.fingerprint), { direction: 'in' });
   const handles = new Map(peers.map((peer) => [peer.fingerprint, peer.handle]));
@@ -163,7 +224,14 @@ class EventRenderer {
   message(record: MailRecord, handle: string): void {
     this.count++;
     const from = { fingerprint: record.peer, handle };
-    this.terminal.result({ event: 'message', id: record.id, from, n: record.n, sent_at: record.sentAt, body: record.body }, describeMessage(record, handle));
+    let prose: string;
+    try {
+      prose = describeMessage(record, handle);
+    } catch {
+      // A message kept by an earlier version that cannot be shown must not stop the others.
+      prose = `${record.sentAt}  ${handle} (${record.peer}): message ${record.id} cannot be shown here.`;
+    }
+    this.terminal.result({ event: 'message', id: record.id, from, n: record.n, sent_at: record.sentAt, body: record.body }, prose);
   }
 
   event(event: MessagingEvent): void {
@@ -179,7 +247,26 @@ class EventRenderer {
         return;
       case 'dropped':
         // Never presented as coming from a peer: the relay or someone else sent something that failed a check.
-        this.terminal.result({ event: 'dropped', reason: event.reason, detail: event.detail }, `Dropped an envelope that failed a check (${event.reason}): ${event.detail}.`);
+        this.terminal.result({ event: 'dropped', reason: event.reason, detail: event.detail }, `Dropped an envelope that failed a check (${event.reason}): ${showControls(event.detail)}.`);
+        return;
+      case 'overflow':
+        this.terminal.result(
+          { event: 'overflow', peer: peerObject(event.peer), count: event.count },
+          `Dropped the ${event.count} oldest unhandled message${event.count === 1 ? '' : 's'} from ${event.peer.handle} (${event.peer.fingerprint}) to keep the limit of messages waiting per peer; read your inbox more often or ask them to send less.`,
+        );
+        return;
+      case 'peerMoveHeld':
+        this.terminal.result(
+          { event: 'move_held', peer: peerObject(event.peer), relay_url: event.relayUrl },
+          `${event.peer.handle} (${event.peer.fingerprint}) asks you to send to them on another relay, ${jsonQuote(showControls(event.relayUrl))}. Nothing changes until you decide: ` +
+            `agent-pair accept-move ${event.peer.fingerprint}   or   agent-pair refuse-move ${event.peer.fingerprint}`,
+        );
+        return;
+      case 'queued':
+        this.terminal.result({ event: 'queued', id: event.record.id, peer: peerObject(event.peer), code: event.code, message: event.message }, `Message ${event.record.id} to ${describePeer(event.peer)} waits in the outbox: ${showControls(event.message)}`);
+        return;
+      case 'sendFailed':
+        this.terminal.result({ event: 'send_failed', id: event.record.id, peer: peerObject(event.peer), code: event.code, message: event.message }, `Message ${event.record.id} to ${describePeer(event.peer)} could not be sent: ${showControls(event.message)}`);
         return;
       case 'lost':
         this.terminal.result(
@@ -190,7 +277,7 @@ class EventRenderer {
       case 'peerMoved':
         this.terminal.result(
           { event: 'peer_moved', peer: peerObject(event.peer), relay_url: event.relayUrl },
-          `${event.peer.handle} moved their inbox to ${event.relayUrl}; messages to them go there now.`,
+          `${event.peer.handle} moved their inbox to ${showControls(event.relayUrl)}; messages to them go there now.`,
         );
         return;
       case 'inboxMoved':
@@ -204,10 +291,11 @@ class EventRenderer {
         if (this.terminal.json) {
           this.terminal.result({ event: 'relay_trouble', relay_url: event.relayUrl, code: event.code, message: event.message, ...(event.peer && { peer: peerObject(event.peer) }) }, '');
         } else {
-          this.terminal.warn(event.peer ? `Could not tell ${event.peer.handle} (${event.peer.fingerprint}) where your inbox is now: ${event.message} If both of your inboxes were lost, pair again.` : `Relay ${event.relayUrl}: ${event.message}`);
+          this.terminal.warn(showControls(event.peer ? `Could not tell ${event.peer.handle} (${event.peer.fingerprint}) where your inbox is now: ${event.message} If both of your inboxes were lost, pair again.` : `Relay ${event.relayUrl}: ${event.message}`));
         }
         return;
       case 'sent':
+        if (event.record?.state === 'sent') this.terminal.result({ event: 'sent', id: event.id, peer: peerObject(event.peer), n: event.record.n, seq: event.seq, sent_at: event.record.sentAt }, `Queued message ${event.id} to ${describePeer(event.peer)} was sent.`);
         return;
     }
   }
@@ -218,11 +306,27 @@ function peerObject(peer: { fingerprint: string; handle: string }): { fingerprin
   return { fingerprint: peer.fingerprint, handle: peer.handle };
 }
 
+function describePeer(peer: PeerRef): string {
+  return `${peer.handle} (${peer.fingerprint})`;
+}
+
+/** One line of what a sent message said, for the `sent` list. */
+function preview(record: MailRecord): string {
+  const { body } = record;
+  const text = body.type === 'text' && typeof body['text'] === 'string' ? body['text'] : body.type === 'data' ? JSON.stringify(body['data']) : body.type;
+  return showControls(text.length > 60 ? `${text.slice(0, 59)}…` : text, { oneLine: true });
+}
+
+/**
+ * A received message for the person's terminal: control characters the peer wrote (ANSI and OSC
+ * escapes, C0/C1, bidi overrides) shown escaped, so the text cannot drive the terminal or fake
+ * a line from someone else; every line of a text is indented under its sender.
+ */
 function describeMessage(record: MailRecord, handle: string): string {
   const head = `${record.sentAt}  ${handle} (${record.peer})${'reply_to' in record.body && typeof record.body['reply_to'] === 'string' ? `, replying to ${record.body['reply_to']}` : ''}:`;
   const { body } = record;
-  if (!isKnownBody(body)) return `${head} a message of type ${JSON.stringify(body.type)}, which this version cannot show (id ${record.id}).`;
-  if (body.type === 'text') return `${head}\n${body.text.replace(/^/gm, '  ')}`;
-  if (body.type === 'data') return `${head} data ${JSON.stringify(body.data)}`;
+  if (!isKnownBody(body)) return `${head} a message of type ${jsonQuote(showControls(body.type))}, which this version cannot show (id ${record.id}).`;
+  if (body.type === 'text') return `${head}\n${showControls(body.text).replace(/^/gm, '  ')}`;
+  if (body.type === 'data') return `${head} data ${showControls(jsonQuote(body.data))}`;
   return `${head} ${body.type}`;
 }

@@ -4,6 +4,7 @@
 
 import type { Interface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import { jsonQuote } from '../core/untrusted.js';
 
 export type CliEvent =
   | { event: 'code'; code: string; relay_url: string; session_id: string }
@@ -40,13 +41,14 @@ export class Terminal {
 
   /** A machine-readable event (JSON mode only; human mode says it in prose instead). */
   event(event: CliEvent): void {
-    if (this.json) this.stdout.write(`${JSON.stringify(event)}\n`);
+    if (this.json) this.stdout.write(`${jsonQuote(event)}\n`);
   }
 
   /** A command's result: one JSON line on stdout in JSON mode, else the prose on stdout. */
   result(value: object, prose: string): void {
     this.stopSpinner();
-    this.stdout.write(`${this.json ? JSON.stringify(value) : prose}\n`);
+    // U+2028/U+2029/U+0085 escaped: one event per line for any line splitter.
+    this.stdout.write(`${this.json ? jsonQuote(value) : prose}\n`);
   }
 
   /** Prose for the person: stdout in human mode, stderr in JSON mode. */

@@ -8,6 +8,7 @@ import type { PeerSummary, SessionSnapshot } from '../core/session.js';
 import type { RelayChoiceFailure } from '../node/localRelay.js';
 import { shellWord } from './invocation.js';
 import { OWN_KEY_REASON, SAS_MISMATCH_REASON } from '../core/session.js';
+import { jsonQuote, showControls } from '../core/untrusted.js';
 
 /** What the words need to know of where the person runs the command. */
 export interface CliContext {
@@ -56,7 +57,8 @@ export function endedWords(code: ErrorCode, reason: string, context: CliContext)
       if (reason === SAS_MISMATCH_REASON) return 'The other person typed digits that do not match their SAS. A digit may have been misheard, or someone may be intercepting this pairing, so both sides stopped. Start a new pairing.';
       if (reason === CANCELLED_REASON) return 'The other person cancelled the pairing. Start a new one when you are both ready.';
       if (reason === OWN_KEY_REASON) return sameHome(context);
-      return `The other side aborted the pairing: ${reason}. Start a new pairing.`;
+      // The peer's own words: quoted, control characters shown, so they cannot drive the terminal.
+      return `The other side aborted the pairing: ${jsonQuote(showControls(reason))}. Start a new pairing.`;
     case 'aborted':
       return reason === CANCELLED_REASON ? PAIRING_WORDS.cancelled : `Pairing aborted: ${reason}.`;
     default:

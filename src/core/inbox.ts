@@ -7,11 +7,16 @@
 //   await sender.send(peerRef, body)          peerRef: a fingerprint or an unambiguous handle;
 //                                             body: {type:'text',text,reply_to?} | {type:'data',data,reply_to?}.
 //                                             Resolves once the peer's relay stored it:
-//                                             {id, seq, peer, record} (record.state 'sent').
-//                                             Rejects with a PairError: not_found / bad_input (peer,
-//                                             body), too_large, inbox_full, revoked, inbox_gone,
-//                                             relay_unreachable... Network errors, 429 and 503 are
-//                                             retried with the same envelope (same id).
+//                                             {id, seq, peer, record, queued: false} (record.state
+//                                             'sent'); or, when the relay refused it for now (507,
+//                                             429, 503, unreachable, after a few quick tries), once
+//                                             it waits in the outbox: queued: true, record.state
+//                                             'queued'. Rejects with a PairError: not_found /
+//                                             bad_input (peer, body), too_large, revoked, inbox_gone...
+//   await sender.flushOutbox()                posts the queued sends that are due (same envelope,
+//                                             same id), backing off, until stored or 7 days old;
+//                                             every receive round calls it
+//   await sender.cancel(id)                   takes a queued send back (state 'cancelled')
 //
 //   const receiver = new ReceiveRunner(deps, { sender, lossGraceMs });
 //   receiver.on((event) => ...)               every event below, as it happens
@@ -22,6 +27,7 @@
 //                                             event and a pause, never the end
 //   await receiver.markRead(refs)             unread → read (no receipt)
 //   await receiver.markHandled(refs)          → handled, then sends one receipt per peer
+//   await decidePeerMove(deps, fp, decision)  the person accepts or refuses a held move
 //   receiver.mailbox                          list(), summary(peer) for views (unread counts,
 //                                             last message each way, delivered, lost)
 //   await forgetAndRevoke(deps, fingerprint)  what "forget" does in every front end
@@ -29,12 +35,20 @@
 // Events (MessagingEvent):
 //   message      {record, peer}       a text/data (or unsupported-type) message, stored unread
 //   receipt      {peer, ids}          the peer handed these sent messages over: now 'delivered'
-//   dropped      {reason, detail, relayUrl, seq}   an envelope that failed a check; never shown
-//                                     as from a peer; counted, logged, still acknowledged
+//   dropped      {reason, detail, relayUrl, seq}   an envelope that failed a check, or that could
+//                                     not be stored or counted; never shown as from a peer;
+//                                     counted, logged, still acknowledged: no message stops the pull
+//   overflow     {peer, count}        older unhandled messages from that peer were dropped to keep
+//                                     at most MAX_UNHANDLED_PER_PEER
 //   lost         {peer, count}        the relay may have lost `count` messages from that peer
-//   peerMoved    {peer, relayUrl}     the peer sent its new inbox; its coordinates were replaced
+//   peerMoved    {peer, relayUrl}     the peer sent its new inbox on the same relay; its coordinates were replaced
+//   peerMoveHeld {peer, relayUrl}     the peer asks to be written to on another relay: held until
+//                                     the person accepts (decidePeerMove); an agent never does
 //   inboxMoved   {relayUrl, told}     our inbox there was gone; a new one was made, peers told
-//   sent         {record|undefined, peer, id, seq}   a message (or a receipt, record undefined) stored at the peer's relay
+//   sent         {record|undefined, peer, id, seq}   a message (or a receipt, record undefined) stored
+//                                     at the peer's relay, at once or from the outbox
+//   queued       {record, peer, code, message}   the relay refused a send for now: in the outbox
+//   sendFailed   {record, peer, code, message}   a queued send was refused for good or aged out
 //   relayTrouble {relayUrl, code, message, peer?}   a relay call failed (with `peer`: telling that
 //                                     peer about a new inbox failed); the runner retries later
 //
@@ -43,10 +57,11 @@
 import { fromBase64, toBase64, wipe } from './bytes.js';
 import { type ErrorCode, PairError, isPairError, isRelayTrouble } from './errors.js';
 import { loadIdentity, loadSigningKey } from './identity.js';
-import { type OwnInbox, firstInbox, inboxOn, listOwnInboxes, replaceInbox } from './inboxes.js';
-import { type HeldMailbox, type MailRecord, Mailbox, type MailboxOptions } from './mailbox.js';
+import { type OwnInbox, firstInbox, inboxOn, listOwnInboxes, pendingGrantIds, replaceInbox } from './inboxes.js';
+import { type HeldMailbox, type MailRecord, Mailbox, type MailboxOptions, type OutboxEntry } from './mailbox.js';
 import {
   type DropReason,
+  type InboxBody,
   type Message,
   MAX_RECEIPT_IDS,
   MessageRejected,
@@ -59,7 +74,8 @@ import {
   sentAtOf,
 } from './messages.js';
 import type { Clock, MailLock, Memory, Random, RelayConnector, RelayPort, Vault } from './ports.js';
-import { type PinnedPeer, findPeers, forgetPeer, getPeer, listPeers, loadPeerSendToken, pendingRevocations, rememberRevocation, revocationsDone, updatePeer } from './trust.js';
+import { type PinnedPeer, decideMove, findPeers, forgetPeer, getPeer, heldMove, holdMove, listPeers, loadPeerSendToken, pendingRevocations, rememberRevocation, revocationsDone, updatePeer } from './trust.js';
+import { relayOrigin } from './untrusted.js';
 
 export interface MessagingDeps {
   vault: Vault;
@@ -82,10 +98,14 @@ export type MessagingEvent =
   | { type: 'message'; record: MailRecord; peer: PeerRef }
   | { type: 'receipt'; peer: PeerRef; ids: string[] }
   | { type: 'dropped'; reason: DropReason; detail: string; relayUrl: string; seq: number }
+  | { type: 'overflow'; peer: PeerRef; count: number }
   | { type: 'lost'; peer: PeerRef; count: number }
   | { type: 'peerMoved'; peer: PeerRef; relayUrl: string }
+  | { type: 'peerMoveHeld'; peer: PeerRef; relayUrl: string }
   | { type: 'inboxMoved'; relayUrl: string; told: PeerRef[] }
   | { type: 'sent'; record: MailRecord | undefined; peer: PeerRef; id: string; seq: number }
+  | { type: 'queued'; record: MailRecord; peer: PeerRef; code: ErrorCode; message: string }
+  | { type: 'sendFailed'; record: MailRecord; peer: PeerRef; code: ErrorCode; message: string }
   | { type: 'relayTrouble'; relayUrl: string; code: ErrorCode; message: string; peer?: PeerRef };
 
 export type MessagingListener = (event: MessagingEvent) => void;
@@ -99,6 +119,13 @@ export const MAX_WAIT_SECONDS = 25;
 /** The pause after a failed pull before the next one, doubling up to the maximum. */
 export const PULL_RETRY_BASE_MS = 1000;
 export const PULL_RETRY_MAX_MS = 30_000;
+/** The first pause before a queued send is tried again; it doubles each try up to the maximum. */
+export const OUTBOX_RETRY_BASE_MS = 30_000;
+export const OUTBOX_RETRY_MAX_MS = 30 * 60_000;
+/** A queued send older than this fails: the receiver would drop it as stale anyway (7 days). */
+export const OUTBOX_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
+/** While a pairing that made a grant is in flight, a message under it waits: the pull looks again this often. */
+export const PENDING_PAIRING_RECHECK_MS = 1000;
 /** How often a receiver retries telling peers about a grant they have not heard of yet and sending receipts that failed, and prunes the mailbox. */
 export const HEAL_INTERVAL_MS = 60_000;
 
@@ -121,15 +148,35 @@ const publicKeyOf = (peer: PinnedPeer): Uint8Array => fromBase64(peer.card.key, 
 class Emitter {
   private readonly listeners = new Set<MessagingListener>();
 
+  constructor(private readonly log?: (line: string) => void) {}
+
   on(listener: MessagingListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
+  /** A listener that fails (a front end that cannot show an event) is logged, never stops the runner. */
   emit(event: MessagingEvent, collected?: MessagingEvent[]): void {
     collected?.push(event);
-    for (const listener of this.listeners) listener(event);
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.log?.(`showing a ${event.type} event failed: ${describeFailure(error)}`);
+      }
+    }
   }
+}
+
+/** A failure in a few words for a log line (never a stack, never message text). */
+function describeFailure(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message.slice(0, 200)}`;
+  return typeof error;
+}
+
+/** A refusal that may pass (relay down, busy, slowing us down, the peer's inbox full): the send waits in the outbox. */
+function refusedForNow(error: unknown): boolean {
+  return isRelayTrouble(error) || isPairError(error, 'inbox_full');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -137,10 +184,13 @@ class Emitter {
 
 export interface Sent {
   id: string;
+  /** The relay's seq; 0 while queued. */
   seq: number;
   peer: PeerRef;
   /** The kept record of a text or data message; undefined for receipts and inbox moves. */
   record: MailRecord | undefined;
+  /** True when the relay refused it for now and it waits in the outbox (record.state 'queued'). */
+  queued: boolean;
 }
 
 /** Resolves a fingerprint or an unambiguous handle to one pinned peer. */
@@ -152,7 +202,7 @@ export async function resolvePeer(deps: Pick<MessagingDeps, 'vault' | 'memory'>,
 }
 
 export class SendRunner {
-  private readonly emitter = new Emitter();
+  private readonly emitter: Emitter;
   readonly mailbox: Mailbox;
 
   constructor(
@@ -160,6 +210,7 @@ export class SendRunner {
     mailbox?: Mailbox,
   ) {
     this.mailbox = mailbox ?? new Mailbox(deps);
+    this.emitter = new Emitter(deps.log);
   }
 
   on(listener: MessagingListener): () => void {
@@ -174,12 +225,16 @@ export class SendRunner {
     return this.sendBody(peer, checked, true);
   }
 
-  /** Seals and posts one body; `keep` records it in the mailbox (text and data). */
+  /**
+   * Seals and posts one body; `keep` records it in the mailbox (text and data) and, when the
+   * relay refuses it for now, keeps it in the outbox instead of failing.
+   */
   async sendBody(peer: PinnedPeer, body: Message['body'], keep: boolean): Promise<Sent> {
     const identity = await loadIdentity(this.deps);
     if (!identity) throw new PairError('identity_missing', 'This side has no identity yet: set one up and pair first.');
     const sendToken = await loadPeerSendToken(this.deps, peer.fingerprint);
     if (sendToken === undefined) throw new PairError('not_found', `${peer.handle} (${peer.fingerprint}) is no longer pinned.`);
+    if (keep) await this.flushOutbox();
     const n = await this.mailbox.nextN(peer.fingerprint);
     const message: Message = {
       v: 1,
@@ -190,25 +245,94 @@ export class SendRunner {
       sent_at: sentAtOf(this.deps.clock.now()),
       body,
     };
-    const seed = await loadSigningKey(this.deps);
     let envelope: string;
     try {
-      envelope = toBase64(await sealEnvelope({ senderSeed: seed, recipientPublic: publicKeyOf(peer), recipientSlotId: peer.slotId, plaintext: encodeMessage(message) }));
+      envelope = await this.seal(peer, message);
     } catch (error) {
       await this.mailbox.releaseN(peer.fingerprint, n);
       throw error;
-    } finally {
-      wipe(seed);
     }
-    const seq = await this.post(peer, sendToken, envelope, n);
+    let seq: number;
+    try {
+      seq = await this.post(peer, sendToken, envelope);
+    } catch (error) {
+      const record = keep && isPairError(error) && refusedForNow(error) ? await this.mailbox.queue(message, error.code, this.deps.clock.now() + OUTBOX_RETRY_BASE_MS) : undefined;
+      if (record && isPairError(error)) {
+        this.deps.log?.(`send ${message.id} to ${peer.fingerprint} queued: ${error.code}`);
+        this.emitter.emit({ type: 'queued', record, peer: refOf(peer), code: error.code, message: error.message });
+        return { id: message.id, seq: 0, peer: refOf(peer), record, queued: true };
+      }
+      // Refused for good: the number goes back, so the peer sees no gap for a message that never left.
+      if (!isRelayTrouble(error)) await this.mailbox.releaseN(peer.fingerprint, n);
+      throw error;
+    }
     const record = keep ? await this.mailbox.recordSent(message) : undefined;
-    const sent: Sent = { id: message.id, seq, peer: refOf(peer), record };
+    const sent: Sent = { id: message.id, seq, peer: refOf(peer), record, queued: false };
     this.emitter.emit({ type: 'sent', ...sent });
     return sent;
   }
 
-  /** POSTs with retries on relay trouble; every try carries the same envelope (same id). */
-  private async post(peer: PinnedPeer, sendToken: string, envelope: string, n: number): Promise<number> {
+  private async seal(peer: PinnedPeer, message: Message): Promise<string> {
+    const seed = await loadSigningKey(this.deps);
+    try {
+      return toBase64(await sealEnvelope({ senderSeed: seed, recipientPublic: publicKeyOf(peer), recipientSlotId: peer.slotId, plaintext: encodeMessage(message) }));
+    } finally {
+      wipe(seed);
+    }
+  }
+
+  /**
+   * Posts the queued sends that are due, each once: stored ones turn `sent`, refused-for-now ones
+   * wait longer (doubling up to OUTBOX_RETRY_MAX_MS), refused-for-good and week-old ones turn
+   * `failed`. Each is sealed again from its record (same id, same n, same sent_at) for the
+   * peer's inbox as it is now: a peer that moved gets it at its new inbox.
+   */
+  async flushOutbox(): Promise<void> {
+    const now = this.deps.clock.now();
+    const identity = await loadIdentity(this.deps);
+    if (!identity) return;
+    for (const entry of await this.mailbox.outbox()) {
+      if (entry.nextTryAt > now) continue;
+      const peer = await getPeer(this.deps, entry.peer);
+      const sendToken = peer && (await loadPeerSendToken(this.deps, peer.fingerprint));
+      const record = await this.mailbox.get(entry.peer, entry.id);
+      if (!peer || sendToken === undefined || !record) {
+        await this.failQueued(entry, peer, 'not_found', 'The peer is no longer pinned.');
+        continue;
+      }
+      if (now - entry.queuedAt >= OUTBOX_MAX_AGE_MS) {
+        await this.failQueued(entry, peer, 'timeout', `The relay did not take it for ${OUTBOX_MAX_AGE_MS / 86_400_000} days.`);
+        continue;
+      }
+      const message: Message = { v: 1, id: record.id, from: identity.fingerprint, to: peer.fingerprint, n: record.n, sent_at: record.sentAt, body: record.body };
+      try {
+        const { seq } = await this.deps.relays(peer.relayUrl).postMessage(peer.slotId, sendToken, await this.seal(peer, message));
+        const settled = await this.mailbox.settleQueued(entry.peer, entry.id, 'sent');
+        if (settled) this.emitter.emit({ type: 'sent', record: settled, peer: refOf(peer), id: entry.id, seq });
+      } catch (error) {
+        if (!isPairError(error)) throw error;
+        if (refusedForNow(error)) await this.mailbox.retryLater(entry, error.code, now + Math.min(OUTBOX_RETRY_BASE_MS * 2 ** entry.attempts, OUTBOX_RETRY_MAX_MS));
+        else await this.failQueued(entry, peer, error.code, error.message);
+      }
+    }
+  }
+
+  private async failQueued(entry: OutboxEntry, peer: PinnedPeer | undefined, code: ErrorCode, reason: string): Promise<void> {
+    const record = await this.mailbox.settleQueued(entry.peer, entry.id, 'failed');
+    this.deps.log?.(`queued send ${entry.id} to ${entry.peer} failed: ${code}`);
+    if (record) this.emitter.emit({ type: 'sendFailed', record, peer: peer ? refOf(peer) : { fingerprint: entry.peer, handle: entry.peer }, code, message: reason });
+  }
+
+  /** Takes a queued send back before the relay stored it; rejects with not_found if it is not queued. */
+  async cancel(id: string): Promise<MailRecord> {
+    const entry = (await this.mailbox.outbox()).find((queued) => queued.id === id);
+    const record = entry && (await this.mailbox.settleQueued(entry.peer, id, 'cancelled'));
+    if (!record) throw new PairError('not_found', `No message ${JSON.stringify(id)} waits in the outbox: it was sent, failed or cancelled already, or never queued.`);
+    return record;
+  }
+
+  /** POSTs with quick retries on relay trouble; every try carries the same envelope (same id). */
+  private async post(peer: PinnedPeer, sendToken: string, envelope: string): Promise<number> {
     const relay = this.deps.relays(peer.relayUrl);
     for (let attempt = 1; ; attempt++) {
       try {
@@ -218,8 +342,6 @@ export class SendRunner {
           await this.deps.clock.sleep(SEND_RETRY_BASE_MS * 2 ** (attempt - 1));
           continue;
         }
-        // Refused for good: the number goes back, so the peer sees no gap for a message that never left.
-        if (!isRelayTrouble(error)) await this.mailbox.releaseN(peer.fingerprint, n);
         if (isPairError(error, 'inbox_gone')) {
           throw new PairError('inbox_gone', `${peer.handle}'s inbox at ${peer.relayUrl} is gone (the relay restarted or forgot it). They get a new one the next time they read their messages, and tell you; send again after that.`);
         }
@@ -240,7 +362,7 @@ export interface ReceiveOptions extends MailboxOptions {
 }
 
 export class ReceiveRunner {
-  private readonly emitter = new Emitter();
+  private readonly emitter: Emitter;
   readonly mailbox: Mailbox;
   readonly sender: SendRunner;
   /** Inboxes (slot → seq) whose last acknowledgement failed: acknowledged again before the next read. */
@@ -254,6 +376,7 @@ export class ReceiveRunner {
   ) {
     this.mailbox = new Mailbox(deps, options);
     this.sender = options.sender ?? new SendRunner(deps, this.mailbox);
+    this.emitter = new Emitter(deps.log);
   }
 
   on(listener: MessagingListener): () => void {
@@ -289,6 +412,19 @@ export class ReceiveRunner {
       await revokePending(this.deps);
       await this.sendReceipts();
       for (const peer of await listPeers(this.deps)) await this.mailbox.prune(peer.fingerprint);
+    }
+    // Queued sends go out with the pull, whichever front end runs it; what became of them is
+    // this round's news too.
+    const stopForwarding = this.sender.on((event) => {
+      if (event.type === 'sent' || event.type === 'sendFailed') this.emitter.emit(event, events);
+    });
+    try {
+      await this.sender.flushOutbox();
+    } catch (error) {
+      if (!isPairError(error)) throw error;
+      this.deps.log?.(`outbox: ${error.code}: ${error.message}`);
+    } finally {
+      stopForwarding();
     }
     const inboxes = await listOwnInboxes(this.deps);
     if (inboxes.length === 0) return events;
@@ -367,6 +503,11 @@ export class ReceiveRunner {
         // may be waiting on the same inbox and take the news first.
         if (leftSeconds > 0 && (await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: 0, waitSeconds: leftSeconds, signal })).messages.length === 0) return false;
         const got = await this.readHeld(inbox, relay, events);
+        if (got === 'waiting') {
+          // A message under the grant of a pairing still in flight: it is read once the peer is pinned.
+          await sleepUnlessAborted(this.deps.clock, PENDING_PAIRING_RECHECK_MS, signal);
+          return false;
+        }
         // Nothing left when our turn came (another process took it): wait on for the rest of the round.
         if (got || leftSeconds === 0 || signal.aborted) return got;
       }
@@ -387,28 +528,45 @@ export class ReceiveRunner {
   /**
    * Reads, stores and acknowledges one inbox as one critical section of the mailbox, across
    * processes: whoever comes second reads only what the first left at the relay. True if there
-   * were messages.
+   * were messages; `waiting` if the first one left is under the grant of a pairing still in
+   * flight (it and everything after it stay at the relay until the pairing finishes or ends).
    */
-  private async readHeld(inbox: OwnInbox, relay: RelayPort, events: MessagingEvent[]): Promise<boolean> {
+  private async readHeld(inbox: OwnInbox, relay: RelayPort, events: MessagingEvent[]): Promise<boolean | 'waiting'> {
     return this.mailbox.exclusive(async (held) => {
       // Always from the start: whatever is still there was not acknowledged. A relay that
       // invents seqs cannot make this side skip a real message that later takes that number.
       const page = await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 });
       if (page.messages.length === 0) return false;
       const peers = await listPeers(this.deps);
+      const inFlight = await pendingGrantIds(this.deps, this.deps.clock.now());
+      const pinnedGrants = new Set(peers.map((peer) => peer.grant?.grantId));
       let last = 0;
+      let waiting = false;
       for (const stored of [...page.messages].sort((a, b) => a.seq - b.seq)) {
+        if (inFlight.has(stored.grantId) && !pinnedGrants.has(stored.grantId)) {
+          waiting = true;
+          break;
+        }
         await this.receiveOne(held, inbox, stored.seq, stored.value, stored.grantId, peers, events);
         last = stored.seq;
       }
-      // Deleted at the relay only now that every one of them is stored (or dropped) here.
-      this.unacked.set(inbox.slotId, last);
-      await relay.ackMessages(inbox.slotId, inbox.ownerToken, last);
-      this.unacked.delete(inbox.slotId);
-      return true;
+      if (last > 0) {
+        // Deleted at the relay only now that every one of them is stored (or dropped) here.
+        this.unacked.set(inbox.slotId, last);
+        await relay.ackMessages(inbox.slotId, inbox.ownerToken, last);
+        this.unacked.delete(inbox.slotId);
+      }
+      return waiting && last === 0 ? 'waiting' : true;
     });
   }
 
+  /**
+   * Checks, stores and announces one envelope. Whatever goes wrong with this one message (a
+   * failed check, or anything thrown while storing or counting it) drops it with a reason, and
+   * the pull goes on to acknowledge it: no message can stop the pull. Only this side's own
+   * storage failing or staying busy (storage_failed, timeout) ends the round, leaving everything
+   * at the relay for the next one.
+   */
   private async receiveOne(held: HeldMailbox, inbox: OwnInbox, seq: number, value: string, grantId: string, peers: PinnedPeer[], events: MessagingEvent[]): Promise<void> {
     const identity = await loadIdentity(this.deps);
     if (!identity) throw new PairError('identity_missing', 'This side has no identity; it cannot read its inbox.');
@@ -423,20 +581,40 @@ export class ReceiveRunner {
       const message = parseMessage(plaintext, { from: peer.fingerprint, to: identity.fingerprint, now: this.deps.clock.now() });
       const accepted = await held.accept(message);
       if (accepted === 'duplicate') throw new MessageRejected('duplicate', `message ${message.id} was accepted before (a replay)`);
-      if (accepted.kind === 'stored') this.emitter.emit({ type: 'message', record: accepted.record, peer: refOf(peer) }, events);
-      else if (accepted.kind === 'receipt') {
+      if (accepted.kind === 'stored') {
+        this.emitter.emit({ type: 'message', record: accepted.record, peer: refOf(peer) }, events);
+        if (accepted.overflowed > 0) this.emitter.emit({ type: 'overflow', peer: refOf(peer), count: accepted.overflowed }, events);
+      } else if (accepted.kind === 'receipt') {
         if (accepted.delivered.length > 0) this.emitter.emit({ type: 'receipt', peer: refOf(peer), ids: accepted.delivered }, events);
       } else if (message.body.type === 'inbox') {
-        const body = message.body as { relay_url: string; slot_id: string; send_token: string };
-        await updatePeer(this.deps, peer.fingerprint, { inbox: { relayUrl: body.relay_url, slotId: body.slot_id, sendToken: body.send_token } });
-        this.emitter.emit({ type: 'peerMoved', peer: refOf(peer), relayUrl: body.relay_url }, events);
+        await this.peerMoves(peer, message.body as InboxBody, events);
       }
     } catch (error) {
-      if (!(error instanceof MessageRejected)) throw error;
-      await held.countDrop(error.reason);
-      this.deps.log?.(`dropped message seq ${seq} at ${inbox.relayUrl}: ${error.reason}: ${error.message}`);
-      this.emitter.emit({ type: 'dropped', reason: error.reason, detail: error.message, relayUrl: inbox.relayUrl, seq }, events);
+      if (isPairError(error, 'storage_failed') || isPairError(error, 'timeout')) throw error;
+      const rejected = error instanceof MessageRejected ? error : new MessageRejected('unprocessable', `handling it failed (${describeFailure(error)})`);
+      try {
+        await held.countDrop(rejected.reason);
+      } catch (countError) {
+        this.deps.log?.(`could not count a dropped message: ${describeFailure(countError)}`);
+      }
+      this.deps.log?.(`dropped message seq ${seq} at ${inbox.relayUrl}: ${rejected.reason}: ${rejected.message}`);
+      this.emitter.emit({ type: 'dropped', reason: rejected.reason, detail: rejected.message, relayUrl: inbox.relayUrl, seq }, events);
     }
+  }
+
+  /**
+   * The peer names a new inbox (PROTOCOL.md 6.2). On the same relay it applies at once; on
+   * another relay it would make this side send where the peer chose, so it waits for the person.
+   */
+  private async peerMoves(peer: PinnedPeer, body: InboxBody, events: MessagingEvent[]): Promise<void> {
+    const move = { relayUrl: body.relay_url, slotId: body.slot_id, sendToken: body.send_token };
+    if (relayOrigin(move.relayUrl) === relayOrigin(peer.relayUrl)) {
+      await updatePeer(this.deps, peer.fingerprint, { inbox: move });
+      this.emitter.emit({ type: 'peerMoved', peer: refOf(peer), relayUrl: move.relayUrl }, events);
+      return;
+    }
+    await holdMove(this.deps, peer.fingerprint, { ...move, at: this.deps.clock.now() });
+    this.emitter.emit({ type: 'peerMoveHeld', peer: refOf(peer), relayUrl: move.relayUrl }, events);
   }
 
   /**
@@ -491,6 +669,27 @@ export class ReceiveRunner {
     this.deps.log?.(`relay ${relayUrl}: ${error.code}: ${error.message}`);
     this.emitter.emit({ type: 'relayTrouble', relayUrl, code: error.code, message: error.message, ...(peer && { peer }) }, events);
   }
+}
+
+/** Moves to another relay that peers asked for and that wait for the person's answer. */
+export async function heldMoves(deps: Pick<MessagingDeps, 'vault' | 'memory'>): Promise<{ peer: PeerRef; relayUrl: string; at: number }[]> {
+  const held: { peer: PeerRef; relayUrl: string; at: number }[] = [];
+  for (const peer of await listPeers(deps)) {
+    const move = await heldMove(deps, peer.fingerprint);
+    if (move) held.push({ peer: refOf(peer), relayUrl: move.relayUrl, at: move.at });
+  }
+  return held;
+}
+
+/**
+ * The person accepts or refuses the move a peer asked for (never an agent: it would make this
+ * side send to an address the peer chose). Rejects with not_found if that peer asked for none.
+ */
+export async function decidePeerMove(deps: Pick<MessagingDeps, 'vault' | 'memory'>, peerRef: string, decision: 'accept' | 'refuse'): Promise<{ peer: PeerRef; relayUrl: string }> {
+  const peer = await resolvePeer(deps, peerRef);
+  const move = await decideMove(deps, peer.fingerprint, decision);
+  if (!move) throw new PairError('not_found', `${peer.handle} (${peer.fingerprint}) has not asked to move to another relay.`);
+  return { peer: refOf(peer), relayUrl: move.relayUrl };
 }
 
 /**

@@ -120,26 +120,79 @@ export async function firstInbox(deps: InboxesDeps): Promise<{ relayUrl: string;
   return identity?.relay && { relayUrl: identity.relay.url, slotId: identity.relay.slotId };
 }
 
-const pendingGrantKey = (pairId: string): string => `grant.pending.${pairId}`;
+/** `{"<pair id>": {relayUrl, slotId, grantId, heldUntil}}`: grants sealed into a bootstrap whose pairing is in flight. */
+export const PENDING_GRANTS_KEY = 'grants.pending';
+/** Where an earlier version kept one pairing's pending grant. */
+const legacyPendingGrantKey = (pairId: string): string => `grant.pending.${pairId}`;
+
+export interface PendingGrant {
+  relayUrl: string;
+  slotId: string;
+  grantId: string;
+  /** The pairing's end at the latest (ms): a grant still listed after it belongs to a pairing that died. */
+  heldUntil: number;
+}
+
+async function readPendingGrants(memory: Memory): Promise<Record<string, PendingGrant>> {
+  const text = await memory.get(PENDING_GRANTS_KEY);
+  if (text === undefined) return {};
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return {};
+    const grants: Record<string, PendingGrant> = {};
+    for (const [pairId, entry] of Object.entries(value as Record<string, unknown>)) {
+      const { relayUrl, slotId, grantId, heldUntil } = (entry ?? {}) as Record<string, unknown>;
+      if (typeof relayUrl === 'string' && typeof slotId === 'string' && typeof grantId === 'string' && typeof heldUntil === 'number') grants[pairId] = { relayUrl, slotId, grantId, heldUntil };
+    }
+    return grants;
+  } catch {
+    return {};
+  }
+}
+
+async function changePendingGrants<T>(deps: InboxesDeps, change: (grants: Record<string, PendingGrant | undefined>) => T): Promise<T> {
+  return inboxLock(deps.vault).run(async () => {
+    const grants = await readPendingGrants(deps.memory);
+    const result = change(grants);
+    // JSON drops the entries set to undefined: that is how a pairing's grant leaves the list.
+    await deps.memory.set(PENDING_GRANTS_KEY, JSON.stringify(grants));
+    return result;
+  });
+}
 
 /**
  * Remembers, for one pairing, the grant sealed into this side's bootstrap until the peer is
  * pinned: the pinned record then keeps it, so the peer's messages are known by their grant_id.
+ * Until then a message under it waits at the relay (the peer may send before this side pinned it).
  */
-export async function rememberPendingGrant(deps: InboxesDeps, pairId: string, grant: { relayUrl: string; slotId: string; grantId: string }): Promise<void> {
-  await deps.memory.set(pendingGrantKey(pairId), JSON.stringify(grant));
+export async function rememberPendingGrant(deps: InboxesDeps, pairId: string, grant: PendingGrant): Promise<void> {
+  await changePendingGrants(deps, (grants) => {
+    grants[pairId] = grant;
+  });
 }
 
 /** The grant remembered for `pairId`, removed from the pending list; `{}` if none. */
 export async function takePendingGrant(deps: InboxesDeps, pairId: string): Promise<{ grant?: { relayUrl: string; slotId: string; grantId: string; announced: true } }> {
-  const text = await deps.memory.get(pendingGrantKey(pairId));
-  if (text === undefined) return {};
-  await deps.memory.delete(pendingGrantKey(pairId));
+  const taken = await changePendingGrants(deps, (grants) => {
+    const grant = grants[pairId];
+    grants[pairId] = undefined;
+    return grant;
+  });
+  const legacy = await deps.memory.get(legacyPendingGrantKey(pairId));
+  if (legacy !== undefined) await deps.memory.delete(legacyPendingGrantKey(pairId));
+  if (taken) return { grant: { relayUrl: taken.relayUrl, slotId: taken.slotId, grantId: taken.grantId, announced: true } };
+  if (legacy === undefined) return {};
   try {
-    const { relayUrl, slotId, grantId } = JSON.parse(text) as Record<string, unknown>;
+    const { relayUrl, slotId, grantId } = JSON.parse(legacy) as Record<string, unknown>;
     if (typeof relayUrl !== 'string' || typeof slotId !== 'string' || typeof grantId !== 'string') return {};
     return { grant: { relayUrl, slotId, grantId, announced: true } };
   } catch {
     return {};
   }
+}
+
+/** Grants of pairings still in flight at `now` (by grant_id), and the ones whose pairing died, removed. */
+export async function pendingGrantIds(deps: InboxesDeps, now: number): Promise<Set<string>> {
+  const grants = await readPendingGrants(deps.memory);
+  return new Set(Object.values(grants).filter((grant) => grant.heldUntil > now).map((grant) => grant.grantId));
 }

@@ -6,9 +6,17 @@
 //
 // Storage keys (Memory; nothing here is secret: message text is the person's, not a key):
 //   `mail.peer.<fp>`       PeerMail: counters, gaps in the peer's `n`, message order, receipts owed
-//   `mail.msg.<fp>.<id>`   MailRecord: one message, either direction
-//   `mail.seen`            {"<id>": accepted at ms}: ids accepted in the last 8 days (dedup)
+//   `mail.msg.<fp>.<id>`   MailRecord: one message, either direction (a received id that
+//                          names a message this side sent is dropped, never written over it)
+//   `mail.seen.<id>`       {"peer","at"}: an id accepted in the last 8 days (dedup); one key per
+//                          id, so accepting a message costs the same however many came before
+//   `mail.seenlog.<fp>`    {"first","next"}: the chunks of that peer's accepted ids, oldest first
+//   `mail.seenlog.<fp>.<k>` [[id, at], ...]: one chunk (SEEN_CHUNK_IDS ids); whole chunks expire
+//                          (8 days) or go when the peer has more than MAX_SEEN_PER_PEER
+//   `mail.outbox`          [{"peer","id"}]: sends the relay refused for now, oldest first
+//   `mail.out.<fp>.<id>`   OutboxEntry: when to try it again (the message is its `queued` record)
 //   `mail.dropped`         {"<reason>": count}: envelopes dropped, by reason
+//   `mail.seen`            (before per-id keys) the ids as one object: moved to per-id keys once
 //
 // Several processes of one identity (a CLI, an MCP server, VS Code windows) may share the
 // mailbox: every write here, and every pull from reading the relay to acknowledging what was
@@ -18,7 +26,7 @@
 
 import { PairError } from './errors.js';
 import { AsyncLock } from './lock.js';
-import type { Body, DropReason, Message } from './messages.js';
+import { type Body, type DropReason, type Message, MessageRejected } from './messages.js';
 import type { Clock, MailLock, Memory } from './ports.js';
 import { LOSS_GRACE_MS } from './vocabulary.js';
 
@@ -30,15 +38,41 @@ export const DEDUP_MEMORY_MS = 8 * 24 * 60 * 60 * 1000;
 export const HANDLED_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 /** At most this many messages are kept per peer; the oldest settled ones go first. */
 export const MAX_MESSAGES_PER_PEER = 1000;
-/** A jump in `n` larger than this is counted lost at once instead of tracked number by number. */
-export const MAX_TRACKED_GAP = 10_000;
+/**
+ * A message whose `n` skips more than this many numbers past the highest seen from its peer is
+ * dropped: no honest sender loses that many (a relay holds at most 1,000 per inbox), and
+ * believing it would report absurd losses and end gap tracking for that peer.
+ */
+export const MAX_N_JUMP = 10_000;
+/**
+ * Received messages not yet handled (unread or read) kept per peer; past it the oldest is
+ * dropped and reported (`overflow`), so a flooding peer cannot grow the mailbox without bound.
+ */
+export const MAX_UNHANDLED_PER_PEER = 1000;
+/**
+ * Gaps in a peer's `n` tracked at once; past it the oldest are due at once (reported lost by the
+ * round's loss check) rather than waiting the grace, so a peer skipping numbers message after
+ * message cannot grow its record.
+ */
+export const MAX_OPEN_GAPS = 100;
+/** Accepted ids remembered per peer; past it the oldest chunk is forgotten early. */
+export const MAX_SEEN_PER_PEER = 50_000;
+/** Accepted ids are logged per peer in chunks of this many (what one acceptance rewrites at most). */
+export const SEEN_CHUNK_IDS = 100;
+/** Sends waiting in the outbox at most, over every peer; past it a refused send fails at once. */
+export const MAX_OUTBOX = 1000;
 /** How long a mailbox write waits for another process of the identity to finish its own. */
 export const MAIL_LOCK_WAIT_MS = 10_000;
 /** The pause between two tries of the MailLock while another process holds it. */
 export const MAIL_LOCK_RETRY_MS = 20;
 
 export type ReceivedState = 'unread' | 'read' | 'handled';
-export type SentState = 'sent' | 'delivered';
+/**
+ * queued: the relay refused it for now, it waits in the outbox; sent: the peer's relay stored it;
+ * delivered: the peer handed it over; failed: it stayed queued past OUTBOX_MAX_AGE_MS;
+ * cancelled: the person took it back while queued.
+ */
+export type SentState = 'queued' | 'sent' | 'delivered' | 'failed' | 'cancelled';
 
 export interface MailRecord {
   id: string;
@@ -73,12 +107,32 @@ interface PeerMail {
   ids: string[];
   /** Ids handed over (handled) whose receipt has not been sent yet. */
   receiptsOwed: string[];
+  /** Received ids not yet handled, oldest first (at most MAX_UNHANDLED_PER_PEER); absent in mail kept before it was. */
+  unhandled?: string[];
+  /** Unhandled messages dropped to stay within MAX_UNHANDLED_PER_PEER, so far. */
+  overflowed?: number;
+}
+
+/** One send waiting in the outbox (`mail.out.<fp>.<id>`). */
+export interface OutboxEntry {
+  peer: string;
+  /** The message's id: every try carries it (sealed again from its record), so the receiver dedups. */
+  id: string;
+  queuedAt: number;
+  attempts: number;
+  nextTryAt: number;
+  /** The error code of the last refusal. */
+  lastError: string;
 }
 
 export interface PeerMailSummary {
   peer: string;
   unread: number;
   lost: number;
+  /** Unhandled messages dropped to stay within MAX_UNHANDLED_PER_PEER. */
+  overflowed: number;
+  /** Messages to this peer waiting in the outbox. */
+  queued: number;
   /** Numbers missing from the peer's `n` that are still within the loss grace. */
   pendingGap?: number;
   lastIn?: MailRecord;
@@ -96,6 +150,8 @@ export interface MailboxOptions {
   lossGraceMs?: number;
   retentionMs?: number;
   maxMessagesPerPeer?: number;
+  maxUnhandledPerPeer?: number;
+  maxSeenPerPeer?: number;
 }
 
 /** Every key the mailbox stores starts with this (VS Code keeps them apart from global state). */
@@ -103,7 +159,14 @@ export const MAIL_KEY_PREFIX = 'mail.';
 
 const peerKey = (fingerprint: string): string => `mail.peer.${fingerprint}`;
 const recordKey = (fingerprint: string, id: string): string => `mail.msg.${fingerprint}.${id}`;
-const SEEN_KEY = 'mail.seen';
+const LEGACY_SEEN_KEY = 'mail.seen';
+const seenKey = (id: string): string => `mail.seen.${id}`;
+const seenLogKey = (owner: string): string => `mail.seenlog.${owner}`;
+const seenChunkKey = (owner: string, chunk: number): string => `mail.seenlog.${owner}.${chunk}`;
+/** The seen log of ids moved from the single `mail.seen` object, whose peers were not recorded. */
+const LEGACY_SEEN_OWNER = 'legacy';
+const OUTBOX_KEY = 'mail.outbox';
+const outboxEntryKey = (fingerprint: string, id: string): string => `mail.out.${fingerprint}.${id}`;
 const DROPPED_KEY = 'mail.dropped';
 
 const mailboxLocks = new WeakMap<Memory, AsyncLock>();
@@ -129,7 +192,8 @@ export interface HeldMailbox {
 
 /** What `accept` made of an accepted message. */
 export type Accepted =
-  | { kind: 'stored'; record: MailRecord }
+  /** `overflowed`: older unhandled messages from that peer dropped to make room (MAX_UNHANDLED_PER_PEER). */
+  | { kind: 'stored'; record: MailRecord; overflowed: number }
   | { kind: 'receipt'; delivered: string[] }
   | { kind: 'inbox' };
 
@@ -138,6 +202,8 @@ export class Mailbox {
   readonly lossGraceMs: number;
   private readonly retentionMs: number;
   private readonly maxMessagesPerPeer: number;
+  private readonly maxUnhandledPerPeer: number;
+  private readonly maxSeenPerPeer: number;
 
   constructor(
     private readonly deps: MailboxDeps,
@@ -147,6 +213,8 @@ export class Mailbox {
     this.lossGraceMs = options.lossGraceMs ?? LOSS_GRACE_MS;
     this.retentionMs = options.retentionMs ?? HANDLED_RETENTION_MS;
     this.maxMessagesPerPeer = options.maxMessagesPerPeer ?? MAX_MESSAGES_PER_PEER;
+    this.maxUnhandledPerPeer = options.maxUnhandledPerPeer ?? MAX_UNHANDLED_PER_PEER;
+    this.maxSeenPerPeer = options.maxSeenPerPeer ?? MAX_SEEN_PER_PEER;
   }
 
   // -- Sending ---------------------------------------------------------------------------------
@@ -174,25 +242,108 @@ export class Mailbox {
   /** Keeps a record of a text or data message the relay stored for `peer`: state `sent`. */
   async recordSent(message: Message): Promise<MailRecord> {
     return this.locked(async () => {
-      const now = this.deps.clock.now();
-      const record: MailRecord = { id: message.id, peer: message.to, direction: 'out', n: message.n, sentAt: message.sent_at, storedAt: now, body: message.body, state: 'sent', changedAt: now };
+      const record = this.sentRecord(message, 'sent');
       await this.storeRecord(record);
       return record;
     });
+  }
+
+  private sentRecord(message: Message, state: SentState): MailRecord {
+    const now = this.deps.clock.now();
+    return { id: message.id, peer: message.to, direction: 'out', n: message.n, sentAt: message.sent_at, storedAt: now, body: message.body, state, changedAt: now };
+  }
+
+  // -- The outbox: sends the relay refused for now (full, busy, unreachable) ---------------------
+
+  /**
+   * Keeps a message the relay refused for now: its record (state `queued`, from which it is
+   * sealed again) and when to post it again. Resolves undefined (nothing kept) when the outbox
+   * already holds MAX_OUTBOX sends.
+   */
+  async queue(message: Message, lastError: string, nextTryAt: number): Promise<MailRecord | undefined> {
+    return this.locked(async () => {
+      const index = await this.readOutboxIndex();
+      if (index.length >= MAX_OUTBOX) return undefined;
+      const record = this.sentRecord(message, 'queued');
+      const entry: OutboxEntry = { peer: message.to, id: message.id, queuedAt: record.storedAt, attempts: 1, nextTryAt, lastError };
+      await this.deps.memory.set(outboxEntryKey(entry.peer, entry.id), JSON.stringify(entry));
+      await this.storeRecord(record);
+      index.push({ peer: entry.peer, id: entry.id });
+      await this.deps.memory.set(OUTBOX_KEY, JSON.stringify(index));
+      return record;
+    });
+  }
+
+  /** Every send waiting in the outbox, oldest first. */
+  async outbox(): Promise<OutboxEntry[]> {
+    const entries: OutboxEntry[] = [];
+    for (const { peer, id } of await this.readOutboxIndex()) {
+      const entry = parseObject(await this.deps.memory.get(outboxEntryKey(peer, id)));
+      if (typeof entry['peer'] === 'string' && typeof entry['queuedAt'] === 'number' && typeof entry['nextTryAt'] === 'number') entries.push(entry as unknown as OutboxEntry);
+    }
+    return entries;
+  }
+
+  /** A queued send failed again: it is tried next at `nextTryAt`. */
+  async retryLater(entry: OutboxEntry, lastError: string, nextTryAt: number): Promise<void> {
+    await this.locked(async () => {
+      if ((await this.deps.memory.get(outboxEntryKey(entry.peer, entry.id))) === undefined) return; // cancelled meanwhile
+      const next: OutboxEntry = { ...entry, attempts: entry.attempts + 1, lastError, nextTryAt };
+      await this.deps.memory.set(outboxEntryKey(entry.peer, entry.id), JSON.stringify(next));
+    });
+  }
+
+  /**
+   * Ends a queued send: `sent` (the relay stored it at last), `failed` (refused for good or too
+   * old) or `cancelled` (the person took it back). Resolves the record, or undefined if the send
+   * was no longer queued (another process finished it).
+   */
+  async settleQueued(peer: string, id: string, state: 'sent' | 'failed' | 'cancelled'): Promise<MailRecord | undefined> {
+    return this.locked(async () => {
+      const index = await this.readOutboxIndex();
+      const at = index.findIndex((entry) => entry.peer === peer && entry.id === id);
+      if (at < 0) return undefined;
+      index.splice(at, 1);
+      await this.deps.memory.set(OUTBOX_KEY, JSON.stringify(index));
+      await this.deps.memory.delete(outboxEntryKey(peer, id));
+      const record = await this.readRecord(peer, id);
+      if (!record || record.direction !== 'out') return undefined;
+      record.state = state;
+      record.changedAt = this.deps.clock.now();
+      await this.deps.memory.set(recordKey(peer, id), JSON.stringify(record));
+      return record;
+    });
+  }
+
+  private async readOutboxIndex(): Promise<{ peer: string; id: string }[]> {
+    const text = await this.deps.memory.get(OUTBOX_KEY);
+    if (text === undefined) return [];
+    try {
+      const value = JSON.parse(text) as unknown;
+      if (!Array.isArray(value)) return [];
+      return value.filter((entry: unknown): entry is { peer: string; id: string } => {
+        const fields = parseObject(JSON.stringify(entry ?? null));
+        return typeof fields['peer'] === 'string' && typeof fields['id'] === 'string';
+      });
+    } catch {
+      return [];
+    }
   }
 
   // -- Receiving -------------------------------------------------------------------------------
 
   /** True if this id was accepted within the last 8 days. */
   async seen(id: string): Promise<boolean> {
-    const seen = await this.readSeen();
-    return id in seen;
+    const entry = parseObject(await this.deps.memory.get(seenKey(id)));
+    return typeof entry['at'] === 'number' && entry['at'] + DEDUP_MEMORY_MS > this.deps.clock.now();
   }
 
   /**
    * Stores one message that passed every check of 6.2, from `peer`; resolves `duplicate` (and
    * changes nothing) if its id was accepted before. Receipts mark sent messages delivered;
-   * `inbox` bodies are the runner's to act on; everything else is kept `unread`.
+   * `inbox` bodies are the runner's to act on; everything else is kept `unread`. Rejects with
+   * MessageRejected when the message cannot be taken as it is: its id is one this side sent to
+   * that peer (it would take that record's place), or its `n` jumps past MAX_N_JUMP.
    */
   async accept(message: Message): Promise<Accepted | 'duplicate'> {
     return this.locked(() => this.acceptHeld(message));
@@ -200,10 +351,22 @@ export class Mailbox {
 
   private async acceptHeld(message: Message): Promise<Accepted | 'duplicate'> {
     const now = this.deps.clock.now();
-    const seen = await this.readSeen();
-    if (message.id in seen) return 'duplicate';
+    await this.moveLegacySeen(now);
+    if (await this.seen(message.id)) return 'duplicate';
     const peer = message.from;
+    const kept = await this.readRecord(peer, message.id);
+    if (kept?.direction === 'out') {
+      throw new MessageRejected('duplicate', `message ${message.id} has the id of a message this side sent; it cannot replace it`);
+    }
+    if (kept) {
+      // Stored before a crash kept its id from being remembered: remembered now, stored once.
+      await this.remember(peer, message.id, now);
+      return { kind: 'stored', record: kept, overflowed: 0 };
+    }
     const mail = await this.readPeer(peer);
+    if (message.n - mail.highestN - 1 > MAX_N_JUMP) {
+      throw new MessageRejected('bad_message', `message n ${message.n} skips more than ${MAX_N_JUMP} numbers past the highest seen from this peer (${mail.highestN})`);
+    }
     trackN(mail, message.n, now);
     let accepted: Accepted;
     if (message.body.type === 'receipt') {
@@ -211,17 +374,90 @@ export class Mailbox {
     } else if (message.body.type === 'inbox') {
       accepted = { kind: 'inbox' };
     } else {
+      const unhandled = await this.unhandledOf(peer, mail);
       const record: MailRecord = { id: message.id, peer, direction: 'in', n: message.n, sentAt: message.sent_at, storedAt: now, body: message.body, state: 'unread', changedAt: now };
       await this.deps.memory.set(recordKey(peer, record.id), JSON.stringify(record));
       mail.ids.push(record.id);
-      accepted = { kind: 'stored', record };
+      unhandled.push(record.id);
+      // The oldest unhandled messages make room: reported, never silently.
+      const overflow = unhandled.splice(0, Math.max(unhandled.length - this.maxUnhandledPerPeer, 0));
+      for (const id of overflow) await this.deps.memory.delete(recordKey(peer, id));
+      if (overflow.length > 0) {
+        const gone = new Set(overflow);
+        mail.ids = mail.ids.filter((id) => !gone.has(id));
+        mail.overflowed = (mail.overflowed ?? 0) + overflow.length;
+      }
+      mail.unhandled = unhandled;
+      accepted = { kind: 'stored', record, overflowed: overflow.length };
     }
     await this.writePeer(peer, mail);
     // The id is remembered last: a crash before this line re-reads the message, and the
     // record written above is simply written again.
-    seen[message.id] = now;
-    await this.writeSeen(seen, now);
+    await this.remember(peer, message.id, now);
     return accepted;
+  }
+
+  /** The peer's unhandled ids; mail kept before they were listed is read once to list them. */
+  private async unhandledOf(peer: string, mail: PeerMail): Promise<string[]> {
+    if (mail.unhandled) return mail.unhandled;
+    const unhandled: string[] = [];
+    for (const id of mail.ids) {
+      const record = await this.readRecord(peer, id);
+      if (record?.direction === 'in' && record.state !== 'handled') unhandled.push(id);
+    }
+    return unhandled;
+  }
+
+  /** Remembers an accepted id: its own key, and a line in the peer's seen log (bounded, expiring). */
+  private async remember(owner: string, id: string, at: number): Promise<void> {
+    const log = await this.readSeenLog(owner);
+    let chunk = log.next > log.first ? parseChunk(await this.deps.memory.get(seenChunkKey(owner, log.next - 1))) : [];
+    const newChunk = log.next === log.first || chunk.length >= SEEN_CHUNK_IDS;
+    if (newChunk) {
+      chunk = [];
+      log.next += 1;
+    }
+    chunk.push([id, at]);
+    await this.deps.memory.set(seenKey(id), JSON.stringify({ peer: owner, at }));
+    await this.deps.memory.set(seenChunkKey(owner, log.next - 1), JSON.stringify(chunk));
+    if (newChunk) await this.deps.memory.set(seenLogKey(owner), JSON.stringify(log));
+    await this.expireSeen(owner, log, at);
+  }
+
+  /**
+   * Forgets whole chunks of a seen log, oldest first, once their newest id is past the dedup
+   * memory or the owner has more than MAX_SEEN_PER_PEER: at most one chunk's deletions per call
+   * beyond the expired ones, so accepting stays O(1) in what was seen before.
+   */
+  private async expireSeen(owner: string, log: SeenLog, now: number): Promise<void> {
+    const start = log.first;
+    const maxChunks = Math.max(Math.ceil(this.maxSeenPerPeer / SEEN_CHUNK_IDS), 1);
+    while (log.next - log.first > 1) {
+      const chunk = parseChunk(await this.deps.memory.get(seenChunkKey(owner, log.first)));
+      const newest = chunk.at(-1)?.[1] ?? 0;
+      if (newest + DEDUP_MEMORY_MS > now && log.next - log.first <= maxChunks) break;
+      for (const [id] of chunk) await this.deps.memory.delete(seenKey(id));
+      await this.deps.memory.delete(seenChunkKey(owner, log.first));
+      log.first += 1;
+    }
+    if (log.first !== start) await this.deps.memory.set(seenLogKey(owner), JSON.stringify(log));
+  }
+
+  private async readSeenLog(owner: string): Promise<SeenLog> {
+    const stored = parseObject(await this.deps.memory.get(seenLogKey(owner)));
+    const first = Number.isSafeInteger(stored['first']) ? (stored['first'] as number) : 0;
+    const next = Number.isSafeInteger(stored['next']) ? (stored['next'] as number) : first;
+    return { first, next: Math.max(next, first) };
+  }
+
+  /** The ids an earlier version kept as one `mail.seen` object move to per-id keys, once. */
+  private async moveLegacySeen(now: number): Promise<void> {
+    const text = await this.deps.memory.get(LEGACY_SEEN_KEY);
+    if (text === undefined) return;
+    for (const [id, at] of Object.entries(parseObject(text))) {
+      if (typeof at === 'number' && at + DEDUP_MEMORY_MS > now) await this.remember(LEGACY_SEEN_OWNER, id, at);
+    }
+    await this.deps.memory.delete(LEGACY_SEEN_KEY);
   }
 
   /** Gaps in each peer's `n` that stayed open past the grace: reported once, then forgotten. */
@@ -323,7 +559,8 @@ export class Mailbox {
       }
     }
     const pending = mail.gaps.reduce((sum, gap) => sum + gap.to - gap.from + 1, 0);
-    return { peer, unread, lost: mail.lost, ...(pending > 0 && { pendingGap: pending }), ...(lastIn && { lastIn }), ...(lastOut && { lastOut }) };
+    const queued = (await this.readOutboxIndex()).filter((entry) => entry.peer === peer).length;
+    return { peer, unread, lost: mail.lost, overflowed: mail.overflowed ?? 0, queued, ...(pending > 0 && { pendingGap: pending }), ...(lastIn && { lastIn }), ...(lastOut && { lastOut }) };
   }
 
   /** Drops settled messages past the retention and the oldest settled ones over the cap. */
@@ -336,7 +573,7 @@ export class Mailbox {
       for (const id of mail.ids) {
         const record = await this.readRecord(peer, id);
         if (!record) continue;
-        const isSettled = record.state === 'handled' || record.state === 'delivered' || record.state === 'sent';
+        const isSettled = record.state === 'handled' || record.state === 'delivered' || record.state === 'sent' || record.state === 'failed' || record.state === 'cancelled';
         if (isSettled && record.changedAt + this.retentionMs <= now) {
           await this.deps.memory.delete(recordKey(peer, id));
           continue;
@@ -357,6 +594,8 @@ export class Mailbox {
         mail.ids = keep;
         await this.writePeer(peer, mail);
       }
+      await this.expireSeen(peer, await this.readSeenLog(peer), now);
+      await this.expireSeen(LEGACY_SEEN_OWNER, await this.readSeenLog(LEGACY_SEEN_OWNER), now);
       return removed;
     });
   }
@@ -415,6 +654,7 @@ export class Mailbox {
         if (state === 'handled') {
           const mail = await this.readPeer(peer);
           if (!mail.receiptsOwed.includes(id)) mail.receiptsOwed.push(id);
+          mail.unhandled = (await this.unhandledOf(peer, mail)).filter((entry) => entry !== id);
           await this.writePeer(peer, mail);
         }
         changed.push(record);
@@ -462,23 +702,34 @@ export class Mailbox {
   private async writePeer(peer: string, mail: PeerMail): Promise<void> {
     await this.deps.memory.set(peerKey(peer), JSON.stringify(mail));
   }
+}
 
-  private async readSeen(): Promise<Record<string, number>> {
-    return parseObject(await this.deps.memory.get(SEEN_KEY)) as Record<string, number>;
-  }
+interface SeenLog {
+  /** The oldest chunk still kept. */
+  first: number;
+  /** The chunk after the newest (first === next: none). */
+  next: number;
+}
 
-  private async writeSeen(seen: Record<string, number>, now: number): Promise<void> {
-    const kept = Object.entries(seen).filter(([, at]) => at + DEDUP_MEMORY_MS > now);
-    await this.deps.memory.set(SEEN_KEY, JSON.stringify(Object.fromEntries(kept)));
+function parseChunk(text: string | undefined): [string, number][] {
+  if (text === undefined) return [];
+  try {
+    const value = JSON.parse(text) as unknown;
+    return Array.isArray(value) ? value.filter((entry): entry is [string, number] => Array.isArray(entry) && typeof entry[0] === 'string' && typeof entry[1] === 'number') : [];
+  } catch {
+    return [];
   }
 }
 
-/** Records `n` from a peer: closes the gap it fills, or opens one for the numbers it skipped. */
+/**
+ * Records `n` from a peer (at most MAX_N_JUMP past the highest seen, checked before): closes the
+ * gap it fills, or opens one for the numbers it skipped, from 1 on (a lost first message shows).
+ */
 function trackN(mail: PeerMail, n: number, now: number): void {
   if (n > mail.highestN) {
     const skipped = n - mail.highestN - 1;
-    if (skipped > MAX_TRACKED_GAP) mail.lost += skipped;
-    else if (skipped > 0) mail.gaps.push({ from: mail.highestN + 1, to: n - 1, since: now });
+    if (skipped > 0) mail.gaps.push({ from: mail.highestN + 1, to: n - 1, since: now });
+    for (const gap of mail.gaps.slice(0, Math.max(mail.gaps.length - MAX_OPEN_GAPS, 0))) gap.since = 0;
     mail.highestN = n;
     return;
   }

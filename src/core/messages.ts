@@ -13,6 +13,7 @@ import { fromBase64, fromUtf8, requireBytes, toBase64, toHex, utf8 } from './byt
 import { type CurveCrypto, curves } from './curves.js';
 import { PairError } from './errors.js';
 import { FINGERPRINT_PATTERN, canonicalJson, isRfc3339Utc } from './identity.js';
+import { JsonTooDeep, MAX_JSON_NESTING, checkJsonNesting, isRelayUrlShape, jsonNesting } from './untrusted.js';
 import { MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, MESSAGE_ID_PATTERN } from './vocabulary.js';
 
 export { MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, MESSAGE_ID_PATTERN };
@@ -29,7 +30,8 @@ export const SLOT_ID_PATTERN = /^[0-9a-f]{32}$/;
 export const SEND_TOKEN_PATTERN = /^[0-9a-f]{64}$/;
 /** RFC 3339 UTC, whole seconds (section 6.2 `sent_at`). */
 const SENT_AT_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
-const RELAY_URL_PATTERN = /^https?:\/\/[^\s?#]+$/;
+/** A data body's value nests at most this deep: the message and the body are two more levels. */
+export const MAX_DATA_NESTING = MAX_JSON_NESTING - 2;
 const ENC_LENGTH = 32;
 /** The Poly1305 tag: a ciphertext is never shorter. */
 const TAG_LENGTH = 16;
@@ -90,7 +92,8 @@ export type DropReason =
   | 'wrong_sender' // `from` is not the peer the grant names, or `to` is not this side
   | 'stale' // sent_at more than 7 days ago
   | 'from_future' // sent_at more than 10 minutes ahead of this clock
-  | 'duplicate'; // an id accepted before (a replay)
+  | 'duplicate' // an id accepted before (a replay), or the id of a message this side sent
+  | 'unprocessable'; // storing, counting or showing it failed: dropped so it cannot stop the pull
 
 export class MessageRejected extends Error {
   override readonly name = 'MessageRejected';
@@ -232,6 +235,9 @@ export function checkOutgoingBody(body: unknown): KnownBody {
     const size = utf8(body['text']).length;
     if (size > MAX_TEXT_BYTES) throw new PairError('too_large', `The text is ${size} bytes of UTF-8; a message may carry at most ${MAX_TEXT_BYTES} (64 KiB).`);
   }
+  if (isPlainObject(body) && body['type'] === 'data' && jsonNesting(body['data'], MAX_DATA_NESTING) > MAX_DATA_NESTING) {
+    throw new PairError('bad_input', `message data nests deeper than ${MAX_DATA_NESTING} levels of arrays and objects; send flatter data.`);
+  }
   let parsed: Body;
   try {
     parsed = parseBody(body);
@@ -260,8 +266,12 @@ export interface ParseExpectations {
 export function parseMessage(plaintext: Uint8Array, expect: ParseExpectations): Message {
   let value: unknown;
   try {
-    value = JSON.parse(fromUtf8(plaintext, 'message'));
-  } catch {
+    const text = fromUtf8(plaintext, 'message');
+    // Bounded before JSON.parse: everything after it (storing, canonical JSON, rendering) recurses.
+    checkJsonNesting(text, MAX_JSON_NESTING);
+    value = JSON.parse(text);
+  } catch (error) {
+    if (error instanceof JsonTooDeep) throw new MessageRejected('bad_message', `message ${error.message}`);
     throw new MessageRejected('bad_message', 'plaintext is not UTF-8 JSON');
   }
   if (!isPlainObject(value) || !hasExactly(value, ['v', 'id', 'from', 'to', 'n', 'sent_at', 'body'], [])) {
@@ -317,7 +327,7 @@ function parseBody(value: unknown): Body {
     case 'inbox': {
       if (!hasExactly(value, ['type', 'relay_url', 'slot_id', 'send_token'], [])) throw new Error('of type inbox does not have exactly type, relay_url, slot_id, send_token');
       const { relay_url: relayUrl, slot_id: slotId, send_token: sendToken } = value;
-      if (typeof relayUrl !== 'string' || !RELAY_URL_PATTERN.test(relayUrl)) throw new Error('relay_url is not an http(s) URL');
+      if (!isRelayUrlShape(relayUrl)) throw new Error('relay_url is not an http(s) URL without user, password, query or fragment');
       if (typeof slotId !== 'string' || !SLOT_ID_PATTERN.test(slotId)) throw new Error('slot_id is not 32 lowercase hex characters');
       if (typeof sendToken !== 'string' || !SEND_TOKEN_PATTERN.test(sendToken)) throw new Error('send_token is not 64 lowercase hex characters');
       return { type, relay_url: relayUrl, slot_id: slotId, send_token: sendToken };

@@ -30,7 +30,8 @@ import {
 } from './keySchedule.js';
 import { type Clock, type Memory, PAIR_FIELDS, type PairField, type Random, type RelayConnector, type Role, type SlotView, type Vault } from './ports.js';
 import { type Spake2Pending, spake2Start } from './spake2.js';
-import { pinPeer } from './trust.js';
+import { pinPeer, rememberRevocation } from './trust.js';
+import { isRelayUrlShape } from './untrusted.js';
 
 /** Sessions expire this long after they were opened, on both client and relay. */
 export const SESSION_TTL_MS = 600_000;
@@ -142,8 +143,8 @@ export function parseBootstrapPayload(bytes: Uint8Array): BootstrapPayload {
   }
   if (fields['v'] !== 1) throw new PairError('protocol_violation', 'The peer\'s bootstrap has an unsupported version; expected v 1.');
   const { relay_url: relayUrl, slot_id: slotId, send_token: sendToken } = fields;
-  if (typeof relayUrl !== 'string' || !isHttpUrl(relayUrl)) {
-    throw new PairError('protocol_violation', 'The peer\'s bootstrap relay_url is not an http(s) URL.');
+  if (!isRelayUrlShape(relayUrl)) {
+    throw new PairError('protocol_violation', 'The peer\'s bootstrap relay_url is not an http(s) URL without user, password, query or fragment.');
   }
   if (typeof slotId !== 'string' || !SLOT_TOKEN.test(slotId) || typeof sendToken !== 'string' || !SLOT_TOKEN.test(sendToken)) {
     throw new PairError('protocol_violation', 'The peer\'s bootstrap slot_id or send_token is malformed.');
@@ -593,7 +594,7 @@ export class PairingSession {
     // The identity's inbox on the relay it pairs through (made if needed, made anew if that relay
     // forgot it); the grant is remembered so the peer's messages are known by its grant_id.
     const { inbox, sendToken, grantId, moved } = await grantOnInbox(this.deps, this.deps.relays(this.record.relayUrl));
-    await rememberPendingGrant(this.deps, this.record.pairId, { relayUrl: inbox.relayUrl, slotId: inbox.slotId, grantId });
+    await rememberPendingGrant(this.deps, this.record.pairId, { relayUrl: inbox.relayUrl, slotId: inbox.slotId, grantId, heldUntil: this.record.expiresAt });
     if (moved !== undefined) await healGrants(this.deps, new SendRunner(this.deps));
     const payload = canonicalJson({ v: 1, card: identity.card, relay_url: inbox.relayUrl, slot_id: inbox.slotId, send_token: sendToken });
     const payloadBytes = utf8(payload);
@@ -607,6 +608,10 @@ export class PairingSession {
     this.record.state = 'aborted';
     this.record.abort = { code, reason };
     this.record.endedAt = this.deps.clock.now();
+    // A grant sealed into our bootstrap for a peer never pinned: its messages wait no more, and
+    // the relay is told to refuse it (by the receive runner, once it answers).
+    const { grant } = await takePendingGrant(this.deps, this.record.pairId);
+    if (grant) await rememberRevocation(this.deps, grant);
     if (notifyPeer && this.secrets && !this.record.sent.abort) {
       try {
         await this.put('abort', reason.slice(0, MAX_ABORT_REASON_CHARS));

@@ -5,6 +5,8 @@
 //   memory `peers.index`            JSON array of pinned fingerprints, in pinning order
 //   memory `peer.<fp>`              the PinnedPeer record (public)
 //   vault  `peer.<fp>.sendToken`    the write-only capability for the peer's inbox (secret)
+//   vault  `peer.<fp>.heldMove`     an `inbox` move to another relay, held until the person
+//                                   accepts or refuses it (PROTOCOL.md 6.2); it carries a token
 //
 // A record also remembers the grant this side gave the peer (`grant`: which of our inboxes, and
 // the grant_id the relay reports with the peer's messages, PROTOCOL.md 6.4). Peers pinned before
@@ -27,6 +29,16 @@ export const PEERS_INDEX_KEY = 'peers.index';
 export const GRANTS_TO_REVOKE_KEY = 'grants.toRevoke';
 export const peerRecordKey = (fingerprint: string): string => `peer.${fingerprint}`;
 export const peerSendTokenKey = (fingerprint: string): string => `peer.${fingerprint}.sendToken`;
+const peerHeldMoveKey = (fingerprint: string): string => `peer.${fingerprint}.heldMove`;
+
+/** A peer's new inbox on another relay, as its `inbox` message named it, waiting for the person. */
+export interface HeldMove {
+  relayUrl: string;
+  slotId: string;
+  sendToken: string;
+  /** When it arrived (ms). */
+  at: number;
+}
 
 export interface PinnedPeer {
   fingerprint: string;
@@ -187,6 +199,7 @@ export async function forgetPeer(deps: TrustDeps, fingerprint: string): Promise<
     // Also clears what an interrupted pin may have left behind for an unlisted fingerprint.
     await deps.memory.delete(peerRecordKey(wanted));
     await deps.vault.delete(peerSendTokenKey(wanted));
+    await deps.vault.delete(peerHeldMoveKey(wanted));
     return pinned;
   });
 }
@@ -268,4 +281,35 @@ export async function revocationsDone(deps: TrustDeps, grantIds: string[]): Prom
     const queued = await readRevocations(deps.memory);
     await deps.memory.set(GRANTS_TO_REVOKE_KEY, JSON.stringify(queued.filter((entry) => !grantIds.includes(entry.grantId))));
   });
+}
+
+/** Holds a peer's move to another relay until the person decides (the newest move replaces an older one). */
+export async function holdMove(deps: TrustDeps, fingerprint: string, move: HeldMove): Promise<void> {
+  await deps.vault.set(peerHeldMoveKey(requireFingerprint(fingerprint)), JSON.stringify(move));
+}
+
+/** The move a peer asked for that waits for the person, if any. */
+export async function heldMove(deps: TrustDeps, fingerprint: string): Promise<HeldMove | undefined> {
+  const text = await deps.vault.get(peerHeldMoveKey(requireFingerprint(fingerprint)));
+  if (text === undefined) return undefined;
+  try {
+    const { relayUrl, slotId, sendToken, at } = JSON.parse(text) as Record<string, unknown>;
+    if (typeof relayUrl !== 'string' || typeof slotId !== 'string' || typeof sendToken !== 'string' || typeof at !== 'number') return undefined;
+    return { relayUrl, slotId, sendToken, at };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The person's answer to a held move: `accept` points this side's sends at the new inbox,
+ * `refuse` keeps the old one. Either way the move is no longer held. Resolves the move decided
+ * on, or undefined if none was held.
+ */
+export async function decideMove(deps: TrustDeps, fingerprint: string, decision: 'accept' | 'refuse'): Promise<HeldMove | undefined> {
+  const move = await heldMove(deps, fingerprint);
+  if (!move) return undefined;
+  if (decision === 'accept') await updatePeer(deps, fingerprint, { inbox: move });
+  await deps.vault.delete(peerHeldMoveKey(requireFingerprint(fingerprint)));
+  return move;
 }

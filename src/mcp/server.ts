@@ -22,6 +22,7 @@ import type { SessionDeps, SessionSnapshot } from '../core/session.js';
 import type { SessionStore } from '../core/store.js';
 import { forgetAndRevoke } from '../core/inbox.js';
 import { listPeers } from '../core/trust.js';
+import { jsonQuote } from '../core/untrusted.js';
 import { type MessageReceiver, registerMessageTools } from './messageTools.js';
 import { MCP_WORDS, agentNextStep, defaultPersonCommand, relayTroubleForAgent } from './words.js';
 
@@ -157,9 +158,10 @@ export function sessionToOutput(snapshot: SessionSnapshot, trouble?: RelayTroubl
 
 function summarise(session: SessionOut): string {
   const parts = [`Pairing ${session.session_id} (${session.role}, nameplate ${session.nameplate}): ${session.state}`];
-  if (session.abort_reason !== undefined) parts.push(`reason: ${session.abort_reason}`);
+  // The reason may be the peer's own words (it aborted): quoted, never part of this sentence.
+  if (session.abort_reason !== undefined) parts.push(`reason ${jsonQuote(session.abort_reason)}`);
   if (session.code !== undefined) parts.push(`code: ${session.code}`);
-  if (session.peer) parts.push(`peer: ${session.peer.handle} (${session.peer.fingerprint})`);
+  if (session.peer) parts.push(`peer ${jsonQuote(session.peer.handle)} (fingerprint ${session.peer.fingerprint})`);
   if (session.relay_trouble) parts.push(session.relay_trouble.message);
   if (session.state !== 'finalized' && session.state !== 'aborted') parts.push(`${session.seconds_left} s left`);
   return `${parts.join('; ')}.\nNext: ${session.next_step}`;
@@ -496,7 +498,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     annotations: { readOnlyHint: true, openWorldHint: false },
   }, () => guarded('peers_list', async () => {
     const peers = (await listPeers(deps)).map((peer) => ({ handle: peer.handle, fingerprint: peer.fingerprint, relay_url: peer.relayUrl, pinned_at: peer.pinnedAt }));
-    return ok({ peers }, peers.length === 0 ? 'No pinned peers yet.' : peers.map((peer) => `${peer.handle} (${peer.fingerprint}), pinned ${peer.pinned_at}`).join('\n'));
+    return ok({ peers }, peers.length === 0 ? 'No pinned peers yet.' : peers.map((peer) => `peer ${jsonQuote(peer.handle)} (fingerprint ${peer.fingerprint}), pinned ${peer.pinned_at}`).join('\n'));
   }));
 
   server.registerTool('peers_forget', {

@@ -38,7 +38,7 @@ export interface ConversationView {
 
 export type HostToConversation = { type: 'view'; view: ConversationView } | { type: 'sent' };
 
-export type ConversationToHost = { type: 'ready' } | { type: 'send'; text: string } | { type: 'askAgent'; id: string };
+export type ConversationToHost = { type: 'ready' } | { type: 'send'; text: string } | { type: 'askAgent'; id: string } | { type: 'cancel'; id: string };
 
 /** A compose box longer than this is refused by the page and the host (the core checks the 64 KiB in bytes). */
 export const MAX_COMPOSE_CHARS = 64 * 1024;
@@ -56,10 +56,11 @@ export function parseConversationMessage(message: unknown): ConversationToHost |
       if (keys !== 'text,type' || typeof text !== 'string' || text.trim() === '' || text.length > MAX_COMPOSE_CHARS) return undefined;
       return { type: 'send', text };
     }
-    case 'askAgent': {
+    case 'askAgent':
+    case 'cancel': {
       const id = fields['id'];
       if (keys !== 'id,type' || typeof id !== 'string' || !ID_PATTERN.test(id)) return undefined;
-      return { type: 'askAgent', id };
+      return { type: fields['type'], id };
     }
     default:
       return undefined;

@@ -1,6 +1,6 @@
 // The conversation with one pinned peer: one webview panel per peer, titled
 // `Agent Pair: <handle>`. It shows every kept message both ways (the peer's as text, never as
-// HTML), marks ours `sent` or `delivered`, warns of messages the relay may have lost, and sends
+// HTML), marks ours `queued` (with Cancel), `sent`, `delivered`, `failed` or `cancelled`, warns of messages the relay may have lost, and sends
 // what the person writes. While the panel is visible, the peer's messages in it count as handed
 // to the person: they are marked handled and the peer gets its receipt ("delivered").
 
@@ -136,7 +136,21 @@ class ConversationPanel {
       case 'askAgent':
         void vscode.commands.executeCommand(COMMANDS.askAgent, this.peer.fingerprint, message.id);
         return;
+      case 'cancel':
+        void this.cancel(message.id);
+        return;
     }
+  }
+
+  /** Takes back a message still waiting in the outbox. */
+  private async cancel(id: string): Promise<void> {
+    try {
+      await this.options.messaging.cancelQueued(id);
+      this.error = undefined;
+    } catch (error) {
+      this.error = error instanceof Error ? error.message : String(error);
+    }
+    await this.refresh();
   }
 
   private async send(text: string): Promise<void> {

@@ -158,7 +158,7 @@ function startMessaging(context: vscode.ExtensionContext, deps: ExtensionDeps): 
     },
   });
   const conversations = new ConversationPanels({ extensionUri: context.extensionUri, messaging, log: deps.log });
-  const notifier = new MessageNotifier(conversations);
+  const notifier = new MessageNotifier(conversations, messaging, deps.log);
   registerMessageCommands(context, deps, { messaging, conversations });
   const stopWatchingStore = deps.store.onDidChange(() => {
     void messaging.wake();

@@ -5,6 +5,7 @@
 // text cannot close.
 
 import type { MailRecord } from '../core/mailbox.js';
+import { showControls } from '../core/untrusted.js';
 
 /** A notification shows at most this much of a message. */
 export const PREVIEW_CHARS = 120;
@@ -13,7 +14,8 @@ export function messagePreview(record: MailRecord): string {
   const body = record.body as { type: string; text?: unknown };
   if (body.type === 'data') return 'structured data for agents';
   if (body.type !== 'text' || typeof body.text !== 'string') return 'a message this version cannot show';
-  const flat = body.text.replace(/\s+/g, ' ').trim().replace(/\[/g, '(').replace(/\]/g, ')');
+  // Control characters (ANSI, C0/C1, bidi overrides) are shown escaped, never passed on.
+  const flat = showControls(body.text.replace(/\s+/g, ' ').trim(), { oneLine: true }).replace(/\[/g, '(').replace(/\]/g, ')');
   // Cut between whole characters (an emoji or an accented letter stays whole).
   const characters = Array.from(new Intl.Segmenter().segment(flat), (part) => part.segment);
   return characters.length > PREVIEW_CHARS ? `${characters.slice(0, PREVIEW_CHARS - 1).join('')}…` : flat;

@@ -13,7 +13,7 @@
 // Nothing here imports `vscode`: settings and the log come in as functions.
 
 import { isPairError } from '../core/errors.js';
-import { type MessagingDeps, type MessagingEvent, ReceiveRunner, type Sent, forgetAndRevoke } from '../core/inbox.js';
+import { type MessagingDeps, type MessagingEvent, type PeerRef, ReceiveRunner, type Sent, decidePeerMove, forgetAndRevoke, heldMoves } from '../core/inbox.js';
 import type { MessageReceiver } from '../mcp/messageTools.js';
 import { listOwnInboxes } from '../core/inboxes.js';
 import { loadIdentity } from '../core/identity.js';
@@ -76,10 +76,10 @@ export class WindowMessaging {
     this.stopSentEvents = this.watchSends();
   }
 
-  /** Whoever sent (a command, a panel, an agent over MCP), the views show it. */
+  /** Whoever sent (a command, a panel, an agent over MCP), the views show it, queued or not. */
   private watchSends(): () => void {
     return this.receiver.sender.on((event) => {
-      if (event.type === 'sent' && event.record) this.changed();
+      if ((event.type === 'sent' && event.record) || event.type === 'queued' || event.type === 'sendFailed') this.changed();
     });
   }
 
@@ -215,6 +215,23 @@ export class WindowMessaging {
     if ((await this.receiver.markRead([{ peer: fingerprint, id }])).length > 0) this.changed();
   }
 
+  /** Takes back a message waiting in the outbox. */
+  async cancelQueued(id: string): Promise<void> {
+    await this.receiver.sender.cancel(id);
+    this.changed();
+  }
+
+  /** Moves to another relay that peers asked for, waiting for the person. */
+  async heldMoves(): Promise<{ peer: PeerRef; relayUrl: string }[]> {
+    return heldMoves(this.options.deps);
+  }
+
+  /** The person's answer to a peer's move to another relay. */
+  async decideMove(fingerprint: string, decision: 'accept' | 'refuse'): Promise<void> {
+    await decidePeerMove(this.options.deps, fingerprint, decision);
+    this.changed();
+  }
+
   /** Unpins a peer and revokes the grant this side gave it. */
   async forget(fingerprint: string): Promise<{ forgotten: boolean; revoked: boolean }> {
     const result = await forgetAndRevoke(this.options.deps, fingerprint);
@@ -269,6 +286,8 @@ export class WindowMessaging {
       if (this.pull?.abort === abort) this.pull = undefined;
     });
     this.pull = { lease, abort, done };
+    // A move a peer asked for earlier (the person closed its notification, or another window pulled then) is asked again.
+    for (const held of await heldMoves(this.options.deps)) this.options.onEvent?.({ type: 'peerMoveHeld', peer: held.peer, relayUrl: held.relayUrl });
   }
 
   private stillIdle(): boolean {
@@ -287,7 +306,11 @@ export class WindowMessaging {
       case 'message':
       case 'receipt':
       case 'lost':
+      case 'overflow':
       case 'peerMoved':
+      case 'peerMoveHeld':
+      case 'queued':
+      case 'sendFailed':
         this.changed();
         break;
       case 'inboxMoved':

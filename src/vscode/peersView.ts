@@ -46,7 +46,7 @@ export function peerTreeItem(row: PeerRow, now: number): vscode.TreeItem {
   parts.push(formatAgo(row.lastActivity, now));
   item.description = parts.join(' · ');
   item.iconPath = new vscode.ThemeIcon(summary.unread > 0 ? 'mail' : 'account');
-  const lines = [`**${peer.handle}**`, '', `Fingerprint \`${peer.fingerprint}\``, '', `Inbox on ${peer.relayUrl}`, '', `Pinned ${peer.pinnedAt}`];
+  const lines = [`**${peer.handle}**`, '', `Fingerprint \`${peer.fingerprint}\``, '', `Inbox on \`${peer.relayUrl}\``, '', `Pinned ${peer.pinnedAt}`];
   if (summary.lost > 0) lines.push('', `The relay may have lost ${summary.lost} message${summary.lost === 1 ? '' : 's'} from ${peer.handle}.`);
   const tooltip = new vscode.MarkdownString(lines.join('\n'));
   tooltip.supportHtml = false;

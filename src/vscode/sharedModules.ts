@@ -10,6 +10,7 @@ import * as coreMessages from '../core/messages.js';
 import * as corePairing from '../core/pairing.js';
 import * as coreSession from '../core/session.js';
 import * as coreTrust from '../core/trust.js';
+import * as coreUntrusted from '../core/untrusted.js';
 
 export const SHARED_MODULES: Readonly<Record<string, object>> = {
   'core/errors.js': coreErrors,
@@ -19,4 +20,5 @@ export const SHARED_MODULES: Readonly<Record<string, object>> = {
   'core/pairing.js': corePairing,
   'core/session.js': coreSession,
   'core/trust.js': coreTrust,
+  'core/untrusted.js': coreUntrusted,
 };

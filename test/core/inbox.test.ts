@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { isPairError } from '../../src/core/errors.js';
-import { ReceiveRunner, SendRunner, forgetAndRevoke, type MessagingEvent } from '../../src/core/inbox.js';
+import { OUTBOX_MAX_AGE_MS, OUTBOX_RETRY_BASE_MS, ReceiveRunner, SendRunner, forgetAndRevoke, type MessagingEvent } from '../../src/core/inbox.js';
 import { listOwnInboxes } from '../../src/core/inboxes.js';
 import { MAX_MESSAGE_AGE_MS } from '../../src/core/messages.js';
 import { getPeer, loadPeerSendToken, peerRecordKey, pendingRevocations } from '../../src/core/trust.js';
@@ -141,20 +141,52 @@ describe('messages between two paired sides', () => {
     assert.deepEqual(ofType(await runners(bob).receiver.pull(), 'dropped').map((event) => event.reason), ['from_future']);
   });
 
-  it('inbox full: the send fails with inbox_full and gives its n back (no false loss)', async () => {
+  it('inbox full: the send waits in the outbox, goes out with a later pull after the backoff, same id and n (no false loss)', async () => {
     const small = await startRelay({ ...quiet, limits: { ...quiet.limits, maxInboxMessages: 1 } });
     try {
       const { alice, bob } = await pairedSides(small.url);
       const a = runners(alice);
       await a.sender.send('bob', { type: 'text', text: 'one' });
-      await assert.rejects(a.sender.send('bob', { type: 'text', text: 'two' }), (error) => isPairError(error, 'inbox_full'));
+      const queued = await a.sender.send('bob', { type: 'text', text: 'two' });
+      assert.equal(queued.queued, true);
+      assert.equal(queued.record?.state, 'queued');
+      assert.equal((await a.receiver.mailbox.summary(bob.fingerprint)).queued, 1);
       const b = runners(bob, 0);
       assert.equal(ofType(await b.receiver.pull(), 'message').length, 1);
-      const third = await a.sender.send('bob', { type: 'text', text: 'three' });
-      assert.equal(third.record?.n, 2);
+      // Not due yet: a pull leaves it queued.
+      await a.sender.flushOutbox();
+      assert.equal((await a.receiver.mailbox.get(bob.fingerprint, queued.id))?.state, 'queued');
+      alice.clock.offsetMs += OUTBOX_RETRY_BASE_MS;
+      const sentEvents = ofType(await a.receiver.pull(), 'sent');
+      assert.deepEqual(sentEvents.map((event) => [event.id, event.record?.state]), [[queued.id, 'sent']]);
       const events = await b.receiver.pull();
-      assert.equal(ofType(events, 'message').length, 1);
+      const [two] = ofType(events, 'message');
+      assert.equal(two?.record.id, queued.id);
+      assert.equal(two.record.n, 2);
       assert.deepEqual(ofType(events, 'lost'), []);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('a queued send can be cancelled, and one queued past OUTBOX_MAX_AGE_MS fails', async () => {
+    const small = await startRelay({ ...quiet, limits: { ...quiet.limits, maxInboxMessages: 1 } });
+    try {
+      const { alice, bob } = await pairedSides(small.url);
+      const a = runners(alice);
+      await a.sender.send('bob', { type: 'text', text: 'fills it' });
+      const cancelled = await a.sender.send('bob', { type: 'text', text: 'take it back' });
+      const aged = await a.sender.send('bob', { type: 'text', text: 'too late' });
+      assert.equal((await a.sender.cancel(cancelled.id)).state, 'cancelled');
+      await assert.rejects(a.sender.cancel(cancelled.id), (error) => isPairError(error, 'not_found'));
+      const failed: MessagingEvent[] = [];
+      a.sender.on((event) => failed.push(event));
+      alice.clock.offsetMs += OUTBOX_MAX_AGE_MS;
+      await a.sender.flushOutbox();
+      assert.deepEqual(ofType(failed, 'sendFailed').map((event) => event.record.id), [aged.id]);
+      assert.equal((await a.receiver.mailbox.get(bob.fingerprint, aged.id))?.state, 'failed');
+      assert.deepEqual(await a.receiver.mailbox.outbox(), []);
+      assert.equal(OUTBOX_MAX_AGE_MS, 7 * 24 * 3600 * 1000);
     } finally {
       await small.close();
     }

@@ -3,8 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEDUP_MEMORY_MS, HANDLED_RETENTION_MS, LOSS_GRACE_MS, MAX_MESSAGES_PER_PEER, MAX_TRACKED_GAP, Mailbox } from '../../src/core/mailbox.js';
-import type { Message } from '../../src/core/messages.js';
+import { DEDUP_MEMORY_MS, HANDLED_RETENTION_MS, LOSS_GRACE_MS, MAX_MESSAGES_PER_PEER, MAX_N_JUMP, MAX_OPEN_GAPS, MAX_SEEN_PER_PEER, MAX_UNHANDLED_PER_PEER, Mailbox, SEEN_CHUNK_IDS } from '../../src/core/mailbox.js';
+import { type Message, MessageRejected } from '../../src/core/messages.js';
 import { MemoryKeyValueStore } from '../../src/core/routedStore.js';
 import { ShiftableClock } from '../helpers/sides.js';
 
@@ -69,12 +69,18 @@ describe('mailbox', () => {
     assert.deepEqual(await mailbox.takeLosses([ALICE]), [{ peer: ALICE, count: 1 }]);
   });
 
-  it('a jump over MAX_TRACKED_GAP is counted lost at once instead of tracked number by number', async () => {
+  it('a jump of MAX_N_JUMP numbers is tracked; past it the message is dropped (n = 2^53-1 reports no absurd loss)', async () => {
     const { mailbox } = makeMailbox();
-    await mailbox.accept(message(MAX_TRACKED_GAP + 2));
+    assert.equal(MAX_N_JUMP, 10_000);
+    await mailbox.accept(message(MAX_N_JUMP + 1));
+    assert.equal((await mailbox.summary(ALICE)).pendingGap, MAX_N_JUMP);
+    await assert.rejects(mailbox.accept(message(2 * MAX_N_JUMP + 3)), (error: unknown) => error instanceof MessageRejected && error.reason === 'bad_message');
+    await assert.rejects(mailbox.accept(message(Number.MAX_SAFE_INTEGER)), (error: unknown) => error instanceof MessageRejected && error.reason === 'bad_message');
+    // Gap tracking goes on for that peer.
+    await mailbox.accept(message(MAX_N_JUMP + 3));
     const summary = await mailbox.summary(ALICE);
-    assert.equal(summary.lost, MAX_TRACKED_GAP + 1);
-    assert.equal(summary.pendingGap, undefined);
+    assert.equal(summary.pendingGap, MAX_N_JUMP + 1);
+    assert.equal(summary.lost, 0);
   });
 
   it('counts n per peer when sending, and gives a number back only if it was the last', async () => {
@@ -137,5 +143,115 @@ describe('mailbox', () => {
     assert.equal(await mailbox.prune(ALICE), 1);
     assert.deepEqual((await mailbox.list([ALICE])).map((record) => record.id), [one.id, three.id]);
     assert.equal(MAX_MESSAGES_PER_PEER, 1000);
+  });
+
+  it('a received id equal to one this side sent is dropped, and the sent record keeps its text', async () => {
+    const { mailbox } = makeMailbox();
+    const mine = { ...message(1, { type: 'text', text: 'I agree to pay 10 EUR' }, BOB), to: ALICE };
+    await mailbox.recordSent(mine);
+    const forged = { ...message(1, { type: 'text', text: 'I agree to pay 10000 EUR' }), id: mine.id };
+    await assert.rejects(mailbox.accept(forged), (error: unknown) => error instanceof MessageRejected && error.reason === 'duplicate');
+    const kept = await mailbox.get(ALICE, mine.id);
+    assert.equal(kept?.direction, 'out');
+    assert.deepEqual(kept.body, { type: 'text', text: 'I agree to pay 10 EUR' });
+    assert.equal((await mailbox.list([ALICE], { direction: 'in' })).length, 0);
+  });
+
+  it('keeps at most maxUnhandledPerPeer unhandled messages: the oldest go and are counted', async () => {
+    assert.equal(MAX_UNHANDLED_PER_PEER, 1000);
+    const { mailbox } = makeMailbox({ maxUnhandledPerPeer: 3 });
+    const sent = [message(1), message(2), message(3), message(4), message(5)];
+    const overflowed = [];
+    for (const entry of sent) {
+      const accepted = await mailbox.accept(entry);
+      overflowed.push(accepted !== 'duplicate' && accepted.kind === 'stored' ? accepted.overflowed : -1);
+    }
+    assert.deepEqual(overflowed, [0, 0, 0, 1, 1]);
+    assert.deepEqual((await mailbox.list([ALICE])).map((record) => record.id), sent.slice(2).map((entry) => entry.id));
+    assert.equal((await mailbox.summary(ALICE)).overflowed, 2);
+    // Handled ones make room: the cap counts only what still waits.
+    await mailbox.markHandled([{ peer: ALICE, id: sent[2]!.id }]);
+    const next = await mailbox.accept(message(6));
+    assert.equal(next !== 'duplicate' && next.kind === 'stored' && next.overflowed, 0);
+  });
+
+  it('accepting costs the same writes however many ids came before (no whole-set rewrite)', async () => {
+    const memory = new MemoryKeyValueStore();
+    const written: number[] = [];
+    const set = memory.set.bind(memory);
+    memory.set = async (key, value) => {
+      written.push(value.length);
+      await set(key, value);
+    };
+    const clock = new ShiftableClock();
+    const mailbox = new Mailbox({ memory, clock }, { maxUnhandledPerPeer: 10 });
+    const bytesOf = async (n: number): Promise<number> => {
+      written.length = 0;
+      await mailbox.accept(message(n));
+      return written.reduce((sum, length) => sum + length, 0);
+    };
+    const early = await bytesOf(1);
+    for (let n = 2; n < 3 * SEEN_CHUNK_IDS; n++) await mailbox.accept(message(n));
+    const late = await bytesOf(3 * SEEN_CHUNK_IDS);
+    // Bounded by a chunk and the capped peer record, not by the 1,500 ids seen before.
+    assert.ok(late < early + SEEN_CHUNK_IDS * 60, `${late} bytes written for one message after 1,500, ${early} for the first`);
+  });
+
+  it('remembers at most maxSeenPerPeer ids per peer, forgetting whole chunks oldest first', async () => {
+    assert.equal(MAX_SEEN_PER_PEER, 50_000);
+    const { mailbox } = makeMailbox({ maxSeenPerPeer: SEEN_CHUNK_IDS * 2, maxUnhandledPerPeer: 5 });
+    const first = message(1);
+    await mailbox.accept(first);
+    for (let n = 2; n <= SEEN_CHUNK_IDS * 2; n++) await mailbox.accept(message(n));
+    assert.equal(await mailbox.seen(first.id), true);
+    await mailbox.accept(message(SEEN_CHUNK_IDS * 2 + 1));
+    assert.equal(await mailbox.seen(first.id), false);
+  });
+
+  it('moves the ids an earlier version kept in one mail.seen object to per-id keys', async () => {
+    const memory = new MemoryKeyValueStore();
+    const clock = new ShiftableClock();
+    const old = message(1);
+    await memory.set('mail.seen', JSON.stringify({ [old.id]: clock.now() }));
+    const mailbox = new Mailbox({ memory, clock });
+    await mailbox.accept(message(2));
+    assert.equal(await memory.get('mail.seen'), undefined);
+    assert.equal(await mailbox.accept(old), 'duplicate');
+  });
+
+  it('queues a refused send, lists it, and settles it once (sent, failed or cancelled)', async () => {
+    const { mailbox } = makeMailbox();
+    const outgoing = { ...message(1, { type: 'text', text: 'later' }, BOB), to: ALICE };
+    const record = await mailbox.queue(outgoing, 'inbox_full', Date.now() + 1000);
+    assert.equal(record?.state, 'queued');
+    assert.deepEqual((await mailbox.outbox()).map((entry) => [entry.peer, entry.id, entry.lastError]), [[ALICE, outgoing.id, 'inbox_full']]);
+    assert.equal((await mailbox.summary(ALICE)).queued, 1);
+    assert.equal((await mailbox.settleQueued(ALICE, outgoing.id, 'cancelled'))?.state, 'cancelled');
+    assert.equal(await mailbox.settleQueued(ALICE, outgoing.id, 'sent'), undefined);
+    assert.deepEqual(await mailbox.outbox(), []);
+    assert.equal((await mailbox.get(ALICE, outgoing.id))?.state, 'cancelled');
+  });
+
+  it('tracks at most MAX_OPEN_GAPS gaps per peer: older ones are reported at once', async () => {
+    assert.equal(MAX_OPEN_GAPS, 100);
+    const { mailbox } = makeMailbox();
+    for (let gap = 1; gap <= MAX_OPEN_GAPS + 2; gap++) await mailbox.accept(message(gap * 2));
+    // Within the grace, only the two oldest gaps are due.
+    assert.deepEqual(await mailbox.takeLosses([ALICE]), [{ peer: ALICE, count: 2 }]);
+    assert.equal((await mailbox.summary(ALICE)).pendingGap, MAX_OPEN_GAPS);
+  });
+
+  it('a message stored before a crash kept its id from being remembered is stored once when read again', async () => {
+    const memory = new MemoryKeyValueStore();
+    const clock = new ShiftableClock();
+    const crashed = new Mailbox({ memory, clock });
+    const again = message(1);
+    await crashed.accept(again);
+    for (const key of [...memory.entries()].map(([entry]) => entry).filter((entry) => entry.startsWith('mail.seen'))) await memory.delete(key);
+    const mailbox = new Mailbox({ memory, clock });
+    const accepted = await mailbox.accept(again);
+    assert.equal(accepted !== 'duplicate' && accepted.kind, 'stored');
+    assert.deepEqual((await mailbox.list([ALICE])).map((record) => record.id), [again.id]);
+    assert.equal(await mailbox.accept(again), 'duplicate');
   });
 });

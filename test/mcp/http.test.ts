@@ -101,7 +101,7 @@ describe('MCP over Streamable HTTP', () => {
     it('serves a client that sends the bearer token, and tells it clearly when arguments are bad', async () => {
       const client = new Client({ name: 'test', version: '1' });
       await client.connect(new StreamableHTTPClientTransport(new URL(http.url), { requestInit: { headers: { Authorization: `Bearer ${http.token}` } } }));
-      assert.equal((await client.listTools()).tools.length, 14);
+      assert.equal((await client.listTools()).tools.length, 15);
       assert.equal(sessionOf(await client.callTool({ name: 'pair_host', arguments: {} }) as never).state, 'opened');
       assert.match(errorOf(await client.callTool({ name: 'pair_status', arguments: { session_id: 'x' } }) as never), /session_id must be 32 lowercase hex/);
       await client.close();

@@ -51,10 +51,10 @@ function assertNoSecrets(texts: string[], secrets: string[]): void {
 }
 
 describe('MCP tools over the in-memory transport', () => {
-  it('lists fourteen tools, each described, with input and output schemas; pair_confirm takes only a session_id', async () => {
+  it('lists fifteen tools, each described, with input and output schemas; pair_confirm takes only a session_id', async () => {
     const alice = await agent('alice');
     const { tools } = await alice.client.listTools();
-    assert.deepEqual(tools.map((tool) => tool.name).sort(), ['identity_init', 'identity_show', 'inbox_ack', 'inbox_read', 'pair_abort', 'pair_confirm', 'pair_finalize', 'pair_host', 'pair_join', 'pair_status', 'peer_send', 'peer_status', 'peers_forget', 'peers_list']);
+    assert.deepEqual(tools.map((tool) => tool.name).sort(), ['identity_init', 'identity_show', 'inbox_ack', 'inbox_read', 'pair_abort', 'pair_confirm', 'pair_finalize', 'pair_host', 'pair_join', 'pair_status', 'peer_send', 'peer_send_cancel', 'peer_status', 'peers_forget', 'peers_list']);
     for (const tool of tools) {
       assert.ok((tool.description ?? '').length > 60, `${tool.name} has a description`);
       assert.equal(tool.outputSchema?.type, 'object', `${tool.name} has an output schema`);

@@ -148,7 +148,7 @@ describe('agent-pair mcp on stdio', () => {
     ]);
     assert.equal((sessionOf(hostDone)['peer'] as { handle: string }).handle, 'bob');
     assert.equal((sessionOf(guestDone)['peer'] as { handle: string }).handle, 'alice');
-    assert.match(textOf(await guest.call('peers_list')), /^alice \([0-9a-f]{16}\)/);
+    assert.match(textOf(await guest.call('peers_list')), /^peer "alice" \(fingerprint [0-9a-f]{16}\)/);
 
     const everything = [...host.results, ...guest.results].map((result) => JSON.stringify(result)).concat(host.stderr, guest.stderr);
     assert.ok(host.stderr.join('').includes('serving on stdio'), 'logs go to stderr');

@@ -1,0 +1,168 @@
+// A paired peer is still a stranger (issue 17): a properly paired but hostile peer, through a
+// real relay on port 0, sends what no honest sender would. Nothing it sends may stop the pull,
+// rewrite what this side sent, or point this side at another relay without the person.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type MessagingEvent, ReceiveRunner, decidePeerMove, heldMoves } from '../../src/core/inbox.js';
+import { grantOnInbox, pendingGrantIds, rememberPendingGrant, takePendingGrant } from '../../src/core/inboxes.js';
+import { getPeer } from '../../src/core/trust.js';
+import { MAX_DATA_NESTING } from '../../src/core/messages.js';
+import { isPairError } from '../../src/core/errors.js';
+import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+import { pairSides } from '../helpers/pairing.js';
+import { type Side, makeSide } from '../helpers/sides.js';
+import { deepDataBody, postRaw, rawMessage } from '../helpers/hostile.js';
+
+const quiet = { log: () => undefined, limits: { opensPerIpPerMinute: 10_000 } };
+
+let relay: RunningRelay;
+before(async () => {
+  relay = await startRelay(quiet);
+});
+after(async () => {
+  await relay.close();
+});
+
+async function pairedSides(): Promise<{ alice: Side; bob: Side }> {
+  const alice = await makeSide(relay.url, 'alice');
+  const bob = await makeSide(relay.url, 'bob');
+  await pairSides(alice, bob, relay.url);
+  return { alice, bob };
+}
+
+function ofType<T extends MessagingEvent['type']>(events: MessagingEvent[], type: T): Extract<MessagingEvent, { type: T }>[] {
+  return events.filter((event): event is Extract<MessagingEvent, { type: T }> => event.type === type);
+}
+
+const text = (words: string): string => JSON.stringify({ type: 'text', text: words });
+
+describe('a hostile paired peer', () => {
+  it('a data body nested 10,000 deep is dropped with a reason and acknowledged; the honest message behind it arrives', async () => {
+    const { alice, bob } = await pairedSides();
+    await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, deepDataBody(10_000), { n: 1 }));
+    await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, text('still here'), { n: 2 }));
+    const receiver = new ReceiveRunner(alice.deps);
+    const events = await receiver.pull();
+    assert.deepEqual(ofType(events, 'dropped').map((event) => event.reason), ['bad_message']);
+    assert.match(ofType(events, 'dropped')[0]?.detail ?? '', /deeper than 64/);
+    assert.deepEqual(ofType(events, 'message').map((event) => event.record.body), [{ type: 'text', text: 'still here' }]);
+    assert.deepEqual(await receiver.pull(), []);
+  });
+
+  it('data at MAX_DATA_NESTING arrives; one level deeper is dropped', async () => {
+    const { alice, bob } = await pairedSides();
+    await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, deepDataBody(MAX_DATA_NESTING), { n: 1 }));
+    await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, deepDataBody(MAX_DATA_NESTING + 1), { n: 2 }));
+    const events = await new ReceiveRunner(alice.deps).pull();
+    assert.equal(ofType(events, 'message').length, 1);
+    assert.deepEqual(ofType(events, 'dropped').map((event) => event.reason), ['bad_message']);
+  });
+
+  it('whatever throws while storing one message drops it as unprocessable; the pull goes on', async () => {
+    const { alice, bob } = await pairedSides();
+    const set = alice.memory.set.bind(alice.memory);
+    alice.memory.set = async (key, value) => {
+      if (value.includes('poison')) throw new RangeError('Maximum call stack size exceeded');
+      await set(key, value);
+    };
+    await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, text('poison'), { n: 1 }));
+    await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, text('fine'), { n: 2 }));
+    const receiver = new ReceiveRunner(alice.deps);
+    const events = await receiver.pull();
+    assert.deepEqual(ofType(events, 'dropped').map((event) => event.reason), ['unprocessable']);
+    assert.deepEqual(ofType(events, 'message').map((event) => event.record.body), [{ type: 'text', text: 'fine' }]);
+    assert.deepEqual(await receiver.pull(), []);
+  });
+
+  it('a message reusing the id of one this side sent is dropped; the sent record keeps its own text', async () => {
+    const { alice, bob } = await pairedSides();
+    const aliceRunner = new ReceiveRunner(alice.deps);
+    const sent = await aliceRunner.sender.send('bob', { type: 'text', text: 'I agree to pay 10 EUR' });
+    await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, text('I agree to pay 10000 EUR'), { id: sent.id, n: 1 }));
+    const events = await aliceRunner.pull();
+    assert.deepEqual(ofType(events, 'dropped').map((event) => event.reason), ['duplicate']);
+    assert.deepEqual(ofType(events, 'message'), []);
+    const kept = await aliceRunner.mailbox.get(bob.fingerprint, sent.id);
+    assert.deepEqual([kept?.direction, kept?.body], ['out', { type: 'text', text: 'I agree to pay 10 EUR' }]);
+  });
+
+  it('a move within the same relay applies at once; one to another relay waits for the person', async () => {
+    const { alice, bob } = await pairedSides();
+    const slot = 'c'.repeat(32);
+    const token = 'd'.repeat(64);
+    const move = (url: string): string => JSON.stringify({ type: 'inbox', relay_url: url, slot_id: slot, send_token: token });
+    const receiver = new ReceiveRunner(alice.deps);
+    await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, move(`${relay.url}/`), { n: 1 }));
+    const same = await receiver.pull();
+    assert.deepEqual(ofType(same, 'peerMoved').map((event) => event.relayUrl), [`${relay.url}/`]);
+    assert.equal((await getPeer(alice.deps, bob.fingerprint))?.slotId, slot);
+    await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, move('http://169.254.169.254:80/latest'), { n: 2 }));
+    const other = await receiver.pull();
+    assert.deepEqual(ofType(other, 'peerMoveHeld').map((event) => event.relayUrl), ['http://169.254.169.254:80/latest']);
+    assert.deepEqual(ofType(other, 'peerMoved'), []);
+    assert.equal((await getPeer(alice.deps, bob.fingerprint))?.relayUrl, `${relay.url}/`);
+    assert.deepEqual((await heldMoves(alice.deps)).map((held) => held.relayUrl), ['http://169.254.169.254:80/latest']);
+    await decidePeerMove(alice.deps, 'bob', 'refuse');
+    assert.deepEqual(await heldMoves(alice.deps), []);
+    assert.equal((await getPeer(alice.deps, bob.fingerprint))?.relayUrl, `${relay.url}/`);
+    await assert.rejects(decidePeerMove(alice.deps, 'bob', 'accept'), (error) => isPairError(error, 'not_found'));
+  });
+
+  it('a move the person accepts points sends at the new relay', async () => {
+    const { alice, bob } = await pairedSides();
+    const receiver = new ReceiveRunner(alice.deps);
+    await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, JSON.stringify({ type: 'inbox', relay_url: 'https://relay.example.net', slot_id: 'e'.repeat(32), send_token: 'f'.repeat(64) }), { n: 1 }));
+    await receiver.pull();
+    await decidePeerMove(alice.deps, bob.fingerprint, 'accept');
+    const moved = await getPeer(alice.deps, bob.fingerprint);
+    assert.deepEqual([moved?.relayUrl, moved?.slotId], ['https://relay.example.net', 'e'.repeat(32)]);
+  });
+
+  for (const url of ['http://user:pw@relay.example', 'http://relay.example/?x=1', 'http://relay.example/#x', 'http://relay.example/\u2800says-hello', 'ftp://relay.example', 'http://r\u00e9lay.example']) {
+    it(`an inbox move to ${JSON.stringify(url)} is dropped as bad_message`, async () => {
+      const { alice, bob } = await pairedSides();
+      await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, JSON.stringify({ type: 'inbox', relay_url: url, slot_id: 'c'.repeat(32), send_token: 'd'.repeat(64) }), { n: 1 }));
+      const events = await new ReceiveRunner(alice.deps).pull();
+      assert.deepEqual(ofType(events, 'dropped').map((event) => event.reason), ['bad_message']);
+      assert.deepEqual(await heldMoves(alice.deps), []);
+    });
+  }
+
+  it('n = 2^53-1 is dropped: no absurd loss, gap tracking goes on', async () => {
+    const { alice, bob } = await pairedSides();
+    await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, text('huge'), { n: Number.MAX_SAFE_INTEGER }));
+    await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, text('two'), { n: 2 }));
+    const receiver = new ReceiveRunner(alice.deps, { lossGraceMs: 0 });
+    const events = await receiver.pull();
+    assert.deepEqual(ofType(events, 'dropped').map((event) => event.reason), ['bad_message']);
+    // The first message was never seen: a gap can start at 1, so its loss shows.
+    assert.deepEqual(ofType(events, 'lost').map((event) => event.count), [1]);
+  });
+});
+
+describe('a message under the grant of a pairing still in flight', () => {
+  it('waits at the relay, unacknowledged, until the pairing ends; then it is handled', async () => {
+    const { alice, bob } = await pairedSides();
+    const relayPort = alice.deps.relays(relay.url);
+    const { inbox, sendToken, grantId } = await grantOnInbox(alice.deps, relayPort);
+    await rememberPendingGrant(alice.deps, 'a'.repeat(32), { relayUrl: inbox.relayUrl, slotId: inbox.slotId, grantId, heldUntil: alice.clock.now() + 60_000 });
+    assert.deepEqual([...(await pendingGrantIds(alice.deps, alice.clock.now()))], [grantId]);
+    // The new peer writes before this side pinned it; an honest pinned peer writes after.
+    await relayPort.postMessage(inbox.slotId, sendToken, 'bm90IGFuIGVudmVsb3Bl');
+    await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, text('after it'), { n: 1 }));
+    const receiver = new ReceiveRunner(alice.deps);
+    assert.deepEqual(await receiver.pull(), []);
+    assert.equal((await relayPort.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 })).messages.length, 2);
+    await takePendingGrant(alice.deps, 'a'.repeat(32));
+    const events = await receiver.pull();
+    assert.deepEqual(ofType(events, 'dropped').map((event) => event.reason), ['unknown_grant']);
+    assert.deepEqual(ofType(events, 'message').map((event) => event.record.body), [{ type: 'text', text: 'after it' }]);
+  });
+
+  it('a pending grant past its pairing\'s end holds nothing', async () => {
+    const { alice } = await pairedSides();
+    await rememberPendingGrant(alice.deps, 'b'.repeat(32), { relayUrl: relay.url, slotId: 'c'.repeat(32), grantId: 'd'.repeat(32), heldUntil: alice.clock.now() - 1 });
+    assert.equal((await pendingGrantIds(alice.deps, alice.clock.now())).size, 0);
+  });
+});

@@ -1,0 +1,124 @@
+// A hostile paired peer against the extension, activated in plain Node over the stand-in
+// `vscode` module and a real relay on port 0: the window's pull survives data nested 10,000
+// deep, notifications show a peer's control characters escaped, a move to another relay asks
+// the person (Accept/Refuse) and changes nothing until they answer, and the conversation panel
+// marks a send the relay refused for now as queued and cancels it.
+
+import assert from 'node:assert/strict';
+import { register } from 'node:module';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ExtensionContext } from 'vscode';
+import { SESSION_KEY_PREFIX } from '../../src/core/store.js';
+import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+import type { ConversationView } from '../../src/vscode/conversationMessages.js';
+import { COMMANDS, CONVERSATION_VIEW_TYPE, PEERS_VIEW_ID } from '../../src/vscode/ids.js';
+import { pairSides } from '../helpers/pairing.js';
+import { type Side, makeSide } from '../helpers/sides.js';
+import { deepDataBody, postRaw, rawMessage } from '../helpers/hostile.js';
+import { until } from '../helpers/until.js';
+import { FakeMemento, FakeSecretStorage } from './fakes.js';
+import { type FakeWebviewPanel, fake, fakeContext } from './fakeVscode.js';
+
+const standIn = new URL('./fakeVscode.ts', import.meta.url).href;
+register(`data:text/javascript,${encodeURIComponent(`export async function resolve(specifier, context, next) { return specifier === 'vscode' ? { url: ${JSON.stringify(standIn)}, shortCircuit: true } : next(specifier, context); }`)}`);
+const extension = await import('../../src/vscode/extension.js');
+
+type Context = ReturnType<typeof fakeContext>;
+const quiet = { log: () => undefined, limits: { opensPerIpPerMinute: 10_000 } };
+
+function windowStorageOf(side: Side): { workspaceState: FakeMemento; globalState: FakeMemento; secrets: FakeSecretStorage } {
+  const globalState = new FakeMemento();
+  for (const [key, value] of side.memory.entries()) if (!key.startsWith(SESSION_KEY_PREFIX)) globalState.values.set(key, value);
+  const secrets = new FakeSecretStorage();
+  for (const [key, value] of side.vault.entries()) secrets.values.set(key, value);
+  return { workspaceState: new FakeMemento(), globalState, secrets };
+}
+
+function conversationViews(panel: FakeWebviewPanel): ConversationView[] {
+  return panel.posted.filter((message) => (message as { type: string }).type === 'view').map((message) => (message as { view: ConversationView }).view);
+}
+
+describe('the extension against a hostile paired peer', () => {
+  let relay: RunningRelay;
+  let context: Context | undefined;
+  let home: string | undefined;
+
+  before(async () => {
+    relay = await startRelay(quiet);
+  });
+  after(async () => {
+    await relay.close();
+    delete process.env['AGENT_PAIR_HOME'];
+  });
+
+  async function activate(side: Side, relayUrl: string): Promise<void> {
+    fake.reset();
+    fake.settings.set('agentPair.relayUrl', relayUrl);
+    home = await mkdtemp(join(tmpdir(), 'agent-pair-home-'));
+    process.env['AGENT_PAIR_HOME'] = home;
+    context = fakeContext(windowStorageOf(side));
+    extension.activate(context as unknown as ExtensionContext);
+    await sleep(50);
+  }
+
+  afterEach(async () => {
+    for (const disposable of context?.subscriptions.splice(0) ?? []) disposable.dispose();
+    await extension.deactivate();
+    if (home) await rm(home, { recursive: true, force: true });
+  });
+
+  it('the pull survives data nested 10,000 deep; escapes are shown escaped; a move to another relay waits for Accept', async () => {
+    const alice = await makeSide(relay.url, 'alice');
+    const bob = await makeSide(relay.url, 'bob');
+    await pairSides(alice, bob, relay.url);
+    await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, deepDataBody(10_000), { n: 1 }));
+    await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, JSON.stringify({ type: 'text', text: 'hi \u001b]0;owned\u0007 \u202eevil' }), { n: 2 }));
+    let answerMove = false;
+    await activate(alice, relay.url);
+    fake.answerMessage = (message) => (answerMove && message.items.includes('Accept') ? 'Accept' : undefined);
+
+    const notice = await until('the message notification', () => fake.messages.find((message) => message.text.startsWith('Agent Pair: bob wrote:')));
+    assert.equal(notice.text, 'Agent Pair: bob wrote: “hi \\x1b)0;owned\\x07 \\u202eevil”');
+    assert.match(fake.outputChannels.flatMap((channel) => channel.lines).join('\n'), /dropped message seq 1 .*bad_message/);
+
+    answerMove = true;
+    await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, JSON.stringify({ type: 'inbox', relay_url: 'https://relay.example.net', slot_id: 'e'.repeat(32), send_token: 'f'.repeat(64) }), { n: 3 }));
+    const ask = await until('the move question', () => fake.messages.find((message) => message.text.includes('asks you to send to them on another relay')));
+    assert.deepEqual(ask.items, ['Accept', 'Refuse']);
+    assert.match(ask.text, /https:\/\/relay\.example\.net/);
+    const tree = fake.treeViews.get(PEERS_VIEW_ID);
+    assert.ok(tree);
+    await until('the accepted move in the Peers view', async () => {
+      await fake.commands.get(COMMANDS.refreshPeers)?.();
+      const [row] = await tree.items();
+      return (row?.tooltip as { value: string } | undefined)?.value.includes('Inbox on `https://relay.example.net`');
+    });
+  });
+
+  it('the conversation panel marks a send the relay refused for now as queued, and cancels it', async () => {
+    const small = await startRelay({ ...quiet, limits: { ...quiet.limits, maxInboxMessages: 1 } });
+    try {
+      const alice = await makeSide(small.url, 'alice');
+      const bob = await makeSide(small.url, 'bob');
+      await pairSides(alice, bob, small.url);
+      await activate(alice, small.url);
+      await fake.commands.get(COMMANDS.openConversation)?.({ fingerprint: bob.fingerprint, handle: 'bob' });
+      const panel = fake.panels.find((candidate) => candidate.viewType === CONVERSATION_VIEW_TYPE);
+      assert.ok(panel);
+      panel.send({ type: 'ready' });
+      panel.send({ type: 'send', text: 'fills the inbox' });
+      await until('the first message sent', () => conversationViews(panel).find((view) => view.entries.some((entry) => entry.state === 'sent')));
+      panel.send({ type: 'send', text: 'waits' });
+      const queued = await until('the queued message', () => conversationViews(panel).flatMap((view) => view.entries).find((entry) => entry.state === 'queued'));
+      assert.equal(queued.text, 'waits');
+      panel.send({ type: 'cancel', id: queued.id });
+      await until('the cancelled message', () => conversationViews(panel).find((view) => view.entries.some((entry) => entry.id === queued.id && entry.state === 'cancelled')));
+    } finally {
+      await small.close();
+    }
+  });
+});
