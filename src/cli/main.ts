@@ -6,9 +6,9 @@ import { join, resolve } from 'node:path';
 import { PairError, isPairError } from '../core/errors.js';
 import { IDENTITY_KEYS, initSelfIdempotent, loadIdentity } from '../core/identity.js';
 import { listPeers } from '../core/trust.js';
-import { createRelayConnector } from '../relay/client.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, describeListenFailure } from '../relay/embedded.js';
-import { startRelay, trustedProxies } from '../relay/node.js';
+import { startRelay } from '../relay/node.js';
+import { relaySettings } from '../relay/options.js';
 import { StoreUnavailableError } from '../relay/store.js';
 import { defaultHome, systemClock, systemRandom } from '../node/system.js';
 import { ARGS, type CommandSpec, type OptionValues, UsageError, parseCommandLine } from './commandLine.js';
@@ -17,7 +17,7 @@ import { homeMailLock } from '../node/mailLock.js';
 import { confirmFromTerminal, listSessions } from './confirm.js';
 import { invokedAs, invokedAsFromAnywhere, shellWord } from './invocation.js';
 import { forgetCommand, inboxCommand, sendCommand } from './messages.js';
-import { resolveRelay, runPairing } from './pair.js';
+import { homeRelayConnector, resolveRelay, runPairing } from './pair.js';
 import { Terminal } from './terminal.js';
 import { type CliContext, identityConflictWords } from './words.js';
 
@@ -189,7 +189,7 @@ const COMMANDS: readonly Command[] = [
     options: ['host', 'port', 'store', 'trust-proxy'],
     examples: [
       { args: '', why: `the local relay, on ${DEFAULT_RELAY_HOST}:${DEFAULT_RELAY_PORT}, which outlives single pairings and MCP calls` },
-      { args: '--host 0.0.0.0 --port 8771', why: 'a relay people on other machines can reach' },
+      { args: '--host 0.0.0.0 --port 8771 --store sqlite:relay.sqlite', why: 'a relay people on other machines can reach, keeping inboxes and queued messages in a file across restarts' },
       { args: '--store redis://127.0.0.1:6379/0 --trust-proxy 127.0.0.1', why: 'one of several relay processes behind a TLS proxy, sharing Redis' },
     ],
     run: async ({ options, terminal }) => runRelay(options, terminal),
@@ -211,7 +211,7 @@ const COMMANDS: readonly Command[] = [
       // The person runs `confirm` in a terminal of their own, maybe elsewhere: name the command so it runs from anywhere, with this home.
       const homeArgs = home === defaultHome() ? '' : ` --home ${shellWord(resolve(home))}`;
       const confirmCommand = (sessionId: string): string => `${invokedAsFromAnywhere()} confirm ${sessionId}${homeArgs}`;
-      await runStdioServer({ home, relayUrl: relay.url, confirmSends: options['confirm-sends'] ?? false, confirmCommand });
+      await runStdioServer({ home, relayUrl: relay.url, relays: homeRelayConnector(home), confirmSends: options['confirm-sends'] ?? false, confirmCommand });
       return 0;
     },
   },
@@ -262,7 +262,7 @@ function pairingOptions(options: Partial<OptionValues>): { relayUrl?: string; ha
 
 function homeDeps(home: string) {
   const { vault, memory } = openHomeStores(home);
-  return { vault, memory, mailLock: homeMailLock(home), random: systemRandom, clock: systemClock, relays: createRelayConnector() };
+  return { vault, memory, mailLock: homeMailLock(home), random: systemRandom, clock: systemClock, relays: homeRelayConnector(home) };
 }
 
 /** What the CLI's words need to name: the command as the person invoked it, and the home it used. */
@@ -271,20 +271,26 @@ function cliContext(home: string): CliContext {
 }
 
 async function runRelay(options: Partial<OptionValues>, terminal: Terminal): Promise<number> {
-  const host = options.host ?? DEFAULT_RELAY_HOST;
-  const port = options.port ?? DEFAULT_RELAY_PORT;
-  // The environment names the same as relay.mjs does; an option on the command line wins.
-  const store = options.store ?? nonEmpty(process.env['AGENT_PAIR_RELAY_STORE']);
-  const trustProxy = options['trust-proxy'] ?? (nonEmpty(process.env['AGENT_PAIR_RELAY_TRUST_PROXY'])?.split(',') ?? []);
+  // The environment names the same as relay.mjs does (relay/options.ts); the command line wins.
+  let settings;
+  try {
+    settings = relaySettings(['host', 'port', 'store', 'trust-proxy'], {}, process.env);
+  } catch (error) {
+    terminal.warn(`agent-pair: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT_USAGE;
+  }
+  const host = options.host ?? settings.host ?? DEFAULT_RELAY_HOST;
+  const port = options.port ?? settings.port ?? DEFAULT_RELAY_PORT;
+  const store = options.store ?? settings.store;
+  const trustProxy = options['trust-proxy'] ?? settings['trust-proxy'] ?? [];
   let relay;
   try {
-    trustedProxies(trustProxy);
     relay = await startRelay({ host, port, trustProxy, metrics: true, ...(store !== undefined && { store }) });
   } catch (error) {
     terminal.warn(`agent-pair: ${error instanceof StoreUnavailableError ? error.message : describeListenFailure(host, port, error)}`);
     return EXIT_FAILED;
   }
-  terminal.say(`Agent Pair relay listening on ${relay.url} (Ctrl-C stops it).`);
+  terminal.say(`Agent Pair relay listening on ${relay.url}; store: ${relay.storeDescription} (Ctrl-C stops it).`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
@@ -292,10 +298,6 @@ async function runRelay(options: Partial<OptionValues>, terminal: Terminal): Pro
   await relay.close();
   terminal.say('Relay stopped.');
   return 0;
-}
-
-function nonEmpty(text: string | undefined): string | undefined {
-  return text === undefined || text.trim() === '' ? undefined : text;
 }
 
 const exitCode = await main(process.argv.slice(2));

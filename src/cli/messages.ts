@@ -36,7 +36,7 @@ export async function sendCommand(deps: MessagingDeps, peerRef: string, input: S
   if (input.replyTo !== undefined) body['reply_to'] = input.replyTo;
   const sent = await new SendRunner(deps).send(peerRef, body);
   terminal.result(
-    { event: 'sent', id: sent.id, peer: sent.peer, n: sent.record?.n, seq: sent.seq, sent_at: sent.record?.sentAt },
+    { event: 'sent', id: sent.id, peer: sent.peer, n: sent.record?.n, sent_at: sent.record?.sentAt },
     `Sent to ${sent.peer.handle} (${sent.peer.fingerprint}); message id ${sent.id}. It shows as delivered once they have read it.`,
   );
   return 0;

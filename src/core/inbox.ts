@@ -7,7 +7,7 @@
 //   await sender.send(peerRef, body)          peerRef: a fingerprint or an unambiguous handle;
 //                                             body: {type:'text',text,reply_to?} | {type:'data',data,reply_to?}.
 //                                             Resolves once the peer's relay stored it:
-//                                             {id, seq, peer, record} (record.state 'sent').
+//                                             {id, peer, record} (record.state 'sent').
 //                                             Rejects with a PairError: not_found / bad_input (peer,
 //                                             body), too_large, inbox_full, revoked, inbox_gone,
 //                                             relay_unreachable... Network errors, 429 and 503 are
@@ -34,7 +34,7 @@
 //   lost         {peer, count}        the relay may have lost `count` messages from that peer
 //   peerMoved    {peer, relayUrl}     the peer sent its new inbox; its coordinates were replaced
 //   inboxMoved   {relayUrl, told}     our inbox there was gone; a new one was made, peers told
-//   sent         {record|undefined, peer, id, seq}   a message (or a receipt, record undefined) stored at the peer's relay
+//   sent         {record|undefined, peer, id}        a message (or a receipt, record undefined) stored at the peer's relay
 //   relayTrouble {relayUrl, code, message, peer?}   a relay call failed (with `peer`: telling that
 //                                     peer about a new inbox failed); the runner retries later
 //
@@ -85,7 +85,7 @@ export type MessagingEvent =
   | { type: 'lost'; peer: PeerRef; count: number }
   | { type: 'peerMoved'; peer: PeerRef; relayUrl: string }
   | { type: 'inboxMoved'; relayUrl: string; told: PeerRef[] }
-  | { type: 'sent'; record: MailRecord | undefined; peer: PeerRef; id: string; seq: number }
+  | { type: 'sent'; record: MailRecord | undefined; peer: PeerRef; id: string }
   | { type: 'relayTrouble'; relayUrl: string; code: ErrorCode; message: string; peer?: PeerRef };
 
 export type MessagingListener = (event: MessagingEvent) => void;
@@ -137,7 +137,6 @@ class Emitter {
 
 export interface Sent {
   id: string;
-  seq: number;
   peer: PeerRef;
   /** The kept record of a text or data message; undefined for receipts and inbox moves. */
   record: MailRecord | undefined;
@@ -200,19 +199,20 @@ export class SendRunner {
     } finally {
       wipe(seed);
     }
-    const seq = await this.post(peer, sendToken, envelope, n);
+    await this.post(peer, sendToken, envelope, n);
     const record = keep ? await this.mailbox.recordSent(message) : undefined;
-    const sent: Sent = { id: message.id, seq, peer: refOf(peer), record };
+    const sent: Sent = { id: message.id, peer: refOf(peer), record };
     this.emitter.emit({ type: 'sent', ...sent });
     return sent;
   }
 
   /** POSTs with retries on relay trouble; every try carries the same envelope (same id). */
-  private async post(peer: PinnedPeer, sendToken: string, envelope: string, n: number): Promise<number> {
+  private async post(peer: PinnedPeer, sendToken: string, envelope: string, n: number): Promise<void> {
     const relay = this.deps.relays(peer.relayUrl);
     for (let attempt = 1; ; attempt++) {
       try {
-        return (await relay.postMessage(peer.slotId, sendToken, envelope)).seq;
+        await relay.postMessage(peer.slotId, sendToken, envelope);
+        return;
       } catch (error) {
         if (isRelayTrouble(error) && attempt < SEND_ATTEMPTS) {
           await this.deps.clock.sleep(SEND_RETRY_BASE_MS * 2 ** (attempt - 1));
