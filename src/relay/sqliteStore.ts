@@ -25,8 +25,11 @@ import { readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 // Bundled (esbuild.mjs copies its .wasm next to the bundle); this module is imported only when a
 // relay runs on this engine, so no other process compiles SQLite.
-import { Database } from 'node-sqlite3-wasm';
+import sqlite3 from 'node-sqlite3-wasm';
 import type { PairField } from '../core/ports.js';
+// CommonJS: its exports are the default import's properties under Node's ESM loader.
+const { Database } = sqlite3;
+type Database = InstanceType<typeof Database>;
 import type { RelayLimits } from './contract.js';
 import { MemoryStore } from './memoryStore.js';
 import { claimPidFile, processAlive, readPidFile, releasePidFile } from '../node/pidFile.js';

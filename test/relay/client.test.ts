@@ -10,6 +10,7 @@ import { isPairError, type ErrorCode } from '../../src/core/errors.js';
 import { RelayClient, createRelayConnector, normaliseRelayUrl } from '../../src/relay/client.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { protocolVectors } from '../core/vectors.js';
+import { ENGINES, storeFor } from '../helpers/engines.js';
 import { RedisServer } from '../helpers/redis.js';
 import { TestClock, eventually } from './http.js';
 
@@ -198,7 +199,7 @@ describe('RelayClient against a real relay', () => {
   });
 });
 
-for (const engine of ['memory', 'redis'] as const) {
+for (const engine of ENGINES) {
   describe(`RelayClient messaging against a real relay on the ${engine} engine (section 6.3)`, () => {
     const clock = new TestClock();
     let relay: RunningRelay;
@@ -206,7 +207,7 @@ for (const engine of ['memory', 'redis'] as const) {
     let redis: RedisServer | undefined;
     before(async () => {
       redis = engine === 'redis' ? await RedisServer.start() : undefined;
-      relay = await startRelay({ port: 0, clock, limits: { opensPerIpPerMinute: 10_000, maxInboxMessages: 5 }, ...(redis && { store: redis.url() }) });
+      relay = await startRelay({ port: 0, clock, limits: { opensPerIpPerMinute: 10_000, maxInboxMessages: 5 }, ...storeFor(engine, redis) });
       client = new RelayClient(relay.url, { retries: 0 });
     });
     after(async () => {
