@@ -290,7 +290,7 @@ async function runRelay(options: Partial<OptionValues>, terminal: Terminal): Pro
     terminal.warn(`agent-pair: ${error instanceof StoreUnavailableError ? error.message : describeListenFailure(host, port, error)}`);
     return EXIT_FAILED;
   }
-  terminal.say(`Agent Pair relay listening on ${relay.url}; store: ${relay.storeDescription} (Ctrl-C stops it).`);
+  terminal.say(`Agent Pair relay listening on ${relay.url} (store: ${relay.storeDescription}); Ctrl-C stops it.`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

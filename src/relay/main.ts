@@ -98,10 +98,8 @@ try {
   process.stderr.write(`relay: ${error instanceof StoreUnavailableError ? error.message : describeListenFailure(host, port, error)}\n`);
   process.exit(1);
 }
-// Synchronously, before any request is handled: whoever sees the relay answer finds the record.
-if (recordPath !== undefined) writeRecord(recordPath, { pid: process.pid, url: relay.url, startedAt: new Date().toISOString() });
-process.stdout.write(`Agent Pair relay listening on ${relay.url}; store: ${relay.storeDescription}\n`);
-
+// Before anyone learns the relay runs (the record, the line below): a signal that comes before
+// its handler ends the process at once, without closing the store or removing the record.
 let stopping = false;
 const stop = (): void => {
   if (stopping) return;
@@ -113,6 +111,11 @@ const stop = (): void => {
 };
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);
+
+// Synchronously, before any request is handled: whoever sees the relay answer finds the record.
+if (recordPath !== undefined) writeRecord(recordPath, { pid: process.pid, url: relay.url, startedAt: new Date().toISOString() });
+process.stdout.write(`Agent Pair relay listening on ${relay.url} (store: ${relay.storeDescription})\n`);
+
 
 const idleExitMs = idleExitSeconds * 1000;
 if (idleExitMs > 0) {

@@ -220,8 +220,8 @@ for (const engine of ENGINES) {
     it('posts, reads with grant_id and received_at, acknowledges', async () => {
       const inbox = await client.allocateSlot();
       const grant = await client.grant(inbox.slotId, inbox.ownerToken);
-      assert.deepEqual(await client.postMessage(inbox.slotId, grant.sendToken, envelope(1)), { seq: 1 });
-      assert.deepEqual(await client.postMessage(inbox.slotId, grant.sendToken, envelope(2)), { seq: 2 });
+      assert.equal(await client.postMessage(inbox.slotId, grant.sendToken, envelope(1)), undefined, 'the answer is {}: nothing to return');
+      await client.postMessage(inbox.slotId, grant.sendToken, envelope(2));
       const page = await client.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 });
       const receivedAt = Math.floor(clock.ms / 1000) * 1000;
       assert.deepEqual(page, {
@@ -253,7 +253,8 @@ for (const engine of ENGINES) {
       const kept = await client.grant(inbox.slotId, inbox.ownerToken);
       await client.revokeGrant(inbox.slotId, inbox.ownerToken, forgotten.grantId);
       await rejectsWith(client.postMessage(inbox.slotId, forgotten.sendToken, envelope(4)), 'revoked', /forgot us or revoked/);
-      assert.deepEqual(await client.postMessage(inbox.slotId, kept.sendToken, envelope(5)), { seq: 1 });
+      await client.postMessage(inbox.slotId, kept.sendToken, envelope(5));
+      assert.deepEqual((await client.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 })).messages.map((message) => message.grantId), [kept.grantId]);
       await client.revokeGrant(inbox.slotId, inbox.ownerToken, forgotten.grantId);
     });
 
