@@ -220,7 +220,7 @@ for (const engine of ENGINES) {
     it('posts, reads with grant_id and received_at, acknowledges', async () => {
       const inbox = await client.allocateSlot();
       const grant = await client.grant(inbox.slotId, inbox.ownerToken);
-      assert.equal(await client.postMessage(inbox.slotId, grant.sendToken, envelope(1)), undefined, 'the answer is {}: nothing to return');
+      await client.postMessage(inbox.slotId, grant.sendToken, envelope(1));
       await client.postMessage(inbox.slotId, grant.sendToken, envelope(2));
       const page = await client.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 });
       const receivedAt = Math.floor(clock.ms / 1000) * 1000;
@@ -439,6 +439,46 @@ describe('RelayClient retries and timeouts (scripted servers)', () => {
     try {
       const client = new RelayClient(server.url, { retries: 0 });
       for (const message of [/version/, /self/, /peer\.commit/]) await rejectsWith(client.get(SOME_ID, SOME_TOKEN), 'relay_error', message);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('RelayClient never follows a redirect, and sends wait as an integer (scripted servers)', () => {
+  it('reports a 3xx as an error naming its status, and never contacts the address it points to', async () => {
+    const elsewhere = await scriptedServer((_req, res) => {
+      reply(res, 201, {});
+    });
+    const redirecting = await scriptedServer((_req, res, index) => {
+      res.writeHead([307, 308, 301, 302][index % 4] ?? 307, { location: `${elsewhere.url}/v1/slot/${SOME_ID}/messages` });
+      res.end();
+    });
+    try {
+      const client = new RelayClient(redirecting.url, { retries: 0 });
+      for (const status of [307, 308, 301, 302]) {
+        await rejectsWith(client.postMessage(SOME_ID, SOME_TOKEN, 'AAAA'), 'relay_error', new RegExp(`answered ${status} \\(a redirect\\) when asked to deliver a message; relay requests never follow redirects`));
+      }
+      await rejectsWith(client.readMessages(SOME_ID, SOME_TOKEN, { after: 0 }), 'relay_error', /307 \(a redirect\)/);
+      assert.equal(elsewhere.requests(), 0, 'the redirect target was never contacted');
+    } finally {
+      await redirecting.close();
+      await elsewhere.close();
+    }
+  });
+
+  it('sends wait as a whole number of seconds, rounded down (PROTOCOL.md section 3)', async () => {
+    const targets: string[] = [];
+    const server = await scriptedServer((req, res) => {
+      targets.push(req.url ?? '');
+      if ((req.url ?? '').startsWith('/v1/slot/')) reply(res, 200, { messages: [], last_seq: 0 });
+      else reply(res, 200, { version: 0, expires_at: '2026-11-25T12:10:00Z', self: {}, peer: {} });
+    });
+    try {
+      const client = new RelayClient(server.url, { retries: 0 });
+      await client.readMessages(SOME_ID, SOME_TOKEN, { after: 0, waitSeconds: 4.867 });
+      await client.get(SOME_ID, SOME_TOKEN, { after: 0, waitSeconds: 0.9 });
+      assert.deepEqual(targets, [`/v1/slot/${SOME_ID}/messages?after=0&wait=4`, `/v1/pair/${SOME_ID}?after=0&wait=0`]);
     } finally {
       await server.close();
     }
