@@ -2,7 +2,8 @@
 // Node 20's --test takes no globs, so the files are listed here. Arguments narrow the set:
 // `node scripts/run-tests.mjs test/core` runs only that folder. The relay's Redis tests need
 // Debian's redis-server: scripts/install-redis.sh installs it first if it is missing.
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -25,5 +26,9 @@ if (installed.status !== 0) {
   console.error('run-tests: scripts/install-redis.sh failed; the relay tests need redis-server');
   process.exit(1);
 }
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+// Local relays the tests start keep their SQLite files here, never in the person's own state
+// directory (~/.local/state/agent-pair); each port has a file of its own.
+const stateDir = mkdtempSync(join(tmpdir(), 'agent-pair-test-state-'));
+const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit', env: { ...process.env, AGENT_PAIR_STATE_DIR: stateDir } });
+rmSync(stateDir, { recursive: true, force: true });
 process.exit(result.status ?? 1);

@@ -45,7 +45,7 @@ export const LOCAL_RELAY_START_TIMEOUT_MS = 5_000;
 export const LOCAL_RELAY_STOP_TIMEOUT_MS = 5_000;
 /** The record's file name in the state directory. */
 export const LOCAL_RELAY_RECORD_FILE = 'local-relay.json';
-/** The local relay's SQLite file in localRelayStateDir(). */
+/** The local relay's SQLite file in localRelayStateDir() (on another port than 8771: relay-PORT.sqlite). */
 export const LOCAL_RELAY_STORE_FILE = 'relay.sqlite';
 /** Overrides where the local relay keeps its file (tests point it at a temporary directory). */
 export const LOCAL_RELAY_STATE_DIR_ENV = 'AGENT_PAIR_STATE_DIR';
@@ -55,6 +55,14 @@ export const LOCAL_RELAY_STATE_DIR_ENV = 'AGENT_PAIR_STATE_DIR';
  * `$XDG_STATE_HOME/agent-pair`, else `~/.local/state/agent-pair` (on Windows
  * `%LOCALAPPDATA%\agent-pair`). One for every home, window and profile, like the port.
  */
+/**
+ * The SQLite file of the local relay on `port`: one relay per port, one file per relay, so a
+ * relay on another port (a test's) never meets the lock of the one on 8771.
+ */
+export function localRelayStorePath(port: number, env: NodeJS.ProcessEnv = process.env): string {
+  return join(localRelayStateDir(env), port === DEFAULT_RELAY_PORT ? LOCAL_RELAY_STORE_FILE : `relay-${port}.sqlite`);
+}
+
 export function localRelayStateDir(env: NodeJS.ProcessEnv = process.env): string {
   const configured = env[LOCAL_RELAY_STATE_DIR_ENV];
   if (configured !== undefined && configured !== '') return resolve(configured);
@@ -152,7 +160,7 @@ export interface RelayChoiceOptions {
   relayCommand: RelayCommand;
   idleExitSeconds?: number;
   startTimeoutMs?: number;
-  /** The SQLite file the started relay keeps its inboxes in; default relay.sqlite in localRelayStateDir(). */
+  /** The SQLite file the started relay keeps its inboxes in; default localRelayStorePath(port). */
   storePath?: string;
 }
 
@@ -190,7 +198,7 @@ export class RelayChoice {
     this.localUrl = `http://${DEFAULT_RELAY_HOST}:${this.port}`;
     this.recordPath = join(options.stateDir, LOCAL_RELAY_RECORD_FILE);
     this.idleExitSeconds = options.idleExitSeconds ?? LOCAL_RELAY_IDLE_EXIT_SECONDS;
-    this.storePath = options.storePath ?? join(localRelayStateDir(), LOCAL_RELAY_STORE_FILE);
+    this.storePath = options.storePath ?? localRelayStorePath(this.port);
   }
 
   /** The configured relay, normalised, or undefined when the setting is empty (use the local one). */

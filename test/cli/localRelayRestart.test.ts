@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { LOCAL_RELAY_STATE_DIR_ENV, LOCAL_RELAY_STORE_FILE } from '../../src/node/localRelay.js';
+import { LOCAL_RELAY_STATE_DIR_ENV, localRelayStorePath } from '../../src/node/localRelay.js';
 import { relayAnswers } from '../../src/relay/embedded.js';
 import { sqliteLockPath } from '../../src/relay/sqliteStore.js';
 import { CLI, cli, pairCliHomes } from '../helpers/cli.js';
@@ -20,11 +20,12 @@ let stateDir: string;
 let aliceHome: string;
 let bobHome: string;
 let localUrl: string;
+let port: number;
 const started = new Set<number>();
 
 /** The pid of the local relay process that holds the store now (its pid lock names it). */
 function relayPid(): number {
-  const pid = Number(readFileSync(sqliteLockPath(join(stateDir, LOCAL_RELAY_STORE_FILE)), 'utf8').trim());
+  const pid = Number(readFileSync(sqliteLockPath(localRelayStorePath(port)), 'utf8').trim());
   assert.ok(Number.isInteger(pid) && pid > 0 && isAlive(pid), 'a live relay process holds the store');
   started.add(pid);
   return pid;
@@ -43,7 +44,7 @@ before(async () => {
   stateDir = join(dir, 'state');
   aliceHome = join(dir, 'alice');
   bobHome = join(dir, 'bob');
-  const port = await freePort();
+  port = await freePort();
   localUrl = `http://127.0.0.1:${port}`;
   // Every CLI this test file runs inherits these: the local relay is this test's own.
   process.env['AGENT_PAIR_LOCAL_RELAY_PORT'] = String(port);
@@ -53,7 +54,7 @@ before(async () => {
 
 after(async () => {
   // The relay the last command started too (its pid lock names it).
-  const lock = sqliteLockPath(join(stateDir, LOCAL_RELAY_STORE_FILE));
+  const lock = sqliteLockPath(localRelayStorePath(port));
   if (existsSync(lock)) started.add(Number(readFileSync(lock, 'utf8').trim()));
   for (const pid of started) {
     try {
@@ -68,7 +69,8 @@ after(async () => {
 describe('the default local relay keeps what it holds across a SIGKILL', () => {
   it('runs on a SQLite file in the state directory', () => {
     relayPid();
-    assert.ok(existsSync(join(stateDir, LOCAL_RELAY_STORE_FILE)));
+    assert.ok(existsSync(localRelayStorePath(port)));
+    assert.ok(localRelayStorePath(port).startsWith(stateDir));
   });
 
   it('a message queued before the relay was killed is still there: the reader starts the relay again', async () => {

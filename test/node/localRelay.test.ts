@@ -48,6 +48,8 @@ function choice(port: number, state: string, options: { configured?: string; rel
     configuredUrl: () => options.configured ?? '',
     port,
     stateDir: state,
+    // Beside the record, in this test's own directory, never the person's state directory.
+    storePath: join(state, 'relay.sqlite'),
     relayCommand: options.relayCommand ?? TSX_RELAY_COMMAND,
     ...(options.startTimeoutMs !== undefined && { startTimeoutMs: options.startTimeoutMs }),
     onEvent: (event) => {
@@ -301,6 +303,25 @@ describe('startingLocalRelay', () => {
     const opened = await connector(`http://127.0.0.1:${port}`).openHost();
     assert.match(opened.nameplate, /^[1-9][0-9]*$/);
     pidOf(await relays.localStatus());
+  });
+
+  it('starts the local relay again when a send, read or acknowledgement finds it gone, and the inbox is still there (SQLite)', async () => {
+    const port = await freePort();
+    const state = await stateDir();
+    const { relays } = choice(port, state);
+    const connector = startingLocalRelay(createRelayConnector({ retries: 0 }), relays);
+    const relay = connector(`http://127.0.0.1:${port}`);
+    const inbox = await relay.allocateSlot();
+    const grant = await relay.grant(inbox.slotId, inbox.ownerToken);
+    const envelope = Buffer.alloc(40, 1).toString('base64');
+    for (const step of ['post', 'read'] as const) {
+      const first = pidOf(await relays.localStatus());
+      process.kill(first, 'SIGKILL');
+      await untilExited(first);
+      if (step === 'post') await relay.postMessage(inbox.slotId, grant.sendToken, envelope);
+      else assert.deepEqual((await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 })).messages.map((message) => message.value), [envelope]);
+      assert.notEqual(pidOf(await relays.localStatus()), first, `the ${step} started a new relay process`);
+    }
   });
 
   it('leaves other relays alone', async () => {
