@@ -31,7 +31,7 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ErrorCode, PairError, isPairError } from '../core/errors.js';
 import { normaliseRelayUrl } from '../relay/client.js';
-import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, type RelayProcessRecord, relayAnswers } from '../relay/embedded.js';
+import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, EXIT_STORE_IN_USE, type RelayProcessRecord, relayAnswers } from '../relay/embedded.js';
 import type { RelayConnector, RelayPort } from '../core/ports.js';
 
 /**
@@ -305,7 +305,8 @@ export class RelayChoice {
         ended ??= describe(error);
       });
       child.once('exit', (code, signal) => {
-        ended ??= signal === null ? `exit code ${String(code)}` : `killed by ${signal}`;
+        // EXIT_STORE_IN_USE: another relay is starting on this store (a racing window's); wait for it, below.
+        if (code !== EXIT_STORE_IN_USE) ended ??= signal === null ? `exit code ${String(code)}` : `killed by ${signal}`;
       });
       child.unref();
     } catch (error) {
@@ -318,6 +319,7 @@ export class RelayChoice {
       if (await relayAnswers(url)) break;
       if (ended !== undefined) {
         // Lost the race for the port to another window (or a CLI) that answers by now, or failed.
+        // (One that lost the race for the store waits for the winner until the deadline, below.)
         if (await relayAnswers(url)) break;
         throw new RelayChoiceError({ reason: 'process_ended', url, port: this.port, detail: ended });
       }

@@ -25,7 +25,7 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, type RelayProcessRecord, describeListenFailure } from './embedded.js';
+import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, EXIT_STORE_IN_USE, type RelayProcessRecord, describeListenFailure } from './embedded.js';
 import { type RunningRelay, startRelay } from './node.js';
 import { RELAY_OPTIONS, RELAY_OPTION_NAMES, relayOptionHelp, relaySettings } from './options.js';
 import { StoreUnavailableError } from './store.js';
@@ -96,7 +96,8 @@ try {
   relay = await startRelay({ host, port, trustProxy: settings['trust-proxy'] ?? [], metrics: true, ...(settings.store !== undefined && { store: settings.store }) });
 } catch (error) {
   process.stderr.write(`relay: ${error instanceof StoreUnavailableError ? error.message : describeListenFailure(host, port, error)}\n`);
-  process.exit(1);
+  // By name: the SQLite module (and its WebAssembly) is loaded only when a relay runs on it.
+  process.exit(error instanceof Error && error.name === 'StoreInUseError' ? EXIT_STORE_IN_USE : 1);
 }
 // Before anyone learns the relay runs (the record, the line below): a signal that comes before
 // its handler ends the process at once, without closing the store or removing the record.

@@ -17,8 +17,10 @@
 // same file is refused with a message naming the holder. SQLite's own lock (a PATH.lock
 // directory, this VFS's way) that a killed relay left behind is removed once the pid lock is ours.
 //
-// Every operation is one transaction (BEGIN IMMEDIATE … COMMIT), synchronous: SQLite calls never
-// interleave, so counts kept here (the inbox table's size, totals for stats) stay exact.
+// Operations run in transactions (BEGIN IMMEDIATE … COMMIT), synchronously, so SQLite calls never
+// interleave and counts kept here (the inbox table's size, totals for stats) stay exact. The
+// operations queued in one turn of the event loop share one transaction (group commit): one
+// fsync for all the requests that arrived together, none answered before it.
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readdirSync, readlinkSync, rmSync } from 'node:fs';
@@ -94,6 +96,14 @@ CREATE INDEX IF NOT EXISTS messages_by_age ON messages (received_at);
 
 type Row = Record<string, unknown>;
 
+/** Another relay process holds the store file. */
+export class StoreInUseError extends StoreUnavailableError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreInUseError';
+  }
+}
+
 /** The pid lock of a store file: who writes it. */
 export function sqliteLockPath(path: string): string {
   return `${path}.pid`;
@@ -113,7 +123,7 @@ export function openSqliteStore(path: string, limits: RelayLimits): SqliteStore 
   }
   if (!claimed) {
     const holder = readPidFile(lock);
-    throw new StoreUnavailableError(`the SQLite store ${path} is in use by another relay${holder === undefined ? '' : ` (process ${holder})`}; one relay process writes a file: stop that one, or use another file`);
+    throw new StoreInUseError(`the SQLite store ${path} is in use by another relay${holder === undefined ? '' : ` (process ${holder})`}; one relay process writes a file: stop that one, or use another file`);
   }
   try {
     // SQLite's own lock, left by a relay that was killed: the pid lock says nobody holds it now.
@@ -142,6 +152,8 @@ export class SqliteStore implements RelayStore {
   private messageBytes = 0;
   private lastMessageSweep = Number.NEGATIVE_INFINITY;
   private closed = false;
+  /** Operations waiting for the next batch (see run). */
+  private readonly pending: { body: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }[] = [];
 
   constructor(
     private readonly db: Database,
@@ -360,6 +372,7 @@ export class SqliteStore implements RelayStore {
 
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
+    this.flush();
     this.closed = true;
     try {
       this.db.close();
@@ -372,15 +385,40 @@ export class SqliteStore implements RelayStore {
   // -- Transactions -------------------------------------------------------------------------
 
   /**
-   * Runs `body` in one transaction and resolves with its result once committed; a SQLite failure
-   * (disk full, I/O error) rolls back and rejects with StoreUnavailableError (503), never half-written.
+   * Queues `body` and resolves with its result once committed. Everything queued in one turn of
+   * the event loop (the requests that arrived together) runs in one transaction, in order, each
+   * seeing what the ones before it wrote: one commit, one fsync, for all of them. A SQLite failure
+   * (disk full, I/O error) rolls the whole batch back and rejects every one of them with
+   * StoreUnavailableError (503): nothing is acknowledged that is not on disk, nothing half-written.
    */
   private run<T>(body: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError('the store is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ body, resolve: resolve as (value: unknown) => void, reject });
+      if (this.pending.length === 1) setImmediate(() => {
+        this.flush();
+      });
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending.splice(0);
+    if (batch.length === 0) return;
+    const counts = { inboxCount: this.inboxCount, messageCount: this.messageCount, messageBytes: this.messageBytes };
+    const results: unknown[] = [];
     try {
-      return Promise.resolve(this.transaction(body));
+      this.transaction(() => {
+        for (const job of batch) results.push(job.body());
+      });
     } catch (error) {
-      return Promise.reject(error instanceof StoreUnavailableError ? error : new StoreUnavailableError(`the SQLite store ${this.path} failed: ${describe(error)}`, { cause: error }));
+      ({ inboxCount: this.inboxCount, messageCount: this.messageCount, messageBytes: this.messageBytes } = counts);
+      const failure = error instanceof StoreUnavailableError ? error : new StoreUnavailableError(`the SQLite store ${this.path} failed: ${describe(error)}`, { cause: error });
+      for (const job of batch) job.reject(failure);
+      return;
     }
+    batch.forEach((job, index) => {
+      job.resolve(results[index]);
+    });
   }
 
   private transaction<T>(body: () => T): T {

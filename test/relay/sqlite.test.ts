@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import sqlite3 from 'node-sqlite3-wasm';
 import { RelayClient } from '../../src/relay/client.js';
+import { EXIT_STORE_IN_USE } from '../../src/relay/embedded.js';
 import { resolveLimits } from '../../src/relay/contract.js';
 import { openSqliteStore } from '../../src/relay/sqliteStore.js';
 import { Pids, runRelayMain, runRelayMainRaw, untilExited } from '../helpers/relayProcess.js';
@@ -97,12 +98,12 @@ describe('the SQLite store in relay processes', { concurrency: true }, () => {
     assert.deepEqual(await second.exited, { code: 0, signal: null });
   });
 
-  it('lets one relay process write a file: a second one exits 1 naming the holder; after a SIGKILL the next one takes it over', async () => {
+  it('lets one relay process write a file: a second one exits 3 (EXIT_STORE_IN_USE) naming the holder; after a SIGKILL the next one takes it over', async () => {
     const file = await storeFile();
     const first = await runRelayMain(['--port', '0', '--store', `sqlite:${file}`], pids);
     assert.match(first.stdout(), new RegExp(`listening on http://127\\.0\\.0\\.1:\\d+ \\(store: SQLite file ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`));
     const second = runRelayMainRaw(['--port', '0', '--store', `sqlite:${file}`], pids);
-    assert.equal((await second.exited).code, 1);
+    assert.equal((await second.exited).code, EXIT_STORE_IN_USE);
     assert.match(second.stderr(), new RegExp(`^relay: the SQLite store .*relay\\.sqlite is in use by another relay \\(process ${String(first.child.pid)}\\); one relay process writes a file`));
     // In this process too: the pid lock names a live holder of the file.
     assert.throws(() => openSqliteStore(file, resolveLimits()), /in use by another relay/);
