@@ -32,9 +32,10 @@ describe('the extension bundles', { skip: existsSync(new URL('mcp.cjs.map', dist
     assert.deepEqual(taken.filter((key) => !(key in SHARED_MODULES)), [], 'listed in src/vscode/sharedModules.ts');
   });
 
-  it('leave nothing stale in dist/: each bundle and its own source map, nothing else', () => {
+  it('leave nothing stale in dist/: each bundle and its own source map, SQLite\'s WebAssembly, nothing else', () => {
     const bundles = ['cli.mjs', 'extension.cjs', 'mcp.cjs', 'relay.mjs'];
-    const expected = [...bundles, ...bundles.map((name) => `${name}.map`)].sort();
+    // And the SQLite WebAssembly the relay (and the CLI's in-process relay) load from beside them.
+    const expected = [...bundles, ...bundles.map((name) => `${name}.map`), 'node-sqlite3-wasm.wasm'].sort();
     assert.deepEqual(readdirSync(dist).filter((name) => name !== 'agent-pair.vsix').sort(), expected);
   });
 });
