@@ -4,7 +4,7 @@
 // the MCP server with its SDK and zod, loaded only when VS Code starts the server. The CLI and
 // the standalone relay are ESM for Node. Everything else, @noble/* and the MCP SDK included, is
 // bundled, so the .vsix and the CLI need no node_modules at run time. Every bundle is minified.
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, rmSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 
@@ -24,8 +24,10 @@ const shared = {
   logLevel: 'warning',
 };
 
-// ESM bundles of CommonJS dependencies need a real `require` for Node built-ins.
-const esmRequireShim = "import { createRequire as __agentPairCreateRequire } from 'node:module'; const require = __agentPairCreateRequire(import.meta.url);";
+// ESM bundles of CommonJS dependencies need a real `require` for Node built-ins, and `__dirname`
+// (node-sqlite3-wasm finds its .wasm there).
+const esmRequireShim =
+  "import { createRequire as __agentPairCreateRequire } from 'node:module'; import { dirname as __agentPairDirname } from 'node:path'; import { fileURLToPath as __agentPairFileURLToPath } from 'node:url'; const require = __agentPairCreateRequire(import.meta.url); const __dirname = __agentPairDirname(__agentPairFileURLToPath(import.meta.url));";
 
 const SRC = resolve('src');
 const SHARED_DIRS = ['core', 'node', 'relay'];
@@ -79,5 +81,7 @@ await Promise.all([
   }),
   build({ ...shared, entryPoints: ['src/relay/main.ts'], outfile: `${outdir}/relay.mjs`, format: 'esm', banner: { js: `#!/usr/bin/env node\n${esmRequireShim}` } }),
 ]);
+// The SQLite store's WebAssembly, beside the bundles that may load it (relay.mjs, cli.mjs).
+copyFileSync('node_modules/node-sqlite3-wasm/dist/node-sqlite3-wasm.wasm', `${outdir}/node-sqlite3-wasm.wasm`);
 // The CLI and the relay start with #!/usr/bin/env node: runnable as they are, like npm's bin links make them.
 for (const script of ['cli.mjs', 'relay.mjs']) chmodSync(`${outdir}/${script}`, 0o755);

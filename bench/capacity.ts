@@ -14,8 +14,9 @@
 // gap is the kernel's, not the relay's: a pairing's steps wait on each other, so the load
 // generator is often asleep when the relay answers, and each socket write then pays to wake it
 // (about 23 µs a response here, against 9 µs for the bare server kept busy by the replay).
-// With a Redis store URL, the same run also goes against a relay process on the Redis engine.
-// Run directly: node --import tsx bench/capacity.ts [concurrent pairings] [seconds] [redis://…]
+// With other stores (sqlite:PATH, redis://…), the same run also goes against a relay process on
+// each (pair slots live in memory on the SQLite engine too, so it should match the memory engine).
+// Run directly: node --import tsx bench/capacity.ts [concurrent pairings] [seconds] [STORE…]
 
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -32,8 +33,8 @@ import { RawConnection, type RawResponse, requestText } from './rawHttp.js';
 import { yieldToEventLoop } from './stats.js';
 
 export interface CapacityBench {
-  /** The same run against the relay on the Redis engine (one relay process), if a Redis was given. */
-  redis?: { pairings: number; seconds: number; pairingsPerSecond: number; relayCpuMsPerPairing: number; relayCpuShare: number; shareOfMemory: number };
+  /** The same run against a relay process on each other store given (its engine: sqlite, redis). */
+  engines: { engine: string; pairings: number; seconds: number; pairingsPerSecond: number; relayCpuMsPerPairing: number; relayCpuShare: number; shareOfMemory: number }[];
   concurrentPairings: number;
   seconds: number;
   pairings: number;
@@ -206,10 +207,11 @@ async function measureRelay(store: string | undefined, concurrent: number, secon
   }
 }
 
-export async function benchCapacity(concurrent = 100, seconds = 8, redisStore?: string): Promise<CapacityBench> {
+export async function benchCapacity(concurrent = 100, seconds = 8, stores: readonly string[] = []): Promise<CapacityBench> {
   const writes = precomputeWrites();
   const { run, relayCpuMs } = await measureRelay(undefined, concurrent, seconds, writes);
-  const onRedis = redisStore === undefined ? undefined : await measureRelay(redisStore, concurrent, seconds, writes);
+  const others: { store: string; measured: Awaited<ReturnType<typeof measureRelay>> }[] = [];
+  for (const store of stores) others.push({ store, measured: await measureRelay(store, concurrent, seconds, writes) });
   const requests = run.lanes.reduce((sum, lane) => sum + lane.kinds.length, 0);
 
   const bare = await startServerProcess('bare');
@@ -227,16 +229,15 @@ export async function benchCapacity(concurrent = 100, seconds = 8, redisStore?: 
   const round = (value: number, places = 2): number => Math.round(value * 10 ** places) / 10 ** places;
   const memoryRate = run.pairings / (run.elapsedMs / 1000);
   return {
-    ...(onRedis && {
-      redis: {
-        pairings: onRedis.run.pairings,
-        seconds: round(onRedis.run.elapsedMs / 1000),
-        pairingsPerSecond: round(onRedis.run.pairings / (onRedis.run.elapsedMs / 1000), 0),
-        relayCpuMsPerPairing: round(onRedis.relayCpuMs / onRedis.run.pairings, 3),
-        relayCpuShare: round(onRedis.relayCpuMs / onRedis.run.elapsedMs),
-        shareOfMemory: round(onRedis.run.pairings / (onRedis.run.elapsedMs / 1000) / memoryRate),
-      },
-    }),
+    engines: others.map(({ store, measured }) => ({
+      engine: store.startsWith('sqlite:') ? 'sqlite' : 'redis',
+      pairings: measured.run.pairings,
+      seconds: round(measured.run.elapsedMs / 1000),
+      pairingsPerSecond: round(measured.run.pairings / (measured.run.elapsedMs / 1000), 0),
+      relayCpuMsPerPairing: round(measured.relayCpuMs / measured.run.pairings, 3),
+      relayCpuShare: round(measured.relayCpuMs / measured.run.elapsedMs),
+      shareOfMemory: round(measured.run.pairings / (measured.run.elapsedMs / 1000) / memoryRate),
+    })),
     concurrentPairings: concurrent,
     seconds: round(run.elapsedMs / 1000),
     pairings: run.pairings,
@@ -256,5 +257,5 @@ export async function benchCapacity(concurrent = 100, seconds = 8, redisStore?: 
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  console.log(JSON.stringify(await benchCapacity(Number(process.argv[2] ?? 100), Number(process.argv[3] ?? 8), process.argv[4]), null, 2));
+  console.log(JSON.stringify(await benchCapacity(Number(process.argv[2] ?? 100), Number(process.argv[3] ?? 8), process.argv.slice(4)), null, 2));
 }

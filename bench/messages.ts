@@ -2,14 +2,17 @@
 // process stores, with many senders posting at once (each its own inbox and send token, its
 // own keep-alive connection and loopback address), the relay in its own process; and, in a
 // clean process, the heap each queued 1 KiB message costs the memory engine.
-// Run directly: node --import tsx bench/messages.ts [senders] [seconds] [redis://…]
+// Run directly: node --import tsx bench/messages.ts [senders] [seconds] [sqlite:PATH | redis://…]
 
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { INBOX_PATH, grantsPath, messagesPath } from '../src/relay/contract.js';
+import { INBOX_PATH, grantIdOf, grantsPath, messagesPath, resolveLimits } from '../src/relay/contract.js';
+import { openSqliteStore } from '../src/relay/sqliteStore.js';
+import { BENCH_RELAY_LIMITS } from './relayLimits.js';
 import { startServerProcess } from './processes.js';
 import { RawConnection, requestText } from './rawHttp.js';
+import { type Summary, summarize } from './stats.js';
 
 export const MESSAGE_BYTES = 1024;
 
@@ -73,4 +76,31 @@ export async function benchMessages(senders = 50, seconds = 4, store?: string): 
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   console.log(JSON.stringify(await benchMessages(Number(process.argv[2] ?? 50), Number(process.argv[3] ?? 4), process.argv[4])));
+}
+
+/**
+ * One committed message on the SQLite engine, in this process and without HTTP: the store's
+ * postMessage on a fresh file, each a transaction made durable (WAL, synchronous=FULL) before
+ * it returns, as the relay waits for it before answering 201.
+ */
+export async function benchSqliteCommit(runs: number, path: string): Promise<Summary> {
+  const limits = resolveLimits(BENCH_RELAY_LIMITS);
+  const store = openSqliteStore(path, limits);
+  try {
+    const sendToken = randomBytes(32).toString('hex');
+    const slotId = randomBytes(16).toString('hex');
+    await store.allocateInbox({ slotId, ownerToken: randomBytes(32).toString('hex'), address: '127.0.0.1' }, Date.now());
+    await store.addGrant(slotId, grantIdOf(sendToken), sendToken);
+    const value = randomBytes(MESSAGE_BYTES).toString('base64');
+    const samples: number[] = [];
+    for (let run = 0; run < runs; run++) {
+      const started = performance.now();
+      const result = await store.postMessage(slotId, { grantId: grantIdOf(sendToken), sendToken, value, bytes: MESSAGE_BYTES }, Date.now());
+      samples.push(performance.now() - started);
+      if (result.kind !== 'posted') throw new Error(`a post was ${result.kind}`);
+    }
+    return summarize(samples);
+  } finally {
+    await store.close();
+  }
 }

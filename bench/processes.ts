@@ -29,6 +29,8 @@ function bundleChildren(): Promise<void> {
     format: 'esm',
     // As in esbuild.mjs: ESM bundles of CommonJS dependencies (ioredis) need a real `require`.
     banner: { js: "import { createRequire as __benchCreateRequire } from 'node:module'; const require = __benchCreateRequire(import.meta.url);" },
+    // Loaded from node_modules as it is: it finds its .wasm beside itself (dist/ gets a copy, esbuild.mjs).
+    external: ['node-sqlite3-wasm'],
     logLevel: 'warning',
   }).then(() => undefined);
   return bundled;

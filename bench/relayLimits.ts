@@ -11,4 +11,7 @@ export const BENCH_RELAY_LIMITS: Partial<RelayLimits> = {
   messagesPerTokenPerMinute: 100_000_000,
   maxInboxMessages: 10_000_000,
   maxInboxBytes: 10_000_000_000,
+  maxInboxMessagesPerGrant: 10_000_000,
+  maxInboxBytesPerGrant: 10_000_000_000,
+  failedTokenChecksPerIpPerMinute: 100_000_000,
 };

@@ -18,8 +18,9 @@ import type { MemoryBench } from './memoryProcess.js';
 import { benchPairing } from './pairing.js';
 import { runJsonChild } from './processes.js';
 import type { Summary } from './stats.js';
+import { freshSqliteFile } from '../test/helpers/engines.js';
 import { RedisServer } from '../test/helpers/redis.js';
-import { MESSAGE_BYTES, benchMessages } from './messages.js';
+import { MESSAGE_BYTES, benchMessages, benchSqliteCommit } from './messages.js';
 import { benchWake } from './wake.js';
 import { installNativeCurves } from '../src/node/nativeCurves.js';
 
@@ -34,6 +35,7 @@ interface Row {
   note?: string;
 }
 
+const ENGINE_NAMES: Record<string, string> = { sqlite: 'SQLite', redis: 'Redis' };
 const CRYPTO_RUNS = 300;
 const PAIRINGS = 60;
 /** A round trip between a client and a relay across a country; every request pays it. */
@@ -55,6 +57,7 @@ const JOINING_TARGET = 0.35;
 const TO_READER_TARGET = 4;
 const TO_RECEIPT_TARGET = 8;
 const EXTENSION_LOAD_TARGET = 0.2;
+const SQLITE_COMMITS = 300;
 
 function timed(summary: Summary, metric: string, note?: string): Row {
   return { metric, median: round(summary.medianMs), p99: round(summary.p99Ms), unit: 'ms', note: note ?? `${summary.runs} runs` };
@@ -107,12 +110,17 @@ if (redis) {
   progress('cross-process long-poll wake on Redis');
   crossWake = await benchWake(WAKE_RUNS, redis.url());
 }
-progress(`relay capacity (${CAPACITY_SECONDS} s, memory${redis ? ' and Redis' : ''} engine) and a bare http server`);
-const capacity = await benchCapacity(CONCURRENT_PAIRINGS, CAPACITY_SECONDS, redis?.url());
+// The SQLite engine's rows: a fresh file per relay, removed when this run exits.
+const sqliteStore = (): string => `sqlite:${freshSqliteFile()}`;
+progress(`relay capacity (${CAPACITY_SECONDS} s each, memory, SQLite${redis ? ' and Redis' : ''} engines) and a bare http server`);
+const capacity = await benchCapacity(CONCURRENT_PAIRINGS, CAPACITY_SECONDS, [sqliteStore(), ...(redis ? [redis.url()] : [])]);
 progress('message delivery');
 const delivery = await benchDelivery(DELIVERY_RUNS);
 progress(`relay messages (${MESSAGE_SECONDS} s)`);
 const messages = await benchMessages(MESSAGE_SENDERS, MESSAGE_SECONDS);
+const sqliteMessages = await benchMessages(MESSAGE_SENDERS, MESSAGE_SECONDS, sqliteStore());
+progress('SQLite commits');
+const sqliteCommit = await benchSqliteCommit(SQLITE_COMMITS, freshSqliteFile());
 const redisMessages = redis && (await benchMessages(MESSAGE_SENDERS, MESSAGE_SECONDS, redis.url()));
 await redis?.dispose();
 progress('relay memory');
@@ -154,17 +162,20 @@ const rows: Row[] = [
   { metric: '  relay CPU per pairing', median: capacity.relayCpuMsPerPairing, unit: 'ms', note: `relay process at ${Math.round(capacity.relayCpuShare * 100)}% of a core` },
   { metric: '  bare Node http, same requests', median: capacity.bareRequestsPerSecond, unit: 'requests/s', note: `${capacity.requests} requests in ${capacity.bareSeconds} s, ${capacity.bareCpuMsPerPairingRequests} ms CPU per pairing's worth` },
   { metric: '  relay / bare', median: capacity.throughputRatio, unit: '× time', note: `${capacity.cpuRatio}× CPU` },
-  ...(capacity.redis
-    ? [
-        { metric: 'relay capacity on the Redis engine (one process)', median: capacity.redis.pairingsPerSecond, unit: 'pairings/s', note: `${Math.round(capacity.redis.shareOfMemory * 100)}% of the memory engine, ${capacity.redis.pairings} pairings in ${capacity.redis.seconds} s` },
-        { metric: '  relay CPU per pairing on Redis', median: capacity.redis.relayCpuMsPerPairing, unit: 'ms', note: `relay process at ${Math.round(capacity.redis.relayCpuShare * 100)}% of a core (redis-server not counted)` },
-      ]
-    : []),
+  ...capacity.engines.flatMap((engine) => {
+    const name = ENGINE_NAMES[engine.engine] ?? engine.engine;
+    return [
+      { metric: `relay capacity on the ${name} engine (one process)`, median: engine.pairingsPerSecond, unit: 'pairings/s', note: `${Math.round(engine.shareOfMemory * 100)}% of the memory engine, ${engine.pairings} pairings in ${engine.seconds} s${engine.engine === 'sqlite' ? ' (pair slots live in memory on SQLite too)' : ''}` },
+      { metric: `  relay CPU per pairing on ${name}`, median: engine.relayCpuMsPerPairing, unit: 'ms', note: `relay process at ${Math.round(engine.relayCpuShare * 100)}% of a core${engine.engine === 'redis' ? ' (redis-server not counted)' : ''}` },
+    ];
+  }),
   timed(delivery.toReader, 'message: send → delivered to a waiting reader', `${DELIVERY_RUNS} messages, seal + POST → long poll, AuthOpen, checks, stored, acknowledged`),
   timed(delivery.toReceipt, 'message: send → receipt back (delivered)', 'the reader hands each message over at once'),
   ratio('  send → waiting reader / long-poll wake', delivery.toReader.medianMs / wake.medianMs, TO_READER_TARGET, 'p50s, same run'),
   ratio('  send → receipt back / long-poll wake', delivery.toReceipt.medianMs / wake.medianMs, TO_RECEIPT_TARGET, 'p50s, same run'),
   { metric: `relay messages/s at ${MESSAGE_BYTES / 1024} KiB (memory engine)`, median: messages.messagesPerSecond, unit: 'messages/s', note: `${messages.senders} senders, ${messages.messages} in ${messages.seconds} s, ${messages.relayCpuMsPerMessage} ms relay CPU each` },
+  { metric: `relay messages/s at ${MESSAGE_BYTES / 1024} KiB (SQLite engine)`, median: sqliteMessages.messagesPerSecond, unit: 'messages/s', note: `${sqliteMessages.messages} in ${sqliteMessages.seconds} s, ${sqliteMessages.relayCpuMsPerMessage} ms relay CPU each, each committed (WAL, synchronous=FULL) before its 201` },
+  timed(sqliteCommit, `SQLite store: one ${MESSAGE_BYTES / 1024} KiB message committed`, `${SQLITE_COMMITS} posts in-process, no HTTP, node-sqlite3-wasm, WAL, synchronous=FULL`),
   ...(redisMessages ? [{ metric: `relay messages/s at ${MESSAGE_BYTES / 1024} KiB (Redis engine)`, median: redisMessages.messagesPerSecond, unit: 'messages/s', note: `${redisMessages.messages} in ${redisMessages.seconds} s, ${redisMessages.relayCpuMsPerMessage} ms relay CPU each` }] : []),
   { metric: 'relay memory per open slot (waiting for guest)', median: memory.openedBytesPerSlot, unit: 'bytes', note: `heap with ${memory.slots} slots minus empty, after GC` },
   { metric: 'relay memory per slot mid-exchange (commits, pakes)', median: memory.exchangingBytesPerSlot, unit: 'bytes' },
@@ -197,5 +208,5 @@ for (const line of table.slice(1)) console.log(format(line));
 const resultsDir = new URL('./results/', import.meta.url);
 mkdirSync(resultsDir, { recursive: true });
 const output = fileURLToPath(new URL('latest.json', resultsDir));
-writeFileSync(output, `${JSON.stringify({ meta, rows, details: { cliStart, joining, crypto, pairing, wanPairing, wake, crossWake, capacity, delivery, messages, redisMessages, memory, extension } }, null, 2)}\n`);
+writeFileSync(output, `${JSON.stringify({ meta, rows, details: { cliStart, joining, crypto, pairing, wanPairing, wake, crossWake, capacity, delivery, messages, sqliteMessages, sqliteCommit, redisMessages, memory, extension } }, null, 2)}\n`);
 console.log(`\nwritten to ${output}`);

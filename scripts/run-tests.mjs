@@ -13,8 +13,8 @@
 // if it is missing. In CI (CI=true) Debian's chromium is installed too
 // (scripts/install-chromium.sh): there the webview page tests must run, not skip.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -52,7 +52,7 @@ function installOrExit(script, what) {
 function runFile(file) {
   return new Promise((resolveRun) => {
     const startedAt = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test-reporter=tap', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test-reporter=tap', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENT_PAIR_STATE_DIR: stateDir } });
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
@@ -102,7 +102,11 @@ async function worker() {
   }
 }
 
+// Local relays the tests start keep their SQLite files here, never in the person's own state
+// directory (~/.local/state/agent-pair); each port has a file of its own.
+const stateDir = mkdtempSync(join(tmpdir(), 'agent-pair-test-state-'));
 await Promise.all(Array.from({ length: Math.min(CONCURRENCY, files.length) }, worker));
+rmSync(stateDir, { recursive: true, force: true });
 
 mkdirSync(join(ROOT, '.cache'), { recursive: true });
 writeFileSync(DURATIONS_FILE, `${JSON.stringify(durations, null, 2)}\n`);

@@ -9,9 +9,8 @@ import { parseArgs } from 'node:util';
 import { isPairError } from '../core/errors.js';
 import { parseCode } from '../core/codePhrase.js';
 import { FINGERPRINT_PATTERN, HANDLE_PATTERN, LOSS_GRACE_MS, MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, MESSAGE_ID_PATTERN, PAIR_ID_PATTERN, normaliseRelayUrl } from '../core/vocabulary.js';
-import { trustedProxies } from '../relay/trustProxy.js';
-import { parseRedisUrl } from '../relay/storeUrl.js';
-import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, DEFAULT_RELAY_URL } from '../relay/embedded.js';
+import { RELAY_OPTIONS, type RelayOptionName, type RelayOptionSpec, type RelayOptionValues } from '../relay/options.js';
+import { DEFAULT_RELAY_URL } from '../relay/embedded.js';
 
 /** A mistake on the command line: exit 2, one line. `code` is the JSON error event's code. */
 export class UsageError extends Error {
@@ -88,48 +87,11 @@ export const OPTIONS: { readonly [K in OptionName]: OptionSpec<OptionValues[K]> 
     help: 'one JSON object per line on stdout (for scripts); text for the person goes to stderr',
     parse: () => true,
   },
-  host: {
-    placeholder: 'ADDRESS',
-    help: `the address to listen on (default ${DEFAULT_RELAY_HOST}; 0.0.0.0 for every interface)`,
-    parse: (text) => {
-      if (text.trim() === '' || /\s/.test(text)) throw new UsageError(`--host ${quoted(text)} is not an address; expected an IP address or host name, like 0.0.0.0`);
-      return text;
-    },
-  },
-  port: {
-    placeholder: 'PORT',
-    help: `the TCP port to listen on (default ${DEFAULT_RELAY_PORT}; 0 picks a free one)`,
-    parse: (text) => {
-      const port = Number(text);
-      if (!/^\d{1,5}$/.test(text) || port > 65_535) throw new UsageError(`--port ${quoted(text)} is not a port; expected a whole number from 0 to 65535`);
-      return port;
-    },
-  },
-  store: {
-    placeholder: 'URL',
-    help: 'keep the relay\'s state in Redis, redis://[:PASSWORD@]HOST:PORT[/DB], so restarts lose nothing and several relay processes serve the same pairings (default: in memory; env AGENT_PAIR_RELAY_STORE)',
-    parse: (text) => {
-      try {
-        parseRedisUrl(text);
-      } catch (error) {
-        throw new UsageError(`--store ${text.includes('@') ? '(hidden)' : quoted(text)} is not a Redis URL; expected redis://HOST:PORT[/DB] (${error instanceof Error ? error.message : String(error)})`);
-      }
-      return text;
-    },
-  },
-  'trust-proxy': {
-    placeholder: 'CIDRS',
-    help: 'take the client address from X-Forwarded-For only from these proxies, like 127.0.0.1,10.0.0.0/8 (env AGENT_PAIR_RELAY_TRUST_PROXY)',
-    parse: (text) => {
-      const list = text.split(',').map((item) => item.trim()).filter((item) => item !== '');
-      try {
-        trustedProxies(list);
-      } catch (error) {
-        throw new UsageError(`--trust-proxy ${quoted(text)} is not a list of addresses; expected CIDRs separated by commas, like 127.0.0.1,10.0.0.0/8 (${error instanceof Error ? error.message : String(error)})`);
-      }
-      return list;
-    },
-  },
+  // The relay's own options: one table with `node dist/relay.mjs` (relay/options.ts).
+  host: relayOption('host'),
+  port: relayOption('port'),
+  store: relayOption('store'),
+  'trust-proxy': relayOption('trust-proxy'),
   data: {
     placeholder: 'JSON',
     help: `send this JSON value as structured data for the other agent, instead of TEXT (the sealed message must fit the relay's ${MAX_ENVELOPE_BYTES / 1024} KiB envelope)`,
@@ -177,6 +139,22 @@ export const OPTIONS: { readonly [K in OptionName]: OptionSpec<OptionValues[K]> 
     parse: () => true,
   },
 };
+
+/** An option of `agent-pair relay` as relay/options.ts has it, its mistakes as UsageErrors. */
+function relayOption<K extends RelayOptionName>(name: K): OptionSpec<RelayOptionValues[K]> {
+  const spec = RELAY_OPTIONS[name] as RelayOptionSpec<RelayOptionValues[K]>;
+  return {
+    placeholder: spec.placeholder,
+    help: spec.env === undefined ? spec.help : `${spec.help} (env ${spec.env})`,
+    parse: (text) => {
+      try {
+        return spec.parse(text);
+      } catch (error) {
+        throw new UsageError(error instanceof Error ? error.message : String(error));
+      }
+    },
+  };
+}
 
 function seconds(text: string, option: string): number {
   const value = Number(text);

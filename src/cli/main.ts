@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { PairError, isPairError } from '../core/errors.js';
 import type { MessagingDeps } from '../core/inbox.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT } from '../relay/embedded.js';
-import { trustedProxies } from '../relay/trustProxy.js';
+import { relaySettings } from '../relay/options.js';
 import { MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES } from '../core/vocabulary.js';
 import { showControls } from '../core/untrusted.js';
 import { ARGS, type CommandSpec, type OptionValues, UsageError, parseCommandLine } from './commandLine.js';
@@ -270,7 +270,7 @@ const COMMANDS: readonly Command[] = [
     options: ['host', 'port', 'store', 'trust-proxy'],
     examples: [
       { args: '', why: `the local relay, on ${DEFAULT_RELAY_HOST}:${DEFAULT_RELAY_PORT}, which outlives single pairings and MCP calls` },
-      { args: '--host 0.0.0.0 --port 8771', why: 'a relay people on other machines can reach' },
+      { args: '--host 0.0.0.0 --port 8771 --store sqlite:relay.sqlite', why: 'a relay people on other machines can reach, keeping inboxes and queued messages in a file across restarts' },
       { args: '--store redis://127.0.0.1:6379/0 --trust-proxy 127.0.0.1', why: 'one of several relay processes behind a TLS proxy, sharing Redis' },
     ],
     run: async ({ options, terminal }) => runRelay(options, terminal),
@@ -287,12 +287,12 @@ const COMMANDS: readonly Command[] = [
       { args: '--confirm-sends', why: 'ask you before every message the agent sends to a peer' },
     ],
     run: async ({ options, context, home }) => {
-      const [{ resolveRelay }, { runStdioServer }] = await Promise.all([import('./pair.js'), import('../mcp/stdio.js')]);
+      const [{ homeRelayConnector, resolveRelay }, { runStdioServer }] = await Promise.all([import('./pair.js'), import('../mcp/stdio.js')]);
       const relay = await resolveRelay(options.relay, home);
       // The person runs `confirm` in a terminal of their own, maybe elsewhere: name the command so it runs from anywhere, with this home.
       const homeArgs = context.defaultHome ? '' : ` --home ${shellWord(resolve(home))}`;
       const personCommand = (args: string): string => `${invokedAsFromAnywhere()} ${args}${homeArgs}`;
-      await runStdioServer({ home, relayUrl: relay.url, confirmSends: options['confirm-sends'] ?? false, personCommand });
+      await runStdioServer({ home, relayUrl: relay.url, relays: homeRelayConnector(home), confirmSends: options['confirm-sends'] ?? false, personCommand });
       return 0;
     },
   },
@@ -360,22 +360,29 @@ function pairingOptions(options: Partial<OptionValues>): { relayUrl?: string; ha
 }
 
 async function homeDeps(home: string): Promise<MessagingDeps> {
-  const [{ openHomeStores }, { homeMailLock }, { systemClock, systemRandom }, { createRelayConnector }] = await Promise.all([
+  const [{ openHomeStores }, { homeMailLock }, { systemClock, systemRandom }, { homeRelayConnector }] = await Promise.all([
     import('../node/fileStore.js'),
     import('../node/mailLock.js'),
     import('../node/system.js'),
-    import('../relay/client.js'),
+    import('./pair.js'),
   ]);
   const { vault, memory } = openHomeStores(home);
-  return { vault, memory, mailLock: homeMailLock(home), random: systemRandom, clock: systemClock, relays: createRelayConnector() };
+  return { vault, memory, mailLock: homeMailLock(home), random: systemRandom, clock: systemClock, relays: homeRelayConnector(home) };
 }
 
 async function runRelay(options: Partial<OptionValues>, terminal: Terminal): Promise<number> {
-  const host = options.host ?? DEFAULT_RELAY_HOST;
-  const port = options.port ?? DEFAULT_RELAY_PORT;
-  // The environment names the same as relay.mjs does; an option on the command line wins.
-  const store = options.store ?? nonEmpty(process.env['AGENT_PAIR_RELAY_STORE']);
-  const trustProxy = options['trust-proxy'] ?? (nonEmpty(process.env['AGENT_PAIR_RELAY_TRUST_PROXY'])?.split(',') ?? []);
+  // The environment names the same as relay.mjs does (relay/options.ts); the command line wins.
+  let settings;
+  try {
+    settings = relaySettings(['host', 'port', 'store', 'trust-proxy'], {}, process.env);
+  } catch (error) {
+    terminal.warn(`agent-pair: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT_USAGE;
+  }
+  const host = options.host ?? settings.host ?? DEFAULT_RELAY_HOST;
+  const port = options.port ?? settings.port ?? DEFAULT_RELAY_PORT;
+  const store = options.store ?? settings.store;
+  const trustProxy = options['trust-proxy'] ?? settings['trust-proxy'] ?? [];
   const [{ startRelay }, { StoreUnavailableError }, { describeListenFailure }] = await Promise.all([
     import('../relay/node.js'),
     import('../relay/store.js'),
@@ -383,13 +390,12 @@ async function runRelay(options: Partial<OptionValues>, terminal: Terminal): Pro
   ]);
   let relay;
   try {
-    trustedProxies(trustProxy);
     relay = await startRelay({ host, port, trustProxy, metrics: true, ...(store !== undefined && { store }) });
   } catch (error) {
     terminal.warn(`agent-pair: ${error instanceof StoreUnavailableError ? error.message : describeListenFailure(host, port, error)}`);
     return EXIT_FAILED;
   }
-  terminal.say(`Agent Pair relay listening on ${relay.url} (Ctrl-C stops it).`);
+  terminal.say(`Agent Pair relay listening on ${relay.url} (store: ${relay.storeDescription}); Ctrl-C stops it.`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
@@ -397,10 +403,6 @@ async function runRelay(options: Partial<OptionValues>, terminal: Terminal): Pro
   await relay.close();
   terminal.say('Relay stopped.');
   return 0;
-}
-
-function nonEmpty(text: string | undefined): string | undefined {
-  return text === undefined || text.trim() === '' ? undefined : text;
 }
 
 const exitCode = await main(process.argv.slice(2));

@@ -106,7 +106,7 @@ export async function sendCommand(deps: MessagingDeps, peerRef: string, input: S
     return 0;
   }
   terminal.result(
-    { event: 'sent', id: sent.id, peer: sent.peer, n: sent.record?.n, seq: sent.seq, sent_at: sent.record?.sentAt },
+    { event: 'sent', id: sent.id, peer: sent.peer, n: sent.record?.n, sent_at: sent.record?.sentAt },
     `Sent to ${sent.peer.handle} (${sent.peer.fingerprint}); message id ${sent.id}. It is delivered once their side has shown it to them (your inbox then prints the receipt).`,
   );
   return 0;
@@ -295,7 +295,7 @@ class EventRenderer {
         }
         return;
       case 'sent':
-        if (event.record?.state === 'sent') this.terminal.result({ event: 'sent', id: event.id, peer: peerObject(event.peer), n: event.record.n, seq: event.seq, sent_at: event.record.sentAt }, `Queued message ${event.id} to ${describePeer(event.peer)} was sent.`);
+        if (event.record?.state === 'sent') this.terminal.result({ event: 'sent', id: event.id, peer: peerObject(event.peer), n: event.record.n, sent_at: event.record.sentAt }, `Queued message ${event.id} to ${describePeer(event.peer)} was sent.`);
         return;
     }
   }

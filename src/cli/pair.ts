@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { PairError } from '../core/errors.js';
 import { initSelfIdempotent, loadIdentity } from '../core/identity.js';
 import { CANCELLED_REASON, type PairingEvent, runPairing as runPairingFlow } from '../core/pairing.js';
-import type { ConfirmPort, Role } from '../core/ports.js';
+import type { ConfirmPort, RelayConnector, Role } from '../core/ports.js';
 import { MemoryKeyValueStore, routeSessionKeys } from '../core/routedStore.js';
 import type { SessionDeps } from '../core/session.js';
 import { SessionStore } from '../core/store.js';
@@ -24,7 +24,7 @@ import { createRelayConnector } from '../relay/client.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_URL, ensureLocalRelay } from '../relay/embedded.js';
 import type { RunningRelay } from '../relay/node.js';
 import { openHomeStores } from '../node/fileStore.js';
-import { RelayChoice, isRelayChoiceError, nodeScriptCommand } from '../node/localRelay.js';
+import { RelayChoice, isRelayChoiceError, nodeScriptCommand, startingLocalRelay } from '../node/localRelay.js';
 import { loginHandle, systemClock, systemRandom } from '../node/system.js';
 import { type Terminal, formatSecondsLeft } from './terminal.js';
 import { invokedAs } from './invocation.js';
@@ -72,12 +72,11 @@ export async function resolveRelay(relayUrl: string | undefined, home: string): 
   const port = localRelayPort();
   const localUrl = `http://${DEFAULT_RELAY_HOST}:${port}`;
   if (relayUrl !== undefined && relayUrl !== DEFAULT_RELAY_URL && relayUrl !== localUrl) return { url: relayUrl };
-  const script = fileURLToPath(new URL('./relay.mjs', import.meta.url));
-  if (!existsSync(script)) {
+  const choice = localRelayChoice(home);
+  if (choice === undefined) {
     const local = await ensureLocalRelay(port);
     return { url: local.url, ...(local.started && { inProcess: local.started }) };
   }
-  const choice = new RelayChoice({ configuredUrl: () => '', port, stateDir: home, relayCommand: nodeScriptCommand(script) });
   let status;
   try {
     status = await choice.ensureLocal();
@@ -86,6 +85,25 @@ export async function resolveRelay(relayUrl: string | undefined, home: string): 
     throw error;
   }
   return { url: status.url, ...(status.started && { startedProcess: true }) };
+}
+
+/**
+ * The shared local relay as the CLI and `agent-pair mcp` start it: dist/relay.mjs beside this
+ * bundle, its record in `home`. Undefined when run from sources, where there is no bundle.
+ */
+export function localRelayChoice(home: string): RelayChoice | undefined {
+  const script = fileURLToPath(new URL('./relay.mjs', import.meta.url));
+  if (!existsSync(script)) return undefined;
+  return new RelayChoice({ configuredUrl: () => '', port: localRelayPort(), stateDir: home, relayCommand: nodeScriptCommand(script) });
+}
+
+/**
+ * The relay connector of a command that uses the home's inbox and peers (send, inbox, forget,
+ * `agent-pair mcp`): the local relay is started whenever a call finds it not answering.
+ */
+export function homeRelayConnector(home: string): RelayConnector {
+  const choice = localRelayChoice(home);
+  return choice === undefined ? createRelayConnector() : startingLocalRelay(createRelayConnector(), choice);
 }
 
 function localRelayPort(): number {

@@ -7,7 +7,7 @@
 //   await sender.send(peerRef, body)          peerRef: a fingerprint or an unambiguous handle;
 //                                             body: {type:'text',text,reply_to?} | {type:'data',data,reply_to?}.
 //                                             Resolves once the peer's relay stored it:
-//                                             {id, seq, peer, record, queued: false} (record.state
+//                                             {id, peer, record, queued: false} (record.state
 //                                             'sent'); or, when the relay refused it for now (507,
 //                                             429, 503, unreachable, after a few quick tries), once
 //                                             it waits in the outbox: queued: true, record.state
@@ -45,7 +45,7 @@
 //   peerMoveHeld {peer, relayUrl}     the peer asks to be written to on another relay: held until
 //                                     the person accepts (decidePeerMove); an agent never does
 //   inboxMoved   {relayUrl, told}     our inbox there was gone; a new one was made, peers told
-//   sent         {record|undefined, peer, id, seq}   a message (or a receipt, record undefined) stored
+//   sent         {record|undefined, peer, id}        a message (or a receipt, record undefined) stored
 //                                     at the peer's relay, at once or from the outbox
 //   queued       {record, peer, code, message}   the relay refused a send for now: in the outbox
 //   sendFailed   {record, peer, code, message}   a queued send was refused for good or aged out
@@ -103,7 +103,7 @@ export type MessagingEvent =
   | { type: 'peerMoved'; peer: PeerRef; relayUrl: string }
   | { type: 'peerMoveHeld'; peer: PeerRef; relayUrl: string }
   | { type: 'inboxMoved'; relayUrl: string; told: PeerRef[] }
-  | { type: 'sent'; record: MailRecord | undefined; peer: PeerRef; id: string; seq: number }
+  | { type: 'sent'; record: MailRecord | undefined; peer: PeerRef; id: string }
   | { type: 'queued'; record: MailRecord; peer: PeerRef; code: ErrorCode; message: string }
   | { type: 'sendFailed'; record: MailRecord; peer: PeerRef; code: ErrorCode; message: string }
   | { type: 'relayTrouble'; relayUrl: string; code: ErrorCode; message: string; peer?: PeerRef };
@@ -184,8 +184,6 @@ function refusedForNow(error: unknown): boolean {
 
 export interface Sent {
   id: string;
-  /** The relay's seq; 0 while queued. */
-  seq: number;
   peer: PeerRef;
   /** The kept record of a text or data message; undefined for receipts and inbox moves. */
   record: MailRecord | undefined;
@@ -252,22 +250,21 @@ export class SendRunner {
       await this.mailbox.releaseN(peer.fingerprint, n);
       throw error;
     }
-    let seq: number;
     try {
-      seq = await this.post(peer, sendToken, envelope);
+      await this.post(peer, sendToken, envelope);
     } catch (error) {
       const record = keep && isPairError(error) && refusedForNow(error) ? await this.mailbox.queue(message, error.code, this.deps.clock.now() + OUTBOX_RETRY_BASE_MS) : undefined;
       if (record && isPairError(error)) {
         this.deps.log?.(`send ${message.id} to ${peer.fingerprint} queued: ${error.code}`);
         this.emitter.emit({ type: 'queued', record, peer: refOf(peer), code: error.code, message: error.message });
-        return { id: message.id, seq: 0, peer: refOf(peer), record, queued: true };
+        return { id: message.id, peer: refOf(peer), record, queued: true };
       }
       // Refused for good: the number goes back, so the peer sees no gap for a message that never left.
       if (!isRelayTrouble(error)) await this.mailbox.releaseN(peer.fingerprint, n);
       throw error;
     }
     const record = keep ? await this.mailbox.recordSent(message) : undefined;
-    const sent: Sent = { id: message.id, seq, peer: refOf(peer), record, queued: false };
+    const sent: Sent = { id: message.id, peer: refOf(peer), record, queued: false };
     this.emitter.emit({ type: 'sent', ...sent });
     return sent;
   }
@@ -306,9 +303,9 @@ export class SendRunner {
       }
       const message: Message = { v: 1, id: record.id, from: identity.fingerprint, to: peer.fingerprint, n: record.n, sent_at: record.sentAt, body: record.body };
       try {
-        const { seq } = await this.deps.relays(peer.relayUrl).postMessage(peer.slotId, sendToken, await this.seal(peer, message));
+        await this.deps.relays(peer.relayUrl).postMessage(peer.slotId, sendToken, await this.seal(peer, message));
         const settled = await this.mailbox.settleQueued(entry.peer, entry.id, 'sent');
-        if (settled) this.emitter.emit({ type: 'sent', record: settled, peer: refOf(peer), id: entry.id, seq });
+        if (settled) this.emitter.emit({ type: 'sent', record: settled, peer: refOf(peer), id: entry.id });
       } catch (error) {
         if (!isPairError(error)) throw error;
         if (refusedForNow(error)) await this.mailbox.retryLater(entry, error.code, now + Math.min(OUTBOX_RETRY_BASE_MS * 2 ** entry.attempts, OUTBOX_RETRY_MAX_MS));
@@ -332,11 +329,12 @@ export class SendRunner {
   }
 
   /** POSTs with quick retries on relay trouble; every try carries the same envelope (same id). */
-  private async post(peer: PinnedPeer, sendToken: string, envelope: string): Promise<number> {
+  private async post(peer: PinnedPeer, sendToken: string, envelope: string): Promise<void> {
     const relay = this.deps.relays(peer.relayUrl);
     for (let attempt = 1; ; attempt++) {
       try {
-        return (await relay.postMessage(peer.slotId, sendToken, envelope)).seq;
+        await relay.postMessage(peer.slotId, sendToken, envelope);
+        return;
       } catch (error) {
         if (isRelayTrouble(error) && attempt < SEND_ATTEMPTS) {
           await this.deps.clock.sleep(SEND_RETRY_BASE_MS * 2 ** (attempt - 1));

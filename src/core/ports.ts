@@ -98,7 +98,7 @@ export interface RelayPort {
    * Posts one envelope (base64) to a peer's inbox. Errors: `inbox_full` (507), `revoked` (401:
    * unknown or revoked send token), `inbox_gone` (404), `rate_limited`, `too_large` (413).
    */
-  postMessage(slotId: string, sendToken: string, envelope: string): Promise<{ seq: number }>;
+  postMessage(slotId: string, sendToken: string, envelope: string): Promise<void>;
   /** Reads the own inbox after `after`; with `waitSeconds`, a long poll. `inbox_gone` on 404. */
   readMessages(slotId: string, ownerToken: string, poll: { after: number; waitSeconds?: number; signal?: AbortSignal }): Promise<InboxPage>;
   /** Acknowledges (deletes) every message with seq <= `through`. */

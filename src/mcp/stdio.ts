@@ -10,6 +10,7 @@
 import { setMaxListeners } from 'node:events';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { PairingRunners } from '../core/pairing.js';
+import type { RelayConnector } from '../core/ports.js';
 import { SessionStore } from '../core/store.js';
 import { createRelayConnector } from '../relay/client.js';
 import { openConfirmChannel } from '../node/confirmChannel.js';
@@ -22,6 +23,8 @@ import { createMcpServer } from './server.js';
 export interface StdioOptions {
   home: string;
   relayUrl: string;
+  /** How to reach relays; default plain HTTP (the CLI passes one that starts the local relay when needed). */
+  relays?: RelayConnector;
   /** Every peer_send waits for the person's yes (`agent-pair mcp --confirm-sends`). */
   confirmSends?: boolean;
   /** A CLI command line for the person (`confirm ID`, `send ...`), as this server was started and with its home. */
@@ -34,7 +37,7 @@ export async function runStdioServer(options: StdioOptions): Promise<void> {
     process.stderr.write(`agent-pair mcp: ${line}\n`);
   };
   const { vault, memory } = openHomeStores(options.home);
-  const deps = { vault, memory, mailLock: homeMailLock(options.home), random: systemRandom, clock: systemClock, relays: createRelayConnector() };
+  const deps = { vault, memory, mailLock: homeMailLock(options.home), random: systemRandom, clock: systemClock, relays: options.relays ?? createRelayConnector() };
   const store = new SessionStore(deps);
   const runners = new PairingRunners({ store, clock: systemClock, log });
   setMaxListeners(0, runners.stopSignal);

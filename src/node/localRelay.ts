@@ -4,9 +4,12 @@
 // command) that needs it finds nothing answering GET /healthz and starts it as a
 // detached process of its own (the shipped relay bundle, dist/relay.mjs), so it outlives the
 // window: reloading or closing the window that started it does not end the pairings in flight
-// through it, this window's or anyone else's. It exits on its own after
-// LOCAL_RELAY_IDLE_EXIT_SECONDS with no pairing in flight, or on Agent Pair: Stop Local Relay
-// from any window; then the next window that needs it starts a new one.
+// through it, this window's or anyone else's. It keeps inboxes, grants and queued messages in a
+// SQLite file in this OS user's state directory (localRelayStateDir: $AGENT_PAIR_STATE_DIR, else
+// $XDG_STATE_HOME/agent-pair, else ~/.local/state/agent-pair), so its exit loses nothing. It exits
+// on its own after LOCAL_RELAY_IDLE_EXIT_SECONDS with no pairing in flight, or on Agent Pair: Stop
+// Local Relay from any window; then whatever needs it next (a pairing, a send, a pull) starts it
+// again (startingLocalRelay).
 //
 // Two windows starting it at once race for the port; the loser's process exits and the loser
 // uses the winner's. The process that holds the port writes a record (pid, url, start time) in
@@ -23,11 +26,12 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ErrorCode, PairError, isPairError } from '../core/errors.js';
 import { normaliseRelayUrl } from '../relay/client.js';
-import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, type RelayProcessRecord, relayAnswers } from '../relay/embedded.js';
+import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, EXIT_STORE_IN_USE, type RelayProcessRecord, relayAnswers } from '../relay/embedded.js';
 import type { RelayConnector, RelayPort } from '../core/ports.js';
 
 /**
@@ -41,6 +45,33 @@ export const LOCAL_RELAY_START_TIMEOUT_MS = 5_000;
 export const LOCAL_RELAY_STOP_TIMEOUT_MS = 5_000;
 /** The record's file name in the state directory. */
 export const LOCAL_RELAY_RECORD_FILE = 'local-relay.json';
+/** The local relay's SQLite file in localRelayStateDir() (on another port than 8771: relay-PORT.sqlite). */
+export const LOCAL_RELAY_STORE_FILE = 'relay.sqlite';
+/** Overrides where the local relay keeps its file (tests point it at a temporary directory). */
+export const LOCAL_RELAY_STATE_DIR_ENV = 'AGENT_PAIR_STATE_DIR';
+
+/**
+ * This OS user's directory for state that is not configuration: `$AGENT_PAIR_STATE_DIR`, else
+ * `$XDG_STATE_HOME/agent-pair`, else `~/.local/state/agent-pair` (on Windows
+ * `%LOCALAPPDATA%\agent-pair`). One for every home, window and profile, like the port.
+ */
+/**
+ * The SQLite file of the local relay on `port`: one relay per port, one file per relay, so a
+ * relay on another port (a test's) never meets the lock of the one on 8771.
+ */
+export function localRelayStorePath(port: number, env: NodeJS.ProcessEnv = process.env): string {
+  return join(localRelayStateDir(env), port === DEFAULT_RELAY_PORT ? LOCAL_RELAY_STORE_FILE : `relay-${port}.sqlite`);
+}
+
+export function localRelayStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  const configured = env[LOCAL_RELAY_STATE_DIR_ENV];
+  if (configured !== undefined && configured !== '') return resolve(configured);
+  const xdg = env['XDG_STATE_HOME'];
+  if (xdg !== undefined && xdg !== '') return join(resolve(xdg), 'agent-pair');
+  const localAppData = env['LOCALAPPDATA'];
+  if (process.platform === 'win32' && localAppData !== undefined && localAppData !== '') return join(localAppData, 'agent-pair');
+  return join(homedir(), '.local', 'state', 'agent-pair');
+}
 const POLL_MS = 50;
 
 /** How to run the relay process; the relay's own flags are appended to `args`. */
@@ -129,6 +160,8 @@ export interface RelayChoiceOptions {
   relayCommand: RelayCommand;
   idleExitSeconds?: number;
   startTimeoutMs?: number;
+  /** The SQLite file the started relay keeps its inboxes in; default localRelayStorePath(port). */
+  storePath?: string;
 }
 
 export interface LocalRelayStatus {
@@ -156,6 +189,7 @@ export class RelayChoice {
   readonly localUrl: string;
   readonly recordPath: string;
   readonly idleExitSeconds: number;
+  readonly storePath: string;
   /** One probe-or-start at a time, so concurrent pairings never race each other for the port. */
   private ensuring: Promise<LocalRelayStatus> | undefined;
 
@@ -164,6 +198,7 @@ export class RelayChoice {
     this.localUrl = `http://${DEFAULT_RELAY_HOST}:${this.port}`;
     this.recordPath = join(options.stateDir, LOCAL_RELAY_RECORD_FILE);
     this.idleExitSeconds = options.idleExitSeconds ?? LOCAL_RELAY_IDLE_EXIT_SECONDS;
+    this.storePath = options.storePath ?? localRelayStorePath(this.port);
   }
 
   /** The configured relay, normalised, or undefined when the setting is empty (use the local one). */
@@ -245,15 +280,17 @@ export class RelayChoice {
   private async startProcess(): Promise<LocalRelayStatus> {
     const url = this.localUrl;
     const began = Date.now();
-    try {
-      await mkdir(this.options.stateDir, { recursive: true, mode: 0o700 });
-    } catch (error) {
-      throw new RelayChoiceError({ reason: 'state_dir', url, stateDir: this.options.stateDir, detail: describe(error) }, { cause: error });
+    for (const stateDir of [this.options.stateDir, dirname(this.storePath)]) {
+      try {
+        await mkdir(stateDir, { recursive: true, mode: 0o700 });
+      } catch (error) {
+        throw new RelayChoiceError({ reason: 'state_dir', url, stateDir, detail: describe(error) }, { cause: error });
+      }
     }
     const command = this.options.relayCommand;
     // Loaded here, not at startup: child_process is a few milliseconds of every window's start.
     const { spawn } = await import('node:child_process');
-    const args = [...command.args, '--host', DEFAULT_RELAY_HOST, '--port', String(this.port), '--idle-exit', String(this.idleExitSeconds), '--record', this.recordPath];
+    const args = [...command.args, '--host', DEFAULT_RELAY_HOST, '--port', String(this.port), '--store', `sqlite:${this.storePath}`, '--idle-exit', String(this.idleExitSeconds), '--record', this.recordPath];
     let ended: string | undefined;
     let child: ChildProcess | undefined;
     try {
@@ -268,7 +305,8 @@ export class RelayChoice {
         ended ??= describe(error);
       });
       child.once('exit', (code, signal) => {
-        ended ??= signal === null ? `exit code ${String(code)}` : `killed by ${signal}`;
+        // EXIT_STORE_IN_USE: another relay is starting on this store (a racing window's); wait for it, below.
+        if (code !== EXIT_STORE_IN_USE) ended ??= signal === null ? `exit code ${String(code)}` : `killed by ${signal}`;
       });
       child.unref();
     } catch (error) {
@@ -281,6 +319,7 @@ export class RelayChoice {
       if (await relayAnswers(url)) break;
       if (ended !== undefined) {
         // Lost the race for the port to another window (or a CLI) that answers by now, or failed.
+        // (One that lost the race for the store waits for the winner until the deadline, below.)
         if (await relayAnswers(url)) break;
         throw new RelayChoiceError({ reason: 'process_ended', url, port: this.port, detail: ended });
       }
@@ -359,10 +398,13 @@ function describe(error: unknown): string {
 }
 
 /**
- * A connector whose ports to the loopback relay make sure it runs before anything that starts
- * a pairing or an inbox there (open, join, allocate), whoever calls it: a command, an agent over
- * MCP, or a finalize binding the identity's inbox. Later calls of a pairing go straight through;
- * if the relay vanished meanwhile they fail, and the pairing driver restarts it.
+ * A connector whose ports to the loopback relay start it whenever it is needed, whoever calls:
+ * a command, an agent over MCP, a VS Code window. Anything that starts a pairing or an inbox
+ * there (open, join, allocate) makes sure it runs first. Any other call (a send, a pull, an
+ * acknowledgement, a grant) goes straight through, and when it finds nothing answering (the relay
+ * exited when idle, or was killed) starts it and tries once more: the relay keeps inboxes and
+ * queued messages in its file, so the second try meets them. Pairing slots do not survive it; a
+ * pairing in flight meets `expired`, and its driver says so.
  */
 export function startingLocalRelay(inner: RelayConnector, relays: RelayChoice): RelayConnector {
   return (url) => {
@@ -371,6 +413,15 @@ export function startingLocalRelay(inner: RelayConnector, relays: RelayChoice): 
     const ensure = async (): Promise<void> => {
       await relays.ensureLocal();
     };
+    const restarting = async <T>(call: () => Promise<T>): Promise<T> => {
+      try {
+        return await call();
+      } catch (error) {
+        if (!isPairError(error, 'relay_unreachable') || (await relayAnswers(relays.localUrl))) throw error;
+        await ensure();
+        return call();
+      }
+    };
     const wrapped: RelayPort = {
       url: port.url,
       openHost: async () => (await ensure(), port.openHost()),
@@ -378,11 +429,11 @@ export function startingLocalRelay(inner: RelayConnector, relays: RelayChoice): 
       allocateSlot: async () => (await ensure(), port.allocateSlot()),
       put: (pairId, token, field, value) => port.put(pairId, token, field, value),
       get: (pairId, token, poll) => port.get(pairId, token, poll),
-      grant: (slotId, ownerToken) => port.grant(slotId, ownerToken),
-      revokeGrant: (slotId, ownerToken, grantId) => port.revokeGrant(slotId, ownerToken, grantId),
-      postMessage: (slotId, sendToken, envelope) => port.postMessage(slotId, sendToken, envelope),
-      readMessages: (slotId, ownerToken, poll) => port.readMessages(slotId, ownerToken, poll),
-      ackMessages: (slotId, ownerToken, through) => port.ackMessages(slotId, ownerToken, through),
+      grant: (slotId, ownerToken) => restarting(() => port.grant(slotId, ownerToken)),
+      revokeGrant: (slotId, ownerToken, grantId) => restarting(() => port.revokeGrant(slotId, ownerToken, grantId)),
+      postMessage: (slotId, sendToken, envelope) => restarting(() => port.postMessage(slotId, sendToken, envelope)),
+      readMessages: (slotId, ownerToken, poll) => restarting(() => port.readMessages(slotId, ownerToken, poll)),
+      ackMessages: (slotId, ownerToken, through) => restarting(() => port.ackMessages(slotId, ownerToken, through)),
     };
     return wrapped;
   };

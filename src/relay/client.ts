@@ -55,7 +55,6 @@ import {
   type InboxPageBody,
   type InboxSlotBody,
   type PostMessageRequestBody,
-  type PostedMessageBody,
   type Received,
   type SlotViewBody,
   GRANT_ID_PATTERN,
@@ -223,7 +222,7 @@ export class RelayClient implements RelayPort {
       if (typeof waitSeconds !== 'number' || !(waitSeconds >= 0 && waitSeconds <= maxWait)) {
         throw badInput('poll.waitSeconds', 'is out of range', `a number of seconds from 0 to ${maxWait}`);
       }
-      const wait = Math.round(waitSeconds * 1000) / 1000;
+      const wait = Math.floor(waitSeconds);
       path += `?after=${after}&wait=${wait}`;
       timeoutMs += wait * 1000;
     }
@@ -281,13 +280,13 @@ export class RelayClient implements RelayPort {
     });
   }
 
-  async postMessage(slotId: string, sendToken: string, envelope: string): Promise<{ seq: number }> {
+  async postMessage(slotId: string, sendToken: string, envelope: string): Promise<void> {
     checkSlotId(slotId);
     checkToken(sendToken, 'sendToken');
     if (typeof envelope !== 'string' || envelope.length === 0 || envelope.length > Math.ceil(MAX_ENVELOPE_BYTES / 3) * 4) {
       throw new PairError('too_large', `The envelope is empty or over ${MAX_ENVELOPE_BYTES / 1024} KiB; expected base64 of at most ${MAX_ENVELOPE_BYTES} bytes.`);
     }
-    const body = await this.call({
+    await this.call({
       what: 'deliver a message',
       method: 'POST',
       path: messagesPath(slotId),
@@ -299,9 +298,7 @@ export class RelayClient implements RelayPort {
       special: (status) =>
         status === 401 ? new PairError('revoked', `The relay at ${this.url} refused our send token: the peer forgot us or revoked it. Pair again to talk to them.`) : undefined,
     });
-    const seq = this.object<PostedMessageBody>(body).seq;
-    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) throw this.malformed('seq is not a positive integer');
-    return { seq };
+    // The answer is `{}` (PROTOCOL.md 6.3): nothing in it is read.
   }
 
   async readMessages(slotId: string, ownerToken: string, poll: { after: number; waitSeconds?: number; signal?: AbortSignal }): Promise<InboxPage> {
@@ -313,7 +310,7 @@ export class RelayClient implements RelayPort {
     if (typeof waitSeconds !== 'number' || !(waitSeconds >= 0 && waitSeconds <= maxWait)) {
       throw badInput('poll.waitSeconds', 'is out of range', `a number of seconds from 0 to ${maxWait}`);
     }
-    const wait = Math.round(waitSeconds * 1000) / 1000;
+    const wait = Math.floor(waitSeconds);
     const body = await this.call({
       what: 'read the inbox',
       method: 'GET',
@@ -414,7 +411,8 @@ export class RelayClient implements RelayPort {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (call.token !== undefined) headers['authorization'] = `Bearer ${call.token}`;
     const timeout = AbortSignal.timeout(call.timeoutMs);
-    const init: RequestInit = { method: call.method, headers, signal: call.signal ? AbortSignal.any([call.signal, timeout]) : timeout };
+    // Never followed: a redirect would send the token to an address nobody agreed to (issue 17).
+    const init: RequestInit = { method: call.method, headers, redirect: 'manual', signal: call.signal ? AbortSignal.any([call.signal, timeout]) : timeout };
     if (call.body !== undefined) {
       headers['content-type'] = 'application/json';
       init.body = JSON.stringify(call.body);
@@ -425,6 +423,10 @@ export class RelayClient implements RelayPort {
   }
 
   private mapStatus(call: Call, answer: Answer, message: string): PairError {
+    if (answer.status >= 300 && answer.status < 400) {
+      // Its Location is not repeated: it is the relay's word, and nobody agreed to that address.
+      return new PairError('relay_error', `The relay at ${this.url} answered ${answer.status} (a redirect) when asked to ${call.what}; relay requests never follow redirects. Check the relay URL: it must be the relay itself.`);
+    }
     switch (answer.status) {
       case 404:
         return call.notFound(message);

@@ -97,6 +97,10 @@ export interface RelayLimits {
   maxInboxMessages: number;
   /** Decoded envelope bytes one inbox holds; then 507 `inbox_full`. */
   maxInboxBytes: number;
+  /** Messages one inbox holds from one grant (one peer's share); then 507 `inbox_full` for that grant only. */
+  maxInboxMessagesPerGrant: number;
+  /** Decoded envelope bytes one inbox holds from one grant; then 507 `inbox_full` for that grant only. */
+  maxInboxBytesPerGrant: number;
   /** A message is deleted this long after the relay received it, read or not. */
   messageLifetimeSeconds: number;
   /** An inbox slot is deleted this long after its owner last used it (read, acknowledged, granted, revoked). */
@@ -107,6 +111,8 @@ export interface RelayLimits {
   maxInboxSlotsPerAddress: number;
   /** Grants one inbox slot may make per minute; then 429. */
   grantsPerSlotPerMinute: number;
+  /** Failed token checks (401) one client address may cause per minute; then 429 on every request that presents a token. */
+  failedTokenChecksPerIpPerMinute: number;
 }
 
 export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
@@ -125,6 +131,9 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
   messagesPerTokenPerMinute: 120,
   maxInboxMessages: 1_000,
   maxInboxBytes: 16 * 1024 * 1024,
+  // A quarter of the inbox each: one peer cannot fill it for the others (PROTOCOL.md 6.3).
+  maxInboxMessagesPerGrant: 250,
+  maxInboxBytesPerGrant: 4 * 1024 * 1024,
   messageLifetimeSeconds: 7 * 24 * 3600,
   inboxIdleSeconds: 30 * 24 * 3600,
   // One person's host and join, or a few pairings at once, stay far below these; a flood from
@@ -132,6 +141,9 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
   maxPairSlotsPerAddress: 25,
   maxInboxSlotsPerAddress: 100,
   grantsPerSlotPerMinute: 60,
+  // An honest client fails a token check rarely (a revoked grant, a restarted relay); a guesser
+  // meets 429 after this many a minute instead of an answer per guess.
+  failedTokenChecksPerIpPerMinute: 60,
 });
 
 /** The defaults with `overrides` applied; each override must be a positive number. */
@@ -261,9 +273,8 @@ export interface GrantBody {
 export interface PostMessageRequestBody {
   value: string;
 }
-export interface PostedMessageBody {
-  seq: number;
-}
+/** `{}`: no `seq`, so a sender learns nothing of what other peers sent (PROTOCOL.md 6.3). */
+export type PostedMessageBody = Record<string, never>;
 export interface InboxMessageBody {
   seq: number;
   value: string;

@@ -11,6 +11,11 @@ import type { RunningRelay } from './node.js';
 export const DEFAULT_RELAY_HOST = '127.0.0.1';
 export const DEFAULT_RELAY_PORT = 8771;
 export const DEFAULT_RELAY_URL = `http://${DEFAULT_RELAY_HOST}:${DEFAULT_RELAY_PORT}`;
+/**
+ * The exit status of a relay process whose store another relay process holds (a SQLite file is
+ * written by one process): for the local relay, a racing window's process that will answer soon.
+ */
+export const EXIT_STORE_IN_USE = 3;
 /** How long a health probe waits before deciding nothing answers. */
 export const RELAY_PROBE_TIMEOUT_MS = 1500;
 

@@ -1,12 +1,12 @@
-// The standalone relay (`node dist/relay.mjs [--host H] [--port P] [--store redis://HOST:PORT[/DB]]
+// The standalone relay (`node dist/relay.mjs [--host H] [--port P] [--store STORE]
 // [--trust-proxy CIDR,...] [--idle-exit S] [--record F]`), for running one on a server, and the
-// process VS Code starts for the shared local relay. Configuration by flags or
-// AGENT_PAIR_RELAY_HOST / AGENT_PAIR_RELAY_PORT / AGENT_PAIR_RELAY_STORE /
-// AGENT_PAIR_RELAY_TRUST_PROXY / AGENT_PAIR_RELAY_IDLE_EXIT. It serves GET /metrics.
+// process VS Code, the CLI and `agent-pair mcp` start for the shared local relay. Its options
+// (and their AGENT_PAIR_RELAY_* environment variables) are the table in options.ts, shared with
+// `agent-pair relay`. It serves GET /metrics.
 //
-// --store redis://HOST:PORT[/DB]: keep every slot, inbox and message in Redis, so any number of
-// relay processes behind a load balancer serve the same pairings and a restart loses nothing.
-// Default: this process's memory.
+// --store sqlite:PATH keeps inboxes and queued messages in one file that survives a restart or a
+// kill (the local relay's default); redis://HOST:PORT[/DB] in Redis, so any number of relay
+// processes behind a load balancer serve the same pairings; default: this process's memory.
 //
 // --trust-proxy CIDR,...: requests from these addresses (a TLS-terminating reverse proxy) are
 // counted under the client address their X-Forwarded-For names.
@@ -15,43 +15,43 @@
 // no pending long poll and no request at all for that long; 0 (the default) never. A request
 // counts as activity so that a window which just found the relay answering (GET /healthz) and
 // is about to open a pairing never meets a relay that exited in between. Inbox slots do not
-// keep it alive: an identity bound to a local relay loses its inbox when the relay exits, as it
-// did when the VS Code window that ran the relay closed.
+// keep it alive: on a SQLite store they are in the file, and whoever needs the relay next
+// starts it again.
 //
 // --record FILE: once listening, write {"pid","url","startedAt"} there (mode 0600), and remove
 // it on a graceful exit if it still names this process. The relay writes it itself, after it
 // holds the port, so a process that lost the race for the port never claims to be the relay.
 
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { isAbsolute, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, type RelayProcessRecord, describeListenFailure } from './embedded.js';
+import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, EXIT_STORE_IN_USE, type RelayProcessRecord, describeListenFailure } from './embedded.js';
 import { type RunningRelay, startRelay } from './node.js';
-import { trustedProxies } from './trustProxy.js';
-import { parseRedisUrl } from './storeUrl.js';
+import { RELAY_OPTIONS, RELAY_OPTION_NAMES, relayOptionHelp, relaySettings } from './options.js';
 import { StoreUnavailableError } from './store.js';
 
-const USAGE = `Usage: node relay.mjs [--host ADDRESS] [--port PORT] [--store redis://HOST:PORT[/DB]] [--trust-proxy CIDR,...] [--idle-exit SECONDS] [--record FILE]
+/** How this process was started, as a person would type it again: `node dist/relay.mjs`. */
+const invokedAs = `node ${shownScript(process.argv[1] ?? 'relay.mjs')}`;
+
+/** The script relative to the working directory when it is under it, else as given (absolute). */
+function shownScript(script: string): string {
+  const fromHere = relative(process.cwd(), script);
+  return fromHere === '' || fromHere.startsWith('..') || isAbsolute(fromHere) ? script : fromHere;
+}
+
+const USAGE = `Usage: ${invokedAs} ${RELAY_OPTION_NAMES.map((name) => `[--${name} ${RELAY_OPTIONS[name].placeholder}]`).join(' ')}
 
 Runs an Agent Pair relay until SIGINT or SIGTERM. The relay is untrusted by design: it never
 sees the code's secret, the SAS or the key.
 
 Options:
-  --host ADDRESS         address to listen on (default ${DEFAULT_RELAY_HOST}; 0.0.0.0 for every interface)
-  --port PORT            TCP port (default ${DEFAULT_RELAY_PORT}; 0 picks a free one)
-  --store URL            keep state in Redis (redis://[:PASSWORD@]HOST:PORT[/DB]) so restarts lose nothing
-                         and several relay processes serve the same pairings (default: in memory)
-  --trust-proxy CIDRS    take the client address from X-Forwarded-For only from these proxies
-  --idle-exit SECONDS    exit once idle that long: no pairing in flight, no request (default 0: never)
-  --record FILE          write {"pid","url","startedAt"} there once listening (mode 0600)
-  -h, --help             show this help
-
-The environment sets the same: AGENT_PAIR_RELAY_HOST, AGENT_PAIR_RELAY_PORT, AGENT_PAIR_RELAY_STORE,
-AGENT_PAIR_RELAY_TRUST_PROXY, AGENT_PAIR_RELAY_IDLE_EXIT.
+${relayOptionHelp(RELAY_OPTION_NAMES).join('\n')}
+  -h, --help  show this help
 
 Examples:
-  node dist/relay.mjs --host 0.0.0.0 --port 8771
-  node dist/relay.mjs --port 0 --idle-exit 600
-  node dist/relay.mjs --host 127.0.0.1 --store redis://127.0.0.1:6379/0 --trust-proxy 127.0.0.1
+  ${invokedAs} --host 0.0.0.0 --port 8771 --store sqlite:/var/lib/agent-pair/relay.sqlite
+  ${invokedAs} --port 0 --idle-exit 600
+  ${invokedAs} --host 127.0.0.1 --store redis://127.0.0.1:6379/0 --trust-proxy 127.0.0.1
 `;
 
 /** One line naming the wrong argument and its shape; exit 2. */
@@ -64,12 +64,7 @@ const { values } = (() => {
   try {
     return parseArgs({
       options: {
-        host: { type: 'string', default: process.env['AGENT_PAIR_RELAY_HOST'] ?? DEFAULT_RELAY_HOST },
-        port: { type: 'string', default: process.env['AGENT_PAIR_RELAY_PORT'] ?? String(DEFAULT_RELAY_PORT) },
-        'idle-exit': { type: 'string', default: process.env['AGENT_PAIR_RELAY_IDLE_EXIT'] ?? '0' },
-        store: { type: 'string', default: process.env['AGENT_PAIR_RELAY_STORE'] ?? '' },
-        'trust-proxy': { type: 'string', default: process.env['AGENT_PAIR_RELAY_TRUST_PROXY'] ?? '' },
-        record: { type: 'string' },
+        ...Object.fromEntries(RELAY_OPTION_NAMES.map((name) => [name, { type: 'string' }] as const)),
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -77,40 +72,35 @@ const { values } = (() => {
     // Node's own messages suggest `-- "--x"` with unbalanced quotes; name the argument instead.
     const argument = error instanceof Error ? (/'(-{1,2}[\w-]+|[^']*)/.exec(error.message)?.[1] ?? 'an argument') : 'an argument';
     const missingValue = error instanceof Error && 'code' in error && error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE';
-    return usage(missingValue ? `${argument} needs a value` : `${argument} is not an option of the relay; expected --host, --port, --store, --trust-proxy, --idle-exit or --record, each with a value`);
+    return usage(missingValue ? `${argument} needs a value` : `${argument} is not an option of the relay; expected ${RELAY_OPTION_NAMES.map((name) => `--${name}`).join(', ')}, each with a value (see --help)`);
   }
 })();
 if (values.help) {
   process.stdout.write(USAGE);
   process.exit(0);
 }
-const port = Number(values.port);
-if (!/^\d+$/.test(values.port) || port > 65_535) usage(`--port ${values.port} is not a port; expected 0 to 65535`);
-const idleExitText = values['idle-exit'];
-if (!/^\d{1,9}$/.test(idleExitText)) usage(`--idle-exit ${idleExitText} is not a number of seconds; expected a whole number of seconds, 0 to never exit`);
-const idleExitMs = Number(idleExitText) * 1000;
-const recordPath = values.record;
-if (recordPath === '') usage('--record needs a file path');
-const store = values.store === '' ? undefined : values.store;
-const trustProxy = values['trust-proxy'] === '' ? [] : values['trust-proxy'].split(',');
-try {
-  if (store !== undefined) parseRedisUrl(store);
-  trustedProxies(trustProxy);
-} catch (error) {
-  usage(error instanceof Error ? error.message : String(error));
-}
+const settings = (() => {
+  try {
+    return relaySettings(RELAY_OPTION_NAMES, values as Partial<Record<(typeof RELAY_OPTION_NAMES)[number], string>>, process.env);
+  } catch (error) {
+    return usage(error instanceof Error ? error.message : String(error));
+  }
+})();
+const host = settings.host ?? DEFAULT_RELAY_HOST;
+const port = settings.port ?? DEFAULT_RELAY_PORT;
+const idleExitSeconds = settings['idle-exit'] ?? 0;
+const recordPath = settings.record;
 
 let relay: RunningRelay;
 try {
-  relay = await startRelay({ host: values.host, port, trustProxy, metrics: true, ...(store !== undefined && { store }) });
+  relay = await startRelay({ host, port, trustProxy: settings['trust-proxy'] ?? [], metrics: true, ...(settings.store !== undefined && { store: settings.store }) });
 } catch (error) {
-  process.stderr.write(`relay: ${error instanceof StoreUnavailableError ? error.message : describeListenFailure(values.host, port, error)}\n`);
-  process.exit(1);
+  process.stderr.write(`relay: ${error instanceof StoreUnavailableError ? error.message : describeListenFailure(host, port, error)}\n`);
+  // By name: the SQLite module (and its WebAssembly) is loaded only when a relay runs on it.
+  process.exit(error instanceof Error && error.name === 'StoreInUseError' ? EXIT_STORE_IN_USE : 1);
 }
-// Synchronously, before any request is handled: whoever sees the relay answer finds the record.
-if (recordPath !== undefined) writeRecord(recordPath, { pid: process.pid, url: relay.url, startedAt: new Date().toISOString() });
-process.stdout.write(`Agent Pair relay listening on ${relay.url}${store === undefined ? '' : ` (store: Redis)`}\n`);
-
+// Before anyone learns the relay runs (the record, the line below): a signal that comes before
+// its handler ends the process at once, without closing the store or removing the record.
 let stopping = false;
 const stop = (): void => {
   if (stopping) return;
@@ -123,6 +113,12 @@ const stop = (): void => {
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);
 
+// Synchronously, before any request is handled: whoever sees the relay answer finds the record.
+if (recordPath !== undefined) writeRecord(recordPath, { pid: process.pid, url: relay.url, startedAt: new Date().toISOString() });
+process.stdout.write(`Agent Pair relay listening on ${relay.url} (store: ${relay.storeDescription})\n`);
+
+
+const idleExitMs = idleExitSeconds * 1000;
 if (idleExitMs > 0) {
   let lastActivity = Date.now();
   relay.server.on('request', () => {
@@ -134,7 +130,7 @@ if (idleExitMs > 0) {
     if (pairSlots > 0 || longPolls > 0) lastActivity = now;
     else if (now - lastActivity >= idleExitMs) {
       clearInterval(idleCheck);
-      process.stdout.write(`Agent Pair relay idle for ${idleExitText} s; exiting\n`);
+      process.stdout.write(`Agent Pair relay idle for ${idleExitSeconds} s; exiting\n`);
       stop();
     }
   }, Math.min(1000, idleExitMs / 4));

@@ -1,5 +1,6 @@
 // The memory engine of the relay store: everything in this process's maps, nothing to install.
-// The embedded default (the local relay, a CLI's or VS Code's); a restart forgets every slot.
+// For tests and throwaway relays, a restart forgets every slot. The SQLite engine keeps its pair
+// slots and rate windows in one of these too (they need not outlive a restart).
 
 import { randomInt, timingSafeEqual } from 'node:crypto';
 import type { PairField, Role } from '../core/ports.js';
@@ -35,6 +36,8 @@ interface MemoryInbox {
   messages: StoredMessage[];
   lastSeq: number;
   bytes: number;
+  /** What each grant's queued messages take of the inbox (its share), by grant_id. */
+  shares: Map<string, { messages: number; bytes: number }>;
   lastUsedAt: number;
   /** Whether its owner ever used it (read, acknowledged, granted, revoked). */
   used: boolean;
@@ -157,6 +160,7 @@ export class MemoryStore implements RelayStore {
       messages: [],
       lastSeq: 0,
       bytes: 0,
+      shares: new Map(),
       lastUsedAt: now,
       used: false,
     };
@@ -188,7 +192,15 @@ export class MemoryStore implements RelayStore {
   }
 
   revokeGrant(slotId: string, grantId: string): Promise<void> {
-    this.inboxes.get(slotId)?.grants.delete(grantId);
+    const slot = this.inboxes.get(slotId);
+    if (slot?.grants.delete(grantId) === true && slot.shares.has(grantId)) {
+      const kept: StoredMessage[] = [];
+      const dropped: StoredMessage[] = [];
+      for (const message of slot.messages) (message.grantId === grantId ? dropped : kept).push(message);
+      slot.messages = kept;
+      this.forget(slot, dropped);
+      this.emit(inboxChannel(slotId));
+    }
     return Promise.resolve();
   }
 
@@ -199,13 +211,18 @@ export class MemoryStore implements RelayStore {
     if (held === undefined || !timingSafeEqual(Buffer.from(held, 'hex'), Buffer.from(message.sendToken, 'hex'))) return Promise.resolve({ kind: 'unauthorized' });
     this.dropExpiredMessages(slot, now);
     if (slot.messages.length >= this.limits.maxInboxMessages || slot.bytes + message.bytes > this.limits.maxInboxBytes) return Promise.resolve({ kind: 'full' });
+    const share = slot.shares.get(message.grantId) ?? { messages: 0, bytes: 0 };
+    if (share.messages >= this.limits.maxInboxMessagesPerGrant || share.bytes + message.bytes > this.limits.maxInboxBytesPerGrant) return Promise.resolve({ kind: 'grant_full' });
     const seq = ++slot.lastSeq;
     slot.messages.push({ seq, value: message.value, grantId: message.grantId, receivedAt: now, bytes: message.bytes });
     slot.bytes += message.bytes;
+    share.messages++;
+    share.bytes += message.bytes;
+    slot.shares.set(message.grantId, share);
     this.inboxMessages++;
     this.inboxBytes += message.bytes;
     this.emit(inboxChannel(slotId));
-    return Promise.resolve({ kind: 'posted', seq });
+    return Promise.resolve({ kind: 'posted' });
   }
 
   readMessages(slotId: string, after: number, limit: number, now: number): Promise<MessagePage | undefined> {
@@ -249,10 +266,20 @@ export class MemoryStore implements RelayStore {
 
   private deleteMessages(slot: MemoryInbox, count: number): void {
     if (count === 0) return;
-    for (const message of slot.messages.splice(0, count)) {
+    this.forget(slot, slot.messages.splice(0, count));
+  }
+
+  /** Takes messages already removed from the queue off the counts (the inbox's, their grants' and the store's). */
+  private forget(slot: MemoryInbox, removed: readonly StoredMessage[]): void {
+    for (const message of removed) {
       slot.bytes -= message.bytes;
       this.inboxBytes -= message.bytes;
       this.inboxMessages--;
+      const share = slot.shares.get(message.grantId);
+      if (share === undefined) continue;
+      share.messages--;
+      share.bytes -= message.bytes;
+      if (share.messages === 0) slot.shares.delete(message.grantId);
     }
   }
 

@@ -12,6 +12,7 @@ import { trustedProxies } from './trustProxy.js';
 import type { RelayMetrics } from './metrics.js';
 import { Relay, type RelayResponse, type RelayStats, errorResponse, routeLabel } from './server.js';
 import type { RelayStore } from './store.js';
+import { type StoreChoice, describeStore, parseStoreOption } from './storeUrl.js';
 
 export interface StartRelayOptions {
   /** Interface to listen on; default 127.0.0.1. */
@@ -23,7 +24,10 @@ export interface StartRelayOptions {
   clock?: { now(): number };
   /** Where an unexpected failure (a relay bug, a listen socket error) is reported; default stderr. */
   log?: (line: string) => void;
-  /** `redis://HOST:PORT[/DB]` to keep state in Redis (shared by relay processes); default in memory. */
+  /**
+   * Where state lives, as `--store` says it: `sqlite:PATH` (one file that survives restarts),
+   * `redis://HOST:PORT[/DB]` (shared by relay processes), or `memory` (the default).
+   */
   store?: string;
   /**
    * Proxies (CIDRs or addresses) whose X-Forwarded-For names the client: a request from one of
@@ -37,6 +41,8 @@ export interface StartRelayOptions {
 export interface RunningRelay {
   /** `http://host:port`, without a trailing slash. */
   url: string;
+  /** Where its state lives, for a start-up line: "SQLite file /path", "Redis at redis://…" (no password). */
+  storeDescription: string;
   host: string;
   port: number;
   server: Server;
@@ -56,12 +62,8 @@ const CLOSE_GRACE_MS = 2_000;
 
 export async function startRelay(options: StartRelayOptions = {}): Promise<RunningRelay> {
   const limits = resolveLimits(options.limits);
-  let store: RelayStore | undefined;
-  if (options.store !== undefined) {
-    // Loaded only when asked for, so the embedded relay never loads the Redis client.
-    const { connectRedisStore } = await import('./redisStore.js');
-    store = await connectRedisStore(options.store, limits);
-  }
+  const choice = parseStoreOption(options.store ?? '');
+  const store = await openStore(choice, limits);
   let metrics: RelayMetrics | undefined;
   if (options.metrics === true) {
     const { createRelayMetrics } = await import('./metrics.js');
@@ -161,6 +163,7 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Runni
   let closed: Promise<void> | undefined;
   return {
     url: `http://${host}:${address.port}`,
+    storeDescription: describeStore(choice),
     host,
     port: address.port,
     server,
@@ -184,6 +187,22 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Runni
       return closed;
     },
   };
+}
+
+/** The store engine `choice` names; each is loaded only when asked for (the memory relay loads neither SQLite nor the Redis client). */
+async function openStore(choice: StoreChoice, limits: RelayLimits): Promise<RelayStore | undefined> {
+  switch (choice.engine) {
+    case 'memory':
+      return undefined;
+    case 'sqlite': {
+      const { openSqliteStore } = await import('./sqliteStore.js');
+      return openSqliteStore(choice.path, limits);
+    }
+    case 'redis': {
+      const { connectRedisStore } = await import('./redisStore.js');
+      return connectRedisStore(choice.url, limits);
+    }
+  }
 }
 
 function serveMetrics(metrics: RelayMetrics, req: IncomingMessage, respond: (response: RelayResponse) => void): void {

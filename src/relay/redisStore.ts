@@ -26,6 +26,7 @@
 //   inbox:<id>           hash: ownerHash address lastSeq bytes count lastUsedAt
 //   grants:<id>          hash: grantId -> SHA-256 of the send token
 //   msgs:<id>            zset: "<seq>|<receivedAt>|<bytes>|<grantId>|<value>" by seq
+//   shares:<id>          hash: n.<grantId> b.<grantId>, what each grant's queued messages take (its share)
 //   inboxes              zset: slotId by lastUsedAt
 //   inboxes-unused       zset: slotId by allocation time, while its owner never used it
 //   addr-inboxes:<addr>  zset: slotId by allocation time
@@ -36,7 +37,7 @@ import { createHash, randomBytes, randomInt } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { PAIR_FIELDS, type FieldValues, type PairField, type Role } from '../core/ports.js';
 import type { RelayLimits } from './contract.js';
-import { parseRedisUrl } from './storeUrl.js';
+import { parseRedisUrl, redisLocation } from './storeUrl.js';
 import {
   type GrantResult,
   type JoinResult,
@@ -101,7 +102,10 @@ export async function connectRedisStore(url: string, limits: RelayLimits): Promi
   } catch (error) {
     client.disconnect();
     subscriber.disconnect();
-    throw new StoreUnavailableError(`cannot reach Redis at ${address.host}:${address.port}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new StoreUnavailableError(
+      `cannot reach Redis at ${redisLocation(address)} (${connectFailure(error)}); check that redis-server runs there and accepts connections from this machine, and that the --store URL's host, port, database and password are right`,
+      { cause: error },
+    );
   }
   const store = new RedisStore(client, subscriber, address.prefix, limits);
   await store.start();
@@ -261,7 +265,7 @@ export class RedisStore implements RelayStore {
   }
 
   async revokeGrant(slotId: string, grantId: string): Promise<void> {
-    await this.command('revokeGrant', () => this.client.hdel(`${this.prefix}grants:${slotId}`, grantId));
+    await this.run('revokeGrant', [slotId, grantId]);
   }
 
   async postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, now: number): Promise<PostResult> {
@@ -276,10 +280,10 @@ export class RedisStore implements RelayStore {
       this.limits.messageLifetimeSeconds * 1000,
       this.limits.maxInboxMessages,
       this.limits.maxInboxBytes,
-    ])) as [string, number?];
-    const [kind, seq] = reply;
-    if (kind === 'posted' && seq !== undefined) return { kind: 'posted', seq };
-    return { kind: kind as 'not_found' | 'unauthorized' | 'full' };
+      this.limits.maxInboxMessagesPerGrant,
+      this.limits.maxInboxBytesPerGrant,
+    ])) as [PostResult['kind']];
+    return { kind: reply[0] };
   }
 
   async readMessages(slotId: string, after: number, limit: number, now: number): Promise<MessagePage | undefined> {
@@ -329,6 +333,17 @@ export class RedisStore implements RelayStore {
   }
 }
 
+/** Why connecting failed, in words: ioredis says "Connection is closed" for a refused port too. */
+function connectFailure(error: unknown): string {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'ECONNREFUSED' || /ECONNREFUSED|Connection is closed/.test(message)) return 'nothing accepts connections there';
+  if (code === 'ENOTFOUND' || /ENOTFOUND|EAI_AGAIN/.test(message)) return 'the host name does not resolve';
+  if (/ETIMEDOUT|timed? ?out/i.test(message)) return `no answer within ${CONNECT_TIMEOUT_MS / 1000} s`;
+  if (/WRONGPASS|NOAUTH|invalid password/i.test(message)) return 'Redis refused the password';
+  return message;
+}
+
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
@@ -355,7 +370,7 @@ local function remove_inbox(id)
   local h = redis.call('HMGET', ik, 'bytes', 'count')
   add(P .. 'totals', 'bytes', -(num(h[1]) or 0))
   add(P .. 'totals', 'messages', -(num(h[2]) or 0))
-  redis.call('DEL', ik, P .. 'grants:' .. id, P .. 'msgs:' .. id)
+  redis.call('DEL', ik, P .. 'grants:' .. id, P .. 'msgs:' .. id, P .. 'shares:' .. id)
   redis.call('ZREM', P .. 'inboxes', id)
   redis.call('ZREM', P .. 'inboxes-unused', id)
   redis.call('PUBLISH', P .. 'changes', 'inbox:' .. id)
@@ -364,6 +379,17 @@ end
 local function sweep_idle_inboxes(now, idle, max)
   local old = redis.call('ZRANGEBYSCORE', P .. 'inboxes', '-inf', now - idle, 'LIMIT', 0, max)
   for _, id in ipairs(old) do remove_inbox(id) end
+end
+
+-- Takes one removed message (a zset member) off its grant's share.
+local function unshare(id, m)
+  local bytes, grantId = string.match(m, '^%d+|%d+|(%d+)|(%x+)|')
+  local sk = P .. 'shares:' .. id
+  if redis.call('HINCRBY', sk, 'n.' .. grantId, -1) <= 0 then
+    redis.call('HDEL', sk, 'n.' .. grantId, 'b.' .. grantId)
+  else
+    redis.call('HINCRBY', sk, 'b.' .. grantId, -num(bytes))
+  end
 end
 
 -- Deletes the messages at the front of the queue that are older than the cutoff, looking at
@@ -377,6 +403,7 @@ local function drop_expired(id, cutoff)
     local seq, at, bytes = string.match(m, '^(%d+)|(%d+)|(%d+)|')
     if num(at) > cutoff then return end
     redis.call('ZREM', mk, m)
+    unshare(id, m)
     add(ik, 'bytes', -num(bytes))
     add(ik, 'count', -1)
     add(P .. 'totals', 'bytes', -num(bytes))
@@ -541,6 +568,7 @@ local ttl = idle + num(ARGV[6])
 redis.call('PEXPIRE', ik, ttl)
 redis.call('PEXPIRE', P .. 'grants:' .. id, ttl)
 redis.call('PEXPIRE', P .. 'msgs:' .. id, ttl)
+redis.call('PEXPIRE', P .. 'shares:' .. id, ttl)
 return 'ok'
 `,
   // ARGV: P slotId grantId tokenHash maxGrants
@@ -554,7 +582,31 @@ redis.call('HSET', gk, ARGV[3], ARGV[4])
 redis.call('PEXPIRE', gk, redis.call('PTTL', ik))
 return 'granted'
 `,
-  // ARGV: P slotId grantId tokenHash value bytes now idleMs lifeMs maxMessages maxBytes
+  // ARGV: P slotId grantId
+  revokeGrant: `
+local id, grantId = ARGV[2], ARGV[3]
+if redis.call('HDEL', P .. 'grants:' .. id, grantId) == 0 then return 0 end
+if not redis.call('HGET', P .. 'shares:' .. id, 'n.' .. grantId) then return 0 end
+-- Its queued messages go (a revoked peer's messages are not for reading), freeing its share.
+local mk, ik = P .. 'msgs:' .. id, P .. 'inbox:' .. id
+local count, bytes = 0, 0
+for _, m in ipairs(redis.call('ZRANGE', mk, 0, -1)) do
+  local size, owner = string.match(m, '^%d+|%d+|(%d+)|(%x+)|')
+  if owner == grantId then
+    redis.call('ZREM', mk, m)
+    count = count + 1
+    bytes = bytes + num(size)
+  end
+end
+redis.call('HDEL', P .. 'shares:' .. id, 'n.' .. grantId, 'b.' .. grantId)
+add(ik, 'count', -count)
+add(ik, 'bytes', -bytes)
+add(P .. 'totals', 'messages', -count)
+add(P .. 'totals', 'bytes', -bytes)
+redis.call('PUBLISH', P .. 'changes', 'inbox:' .. id)
+return count
+`,
+  // ARGV: P slotId grantId tokenHash value bytes now idleMs lifeMs maxMessages maxBytes maxGrantMessages maxGrantBytes
   postMessage: `
 local id, grantId, value, bytes, now = ARGV[2], ARGV[3], ARGV[5], num(ARGV[6]), num(ARGV[7])
 local ik = P .. 'inbox:' .. id
@@ -568,16 +620,22 @@ if redis.call('HGET', P .. 'grants:' .. id, grantId) ~= ARGV[4] then return {'un
 drop_expired(id, now - num(ARGV[9]))
 local counts = redis.call('HMGET', ik, 'count', 'bytes')
 if num(counts[1]) >= num(ARGV[10]) or num(counts[2]) + bytes > num(ARGV[11]) then return {'full'} end
+local sk = P .. 'shares:' .. id
+local share = redis.call('HMGET', sk, 'n.' .. grantId, 'b.' .. grantId)
+if (num(share[1]) or 0) >= num(ARGV[12]) or (num(share[2]) or 0) + bytes > num(ARGV[13]) then return {'grant_full'} end
 local seq = redis.call('HINCRBY', ik, 'lastSeq', 1)
 local mk = P .. 'msgs:' .. id
 redis.call('ZADD', mk, seq, seq .. '|' .. now .. '|' .. bytes .. '|' .. grantId .. '|' .. value)
 redis.call('PEXPIRE', mk, redis.call('PTTL', ik))
 redis.call('HINCRBY', ik, 'count', 1)
 redis.call('HINCRBY', ik, 'bytes', bytes)
+redis.call('HINCRBY', sk, 'n.' .. grantId, 1)
+redis.call('HINCRBY', sk, 'b.' .. grantId, bytes)
+redis.call('PEXPIRE', sk, redis.call('PTTL', ik))
 redis.call('HINCRBY', P .. 'totals', 'messages', 1)
 redis.call('HINCRBY', P .. 'totals', 'bytes', bytes)
 redis.call('PUBLISH', P .. 'changes', 'inbox:' .. id)
-return {'posted', seq}
+return {'posted'}
 `,
   // ARGV: P slotId after limit now idleMs lifeMs
   readMessages: `
@@ -602,7 +660,10 @@ local id = ARGV[2]
 local mk, ik = P .. 'msgs:' .. id, P .. 'inbox:' .. id
 local gone = redis.call('ZRANGEBYSCORE', mk, '-inf', ARGV[3])
 local bytes = 0
-for _, m in ipairs(gone) do bytes = bytes + num(string.match(m, '^%d+|%d+|(%d+)|')) end
+for _, m in ipairs(gone) do
+  bytes = bytes + num(string.match(m, '^%d+|%d+|(%d+)|'))
+  unshare(id, m)
+end
 if #gone == 0 then return 0 end
 redis.call('ZREMRANGEBYSCORE', mk, '-inf', ARGV[3])
 redis.call('HINCRBY', ik, 'count', -#gone)

@@ -173,6 +173,8 @@ export class Relay {
   private readonly waiters = new Map<string, Set<() => void>>();
   private longPolls = 0;
   private shuttingDown = false;
+  /** Addresses past their failed-token-check limit, known to this process (the count itself is the store's). */
+  private readonly tokenGuessers = new BlockedAddresses();
   /** The last expiry formatted: slots opened in the same second share one string. */
   private lastExpiry = { ms: Number.NaN, text: '' };
 
@@ -204,7 +206,12 @@ export class Relay {
   async handle(request: RelayRequest): Promise<RelayResponse> {
     if (this.shuttingDown) return errorResponse('capacity', 'The relay is shutting down; try again in a moment.', { connection: 'close' });
     try {
-      return await this.route(request);
+      const address = rateLimitKey(request.clientAddress);
+      const checksToken = presentsToken(request.target);
+      const blocked = checksToken ? this.tokenGuessers.blockedFor(address, this.clock.now()) : undefined;
+      if (blocked !== undefined) return this.tooManyFailedTokenChecks(blocked);
+      const response = await this.route(request);
+      return checksToken && response.status === RELAY_ERROR_STATUS.unauthorized ? await this.failedTokenCheck(address, response) : response;
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
       // Never a guess: a client retries a 503 after Retry-After, and meets the same state.
@@ -244,10 +251,30 @@ export class Relay {
   }
 
   /**
+   * Counts a failed token check (a 401) against the client address. Past
+   * `failedTokenChecksPerIpPerMinute` the answer is 429 instead, and until the window frees every
+   * request from that address that presents a token is answered 429 without being checked, so a
+   * guesser learns nothing more from it.
+   */
+  private async failedTokenCheck(address: string, unauthorizedResponse: RelayResponse): Promise<RelayResponse> {
+    const now = this.clock.now();
+    const retryAfterMs = await this.timed('takeRate', () => this.store.takeRate(`authfail:${address}`, this.limits.failedTokenChecksPerIpPerMinute, RATE_WINDOW_MS, now));
+    if (retryAfterMs === undefined) return unauthorizedResponse;
+    this.tokenGuessers.block(address, now + retryAfterMs);
+    return this.tooManyFailedTokenChecks(retryAfterMs);
+  }
+
+  private tooManyFailedTokenChecks(retryAfterMs: number): RelayResponse {
+    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    return errorResponse('rate_limited', `Too many failed token checks from this address (at most ${this.limits.failedTokenChecksPerIpPerMinute} a minute); retry in ${seconds} s.`, { 'retry-after': String(seconds) });
+  }
+
+  /**
    * Drops what expired (waking long polls on it, which then answer 404) and refreshes the store's
    * counts. The Node adapter runs it on a timer, so an idle relay lets go of memory too.
    */
   async sweep(): Promise<void> {
+    this.tokenGuessers.sweep(this.clock.now());
     await this.timed('sweep', () => this.store.sweep(this.clock.now()));
   }
 
@@ -380,8 +407,9 @@ export class Relay {
     if (afterText !== null && !SEQUENCE_PATTERN.test(afterText)) return { ok: false, response: badRequest(`after is not a ${afterWhat}; expected a non-negative integer.`) };
     let waitSeconds = 0;
     if (waitText !== null) {
-      const wait = /^[0-9]{1,3}(?:\.[0-9]{1,3})?$/.test(waitText) ? Number(waitText) : Number.NaN;
-      if (!(wait <= this.limits.maxWaitSeconds)) return { ok: false, response: badRequest(`wait is not a number of seconds from 0 to ${this.limits.maxWaitSeconds}.`) };
+      // An integer by the protocol; a decimal from an older client is rounded down, never refused.
+      const wait = /^[0-9]{1,3}(?:\.[0-9]{1,9})?$/.test(waitText) ? Math.floor(Number(waitText)) : Number.NaN;
+      if (!(wait <= this.limits.maxWaitSeconds)) return { ok: false, response: badRequest(`wait is not a whole number of seconds from 0 to ${this.limits.maxWaitSeconds}.`) };
       waitSeconds = wait;
     }
     return { ok: true, after: afterText === null ? undefined : Number(afterText), waitSeconds };
@@ -579,11 +607,14 @@ export class Relay {
     if (bytes > maxEnvelope) return errorResponse('too_large', `The envelope is ${bytes} bytes; expected at most ${maxEnvelope}.`);
 
     const senderDenied = unauthorized('a send token this inbox slot granted and did not revoke');
-    if (sendToken === undefined) return senderDenied;
-    const grantId = grantIdOf(sendToken);
-    const limited = await this.takeRate(`send:${slotId}/${grantId}`, this.limits.messagesPerTokenPerMinute, (seconds) => `Too many messages from this send token (at most ${this.limits.messagesPerTokenPerMinute} a minute); retry in ${seconds} s.`);
-    if (limited) return limited;
-    const result = await this.timed('postMessage', () => this.store.postMessage(slotId, { grantId, sendToken, value, bytes }, this.clock.now()));
+    // A missing token is a stand-in no grant holds, so an unknown slot answers 404 either way (6.3).
+    const presented = sendToken ?? NO_TOKEN;
+    const grantId = grantIdOf(presented);
+    if (sendToken !== undefined) {
+      const limited = await this.takeRate(`send:${slotId}/${grantId}`, this.limits.messagesPerTokenPerMinute, (seconds) => `Too many messages from this send token (at most ${this.limits.messagesPerTokenPerMinute} a minute); retry in ${seconds} s.`);
+      if (limited) return limited;
+    }
+    const result = await this.timed('postMessage', () => this.store.postMessage(slotId, { grantId, sendToken: presented, value, bytes }, this.clock.now()));
     switch (result.kind) {
       case 'not_found':
         return inboxNotFound();
@@ -591,8 +622,10 @@ export class Relay {
         return senderDenied;
       case 'full':
         return errorResponse('inbox_full', `The inbox holds the most it keeps (${this.limits.maxInboxMessages} messages or ${this.limits.maxInboxBytes} bytes) until its owner reads and acknowledges them.`);
+      case 'grant_full':
+        return errorResponse('inbox_full', `The inbox holds the most it keeps from this send token (${this.limits.maxInboxMessagesPerGrant} messages or ${this.limits.maxInboxBytesPerGrant} bytes, its share of the inbox) until its owner reads and acknowledges them.`);
       case 'posted': {
-        const answer: PostedMessageBody = { seq: result.seq };
+        const answer: PostedMessageBody = {};
         return json(201, answer);
       }
     }
@@ -631,6 +664,35 @@ export class Relay {
 
 /** A token no slot holds (all zero bytes): what an owner check compares a missing token with. */
 const NO_TOKEN = '0'.repeat(64);
+
+/** The most addresses remembered as blocked at once; past it the store's count still answers 429 per failure. */
+const MAX_BLOCKED_ADDRESSES = 10_000;
+
+/** True for routes that check a token: those under a pair slot or an inbox slot (not opens, joins or /healthz). */
+function presentsToken(target: string): boolean {
+  return /^\/v1\/(?:pair|slot)\/[^/?]/.test(target);
+}
+
+/** Addresses blocked until a time, forgotten once it passed. */
+class BlockedAddresses {
+  private readonly until = new Map<string, number>();
+
+  blockedFor(address: string, now: number): number | undefined {
+    const until = this.until.get(address);
+    if (until === undefined) return undefined;
+    if (until > now) return until - now;
+    this.until.delete(address);
+    return undefined;
+  }
+
+  block(address: string, until: number): void {
+    if (this.until.size < MAX_BLOCKED_ADDRESSES || this.until.has(address)) this.until.set(address, until);
+  }
+
+  sweep(now: number): void {
+    for (const [address, until] of this.until) if (until <= now) this.until.delete(address);
+  }
+}
 
 function wakeAll(waiters: Set<() => void>): void {
   for (const waiter of [...waiters]) waiter();

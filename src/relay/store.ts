@@ -3,8 +3,10 @@
 // answers whether a request can happen and makes it happen, each operation atomically, so
 // several relay processes on one shared store (Redis) behave like one relay.
 //
-// Two engines: memory (memoryStore.ts, the embedded default, nothing to install) and Redis
-// (redisStore.ts, `--store redis://HOST:PORT[/DB]`). Every time a store reads is the relay's
+// Three engines: memory (memoryStore.ts, nothing to install: tests and throwaway relays), SQLite
+// (sqliteStore.ts, `--store sqlite:PATH`, one file: the local relay's default, a single-node
+// relay that keeps what it holds across restarts) and Redis (redisStore.ts,
+// `--store redis://HOST:PORT[/DB]`, many relay processes). Every time a store reads is the relay's
 // clock (`now`, injectable so tests reach lifetimes without waiting); TTLs a store sets are only
 // garbage collection, never what decides that something expired.
 //
@@ -45,7 +47,8 @@ export type OwnerResult = 'ok' | 'not_found' | 'unauthorized';
 
 export type GrantResult = 'granted' | 'full' | 'not_found';
 
-export type PostResult = { kind: 'posted'; seq: number } | { kind: 'not_found' } | { kind: 'unauthorized' } | { kind: 'full' };
+/** `full`: the inbox holds the most it keeps; `grant_full`: this grant holds its share of it. */
+export type PostResult = { kind: 'posted' } | { kind: 'not_found' } | { kind: 'unauthorized' } | { kind: 'full' } | { kind: 'grant_full' };
 
 export interface StoredMessage {
   seq: number;
@@ -85,7 +88,7 @@ export function inboxChannel(slotId: string): string {
 export const ALL_CHANNELS = '*';
 
 export interface RelayStore {
-  /** `memory` or `redis`, for logs and metrics. */
+  /** `memory`, `sqlite` or `redis`, for logs and metrics. */
   readonly engine: string;
 
   /** Creates a pair slot and gives it a random free nameplate of the fewest digits. */
@@ -107,8 +110,9 @@ export interface RelayStore {
   /** Checks the owner token (constant time) and counts the request as the owner's use of the slot. */
   useInbox(slotId: string, ownerToken: string, now: number): Promise<OwnerResult>;
   addGrant(slotId: string, grantId: string, sendToken: string): Promise<GrantResult>;
+  /** Forgets the grant and deletes its queued messages, which frees its share of the inbox. */
   revokeGrant(slotId: string, grantId: string): Promise<void>;
-  /** Queues a message if the send token is a live grant of the slot and the inbox has room. */
+  /** Queues a message if the send token is a live grant of the slot, and the inbox and the grant's share of it have room. */
   postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, now: number): Promise<PostResult>;
   /** Up to `limit` messages with seq > after, oldest first; undefined if the slot is gone. */
   readMessages(slotId: string, after: number, limit: number, now: number): Promise<MessagePage | undefined>;

@@ -1,5 +1,43 @@
-// The `--store` URL of a relay kept in Redis, parsed without loading the Redis client, so the
-// CLI and the relay entry can reject a wrong one before any side effect.
+// The `--store` of a relay (`memory`, `sqlite:PATH`, `redis://HOST:PORT[/DB]`), parsed without
+// loading SQLite or the Redis client, so the CLI and the relay entry can reject a wrong one before
+// any side effect.
+
+import { resolve } from 'node:path';
+
+/** Where a relay keeps its state, as `--store` names it. */
+export type StoreChoice = { engine: 'memory' } | { engine: 'sqlite'; path: string } | { engine: 'redis'; url: string; address: RedisStoreAddress };
+
+export const STORE_SHAPES = 'memory, sqlite:PATH (like sqlite:/var/lib/agent-pair/relay.sqlite) or redis://HOST:PORT[/DB]';
+
+/** `--store` as a StoreChoice; an empty one is memory. Throws a one-line error naming the expected shapes. */
+export function parseStoreOption(text: string): StoreChoice {
+  if (text === '' || text === 'memory') return { engine: 'memory' };
+  if (text.startsWith('sqlite:')) {
+    const path = text.slice('sqlite:'.length);
+    if (path === '' || path.includes('\0')) throw new Error(`--store ${text} has no file path; expected ${STORE_SHAPES}`);
+    return { engine: 'sqlite', path: resolve(path) };
+  }
+  if (text.startsWith('redis:')) return { engine: 'redis', url: text, address: parseRedisUrl(text) };
+  throw new Error(`--store ${text.replace(/\/\/[^@/]*@/, '//***@')} is not a store; expected ${STORE_SHAPES}`);
+}
+
+/** The store as a start-up line says it: the Redis URL without its password. */
+export function describeStore(choice: StoreChoice): string {
+  switch (choice.engine) {
+    case 'memory':
+      return 'memory (lost when the relay stops)';
+    case 'sqlite':
+      return `SQLite file ${choice.path}`;
+    case 'redis':
+      return `Redis at ${redisLocation(choice.address)}`;
+  }
+}
+
+/** `redis://HOST:PORT/DB` with the prefix if not the default, never the password. */
+export function redisLocation(address: RedisStoreAddress): string {
+  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+  return `redis://${host}:${address.port}/${address.db}${address.prefix === DEFAULT_PREFIX ? '' : ` (prefix ${address.prefix})`}`;
+}
 
 const DEFAULT_PREFIX = 'agent-pair:';
 

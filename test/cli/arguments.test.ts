@@ -83,8 +83,9 @@ describe('agent-pair --version and --help', () => {
   it('node dist/relay.mjs --help prints the relay\'s options', async () => {
     const result = await runToEnd(process.execPath, [RELAY, '--help']);
     assert.equal(result.code, 0);
-    assert.match(result.stdout, /^Usage: node relay\.mjs /);
-    for (const option of ['--host', '--port', '--idle-exit', '--record']) assert.ok(result.stdout.includes(option), option);
+    // Named as it was run (from the repository: dist/relay.mjs), so the line can be typed again.
+    assert.match(result.stdout, /^Usage: node dist\/relay\.mjs /);
+    for (const option of ['--host', '--port', '--store', '--trust-proxy', '--idle-exit', '--record']) assert.ok(result.stdout.includes(option), option);
   });
 });
 
@@ -108,6 +109,7 @@ describe('a wrong argument is one line naming it and the expected shape, exit 2'
     [['whoami', '--json=yes'], /--json takes no value/],
     [['relay', '--port', '99999'], /--port "99999" is not a port; expected a whole number from 0 to 65535/],
     [['relay', '--host', ''], /--host "" is not an address/],
+    [['relay', '--store', 'mysql://db'], /--store mysql:\/\/db is not a store; expected memory, sqlite:PATH .* or redis:\/\/HOST:PORT\[\/DB\]/],
     [['peers', '--home', ''], /--home is empty; expected a directory path/],
     [['frobnicate'], /unknown command "frobnicate"; run node dist\/cli\.mjs --help/],
     [['--frob'], /unknown option --frob/],
@@ -160,6 +162,37 @@ describe('a busy relay port', () => {
     const expected = `127.0.0.1:${port} is already in use (a relay or another program listens there); stop it, or choose another port with --port\n`;
     assert.equal(viaCli.stderr, `agent-pair: ${expected}`);
     assert.equal(viaRelay.stderr, `relay: ${expected}`);
+  });
+});
+
+describe('agent-pair relay --store', () => {
+  it('says at start which store it runs on, and both relay command lines refuse a bad --store alike', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'agent-pair-store-'));
+    try {
+      const file = join(dir, 'relay.sqlite');
+      const child = spawn(process.execPath, [CLI, 'relay', '--port', '0', '--store', `sqlite:${file}`], { cwd: REPO, env: shellEnv() });
+      let output = '';
+      const said = new Promise<void>((resolveSaid) => {
+        const onData = (chunk: Buffer): void => {
+          output += chunk.toString();
+          if (output.includes('listening')) resolveSaid();
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
+      });
+      const exited = new Promise<number | null>((done) => child.once('close', done));
+      await said;
+      assert.match(output, new RegExp(`listening on http://127\\.0\\.0\\.1:\\d+ \\(store: SQLite file ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+
+      const [viaCli, viaRelay] = await Promise.all([cli('relay', '--store', 'sqlite:'), runToEnd(process.execPath, [RELAY, '--store', 'sqlite:'])]);
+      assert.equal(viaCli.code, 2);
+      assert.equal(viaRelay.code, 2);
+      assert.equal(viaCli.stderr.replace(/^agent-pair: /, '').replace(/; see .*$/s, ''), viaRelay.stderr.replace(/^relay: /, '').trim(), 'one option table: the same words');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

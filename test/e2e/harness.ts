@@ -135,6 +135,8 @@ function serverEnv(options: CodeServerOptions): NodeJS.ProcessEnv {
   // code-server writes ~/.config/code-server and ~/.local/share/code-server otherwise.
   env.XDG_CONFIG_HOME = join(options.userDataDir, 'xdg-config');
   env.XDG_DATA_HOME = join(options.userDataDir, 'xdg-data');
+  // The local relay the extension starts keeps its SQLite file here, not in ~/.local/state.
+  env.AGENT_PAIR_STATE_DIR = join(options.userDataDir, 'agent-pair-state');
   return { ...env, ...options.env };
 }
 

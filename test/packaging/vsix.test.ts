@@ -6,10 +6,11 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { type AddressInfo, createServer } from 'node:net';
 import { inflateRawSync } from 'node:zlib';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -67,6 +68,7 @@ describe('the .vsix', () => {
       'changelog.md',
       'dist/extension.cjs',
       'dist/mcp.cjs',
+      'dist/node-sqlite3-wasm.wasm',
       'dist/relay.mjs',
       'media/conversation.css',
       'media/conversation.js',
@@ -77,6 +79,26 @@ describe('the .vsix', () => {
       'package.json',
       'readme.md',
     ]);
+  });
+
+  it('runs its relay on a SQLite file from the .vsix alone, with no node_modules anywhere near', async () => {
+    const unpacked = join(dir, 'unpacked');
+    mkdirSync(unpacked);
+    for (const file of ['relay.mjs', 'node-sqlite3-wasm.wasm']) writeFileSync(join(unpacked, file), entries.get(`extension/dist/${file}`) ?? '');
+    // A taken --port on purpose: the store opens (the WebAssembly loads) before the relay listens,
+    // so exit 1 naming the port proves the SQLite store opened; a missing .wasm fails before that.
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = String((taken.address() as AddressInfo).port);
+    try {
+      const store = join(unpacked, 'relay.sqlite');
+      const result = spawnSync(process.execPath, [join(unpacked, 'relay.mjs'), '--port', port, '--host', '127.0.0.1', '--store', `sqlite:${store}`], { cwd: unpacked, encoding: 'utf8', timeout: 30_000 });
+      assert.equal(result.status, 1, result.stderr);
+      assert.match(result.stderr, new RegExp(`127\\.0\\.0\\.1:${port} is already in use`));
+      assert.ok(existsSync(store), 'the SQLite file was created');
+    } finally {
+      taken.close();
+    }
   });
 
   it('ships every media file the manifest names and every webview script and stylesheet in media/', () => {

@@ -9,11 +9,11 @@ import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { RelayClient } from '../../src/relay/client.js';
 import { type RunningRelay, type StartRelayOptions, startRelay } from '../../src/relay/node.js';
+import { ENGINES, storeFor } from '../helpers/engines.js';
 import { RedisServer } from '../helpers/redis.js';
 import { makeSide } from '../helpers/sides.js';
 import { assertError, call, openPair, put } from './http.js';
 
-const ENGINES = ['memory', 'redis'] as const;
 /** Source addresses flooding at once. */
 const FLOOD_CONCURRENCY = 8;
 
@@ -69,11 +69,7 @@ async function flood(sources: number, perSource: number, firstOctets: string, se
 
 for (const engine of ENGINES) {
   describe(`abuse resistance on the ${engine} engine`, () => {
-    const start = (options: StartRelayOptions = {}): Promise<RunningRelay> => {
-      if (engine === 'memory') return startRelay(options);
-      assert.ok(redis, 'redis-server not started');
-      return startRelay({ ...options, store: redis.url() });
-    };
+    const start = (options: StartRelayOptions = {}): Promise<RunningRelay> => startRelay({ ...options, ...storeFor(engine, redis) });
 
     it("after the audit's floods (10,200 opens from 340 addresses, 50,010 inbox allocations from 1,667), an existing identity keeps its inbox and two new identities pair", { timeout: 600_000 }, async () => {
       const relay = await start({ port: 0 });

@@ -10,6 +10,7 @@ import { isPairError, type ErrorCode } from '../../src/core/errors.js';
 import { RelayClient, createRelayConnector, normaliseRelayUrl } from '../../src/relay/client.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { protocolVectors } from '../core/vectors.js';
+import { ENGINES, storeFor } from '../helpers/engines.js';
 import { RedisServer } from '../helpers/redis.js';
 import { TestClock, eventually } from './http.js';
 
@@ -198,7 +199,7 @@ describe('RelayClient against a real relay', () => {
   });
 });
 
-for (const engine of ['memory', 'redis'] as const) {
+for (const engine of ENGINES) {
   describe(`RelayClient messaging against a real relay on the ${engine} engine (section 6.3)`, () => {
     const clock = new TestClock();
     let relay: RunningRelay;
@@ -206,7 +207,7 @@ for (const engine of ['memory', 'redis'] as const) {
     let redis: RedisServer | undefined;
     before(async () => {
       redis = engine === 'redis' ? await RedisServer.start() : undefined;
-      relay = await startRelay({ port: 0, clock, limits: { opensPerIpPerMinute: 10_000, maxInboxMessages: 5 }, ...(redis && { store: redis.url() }) });
+      relay = await startRelay({ port: 0, clock, limits: { opensPerIpPerMinute: 10_000, maxInboxMessages: 5 }, ...storeFor(engine, redis) });
       client = new RelayClient(relay.url, { retries: 0 });
     });
     after(async () => {
@@ -219,8 +220,8 @@ for (const engine of ['memory', 'redis'] as const) {
     it('posts, reads with grant_id and received_at, acknowledges', async () => {
       const inbox = await client.allocateSlot();
       const grant = await client.grant(inbox.slotId, inbox.ownerToken);
-      assert.deepEqual(await client.postMessage(inbox.slotId, grant.sendToken, envelope(1)), { seq: 1 });
-      assert.deepEqual(await client.postMessage(inbox.slotId, grant.sendToken, envelope(2)), { seq: 2 });
+      await client.postMessage(inbox.slotId, grant.sendToken, envelope(1));
+      await client.postMessage(inbox.slotId, grant.sendToken, envelope(2));
       const page = await client.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 });
       const receivedAt = Math.floor(clock.ms / 1000) * 1000;
       assert.deepEqual(page, {
@@ -252,7 +253,8 @@ for (const engine of ['memory', 'redis'] as const) {
       const kept = await client.grant(inbox.slotId, inbox.ownerToken);
       await client.revokeGrant(inbox.slotId, inbox.ownerToken, forgotten.grantId);
       await rejectsWith(client.postMessage(inbox.slotId, forgotten.sendToken, envelope(4)), 'revoked', /forgot us or revoked/);
-      assert.deepEqual(await client.postMessage(inbox.slotId, kept.sendToken, envelope(5)), { seq: 1 });
+      await client.postMessage(inbox.slotId, kept.sendToken, envelope(5));
+      assert.deepEqual((await client.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 })).messages.map((message) => message.grantId), [kept.grantId]);
       await client.revokeGrant(inbox.slotId, inbox.ownerToken, forgotten.grantId);
     });
 
@@ -437,6 +439,46 @@ describe('RelayClient retries and timeouts (scripted servers)', () => {
     try {
       const client = new RelayClient(server.url, { retries: 0 });
       for (const message of [/version/, /self/, /peer\.commit/]) await rejectsWith(client.get(SOME_ID, SOME_TOKEN), 'relay_error', message);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('RelayClient never follows a redirect, and sends wait as an integer (scripted servers)', () => {
+  it('reports a 3xx as an error naming its status, and never contacts the address it points to', async () => {
+    const elsewhere = await scriptedServer((_req, res) => {
+      reply(res, 201, {});
+    });
+    const redirecting = await scriptedServer((_req, res, index) => {
+      res.writeHead([307, 308, 301, 302][index % 4] ?? 307, { location: `${elsewhere.url}/v1/slot/${SOME_ID}/messages` });
+      res.end();
+    });
+    try {
+      const client = new RelayClient(redirecting.url, { retries: 0 });
+      for (const status of [307, 308, 301, 302]) {
+        await rejectsWith(client.postMessage(SOME_ID, SOME_TOKEN, 'AAAA'), 'relay_error', new RegExp(`answered ${status} \\(a redirect\\) when asked to deliver a message; relay requests never follow redirects`));
+      }
+      await rejectsWith(client.readMessages(SOME_ID, SOME_TOKEN, { after: 0 }), 'relay_error', /307 \(a redirect\)/);
+      assert.equal(elsewhere.requests(), 0, 'the redirect target was never contacted');
+    } finally {
+      await redirecting.close();
+      await elsewhere.close();
+    }
+  });
+
+  it('sends wait as a whole number of seconds, rounded down (PROTOCOL.md section 3)', async () => {
+    const targets: string[] = [];
+    const server = await scriptedServer((req, res) => {
+      targets.push(req.url ?? '');
+      if ((req.url ?? '').startsWith('/v1/slot/')) reply(res, 200, { messages: [], last_seq: 0 });
+      else reply(res, 200, { version: 0, expires_at: '2026-11-25T12:10:00Z', self: {}, peer: {} });
+    });
+    try {
+      const client = new RelayClient(server.url, { retries: 0 });
+      await client.readMessages(SOME_ID, SOME_TOKEN, { after: 0, waitSeconds: 4.867 });
+      await client.get(SOME_ID, SOME_TOKEN, { after: 0, waitSeconds: 0.9 });
+      assert.deepEqual(targets, [`/v1/slot/${SOME_ID}/messages?after=0&wait=4`, `/v1/pair/${SOME_ID}?after=0&wait=0`]);
     } finally {
       await server.close();
     }

@@ -36,9 +36,10 @@ describe('the relay process (src/relay/main.ts)', { concurrency: true }, () => {
       [['--idle-exit', '1.5'], notSeconds],
       [['--idle-exit', ''], notSeconds],
       [['--idle-exit'], /^relay: --idle-exit needs a value\n$/],
-      [['--port', '70000'], /^relay: --port 70000 is not a port; expected 0 to 65535\n$/],
-      [['--port', 'x'], /^relay: --port x is not a port/],
-      [['--store', 'http://127.0.0.1:6379'], /^relay: --store http:\/\/127\.0\.0\.1:6379 is not a redis:\/\/ URL; expected redis:\/\/HOST:PORT\[\/DB\]/],
+      [['--port', '70000'], /^relay: --port "70000" is not a port; expected a whole number from 0 to 65535\n$/],
+      [['--port', 'x'], /^relay: --port "x" is not a port/],
+      [['--store', 'http://127.0.0.1:6379'], /^relay: --store http:\/\/127\.0\.0\.1:6379 is not a store; expected memory, sqlite:PATH .* or redis:\/\/HOST:PORT\[\/DB\]\n$/],
+      [['--store', 'sqlite:'], /^relay: --store sqlite: has no file path; expected memory, sqlite:PATH/],
       [['--store', 'redis://:hunter2@127.0.0.1:6379/x'], /^relay: --store redis:\/\/\*\*\*@127\.0\.0\.1:6379\/x has database x/],
       [['--trust-proxy', '10.0.0.0/33'], /^relay: --trust-proxy 10\.0\.0\.0\/33 is not an address or CIDR; expected a list like 10\.0\.0\.0\/8,::1\n$/],
       [['--trust-proxy', 'proxy.local'], /^relay: --trust-proxy proxy\.local is not an address or CIDR/],
@@ -56,13 +57,31 @@ describe('the relay process (src/relay/main.ts)', { concurrency: true }, () => {
     const port = await freePort();
     const relay = runRelayMainRaw(['--port', '0', '--store', `redis://127.0.0.1:${port}`], pids);
     assert.equal((await relay.exited).code, 1);
-    assert.match(relay.stderr(), new RegExp(`^relay: cannot reach Redis at 127\\.0\\.0\\.1:${port}`));
+    // Where (the URL without its password) and what to check, not ioredis's "Connection is closed".
+    assert.match(relay.stderr(), new RegExp(`^relay: cannot reach Redis at redis://127\\.0\\.0\\.1:${port}/0 \\(nothing accepts connections there\\); check that redis-server runs there`));
+    assert.doesNotMatch(relay.stderr(), /Connection is closed/);
     const child = spawn(process.execPath, ['--import', 'tsx', RELAY_MAIN, '--port', '0'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, AGENT_PAIR_RELAY_STORE: 'nope' } });
     pids.add(child.pid);
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     assert.equal(await new Promise<number | null>((resolve) => child.once('close', resolve)), 2);
-    assert.match(stderr, /--store nope is not a URL/);
+    assert.match(stderr, /--store nope is not a store/);
+  });
+
+  it('--help names the script as it was run and every option of the shared table with its environment variable', async () => {
+    const relay = runRelayMainRaw(['--help'], pids);
+    assert.equal((await relay.exited).code, 0);
+    assert.match(relay.stdout(), /^Usage: node src\/relay\/main\.ts \[--host ADDRESS\] \[--port PORT\] \[--store STORE\] \[--trust-proxy CIDRS\] \[--idle-exit SECONDS\] \[--record FILE\]\n/);
+    for (const env of ['AGENT_PAIR_RELAY_HOST', 'AGENT_PAIR_RELAY_PORT', 'AGENT_PAIR_RELAY_STORE', 'AGENT_PAIR_RELAY_TRUST_PROXY', 'AGENT_PAIR_RELAY_IDLE_EXIT']) assert.match(relay.stdout(), new RegExp(`\\(env ${env}\\)`));
+    assert.match(relay.stdout(), /--store STORE +.*sqlite:PATH/);
+  });
+
+  it('says where Redis was looked for, without the password, when it does not answer', async () => {
+    const port = await freePort();
+    const relay = runRelayMainRaw(['--port', '0', '--store', `redis://:hunter2@127.0.0.1:${port}/3`], pids);
+    assert.equal((await relay.exited).code, 1);
+    assert.match(relay.stderr(), new RegExp(`cannot reach Redis at redis://127\\.0\\.0\\.1:${port}/3 `));
+    assert.doesNotMatch(relay.stderr(), /hunter2/);
   });
 
   it('reads AGENT_PAIR_RELAY_IDLE_EXIT like the flag', async () => {
@@ -72,7 +91,7 @@ describe('the relay process (src/relay/main.ts)', { concurrency: true }, () => {
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
     assert.equal(code, 2);
-    assert.match(stderr, /--idle-exit never is not a number of seconds/);
+    assert.match(stderr, /--idle-exit "never" is not a number of seconds/);
   });
 
   it('writes its record (0600) once listening, and removes it when SIGTERM closes it gracefully', async () => {

@@ -1,8 +1,8 @@
 // The relay over real HTTP on loopback (port 0): every route, status and error body of
 // PROTOCOL.md sections 3 and 6.3, nameplates, tokens, write-once fields, commit before reveal,
 // long polls, lifetimes and limits. Time-based rules run on an injected clock; long polls on
-// real time. The whole suite runs twice: on the memory engine and on the Redis engine (a real
-// redis-server, each relay under a fresh key prefix).
+// real time. The whole suite runs on every engine: memory, SQLite (a fresh file per relay) and
+// Redis (a real redis-server, each relay under a fresh key prefix).
 
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
@@ -13,6 +13,7 @@ import { DEFAULT_RELAY_LIMITS, formatTimestamp, grantIdOf } from '../../src/rela
 import { type RunningRelay, type StartRelayOptions, startRelay as startRelayProcess } from '../../src/relay/node.js';
 import { rateLimitKey } from '../../src/relay/server.js';
 import { protocolVectors } from '../core/vectors.js';
+import { ENGINES, type Engine, storeFor } from '../helpers/engines.js';
 import { RedisServer } from '../helpers/redis.js';
 import { type Answer, TestClock, assertError, call, eventually, joinGuest, openHost, openPair, put, view } from './http.js';
 
@@ -25,8 +26,6 @@ const OTHER_TOKEN = 'ab'.repeat(32);
 const UNKNOWN_PAIR = '0'.repeat(32);
 const GENEROUS = { opensPerIpPerMinute: 100_000, maxPairSlotsPerAddress: 100_000, maxInboxSlotsPerAddress: 100_000 };
 
-const ENGINES = ['memory', 'redis'] as const;
-type Engine = (typeof ENGINES)[number];
 
 let redis: RedisServer | undefined;
 before(async () => {
@@ -43,12 +42,8 @@ for (const engine of ENGINES) {
 }
 
 function relaySuite(engine: Engine): void {
-  /** A relay on this suite's engine; on Redis each starts under a fresh key prefix (empty). */
-  const startRelay = (options: StartRelayOptions = {}): Promise<RunningRelay> => {
-    if (engine === 'memory') return startRelayProcess(options);
-    assert.ok(redis, 'redis-server not started');
-    return startRelayProcess({ ...options, store: redis.url() });
-  };
+  /** A relay on this suite's engine; on SQLite each starts on a fresh file, on Redis under a fresh key prefix (empty). */
+  const startRelay = (options: StartRelayOptions = {}): Promise<RunningRelay> => startRelayProcess({ ...options, ...storeFor(engine, redis) });
 
   /** Starts a relay for one describe block and closes it afterwards. */
   function relayFor(options: () => StartRelayOptions = () => ({ limits: GENEROUS })): { relay: () => RunningRelay; url: () => string } {
@@ -226,6 +221,13 @@ function relaySuite(engine: Engine): void {
       assert.equal((await call(url(), 'GET', path, { headers: { authorization: `bearer ${host.token}` } })).status, 200, 'the scheme is case-insensitive');
     });
 
+    it('answers a message POST without a token 404 on an unknown inbox slot and 401 on a live one (section 6.3)', async () => {
+      const body = { value: Buffer.alloc(8, 1).toString('base64') };
+      assertError(await call(url(), 'POST', `/v1/slot/${UNKNOWN_PAIR}/messages`, { body }), 404, 'not_found');
+      const inbox = (await call(url(), 'POST', '/v1/slot')).json as { slot_id: string };
+      assertError(await call(url(), 'POST', `/v1/slot/${inbox.slot_id}/messages`, { body }), 401, 'unauthorized');
+    });
+
     it("answers 401 to a token of another pairing, and 404 to an unknown pairing whatever the token", async () => {
       const first = await openPair(url());
       const second = await openPair(url());
@@ -244,6 +246,32 @@ function relaySuite(engine: Engine): void {
       assert.deepEqual(hostView.peer, { commit: GUEST_COMMIT });
       assert.deepEqual(guestView.self, { commit: GUEST_COMMIT });
       assert.deepEqual(guestView.peer, { commit: HOST_COMMIT });
+    });
+  });
+
+  describe('failed token checks', () => {
+    const clock = new TestClock();
+    const { url } = relayFor(() => ({ limits: { ...GENEROUS, failedTokenChecksPerIpPerMinute: 3 }, clock }));
+
+    it('answers 429 with Retry-After past failedTokenChecksPerIpPerMinute from one address, then checks no token from it until the window frees', async () => {
+      const { host } = await openPair(url());
+      const inbox = (await call(url(), 'POST', '/v1/slot')).json as { slot_id: string; owner_token: string };
+      const messages = `/v1/slot/${inbox.slot_id}/messages`;
+      assertError(await call(url(), 'GET', `/v1/pair/${host.pair_id}`, { token: OTHER_TOKEN }), 401, 'unauthorized');
+      assertError(await call(url(), 'GET', messages, { token: OTHER_TOKEN }), 401, 'unauthorized');
+      clock.advanceSeconds(20);
+      assertError(await call(url(), 'POST', messages, { token: OTHER_TOKEN, body: { value: 'AAAA' } }), 401, 'unauthorized');
+      const refused = await call(url(), 'GET', messages, { token: OTHER_TOKEN });
+      assertError(refused, 429, 'rate_limited', /failed token checks/);
+      assert.equal(refused.headers.get('retry-after'), '40');
+      // Blocked: even the right token is not checked, so a guess teaches nothing.
+      assertError(await call(url(), 'GET', messages, { token: inbox.owner_token }), 429, 'rate_limited');
+      assertError(await call(url(), 'GET', `/v1/pair/${host.pair_id}`, { token: host.token }), 429, 'rate_limited');
+      // Opening and the health check are not token checks.
+      assert.equal((await call(url(), 'GET', '/healthz')).status, 200);
+      assert.equal((await call(url(), 'POST', '/v1/pair', { body: { role: 'host' } })).status, 201);
+      clock.advanceSeconds(40);
+      assert.equal((await call(url(), 'GET', messages, { token: inbox.owner_token })).status, 200, 'the window freed');
     });
   });
 
@@ -364,14 +392,17 @@ function relaySuite(engine: Engine): void {
       assert.equal(relay().stats().longPolls, 0);
     });
 
-    it('answers after the wait with the version unchanged when nothing was written', async () => {
+    it('answers after the wait with the version unchanged when nothing was written; a decimal wait is rounded down', async () => {
       const { host } = await openPair(url());
-      const started = Date.now();
-      const answer = await view(url(), host.pair_id, host.token, '?after=0&wait=0.5');
+      let started = Date.now();
+      const answer = await view(url(), host.pair_id, host.token, '?after=0&wait=1.9');
       const elapsed = Date.now() - started;
       assert.equal(answer.version, 0);
-      assert.ok(elapsed >= 450, `held ${elapsed} ms`);
+      assert.ok(elapsed >= 950, `held ${elapsed} ms`);
       assert.ok(elapsed < 5_000, `held ${elapsed} ms`);
+      started = Date.now();
+      assert.equal((await view(url(), host.pair_id, host.token, '?after=0&wait=0.9')).version, 0);
+      assert.ok(Date.now() - started < 900, 'wait=0.9 is wait=0: answered at once');
     });
 
     it('answers at once when the version is already past after, or without a wait', async () => {
@@ -630,7 +661,7 @@ function relaySuite(engine: Engine): void {
         const unused = await allocate(running.url);
         const newcomer = await allocate(running.url);
         assertError(await call(running.url, 'POST', `/v1/slot/${unused.slot_id}/grants`, { token: unused.owner_token }), 404, 'not_found');
-        assert.equal(await posted(running.url, used, sender.send_token, envelopeOf(3)), 1, 'the inbox in use was kept');
+        await posted(running.url, used, sender.send_token, envelopeOf(3));
         await grantTo(running.url, newcomer);
         assertError(await call(running.url, 'POST', '/v1/slot'), 503, 'capacity', /in use/);
       } finally {
@@ -690,11 +721,11 @@ function relaySuite(engine: Engine): void {
     return call(baseUrl, 'POST', `/v1/slot/${inbox.slot_id}/messages`, { token, body: { value } });
   }
 
-  async function posted(baseUrl: string, inbox: Inbox, token: string, value: string): Promise<number> {
+  /** Posts and checks the answer is `201 {}`: no seq, so a sender learns nothing of what other peers sent. */
+  async function posted(baseUrl: string, inbox: Inbox, token: string, value: string): Promise<void> {
     const answer = await post(baseUrl, inbox, token, value);
     assert.equal(answer.status, 201, answer.text);
-    assert.deepEqual(Object.keys(answer.json as object), ['seq']);
-    return (answer.json as { seq: number }).seq;
+    assert.deepEqual(answer.json, {});
   }
 
   async function readPage(baseUrl: string, inbox: Inbox, query = ''): Promise<Page> {
@@ -723,14 +754,14 @@ function relaySuite(engine: Engine): void {
       assert.equal(granted.grant_id, grantIdOf(granted.send_token));
     });
 
-    it('posts (201 seq from 1), reads oldest first with grant_id and received_at, acknowledges, never reuses a seq', async () => {
+    it('posts (201 {}, seq from 1), reads oldest first with grant_id and received_at, acknowledges, never reuses a seq', async () => {
       const inbox = await allocate(url());
       const alice = await grantTo(url(), inbox);
       const bob = await grantTo(url(), inbox);
       assert.deepEqual(await readPage(url(), inbox), { messages: [], last_seq: 0 });
-      assert.equal(await posted(url(), inbox, alice.send_token, envelopeOf(10, 1)), 1);
+      await posted(url(), inbox, alice.send_token, envelopeOf(10, 1));
       clock.advanceSeconds(1);
-      assert.equal(await posted(url(), inbox, bob.send_token, envelopeOf(10, 2)), 2);
+      await posted(url(), inbox, bob.send_token, envelopeOf(10, 2));
       const page = await readPage(url(), inbox);
       assert.deepEqual(page, {
         messages: [
@@ -748,7 +779,8 @@ function relaySuite(engine: Engine): void {
       assert.equal((await ack(url(), inbox, 2)).status, 204);
       assert.equal((await ack(url(), inbox, 2)).status, 204, 'acknowledging again is harmless');
       assert.deepEqual(await readPage(url(), inbox), { messages: [], last_seq: 2 }, 'last_seq stays the highest assigned');
-      assert.equal(await posted(url(), inbox, alice.send_token, envelopeOf(3)), 3, 'a seq is never reused');
+      await posted(url(), inbox, alice.send_token, envelopeOf(3));
+      assert.deepEqual((await readPage(url(), inbox)).messages.map((m) => m.seq), [3], 'a seq is never reused');
     });
 
     it('returns at most 100 messages a read', async () => {
@@ -767,7 +799,8 @@ function relaySuite(engine: Engine): void {
       } finally {
         await running.close();
       }
-      assert.equal(await posted(url(), inbox, sender.send_token, envelopeOf(1)), 1, 'each slot counts its own seq');
+      await posted(url(), inbox, sender.send_token, envelopeOf(1));
+      assert.equal((await readPage(url(), inbox)).last_seq, 1, 'each slot counts its own seq');
     });
 
     it('answers 401 to unknown, owner or revoked tokens on sends, and to send tokens on owner routes', async () => {
@@ -789,7 +822,7 @@ function relaySuite(engine: Engine): void {
       assert.equal((await call(url(), 'DELETE', `/v1/slot/${inbox.slot_id}/grants/${sender.grant_id}`, { token: inbox.owner_token })).status, 204, 'revoking twice is 204');
       assertError(await call(url(), 'DELETE', `/v1/slot/${inbox.slot_id}/grants/nope`, { token: inbox.owner_token }), 400, 'bad_request', /grant_id/);
       const fresh = await grantTo(url(), inbox);
-      assert.equal(await posted(url(), inbox, fresh.send_token, value), 1, 'other grants keep working');
+      await posted(url(), inbox, fresh.send_token, value);
     });
 
     it('answers 404 for an unknown inbox slot on every route', async () => {
@@ -834,7 +867,7 @@ function relaySuite(engine: Engine): void {
     it('takes an envelope of maxEnvelopeBytes (128 KiB) decoded and answers 413 above it', async () => {
       const inbox = await allocate(url());
       const sender = await grantTo(url(), inbox);
-      assert.equal(await posted(url(), inbox, sender.send_token, envelopeOf(128 * 1024)), 1);
+      await posted(url(), inbox, sender.send_token, envelopeOf(128 * 1024));
       assertError(await post(url(), inbox, sender.send_token, envelopeOf(128 * 1024 + 1)), 413, 'too_large', /131072/);
       assertError(await post(url(), inbox, sender.send_token, 'A'.repeat(180 * 1024)), 413, 'too_large');
     });
@@ -893,8 +926,8 @@ function relaySuite(engine: Engine): void {
       assert.equal(relay().stats().longPolls, 0);
 
       const started = Date.now();
-      assert.deepEqual(await readPage(url(), inbox, '?after=1&wait=0.3'), { messages: [], last_seq: 1 });
-      assert.ok(Date.now() - started >= 250);
+      assert.deepEqual(await readPage(url(), inbox, '?after=1&wait=1'), { messages: [], last_seq: 1 });
+      assert.ok(Date.now() - started >= 950);
       assert.deepEqual((await readPage(url(), inbox, '?wait=20')).messages.map((m) => m.seq), [1], 'after defaults to 0; a waiting message answers at once');
     });
   });
@@ -914,7 +947,7 @@ function relaySuite(engine: Engine): void {
         assert.equal(refused.headers.get('retry-after'), '45');
         await posted(running.url, inbox, quiet.send_token, envelopeOf(4));
         clock.advanceSeconds(45);
-        assert.equal(await posted(running.url, inbox, noisy.send_token, envelopeOf(4)), 5);
+        await posted(running.url, inbox, noisy.send_token, envelopeOf(4));
       } finally {
         await running.close();
       }
@@ -928,11 +961,53 @@ function relaySuite(engine: Engine): void {
         for (let i = 0; i < 3; i++) await posted(running.url, inbox, sender.send_token, envelopeOf(10));
         assertError(await post(running.url, inbox, sender.send_token, envelopeOf(10)), 507, 'inbox_full', /3 messages/);
         assert.equal((await ack(running.url, inbox, 3)).status, 204);
-        assert.equal(await posted(running.url, inbox, sender.send_token, envelopeOf(600)), 4);
+        await posted(running.url, inbox, sender.send_token, envelopeOf(600));
         assertError(await post(running.url, inbox, sender.send_token, envelopeOf(401)), 507, 'inbox_full', /1000 bytes/);
-        assert.equal(await posted(running.url, inbox, sender.send_token, envelopeOf(400)), 5, 'exactly full is fine');
+        await posted(running.url, inbox, sender.send_token, envelopeOf(400));
         await running.relay.sweep();
       assert.deepEqual({ messages: running.stats().inboxMessages, bytes: running.stats().inboxBytes }, { messages: 2, bytes: 1000 });
+      } finally {
+        await running.close();
+      }
+    });
+
+    it('answers 507 inbox_full to one grant at its share (maxInboxMessagesPerGrant, maxInboxBytesPerGrant) while other grants still post', async () => {
+      const running = await startRelay({ port: 0, limits: { ...GENEROUS, maxInboxMessagesPerGrant: 3, maxInboxBytesPerGrant: 1000 } });
+      try {
+        const inbox = await allocate(running.url);
+        const flooder = await grantTo(running.url, inbox);
+        const honest = await grantTo(running.url, inbox);
+        for (let i = 0; i < 3; i++) await posted(running.url, inbox, flooder.send_token, envelopeOf(10));
+        assertError(await post(running.url, inbox, flooder.send_token, envelopeOf(10)), 507, 'inbox_full', /from this send token \(3 messages or 1000 bytes/);
+        await posted(running.url, inbox, honest.send_token, envelopeOf(10));
+        // Bytes: the honest grant fills its share to exactly 1000, then one byte more is refused.
+        await posted(running.url, inbox, honest.send_token, envelopeOf(990));
+        assertError(await post(running.url, inbox, honest.send_token, envelopeOf(1)), 507, 'inbox_full', /from this send token/);
+        // Acknowledging frees the share.
+        assert.equal((await ack(running.url, inbox, 1)).status, 204);
+        await posted(running.url, inbox, flooder.send_token, envelopeOf(10));
+        assertError(await post(running.url, inbox, flooder.send_token, envelopeOf(10)), 507, 'inbox_full');
+      } finally {
+        await running.close();
+      }
+    });
+
+    it('revoking a grant deletes its queued messages and frees its share of the inbox for the others', async () => {
+      const running = await startRelay({ port: 0, limits: { ...GENEROUS, maxInboxMessages: 4, maxInboxMessagesPerGrant: 3 } });
+      try {
+        const inbox = await allocate(running.url);
+        const flooder = await grantTo(running.url, inbox);
+        const honest = await grantTo(running.url, inbox);
+        for (let i = 0; i < 3; i++) await posted(running.url, inbox, flooder.send_token, envelopeOf(10));
+        await posted(running.url, inbox, honest.send_token, envelopeOf(11));
+        assertError(await post(running.url, inbox, honest.send_token, envelopeOf(11)), 507, 'inbox_full', /4 messages/);
+        assert.equal((await call(running.url, 'DELETE', `/v1/slot/${inbox.slot_id}/grants/${flooder.grant_id}`, { token: inbox.owner_token })).status, 204);
+        await posted(running.url, inbox, honest.send_token, envelopeOf(11));
+        const page = await readPage(running.url, inbox);
+        assert.deepEqual(page.messages.map((m) => [m.seq, m.grant_id]), [[4, honest.grant_id], [5, honest.grant_id]]);
+        assert.equal(page.last_seq, 5, 'seq is never reused');
+        await running.relay.sweep();
+        assert.deepEqual({ messages: running.stats().inboxMessages, bytes: running.stats().inboxBytes }, { messages: 2, bytes: 22 });
       } finally {
         await running.close();
       }
@@ -946,10 +1021,13 @@ function relaySuite(engine: Engine): void {
           rate: DEFAULT_RELAY_LIMITS.messagesPerTokenPerMinute,
           messages: DEFAULT_RELAY_LIMITS.maxInboxMessages,
           bytes: DEFAULT_RELAY_LIMITS.maxInboxBytes,
+          grantMessages: DEFAULT_RELAY_LIMITS.maxInboxMessagesPerGrant,
+          grantBytes: DEFAULT_RELAY_LIMITS.maxInboxBytesPerGrant,
+          failedTokenChecks: DEFAULT_RELAY_LIMITS.failedTokenChecksPerIpPerMinute,
           life: DEFAULT_RELAY_LIMITS.messageLifetimeSeconds,
           idle: DEFAULT_RELAY_LIMITS.inboxIdleSeconds,
         },
-        { envelope: 131_072, body: 196_608, rate: 120, messages: 1_000, bytes: 16_777_216, life: 604_800, idle: 2_592_000 },
+        { envelope: 131_072, body: 196_608, rate: 120, messages: 1_000, bytes: 16_777_216, grantMessages: 250, grantBytes: 4_194_304, failedTokenChecks: 60, life: 604_800, idle: 2_592_000 },
       );
     });
 

@@ -35,13 +35,14 @@ describe('the extension bundles', { skip: existsSync(new URL('mcp.cjs.map', dist
     assert.deepEqual(taken.filter((key) => !(key in SHARED_MODULES)), [], 'listed in src/vscode/sharedModules.ts');
   });
 
-  it('leave nothing stale in dist/: each bundle and its own source map, nothing else', () => {
+  it('leave nothing stale in dist/: each bundle and its own source map, SQLite\'s WebAssembly, nothing else', () => {
     const files = readdirSync(dist).filter((name) => name !== 'agent-pair.vsix');
     // The CLI's chunks (esbuild.mjs splits it): cli-NAME-HASH.mjs, NAME a module or "chunk".
     const chunks = files.filter((name) => /^cli-[A-Za-z]+-[A-Z0-9]+\.mjs$/.test(name));
     assert.ok(chunks.length > 0, 'the CLI is split into chunks');
     const bundles = ['cli.mjs', 'extension.cjs', 'mcp.cjs', 'relay.mjs', ...chunks];
-    const expected = [...bundles, ...bundles.map((name) => `${name}.map`)].sort();
+    // And the SQLite WebAssembly the relay (and the CLI's in-process relay) load from beside them.
+    const expected = [...bundles, ...bundles.map((name) => `${name}.map`), 'node-sqlite3-wasm.wasm'].sort();
     assert.deepEqual(files.sort(), expected);
   });
 });
