@@ -215,7 +215,7 @@ const COMMANDS: readonly Command[] = [
   },
   {
     name: 'sent',
-    summary: 'List the messages you sent, with what became of each: queued, sent, delivered (read), failed or cancelled',
+    summary: 'List the messages you sent, with what became of each: queued, sent, delivered, failed or cancelled',
     details: 'A message the peer\'s relay refused for now (full, busy, unreachable) is queued and sent again with the next send or inbox, for up to 7 days; cancel takes it back.',
     args: [{ ...ARGS.peer, optional: true }],
     options: ['home', 'json'],
