@@ -169,7 +169,7 @@ const COMMANDS: readonly Command[] = [
     ],
     run: async ({ args: [peer = ''], context, home, terminal }) => {
       const { forgetCommand } = await import('./messages.js');
-      return forgetCommand(await homeDeps(home), peer, terminal).catch(await namingHome(context));
+      return forgetCommand(await homeDeps(home), peer, terminal).catch(namingHome(context));
     },
   },
   {
@@ -194,7 +194,7 @@ const COMMANDS: readonly Command[] = [
         options.data !== undefined
           ? { data: options.data }
           : { text: fromStdin || options.file !== undefined ? await readMessageText(options.file !== undefined ? { file: options.file } : { stdin: process.stdin }) : (text ?? '') };
-      return sendCommand(await homeDeps(home), peer, { ...body, ...(options['reply-to'] !== undefined && { replyTo: options['reply-to'] }) }, terminal).catch(await namingHome(context));
+      return sendCommand(await homeDeps(home), peer, { ...body, ...(options['reply-to'] !== undefined && { replyTo: options['reply-to'] }) }, terminal).catch(namingHome(context));
     },
   },
   {
@@ -345,10 +345,10 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** A peer that is not pinned in this home: the error names the home it looked in, and how to look in another. */
-async function namingHome(context: CliContext): Promise<(error: unknown) => never> {
-  const { homeOption } = await import('./words.js');
-  return (error) => {
+function namingHome(context: CliContext): (error: unknown) => Promise<never> {
+  return async (error) => {
     if (isPairError(error, 'not_found')) {
+      const { homeOption } = await import('./words.js');
       throw new PairError('not_found', `${error.message.replace(/\.$/, '')} (in ${context.home}; \`${context.command} peers${homeOption(context)}\` lists them; another identity: --home DIR).`, { cause: error });
     }
     throw error;
