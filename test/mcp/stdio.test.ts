@@ -244,7 +244,7 @@ describe('an MCP client that starts agent-pair mcp for each call', () => {
     assert.equal(after.state, 'finalized');
     assert.equal((after['peer'] as { handle: string }).handle, 'bob');
     assert.equal((sessionOf(await call('pair_finalize', { session_id: id }))['peer'] as { handle: string }).handle, 'bob');
-    assert.match(textOf(await call('peers_list')), /^bob \([0-9a-f]{16}\)/);
+    assert.match(textOf(await call('peers_list')), /^peer "bob" \(fingerprint [0-9a-f]{16}\)/);
   });
 
   it('confirm that started with a live server carries on by itself when that server exits mid-question', { timeout: 90_000 }, async () => {
