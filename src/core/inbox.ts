@@ -43,6 +43,8 @@
 import { fromBase64, toBase64, wipe } from './bytes.js';
 import { type ErrorCode, PairError, isPairError, isRelayTrouble } from './errors.js';
 import { loadIdentity, loadSigningKey } from './identity.js';
+import { IDENTITY_KID, type MessageV2, type ParsedEnvelopeV2, openEnvelopeV2, parseEnvelopeV2, sealEnvelopeV2 } from './messagesV2.js';
+import { ReceiveKeys, type SendRoute } from './receiveKeys.js';
 import { type OwnInbox, firstInbox, inboxOn, listOwnInboxes, replaceInbox } from './inboxes.js';
 import { type HeldMailbox, type MailRecord, Mailbox, type MailboxOptions } from './mailbox.js';
 import {
@@ -57,6 +59,8 @@ import {
   parseMessage,
   sealEnvelope,
   sentAtOf,
+  x25519PublicFromEd25519,
+  x25519SecretFromSeed,
 } from './messages.js';
 import type { Clock, MailLock, Memory, Random, RelayConnector, RelayPort, Vault } from './ports.js';
 import { type PinnedPeer, findPeers, forgetPeer, getPeer, listPeers, loadPeerSendToken, pendingRevocations, rememberRevocation, revocationsDone, updatePeer } from './trust.js';
@@ -154,12 +158,15 @@ export async function resolvePeer(deps: Pick<MessagingDeps, 'vault' | 'memory'>,
 export class SendRunner {
   private readonly emitter = new Emitter();
   readonly mailbox: Mailbox;
+  /** Section 7's receive keys: the pool each peer gave (spent here) and the keys given to it. */
+  readonly keys: ReceiveKeys;
 
   constructor(
     private readonly deps: MessagingDeps,
     mailbox?: Mailbox,
   ) {
     this.mailbox = mailbox ?? new Mailbox(deps);
+    this.keys = new ReceiveKeys(deps);
   }
 
   on(listener: MessagingListener): () => void {
@@ -180,9 +187,12 @@ export class SendRunner {
     if (!identity) throw new PairError('identity_missing', 'This side has no identity yet: set one up and pair first.');
     const sendToken = await loadPeerSendToken(this.deps, peer.fingerprint);
     if (sendToken === undefined) throw new PairError('not_found', `${peer.handle} (${peer.fingerprint}) is no longer pinned.`);
+    // Choosing (and spending) the peer's key is one critical section of the identity, like `n`:
+    // two processes never seal to one one-time key (PROTOCOL.md 7.2).
+    const route = await this.mailbox.exclusive(() => this.keys.route(peer.fingerprint));
     const n = await this.mailbox.nextN(peer.fingerprint);
     const message: Message = {
-      v: 1,
+      v: route.v,
       id: newMessageId(this.deps.random.bytes(16)),
       from: identity.fingerprint,
       to: peer.fingerprint,
@@ -192,19 +202,30 @@ export class SendRunner {
     };
     const seed = await loadSigningKey(this.deps);
     let envelope: string;
+    let upgrade: string | undefined;
     try {
-      envelope = toBase64(await sealEnvelope({ senderSeed: seed, recipientPublic: publicKeyOf(peer), recipientSlotId: peer.slotId, plaintext: encodeMessage(message) }));
+      envelope = toBase64(await this.seal(seed, peer, message, route));
+      // The peer gave no keys yet: it gets the keys to upgrade with under kid "id", numbered like
+      // the message it precedes, so a peer that drops it (section 6 only) sees no gap in `n`.
+      if (route.v === 1 && route.upgrade) upgrade = toBase64(await this.seal(seed, peer, { ...message, v: 2, id: newMessageId(this.deps.random.bytes(16)), body: { type: 'keys' } }, { v: 2, kid: IDENTITY_KID, pub: x25519PublicFromEd25519(publicKeyOf(peer)), keys: route.upgrade }));
     } catch (error) {
       await this.mailbox.releaseN(peer.fingerprint, n);
       throw error;
     } finally {
       wipe(seed);
     }
+    if (upgrade !== undefined) await this.post(peer, sendToken, upgrade, n);
     const seq = await this.post(peer, sendToken, envelope, n);
     const record = keep ? await this.mailbox.recordSent(message) : undefined;
     const sent: Sent = { id: message.id, seq, peer: refOf(peer), record };
     this.emitter.emit({ type: 'sent', ...sent });
     return sent;
+  }
+
+  /** Section 6 (AuthSeal to the identity key) or section 7 (signed, sealed to the key `route` chose, carrying its top-up). */
+  private async seal(seed: Uint8Array, peer: PinnedPeer, message: Message, route: SendRoute): Promise<Uint8Array> {
+    if (route.v === 1) return sealEnvelope({ senderSeed: seed, recipientPublic: publicKeyOf(peer), recipientSlotId: peer.slotId, plaintext: encodeMessage(message) });
+    return sealEnvelopeV2({ senderSeed: seed, recipientKey: route.pub, kid: route.kid, recipientSlotId: peer.slotId, message: { ...message, v: 2, keys: route.keys } });
   }
 
   /** POSTs with retries on relay trouble; every try carries the same envelope (same id). */
@@ -288,7 +309,10 @@ export class ReceiveRunner {
       await this.healGrants(events);
       await revokePending(this.deps);
       await this.sendReceipts();
-      for (const peer of await listPeers(this.deps)) await this.mailbox.prune(peer.fingerprint);
+      for (const peer of await listPeers(this.deps)) {
+        await this.mailbox.prune(peer.fingerprint);
+        await this.mailbox.exclusive(() => this.sender.keys.prune(peer.fingerprint));
+      }
     }
     const inboxes = await listOwnInboxes(this.deps);
     if (inboxes.length === 0) return events;
@@ -418,9 +442,12 @@ export class ReceiveRunner {
       } catch {
         throw new MessageRejected('bad_envelope', 'the stored value is not base64');
       }
-      const { peer, plaintext } = await this.openFromGrant(inbox, grantId, envelope, peers);
-      const message = parseMessage(plaintext, { from: peer.fingerprint, to: identity.fingerprint, now: this.deps.clock.now() });
+      const v2 = parseEnvelopeV2(envelope);
+      const { peer, message } = v2 ? await this.openV2FromGrant(inbox, grantId, v2, peers, identity.fingerprint) : await this.openV1(inbox, grantId, envelope, peers, identity.fingerprint);
       const accepted = await held.accept(message);
+      // Section 7.4, after the message is stored: the one-time key's secret goes, the keys it
+      // carries join the peer's pool, and section 6 envelopes from the peer are refused from now on.
+      if (v2) await this.sender.keys.accepted(peer.fingerprint, v2.kid, accepted === 'duplicate' ? [] : (message as MessageV2).keys);
       if (accepted === 'duplicate') throw new MessageRejected('duplicate', `message ${message.id} was accepted before (a replay)`);
       if (accepted.kind === 'stored') this.emitter.emit({ type: 'message', record: accepted.record, peer: refOf(peer) }, events);
       else if (accepted.kind === 'receipt') {
@@ -436,6 +463,50 @@ export class ReceiveRunner {
       this.deps.log?.(`dropped message seq ${seq} at ${inbox.relayUrl}: ${error.reason}: ${error.message}`);
       this.emitter.emit({ type: 'dropped', reason: error.reason, detail: error.message, relayUrl: inbox.relayUrl, seq }, events);
     }
+  }
+
+  /** A section 6 envelope: opened with the key of the peer the grant names, refused from a peer that spoke v2. */
+  private async openV1(inbox: OwnInbox, grantId: string, envelope: Uint8Array, peers: PinnedPeer[], self: string): Promise<{ peer: PinnedPeer; message: Message }> {
+    const { peer, plaintext } = await this.openFromGrant(inbox, grantId, envelope, peers);
+    if (await this.sender.keys.spokeV2(peer.fingerprint)) throw new MessageRejected('downgrade', `${peer.fingerprint} already spoke v2; a section 6 envelope from it is refused`);
+    return { peer, message: parseMessage(plaintext, { from: peer.fingerprint, to: self, now: this.deps.clock.now() }) };
+  }
+
+  /**
+   * A section 7 envelope: the peer the grant names, the secret of the key this side gave it (or
+   * the identity's for kid "id"), and every check of 7.4. A peer pinned before grants were
+   * remembered is known by its signature, as openFromGrant knows it by its key.
+   */
+  private async openV2FromGrant(inbox: OwnInbox, grantId: string, envelope: ParsedEnvelopeV2, peers: PinnedPeer[], self: string): Promise<{ peer: PinnedPeer; message: MessageV2 }> {
+    const named = peers.find((peer) => peer.grant?.grantId === grantId && peer.grant.slotId === inbox.slotId);
+    const open = async (peer: PinnedPeer): Promise<MessageV2> => {
+      let secret: Uint8Array | undefined;
+      if (envelope.kid === IDENTITY_KID) {
+        const seed = await loadSigningKey(this.deps);
+        secret = x25519SecretFromSeed(seed);
+        wipe(seed);
+      } else {
+        secret = await this.sender.keys.secretFor(peer.fingerprint, envelope.kid);
+      }
+      try {
+        return await openEnvelopeV2({ envelope, recipientSecret: secret, ownSlotId: inbox.slotId, senderPublic: publicKeyOf(peer), expect: { from: peer.fingerprint, to: self, now: this.deps.clock.now() } });
+      } finally {
+        if (secret) wipe(secret);
+      }
+    };
+    if (named) return { peer: named, message: await open(named) };
+    const first = await firstInbox(this.deps);
+    const unknown = peers.filter((peer) => (peer.grant ? peer.grant.grantId === undefined && peer.grant.slotId === inbox.slotId : first?.slotId === inbox.slotId));
+    for (const peer of unknown) {
+      try {
+        const message = await open(peer);
+        await updatePeer(this.deps, peer.fingerprint, { grant: { relayUrl: inbox.relayUrl, slotId: inbox.slotId, grantId, announced: true } });
+        return { peer, message };
+      } catch (error) {
+        if (!(error instanceof MessageRejected)) throw error;
+      }
+    }
+    throw new MessageRejected('unknown_grant', `the relay reports grant ${grantId}, which this side gave no pinned peer`);
   }
 
   /**
@@ -572,6 +643,8 @@ export async function forgetAndRevoke(deps: MessagingDeps, fingerprint: string):
       }
     }
   }
-  return { forgotten: await forgetPeer(deps, fingerprint), revoked };
+  const forgotten = await forgetPeer(deps, fingerprint);
+  await new Mailbox(deps).exclusive(() => new ReceiveKeys(deps).forget(fingerprint));
+  return { forgotten, revoked };
 }
 

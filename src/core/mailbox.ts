@@ -51,6 +51,8 @@ export interface MailRecord {
   state: ReceivedState | SentState;
   /** When the state last changed (ms). */
   changedAt: number;
+  /** 2: sealed to a receive key and signed (PROTOCOL.md section 7: forward secrecy); absent for section 6. */
+  v?: 2;
 }
 
 interface Gap {
@@ -130,7 +132,9 @@ export interface HeldMailbox {
 export type Accepted =
   | { kind: 'stored'; record: MailRecord }
   | { kind: 'receipt'; delivered: string[] }
-  | { kind: 'inbox' };
+  | { kind: 'inbox' }
+  /** Section 7's body that only carries receive keys: never kept, never receipted. */
+  | { kind: 'keys' };
 
 export class Mailbox {
   private readonly lock: AsyncLock;
@@ -174,7 +178,7 @@ export class Mailbox {
   async recordSent(message: Message): Promise<MailRecord> {
     return this.locked(async () => {
       const now = this.deps.clock.now();
-      const record: MailRecord = { id: message.id, peer: message.to, direction: 'out', n: message.n, sentAt: message.sent_at, storedAt: now, body: message.body, state: 'sent', changedAt: now };
+      const record: MailRecord = { id: message.id, peer: message.to, direction: 'out', n: message.n, sentAt: message.sent_at, storedAt: now, body: message.body, state: 'sent', changedAt: now, ...versionOf(message) };
       await this.storeRecord(record);
       return record;
     });
@@ -209,8 +213,10 @@ export class Mailbox {
       accepted = { kind: 'receipt', delivered: await this.markDelivered(peer, (message.body as { ids: string[] }).ids, now) };
     } else if (message.body.type === 'inbox') {
       accepted = { kind: 'inbox' };
+    } else if (message.v === 2 && message.body.type === 'keys') {
+      accepted = { kind: 'keys' };
     } else {
-      const record: MailRecord = { id: message.id, peer, direction: 'in', n: message.n, sentAt: message.sent_at, storedAt: now, body: message.body, state: 'unread', changedAt: now };
+      const record: MailRecord = { id: message.id, peer, direction: 'in', n: message.n, sentAt: message.sent_at, storedAt: now, body: message.body, state: 'unread', changedAt: now, ...versionOf(message) };
       await this.deps.memory.set(recordKey(peer, record.id), JSON.stringify(record));
       mail.ids.push(record.id);
       accepted = { kind: 'stored', record };
@@ -470,6 +476,11 @@ export class Mailbox {
     const kept = Object.entries(seen).filter(([, at]) => at + DEDUP_MEMORY_MS > now);
     await this.deps.memory.set(SEEN_KEY, JSON.stringify(Object.fromEntries(kept)));
   }
+}
+
+/** A record says `v: 2` only for a section 7 message. */
+function versionOf(message: Message): { v?: 2 } {
+  return message.v === 2 ? { v: 2 } : {};
 }
 
 /** Records `n` from a peer: closes the gap it fills, or opens one for the numbers it skipped. */

@@ -67,7 +67,8 @@ export type KnownBody = TextBody | DataBody | ReceiptBody | InboxBody;
 export type Body = KnownBody | UnsupportedBody;
 
 export interface Message {
-  v: 1;
+  /** 2 for a message that came or went in a section 7 envelope (its `keys` and `sig` are not kept). */
+  v: 1 | 2;
   id: string;
   from: string;
   to: string;

@@ -48,6 +48,7 @@ export interface GivenKey {
 /** The body that only carries `keys` (never shown, never receipted). */
 export interface KeysBody {
   type: 'keys';
+  [field: string]: unknown;
 }
 
 export interface MessageV2 {

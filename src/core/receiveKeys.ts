@@ -123,11 +123,26 @@ export class ReceiveKeys {
     await this.deps.vault.delete(pairingKey(pairId));
   }
 
+  /** A pairing ended without pinning its peer: the keys sealed into its bootstrap are deleted. */
+  async dropPairing(pairId: string): Promise<void> {
+    await this.deps.vault.delete(pairingKey(pairId));
+  }
+
   /** The secret of `kid` if this side gave it to `peer` and still holds it (expired ones deleted first). */
   async secretFor(peer: string, kid: string): Promise<Uint8Array | undefined> {
     const held = await this.readHeld(heldKey(peer));
     const key = held.find((entry) => entry.kid === kid);
     return key && fromHex(key.secret, 'receive key secret', SECRET_LENGTH);
+  }
+
+  /**
+   * A v2 message under `kid` from `peer` is stored (7.4, in this order): a one-time key's secret
+   * goes, the keys the message carried join the pool, and the peer counts as speaking v2.
+   */
+  async accepted(peer: string, kid: string, keys: GivenKey[]): Promise<void> {
+    await this.used(peer, kid);
+    await this.addToPool(peer, keys);
+    await this.markSpokeV2(peer);
   }
 
   /** A message under `kid` from `peer` is stored: a one-time key's secret goes now (7.1). */
