@@ -15,7 +15,7 @@
 
 import { fromBase64, fromHex, toBase64, toHex } from './bytes.js';
 import type { GivenKey } from './messagesV2.js';
-import { MAX_ONE_TIME_KEYS_PER_MESSAGE, receiveKeyPublic } from './messagesV2.js';
+import { IDENTITY_KID, MAX_ONE_TIME_KEYS_PER_MESSAGE, receiveKeyPublic } from './messagesV2.js';
 import type { Clock, Memory, Random, Vault } from './ports.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -138,11 +138,15 @@ export class ReceiveKeys {
   /**
    * A v2 message under `kid` from `peer` is stored (7.4, in this order): a one-time key's secret
    * goes, the keys the message carried join the pool, and the peer counts as speaking v2.
+   *
+   * Not after the `keys` message under kid "id", though: its sender had no key of ours and keeps
+   * sending section 6 until it hears v2 back (7.2), so refusing section 6 from then on would
+   * drop exactly those messages. A peer speaks v2 once it seals to a key this side gave it.
    */
   async accepted(peer: string, kid: string, keys: GivenKey[]): Promise<void> {
     await this.used(peer, kid);
     await this.addToPool(peer, keys);
-    await this.markSpokeV2(peer);
+    if (kid !== IDENTITY_KID) await this.markSpokeV2(peer);
   }
 
   /** A message under `kid` from `peer` is stored: a one-time key's secret goes now (7.1). */
