@@ -5,6 +5,7 @@ import packageJson from '../../package.json' with { type: 'json' };
 import { join, resolve } from 'node:path';
 import { PairError, isPairError } from '../core/errors.js';
 import { IDENTITY_KEYS, initSelfIdempotent, loadIdentity } from '../core/identity.js';
+import { ReceiveKeys } from '../core/receiveKeys.js';
 import { listPeers } from '../core/trust.js';
 import { createRelayConnector } from '../relay/client.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, describeListenFailure } from '../relay/embedded.js';
@@ -19,7 +20,7 @@ import { invokedAs, invokedAsFromAnywhere, shellWord } from './invocation.js';
 import { forgetCommand, inboxCommand, sendCommand } from './messages.js';
 import { resolveRelay, runPairing } from './pair.js';
 import { Terminal } from './terminal.js';
-import { type CliContext, identityConflictWords } from './words.js';
+import { type CliContext, FORWARD_SECRECY_WORDS, identityConflictWords } from './words.js';
 
 /** Exit statuses: 0 paired or done, 1 the operation failed, 2 the command line was wrong, 130 interrupted. */
 const EXIT_FAILED = 1;
@@ -133,10 +134,16 @@ const COMMANDS: readonly Command[] = [
     options: ['home', 'json'],
     examples: [{ args: '', why: 'fingerprint, handle and when each was pinned' }],
     run: async ({ home, terminal }) => {
-      const peers = await listPeers(homeDeps(home));
+      const deps = homeDeps(home);
+      const peers = await listPeers(deps);
       if (peers.length === 0 && !terminal.json) terminal.say(`No pinned peers yet. Pair with: ${invokedAs()} host`);
+      const keys = new ReceiveKeys(deps);
       for (const peer of peers) {
-        terminal.result({ handle: peer.handle, fingerprint: peer.fingerprint, relay_url: peer.relayUrl, pinned_at: peer.pinnedAt }, `${peer.fingerprint}  ${peer.handle}  pinned ${peer.pinnedAt}`);
+        const secrecy = await keys.forwardSecrecy(peer.fingerprint);
+        terminal.result(
+          { handle: peer.handle, fingerprint: peer.fingerprint, relay_url: peer.relayUrl, pinned_at: peer.pinnedAt, forward_secrecy: secrecy.state },
+          `${peer.fingerprint}  ${peer.handle}  pinned ${peer.pinnedAt}  ${FORWARD_SECRECY_WORDS[secrecy.state]}`,
+        );
       }
       return 0;
     },

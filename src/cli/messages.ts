@@ -113,7 +113,8 @@ class EventRenderer {
   message(record: MailRecord, handle: string): void {
     this.count++;
     const from = { fingerprint: record.peer, handle };
-    this.terminal.result({ event: 'message', id: record.id, from, n: record.n, sent_at: record.sentAt, body: record.body }, describeMessage(record, handle));
+    // `v`: 2 when the message came sealed to a receive key and signed (forward secrecy, PROTOCOL.md 7).
+    this.terminal.result({ event: 'message', id: record.id, v: record.v ?? 1, from, n: record.n, sent_at: record.sentAt, body: record.body }, describeMessage(record, handle));
   }
 
   event(event: MessagingEvent): void {

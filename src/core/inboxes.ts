@@ -120,7 +120,9 @@ export async function firstInbox(deps: InboxesDeps): Promise<{ relayUrl: string;
   return identity?.relay && { relayUrl: identity.relay.url, slotId: identity.relay.slotId };
 }
 
-const pendingGrantKey = (pairId: string): string => `grant.pending.${pairId}`;
+/** Grants sealed into a bootstrap whose peer is not pinned yet: `grant.pending.<pairId>`. */
+export const PENDING_GRANT_KEY_PREFIX = 'grant.pending.';
+const pendingGrantKey = (pairId: string): string => `${PENDING_GRANT_KEY_PREFIX}${pairId}`;
 
 /**
  * Remembers, for one pairing, the grant sealed into this side's bootstrap until the peer is

@@ -75,9 +75,11 @@ export type SendRoute =
 
 /** What a person sees: whether that peer's messages have forward secrecy yet. */
 export interface ForwardSecrecy {
+  /** `on`: both ways; `upgrading`: one way so far (the other follows with the next message); `off`: the peer speaks only section 6 so far. */
+  state: 'on' | 'upgrading' | 'off';
   /** This side seals to keys the peer gave (v2). */
   sending: boolean;
-  /** The peer spoke v2 to this side: its section 6 envelopes are refused. */
+  /** The peer sealed to keys this side gave: its section 6 envelopes are refused. */
   receiving: boolean;
 }
 
@@ -218,7 +220,8 @@ export class ReceiveKeys {
 
   async forwardSecrecy(peer: string): Promise<ForwardSecrecy> {
     const pool = await this.readPool(peer);
-    return { sending: pool.oneTime.length > 0 || pool.last !== undefined, receiving: pool.spokeV2 };
+    const sending = pool.oneTime.length > 0 || pool.last !== undefined;
+    return { state: sending && pool.spokeV2 ? 'on' : sending || pool.spokeV2 ? 'upgrading' : 'off', sending, receiving: pool.spokeV2 };
   }
 
   /** Forgetting a peer deletes every secret given to it and its pool. */

@@ -12,6 +12,7 @@ import { type MessagingDeps, type MessagingEvent, ReceiveRunner, resolvePeer } f
 import type { MailRecord } from '../core/mailbox.js';
 import { MESSAGE_ID_PATTERN, isKnownBody } from '../core/messages.js';
 import { type PinnedPeer, listPeers } from '../core/trust.js';
+import { MCP_WORDS } from './words.js';
 
 /** The longest wait inbox_read may ask for in one call (well under clients' request timeouts). */
 export const MAX_INBOX_WAIT_SECONDS = 30;
@@ -53,6 +54,7 @@ const peerArg = z.string().min(1, 'peer must be a fingerprint or a handle from p
 const messageOut = z.object({
   id: z.string(),
   from: z.object({ handle: z.string(), fingerprint: z.string() }),
+  v: z.number().describe('2: sealed to a one-time key and signed (forward secrecy); 1: the older format'),
   n: z.number(),
   sent_at: z.string(),
   state: z.string(),
@@ -60,7 +62,7 @@ const messageOut = z.object({
 });
 
 function messageOutOf(record: MailRecord, handle: string): z.infer<typeof messageOut> {
-  return { id: record.id, from: { handle, fingerprint: record.peer }, n: record.n, sent_at: record.sentAt, state: record.state, body: { ...record.body } };
+  return { id: record.id, from: { handle, fingerprint: record.peer }, v: record.v ?? 1, n: record.n, sent_at: record.sentAt, state: record.state, body: { ...record.body } };
 }
 
 /** One message as the agent reads it: who, when, and the content quoted (JSON-escaped). */
@@ -209,6 +211,7 @@ export function registerMessageTools(server: McpServer, options: MessageToolsOpt
           fingerprint: z.string(),
           unread: z.number(),
           lost: z.number(),
+          forward_secrecy: z.enum(['on', 'upgrading', 'off']),
           last_received: z.object({ id: z.string(), sent_at: z.string(), state: z.string() }).optional(),
           last_sent: z.object({ id: z.string(), sent_at: z.string(), state: z.string(), delivered: z.boolean() }).optional(),
         }),
@@ -220,11 +223,13 @@ export function registerMessageTools(server: McpServer, options: MessageToolsOpt
     const rows = [];
     for (const target of targets) {
       const summary = await receiver.mailbox.summary(target.fingerprint);
+      const secrecy = await receiver.sender.keys.forwardSecrecy(target.fingerprint);
       rows.push({
         handle: target.handle,
         fingerprint: target.fingerprint,
         unread: summary.unread,
         lost: summary.lost,
+        forward_secrecy: secrecy.state,
         ...(summary.lastIn && { last_received: { id: summary.lastIn.id, sent_at: summary.lastIn.sentAt, state: summary.lastIn.state } }),
         ...(summary.lastOut && { last_sent: { id: summary.lastOut.id, sent_at: summary.lastOut.sentAt, state: summary.lastOut.state, delivered: summary.lastOut.state === 'delivered' } }),
       });
@@ -236,7 +241,8 @@ export function registerMessageTools(server: McpServer, options: MessageToolsOpt
             `${row.handle} (${row.fingerprint}): ${row.unread} unread` +
             (row.last_sent ? `; last sent ${row.last_sent.id} ${row.last_sent.delivered ? 'delivered (read)' : 'not read yet'}` : '') +
             (row.last_received ? `; last received ${row.last_received.id} (${row.last_received.state})` : '') +
-            (row.lost > 0 ? `; the relay may have lost ${row.lost} of their messages` : ''),
+            (row.lost > 0 ? `; the relay may have lost ${row.lost} of their messages` : '') +
+            `; ${MCP_WORDS.forwardSecrecy[row.forward_secrecy]}`,
           )
           .join('\n');
     return ok({ peers: rows }, text);

@@ -84,8 +84,8 @@ describe('messages v2 between two sides paired with section 7', () => {
       (await a.pull()).flatMap((event) => (event.type === 'receipt' ? [event.ids] : [])),
       [[sent.id]],
     );
-    assert.deepEqual(await a.sender.keys.forwardSecrecy(bob.fingerprint), { sending: true, receiving: true });
-    assert.deepEqual(await b.sender.keys.forwardSecrecy(alice.fingerprint), { sending: true, receiving: true });
+    assert.deepEqual(await a.sender.keys.forwardSecrecy(bob.fingerprint), { state: 'on', sending: true, receiving: true });
+    assert.deepEqual(await b.sender.keys.forwardSecrecy(alice.fingerprint), { state: 'on', sending: true, receiving: true });
   });
 
   it('refuses a message forged with the recipient\'s own secrets (its identity key signs, not the sender\'s): bad_signature', async () => {
@@ -192,14 +192,14 @@ describe('upgrading peers pinned before section 7', () => {
     assert.deepEqual(dropped(events), []);
     assert.deepEqual(texts(events), [{ type: 'text', text: 'still section 6' }], 'the keys message is never shown');
     // Alice's section 6 message after her keys message was read: she had no key of Bob's yet.
-    assert.deepEqual(await b.sender.keys.forwardSecrecy(alice.fingerprint), { sending: true, receiving: false });
+    assert.deepEqual(await b.sender.keys.forwardSecrecy(alice.fingerprint), { state: 'upgrading', sending: true, receiving: false });
     const reply = await b.sender.send('alice', { type: 'text', text: 'now v2' });
     assert.equal(reply.record?.v, 2);
     assert.deepEqual(texts(await a.pull()), [{ type: 'text', text: 'now v2' }]);
     const next = await a.sender.send('bob', { type: 'text', text: 'v2 both ways' });
     assert.equal(next.record?.v, 2);
     assert.deepEqual(texts(await b.pull()), [{ type: 'text', text: 'v2 both ways' }]);
-    assert.deepEqual(await b.sender.keys.forwardSecrecy(alice.fingerprint), { sending: true, receiving: true });
+    assert.deepEqual(await b.sender.keys.forwardSecrecy(alice.fingerprint), { state: 'on', sending: true, receiving: true });
     await postV1(alice, bob, 'section 6 again');
     assert.deepEqual(dropped(await b.pull()), ['downgrade'], 'once Alice sealed to a key Bob gave, section 6 from her is refused');
     // Bob saw no gap in Alice's numbers: the keys message shared the next message's n.
@@ -219,7 +219,7 @@ describe('upgrading peers pinned before section 7', () => {
     const versions = page.map((value) => JSON.parse(Buffer.from(value, 'base64').toString('utf8')) as { v: number; kid?: string });
     assert.deepEqual(versions.map((envelope) => envelope.v), [2, 1, 1], 'one keys message (which a section 6 peer drops), then section 6');
     assert.equal(versions[0]?.kid, 'id');
-    assert.deepEqual(await a.sender.keys.forwardSecrecy(bob.fingerprint), { sending: false, receiving: false });
+    assert.deepEqual(await a.sender.keys.forwardSecrecy(bob.fingerprint), { state: 'off', sending: false, receiving: false });
   });
 });
 

@@ -166,7 +166,7 @@ describe('the pool a peer gave (7.2)', () => {
     const first = await keys.route(PEER);
     assert.ok(first.v === 1 && first.upgrade && first.upgrade.length === ONE_TIME_KEYS_TARGET + 1);
     assert.deepEqual(await keys.route(PEER), { v: 1 });
-    assert.deepEqual(await keys.forwardSecrecy(PEER), { sending: false, receiving: false });
+    assert.deepEqual(await keys.forwardSecrecy(PEER), { state: 'off', sending: false, receiving: false });
     await keys.markSpokeV2(PEER);
     assert.equal(await keys.spokeV2(PEER), true);
   });
