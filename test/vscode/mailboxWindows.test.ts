@@ -115,6 +115,7 @@ describe('two windows of a profile write the mailbox at once', () => {
       // The pulling window stores "two", not having heard of the send.
       const two = await bobSender.send('alice', { type: 'text', text: 'two' });
       await until('the first window to store "two"', () => messagesPulled().includes(two.id));
+      assert.deepEqual(pulled.flatMap((event) => (event.type === 'message' ? [event.record.v] : [])), [2, 2], 'VS Code reads v2 (section 7)');
       // The second window hands over what it shows.
       await second.messaging.markShown(bob.fingerprint);
 
