@@ -18,6 +18,7 @@ import { runJsonChild } from './processes.js';
 import type { Summary } from './stats.js';
 import { RedisServer } from '../test/helpers/redis.js';
 import { MESSAGE_BYTES, benchMessages } from './messages.js';
+import { benchMessageVersions } from './messageVersions.js';
 import { benchWake } from './wake.js';
 
 interface Row {
@@ -38,6 +39,8 @@ const CONCURRENT_PAIRINGS = 100;
 const CAPACITY_SECONDS = 8;
 const MEMORY_SLOTS = 10_000;
 const DELIVERY_RUNS = 200;
+/** Turns each way per pair in the section 6 against section 7 comparison (two pairs, interleaved). */
+const MESSAGE_VERSION_RUNS = 100;
 const MESSAGE_SENDERS = 50;
 const MESSAGE_SECONDS = 4;
 
@@ -87,6 +90,8 @@ progress(`relay capacity (${CAPACITY_SECONDS} s, memory${redis ? ' and Redis' : 
 const capacity = await benchCapacity(CONCURRENT_PAIRINGS, CAPACITY_SECONDS, redis?.url());
 progress('message delivery');
 const delivery = await benchDelivery(DELIVERY_RUNS);
+progress('messages v1 against v2, homes on disk');
+const versions = await benchMessageVersions(MESSAGE_VERSION_RUNS);
 progress(`relay messages (${MESSAGE_SECONDS} s)`);
 const messages = await benchMessages(MESSAGE_SENDERS, MESSAGE_SECONDS);
 const redisMessages = redis && (await benchMessages(MESSAGE_SENDERS, MESSAGE_SECONDS, redis.url()));
@@ -125,6 +130,10 @@ const rows: Row[] = [
     : []),
   timed(delivery.toReader, 'message: send → delivered to a waiting reader', `${DELIVERY_RUNS} messages, seal + POST → long poll, AuthOpen, checks, stored, acknowledged`),
   timed(delivery.toReceipt, 'message: send → receipt back (delivered)', 'the reader hands each message over at once'),
+  timed(versions.v1Send, 'message v1 (section 6): send, home on disk', `${versions.v1Send.runs} sends, seal + POST + records, two pairs in turns`),
+  timed(versions.v2Send, 'message v2 (section 7): send, home on disk', `×${round(versions.v2Send.medianMs / versions.v1Send.medianMs)} of v1: key spent under the lock, top-up secrets kept, signed`),
+  timed(versions.v1Read, 'message v1 (section 6): read, home on disk', `${versions.v1Read.runs} reads, one message waiting: open, checks, stored, acknowledged`),
+  timed(versions.v2Read, 'message v2 (section 7): read, home on disk', `×${round(versions.v2Read.medianMs / versions.v1Read.medianMs)} of v1: signature verified, one-time secret deleted, pool updated`),
   { metric: `relay messages/s at ${MESSAGE_BYTES / 1024} KiB (memory engine)`, median: messages.messagesPerSecond, unit: 'messages/s', note: `${messages.senders} senders, ${messages.messages} in ${messages.seconds} s, ${messages.relayCpuMsPerMessage} ms relay CPU each` },
   ...(redisMessages ? [{ metric: `relay messages/s at ${MESSAGE_BYTES / 1024} KiB (Redis engine)`, median: redisMessages.messagesPerSecond, unit: 'messages/s', note: `${redisMessages.messages} in ${redisMessages.seconds} s, ${redisMessages.relayCpuMsPerMessage} ms relay CPU each` }] : []),
   { metric: 'relay memory per open slot (waiting for guest)', median: memory.openedBytesPerSlot, unit: 'bytes', note: `heap with ${memory.slots} slots minus empty, after GC` },

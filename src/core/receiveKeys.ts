@@ -19,8 +19,14 @@ import { IDENTITY_KID, MAX_ONE_TIME_KEYS_PER_MESSAGE, receiveKeyPublic } from '.
 import type { Clock, Memory, Random, Vault } from './ports.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-/** A peer should always hold at least this many one-time keys it has not used (7.1). */
+/** A peer should always hold at least this many one-time keys it has not used (7.1); the bootstrap gives this many. */
 export const ONE_TIME_KEYS_TARGET = 8;
+/**
+ * Once the peer holds fewer than the target, a message gives it enough to hold this many (at
+ * most 16 per message, 7.3): one refill, and one secrets write, per 8 messages instead of one
+ * key and one write per message.
+ */
+export const ONE_TIME_KEYS_REFILL = MAX_ONE_TIME_KEYS_PER_MESSAGE;
 /** A new last-resort key is given once the current one is this old. */
 export const LAST_RESORT_ROTATION_MS = DAY_MS;
 /** A last-resort secret is deleted this long after a newer one was given (the relay keeps a message 7 days). */
@@ -93,14 +99,14 @@ export class ReceiveKeys {
   // -- Keys this side gives ---------------------------------------------------------------------
 
   /**
-   * The keys to put in the next message to `peer` (7.1 top-up): fresh one-time keys so that it
-   * holds at least 8 unused (at most 16 at once), and a new last-resort key when the current one
-   * is a day old. Their secrets are stored before this resolves.
+   * The keys to put in the next message to `peer` (7.1 top-up): when it holds fewer than 8 unused
+   * one-time keys, enough to hold 16; and a new last-resort key when the current one is a day
+   * old. Their secrets are stored before this resolves (nothing is written when nothing is given).
    */
   async topUp(peer: string): Promise<GivenKey[]> {
     const held = await this.readHeld(heldKey(peer));
-    const given = this.makeKeys(held);
-    await this.writeHeld(heldKey(peer), held);
+    const given = this.makeKeys(held, ONE_TIME_KEYS_REFILL);
+    if (given.length > 0) await this.writeHeld(heldKey(peer), held);
     return given;
   }
 
@@ -108,7 +114,7 @@ export class ReceiveKeys {
   async forPairing(pairId: string): Promise<GivenKey[]> {
     const held = await this.readHeld(pairingKey(pairId));
     if (held.length > 0) return held.map(({ kid, secret, last }) => givenKey(kid, secret, last));
-    const given = this.makeKeys(held);
+    const given = this.makeKeys(held, ONE_TIME_KEYS_TARGET);
     await this.writeHeld(pairingKey(pairId), held);
     return given;
   }
@@ -195,9 +201,11 @@ export class ReceiveKeys {
    */
   async route(peer: string): Promise<SendRoute> {
     const pool = await this.readPool(peer);
-    const chosen = pool.oneTime.shift() ?? pool.last;
+    const oneTime = pool.oneTime.shift();
+    const chosen = oneTime ?? pool.last;
     if (chosen) {
-      await this.writePool(peer, pool);
+      // Spent for good before it is used; the last-resort key is reused, so nothing changes then.
+      if (oneTime) await this.writePool(peer, pool);
       return { v: 2, kid: chosen.kid, pub: fromBase64(chosen.pub, 'receive key', SECRET_LENGTH), keys: await this.topUp(peer) };
     }
     if (pool.idKeysSent) return { v: 1 };
@@ -232,12 +240,12 @@ export class ReceiveKeys {
 
   // -- Internals --------------------------------------------------------------------------------
 
-  /** Makes the top-up into `held` (7.1). */
-  private makeKeys(held: HeldKey[]): GivenKey[] {
+  /** Makes the top-up into `held` (7.1): below 8 unused one-time keys, up to `refillTo`. */
+  private makeKeys(held: HeldKey[], refillTo: number): GivenKey[] {
     const now = this.deps.clock.now();
     const given: GivenKey[] = [];
     const unused = held.filter((key) => !key.last).length;
-    const wanted = Math.min(Math.max(ONE_TIME_KEYS_TARGET - unused, 0), MAX_ONE_TIME_KEYS_PER_MESSAGE);
+    const wanted = unused < ONE_TIME_KEYS_TARGET ? Math.min(refillTo - unused, MAX_ONE_TIME_KEYS_PER_MESSAGE) : 0;
     for (let i = 0; i < wanted; i++) {
       const key = this.newKey(now);
       held.push(key);

@@ -15,6 +15,7 @@ import {
   MAX_POOL_KEYS,
   MAX_SECRETS_PER_PEER,
   ONE_TIME_KEY_LIFETIME_MS,
+  ONE_TIME_KEYS_REFILL,
   ONE_TIME_KEYS_TARGET,
   ReceiveKeys,
 } from '../../src/core/receiveKeys.js';
@@ -49,18 +50,28 @@ async function keyStore() {
 }
 
 describe('receive keys this side gives (7.1)', () => {
-  it('gives 8 one-time keys and a last-resort key first, then only what tops the peer up to 8 unused', async () => {
+  it('gives 8 one-time keys and a last-resort key at pairing, then refills to 16 once the peer holds fewer than 8', async () => {
+    const { keys } = await keyStore();
+    const paired = await keys.forPairing('pair');
+    assert.equal(paired.filter((key) => !key.last).length, ONE_TIME_KEYS_TARGET);
+    assert.equal(paired.filter((key) => key.last).length, 1);
+    await keys.adoptPairing('pair', PEER);
+    assert.deepEqual(await keys.topUp(PEER), [], 'the peer holds 8 unused keys and a fresh last-resort key');
+    await keys.used(PEER, paired[0]!.kid);
+    const refill = await keys.topUp(PEER);
+    assert.equal(refill.length, ONE_TIME_KEYS_REFILL - (ONE_TIME_KEYS_TARGET - 1));
+    for (const key of refill) assert.equal(key.last, undefined);
+    for (const key of paired.slice(1, 8)) await keys.used(PEER, key.kid);
+    assert.deepEqual(await keys.topUp(PEER), [], 'still 9 unused');
+  });
+
+  it('gives at most 16 one-time keys in one message, and a last-resort key first', async () => {
     const { keys } = await keyStore();
     const first = await keys.topUp(PEER);
-    assert.equal(first.filter((key) => !key.last).length, ONE_TIME_KEYS_TARGET);
+    assert.equal(first.filter((key) => !key.last).length, ONE_TIME_KEYS_REFILL);
     assert.equal(first.filter((key) => key.last).length, 1);
     for (const key of first) assert.match(key.kid, /^[0-9a-f]{16}$/);
-    assert.deepEqual(await keys.topUp(PEER), [], 'the peer still holds 8 unused keys and a fresh last-resort key');
-    const [spent] = first;
-    await keys.used(PEER, spent!.kid);
-    const again = await keys.topUp(PEER);
-    assert.equal(again.length, 1);
-    assert.equal(again[0]!.last, undefined);
+    assert.deepEqual(await keys.topUp(PEER), []);
   });
 
   it('holds the secret behind each public key given, and deletes a one-time secret once used (really gone from the file)', async () => {
@@ -164,7 +175,7 @@ describe('the pool a peer gave (7.2)', () => {
   it('without keys from the peer: section 6, with the upgrading keys once', async () => {
     const { keys } = await keyStore();
     const first = await keys.route(PEER);
-    assert.ok(first.v === 1 && first.upgrade && first.upgrade.length === ONE_TIME_KEYS_TARGET + 1);
+    assert.ok(first.v === 1 && first.upgrade && first.upgrade.length === ONE_TIME_KEYS_REFILL + 1);
     assert.deepEqual(await keys.route(PEER), { v: 1 });
     assert.deepEqual(await keys.forwardSecrecy(PEER), { state: 'off', sending: false, receiving: false });
     await keys.markSpokeV2(PEER);
