@@ -12,6 +12,9 @@ import { encodeMessage, newMessageId, sealEnvelope, sentAtOf } from '../../src/c
 import { sealEnvelopeV2 } from '../../src/core/messagesV2.js';
 import { LAST_RESORT_GRACE_MS, LAST_RESORT_ROTATION_MS, ONE_TIME_KEY_LIFETIME_MS } from '../../src/core/receiveKeys.js';
 import { getPeer, loadPeerSendToken } from '../../src/core/trust.js';
+import { canonicalJson, createCard } from '../../src/core/identity.js';
+import { parseBootstrapPayload } from '../../src/core/session.js';
+import { isPairError } from '../../src/core/errors.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { pairSides } from '../helpers/pairing.js';
 import { type Side, makeSide } from '../helpers/sides.js';
@@ -230,3 +233,21 @@ async function readOwnInbox(side: Side): Promise<string[]> {
   const page = await side.deps.relays(inbox.relayUrl).readMessages(inbox.slotId, inbox.ownerToken, { after: 0 });
   return page.messages.map((message) => message.value);
 }
+
+describe('the bootstrap may carry keys (section 4)', () => {
+  const card = createCard('carol', new Uint8Array(32).fill(7), '2026-12-03T00:00:00Z');
+  const base = { v: 1, card, relay_url: 'http://127.0.0.1:8771', slot_id: 'a'.repeat(32), send_token: 'b'.repeat(64) };
+  const key = { kid: '0123456789abcdef', pub: toBase64(new Uint8Array(32).fill(1)) };
+  const parse = (payload: unknown) => parseBootstrapPayload(new TextEncoder().encode(canonicalJson(payload)));
+
+  it('accepts a payload without keys (a peer that predates section 7) and one with them', () => {
+    assert.deepEqual(parse(base).keys, []);
+    assert.deepEqual(parse({ ...base, keys: [key, { ...key, kid: 'fedcba9876543210', last: true }] }).keys, [key, { ...key, kid: 'fedcba9876543210', last: true }]);
+  });
+
+  it('refuses malformed keys as a protocol violation naming them', () => {
+    for (const keys of [{}, [{ ...key, kid: 'nope' }], [key, key], Array.from({ length: 18 }, (_, i) => ({ ...key, kid: i.toString(16).padStart(16, '0') }))]) {
+      assert.throws(() => parse({ ...base, keys }), (error: unknown) => isPairError(error, 'protocol_violation') && /bootstrap keys/.test(error.message));
+    }
+  });
+});
