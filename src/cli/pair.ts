@@ -15,6 +15,7 @@ import { type PairingEvent, runPairing as runPairingFlow } from '../core/pairing
 import type { ConfirmPort, Role } from '../core/ports.js';
 import { MemoryKeyValueStore, routeSessionKeys } from '../core/routedStore.js';
 import type { SessionDeps } from '../core/session.js';
+import { homeMailLock } from '../node/mailLock.js';
 import { SessionStore } from '../core/store.js';
 import { createRelayConnector } from '../relay/client.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_URL, ensureLocalRelay } from '../relay/embedded.js';
@@ -49,6 +50,7 @@ export function interactiveDeps(home: string): SessionDeps {
     random: systemRandom,
     clock: systemClock,
     relays: createRelayConnector(),
+    mailLock: homeMailLock(home),
   };
 }
 

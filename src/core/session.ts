@@ -28,7 +28,8 @@ import {
   typedSasMatches,
   verifyPeerConfirm,
 } from './keySchedule.js';
-import { type Clock, type Memory, PAIR_FIELDS, type PairField, type Random, type RelayConnector, type Role, type SlotView, type Vault } from './ports.js';
+import { Mailbox } from './mailbox.js';
+import { type Clock, type MailLock, type Memory, PAIR_FIELDS, type PairField, type Random, type RelayConnector, type Role, type SlotView, type Vault } from './ports.js';
 import { type Spake2Pending, spake2Start } from './spake2.js';
 import { type GivenKey, parseGivenKeys } from './messagesV2.js';
 import { ReceiveKeys } from './receiveKeys.js';
@@ -49,6 +50,8 @@ export interface SessionDeps {
   random: Random;
   clock: Clock;
   relays: RelayConnector;
+  /** The identity's mailbox lock: pinning hands the bootstrap's receive keys to the peer under it. */
+  mailLock?: MailLock;
 }
 
 export interface PeerSummary {
@@ -579,10 +582,14 @@ export class PairingSession {
       { fingerprint, handle: payload.card.handle, card: payload.card, relayUrl: payload.relayUrl, slotId: payload.slotId, pinnedAt: new Date(this.deps.clock.now()).toISOString(), ...(await takePendingGrant(this.deps, this.record.pairId)) },
       payload.sendToken,
     );
-    // Section 7.1: the keys this side gave in its bootstrap are this peer's now; its own are its pool.
+    // Section 7.1: the keys this side gave in its bootstrap are this peer's now; its own are its
+    // pool. Under the mail lock, like every spend and top-up, so a send to this peer at the same
+    // time (a peer paired again) loses neither.
     const receiveKeys = new ReceiveKeys(this.deps);
-    await receiveKeys.adoptPairing(this.record.pairId, fingerprint);
-    await receiveKeys.resetPool(fingerprint, payload.keys);
+    await new Mailbox(this.deps).exclusive(async () => {
+      await receiveKeys.adoptPairing(this.record.pairId, fingerprint);
+      await receiveKeys.resetPool(fingerprint, payload.keys);
+    });
     this.record.peer = { handle: payload.card.handle, fingerprint, relayUrl: payload.relayUrl };
     await this.put('done', '1');
     this.record.state = 'finalized';
