@@ -21,6 +21,7 @@ import type { Summary } from './stats.js';
 import { freshSqliteFile } from '../test/helpers/engines.js';
 import { RedisServer } from '../test/helpers/redis.js';
 import { MESSAGE_BYTES, benchMessages, benchSqliteCommit } from './messages.js';
+import { benchMessageVersions } from './messageVersions.js';
 import { benchWake } from './wake.js';
 import { installNativeCurves } from '../src/node/nativeCurves.js';
 
@@ -46,6 +47,8 @@ const CONCURRENT_PAIRINGS = 100;
 const CAPACITY_SECONDS = 8;
 const MEMORY_SLOTS = 10_000;
 const DELIVERY_RUNS = 200;
+/** Turns each way per pair in the section 6 against section 7 comparison (two pairs, interleaved). */
+const MESSAGE_VERSION_RUNS = 100;
 const MESSAGE_SENDERS = 50;
 const MESSAGE_SECONDS = 4;
 const CLI_START_RUNS = 15;
@@ -116,6 +119,8 @@ progress(`relay capacity (${CAPACITY_SECONDS} s each, memory, SQLite${redis ? ' 
 const capacity = await benchCapacity(CONCURRENT_PAIRINGS, CAPACITY_SECONDS, [sqliteStore(), ...(redis ? [redis.url()] : [])]);
 progress('message delivery');
 const delivery = await benchDelivery(DELIVERY_RUNS);
+progress('messages v1 against v2, homes on disk');
+const versions = await benchMessageVersions(MESSAGE_VERSION_RUNS);
 progress(`relay messages (${MESSAGE_SECONDS} s)`);
 const messages = await benchMessages(MESSAGE_SENDERS, MESSAGE_SECONDS);
 const sqliteMessages = await benchMessages(MESSAGE_SENDERS, MESSAGE_SECONDS, sqliteStore());
@@ -173,6 +178,10 @@ const rows: Row[] = [
   timed(delivery.toReceipt, 'message: send → receipt back (delivered)', 'the reader hands each message over at once'),
   ratio('  send → waiting reader / long-poll wake', delivery.toReader.medianMs / wake.medianMs, TO_READER_TARGET, 'p50s, same run'),
   ratio('  send → receipt back / long-poll wake', delivery.toReceipt.medianMs / wake.medianMs, TO_RECEIPT_TARGET, 'p50s, same run'),
+  timed(versions.v1Send, 'message v1 (section 6): send, home on disk', `${versions.v1Send.runs} sends, seal + POST + records, two pairs in turns`),
+  timed(versions.v2Send, 'message v2 (section 7): send, home on disk', `×${round(versions.v2Send.medianMs / versions.v1Send.medianMs)} of v1: key spent under the lock, top-up secrets kept, signed`),
+  timed(versions.v1Read, 'message v1 (section 6): read, home on disk', `${versions.v1Read.runs} reads, one message waiting: open, checks, stored, acknowledged`),
+  timed(versions.v2Read, 'message v2 (section 7): read, home on disk', `×${round(versions.v2Read.medianMs / versions.v1Read.medianMs)} of v1: signature verified, one-time secret deleted, pool updated`),
   { metric: `relay messages/s at ${MESSAGE_BYTES / 1024} KiB (memory engine)`, median: messages.messagesPerSecond, unit: 'messages/s', note: `${messages.senders} senders, ${messages.messages} in ${messages.seconds} s, ${messages.relayCpuMsPerMessage} ms relay CPU each` },
   { metric: `relay messages/s at ${MESSAGE_BYTES / 1024} KiB (SQLite engine)`, median: sqliteMessages.messagesPerSecond, unit: 'messages/s', note: `${sqliteMessages.messages} in ${sqliteMessages.seconds} s, ${sqliteMessages.relayCpuMsPerMessage} ms relay CPU each, each committed (WAL, synchronous=FULL) before its 201` },
   timed(sqliteCommit, `SQLite store: one ${MESSAGE_BYTES / 1024} KiB message committed`, `${SQLITE_COMMITS} posts in-process, no HTTP, node-sqlite3-wasm, WAL, synchronous=FULL`),

@@ -20,6 +20,13 @@
   const handle = byId('peer-handle');
   const fingerprint = byId('peer-fingerprint');
   const lost = byId('lost');
+  const forwardSecrecy = byId('forward-secrecy');
+  /** Whether the peer's messages have forward secrecy yet (PROTOCOL.md section 7). */
+  const FORWARD_SECRECY = {
+    on: 'Forward secrecy on: a stolen key cannot open these messages later or forge theirs.',
+    upgrading: 'Forward secrecy upgrading: on once you have both sent a message.',
+    off: 'No forward secrecy yet: their app speaks only the older message format.',
+  };
   const log = byId('log');
   const empty = byId('empty');
   const entries = byId('entries');
@@ -45,6 +52,7 @@
       Array.isArray(view.entries) && view.entries.every(isEntry) &&
       isCount(view.lost) && isCount(view.pendingGap) &&
       typeof view.sending === 'boolean' && typeof view.canSend === 'boolean' &&
+      Object.hasOwn(FORWARD_SECRECY, view.forwardSecrecy) &&
       (view.error === undefined || isString(view.error))
     );
   }
@@ -128,6 +136,8 @@
     main.dataset.state = 'ready';
     handle.textContent = view.peer.handle;
     fingerprint.textContent = `Fingerprint ${view.peer.fingerprint}`;
+    forwardSecrecy.dataset.forwardSecrecy = view.forwardSecrecy;
+    forwardSecrecy.textContent = FORWARD_SECRECY[view.forwardSecrecy];
     const warnings = [];
     if (view.lost > 0) warnings.push(`The relay may have lost ${view.lost} message${view.lost === 1 ? '' : 's'} from ${view.peer.handle}.`);
     if (view.pendingGap > 0) warnings.push(`${view.pendingGap} earlier message${view.pendingGap === 1 ? ' has' : 's have'} not arrived yet.`);

@@ -149,11 +149,17 @@ const COMMANDS: readonly Command[] = [
     options: ['home', 'json'],
     examples: [{ args: '', why: 'fingerprint, handle and when each was pinned' }],
     run: async ({ context, home, terminal }) => {
-      const [{ listPeers }, { homeOption }] = await Promise.all([import('../core/trust.js'), import('./words.js')]);
-      const peers = await listPeers(await homeDeps(home));
+      const [{ listPeers }, { ReceiveKeys }, { homeOption, FORWARD_SECRECY_WORDS }] = await Promise.all([import('../core/trust.js'), import('../core/receiveKeys.js'), import('./words.js')]);
+      const deps = await homeDeps(home);
+      const peers = await listPeers(deps);
       if (peers.length === 0 && !terminal.json) terminal.say(`No pinned peers yet in ${home}. Pair with: ${invokedAs()} host${homeOption(context)}`);
+      const keys = new ReceiveKeys(deps);
       for (const peer of peers) {
-        terminal.result({ handle: peer.handle, fingerprint: peer.fingerprint, relay_url: peer.relayUrl, pinned_at: peer.pinnedAt }, `${peer.fingerprint}  ${peer.handle}  pinned ${peer.pinnedAt}`);
+        const secrecy = await keys.forwardSecrecy(peer.fingerprint);
+        terminal.result(
+          { handle: peer.handle, fingerprint: peer.fingerprint, relay_url: peer.relayUrl, pinned_at: peer.pinnedAt, forward_secrecy: secrecy.state },
+          `${peer.fingerprint}  ${peer.handle}  pinned ${peer.pinnedAt}  ${FORWARD_SECRECY_WORDS[secrecy.state]}`,
+        );
       }
       return 0;
     },

@@ -231,7 +231,8 @@ class EventRenderer {
       // A message kept by an earlier version that cannot be shown must not stop the others.
       prose = `${record.sentAt}  ${handle} (${record.peer}): message ${record.id} cannot be shown here.`;
     }
-    this.terminal.result({ event: 'message', id: record.id, from, n: record.n, sent_at: record.sentAt, body: record.body }, prose);
+    // `v`: 2 when the message came sealed to a receive key and signed (forward secrecy, PROTOCOL.md 7).
+    this.terminal.result({ event: 'message', id: record.id, v: record.v ?? 1, from, n: record.n, sent_at: record.sentAt, body: record.body }, prose);
   }
 
   event(event: MessagingEvent): void {

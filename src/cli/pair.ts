@@ -17,6 +17,7 @@ import { CANCELLED_REASON, type PairingEvent, runPairing as runPairingFlow } fro
 import type { ConfirmPort, RelayConnector, Role } from '../core/ports.js';
 import { MemoryKeyValueStore, routeSessionKeys } from '../core/routedStore.js';
 import type { SessionDeps } from '../core/session.js';
+import { homeMailLock } from '../node/mailLock.js';
 import { SessionStore } from '../core/store.js';
 import { parseCode } from '../core/codePhrase.js';
 import { hostOf, markHosting } from '../node/sessionWriters.js';
@@ -53,6 +54,7 @@ export function interactiveDeps(home: string): SessionDeps {
     random: systemRandom,
     clock: systemClock,
     relays: createRelayConnector(),
+    mailLock: homeMailLock(home),
   };
 }
 

@@ -7,6 +7,7 @@ import { CANCELLED_REASON } from '../core/pairing.js';
 import type { PeerSummary, SessionSnapshot } from '../core/session.js';
 import type { RelayChoiceFailure } from '../node/localRelay.js';
 import { shellWord } from './invocation.js';
+import type { ForwardSecrecy } from '../core/receiveKeys.js';
 import { OWN_KEY_REASON, SAS_MISMATCH_REASON } from '../core/session.js';
 import { jsonQuote, showControls } from '../core/untrusted.js';
 
@@ -139,3 +140,10 @@ export function localRelayFailureWords(failure: RelayChoiceFailure, command: str
       return `The local relay process did not answer at ${failure.url} within ${failure.waitedMs / 1000} s. Try again, or ${instead}.`;
   }
 }
+
+/** Whether a peer's messages have forward secrecy yet (PROTOCOL.md section 7), for the peers list. */
+export const FORWARD_SECRECY_WORDS: Record<ForwardSecrecy['state'], string> = {
+  on: 'forward secrecy: on',
+  upgrading: 'forward secrecy: upgrading (on once both sides sent a message)',
+  off: 'forward secrecy: not yet (their app speaks only the older message format)',
+};

@@ -57,6 +57,8 @@
 import { fromBase64, toBase64, wipe } from './bytes.js';
 import { type ErrorCode, PairError, isPairError, isRelayTrouble } from './errors.js';
 import { loadIdentity, loadSigningKey } from './identity.js';
+import { IDENTITY_KID, type MessageV2, type ParsedEnvelopeV2, openEnvelopeV2, parseEnvelopeV2, sealEnvelopeV2 } from './messagesV2.js';
+import { ReceiveKeys, type SendRoute } from './receiveKeys.js';
 import { type OwnInbox, firstInbox, inboxOn, listOwnInboxes, pendingGrantIds, replaceInbox } from './inboxes.js';
 import { type HeldMailbox, type MailRecord, Mailbox, type MailboxOptions, type OutboxEntry } from './mailbox.js';
 import {
@@ -72,6 +74,8 @@ import {
   parseMessage,
   sealEnvelope,
   sentAtOf,
+  x25519PublicFromEd25519,
+  x25519SecretFromSeed,
 } from './messages.js';
 import type { Clock, MailLock, Memory, Random, RelayConnector, RelayPort, Vault } from './ports.js';
 import { type PinnedPeer, decideMove, findPeers, forgetPeer, getPeer, heldMove, holdMove, listPeers, loadPeerSendToken, pendingRevocations, rememberRevocation, revocationsDone, updatePeer } from './trust.js';
@@ -202,6 +206,8 @@ export async function resolvePeer(deps: Pick<MessagingDeps, 'vault' | 'memory'>,
 export class SendRunner {
   private readonly emitter: Emitter;
   readonly mailbox: Mailbox;
+  /** Section 7's receive keys: the pool each peer gave (spent here) and the keys given to it. */
+  readonly keys: ReceiveKeys;
 
   constructor(
     private readonly deps: MessagingDeps,
@@ -209,6 +215,7 @@ export class SendRunner {
   ) {
     this.mailbox = mailbox ?? new Mailbox(deps);
     this.emitter = new Emitter(deps.log);
+    this.keys = new ReceiveKeys(deps);
   }
 
   on(listener: MessagingListener): () => void {
@@ -233,9 +240,10 @@ export class SendRunner {
     const sendToken = await loadPeerSendToken(this.deps, peer.fingerprint);
     if (sendToken === undefined) throw new PairError('not_found', `${peer.handle} (${peer.fingerprint}) is no longer pinned.`);
     if (keep) await this.flushOutbox();
+    const route = await this.chooseRoute(peer);
     const n = await this.mailbox.nextN(peer.fingerprint);
     const message: Message = {
-      v: 1,
+      v: route.v,
       id: newMessageId(this.deps.random.bytes(16)),
       from: identity.fingerprint,
       to: peer.fingerprint,
@@ -243,15 +251,15 @@ export class SendRunner {
       sent_at: sentAtOf(this.deps.clock.now()),
       body,
     };
-    let envelope: string;
+    let envelopes: string[];
     try {
-      envelope = await this.seal(peer, message);
+      envelopes = await this.sealForRoute(peer, message, route);
     } catch (error) {
       await this.mailbox.releaseN(peer.fingerprint, n);
       throw error;
     }
     try {
-      await this.post(peer, sendToken, envelope);
+      for (const envelope of envelopes) await this.post(peer, sendToken, envelope);
     } catch (error) {
       const record = keep && isPairError(error) && refusedForNow(error) ? await this.mailbox.queue(message, error.code, this.deps.clock.now() + OUTBOX_RETRY_BASE_MS) : undefined;
       if (record && isPairError(error)) {
@@ -269,13 +277,38 @@ export class SendRunner {
     return sent;
   }
 
-  private async seal(peer: PinnedPeer, message: Message): Promise<string> {
+  /**
+   * Chooses (and spends) the peer's receive key: one critical section of the identity, like `n`,
+   * so two processes never seal to one one-time key (PROTOCOL.md 7.2).
+   */
+  private async chooseRoute(peer: PinnedPeer): Promise<SendRoute> {
+    return this.mailbox.exclusive(() => this.keys.route(peer.fingerprint));
+  }
+
+  /**
+   * The envelopes that carry `message` on `route`, in the order to post them: when the peer gave
+   * no keys yet, first the keys to upgrade with under kid "id", numbered like the message it
+   * precedes so a peer that drops it (section 6 only) sees no gap in `n`.
+   */
+  private async sealForRoute(peer: PinnedPeer, message: Message, route: SendRoute): Promise<string[]> {
     const seed = await loadSigningKey(this.deps);
     try {
-      return toBase64(await sealEnvelope({ senderSeed: seed, recipientPublic: publicKeyOf(peer), recipientSlotId: peer.slotId, plaintext: encodeMessage(message) }));
+      const envelopes: string[] = [];
+      if (route.v === 1 && route.upgrade) {
+        const keysMessage: Message = { ...message, v: 2, id: newMessageId(this.deps.random.bytes(16)), body: { type: 'keys' } };
+        envelopes.push(toBase64(await this.seal(seed, peer, keysMessage, { v: 2, kid: IDENTITY_KID, pub: x25519PublicFromEd25519(publicKeyOf(peer)), keys: route.upgrade })));
+      }
+      envelopes.push(toBase64(await this.seal(seed, peer, message, route)));
+      return envelopes;
     } finally {
       wipe(seed);
     }
+  }
+
+  /** Section 6 (AuthSeal to the identity key) or section 7 (signed, sealed to the key `route` chose, carrying its top-up). */
+  private async seal(seed: Uint8Array, peer: PinnedPeer, message: Message, route: SendRoute): Promise<Uint8Array> {
+    if (route.v === 1) return sealEnvelope({ senderSeed: seed, recipientPublic: publicKeyOf(peer), recipientSlotId: peer.slotId, plaintext: encodeMessage(message) });
+    return sealEnvelopeV2({ senderSeed: seed, recipientKey: route.pub, kid: route.kid, recipientSlotId: peer.slotId, message: { ...message, v: 2, keys: route.keys } });
   }
 
   /**
@@ -301,9 +334,11 @@ export class SendRunner {
         await this.failQueued(entry, peer, 'timeout', `The relay did not take it for ${OUTBOX_MAX_AGE_MS / 86_400_000} days.`);
         continue;
       }
-      const message: Message = { v: 1, id: record.id, from: identity.fingerprint, to: peer.fingerprint, n: record.n, sent_at: record.sentAt, body: record.body };
+      // Sealed again on the route the peer's keys give now (a one-time key spent per try).
+      const route = await this.chooseRoute(peer);
+      const message: Message = { v: route.v, id: record.id, from: identity.fingerprint, to: peer.fingerprint, n: record.n, sent_at: record.sentAt, body: record.body };
       try {
-        await this.deps.relays(peer.relayUrl).postMessage(peer.slotId, sendToken, await this.seal(peer, message));
+        for (const envelope of await this.sealForRoute(peer, message, route)) await this.deps.relays(peer.relayUrl).postMessage(peer.slotId, sendToken, envelope);
         const settled = await this.mailbox.settleQueued(entry.peer, entry.id, 'sent');
         if (settled) this.emitter.emit({ type: 'sent', record: settled, peer: refOf(peer), id: entry.id });
       } catch (error) {
@@ -409,7 +444,10 @@ export class ReceiveRunner {
       await this.healGrants(events);
       await revokePending(this.deps);
       await this.sendReceipts();
-      for (const peer of await listPeers(this.deps)) await this.mailbox.prune(peer.fingerprint);
+      for (const peer of await listPeers(this.deps)) {
+        await this.mailbox.prune(peer.fingerprint);
+        await this.mailbox.exclusive(() => this.sender.keys.prune(peer.fingerprint));
+      }
     }
     // Queued sends go out with the pull, whichever front end runs it; what became of them is
     // this round's news too.
@@ -575,9 +613,12 @@ export class ReceiveRunner {
       } catch {
         throw new MessageRejected('bad_envelope', 'the stored value is not base64');
       }
-      const { peer, plaintext } = await this.openFromGrant(inbox, grantId, envelope, peers);
-      const message = parseMessage(plaintext, { from: peer.fingerprint, to: identity.fingerprint, now: this.deps.clock.now() });
+      const v2 = parseEnvelopeV2(envelope);
+      const { peer, message } = v2 ? await this.openV2FromGrant(inbox, grantId, v2, peers, identity.fingerprint) : await this.openV1(inbox, grantId, envelope, peers, identity.fingerprint);
       const accepted = await held.accept(message);
+      // Section 7.4, after the message is stored: the one-time key's secret goes, the keys it
+      // carries join the peer's pool, and section 6 envelopes from the peer are refused from now on.
+      if (v2) await this.sender.keys.accepted(peer.fingerprint, v2.kid, accepted === 'duplicate' ? [] : (message as MessageV2).keys);
       if (accepted === 'duplicate') throw new MessageRejected('duplicate', `message ${message.id} was accepted before (a replay)`);
       if (accepted.kind === 'stored') {
         this.emitter.emit({ type: 'message', record: accepted.record, peer: refOf(peer) }, events);
@@ -598,6 +639,50 @@ export class ReceiveRunner {
       this.deps.log?.(`dropped message seq ${seq} at ${inbox.relayUrl}: ${rejected.reason}: ${rejected.message}`);
       this.emitter.emit({ type: 'dropped', reason: rejected.reason, detail: rejected.message, relayUrl: inbox.relayUrl, seq }, events);
     }
+  }
+
+  /** A section 6 envelope: opened with the key of the peer the grant names, refused from a peer that spoke v2. */
+  private async openV1(inbox: OwnInbox, grantId: string, envelope: Uint8Array, peers: PinnedPeer[], self: string): Promise<{ peer: PinnedPeer; message: Message }> {
+    const { peer, plaintext } = await this.openFromGrant(inbox, grantId, envelope, peers);
+    if (await this.sender.keys.spokeV2(peer.fingerprint)) throw new MessageRejected('downgrade', `${peer.fingerprint} already spoke v2; a section 6 envelope from it is refused`);
+    return { peer, message: parseMessage(plaintext, { from: peer.fingerprint, to: self, now: this.deps.clock.now() }) };
+  }
+
+  /**
+   * A section 7 envelope: the peer the grant names, the secret of the key this side gave it (or
+   * the identity's for kid "id"), and every check of 7.4. A peer pinned before grants were
+   * remembered is known by its signature, as openFromGrant knows it by its key.
+   */
+  private async openV2FromGrant(inbox: OwnInbox, grantId: string, envelope: ParsedEnvelopeV2, peers: PinnedPeer[], self: string): Promise<{ peer: PinnedPeer; message: MessageV2 }> {
+    const named = peers.find((peer) => peer.grant?.grantId === grantId && peer.grant.slotId === inbox.slotId);
+    const open = async (peer: PinnedPeer): Promise<MessageV2> => {
+      let secret: Uint8Array | undefined;
+      if (envelope.kid === IDENTITY_KID) {
+        const seed = await loadSigningKey(this.deps);
+        secret = x25519SecretFromSeed(seed);
+        wipe(seed);
+      } else {
+        secret = await this.sender.keys.secretFor(peer.fingerprint, envelope.kid);
+      }
+      try {
+        return await openEnvelopeV2({ envelope, recipientSecret: secret, ownSlotId: inbox.slotId, senderPublic: publicKeyOf(peer), expect: { from: peer.fingerprint, to: self, now: this.deps.clock.now() } });
+      } finally {
+        if (secret) wipe(secret);
+      }
+    };
+    if (named) return { peer: named, message: await open(named) };
+    const first = await firstInbox(this.deps);
+    const unknown = peers.filter((peer) => (peer.grant ? peer.grant.grantId === undefined && peer.grant.slotId === inbox.slotId : first?.slotId === inbox.slotId));
+    for (const peer of unknown) {
+      try {
+        const message = await open(peer);
+        await updatePeer(this.deps, peer.fingerprint, { grant: { relayUrl: inbox.relayUrl, slotId: inbox.slotId, grantId, announced: true } });
+        return { peer, message };
+      } catch (error) {
+        if (!(error instanceof MessageRejected)) throw error;
+      }
+    }
+    throw new MessageRejected('unknown_grant', `the relay reports grant ${grantId}, which this side gave no pinned peer`);
   }
 
   /**
@@ -770,6 +855,8 @@ export async function forgetAndRevoke(deps: MessagingDeps, fingerprint: string):
       }
     }
   }
-  return { forgotten: await forgetPeer(deps, fingerprint), revoked };
+  const forgotten = await forgetPeer(deps, fingerprint);
+  await new Mailbox(deps).exclusive(() => new ReceiveKeys(deps).forget(fingerprint));
+  return { forgotten, revoked };
 }
 

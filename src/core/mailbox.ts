@@ -86,6 +86,8 @@ export interface MailRecord {
   state: ReceivedState | SentState;
   /** When the state last changed (ms). */
   changedAt: number;
+  /** 2: sealed to a receive key and signed (PROTOCOL.md section 7: forward secrecy); absent for section 6. */
+  v?: 2;
 }
 
 interface Gap {
@@ -195,7 +197,9 @@ export type Accepted =
   /** `overflowed`: older unhandled messages from that peer dropped to make room (MAX_UNHANDLED_PER_PEER). */
   | { kind: 'stored'; record: MailRecord; overflowed: number }
   | { kind: 'receipt'; delivered: string[] }
-  | { kind: 'inbox' };
+  | { kind: 'inbox' }
+  /** Section 7's body that only carries receive keys: never kept, never receipted. */
+  | { kind: 'keys' };
 
 export class Mailbox {
   private readonly lock: AsyncLock;
@@ -250,7 +254,7 @@ export class Mailbox {
 
   private sentRecord(message: Message, state: SentState): MailRecord {
     const now = this.deps.clock.now();
-    return { id: message.id, peer: message.to, direction: 'out', n: message.n, sentAt: message.sent_at, storedAt: now, body: message.body, state, changedAt: now };
+    return { id: message.id, peer: message.to, direction: 'out', n: message.n, sentAt: message.sent_at, storedAt: now, body: message.body, state, changedAt: now, ...versionOf(message) };
   }
 
   // -- The outbox: sends the relay refused for now (full, busy, unreachable) ---------------------
@@ -373,9 +377,11 @@ export class Mailbox {
       accepted = { kind: 'receipt', delivered: await this.markDelivered(peer, (message.body as { ids: string[] }).ids, now) };
     } else if (message.body.type === 'inbox') {
       accepted = { kind: 'inbox' };
+    } else if (message.v === 2 && message.body.type === 'keys') {
+      accepted = { kind: 'keys' };
     } else {
       const unhandled = await this.unhandledOf(peer, mail);
-      const record: MailRecord = { id: message.id, peer, direction: 'in', n: message.n, sentAt: message.sent_at, storedAt: now, body: message.body, state: 'unread', changedAt: now };
+      const record: MailRecord = { id: message.id, peer, direction: 'in', n: message.n, sentAt: message.sent_at, storedAt: now, body: message.body, state: 'unread', changedAt: now, ...versionOf(message) };
       await this.deps.memory.set(recordKey(peer, record.id), JSON.stringify(record));
       mail.ids.push(record.id);
       unhandled.push(record.id);
@@ -719,6 +725,11 @@ function parseChunk(text: string | undefined): [string, number][] {
   } catch {
     return [];
   }
+}
+
+/** A record says `v: 2` only for a section 7 message. */
+function versionOf(message: Message): { v?: 2 } {
+  return message.v === 2 ? { v: 2 } : {};
 }
 
 /**

@@ -68,7 +68,8 @@ export type KnownBody = TextBody | DataBody | ReceiptBody | InboxBody;
 export type Body = KnownBody | UnsupportedBody;
 
 export interface Message {
-  v: 1;
+  /** 2 for a message that came or went in a section 7 envelope (its `keys` and `sig` are not kept). */
+  v: 1 | 2;
   id: string;
   from: string;
   to: string;
@@ -93,7 +94,11 @@ export type DropReason =
   | 'stale' // sent_at more than 7 days ago
   | 'from_future' // sent_at more than 10 minutes ahead of this clock
   | 'duplicate' // an id accepted before (a replay), or the id of a message this side sent
-  | 'unprocessable'; // storing, counting or showing it failed: dropped so it cannot stop the pull
+  | 'unprocessable' // storing, counting or showing it failed: dropped so it cannot stop the pull
+  // Section 7.4 (v2 envelopes):
+  | 'unknown_key' // kid is no receive key this side gave that peer and still holds
+  | 'bad_signature' // the Ed25519 signature does not verify with the peer's pinned key
+  | 'downgrade'; // a section 6 envelope from a peer that already spoke v2
 
 export class MessageRejected extends Error {
   override readonly name = 'MessageRejected';
@@ -123,8 +128,11 @@ export function x25519PublicFromEd25519(ed25519Public: Uint8Array): Uint8Array {
 
 const suites = new WeakMap<CurveCrypto, CipherSuite>();
 
-/** The suite over the installed curves (keys of one KEM do not work with another's). */
-function hpkeSuite(): CipherSuite {
+/**
+ * The one HPKE suite of sections 6.2 and 7.3 (DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
+ * ChaCha20-Poly1305) over the installed curves (keys of one KEM do not work with another's).
+ */
+export function hpkeSuite(): CipherSuite {
   const installed = curves();
   let suite = suites.get(installed);
   if (!suite) {
@@ -277,8 +285,16 @@ export function parseMessage(plaintext: Uint8Array, expect: ParseExpectations): 
   if (!isPlainObject(value) || !hasExactly(value, ['v', 'id', 'from', 'to', 'n', 'sent_at', 'body'], [])) {
     throw new MessageRejected('bad_message', 'message does not have exactly the fields v, id, from, to, n, sent_at, body');
   }
-  const { v, id, from, to, n, sent_at: sentAt } = value;
-  if (v !== 1) throw new MessageRejected('bad_message', 'message v is not 1');
+  if (value['v'] !== 1) throw new MessageRejected('bad_message', 'message v is not 1');
+  const fields = checkMessageFields(value);
+  checkAddressed(fields, expect);
+  checkSentAt(fields.sent_at, expect.now);
+  return { v: 1, ...fields };
+}
+
+/** The fields sections 6.2 and 7.3 share, each checked for its format (`bad_message` otherwise). */
+export function checkMessageFields(value: Record<string, unknown>): Omit<Message, 'v'> {
+  const { id, from, to, n, sent_at: sentAt } = value;
   if (typeof id !== 'string' || !MESSAGE_ID_PATTERN.test(id)) throw new MessageRejected('bad_message', 'message id is not 32 lowercase hex characters');
   if (typeof from !== 'string' || !FINGERPRINT_PATTERN.test(from)) throw new MessageRejected('bad_message', 'message from is not a fingerprint');
   if (typeof to !== 'string' || !FINGERPRINT_PATTERN.test(to)) throw new MessageRejected('bad_message', 'message to is not a fingerprint');
@@ -292,12 +308,20 @@ export function parseMessage(plaintext: Uint8Array, expect: ParseExpectations): 
   } catch (error) {
     throw new MessageRejected('bad_message', `message body ${error instanceof Error ? error.message : 'is malformed'}`);
   }
-  if (from !== expect.from) throw new MessageRejected('wrong_sender', `message claims to be from ${from}, but the grant belongs to ${expect.from}`);
-  if (to !== expect.to) throw new MessageRejected('wrong_sender', `message is addressed to ${to}, not to this side (${expect.to})`);
+  return { id, from, to, n, sent_at: sentAt, body };
+}
+
+/** `from` must be the peer the grant names and `to` this side (`wrong_sender` otherwise). */
+export function checkAddressed(message: { from: string; to: string }, expect: ParseExpectations): void {
+  if (message.from !== expect.from) throw new MessageRejected('wrong_sender', `message claims to be from ${message.from}, but the grant belongs to ${expect.from}`);
+  if (message.to !== expect.to) throw new MessageRejected('wrong_sender', `message is addressed to ${message.to}, not to this side (${expect.to})`);
+}
+
+/** `sent_at` at most 7 days old and at most 10 minutes ahead of `now` (`stale`, `from_future`). */
+export function checkSentAt(sentAt: string, now: number): void {
   const sentMs = Date.parse(sentAt);
-  if (sentMs < expect.now - MAX_MESSAGE_AGE_MS) throw new MessageRejected('stale', `message was sent at ${sentAt}, more than 7 days ago`);
-  if (sentMs > expect.now + MAX_CLOCK_AHEAD_MS) throw new MessageRejected('from_future', `message was sent at ${sentAt}, more than 10 minutes ahead of this clock`);
-  return { v: 1, id, from, to, n, sent_at: sentAt, body };
+  if (sentMs < now - MAX_MESSAGE_AGE_MS) throw new MessageRejected('stale', `message was sent at ${sentAt}, more than 7 days ago`);
+  if (sentMs > now + MAX_CLOCK_AHEAD_MS) throw new MessageRejected('from_future', `message was sent at ${sentAt}, more than 10 minutes ahead of this clock`);
 }
 
 /** Throws an Error whose message completes "message body ..." on anything that is not a body. */
@@ -345,12 +369,12 @@ function withReplyTo<T extends TextBody | DataBody>(body: T, value: Record<strin
   return { ...body, reply_to: replyTo };
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** True if `value` has every `required` field, and no field outside `required` and `optional`. */
-function hasExactly(value: Record<string, unknown>, required: string[], optional: string[]): boolean {
+export function hasExactly(value: Record<string, unknown>, required: string[], optional: string[]): boolean {
   const keys = Object.keys(value);
   return required.every((name) => keys.includes(name)) && keys.every((name) => required.includes(name) || optional.includes(name));
 }

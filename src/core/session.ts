@@ -28,8 +28,11 @@ import {
   typedSasMatches,
   verifyPeerConfirm,
 } from './keySchedule.js';
-import { type Clock, type Memory, PAIR_FIELDS, type PairField, type Random, type RelayConnector, type Role, type SlotView, type Vault } from './ports.js';
+import { Mailbox } from './mailbox.js';
+import { type Clock, type MailLock, type Memory, PAIR_FIELDS, type PairField, type Random, type RelayConnector, type Role, type SlotView, type Vault } from './ports.js';
 import { type Spake2Pending, spake2Start } from './spake2.js';
+import { type GivenKey, parseGivenKeys } from './messagesV2.js';
+import { ReceiveKeys } from './receiveKeys.js';
 import { pinPeer, rememberRevocation } from './trust.js';
 import { isRelayUrlShape } from './untrusted.js';
 
@@ -48,6 +51,8 @@ export interface SessionDeps {
   random: Random;
   clock: Clock;
   relays: RelayConnector;
+  /** The identity's mailbox lock: pinning hands the bootstrap's receive keys to the peer under it. */
+  mailLock?: MailLock;
 }
 
 export interface PeerSummary {
@@ -122,9 +127,11 @@ interface BootstrapPayload {
   relayUrl: string;
   slotId: string;
   sendToken: string;
+  /** The receive keys the peer gave (section 7.1); empty from a peer that predates section 7. */
+  keys: GivenKey[];
 }
 
-/** Parses the peer's opened bootstrap: `{"v":1,"card","relay_url","slot_id","send_token"}`, nothing else. */
+/** Parses the peer's opened bootstrap: `{"v":1,"card","relay_url","slot_id","send_token"}` and optionally `keys`, nothing else. */
 export function parseBootstrapPayload(bytes: Uint8Array): BootstrapPayload {
   let value: unknown;
   try {
@@ -136,10 +143,11 @@ export function parseBootstrapPayload(bytes: Uint8Array): BootstrapPayload {
     throw new PairError('protocol_violation', 'The peer\'s bootstrap is not a JSON object.');
   }
   const fields = value as Record<string, unknown>;
-  const expected = ['card', 'relay_url', 'send_token', 'slot_id', 'v'];
-  const keys = Object.keys(fields).sort();
-  if (keys.join() !== expected.join()) {
-    throw new PairError('protocol_violation', `The peer's bootstrap has fields [${keys.join(', ')}]; expected exactly [${expected.join(', ')}].`);
+  // `keys` is optional: peers that predate section 7 send none.
+  const expected = Object.hasOwn(fields, 'keys') ? ['card', 'keys', 'relay_url', 'send_token', 'slot_id', 'v'] : ['card', 'relay_url', 'send_token', 'slot_id', 'v'];
+  const names = Object.keys(fields).sort();
+  if (names.join() !== expected.join()) {
+    throw new PairError('protocol_violation', `The peer's bootstrap has fields [${names.join(', ')}]; expected exactly [${expected.join(', ')}] (keys optional).`);
   }
   if (fields['v'] !== 1) throw new PairError('protocol_violation', 'The peer\'s bootstrap has an unsupported version; expected v 1.');
   const { relay_url: relayUrl, slot_id: slotId, send_token: sendToken } = fields;
@@ -149,6 +157,12 @@ export function parseBootstrapPayload(bytes: Uint8Array): BootstrapPayload {
   if (typeof slotId !== 'string' || !SLOT_TOKEN.test(slotId) || typeof sendToken !== 'string' || !SLOT_TOKEN.test(sendToken)) {
     throw new PairError('protocol_violation', 'The peer\'s bootstrap slot_id or send_token is malformed.');
   }
+  let keys: GivenKey[] = [];
+  try {
+    if (fields['keys'] !== undefined) keys = parseGivenKeys(fields['keys']);
+  } catch (error) {
+    throw new PairError('protocol_violation', `The peer's bootstrap keys ${error instanceof Error ? error.message : 'are malformed'}.`, { cause: error });
+  }
   let card: Card;
   try {
     card = verifyCard(fields['card']);
@@ -156,7 +170,7 @@ export function parseBootstrapPayload(bytes: Uint8Array): BootstrapPayload {
     if (isPairError(error)) throw new PairError('bad_card', `The peer's identity card is invalid: ${error.message}`, { cause: error });
     throw error;
   }
-  return { card, relayUrl, slotId, sendToken };
+  return { card, relayUrl, slotId, sendToken, keys };
 }
 
 function isHttpUrl(text: string): boolean {
@@ -569,6 +583,14 @@ export class PairingSession {
       { fingerprint, handle: payload.card.handle, card: payload.card, relayUrl: payload.relayUrl, slotId: payload.slotId, pinnedAt: new Date(this.deps.clock.now()).toISOString(), ...(await takePendingGrant(this.deps, this.record.pairId)) },
       payload.sendToken,
     );
+    // Section 7.1: the keys this side gave in its bootstrap are this peer's now; its own are its
+    // pool. Under the mail lock, like every spend and top-up, so a send to this peer at the same
+    // time (a peer paired again) loses neither.
+    const receiveKeys = new ReceiveKeys(this.deps);
+    await new Mailbox(this.deps).exclusive(async () => {
+      await receiveKeys.adoptPairing(this.record.pairId, fingerprint);
+      await receiveKeys.resetPool(fingerprint, payload.keys);
+    });
     this.record.peer = { handle: payload.card.handle, fingerprint, relayUrl: payload.relayUrl };
     await this.put('done', '1');
     this.record.state = 'finalized';
@@ -596,7 +618,8 @@ export class PairingSession {
     const { inbox, sendToken, grantId, moved } = await grantOnInbox(this.deps, this.deps.relays(this.record.relayUrl));
     await rememberPendingGrant(this.deps, this.record.pairId, { relayUrl: inbox.relayUrl, slotId: inbox.slotId, grantId, heldUntil: this.record.expiresAt });
     if (moved !== undefined) await healGrants(this.deps, new SendRunner(this.deps));
-    const payload = canonicalJson({ v: 1, card: identity.card, relay_url: inbox.relayUrl, slot_id: inbox.slotId, send_token: sendToken });
+    const keys = await new ReceiveKeys(this.deps).forPairing(this.record.pairId);
+    const payload = canonicalJson({ v: 1, card: identity.card, relay_url: inbox.relayUrl, slot_id: inbox.slotId, send_token: sendToken, keys });
     const payloadBytes = utf8(payload);
     if (payloadBytes.length > MAX_BOOTSTRAP_PAYLOAD_BYTES) throw new PairError('bad_input', 'Our own bootstrap payload is too large to send.');
     return sealBootstrap(key, this.codeHash, this.record.role, this.record.pairId, payloadBytes, this.deps.random.bytes(12));
@@ -612,6 +635,8 @@ export class PairingSession {
     // the relay is told to refuse it (by the receive runner, once it answers).
     const { grant } = await takePendingGrant(this.deps, this.record.pairId);
     if (grant) await rememberRevocation(this.deps, grant);
+    // The receive keys sealed into our bootstrap will never be any peer's.
+    await new ReceiveKeys(this.deps).dropPairing(this.record.pairId);
     if (notifyPeer && this.secrets && !this.record.sent.abort) {
       try {
         await this.put('abort', reason.slice(0, MAX_ABORT_REASON_CHARS));

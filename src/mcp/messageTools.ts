@@ -13,6 +13,7 @@ import type { MailRecord } from '../core/mailbox.js';
 import { MESSAGE_ID_PATTERN, isKnownBody } from '../core/messages.js';
 import { type PinnedPeer, heldMove, listPeers } from '../core/trust.js';
 import { escapeLineSeparators, jsonQuote } from '../core/untrusted.js';
+import { MCP_WORDS } from './words.js';
 
 /** The longest wait inbox_read may ask for in one call (well under clients' request timeouts). */
 export const MAX_INBOX_WAIT_SECONDS = 30;
@@ -65,6 +66,7 @@ const peerArg = z.string().min(1, 'peer must be a fingerprint or a handle from p
 const messageOut = z.object({
   id: z.string(),
   from: z.object({ handle: z.string(), fingerprint: z.string() }),
+  v: z.number().describe('2: sealed to a one-time key and signed (forward secrecy); 1: the older format'),
   n: z.number(),
   sent_at: z.string(),
   state: z.string(),
@@ -72,7 +74,7 @@ const messageOut = z.object({
 });
 
 function messageOutOf(record: MailRecord, handle: string): z.infer<typeof messageOut> {
-  return { id: record.id, from: { handle, fingerprint: record.peer }, n: record.n, sent_at: record.sentAt, state: record.state, body: { ...record.body } };
+  return { id: record.id, from: { handle, fingerprint: record.peer }, v: record.v ?? 1, n: record.n, sent_at: record.sentAt, state: record.state, body: { ...record.body } };
 }
 
 /** One message as the agent reads it: who, when, and the content quoted (JSON-escaped). */
@@ -249,6 +251,7 @@ export function registerMessageTools(server: McpServer, options: MessageToolsOpt
           fingerprint: z.string(),
           unread: z.number(),
           lost: z.number(),
+          forward_secrecy: z.enum(['on', 'upgrading', 'off']),
           last_received: z.object({ id: z.string(), sent_at: z.string(), state: z.string() }).optional(),
           last_sent: z.object({ id: z.string(), sent_at: z.string(), state: z.string(), delivered: z.boolean() }).optional(),
           queued: z.array(z.object({ id: z.string(), sent_at: z.string() })).describe('Messages to this peer waiting in the outbox (the relay refused them for now); peer_send_cancel takes one back.'),
@@ -273,11 +276,13 @@ export function registerMessageTools(server: McpServer, options: MessageToolsOpt
         if (record) queued.push({ id: record.id, sent_at: record.sentAt });
       }
       const move = await heldMove(deps, target.fingerprint);
+      const secrecy = await receiver.sender.keys.forwardSecrecy(target.fingerprint);
       rows.push({
         handle: target.handle,
         fingerprint: target.fingerprint,
         unread: summary.unread,
         lost: summary.lost,
+        forward_secrecy: secrecy.state,
         ...(summary.lastIn && { last_received: { id: summary.lastIn.id, sent_at: summary.lastIn.sentAt, state: summary.lastIn.state } }),
         ...(summary.lastOut && { last_sent: { id: summary.lastOut.id, sent_at: summary.lastOut.sentAt, state: summary.lastOut.state, delivered: summary.lastOut.state === 'delivered' } }),
         queued,
@@ -295,7 +300,8 @@ export function registerMessageTools(server: McpServer, options: MessageToolsOpt
             (row.last_received ? `; last received ${row.last_received.id} (${row.last_received.state})` : '') +
             (row.lost > 0 ? `; the relay may have lost ${row.lost} of their messages` : '') +
             (row.overflowed > 0 ? `; ${row.overflowed} of their unhandled messages were dropped to keep the limit` : '') +
-            (row.move_held ? `; asks to be written to on another relay, relay URL ${jsonQuote(row.move_held.relay_url)}. ${MOVE_DECISION}` : ''),
+            (row.move_held ? `; asks to be written to on another relay, relay URL ${jsonQuote(row.move_held.relay_url)}. ${MOVE_DECISION}` : '') +
+            `; ${MCP_WORDS.forwardSecrecy[row.forward_secrecy]}`,
           )
           .join('\n');
     return ok({ peers: rows }, text);

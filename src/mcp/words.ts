@@ -62,6 +62,12 @@ export function agentNextStep(snapshot: SessionSnapshot): string {
 }
 
 export const MCP_WORDS = {
+  /** Whether a peer's messages have forward secrecy yet (PROTOCOL.md section 7), in peer_status. */
+  forwardSecrecy: {
+    on: 'forward secrecy on (a stolen key cannot open past messages or forge theirs)',
+    upgrading: 'forward secrecy upgrading (on once both sides sent a message)',
+    off: 'no forward secrecy yet (their app speaks only the older message format)',
+  },
   noIdentity: 'This agent has no identity yet. Call identity_init with a handle first (ask the person for a short name).',
   notYetSas: (id: string): string => `Pairing ${id} is still in the key exchange; there is no SAS yet. Call pair_status with wait_seconds until the state is sas_ready.`,
   alreadyAsking: (id: string): string => `The person is already being asked to verify pairing ${id}; wait for that answer.`,

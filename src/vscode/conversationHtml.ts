@@ -14,6 +14,7 @@ export function conversationHtml(page: PanelPage): string {
   <header>
     <h1 id="heading">Conversation with <span id="peer-handle"></span></h1>
     <p id="peer-fingerprint" class="muted"></p>
+    <p id="forward-secrecy" class="muted"></p>
   </header>
   <p id="lost" class="warning" role="status" hidden></p>
   <section id="log" role="log" aria-live="polite" aria-label="Messages" tabindex="0">

@@ -4,6 +4,7 @@
 // checked here before anything acts on it.
 
 import type { MailRecord, PeerMailSummary } from '../core/mailbox.js';
+import type { ForwardSecrecy } from '../core/receiveKeys.js';
 import { messageShape } from './panelMessages.js';
 
 export type EntryState = MailRecord['state'];
@@ -34,6 +35,8 @@ export interface ConversationView {
   error?: string;
   /** False once the peer was forgotten: the page shows the history but cannot send. */
   canSend: boolean;
+  /** Whether this peer's messages have forward secrecy yet (PROTOCOL.md section 7). */
+  forwardSecrecy: ForwardSecrecy['state'];
 }
 
 export type HostToConversation = { type: 'view'; view: ConversationView } | { type: 'sent' };
@@ -87,7 +90,12 @@ export function conversationEntry(record: MailRecord): ConversationEntry {
   return entry;
 }
 
-export function conversationView(peer: { handle: string; fingerprint: string }, records: MailRecord[], summary: PeerMailSummary, extra: { sending: boolean; canSend: boolean; error?: string }): ConversationView {
+export function conversationView(
+  peer: { handle: string; fingerprint: string },
+  records: MailRecord[],
+  summary: PeerMailSummary,
+  extra: { sending: boolean; canSend: boolean; forwardSecrecy: ForwardSecrecy['state']; error?: string },
+): ConversationView {
   const view: ConversationView = {
     peer: { handle: peer.handle, fingerprint: peer.fingerprint },
     entries: records.map(conversationEntry),
@@ -95,6 +103,7 @@ export function conversationView(peer: { handle: string; fingerprint: string }, 
     pendingGap: summary.pendingGap ?? 0,
     sending: extra.sending,
     canSend: extra.canSend,
+    forwardSecrecy: extra.forwardSecrecy,
   };
   if (extra.error !== undefined) view.error = extra.error;
   return view;

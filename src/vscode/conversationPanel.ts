@@ -107,8 +107,8 @@ class ConversationPanel {
     try {
       const pinned = await messaging.peer(this.peer.fingerprint);
       if (pinned && this.panel.visible) await messaging.markShown(this.peer.fingerprint);
-      const { records, summary } = await messaging.conversation(this.peer.fingerprint);
-      const view = conversationView(pinned ?? this.peer, records, summary, { sending: this.sending, canSend: pinned !== undefined, ...(this.error !== undefined && { error: this.error }) });
+      const { records, summary, forwardSecrecy } = await messaging.conversation(this.peer.fingerprint);
+      const view = conversationView(pinned ?? this.peer, records, summary, { sending: this.sending, canSend: pinned !== undefined, forwardSecrecy, ...(this.error !== undefined && { error: this.error }) });
       this.post({ type: 'view', view });
     } catch (error) {
       this.options.log.warn(`Conversation with ${this.peer.handle}: ${error instanceof Error ? error.message : String(error)}`);

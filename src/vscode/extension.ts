@@ -45,7 +45,7 @@ import { PairingPresenter } from './pairingUi.js';
 import { SasPanels } from './sasPanel.js';
 import { SHARED_MODULES } from './sharedModules.js';
 import { SessionStatusBar } from './statusBar.js';
-import { extensionStores, moveMailboxOutOfGlobalState } from './storage.js';
+import { extensionStores, moveOutOfGlobalState } from './storage.js';
 import { registerJoinLinkHandler } from './uriHandler.js';
 
 /** Work that must finish before the window goes: closing the MCP server (never the local relay). */
@@ -176,13 +176,13 @@ function startMessaging(context: vscode.ExtensionContext, deps: ExtensionDeps): 
     }),
     { dispose: () => { stopWatchingStore(); void messaging.dispose(); } },
   );
-  // A mailbox the first builds kept in global state moves to its files before the first pull.
-  void moveMailboxOutOfGlobalState(context)
+  // A mailbox and pinned peers earlier builds kept in global state move to the files before the first pull.
+  void moveOutOfGlobalState(context)
     .then((moved) => {
-      if (moved > 0) deps.log.info(`Messages: moved ${moved} mailbox entries out of the global state.`);
+      if (moved > 0) deps.log.info(`Messages: moved ${moved} mailbox and peer entries out of the global state.`);
     })
     .catch((error: unknown) => {
-      deps.log.warn(`Messages: could not move the mailbox out of the global state: ${error instanceof Error ? error.message : String(error)}`);
+      deps.log.warn(`Messages: could not move the mailbox and peers out of the global state: ${error instanceof Error ? error.message : String(error)}`);
     })
     .finally(() => {
       messaging.start();

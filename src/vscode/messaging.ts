@@ -18,6 +18,7 @@ import type { MessageReceiver } from '../mcp/messageTools.js';
 import { listOwnInboxes } from '../core/inboxes.js';
 import { loadIdentity } from '../core/identity.js';
 import { LOSS_GRACE_MS, type MailRecord, type PeerMailSummary } from '../core/mailbox.js';
+import type { ForwardSecrecy } from '../core/receiveKeys.js';
 import { type PinnedPeer, getPeer, listPeers } from '../core/trust.js';
 import { type MailLease, takeMailLease } from './mailLease.js';
 
@@ -185,9 +186,9 @@ export class WindowMessaging {
     return listPeers(this.options.deps);
   }
 
-  async conversation(fingerprint: string): Promise<{ records: MailRecord[]; summary: PeerMailSummary }> {
+  async conversation(fingerprint: string): Promise<{ records: MailRecord[]; summary: PeerMailSummary; forwardSecrecy: ForwardSecrecy['state'] }> {
     const mailbox = this.receiver.mailbox;
-    return { records: await mailbox.list([fingerprint]), summary: await mailbox.summary(fingerprint) };
+    return { records: await mailbox.list([fingerprint]), summary: await mailbox.summary(fingerprint), forwardSecrecy: (await this.receiver.sender.keys.forwardSecrecy(fingerprint)).state };
   }
 
   async record(fingerprint: string, id: string): Promise<MailRecord | undefined> {

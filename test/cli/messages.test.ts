@@ -50,7 +50,8 @@ describe('agent-pair send / inbox', () => {
     const messages = read.lines.filter((line) => line['event'] === 'message');
     assert.equal(messages.length, 1);
     const message = messages[0]!;
-    assert.deepEqual(Object.keys(message).sort(), ['body', 'event', 'from', 'id', 'n', 'sent_at']);
+    assert.deepEqual(Object.keys(message).sort(), ['body', 'event', 'from', 'id', 'n', 'sent_at', 'v']);
+    assert.equal(message['v'], 2, 'two homes paired with section 7 talk v2');
     assert.equal(message['id'], sentEvent['id']);
     assert.deepEqual(message['from'], { fingerprint: aliceFingerprint, handle: 'alice' });
     assert.equal(message['n'], 1);

@@ -240,14 +240,14 @@ describe('a relay that turns hostile to messages', () => {
     await backend.close();
   });
 
-  it('an envelope replayed under a new seq is dropped as a duplicate', async () => {
+  it('an envelope replayed under a new seq is dropped: its one-time key is gone (unknown_key, section 7)', async () => {
     const a = runners(alice);
     const b = runners(bob);
     await a.sender.send('bob', { type: 'text', text: 'once' });
     proxy.mode = 'replay';
     const events = await b.receiver.pull();
     assert.equal(ofType(events, 'message').length, 1);
-    assert.deepEqual(ofType(events, 'dropped').map((event) => event.reason), ['duplicate']);
+    assert.deepEqual(ofType(events, 'dropped').map((event) => event.reason), ['unknown_key']);
   });
 
   it('a flipped ciphertext bit is dropped (open_failed), never shown as from the peer', async () => {
@@ -278,7 +278,7 @@ describe('a relay that turns hostile to messages', () => {
     assert.deepEqual(ofType(events, 'message').map((event) => event.record.id), [sent.id]);
   });
 
-  it('a send whose answer was cut after the relay stored it is retried with the same envelope; the copy is dropped as a duplicate', async () => {
+  it('a send whose answer was cut after the relay stored it is retried with the same envelope; the copy is dropped (its one-time key is spent: unknown_key)', async () => {
     const a = runners(alice);
     const b = runners(bob);
     await b.receiver.pull();
@@ -290,7 +290,7 @@ describe('a relay that turns hostile to messages', () => {
     assert.equal(posts[0], posts[1], 'the retry is byte for byte the same request');
     const events = await b.receiver.pull();
     assert.deepEqual(ofType(events, 'message').map((event) => event.record.id), [sent.id]);
-    assert.deepEqual(ofType(events, 'dropped').map((event) => event.reason), ['duplicate']);
+    assert.deepEqual(ofType(events, 'dropped').map((event) => event.reason), ['unknown_key']);
   });
 
   it('a message thrown away with a 201 is reported lost after the grace, not before', async () => {

@@ -110,3 +110,34 @@ export interface MessageVectors {
 }
 
 export const messageVectors = load('messages.json') as MessageVectors;
+
+interface ReceiveKeyVector {
+  kid: string;
+  x25519_secret_hex: string;
+  pub: string;
+  last?: true;
+}
+
+export interface MessageV2Vectors {
+  alice: { ed25519_seed_hex: string; ed25519_public_b64: string; fingerprint: string };
+  bob: { ed25519_seed_hex: string; ed25519_public_b64: string; fingerprint: string; x25519_secret_hex: string; x25519_public_hex: string };
+  bob_receive_key_given_to_alice: ReceiveKeyVector;
+  alice_receive_keys_given_to_bob: ReceiveKeyVector[];
+  alice_to_bob: {
+    bob_slot_id: string;
+    aad_utf8: string;
+    kid: string;
+    ephemeral_ikm_hex: string;
+    message_unsigned: Record<string, unknown>;
+    signed_bytes_hex: string;
+    sig: string;
+    plaintext_utf8: string;
+    enc: string;
+    ct: string;
+    envelope_utf8: string;
+  };
+  alice_to_bob_first_keys_under_identity_key: { kid: string; ephemeral_ikm_hex: string; message: Record<string, unknown>; envelope_utf8: string };
+  must_fail: Record<string, { envelope_utf8?: string; kid?: string; reason: string }>;
+}
+
+export const messageV2Vectors = load('messages-v2.json') as MessageV2Vectors;

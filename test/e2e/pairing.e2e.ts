@@ -396,6 +396,9 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
     await screenshot(alice.page, 'messages-4-alice-conversation-delivered');
     // And Bob's answer turns delivered once Alice's conversation showed it.
     await bobPanel.locator('#entries .entry.out[data-state="delivered"]').waitFor({ timeout: STEP_TIMEOUT_MS });
+    // Both ways on section 7 (receive keys from the pairing, signed): each panel says forward secrecy is on.
+    await alicePanel.locator('#forward-secrecy[data-forward-secrecy="on"]').waitFor({ timeout: STEP_TIMEOUT_MS });
+    await bobPanel.locator('#forward-secrecy[data-forward-secrecy="on"]').waitFor({ timeout: STEP_TIMEOUT_MS });
     await screenshot(bob.page, 'messages-5-bob-conversation-delivered');
     await Promise.all([dismissNotifications(alice.page), dismissNotifications(bob.page)]);
   }));

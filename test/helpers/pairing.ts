@@ -7,7 +7,7 @@ import type { Side } from './sides.js';
 import { bothWaitForSas, openPair } from './sides.js';
 
 /** Runs a whole pairing between two sides (SAS typed correctly on both) and resolves once both are finalized. */
-export async function pairSides(host: Side, guest: Side, relayUrl: string): Promise<void> {
+export async function pairSides(host: Pick<Side, 'store'>, guest: Pick<Side, 'store'>, relayUrl: string): Promise<void> {
   const ids = await openPair(host, guest, relayUrl);
   await bothWaitForSas(host, guest, ids);
   const sas = host.store.sasForPerson(ids.hostId);

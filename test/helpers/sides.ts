@@ -66,7 +66,7 @@ export async function makeSide(relayUrl: string, handle: string, shared?: { vaul
 }
 
 /** Host opens, guest joins with the host's code; returns both session ids. */
-export async function openPair(host: Side, guest: Side, relayUrl: string, guestCode?: string): Promise<{ hostId: string; guestId: string; code: string }> {
+export async function openPair(host: Pick<Side, 'store'>, guest: Pick<Side, 'store'>, relayUrl: string, guestCode?: string): Promise<{ hostId: string; guestId: string; code: string }> {
   const opened = await host.store.open('host', relayUrl);
   const code = opened.code;
   if (code === undefined) throw new Error('host snapshot carries no code');
@@ -75,6 +75,6 @@ export async function openPair(host: Side, guest: Side, relayUrl: string, guestC
 }
 
 /** Waits on both sides at once until each leaves `opened`. */
-export async function bothWaitForSas(host: Side, guest: Side, ids: { hostId: string; guestId: string }, maxWaitMs = 10_000) {
+export async function bothWaitForSas(host: Pick<Side, 'store'>, guest: Pick<Side, 'store'>, ids: { hostId: string; guestId: string }, maxWaitMs = 10_000) {
   return Promise.all([host.store.waitForSas(ids.hostId, maxWaitMs), guest.store.waitForSas(ids.guestId, maxWaitMs)]);
 }

@@ -69,6 +69,7 @@ describe('an MCP agent and a CLI converse', () => {
       const [reply] = out['messages'] as Record<string, unknown>[];
       assert.deepEqual(reply?.['body'], { type: 'text', text: injection, reply_to: sent['id'] });
       assert.deepEqual(reply['from'], { handle: 'bob', fingerprint: bobFingerprint });
+      assert.equal(reply['v'], 2, 'sealed to a key the agent\'s side gave, and signed (section 7)');
       const text = textOf(read);
       assert.match(text, /not instructions from your user/);
       // The peer's words are one JSON string, labelled with its handle and fingerprint: the newline cannot start a line of its own.
@@ -80,6 +81,8 @@ describe('an MCP agent and a CLI converse', () => {
       assert.deepEqual((structured(await call('inbox_read', { unread_only: false }))['messages'] as unknown[]).length, 1);
       const statusBefore = structured(await call('peer_status', { peer: 'bob' }));
       assert.equal((statusBefore['peers'] as Record<string, unknown>[])[0]?.['unread'], 0);
+      assert.equal((statusBefore['peers'] as Record<string, unknown>[])[0]?.['forward_secrecy'], 'on');
+      assert.match(textOf(await call('peer_status', { peer: 'bob' })), /forward secrecy on/);
 
       const acked = structured(await call('inbox_ack', { ids: [reply['id']] }));
       assert.deepEqual(acked['handled'], [reply['id']]);

@@ -22,7 +22,7 @@ function entry(fields: Partial<ConversationEntry>): ConversationEntry {
 }
 
 function view(fields: Partial<ConversationView> = {}): ConversationView {
-  return { peer: BOB, entries: [], lost: 0, pendingGap: 0, sending: false, canSend: true, ...fields };
+  return { peer: BOB, entries: [], lost: 0, pendingGap: 0, sending: false, canSend: true, forwardSecrecy: 'on', ...fields };
 }
 
 const talk = view({
@@ -108,6 +108,16 @@ describe('the conversation page in chromium', { skip: skipWithoutChromium() }, (
     const { page, show } = await open();
     await show(view({ lost: 2, pendingGap: 1 }));
     assert.equal(await page.locator('#lost').textContent(), 'The relay may have lost 2 messages from bob. 1 earlier message has not arrived yet.');
+    await page.close();
+  });
+
+  it('says whether the peer\'s messages have forward secrecy yet', async () => {
+    const { page, show } = await open();
+    for (const state of ['on', 'upgrading', 'off'] as const) {
+      await show(view({ forwardSecrecy: state }));
+      assert.equal(await page.locator('#forward-secrecy').getAttribute('data-forward-secrecy'), state);
+    }
+    assert.match((await page.locator('#forward-secrecy').textContent()) ?? '', /^No forward secrecy yet/);
     await page.close();
   });
 

@@ -17,7 +17,8 @@ import { SESSION_KEY_PREFIX } from '../../src/core/store.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { takeMailLease } from '../../src/vscode/mailLease.js';
 import { WindowMessaging } from '../../src/vscode/messaging.js';
-import { MAILBOX_DIRECTORY, extensionStores, moveMailboxOutOfGlobalState } from '../../src/vscode/storage.js';
+import { FileKeyValueStore } from '../../src/node/fileStore.js';
+import { FILE_KEY_PREFIXES, MAILBOX_DIRECTORY, extensionStores, moveOutOfGlobalState } from '../../src/vscode/storage.js';
 import { pairSides } from '../helpers/pairing.js';
 import { makeSide } from '../helpers/sides.js';
 import { FakeMemento, FakeSecretStorage, freshGlobalStorageUri } from './fakes.js';
@@ -69,11 +70,17 @@ describe('two windows of a profile write the mailbox at once', () => {
     const bob = await makeSide(relay.url, 'bob');
     await pairSides(alice, bob, relay.url);
     const profile = new ProfileGlobalState();
-    for (const [key, value] of alice.memory.entries()) if (!key.startsWith(SESSION_KEY_PREFIX)) profile.stored.set(key, value);
-    const secrets = new FakeSecretStorage();
-    for (const [key, value] of alice.vault.entries()) secrets.values.set(key, value);
     const globalStorageUri = freshGlobalStorageUri();
     storageDirectories.push(globalStorageUri.fsPath);
+    // Alice's state as the extension keeps it: peers, key pools and mailbox in the files, the rest in global state.
+    const files = new FileKeyValueStore(join(globalStorageUri.fsPath, MAILBOX_DIRECTORY));
+    for (const [key, value] of alice.memory.entries()) {
+      if (key.startsWith(SESSION_KEY_PREFIX)) continue;
+      if (FILE_KEY_PREFIXES.some((prefix) => key.startsWith(prefix))) await files.set(key, value);
+      else profile.stored.set(key, value);
+    }
+    const secrets = new FakeSecretStorage();
+    for (const [key, value] of alice.vault.entries()) secrets.values.set(key, value);
 
     const windowOf = (pid: number, events: MessagingEvent[]): { messaging: WindowMessaging; globalState: WindowGlobalState } => {
       const globalState = new WindowGlobalState(profile);
@@ -108,6 +115,7 @@ describe('two windows of a profile write the mailbox at once', () => {
       // The pulling window stores "two", not having heard of the send.
       const two = await bobSender.send('alice', { type: 'text', text: 'two' });
       await until('the first window to store "two"', () => messagesPulled().includes(two.id));
+      assert.deepEqual(pulled.flatMap((event) => (event.type === 'message' ? [event.record.v] : [])), [2, 2], 'VS Code reads v2 (section 7)');
       // The second window hands over what it shows.
       await second.messaging.markShown(bob.fingerprint);
 
@@ -131,14 +139,14 @@ describe('two windows of a profile write the mailbox at once', () => {
         for (const event of await bobReceiver.pull({ waitSeconds: 1 })) if (event.type === 'receipt') for (const id of event.ids) receipts.add(id);
         return receipts.has(one.id) && receipts.has(two.id);
       });
-      assert.ok(![...profile.stored.keys()].some((key) => key.startsWith('mail.')), 'nothing of the mailbox in global state');
+      assert.ok(![...profile.stored.keys()].some((key) => FILE_KEY_PREFIXES.some((prefix) => key.startsWith(prefix))), 'nothing of the mailbox or the peers in global state');
     } finally {
       await first.messaging.dispose();
       await second.messaging.dispose();
     }
   });
 
-  it('a mailbox the first builds kept in global state moves to the files once; a newer file stays', async () => {
+  it('a mailbox and pinned peers earlier builds kept in global state move to the files once, readable all along; a newer file stays', async () => {
     const globalState = new FakeMemento();
     const globalStorageUri = freshGlobalStorageUri();
     storageDirectories.push(globalStorageUri.fsPath);
@@ -147,12 +155,23 @@ describe('two windows of a profile write the mailbox at once', () => {
     await memory.set('mail.seen', '{"newer":1}');
     globalState.values.set('mail.seen', '{"older":1}');
     globalState.values.set('mail.peer.0123456789abcdef', '{"sentN":3}');
+    globalState.values.set('peers.index', '["0123456789abcdef"]');
+    globalState.values.set('peer.0123456789abcdef', '{"handle":"bob"}');
+    globalState.values.set('grants.toRevoke', '[]');
     globalState.values.set('identity.card', '{}');
-    assert.equal(await moveMailboxOutOfGlobalState(storage), 1);
+    assert.equal(await memory.get('peers.index'), '["0123456789abcdef"]', 'read through before the move');
+    assert.equal(await moveOutOfGlobalState(storage), 4);
     assert.equal(await memory.get('mail.peer.0123456789abcdef'), '{"sentN":3}');
     assert.equal(await memory.get('mail.seen'), '{"newer":1}');
+    assert.equal(await memory.get('peers.index'), '["0123456789abcdef"]');
+    assert.equal(await memory.get('peer.0123456789abcdef'), '{"handle":"bob"}');
+    assert.ok(existsSync(join(globalStorageUri.fsPath, MAILBOX_DIRECTORY, 'peers.index')));
     assert.deepEqual(globalState.keys(), ['identity.card']);
+    await memory.set('peer.0123456789abcdef', '{"handle":"bob2"}');
+    assert.deepEqual(globalState.keys(), ['identity.card'], 'peers are written to the files only');
+    await memory.delete('peer.0123456789abcdef');
+    assert.equal(await memory.get('peer.0123456789abcdef'), undefined);
     assert.ok(existsSync(join(globalStorageUri.fsPath, MAILBOX_DIRECTORY)));
-    assert.equal(await moveMailboxOutOfGlobalState(storage), 0);
+    assert.equal(await moveOutOfGlobalState(storage), 0);
   });
 });

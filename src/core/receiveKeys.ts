@@ -1,0 +1,334 @@
+// Receive keys (PROTOCOL.md 7.1 and 7.2): the keys this side gives each peer to seal its
+// messages to (their secrets, kept and deleted here), and the pool of keys each peer gave this
+// side (spent here, oldest first). Pure over the ports: the caller holds the identity's mail
+// lock around every call, so two processes never spend one one-time key or give the same slot
+// twice (Mailbox.exclusive); the receive runner calls in while it already holds it.
+//
+// Storage keys:
+//   vault  `rkeys.<fp>`             HeldKeys: the secrets of the keys given to that peer (secret).
+//                                   A deleted secret is gone: the whole value is rewritten without
+//                                   it (the CLI's file store writes a new file and renames it over
+//                                   the old one; nothing keeps a copy).
+//   vault  `rkeys.pairing.<pairId>` the keys sealed into a bootstrap, until the peer is pinned
+//   memory `mail.keys.<fp>`         PeerKeys: the pool that peer gave, and whether it spoke v2
+//                                   (public; `mail.` puts it with the mailbox in VS Code's locked files)
+
+import { fromBase64, fromHex, toBase64, toHex } from './bytes.js';
+import type { GivenKey } from './messagesV2.js';
+import { IDENTITY_KID, MAX_ONE_TIME_KEYS_PER_MESSAGE, receiveKeyPublic } from './messagesV2.js';
+import type { Clock, Memory, Random, Vault } from './ports.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** A peer should always hold at least this many one-time keys it has not used (7.1); the bootstrap gives this many. */
+export const ONE_TIME_KEYS_TARGET = 8;
+/**
+ * Once the peer holds fewer than the target, a message gives it enough to hold this many (at
+ * most 16 per message, 7.3): one refill, and one secrets write, per 8 messages instead of one
+ * key and one write per message.
+ */
+export const ONE_TIME_KEYS_REFILL = MAX_ONE_TIME_KEYS_PER_MESSAGE;
+/** A new last-resort key is given once the current one is this old. */
+export const LAST_RESORT_ROTATION_MS = DAY_MS;
+/** A last-resort secret is deleted this long after a newer one was given (the relay keeps a message 7 days). */
+export const LAST_RESORT_GRACE_MS = 8 * DAY_MS;
+/** An unused one-time key is deleted this long after it was given, here and in the peer's pool. */
+export const ONE_TIME_KEY_LIFETIME_MS = 30 * DAY_MS;
+/** At most this many secrets are kept per peer; the oldest unused one-time keys go first. */
+export const MAX_SECRETS_PER_PEER = 64;
+/** At most this many one-time keys are kept from one peer's gifts (a hostile peer cannot grow it). */
+export const MAX_POOL_KEYS = 64;
+const SECRET_LENGTH = 32;
+const KID_BYTES = 8;
+
+interface HeldKey {
+  kid: string;
+  /** Hex of the X25519 secret. */
+  secret: string;
+  last?: true;
+  givenAt: number;
+  /** For a last-resort key: when a newer one was given. */
+  supersededAt?: number;
+}
+
+interface PoolKey {
+  kid: string;
+  pub: string;
+  /** When this side received it. */
+  givenAt: number;
+}
+
+interface PeerKeys {
+  oneTime: PoolKey[];
+  last?: PoolKey;
+  /** A v2 message from this peer was accepted: it gets only v2 now, and its section 6 envelopes are refused. */
+  spokeV2: boolean;
+  /** The one `keys` message under kid "id" was sent (the upgrade of a peer pinned before section 7). */
+  idKeysSent: boolean;
+}
+
+export interface ReceiveKeysDeps {
+  vault: Vault;
+  memory: Memory;
+  random: Random;
+  clock: Clock;
+}
+
+/** How to seal the next message to a peer. */
+export type SendRoute =
+  | { v: 2; kid: string; pub: Uint8Array; keys: GivenKey[] }
+  /** No key from the peer yet: section 6, after the upgrading `keys` message when `upgrade` carries its keys. */
+  | { v: 1; upgrade?: GivenKey[] };
+
+/** What a person sees: whether that peer's messages have forward secrecy yet. */
+export interface ForwardSecrecy {
+  /** `on`: both ways; `upgrading`: one way so far (the other follows with the next message); `off`: the peer speaks only section 6 so far. */
+  state: 'on' | 'upgrading' | 'off';
+  /** This side seals to keys the peer gave (v2). */
+  sending: boolean;
+  /** The peer sealed to keys this side gave: its section 6 envelopes are refused. */
+  receiving: boolean;
+}
+
+const heldKey = (fingerprint: string): string => `rkeys.${fingerprint}`;
+const pairingKey = (pairId: string): string => `rkeys.pairing.${pairId}`;
+const poolKey = (fingerprint: string): string => `mail.keys.${fingerprint}`;
+
+export class ReceiveKeys {
+  constructor(private readonly deps: ReceiveKeysDeps) {}
+
+  // -- Keys this side gives ---------------------------------------------------------------------
+
+  /**
+   * The keys to put in the next message to `peer` (7.1 top-up): when it holds fewer than 8 unused
+   * one-time keys, enough to hold 16; and a new last-resort key when the current one is a day
+   * old. Their secrets are stored before this resolves (nothing is written when nothing is given).
+   */
+  async topUp(peer: string): Promise<GivenKey[]> {
+    const held = await this.readHeld(heldKey(peer));
+    const given = this.makeKeys(held, ONE_TIME_KEYS_REFILL);
+    if (given.length > 0) await this.writeHeld(heldKey(peer), held);
+    return given;
+  }
+
+  /** The first keys (8 one-time, one last-resort) for a pairing's bootstrap, kept until the peer is pinned. */
+  async forPairing(pairId: string): Promise<GivenKey[]> {
+    const held = await this.readHeld(pairingKey(pairId));
+    if (held.length > 0) return held.map(({ kid, secret, last }) => givenKey(kid, secret, last));
+    const given = this.makeKeys(held, ONE_TIME_KEYS_TARGET);
+    await this.writeHeld(pairingKey(pairId), held);
+    return given;
+  }
+
+  /** The peer of `pairId` was pinned: the keys its bootstrap gave are that peer's now. */
+  async adoptPairing(pairId: string, peer: string): Promise<void> {
+    const pending = await this.readHeld(pairingKey(pairId));
+    if (pending.length === 0) return;
+    const held = await this.readHeld(heldKey(peer));
+    const now = this.deps.clock.now();
+    if (pending.some((key) => key.last)) for (const key of held) if (key.last && key.supersededAt === undefined) key.supersededAt = now;
+    held.push(...pending);
+    await this.writeHeld(heldKey(peer), held);
+    await this.deps.vault.delete(pairingKey(pairId));
+  }
+
+  /** A pairing ended without pinning its peer: the keys sealed into its bootstrap are deleted. */
+  async dropPairing(pairId: string): Promise<void> {
+    await this.deps.vault.delete(pairingKey(pairId));
+  }
+
+  /** The secret of `kid` if this side gave it to `peer` and still holds it (expired ones deleted first). */
+  async secretFor(peer: string, kid: string): Promise<Uint8Array | undefined> {
+    const held = await this.readHeld(heldKey(peer));
+    const key = held.find((entry) => entry.kid === kid);
+    return key && fromHex(key.secret, 'receive key secret', SECRET_LENGTH);
+  }
+
+  /**
+   * A v2 message under `kid` from `peer` is stored (7.4, in this order): a one-time key's secret
+   * goes, the keys the message carried join the pool, and the peer counts as speaking v2.
+   *
+   * Not after the `keys` message under kid "id", though: its sender had no key of ours and keeps
+   * sending section 6 until it hears v2 back (7.2), so refusing section 6 from then on would
+   * drop exactly those messages. A peer speaks v2 once it seals to a key this side gave it.
+   */
+  async accepted(peer: string, kid: string, keys: GivenKey[]): Promise<void> {
+    await this.used(peer, kid);
+    await this.addToPool(peer, keys);
+    if (kid !== IDENTITY_KID) await this.markSpokeV2(peer);
+  }
+
+  /** A message under `kid` from `peer` is stored: a one-time key's secret goes now (7.1). */
+  async used(peer: string, kid: string): Promise<void> {
+    const held = await this.readHeld(heldKey(peer));
+    const index = held.findIndex((key) => key.kid === kid && !key.last);
+    if (index < 0) return;
+    held.splice(index, 1);
+    await this.writeHeld(heldKey(peer), held);
+  }
+
+  /** Deletes what 7.1 says is due (30-day one-time keys, superseded last-resort keys after 8 days). */
+  async prune(peer: string): Promise<void> {
+    const stored = parseList(await this.deps.vault.get(heldKey(peer)));
+    const held = await this.readHeld(heldKey(peer));
+    if (held.length !== stored.length) await this.writeHeld(heldKey(peer), held);
+  }
+
+  // -- Keys the peer gave -----------------------------------------------------------------------
+
+  /** Adds keys `peer` gave (a bootstrap or an accepted v2 message) to its pool. */
+  async addToPool(peer: string, keys: GivenKey[]): Promise<void> {
+    if (keys.length === 0) return;
+    const pool = await this.readPool(peer);
+    const now = this.deps.clock.now();
+    for (const key of keys) {
+      if (key.last) pool.last = { kid: key.kid, pub: key.pub, givenAt: now };
+      else if (!pool.oneTime.some((entry) => entry.kid === key.kid)) pool.oneTime.push({ kid: key.kid, pub: key.pub, givenAt: now });
+    }
+    pool.oneTime = pool.oneTime.slice(-MAX_POOL_KEYS);
+    await this.writePool(peer, pool);
+  }
+
+  /** A bootstrap replaced what this side knew of `peer` (paired again): its pool is what it gave now. */
+  async resetPool(peer: string, keys: GivenKey[]): Promise<void> {
+    await this.deps.memory.delete(poolKey(peer));
+    await this.addToPool(peer, keys);
+  }
+
+  /**
+   * How to seal the next message to `peer` (7.2), spending what it chooses: the oldest unused
+   * one-time key (dropped for good), else the current last-resort key; with fresh keys to give.
+   * A peer that gave no key gets section 6, and once the keys it needs to upgrade.
+   */
+  async route(peer: string): Promise<SendRoute> {
+    const pool = await this.readPool(peer);
+    const oneTime = pool.oneTime.shift();
+    const chosen = oneTime ?? pool.last;
+    if (chosen) {
+      // Spent for good before it is used; the last-resort key is reused, so nothing changes then.
+      if (oneTime) await this.writePool(peer, pool);
+      return { v: 2, kid: chosen.kid, pub: fromBase64(chosen.pub, 'receive key', SECRET_LENGTH), keys: await this.topUp(peer) };
+    }
+    if (pool.idKeysSent) return { v: 1 };
+    pool.idKeysSent = true;
+    await this.writePool(peer, pool);
+    return { v: 1, upgrade: await this.topUp(peer) };
+  }
+
+  async spokeV2(peer: string): Promise<boolean> {
+    return (await this.readPool(peer)).spokeV2;
+  }
+
+  /** A v2 message from `peer` was accepted: from now on its section 6 envelopes are refused. */
+  async markSpokeV2(peer: string): Promise<void> {
+    const pool = await this.readPool(peer);
+    if (pool.spokeV2) return;
+    pool.spokeV2 = true;
+    await this.writePool(peer, pool);
+  }
+
+  async forwardSecrecy(peer: string): Promise<ForwardSecrecy> {
+    const pool = await this.readPool(peer);
+    const sending = pool.oneTime.length > 0 || pool.last !== undefined;
+    return { state: sending && pool.spokeV2 ? 'on' : sending || pool.spokeV2 ? 'upgrading' : 'off', sending, receiving: pool.spokeV2 };
+  }
+
+  /** Forgetting a peer deletes every secret given to it and its pool. */
+  async forget(peer: string): Promise<void> {
+    await this.deps.vault.delete(heldKey(peer));
+    await this.deps.memory.delete(poolKey(peer));
+  }
+
+  // -- Internals --------------------------------------------------------------------------------
+
+  /** Makes the top-up into `held` (7.1): below 8 unused one-time keys, up to `refillTo`. */
+  private makeKeys(held: HeldKey[], refillTo: number): GivenKey[] {
+    const now = this.deps.clock.now();
+    const given: GivenKey[] = [];
+    const unused = held.filter((key) => !key.last).length;
+    const wanted = unused < ONE_TIME_KEYS_TARGET ? Math.min(refillTo - unused, MAX_ONE_TIME_KEYS_PER_MESSAGE) : 0;
+    for (let i = 0; i < wanted; i++) {
+      const key = this.newKey(now);
+      held.push(key);
+      given.push(givenKey(key.kid, key.secret));
+    }
+    const current = held.filter((key) => key.last && key.supersededAt === undefined).at(-1);
+    if (!current || current.givenAt + LAST_RESORT_ROTATION_MS <= now) {
+      if (current) current.supersededAt = now;
+      const key: HeldKey = { ...this.newKey(now), last: true };
+      held.push(key);
+      given.push(givenKey(key.kid, key.secret, true));
+    }
+    return given;
+  }
+
+  private newKey(now: number): HeldKey {
+    return { kid: toHex(this.deps.random.bytes(KID_BYTES)), secret: toHex(this.deps.random.bytes(SECRET_LENGTH)), givenAt: now };
+  }
+
+  /** The held keys under `key`, without those 7.1 says are due for deletion (the caller writes back). */
+  private async readHeld(key: string): Promise<HeldKey[]> {
+    const now = this.deps.clock.now();
+    return parseList(await this.deps.vault.get(key)).filter(
+      (entry): entry is HeldKey =>
+        isHeldKey(entry) && (entry.last ? entry.supersededAt === undefined || entry.supersededAt + LAST_RESORT_GRACE_MS > now : entry.givenAt + ONE_TIME_KEY_LIFETIME_MS > now),
+    );
+  }
+
+  /**
+   * Rewrites the whole value (nothing kept of what was dropped); an empty list deletes it. Over
+   * 64 secrets, the oldest unused one-time keys go first (the list is in the order given).
+   */
+  private async writeHeld(key: string, held: HeldKey[]): Promise<void> {
+    for (let excess = held.length - MAX_SECRETS_PER_PEER; excess > 0; excess--) {
+      const oldest = held.findIndex((entry) => !entry.last);
+      if (oldest < 0) break;
+      held.splice(oldest, 1);
+    }
+    if (held.length === 0) await this.deps.vault.delete(key);
+    else await this.deps.vault.set(key, JSON.stringify(held));
+  }
+
+  private async readPool(peer: string): Promise<PeerKeys> {
+    const now = this.deps.clock.now();
+    let stored: Partial<PeerKeys> = {};
+    try {
+      const text = await this.deps.memory.get(poolKey(peer));
+      if (text !== undefined) stored = JSON.parse(text) as Partial<PeerKeys>;
+    } catch {
+      stored = {};
+    }
+    const oneTime = Array.isArray(stored.oneTime) ? stored.oneTime.filter((key) => isPoolKey(key) && key.givenAt + ONE_TIME_KEY_LIFETIME_MS > now) : [];
+    return { oneTime, ...(isPoolKey(stored.last) && { last: stored.last }), spokeV2: stored.spokeV2 === true, idKeysSent: stored.idKeysSent === true };
+  }
+
+  private async writePool(peer: string, pool: PeerKeys): Promise<void> {
+    await this.deps.memory.set(poolKey(peer), JSON.stringify(pool));
+  }
+}
+
+function givenKey(kid: string, secretHex: string, last?: true): GivenKey {
+  const pub = toBase64(receiveKeyPublic(fromHex(secretHex, 'receive key secret', SECRET_LENGTH)));
+  return last ? { kid, pub, last } : { kid, pub };
+}
+
+function parseList(text: string | undefined): unknown[] {
+  if (text === undefined) return [];
+  try {
+    const value = JSON.parse(text) as unknown;
+    return Array.isArray(value) ? value : [];
+  } catch {
+    return [];
+  }
+}
+
+function isHeldKey(value: unknown): value is HeldKey {
+  if (typeof value !== 'object' || value === null) return false;
+  const key = value as Record<string, unknown>;
+  return typeof key['kid'] === 'string' && typeof key['secret'] === 'string' && typeof key['givenAt'] === 'number';
+}
+
+function isPoolKey(value: unknown): value is PoolKey {
+  if (typeof value !== 'object' || value === null) return false;
+  const key = value as Record<string, unknown>;
+  return typeof key['kid'] === 'string' && typeof key['pub'] === 'string' && typeof key['givenAt'] === 'number';
+}
