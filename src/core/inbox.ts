@@ -613,6 +613,7 @@ export class ReceiveRunner {
       } catch {
         throw new MessageRejected('bad_envelope', 'the stored value is not base64');
       }
+      await this.sendersOf(inbox, grantId, peers);
       const v2 = parseEnvelopeV2(envelope);
       const { peer, message } = v2 ? await this.openV2FromGrant(inbox, grantId, v2, peers, identity.fingerprint) : await this.openV1(inbox, grantId, envelope, peers, identity.fingerprint);
       const accepted = await held.accept(message);
@@ -654,7 +655,7 @@ export class ReceiveRunner {
    * remembered is known by its signature, as openFromGrant knows it by its key.
    */
   private async openV2FromGrant(inbox: OwnInbox, grantId: string, envelope: ParsedEnvelopeV2, peers: PinnedPeer[], self: string): Promise<{ peer: PinnedPeer; message: MessageV2 }> {
-    const named = peers.find((peer) => peer.grant?.grantId === grantId && peer.grant.slotId === inbox.slotId);
+    const { named, unknown } = await this.sendersOf(inbox, grantId, peers);
     const open = async (peer: PinnedPeer): Promise<MessageV2> => {
       let secret: Uint8Array | undefined;
       if (envelope.kid === IDENTITY_KID) {
@@ -671,8 +672,6 @@ export class ReceiveRunner {
       }
     };
     if (named) return { peer: named, message: await open(named) };
-    const first = await firstInbox(this.deps);
-    const unknown = peers.filter((peer) => (peer.grant ? peer.grant.grantId === undefined && peer.grant.slotId === inbox.slotId : first?.slotId === inbox.slotId));
     for (const peer of unknown) {
       try {
         const message = await open(peer);
@@ -683,6 +682,20 @@ export class ReceiveRunner {
       }
     }
     throw new MessageRejected('unknown_grant', `the relay reports grant ${grantId}, which this side gave no pinned peer`);
+  }
+
+  /**
+   * Who may have sent under `grantId`: the peer it was given to, else the peers pinned before
+   * grants were remembered that were given this inbox (each is tried). Neither: `unknown_grant`,
+   * whatever the bytes are, so nothing from a stranger is parsed.
+   */
+  private async sendersOf(inbox: OwnInbox, grantId: string, peers: PinnedPeer[]): Promise<{ named: PinnedPeer | undefined; unknown: PinnedPeer[] }> {
+    const named = peers.find((peer) => peer.grant?.grantId === grantId && peer.grant.slotId === inbox.slotId);
+    if (named) return { named, unknown: [] };
+    const first = await firstInbox(this.deps);
+    const unknown = peers.filter((peer) => (peer.grant ? peer.grant.grantId === undefined && peer.grant.slotId === inbox.slotId : first?.slotId === inbox.slotId));
+    if (unknown.length === 0) throw new MessageRejected('unknown_grant', `the relay reports grant ${grantId}, which this side gave no pinned peer`);
+    return { named, unknown };
   }
 
   /**
@@ -708,10 +721,8 @@ export class ReceiveRunner {
   private async openFromGrant(inbox: OwnInbox, grantId: string, envelope: Uint8Array, peers: PinnedPeer[]): Promise<{ peer: PinnedPeer; plaintext: Uint8Array }> {
     const seed = await loadSigningKey(this.deps);
     try {
-      const named = peers.find((peer) => peer.grant?.grantId === grantId && peer.grant.slotId === inbox.slotId);
+      const { named, unknown } = await this.sendersOf(inbox, grantId, peers);
       if (named) return { peer: named, plaintext: await openEnvelope({ recipientSeed: seed, senderPublic: publicKeyOf(named), ownSlotId: inbox.slotId, envelope }) };
-      const first = await firstInbox(this.deps);
-      const unknown = peers.filter((peer) => (peer.grant ? peer.grant.grantId === undefined && peer.grant.slotId === inbox.slotId : first?.slotId === inbox.slotId));
       for (const peer of unknown) {
         try {
           const plaintext = await openEnvelope({ recipientSeed: seed, senderPublic: publicKeyOf(peer), ownSlotId: inbox.slotId, envelope });

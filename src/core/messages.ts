@@ -270,18 +270,24 @@ export interface ParseExpectations {
   now: number;
 }
 
-/** Every check of section 6.2 on an opened plaintext, except the id dedup (the mailbox's). */
-export function parseMessage(plaintext: Uint8Array, expect: ParseExpectations): Message {
-  let value: unknown;
+/**
+ * An opened plaintext (sections 6.2 and 7.3) as JSON, its nesting bounded before JSON.parse:
+ * everything after it (storing, canonical JSON, rendering) recurses.
+ */
+export function parsePlaintext(plaintext: Uint8Array): unknown {
   try {
     const text = fromUtf8(plaintext, 'message');
-    // Bounded before JSON.parse: everything after it (storing, canonical JSON, rendering) recurses.
     checkJsonNesting(text, MAX_JSON_NESTING);
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
     if (error instanceof JsonTooDeep) throw new MessageRejected('bad_message', `message ${error.message}`);
     throw new MessageRejected('bad_message', 'plaintext is not UTF-8 JSON');
   }
+}
+
+/** Every check of section 6.2 on an opened plaintext, except the id dedup (the mailbox's). */
+export function parseMessage(plaintext: Uint8Array, expect: ParseExpectations): Message {
+  const value = parsePlaintext(plaintext);
   if (!isPlainObject(value) || !hasExactly(value, ['v', 'id', 'from', 'to', 'n', 'sent_at', 'body'], [])) {
     throw new MessageRejected('bad_message', 'message does not have exactly the fields v, id, from, to, n, sent_at, body');
   }

@@ -23,6 +23,7 @@ import {
   hasExactly,
   hpkeSuite,
   isPlainObject,
+  parsePlaintext,
 } from './messages.js';
 import { curves } from './curves.js';
 
@@ -213,12 +214,7 @@ function verifiesAs(sig: string, bytes: Uint8Array, publicKey: Uint8Array): bool
 
 /** The plaintext as exactly the fields of 7.3 (`bad_message` otherwise); nothing checked against this side yet. */
 function parseMessageV2(plaintext: Uint8Array): MessageV2 {
-  let value: unknown;
-  try {
-    value = JSON.parse(fromUtf8(plaintext, 'message'));
-  } catch {
-    throw new MessageRejected('bad_message', 'plaintext is not UTF-8 JSON');
-  }
+  const value = parsePlaintext(plaintext);
   if (!isPlainObject(value) || !hasExactly(value, ['v', 'id', 'from', 'to', 'n', 'sent_at', 'body', 'keys', 'sig'], [])) {
     throw new MessageRejected('bad_message', 'message does not have exactly the fields v, id, from, to, n, sent_at, body, keys, sig');
   }
