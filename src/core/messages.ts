@@ -32,6 +32,8 @@ export const SEND_TOKEN_PATTERN = /^[0-9a-f]{64}$/;
 const SENT_AT_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 /** A data body's value nests at most this deep: the message and the body are two more levels. */
 export const MAX_DATA_NESTING = MAX_JSON_NESTING - 2;
+/** An envelope is one object of strings and a number: nothing in it nests. */
+const ENVELOPE_NESTING = 1;
 const ENC_LENGTH = 32;
 /** The Poly1305 tag: a ciphertext is never shorter. */
 const TAG_LENGTH = 16;
@@ -174,15 +176,24 @@ interface ParsedEnvelope {
   ct: Uint8Array;
 }
 
+/**
+ * A stored envelope (either version) as JSON: its size and nesting bounded before JSON.parse
+ * (an envelope is one flat object), `bad_envelope` otherwise.
+ */
+export function parseEnvelopeJson(bytes: Uint8Array): unknown {
+  if (bytes.length > MAX_ENVELOPE_BYTES) throw new MessageRejected('bad_envelope', `envelope is ${bytes.length} bytes, over ${MAX_ENVELOPE_BYTES}`);
+  try {
+    const text = fromUtf8(bytes, 'envelope');
+    checkJsonNesting(text, ENVELOPE_NESTING);
+    return JSON.parse(text);
+  } catch {
+    throw new MessageRejected('bad_envelope', 'envelope is not UTF-8 JSON of one flat object');
+  }
+}
+
 /** Checks the envelope is exactly `{"v":1,"enc","ct"}` with base64 fields of the right sizes. */
 export function parseEnvelope(bytes: Uint8Array): ParsedEnvelope {
-  if (bytes.length > MAX_ENVELOPE_BYTES) throw new MessageRejected('bad_envelope', `envelope is ${bytes.length} bytes, over ${MAX_ENVELOPE_BYTES}`);
-  let value: unknown;
-  try {
-    value = JSON.parse(fromUtf8(bytes, 'envelope'));
-  } catch {
-    throw new MessageRejected('bad_envelope', 'envelope is not UTF-8 JSON');
-  }
+  const value = parseEnvelopeJson(bytes);
   if (!isPlainObject(value) || !hasExactly(value, ['v', 'enc', 'ct'], []) || value['v'] !== 1) {
     throw new MessageRejected('bad_envelope', 'envelope is not exactly {"v":1,"enc","ct"}');
   }

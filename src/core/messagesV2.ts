@@ -8,7 +8,7 @@
 // builds and checks bytes. HPKE is the kept @hpke/* suite that section 6 uses (messages.ts).
 
 import { x25519 } from '@noble/curves/ed25519.js';
-import { concatBytes, fromBase64, fromUtf8, requireBytes, toBase64, utf8 } from './bytes.js';
+import { concatBytes, fromBase64, requireBytes, toBase64, utf8 } from './bytes.js';
 import { PairError } from './errors.js';
 import { canonicalJson } from './identity.js';
 import {
@@ -23,6 +23,7 @@ import {
   hasExactly,
   hpkeSuite,
   isPlainObject,
+  parseEnvelopeJson,
   parsePlaintext,
 } from './messages.js';
 import { curves } from './curves.js';
@@ -146,13 +147,7 @@ export interface ParsedEnvelopeV2 {
  * not 2 (a section 6 envelope, or nothing: messages.ts judges those). `bad_envelope` otherwise.
  */
 export function parseEnvelopeV2(bytes: Uint8Array): ParsedEnvelopeV2 | undefined {
-  if (bytes.length > MAX_ENVELOPE_BYTES) throw new MessageRejected('bad_envelope', `envelope is ${bytes.length} bytes, over ${MAX_ENVELOPE_BYTES}`);
-  let value: unknown;
-  try {
-    value = JSON.parse(fromUtf8(bytes, 'envelope'));
-  } catch {
-    throw new MessageRejected('bad_envelope', 'envelope is not UTF-8 JSON');
-  }
+  const value = parseEnvelopeJson(bytes);
   if (!isPlainObject(value) || value['v'] !== 2) return undefined;
   if (!hasExactly(value, ['v', 'kid', 'enc', 'ct'], [])) throw new MessageRejected('bad_envelope', 'envelope is not exactly {"v":2,"kid","enc","ct"}');
   const kid = value['kid'];
