@@ -3,6 +3,7 @@
 // fail like an unavailable keychain does.
 
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Disposable, Event, Memento, SecretStorage, SecretStorageChangeEvent } from 'vscode';
@@ -66,9 +67,17 @@ export class FakeSecretStorage implements SecretStorage {
   }
 }
 
+/** The storage directories this test process handed out: removed when it exits, so none pile up in the temp directory. */
+const globalStorageDirs: string[] = [];
+process.once('exit', () => {
+  for (const dir of globalStorageDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 /** A profile's global storage directory for the extension: a fresh path under the temp directory, made when first written. */
 export function freshGlobalStorageUri(): { fsPath: string } {
-  return { fsPath: join(tmpdir(), `agent-pair-global-storage-${randomBytes(6).toString('hex')}`) };
+  const fsPath = join(tmpdir(), `agent-pair-global-storage-${randomBytes(6).toString('hex')}`);
+  globalStorageDirs.push(fsPath);
+  return { fsPath };
 }
 
 export interface FakeStorage {
