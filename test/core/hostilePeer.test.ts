@@ -10,8 +10,7 @@ import { getPeer } from '../../src/core/trust.js';
 import { MAX_DATA_NESTING } from '../../src/core/messages.js';
 import { isPairError } from '../../src/core/errors.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-import { pairSides } from '../helpers/pairing.js';
-import { type Side, makeSide } from '../helpers/sides.js';
+import { pairedSides } from '../helpers/pairing.js';
 import { deepDataBody, postRaw, rawMessage } from '../helpers/hostile.js';
 
 const quiet = { log: () => undefined, limits: { opensPerIpPerMinute: 10_000 } };
@@ -24,13 +23,6 @@ after(async () => {
   await relay.close();
 });
 
-async function pairedSides(): Promise<{ alice: Side; bob: Side }> {
-  const alice = await makeSide(relay.url, 'alice');
-  const bob = await makeSide(relay.url, 'bob');
-  await pairSides(alice, bob, relay.url);
-  return { alice, bob };
-}
-
 function ofType<T extends MessagingEvent['type']>(events: MessagingEvent[], type: T): Extract<MessagingEvent, { type: T }>[] {
   return events.filter((event): event is Extract<MessagingEvent, { type: T }> => event.type === type);
 }
@@ -39,7 +31,7 @@ const text = (words: string): string => JSON.stringify({ type: 'text', text: wor
 
 describe('a hostile paired peer', () => {
   it('a data body nested 10,000 deep is dropped with a reason and acknowledged; the honest message behind it arrives', async () => {
-    const { alice, bob } = await pairedSides();
+    const { alice, bob } = await pairedSides(relay.url);
     await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, deepDataBody(10_000), { n: 1 }));
     await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, text('still here'), { n: 2 }));
     const receiver = new ReceiveRunner(alice.deps);
@@ -51,7 +43,7 @@ describe('a hostile paired peer', () => {
   });
 
   it('data at MAX_DATA_NESTING arrives; one level deeper is dropped', async () => {
-    const { alice, bob } = await pairedSides();
+    const { alice, bob } = await pairedSides(relay.url);
     await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, deepDataBody(MAX_DATA_NESTING), { n: 1 }));
     await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, deepDataBody(MAX_DATA_NESTING + 1), { n: 2 }));
     const events = await new ReceiveRunner(alice.deps).pull();
@@ -60,7 +52,7 @@ describe('a hostile paired peer', () => {
   });
 
   it('whatever throws while storing one message drops it as unprocessable; the pull goes on', async () => {
-    const { alice, bob } = await pairedSides();
+    const { alice, bob } = await pairedSides(relay.url);
     const set = alice.memory.set.bind(alice.memory);
     alice.memory.set = async (key, value) => {
       if (value.includes('poison')) throw new RangeError('Maximum call stack size exceeded');
@@ -76,7 +68,7 @@ describe('a hostile paired peer', () => {
   });
 
   it('a message reusing the id of one this side sent is dropped; the sent record keeps its own text', async () => {
-    const { alice, bob } = await pairedSides();
+    const { alice, bob } = await pairedSides(relay.url);
     const aliceRunner = new ReceiveRunner(alice.deps);
     const sent = await aliceRunner.sender.send('bob', { type: 'text', text: 'I agree to pay 10 EUR' });
     await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, text('I agree to pay 10000 EUR'), { id: sent.id, n: 1 }));
@@ -88,7 +80,7 @@ describe('a hostile paired peer', () => {
   });
 
   it('a move within the same relay applies at once; one to another relay waits for the person', async () => {
-    const { alice, bob } = await pairedSides();
+    const { alice, bob } = await pairedSides(relay.url);
     const slot = 'c'.repeat(32);
     const token = 'd'.repeat(64);
     const move = (url: string): string => JSON.stringify({ type: 'inbox', relay_url: url, slot_id: slot, send_token: token });
@@ -110,7 +102,7 @@ describe('a hostile paired peer', () => {
   });
 
   it('a move the person accepts points sends at the new relay', async () => {
-    const { alice, bob } = await pairedSides();
+    const { alice, bob } = await pairedSides(relay.url);
     const receiver = new ReceiveRunner(alice.deps);
     await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, JSON.stringify({ type: 'inbox', relay_url: 'https://relay.example.net', slot_id: 'e'.repeat(32), send_token: 'f'.repeat(64) }), { n: 1 }));
     await receiver.pull();
@@ -121,7 +113,7 @@ describe('a hostile paired peer', () => {
 
   for (const url of ['http://user:pw@relay.example', 'http://relay.example/?x=1', 'http://relay.example/#x', 'http://relay.example/\u2800says-hello', 'ftp://relay.example', 'http://r\u00e9lay.example']) {
     it(`an inbox move to ${JSON.stringify(url)} is dropped as bad_message`, async () => {
-      const { alice, bob } = await pairedSides();
+      const { alice, bob } = await pairedSides(relay.url);
       await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, JSON.stringify({ type: 'inbox', relay_url: url, slot_id: 'c'.repeat(32), send_token: 'd'.repeat(64) }), { n: 1 }));
       const events = await new ReceiveRunner(alice.deps).pull();
       assert.deepEqual(ofType(events, 'dropped').map((event) => event.reason), ['bad_message']);
@@ -130,7 +122,7 @@ describe('a hostile paired peer', () => {
   }
 
   it('n = 2^53-1 is dropped: no absurd loss, gap tracking goes on', async () => {
-    const { alice, bob } = await pairedSides();
+    const { alice, bob } = await pairedSides(relay.url);
     await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, text('huge'), { n: Number.MAX_SAFE_INTEGER }));
     await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, text('two'), { n: 2 }));
     const receiver = new ReceiveRunner(alice.deps, { lossGraceMs: 0 });
@@ -143,7 +135,7 @@ describe('a hostile paired peer', () => {
 
 describe('a message under the grant of a pairing still in flight', () => {
   it('waits at the relay, unacknowledged, until the pairing ends; then it is handled', async () => {
-    const { alice, bob } = await pairedSides();
+    const { alice, bob } = await pairedSides(relay.url);
     const relayPort = alice.deps.relays(relay.url);
     const { inbox, sendToken, grantId } = await grantOnInbox(alice.deps, relayPort);
     await rememberPendingGrant(alice.deps, 'a'.repeat(32), { relayUrl: inbox.relayUrl, slotId: inbox.slotId, grantId, heldUntil: alice.clock.now() + 60_000 });
@@ -161,7 +153,7 @@ describe('a message under the grant of a pairing still in flight', () => {
   });
 
   it('a pending grant past its pairing\'s end holds nothing', async () => {
-    const { alice } = await pairedSides();
+    const { alice } = await pairedSides(relay.url);
     await rememberPendingGrant(alice.deps, 'b'.repeat(32), { relayUrl: relay.url, slotId: 'c'.repeat(32), grantId: 'd'.repeat(32), heldUntil: alice.clock.now() - 1 });
     assert.equal((await pendingGrantIds(alice.deps, alice.clock.now())).size, 0);
   });

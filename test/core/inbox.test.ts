@@ -11,17 +11,10 @@ import { listOwnInboxes } from '../../src/core/inboxes.js';
 import { MAX_MESSAGE_AGE_MS } from '../../src/core/messages.js';
 import { getPeer, loadPeerSendToken, peerRecordKey, pendingRevocations } from '../../src/core/trust.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-import { HostileProxy, pairSides } from '../helpers/pairing.js';
+import { HostileProxy, pairSides, pairedSides } from '../helpers/pairing.js';
 import { type Side, makeSide } from '../helpers/sides.js';
 
 const quiet = { log: () => undefined, limits: { opensPerIpPerMinute: 10_000 } };
-
-async function pairedSides(relayUrl: string): Promise<{ alice: Side; bob: Side }> {
-  const alice = await makeSide(relayUrl, 'alice');
-  const bob = await makeSide(relayUrl, 'bob');
-  await pairSides(alice, bob, relayUrl);
-  return { alice, bob };
-}
 
 function runners(side: Side, lossGraceMs?: number): { sender: SendRunner; receiver: ReceiveRunner } {
   const receiver = new ReceiveRunner(side.deps, lossGraceMs === undefined ? {} : { lossGraceMs });

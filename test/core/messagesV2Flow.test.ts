@@ -16,8 +16,8 @@ import { canonicalJson, createCard } from '../../src/core/identity.js';
 import { parseBootstrapPayload } from '../../src/core/session.js';
 import { isPairError } from '../../src/core/errors.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-import { pairSides } from '../helpers/pairing.js';
-import { type Side, makeSide } from '../helpers/sides.js';
+import { pairedSides } from '../helpers/pairing.js';
+import type { Side } from '../helpers/sides.js';
 
 const quiet = { log: () => undefined, limits: { opensPerIpPerMinute: 10_000 } };
 const MINUTE_MS = 60_000;
@@ -29,13 +29,6 @@ before(async () => {
 after(async () => {
   await relay.close();
 });
-
-async function pairedSides(): Promise<{ alice: Side; bob: Side }> {
-  const alice = await makeSide(relay.url, 'alice');
-  const bob = await makeSide(relay.url, 'bob');
-  await pairSides(alice, bob, relay.url);
-  return { alice, bob };
-}
 
 function dropped(events: MessagingEvent[]): string[] {
   return events.flatMap((event) => (event.type === 'dropped' ? [event.reason] : []));
@@ -74,7 +67,7 @@ async function postV2(from: Side, to: Side, key: PoolKey, text: string, signerSe
 
 describe('messages v2 between two sides paired with section 7', () => {
   it('speaks v2 from the first message, both ways, receipts included, and says so on the record', async () => {
-    const { alice, bob } = await pairedSides();
+    const { alice, bob } = await pairedSides(relay.url);
     const a = new ReceiveRunner(alice.deps);
     const b = new ReceiveRunner(bob.deps);
     const sent = await a.sender.send('bob', { type: 'text', text: 'hi' });
@@ -92,7 +85,7 @@ describe('messages v2 between two sides paired with section 7', () => {
   });
 
   it('refuses a message forged with the recipient\'s own secrets (its identity key signs, not the sender\'s): bad_signature', async () => {
-    const { alice, bob } = await pairedSides();
+    const { alice, bob } = await pairedSides(relay.url);
     // The thief holds Bob's identity seed and every receive key Bob gave; here: a key Bob gave Alice.
     const [key] = (await poolOf(alice, bob)).oneTime;
     assert.ok(key);
@@ -103,7 +96,7 @@ describe('messages v2 between two sides paired with section 7', () => {
   });
 
   it('refuses a message sealed to a one-time key already spent: unknown_key', async () => {
-    const { alice, bob } = await pairedSides();
+    const { alice, bob } = await pairedSides(relay.url);
     const [key] = (await poolOf(alice, bob)).oneTime;
     assert.ok(key);
     const b = new ReceiveRunner(bob.deps);
@@ -116,7 +109,7 @@ describe('messages v2 between two sides paired with section 7', () => {
   });
 
   it('deletes a key given and never used 30 days later (injected clock)', async () => {
-    const { alice, bob } = await pairedSides();
+    const { alice, bob } = await pairedSides(relay.url);
     const [key] = (await poolOf(alice, bob)).oneTime;
     assert.ok(key);
     assert.ok(await bob.vault.get(`rkeys.${alice.fingerprint}`).then((text) => text?.includes(key.kid)));
@@ -129,7 +122,7 @@ describe('messages v2 between two sides paired with section 7', () => {
   });
 
   it('keeps opening under the last-resort key until 8 days after a newer one was given, then not', async () => {
-    const { alice, bob } = await pairedSides();
+    const { alice, bob } = await pairedSides(relay.url);
     const oldLast = (await poolOf(alice, bob)).last;
     assert.ok(oldLast);
     const b = new ReceiveRunner(bob.deps);
@@ -153,7 +146,7 @@ describe('messages v2 between two sides paired with section 7', () => {
   });
 
   it('refuses a section 6 envelope from a peer that spoke v2: downgrade', async () => {
-    const { alice, bob } = await pairedSides();
+    const { alice, bob } = await pairedSides(relay.url);
     const b = new ReceiveRunner(bob.deps);
     await new ReceiveRunner(alice.deps).sender.send('bob', { type: 'text', text: 'v2' });
     await b.pull();
@@ -184,7 +177,7 @@ async function pinnedBeforeSection7(side: Side, peer: Side): Promise<void> {
 
 describe('upgrading peers pinned before section 7', () => {
   it('two peers pinned before section 7 upgrade by themselves through the keys message under kid "id"', async () => {
-    const { alice, bob } = await pairedSides();
+    const { alice, bob } = await pairedSides(relay.url);
     await pinnedBeforeSection7(alice, bob);
     await pinnedBeforeSection7(bob, alice);
     const a = new ReceiveRunner(alice.deps);
@@ -210,7 +203,7 @@ describe('upgrading peers pinned before section 7', () => {
   });
 
   it('a peer that speaks only section 6 still gets section 6 messages and is still read', async () => {
-    const { alice, bob } = await pairedSides();
+    const { alice, bob } = await pairedSides(relay.url);
     // Bob plays a section-6-only peer: he gave Alice no keys, posts section 6 and reads only section 6.
     await pinnedBeforeSection7(alice, bob);
     const a = new ReceiveRunner(alice.deps);

@@ -4,7 +4,15 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { Side } from './sides.js';
-import { bothWaitForSas, openPair } from './sides.js';
+import { bothWaitForSas, makeSide, openPair } from './sides.js';
+
+/** Two fresh sides, alice and bob, paired to the end through the relay at `relayUrl`. */
+export async function pairedSides(relayUrl: string): Promise<{ alice: Side; bob: Side }> {
+  const alice = await makeSide(relayUrl, 'alice');
+  const bob = await makeSide(relayUrl, 'bob');
+  await pairSides(alice, bob, relayUrl);
+  return { alice, bob };
+}
 
 /** Runs a whole pairing between two sides (SAS typed correctly on both) and resolves once both are finalized. */
 export async function pairSides(host: Pick<Side, 'store'>, guest: Pick<Side, 'store'>, relayUrl: string): Promise<void> {
