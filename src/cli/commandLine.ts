@@ -114,11 +114,7 @@ export const OPTIONS: { readonly [K in OptionName]: OptionSpec<OptionValues[K]> 
   'reply-to': {
     placeholder: 'ID',
     help: 'the id of the message this one answers (32 hex characters, as inbox prints it)',
-    parse: (text) => {
-      const id = text.trim().toLowerCase();
-      if (!MESSAGE_ID_PATTERN.test(id)) throw new UsageError(`--reply-to ${quoted(text)} is not a message id; expected the 32 hex characters inbox printed`);
-      return id;
-    },
+    parse: (text) => hexId(text, MESSAGE_ID_PATTERN, `--reply-to ${quoted(text)} is not a message id; expected the 32 hex characters inbox printed`),
   },
   wait: {
     placeholder: 'SECONDS',
@@ -190,11 +186,7 @@ export const ARGS = {
   sessionId: {
     name: 'SESSION',
     help: 'the session id the agent gave you (32 hex characters)',
-    parse: (text) => {
-      const id = text.trim().toLowerCase();
-      if (!PAIR_ID_PATTERN.test(id)) throw new UsageError(`SESSION ${quoted(text)} is not a session id; expected the 32 hex characters the agent gave you`);
-      return id;
-    },
+    parse: (text) => hexId(text, PAIR_ID_PATTERN, `SESSION ${quoted(text)} is not a session id; expected the 32 hex characters the agent gave you`),
   },
   handle: {
     name: 'HANDLE',
@@ -224,11 +216,7 @@ export const ARGS = {
   messageId: {
     name: 'ID',
     help: 'a message id (32 hex characters), as send and sent print it',
-    parse: (text) => {
-      const id = text.trim().toLowerCase();
-      if (!MESSAGE_ID_PATTERN.test(id)) throw new UsageError(`ID ${quoted(text)} is not a message id; expected the 32 hex characters send or sent printed`);
-      return id;
-    },
+    parse: (text) => hexId(text, MESSAGE_ID_PATTERN, `ID ${quoted(text)} is not a message id; expected the 32 hex characters send or sent printed`),
   },
   fingerprint: {
     name: 'FINGERPRINT',
@@ -351,6 +339,13 @@ export function parseCommandLine<C extends CommandSpec>(argv: readonly string[],
 
 function unknownCommand(name: string, invokedAs: string): UsageError {
   return new UsageError(`unknown command ${quoted(name)}; run ${invokedAs} --help for the list`);
+}
+
+/** An id as typed (spaces around it, upper-case hex taken), lower-cased; `mistake` is the usage error's line otherwise. */
+function hexId(text: string, pattern: RegExp, mistake: string): string {
+  const id = text.trim().toLowerCase();
+  if (!pattern.test(id)) throw new UsageError(mistake);
+  return id;
 }
 
 function quoted(text: string): string {
