@@ -200,7 +200,7 @@ const COMMANDS: readonly Command[] = [
         options.data !== undefined
           ? { data: options.data }
           : { text: fromStdin || options.file !== undefined ? await readMessageText(options.file !== undefined ? { file: options.file } : { stdin: process.stdin }) : (text ?? '') };
-      return sendCommand(await homeDeps(home), peer, { ...body, ...(options['reply-to'] !== undefined && { replyTo: options['reply-to'] }) }, terminal).catch(namingHome(context));
+      return sendCommand(await homeDeps(home), context, peer, { ...body, ...(options['reply-to'] !== undefined && { replyTo: options['reply-to'] }) }, terminal).catch(namingHome(context));
     },
   },
   {

@@ -88,7 +88,7 @@ export async function readMessageText(source: TextSource): Promise<string> {
 }
 
 /** The command line checked the input's shape (TEXT or --data, a message id); the core checks sizes. */
-export async function sendCommand(deps: MessagingDeps, peerRef: string, input: SendInput, terminal: Terminal): Promise<number> {
+export async function sendCommand(deps: MessagingDeps, context: CliContext, peerRef: string, input: SendInput, terminal: Terminal): Promise<number> {
   const body: Record<string, unknown> = input.data !== undefined ? { type: 'data', data: input.data } : { type: 'text', text: input.text ?? '' };
   if (input.replyTo !== undefined) body['reply_to'] = input.replyTo;
   const sender = new SendRunner(deps);
@@ -101,7 +101,7 @@ export async function sendCommand(deps: MessagingDeps, peerRef: string, input: S
     terminal.result(
       { event: 'queued', id: sent.id, peer: sent.peer, n: sent.record?.n, sent_at: sent.record?.sentAt, code: refusal?.code, message: refusal?.message },
       `Queued for ${sent.peer.handle} (${sent.peer.fingerprint}); message id ${sent.id}. Their relay refused it for now (${showControls(refusal?.message ?? '')}); ` +
-        'it is sent again with the next send, inbox or a running inbox --follow, for up to 7 days. See it with: agent-pair sent; take it back with: agent-pair cancel ID',
+        `it is sent again with the next send, inbox or a running inbox --follow, for up to 7 days. See it with: ${context.command} sent${homeOption(context)}; take it back with: ${context.command} cancel ${sent.id}${homeOption(context)}`,
     );
     return 0;
   }
