@@ -401,11 +401,14 @@ async function runRelay(options: Partial<OptionValues>, terminal: Terminal): Pro
     terminal.warn(`agent-pair: ${error instanceof StoreUnavailableError ? error.message : describeListenFailure(host, port, error)}`);
     return EXIT_FAILED;
   }
-  terminal.say(`Agent Pair relay listening on ${relay.url} (store: ${relay.storeDescription}); Ctrl-C stops it.`);
-  await new Promise<void>((resolve) => {
+  // The handlers go in before the line that tells anyone the relay runs: a signal sent on
+  // reading it would otherwise end the process at once, without closing the store.
+  const stopped = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  terminal.say(`Agent Pair relay listening on ${relay.url} (store: ${relay.storeDescription}); Ctrl-C stops it.`);
+  await stopped;
   await relay.close();
   terminal.say('Relay stopped.');
   return 0;
