@@ -24,6 +24,7 @@ import { MESSAGE_BYTES, benchMessages, benchSqliteCommit } from './messages.js';
 import { benchMessageVersions } from './messageVersions.js';
 import { benchWake } from './wake.js';
 import { installNativeCurves } from '../src/node/nativeCurves.js';
+import { errorMessage } from '../src/core/errors.js';
 
 // The in-process benchmarks (pairing, delivery) use the curves the CLI and the extension install.
 installNativeCurves();
@@ -103,7 +104,7 @@ const wanPairing = await benchPairing(WAN_PAIRINGS, WAN_ROUND_TRIP_MS);
 // The Redis engine's rows need Debian's redis-server (scripts/install-redis.sh); one is started
 // for this run on a free port, each relay under its own key prefix.
 const redis = await RedisServer.start().catch((error: unknown) => {
-  process.stderr.write(`bench: no Redis rows (${error instanceof Error ? error.message : String(error)})\n`);
+  process.stderr.write(`bench: no Redis rows (${errorMessage(error)})\n`);
   return undefined;
 });
 progress('long-poll wake');

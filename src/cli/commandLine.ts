@@ -6,7 +6,7 @@
 // in OPTIONS and its name in the commands that take it.
 
 import { parseArgs } from 'node:util';
-import { isPairError } from '../core/errors.js';
+import { isPairError, errorMessage } from '../core/errors.js';
 import { parseCode } from '../core/codePhrase.js';
 import { FINGERPRINT_PATTERN, HANDLE_PATTERN, LOSS_GRACE_MS, MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, MESSAGE_ID_PATTERN, PAIR_ID_PATTERN, normaliseRelayUrl } from '../core/vocabulary.js';
 import { RELAY_OPTIONS, type RelayOptionName, type RelayOptionSpec, type RelayOptionValues } from '../relay/options.js';
@@ -146,7 +146,7 @@ function relayOption<K extends RelayOptionName>(name: K): OptionSpec<RelayOption
       try {
         return spec.parse(text);
       } catch (error) {
-        throw new UsageError(error instanceof Error ? error.message : String(error));
+        throw new UsageError(errorMessage(error));
       }
     },
   };

@@ -8,7 +8,7 @@
 
 import packageJson from '../../package.json' with { type: 'json' };
 import { join, resolve } from 'node:path';
-import { PairError, isPairError } from '../core/errors.js';
+import { PairError, isPairError, errorMessage } from '../core/errors.js';
 import type { MessagingDeps } from '../core/inbox.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT } from '../relay/embedded.js';
 import { relaySettings } from '../relay/options.js';
@@ -339,7 +339,7 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT_USAGE;
     }
     const code = isPairError(error) ? error.code : 'relay_error';
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     terminal.event({ event: 'error', code, message });
     // An error may quote a relay's or a peer's words: their control characters are shown, not obeyed.
     terminal.warn(`agent-pair: ${showControls(message)}`);
@@ -382,7 +382,7 @@ async function runRelay(options: Partial<OptionValues>, terminal: Terminal): Pro
   try {
     settings = relaySettings(['host', 'port', 'store', 'trust-proxy'], {}, process.env);
   } catch (error) {
-    terminal.warn(`agent-pair: ${error instanceof Error ? error.message : String(error)}`);
+    terminal.warn(`agent-pair: ${errorMessage(error)}`);
     return EXIT_USAGE;
   }
   const host = options.host ?? settings.host ?? DEFAULT_RELAY_HOST;

@@ -60,3 +60,8 @@ export function isRelayTrouble(value: unknown): value is PairError {
 export function badInput(argument: string, problem: string, expected: string): PairError {
   return new PairError('bad_input', `${argument} ${problem}; expected ${expected}.`);
 }
+
+/** What a caught value says, for a log line or a person: an Error's message, anything else as text. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

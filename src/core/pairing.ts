@@ -13,7 +13,7 @@
 // ends the session with its code and tells the peer (an abort with a reason), so the peer never
 // waits out its ten minutes for a finalize that cannot come.
 
-import { type ErrorCode, PairError, isPairError, isRelayTrouble } from './errors.js';
+import { type ErrorCode, PairError, isPairError, isRelayTrouble, errorMessage } from './errors.js';
 import type { Clock, ConfirmPort, DigitsRequest } from './ports.js';
 import { MAX_ABORT_REASON_CHARS, type PeerSummary, type SessionSnapshot, normaliseSasDigits } from './session.js';
 import type { SessionStore } from './store.js';
@@ -137,7 +137,7 @@ class PairingRun {
         return;
       }
       const code: ErrorCode = isPairError(error) ? error.code : 'protocol_violation';
-      const detail = error instanceof Error ? error.message : String(error);
+      const detail = errorMessage(error);
       await this.options.store.fail(this.id, code, `${code}: ${detail}`.slice(0, MAX_ABORT_REASON_CHARS));
     }
   }
@@ -342,7 +342,7 @@ export class PairingRunners {
       ...(timing && { timing }),
     })
       .catch((error: unknown) => {
-        this.options.log?.(`Pairing ${sessionId}: the runner stopped: ${error instanceof Error ? error.message : String(error)}`);
+        this.options.log?.(`Pairing ${sessionId}: the runner stopped: ${errorMessage(error)}`);
       })
       .finally(() => {
         this.running.delete(sessionId);

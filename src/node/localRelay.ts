@@ -29,7 +29,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ErrorCode, PairError, isPairError } from '../core/errors.js';
+import { type ErrorCode, PairError, isPairError, errorMessage } from '../core/errors.js';
 import { normaliseRelayUrl } from '../relay/client.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, EXIT_STORE_IN_USE, type RelayProcessRecord, relayAnswers } from '../relay/embedded.js';
 import type { RelayConnector, RelayPort } from '../core/ports.js';
@@ -284,7 +284,7 @@ export class RelayChoice {
       try {
         await mkdir(stateDir, { recursive: true, mode: 0o700 });
       } catch (error) {
-        throw new RelayChoiceError({ reason: 'state_dir', url, stateDir, detail: describe(error) }, { cause: error });
+        throw new RelayChoiceError({ reason: 'state_dir', url, stateDir, detail: errorMessage(error) }, { cause: error });
       }
     }
     const command = this.options.relayCommand;
@@ -302,7 +302,7 @@ export class RelayChoice {
         windowsHide: true,
       });
       child.once('error', (error) => {
-        ended ??= describe(error);
+        ended ??= errorMessage(error);
       });
       child.once('exit', (code, signal) => {
         // EXIT_STORE_IN_USE: another relay is starting on this store (a racing window's); wait for it, below.
@@ -310,7 +310,7 @@ export class RelayChoice {
       });
       child.unref();
     } catch (error) {
-      ended = describe(error);
+      ended = errorMessage(error);
     }
     this.emit({ type: 'starting', url, ...(child?.pid !== undefined && { pid: child.pid }) });
 
@@ -391,10 +391,6 @@ function isRecord(value: unknown): value is RelayProcessRecord {
   if (typeof value !== 'object' || value === null) return false;
   const record = value as Partial<Record<keyof RelayProcessRecord, unknown>>;
   return typeof record.pid === 'number' && Number.isInteger(record.pid) && record.pid > 0 && typeof record.url === 'string' && typeof record.startedAt === 'string';
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**

@@ -25,7 +25,7 @@
 // its own side's action lets go of the relay immediately.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PairError, badInput } from '../core/errors.js';
+import { PairError, badInput, errorMessage } from '../core/errors.js';
 import { normaliseRelayUrl } from '../core/vocabulary.js';
 
 export { normaliseRelayUrl };
@@ -629,7 +629,7 @@ function errorCode(error: unknown): string | undefined {
 
 /** A short reason for a failed fetch: the system error code if there is one. */
 function networkCause(error: unknown): string {
-  return errorCode(error) ?? (error instanceof Error ? error.message : String(error));
+  return errorCode(error) ?? (errorMessage(error));
 }
 
 /** A function, not a property read, so a check after an await is not narrowed away. */

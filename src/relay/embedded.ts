@@ -5,7 +5,7 @@
 // in-process (ensureLocalRelay). Two starting at once race for the port; the loser uses the
 // winner's.
 
-import { PairError } from '../core/errors.js';
+import { PairError, errorMessage } from '../core/errors.js';
 import type { RunningRelay } from './node.js';
 
 export const DEFAULT_RELAY_HOST = '127.0.0.1';
@@ -57,7 +57,7 @@ export async function ensureLocalRelay(port = DEFAULT_RELAY_PORT): Promise<Local
     return { url: started.url, started };
   } catch (error) {
     if (isAddressInUse(error) && (await relayAnswers(url))) return { url };
-    throw new PairError('relay_unreachable', `No relay answers at ${url} and one could not be started there (${describe(error)}). Free port ${port}, or pass a relay URL.`, { cause: error });
+    throw new PairError('relay_unreachable', `No relay answers at ${url} and one could not be started there (${errorMessage(error)}). Free port ${port}, or pass a relay URL.`, { cause: error });
   }
 }
 
@@ -72,9 +72,5 @@ export function isAddressInUse(error: unknown): boolean {
  */
 export function describeListenFailure(host: string, port: number, error: unknown): string {
   if (isAddressInUse(error)) return `${host}:${port} is already in use (a relay or another program listens there); stop it, or choose another port with --port`;
-  return `could not listen on ${host}:${port}: ${describe(error)}`;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return `could not listen on ${host}:${port}: ${errorMessage(error)}`;
 }

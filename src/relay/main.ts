@@ -29,6 +29,7 @@ import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, EXIT_STORE_IN_USE, type RelayPr
 import { type RunningRelay, startRelay } from './node.js';
 import { RELAY_OPTIONS, RELAY_OPTION_NAMES, relayOptionHelp, relaySettings } from './options.js';
 import { StoreUnavailableError } from './store.js';
+import { errorMessage } from '../core/errors.js';
 
 /** How this process was started, as a person would type it again: `node dist/relay.mjs`. */
 const invokedAs = `node ${shownScript(process.argv[1] ?? 'relay.mjs')}`;
@@ -83,7 +84,7 @@ const settings = (() => {
   try {
     return relaySettings(RELAY_OPTION_NAMES, values as Partial<Record<(typeof RELAY_OPTION_NAMES)[number], string>>, process.env);
   } catch (error) {
-    return usage(error instanceof Error ? error.message : String(error));
+    return usage(errorMessage(error));
   }
 })();
 const host = settings.host ?? DEFAULT_RELAY_HOST;
@@ -144,7 +145,7 @@ function writeRecord(path: string, record: RelayProcessRecord): void {
     renameSync(temporary, path);
   } catch (error) {
     // The relay still serves; only stopping it from VS Code needs the record.
-    process.stderr.write(`relay: could not write ${path}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`relay: could not write ${path}: ${errorMessage(error)}\n`);
   }
 }
 

@@ -13,6 +13,7 @@ import type { RelayMetrics } from './metrics.js';
 import { Relay, type RelayResponse, type RelayStats, errorResponse, routeLabel } from './server.js';
 import type { RelayStore } from './store.js';
 import { type StoreChoice, describeStore, parseStoreOption } from './storeUrl.js';
+import { errorMessage } from '../core/errors.js';
 
 export interface StartRelayOptions {
   /** Interface to listen on; default 127.0.0.1. */
@@ -153,7 +154,7 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Runni
 
   const sweeper = setInterval(() => {
     relay.sweep().catch((error: unknown) => {
-      log(`sweep failed: ${error instanceof Error ? error.message : String(error)}`);
+      log(`sweep failed: ${errorMessage(error)}`);
     });
   }, SWEEP_INTERVAL_MS);
   sweeper.unref();

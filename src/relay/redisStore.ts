@@ -38,6 +38,7 @@ import { Redis } from 'ioredis';
 import { PAIR_FIELDS, type FieldValues, type PairField, type Role } from '../core/ports.js';
 import type { RelayLimits } from './contract.js';
 import { parseRedisUrl, redisLocation } from './storeUrl.js';
+import { errorMessage } from '../core/errors.js';
 import {
   type GrantResult,
   type JoinResult,
@@ -166,7 +167,7 @@ export class RedisStore implements RelayStore {
       }
     } catch (error) {
       if (error instanceof StoreUnavailableError) throw error;
-      throw new StoreUnavailableError(`Redis did not answer ${name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new StoreUnavailableError(`Redis did not answer ${name}: ${errorMessage(error)}`, { cause: error });
     }
   }
 
@@ -175,7 +176,7 @@ export class RedisStore implements RelayStore {
     try {
       return await run();
     } catch (error) {
-      throw new StoreUnavailableError(`Redis did not answer ${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new StoreUnavailableError(`Redis did not answer ${what}: ${errorMessage(error)}`, { cause: error });
     }
   }
 
@@ -336,7 +337,7 @@ export class RedisStore implements RelayStore {
 /** Why connecting failed, in words: ioredis says "Connection is closed" for a refused port too. */
 function connectFailure(error: unknown): string {
   const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   if (code === 'ECONNREFUSED' || /ECONNREFUSED|Connection is closed/.test(message)) return 'nothing accepts connections there';
   if (code === 'ENOTFOUND' || /ENOTFOUND|EAI_AGAIN/.test(message)) return 'the host name does not resolve';
   if (/ETIMEDOUT|timed? ?out/i.test(message)) return `no answer within ${CONNECT_TIMEOUT_MS / 1000} s`;

@@ -35,6 +35,7 @@ type Database = InstanceType<typeof Database>;
 import type { RelayLimits } from './contract.js';
 import { MemoryStore } from './memoryStore.js';
 import { claimPidFile, processAlive, readPidFile, releasePidFile } from '../node/pidFile.js';
+import { errorMessage } from '../core/errors.js';
 import {
   type GrantResult,
   type JoinResult,
@@ -119,7 +120,7 @@ export function openSqliteStore(path: string, limits: RelayLimits): SqliteStore 
   try {
     claimed = claimPidFile(lock, { pid: process.pid, alive: (pid) => holdsFile(pid, path), ownFileIsOurs: false });
   } catch (error) {
-    throw new StoreUnavailableError(`cannot open the SQLite store ${path}: ${describe(error)}`, { cause: error });
+    throw new StoreUnavailableError(`cannot open the SQLite store ${path}: ${errorMessage(error)}`, { cause: error });
   }
   if (!claimed) {
     const holder = readPidFile(lock);
@@ -138,7 +139,7 @@ export function openSqliteStore(path: string, limits: RelayLimits): SqliteStore 
   } catch (error) {
     releasePidFile(lock, process.pid);
     if (error instanceof StoreUnavailableError) throw error;
-    throw new StoreUnavailableError(`cannot open the SQLite store ${path}: ${describe(error)}`, { cause: error });
+    throw new StoreUnavailableError(`cannot open the SQLite store ${path}: ${errorMessage(error)}`, { cause: error });
   }
 }
 
@@ -412,7 +413,7 @@ export class SqliteStore implements RelayStore {
       });
     } catch (error) {
       ({ inboxCount: this.inboxCount, messageCount: this.messageCount, messageBytes: this.messageBytes } = counts);
-      const failure = error instanceof StoreUnavailableError ? error : new StoreUnavailableError(`the SQLite store ${this.path} failed: ${describe(error)}`, { cause: error });
+      const failure = error instanceof StoreUnavailableError ? error : new StoreUnavailableError(`the SQLite store ${this.path} failed: ${errorMessage(error)}`, { cause: error });
       for (const job of batch) job.reject(failure);
       return;
     }
@@ -470,8 +471,4 @@ function sha256(text: string): Uint8Array {
 /** Compares a stored hash with a computed one in constant time. */
 function sameHash(stored: unknown, computed: Uint8Array): boolean {
   return stored instanceof Uint8Array && stored.length === computed.length && timingSafeEqual(stored, computed);
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

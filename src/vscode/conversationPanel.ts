@@ -5,7 +5,7 @@
 // to the person: they are marked handled and the peer gets its receipt ("delivered").
 
 import * as vscode from 'vscode';
-import { isPairError } from '../core/errors.js';
+import { errorMessage } from '../core/errors.js';
 import { conversationHtml } from './conversationHtml.js';
 import { type HostToConversation, conversationView, parseConversationMessage } from './conversationMessages.js';
 import { COMMANDS, CONVERSATION_VIEW_TYPE, conversationTitle } from './ids.js';
@@ -111,7 +111,7 @@ class ConversationPanel {
       const view = conversationView(pinned ?? this.peer, records, summary, { sending: this.sending, canSend: pinned !== undefined, forwardSecrecy, ...(this.error !== undefined && { error: this.error }) });
       this.post({ type: 'view', view });
     } catch (error) {
-      this.options.log.warn(`Conversation with ${this.peer.handle}: ${error instanceof Error ? error.message : String(error)}`);
+      this.options.log.warn(`Conversation with ${this.peer.handle}: ${errorMessage(error)}`);
     }
   }
 
@@ -148,7 +148,7 @@ class ConversationPanel {
       await this.options.messaging.cancelQueued(id);
       this.error = undefined;
     } catch (error) {
-      this.error = error instanceof Error ? error.message : String(error);
+      this.error = errorMessage(error);
     }
     await this.refresh();
   }
@@ -165,7 +165,7 @@ class ConversationPanel {
       await messaging.sendText(pinned, text);
       this.post({ type: 'sent' });
     } catch (error) {
-      this.error = isPairError(error) || error instanceof Error ? error.message : String(error);
+      this.error = errorMessage(error);
     } finally {
       this.sending = false;
     }

@@ -5,6 +5,7 @@
 
 import type { SessionStore } from '../core/store.js';
 import { isInFlight } from './sessionView.js';
+import { errorMessage } from '../core/errors.js';
 
 /** A little after the deadline, so the store's own clock agrees it has passed. */
 const SWEEP_SLACK_MS = 250;
@@ -22,7 +23,7 @@ export function watchExpiry(store: SessionStore, log: (line: string) => void): {
     timer = setTimeout(() => {
       timer = undefined;
       store.sweepExpired().catch((error: unknown) => {
-        log(`Sweeping expired pairings failed: ${error instanceof Error ? error.message : String(error)}`);
+        log(`Sweeping expired pairings failed: ${errorMessage(error)}`);
       }).finally(schedule);
     }, soonestSeconds * 1000 + SWEEP_SLACK_MS);
   };

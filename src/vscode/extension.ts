@@ -47,6 +47,7 @@ import { SHARED_MODULES } from './sharedModules.js';
 import { SessionStatusBar } from './statusBar.js';
 import { extensionStores, moveOutOfGlobalState } from './storage.js';
 import { registerJoinLinkHandler } from './uriHandler.js';
+import { errorMessage } from '../core/errors.js';
 
 /** Work that must finish before the window goes: closing the MCP server (never the local relay). */
 let shutdown: (() => Promise<void>) | undefined;
@@ -182,7 +183,7 @@ function startMessaging(context: vscode.ExtensionContext, deps: ExtensionDeps): 
       if (moved > 0) deps.log.info(`Messages: moved ${moved} mailbox and peer entries out of the global state.`);
     })
     .catch((error: unknown) => {
-      deps.log.warn(`Messages: could not move the mailbox and peers out of the global state: ${error instanceof Error ? error.message : String(error)}`);
+      deps.log.warn(`Messages: could not move the mailbox and peers out of the global state: ${errorMessage(error)}`);
     })
     .finally(() => {
       messaging.start();
@@ -200,7 +201,7 @@ async function resumePairings(store: SessionStore, pairings: PairingPresenter, l
     if (dropped.length > 0) log.warn(`Dropped ${dropped.length} stored pairing${dropped.length === 1 ? '' : 's'} that could not be read back.`);
     for (const snapshot of restored) pairings.resume(snapshot);
   } catch (error) {
-    log.error(`Restoring pairings failed: ${error instanceof Error ? error.message : String(error)}`);
+    log.error(`Restoring pairings failed: ${errorMessage(error)}`);
   }
 }
 

@@ -7,6 +7,7 @@
 
 import * as vscode from 'vscode';
 import { MCP_PROVIDER_ID, MCP_SERVER_LABEL } from './ids.js';
+import { errorMessage } from '../core/errors.js';
 
 /** Stands in for the URL until the server runs; resolveMcpServerDefinition replaces it. */
 const NOT_STARTED_URL = 'http://127.0.0.1:1/agent-pair-mcp-not-started';
@@ -61,7 +62,7 @@ export class McpProvider implements vscode.McpServerDefinitionProvider<vscode.Mc
       },
       (error: unknown) => {
         this.starting = undefined; // the next start tries again
-        this.options.log.error(`The MCP server could not start: ${error instanceof Error ? error.message : String(error)}`);
+        this.options.log.error(`The MCP server could not start: ${errorMessage(error)}`);
         throw error;
       },
     );

@@ -13,6 +13,7 @@ import { showControls } from '../core/untrusted.js';
 import type { ConversationPanels } from './conversationPanel.js';
 import { COMMANDS } from './ids.js';
 import { messagePreview, newMessageNotice } from './messageWords.js';
+import { errorMessage } from '../core/errors.js';
 
 export const OPEN_ACTION = 'Open';
 export const ASK_AGENT_ACTION = 'Ask the agent';
@@ -102,7 +103,7 @@ export class MessageNotifier implements vscode.Disposable {
       try {
         await this.moves.decideMove(peer.fingerprint, action === ACCEPT_MOVE_ACTION ? 'accept' : 'refuse');
       } catch (error) {
-        this.log.warn(`Messages: answering ${peer.handle}'s move failed: ${error instanceof Error ? error.message : String(error)}`);
+        this.log.warn(`Messages: answering ${peer.handle}'s move failed: ${errorMessage(error)}`);
       }
     });
   }

@@ -12,7 +12,7 @@
 //
 // Nothing here imports `vscode`: settings and the log come in as functions.
 
-import { isPairError } from '../core/errors.js';
+import { isPairError, errorMessage } from '../core/errors.js';
 import { type MessagingDeps, type MessagingEvent, type PeerRef, ReceiveRunner, type Sent, decidePeerMove, forgetAndRevoke, heldMoves } from '../core/inbox.js';
 import type { MessageReceiver } from '../mcp/messageTools.js';
 import { listOwnInboxes } from '../core/inboxes.js';
@@ -329,5 +329,5 @@ export class WindowMessaging {
 
 function describe(error: unknown): string {
   if (isPairError(error)) return `${error.code}: ${error.message}`;
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }

@@ -15,6 +15,7 @@ import { SAS_PANEL_VIEW_TYPE, sasPanelTitle } from './ids.js';
 import { DIGITS_HINT, type HostToWebview, normaliseDigits, panelView, parseWebviewMessage } from './panelMessages.js';
 import { panelHtml } from './panelHtml.js';
 import { pageAssets } from './webviewAssets.js';
+import { errorMessage } from '../core/errors.js';
 
 export interface SasPanelsOptions {
   extensionUri: vscode.Uri;
@@ -206,7 +207,7 @@ class SasPanel {
       await this.options.store.abort(this.sessionId, 'aborted by the person');
       this.error = undefined;
     } catch (error) {
-      this.error = error instanceof Error ? error.message : String(error);
+      this.error = errorMessage(error);
     }
     this.refresh();
   }

@@ -18,7 +18,7 @@
 
 import { join } from 'node:path';
 import type { Memento, SecretStorage, Uri } from 'vscode';
-import { PairError } from '../core/errors.js';
+import { PairError, errorMessage } from '../core/errors.js';
 import { MAIL_KEY_PREFIX } from '../core/mailbox.js';
 import type { KeyValueStore, MailLock, Memory, Vault } from '../core/ports.js';
 import { routeSessionKeys } from '../core/routedStore.js';
@@ -137,6 +137,6 @@ async function guarded(what: string, write: () => Thenable<void>): Promise<void>
 
 function storageFailed(what: string, cause: unknown): PairError {
   // The key names what failed; the value (possibly a secret) is never part of the message.
-  const reason = cause instanceof Error ? cause.message : String(cause);
+  const reason = errorMessage(cause);
   return new PairError('storage_failed', `VS Code could not ${what} (${reason}). Check that the OS keychain is available, then try again.`, { cause });
 }

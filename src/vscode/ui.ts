@@ -2,7 +2,7 @@
 // person as a readable message, picking a session, copying a code or a join link.
 
 import * as vscode from 'vscode';
-import { isPairError } from '../core/errors.js';
+import { isPairError, errorMessage } from '../core/errors.js';
 import { isRelayChoiceError } from '../node/localRelay.js';
 import { relayChoiceFailureWords } from './relayWords.js';
 import type { SessionSnapshot } from '../core/session.js';
@@ -36,7 +36,7 @@ export function showError(deps: ExtensionDeps, error: unknown, prefix = 'Agent P
     return;
   }
   deps.log.error(error instanceof Error ? error : String(error));
-  void vscode.window.showErrorMessage(`${prefix}: something went wrong (${error instanceof Error ? error.message : String(error)}). The log has details.`);
+  void vscode.window.showErrorMessage(`${prefix}: something went wrong (${errorMessage(error)}). The log has details.`);
 }
 
 /** An optional string argument (commands run from the palette get none; tests pass some). */
