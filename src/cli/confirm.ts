@@ -14,6 +14,7 @@ import { SessionWriters } from '../node/sessionWriters.js';
 import { drivePairingInTerminal } from './pair.js';
 import { type Terminal, formatSecondsLeft } from './terminal.js';
 import { CONFIRM_WORDS, type CliContext, PAIRING_WORDS, endedWords, stateWords } from './words.js';
+import { isTerminal } from '../core/vocabulary.js';
 
 /** How `confirm` ended: the digits matched (or the pairing finished), it ended otherwise, or a signal stopped it. */
 export type ConfirmOutcome = 'confirmed' | 'ended' | 'interrupted';
@@ -42,7 +43,7 @@ export async function confirmFromTerminal(context: CliContext, sessionId: string
     await store.restore((id) => id === sessionId);
     if (!store.list().some((session) => session.sessionId === sessionId)) throw new PairError('not_found', CONFIRM_WORDS.notHere(sessionId, context));
     const before = store.status(sessionId);
-    if (before.state === 'finalized' || before.state === 'aborted') {
+    if (isTerminal(before.state)) {
       terminal.result({ session_id: sessionId, state: before.state }, CONFIRM_WORDS.alreadyEnded(stateWords(before)));
       return before.state === 'finalized' ? 'confirmed' : 'ended';
     }
@@ -136,7 +137,7 @@ export async function listSessions(context: CliContext, terminal: Terminal, deps
   }
   if (!terminal.json) terminal.say(CONFIRM_WORDS.heading(context));
   for (const { session, pid } of sessions) {
-    const ended = session.state === 'aborted' || session.state === 'finalized';
+    const ended = isTerminal(session.state);
     const abandoned = pid === undefined && !ended;
     const state = stateWords({ state: session.state, peerJoined: session.peer_joined, ...(session.error_code !== undefined && { abortCode: session.error_code }) });
     const left = ended ? '' : `  ${formatSecondsLeft(session.seconds_left)}`;

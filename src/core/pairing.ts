@@ -17,6 +17,7 @@ import { type ErrorCode, PairError, isPairError, isRelayTrouble, errorMessage } 
 import type { Clock, ConfirmPort, DigitsRequest } from './ports.js';
 import { MAX_ABORT_REASON_CHARS, type PeerSummary, type SessionSnapshot, normaliseSasDigits } from './session.js';
 import type { SessionStore } from './store.js';
+import { isTerminal } from './vocabulary.js';
 
 /** The runner's timing, defined once for every front end. */
 export const PAIRING_TIMING = {
@@ -130,7 +131,7 @@ class PairingRun {
       await step();
       this.relayAnswered();
     } catch (error) {
-      if (this.stopped || this.session.state === 'aborted' || this.session.state === 'finalized') return;
+      if (this.stopped || isTerminal(this.session.state)) return;
       if (isPairError(error, 'timeout')) return;
       if (isRelayTrouble(error)) {
         await this.backOff(error, signal);

@@ -35,6 +35,7 @@ import { type GivenKey, parseGivenKeys } from './messagesV2.js';
 import { ReceiveKeys } from './receiveKeys.js';
 import { pinPeer, rememberRevocation } from './trust.js';
 import { isRelayUrlShape } from './untrusted.js';
+import { SESSION_STATES, type SessionState, isTerminal } from './vocabulary.js';
 
 /** Sessions expire this long after they were opened, on both client and relay. */
 export const SESSION_TTL_MS = 600_000;
@@ -42,8 +43,6 @@ export const SESSION_TTL_MS = 600_000;
 export const MAX_LONG_POLL_SECONDS = 25;
 /** The relay refuses abort reasons longer than this. */
 export const MAX_ABORT_REASON_CHARS = 200;
-
-export type SessionState = 'opened' | 'sas_ready' | 'confirmed' | 'finalized' | 'aborted';
 
 export interface SessionDeps {
   vault: Vault;
@@ -183,7 +182,6 @@ function isHttpUrl(text: string): boolean {
   }
 }
 
-const SESSION_STATES: readonly SessionState[] = ['opened', 'sas_ready', 'confirmed', 'finalized', 'aborted'];
 const PAIR_ID_PATTERN = /^[0-9a-f]{32}$/;
 const HEX_32_BYTES = /^[0-9a-f]{64}$/;
 const BASE64_TEXT = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -359,7 +357,7 @@ export class PairingSession {
   }
 
   get isEnded(): boolean {
-    return this.record.state === 'finalized' || this.record.state === 'aborted';
+    return isTerminal(this.record.state);
   }
 
   /** When the session ended, for retention of its public record. */
@@ -671,9 +669,4 @@ export function normaliseSasDigits(typed: string): string | undefined {
   const trimmed = typed.trim();
   if (!/^[0-9]{3}[- ]?[0-9]{3}$/.test(trimmed)) return undefined;
   return trimmed.replace(/[- ]/g, '');
-}
-
-/** True once the state can no longer change. */
-export function isTerminal(state: SessionState): boolean {
-  return state === 'finalized' || state === 'aborted';
 }

@@ -17,6 +17,7 @@ import { AsyncLock } from './lock.js';
 import type { Role, SlotView } from './ports.js';
 import type { ErrorCode } from './errors.js';
 import { PairingSession, type SessionDeps, type SessionSnapshot, openPairing, parseSessionRecord, parseSessionSecrets } from './session.js';
+import { isTerminal } from './vocabulary.js';
 
 /** Sessions in flight at once in one store; more is refused with a clear error. */
 export const MAX_OPEN_SESSIONS = 100;
@@ -83,7 +84,7 @@ export class SessionStore {
         const record = parseSessionRecord(parseJson(await this.deps.memory.get(recordKey(id))), id);
         const secrets = parseSessionSecrets(parseJson(await this.deps.vault.get(secretsKey(id))));
         // An ended session keeps its record only: its secrets went when it ended.
-        const ended = record?.state === 'finalized' || record?.state === 'aborted';
+        const ended = record !== undefined && isTerminal(record.state);
         if (record && (secrets || ended)) session = new PairingSession(this.deps, record, ended ? undefined : secrets);
       } catch {
         session = undefined; // a corrupt record cannot be resumed; it is cleared below

@@ -27,6 +27,15 @@ export function sanitiseHandle(name: string): string {
   return handle === '' ? FALLBACK_HANDLE : handle;
 }
 
+/** A pairing's states (PROTOCOL.md section 4); `finalized` and `aborted` are terminal. */
+export type SessionState = 'opened' | 'sas_ready' | 'confirmed' | 'finalized' | 'aborted';
+export const SESSION_STATES: readonly SessionState[] = ['opened', 'sas_ready', 'confirmed', 'finalized', 'aborted'];
+
+/** True once the state can no longer change. */
+export function isTerminal(state: SessionState): boolean {
+  return state === 'finalized' || state === 'aborted';
+}
+
 export const FINGERPRINT_PATTERN = /^[0-9a-f]{16}$/;
 export const MESSAGE_ID_PATTERN = /^[0-9a-f]{32}$/;
 export const PAIR_ID_PATTERN = /^[0-9a-f]{32}$/;

@@ -25,6 +25,7 @@ import { listPeers } from '../core/trust.js';
 import { jsonQuote } from '../core/untrusted.js';
 import { type MessageReceiver, registerMessageTools } from './messageTools.js';
 import { MCP_WORDS, agentNextStep, defaultPersonCommand, relayTroubleForAgent } from './words.js';
+import { isTerminal } from '../core/vocabulary.js';
 
 export const MCP_SERVER_NAME = 'agent-pair';
 /** How long host, join and status may wait for the other side in one call (well under clients' request timeouts). */
@@ -144,7 +145,7 @@ export function sessionToOutput(snapshot: SessionSnapshot, trouble?: RelayTroubl
     ...(snapshot.abortReason !== undefined && { abort_reason: snapshot.abortReason }),
     ...(snapshot.abortCode !== undefined && { error_code: snapshot.abortCode }),
     ...(snapshot.peer && { peer: { handle: snapshot.peer.handle, fingerprint: snapshot.peer.fingerprint, relay_url: snapshot.peer.relayUrl } }),
-    ...(trouble && !isEnded(snapshot) && {
+    ...(trouble && !isTerminal(snapshot.state) && {
       relay_trouble: {
         error_code: trouble.code,
         since: new Date(trouble.since).toISOString(),
@@ -163,16 +164,12 @@ function summarise(session: SessionOut): string {
   if (session.code !== undefined) parts.push(`code: ${session.code}`);
   if (session.peer) parts.push(`peer ${jsonQuote(session.peer.handle)} (fingerprint ${session.peer.fingerprint})`);
   if (session.relay_trouble) parts.push(session.relay_trouble.message);
-  if (session.state !== 'finalized' && session.state !== 'aborted') parts.push(`${session.seconds_left} s left`);
+  if (!isTerminal(session.state)) parts.push(`${session.seconds_left} s left`);
   return `${parts.join('; ')}.\nNext: ${session.next_step}`;
 }
 
 function ok(structured: Record<string, unknown>, text: string): CallToolResult {
   return { content: [{ type: 'text', text }], structuredContent: structured };
-}
-
-function isEnded(snapshot: SessionSnapshot): boolean {
-  return snapshot.state === 'finalized' || snapshot.state === 'aborted';
 }
 
 function failure(error: PairError): CallToolResult {
@@ -321,7 +318,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
       return ok({ sessions }, sessions.length === 0 ? 'No pairings. Start one with pair_host, or pair_join with a code.' : sessions.map(summarise).join('\n'));
     }
     let snapshot = await current(session_id);
-    if (wait_seconds !== undefined && wait_seconds > 0 && !isEnded(snapshot)) {
+    if (wait_seconds !== undefined && wait_seconds > 0 && !isTerminal(snapshot.state)) {
       runners.run(session_id); // a session restored ended or never run is a no-op or resumes here
       snapshot = await untilStateLeaves(session_id, snapshot.state, wait_seconds * 1000, extra.signal);
     }

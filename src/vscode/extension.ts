@@ -48,6 +48,7 @@ import { SessionStatusBar } from './statusBar.js';
 import { extensionStores, moveOutOfGlobalState } from './storage.js';
 import { registerJoinLinkHandler } from './uriHandler.js';
 import { errorMessage } from '../core/errors.js';
+import { isTerminal } from '../core/vocabulary.js';
 
 /** Work that must finish before the window goes: closing the MCP server (never the local relay). */
 let shutdown: (() => Promise<void>) | undefined;
@@ -196,7 +197,7 @@ async function resumePairings(store: SessionStore, pairings: PairingPresenter, l
   try {
     const { restored: kept, dropped } = await store.restore();
     // Ended pairings come back only to tell how they ended (pairing_status); nothing runs them.
-    const restored = kept.filter((snapshot) => snapshot.state !== 'finalized' && snapshot.state !== 'aborted');
+    const restored = kept.filter((snapshot) => !isTerminal(snapshot.state));
     if (restored.length > 0) log.info(`Resumed ${restored.length} pairing${restored.length === 1 ? '' : 's'} in flight.`);
     if (dropped.length > 0) log.warn(`Dropped ${dropped.length} stored pairing${dropped.length === 1 ? '' : 's'} that could not be read back.`);
     for (const snapshot of restored) pairings.resume(snapshot);

@@ -4,7 +4,8 @@
 // only while the session is `sas_ready`, and nothing else secret ever does.
 
 import type { Role } from '../core/ports.js';
-import type { SessionSnapshot, SessionState } from '../core/session.js';
+import type { SessionSnapshot } from '../core/session.js';
+import type { SessionState } from '../core/vocabulary.js';
 import { describeState, nextStepForPerson } from './sessionView.js';
 
 /** What the panel shows. Everything is display text; `sas` only while the person must verify. */

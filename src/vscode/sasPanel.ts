@@ -16,6 +16,7 @@ import { DIGITS_HINT, type HostToWebview, normaliseDigits, panelView, parseWebvi
 import { panelHtml } from './panelHtml.js';
 import { pageAssets } from './webviewAssets.js';
 import { errorMessage } from '../core/errors.js';
+import { isTerminal } from '../core/vocabulary.js';
 
 export interface SasPanelsOptions {
   extensionUri: vscode.Uri;
@@ -202,7 +203,7 @@ class SasPanel {
   }
 
   private async abort(): Promise<void> {
-    if (this.last.state === 'aborted' || this.last.state === 'finalized') return;
+    if (isTerminal(this.last.state)) return;
     try {
       await this.options.store.abort(this.sessionId, 'aborted by the person');
       this.error = undefined;

@@ -5,6 +5,7 @@
 
 import { CANCELLED_REASON } from '../core/pairing.js';
 import { OWN_KEY_REASON, type PeerSummary, SAS_MISMATCH_REASON, type SessionSnapshot } from '../core/session.js';
+import { isTerminal } from '../core/vocabulary.js';
 
 /** `9:58 left`, `0:07 left`; ended sessions have no time left to show. */
 export function formatTimeLeft(secondsLeft: number): string {
@@ -13,7 +14,7 @@ export function formatTimeLeft(secondsLeft: number): string {
 }
 
 export function isInFlight(snapshot: SessionSnapshot): boolean {
-  return snapshot.state !== 'finalized' && snapshot.state !== 'aborted';
+  return !isTerminal(snapshot.state);
 }
 
 /** A short phrase for the session's state, as the person would say it. */

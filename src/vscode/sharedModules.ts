@@ -11,6 +11,7 @@ import * as corePairing from '../core/pairing.js';
 import * as coreSession from '../core/session.js';
 import * as coreTrust from '../core/trust.js';
 import * as coreUntrusted from '../core/untrusted.js';
+import * as coreVocabulary from '../core/vocabulary.js';
 
 export const SHARED_MODULES: Readonly<Record<string, object>> = {
   'core/errors.js': coreErrors,
@@ -21,4 +22,5 @@ export const SHARED_MODULES: Readonly<Record<string, object>> = {
   'core/session.js': coreSession,
   'core/trust.js': coreTrust,
   'core/untrusted.js': coreUntrusted,
+  'core/vocabulary.js': coreVocabulary,
 };
