@@ -17,7 +17,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { constantTimeEqual, fromBase64, fromHex, requireBytes, toBase64, toHex, utf8, wipe } from './bytes.js';
 import { curves } from './curves.js';
 import { PairError, badInput, isPairError } from './errors.js';
-import { AsyncLock } from './lock.js';
+import { type AsyncLock, lockPerStore } from './lock.js';
 import type { Clock, Memory, Random, RelayPort, Vault } from './ports.js';
 import { FINGERPRINT_PATTERN, HANDLE_PATTERN, MAX_HANDLE_CHARS, sanitiseHandle } from './vocabulary.js';
 
@@ -238,16 +238,7 @@ export interface IdentityDeps {
 }
 
 /** Identity writes (creation, inbox allocation) run one at a time per vault. */
-const identityLocks = new WeakMap<Vault, AsyncLock>();
-
-function identityLock(vault: Vault): AsyncLock {
-  let lock = identityLocks.get(vault);
-  if (!lock) {
-    lock = new AsyncLock();
-    identityLocks.set(vault, lock);
-  }
-  return lock;
-}
+const identityLock: (store: Vault) => AsyncLock = lockPerStore();
 
 function parseJson(text: string | undefined): unknown {
   if (text === undefined) return undefined;

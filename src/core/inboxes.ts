@@ -10,7 +10,7 @@
 
 import { PairError, isPairError } from './errors.js';
 import { loadIdentity, loadInboxOwnerToken } from './identity.js';
-import { AsyncLock } from './lock.js';
+import { type AsyncLock, lockPerStore } from './lock.js';
 import type { Memory, RelayPort, Vault } from './ports.js';
 
 export const OWN_INBOXES_KEY = 'identity.inboxes';
@@ -28,16 +28,7 @@ export interface InboxesDeps {
 
 type StoredInboxes = Record<string, { slot_id: string; owner_token: string }>;
 
-const inboxLocks = new WeakMap<Vault, AsyncLock>();
-
-function inboxLock(vault: Vault): AsyncLock {
-  let lock = inboxLocks.get(vault);
-  if (!lock) {
-    lock = new AsyncLock();
-    inboxLocks.set(vault, lock);
-  }
-  return lock;
-}
+const inboxLock: (store: Vault) => AsyncLock = lockPerStore();
 
 async function readStored(vault: Vault): Promise<StoredInboxes> {
   const text = await vault.get(OWN_INBOXES_KEY);

@@ -25,7 +25,7 @@
 // envelope before either remembered its id, and the person saw the message twice.
 
 import { PairError } from './errors.js';
-import { AsyncLock } from './lock.js';
+import { type AsyncLock, lockPerStore } from './lock.js';
 import { type Body, type DropReason, type Message, MessageRejected } from './messages.js';
 import type { Clock, MailLock, Memory } from './ports.js';
 import { LOSS_GRACE_MS } from './vocabulary.js';
@@ -171,16 +171,7 @@ const OUTBOX_KEY = 'mail.outbox';
 const outboxEntryKey = (fingerprint: string, id: string): string => `mail.out.${fingerprint}.${id}`;
 const DROPPED_KEY = 'mail.dropped';
 
-const mailboxLocks = new WeakMap<Memory, AsyncLock>();
-
-function mailboxLock(memory: Memory): AsyncLock {
-  let lock = mailboxLocks.get(memory);
-  if (!lock) {
-    lock = new AsyncLock();
-    mailboxLocks.set(memory, lock);
-  }
-  return lock;
-}
+const mailboxLock: (store: Memory) => AsyncLock = lockPerStore();
 
 function emptyPeerMail(): PeerMail {
   return { sentN: 0, highestN: 0, gaps: [], lost: 0, ids: [], receiptsOwed: [] };

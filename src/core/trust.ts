@@ -22,7 +22,7 @@
 
 import { PairError, badInput } from './errors.js';
 import { type Card, FINGERPRINT_PATTERN, cardFingerprint, isRfc3339Utc, verifyCard } from './identity.js';
-import { AsyncLock } from './lock.js';
+import { type AsyncLock, lockPerStore } from './lock.js';
 import type { Memory, Vault } from './ports.js';
 
 export const PEERS_INDEX_KEY = 'peers.index';
@@ -78,16 +78,7 @@ export interface TrustDeps {
 }
 
 /** Index updates are read-modify-write, so they run one at a time per store. */
-const trustLocks = new WeakMap<Memory, AsyncLock>();
-
-function trustLock(memory: Memory): AsyncLock {
-  let lock = trustLocks.get(memory);
-  if (!lock) {
-    lock = new AsyncLock();
-    trustLocks.set(memory, lock);
-  }
-  return lock;
-}
+const trustLock: (store: Memory) => AsyncLock = lockPerStore();
 
 /** Accepts a full fingerprint in either case and returns it lowercase. */
 function requireFingerprint(value: string): string {

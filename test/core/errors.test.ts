@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { ERROR_CODES, PairError, isRelayTrouble } from '../../src/core/errors.js';
+import { ERROR_CODES, PairError, errorMessage, isRelayTrouble } from '../../src/core/errors.js';
 
 describe('isRelayTrouble', () => {
   it('is true exactly for the relay failures that may pass, and only for PairErrors', () => {
@@ -9,5 +9,15 @@ describe('isRelayTrouble', () => {
     assert.equal(isRelayTrouble(new Error('relay_unreachable')), false);
     assert.equal(isRelayTrouble({ code: 'relay_unreachable' }), false);
     assert.equal(isRelayTrouble(undefined), false);
+  });
+});
+
+describe('errorMessage', () => {
+  it("is an Error's message and anything else as text", () => {
+    assert.equal(errorMessage(new PairError('timeout', 'no answer')), 'no answer');
+    assert.equal(errorMessage(new TypeError('bad')), 'bad');
+    assert.equal(errorMessage('plain words'), 'plain words');
+    assert.equal(errorMessage(42), '42');
+    assert.equal(errorMessage(undefined), 'undefined');
   });
 });
