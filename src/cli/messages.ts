@@ -26,11 +26,12 @@ import { open } from 'node:fs/promises';
 import { PairError } from '../core/errors.js';
 import { type MessagingDeps, type MessagingEvent, type PeerRef, ReceiveRunner, SendRunner, decidePeerMove, forgetAndRevoke, heldMoves, resolvePeer } from '../core/inbox.js';
 import type { MailRecord } from '../core/mailbox.js';
-import { MAX_TEXT_BYTES, isKnownBody } from '../core/messages.js';
+import { isKnownBody } from '../core/messages.js';
 import { listPeers } from '../core/trust.js';
 import { jsonQuote, showControls } from '../core/untrusted.js';
 import type { Terminal } from './terminal.js';
 import { type CliContext, homeOption } from './words.js';
+import { MAX_TEXT_BYTES } from '../core/vocabulary.js';
 
 export interface SendInput {
   text?: string;

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PairError } from '../core/errors.js';
 import { initSelfIdempotent, loadIdentity } from '../core/identity.js';
-import { CANCELLED_REASON, type PairingEvent, runPairing as runPairingFlow } from '../core/pairing.js';
+import { type PairingEvent, runPairing as runPairingFlow } from '../core/pairing.js';
 import type { ConfirmPort, RelayConnector, Role } from '../core/ports.js';
 import { MemoryKeyValueStore, routeSessionKeys } from '../core/routedStore.js';
 import type { SessionDeps } from '../core/session.js';
@@ -30,6 +30,7 @@ import { loginHandle, systemClock, systemRandom } from '../node/system.js';
 import { type Terminal, formatSecondsLeft } from './terminal.js';
 import { invokedAs } from './invocation.js';
 import { type CliContext, PAIRING_WORDS, endedWords, handleForNewHomeWords, localRelayFailureWords } from './words.js';
+import { CANCELLED_REASON } from '../core/vocabulary.js';
 
 /** Overrides the local relay's port (default 8771): for tests, and for a machine where 8771 is taken. */
 export const LOCAL_RELAY_PORT_ENV = 'AGENT_PAIR_LOCAL_RELAY_PORT';

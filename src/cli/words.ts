@@ -3,13 +3,12 @@
 // are here, for a person at a terminal (who can run commands, so commands are offered).
 
 import type { ErrorCode } from '../core/errors.js';
-import { CANCELLED_REASON } from '../core/pairing.js';
 import type { PeerSummary, SessionSnapshot } from '../core/session.js';
 import type { RelayChoiceFailure } from '../node/localRelay.js';
 import { shellWord } from './invocation.js';
 import type { ForwardSecrecy } from '../core/receiveKeys.js';
-import { OWN_KEY_REASON, SAS_MISMATCH_REASON } from '../core/session.js';
 import { jsonQuote, showControls } from '../core/untrusted.js';
+import { CANCELLED_REASON, OWN_KEY_REASON, SAS_MISMATCH_REASON } from '../core/vocabulary.js';
 
 /** What the words need to know of where the person runs the command. */
 export interface CliContext {

@@ -6,6 +6,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, toHex, utf8 } from './bytes.js';
 import { PairError, badInput } from './errors.js';
 import type { Random } from './ports.js';
+import { NAMEPLATE_PATTERN } from './vocabulary.js';
 
 /** RFC 4648 base32: no 0, 1, 8 or 9, so nothing reads like O, I or B. */
 export const SECRET_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
@@ -16,7 +17,6 @@ const EXPECTED_SHAPE = 'a number, a dash and 6 characters from A-Z and 2-7, like
 /** Longer input is not a code phrase; refusing it early keeps error handling simple. */
 const MAX_CODE_INPUT_CHARS = 64;
 
-const NAMEPLATE_PATTERN = /^[1-9][0-9]*$/;
 const CANONICAL_SECRET_PATTERN = /^[A-Z2-7]{6}$/;
 const CODE_HASH_TAG = utf8('agent-pair/v1 code-phrase');
 

@@ -19,9 +19,7 @@ import { curves } from './curves.js';
 import { PairError, badInput, isPairError } from './errors.js';
 import { type AsyncLock, lockPerStore } from './lock.js';
 import type { Clock, Memory, Random, RelayPort, Vault } from './ports.js';
-import { FINGERPRINT_PATTERN, HANDLE_PATTERN, MAX_HANDLE_CHARS, sanitiseHandle } from './vocabulary.js';
-
-export { FINGERPRINT_PATTERN, HANDLE_PATTERN, MAX_HANDLE_CHARS, sanitiseHandle };
+import { HANDLE_PATTERN } from './vocabulary.js';
 
 const HANDLE_SHAPE = '1 to 64 letters, digits, "_" or "-"';
 export const PRIVATE_SEED_LENGTH = 32;

@@ -73,13 +73,13 @@ import {
   openEnvelope,
   parseMessage,
   sealEnvelope,
-  sentAtOf,
   x25519PublicFromEd25519,
   x25519SecretFromSeed,
 } from './messages.js';
 import type { Clock, MailLock, Memory, Random, RelayConnector, RelayPort, Vault } from './ports.js';
 import { type PinnedPeer, decideMove, findPeers, forgetPeer, getPeer, heldMove, holdMove, listPeers, loadPeerSendToken, pendingRevocations, rememberRevocation, revocationsDone, updatePeer } from './trust.js';
 import { relayOrigin } from './untrusted.js';
+import { MAX_LONG_POLL_SECONDS, formatTimestamp } from './vocabulary.js';
 
 export interface MessagingDeps {
   vault: Vault;
@@ -118,8 +118,6 @@ export type MessagingListener = (event: MessagingEvent) => void;
 export const SEND_ATTEMPTS = 4;
 /** The first pause between send tries; it doubles each time. */
 export const SEND_RETRY_BASE_MS = 500;
-/** The longest long poll the relay allows (section 6.3). */
-export const MAX_WAIT_SECONDS = 25;
 /** The pause after a failed pull before the next one, doubling up to the maximum. */
 export const PULL_RETRY_BASE_MS = 1000;
 export const PULL_RETRY_MAX_MS = 30_000;
@@ -248,7 +246,7 @@ export class SendRunner {
       from: identity.fingerprint,
       to: peer.fingerprint,
       n,
-      sent_at: sentAtOf(this.deps.clock.now()),
+      sent_at: formatTimestamp(this.deps.clock.now()),
       body,
     };
     let envelopes: string[];
@@ -424,15 +422,15 @@ export class ReceiveRunner {
     const deadline = this.deps.clock.now() + Math.max(options.waitSeconds ?? 0, 0) * 1000;
     if ((await listOwnInboxes(this.deps)).length === 0) {
       // Nothing to read yet (no pairing made an inbox): the wait still passes, so `run` does not spin.
-      const waitMs = Math.min(deadline - this.deps.clock.now(), MAX_WAIT_SECONDS * 1000);
+      const waitMs = Math.min(deadline - this.deps.clock.now(), MAX_LONG_POLL_SECONDS * 1000);
       if (waitMs > 0) await sleepUnlessAborted(this.deps.clock, waitMs, options.signal);
       return [];
     }
     // Waits longer than one long poll are several long polls, until something happens.
     for (;;) {
       const leftSeconds = Math.max(deadline - this.deps.clock.now(), 0) / 1000;
-      const events = await this.pullRound(Math.min(leftSeconds, MAX_WAIT_SECONDS), options.signal);
-      if (events.length > 0 || leftSeconds <= MAX_WAIT_SECONDS || options.signal?.aborted) return events;
+      const events = await this.pullRound(Math.min(leftSeconds, MAX_LONG_POLL_SECONDS), options.signal);
+      if (events.length > 0 || leftSeconds <= MAX_LONG_POLL_SECONDS || options.signal?.aborted) return events;
     }
   }
 
@@ -484,7 +482,7 @@ export class ReceiveRunner {
   async run(options: { signal: AbortSignal; waitSeconds?: number }): Promise<void> {
     let pauseMs = 0;
     while (!options.signal.aborted) {
-      const events = await this.pull({ waitSeconds: options.waitSeconds ?? MAX_WAIT_SECONDS, signal: options.signal });
+      const events = await this.pull({ waitSeconds: options.waitSeconds ?? MAX_LONG_POLL_SECONDS, signal: options.signal });
       pauseMs = events.some((event) => event.type === 'relayTrouble') ? Math.min(Math.max(pauseMs * 2, PULL_RETRY_BASE_MS), PULL_RETRY_MAX_MS) : 0;
       // The stop ends the pause too: a window closing must not wait out a 30 s backoff.
       if (pauseMs > 0) await this.deps.clock.sleep(pauseMs, options.signal);

@@ -12,11 +12,9 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { fromBase64, fromUtf8, requireBytes, toBase64, toHex, utf8 } from './bytes.js';
 import { type CurveCrypto, curves } from './curves.js';
 import { PairError } from './errors.js';
-import { FINGERPRINT_PATTERN, canonicalJson, isRfc3339Utc } from './identity.js';
+import { canonicalJson, isRfc3339Utc } from './identity.js';
 import { JsonTooDeep, MAX_JSON_NESTING, checkJsonNesting, isRelayUrlShape, jsonNesting } from './untrusted.js';
-import { MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, MESSAGE_ID_PATTERN } from './vocabulary.js';
-
-export { MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, MESSAGE_ID_PATTERN };
+import { MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, MESSAGE_ID_PATTERN, FINGERPRINT_PATTERN, SLOT_ID_PATTERN, TOKEN_PATTERN } from './vocabulary.js';
 
 export const MESSAGE_INFO = 'agent-pair/v1 message';
 /** A receipt names at most this many message ids. */
@@ -26,8 +24,6 @@ export const MAX_MESSAGE_AGE_MS = 7 * 24 * 60 * 60 * 1000;
 /** A message dated further ahead of this side's clock is dropped. */
 export const MAX_CLOCK_AHEAD_MS = 10 * 60 * 1000;
 
-export const SLOT_ID_PATTERN = /^[0-9a-f]{32}$/;
-export const SEND_TOKEN_PATTERN = /^[0-9a-f]{64}$/;
 /** RFC 3339 UTC, whole seconds (section 6.2 `sent_at`). */
 const SENT_AT_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 /** A data body's value nests at most this deep: the message and the body are two more levels. */
@@ -239,11 +235,6 @@ export function newMessageId(randomBytes: Uint8Array): string {
   return toHex(requireBytes(randomBytes, 'randomBytes', 16));
 }
 
-/** `sent_at`: RFC 3339 UTC, whole seconds. */
-export function sentAtOf(epochMs: number): string {
-  return new Date(Math.floor(epochMs / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-}
-
 /**
  * Checks a body this side is about to send has a known type and valid fields (the same checks a
  * receiver applies), so nothing leaves that the peer would drop.
@@ -370,7 +361,7 @@ function parseBody(value: unknown): Body {
       const { relay_url: relayUrl, slot_id: slotId, send_token: sendToken } = value;
       if (!isRelayUrlShape(relayUrl)) throw new Error('relay_url is not an http(s) URL without user, password, query or fragment');
       if (typeof slotId !== 'string' || !SLOT_ID_PATTERN.test(slotId)) throw new Error('slot_id is not 32 lowercase hex characters');
-      if (typeof sendToken !== 'string' || !SEND_TOKEN_PATTERN.test(sendToken)) throw new Error('send_token is not 64 lowercase hex characters');
+      if (typeof sendToken !== 'string' || !TOKEN_PATTERN.test(sendToken)) throw new Error('send_token is not 64 lowercase hex characters');
       return { type, relay_url: relayUrl, slot_id: slotId, send_token: sendToken };
     }
     default:

@@ -13,10 +13,8 @@ import { PairError } from './errors.js';
 import { canonicalJson } from './identity.js';
 import {
   type Body,
-  MAX_ENVELOPE_BYTES,
   MessageRejected,
   type ParseExpectations,
-  SLOT_ID_PATTERN,
   checkAddressed,
   checkMessageFields,
   checkSentAt,
@@ -27,6 +25,7 @@ import {
   parsePlaintext,
 } from './messages.js';
 import { curves } from './curves.js';
+import { MAX_ENVELOPE_BYTES, SLOT_ID_PATTERN } from './vocabulary.js';
 
 export const MESSAGE_V2_INFO = 'agent-pair/v2 message';
 /** The kid of the identity-derived X25519 key (section 6.1): only the upgrading `keys` message uses it. */

@@ -15,9 +15,9 @@
 
 import { type ErrorCode, PairError, isPairError, isRelayTrouble, errorMessage } from './errors.js';
 import type { Clock, ConfirmPort, DigitsRequest } from './ports.js';
-import { MAX_ABORT_REASON_CHARS, type PeerSummary, type SessionSnapshot, normaliseSasDigits } from './session.js';
+import { type PeerSummary, type SessionSnapshot, normaliseSasDigits } from './session.js';
 import type { SessionStore } from './store.js';
-import { isTerminal } from './vocabulary.js';
+import { isTerminal, MAX_ABORT_REASON_CHARS, CANCELLED_REASON, PERSON_UNREACHABLE_REASON } from './vocabulary.js';
 
 /** The runner's timing, defined once for every front end. */
 export const PAIRING_TIMING = {
@@ -61,9 +61,6 @@ export interface PairingRunOptions {
   relayLost?: (relayUrl: string) => Promise<void>;
   timing?: Partial<PairingTiming>;
 }
-
-/** The reason a side writes when its person gave up the prompt (Ctrl-D, a closed panel). */
-export const CANCELLED_REASON = 'cancelled by the person';
 
 /**
  * Runs one pairing already in the store (just opened, or restored in any state) to its end.
@@ -179,7 +176,7 @@ class PairingRun {
       } catch (error) {
         if (question.signal.aborted || this.stateNow() !== 'sas_ready') return;
         // The person walked away from the prompt (end of input, a closed window): say so to the peer.
-        await store.abort(this.id, isPairError(error, 'cancelled') ? CANCELLED_REASON : 'the person could not be asked for the SAS');
+        await store.abort(this.id, isPairError(error, 'cancelled') ? CANCELLED_REASON : PERSON_UNREACHABLE_REASON);
         return;
       } finally {
         question.abort();

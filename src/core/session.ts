@@ -13,7 +13,7 @@
 import { fromBase64, fromHex, fromUtf8, toBase64, toHex, utf8, wipe } from './bytes.js';
 import { codeHash, formatCode, generateSecret, parseCode } from './codePhrase.js';
 import { ERROR_CODES, type ErrorCode, PairError, badInput, isPairError } from './errors.js';
-import { type Card, FINGERPRINT_PATTERN, canonicalJson, cardFingerprint, loadIdentity, verifyCard } from './identity.js';
+import { type Card, canonicalJson, cardFingerprint, loadIdentity, verifyCard } from './identity.js';
 import { SendRunner, healGrants } from './inbox.js';
 import { grantOnInbox, rememberPendingGrant, takePendingGrant } from './inboxes.js';
 import {
@@ -35,14 +35,23 @@ import { type GivenKey, parseGivenKeys } from './messagesV2.js';
 import { ReceiveKeys } from './receiveKeys.js';
 import { pinPeer, rememberRevocation } from './trust.js';
 import { isRelayUrlShape } from './untrusted.js';
-import { SESSION_STATES, type SessionState, isTerminal } from './vocabulary.js';
-
-/** Sessions expire this long after they were opened, on both client and relay. */
-export const SESSION_TTL_MS = 600_000;
-/** The relay holds a long poll at most this long (PROTOCOL.md section 3). */
-export const MAX_LONG_POLL_SECONDS = 25;
-/** The relay refuses abort reasons longer than this. */
-export const MAX_ABORT_REASON_CHARS = 200;
+import {
+  SESSION_STATES,
+  type SessionState,
+  isTerminal,
+  FINGERPRINT_PATTERN,
+  BAD_BOOTSTRAP_REASON_PREFIX,
+  COMMITMENT_MISMATCH_REASON,
+  EXPIRED_REASON,
+  MAX_ABORT_REASON_CHARS,
+  MAX_LONG_POLL_SECONDS,
+  OWN_KEY_REASON,
+  PAIR_ID_PATTERN,
+  PROTOCOL_VIOLATION_REASON_PREFIX,
+  SAS_MISMATCH_REASON,
+  SESSION_TTL_MS,
+  WRONG_CODE_REASON,
+} from './vocabulary.js';
 
 export interface SessionDeps {
   vault: Vault;
@@ -111,14 +120,6 @@ export interface SessionSnapshot {
   peer?: PeerSummary;
 }
 
-/**
- * The abort reason a side writes when its person's digits do not match (a wire value: the peer
- * reads it, and its adapters word it).
- */
-export const SAS_MISMATCH_REASON = 'sas mismatch';
-/** The abort reason a side writes when the peer presented its own identity key. */
-export const OWN_KEY_REASON = 'both sides have the same identity';
-
 const SLOT_TOKEN = /^[A-Za-z0-9_-]{1,128}$/;
 
 interface BootstrapPayload {
@@ -182,7 +183,6 @@ function isHttpUrl(text: string): boolean {
   }
 }
 
-const PAIR_ID_PATTERN = /^[0-9a-f]{32}$/;
 const HEX_32_BYTES = /^[0-9a-f]{64}$/;
 const BASE64_TEXT = /^[A-Za-z0-9+/]+={0,2}$/;
 
@@ -441,7 +441,7 @@ export class PairingSession {
     if (this.isEnded) return false;
     const before = JSON.stringify(this.record);
     if (this.deps.clock.now() >= this.record.expiresAt) {
-      await this.end('expired', 'expired', false);
+      await this.end('expired', EXPIRED_REASON, false);
       return true;
     }
     try {
@@ -452,9 +452,9 @@ export class PairingSession {
       // acknowledgement (a crash or a timeout right after the write): never write a field twice.
       for (const field of PAIR_FIELDS) if (current.self[field] !== undefined) this.record.sent[field] = true;
       const peerAbort = current.peer.abort;
-      if (peerAbort === 'wrong code' && this.record.state === 'opened') {
+      if (peerAbort === WRONG_CODE_REASON && this.record.state === 'opened') {
         // The peer's MAC check failed first; ours would fail the same way, so both sides end alike.
-        await this.end('wrong_code', 'wrong code', false);
+        await this.end('wrong_code', WRONG_CODE_REASON, false);
       } else if (peerAbort !== undefined) {
         await this.end('peer_aborted', peerAbort, false);
       } else if (this.record.state === 'opened') {
@@ -463,7 +463,7 @@ export class PairingSession {
         await this.advanceBootstrap(current);
       }
     } catch (error) {
-      if (isPairError(error, 'expired')) await this.end('expired', 'expired', false);
+      if (isPairError(error, 'expired')) await this.end('expired', EXPIRED_REASON, false);
       else throw error;
     }
     return JSON.stringify(this.record) !== before;
@@ -499,14 +499,14 @@ export class PairingSession {
     if (this.key === undefined && peerPake !== undefined) {
       const peerMessage = fromBase64(peerPake, 'peer pake', 33);
       if (pakeCommitment(peerMessage) !== record.peerCommit) {
-        await this.end('commitment_mismatch', 'commitment mismatch', true);
+        await this.end('commitment_mismatch', COMMITMENT_MISMATCH_REASON, true);
         return;
       }
       try {
         this.key = pending.finish(peerMessage);
       } catch (error) {
         if (!isPairError(error, 'protocol_violation')) throw error;
-        await this.end('protocol_violation', `protocol violation: ${error.message}`, true);
+        await this.end('protocol_violation', PROTOCOL_VIOLATION_REASON_PREFIX + error.message, true);
         return;
       }
       record.peerPake = peerPake;
@@ -524,7 +524,7 @@ export class PairingSession {
       mac = undefined;
     }
     if (mac === undefined || !verifyPeerConfirm(this.key, this.codeHash, peerRole, mac)) {
-      await this.end('wrong_code', 'wrong code', true);
+      await this.end('wrong_code', WRONG_CODE_REASON, true);
       return;
     }
     this.sas = deriveSas(this.key, this.codeHash);
@@ -567,7 +567,7 @@ export class PairingSession {
       payload = parseBootstrapPayload(openBootstrap(key, this.codeHash, peerRole, this.record.pairId, peerSealed));
     } catch (error) {
       if (!isPairError(error)) throw error;
-      await this.end(error.code === 'bad_card' ? 'bad_card' : 'protocol_violation', `bad bootstrap: ${error.message}`, true);
+      await this.end(error.code === 'bad_card' ? 'bad_card' : 'protocol_violation', BAD_BOOTSTRAP_REASON_PREFIX + error.message, true);
       return;
     }
     const own = await loadIdentity(this.deps);

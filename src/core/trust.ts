@@ -21,9 +21,10 @@
 // interruption at any point leaves either the old state or the new one, never half a peer.
 
 import { PairError, badInput } from './errors.js';
-import { type Card, FINGERPRINT_PATTERN, cardFingerprint, isRfc3339Utc, verifyCard } from './identity.js';
+import { type Card, cardFingerprint, isRfc3339Utc, verifyCard } from './identity.js';
 import { type AsyncLock, lockPerStore } from './lock.js';
 import type { Memory, Vault } from './ports.js';
+import { FINGERPRINT_PATTERN, GRANT_ID_PATTERN } from './vocabulary.js';
 
 export const PEERS_INDEX_KEY = 'peers.index';
 export const GRANTS_TO_REVOKE_KEY = 'grants.toRevoke';
@@ -60,8 +61,6 @@ export interface PeerGrant {
   /** False while the peer has not yet been sent an `inbox` message naming this grant. */
   announced: boolean;
 }
-
-const GRANT_ID_PATTERN = /^[0-9a-f]{32}$/;
 
 function readGrant(value: unknown): PeerGrant | undefined {
   if (value === undefined) return undefined;

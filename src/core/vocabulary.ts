@@ -1,8 +1,9 @@
-// The protocol's words that a command line checks before anything runs: the shapes of handles,
-// fingerprints, ids and relay URLs, and the loss grace's default. They live in this leaf module
-// (no crypto, no storage, no relay) so that `agent-pair --help` and the checks of every argument
-// load nothing else; the modules that own each word (identity.ts, messages.ts, mailbox.ts,
-// relay/contract.ts, relay/client.ts) take it from here.
+// The protocol's words (PROTOCOL.md), defined once for core, relay and adapters: the shapes of
+// handles, fingerprints, ids and tokens, the limits both ends of the wire count the same way,
+// the timestamp format, the pairing's states, and the abort reasons this project's clients
+// write. It stays a leaf (no crypto, no storage, no relay) so that `agent-pair --help` and the
+// checks of every argument load nothing else; identity.ts, messages.ts, session.ts,
+// relay/contract.ts and the adapters take their words from here.
 
 import { badInput } from './errors.js';
 
@@ -36,14 +37,95 @@ export function isTerminal(state: SessionState): boolean {
   return state === 'finalized' || state === 'aborted';
 }
 
-export const FINGERPRINT_PATTERN = /^[0-9a-f]{16}$/;
-export const MESSAGE_ID_PATTERN = /^[0-9a-f]{32}$/;
-export const PAIR_ID_PATTERN = /^[0-9a-f]{32}$/;
+// ---------------------------------------------------------------------------------------------
+// Ids and tokens: lowercase hex of a fixed length
 
+/** `hex(H(public key))[0:16]` (section 5). */
+export const FINGERPRINT_PATTERN = /^[0-9a-f]{16}$/;
+/** A message's `id`: 128 random bits (section 6.2). */
+export const MESSAGE_ID_PATTERN = /^[0-9a-f]{32}$/;
+/** A pair slot's `pair_id`: 128 random bits (section 3). */
+export const PAIR_ID_PATTERN = /^[0-9a-f]{32}$/;
+/** An inbox slot's `slot_id` (section 6.3). */
+export const SLOT_ID_PATTERN = /^[0-9a-f]{32}$/;
+/** `hex(H(utf8(send_token)))[0:32]`, naming a grant on an inbox (section 6.3). */
+export const GRANT_ID_PATTERN = /^[0-9a-f]{32}$/;
+/** A relay token (a pair slot's, an inbox's owner or send token): 256 random bits (section 3). */
+export const TOKEN_PATTERN = /^[0-9a-f]{64}$/;
+/** Decimal digits without a leading zero (section 2). */
+export const NAMEPLATE_PATTERN = /^[1-9][0-9]*$/;
+
+// ---------------------------------------------------------------------------------------------
+// Limits both ends count the same way
+
+/** Sessions expire this long after they were opened, on both client and relay (`SESSION_TTL`, section 4). */
+export const SESSION_TTL_MS = 600_000;
+/** The longest a relay holds a long poll, pair slot or inbox (`wait` 0 to 25, sections 3 and 6.3). */
+export const MAX_LONG_POLL_SECONDS = 25;
+/** An abort reason's limit, in characters (the `abort` field, section 3). */
+export const MAX_ABORT_REASON_CHARS = 200;
 /** The stored envelope's limit (section 6.2); the relay refuses larger ones too. */
 export const MAX_ENVELOPE_BYTES = 128 * 1024;
 /** A text body's limit, in UTF-8 bytes (section 6.2). */
 export const MAX_TEXT_BYTES = 64 * 1024;
+/** The most messages one read of an inbox returns (section 6.3); the rest wait for the next read. */
+export const MAX_MESSAGES_PER_READ = 100;
+
+// ---------------------------------------------------------------------------------------------
+// Timestamps
+
+/**
+ * RFC 3339 UTC to the second (`2026-11-29T12:00:00Z`): a relay's `expires_at` and `received_at`,
+ * a message's `sent_at`. Rounded down, so a client never believes in a later expiry.
+ */
+export function formatTimestamp(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Abort reasons: what a side writes in the `abort` field, which the peer reads and its adapters
+// word (they compare against these), and the relay counts by name
+
+/** The peer's key confirmation failed: the two sides typed different codes (section 4, step 6). */
+export const WRONG_CODE_REASON = 'wrong code';
+/** The peer revealed a SPAKE2 message that does not match its commitment (step 5). */
+export const COMMITMENT_MISMATCH_REASON = 'commitment mismatch';
+/** This side's person typed six digits that differ from its SAS. */
+export const SAS_MISMATCH_REASON = 'sas mismatch';
+/** The peer presented this side's own identity key (step 8). */
+export const OWN_KEY_REASON = 'both sides have the same identity';
+/** The person gave up the prompt (Ctrl-C or Ctrl-D at the CLI, a closed panel, a declined elicitation). */
+export const CANCELLED_REASON = 'cancelled by the person';
+/** Nowhere to ask the person for the SAS digits. */
+export const PERSON_UNREACHABLE_REASON = 'the person could not be asked for the SAS';
+/** The person aborted from VS Code (the SAS panel or the abort command). */
+export const ABORTED_BY_PERSON_REASON = 'aborted by the person';
+/** The agent called pair_abort without a reason of its own. */
+export const ABORTED_BY_AGENT_REASON = 'aborted by the agent';
+/** The person stopped the local relay the pairing ran through (VS Code). */
+export const RELAY_STOPPED_REASON = 'the local relay was stopped';
+
+/**
+ * Every fixed reason a client of this project writes. The rest are prefixes with a detail
+ * (`protocol violation: …`, `bad bootstrap: …`, a failure's `code: detail`) or an agent's own words.
+ */
+export const CLIENT_ABORT_REASONS: readonly string[] = [
+  WRONG_CODE_REASON,
+  COMMITMENT_MISMATCH_REASON,
+  SAS_MISMATCH_REASON,
+  OWN_KEY_REASON,
+  CANCELLED_REASON,
+  PERSON_UNREACHABLE_REASON,
+  ABORTED_BY_PERSON_REASON,
+  ABORTED_BY_AGENT_REASON,
+  RELAY_STOPPED_REASON,
+];
+/** Step 5 found the peer's SPAKE2 message invalid; the detail follows. */
+export const PROTOCOL_VIOLATION_REASON_PREFIX = 'protocol violation: ';
+/** The peer's bootstrap did not open or verify; the detail follows. */
+export const BAD_BOOTSTRAP_REASON_PREFIX = 'bad bootstrap: ';
+/** How a session ends on its own when its slot is gone or its time ran out (never written). */
+export const EXPIRED_REASON = 'expired';
 
 /** A gap in a peer's `n` is reported as lost once it stayed open this long (`--loss-grace`). */
 export const LOSS_GRACE_MS = 10 * 60 * 1000;

@@ -10,15 +10,16 @@ import { z } from 'zod';
 import { PairError } from '../core/errors.js';
 import { type MessagingDeps, type MessagingEvent, type PeerRef, ReceiveRunner, resolvePeer } from '../core/inbox.js';
 import type { MailRecord } from '../core/mailbox.js';
-import { MESSAGE_ID_PATTERN, isKnownBody } from '../core/messages.js';
+import { isKnownBody } from '../core/messages.js';
 import { type PinnedPeer, heldMove, listPeers } from '../core/trust.js';
 import { escapeLineSeparators, jsonQuote } from '../core/untrusted.js';
 import { MCP_WORDS } from './words.js';
+import { MESSAGE_ID_PATTERN } from '../core/vocabulary.js';
 
 /** The longest wait inbox_read may ask for in one call (well under clients' request timeouts). */
 export const MAX_INBOX_WAIT_SECONDS = 30;
 /** inbox_read returns at most this many messages per call; the rest stay for the next call. */
-export const MAX_MESSAGES_PER_READ = 50;
+export const MAX_MESSAGES_PER_INBOX_READ_CALL = 50;
 /** inbox_ack takes at most this many ids per call. */
 export const MAX_ACK_IDS = 100;
 
@@ -204,7 +205,7 @@ export function registerMessageTools(server: McpServer, options: MessageToolsOpt
       events = [...events, ...(await receiver.pull({ waitSeconds: wait_seconds }))];
       found = (await receiver.mailbox.list(wanted, { direction: 'in', unreadOnly })).filter((record) => record.state !== 'handled');
     }
-    const page = found.slice(0, MAX_MESSAGES_PER_READ);
+    const page = found.slice(0, MAX_MESSAGES_PER_INBOX_READ_CALL);
     await receiver.markRead(page);
     const notices = events.map(notice).filter((line): line is string => line !== undefined);
     const messages = page.map((record) => messageOutOf(record, handleOf(peers, record.peer)));

@@ -16,7 +16,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { type CallToolResult, ErrorCode as RpcErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { PairError, isPairError } from '../core/errors.js';
-import { HANDLE_PATTERN, initSelfIdempotent, loadIdentity } from '../core/identity.js';
+import { initSelfIdempotent, loadIdentity } from '../core/identity.js';
 import type { PairingRunners, RelayTroubleState } from '../core/pairing.js';
 import type { SessionDeps, SessionSnapshot } from '../core/session.js';
 import type { SessionStore } from '../core/store.js';
@@ -25,7 +25,7 @@ import { listPeers } from '../core/trust.js';
 import { jsonQuote } from '../core/untrusted.js';
 import { type MessageReceiver, registerMessageTools } from './messageTools.js';
 import { MCP_WORDS, agentNextStep, defaultPersonCommand, relayTroubleForAgent } from './words.js';
-import { isTerminal } from '../core/vocabulary.js';
+import { isTerminal, ABORTED_BY_AGENT_REASON, HANDLE_PATTERN } from '../core/vocabulary.js';
 
 export const MCP_SERVER_NAME = 'agent-pair';
 /** How long host, join and status may wait for the other side in one call (well under clients' request timeouts). */
@@ -486,7 +486,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     }),
     outputSchema: { session: sessionOut },
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true },
-  }, ({ session_id, reason }) => guarded('pair_abort', async () => single(await store.abort(session_id, reason ?? 'aborted by the agent'))));
+  }, ({ session_id, reason }) => guarded('pair_abort', async () => single(await store.abort(session_id, reason ?? ABORTED_BY_AGENT_REASON))));
 
   server.registerTool('peers_list', {
     title: 'List pinned peers',

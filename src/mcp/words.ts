@@ -3,8 +3,8 @@
 // name tools to call, never the SAS, and say what to tell the person.
 
 import type { ErrorCode } from '../core/errors.js';
-import { CANCELLED_REASON } from '../core/pairing.js';
-import { OWN_KEY_REASON, SAS_MISMATCH_REASON, type SessionSnapshot } from '../core/session.js';
+import { type SessionSnapshot } from '../core/session.js';
+import { CANCELLED_REASON, OWN_KEY_REASON, SAS_MISMATCH_REASON } from '../core/vocabulary.js';
 
 const START_AGAIN = 'To try again, call pair_host or pair_join.';
 

@@ -7,7 +7,19 @@ import { fromBase64, fromHex, toHex, utf8 } from '../core/bytes.js';
 import { badInput, isPairError } from '../core/errors.js';
 import { MAX_BOOTSTRAP_BYTES, pakeCommitment } from '../core/keySchedule.js';
 import { PAIR_FIELDS, type FieldValues, type PairField, type Role } from '../core/ports.js';
-import { PAIR_ID_PATTERN } from '../core/vocabulary.js';
+import {
+  GRANT_ID_PATTERN,
+  MAX_ABORT_REASON_CHARS,
+  MAX_ENVELOPE_BYTES,
+  MAX_LONG_POLL_SECONDS,
+  MAX_MESSAGES_PER_READ,
+  NAMEPLATE_PATTERN,
+  PAIR_ID_PATTERN,
+  SESSION_TTL_MS,
+  SLOT_ID_PATTERN,
+  TOKEN_PATTERN,
+  formatTimestamp,
+} from '../core/vocabulary.js';
 
 export { PAIR_ID_PATTERN };
 
@@ -119,15 +131,15 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = Object.freeze({
   maxOpenSlots: 10_000,
   opensPerIpPerMinute: 30,
   maxBodyBytes: 32 * 1024,
-  slotLifetimeSeconds: 600,
+  slotLifetimeSeconds: SESSION_TTL_MS / 1000,
   nameplateQuarantineSeconds: 60,
-  maxWaitSeconds: 25,
+  maxWaitSeconds: MAX_LONG_POLL_SECONDS,
   // An empty inbox slot costs well under 1 KiB, so this stays below ~50 MiB even if every
   // slot filled up with grants; queued messages are bounded per inbox below.
   maxInboxSlots: 50_000,
   maxGrantsPerSlot: 1_000,
   maxMessageBodyBytes: 192 * 1024,
-  maxEnvelopeBytes: 128 * 1024,
+  maxEnvelopeBytes: MAX_ENVELOPE_BYTES,
   messagesPerTokenPerMinute: 120,
   maxInboxMessages: 1_000,
   maxInboxBytes: 16 * 1024 * 1024,
@@ -163,19 +175,11 @@ export function resolveLimits(overrides: Partial<RelayLimits> = {}): RelayLimits
 // ---------------------------------------------------------------------------------------------
 // Identifiers and field values
 
-export const GRANT_ID_PATTERN = /^[0-9a-f]{32}$/;
-/** A stored envelope is at most this many bytes once base64-decoded (PROTOCOL.md section 6.2). */
-export const MAX_ENVELOPE_BYTES = 128 * 1024;
-/** The most messages one inbox read returns (PROTOCOL.md section 6.3). */
-export const MAX_MESSAGES_PER_READ = 100;
-export const SLOT_ID_PATTERN = /^[0-9a-f]{32}$/;
-export const TOKEN_PATTERN = /^[0-9a-f]{64}$/;
-/** Decimal digits without a leading zero (PROTOCOL.md section 2). */
-export const NAMEPLATE_PATTERN = /^[1-9][0-9]*$/;
+// The ids' shapes and the shared limits are the protocol's words (core/vocabulary.ts).
+export { GRANT_ID_PATTERN, MAX_ENVELOPE_BYTES, MAX_MESSAGES_PER_READ, NAMEPLATE_PATTERN, SLOT_ID_PATTERN, TOKEN_PATTERN, formatTimestamp };
 
 export const PAKE_MESSAGE_BYTES = 33;
 export const CONFIRM_BYTES = 32;
-export const MAX_ABORT_REASON_CHARS = 200;
 export const DONE_VALUE = '1';
 
 export function isPairField(value: string): value is PairField {
@@ -297,11 +301,6 @@ export function otherRole(role: Role): Role {
 
 // ---------------------------------------------------------------------------------------------
 // Timestamps: RFC 3339 UTC
-
-/** RFC 3339 UTC to the second, rounded down so a client never believes in a later expiry. */
-export function formatTimestamp(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-}
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})$/;
 

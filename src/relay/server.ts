@@ -72,6 +72,7 @@ import {
   inboxChannel,
   pairChannel,
 } from './store.js';
+import { CLIENT_ABORT_REASONS } from '../core/vocabulary.js';
 
 /** A request as the relay needs it; the adapter has already read the (size-checked) body. */
 export interface RelayRequest {
@@ -699,13 +700,13 @@ function wakeAll(waiters: Set<() => void>): void {
 }
 
 /**
- * An abort reason as a metrics label: the reasons this project's clients write, by name (spaces
- * as underscores); anything else a client wrote is `other`, so labels stay a fixed set.
+ * An abort reason as a metrics label: the fixed reasons this project's clients write, by name
+ * (spaces as underscores); anything else a client wrote is `other`, so labels stay a fixed set.
  */
 function abortReasonLabel(reason: string): string {
   return KNOWN_ABORT_REASONS.has(reason) ? reason.replace(/ /g, '_') : 'other';
 }
-const KNOWN_ABORT_REASONS = new Set(['sas mismatch', 'cancelled by the person', 'no digits typed', 'aborted by the person', 'aborted by the agent']);
+const KNOWN_ABORT_REASONS: ReadonlySet<string> = new Set(CLIENT_ABORT_REASONS);
 
 function pageResponse(page: MessagePage): RelayResponse {
   const messages: InboxMessageBody[] = page.messages.map((message) => ({ seq: message.seq, value: message.value, grant_id: message.grantId, received_at: formatTimestamp(message.receivedAt) }));

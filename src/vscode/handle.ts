@@ -1,7 +1,7 @@
 // How the handle input box checks what is typed as it is typed. Pure, so it is tested without
-// VS Code. (What it suggests is sanitiseHandle of the login name, in core/identity.ts.)
+// VS Code. (What it suggests is sanitiseHandle of the login name, in core/vocabulary.ts.)
 
-import { HANDLE_PATTERN, MAX_HANDLE_CHARS } from '../core/identity.js';
+import { HANDLE_PATTERN, MAX_HANDLE_CHARS } from '../core/vocabulary.js';
 
 /** Undefined if `text` is a valid handle, else what is wrong with it, for the input box. */
 export function handleProblem(text: string): string | undefined {

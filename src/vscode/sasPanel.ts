@@ -16,7 +16,7 @@ import { DIGITS_HINT, type HostToWebview, normaliseDigits, panelView, parseWebvi
 import { panelHtml } from './panelHtml.js';
 import { pageAssets } from './webviewAssets.js';
 import { errorMessage } from '../core/errors.js';
-import { isTerminal } from '../core/vocabulary.js';
+import { isTerminal, ABORTED_BY_PERSON_REASON } from '../core/vocabulary.js';
 
 export interface SasPanelsOptions {
   extensionUri: vscode.Uri;
@@ -205,7 +205,7 @@ class SasPanel {
   private async abort(): Promise<void> {
     if (isTerminal(this.last.state)) return;
     try {
-      await this.options.store.abort(this.sessionId, 'aborted by the person');
+      await this.options.store.abort(this.sessionId, ABORTED_BY_PERSON_REASON);
       this.error = undefined;
     } catch (error) {
       this.error = errorMessage(error);

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { MAX_TEXT_BYTES } from '../../src/core/messages.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { CLI, cli, pairCliHomes } from '../helpers/cli.js';
+import { MAX_TEXT_BYTES } from '../../src/core/vocabulary.js';
 
 let relay: RunningRelay;
 let homes: string;

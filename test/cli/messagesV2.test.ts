@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { fromBase64, fromHex, toBase64, toHex, utf8 } from '../../src/core/bytes.js';
 import { loadIdentity, loadSigningKey } from '../../src/core/identity.js';
 import { listOwnInboxes } from '../../src/core/inboxes.js';
-import { encodeMessage, newMessageId, openEnvelope, parseMessage, sealEnvelope, sentAtOf, hpkeSuite, x25519SecretFromSeed } from '../../src/core/messages.js';
+import { encodeMessage, newMessageId, openEnvelope, parseMessage, sealEnvelope, hpkeSuite, x25519SecretFromSeed } from '../../src/core/messages.js';
 import { MESSAGE_V2_INFO, parseEnvelopeV2 } from '../../src/core/messagesV2.js';
 import { getPeer, loadPeerSendToken } from '../../src/core/trust.js';
 import { openHomeStores } from '../../src/node/fileStore.js';
@@ -20,6 +20,7 @@ import { systemRandom } from '../../src/node/system.js';
 import { createRelayConnector } from '../../src/relay/client.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { CLI, cli, pairCliHomes } from '../helpers/cli.js';
+import { formatTimestamp } from '../../src/core/vocabulary.js';
 
 let relay: RunningRelay;
 let homes: string;
@@ -184,7 +185,7 @@ async function postSection6(from: ReturnType<typeof openHomeStores> & { random: 
   const identity = await loadIdentity(from);
   assert.ok(identity);
   const id = newMessageId(from.random.bytes(16));
-  const message = { v: 1 as const, id, from: identity.fingerprint, to, n: 1, sent_at: sentAtOf(Date.now()), body: { type: 'text', text } };
+  const message = { v: 1 as const, id, from: identity.fingerprint, to, n: 1, sent_at: formatTimestamp(Date.now()), body: { type: 'text', text } };
   const envelope = await sealEnvelope({ senderSeed: await loadSigningKey(from), recipientPublic: fromBase64(peer.card.key, 'key'), recipientSlotId: peer.slotId, plaintext: encodeMessage(message) });
   await relays(peer.relayUrl).postMessage(peer.slotId, token, toBase64(envelope));
   return id;

@@ -6,7 +6,6 @@ import { fromHex, toBase64 } from '../../src/core/bytes.js';
 import { isPairError } from '../../src/core/errors.js';
 import {
   type Card,
-  HANDLE_PATTERN,
   IDENTITY_KEYS,
   type IdentityDeps,
   canonicalJson,
@@ -18,12 +17,12 @@ import {
   loadIdentity,
   loadInboxOwnerToken,
   loadSigningKey,
-  sanitiseHandle,
   verifyCard,
 } from '../../src/core/identity.js';
 import type { Clock, InboxSlot, KeyValueStore, Random, RelayPort } from '../../src/core/ports.js';
 import { MemoryKeyValueStore } from '../../src/core/routedStore.js';
 import { protocolVectors } from './vectors.js';
+import { HANDLE_PATTERN, sanitiseHandle } from '../../src/core/vocabulary.js';
 
 const vectorCard = protocolVectors.card;
 const vectorSeed = fromHex(vectorCard.private_seed_hex, 'seed', 32);

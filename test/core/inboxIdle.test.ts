@@ -3,10 +3,11 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_WAIT_SECONDS, ReceiveRunner } from '../../src/core/inbox.js';
+import { ReceiveRunner } from '../../src/core/inbox.js';
 import type { Clock } from '../../src/core/ports.js';
 import { MemoryKeyValueStore } from '../../src/core/routedStore.js';
 import { systemRandom } from '../../src/node/system.js';
+import { MAX_LONG_POLL_SECONDS } from '../../src/core/vocabulary.js';
 
 describe('a receiver with no inbox', () => {
   it('sleeps the long-poll wait each round, and stops when the signal aborts', async () => {
@@ -30,7 +31,7 @@ describe('a receiver with no inbox', () => {
       },
     });
     await receiver.run({ signal: stop.signal });
-    assert.deepEqual(slept, [MAX_WAIT_SECONDS * 1000, MAX_WAIT_SECONDS * 1000, MAX_WAIT_SECONDS * 1000]);
+    assert.deepEqual(slept, [MAX_LONG_POLL_SECONDS * 1000, MAX_LONG_POLL_SECONDS * 1000, MAX_LONG_POLL_SECONDS * 1000]);
     assert.deepEqual(await receiver.pull({ waitSeconds: 5, signal: stop.signal }), [], 'an aborted wait returns at once');
     assert.equal(slept.length, 3);
   });

@@ -8,10 +8,8 @@ import { fromBase64, fromHex, fromUtf8, toBase64, toHex, utf8 } from '../../src/
 import { canonicalJson, fingerprint } from '../../src/core/identity.js';
 import {
   MAX_CLOCK_AHEAD_MS,
-  MAX_ENVELOPE_BYTES,
   MAX_MESSAGE_AGE_MS,
   MAX_RECEIPT_IDS,
-  MAX_TEXT_BYTES,
   MessageRejected,
   checkOutgoingBody,
   encodeMessage,
@@ -19,12 +17,12 @@ import {
   parseEnvelope,
   parseMessage,
   sealEnvelope,
-  sentAtOf,
   x25519PublicFromEd25519,
   x25519SecretFromSeed,
 } from '../../src/core/messages.js';
 import { grantIdOf } from '../../src/relay/contract.js';
 import { messageVectors as vectors } from './vectors.js';
+import { MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, formatTimestamp } from '../../src/core/vocabulary.js';
 
 const alice = { seed: fromHex(vectors.alice.ed25519_seed_hex, 'seed'), public: fromBase64(vectors.alice.ed25519_public_b64, 'key') };
 const bob = { seed: fromHex(vectors.bob.ed25519_seed_hex, 'seed'), public: fromBase64(vectors.bob.ed25519_public_b64, 'key') };
@@ -208,6 +206,6 @@ describe('message checks (section 6.2)', () => {
   });
 
   it('writes sent_at in whole seconds', () => {
-    assert.equal(sentAtOf(Date.parse('2026-11-29T12:00:00.999Z')), '2026-11-29T12:00:00Z');
+    assert.equal(formatTimestamp(Date.parse('2026-11-29T12:00:00.999Z')), '2026-11-29T12:00:00Z');
   });
 });

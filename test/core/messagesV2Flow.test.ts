@@ -8,7 +8,7 @@ import { fromBase64, toBase64 } from '../../src/core/bytes.js';
 import { loadSigningKey } from '../../src/core/identity.js';
 import { type MessagingEvent, ReceiveRunner } from '../../src/core/inbox.js';
 import { listOwnInboxes } from '../../src/core/inboxes.js';
-import { encodeMessage, newMessageId, sealEnvelope, sentAtOf } from '../../src/core/messages.js';
+import { encodeMessage, newMessageId, sealEnvelope } from '../../src/core/messages.js';
 import { sealEnvelopeV2 } from '../../src/core/messagesV2.js';
 import { LAST_RESORT_GRACE_MS, LAST_RESORT_ROTATION_MS, ONE_TIME_KEY_LIFETIME_MS } from '../../src/core/receiveKeys.js';
 import { getPeer, loadPeerSendToken } from '../../src/core/trust.js';
@@ -18,6 +18,7 @@ import { isPairError } from '../../src/core/errors.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { pairedSides } from '../helpers/pairing.js';
 import type { Side } from '../helpers/sides.js';
+import { formatTimestamp } from '../../src/core/vocabulary.js';
 
 const quiet = { log: () => undefined, limits: { opensPerIpPerMinute: 10_000 } };
 const MINUTE_MS = 60_000;
@@ -60,7 +61,7 @@ async function postV2(from: Side, to: Side, key: PoolKey, text: string, signerSe
     recipientKey: fromBase64(key.pub, 'pub'),
     kid: key.kid,
     recipientSlotId: peer.slotId,
-    message: { v: 2, id: newMessageId(from.deps.random.bytes(16)), from: from.fingerprint, to: to.fingerprint, n: 900, sent_at: sentAtOf(from.clock.now()), body: { type: 'text', text }, keys: [] },
+    message: { v: 2, id: newMessageId(from.deps.random.bytes(16)), from: from.fingerprint, to: to.fingerprint, n: 900, sent_at: formatTimestamp(from.clock.now()), body: { type: 'text', text }, keys: [] },
   });
   await from.deps.relays(peer.relayUrl).postMessage(peer.slotId, token, toBase64(envelope));
 }
@@ -163,7 +164,7 @@ async function postV1(from: Side, to: Side, text: string): Promise<string> {
   const token = await loadPeerSendToken(from.deps, to.fingerprint);
   assert.ok(peer && token);
   const id = newMessageId(from.deps.random.bytes(16));
-  const message = { v: 1 as const, id, from: from.fingerprint, to: to.fingerprint, n: 1, sent_at: sentAtOf(from.clock.now()), body: { type: 'text', text } };
+  const message = { v: 1 as const, id, from: from.fingerprint, to: to.fingerprint, n: 1, sent_at: formatTimestamp(from.clock.now()), body: { type: 'text', text } };
   const envelope = await sealEnvelope({ senderSeed: await loadSigningKey(from.deps), recipientPublic: fromBase64(peer.card.key, 'key'), recipientSlotId: peer.slotId, plaintext: encodeMessage(message) });
   await from.deps.relays(peer.relayUrl).postMessage(peer.slotId, token, toBase64(envelope));
   return id;

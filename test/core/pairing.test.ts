@@ -7,11 +7,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PairError } from '../../src/core/errors.js';
 import { IDENTITY_KEYS } from '../../src/core/identity.js';
-import { CANCELLED_REASON, type PairingEvent, PersonQuestions, runPairing } from '../../src/core/pairing.js';
+import { type PairingEvent, PersonQuestions, runPairing } from '../../src/core/pairing.js';
 import type { ConfirmPort, DigitsRequest } from '../../src/core/ports.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { Pids, runRelayMain } from '../helpers/relayProcess.js';
 import { type Side, makeSide, openPair } from '../helpers/sides.js';
+import { CANCELLED_REASON } from '../../src/core/vocabulary.js';
 
 let relay: RunningRelay;
 const pids = new Pids();

@@ -5,9 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import { isPairError } from '../../src/core/errors.js';
 import { listPeers } from '../../src/core/trust.js';
 import { ENDED_RETENTION_MS, MAX_OPEN_SESSIONS, SessionStore } from '../../src/core/store.js';
-import { SAS_MISMATCH_REASON, SESSION_TTL_MS } from '../../src/core/session.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { bothWaitForSas, makeSide, openPair } from '../helpers/sides.js';
+import { SAS_MISMATCH_REASON, SESSION_TTL_MS } from '../../src/core/vocabulary.js';
 
 let relay: RunningRelay;
 

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isPairError } from '../../src/core/errors.js';
-import { SESSION_TTL_MS } from '../../src/core/session.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { type Side, bothWaitForSas, makeSide, openPair } from '../helpers/sides.js';
+import { SESSION_TTL_MS } from '../../src/core/vocabulary.js';
 
 let relay: RunningRelay;
 

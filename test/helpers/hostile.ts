@@ -7,12 +7,13 @@
 import { toBase64, utf8 } from '../../src/core/bytes.js';
 import { curves } from '../../src/core/curves.js';
 import { canonicalJson, loadIdentity, loadSigningKey } from '../../src/core/identity.js';
-import { hpkeSuite, sealEnvelope, sentAtOf } from '../../src/core/messages.js';
+import { hpkeSuite, sealEnvelope } from '../../src/core/messages.js';
 import { MESSAGE_V2_INFO } from '../../src/core/messagesV2.js';
 import type { Clock, Memory, RelayConnector, Vault } from '../../src/core/ports.js';
 import { ReceiveKeys } from '../../src/core/receiveKeys.js';
 import { getPeer, loadPeerSendToken } from '../../src/core/trust.js';
 import { randomBytes } from 'node:crypto';
+import { formatTimestamp } from '../../src/core/vocabulary.js';
 
 export interface HostileDeps {
   vault: Vault;
@@ -32,7 +33,7 @@ export async function rawMessage(deps: HostileDeps, to: string, bodyJson: string
   const identity = await loadIdentity(deps);
   if (!identity) throw new Error('no identity');
   const id = fields.id ?? freshId();
-  const sentAt = fields.sent_at ?? sentAtOf(deps.clock.now());
+  const sentAt = fields.sent_at ?? formatTimestamp(deps.clock.now());
   return `{"body":${bodyJson},"from":"${identity.fingerprint}","id":"${id}","n":${fields.n ?? 1},"sent_at":"${sentAt}","to":"${to}","v":1}`;
 }
 

@@ -13,6 +13,7 @@ import { ENGINES, storeFor } from '../helpers/engines.js';
 import { RedisServer } from '../helpers/redis.js';
 import { makeSide } from '../helpers/sides.js';
 import { assertError, call, openPair, put } from './http.js';
+import { WRONG_CODE_REASON } from '../../src/core/vocabulary.js';
 
 /** Source addresses flooding at once. */
 const FLOOD_CONCURRENCY = 8;
@@ -192,6 +193,10 @@ for (const engine of ENGINES) {
         const aborted = await openPair(relay.url);
         await put(relay.url, aborted.host.pair_id, aborted.host.token, 'abort', 'sas mismatch');
         await put(relay.url, aborted.host.pair_id, aborted.guest.token, 'abort', 'something a client made up');
+        // Every fixed reason a client writes has its label; one no client writes is `other`.
+        const wrongCode = await openPair(relay.url);
+        await put(relay.url, wrongCode.host.pair_id, wrongCode.host.token, 'abort', WRONG_CODE_REASON);
+        await put(relay.url, wrongCode.host.pair_id, wrongCode.guest.token, 'abort', 'no digits typed');
         const inbox = await client.allocateSlot();
         const grant = await client.grant(inbox.slotId, inbox.ownerToken);
         await client.postMessage(inbox.slotId, grant.sendToken, Buffer.from('hello').toString('base64'));
@@ -201,17 +206,18 @@ for (const engine of ENGINES) {
         assert.equal(answer.status, 200);
         assert.match(answer.headers.get('content-type') ?? '', /^text\/plain/);
         const text = answer.text;
-        assert.match(text, /^agent_pair_relay_requests_total\{route="PUT \/v1\/pair\/\{pair_id\}\/\{field\}",status="204"\} 4$/m);
+        assert.match(text, /^agent_pair_relay_requests_total\{route="PUT \/v1\/pair\/\{pair_id\}\/\{field\}",status="204"\} 6$/m);
         assert.match(text, /^agent_pair_relay_requests_total\{route="POST \/v1\/slot\/\{slot_id\}\/messages",status="201"\} 1$/m);
         assert.match(text, /^agent_pair_relay_requests_total\{route="unknown",status="404"\} 1$/m);
-        assert.match(text, /^agent_pair_relay_pair_slots 1$/m);
+        assert.match(text, /^agent_pair_relay_pair_slots 2$/m);
         assert.match(text, /^agent_pair_relay_inbox_slots 1$/m);
         assert.match(text, /^agent_pair_relay_messages_queued 1$/m);
         assert.match(text, /^agent_pair_relay_message_bytes_queued 5$/m);
         assert.match(text, /^agent_pair_relay_long_polls 0$/m);
         assert.match(text, /^agent_pair_relay_pairings_ended_total\{outcome="completed",reason="done"\} 1$/m);
         assert.match(text, /^agent_pair_relay_pairings_ended_total\{outcome="aborted",reason="sas_mismatch"\} 1$/m);
-        assert.match(text, /^agent_pair_relay_pairings_ended_total\{outcome="aborted",reason="other"\} 1$/m);
+        assert.match(text, /^agent_pair_relay_pairings_ended_total\{outcome="aborted",reason="other"\} 2$/m);
+        assert.match(text, /^agent_pair_relay_pairings_ended_total\{outcome="aborted",reason="wrong_code"\} 1$/m);
         assert.match(text, /^agent_pair_relay_store_seconds_count\{operation="postMessage"\} 1$/m);
         assertError(await call(relay.url, 'POST', '/metrics'), 405, 'method_not_allowed');
       } finally {

@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryKeyValueStore } from '../../src/core/routedStore.js';
-import { SESSION_TTL_MS } from '../../src/core/session.js';
 import { SessionStore } from '../../src/core/store.js';
 import { systemRandom } from '../../src/node/system.js';
 import { createRelayConnector } from '../../src/relay/client.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { watchExpiry } from '../../src/vscode/expiryWatch.js';
 import { ShiftableClock } from '../helpers/sides.js';
+import { SESSION_TTL_MS } from '../../src/core/vocabulary.js';
 
 describe('watchExpiry', () => {
   let relay: RunningRelay;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HANDLE_PATTERN } from '../../src/core/identity.js';
 import { handleProblem } from '../../src/vscode/handle.js';
+import { HANDLE_PATTERN } from '../../src/core/vocabulary.js';
 
 describe('handleProblem', () => {
   it('accepts valid handles', () => {

@@ -10,6 +10,7 @@ import { COMMANDS } from '../ids.js';
 import type { ExtensionDeps } from '../deps.js';
 import { isInFlight } from '../sessionView.js';
 import { registerCommand } from '../ui.js';
+import { RELAY_STOPPED_REASON } from '../../core/vocabulary.js';
 
 export function registerStopRelay(context: vscode.ExtensionContext, deps: ExtensionDeps): void {
   registerCommand(context, deps, COMMANDS.stopRelay, async () => {
@@ -31,7 +32,7 @@ export function registerStopRelay(context: vscode.ExtensionContext, deps: Extens
         'Stop Relay',
       );
       if (answer !== 'Stop Relay') return false;
-      await Promise.allSettled(inFlight.map((snapshot) => deps.store.abort(snapshot.sessionId, STOPPED_REASON)));
+      await Promise.allSettled(inFlight.map((snapshot) => deps.store.abort(snapshot.sessionId, RELAY_STOPPED_REASON)));
     }
     const result = await deps.relays.stopLocal();
     switch (result.outcome) {
@@ -50,9 +51,6 @@ export function registerStopRelay(context: vscode.ExtensionContext, deps: Extens
     }
   });
 }
-
-/** What the peer of a pairing ended by stopping the relay reads. */
-const STOPPED_REASON = 'the local relay was stopped';
 
 function otherProcess(url: string): string {
   return `Agent Pair: the local relay at ${url} runs in another process, not one a VS Code window started: a CLI pairing (it stops when the pairing ends) or \`agent-pair relay\` (Ctrl-C in its terminal stops it).`;
