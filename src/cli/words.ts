@@ -3,12 +3,13 @@
 // are here, for a person at a terminal (who can run commands, so commands are offered).
 
 import type { ErrorCode } from '../core/errors.js';
-import type { PeerSummary, SessionSnapshot } from '../core/session.js';
+import type { SessionSnapshot } from '../core/session.js';
 import type { RelayChoiceFailure } from '../node/localRelay.js';
 import { shellWord } from './invocation.js';
 import type { ForwardSecrecy } from '../core/receiveKeys.js';
 import { jsonQuote, showControls } from '../core/untrusted.js';
 import { CANCELLED_REASON, OWN_KEY_REASON, SAS_MISMATCH_REASON } from '../core/vocabulary.js';
+import type { PeerSummary } from '../core/sessionRecord.js';
 
 /** What the words need to know of where the person runs the command. */
 export interface CliContext {

@@ -15,9 +15,10 @@
 
 import { type ErrorCode, PairError, isPairError, isRelayTrouble, errorMessage } from './errors.js';
 import type { Clock, ConfirmPort, DigitsRequest } from './ports.js';
-import { type PeerSummary, type SessionSnapshot, normaliseSasDigits } from './session.js';
+import { type SessionSnapshot, normaliseSasDigits } from './session.js';
 import type { SessionStore } from './store.js';
 import { isTerminal, MAX_ABORT_REASON_CHARS, CANCELLED_REASON, PERSON_UNREACHABLE_REASON } from './vocabulary.js';
+import type { PeerSummary } from './sessionRecord.js';
 
 /** The runner's timing, defined once for every front end. */
 export const PAIRING_TIMING = {

@@ -16,8 +16,9 @@ import { PairError, badInput, isPairError, isRelayTrouble } from './errors.js';
 import { AsyncLock } from './lock.js';
 import type { Role, SlotView } from './ports.js';
 import type { ErrorCode } from './errors.js';
-import { PairingSession, type SessionDeps, type SessionSnapshot, openPairing, parseSessionRecord, parseSessionSecrets } from './session.js';
+import { PairingSession, type SessionDeps, type SessionSnapshot, openPairing } from './session.js';
 import { isTerminal } from './vocabulary.js';
+import { parseSessionRecord, parseSessionSecrets } from './sessionRecord.js';
 
 /** Sessions in flight at once in one store; more is refused with a clear error. */
 export const MAX_OPEN_SESSIONS = 100;

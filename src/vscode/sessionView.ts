@@ -3,8 +3,9 @@
 // SAS panel and the notifications all describe a session with these words. Pure functions of
 // snapshots, so they are tested without VS Code.
 
-import { type PeerSummary, type SessionSnapshot } from '../core/session.js';
+import { type SessionSnapshot } from '../core/session.js';
 import { isTerminal, CANCELLED_REASON, OWN_KEY_REASON, SAS_MISMATCH_REASON } from '../core/vocabulary.js';
+import type { PeerSummary } from '../core/sessionRecord.js';
 
 /** `9:58 left`, `0:07 left`; ended sessions have no time left to show. */
 export function formatTimeLeft(secondsLeft: number): string {
