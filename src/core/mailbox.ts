@@ -487,11 +487,6 @@ export class Mailbox {
     await this.deps.memory.set(DROPPED_KEY, JSON.stringify(counts));
   }
 
-  async droppedCounts(): Promise<Partial<Record<DropReason, number>>> {
-    const counts: Partial<Record<DropReason, number>> = parseObject(await this.deps.memory.get(DROPPED_KEY));
-    return counts;
-  }
-
   // -- Reading and handling --------------------------------------------------------------------
 
   /** Messages with `peer` (or every listed peer), oldest first. */

@@ -5,7 +5,7 @@
 //      └──────────────── aborted(reason) ◀────────────────┴───────(bootstrap, pin, done)──┴──▶ finalized
 //
 // A session never blocks: `step` applies one view of the relay slot and makes every write that
-// view allows, so the same code serves a non-blocking `try_sas`, a bounded `wait_for_sas` and a
+// view allows, so the same code serves a status check, a bounded wait for the SAS and a
 // resumable `finalize`. Everything needed to resume lives in two records (sessionRecord.ts:
 // `SessionRecord`, public, and `SessionSecrets`, vault only). The SAS and the SPAKE2 key are
 // never persisted; a restore re-derives them without network I/O.

@@ -124,15 +124,6 @@ export class SessionStore {
     return session.snapshot();
   }
 
-  /** One non-blocking step; after `sas_ready` it answers from memory without network I/O. */
-  async trySas(id: string): Promise<SessionSnapshot> {
-    const entry = await this.entry(id);
-    await this.locked(entry, async () => {
-      if (entry.session.state === 'opened') await entry.session.step();
-    });
-    return entry.session.snapshot();
-  }
-
   /**
    * Polls until `sas_ready` or the end, or until `maxWaitMs` passes or `signal` aborts (then
    * returns the state as it is).

@@ -185,12 +185,6 @@ export class SqliteStore implements RelayStore {
     });
   }
 
-  /** `WAL` or `DELETE`: how this file is journaled, for the start-up line and tests. */
-  journalMode(): string {
-    const mode = (this.db.get('PRAGMA journal_mode') as Row | null)?.['journal_mode'];
-    return typeof mode === 'string' ? mode.toUpperCase() : '';
-  }
-
   // -- Pair slots: in memory ----------------------------------------------------------------
 
   openPair(pair: { pairId: string; hostToken: string; expiresAt: number; address: string }, now: number): Promise<OpenResult> {

@@ -111,7 +111,7 @@ describe('a pairing between two stores', () => {
     const host = await makeSide(relay.url, 'alice');
     const opened = await host.store.open('host', relay.url);
     host.clock.offsetMs = SESSION_TTL_MS + 1;
-    const status = await host.store.trySas(opened.sessionId);
+    const status = await host.store.waitForSas(opened.sessionId, 0);
     assert.equal(status.state, 'aborted');
     assert.equal(status.abortReason, 'expired');
     // The record stays (without secrets) so a later process can tell how it ended; then it goes.
@@ -132,7 +132,7 @@ describe('a pairing between two stores', () => {
     await ownRelay.close();
     const restarted = await startRelay({ host: '127.0.0.1', port: Number(port) });
     try {
-      const status = await host.store.trySas(opened.sessionId);
+      const status = await host.store.waitForSas(opened.sessionId, 5_000);
       assert.equal(status.state, 'aborted');
       assert.equal(status.abortReason, 'expired');
     } finally {
@@ -140,13 +140,13 @@ describe('a pairing between two stores', () => {
     }
   });
 
-  it('answers try_sas from memory after sas_ready: no relay call', async () => {
+  it('answers waitForSas from memory after sas_ready: no relay call', async () => {
     const host = await makeSide(relay.url, 'alice');
     const guest = await makeSide(relay.url, 'bob');
     const ids = await openPair(host, guest, relay.url);
     await bothWaitForSas(host, guest, ids);
     const callsBefore = [...host.calls.values()].reduce((a, b) => a + b, 0);
-    for (let i = 0; i < 3; i++) assert.equal((await host.store.trySas(ids.hostId)).state, 'sas_ready');
+    for (let i = 0; i < 3; i++) assert.equal((await host.store.waitForSas(ids.hostId, 1_000)).state, 'sas_ready');
     assert.equal([...host.calls.values()].reduce((a, b) => a + b, 0), callsBefore);
   });
 
