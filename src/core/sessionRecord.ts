@@ -7,6 +7,7 @@
 import { ERROR_CODES, type ErrorCode } from './errors.js';
 import { parseCode } from './codePhrase.js';
 import { PAIR_FIELDS, type PairField, type Role } from './ports.js';
+import { MAX_RELAY_URL_CHARS } from './untrusted.js';
 import { FINGERPRINT_PATTERN, MAX_ABORT_REASON_CHARS, PAIR_ID_PATTERN, SESSION_STATES, SESSION_TTL_MS, type SessionState } from './vocabulary.js';
 
 /**
@@ -53,7 +54,7 @@ export interface SessionSecrets {
 }
 
 function isHttpUrl(text: string): boolean {
-  if (text.length > 2048) return false;
+  if (text.length > MAX_RELAY_URL_CHARS) return false;
   try {
     const url = new URL(text);
     return url.protocol === 'http:' || url.protocol === 'https:';
