@@ -14,7 +14,7 @@ import { fromBase64, fromHex, fromUtf8, toBase64, toHex, utf8, wipe } from './by
 import { codeHash, formatCode, generateSecret, parseCode } from './codePhrase.js';
 import { type ErrorCode, PairError, badInput, isPairError } from './errors.js';
 import { type Card, canonicalJson, cardFingerprint, loadIdentity, verifyCard } from './identity.js';
-import { SendRunner, healGrants } from './inbox.js';
+import { type MessagingDeps, SendRunner, healGrants } from './inbox.js';
 import { grantOnInbox, rememberPendingGrant, takePendingGrant } from './inboxes.js';
 import {
   MAX_BOOTSTRAP_PAYLOAD_BYTES,
@@ -29,7 +29,7 @@ import {
   verifyPeerConfirm,
 } from './keySchedule.js';
 import { Mailbox } from './mailbox.js';
-import { type Clock, type MailLock, type Memory, PAIR_FIELDS, type PairField, type Random, type RelayConnector, type Role, type SlotView, type Vault } from './ports.js';
+import { PAIR_FIELDS, type PairField, type Role, type SlotView } from './ports.js';
 import { type Spake2Pending, spake2Start } from './spake2.js';
 import { type GivenKey, parseGivenKeys } from './messagesV2.js';
 import { ReceiveKeys } from './receiveKeys.js';
@@ -50,15 +50,11 @@ import {
   isTerminal,
 } from './vocabulary.js';
 
-export interface SessionDeps {
-  vault: Vault;
-  memory: Memory;
-  random: Random;
-  clock: Clock;
-  relays: RelayConnector;
-  /** The identity's mailbox lock: pinning hands the bootstrap's receive keys to the peer under it. */
-  mailLock?: MailLock;
-}
+/**
+ * The ports a pairing uses: a messaging side's (pinning hands the bootstrap's receive keys to the
+ * peer under the mailbox lock, and a moved inbox heals the grants), without its log.
+ */
+export type SessionDeps = Omit<MessagingDeps, 'log'>;
 
 /** What adapters show. Never carries the SAS, the seed, the key or the token. */
 export interface SessionSnapshot {
