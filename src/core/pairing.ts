@@ -17,7 +17,7 @@ import { type ErrorCode, PairError, isPairError, isRelayTrouble, errorMessage } 
 import type { Clock, ConfirmPort, DigitsRequest } from './ports.js';
 import { type SessionSnapshot, normaliseSasDigits } from './session.js';
 import type { SessionStore } from './store.js';
-import { isTerminal, MAX_ABORT_REASON_CHARS, CANCELLED_REASON, PERSON_UNREACHABLE_REASON } from './vocabulary.js';
+import { isTerminal, clipAbortReason, CANCELLED_REASON, PERSON_UNREACHABLE_REASON } from './vocabulary.js';
 import type { PeerSummary } from './sessionRecord.js';
 
 /** The runner's timing, defined once for every front end. */
@@ -137,7 +137,7 @@ class PairingRun {
       }
       const code: ErrorCode = isPairError(error) ? error.code : 'protocol_violation';
       const detail = errorMessage(error);
-      await this.options.store.fail(this.id, code, `${code}: ${detail}`.slice(0, MAX_ABORT_REASON_CHARS));
+      await this.options.store.fail(this.id, code, clipAbortReason(`${code}: ${detail}`));
     }
   }
 

@@ -40,7 +40,7 @@ import {
   BAD_BOOTSTRAP_REASON_PREFIX,
   COMMITMENT_MISMATCH_REASON,
   EXPIRED_REASON,
-  MAX_ABORT_REASON_CHARS,
+  clipAbortReason,
   MAX_LONG_POLL_SECONDS,
   OWN_KEY_REASON,
   PROTOCOL_VIOLATION_REASON_PREFIX,
@@ -503,7 +503,7 @@ export class PairingSession {
     await new ReceiveKeys(this.deps).dropPairing(this.record.pairId);
     if (notifyPeer && this.secrets && !this.record.sent.abort) {
       try {
-        await this.put('abort', reason.slice(0, MAX_ABORT_REASON_CHARS));
+        await this.put('abort', clipAbortReason(reason));
       } catch {
         // The peer learns of it on its own: its next poll ends in `expired` or its own check fails.
       }

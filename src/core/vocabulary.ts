@@ -62,8 +62,14 @@ export const NAMEPLATE_PATTERN = /^[1-9][0-9]*$/;
 export const SESSION_TTL_MS = 600_000;
 /** The longest a relay holds a long poll, pair slot or inbox (`wait` 0 to 25, sections 3 and 6.3). */
 export const MAX_LONG_POLL_SECONDS = 25;
-/** An abort reason's limit, in characters (the `abort` field, section 3). */
+/** An abort reason's limit, in characters (the `abort` field, section 3); counted in code points, as the relay does. */
 export const MAX_ABORT_REASON_CHARS = 200;
+
+/** An abort reason cut to the limit by code point, so a cut never splits a surrogate pair the relay would then count. */
+export function clipAbortReason(reason: string): string {
+  const characters = Array.from(reason);
+  return characters.length <= MAX_ABORT_REASON_CHARS ? reason : characters.slice(0, MAX_ABORT_REASON_CHARS).join('');
+}
 /** The stored envelope's limit (section 6.2); the relay refuses larger ones too. */
 export const MAX_ENVELOPE_BYTES = 128 * 1024;
 /** A text body's limit, in UTF-8 bytes (section 6.2). */

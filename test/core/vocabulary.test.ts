@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { CLIENT_ABORT_REASONS, MAX_ABORT_REASON_CHARS, SESSION_STATES, formatTimestamp, isTerminal } from '../../src/core/vocabulary.js';
+import { CLIENT_ABORT_REASONS, MAX_ABORT_REASON_CHARS, SESSION_STATES, clipAbortReason, formatTimestamp, isTerminal } from '../../src/core/vocabulary.js';
 
 describe('vocabulary', () => {
   it('formats timestamps as RFC 3339 UTC to the second, rounded down', () => {
@@ -18,5 +18,15 @@ describe('vocabulary', () => {
       assert.ok(reason.length > 0 && reason.length <= MAX_ABORT_REASON_CHARS, reason);
       assert.match(reason, /^[A-Za-z ]+$/, reason);
     }
+  });
+
+  it('cuts an abort reason to the limit by code point, never inside a surrogate pair', () => {
+    const atLimit = 'a'.repeat(MAX_ABORT_REASON_CHARS);
+    assert.equal(clipAbortReason(atLimit), atLimit);
+    const emoji = '\u{1F600}'.repeat(MAX_ABORT_REASON_CHARS + 1);
+    const clipped = clipAbortReason(emoji);
+    assert.equal(Array.from(clipped).length, MAX_ABORT_REASON_CHARS);
+    assert.equal(clipped, '\u{1F600}'.repeat(MAX_ABORT_REASON_CHARS), 'whole pairs only');
+    assert.equal(clipAbortReason(`x${emoji}`).length, 1 + 2 * (MAX_ABORT_REASON_CHARS - 1));
   });
 });
