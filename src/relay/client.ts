@@ -58,23 +58,17 @@ import {
   type Received,
   type SlotViewBody,
   GRANT_ID_PATTERN,
-  INBOX_PATH,
   MAX_ENVELOPE_BYTES,
   MAX_MESSAGES_PER_READ,
   NAMEPLATE_PATTERN,
   PAIR_ID_PATTERN,
-  PAIR_PATH,
   SLOT_ID_PATTERN,
   TOKEN_PATTERN,
   fieldValueProblem,
   grantIdOf,
-  grantPath,
-  grantsPath,
   isPairField,
-  messagesPath,
-  pairFieldPath,
-  pairSlotPath,
   parseTimestamp,
+  routePath,
 } from './contract.js';
 
 export interface RelayClientOptions {
@@ -148,7 +142,7 @@ export class RelayClient implements RelayPort {
     const body = await this.call({
       what: 'open a pairing',
       method: 'POST',
-      path: PAIR_PATH,
+      path: routePath('pair'),
       body: { role: 'host' } satisfies HostOpenRequestBody,
       timeoutMs: this.timeoutMs,
       success: 201,
@@ -170,7 +164,7 @@ export class RelayClient implements RelayPort {
     const body = await this.call({
       what: `join the pairing under nameplate ${nameplate}`,
       method: 'POST',
-      path: PAIR_PATH,
+      path: routePath('pair'),
       body: { role: 'guest', nameplate } satisfies GuestJoinRequestBody,
       timeoutMs: this.timeoutMs,
       success: 201,
@@ -198,7 +192,7 @@ export class RelayClient implements RelayPort {
     await this.call({
       what: `write ${field}`,
       method: 'PUT',
-      path: pairFieldPath(pairId, field),
+      path: routePath('pairField', { pair_id: pairId, field }),
       token,
       body: { value } satisfies FieldWriteRequestBody,
       timeoutMs: this.timeoutMs,
@@ -211,7 +205,7 @@ export class RelayClient implements RelayPort {
   async get(pairId: string, token: string, poll?: { after: number; waitSeconds: number; signal?: AbortSignal }): Promise<SlotView> {
     checkPairId(pairId);
     checkToken(token, 'token');
-    let path = pairSlotPath(pairId);
+    let path = routePath('pairSlot', { pair_id: pairId });
     let timeoutMs = this.timeoutMs;
     let signal: AbortSignal | undefined;
     if (poll !== undefined) {
@@ -223,7 +217,7 @@ export class RelayClient implements RelayPort {
         throw badInput('poll.waitSeconds', 'is out of range', `a number of seconds from 0 to ${maxWait}`);
       }
       const wait = Math.floor(waitSeconds);
-      path += `?after=${after}&wait=${wait}`;
+      path = routePath('pairSlot', { pair_id: pairId }, { after, wait });
       timeoutMs += wait * 1000;
     }
     const body = await this.call({ what: 'read the pairing', method: 'GET', path, token, timeoutMs, signal, success: 200, notFound: () => this.expired() });
@@ -237,7 +231,7 @@ export class RelayClient implements RelayPort {
     const body = await this.call({
       what: 'allocate an inbox slot',
       method: 'POST',
-      path: INBOX_PATH,
+      path: routePath('inbox'),
       timeoutMs: this.timeoutMs,
       success: 201,
       notFound: (message) => this.unexpected('allocate an inbox slot', 404, message),
@@ -252,7 +246,7 @@ export class RelayClient implements RelayPort {
     const body = await this.call({
       what: 'grant a send token',
       method: 'POST',
-      path: grantsPath(slotId),
+      path: routePath('grants', { slot_id: slotId }),
       token: ownerToken,
       timeoutMs: this.timeoutMs,
       success: 201,
@@ -272,7 +266,7 @@ export class RelayClient implements RelayPort {
     await this.call({
       what: 'revoke a grant',
       method: 'DELETE',
-      path: grantPath(slotId, grantId),
+      path: routePath('grant', { slot_id: slotId, grant_id: grantId }),
       token: ownerToken,
       timeoutMs: this.timeoutMs,
       success: 204,
@@ -289,7 +283,7 @@ export class RelayClient implements RelayPort {
     await this.call({
       what: 'deliver a message',
       method: 'POST',
-      path: messagesPath(slotId),
+      path: routePath('messages', { slot_id: slotId }),
       token: sendToken,
       body: { value: envelope } satisfies PostMessageRequestBody,
       timeoutMs: this.timeoutMs,
@@ -314,7 +308,7 @@ export class RelayClient implements RelayPort {
     const body = await this.call({
       what: 'read the inbox',
       method: 'GET',
-      path: `${messagesPath(slotId)}?after=${after}&wait=${wait}`,
+      path: routePath('messages', { slot_id: slotId }, { after, wait }),
       token: ownerToken,
       timeoutMs: this.timeoutMs + wait * 1000,
       signal,
@@ -345,7 +339,7 @@ export class RelayClient implements RelayPort {
     await this.call({
       what: 'acknowledge messages',
       method: 'DELETE',
-      path: `${messagesPath(slotId)}?through=${through}`,
+      path: routePath('messages', { slot_id: slotId }, { through }),
       token: ownerToken,
       timeoutMs: this.timeoutMs,
       success: 204,
