@@ -7,7 +7,6 @@
 // Which key to seal to and which secrets to hold is receiveKeys.ts's business; this module only
 // builds and checks bytes. HPKE is the kept @hpke/* suite that section 6 uses (messages.ts).
 
-import { x25519 } from '@noble/curves/ed25519.js';
 import { concatBytes, fromBase64, requireBytes, toBase64, utf8 } from './bytes.js';
 import { PairError } from './errors.js';
 import { canonicalJson } from './identity.js';
@@ -71,7 +70,7 @@ const infoBytes = utf8(MESSAGE_V2_INFO);
 
 /** The X25519 public key of a receive key's secret. */
 export function receiveKeyPublic(secret: Uint8Array): Uint8Array {
-  return x25519.getPublicKey(requireBytes(secret, 'secret', X25519_KEY_LENGTH));
+  return curves().x25519PublicKey(requireBytes(secret, 'secret', X25519_KEY_LENGTH));
 }
 
 /**
