@@ -26,12 +26,11 @@ import {
   parsePlaintext,
 } from './messages.js';
 import { curves } from './curves.js';
+import { IDENTITY_KID, MAX_ONE_TIME_KEYS_PER_MESSAGE, receiveKeyPublic } from './receiveKeys.js';
 
 export const MESSAGE_V2_INFO = 'agent-pair/v2 message';
-/** The kid of the identity-derived X25519 key (section 6.1): only the upgrading `keys` message uses it. */
-export const IDENTITY_KID = 'id';
-/** A message carries at most this many one-time keys (7.3), plus at most one last-resort key. */
-export const MAX_ONE_TIME_KEYS_PER_MESSAGE = 16;
+// Defined with the receive keys, so that module (and `agent-pair peers`) loads without HPKE.
+export { IDENTITY_KID, MAX_ONE_TIME_KEYS_PER_MESSAGE, receiveKeyPublic };
 export const MAX_KEYS_PER_MESSAGE = MAX_ONE_TIME_KEYS_PER_MESSAGE + 1;
 export const KID_PATTERN = /^[0-9a-f]{16}$/;
 const X25519_KEY_LENGTH = 32;
@@ -67,11 +66,6 @@ export interface MessageV2 {
 export type UnsignedMessageV2 = Omit<MessageV2, 'sig'>;
 
 const infoBytes = utf8(MESSAGE_V2_INFO);
-
-/** The X25519 public key of a receive key's secret. */
-export function receiveKeyPublic(secret: Uint8Array): Uint8Array {
-  return curves().x25519PublicKey(requireBytes(secret, 'secret', X25519_KEY_LENGTH));
-}
 
 /**
  * Checks a list of given keys (from a peer's bootstrap or message): at most 17, each exactly

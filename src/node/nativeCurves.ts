@@ -7,8 +7,7 @@
 
 import type { KeyObject } from 'node:crypto';
 import { type CurveCrypto, useCurves } from '../core/curves.js';
-
-const nodeCrypto = (): typeof import('node:crypto') => process.getBuiltinModule('node:crypto');
+import { nodeCrypto } from './lazyCrypto.js';
 
 const ED25519_KEY_BYTES = 32;
 const X25519_KEY_BYTES = 32;
