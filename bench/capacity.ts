@@ -27,7 +27,7 @@ import { canonicalJson, createCard } from '../src/core/identity.js';
 import { pakeCommitment, sealBootstrap, spake2Entropy } from '../src/core/keySchedule.js';
 import type { PairField, Role } from '../src/core/ports.js';
 import { spake2Start } from '../src/core/spake2.js';
-import { PAIR_PATH, pairFieldPath, pairSlotPath } from '../src/relay/contract.js';
+import { routePath } from '../src/relay/contract.js';
 import { startServerProcess } from './processes.js';
 import { RawConnection, type RawResponse, requestText } from './rawHttp.js';
 import { yieldToEventLoop } from './stats.js';
@@ -112,23 +112,23 @@ async function runSide(lane: Lane, pairId: string, token: string, writes: WriteB
   // Versions as the session counts them: the last one seen, plus one for each own write.
   let version = 0;
   for (const field of EXCHANGED) {
-    await send(lane, field, requestText('PUT', pairFieldPath(pairId, field), token, writes[field]), 204);
+    await send(lane, field, requestText('PUT', routePath('pairField', { pair_id: pairId, field }), token, writes[field]), 204);
     version++;
     for (;;) {
-      const view = await send(lane, 'poll', requestText('GET', `${pairSlotPath(pairId)}?after=${version}&wait=25`, token), 200);
+      const view = await send(lane, 'poll', requestText('GET', routePath('pairSlot', { pair_id: pairId }, { after: version, wait: 25 }), token), 200);
       version = Number(VERSION.exec(view.body)?.[1] ?? Number.NaN);
       if (peerHas(view.body, field)) break;
     }
   }
-  await send(lane, 'done', requestText('PUT', pairFieldPath(pairId, 'done'), token, writes.done), 204);
+  await send(lane, 'done', requestText('PUT', routePath('pairField', { pair_id: pairId, field: 'done' }), token, writes.done), 204);
 }
 
-const HOST_OPEN = requestText('POST', PAIR_PATH, undefined, '{"role":"host"}');
+const HOST_OPEN = requestText('POST', routePath('pair'), undefined, '{"role":"host"}');
 
 async function runPairing(host: Lane, guest: Lane, writes: Record<Role, WriteBodies>): Promise<void> {
   const opened = JSON.parse((await send(host, 'open', HOST_OPEN, 201)).body) as { pair_id: string; nameplate: string; token: string };
   const joinBody = JSON.stringify({ role: 'guest', nameplate: opened.nameplate });
-  const joined = JSON.parse((await send(guest, 'join', requestText('POST', PAIR_PATH, undefined, joinBody), 201)).body) as { token: string };
+  const joined = JSON.parse((await send(guest, 'join', requestText('POST', routePath('pair'), undefined, joinBody), 201)).body) as { token: string };
   await Promise.all([runSide(host, opened.pair_id, opened.token, writes.host), runSide(guest, opened.pair_id, joined.token, writes.guest)]);
 }
 
@@ -169,13 +169,13 @@ async function replay(port: number, lanes: readonly Lane[], writes: Record<Role,
   const token = randomBytes(32).toString('hex');
   const texts: Record<Kind, string> = {
     open: HOST_OPEN,
-    join: requestText('POST', PAIR_PATH, undefined, '{"role":"guest","nameplate":"4711"}'),
-    commit: requestText('PUT', pairFieldPath(pairId, 'commit'), token, writes.host.commit),
-    pake: requestText('PUT', pairFieldPath(pairId, 'pake'), token, writes.host.pake),
-    confirm: requestText('PUT', pairFieldPath(pairId, 'confirm'), token, writes.host.confirm),
-    bootstrap: requestText('PUT', pairFieldPath(pairId, 'bootstrap'), token, writes.host.bootstrap),
-    done: requestText('PUT', pairFieldPath(pairId, 'done'), token, writes.host.done),
-    poll: requestText('GET', `${pairSlotPath(pairId)}?after=12&wait=25`, token),
+    join: requestText('POST', routePath('pair'), undefined, '{"role":"guest","nameplate":"4711"}'),
+    commit: requestText('PUT', routePath('pairField', { pair_id: pairId, field: 'commit' }), token, writes.host.commit),
+    pake: requestText('PUT', routePath('pairField', { pair_id: pairId, field: 'pake' }), token, writes.host.pake),
+    confirm: requestText('PUT', routePath('pairField', { pair_id: pairId, field: 'confirm' }), token, writes.host.confirm),
+    bootstrap: requestText('PUT', routePath('pairField', { pair_id: pairId, field: 'bootstrap' }), token, writes.host.bootstrap),
+    done: requestText('PUT', routePath('pairField', { pair_id: pairId, field: 'done' }), token, writes.host.done),
+    poll: requestText('GET', routePath('pairSlot', { pair_id: pairId }, { after: 12, wait: 25 }), token),
   };
   const connections = await Promise.all(lanes.map((_, i) => RawConnection.open(port, laneAddress(i))));
   const started = performance.now();

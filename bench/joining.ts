@@ -145,7 +145,7 @@ export async function benchJoining(runs = 10): Promise<JoiningBench> {
       if (theirMs !== undefined) theirs.push(theirMs);
     }
     if (version === undefined || theirs.length === 0) {
-      return { available: false, reason: 'magic-wormhole is not installed (apt-get install magic-wormhole python3-magic-wormhole-mailbox-server)', ours: summarize(ours) };
+      return { available: false, reason: 'magic-wormhole is not installed (bash scripts/install-wormhole.sh: Debian magic-wormhole and python3-magic-wormhole-mailbox-server)', ours: summarize(ours) };
     }
     const oursSummary = summarize(ours);
     const wormhole = summarize(theirs);

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { toBase64, utf8 } from '../src/core/bytes.js';
 import { pakeCommitment } from '../src/core/keySchedule.js';
-import { INBOX_PATH, PAIR_PATH, grantsPath, messagesPath, pairFieldPath } from '../src/relay/contract.js';
+import { routePath } from '../src/relay/contract.js';
 import { Relay, type RelayRequest } from '../src/relay/server.js';
 import { BENCH_RELAY_LIMITS } from './relayLimits.js';
 
@@ -56,13 +56,13 @@ async function fill(relay: Relay, slots: number, exchanging: boolean): Promise<v
   const hostBody = utf8('{"role":"host"}');
   for (let i = 0; i < slots; i++) {
     const client = clientAddress(i);
-    const opened = JSON.parse(await call(relay, { method: 'POST', target: PAIR_PATH, body: hostBody, clientAddress: client }, 201)) as { pair_id: string; nameplate: string; token: string };
+    const opened = JSON.parse(await call(relay, { method: 'POST', target: routePath('pair'), body: hostBody, clientAddress: client }, 201)) as { pair_id: string; nameplate: string; token: string };
     if (!exchanging) continue;
-    const joined = JSON.parse(await call(relay, { method: 'POST', target: PAIR_PATH, body: utf8(JSON.stringify({ role: 'guest', nameplate: opened.nameplate })), clientAddress: client }, 201)) as { token: string };
+    const joined = JSON.parse(await call(relay, { method: 'POST', target: routePath('pair'), body: utf8(JSON.stringify({ role: 'guest', nameplate: opened.nameplate })), clientAddress: client }, 201)) as { token: string };
     const sides = [opened.token, joined.token].map((token) => ({ token, ...writes() }));
     for (const field of ['commit', 'pake'] as const) {
       for (const side of sides) {
-        await call(relay, { method: 'PUT', target: pairFieldPath(opened.pair_id, field), authorization: `Bearer ${side.token}`, body: utf8(JSON.stringify({ value: side[field] })), clientAddress: client }, 204);
+        await call(relay, { method: 'PUT', target: routePath('pairField', { pair_id: opened.pair_id, field: field }), authorization: `Bearer ${side.token}`, body: utf8(JSON.stringify({ value: side[field] })), clientAddress: client }, 204);
       }
     }
   }
@@ -82,13 +82,13 @@ async function bytesPerSlot(slots: number, exchanging: boolean): Promise<{ empty
 
 async function bytesPerQueuedMessage(messages: number): Promise<number> {
   const relay = new Relay({ limits: BENCH_RELAY_LIMITS });
-  const inbox = JSON.parse(await call(relay, { method: 'POST', target: INBOX_PATH, body: new Uint8Array(), clientAddress: '10.0.0.1' }, 201)) as { slot_id: string; owner_token: string };
-  const grant = JSON.parse(await call(relay, { method: 'POST', target: grantsPath(inbox.slot_id), authorization: `Bearer ${inbox.owner_token}`, body: new Uint8Array(), clientAddress: '10.0.0.1' }, 201)) as { send_token: string };
+  const inbox = JSON.parse(await call(relay, { method: 'POST', target: routePath('inbox'), body: new Uint8Array(), clientAddress: '10.0.0.1' }, 201)) as { slot_id: string; owner_token: string };
+  const grant = JSON.parse(await call(relay, { method: 'POST', target: routePath('grants', { slot_id: inbox.slot_id }), authorization: `Bearer ${inbox.owner_token}`, body: new Uint8Array(), clientAddress: '10.0.0.1' }, 201)) as { send_token: string };
   const empty = collectedHeap();
   for (let i = 0; i < messages; i++) {
     // A fresh string each time, as a posted body is: nothing shared between messages.
     const body = utf8(JSON.stringify({ value: randomBytes(QUEUED_MESSAGE_BYTES).toString('base64') }));
-    await call(relay, { method: 'POST', target: messagesPath(inbox.slot_id), authorization: `Bearer ${grant.send_token}`, body, clientAddress: '10.0.0.2' }, 201);
+    await call(relay, { method: 'POST', target: routePath('messages', { slot_id: inbox.slot_id }), authorization: `Bearer ${grant.send_token}`, body, clientAddress: '10.0.0.2' }, 201);
   }
   const full = collectedHeap();
   if (relay.stats().inboxMessages !== messages) throw new Error(`expected ${messages} queued messages, the relay holds ${relay.stats().inboxMessages}`);

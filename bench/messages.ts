@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { INBOX_PATH, grantIdOf, grantsPath, messagesPath, resolveLimits } from '../src/relay/contract.js';
+import { grantIdOf, resolveLimits, routePath } from '../src/relay/contract.js';
 import { openSqliteStore } from '../src/relay/sqliteStore.js';
 import { BENCH_RELAY_LIMITS } from './relayLimits.js';
 import { startServerProcess } from './processes.js';
@@ -37,9 +37,9 @@ export async function benchMessages(senders = 50, seconds = 4, store?: string): 
     const lanes = await Promise.all(
       Array.from({ length: senders }, async (_, i) => {
         const connection = await RawConnection.open(relay.port, `127.0.${1 + Math.floor(i / 250)}.${1 + (i % 250)}`);
-        const inbox = await json<{ slot_id: string; owner_token: string }>(connection, requestText('POST', INBOX_PATH, undefined, ''), 201);
-        const grant = await json<{ send_token: string }>(connection, requestText('POST', grantsPath(inbox.slot_id), inbox.owner_token, ''), 201);
-        return { connection, post: requestText('POST', messagesPath(inbox.slot_id), grant.send_token, body) };
+        const inbox = await json<{ slot_id: string; owner_token: string }>(connection, requestText('POST', routePath('inbox'), undefined, ''), 201);
+        const grant = await json<{ send_token: string }>(connection, requestText('POST', routePath('grants', { slot_id: inbox.slot_id }), inbox.owner_token, ''), 201);
+        return { connection, post: requestText('POST', routePath('messages', { slot_id: inbox.slot_id }), grant.send_token, body) };
       }),
     );
     const run = async (ms: number): Promise<{ messages: number; elapsedMs: number }> => {

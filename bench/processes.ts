@@ -6,12 +6,17 @@
 // costs the relay a few percent per request that the shipped bundle does not pay.
 
 import { type ChildProcess, fork } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { FromServer, ServerKind, ServerUsage, ToServer } from './serverProcess.js';
 
-/** Out of the way of git and the linter, like other tools' build caches. */
-const BUNDLE_DIR = new URL('../node_modules/.cache/agent-pair-bench/', import.meta.url);
+/**
+ * Out of the way of git and the linter, like other tools' build caches; one per checkout, since
+ * worktrees share node_modules and two benches at once must not run each other's bundles.
+ */
+const CHECKOUT = fileURLToPath(new URL('..', import.meta.url));
+const BUNDLE_DIR = new URL(`../node_modules/.cache/agent-pair-bench-${createHash('sha256').update(CHECKOUT).digest('hex').slice(0, 12)}/`, import.meta.url);
 const CHILD_ENTRIES = { serverProcess: 'serverProcess.ts', memoryProcess: 'memoryProcess.ts', activationProcess: 'activationProcess.ts' } as const;
 type ChildEntry = keyof typeof CHILD_ENTRIES;
 

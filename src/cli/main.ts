@@ -370,7 +370,7 @@ async function homeDeps(home: string): Promise<MessagingDeps> {
     import('../node/fileStore.js'),
     import('../node/mailLock.js'),
     import('../node/system.js'),
-    import('./pair.js'),
+    import('./homeRelays.js'),
   ]);
   const { vault, memory } = openHomeStores(home);
   return { vault, memory, mailLock: homeMailLock(home), random: systemRandom, clock: systemClock, relays: homeRelayConnector(home) };

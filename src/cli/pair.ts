@@ -9,12 +9,10 @@
 // its own (dist/relay.mjs, as VS Code does), so it keeps serving the other side and any later
 // pairing while this command returns the person's prompt as soon as its own pairing ends.
 
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { PairError } from '../core/errors.js';
 import { initSelfIdempotent, loadIdentity } from '../core/identity.js';
 import { type PairingEvent, runPairing as runPairingFlow } from '../core/pairing.js';
-import type { ConfirmPort, RelayConnector, Role } from '../core/ports.js';
+import type { ConfirmPort, Role } from '../core/ports.js';
 import { MemoryKeyValueStore, routeSessionKeys } from '../core/routedStore.js';
 import type { SessionDeps } from '../core/session.js';
 import { homeMailLock } from '../node/mailLock.js';
@@ -25,7 +23,10 @@ import { createRelayConnector } from '../relay/client.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_URL, ensureLocalRelay } from '../relay/embedded.js';
 import type { RunningRelay } from '../relay/node.js';
 import { openHomeStores } from '../node/fileStore.js';
-import { RelayChoice, isRelayChoiceError, nodeScriptCommand, startingLocalRelay } from '../node/localRelay.js';
+import { isRelayChoiceError } from '../node/localRelay.js';
+import { localRelayChoice, localRelayPort } from './homeRelays.js';
+
+export { LOCAL_RELAY_PORT_ENV, homeRelayConnector, localRelayChoice } from './homeRelays.js';
 import { loginHandle, systemClock, systemRandom } from '../node/system.js';
 import { type Terminal, formatSecondsLeft } from './terminal.js';
 import { invokedAs } from './invocation.js';
@@ -33,7 +34,6 @@ import { type CliContext, PAIRING_WORDS, endedWords, handleForNewHomeWords, loca
 import { CANCELLED_REASON } from '../core/vocabulary.js';
 
 /** Overrides the local relay's port (default 8771): for tests, and for a machine where 8771 is taken. */
-export const LOCAL_RELAY_PORT_ENV = 'AGENT_PAIR_LOCAL_RELAY_PORT';
 
 export interface PairOptions {
   role: Role;
@@ -90,32 +90,6 @@ export async function resolveRelay(relayUrl: string | undefined, home: string): 
   return { url: status.url, ...(status.started && { startedProcess: true }) };
 }
 
-/**
- * The shared local relay as the CLI and `agent-pair mcp` start it: dist/relay.mjs beside this
- * bundle, its record in `home`. Undefined when run from sources, where there is no bundle.
- */
-export function localRelayChoice(home: string): RelayChoice | undefined {
-  const script = fileURLToPath(new URL('./relay.mjs', import.meta.url));
-  if (!existsSync(script)) return undefined;
-  return new RelayChoice({ configuredUrl: () => '', port: localRelayPort(), stateDir: home, relayCommand: nodeScriptCommand(script) });
-}
-
-/**
- * The relay connector of a command that uses the home's inbox and peers (send, inbox, forget,
- * `agent-pair mcp`): the local relay is started whenever a call finds it not answering.
- */
-export function homeRelayConnector(home: string): RelayConnector {
-  const choice = localRelayChoice(home);
-  return choice === undefined ? createRelayConnector() : startingLocalRelay(createRelayConnector(), choice);
-}
-
-function localRelayPort(): number {
-  const text = process.env[LOCAL_RELAY_PORT_ENV];
-  if (text === undefined || text === '') return Number(new URL(DEFAULT_RELAY_URL).port);
-  const port = Number(text);
-  if (!/^\d+$/.test(text) || port < 1 || port > 65_535) throw new PairError('bad_input', `${LOCAL_RELAY_PORT_ENV} is ${JSON.stringify(text)}; expected a port, 1 to 65535.`);
-  return port;
-}
 
 /**
  * Uses the identity in `home`, creating it with `handle` (or the login name) the first time, and

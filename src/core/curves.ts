@@ -7,7 +7,7 @@
 // SPAKE2's group arithmetic and the prime-order check of a card's key stay noble's: no runtime
 // offers those.
 
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 
 const ED25519_KEY_BYTES = 32;
 const ED25519_SIGNATURE_BYTES = 64;
@@ -23,6 +23,8 @@ export interface CurveCrypto {
    * are a signature that does not verify.
    */
   ed25519Verify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
+  /** The X25519 public key of a 32-byte secret (RFC 7748: the secret, clamped, times the base point). */
+  x25519PublicKey(secret: Uint8Array): Uint8Array;
   /**
    * The runtime's WebCrypto does X25519, so HPKE's KEM uses it (@hpke/core's
    * DhkemX25519HkdfSha256) instead of @hpke/dhkem-x25519's JavaScript; see messages.ts.
@@ -37,6 +39,7 @@ export const nobleCurves: CurveCrypto = {
   ed25519Sign: (message, seed) => ed25519.sign(message, seed),
   ed25519Verify: (signature, message, publicKey) =>
     signature.length === ED25519_SIGNATURE_BYTES && publicKey.length === ED25519_KEY_BYTES && ed25519.verify(signature, message, publicKey, { zip215: false }),
+  x25519PublicKey: (secret) => x25519.getPublicKey(secret),
   webCryptoX25519: false,
 };
 

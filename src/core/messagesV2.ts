@@ -7,7 +7,6 @@
 // Which key to seal to and which secrets to hold is receiveKeys.ts's business; this module only
 // builds and checks bytes. HPKE is the kept @hpke/* suite that section 6 uses (messages.ts).
 
-import { x25519 } from '@noble/curves/ed25519.js';
 import { concatBytes, fromBase64, requireBytes, toBase64, utf8 } from './bytes.js';
 import { PairError } from './errors.js';
 import { canonicalJson } from './identity.js';
@@ -26,12 +25,11 @@ import {
 } from './messages.js';
 import { curves } from './curves.js';
 import { MAX_ENVELOPE_BYTES, SLOT_ID_PATTERN } from './vocabulary.js';
+import { IDENTITY_KID, MAX_ONE_TIME_KEYS_PER_MESSAGE, receiveKeyPublic } from './receiveKeys.js';
 
 export const MESSAGE_V2_INFO = 'agent-pair/v2 message';
-/** The kid of the identity-derived X25519 key (section 6.1): only the upgrading `keys` message uses it. */
-export const IDENTITY_KID = 'id';
-/** A message carries at most this many one-time keys (7.3), plus at most one last-resort key. */
-export const MAX_ONE_TIME_KEYS_PER_MESSAGE = 16;
+// Defined with the receive keys, so that module (and `agent-pair peers`) loads without HPKE.
+export { IDENTITY_KID, MAX_ONE_TIME_KEYS_PER_MESSAGE, receiveKeyPublic };
 export const MAX_KEYS_PER_MESSAGE = MAX_ONE_TIME_KEYS_PER_MESSAGE + 1;
 export const KID_PATTERN = /^[0-9a-f]{16}$/;
 const X25519_KEY_LENGTH = 32;
@@ -67,11 +65,6 @@ export interface MessageV2 {
 export type UnsignedMessageV2 = Omit<MessageV2, 'sig'>;
 
 const infoBytes = utf8(MESSAGE_V2_INFO);
-
-/** The X25519 public key of a receive key's secret. */
-export function receiveKeyPublic(secret: Uint8Array): Uint8Array {
-  return x25519.getPublicKey(requireBytes(secret, 'secret', X25519_KEY_LENGTH));
-}
 
 /**
  * Checks a list of given keys (from a peer's bootstrap or message): at most 17, each exactly

@@ -13,10 +13,21 @@
 //   memory `mail.keys.<fp>`         PeerKeys: the pool that peer gave, and whether it spoke v2
 //                                   (public; `mail.` puts it with the mailbox in VS Code's locked files)
 
-import { fromBase64, fromHex, toBase64, toHex } from './bytes.js';
+import { fromBase64, fromHex, requireBytes, toBase64, toHex } from './bytes.js';
 import type { GivenKey } from './messagesV2.js';
-import { IDENTITY_KID, MAX_ONE_TIME_KEYS_PER_MESSAGE, receiveKeyPublic } from './messagesV2.js';
+import { curves } from './curves.js';
 import type { Clock, Memory, Random, Vault } from './ports.js';
+
+/** The kid of the identity-derived X25519 key (section 6.1): only the upgrading `keys` message uses it. */
+export const IDENTITY_KID = 'id';
+/** A message carries at most this many one-time keys (7.3), plus at most one last-resort key. */
+export const MAX_ONE_TIME_KEYS_PER_MESSAGE = 16;
+const X25519_KEY_LENGTH = 32;
+
+/** The X25519 public key of a receive key's secret. */
+export function receiveKeyPublic(secret: Uint8Array): Uint8Array {
+  return curves().x25519PublicKey(requireBytes(secret, 'secret', X25519_KEY_LENGTH));
+}
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** A peer should always hold at least this many one-time keys it has not used (7.1); the bootstrap gives this many. */

@@ -7,7 +7,7 @@
 // directory, is flushed to disk, and is renamed over the old value (then the directory is
 // flushed), so a crash leaves either the old value or the new one, never a torn file.
 
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from './lazyCrypto.js';
 import { chmod, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PairError, badInput } from '../core/errors.js';
@@ -87,7 +87,7 @@ export class FileKeyValueStore implements KeyValueStore {
   async set(key: string, value: string): Promise<void> {
     if (typeof value !== 'string') throw badInput('value', 'is not a string', 'a string');
     const path = join(this.directory, keyToFileName(key));
-    const temporary = join(this.directory, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    const temporary = join(this.directory, `${TEMP_PREFIX}${nodeCrypto().randomBytes(8).toString('hex')}`);
     try {
       await this.ensureDirectory();
       const file = await open(temporary, 'wx', FILE_MODE);

@@ -6,7 +6,7 @@
 // (a per-call server killed by its client) leaves a file naming a pid that no longer runs, which
 // the next taker removes.
 
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from './lazyCrypto.js';
 import { join } from 'node:path';
 import { claimPidFile, processAlive, readPidFile, releasePidFile } from './pidFile.js';
 import { runDirectory } from './confirmChannel.js';
@@ -53,7 +53,7 @@ export class SessionWriters {
  * key exchange, not after both people typed the SAS.
  */
 export function hostingMarkPath(home: string, relayUrl: string, nameplate: string): string {
-  const relay = createHash('sha256').update(relayUrl).digest('hex').slice(0, 16);
+  const relay = nodeCrypto().createHash('sha256').update(relayUrl).digest('hex').slice(0, 16);
   return join(runDirectory(home), `hosting-${relay}-${nameplate}.pid`);
 }
 

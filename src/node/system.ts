@@ -1,6 +1,6 @@
 // The real clock and CSPRNG, for every Node adapter (extension host, CLI, MCP, relay tests).
 
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from './lazyCrypto.js';
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,7 +13,7 @@ export const systemClock: Clock = {
 };
 
 export const systemRandom: Random = {
-  bytes: (length) => new Uint8Array(randomBytes(length)),
+  bytes: (length) => new Uint8Array(nodeCrypto().randomBytes(length)),
 };
 
 /**

@@ -26,7 +26,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PairError, badInput, errorMessage } from '../core/errors.js';
-import { normaliseRelayUrl } from '../core/vocabulary.js';
+import { MAX_LONG_POLL_SECONDS, normaliseRelayUrl } from '../core/vocabulary.js';
 
 export { normaliseRelayUrl };
 import {
@@ -44,7 +44,6 @@ import {
   type SlotView,
 } from '../core/ports.js';
 import {
-  DEFAULT_RELAY_LIMITS,
   type FieldWriteRequestBody,
   type GrantBody,
   type GuestJoinRequestBody,
@@ -58,23 +57,17 @@ import {
   type Received,
   type SlotViewBody,
   GRANT_ID_PATTERN,
-  INBOX_PATH,
   MAX_ENVELOPE_BYTES,
   MAX_MESSAGES_PER_READ,
   NAMEPLATE_PATTERN,
   PAIR_ID_PATTERN,
-  PAIR_PATH,
   SLOT_ID_PATTERN,
   TOKEN_PATTERN,
   fieldValueProblem,
   grantIdOf,
-  grantPath,
-  grantsPath,
   isPairField,
-  messagesPath,
-  pairFieldPath,
-  pairSlotPath,
   parseTimestamp,
+  routePath,
 } from './contract.js';
 
 export interface RelayClientOptions {
@@ -148,7 +141,7 @@ export class RelayClient implements RelayPort {
     const body = await this.call({
       what: 'open a pairing',
       method: 'POST',
-      path: PAIR_PATH,
+      path: routePath('pair'),
       body: { role: 'host' } satisfies HostOpenRequestBody,
       timeoutMs: this.timeoutMs,
       success: 201,
@@ -170,7 +163,7 @@ export class RelayClient implements RelayPort {
     const body = await this.call({
       what: `join the pairing under nameplate ${nameplate}`,
       method: 'POST',
-      path: PAIR_PATH,
+      path: routePath('pair'),
       body: { role: 'guest', nameplate } satisfies GuestJoinRequestBody,
       timeoutMs: this.timeoutMs,
       success: 201,
@@ -198,7 +191,7 @@ export class RelayClient implements RelayPort {
     await this.call({
       what: `write ${field}`,
       method: 'PUT',
-      path: pairFieldPath(pairId, field),
+      path: routePath('pairField', { pair_id: pairId, field }),
       token,
       body: { value } satisfies FieldWriteRequestBody,
       timeoutMs: this.timeoutMs,
@@ -211,19 +204,19 @@ export class RelayClient implements RelayPort {
   async get(pairId: string, token: string, poll?: { after: number; waitSeconds: number; signal?: AbortSignal }): Promise<SlotView> {
     checkPairId(pairId);
     checkToken(token, 'token');
-    let path = pairSlotPath(pairId);
+    let path = routePath('pairSlot', { pair_id: pairId });
     let timeoutMs = this.timeoutMs;
     let signal: AbortSignal | undefined;
     if (poll !== undefined) {
       const { after, waitSeconds } = poll;
       signal = poll.signal;
       if (!Number.isSafeInteger(after) || after < 0) throw badInput('poll.after', 'is not a version', 'a non-negative integer');
-      const maxWait = DEFAULT_RELAY_LIMITS.maxWaitSeconds;
+      const maxWait = MAX_LONG_POLL_SECONDS;
       if (typeof waitSeconds !== 'number' || !(waitSeconds >= 0 && waitSeconds <= maxWait)) {
         throw badInput('poll.waitSeconds', 'is out of range', `a number of seconds from 0 to ${maxWait}`);
       }
       const wait = Math.floor(waitSeconds);
-      path += `?after=${after}&wait=${wait}`;
+      path = routePath('pairSlot', { pair_id: pairId }, { after, wait });
       timeoutMs += wait * 1000;
     }
     const body = await this.call({ what: 'read the pairing', method: 'GET', path, token, timeoutMs, signal, success: 200, notFound: () => this.expired() });
@@ -237,7 +230,7 @@ export class RelayClient implements RelayPort {
     const body = await this.call({
       what: 'allocate an inbox slot',
       method: 'POST',
-      path: INBOX_PATH,
+      path: routePath('inbox'),
       timeoutMs: this.timeoutMs,
       success: 201,
       notFound: (message) => this.unexpected('allocate an inbox slot', 404, message),
@@ -252,7 +245,7 @@ export class RelayClient implements RelayPort {
     const body = await this.call({
       what: 'grant a send token',
       method: 'POST',
-      path: grantsPath(slotId),
+      path: routePath('grants', { slot_id: slotId }),
       token: ownerToken,
       timeoutMs: this.timeoutMs,
       success: 201,
@@ -272,7 +265,7 @@ export class RelayClient implements RelayPort {
     await this.call({
       what: 'revoke a grant',
       method: 'DELETE',
-      path: grantPath(slotId, grantId),
+      path: routePath('grant', { slot_id: slotId, grant_id: grantId }),
       token: ownerToken,
       timeoutMs: this.timeoutMs,
       success: 204,
@@ -289,7 +282,7 @@ export class RelayClient implements RelayPort {
     await this.call({
       what: 'deliver a message',
       method: 'POST',
-      path: messagesPath(slotId),
+      path: routePath('messages', { slot_id: slotId }),
       token: sendToken,
       body: { value: envelope } satisfies PostMessageRequestBody,
       timeoutMs: this.timeoutMs,
@@ -306,7 +299,7 @@ export class RelayClient implements RelayPort {
     checkToken(ownerToken, 'ownerToken');
     const { after, waitSeconds = 0, signal } = poll;
     if (!Number.isSafeInteger(after) || after < 0) throw badInput('poll.after', 'is not a sequence number', 'a non-negative integer');
-    const maxWait = DEFAULT_RELAY_LIMITS.maxWaitSeconds;
+    const maxWait = MAX_LONG_POLL_SECONDS;
     if (typeof waitSeconds !== 'number' || !(waitSeconds >= 0 && waitSeconds <= maxWait)) {
       throw badInput('poll.waitSeconds', 'is out of range', `a number of seconds from 0 to ${maxWait}`);
     }
@@ -314,7 +307,7 @@ export class RelayClient implements RelayPort {
     const body = await this.call({
       what: 'read the inbox',
       method: 'GET',
-      path: `${messagesPath(slotId)}?after=${after}&wait=${wait}`,
+      path: routePath('messages', { slot_id: slotId }, { after, wait }),
       token: ownerToken,
       timeoutMs: this.timeoutMs + wait * 1000,
       signal,
@@ -345,7 +338,7 @@ export class RelayClient implements RelayPort {
     await this.call({
       what: 'acknowledge messages',
       method: 'DELETE',
-      path: `${messagesPath(slotId)}?through=${through}`,
+      path: routePath('messages', { slot_id: slotId }, { through }),
       token: ownerToken,
       timeoutMs: this.timeoutMs,
       success: 204,

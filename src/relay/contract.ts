@@ -24,26 +24,106 @@ import {
 export { PAIR_ID_PATTERN };
 
 // ---------------------------------------------------------------------------------------------
-// Routes
+// Routes: one table. The server routes by it (one map lookup per path segment, see matchRoute)
+// and the client builds its paths from it (routePath), so the two cannot disagree on a path, a
+// parameter's place or the methods a route takes.
 
-export const HEALTH_PATH = '/healthz';
-export const PAIR_PATH = '/v1/pair';
-export const INBOX_PATH = '/v1/slot';
+export type RouteMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
-export function pairSlotPath(pairId: string): string {
-  return `${PAIR_PATH}/${pairId}`;
+interface RouteSpec {
+  /** The path, each parameter as {name}: a whole segment of its own. */
+  path: string;
+  /** The methods the route takes, in the order a 405's Allow header lists them. */
+  methods: readonly RouteMethod[];
+  /** Whether its requests present a token (Authorization: Bearer): counted by the failed-token-check limit. */
+  token: boolean;
+  /** A POST body limit above maxBodyBytes: envelopes are posted here. */
+  postBodyLimit?: 'maxMessageBodyBytes';
 }
-export function pairFieldPath(pairId: string, field: PairField): string {
-  return `${PAIR_PATH}/${pairId}/${field}`;
+
+export const RELAY_ROUTES = {
+  health: { path: '/healthz', methods: ['GET'], token: false },
+  pair: { path: '/v1/pair', methods: ['POST'], token: false },
+  /** `?after=VERSION&wait=SECONDS`: a long poll. */
+  pairSlot: { path: '/v1/pair/{pair_id}', methods: ['GET'], token: true },
+  pairField: { path: '/v1/pair/{pair_id}/{field}', methods: ['PUT'], token: true },
+  inbox: { path: '/v1/slot', methods: ['POST'], token: false },
+  grants: { path: '/v1/slot/{slot_id}/grants', methods: ['POST'], token: true },
+  grant: { path: '/v1/slot/{slot_id}/grants/{grant_id}', methods: ['DELETE'], token: true },
+  /** GET `?after=SEQ&wait=SECONDS` (a long poll), POST an envelope, DELETE `?through=SEQ`. */
+  messages: { path: '/v1/slot/{slot_id}/messages', methods: ['GET', 'POST', 'DELETE'], token: true, postBodyLimit: 'maxMessageBodyBytes' },
+} as const satisfies Record<string, RouteSpec>;
+
+/** Operators' Prometheus text (`agent-pair relay`, `relay.mjs`): served by the Node server beside the protocol's routes. */
+export const METRICS_PATH = '/metrics';
+
+export type RouteName = keyof typeof RELAY_ROUTES;
+/** The methods route `R` takes. */
+export type MethodOf<R extends RouteName> = (typeof RELAY_ROUTES)[R]['methods'][number];
+type ParamNames<Path extends string> = Path extends `${string}{${infer Name}}${infer Rest}` ? Name | ParamNames<Rest> : never;
+/** The parameters of route `R` by name, e.g. `{ pair_id, field }`. */
+export type RouteParams<R extends RouteName> = Record<ParamNames<(typeof RELAY_ROUTES)[R]['path']>, string>;
+
+/**
+ * The path of route `name` with its parameters filled in (each percent-encoded), and a query
+ * when given, e.g. `routePath('pairSlot', { pair_id }, { after: 3, wait: 25 })`.
+ */
+export function routePath<R extends RouteName>(name: R, ...[params, query]: ParamNames<(typeof RELAY_ROUTES)[R]['path']> extends never ? [params?: undefined, query?: Record<string, number>] : [params: RouteParams<R>, query?: Record<string, number>]): string {
+  let path: string = RELAY_ROUTES[name].path;
+  if (params) for (const [key, value] of Object.entries(params as Record<string, string>)) path = path.replace(`{${key}}`, encodeURIComponent(value));
+  if (query) path += `?${Object.entries(query).map(([key, value]) => `${key}=${value}`).join('&')}`;
+  return path;
 }
-export function grantsPath(slotId: string): string {
-  return `${INBOX_PATH}/${slotId}/grants`;
+
+/** A route's place in the tree: literal segments by text, and at most one parameter. */
+interface RouteNode {
+  literals: Map<string, RouteNode>;
+  param?: { name: string; node: RouteNode };
+  route?: RouteName;
 }
-export function grantPath(slotId: string, grantId: string): string {
-  return `${INBOX_PATH}/${slotId}/grants/${grantId}`;
+
+const ROUTE_TREE: RouteNode = { literals: new Map() };
+for (const name of Object.keys(RELAY_ROUTES) as RouteName[]) {
+  let node = ROUTE_TREE;
+  for (const segment of RELAY_ROUTES[name].path.split('/').slice(1)) {
+    const param = /^\{(\w+)\}$/.exec(segment)?.[1];
+    if (param === undefined) {
+      let next = node.literals.get(segment);
+      if (!next) node.literals.set(segment, (next = { literals: new Map() }));
+      node = next;
+    } else {
+      node.param ??= { name: param, node: { literals: new Map() } };
+      node = node.param.node;
+    }
+  }
+  node.route = name;
 }
-export function messagesPath(slotId: string): string {
-  return `${INBOX_PATH}/${slotId}/messages`;
+
+export interface RouteMatch {
+  route: RouteName;
+  /** Each parameter's segment as it came (not decoded: every id is hex, and a field a plain word). */
+  params: Record<string, string>;
+}
+
+/** The route a path (no query) belongs to, with its parameters; undefined for a path no route has. */
+export function matchRoute(path: string): RouteMatch | undefined {
+  if (path.charCodeAt(0) !== 47 /* / */) return undefined;
+  let node = ROUTE_TREE;
+  const params: Record<string, string> = {};
+  let start = 1;
+  for (;;) {
+    const slash = path.indexOf('/', start);
+    const segment = slash < 0 ? path.slice(start) : path.slice(start, slash);
+    const literal = node.literals.get(segment);
+    if (literal) node = literal;
+    else if (node.param) {
+      params[node.param.name] = segment;
+      node = node.param.node;
+    } else return undefined;
+    if (slash < 0) break;
+    start = slash + 1;
+  }
+  return node.route === undefined ? undefined : { route: node.route, params };
 }
 
 // ---------------------------------------------------------------------------------------------

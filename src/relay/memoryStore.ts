@@ -475,15 +475,22 @@ class SlidingWindowLimiter {
     return this.hits.size;
   }
 
-  /** Records a hit and returns undefined, or refuses it and returns ms until one is allowed. */
+  /**
+   * Records a hit and returns undefined, or refuses it and returns ms until one is allowed. A
+   * key's hits are kept oldest first and only those inside the window: the ones that left it go
+   * from the front, so a hit costs O(1) amortised instead of a pass over the whole window.
+   */
   take(key: string, limit: number, now: number): number | undefined {
-    const times = (this.hits.get(key) ?? []).filter((time) => time > now - this.windowMs);
-    if (times.length >= limit) {
+    let times = this.hits.get(key);
+    if (times === undefined) {
+      times = [];
       this.hits.set(key, times);
-      return (times[times.length - limit] ?? now) + this.windowMs - now;
     }
+    let expired = 0;
+    while (expired < times.length && (times[expired] ?? now) <= now - this.windowMs) expired++;
+    if (expired > 0) times.splice(0, expired);
+    if (times.length >= limit) return (times[times.length - limit] ?? now) + this.windowMs - now;
     times.push(now);
-    this.hits.set(key, times);
     return undefined;
   }
 

@@ -7,8 +7,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Relay, RelayObserver } from './server.js';
 
-export const METRICS_PATH = '/metrics';
-
 export interface RelayMetrics {
   observer: RelayObserver;
   /** Binds the gauges to the relay they read (the relay needs the observer first). */

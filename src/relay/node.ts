@@ -7,7 +7,7 @@
 
 import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES, createServer } from 'node:http';
 import { type AddressInfo, BlockList, type Socket, isIP } from 'node:net';
-import { type RelayLimits, resolveLimits } from './contract.js';
+import { METRICS_PATH, type RelayLimits, resolveLimits } from './contract.js';
 import { trustedProxies } from './trustProxy.js';
 import type { RelayMetrics } from './metrics.js';
 import { Relay, type RelayResponse, type RelayStats, errorResponse, routeLabel } from './server.js';
@@ -82,7 +82,7 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Runni
       if (metrics && !res.headersSent && !res.destroyed) metrics.observer.answered(routeLabel(req.method ?? 'GET', req.url ?? '/'), response.status);
       send(res, closing ? { ...response, headers: { ...response.headers, connection: 'close' } } : response);
     };
-    if (metrics && (req.url === '/metrics' || req.url?.startsWith('/metrics?') === true)) {
+    if (metrics && (req.url === METRICS_PATH || req.url?.startsWith(`${METRICS_PATH}?`) === true)) {
       serveMetrics(metrics, req, respond);
       return;
     }
@@ -92,7 +92,7 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Runni
       respondTooLarge(req, res, maxBodyBytes);
       return;
     }
-    void readBody(req, maxBodyBytes).then(async (body) => {
+    const serve = async (body: Uint8Array | 'too_large' | 'aborted'): Promise<void> => {
       if (body === 'too_large') {
         metrics?.observer.answered(routeLabel(req.method ?? 'GET', req.url ?? '/'), 413);
         respondTooLarge(req, res, maxBodyBytes);
@@ -100,9 +100,11 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Runni
       }
       if (body === 'aborted') return;
       const method = req.method ?? 'GET';
-      // Only a GET can be held long (a long poll); any other request is answered within one
-      // store call or two, so it needs no abort signal (one per request cost 3% of the relay's CPU).
-      const clientGone = method === 'GET' ? new AbortController() : undefined;
+      const target = req.url ?? '/';
+      // Only a long poll (a GET with a query: ?after=…&wait=…) is held, so only it needs to hear
+      // that the client went away; every other request is answered within a store call or two
+      // (an abort signal per request cost 3% of the relay's CPU).
+      const clientGone = method === 'GET' && target.includes('?') ? new AbortController() : undefined;
       if (clientGone) {
         res.once('close', () => {
           if (!res.writableFinished) clientGone.abort();
@@ -110,17 +112,22 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Runni
       }
       const response = await relay.handle({
         method,
-        target: req.url ?? '/',
+        target,
         authorization: req.headers.authorization,
         body,
         clientAddress: clientAddress(req, proxies),
         ...(clientGone && { signal: clientGone.signal }),
       });
       if (!clientGone?.signal.aborted) respond(response);
-    }).catch((error: unknown) => {
+    };
+    const failed = (error: unknown): void => {
       log(`request failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       if (!res.headersSent) respond(errorResponse('internal', 'The relay failed on this request; try again.'));
-    });
+    };
+    // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 6.3): nothing
+    // to wait for (most GETs and DELETEs, and every long poll).
+    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) serve(EMPTY_BODY).catch(failed);
+    else readBody(req, maxBodyBytes).then(serve).catch(failed);
   };
   server.on('request', handle);
   // A request Node cannot parse (malformed head, headers over the size limit, a head that took
@@ -275,6 +282,8 @@ function send(res: ServerResponse, response: RelayResponse): void {
   res.writeHead(response.status, { ...response.headers, 'content-length': String(Buffer.byteLength(response.body)) });
   res.end(response.body);
 }
+
+const EMPTY_BODY = new Uint8Array(0);
 
 /** The declared Content-Length (Node has already rejected malformed ones), or 0 without one. */
 function declaredLength(req: IncomingMessage): number {

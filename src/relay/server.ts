@@ -26,6 +26,7 @@ import { fromBase64, fromUtf8 } from '../core/bytes.js';
 import { isPairError } from '../core/errors.js';
 import { PAIR_FIELDS, type FieldValues, type PairField, type Role } from '../core/ports.js';
 import {
+  METRICS_PATH,
   type FieldWriteRequestBody,
   type GrantBody,
   type GuestJoinRequestBody,
@@ -42,20 +43,22 @@ import {
   type RelayErrorCode,
   type RelayLimits,
   type SlotViewBody,
+  type MethodOf,
+  type RouteName,
+  type RouteParams,
   GRANT_ID_PATTERN,
-  HEALTH_PATH,
-  INBOX_PATH,
   MAX_MESSAGES_PER_READ,
   NAMEPLATE_PATTERN,
   PAIR_ID_PATTERN,
-  PAIR_PATH,
   RELAY_ERROR_STATUS,
+  RELAY_ROUTES,
   SLOT_ID_PATTERN,
   TOKEN_PATTERN,
   errorBody,
   fieldValueProblem,
   formatTimestamp,
   isPairField,
+  matchRoute,
   otherRole,
   pakeCommitOf,
   resolveLimits,
@@ -89,7 +92,7 @@ export interface RelayRequest {
 
 export interface RelayResponse {
   status: number;
-  headers: Record<string, string>;
+  headers: Readonly<Record<string, string>>;
   /** JSON text, `ok` for the health check, or empty (204). */
   body: string;
 }
@@ -116,7 +119,8 @@ export interface RelayStats extends StoreStats {
   longPolls: number;
 }
 
-const JSON_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+/** Shared by every JSON answer without headers of its own (never mutated: the adapter copies what it adds). */
+const JSON_HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'content-type': 'application/json', 'cache-control': 'no-store' });
 const TOKEN_BYTES = 32;
 const ID_BYTES = 16;
 const RATE_WINDOW_MS = 60_000;
@@ -125,11 +129,11 @@ const SEQUENCE_PATTERN = /^(?:0|[1-9][0-9]{0,14})$/;
 /** What a 503 asks a client to wait when the store cannot answer. */
 const STORE_RETRY_AFTER_SECONDS = 2;
 
-function json(status: number, value: unknown, headers: Record<string, string> = {}): RelayResponse {
-  return { status, headers: { ...JSON_HEADERS, ...headers }, body: JSON.stringify(value) };
+function json(status: number, value: unknown, headers?: Record<string, string>): RelayResponse {
+  return { status, headers: headers === undefined ? JSON_HEADERS : { ...JSON_HEADERS, ...headers }, body: JSON.stringify(value) };
 }
 
-export function errorResponse(code: RelayErrorCode, message: string, headers: Record<string, string> = {}): RelayResponse {
+export function errorResponse(code: RelayErrorCode, message: string, headers?: Record<string, string>): RelayResponse {
   return json(RELAY_ERROR_STATUS[code], errorBody(code, message), headers);
 }
 
@@ -140,30 +144,30 @@ function randomHex(bytes: number): string {
 }
 
 /**
- * The route a request was for, as a metrics label: a fixed set (ids replaced by their kind), so
- * hostile paths cannot grow the label space.
+ * The route a request was for, as a metrics label: a fixed set (the route table's paths, ids
+ * shown by their name), so hostile paths cannot grow the label space.
  */
 export function routeLabel(method: string, target: string): string {
-  const queryAt = target.indexOf('?');
-  const path = queryAt < 0 ? target : target.slice(0, queryAt);
-  const known = ['GET', 'POST', 'PUT', 'DELETE'].includes(method) ? method : 'OTHER';
-  if (path === HEALTH_PATH) return `${known} /healthz`;
-  if (path === '/metrics') return `${known} /metrics`;
-  const segments = path.split('/').slice(1);
-  if (segments[0] !== 'v1') return 'unknown';
-  if (segments[1] === 'pair') {
-    if (segments.length === 2) return `${known} /v1/pair`;
-    if (segments.length === 3) return `${known} /v1/pair/{pair_id}`;
-    if (segments.length === 4) return `${known} /v1/pair/{pair_id}/{field}`;
-  }
-  if (segments[1] === 'slot') {
-    if (segments.length === 2) return `${known} /v1/slot`;
-    if (segments.length === 4 && segments[3] === 'grants') return `${known} /v1/slot/{slot_id}/grants`;
-    if (segments.length === 5 && segments[3] === 'grants') return `${known} /v1/slot/{slot_id}/grants/{grant_id}`;
-    if (segments.length === 4 && segments[3] === 'messages') return `${known} /v1/slot/{slot_id}/messages`;
-  }
-  return 'unknown';
+  const path = pathOf(target);
+  const known = KNOWN_METHODS.has(method) ? method : 'OTHER';
+  if (path === METRICS_PATH) return `${known} ${METRICS_PATH}`;
+  const match = matchRoute(path);
+  return match === undefined ? 'unknown' : `${known} ${RELAY_ROUTES[match.route].path}`;
 }
+const KNOWN_METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE']);
+
+/** The path of a request target, without its query. */
+function pathOf(target: string): string {
+  const queryAt = target.indexOf('?');
+  return queryAt < 0 ? target : target.slice(0, queryAt);
+}
+
+/** What answers one method of one route: its parameters by name, and the raw query (after `?`, or ''). */
+type RouteHandler<R extends RouteName> = (request: RelayRequest, params: RouteParams<R>, query: string) => RelayResponse | Promise<RelayResponse>;
+/** A handler for every method of every route in the table, and none besides. */
+type RouteHandlers = { [R in RouteName]: { [M in MethodOf<R>]: RouteHandler<R> } };
+
+const HEALTH_OK: RelayResponse = { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }, body: 'ok' };
 
 export class Relay {
   readonly limits: RelayLimits;
@@ -199,20 +203,26 @@ export class Relay {
    * `/v1/slot/{slot_id}/messages`, so that route reads more than the rest.
    */
   bodyLimit(method: string, target: string): number {
-    const queryAt = target.indexOf('?');
-    const path = queryAt < 0 ? target : target.slice(0, queryAt);
-    return method === 'POST' && /^\/v1\/slot\/[^/]+\/messages$/.test(path) ? this.limits.maxMessageBodyBytes : this.limits.maxBodyBytes;
+    const match = method === 'POST' ? matchRoute(pathOf(target)) : undefined;
+    const larger = match === undefined ? undefined : (RELAY_ROUTES[match.route] as { postBodyLimit?: 'maxMessageBodyBytes' }).postBodyLimit;
+    return larger === undefined ? this.limits.maxBodyBytes : this.limits[larger];
   }
 
   async handle(request: RelayRequest): Promise<RelayResponse> {
     if (this.shuttingDown) return errorResponse('capacity', 'The relay is shutting down; try again in a moment.', { connection: 'close' });
+    const queryAt = request.target.indexOf('?');
+    const path = queryAt < 0 ? request.target : request.target.slice(0, queryAt);
+    const match = matchRoute(path);
+    if (match === undefined) return notFound(path);
+    const route = RELAY_ROUTES[match.route];
+    const handler = (this.handlers[match.route] as Partial<Record<string, RouteHandler<RouteName>>>)[request.method];
+    if (handler === undefined) return notAllowed(route.methods.join(', '));
     try {
-      const address = rateLimitKey(request.clientAddress);
-      const checksToken = presentsToken(request.target);
-      const blocked = checksToken ? this.tokenGuessers.blockedFor(address, this.clock.now()) : undefined;
+      const address = route.token ? rateLimitKey(request.clientAddress) : '';
+      const blocked = route.token ? this.tokenGuessers.blockedFor(address, this.clock.now()) : undefined;
       if (blocked !== undefined) return this.tooManyFailedTokenChecks(blocked);
-      const response = await this.route(request);
-      return checksToken && response.status === RELAY_ERROR_STATUS.unauthorized ? await this.failedTokenCheck(address, response) : response;
+      const response = await handler(request, match.params as RouteParams<RouteName>, queryAt < 0 ? '' : request.target.slice(queryAt + 1));
+      return route.token && response.status === RELAY_ERROR_STATUS.unauthorized ? await this.failedTokenCheck(address, response) : response;
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
       // Never a guess: a client retries a 503 after Retry-After, and meets the same state.
@@ -220,36 +230,21 @@ export class Relay {
     }
   }
 
-  private route(request: RelayRequest): RelayResponse | Promise<RelayResponse> {
-    const queryAt = request.target.indexOf('?');
-    const path = queryAt < 0 ? request.target : request.target.slice(0, queryAt);
-    const query = new URLSearchParams(queryAt < 0 ? '' : request.target.slice(queryAt + 1));
-    const segments = path.split('/').slice(1);
-    const [first, second, third, fourth, fifth, ...rest] = segments;
-    const method = request.method;
-
-    if (path === HEALTH_PATH) {
-      return method === 'GET' ? { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }, body: 'ok' } : notAllowed('GET');
-    }
-    if (first !== 'v1' || rest.length > 0) return notFound(path);
-    if (`/${first}/${second ?? ''}` === PAIR_PATH && fifth === undefined) {
-      if (third === undefined) return method === 'POST' ? this.openOrJoin(request) : notAllowed('POST');
-      if (fourth === undefined) return method === 'GET' ? this.read(third, query, request) : notAllowed('GET');
-      return method === 'PUT' ? this.write(third, fourth, request) : notAllowed('PUT');
-    }
-    if (`/${first}/${second ?? ''}` === INBOX_PATH) {
-      if (third === undefined) return method === 'POST' ? this.allocateInbox(request) : notAllowed('POST');
-      if (fourth === 'grants' && fifth === undefined) return method === 'POST' ? this.grant(third, request) : notAllowed('POST');
-      if (fourth === 'grants' && fifth !== undefined) return method === 'DELETE' ? this.revoke(third, fifth, request) : notAllowed('DELETE');
-      if (fourth === 'messages' && fifth === undefined) {
-        if (method === 'POST') return this.postMessage(third, request);
-        if (method === 'GET') return this.readMessages(third, query, request);
-        if (method === 'DELETE') return this.ackMessages(third, query, request);
-        return notAllowed('GET, POST, DELETE');
-      }
-    }
-    return notFound(path);
-  }
+  /** Every route of the contract's table, by method. */
+  private readonly handlers: RouteHandlers = {
+    health: { GET: () => HEALTH_OK },
+    pair: { POST: (request) => this.openOrJoin(request) },
+    pairSlot: { GET: (request, { pair_id }, query) => this.read(pair_id, new URLSearchParams(query), request) },
+    pairField: { PUT: (request, { pair_id, field }) => this.write(pair_id, field, request) },
+    inbox: { POST: (request) => this.allocateInbox(request) },
+    grants: { POST: (request, { slot_id }) => this.grant(slot_id, request) },
+    grant: { DELETE: (request, { slot_id, grant_id }) => this.revoke(slot_id, grant_id, request) },
+    messages: {
+      GET: (request, { slot_id }, query) => this.readMessages(slot_id, new URLSearchParams(query), request),
+      POST: (request, { slot_id }) => this.postMessage(slot_id, request),
+      DELETE: (request, { slot_id }, query) => this.ackMessages(slot_id, new URLSearchParams(query), request),
+    },
+  };
 
   /**
    * Counts a failed token check (a 401) against the client address. Past
@@ -669,11 +664,6 @@ const NO_TOKEN = '0'.repeat(64);
 /** The most addresses remembered as blocked at once; past it the store's count still answers 429 per failure. */
 const MAX_BLOCKED_ADDRESSES = 10_000;
 
-/** True for routes that check a token: those under a pair slot or an inbox slot (not opens, joins or /healthz). */
-function presentsToken(target: string): boolean {
-  return /^\/v1\/(?:pair|slot)\/[^/?]/.test(target);
-}
-
 /** Addresses blocked until a time, forgotten once it passed. */
 class BlockedAddresses {
   private readonly until = new Map<string, number>();
@@ -792,6 +782,8 @@ function notAllowed(allow: string): RelayResponse {
  * of an IPv6 address, since one IPv6 client usually holds a whole /64.
  */
 export function rateLimitKey(address: string): string {
+  // The common case first: a plain IPv4 address is its own key (both checks below need a colon).
+  if (!address.includes(':')) return address;
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
   if (mapped !== undefined && isIPv4(mapped)) return mapped;
   if (!isIPv6(address)) return address;

@@ -5,7 +5,7 @@
 // relay and the MCP server start when first needed. The local relay runs in a process of its
 // own that outlives this window (node/localRelay.ts), so deactivating leaves it running.
 
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../node/lazyCrypto.js';
 import { setMaxListeners } from 'node:events';
 import * as vscode from 'vscode';
 import { PairingRunners } from '../core/pairing.js';
@@ -218,7 +218,7 @@ async function startMcp(deps: ExtensionDeps, version: string, messaging: WindowM
   const { createMcpServer, startMcpHttpServer } = await import('./mcpEntry.js');
   return startMcpHttpServer({
     host: '127.0.0.1',
-    token: randomBytes(32).toString('hex'),
+    token: nodeCrypto().randomBytes(32).toString('hex'),
     // One server per MCP client session; each reads the relay setting as it is then.
     createServer: () =>
       createMcpServer({

@@ -3,7 +3,7 @@
 // answered at once with "you already used this code" instead. Kept in global state (this
 // machine, every window) as salted hashes, never the code itself, and only until the link expires.
 
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../node/lazyCrypto.js';
 import type * as vscode from 'vscode';
 import type { JoinLink } from './joinLink.js';
 
@@ -18,7 +18,7 @@ interface Remembered {
 }
 
 function linkHash(link: JoinLink): string {
-  return createHash('sha256').update(`${HASH_TAG}${link.code}\n${String(link.expiresAt)}`).digest('hex');
+  return nodeCrypto().createHash('sha256').update(`${HASH_TAG}${link.code}\n${String(link.expiresAt)}`).digest('hex');
 }
 
 export class UsedJoinLinks {

@@ -1,7 +1,7 @@
 // What a webview page of the extension needs from VS Code: the webview's CSP source, a fresh
 // nonce, and the URIs of its script and stylesheet in media/ (`<name>.js`, `<name>.css`).
 
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../node/lazyCrypto.js';
 import * as vscode from 'vscode';
 import type { PanelPage } from './panelHtml.js';
 
@@ -9,7 +9,7 @@ export function pageAssets(webview: vscode.Webview, media: vscode.Uri, name: str
   return {
     title,
     cspSource: webview.cspSource,
-    nonce: randomBytes(18).toString('base64'),
+    nonce: nodeCrypto().randomBytes(18).toString('base64'),
     scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(media, `${name}.js`)).toString(),
     styleUri: webview.asWebviewUri(vscode.Uri.joinPath(media, `${name}.css`)).toString(),
   };

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { fromBase64, fromHex, fromUtf8, toBase64, utf8 } from '../../src/core/bytes.js';
+import { fromBase64, fromHex, fromUtf8, toBase64, toHex, utf8 } from '../../src/core/bytes.js';
 import { type CurveCrypto, curves, nobleCurves, useCurves } from '../../src/core/curves.js';
 import { MessageRejected, openEnvelope, sealEnvelope } from '../../src/core/messages.js';
 import { nativeCurves } from '../../src/node/nativeCurves.js';
@@ -46,6 +46,14 @@ for (const implementation of implementations) {
       assert.equal(toBase64(implementation.ed25519Sign(cardMessage, cardSeed)), card.card.sig);
       assert.equal(toBase64(implementation.ed25519PublicKey(alice.seed)), messageVectors.alice.ed25519_public_b64);
       assert.equal(toBase64(implementation.ed25519PublicKey(bob.seed)), messageVectors.bob.ed25519_public_b64);
+    });
+
+    it('derives the X25519 public key of RFC 7748 section 6.1 (Alice and Bob)', () => {
+      const rfc7748 = [
+        ['77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a', '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a'],
+        ['5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb', 'de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f'],
+      ] as const;
+      for (const [secret, expected] of rfc7748) assert.equal(toHex(implementation.x25519PublicKey(fromHex(secret, 'secret'))), expected);
     });
 
     it('verifies the vector card and refuses a flipped bit, another key, a non-canonical S or R, and wrong lengths', () => {

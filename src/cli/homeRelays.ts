@@ -1,0 +1,41 @@
+// The relays of a home, as the commands that use its inbox and peers reach them (send, inbox,
+// peers, forget, `agent-pair mcp`): apart from pair.ts so those commands load the relay client
+// and the local relay's starter, not the pairing runner, SPAKE2 and the session machine.
+
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { PairError } from '../core/errors.js';
+import type { RelayConnector } from '../core/ports.js';
+import { RelayChoice, nodeScriptCommand, startingLocalRelay } from '../node/localRelay.js';
+import { createRelayConnector } from '../relay/client.js';
+import { DEFAULT_RELAY_URL } from '../relay/embedded.js';
+
+export const LOCAL_RELAY_PORT_ENV = 'AGENT_PAIR_LOCAL_RELAY_PORT';
+
+/**
+ * The shared local relay as the CLI and `agent-pair mcp` start it: dist/relay.mjs beside this
+ * bundle, its record in `home`. Undefined when run from sources, where there is no bundle.
+ */
+export function localRelayChoice(home: string): RelayChoice | undefined {
+  const script = fileURLToPath(new URL('./relay.mjs', import.meta.url));
+  if (!existsSync(script)) return undefined;
+  return new RelayChoice({ configuredUrl: () => '', port: localRelayPort(), stateDir: home, relayCommand: nodeScriptCommand(script) });
+}
+
+/**
+ * The relay connector of a command that uses the home's inbox and peers (send, inbox, forget,
+ * `agent-pair mcp`): the local relay is started whenever a call finds it not answering.
+ */
+export function homeRelayConnector(home: string): RelayConnector {
+  const choice = localRelayChoice(home);
+  return choice === undefined ? createRelayConnector() : startingLocalRelay(createRelayConnector(), choice);
+}
+
+/** The local relay's port: AGENT_PAIR_LOCAL_RELAY_PORT, or the default relay URL's. */
+export function localRelayPort(): number {
+  const text = process.env[LOCAL_RELAY_PORT_ENV];
+  if (text === undefined || text === '') return Number(new URL(DEFAULT_RELAY_URL).port);
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65_535) throw new PairError('bad_input', `${LOCAL_RELAY_PORT_ENV} is ${JSON.stringify(text)}; expected a port, 1 to 65535.`);
+  return port;
+}
