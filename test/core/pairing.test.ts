@@ -9,14 +9,14 @@ import { PairError } from '../../src/core/errors.js';
 import { IDENTITY_KEYS } from '../../src/core/identity.js';
 import { CANCELLED_REASON, type PairingEvent, PersonQuestions, runPairing } from '../../src/core/pairing.js';
 import type { ConfirmPort, DigitsRequest } from '../../src/core/ports.js';
-import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+import { type TestRelay, startTestRelay } from '../helpers/relays.js';
 import { Pids, runRelayMain } from '../helpers/relayProcess.js';
 import { type Side, makeSide, openPair } from '../helpers/sides.js';
 
-let relay: RunningRelay;
+let relay: TestRelay;
 const pids = new Pids();
 before(async () => {
-  relay = await startRelay({ host: '127.0.0.1', port: 0, limits: { opensPerIpPerMinute: 10_000 } });
+  relay = await startTestRelay('socketless', { limits: { opensPerIpPerMinute: 10_000 } });
 });
 after(async () => {
   pids.killAll();

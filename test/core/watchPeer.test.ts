@@ -8,13 +8,14 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isPairError } from '../../src/core/errors.js';
 import { SESSION_TTL_MS } from '../../src/core/session.js';
-import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+import { startRelay } from '../../src/relay/node.js';
+import { type TestRelay, startTestRelay } from '../helpers/relays.js';
 import { type Side, bothWaitForSas, makeSide, openPair } from '../helpers/sides.js';
 
-let relay: RunningRelay;
+let relay: TestRelay;
 
 before(async () => {
-  relay = await startRelay({ host: '127.0.0.1', port: 0, limits: { opensPerIpPerMinute: 10_000 } });
+  relay = await startTestRelay('socketless', { limits: { opensPerIpPerMinute: 10_000 } });
 });
 after(async () => {
   await relay.close();

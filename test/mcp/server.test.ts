@@ -9,17 +9,16 @@ import { MemoryKeyValueStore } from '../../src/core/routedStore.js';
 import type { SessionDeps } from '../../src/core/session.js';
 import { SessionStore } from '../../src/core/store.js';
 import { MAX_DIGIT_PROMPTS } from '../../src/mcp/server.js';
-import { createRelayConnector } from '../../src/relay/client.js';
-import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+import { type TestRelay, startTestRelay, testRelayConnector } from '../helpers/relays.js';
 import { systemRandom } from '../../src/node/system.js';
 import { Pids, runRelayMain } from '../helpers/relayProcess.js';
 import { ShiftableClock, type Side } from '../helpers/sides.js';
 import { type Agent, type AgentOptions, errorCodeOf, errorOf, openBoth, peoplePair, sasIn, sessionOf, startAgent, vaultSecrets } from './agents.js';
 
-let relay: RunningRelay;
+let relay: TestRelay;
 const agents: Agent[] = [];
 before(async () => {
-  relay = await startRelay({ host: '127.0.0.1', port: 0, limits: { opensPerIpPerMinute: 10_000 } });
+  relay = await startTestRelay('socketless', { limits: { opensPerIpPerMinute: 10_000 } });
 });
 after(async () => {
   for (const agent of agents) await agent.close();
@@ -384,6 +383,6 @@ function bareSide(): Side {
   const vault = new MemoryKeyValueStore();
   const memory = new MemoryKeyValueStore();
   const clock = new ShiftableClock();
-  const deps: SessionDeps = { vault, memory, clock, random: systemRandom, relays: createRelayConnector() };
+  const deps: SessionDeps = { vault, memory, clock, random: systemRandom, relays: testRelayConnector() };
   return { store: new SessionStore(deps), deps, vault, memory, clock, calls: new Map(), fingerprint: '' };
 }
