@@ -1,4 +1,4 @@
-// Relay processes on one Redis (issue 12): real src/relay/main.ts processes with --store, a real
+// Relay processes on one Redis (issue 12): real dist/relay.mjs processes with --store, a real
 // redis-server (AOF on), the real session code on both sides (test/helpers/sides.ts) and the real
 // relay client. Two processes serve one pairing; a SIGKILLed process is restarted mid-pairing;
 // a message posted through one process is read (and wakes a long poll) through the other; Redis
