@@ -111,7 +111,12 @@ rmSync(stateDir, { recursive: true, force: true });
 mkdirSync(join(ROOT, '.cache'), { recursive: true });
 writeFileSync(DURATIONS_FILE, `${JSON.stringify(durations, null, 2)}\n`);
 const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
+// Less sensitive to the machine's load than the wall time: what the files took one after another,
+// and the longest one, below which no schedule can go.
+const ran = files.map((file) => [file, durations[file] ?? 0]);
+const summed = (ran.reduce((sum, [, ms]) => sum + ms, 0) / 1000).toFixed(1);
+const [longestFile, longestMs] = ran.reduce((longest, entry) => (entry[1] > longest[1] ? entry : longest));
 if (failedFiles.length > 0) process.stdout.write(`# failed files:\n${failedFiles.map((file) => `#   ${file}`).join('\n')}\n`);
-process.stdout.write(`# files ${files.length} (${CONCURRENCY} at a time) in ${seconds} s\n${COUNTED.map((name) => `# ${name} ${totals[name]}`).join('\n')}\n`);
+process.stdout.write(`# files ${files.length} (${CONCURRENCY} at a time) in ${seconds} s; ${summed} s one after another; the longest, ${longestFile}, ${(longestMs / 1000).toFixed(1)} s\n${COUNTED.map((name) => `# ${name} ${totals[name]}`).join('\n')}\n`);
 process.stdout.write(`${totals.pass} passed, ${failures} failed${totals.skipped > 0 ? `, ${totals.skipped} skipped` : ''}\n`);
 process.exit(failedFiles.length > 0 ? 1 : 0);

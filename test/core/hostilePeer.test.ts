@@ -9,15 +9,15 @@ import { grantOnInbox, pendingGrantIds, rememberPendingGrant, takePendingGrant }
 import { getPeer } from '../../src/core/trust.js';
 import { MAX_DATA_NESTING } from '../../src/core/messages.js';
 import { isPairError } from '../../src/core/errors.js';
-import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+import { type TestRelay, startTestRelay } from '../helpers/relays.js';
 import { pairedSides } from '../helpers/pairing.js';
 import { deepDataBody, postRaw, rawMessage } from '../helpers/hostile.js';
 
 const quiet = { log: () => undefined, limits: { opensPerIpPerMinute: 10_000 } };
 
-let relay: RunningRelay;
+let relay: TestRelay;
 before(async () => {
-  relay = await startRelay(quiet);
+  relay = await startTestRelay('socketless', quiet);
 });
 after(async () => {
   await relay.close();

@@ -11,6 +11,7 @@ import { listOwnInboxes } from '../../src/core/inboxes.js';
 import { MAX_MESSAGE_AGE_MS } from '../../src/core/messages.js';
 import { getPeer, loadPeerSendToken, peerRecordKey, pendingRevocations } from '../../src/core/trust.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+import { type TestRelay, startTestRelay } from '../helpers/relays.js';
 import { HostileProxy, pairSides, pairedSides } from '../helpers/pairing.js';
 import { type Side, makeSide } from '../helpers/sides.js';
 
@@ -30,9 +31,9 @@ function ofType<T extends MessagingEvent['type']>(events: MessagingEvent[], type
   return events.filter((event): event is Extract<MessagingEvent, { type: T }> => event.type === type);
 }
 
-let relay: RunningRelay;
+let relay: TestRelay;
 before(async () => {
-  relay = await startRelay(quiet);
+  relay = await startTestRelay('socketless', quiet);
 });
 after(async () => {
   await relay.close();
@@ -140,7 +141,7 @@ describe('messages between two paired sides', () => {
   });
 
   it('inbox full: the send waits in the outbox, goes out with a later pull after the backoff, same id and n (no false loss)', async () => {
-    const small = await startRelay({ ...quiet, limits: { ...quiet.limits, maxInboxMessages: 1 } });
+    const small = await startTestRelay('socketless', { limits: { ...quiet.limits, maxInboxMessages: 1 } });
     try {
       const { alice, bob } = await pairedSides(small.url);
       const a = runners(alice);
@@ -168,7 +169,7 @@ describe('messages between two paired sides', () => {
   });
 
   it('a queued send can be cancelled, and one queued past OUTBOX_MAX_AGE_MS fails', async () => {
-    const small = await startRelay({ ...quiet, limits: { ...quiet.limits, maxInboxMessages: 1 } });
+    const small = await startTestRelay('socketless', { limits: { ...quiet.limits, maxInboxMessages: 1 } });
     try {
       const { alice, bob } = await pairedSides(small.url);
       const a = runners(alice);

@@ -15,7 +15,7 @@ import type { Clock, MailLock } from '../../src/core/ports.js';
 import { MemoryKeyValueStore } from '../../src/core/routedStore.js';
 import { ReceiveRunner, SendRunner } from '../../src/core/inbox.js';
 import { fileMailLock } from '../../src/node/mailLock.js';
-import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+import { type TestRelay, startTestRelay } from '../helpers/relays.js';
 import { pairSides } from '../helpers/pairing.js';
 import { makeSide } from '../helpers/sides.js';
 
@@ -101,9 +101,9 @@ describe('the mailbox lock file', () => {
 });
 
 describe('two pullers of one mailbox', () => {
-  let relay: RunningRelay;
+  let relay: TestRelay;
   before(async () => {
-    relay = await startRelay({ host: '127.0.0.1', port: 0 });
+    relay = await startTestRelay('socketless');
   });
   after(async () => {
     await relay.close();

@@ -15,7 +15,7 @@ import { getPeer, loadPeerSendToken } from '../../src/core/trust.js';
 import { canonicalJson, createCard } from '../../src/core/identity.js';
 import { parseBootstrapPayload } from '../../src/core/session.js';
 import { isPairError } from '../../src/core/errors.js';
-import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+import { type TestRelay, startTestRelay } from '../helpers/relays.js';
 import { pairedSides } from '../helpers/pairing.js';
 import type { Side } from '../helpers/sides.js';
 import { formatTimestamp } from '../../src/core/vocabulary.js';
@@ -23,9 +23,9 @@ import { formatTimestamp } from '../../src/core/vocabulary.js';
 const quiet = { log: () => undefined, limits: { opensPerIpPerMinute: 10_000 } };
 const MINUTE_MS = 60_000;
 
-let relay: RunningRelay;
+let relay: TestRelay;
 before(async () => {
-  relay = await startRelay(quiet);
+  relay = await startTestRelay('socketless', quiet);
 });
 after(async () => {
   await relay.close();

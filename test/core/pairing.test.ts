@@ -9,15 +9,16 @@ import { PairError } from '../../src/core/errors.js';
 import { IDENTITY_KEYS } from '../../src/core/identity.js';
 import { type PairingEvent, PersonQuestions, runPairing } from '../../src/core/pairing.js';
 import type { ConfirmPort, DigitsRequest } from '../../src/core/ports.js';
-import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+import { type TestRelay, startTestRelay } from '../helpers/relays.js';
 import { Pids, runRelayMain } from '../helpers/relayProcess.js';
 import { type Side, makeSide, openPair } from '../helpers/sides.js';
 import { CANCELLED_REASON } from '../../src/core/vocabulary.js';
+import { until } from '../helpers/until.js';
 
-let relay: RunningRelay;
+let relay: TestRelay;
 const pids = new Pids();
 before(async () => {
-  relay = await startRelay({ host: '127.0.0.1', port: 0, limits: { opensPerIpPerMinute: 10_000 } });
+  relay = await startTestRelay('socketless', { limits: { opensPerIpPerMinute: 10_000 } });
 });
 after(async () => {
   pids.killAll();
@@ -130,9 +131,9 @@ describe('runPairing', () => {
     const events: PairingEvent[] = [];
     const hostRun = runPairing(ids.hostId, { store: host.store, clock: host.clock, confirm: nobody, onEvent: (event) => events.push(event), timing: { retryFirstMs: 50, retryCapMs: 200 } });
     const guestRun = runPairing(ids.guestId, { store: guest.store, clock: guest.clock, confirm: nobody, onEvent: () => undefined, timing: { retryFirstMs: 50, retryCapMs: 200 } });
-    while (!events.some((event) => event.type === 'sasReady')) await host.clock.sleep(10);
+    await until('sasReady', () => events.some((event) => event.type === 'sasReady'));
     relayProcess.child.kill('SIGKILL');
-    while (!events.some((event) => event.type === 'relayTrouble')) await host.clock.sleep(10);
+    await until('relayTrouble', () => events.some((event) => event.type === 'relayTrouble'));
     const trouble = events.find((event) => event.type === 'relayTrouble');
     assert.equal(trouble?.type === 'relayTrouble' ? trouble.code : '', 'relay_unreachable');
     assert.equal(events.filter((event) => event.type === 'relayTrouble' && event.attempt === 1).length, 1, 'one outage');

@@ -5,14 +5,15 @@ import { after, before, describe, it } from 'node:test';
 import { isPairError } from '../../src/core/errors.js';
 import { listPeers } from '../../src/core/trust.js';
 import { ENDED_RETENTION_MS, MAX_OPEN_SESSIONS, SessionStore } from '../../src/core/store.js';
-import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+import { startRelay } from '../../src/relay/node.js';
+import { type TestRelay, startTestRelay } from '../helpers/relays.js';
 import { bothWaitForSas, makeSide, openPair } from '../helpers/sides.js';
 import { SAS_MISMATCH_REASON, SESSION_TTL_MS } from '../../src/core/vocabulary.js';
 
-let relay: RunningRelay;
+let relay: TestRelay;
 
 before(async () => {
-  relay = await startRelay({ host: '127.0.0.1', port: 0, limits: { opensPerIpPerMinute: 10_000, maxPairSlotsPerAddress: 100 } });
+  relay = await startTestRelay('socketless', { limits: { opensPerIpPerMinute: 10_000, maxPairSlotsPerAddress: 100 } });
 });
 after(async () => {
   await relay.close();

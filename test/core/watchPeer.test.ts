@@ -5,16 +5,17 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { isPairError } from '../../src/core/errors.js';
-import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+import { startRelay } from '../../src/relay/node.js';
+import { type TestRelay, startTestRelay } from '../helpers/relays.js';
 import { type Side, bothWaitForSas, makeSide, openPair } from '../helpers/sides.js';
 import { SESSION_TTL_MS } from '../../src/core/vocabulary.js';
+import { until } from '../helpers/until.js';
 
-let relay: RunningRelay;
+let relay: TestRelay;
 
 before(async () => {
-  relay = await startRelay({ host: '127.0.0.1', port: 0, limits: { opensPerIpPerMinute: 10_000 } });
+  relay = await startTestRelay('socketless', { limits: { opensPerIpPerMinute: 10_000 } });
 });
 after(async () => {
   await relay.close();
@@ -38,7 +39,7 @@ function gets(side: Side): { plain: number; waits: number } {
 
 /** Resolves once the relay holds exactly `count` long polls. */
 async function longPolls(count: number): Promise<void> {
-  while (relay.stats().longPolls !== count) await sleep(10);
+  await until(`${count} long polls at the relay`, () => relay.stats().longPolls === count);
 }
 
 function wrong(sas: string): string {

@@ -1,5 +1,5 @@
-// Test fixtures for relay processes: the TypeScript relay entry run by Node through tsx (no
-// build needed), free loopback ports, and a list of every pid a test started so `after` can kill
+// Test fixtures for relay processes: the built relay (dist/relay.mjs, what ships; a process of
+// plain Node starts in a quarter of the CPU the TypeScript entry through tsx takes), free loopback ports, and a list of every pid a test started so `after` can kill
 // them all even when the test failed.
 
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -9,10 +9,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RelayCommand } from '../../src/node/localRelay.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const RELAY_MAIN = fileURLToPath(new URL('../../src/relay/main.ts', import.meta.url));
+export const RELAY_MAIN = fileURLToPath(new URL('../../dist/relay.mjs', import.meta.url));
 
-/** What RelayChoice runs in tests: the TypeScript entry, not dist/relay.mjs. */
-export const TSX_RELAY_COMMAND: RelayCommand = { command: process.execPath, args: ['--import', 'tsx', RELAY_MAIN], cwd: REPO_ROOT };
+/** What RelayChoice runs in tests: the built relay, as a VS Code window and the CLI do. */
+export const RELAY_COMMAND: RelayCommand = { command: process.execPath, args: [RELAY_MAIN], cwd: REPO_ROOT };
 
 /** A loopback port nothing listens on right now (never 8771, which a person's relay may hold). */
 export async function freePort(): Promise<number> {
@@ -82,7 +82,7 @@ export interface RelayMainProcess {
   stderr: () => string;
 }
 
-/** Runs src/relay/main.ts with `args`; resolves once it listens (or rejects with what it printed if it exits first). */
+/** Runs dist/relay.mjs with `args`; resolves once it listens (or rejects with what it printed if it exits first). */
 export async function runRelayMain(args: string[], pids: Pids): Promise<RelayMainProcess> {
   const started = runRelayMainRaw(args, pids);
   const url = await new Promise<string>((resolve, reject) => {
@@ -101,9 +101,9 @@ export async function runRelayMain(args: string[], pids: Pids): Promise<RelayMai
   return { ...started, url };
 }
 
-/** Runs src/relay/main.ts with `args`, without waiting for anything. */
+/** Runs dist/relay.mjs with `args`, without waiting for anything. */
 export function runRelayMainRaw(args: string[], pids: Pids): Omit<RelayMainProcess, 'url'> {
-  const child = spawn(process.execPath, ['--import', 'tsx', RELAY_MAIN, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [RELAY_MAIN, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   pids.add(child.pid);
   let stdout = '';
   let stderr = '';

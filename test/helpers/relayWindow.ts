@@ -5,12 +5,12 @@
 
 import { RelayChoice } from '../../src/node/localRelay.js';
 import { localRelayLogLine } from '../../src/vscode/relayWords.js';
-import { TSX_RELAY_COMMAND } from './relayProcess.js';
+import { RELAY_COMMAND } from './relayProcess.js';
 
 const [port, stateDir] = process.argv.slice(2);
 if (port === undefined || stateDir === undefined) throw new Error('usage: relayWindow.ts PORT STATE_DIR');
-// startTimeoutMs: the relay through tsx compiles its sources as it starts, slow on a loaded machine.
-const relays = new RelayChoice({ configuredUrl: () => '', port: Number(port), stateDir, relayCommand: TSX_RELAY_COMMAND, startTimeoutMs: 20_000, onEvent: (event) => process.stdout.write(`${localRelayLogLine(event)}\n`) });
+// startTimeoutMs: a relay process starts slowly on a loaded machine.
+const relays = new RelayChoice({ configuredUrl: () => '', port: Number(port), stateDir, relayCommand: RELAY_COMMAND, startTimeoutMs: 20_000, onEvent: (event) => process.stdout.write(`${localRelayLogLine(event)}\n`) });
 const status = await relays.ensureLocal();
 process.stdout.write(`status ${JSON.stringify(status)}\n`);
 setInterval(() => undefined, 60_000);

@@ -1,13 +1,14 @@
 // Test fixtures: one "side" of a pairing is a real SessionStore over in-memory stores, the real
-// CSPRNG, an adjustable clock and the real HTTP relay client. Nothing here fakes the relay.
+// CSPRNG, an adjustable clock and the real relay client (over HTTP, or in process to a socketless
+// relay: helpers/relays.ts). Nothing here fakes the relay.
 
 import { initSelfIdempotent } from '../../src/core/identity.js';
 import type { Clock, RelayConnector, RelayPort } from '../../src/core/ports.js';
 import { MemoryKeyValueStore } from '../../src/core/routedStore.js';
 import type { SessionDeps } from '../../src/core/session.js';
 import { SessionStore } from '../../src/core/store.js';
-import { createRelayConnector } from '../../src/relay/client.js';
 import { systemRandom } from '../../src/node/system.js';
+import { testRelayConnector } from './relays.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The real clock, plus an offset a test can move forward to reach a TTL without waiting. */
@@ -60,7 +61,7 @@ export async function makeSide(relayUrl: string, handle: string, shared?: { vaul
   const memory = shared?.memory ?? new MemoryKeyValueStore();
   const clock = shared?.clock ?? new ShiftableClock();
   const calls = new Map<string, number>();
-  const deps: SessionDeps = { vault, memory, clock, random: systemRandom, relays: countingConnector(createRelayConnector(), calls) };
+  const deps: SessionDeps = { vault, memory, clock, random: systemRandom, relays: countingConnector(testRelayConnector(), calls) };
   const { identity } = await initSelfIdempotent(deps, handle, deps.relays(relayUrl));
   return { store: new SessionStore(deps), deps, vault, memory, clock, calls, fingerprint: identity.fingerprint };
 }

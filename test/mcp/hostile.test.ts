@@ -1,4 +1,4 @@
-// A hostile paired peer against a real `agent-pair mcp` (the stdio server from the sources)
+// A hostile paired peer against a real `agent-pair mcp` (the stdio server from the built CLI)
 // driven by the real SDK client: nothing the peer sends breaks inbox_read, every string it
 // chose reaches the agent quoted and labelled (text and structuredContent), a move to another
 // relay is reported but no tool accepts it, and a refused send is queued and can be cancelled.
@@ -15,12 +15,11 @@ import { openHomeStores } from '../../src/node/fileStore.js';
 import { systemClock } from '../../src/node/system.js';
 import { createRelayConnector } from '../../src/relay/client.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-import { pairCliHomes } from '../helpers/cli.js';
+import { CLI, pairCliHomes } from '../helpers/cli.js';
 import { type HostileDeps, deepDataBody, postRaw, rawMessage } from '../helpers/hostile.js';
 import { textOf } from './agents.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const CLI_SOURCE = join(REPO, 'src/cli/main.ts');
 const quiet = { log: () => undefined, limits: { opensPerIpPerMinute: 10_000 } };
 
 let homes: string;
@@ -48,7 +47,7 @@ async function agentPairedWithHostileBob(relayLimits: Record<string, number> = {
   const bobHome = join(homes, `bob${pairs}`);
   const { aliceFingerprint } = await pairCliHomes(relay.url, aliceHome, bobHome);
   const client = new Client({ name: 'test-agent', version: '1' });
-  await client.connect(new StdioClientTransport({ command: process.execPath, args: ['--import', 'tsx', CLI_SOURCE, 'mcp', '--home', aliceHome, '--relay', relay.url], cwd: REPO, stderr: 'ignore' }));
+  await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--home', aliceHome, '--relay', relay.url], cwd: REPO, stderr: 'ignore' }));
   return {
     relay,
     aliceFingerprint,

@@ -11,13 +11,13 @@ import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { MAX_MCP_BODY_BYTES, MAX_MCP_SESSIONS, type RunningMcpHttp, startMcpHttpServer } from '../../src/mcp/http.js';
 import { PairingRunners } from '../../src/core/pairing.js';
 import { createMcpServer } from '../../src/mcp/server.js';
-import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+import { type TestRelay, startTestRelay } from '../helpers/relays.js';
 import { makeSide } from '../helpers/sides.js';
 import { type Agent, errorOf, openBoth, peoplePair, sessionOf, startAgent, vaultSecrets } from './agents.js';
 
-let relay: RunningRelay;
+let relay: TestRelay;
 before(async () => {
-  relay = await startRelay({ host: '127.0.0.1', port: 0, limits: { opensPerIpPerMinute: 10_000 } });
+  relay = await startTestRelay('socketless', { limits: { opensPerIpPerMinute: 10_000 } });
 });
 after(async () => {
   await relay.close();

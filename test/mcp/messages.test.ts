@@ -1,5 +1,5 @@
 // The MCP messaging tools with the real SDK client: an agent sends and a CLI answers (the stdio
-// server spawned from the sources, the built CLI in another home), peer text arrives quoted and
+// server spawned from the built CLI, the built CLI in another home), peer text arrives quoted and
 // labelled, reading is not handling, acknowledging sends receipts, and a person who asked to
 // confirm every send is asked (and a no sends nothing).
 
@@ -20,7 +20,6 @@ import { makeSide } from '../helpers/sides.js';
 import { errorCodeOf, errorOf, startAgent, textOf } from './agents.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const CLI_SOURCE = join(REPO, 'src/cli/main.ts');
 
 let relay: RunningRelay;
 let homes: string;
@@ -45,7 +44,7 @@ describe('an MCP agent and a CLI converse', () => {
     const bobHome = join(homes, 'bob');
     const { bobFingerprint } = await pairCliHomes(relay.url, aliceHome, bobHome);
     const client = new Client({ name: 'test-agent', version: '1' });
-    await client.connect(new StdioClientTransport({ command: process.execPath, args: ['--import', 'tsx', CLI_SOURCE, 'mcp', '--home', aliceHome, '--relay', relay.url], cwd: REPO, stderr: 'ignore' }));
+    await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--home', aliceHome, '--relay', relay.url], cwd: REPO, stderr: 'ignore' }));
     const call = async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })) as CallToolResult;
     try {
       const tools = await client.listTools();

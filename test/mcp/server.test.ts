@@ -9,17 +9,17 @@ import { MemoryKeyValueStore } from '../../src/core/routedStore.js';
 import type { SessionDeps } from '../../src/core/session.js';
 import { SessionStore } from '../../src/core/store.js';
 import { MAX_DIGIT_PROMPTS } from '../../src/mcp/server.js';
-import { createRelayConnector } from '../../src/relay/client.js';
-import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+import { type TestRelay, startTestRelay, testRelayConnector } from '../helpers/relays.js';
 import { systemRandom } from '../../src/node/system.js';
 import { Pids, runRelayMain } from '../helpers/relayProcess.js';
 import { ShiftableClock, type Side } from '../helpers/sides.js';
 import { type Agent, type AgentOptions, errorCodeOf, errorOf, openBoth, peoplePair, sasIn, sessionOf, startAgent, vaultSecrets } from './agents.js';
+import { until } from '../helpers/until.js';
 
-let relay: RunningRelay;
+let relay: TestRelay;
 const agents: Agent[] = [];
 before(async () => {
-  relay = await startRelay({ host: '127.0.0.1', port: 0, limits: { opensPerIpPerMinute: 10_000 } });
+  relay = await startTestRelay('socketless', { limits: { opensPerIpPerMinute: 10_000 } });
 });
 after(async () => {
   for (const agent of agents) await agent.close();
@@ -149,14 +149,14 @@ describe('MCP tools over the in-memory transport', () => {
     const guest = await agent('bob', { person: (message) => ({ action: 'accept', content: { digits: misheard(sasIn(message)) } }) });
     const ids = await openBoth(host, guest);
     const confirming = host.call('pair_confirm', { session_id: ids.hostId });
-    while (shown.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await until('the person to be shown the pairing', () => shown.length > 0);
     assert.equal(errorCodeOf(await guest.call('pair_confirm', { session_id: ids.guestId })), 'sas_mismatch');
 
     assert.equal(errorCodeOf(await confirming), 'peer_aborted');
     const status = sessionOf(await host.call('pair_status', { session_id: ids.hostId }));
     assert.deepEqual([status.state, status['error_code'], status['abort_reason']], ['aborted', 'peer_aborted', 'sas mismatch']);
     // The watch let go of the relay once the question ended.
-    while (relay.stats().longPolls > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await until('the watch to let go of the relay', () => relay.stats().longPolls === 0);
     assert.equal(errorCodeOf(await host.call('pair_confirm', { session_id: ids.hostId })), 'peer_aborted');
   });
 
@@ -165,7 +165,7 @@ describe('MCP tools over the in-memory transport', () => {
     const guest = await agent('bob');
     const ids = await openBoth(host, guest);
     const confirming = host.call('pair_confirm', { session_id: ids.hostId });
-    while (host.prompts.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await until('the person to be asked', () => host.prompts.length > 0);
     await guest.call('pair_abort', { session_id: ids.guestId, reason: 'wrong person' });
     assert.equal(errorCodeOf(await confirming), 'peer_aborted');
     const status = sessionOf(await host.call('pair_status', { session_id: ids.hostId }));
@@ -179,7 +179,7 @@ describe('MCP tools over the in-memory transport', () => {
     // Nothing happens: the wait runs out and the pairing still waits for the person.
     assert.equal(sessionOf(await host.call('pair_status', { session_id: ids.hostId, wait_seconds: 1 })).state, 'sas_ready');
     const polling = host.call('pair_status', { session_id: ids.hostId, wait_seconds: 30 });
-    while (relay.stats().longPolls === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await until('a long poll at the relay', () => relay.stats().longPolls > 0);
     await guest.call('pair_abort', { session_id: ids.guestId, reason: 'wrong person' });
     const seen = sessionOf(await polling);
     assert.deepEqual([seen.state, seen['error_code'], seen['abort_reason']], ['aborted', 'peer_aborted', 'wrong person']);
@@ -289,7 +289,7 @@ describe('MCP tools over the in-memory transport', () => {
     const guest = await agent('bob');
     const ids = await openBoth(host, guest);
     const first = host.call('pair_confirm', { session_id: ids.hostId });
-    while (host.prompts.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await until('the person to be asked', () => host.prompts.length > 0);
     assert.equal(errorCodeOf(await host.call('pair_confirm', { session_id: ids.hostId })), 'invalid_state');
     release?.();
     assert.equal(sessionOf(await first).state, 'confirmed');
@@ -384,6 +384,6 @@ function bareSide(): Side {
   const vault = new MemoryKeyValueStore();
   const memory = new MemoryKeyValueStore();
   const clock = new ShiftableClock();
-  const deps: SessionDeps = { vault, memory, clock, random: systemRandom, relays: createRelayConnector() };
+  const deps: SessionDeps = { vault, memory, clock, random: systemRandom, relays: testRelayConnector() };
   return { store: new SessionStore(deps), deps, vault, memory, clock, calls: new Map(), fingerprint: '' };
 }

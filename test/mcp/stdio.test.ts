@@ -1,8 +1,8 @@
 // `agent-pair mcp` on stdio, and the person confirming in a terminal (`agent-pair confirm`) when
 // the MCP client cannot ask them: the server runs the pairing and is its only writer; the
 // terminal hands the digits to it over the home's local channel. Two stdio servers and their
-// confirm processes, spawned from the sources; then a client that starts a server per call, from
-// the built bundle, as the MCP Inspector's CLI does.
+// confirm processes, from the built bundle; then a client that starts a server per call, as the
+// MCP Inspector's CLI does.
 
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
@@ -24,12 +24,11 @@ import { cli, pairedPeer } from '../helpers/cli.js';
 import { until } from '../helpers/until.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const CLI_SOURCE = join(REPO, 'src/cli/main.ts');
 const CLI_BUNDLE = join(REPO, 'dist/cli.mjs');
 
-/** The CLI from the sources, to the end; stdin closed. */
+/** The built CLI, to the end; stdin closed. */
 function runCli(args: string[]): { exited: Promise<number>; stdout: () => string; stderr: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI_SOURCE, ...args], { cwd: REPO });
+  const child = spawn(process.execPath, [CLI_BUNDLE, ...args], { cwd: REPO });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -53,7 +52,7 @@ after(async () => {
 async function stdioAgent(home: string): Promise<{ client: Client; stderr: string[]; results: CallToolResult[]; call: (name: string, args?: Record<string, unknown>) => Promise<CallToolResult> }> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: ['--import', 'tsx', CLI_SOURCE, 'mcp', '--home', home, '--relay', relay.url],
+    args: [CLI_BUNDLE, 'mcp', '--home', home, '--relay', relay.url],
     cwd: REPO,
     stderr: 'pipe',
   });
@@ -73,7 +72,7 @@ async function stdioAgent(home: string): Promise<{ client: Client; stderr: strin
 
 /** `agent-pair confirm --json SESSION`: resolves with the SAS it showed, and a way to type lines (the last one ends the input). */
 function confirmInTerminal(home: string, sessionId: string): { shown: Promise<string>; type: (...lines: string[]) => Promise<number>; stderr: () => string } {
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, ['--import', 'tsx', CLI_SOURCE, 'confirm', '--json', '--home', home, sessionId], { cwd: REPO });
+  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [CLI_BUNDLE, 'confirm', '--json', '--home', home, sessionId], { cwd: REPO });
   const exited = new Promise<number>((resolveExit) => child.once('exit', (code) => { resolveExit(code ?? -1); }));
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -119,7 +118,7 @@ describe('agent-pair mcp on stdio', () => {
     // runs from any terminal. Pins wording on purpose: the command line itself.
     const unavailable = await host.call('pair_confirm', { session_id: hosted.session_id });
     assert.equal(errorCodeOf(unavailable), 'confirm_unavailable');
-    assert.ok(errorOf(unavailable).includes(`: node ${CLI_SOURCE} confirm ${hosted.session_id} --home ${hostHome}  (`), errorOf(unavailable));
+    assert.ok(errorOf(unavailable).includes(`: node ${CLI_BUNDLE} confirm ${hosted.session_id} --home ${hostHome}  (`), errorOf(unavailable));
 
     // A terminal on another home does not find the pairing, and says which home it looked in.
     const elsewhere = await mkdtemp(join(tmpdir(), 'agent-pair-mcp-elsewhere-'));

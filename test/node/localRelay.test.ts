@@ -1,6 +1,6 @@
 // RelayChoice and the shared local relay's process: started detached when nothing answers, used
 // by every other "window" (RelayChoice), surviving the one that started it, stopped through its
-// record from any of them. Real relay processes (the TypeScript entry through tsx) on free
+// record from any of them. Real relay processes (dist/relay.mjs) on free
 // ports, never 8771; every process a test started is killed in afterEach, even on failure.
 
 import assert from 'node:assert/strict';
@@ -18,7 +18,7 @@ import { startRelay } from '../../src/relay/node.js';
 import { LOCAL_RELAY_IDLE_EXIT_SECONDS, LOCAL_RELAY_RECORD_FILE, type LocalRelayEvent, type LocalRelayStatus, RelayChoice, RelayChoiceError, type RelayCommand, isRelayChoiceError, startingLocalRelay } from '../../src/node/localRelay.js';
 import { localRelayFailureWords } from '../../src/cli/words.js';
 import { localRelayLogLine, relayChoiceFailureWords } from '../../src/vscode/relayWords.js';
-import { Pids, REPO_ROOT, TSX_RELAY_COMMAND, freePort, isAlive, untilExited } from '../helpers/relayProcess.js';
+import { Pids, REPO_ROOT, RELAY_COMMAND, freePort, isAlive, untilExited } from '../helpers/relayProcess.js';
 import { bothWaitForSas, makeSide } from '../helpers/sides.js';
 
 const pids = new Pids();
@@ -33,7 +33,7 @@ afterEach(async () => {
   await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-const TSX_RELAY_START_TIMEOUT_MS = 20_000;
+const RELAY_START_TIMEOUT_MS = 20_000;
 
 /** The global storage of one user's windows (shared by all their RelayChoices). */
 async function stateDir(): Promise<string> {
@@ -52,10 +52,10 @@ function choice(port: number, state: string, options: { configured?: string; rel
     stateDir: state,
     // Beside the record, in this test's own directory, never the person's state directory.
     storePath: join(state, 'relay.sqlite'),
-    relayCommand: options.relayCommand ?? TSX_RELAY_COMMAND,
-    // The relay run through tsx compiles its sources (and SQLite's WebAssembly) as it starts: on a
-    // loaded machine that takes longer than the bundle's 5 s budget, which is not what these test.
-    startTimeoutMs: options.startTimeoutMs ?? TSX_RELAY_START_TIMEOUT_MS,
+    relayCommand: options.relayCommand ?? RELAY_COMMAND,
+    // A relay process compiles SQLite's WebAssembly as it starts: on a loaded machine that can
+    // take longer than the 5 s budget, which is not what these test.
+    startTimeoutMs: options.startTimeoutMs ?? RELAY_START_TIMEOUT_MS,
     onEvent: (event) => {
       events.push(event);
       lines.push(localRelayLogLine(event)); // names every pid, for the cleanup
@@ -82,7 +82,7 @@ describe('RelayChoice (the shared local relay, in a process of its own)', () => 
     const began = Date.now();
     const started = await first.relays.ensureLocal();
     const pid = pidOf(started);
-    assert.ok(Date.now() - began < TSX_RELAY_START_TIMEOUT_MS);
+    assert.ok(Date.now() - began < RELAY_START_TIMEOUT_MS);
     assert.deepEqual({ ...started, process: undefined }, { url, started: true, process: undefined });
     assert.notEqual(pid, process.pid);
     assert.equal(started.process?.url, url);

@@ -12,7 +12,8 @@ import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { protocolVectors } from '../core/vectors.js';
 import { ENGINES, storeFor } from '../helpers/engines.js';
 import { RedisServer } from '../helpers/redis.js';
-import { TestClock, eventually } from './http.js';
+import { TestClock } from './http.js';
+import { until } from '../helpers/until.js';
 
 const HOST_COMMIT = protocolVectors.host.commit;
 const GUEST_COMMIT = protocolVectors.guest.commit;
@@ -90,7 +91,7 @@ describe('RelayClient against a real relay', () => {
     const host = await client.openHost();
     const guest = await client.joinGuest(host.nameplate);
     const polling = client.get(host.pairId, host.token, { after: 0, waitSeconds: 20 });
-    await eventually(() => relay.stats().longPolls === 1, 5_000, 'the poll to wait');
+    await until('the poll to wait', () => relay.stats().longPolls === 1);
     const wroteAt = Date.now();
     await client.put(host.pairId, guest.token, 'commit', GUEST_COMMIT);
     const woken = await polling;
@@ -103,10 +104,10 @@ describe('RelayClient against a real relay', () => {
     const host = await client.openHost();
     const controller = new AbortController();
     const polling = client.get(host.pairId, host.token, { after: 0, waitSeconds: 20, signal: controller.signal });
-    await eventually(() => relay.stats().longPolls === 1, 5_000, 'the poll to wait');
+    await until('the poll to wait', () => relay.stats().longPolls === 1);
     controller.abort();
     await rejectsWith(polling, 'cancelled', /cancelled/);
-    await eventually(() => relay.stats().longPolls === 0, 5_000, 'the relay to drop the poll');
+    await until('the relay to drop the poll', () => relay.stats().longPolls === 0);
     // An already aborted signal sends nothing at all.
     await rejectsWith(client.get(host.pairId, host.token, { after: 0, waitSeconds: 20, signal: controller.signal }), 'cancelled');
     assert.equal(relay.stats().longPolls, 0);
@@ -239,7 +240,7 @@ for (const engine of ENGINES) {
       const inbox = await client.allocateSlot();
       const grant = await client.grant(inbox.slotId, inbox.ownerToken);
       const polling = client.readMessages(inbox.slotId, inbox.ownerToken, { after: 0, waitSeconds: 20 });
-      await eventually(() => relay.stats().longPolls === 1, 5_000, 'the poll to wait');
+      await until('the poll to wait', () => relay.stats().longPolls === 1);
       const sender = new RelayClient(relay.url, { retries: 0 });
       await sender.postMessage(inbox.slotId, grant.sendToken, envelope(3));
       const page = await polling;
@@ -328,7 +329,7 @@ describe('RelayClient retries and timeouts (scripted servers)', () => {
       const controller = new AbortController();
       const started = Date.now();
       const polling = new RelayClient(server.url, { retries: 3, maxRetryWaitMs: 60_000 }).get(SOME_ID, SOME_TOKEN, { after: 0, waitSeconds: 5, signal: controller.signal });
-      await eventually(() => server.requests() === 1, 5_000, 'the first attempt');
+      await until('the first attempt', () => server.requests() === 1);
       controller.abort();
       await rejectsWith(polling, 'cancelled');
       assert.ok(Date.now() - started < 5_000, 'the 10 s Retry-After was cut short');

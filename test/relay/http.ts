@@ -2,7 +2,6 @@
 // the tests move forward to reach slot lifetimes and quarantines without waiting.
 
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 export class TestClock {
   ms = Date.UTC(2026, 10, 25, 12, 0, 0);
@@ -57,15 +56,6 @@ export function assertError(answer: Answer, status: number, code: string, messag
   assert.equal(typeof message, 'string');
   assert.ok((message as string).length > 0);
   if (messageIncludes) assert.match(message as string, messageIncludes);
-}
-
-/** Waits until `condition` holds, polling every 10 ms, or fails after `timeoutMs`. */
-export async function eventually(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 export interface Opened {

@@ -1,4 +1,4 @@
-// The standalone relay's process (src/relay/main.ts, run through tsx): flags, the record it
+// The standalone relay's process (src/relay/main.ts, built as dist/relay.mjs): flags, the record it
 // leaves for whoever wants to stop it, a graceful SIGTERM, and the idle exit VS Code's local
 // relay relies on. Real processes on free ports, run concurrently (the idle waits add up);
 // every one is killed in `after`, even when a test failed.
@@ -60,7 +60,7 @@ describe('the relay process (src/relay/main.ts)', { concurrency: true }, () => {
     // Where (the URL without its password) and what to check, not ioredis's "Connection is closed".
     assert.match(relay.stderr(), new RegExp(`^relay: cannot reach Redis at redis://127\\.0\\.0\\.1:${port}/0 \\(nothing accepts connections there\\); check that redis-server runs there`));
     assert.doesNotMatch(relay.stderr(), /Connection is closed/);
-    const child = spawn(process.execPath, ['--import', 'tsx', RELAY_MAIN, '--port', '0'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, AGENT_PAIR_RELAY_STORE: 'nope' } });
+    const child = spawn(process.execPath, [RELAY_MAIN, '--port', '0'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, AGENT_PAIR_RELAY_STORE: 'nope' } });
     pids.add(child.pid);
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
@@ -71,7 +71,7 @@ describe('the relay process (src/relay/main.ts)', { concurrency: true }, () => {
   it('--help names the script as it was run and every option of the shared table with its environment variable', async () => {
     const relay = runRelayMainRaw(['--help'], pids);
     assert.equal((await relay.exited).code, 0);
-    assert.match(relay.stdout(), /^Usage: node src\/relay\/main\.ts \[--host ADDRESS\] \[--port PORT\] \[--store STORE\] \[--trust-proxy CIDRS\] \[--idle-exit SECONDS\] \[--record FILE\]\n/);
+    assert.match(relay.stdout(), /^Usage: node dist\/relay\.mjs \[--host ADDRESS\] \[--port PORT\] \[--store STORE\] \[--trust-proxy CIDRS\] \[--idle-exit SECONDS\] \[--record FILE\]\n/);
     for (const env of ['AGENT_PAIR_RELAY_HOST', 'AGENT_PAIR_RELAY_PORT', 'AGENT_PAIR_RELAY_STORE', 'AGENT_PAIR_RELAY_TRUST_PROXY', 'AGENT_PAIR_RELAY_IDLE_EXIT']) assert.match(relay.stdout(), new RegExp(`\\(env ${env}\\)`));
     assert.match(relay.stdout(), /--store STORE +.*sqlite:PATH/);
   });
@@ -85,7 +85,7 @@ describe('the relay process (src/relay/main.ts)', { concurrency: true }, () => {
   });
 
   it('reads AGENT_PAIR_RELAY_IDLE_EXIT like the flag', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', RELAY_MAIN, '--port', '0'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, AGENT_PAIR_RELAY_IDLE_EXIT: 'never' } });
+    const child = spawn(process.execPath, [RELAY_MAIN, '--port', '0'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, AGENT_PAIR_RELAY_IDLE_EXIT: 'never' } });
     pids.add(child.pid);
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));

@@ -1,4 +1,4 @@
-// Relay processes on one Redis (issue 12): real src/relay/main.ts processes with --store, a real
+// Relay processes on one Redis (issue 12): real dist/relay.mjs processes with --store, a real
 // redis-server (AOF on), the real session code on both sides (test/helpers/sides.ts) and the real
 // relay client. Two processes serve one pairing; a SIGKILLed process is restarted mid-pairing;
 // a message posted through one process is read (and wakes a long poll) through the other; Redis
@@ -13,7 +13,8 @@ import { startRelay } from '../../src/relay/node.js';
 import { RedisServer } from '../helpers/redis.js';
 import { Pids, freePort, runRelayMain, untilExited } from '../helpers/relayProcess.js';
 import { type Side, makeSide } from '../helpers/sides.js';
-import { call, eventually } from './http.js';
+import { call } from './http.js';
+import { until } from '../helpers/until.js';
 
 const ENVELOPE = Buffer.from('{"v":1,"enc":"x","ct":"y"}').toString('base64');
 
@@ -108,7 +109,7 @@ describe('relay processes on one Redis', { concurrency: false }, () => {
       const inbox = await viaA.allocateSlot();
       const grant = await viaA.grant(inbox.slotId, inbox.ownerToken);
       const polling = viaB.readMessages(inbox.slotId, inbox.ownerToken, { after: 0, waitSeconds: 20 });
-      await eventually(() => b.stats().longPolls === 1, 5_000, 'the poll to wait on B');
+      await until('the poll to wait on B', () => b.stats().longPolls === 1);
       // Every subscriber connection is cut; the post's announcement goes to nobody.
       await admin.client('KILL', 'TYPE', 'pubsub');
       const postedAt = Date.now();
@@ -144,7 +145,7 @@ describe('relay processes on one Redis', { concurrency: false }, () => {
 
       // A long poll waiting across another restart is woken by the next post.
       const polling = patient.readMessages(inbox.slotId, inbox.ownerToken, { after: 1, waitSeconds: 20 });
-      await eventually(() => relay.stats().longPolls === 1, 5_000, 'the poll to wait');
+      await until('the poll to wait', () => relay.stats().longPolls === 1);
       await redis.restart();
       await patient.postMessage(inbox.slotId, grant.sendToken, ENVELOPE);
       assert.deepEqual((await polling).messages.map((message) => message.seq), [2], 'seq survives too');

@@ -15,7 +15,8 @@ import { rateLimitKey } from '../../src/relay/server.js';
 import { protocolVectors } from '../core/vectors.js';
 import { ENGINES, type Engine, storeFor } from '../helpers/engines.js';
 import { RedisServer } from '../helpers/redis.js';
-import { type Answer, TestClock, assertError, call, eventually, joinGuest, openHost, openPair, put, view } from './http.js';
+import { type Answer, TestClock, assertError, call, joinGuest, openHost, openPair, put, view } from './http.js';
+import { until } from '../helpers/until.js';
 
 const HOST_PAKE = Buffer.from(protocolVectors.host.pake_msg_hex, 'hex').toString('base64');
 const GUEST_PAKE = Buffer.from(protocolVectors.guest.pake_msg_hex, 'hex').toString('base64');
@@ -379,7 +380,7 @@ function relaySuite(engine: Engine): void {
       const { host, guest } = await openPair(url());
       const started = Date.now();
       const polling = view(url(), host.pair_id, host.token, '?after=0&wait=20');
-      await eventually(() => relay().stats().longPolls === 1, 5_000, 'the poll to wait');
+      await until('the poll to wait', () => relay().stats().longPolls === 1);
       await sleep(100);
       const wroteAt = Date.now();
       await put(url(), host.pair_id, guest.token, 'commit', GUEST_COMMIT);
@@ -426,7 +427,7 @@ function relaySuite(engine: Engine): void {
       const { host, guest } = await openPair(url());
       await put(url(), host.pair_id, host.token, 'done', '1');
       const polling = call(url(), 'GET', `/v1/pair/${host.pair_id}?after=1&wait=20`, { token: host.token });
-      await eventually(() => relay().stats().longPolls === 1, 5_000, 'the poll to wait');
+      await until('the poll to wait', () => relay().stats().longPolls === 1);
       const started = Date.now();
       await put(url(), host.pair_id, guest.token, 'done', '1');
       assertError(await polling, 404, 'not_found');
@@ -441,9 +442,9 @@ function relaySuite(engine: Engine): void {
         // Expected: the test destroys this request.
       });
       pending.end();
-      await eventually(() => relay().stats().longPolls === 1, 5_000, 'the poll to wait');
+      await until('the poll to wait', () => relay().stats().longPolls === 1);
       pending.destroy();
-      await eventually(() => relay().stats().longPolls === 0, 5_000, 'the relay to drop the poll');
+      await until('the relay to drop the poll', () => relay().stats().longPolls === 0);
       assert.equal((await view(url(), host.pair_id, host.token)).version, 0);
     });
   });
@@ -453,7 +454,7 @@ function relaySuite(engine: Engine): void {
       const running = await startRelay({ port: 0 });
       const { host } = await openPair(running.url);
       const polling = call(running.url, 'GET', `/v1/pair/${host.pair_id}?after=0&wait=25`, { token: host.token });
-      await eventually(() => running.stats().longPolls === 1, 5_000, 'the poll to wait');
+      await until('the poll to wait', () => running.stats().longPolls === 1);
       const started = Date.now();
       await running.close();
       const answer = await polling;
@@ -919,7 +920,7 @@ function relaySuite(engine: Engine): void {
       const inbox = await allocate(url());
       const sender = await grantTo(url(), inbox);
       const polling = readPage(url(), inbox, '?after=0&wait=20');
-      await eventually(() => relay().stats().longPolls === 1, 5_000, 'the poll to wait');
+      await until('the poll to wait', () => relay().stats().longPolls === 1);
       await posted(url(), inbox, sender.send_token, envelopeOf(6));
       const woken = await polling;
       assert.deepEqual(woken.messages.map((m) => m.seq), [1]);
@@ -1035,7 +1036,7 @@ function relaySuite(engine: Engine): void {
       const running = await startRelay({ port: 0 });
       const inbox = await allocate(running.url);
       const polling = call(running.url, 'GET', `/v1/slot/${inbox.slot_id}/messages?after=0&wait=25`, { token: inbox.owner_token });
-      await eventually(() => running.stats().longPolls === 1, 5_000, 'the poll to wait');
+      await until('the poll to wait', () => running.stats().longPolls === 1);
       await running.close();
       const answer = await polling;
       assert.equal(answer.status, 200);

@@ -1,4 +1,4 @@
-// The SQLite engine as real relay processes run it (src/relay/main.ts through tsx, real files):
+// The SQLite engine as real relay processes run it (dist/relay.mjs, real files):
 // what a relay acknowledged survives SIGKILL mid-write and a restart, seq goes on where it was,
 // one process writes a file, and the start-up line names the store. The route-by-route suite
 // runs on this engine in server.test.ts.

@@ -26,7 +26,7 @@ import { COMMANDS, MCP_PROVIDER_ID, sasPanelTitle } from '../../src/vscode/ids.j
 import { buildJoinLink } from '../../src/vscode/joinLink.js';
 import type { PanelView } from '../../src/vscode/panelMessages.js';
 import { LOCAL_RELAY_RECORD_FILE, type LocalRelayStatus } from '../../src/node/localRelay.js';
-import { Pids, TSX_RELAY_COMMAND, freePort, isAlive, untilExited } from '../helpers/relayProcess.js';
+import { Pids, RELAY_COMMAND, freePort, isAlive, untilExited } from '../helpers/relayProcess.js';
 import { makeSide } from '../helpers/sides.js';
 import { errorCodeOf } from '../mcp/agents.js';
 import { type FakeWebviewPanel, ProgressLocation, Uri, fake, fakeContext } from './fakeVscode.js';
@@ -421,7 +421,7 @@ describe('the extension and the local relay (agentPair.relayUrl empty)', () => {
   before(async () => {
     port = await freePort();
     // Port 8771 and dist/relay.mjs are the real ones; here a free port and the TypeScript entry.
-    Object.assign(extension.localRelayOverrides, { port, relayCommand: TSX_RELAY_COMMAND });
+    Object.assign(extension.localRelayOverrides, { port, relayCommand: RELAY_COMMAND });
   });
   afterEach(async () => {
     await deactivate();

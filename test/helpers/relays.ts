@@ -1,0 +1,98 @@
+// Test relays of two kinds, so each test says which it needs:
+// - `socketless`: the real Relay (server.ts: routes, validation, tokens, limits, long polls, the
+//   memory store) reached through `relayFetch`, a fetch that hands the request to the relay's
+//   handler in this process. No port, no socket, no HTTP parsing: core and MCP tests exercise
+//   the protocol without paying for Node's HTTP stack on every request (and without its timing
+//   under load). Its URL (`http://socketless-N.relay.invalid`) resolves nowhere, so a request
+//   that bypassed relayFetch fails loudly instead of reaching something else; once closed, it
+//   is refused at once, as a stopped relay's port is.
+// - `socket`: node.ts's Node http server on a real loopback port (startRelay), for tests about
+//   sockets, processes, proxies, redirects, and relays killed and restarted.
+// The HTTP server keeps its own tests (test/relay) on real sockets.
+
+import { Relay, type RelayStats, errorResponse } from '../../src/relay/server.js';
+import { type RunningRelay, type StartRelayOptions, startRelay } from '../../src/relay/node.js';
+import { createRelayConnector } from '../../src/relay/client.js';
+import type { RelayConnector } from '../../src/core/ports.js';
+
+/** What a test uses of a relay, whichever kind it is. */
+export interface TestRelay {
+  /** The URL clients are given. */
+  url: string;
+  relay: Relay;
+  stats(): RelayStats;
+  close(): Promise<void>;
+}
+
+/** Socketless relays by origin, for relayFetch. */
+const inProcess = new Map<string, Relay>();
+/** Their host names end so; a closed one is refused as a stopped relay's port would be. */
+const SOCKETLESS_DOMAIN = '.relay.invalid';
+let socketlessCount = 0;
+
+/** A relay reached in process through relayFetch (memory store); `clock` and `limits` as startRelay takes them. */
+export function startSocketlessRelay(options: Pick<StartRelayOptions, 'limits' | 'clock'> = {}): TestRelay {
+  const relay = new Relay({ ...(options.limits && { limits: options.limits }), ...(options.clock && { clock: options.clock }) });
+  const url = `http://socketless-${++socketlessCount}${SOCKETLESS_DOMAIN}`;
+  inProcess.set(url, relay);
+  return {
+    url,
+    relay,
+    stats: () => relay.stats(),
+    close: async () => {
+      inProcess.delete(url);
+      relay.shutdown();
+      await relay.store.close();
+    },
+  };
+}
+
+/** A relay of either kind; `socket` is startRelay on a loopback port. */
+export async function startTestRelay(kind: 'socketless', options?: Pick<StartRelayOptions, 'limits' | 'clock'>): Promise<TestRelay>;
+export async function startTestRelay(kind: 'socket', options?: StartRelayOptions): Promise<RunningRelay>;
+export async function startTestRelay(kind: 'socketless' | 'socket', options: StartRelayOptions = {}): Promise<TestRelay> {
+  return kind === 'socketless' ? startSocketlessRelay(options) : startRelay({ host: '127.0.0.1', port: 0, ...options });
+}
+
+/**
+ * `fetch`, except that a request to a socketless relay is handed to its handler in this process,
+ * as node.ts would after reading the request (the body limit of the route, the caller's signal
+ * for long polls); a request anywhere else goes to the real fetch.
+ */
+export const relayFetch: typeof fetch = async (input, init) => {
+  const request = new Request(input, init);
+  const url = new URL(request.url);
+  const relay = inProcess.get(url.origin);
+  if (relay === undefined && url.hostname.endsWith(SOCKETLESS_DOMAIN)) throw new TypeError('fetch failed', { cause: Object.assign(new Error(`connect ECONNREFUSED ${url.host}`), { code: 'ECONNREFUSED' }) });
+  if (relay === undefined) return fetch(request);
+  request.signal.throwIfAborted();
+  const target = url.pathname + url.search;
+  const body = new Uint8Array(await request.arrayBuffer());
+  const maxBodyBytes = relay.bodyLimit(request.method, target);
+  const answer =
+    body.byteLength > maxBodyBytes
+      ? errorResponse('too_large', `The request body is over ${maxBodyBytes} bytes; the relay does not read it.`)
+      : await abortable(
+          relay.handle({ method: request.method, target, authorization: request.headers.get('authorization') ?? undefined, body, clientAddress: '127.0.0.1', signal: request.signal }),
+          request.signal,
+        );
+  return new Response(answer.status === 204 ? null : answer.body, { status: answer.status, headers: answer.headers });
+};
+
+/** Rejects with the signal's reason once it aborts, as fetch does, whatever the relay is still doing. */
+function abortable<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      reject(signal.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError'));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    void work.then(resolve, reject).finally(() => {
+      signal.removeEventListener('abort', onAbort);
+    });
+  });
+}
+
+/** The relay connector tests give their sides: socketless relays in process, any other URL over the network. */
+export function testRelayConnector(): RelayConnector {
+  return createRelayConnector({ fetch: relayFetch });
+}
