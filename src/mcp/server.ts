@@ -484,7 +484,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     personCommand,
     receiver,
     budgets: new PeerBudgets(messagingDeps, receiver.mailbox, options.budgets),
-    takeNotes: () => channel?.takeNotes() ?? [],
+    takeNotes: () => channel?.takeNotes(),
     ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }),
   });
   registerInboxResources(server, tools);
