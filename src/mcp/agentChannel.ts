@@ -23,12 +23,11 @@
 
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import type { MessagingDeps, MessagingEvent } from '../core/inbox.js';
+import { type BudgetState, type MessagingDeps, type MessagingEvent, decideHandover } from '../core/inbox.js';
 import type { MailRecord } from '../core/mailbox.js';
 import { ReceiveRunner } from '../core/inbox.js';
-import { type BudgetState, decideHandover } from '../core/rules.js';
 import { type PeerRef, listPeers } from '../core/trust.js';
-import { FINGERPRINT_PATTERN } from '../core/vocabulary.js';
+import { FINGERPRINT_PATTERN } from '../core/identity.js';
 import { type MessageTools, UNTRUSTED_NOTE, notice, peerLabel, quote } from './messageTools.js';
 
 export const INBOX_URI = 'agent-pair://inbox';
