@@ -22,7 +22,10 @@
 //   receiver.on((event) => ...)               every event below, as it happens
 //   await receiver.pull({ waitSeconds, signal })   one round over every own inbox (long-polls up
 //                                             to waitSeconds, any length, while nothing happens);
-//                                             resolves the events of that round
+//                                             resolves the events of that round the moment a
+//                                             message is accepted (here, or by another process:
+//                                             then with no events; read the mailbox). While `run`
+//                                             goes on, a wait waits for the loop's next news
 //   await receiver.run({ signal })            pulls until the signal aborts; relay trouble is an
 //                                             event and a pause, never the end
 //   await receiver.markRead(refs)             unread → read (no receipt)
@@ -30,7 +33,7 @@
 //   await decidePeerMove(deps, fp, decision)  the person accepts or refuses a held move
 //   receiver.mailbox                          list(), summary(peer) for views (unread counts,
 //                                             last message each way, delivered, lost)
-//   await forgetAndRevoke(deps, fingerprint)  what "forget" does in every front end
+//   await forgetAndRevoke(deps, fingerprint)  what "forget" does in every front end (grants.ts)
 //
 // Events (MessagingEvent):
 //   message      {record, peer}       a text/data (or unsupported-type) message, stored unread
@@ -59,7 +62,7 @@ import { type ErrorCode, PairError, isPairError, isRelayTrouble } from './errors
 import { loadIdentity, loadSigningKey } from './identity.js';
 import { IDENTITY_KID, type MessageV2, type ParsedEnvelopeV2, openEnvelopeV2, parseEnvelopeV2, sealEnvelopeV2 } from './messagesV2.js';
 import { ReceiveKeys, type SendRoute } from './receiveKeys.js';
-import { type OwnInbox, firstInbox, inboxOn, listOwnInboxes, pendingGrantIds, replaceInbox } from './inboxes.js';
+import { type OwnInbox, firstInbox, listOwnInboxes, pendingGrantIds, replaceInbox } from './inboxes.js';
 import { type HeldMailbox, type MailRecord, Mailbox, type MailboxOptions, type OutboxEntry } from './mailbox.js';
 import {
   type DropReason,
@@ -77,7 +80,8 @@ import {
   x25519SecretFromSeed,
 } from './messages.js';
 import type { Clock, MailLock, Memory, Random, RelayConnector, RelayPort, Vault } from './ports.js';
-import { type PinnedPeer, decideMove, findPeers, forgetPeer, getPeer, heldMove, holdMove, listPeers, loadPeerSendToken, pendingRevocations, rememberRevocation, revocationsDone, updatePeer } from './trust.js';
+import { healGrants, revokePending } from './grants.js';
+import { type PeerRef, type PinnedPeer, decideMove, findPeers, getPeer, heldMove, holdMove, listPeers, loadPeerSendToken, peerRefOf, updatePeer } from './trust.js';
 import { relayOrigin } from './untrusted.js';
 import { MAX_LONG_POLL_SECONDS, formatTimestamp } from './vocabulary.js';
 
@@ -93,10 +97,16 @@ export interface MessagingDeps {
   log?: (line: string) => void;
 }
 
-export interface PeerRef {
-  fingerprint: string;
-  handle: string;
-}
+export type { PeerRef };
+/**
+ * Forgetting lives with the grants (grants.ts), the rules and budgets in rules.ts. They are also
+ * reachable from here because the MCP bundle VS Code loads lazily takes core modules only from
+ * the extension bundle's list (vscode/sharedModules.ts), which does not name grants.ts,
+ * rules.ts or vocabulary.ts yet; once it does, the MCP code imports them directly.
+ */
+export { forgetAndRevoke } from './grants.js';
+export { PeerBudgets, decideHandover, type BudgetLimits, type BudgetState } from './rules.js';
+export { AGENT_SENDS_ENV, PEER_RULES } from './vocabulary.js';
 
 export type MessagingEvent =
   | { type: 'message'; record: MailRecord; peer: PeerRef }
@@ -131,20 +141,7 @@ export const PENDING_PAIRING_RECHECK_MS = 1000;
 /** How often a receiver retries telling peers about a grant they have not heard of yet and sending receipts that failed, and prunes the mailbox. */
 export const HEAL_INTERVAL_MS = 60_000;
 
-/** Sleeps `ms` on the clock, or less if `signal` aborts first. */
-async function sleepUnlessAborted(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return clock.sleep(ms);
-  if (signal.aborted) return;
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<void>((resolve) => {
-    onAbort = resolve;
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  await Promise.race([clock.sleep(ms), aborted]);
-  if (onAbort) signal.removeEventListener('abort', onAbort);
-}
-
-const refOf = (peer: PinnedPeer): PeerRef => ({ fingerprint: peer.fingerprint, handle: peer.handle });
+const refOf = peerRefOf;
 const publicKeyOf = (peer: PinnedPeer): Uint8Array => fromBase64(peer.card.key, 'card key', 32);
 
 class Emitter {
@@ -388,6 +385,12 @@ export class SendRunner {
 // ---------------------------------------------------------------------------------------------
 // Receiving.
 
+/** What one round of a pull did: its events, and whether anything happened (here or in another process). */
+interface Round {
+  events: MessagingEvent[];
+  news: boolean;
+}
+
 export interface ReceiveOptions extends MailboxOptions {
   sender?: SendRunner;
 }
@@ -400,6 +403,10 @@ export class ReceiveRunner {
   private readonly unacked = new Map<string, number>();
   /** When grants were last healed (a move another process saw, an announcement that failed); after a move, at once. */
   private healedAt: number | undefined;
+  /** `run` loops going on now: while one does, `pull` waits for its news instead of reading. */
+  private runs = 0;
+  /** Readers waiting (pull with a wait) for the running loop's next news. */
+  private readonly waiters = new Set<(events: MessagingEvent[]) => void>();
 
   constructor(
     private readonly deps: MessagingDeps,
@@ -408,6 +415,10 @@ export class ReceiveRunner {
     this.mailbox = new Mailbox(deps, options);
     this.sender = options.sender ?? new SendRunner(deps, this.mailbox);
     this.emitter = new Emitter(deps.log);
+    // A waiting reader returns the moment the running loop accepts a message (or has other news).
+    this.emitter.on((event) => {
+      this.wakeWaiters([event]);
+    });
   }
 
   on(listener: MessagingListener): () => void {
@@ -416,25 +427,57 @@ export class ReceiveRunner {
 
   /**
    * One round over every own inbox: reads (long-polling up to `waitSeconds` while all are
-   * empty), checks and stores each envelope, acknowledges what was stored, reports losses.
+   * empty), checks and stores each envelope, acknowledges what was stored, reports losses. It
+   * returns the moment something happened: a message this round accepted, or one another
+   * process of the identity accepted first (the round's events are then empty, and the caller
+   * finds it in the mailbox). While `run` pulls in this process, a wait is a wait for the loop's
+   * next news (two long polls of one runner would only race each other); without a wait it still
+   * reads what is there now, so the caller sees everything that arrived before it asked.
    */
   async pull(options: { waitSeconds?: number; signal?: AbortSignal } = {}): Promise<MessagingEvent[]> {
+    if (this.runs > 0 && (options.waitSeconds ?? 0) > 0) return this.nextNewsOfRun(options);
+    return (await this.pullUntilNews(options)).events;
+  }
+
+  private async pullUntilNews(options: { waitSeconds?: number; signal?: AbortSignal }): Promise<Round> {
     const deadline = this.deps.clock.now() + Math.max(options.waitSeconds ?? 0, 0) * 1000;
     if ((await listOwnInboxes(this.deps)).length === 0) {
       // Nothing to read yet (no pairing made an inbox): the wait still passes, so `run` does not spin.
       const waitMs = Math.min(deadline - this.deps.clock.now(), MAX_LONG_POLL_SECONDS * 1000);
-      if (waitMs > 0) await sleepUnlessAborted(this.deps.clock, waitMs, options.signal);
-      return [];
+      if (waitMs > 0 && !options.signal?.aborted) await this.deps.clock.sleep(waitMs, options.signal);
+      return { events: [], news: false };
     }
     // Waits longer than one long poll are several long polls, until something happens.
     for (;;) {
       const leftSeconds = Math.max(deadline - this.deps.clock.now(), 0) / 1000;
-      const events = await this.pullRound(Math.min(leftSeconds, MAX_LONG_POLL_SECONDS), options.signal);
-      if (events.length > 0 || leftSeconds <= MAX_LONG_POLL_SECONDS || options.signal?.aborted) return events;
+      const round = await this.pullRound(Math.min(leftSeconds, MAX_LONG_POLL_SECONDS), options.signal);
+      if (round.news || leftSeconds <= MAX_LONG_POLL_SECONDS || options.signal?.aborted) return round;
     }
   }
 
-  private async pullRound(waitSeconds: number, outerSignal: AbortSignal | undefined): Promise<MessagingEvent[]> {
+  /** A reader's wait while `run` pulls: up to `waitSeconds`, ended by the loop's next event or news. */
+  private async nextNewsOfRun(options: { waitSeconds?: number; signal?: AbortSignal }): Promise<MessagingEvent[]> {
+    const waitMs = Math.max(options.waitSeconds ?? 0, 0) * 1000;
+    const woken = new AbortController();
+    let news: MessagingEvent[] = [];
+    const waiter = (events: MessagingEvent[]): void => {
+      news = events;
+      woken.abort();
+    };
+    this.waiters.add(waiter);
+    try {
+      await this.deps.clock.sleep(waitMs, options.signal ? AbortSignal.any([options.signal, woken.signal]) : woken.signal);
+    } finally {
+      this.waiters.delete(waiter);
+    }
+    return news;
+  }
+
+  private wakeWaiters(events: MessagingEvent[]): void {
+    for (const waiter of [...this.waiters]) waiter(events);
+  }
+
+  private async pullRound(waitSeconds: number, outerSignal: AbortSignal | undefined): Promise<Round> {
     const events: MessagingEvent[] = [];
     const now = this.deps.clock.now();
     if (this.healedAt === undefined || now - this.healedAt >= HEAL_INTERVAL_MS) {
@@ -461,31 +504,44 @@ export class ReceiveRunner {
       stopForwarding();
     }
     const inboxes = await listOwnInboxes(this.deps);
-    if (inboxes.length === 0) return events;
+    if (inboxes.length === 0) return { events, news: events.length > 0 };
     // Every inbox is long-polled at once; the first one with news ends the others' waits.
     const settle = new AbortController();
     const signal = outerSignal ? AbortSignal.any([outerSignal, settle.signal]) : settle.signal;
-    await Promise.all(
+    const got = await Promise.all(
       inboxes.map(async (inbox) => {
-        const got = await this.pullInbox(inbox, waitSeconds, signal, events);
-        if (got) settle.abort();
+        const news = await this.pullInbox(inbox, waitSeconds, signal, events);
+        if (news) settle.abort();
+        return news;
       }),
     );
     for (const loss of await this.mailbox.takeLosses((await listPeers(this.deps)).map((peer) => peer.fingerprint))) {
       const peer = await getPeer(this.deps, loss.peer);
       this.emitter.emit({ type: 'lost', peer: peer ? refOf(peer) : { fingerprint: loss.peer, handle: loss.peer }, count: loss.count }, events);
     }
-    return events;
+    return { events, news: got.includes(true) || events.length > 0 };
   }
 
-  /** Pulls until `signal` aborts; relay trouble pauses (doubling) and never ends the loop. */
+  /**
+   * Pulls until `signal` aborts; relay trouble pauses (doubling) and never ends the loop. While
+   * it runs, `pull` waits for its news (see pull).
+   */
   async run(options: { signal: AbortSignal; waitSeconds?: number }): Promise<void> {
     let pauseMs = 0;
-    while (!options.signal.aborted) {
-      const events = await this.pull({ waitSeconds: options.waitSeconds ?? MAX_LONG_POLL_SECONDS, signal: options.signal });
-      pauseMs = events.some((event) => event.type === 'relayTrouble') ? Math.min(Math.max(pauseMs * 2, PULL_RETRY_BASE_MS), PULL_RETRY_MAX_MS) : 0;
-      // The stop ends the pause too: a window closing must not wait out a 30 s backoff.
-      if (pauseMs > 0) await this.deps.clock.sleep(pauseMs, options.signal);
+    this.runs += 1;
+    try {
+      while (!options.signal.aborted) {
+        const round = await this.pullUntilNews({ waitSeconds: options.waitSeconds ?? MAX_LONG_POLL_SECONDS, signal: options.signal });
+        // Events woke the waiting readers as they happened; news from another process wakes them here.
+        if (round.news && round.events.length === 0) this.wakeWaiters([]);
+        pauseMs = round.events.some((event) => event.type === 'relayTrouble') ? Math.min(Math.max(pauseMs * 2, PULL_RETRY_BASE_MS), PULL_RETRY_MAX_MS) : 0;
+        // The stop ends the pause too: a window closing must not wait out a 30 s backoff.
+        if (pauseMs > 0) await this.deps.clock.sleep(pauseMs, options.signal);
+      }
+    } finally {
+      this.runs -= 1;
+      // Nobody pulls for them any more.
+      if (this.runs === 0) this.wakeWaiters([]);
     }
   }
 
@@ -521,7 +577,7 @@ export class ReceiveRunner {
     }
   }
 
-  /** Reads one inbox; true if it had messages. */
+  /** Reads one inbox; true if it had messages (stored here, or by another process after they woke this one). */
   private async pullInbox(inbox: OwnInbox, waitSeconds: number, signal: AbortSignal, events: MessagingEvent[]): Promise<boolean> {
     const relay = this.deps.relays(inbox.relayUrl);
     try {
@@ -530,21 +586,18 @@ export class ReceiveRunner {
         await relay.ackMessages(inbox.slotId, inbox.ownerToken, unacked);
         this.unacked.delete(inbox.slotId);
       }
-      const until = this.deps.clock.now() + waitSeconds * 1000;
-      for (;;) {
-        const leftSeconds = Math.max(until - this.deps.clock.now(), 0) / 1000;
-        // The long poll only waits for news, holding nothing: another process of this identity
-        // may be waiting on the same inbox and take the news first.
-        if (leftSeconds > 0 && (await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: 0, waitSeconds: leftSeconds, signal })).messages.length === 0) return false;
-        const got = await this.readHeld(inbox, relay, events);
-        if (got === 'waiting') {
-          // A message under the grant of a pairing still in flight: it is read once the peer is pinned.
-          await sleepUnlessAborted(this.deps.clock, PENDING_PAIRING_RECHECK_MS, signal);
-          return false;
-        }
-        // Nothing left when our turn came (another process took it): wait on for the rest of the round.
-        if (got || leftSeconds === 0 || signal.aborted) return got;
+      // The long poll only waits for news, holding nothing: another process of this identity
+      // may be waiting on the same inbox and take the news first.
+      if (waitSeconds > 0 && (await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: 0, waitSeconds, signal })).messages.length === 0) return false;
+      const got = await this.readHeld(inbox, relay, events);
+      if (got === 'waiting') {
+        // A message under the grant of a pairing still in flight: it is read once the peer is pinned.
+        await this.deps.clock.sleep(PENDING_PAIRING_RECHECK_MS, signal);
+        return false;
       }
+      // Nothing left when our turn came after the relay woke us: another process of this
+      // identity stored it first, which is news for whoever waits here too (it is in the mailbox).
+      return got || waitSeconds > 0;
     } catch (error) {
       if (isPairError(error, 'cancelled')) return false;
       // Another process of this identity held the mailbox all along: it is pulling this news.
@@ -783,89 +836,3 @@ export async function decidePeerMove(deps: Pick<MessagingDeps, 'vault' | 'memory
   if (!move) throw new PairError('not_found', `${peer.handle} (${peer.fingerprint}) has not asked to move to another relay.`);
   return { peer: refOf(peer), relayUrl: move.relayUrl };
 }
-
-/**
- * For each pinned peer whose grant points at an inbox this identity no longer has (or whose
- * new grant was not yet announced): a new grant on the current inbox at that relay, sent to the
- * peer in an `inbox` message. Safe to call at any time; resolves the peers told.
- */
-export async function healGrants(deps: MessagingDeps, sender: SendRunner, onTrouble?: (error: PairError, relayUrl: string, peer: PeerRef) => void): Promise<PeerRef[]> {
-  const told: PeerRef[] = [];
-  const inboxes = await listOwnInboxes(deps);
-  const first = await firstInbox(deps);
-  for (const peer of await listPeers(deps)) {
-    const given = peer.grant ?? (first && { ...first, announced: true });
-    if (!given) continue;
-    const current = inboxes.find((inbox) => inbox.relayUrl === given.relayUrl);
-    if (current?.slotId === given.slotId && given.announced) continue;
-    const relay = deps.relays(given.relayUrl);
-    try {
-      const inbox = current ?? (await inboxOn(deps, relay));
-      // An earlier grant that never reached the peer is withdrawn before a new one is made.
-      if (!given.announced && given.grantId !== undefined && given.slotId === inbox.slotId) {
-        await relay.revokeGrant(inbox.slotId, inbox.ownerToken, given.grantId).catch(() => undefined);
-      }
-      const grant = await relay.grant(inbox.slotId, inbox.ownerToken);
-      const record = { relayUrl: inbox.relayUrl, slotId: inbox.slotId, grantId: grant.grantId };
-      await updatePeer(deps, peer.fingerprint, { grant: { ...record, announced: false } });
-      await sender.sendBody(peer, { type: 'inbox', relay_url: inbox.relayUrl, slot_id: inbox.slotId, send_token: grant.sendToken }, false);
-      await updatePeer(deps, peer.fingerprint, { grant: { ...record, announced: true } });
-      told.push(refOf(peer));
-    } catch (error) {
-      if (!isPairError(error)) throw error;
-      onTrouble?.(error, given.relayUrl, refOf(peer));
-    }
-  }
-  return told;
-}
-
-/**
- * Revokes the grants this side no longer stands behind (a peer paired again, or forgotten while
- * the relay was unreachable). What the relay cannot be reached for stays for the next time.
- */
-export async function revokePending(deps: MessagingDeps): Promise<void> {
-  const pending = await pendingRevocations(deps);
-  if (pending.length === 0) return;
-  const inboxes = await listOwnInboxes(deps);
-  const done: string[] = [];
-  for (const grant of pending) {
-    const inbox = inboxes.find((entry) => entry.relayUrl === grant.relayUrl && entry.slotId === grant.slotId);
-    try {
-      if (inbox) await deps.relays(inbox.relayUrl).revokeGrant(inbox.slotId, inbox.ownerToken, grant.grantId);
-      done.push(grant.grantId);
-    } catch (error) {
-      if (!isPairError(error)) throw error;
-      if (!isRelayTrouble(error)) done.push(grant.grantId);
-    }
-  }
-  await revocationsDone(deps, done);
-}
-
-/**
- * Forgets a peer: revokes the grant this side gave it (so its sends get 401), then unpins it and
- * deletes its send token. The revocation is best effort (the relay may be down or have restarted);
- * `revoked` says whether the relay confirmed it.
- */
-export async function forgetAndRevoke(deps: MessagingDeps, fingerprint: string): Promise<{ forgotten: boolean; revoked: boolean }> {
-  const peer = await getPeer(deps, fingerprint);
-  let revoked = false;
-  const grant = peer?.grant;
-  if (grant?.grantId !== undefined) {
-    const inbox = (await listOwnInboxes(deps)).find((entry) => entry.relayUrl === grant.relayUrl && entry.slotId === grant.slotId);
-    if (inbox) {
-      try {
-        await deps.relays(inbox.relayUrl).revokeGrant(inbox.slotId, inbox.ownerToken, grant.grantId);
-        revoked = true;
-      } catch (error) {
-        if (!isPairError(error)) throw error;
-        deps.log?.(`could not revoke the grant of ${fingerprint} at ${inbox.relayUrl}: ${error.code}`);
-        // Tried again by the receive runner once the relay answers; a gone inbox needs nothing.
-        if (isRelayTrouble(error)) await rememberRevocation(deps, { relayUrl: inbox.relayUrl, slotId: inbox.slotId, grantId: grant.grantId });
-      }
-    }
-  }
-  const forgotten = await forgetPeer(deps, fingerprint);
-  await new Mailbox(deps).exclusive(() => new ReceiveKeys(deps).forget(fingerprint));
-  return { forgotten, revoked };
-}
-

@@ -11,6 +11,7 @@ import { setMaxListeners } from 'node:events';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { PairingRunners } from '../core/pairing.js';
 import type { RelayConnector } from '../core/ports.js';
+import type { BudgetLimits } from '../core/inbox.js';
 import { SessionStore } from '../core/store.js';
 import { createRelayConnector } from '../relay/client.js';
 import { openConfirmChannel } from '../node/confirmChannel.js';
@@ -29,6 +30,8 @@ export interface StdioOptions {
   confirmSends?: boolean;
   /** A CLI command line for the person (`confirm ID`, `send ...`), as this server was started and with its home. */
   personCommand?: (args: string) => string;
+  /** The hourly budgets the person set (flags or environment); the core's defaults otherwise. */
+  budgets?: Partial<BudgetLimits>;
 }
 
 /** Serves until the client closes stdin. */
@@ -56,7 +59,7 @@ export async function runStdioServer(options: StdioOptions): Promise<void> {
   if (inFlight.length > 0) log(`restored ${inFlight.length} pairing(s) in flight`);
   for (const snapshot of inFlight) runners.run(snapshot.sessionId);
   const channel = await openConfirmChannel(options.home, store, runners);
-  const server = createMcpServer({ store, deps, runners, defaultRelayUrl: options.relayUrl, log, ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }), ...(options.personCommand && { personCommand: options.personCommand }), runByAnother: (sessionId) => writers.holder(sessionId) });
+  const server = createMcpServer({ store, deps, runners, defaultRelayUrl: options.relayUrl, log, ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }), ...(options.personCommand && { personCommand: options.personCommand }), runByAnother: (sessionId) => writers.holder(sessionId), receiveWhileConnected: true, ...(options.budgets && { budgets: options.budgets }) });
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     transport.onclose = resolve;

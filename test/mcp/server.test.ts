@@ -8,7 +8,7 @@ import type { CallToolResult, ElicitResult } from '@modelcontextprotocol/sdk/typ
 import { MemoryKeyValueStore } from '../../src/core/routedStore.js';
 import type { SessionDeps } from '../../src/core/session.js';
 import { SessionStore } from '../../src/core/store.js';
-import { MAX_DIGIT_PROMPTS } from '../../src/mcp/server.js';
+import { MAX_DIGIT_PROMPTS } from '../../src/mcp/sasElicitation.js';
 import { type TestRelay, startTestRelay, testRelayConnector } from '../helpers/relays.js';
 import { systemRandom } from '../../src/node/system.js';
 import { Pids, runRelayMain } from '../helpers/relayProcess.js';
