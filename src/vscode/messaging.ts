@@ -72,6 +72,9 @@ export class WindowMessaging {
 
   private stopSentEvents: () => void;
 
+  /** How many changes the views were told of: a wait reading the mailbox sees one it missed. */
+  private changeCount = 0;
+
   constructor(private readonly options: WindowMessagingOptions) {
     this.receiver = this.newReceiver();
     this.stopSentEvents = this.watchSends();
@@ -87,8 +90,9 @@ export class WindowMessaging {
   /**
    * The runner the MCP messaging tools use in this window: they send, read and acknowledge
    * through the window's mailbox, and their `pull` waits for the window's own pull (here or in
-   * the window holding the lease) to report something, up to the wait asked, instead of reading
-   * the relay a second time. Resolves no events: the person hears of losses from the window.
+   * the window holding the lease) to store a new unread message, up to the wait asked, instead
+   * of reading the relay a second time. Resolves no events: the person hears of losses from the
+   * window.
    */
   forTools(): MessageReceiver {
     const receiver = this.receiver;
@@ -96,9 +100,11 @@ export class WindowMessaging {
       mailbox: receiver.mailbox,
       sender: receiver.sender,
       pull: async (options) => {
-        await this.wake();
         const waitMs = Math.max(options?.waitSeconds ?? 0, 0) * 1000;
-        if (waitMs > 0) await this.nextChange(waitMs, options?.signal);
+        // Taken before the wake, so a message its pull stores already counts as new.
+        const held = waitMs > 0 ? await this.unreadKeys() : undefined;
+        await this.wake();
+        if (held) await this.untilNewUnread(held, waitMs, options?.signal);
         return [];
       },
       markRead: async (refs) => {
@@ -112,6 +118,31 @@ export class WindowMessaging {
         return changed;
       },
     };
+  }
+
+  /**
+   * Resolves once the mailbox holds an unread message that `held` did not, after `ms`, or when
+   * `signal` aborts. Every change the views hear of is a reason to look, not an answer: most are
+   * the refresh tick, a receipt or a send. A window that does not pull learns of new mail only
+   * through its refresh tick, so waiting for a `message` event would not do either.
+   */
+  private async untilNewUnread(held: Set<string>, ms: number, signal: AbortSignal | undefined): Promise<void> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const changesBefore = this.changeCount;
+      if ([...(await this.unreadKeys())].some((key) => !held.has(key))) return;
+      const left = deadline - Date.now();
+      if (left <= 0 || signal?.aborted) return;
+      // A change while the mailbox was read is looked at again at once, not missed.
+      if (this.changeCount === changesBefore) await this.nextChange(left, signal);
+    }
+  }
+
+  /** Every unread message this window's mailbox holds, as `peer id`. */
+  private async unreadKeys(): Promise<Set<string>> {
+    const peers = (await listPeers(this.options.deps)).map((peer) => peer.fingerprint);
+    const unread = await this.receiver.mailbox.list(peers, { direction: 'in', unreadOnly: true });
+    return new Set(unread.map((record) => `${record.peer} ${record.id}`));
   }
 
   /** Resolves on the next change the views hear of, after `ms`, or when `signal` aborts. */
@@ -165,6 +196,7 @@ export class WindowMessaging {
 
   /** Tells every view to re-read the mailbox. */
   changed(): void {
+    this.changeCount += 1;
     for (const listener of [...this.listeners]) listener();
   }
 

@@ -224,6 +224,35 @@ describe('messages in the extension, over a stand-in vscode and a real relay', (
     }
   });
 
+  it('an agent\'s inbox_read wait goes on through changes that bring no new message (a refresh, a receipt) and ends on the message', async () => {
+    const { alice, bobMail } = await pairedWindow();
+    await activate(windowStorageOf(alice));
+    const provider = fake.mcpProviders.get(MCP_PROVIDER_ID);
+    const resolved = await provider?.resolveMcpServerDefinition?.(provider.provideMcpServerDefinitions()[0] ?? (undefined as never));
+    assert.ok(resolved);
+    const client = new Client({ name: 'messaging-wait-test', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(resolved.uri.toString()), { requestInit: { headers: resolved.headers } }));
+    try {
+      await until('the window to pull', () => logText().includes('this window pulls the messages of alice'));
+      const wait = { settled: false };
+      const reading = client.callTool({ name: 'inbox_read', arguments: { wait_seconds: 30 } }).finally(() => {
+        wait.settled = true;
+      });
+      // The views are told of changes that are not a new message (here the Peers view's refresh,
+      // as the refresh tick or a receipt would) all through the first second of the wait.
+      for (let round = 0; round < 50 && !wait.settled; round += 1) {
+        await fake.commands.get(COMMANDS.refreshPeers)?.();
+        await sleep(20);
+      }
+      assert.equal(wait.settled, false, 'the wait ended on a change that brought no message');
+      await bobMail.sender.send('alice', { type: 'text', text: 'worth the wait' });
+      const read = (await reading).structuredContent as { messages: { body: { text: string } }[] };
+      assert.deepEqual(read.messages.map((message) => message.body.text), ['worth the wait']);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('sends from the command, forgets from a Peers view row (revoking the grant), and keeps no message text in the log', async () => {
     const { alice, bob, bobMail } = await pairedWindow();
     await activate(windowStorageOf(alice));
