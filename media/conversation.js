@@ -1,16 +1,27 @@
 // A conversation panel's page script. It renders what the extension sends (display data only)
 // and sends back `ready`, `send` with the typed text, `askAgent` with a message id, and
-// `cancel` with the id of a queued message. Messages
-// from the extension are checked before use, and the peer's text is written with textContent,
-// never as HTML. The contract is src/vscode/conversationMessages.ts.
+// `cancel` with the id of a queued message. Messages from the extension are checked before use,
+// and the peer's text is written with textContent, never as HTML.
+// The contract is src/vscode/conversationMessages.ts; this file is type-checked against it
+// (tsconfig.media.json), so the two sides cannot drift apart.
+// @ts-check
+/** @typedef {import('../src/vscode/conversationMessages.js').ConversationView} ConversationView */
+/** @typedef {import('../src/vscode/conversationMessages.js').ConversationEntry} ConversationEntry */
+/** @typedef {import('../src/vscode/conversationMessages.js').ConversationToHost} ConversationToHost */
+/** @typedef {import('../src/vscode/conversationMessages.js').EntryState} EntryState */
 (function () {
   'use strict';
 
+  /** @type {WebviewApi<ConversationToHost>} */
   const vscode = acquireVsCodeApi();
-  const STATES = ['unread', 'read', 'handled', 'queued', 'sent', 'delivered', 'failed', 'cancelled'];
+  /** Every state an entry may be in: the contract's, checked complete by the type. */
+  const STATES = /** @satisfies {Record<EntryState, true>} */ ({ unread: true, read: true, handled: true, queued: true, sent: true, delivered: true, failed: true, cancelled: true });
+  /** @type {ConversationEntry['kind'][]} */
   const KINDS = ['text', 'data', 'unsupported'];
+  /** The contract's MAX_COMPOSE_CHARS (the page loads no module to import it from). */
   const MAX_COMPOSE_CHARS = 64 * 1024;
 
+  /** @param {string} id */
   const byId = (id) => {
     const element = document.getElementById(id);
     if (!element) throw new Error(`missing #${id}`);
@@ -22,29 +33,39 @@
   const lost = byId('lost');
   const forwardSecrecy = byId('forward-secrecy');
   /** Whether the peer's messages have forward secrecy yet (PROTOCOL.md section 7). */
-  const FORWARD_SECRECY = {
+  const FORWARD_SECRECY = /** @satisfies {Record<ConversationView['forwardSecrecy'], string>} */ ({
     on: 'Forward secrecy on: a stolen key cannot open these messages later or forge theirs.',
     upgrading: 'Forward secrecy upgrading: on once you have both sent a message.',
     off: 'No forward secrecy yet: their app speaks only the older message format.',
-  };
+  });
   const log = byId('log');
   const empty = byId('empty');
   const entries = byId('entries');
   const form = byId('compose');
-  const input = byId('message');
+  const input = /** @type {HTMLTextAreaElement} */ (byId('message'));
   const sendError = byId('send-error');
-  const sendButton = byId('send');
+  const sendButton = /** @type {HTMLButtonElement} */ (byId('send'));
 
+  /** @param {unknown} value @returns {value is string} */
   const isString = (value) => typeof value === 'string';
+  /** @param {unknown} value @returns {value is number} */
   const isCount = (value) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+  /**
+   * @param {any} entry
+   * @returns {entry is ConversationEntry}
+   */
   function isEntry(entry) {
     return (
       typeof entry === 'object' && entry !== null &&
       isString(entry.id) && (entry.direction === 'in' || entry.direction === 'out') &&
       KINDS.includes(entry.kind) && isString(entry.text) && isString(entry.sentAt) &&
-      STATES.includes(entry.state) && (entry.replyTo === undefined || isString(entry.replyTo))
+      isString(entry.state) && Object.hasOwn(STATES, entry.state) && (entry.replyTo === undefined || isString(entry.replyTo))
     );
   }
+  /**
+   * @param {any} view
+   * @returns {view is ConversationView}
+   */
   function isView(view) {
     return (
       typeof view === 'object' && view !== null &&
@@ -57,6 +78,7 @@
     );
   }
 
+  /** @param {string} sentAt */
   function formatTime(sentAt) {
     const date = new Date(sentAt);
     if (Number.isNaN(date.getTime())) return sentAt;
@@ -64,6 +86,7 @@
     return sameDay ? date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : date.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
   }
 
+  /** @param {EntryState} state */
   function stateText(state) {
     switch (state) {
       case 'queued':
@@ -81,6 +104,13 @@
     }
   }
 
+  /**
+   * @template {keyof HTMLElementTagNameMap} Tag
+   * @param {Tag} tag
+   * @param {string} className
+   * @param {string} [text]
+   * @returns {HTMLElementTagNameMap[Tag]}
+   */
   function element(tag, className, text) {
     const node = document.createElement(tag);
     if (className) node.className = className;
@@ -88,6 +118,10 @@
     return node;
   }
 
+  /**
+   * @param {ConversationEntry} entry
+   * @param {string} peerHandle
+   */
   function renderEntry(entry, peerHandle) {
     const item = element('li', `entry ${entry.direction} ${entry.kind}`);
     item.dataset.id = entry.id;
@@ -98,6 +132,7 @@
     time.dateTime = entry.sentAt;
     meta.append(time);
     if (entry.direction === 'out') {
+      /** @type {Partial<Record<EntryState, string>>} */
       const marks = { queued: '⧖ queued', sent: '✓ sent', delivered: '✓✓ delivered', failed: '✗ not sent', cancelled: '✗ cancelled' };
       const mark = element('span', `mark ${entry.state}`, marks[entry.state] || entry.state);
       mark.title = stateText(entry.state);
@@ -132,6 +167,7 @@
   /** The last view rendered, as JSON: the host re-sends unchanged views, which must not reset a selection. */
   let lastRendered = '';
 
+  /** @param {ConversationView} view */
   function render(view) {
     main.dataset.state = 'ready';
     handle.textContent = view.peer.handle;
@@ -188,6 +224,7 @@
   });
 
   window.addEventListener('message', (event) => {
+    /** @type {any} */
     const message = event.data;
     if (typeof message !== 'object' || message === null) return;
     if (message.type === 'sent') {
