@@ -190,7 +190,12 @@ export async function inboxCommand(deps: MessagingDeps, context: CliContext, inp
 
   const events = await receiver.pull({ waitSeconds });
   for (const event of events) render.event(event);
-  await receiver.markHandled(events.flatMap((event) => (event.type === 'message' ? [event.record] : [])));
+  const pulledHere = events.flatMap((event) => (event.type === 'message' ? [event.record] : []));
+  // The pull also returns when another process of this home stored what arrived: shown here too.
+  const shown = new Set([...earlier, ...pulledHere].map((record) => record.id));
+  const storedElsewhere = (await receiver.mailbox.list(peers.map((peer) => peer.fingerprint), { direction: 'in' })).filter((record) => record.state !== 'handled' && !shown.has(record.id));
+  for (const record of storedElsewhere) render.message(record, handles.get(record.peer) ?? record.peer);
+  await receiver.markHandled([...pulledHere, ...storedElsewhere]);
   // Only a read that failed fails the command; a peer not told of a new inbox yet is retried later.
   const trouble = events.find((event): event is Extract<MessagingEvent, { type: 'relayTrouble' }> => event.type === 'relayTrouble' && event.peer === undefined);
   if (render.count === 0 && earlier.length === 0 && !trouble) terminal.say(waitSeconds > 0 ? `No new messages in ${waitSeconds} s.` : 'No new messages.');

@@ -22,7 +22,10 @@
 //   receiver.on((event) => ...)               every event below, as it happens
 //   await receiver.pull({ waitSeconds, signal })   one round over every own inbox (long-polls up
 //                                             to waitSeconds, any length, while nothing happens);
-//                                             resolves the events of that round
+//                                             resolves the events of that round the moment a
+//                                             message is accepted (here, or by another process:
+//                                             then with no events; read the mailbox). While `run`
+//                                             goes on, it waits for the loop's next news instead
 //   await receiver.run({ signal })            pulls until the signal aborts; relay trouble is an
 //                                             event and a pause, never the end
 //   await receiver.markRead(refs)             unread → read (no receipt)
@@ -132,19 +135,6 @@ export const OUTBOX_MAX_AGE_MS = 7 * 24 * 60 * 60 * 1000;
 export const PENDING_PAIRING_RECHECK_MS = 1000;
 /** How often a receiver retries telling peers about a grant they have not heard of yet and sending receipts that failed, and prunes the mailbox. */
 export const HEAL_INTERVAL_MS = 60_000;
-
-/** Sleeps `ms` on the clock, or less if `signal` aborts first. */
-async function sleepUnlessAborted(clock: Clock, ms: number, signal: AbortSignal | undefined): Promise<void> {
-  if (!signal) return clock.sleep(ms);
-  if (signal.aborted) return;
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<void>((resolve) => {
-    onAbort = resolve;
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-  await Promise.race([clock.sleep(ms), aborted]);
-  if (onAbort) signal.removeEventListener('abort', onAbort);
-}
 
 const refOf = (peer: PinnedPeer): PeerRef => ({ fingerprint: peer.fingerprint, handle: peer.handle });
 const publicKeyOf = (peer: PinnedPeer): Uint8Array => fromBase64(peer.card.key, 'card key', 32);
@@ -390,6 +380,12 @@ export class SendRunner {
 // ---------------------------------------------------------------------------------------------
 // Receiving.
 
+/** What one round of a pull did: its events, and whether anything happened (here or in another process). */
+interface Round {
+  events: MessagingEvent[];
+  news: boolean;
+}
+
 export interface ReceiveOptions extends MailboxOptions {
   sender?: SendRunner;
 }
@@ -402,6 +398,10 @@ export class ReceiveRunner {
   private readonly unacked = new Map<string, number>();
   /** When grants were last healed (a move another process saw, an announcement that failed); after a move, at once. */
   private healedAt: number | undefined;
+  /** `run` loops going on now: while one does, `pull` waits for its news instead of reading. */
+  private runs = 0;
+  /** Readers waiting (pull with a wait) for the running loop's next news. */
+  private readonly waiters = new Set<(events: MessagingEvent[]) => void>();
 
   constructor(
     private readonly deps: MessagingDeps,
@@ -410,6 +410,10 @@ export class ReceiveRunner {
     this.mailbox = new Mailbox(deps, options);
     this.sender = options.sender ?? new SendRunner(deps, this.mailbox);
     this.emitter = new Emitter(deps.log);
+    // A waiting reader returns the moment the running loop accepts a message (or has other news).
+    this.emitter.on((event) => {
+      this.wakeWaiters([event]);
+    });
   }
 
   on(listener: MessagingListener): () => void {
@@ -418,25 +422,57 @@ export class ReceiveRunner {
 
   /**
    * One round over every own inbox: reads (long-polling up to `waitSeconds` while all are
-   * empty), checks and stores each envelope, acknowledges what was stored, reports losses.
+   * empty), checks and stores each envelope, acknowledges what was stored, reports losses. It
+   * returns the moment something happened: a message this round accepted, or one another
+   * process of the identity accepted first (the round's events are then empty, and the caller
+   * finds it in the mailbox). While `run` pulls in this process, it reads nothing itself and
+   * waits for the loop's next news instead (two pulls of one runner would only race each other).
    */
   async pull(options: { waitSeconds?: number; signal?: AbortSignal } = {}): Promise<MessagingEvent[]> {
+    if (this.runs > 0) return this.nextNewsOfRun(options);
+    return (await this.pullUntilNews(options)).events;
+  }
+
+  private async pullUntilNews(options: { waitSeconds?: number; signal?: AbortSignal }): Promise<Round> {
     const deadline = this.deps.clock.now() + Math.max(options.waitSeconds ?? 0, 0) * 1000;
     if ((await listOwnInboxes(this.deps)).length === 0) {
       // Nothing to read yet (no pairing made an inbox): the wait still passes, so `run` does not spin.
       const waitMs = Math.min(deadline - this.deps.clock.now(), MAX_WAIT_SECONDS * 1000);
-      if (waitMs > 0) await sleepUnlessAborted(this.deps.clock, waitMs, options.signal);
-      return [];
+      if (waitMs > 0 && !options.signal?.aborted) await this.deps.clock.sleep(waitMs, options.signal);
+      return { events: [], news: false };
     }
     // Waits longer than one long poll are several long polls, until something happens.
     for (;;) {
       const leftSeconds = Math.max(deadline - this.deps.clock.now(), 0) / 1000;
-      const events = await this.pullRound(Math.min(leftSeconds, MAX_WAIT_SECONDS), options.signal);
-      if (events.length > 0 || leftSeconds <= MAX_WAIT_SECONDS || options.signal?.aborted) return events;
+      const round = await this.pullRound(Math.min(leftSeconds, MAX_WAIT_SECONDS), options.signal);
+      if (round.news || leftSeconds <= MAX_WAIT_SECONDS || options.signal?.aborted) return round;
     }
   }
 
-  private async pullRound(waitSeconds: number, outerSignal: AbortSignal | undefined): Promise<MessagingEvent[]> {
+  /** A reader's wait while `run` pulls: up to `waitSeconds`, ended by the loop's next event or news. */
+  private async nextNewsOfRun(options: { waitSeconds?: number; signal?: AbortSignal }): Promise<MessagingEvent[]> {
+    const waitMs = Math.max(options.waitSeconds ?? 0, 0) * 1000;
+    if (waitMs <= 0) return [];
+    const woken = new AbortController();
+    let news: MessagingEvent[] = [];
+    const waiter = (events: MessagingEvent[]): void => {
+      news = events;
+      woken.abort();
+    };
+    this.waiters.add(waiter);
+    try {
+      await this.deps.clock.sleep(waitMs, options.signal ? AbortSignal.any([options.signal, woken.signal]) : woken.signal);
+    } finally {
+      this.waiters.delete(waiter);
+    }
+    return news;
+  }
+
+  private wakeWaiters(events: MessagingEvent[]): void {
+    for (const waiter of [...this.waiters]) waiter(events);
+  }
+
+  private async pullRound(waitSeconds: number, outerSignal: AbortSignal | undefined): Promise<Round> {
     const events: MessagingEvent[] = [];
     const now = this.deps.clock.now();
     if (this.healedAt === undefined || now - this.healedAt >= HEAL_INTERVAL_MS) {
@@ -463,31 +499,44 @@ export class ReceiveRunner {
       stopForwarding();
     }
     const inboxes = await listOwnInboxes(this.deps);
-    if (inboxes.length === 0) return events;
+    if (inboxes.length === 0) return { events, news: events.length > 0 };
     // Every inbox is long-polled at once; the first one with news ends the others' waits.
     const settle = new AbortController();
     const signal = outerSignal ? AbortSignal.any([outerSignal, settle.signal]) : settle.signal;
-    await Promise.all(
+    const got = await Promise.all(
       inboxes.map(async (inbox) => {
-        const got = await this.pullInbox(inbox, waitSeconds, signal, events);
-        if (got) settle.abort();
+        const news = await this.pullInbox(inbox, waitSeconds, signal, events);
+        if (news) settle.abort();
+        return news;
       }),
     );
     for (const loss of await this.mailbox.takeLosses((await listPeers(this.deps)).map((peer) => peer.fingerprint))) {
       const peer = await getPeer(this.deps, loss.peer);
       this.emitter.emit({ type: 'lost', peer: peer ? refOf(peer) : { fingerprint: loss.peer, handle: loss.peer }, count: loss.count }, events);
     }
-    return events;
+    return { events, news: got.includes(true) || events.length > 0 };
   }
 
-  /** Pulls until `signal` aborts; relay trouble pauses (doubling) and never ends the loop. */
+  /**
+   * Pulls until `signal` aborts; relay trouble pauses (doubling) and never ends the loop. While
+   * it runs, `pull` waits for its news (see pull).
+   */
   async run(options: { signal: AbortSignal; waitSeconds?: number }): Promise<void> {
     let pauseMs = 0;
-    while (!options.signal.aborted) {
-      const events = await this.pull({ waitSeconds: options.waitSeconds ?? MAX_WAIT_SECONDS, signal: options.signal });
-      pauseMs = events.some((event) => event.type === 'relayTrouble') ? Math.min(Math.max(pauseMs * 2, PULL_RETRY_BASE_MS), PULL_RETRY_MAX_MS) : 0;
-      // The stop ends the pause too: a window closing must not wait out a 30 s backoff.
-      if (pauseMs > 0) await this.deps.clock.sleep(pauseMs, options.signal);
+    this.runs += 1;
+    try {
+      while (!options.signal.aborted) {
+        const round = await this.pullUntilNews({ waitSeconds: options.waitSeconds ?? MAX_WAIT_SECONDS, signal: options.signal });
+        // Events woke the waiting readers as they happened; news from another process wakes them here.
+        if (round.news && round.events.length === 0) this.wakeWaiters([]);
+        pauseMs = round.events.some((event) => event.type === 'relayTrouble') ? Math.min(Math.max(pauseMs * 2, PULL_RETRY_BASE_MS), PULL_RETRY_MAX_MS) : 0;
+        // The stop ends the pause too: a window closing must not wait out a 30 s backoff.
+        if (pauseMs > 0) await this.deps.clock.sleep(pauseMs, options.signal);
+      }
+    } finally {
+      this.runs -= 1;
+      // Nobody pulls for them any more.
+      if (this.runs === 0) this.wakeWaiters([]);
     }
   }
 
@@ -523,7 +572,7 @@ export class ReceiveRunner {
     }
   }
 
-  /** Reads one inbox; true if it had messages. */
+  /** Reads one inbox; true if it had messages (stored here, or by another process after they woke this one). */
   private async pullInbox(inbox: OwnInbox, waitSeconds: number, signal: AbortSignal, events: MessagingEvent[]): Promise<boolean> {
     const relay = this.deps.relays(inbox.relayUrl);
     try {
@@ -532,21 +581,18 @@ export class ReceiveRunner {
         await relay.ackMessages(inbox.slotId, inbox.ownerToken, unacked);
         this.unacked.delete(inbox.slotId);
       }
-      const until = this.deps.clock.now() + waitSeconds * 1000;
-      for (;;) {
-        const leftSeconds = Math.max(until - this.deps.clock.now(), 0) / 1000;
-        // The long poll only waits for news, holding nothing: another process of this identity
-        // may be waiting on the same inbox and take the news first.
-        if (leftSeconds > 0 && (await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: 0, waitSeconds: leftSeconds, signal })).messages.length === 0) return false;
-        const got = await this.readHeld(inbox, relay, events);
-        if (got === 'waiting') {
-          // A message under the grant of a pairing still in flight: it is read once the peer is pinned.
-          await sleepUnlessAborted(this.deps.clock, PENDING_PAIRING_RECHECK_MS, signal);
-          return false;
-        }
-        // Nothing left when our turn came (another process took it): wait on for the rest of the round.
-        if (got || leftSeconds === 0 || signal.aborted) return got;
+      // The long poll only waits for news, holding nothing: another process of this identity
+      // may be waiting on the same inbox and take the news first.
+      if (waitSeconds > 0 && (await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: 0, waitSeconds, signal })).messages.length === 0) return false;
+      const got = await this.readHeld(inbox, relay, events);
+      if (got === 'waiting') {
+        // A message under the grant of a pairing still in flight: it is read once the peer is pinned.
+        await this.deps.clock.sleep(PENDING_PAIRING_RECHECK_MS, signal);
+        return false;
       }
+      // Nothing left when our turn came after the relay woke us: another process of this
+      // identity stored it first, which is news for whoever waits here too (it is in the mailbox).
+      return got || waitSeconds > 0;
     } catch (error) {
       if (isPairError(error, 'cancelled')) return false;
       // Another process of this identity held the mailbox all along: it is pulling this news.

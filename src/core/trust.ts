@@ -16,6 +16,10 @@
 //                                    or forgotten while its relay was unreachable), revoked by the
 //                                    receive runner once the relay answers
 //
+// A record also keeps the person's rule for the peer's messages (`rule`: notify, agent or mute,
+// core/vocabulary.ts). Records written before rules existed have none and read as `notify`;
+// pairing with the peer again keeps the rule it had.
+//
 // Write order: pinning writes the token, then the record, then the index; forgetting removes
 // the index entry first. A peer counts as pinned only while the index lists it, so an
 // interruption at any point leaves either the old state or the new one, never half a peer.
@@ -24,6 +28,7 @@ import { PairError, badInput } from './errors.js';
 import { type Card, FINGERPRINT_PATTERN, cardFingerprint, isRfc3339Utc, verifyCard } from './identity.js';
 import { AsyncLock } from './lock.js';
 import type { Memory, Vault } from './ports.js';
+import { DEFAULT_PEER_RULE, type PeerRule, isPeerRule, parsePeerRule } from './vocabulary.js';
 
 export const PEERS_INDEX_KEY = 'peers.index';
 export const GRANTS_TO_REVOKE_KEY = 'grants.toRevoke';
@@ -50,7 +55,12 @@ export interface PinnedPeer {
   pinnedAt: string;
   /** The grant this side gave the peer for one of its own inboxes: where the peer sends. */
   grant?: PeerGrant;
+  /** What this side does with the peer's messages; only the person sets it (setPeerRule). */
+  rule: PeerRule;
 }
+
+/** A peer as pairing pins it: the rule is not pairing's to choose (a new peer gets the default, a re-paired one keeps its own). */
+export type PeerToPin = Omit<PinnedPeer, 'rule'>;
 
 export interface PeerGrant {
   relayUrl: string;
@@ -116,6 +126,13 @@ async function readIndex(memory: Memory): Promise<string[]> {
   return parsed;
 }
 
+/** A record's rule: absent in records written before rules existed, which read as the default. */
+function readRule(value: unknown): PeerRule {
+  if (value === undefined) return DEFAULT_PEER_RULE;
+  if (!isPeerRule(value)) throw new Error('bad rule');
+  return value;
+}
+
 async function readRecord(memory: Memory, fingerprint: string): Promise<PinnedPeer | undefined> {
   const stored = await memory.get(peerRecordKey(fingerprint));
   if (stored === undefined) return undefined;
@@ -126,7 +143,8 @@ async function readRecord(memory: Memory, fingerprint: string): Promise<PinnedPe
     if (record.fingerprint !== fingerprint || cardFingerprint(card) !== fingerprint) throw new Error('fingerprint mismatch');
     if (typeof record.relayUrl !== 'string' || typeof record.slotId !== 'string' || !isRfc3339Utc(record.pinnedAt)) throw new Error('bad fields');
     const grant = readGrant(record.grant);
-    return { fingerprint, handle: card.handle, card, relayUrl: record.relayUrl, slotId: record.slotId, pinnedAt: record.pinnedAt, ...(grant && { grant }) };
+    const rule = readRule((record as { rule?: unknown }).rule);
+    return { fingerprint, handle: card.handle, card, relayUrl: record.relayUrl, slotId: record.slotId, pinnedAt: record.pinnedAt, ...(grant && { grant }), rule };
   } catch (error) {
     throw new PairError('storage_failed', `The record of pinned peer ${fingerprint} is damaged; forget the peer and pair again.`, { cause: error });
   }
@@ -134,14 +152,14 @@ async function readRecord(memory: Memory, fingerprint: string): Promise<PinnedPe
 
 /**
  * Pins a peer whose card has been verified, with the send token for its inbox. Pinning the same
- * fingerprint again replaces the record and the token.
+ * fingerprint again replaces the record and the token, and keeps the person's rule.
  */
-export async function pinPeer(deps: TrustDeps, peer: PinnedPeer, sendToken: string): Promise<void> {
+export async function pinPeer(deps: TrustDeps, peer: PeerToPin, sendToken: string): Promise<void> {
   const fingerprint = requireFingerprint(peer.fingerprint);
   const card = verifyCard(peer.card);
   if (cardFingerprint(card) !== fingerprint) throw badInput('peer.fingerprint', 'does not match the card', "the fingerprint of the card's key");
   if (peer.handle !== card.handle) throw badInput('peer.handle', 'does not match the card', "the card's handle");
-  const record: PinnedPeer = {
+  const record: PeerToPin = {
     fingerprint,
     handle: card.handle,
     card,
@@ -160,7 +178,8 @@ export async function pinPeer(deps: TrustDeps, peer: PinnedPeer, sendToken: stri
       await queueRevocation(deps.memory, { relayUrl: previousGrant.relayUrl, slotId: previousGrant.slotId, grantId: previousGrant.grantId });
     }
     await deps.vault.set(peerSendTokenKey(fingerprint), sendToken);
-    await deps.memory.set(peerRecordKey(fingerprint), JSON.stringify(record));
+    const pinned: PinnedPeer = { ...record, rule: previous?.rule ?? DEFAULT_PEER_RULE };
+    await deps.memory.set(peerRecordKey(fingerprint), JSON.stringify(pinned));
     const index = await readIndex(deps.memory);
     if (!index.includes(fingerprint)) await deps.memory.set(PEERS_INDEX_KEY, JSON.stringify([...index, fingerprint]));
   });
@@ -226,6 +245,23 @@ export async function updatePeer(
     if (change.grant) record.grant = readGrant(change.grant) as PeerGrant;
     await deps.memory.set(peerRecordKey(wanted), JSON.stringify(record));
     return true;
+  });
+}
+
+/**
+ * The person sets what this side does with a pinned peer's messages (never an agent: no MCP tool
+ * calls this). Resolves the peer as it is now, or undefined if it is not pinned.
+ */
+export async function setPeerRule(deps: TrustDeps, fingerprint: string, rule: PeerRule): Promise<PinnedPeer | undefined> {
+  const wanted = requireFingerprint(fingerprint);
+  const checked = parsePeerRule(rule);
+  return trustLock(deps.memory).run(async () => {
+    if (!(await readIndex(deps.memory)).includes(wanted)) return undefined;
+    const record = await readRecord(deps.memory, wanted);
+    if (!record) return undefined;
+    const changed: PinnedPeer = { ...record, rule: checked };
+    await deps.memory.set(peerRecordKey(wanted), JSON.stringify(changed));
+    return changed;
   });
 }
 

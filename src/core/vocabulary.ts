@@ -58,3 +58,47 @@ export function normaliseRelayUrl(url: string): string {
   if (parsed.search !== '' || parsed.hash !== '') throw badInput('relay URL', 'has a query or fragment', `${URL_EXPECTED}, without ? or #`);
   return parsed.origin + parsed.pathname.replace(/\/+$/, '');
 }
+
+/**
+ * What this side does with a pinned peer's messages, set by the person per peer (never by an
+ * agent): `notify` tells the person (the default, and what peers pinned before rules existed
+ * get), `agent` hands each message to the working agent on its own (a channel push, a resource
+ * update, `inbox --follow --exec`, VS Code Chat) within AUTO_HANDOVERS_PER_PEER_PER_HOUR,
+ * `mute` stores and counts them without a word.
+ */
+export const PEER_RULES = ['notify', 'agent', 'mute'] as const;
+export type PeerRule = (typeof PEER_RULES)[number];
+export const DEFAULT_PEER_RULE: PeerRule = 'notify';
+
+export function isPeerRule(value: unknown): value is PeerRule {
+  return typeof value === 'string' && (PEER_RULES as readonly string[]).includes(value);
+}
+
+/** A rule as the person typed it (any case, spaces around); anything else names the allowed words. */
+export function parsePeerRule(value: string): PeerRule {
+  const rule = typeof value === 'string' ? value.trim().toLowerCase() : '';
+  if (!isPeerRule(rule)) throw badInput('rule', `${JSON.stringify(typeof value === 'string' ? value.slice(0, 40) : value)} is not a rule`, `one of ${PEER_RULES.join(', ')}`);
+  return rule;
+}
+
+/**
+ * The loop guard: messages an agent may send to one peer in any hour without the person
+ * (two agents told to answer each other stop here). Past it the person is asked, or the send is
+ * refused where nobody can be asked.
+ */
+export const AGENT_SENDS_PER_PEER_PER_HOUR = 30;
+/**
+ * The flood guard: messages from one `agent`-rule peer handed to an agent on their own in any
+ * hour. Past it they wait unread for the person.
+ */
+export const AUTO_HANDOVERS_PER_PEER_PER_HOUR = 20;
+/** The largest budget a person may set (per peer per hour), so a typo cannot switch the guard off. */
+export const MAX_BUDGET_PER_HOUR = 10_000;
+
+/** A budget as a person typed it (flag, env variable or setting): a whole number 0..MAX_BUDGET_PER_HOUR. */
+export function parseBudgetPerHour(value: string | number, what: string): number {
+  const text = String(value).trim();
+  const number = /^\d{1,6}$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(number) || number > MAX_BUDGET_PER_HOUR) throw badInput(what, `${JSON.stringify(text.slice(0, 20))} is not a budget`, `a whole number of messages per peer per hour from 0 to ${MAX_BUDGET_PER_HOUR}`);
+  return number;
+}

@@ -13,7 +13,7 @@ function makeCard(handle: string, seedByte: number): Card {
 
 function makePeer(handle: string, seedByte: number, overrides: Partial<PinnedPeer> = {}): PinnedPeer {
   const card = makeCard(handle, seedByte);
-  return { fingerprint: cardFingerprint(card), handle, card, relayUrl: 'http://127.0.0.1:8771', slotId: 'ab'.repeat(16), pinnedAt: '2026-11-25T10:00:00Z', ...overrides };
+  return { fingerprint: cardFingerprint(card), handle, card, relayUrl: 'http://127.0.0.1:8771', slotId: 'ab'.repeat(16), pinnedAt: '2026-11-25T10:00:00Z', rule: 'notify', ...overrides };
 }
 
 function makeDeps() {
