@@ -1,7 +1,9 @@
 // A conversation panel's page script. It renders what the extension sends (display data only)
-// and sends back `ready`, `send` with the typed text, `askAgent` with a message id, and
-// `cancel` with the id of a queued message. Messages from the extension are checked before use,
-// and the peer's text is written with textContent, never as HTML.
+// and sends back `ready`, `send` with the typed text, `askAgent` with a message id, `cancel`
+// with the id of a queued message, and `setRule` when the person picks another rule for the
+// peer's messages in the header (the options and their sentences come with the page's HTML).
+// Messages from the extension are checked before use, and the peer's text is written with
+// textContent, never as HTML.
 // The contract is src/vscode/conversationMessages.ts; this file is type-checked against it
 // (tsconfig.media.json), so the two sides cannot drift apart.
 // @ts-check
@@ -18,6 +20,8 @@
   const STATES = /** @satisfies {Record<EntryState, true>} */ ({ unread: true, read: true, handled: true, queued: true, sent: true, delivered: true, failed: true, cancelled: true });
   /** @type {ConversationEntry['kind'][]} */
   const KINDS = ['text', 'data', 'unsupported'];
+  /** Every rule a peer may have: the contract's, checked complete by the type. */
+  const RULES = /** @satisfies {Record<ConversationView['rule'], true>} */ ({ notify: true, agent: true, mute: true });
   /** The contract's MAX_COMPOSE_CHARS (the page loads no module to import it from). */
   const MAX_COMPOSE_CHARS = 64 * 1024;
 
@@ -38,6 +42,9 @@
     upgrading: 'Forward secrecy upgrading: on once you have both sent a message.',
     off: 'No forward secrecy yet: their app speaks only the older message format.',
   });
+  const ruleSelect = /** @type {HTMLSelectElement} */ (byId('rule'));
+  const ruleDetail = byId('rule-detail');
+  const ruleHandle = byId('rule-handle');
   const log = byId('log');
   const empty = byId('empty');
   const entries = byId('entries');
@@ -48,6 +55,8 @@
 
   /** @param {unknown} value @returns {value is string} */
   const isString = (value) => typeof value === 'string';
+  /** @param {unknown} value @returns {value is ConversationView['rule']} */
+  const isRule = (value) => isString(value) && Object.hasOwn(RULES, value);
   /** @param {unknown} value @returns {value is number} */
   const isCount = (value) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
   /**
@@ -74,6 +83,7 @@
       isCount(view.lost) && isCount(view.pendingGap) &&
       typeof view.sending === 'boolean' && typeof view.canSend === 'boolean' &&
       Object.hasOwn(FORWARD_SECRECY, view.forwardSecrecy) &&
+      isRule(view.rule) &&
       (view.error === undefined || isString(view.error))
     );
   }
@@ -179,6 +189,8 @@
     if (view.pendingGap > 0) warnings.push(`${view.pendingGap} earlier message${view.pendingGap === 1 ? ' has' : 's have'} not arrived yet.`);
     lost.hidden = warnings.length === 0;
     lost.textContent = warnings.join(' ');
+    ruleHandle.textContent = view.peer.handle;
+    showRule(view.rule, view.canSend);
 
     const nearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
     entries.replaceChildren(...view.entries.map((entry) => renderEntry(entry, view.peer.handle)));
@@ -194,6 +206,24 @@
     if (wasSending && !view.sending) input.focus();
     wasSending = view.sending;
   }
+
+  /**
+   * @param {ConversationView['rule']} rule
+   * @param {boolean} pinned
+   */
+  function showRule(rule, pinned) {
+    main.dataset.rule = rule;
+    // The person may be choosing right now: their pick is not undone by a view that crossed it.
+    if (document.activeElement !== ruleSelect) ruleSelect.value = rule;
+    ruleSelect.disabled = !pinned;
+    ruleDetail.textContent = ruleSelect.selectedOptions[0]?.dataset['detail'] ?? '';
+  }
+
+  ruleSelect.addEventListener('change', () => {
+    const rule = ruleSelect.value;
+    ruleDetail.textContent = ruleSelect.selectedOptions[0]?.dataset['detail'] ?? '';
+    if (isRule(rule)) vscode.postMessage({ type: 'setRule', rule });
+  });
 
   function submit() {
     const text = input.value;

@@ -19,7 +19,9 @@ import { listOwnInboxes } from '../core/inboxes.js';
 import { loadIdentity } from '../core/identity.js';
 import { LOSS_GRACE_MS, type MailRecord, type PeerMailSummary } from '../core/mailbox.js';
 import type { ForwardSecrecy } from '../core/receiveKeys.js';
-import { type PinnedPeer, getPeer, listPeers } from '../core/trust.js';
+import { type BudgetLimits, type Handover, PeerBudgets, decideHandover } from '../core/rules.js';
+import { type PinnedPeer, getPeer, listPeers, setPeerRule } from '../core/trust.js';
+import { MAX_BUDGET_PER_HOUR, type PeerRule } from '../core/vocabulary.js';
 import { type MailLease, takeMailLease } from './mailLease.js';
 
 /** The loss grace setting (`agentPair.messages.lossGraceMinutes`): its default is the core's LOSS_GRACE_MS. */
@@ -31,6 +33,15 @@ export const LOSS_GRACE_MAX_MINUTES = 7 * 24 * 60;
 export function lossGraceSettingMs(minutes: unknown): number {
   if (typeof minutes !== 'number' || !Number.isFinite(minutes) || minutes < LOSS_GRACE_MIN_MINUTES || minutes > LOSS_GRACE_MAX_MINUTES) return LOSS_GRACE_MS;
   return Math.round(minutes * 60_000);
+}
+
+/**
+ * A budget setting (`agentPair.agents.*PerPeerPerHour`, per peer per hour) as the core takes it:
+ * a whole number from 0 to MAX_BUDGET_PER_HOUR; anything else (settings.json is not checked
+ * against the manifest's range) is undefined, and so the core's default.
+ */
+export function budgetSetting(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_BUDGET_PER_HOUR ? value : undefined;
 }
 
 /** How often a window that does not pull re-reads the mailbox and tries to take the pull over. */
@@ -49,6 +60,8 @@ export interface WindowMessagingOptions {
   home: string;
   /** The loss grace the person set (ms); read when the pull starts. */
   lossGraceMs: () => number;
+  /** The hourly budgets the person set (unset ones, or none at all, are the core's defaults); read at each use. */
+  budgetLimits?: () => Partial<BudgetLimits>;
   log: { info(line: string): void; warn(line: string): void };
   /** Every event of this window's pull, after the views were told. */
   onEvent?: (event: MessagingEvent) => void;
@@ -246,6 +259,28 @@ export class WindowMessaging {
 
   async markRead(fingerprint: string, id: string): Promise<void> {
     if ((await this.receiver.markRead([{ peer: fingerprint, id }])).length > 0) this.changed();
+  }
+
+  /** Handled without the person seeing them (handed to the agent): the peer gets its receipt. */
+  async markHandled(refs: { peer: string; id: string }[]): Promise<void> {
+    if ((await this.receiver.markHandled(refs)).length > 0) this.changed();
+  }
+
+  /** The person's rule for a peer's messages (only the person sets it); the views show it at once. */
+  async setRule(fingerprint: string, rule: PeerRule): Promise<PinnedPeer | undefined> {
+    const peer = await setPeerRule(this.options.deps, fingerprint, rule);
+    this.changed();
+    return peer;
+  }
+
+  /** The per-peer hourly budgets (core/rules.ts), counted in the profile's mailbox under its lock, with the person's limits. */
+  budgets(): PeerBudgets {
+    return new PeerBudgets(this.options.deps, this.receiver.mailbox, this.options.budgetLimits?.() ?? {});
+  }
+
+  /** What becomes of a message from this peer now: its rule, and for `agent` one hand-over spent (or over budget). */
+  async decideHandover(fingerprint: string): Promise<Handover> {
+    return decideHandover(this.options.deps, this.budgets(), fingerprint);
   }
 
   /** Takes back a message waiting in the outbox. */

@@ -22,7 +22,7 @@ function entry(fields: Partial<ConversationEntry>): ConversationEntry {
 }
 
 function view(fields: Partial<ConversationView> = {}): ConversationView {
-  return { peer: BOB, entries: [], lost: 0, pendingGap: 0, sending: false, canSend: true, forwardSecrecy: 'on', ...fields };
+  return { peer: BOB, entries: [], lost: 0, pendingGap: 0, sending: false, canSend: true, forwardSecrecy: 'on', rule: 'notify', ...fields };
 }
 
 const talk = view({
