@@ -1,6 +1,6 @@
 // The messages item in the status bar: the unread count (`$(mail) 2 unread`) and the peers whose
-// messages go to the agent on their own (`$(hubot) bob`, or `$(hubot) 2` for several, named in
-// the tooltip); hidden when there is neither. A click opens the conversation with the one peer
+// messages go to the agent on their own (`$(hubot) bob → agent`, or `$(hubot) 2 peers → agent`,
+// named in the tooltip); hidden when there is neither. A click opens the conversation with the one peer
 // concerned (or asks which, if several are). Driven only by messaging's changes.
 
 import * as vscode from 'vscode';
@@ -29,7 +29,7 @@ export function unreadModel(rows: PeerRow[]): UnreadModel {
   }
   const [onlyToAgent] = toAgent;
   if (onlyToAgent) {
-    text.push(`$(${RULE_WORDS.agent.icon}) ${toAgent.length === 1 ? onlyToAgent.peer.handle : toAgent.length}`);
+    text.push(`$(${RULE_WORDS.agent.icon}) ${toAgent.length === 1 ? onlyToAgent.peer.handle : `${toAgent.length} peers`} ${RULE_WORDS.agent.rowNote}`);
     tooltip.push(`${unread > 0 ? '' : 'Agent Pair: '}messages from ${toAgent.map((row) => row.peer.handle).join(', ')} go to the agent on their own`);
   }
   const model: UnreadModel = { visible: true, text: text.join('  '), tooltip: tooltip.join('; ') };

@@ -428,7 +428,7 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
     await bob.page.locator('.monaco-menu .action-item', { hasText: /^Hand to the Agent$/ }).first().click();
     await bob.page.getByRole('treeitem', { name: /^alice, → agent · / }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
     // The status bar says whose messages go to the agent on their own.
-    await bob.page.locator(`.statusbar-item[id$=".${UNREAD_ITEM_ID}"]`, { hasText: /alice$/ }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
+    await bob.page.locator(`.statusbar-item[id$=".${UNREAD_ITEM_ID}"]`, { hasText: /alice → agent$/ }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
     await screenshot(bob.page, 'rules-1-bob-peers-view-agent');
     const requestsBefore = await chatRequests().count();
 
@@ -450,8 +450,10 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
       await bob.page.keyboard.press('Escape');
       await signIn.waitFor({ state: 'detached', timeout: STEP_TIMEOUT_MS });
     }
+    // Handed over = handled: no longer unread.
+    await bob.page.getByRole('treeitem', { name: /^alice, → agent · (just now|\d+ min ago),/ }).first().waitFor({ timeout: STEP_TIMEOUT_MS });
     await screenshot(bob.page, 'rules-2-bob-chat-handover');
-    // Handed over, not notified.
+    // And not notified.
     assert.equal(await bob.page.locator('.notifications-toasts .notification-toast', { hasText: /alice wrote/ }).count(), 0);
 
     // The conversation's header shows the rule and sets it back to notify.

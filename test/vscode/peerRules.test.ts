@@ -11,11 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ExtensionContext } from 'vscode';
 import { ReceiveRunner } from '../../src/core/inbox.js';
 import { AUTO_HANDOVERS_PER_PEER_PER_HOUR } from '../../src/core/vocabulary.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-import { COMMANDS, CONVERSATION_VIEW_TYPE, PEERS_VIEW_ID, UNREAD_ITEM_ID } from '../../src/vscode/ids.js';
+import { COMMANDS, CONVERSATION_VIEW_TYPE, MCP_PROVIDER_ID, PEERS_VIEW_ID, UNREAD_ITEM_ID } from '../../src/vscode/ids.js';
 import { pairSides } from '../helpers/pairing.js';
 import { type Side, makeSide } from '../helpers/sides.js';
 import { until } from '../helpers/until.js';
@@ -120,7 +122,7 @@ describe('peer rules in the extension, over a stand-in vscode and a real relay',
     assert.equal((item.iconPath as { id: string }).id, 'hubot');
     assert.match((item.tooltip as { value: string }).value, /Messages: hand to the agent\./);
     const status = await until('the status item naming Bob', () => fake.statusItems.find((candidate) => candidate.id === UNREAD_ITEM_ID && candidate.visible));
-    assert.equal(status.text, '$(hubot) bob');
+    assert.equal(status.text, '$(hubot) bob → agent');
     assert.match(status.tooltip as string, /messages from bob go to the agent on their own/);
 
     // The palette: which peer (the only one), then which rule, with the current one marked.
@@ -277,5 +279,27 @@ describe('peer rules in the extension, over a stand-in vscode and a real relay',
     await send('anyone there?');
     await until('the notification', () => notices().find((message) => message.text === 'Agent Pair: bob wrote: “anyone there?”'));
     assert.match(logText(), /Chat could not be opened for bob's messages/);
+  });
+
+  it('the agent cannot set a rule: no MCP tool of the window takes one, and setting one is a command for the person only', async () => {
+    await aliceWindow();
+    await setRule('agent');
+    const provider = fake.mcpProviders.get(MCP_PROVIDER_ID);
+    const resolved = await provider?.resolveMcpServerDefinition?.(provider.provideMcpServerDefinitions()[0] ?? (undefined as never));
+    assert.ok(resolved);
+    const client = new Client({ name: 'rules-test', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(resolved.uri.toString()), { requestInit: { headers: resolved.headers } }));
+    try {
+      const { tools } = await client.listTools();
+      assert.ok(tools.some((tool) => tool.name === 'peer_status'), 'the messaging tools are there');
+      for (const tool of tools) {
+        assert.doesNotMatch(tool.name, /rule/, tool.name);
+        assert.ok(!Object.keys(tool.inputSchema.properties ?? {}).includes('rule'), `${tool.name} takes no rule`);
+      }
+    } finally {
+      await client.close();
+    }
+    const [item] = await tree.items();
+    assert.equal(item?.contextValue, 'agentPair.peer.agent', 'listing the tools changed nothing');
   });
 });
