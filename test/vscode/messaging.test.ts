@@ -14,20 +14,19 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ExtensionContext } from 'vscode';
 import { isPairError } from '../../src/core/errors.js';
 import { ReceiveRunner, SendRunner } from '../../src/core/inbox.js';
 import { LOSS_GRACE_MS } from '../../src/core/mailbox.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-import { COMMANDS, CONVERSATION_VIEW_TYPE, MCP_PROVIDER_ID, PEERS_VIEW_ID, UNREAD_ITEM_ID, conversationTitle } from '../../src/vscode/ids.js';
+import { COMMANDS, CONVERSATION_VIEW_TYPE, PEERS_VIEW_ID, UNREAD_ITEM_ID, conversationTitle } from '../../src/vscode/ids.js';
 import { mailLeaseFile, takeMailLease } from '../../src/vscode/mailLease.js';
 import { LOSS_GRACE_MAX_MINUTES, WindowMessaging, lossGraceSettingMs } from '../../src/vscode/messaging.js';
 import { agentQuery, messagePreview } from '../../src/vscode/messageWords.js';
 import { pairSides } from '../helpers/pairing.js';
 import { type Side, makeSide } from '../helpers/sides.js';
 import { fake, fakeContext } from './fakeVscode.js';
-import { conversationViews, windowStorageOf } from './windowFixtures.js';
+import { conversationViews, windowMcpClient, windowStorageOf } from './windowFixtures.js';
 import { until } from '../helpers/until.js';
 
 const standIn = new URL('./fakeVscode.ts', import.meta.url).href;
@@ -170,18 +169,15 @@ describe('messages in the extension, over a stand-in vscode and a real relay', (
     const { alice, bobMail } = await pairedWindow();
     await activate(windowStorageOf(alice));
     fake.settings.set('agentPair.messages.confirmAgentSends', true);
-    const provider = fake.mcpProviders.get(MCP_PROVIDER_ID);
-    const resolved = await provider?.resolveMcpServerDefinition?.(provider.provideMcpServerDefinitions()[0] ?? (undefined as never));
-    assert.ok(resolved);
     // A client that can ask its person (elicitation), who first declines, then accepts.
     const asked: string[] = [];
-    const client = new Client({ name: 'messaging-test', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
+    const elicitingClient = new Client({ name: 'messaging-test', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
     const { ElicitRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
-    client.setRequestHandler(ElicitRequestSchema, (request) => {
+    elicitingClient.setRequestHandler(ElicitRequestSchema, (request) => {
       asked.push(request.params.message);
       return { action: asked.length === 1 ? 'decline' : 'accept', content: {} };
     });
-    await client.connect(new StreamableHTTPClientTransport(new URL(resolved.uri.toString()), { requestInit: { headers: resolved.headers } }));
+    const client = await windowMcpClient(elicitingClient);
     try {
       await until('the window to pull', () => logText().includes('this window pulls the messages of alice'));
       const reading = client.callTool({ name: 'inbox_read', arguments: { wait_seconds: 20 } });
@@ -213,11 +209,7 @@ describe('messages in the extension, over a stand-in vscode and a real relay', (
   it('an agent\'s inbox_read wait goes on through changes that bring no new message (a refresh, a receipt) and ends on the message', async () => {
     const { alice, bobMail } = await pairedWindow();
     await activate(windowStorageOf(alice));
-    const provider = fake.mcpProviders.get(MCP_PROVIDER_ID);
-    const resolved = await provider?.resolveMcpServerDefinition?.(provider.provideMcpServerDefinitions()[0] ?? (undefined as never));
-    assert.ok(resolved);
-    const client = new Client({ name: 'messaging-wait-test', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(resolved.uri.toString()), { requestInit: { headers: resolved.headers } }));
+    const client = await windowMcpClient(new Client({ name: 'messaging-wait-test', version: '1.0.0' }));
     try {
       await until('the window to pull', () => logText().includes('this window pulls the messages of alice'));
       const wait = { settled: false };

@@ -12,17 +12,16 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { ExtensionContext } from 'vscode';
 import { ReceiveRunner } from '../../src/core/inbox.js';
 import { AUTO_HANDOVERS_PER_PEER_PER_HOUR } from '../../src/core/vocabulary.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-import { COMMANDS, CONVERSATION_VIEW_TYPE, MCP_PROVIDER_ID, PEERS_VIEW_ID, UNREAD_ITEM_ID } from '../../src/vscode/ids.js';
+import { COMMANDS, CONVERSATION_VIEW_TYPE, PEERS_VIEW_ID, UNREAD_ITEM_ID } from '../../src/vscode/ids.js';
 import { pairSides } from '../helpers/pairing.js';
 import { type Side, makeSide } from '../helpers/sides.js';
 import { until } from '../helpers/until.js';
 import { type FakeTreeView, type ShownMessage, fake, fakeContext } from './fakeVscode.js';
-import { conversationViews, windowStorageOf } from './windowFixtures.js';
+import { conversationViews, windowMcpClient, windowStorageOf } from './windowFixtures.js';
 
 const standIn = new URL('./fakeVscode.ts', import.meta.url).href;
 register(`data:text/javascript,${encodeURIComponent(`export async function resolve(specifier, context, next) { return specifier === 'vscode' ? { url: ${JSON.stringify(standIn)}, shortCircuit: true } : next(specifier, context); }`)}`);
@@ -284,11 +283,7 @@ describe('peer rules in the extension, over a stand-in vscode and a real relay',
   it('the agent cannot set a rule: no MCP tool of the window takes one, and setting one is a command for the person only', async () => {
     await aliceWindow();
     await setRule('agent');
-    const provider = fake.mcpProviders.get(MCP_PROVIDER_ID);
-    const resolved = await provider?.resolveMcpServerDefinition?.(provider.provideMcpServerDefinitions()[0] ?? (undefined as never));
-    assert.ok(resolved);
-    const client = new Client({ name: 'rules-test', version: '1.0.0' });
-    await client.connect(new StreamableHTTPClientTransport(new URL(resolved.uri.toString()), { requestInit: { headers: resolved.headers } }));
+    const client = await windowMcpClient(new Client({ name: 'rules-test', version: '1.0.0' }));
     try {
       const { tools } = await client.listTools();
       assert.ok(tools.some((tool) => tool.name === 'peer_status'), 'the messaging tools are there');
