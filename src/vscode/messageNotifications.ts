@@ -29,7 +29,7 @@ export interface NotifierMessaging {
   peer(fingerprint: string): Promise<PinnedPeer | undefined>;
   decideMove(fingerprint: string, decision: 'accept' | 'refuse'): Promise<void>;
 }
-/** Messages from one peer stored within this long of each other make one notification. */
+/** Messages from one peer stored within this long of each other make one notification (or one hand-over to the agent). */
 export const NOTIFY_COALESCE_MS = 250;
 
 interface Pending {
@@ -56,16 +56,15 @@ export class MessageNotifier implements vscode.Disposable {
       case 'message': {
         const { peer, record } = event;
         const waiting = this.pending.get(peer.fingerprint);
-        if (waiting) {
-          waiting.records.push(record);
-          return;
-        }
+        // Each message waits the coalescing time again: a burst ends when its peer pauses, however
+        // long storing it took (a pull after VS Code was closed, a loaded machine).
+        if (waiting) clearTimeout(waiting.timer);
         const timer = setTimeout(() => {
           this.flush(peer.fingerprint).catch((error: unknown) => {
             this.log.warn(`Messages: telling you of ${peer.handle}'s messages failed: ${error instanceof Error ? error.message : String(error)}`);
           });
         }, NOTIFY_COALESCE_MS);
-        this.pending.set(peer.fingerprint, { peer, records: [record], timer });
+        this.pending.set(peer.fingerprint, { peer, records: [...(waiting?.records ?? []), record], timer });
         return;
       }
       case 'lost': {
