@@ -8,7 +8,21 @@
 import { parseArgs } from 'node:util';
 import { isPairError } from '../core/errors.js';
 import { parseCode } from '../core/codePhrase.js';
-import { FINGERPRINT_PATTERN, HANDLE_PATTERN, LOSS_GRACE_MS, MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, MESSAGE_ID_PATTERN, PAIR_ID_PATTERN, normaliseRelayUrl } from '../core/vocabulary.js';
+import {
+  AGENT_SENDS_PER_PEER_PER_HOUR,
+  AUTO_HANDOVERS_PER_PEER_PER_HOUR,
+  FINGERPRINT_PATTERN,
+  HANDLE_PATTERN,
+  LOSS_GRACE_MS,
+  MAX_ENVELOPE_BYTES,
+  MAX_TEXT_BYTES,
+  MESSAGE_ID_PATTERN,
+  PAIR_ID_PATTERN,
+  PEER_RULES,
+  normaliseRelayUrl,
+  parseBudgetPerHour,
+  parsePeerRule,
+} from '../core/vocabulary.js';
 import { RELAY_OPTIONS, type RelayOptionName, type RelayOptionSpec, type RelayOptionValues } from '../relay/options.js';
 import { DEFAULT_RELAY_URL } from '../relay/embedded.js';
 
@@ -39,6 +53,10 @@ export interface OptionValues {
   follow: boolean;
   'loss-grace': number;
   'confirm-sends': boolean;
+  exec: string;
+  'exec-timeout': number;
+  'auto-handovers-per-hour': number;
+  'agent-sends-per-hour': number;
 }
 export type OptionName = keyof OptionValues;
 
@@ -52,6 +70,12 @@ interface OptionSpec<T> {
 
 const RELAY_SHAPE = `an http:// or https:// URL without ?, # or a password, like ${DEFAULT_RELAY_URL}`;
 const HANDLE_SHAPE = '1 to 64 letters, digits, _ or -, like alice';
+
+/** How long `inbox --follow --exec` lets CMD run for one message before stopping it (--exec-timeout). */
+export const EXEC_TIMEOUT_SECONDS = 120;
+/** The environment's budgets, read when the flag is not given. */
+export const AUTO_HANDOVERS_ENV = 'AGENT_PAIR_AUTO_HANDOVERS_PER_HOUR';
+export const AGENT_SENDS_ENV = 'AGENT_PAIR_AGENT_SENDS_PER_HOUR';
 
 export const OPTIONS: { readonly [K in OptionName]: OptionSpec<OptionValues[K]> } = {
   relay: {
@@ -134,7 +158,43 @@ export const OPTIONS: { readonly [K in OptionName]: OptionSpec<OptionValues[K]> 
     help: 'ask the person (through the MCP client\'s prompt) before every message the agent sends',
     parse: () => true,
   },
+  exec: {
+    placeholder: 'CMD',
+    help: 'with --follow: run the shell command CMD once per message from a peer whose rule is agent (see the rule command), one at a time, with the message as one JSON line on its stdin (as inbox --json prints it; never on its command line or in its environment); exit 0 marks it handled (the peer gets a receipt), anything else leaves it unread. CMD\'s own output goes to stderr',
+    parse: (text) => {
+      if (text.trim() === '') throw new UsageError('--exec is empty; expected a shell command, like \'./my-agent.sh\'');
+      return text;
+    },
+  },
+  'exec-timeout': {
+    placeholder: 'SECONDS',
+    help: `with --exec: stop CMD (its whole process group) after this long and leave the message unread (default ${EXEC_TIMEOUT_SECONDS})`,
+    parse: (text) => {
+      const value = seconds(text, 'exec-timeout');
+      if (value === 0) throw new UsageError('--exec-timeout 0 would stop every command at once; expected more than 0 seconds, like 120');
+      return value;
+    },
+  },
+  'auto-handovers-per-hour': {
+    placeholder: 'N',
+    help: `hand at most N messages per agent-rule peer per hour to the agent on their own (default ${AUTO_HANDOVERS_PER_PEER_PER_HOUR}, env ${AUTO_HANDOVERS_ENV}); past it they wait unread for you`,
+    parse: (text) => budget(text, 'auto-handovers-per-hour'),
+  },
+  'agent-sends-per-hour': {
+    placeholder: 'N',
+    help: `let the agent send at most N messages per peer per hour without you (default ${AGENT_SENDS_PER_PEER_PER_HOUR}, env ${AGENT_SENDS_ENV}); past it you are asked, or the send is refused where nobody can be asked`,
+    parse: (text) => budget(text, 'agent-sends-per-hour'),
+  },
 };
+
+function budget(text: string, option: string): number {
+  try {
+    return parseBudgetPerHour(text, `--${option}`);
+  } catch (error) {
+    if (isPairError(error, 'bad_input')) throw new UsageError(error.message.replace(/\.$/, ''));
+    throw error;
+  }
+}
 
 /** An option of `agent-pair relay` as relay/options.ts has it, its mistakes as UsageErrors. */
 function relayOption<K extends RelayOptionName>(name: K): OptionSpec<RelayOptionValues[K]> {
@@ -217,6 +277,19 @@ export const ARGS = {
     name: 'ID',
     help: 'a message id (32 hex characters), as send and sent print it',
     parse: (text) => hexId(text, MESSAGE_ID_PATTERN, `ID ${quoted(text)} is not a message id; expected the 32 hex characters send or sent printed`),
+  },
+  rule: {
+    name: 'RULE',
+    help: `what to do with the peer's messages: ${PEER_RULES.join(', ')} (notify: tell you, the default; agent: hand each to your agent on its own, within --auto-handovers-per-hour; mute: keep them quietly)`,
+    optional: true,
+    parse: (text) => {
+      try {
+        return parsePeerRule(text);
+      } catch (error) {
+        if (isPairError(error, 'bad_input')) throw new UsageError(`RULE ${quoted(text)} is not a rule; expected one of ${PEER_RULES.join(', ')}`);
+        throw error;
+      }
+    },
   },
   fingerprint: {
     name: 'FINGERPRINT',

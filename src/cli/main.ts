@@ -12,9 +12,9 @@ import { PairError, isPairError } from '../core/errors.js';
 import type { MessagingDeps } from '../core/inbox.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT } from '../relay/embedded.js';
 import { relaySettings } from '../relay/options.js';
-import { MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES } from '../core/vocabulary.js';
+import { AUTO_HANDOVERS_PER_PEER_PER_HOUR, MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, PEER_RULES, type PeerRule, parseBudgetPerHour } from '../core/vocabulary.js';
 import { showControls } from '../core/untrusted.js';
-import { ARGS, type CommandSpec, type OptionValues, UsageError, parseCommandLine } from './commandLine.js';
+import { AGENT_SENDS_ENV, ARGS, AUTO_HANDOVERS_ENV, type CommandSpec, EXEC_TIMEOUT_SECONDS, type OptionValues, UsageError, parseCommandLine } from './commandLine.js';
 import { invokedAs, invokedAsFromAnywhere, shellWord } from './invocation.js';
 import { Terminal } from './terminal.js';
 import type { CliContext } from './words.js';
@@ -147,7 +147,7 @@ const COMMANDS: readonly Command[] = [
     summary: 'List the peers pinned by pairing',
     args: [],
     options: ['home', 'json'],
-    examples: [{ args: '', why: 'fingerprint, handle and when each was pinned' }],
+    examples: [{ args: '', why: 'fingerprint, handle, rule and when each was pinned' }],
     run: async ({ context, home, terminal }) => {
       const [{ listPeers }, { ReceiveKeys }, { homeOption, FORWARD_SECRECY_WORDS }] = await Promise.all([import('../core/trust.js'), import('../core/receiveKeys.js'), import('./words.js')]);
       const deps = await homeDeps(home);
@@ -157,10 +157,36 @@ const COMMANDS: readonly Command[] = [
       for (const peer of peers) {
         const secrecy = await keys.forwardSecrecy(peer.fingerprint);
         terminal.result(
-          { handle: peer.handle, fingerprint: peer.fingerprint, relay_url: peer.relayUrl, pinned_at: peer.pinnedAt, forward_secrecy: secrecy.state },
-          `${peer.fingerprint}  ${peer.handle}  pinned ${peer.pinnedAt}  ${FORWARD_SECRECY_WORDS[secrecy.state]}`,
+          { handle: peer.handle, fingerprint: peer.fingerprint, relay_url: peer.relayUrl, pinned_at: peer.pinnedAt, forward_secrecy: secrecy.state, rule: peer.rule },
+          `${peer.fingerprint}  ${peer.handle}  rule ${peer.rule}  pinned ${peer.pinnedAt}  ${FORWARD_SECRECY_WORDS[secrecy.state]}`,
         );
       }
+      return 0;
+    },
+  },
+  {
+    name: 'rule',
+    summary: `Show or set what happens with a peer's messages: ${PEER_RULES.join(', ')}`,
+    details:
+      'notify (the default) tells you of each message; agent hands each message to your running agent on its own (a Claude Code channel, an MCP client that subscribes, inbox --follow --exec, VS Code Chat), ' +
+      `at most --auto-handovers-per-hour per peer (default ${AUTO_HANDOVERS_PER_PEER_PER_HOUR}), the rest waiting for you; mute keeps them quietly. Only you set a rule: no agent tool can.`,
+    args: [ARGS.peer, ARGS.rule],
+    options: ['home', 'json'],
+    examples: [
+      { args: 'bob', why: 'print bob\'s rule' },
+      { args: 'bob agent', why: 'let bob\'s messages reach your agent without you relaying them' },
+      { args: '3f2a9c0d1e4b5a68 mute', why: 'keep a peer\'s messages without being told of each' },
+    ],
+    run: async ({ args: [peerRef = '', rule], context, home, terminal }) => {
+      const [{ resolvePeer }, { setPeerRule }, { parsePeerRule }] = await Promise.all([import('../core/inbox.js'), import('../core/trust.js'), import('../core/vocabulary.js')]);
+      const deps = await homeDeps(home);
+      const peer = await resolvePeer(deps, peerRef).catch(namingHome(context));
+      const now = rule === undefined ? peer : await setPeerRule(deps, peer.fingerprint, parsePeerRule(rule));
+      if (!now) throw new PairError('not_found', `${peer.handle} (${peer.fingerprint}) was forgotten meanwhile.`);
+      terminal.result(
+        { event: 'rule', peer: { fingerprint: now.fingerprint, handle: now.handle }, rule: now.rule, changed: rule !== undefined },
+        `${rule === undefined ? '' : 'Set: '}${now.handle} (${now.fingerprint}): ${now.rule}, ${RULE_WORDS[now.rule]}`,
+      );
       return 0;
     },
   },
@@ -206,17 +232,22 @@ const COMMANDS: readonly Command[] = [
   {
     name: 'inbox',
     summary: 'Print new messages from your peers, mark them handled and send the receipts',
-    details: 'It also reports receipts for what you sent, envelopes dropped because they failed a check, and messages the relay may have lost.',
+    details:
+      'It also reports receipts for what you sent, envelopes dropped because they failed a check, and messages the relay may have lost. ' +
+      'With --follow, messages from peers whose rule is mute are kept quietly (inbox without --follow lists them). ' +
+      '--exec wires your own agent: each message from a peer whose rule is agent (set with the rule command: you choose who may reach your agent) runs CMD, one at a time, ' +
+      'within --auto-handovers-per-hour per peer; past it, and whenever CMD fails, hangs or crashes, the message waits unread for you. Messages from notify peers are printed as usual.',
     args: [],
-    options: ['wait', 'follow', 'loss-grace', 'home', 'json'],
+    options: ['wait', 'follow', 'exec', 'exec-timeout', 'auto-handovers-per-hour', 'loss-grace', 'home', 'json'],
     examples: [
       { args: '', why: 'what arrived since the last look' },
       { args: '--wait 30', why: 'wait up to 30 s for a message when none is there yet' },
       { args: '--follow --json', why: 'one JSON event per line as messages come, until Ctrl-C' },
+      { args: '--follow --exec \'./answer.sh\'', why: 'hand each message from an agent-rule peer to your script, as JSON on its stdin' },
     ],
     run: async ({ options, context, home, terminal }) => {
       const { inboxCommand } = await import('./messages.js');
-      return inboxCommand(await homeDeps(home), context, { waitSeconds: options.wait ?? 0, follow: options.follow ?? false, ...(options['loss-grace'] !== undefined && { lossGraceSeconds: options['loss-grace'] }) }, terminal);
+      return inboxCommand(await homeDeps(home), context, { waitSeconds: options.wait ?? 0, follow: options.follow ?? false, ...(options['loss-grace'] !== undefined && { lossGraceSeconds: options['loss-grace'] }), ...execOptions(options) }, terminal);
     },
   },
   {
@@ -284,9 +315,12 @@ const COMMANDS: readonly Command[] = [
   {
     name: 'mcp',
     summary: 'Run the MCP server on stdio, for MCP clients outside VS Code (Claude Code, Cursor, the MCP Inspector)',
-    details: 'The agent gets tools to host, join and finalize pairings; it never sees the SAS. The person confirms it through the client\'s prompt, or with the confirm command.',
+    details:
+      'The agent gets tools to host, join and finalize pairings; it never sees the SAS. The person confirms it through the client\'s prompt, or with the confirm command. ' +
+      'While it runs it receives: each message from a peer whose rule is agent is pushed to the client (a claude/channel notification for Claude Code, resources/updated for clients that subscribe to agent-pair://inbox), within --auto-handovers-per-hour per peer. ' +
+      'The agent may send at most --agent-sends-per-hour messages per peer without you; past it you are asked, or the send is refused.',
     args: [],
-    options: ['relay', 'confirm-sends', 'home'],
+    options: ['relay', 'confirm-sends', 'agent-sends-per-hour', 'auto-handovers-per-hour', 'home'],
     examples: [
       { args: '', why: 'what an MCP client runs (give it the absolute path of dist/cli.mjs)' },
       { args: '--relay https://relay.example.com', why: 'pair through a shared relay' },
@@ -298,7 +332,10 @@ const COMMANDS: readonly Command[] = [
       // The person runs `confirm` in a terminal of their own, maybe elsewhere: name the command so it runs from anywhere, with this home.
       const homeArgs = context.defaultHome ? '' : ` --home ${shellWord(resolve(home))}`;
       const personCommand = (args: string): string => `${invokedAsFromAnywhere()} ${args}${homeArgs}`;
-      await runStdioServer({ home, relayUrl: relay.url, relays: homeRelayConnector(home), confirmSends: options['confirm-sends'] ?? false, personCommand });
+      const agentSends = budgetOption(options, 'agent-sends-per-hour', AGENT_SENDS_ENV);
+      const autoHandovers = budgetOption(options, 'auto-handovers-per-hour', AUTO_HANDOVERS_ENV);
+      const budgets = { ...(agentSends !== undefined && { agentSends }), ...(autoHandovers !== undefined && { autoHandovers }) };
+      await runStdioServer({ home, relayUrl: relay.url, relays: homeRelayConnector(home), confirmSends: options['confirm-sends'] ?? false, personCommand, budgets });
       return 0;
     },
   },
@@ -358,6 +395,43 @@ function namingHome(context: CliContext): (error: unknown) => Promise<never> {
       throw new PairError('not_found', `${error.message.replace(/\.$/, '')} (in ${context.home}; \`${context.command} peers${homeOption(context)}\` lists them; another identity: --home DIR).`, { cause: error });
     }
     throw error;
+  };
+}
+
+/** What each rule means, for the rule command's line. */
+const RULE_WORDS: Record<PeerRule, string> = {
+  notify: 'you are told of each message',
+  agent: 'each message goes to your agent on its own, within the hourly limit',
+  mute: 'messages are kept quietly, without telling you',
+};
+
+/** A budget from its flag, else its environment variable, else the default (undefined). */
+function budgetOption(options: Partial<OptionValues>, name: 'auto-handovers-per-hour' | 'agent-sends-per-hour', env: string): number | undefined {
+  const given = options[name];
+  if (given !== undefined) return given;
+  const text = process.env[env];
+  if (text === undefined || text.trim() === '') return undefined;
+  try {
+    return parseBudgetPerHour(text, env);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message.replace(/\.$/, '') : String(error));
+  }
+}
+
+/** inbox's --exec and its companions, checked together (the table cannot say "needs --follow"). */
+function execOptions(options: Partial<OptionValues>): { exec?: { command: string; timeoutSeconds: number; autoHandoversPerHour: number } } {
+  if (options.exec === undefined) {
+    const stray = (['exec-timeout', 'auto-handovers-per-hour'] as const).find((name) => options[name] !== undefined);
+    if (stray) throw new UsageError(`--${stray} needs --exec CMD; see ${invokedAs()} inbox --help`);
+    return {};
+  }
+  if (options.follow !== true) throw new UsageError(`--exec needs --follow: it hands over messages as they come; see ${invokedAs()} inbox --help`);
+  return {
+    exec: {
+      command: options.exec,
+      timeoutSeconds: options['exec-timeout'] ?? EXEC_TIMEOUT_SECONDS,
+      autoHandoversPerHour: budgetOption(options, 'auto-handovers-per-hour', AUTO_HANDOVERS_ENV) ?? AUTO_HANDOVERS_PER_PEER_PER_HOUR,
+    },
   };
 }
 

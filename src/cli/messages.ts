@@ -24,11 +24,14 @@
 
 import { open } from 'node:fs/promises';
 import { PairError } from '../core/errors.js';
-import { type MessagingDeps, type MessagingEvent, type PeerRef, ReceiveRunner, SendRunner, decidePeerMove, forgetAndRevoke, heldMoves, resolvePeer } from '../core/inbox.js';
+import { type MessagingDeps, type MessagingEvent, type PeerRef, ReceiveRunner, SendRunner, decidePeerMove, heldMoves, resolvePeer } from '../core/inbox.js';
+import { forgetAndRevoke } from '../core/grants.js';
 import type { MailRecord } from '../core/mailbox.js';
 import { MAX_TEXT_BYTES, isKnownBody } from '../core/messages.js';
-import { listPeers } from '../core/trust.js';
+import { PeerBudgets, decideHandover } from '../core/rules.js';
+import { getPeer, listPeers } from '../core/trust.js';
 import { jsonQuote, showControls } from '../core/untrusted.js';
+import { runHandler } from './exec.js';
 import type { Terminal } from './terminal.js';
 import { type CliContext, homeOption } from './words.js';
 
@@ -42,6 +45,8 @@ export interface InboxInput {
   waitSeconds: number;
   follow: boolean;
   lossGraceSeconds?: number;
+  /** With follow: the person's handler command for messages of `agent`-rule peers (see exec.ts). */
+  exec?: { command: string; timeoutSeconds: number; autoHandoversPerHour: number };
 }
 
 /** Where `send` takes its text from: `send PEER -` reads stdin, `--file PATH` a file. */
@@ -165,11 +170,22 @@ export async function inboxCommand(deps: MessagingDeps, context: CliContext, inp
   await receiver.sendReceipts();
 
   if (input.follow) {
-    // Each message is handed over as printed; the receipts go out at once.
+    // Messages are handed over one at a time, in the order they came; the receipts go out at once.
     let handing: Promise<unknown> = Promise.resolve();
+    const handOver = input.exec ? execHandOver(deps, receiver, input.exec, terminal) : undefined;
     receiver.on((event) => {
-      render.event(event);
-      if (event.type === 'message') handing = handing.then(() => receiver.markHandled([event.record]));
+      if (event.type !== 'message') {
+        render.event(event);
+        return;
+      }
+      handing = handing.then(async () => {
+        const rule = (await getPeer(deps, event.peer.fingerprint))?.rule;
+        // A muted peer's messages are kept and counted, never shown here: `inbox` lists them.
+        if (rule === 'mute') return;
+        render.event(event);
+        if (handOver && rule === 'agent') await handOver(event.record, event.peer);
+        else await receiver.markHandled([event.record]);
+      });
     });
     const controller = new AbortController();
     const stop = (): void => {
@@ -177,7 +193,7 @@ export async function inboxCommand(deps: MessagingDeps, context: CliContext, inp
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
-    terminal.say('Waiting for messages (Ctrl-C stops).');
+    terminal.say(input.exec ? `Waiting for messages (Ctrl-C stops); those from peers whose rule is agent go to: ${input.exec.command}` : 'Waiting for messages (Ctrl-C stops).');
     try {
       await receiver.run({ signal: controller.signal });
       await handing;
@@ -205,6 +221,47 @@ export async function inboxCommand(deps: MessagingDeps, context: CliContext, inp
   return 0;
 }
 
+/**
+ * `inbox --follow --exec CMD`: each message from an `agent`-rule peer, within the hand-over
+ * budget, runs CMD with its JSON event on stdin; exit 0 marks it handled (receipt), anything else
+ * leaves it unread and says so on stderr. Past the budget it is not handed over: it waits unread
+ * for the person, who is told when handing over resumes.
+ */
+function execHandOver(deps: MessagingDeps, receiver: ReceiveRunner, exec: NonNullable<InboxInput['exec']>, terminal: Terminal): (record: MailRecord, peer: PeerRef) => Promise<void> {
+  const budgets = new PeerBudgets(deps, receiver.mailbox, { autoHandovers: exec.autoHandoversPerHour });
+  return async (record, peer) => {
+    const decision = await decideHandover(deps, budgets, peer.fingerprint);
+    if (decision.kind === 'overBudget') {
+      const { used, freesAt } = decision.state;
+      terminal.warn(
+        `Not handed to ${exec.command}: ${used} messages from ${describePeer(peer)} went to it in the last hour, the limit (--auto-handovers-per-hour). ` +
+          `Message ${record.id} waits unread for you (agent-pair inbox)${freesAt === undefined ? '' : `; handing over resumes at ${new Date(freesAt).toISOString()}`}.`,
+      );
+      return;
+    }
+    // The rule changed since the message was shown (the person set notify or mute meanwhile): it stays for them.
+    if (decision.kind !== 'agent') return;
+    const outcome = await runHandler(exec.command, `${jsonQuote(messageEvent(record, peer.handle))}\n`, exec.timeoutSeconds * 1000);
+    if (outcome.kind === 'handled') {
+      await receiver.markHandled([record]);
+      return;
+    }
+    const why =
+      outcome.kind === 'timeout' ? `was stopped after ${exec.timeoutSeconds} s (--exec-timeout)`
+      : outcome.kind === 'notStarted' ? `could not start (${outcome.message})`
+      : outcome.signal !== null ? `was killed by ${outcome.signal}`
+      : outcome.exitCode !== null && outcome.exitCode > 128 ? `exited with status ${outcome.exitCode} (killed by signal ${outcome.exitCode - 128}, as the shell reports it)`
+      : `exited with status ${outcome.exitCode ?? '?'}`;
+    terminal.warn(`${exec.command} ${why}: message ${record.id} from ${describePeer(peer)} is left unread (agent-pair inbox shows it).`);
+  };
+}
+
+/** A received message as `inbox --json` prints it and `--exec` hands it over: one object, the same everywhere. */
+function messageEvent(record: MailRecord, handle: string): Record<string, unknown> {
+  // `v`: 2 when the message came sealed to a receive key and signed (forward secrecy, PROTOCOL.md 7).
+  return { event: 'message', id: record.id, v: record.v ?? 1, from: { fingerprint: record.peer, handle }, n: record.n, sent_at: record.sentAt, body: record.body };
+}
+
 /** `peerRef`: a fingerprint, or a handle no other pinned peer shares (as `send` takes it). */
 export async function forgetCommand(deps: MessagingDeps, peerRef: string, terminal: Terminal): Promise<number> {
   const peer = await resolvePeer(deps, peerRef);
@@ -228,7 +285,6 @@ class EventRenderer {
 
   message(record: MailRecord, handle: string): void {
     this.count++;
-    const from = { fingerprint: record.peer, handle };
     let prose: string;
     try {
       prose = describeMessage(record, handle);
@@ -236,8 +292,7 @@ class EventRenderer {
       // A message kept by an earlier version that cannot be shown must not stop the others.
       prose = `${record.sentAt}  ${handle} (${record.peer}): message ${record.id} cannot be shown here.`;
     }
-    // `v`: 2 when the message came sealed to a receive key and signed (forward secrecy, PROTOCOL.md 7).
-    this.terminal.result({ event: 'message', id: record.id, v: record.v ?? 1, from, n: record.n, sent_at: record.sentAt, body: record.body }, prose);
+    this.terminal.result(messageEvent(record, handle), prose);
   }
 
   event(event: MessagingEvent): void {

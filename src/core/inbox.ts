@@ -33,7 +33,7 @@
 //   await decidePeerMove(deps, fp, decision)  the person accepts or refuses a held move
 //   receiver.mailbox                          list(), summary(peer) for views (unread counts,
 //                                             last message each way, delivered, lost)
-//   await forgetAndRevoke(deps, fingerprint)  what "forget" does in every front end
+//   await forgetAndRevoke(deps, fingerprint)  what "forget" does in every front end (grants.ts)
 //
 // Events (MessagingEvent):
 //   message      {record, peer}       a text/data (or unsupported-type) message, stored unread
@@ -62,7 +62,7 @@ import { type ErrorCode, PairError, isPairError, isRelayTrouble } from './errors
 import { loadIdentity, loadSigningKey } from './identity.js';
 import { IDENTITY_KID, type MessageV2, type ParsedEnvelopeV2, openEnvelopeV2, parseEnvelopeV2, sealEnvelopeV2 } from './messagesV2.js';
 import { ReceiveKeys, type SendRoute } from './receiveKeys.js';
-import { type OwnInbox, firstInbox, inboxOn, listOwnInboxes, pendingGrantIds, replaceInbox } from './inboxes.js';
+import { type OwnInbox, firstInbox, listOwnInboxes, pendingGrantIds, replaceInbox } from './inboxes.js';
 import { type HeldMailbox, type MailRecord, Mailbox, type MailboxOptions, type OutboxEntry } from './mailbox.js';
 import {
   type DropReason,
@@ -81,7 +81,8 @@ import {
   x25519SecretFromSeed,
 } from './messages.js';
 import type { Clock, MailLock, Memory, Random, RelayConnector, RelayPort, Vault } from './ports.js';
-import { type PinnedPeer, decideMove, findPeers, forgetPeer, getPeer, heldMove, holdMove, listPeers, loadPeerSendToken, pendingRevocations, rememberRevocation, revocationsDone, updatePeer } from './trust.js';
+import { healGrants, revokePending } from './grants.js';
+import { type PeerRef, type PinnedPeer, decideMove, findPeers, getPeer, heldMove, holdMove, listPeers, loadPeerSendToken, peerRefOf, updatePeer } from './trust.js';
 import { relayOrigin } from './untrusted.js';
 
 export interface MessagingDeps {
@@ -96,10 +97,9 @@ export interface MessagingDeps {
   log?: (line: string) => void;
 }
 
-export interface PeerRef {
-  fingerprint: string;
-  handle: string;
-}
+export type { PeerRef };
+/** Forgetting lives with the grants (grants.ts); front ends that import it from here keep working. */
+export { forgetAndRevoke } from './grants.js';
 
 export type MessagingEvent =
   | { type: 'message'; record: MailRecord; peer: PeerRef }
@@ -136,7 +136,7 @@ export const PENDING_PAIRING_RECHECK_MS = 1000;
 /** How often a receiver retries telling peers about a grant they have not heard of yet and sending receipts that failed, and prunes the mailbox. */
 export const HEAL_INTERVAL_MS = 60_000;
 
-const refOf = (peer: PinnedPeer): PeerRef => ({ fingerprint: peer.fingerprint, handle: peer.handle });
+const refOf = peerRefOf;
 const publicKeyOf = (peer: PinnedPeer): Uint8Array => fromBase64(peer.card.key, 'card key', 32);
 
 class Emitter {
@@ -831,89 +831,3 @@ export async function decidePeerMove(deps: Pick<MessagingDeps, 'vault' | 'memory
   if (!move) throw new PairError('not_found', `${peer.handle} (${peer.fingerprint}) has not asked to move to another relay.`);
   return { peer: refOf(peer), relayUrl: move.relayUrl };
 }
-
-/**
- * For each pinned peer whose grant points at an inbox this identity no longer has (or whose
- * new grant was not yet announced): a new grant on the current inbox at that relay, sent to the
- * peer in an `inbox` message. Safe to call at any time; resolves the peers told.
- */
-export async function healGrants(deps: MessagingDeps, sender: SendRunner, onTrouble?: (error: PairError, relayUrl: string, peer: PeerRef) => void): Promise<PeerRef[]> {
-  const told: PeerRef[] = [];
-  const inboxes = await listOwnInboxes(deps);
-  const first = await firstInbox(deps);
-  for (const peer of await listPeers(deps)) {
-    const given = peer.grant ?? (first && { ...first, announced: true });
-    if (!given) continue;
-    const current = inboxes.find((inbox) => inbox.relayUrl === given.relayUrl);
-    if (current?.slotId === given.slotId && given.announced) continue;
-    const relay = deps.relays(given.relayUrl);
-    try {
-      const inbox = current ?? (await inboxOn(deps, relay));
-      // An earlier grant that never reached the peer is withdrawn before a new one is made.
-      if (!given.announced && given.grantId !== undefined && given.slotId === inbox.slotId) {
-        await relay.revokeGrant(inbox.slotId, inbox.ownerToken, given.grantId).catch(() => undefined);
-      }
-      const grant = await relay.grant(inbox.slotId, inbox.ownerToken);
-      const record = { relayUrl: inbox.relayUrl, slotId: inbox.slotId, grantId: grant.grantId };
-      await updatePeer(deps, peer.fingerprint, { grant: { ...record, announced: false } });
-      await sender.sendBody(peer, { type: 'inbox', relay_url: inbox.relayUrl, slot_id: inbox.slotId, send_token: grant.sendToken }, false);
-      await updatePeer(deps, peer.fingerprint, { grant: { ...record, announced: true } });
-      told.push(refOf(peer));
-    } catch (error) {
-      if (!isPairError(error)) throw error;
-      onTrouble?.(error, given.relayUrl, refOf(peer));
-    }
-  }
-  return told;
-}
-
-/**
- * Revokes the grants this side no longer stands behind (a peer paired again, or forgotten while
- * the relay was unreachable). What the relay cannot be reached for stays for the next time.
- */
-export async function revokePending(deps: MessagingDeps): Promise<void> {
-  const pending = await pendingRevocations(deps);
-  if (pending.length === 0) return;
-  const inboxes = await listOwnInboxes(deps);
-  const done: string[] = [];
-  for (const grant of pending) {
-    const inbox = inboxes.find((entry) => entry.relayUrl === grant.relayUrl && entry.slotId === grant.slotId);
-    try {
-      if (inbox) await deps.relays(inbox.relayUrl).revokeGrant(inbox.slotId, inbox.ownerToken, grant.grantId);
-      done.push(grant.grantId);
-    } catch (error) {
-      if (!isPairError(error)) throw error;
-      if (!isRelayTrouble(error)) done.push(grant.grantId);
-    }
-  }
-  await revocationsDone(deps, done);
-}
-
-/**
- * Forgets a peer: revokes the grant this side gave it (so its sends get 401), then unpins it and
- * deletes its send token. The revocation is best effort (the relay may be down or have restarted);
- * `revoked` says whether the relay confirmed it.
- */
-export async function forgetAndRevoke(deps: MessagingDeps, fingerprint: string): Promise<{ forgotten: boolean; revoked: boolean }> {
-  const peer = await getPeer(deps, fingerprint);
-  let revoked = false;
-  const grant = peer?.grant;
-  if (grant?.grantId !== undefined) {
-    const inbox = (await listOwnInboxes(deps)).find((entry) => entry.relayUrl === grant.relayUrl && entry.slotId === grant.slotId);
-    if (inbox) {
-      try {
-        await deps.relays(inbox.relayUrl).revokeGrant(inbox.slotId, inbox.ownerToken, grant.grantId);
-        revoked = true;
-      } catch (error) {
-        if (!isPairError(error)) throw error;
-        deps.log?.(`could not revoke the grant of ${fingerprint} at ${inbox.relayUrl}: ${error.code}`);
-        // Tried again by the receive runner once the relay answers; a gone inbox needs nothing.
-        if (isRelayTrouble(error)) await rememberRevocation(deps, { relayUrl: inbox.relayUrl, slotId: inbox.slotId, grantId: grant.grantId });
-      }
-    }
-  }
-  const forgotten = await forgetPeer(deps, fingerprint);
-  await new Mailbox(deps).exclusive(() => new ReceiveKeys(deps).forget(fingerprint));
-  return { forgotten, revoked };
-}
-

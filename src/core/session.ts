@@ -14,7 +14,8 @@ import { fromBase64, fromHex, fromUtf8, toBase64, toHex, utf8, wipe } from './by
 import { codeHash, formatCode, generateSecret, parseCode } from './codePhrase.js';
 import { ERROR_CODES, type ErrorCode, PairError, badInput, isPairError } from './errors.js';
 import { type Card, FINGERPRINT_PATTERN, canonicalJson, cardFingerprint, loadIdentity, verifyCard } from './identity.js';
-import { SendRunner, healGrants } from './inbox.js';
+import { healGrants } from './grants.js';
+import { SendRunner } from './inbox.js';
 import { grantOnInbox, rememberPendingGrant, takePendingGrant } from './inboxes.js';
 import {
   MAX_BOOTSTRAP_PAYLOAD_BYTES,

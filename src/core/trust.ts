@@ -59,6 +59,14 @@ export interface PinnedPeer {
   rule: PeerRule;
 }
 
+/** A pinned peer as events and results name it. */
+export interface PeerRef {
+  fingerprint: string;
+  handle: string;
+}
+
+export const peerRefOf = (peer: PinnedPeer): PeerRef => ({ fingerprint: peer.fingerprint, handle: peer.handle });
+
 /** A peer as pairing pins it: the rule is not pairing's to choose (a new peer gets the default, a re-paired one keeps its own). */
 export type PeerToPin = Omit<PinnedPeer, 'rule'>;
 

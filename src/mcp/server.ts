@@ -13,17 +13,18 @@
 // while the person is asked, so a peer's abort ends the question at once. Words: words.ts.
 
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { type CallToolResult, ErrorCode as RpcErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { PairError, isPairError } from '../core/errors.js';
 import { HANDLE_PATTERN, initSelfIdempotent, loadIdentity } from '../core/identity.js';
 import type { PairingRunners, RelayTroubleState } from '../core/pairing.js';
 import type { SessionDeps, SessionSnapshot } from '../core/session.js';
 import type { SessionStore } from '../core/store.js';
-import { forgetAndRevoke } from '../core/inbox.js';
+import { forgetAndRevoke } from '../core/grants.js';
 import { listPeers } from '../core/trust.js';
 import { jsonQuote } from '../core/untrusted.js';
 import { type MessageReceiver, registerMessageTools } from './messageTools.js';
+import { sasElicitation } from './sasElicitation.js';
 import { MCP_WORDS, agentNextStep, defaultPersonCommand, relayTroubleForAgent } from './words.js';
 
 export const MCP_SERVER_NAME = 'agent-pair';
@@ -32,8 +33,6 @@ export const MAX_TOOL_WAIT_SECONDS = 30;
 /** How long finalize may wait for the other side in one call. */
 export const MAX_FINALIZE_SECONDS = 120;
 const DEFAULT_FINALIZE_SECONDS = 30;
-/** A person who types something that is not 6 digits is asked again, this many times in one pair_confirm. */
-export const MAX_DIGIT_PROMPTS = 3;
 
 export interface McpServerOptions {
   store: SessionStore;
@@ -231,6 +230,8 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     }
   };
 
+  const elicitSas = sasElicitation({ server, runners, store, clock: deps.clock, confirmCommand });
+
   /** The error for a pairing that ended while its person was being asked to verify the SAS. */
   const endedWhileAsking = (snapshot: SessionSnapshot): PairError => new PairError(snapshot.abortCode ?? 'aborted', MCP_WORDS.endedWhileAsking(snapshot));
 
@@ -352,62 +353,6 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     }
   };
 
-  /**
-   * Brings the person's answer to the runner's question: an elicitation shows them their SAS and
-   * takes the digits; if the runner asks again (not six digits), so does this, up to
-   * MAX_DIGIT_PROMPTS. Resolves once the state left `sas_ready`; `signal` aborts once it did
-   * for another reason (the peer aborted), which withdraws the elicitation.
-   */
-  const elicitUntilAnswered = async (id: string, signal: AbortSignal): Promise<void> => {
-    if (!server.server.getClientCapabilities()?.elicitation) throw new PairError('confirm_unavailable', MCP_WORDS.noElicitation(confirmCommand(id)));
-    for (let attempt = 1; attempt <= MAX_DIGIT_PROMPTS; attempt++) {
-      const question = runners.questions.question(id) ?? (await untilQuestion(id, signal));
-      if (!question) return; // the session moved on
-      const digits = await elicitDigits(id, question.nameplate, question.sas, question.again || attempt > 1, question.expiresAt, signal);
-      if (digits !== undefined && runners.questions.answer(id, digits)) {
-        const after = await runners.waitForChange(id, 'sas_ready', Math.max(0, question.expiresAt - deps.clock.now()), signal);
-        if (after.state !== 'sas_ready') return;
-      }
-    }
-    throw new PairError('bad_input', MCP_WORDS.notSixDigitsTooOften(MAX_DIGIT_PROMPTS));
-  };
-
-  /** The runner's question for a `sas_ready` session once it is open (undefined if the session moved on). */
-  const untilQuestion = async (id: string, signal: AbortSignal): Promise<ReturnType<PairingRunners['questions']['question']>> => {
-    runners.run(id);
-    while (store.status(id).state === 'sas_ready' && !signal.aborted) {
-      const question = runners.questions.question(id);
-      if (question) return question;
-      await runners.waitForChange(id, 'sas_ready', Math.max(1, Date.parse(store.status(id).expiresAt) - deps.clock.now()), signal);
-    }
-    return undefined;
-  };
-
-  /** One elicitation; undefined when the answer failed the schema (the caller asks again). */
-  const elicitDigits = async (id: string, nameplate: string, sas: string, again: boolean, expiresAt: number, signal: AbortSignal): Promise<string | undefined> => {
-    const secondsLeft = Math.max(1, Math.ceil((expiresAt - deps.clock.now()) / 1000));
-    let answer;
-    try {
-      answer = await server.server.elicitInput({
-        mode: 'form',
-        message: MCP_WORDS.elicitation(nameplate, sas, again),
-        requestedSchema: {
-          type: 'object',
-          properties: { digits: { type: 'string', title: 'Digits the other person reads out', description: '6 digits, like 594-376', minLength: 6, maxLength: 9 } },
-          required: ['digits'],
-        },
-      }, { signal, timeout: secondsLeft * 1000 });
-    } catch (error) {
-      if (error instanceof McpError && error.code === (RpcErrorCode.InvalidParams as number)) return undefined; // the answer failed the schema
-      if (error instanceof McpError && error.code === (RpcErrorCode.RequestTimeout as number)) throw new PairError('timeout', MCP_WORDS.noAnswerInTime, { cause: error });
-      if (signal.aborted) throw new PairError('cancelled', MCP_WORDS.callCancelled, { cause: error });
-      throw new PairError('confirm_unavailable', MCP_WORDS.elicitFailed(confirmCommand(id)), { cause: error });
-    }
-    if (answer.action !== 'accept') throw new PairError('cancelled', MCP_WORDS.declined);
-    const digits = answer.content?.['digits'];
-    return typeof digits === 'string' ? digits : undefined;
-  };
-
   server.registerTool('pair_confirm', {
     title: 'Ask the person to verify the SAS',
     description: 'Call when pair_status says sas_ready. Asks THE PERSON (never you) to compare a 6-digit short authentication string (SAS) with the other person, by voice or video, and to type the digits the other person reads out. You pass only the session_id: you never see the SAS or the digits, and must not ask the person for them. Tell the person a prompt is coming. A match moves the pairing to confirmed (then call pair_finalize); a mismatch aborts it on both sides. If the other side aborts or the pairing expires while the person is being asked, the question ends at once with an error that says so.',
@@ -437,7 +382,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
         });
         await Promise.race([closed, untilStateLeaves(session_id, 'sas_ready', Math.max(0, Date.parse(snapshot.expiresAt) - deps.clock.now()), signal)]);
       } else {
-        await elicitUntilAnswered(session_id, signal);
+        await elicitSas(session_id, signal);
       }
     } catch (error) {
       const now = store.status(session_id);

@@ -11,6 +11,7 @@ import { setMaxListeners } from 'node:events';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { PairingRunners } from '../core/pairing.js';
 import type { RelayConnector } from '../core/ports.js';
+import type { BudgetLimits } from '../core/rules.js';
 import { SessionStore } from '../core/store.js';
 import { createRelayConnector } from '../relay/client.js';
 import { openConfirmChannel } from '../node/confirmChannel.js';
@@ -29,6 +30,8 @@ export interface StdioOptions {
   confirmSends?: boolean;
   /** A CLI command line for the person (`confirm ID`, `send ...`), as this server was started and with its home. */
   personCommand?: (args: string) => string;
+  /** The hourly budgets the person set (flags or environment); the core's defaults otherwise. */
+  budgets?: Partial<BudgetLimits>;
 }
 
 /** Serves until the client closes stdin. */

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { isPairError } from '../../src/core/errors.js';
-import { OUTBOX_MAX_AGE_MS, OUTBOX_RETRY_BASE_MS, ReceiveRunner, SendRunner, forgetAndRevoke, type MessagingEvent } from '../../src/core/inbox.js';
+import { OUTBOX_MAX_AGE_MS, OUTBOX_RETRY_BASE_MS, ReceiveRunner, SendRunner, type MessagingEvent } from '../../src/core/inbox.js';
+import { forgetAndRevoke } from '../../src/core/grants.js';
 import { listOwnInboxes } from '../../src/core/inboxes.js';
 import { MAX_MESSAGE_AGE_MS } from '../../src/core/messages.js';
 import { getPeer, loadPeerSendToken, peerRecordKey, pendingRevocations } from '../../src/core/trust.js';

@@ -8,7 +8,7 @@ import type { CallToolResult, ElicitResult } from '@modelcontextprotocol/sdk/typ
 import { MemoryKeyValueStore } from '../../src/core/routedStore.js';
 import type { SessionDeps } from '../../src/core/session.js';
 import { SessionStore } from '../../src/core/store.js';
-import { MAX_DIGIT_PROMPTS } from '../../src/mcp/server.js';
+import { MAX_DIGIT_PROMPTS } from '../../src/mcp/sasElicitation.js';
 import { createRelayConnector } from '../../src/relay/client.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { systemRandom } from '../../src/node/system.js';
