@@ -2,9 +2,9 @@
 // agent, mute) from the Peers view row's "Messages" submenu (one command per rule, the row
 // passes itself), from the palette (Set a Peer's Message Rule: pick the peer, then the rule,
 // the current one marked) and from the conversation header (which runs setPeerRule with the
-// fingerprint and the rule). Stored through core's setPeerRule, so `agent-pair rule` in the CLI
-// reads the same rule. The agent never reaches these: they are commands for the person, not MCP
-// tools, and no tool sets a rule.
+// fingerprint and the rule). Stored with the pinned peer through core's setPeerRule, the one
+// model `agent-pair rule` uses in the CLI (over the CLI's own home). The agent never reaches
+// these: they are commands for the person, not MCP tools, and no tool sets a rule.
 
 import * as vscode from 'vscode';
 import { PairError } from '../../core/errors.js';
