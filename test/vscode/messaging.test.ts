@@ -370,6 +370,48 @@ describe('one window of a profile pulls', () => {
       await second.dispose();
     }
   });
+
+  it('an agent waiting in a window that does not pull: a refresh that finds no new message lets the wait go on; the refresh that finds the one the puller stored ends it', async () => {
+    const alice = await makeSide(relay.url, 'alice');
+    const bob = await makeSide(relay.url, 'bob');
+    await pairSides(alice, bob, relay.url);
+    const windowOf = (pid: number, events: string[]): WindowMessaging =>
+      new WindowMessaging({
+        deps: alice.deps,
+        home,
+        lossGraceMs: () => LOSS_GRACE_MS,
+        log: { info: () => undefined, warn: () => undefined },
+        onEvent: (event) => events.push(event.type),
+        takeLease: (leaseHome, fingerprint) => takeMailLease(leaseHome, fingerprint, { pid, alive: () => true }),
+      });
+    const pullerEvents: string[] = [];
+    const puller = windowOf(1, pullerEvents);
+    const follower = windowOf(2, []);
+    try {
+      await puller.wake();
+      await follower.wake();
+      assert.equal(follower.pulling, false);
+      const wait = { settled: false };
+      const waiting = follower.forTools().pull({ waitSeconds: 30 }).finally(() => {
+        wait.settled = true;
+      });
+      // Refresh ticks with nothing new (here by hand: the real tick is FOLLOWER_REFRESH_MS).
+      for (let tick = 0; tick < 20 && !wait.settled; tick += 1) {
+        await follower.wake();
+        await sleep(20);
+      }
+      assert.equal(wait.settled, false, 'a refresh with no new message ended the wait');
+      await new SendRunner(bob.deps).send('alice', { type: 'text', text: 'through the other window' });
+      await until('the puller to store it', () => pullerEvents.includes('message'));
+      await follower.wake(); // the follower's next tick
+      assert.deepEqual(await waiting, []);
+      const [unread] = await follower.forTools().mailbox.list([bob.fingerprint], { direction: 'in', unreadOnly: true });
+      assert.deepEqual(unread?.body, { type: 'text', text: 'through the other window' });
+    } finally {
+      await puller.dispose();
+      await follower.dispose();
+    }
+  });
 });
 
 describe('messaging words', () => {
