@@ -9,7 +9,9 @@ import { parseArgs } from 'node:util';
 import { isPairError } from '../core/errors.js';
 import { parseCode } from '../core/codePhrase.js';
 import {
+  AGENT_SENDS_ENV,
   AGENT_SENDS_PER_PEER_PER_HOUR,
+  AUTO_HANDOVERS_ENV,
   AUTO_HANDOVERS_PER_PEER_PER_HOUR,
   FINGERPRINT_PATTERN,
   HANDLE_PATTERN,
@@ -73,9 +75,6 @@ const HANDLE_SHAPE = '1 to 64 letters, digits, _ or -, like alice';
 
 /** How long `inbox --follow --exec` lets CMD run for one message before stopping it (--exec-timeout). */
 export const EXEC_TIMEOUT_SECONDS = 120;
-/** The environment's budgets, read when the flag is not given. */
-export const AUTO_HANDOVERS_ENV = 'AGENT_PAIR_AUTO_HANDOVERS_PER_HOUR';
-export const AGENT_SENDS_ENV = 'AGENT_PAIR_AGENT_SENDS_PER_HOUR';
 
 export const OPTIONS: { readonly [K in OptionName]: OptionSpec<OptionValues[K]> } = {
   relay: {

@@ -31,6 +31,7 @@ export const ERROR_CODES = [
   'revoked', // the relay refused our send token (401): the peer forgot us or revoked the grant
   'inbox_gone', // the relay no longer knows an inbox (404): a restarted in-memory relay; make a new one
   'too_large', // a message or envelope is over its size limit
+  'over_budget', // an hourly budget the person set (agent sends, auto hand-overs) is spent: the person decides, or raises it
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -92,6 +92,9 @@ export const AGENT_SENDS_PER_PEER_PER_HOUR = 30;
  * hour. Past it they wait unread for the person.
  */
 export const AUTO_HANDOVERS_PER_PEER_PER_HOUR = 20;
+/** The environment variables a person sets the budgets with (a flag wins over them). */
+export const AGENT_SENDS_ENV = 'AGENT_PAIR_AGENT_SENDS_PER_HOUR';
+export const AUTO_HANDOVERS_ENV = 'AGENT_PAIR_AUTO_HANDOVERS_PER_HOUR';
 /** The largest budget a person may set (per peer per hour), so a typo cannot switch the guard off. */
 export const MAX_BUDGET_PER_HOUR = 10_000;
 

@@ -23,6 +23,9 @@ import type { SessionStore } from '../core/store.js';
 import { forgetAndRevoke } from '../core/grants.js';
 import { listPeers } from '../core/trust.js';
 import { jsonQuote } from '../core/untrusted.js';
+import { ReceiveRunner } from '../core/inbox.js';
+import { type BudgetLimits, PeerBudgets } from '../core/rules.js';
+import { type AgentChannel, RECEIVING_CAPABILITIES, registerInboxResources, startAgentChannel } from './agentChannel.js';
 import { type MessageReceiver, registerMessageTools } from './messageTools.js';
 import { sasElicitation } from './sasElicitation.js';
 import { MCP_WORDS, agentNextStep, defaultPersonCommand, relayTroubleForAgent } from './words.js';
@@ -61,6 +64,13 @@ export interface McpServerOptions {
   personCommand?: (args: string) => string;
   /** The live process of this home that runs a session this server does not (the person's `confirm`), if any. */
   runByAnother?: (sessionId: string) => number | undefined;
+  /**
+   * Receive while a client is connected and hand `agent`-rule messages over (agentChannel.ts):
+   * `agent-pair mcp`. VS Code's window pulls itself and passes `receiver` instead.
+   */
+  receiveWhileConnected?: boolean;
+  /** The hourly budgets the person set; the core's defaults otherwise. */
+  budgets?: Partial<BudgetLimits>;
 }
 
 // ---- Input schemas. The SDK turns a failed parse into a tool error that quotes these
@@ -190,7 +200,8 @@ export function createMcpServer(options: McpServerOptions): McpServer {
   const log = options.log ?? (() => undefined);
   const personCommand = options.personCommand ?? defaultPersonCommand;
   const confirmCommand = (sessionId: string): string => personCommand(`confirm ${sessionId}`);
-  const server = new McpServer({ name: MCP_SERVER_NAME, version: options.version ?? '0.1.0' }, { capabilities: { tools: {} } });
+  const receiving = options.receiveWhileConnected === true && !options.receiver;
+  const server = new McpServer({ name: MCP_SERVER_NAME, version: options.version ?? '0.1.0' }, { capabilities: { tools: {}, ...(receiving && RECEIVING_CAPABILITIES) } });
   /** Sessions whose person is being asked right now, so a second pair_confirm does not ask twice. */
   const asking = new Set<string>();
 
@@ -464,6 +475,29 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     return ok({ forgotten: true, fingerprint: normalised }, `Forgot ${normalised}${revoked ? '; the relay now refuses their messages to you' : ''}.`);
   }));
 
-  registerMessageTools(server, { deps: { ...deps, log }, guarded, personCommand, ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }), ...(options.receiver && { receiver: options.receiver }) });
+  const messagingDeps = { ...deps, log };
+  const receiver = options.receiver ?? new ReceiveRunner(messagingDeps);
+  let channel: AgentChannel | undefined;
+  const tools = registerMessageTools(server, {
+    deps: messagingDeps,
+    guarded,
+    personCommand,
+    receiver,
+    budgets: new PeerBudgets(messagingDeps, receiver.mailbox, options.budgets),
+    takeNotes: () => channel?.takeNotes() ?? [],
+    ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }),
+  });
+  registerInboxResources(server, tools);
+  if (receiving && receiver instanceof ReceiveRunner) {
+    // Pushes need the client's capabilities, known once it initialised; a closed connection stops the pull.
+    server.server.oninitialized = () => {
+      channel ??= startAgentChannel(server, { ...tools, receiver }, messagingDeps, log);
+    };
+    const closed = server.server.onclose;
+    server.server.onclose = () => {
+      closed?.();
+      void channel?.stop();
+    };
+  }
   return server;
 }

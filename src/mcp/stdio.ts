@@ -59,7 +59,7 @@ export async function runStdioServer(options: StdioOptions): Promise<void> {
   if (inFlight.length > 0) log(`restored ${inFlight.length} pairing(s) in flight`);
   for (const snapshot of inFlight) runners.run(snapshot.sessionId);
   const channel = await openConfirmChannel(options.home, store, runners);
-  const server = createMcpServer({ store, deps, runners, defaultRelayUrl: options.relayUrl, log, ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }), ...(options.personCommand && { personCommand: options.personCommand }), runByAnother: (sessionId) => writers.holder(sessionId) });
+  const server = createMcpServer({ store, deps, runners, defaultRelayUrl: options.relayUrl, log, ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }), ...(options.personCommand && { personCommand: options.personCommand }), runByAnother: (sessionId) => writers.holder(sessionId), receiveWhileConnected: true, ...(options.budgets && { budgets: options.budgets }) });
   const transport = new StdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     transport.onclose = resolve;

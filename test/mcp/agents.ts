@@ -8,6 +8,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { type CallToolResult, type ElicitResult, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { PairingRunners } from '../../src/core/pairing.js';
+import type { BudgetLimits } from '../../src/core/rules.js';
 import { startMcpHttpServer } from '../../src/mcp/http.js';
 import { createMcpServer } from '../../src/mcp/server.js';
 import { type Side, makeSide } from '../helpers/sides.js';
@@ -25,6 +26,8 @@ export interface Agent {
   logs: string[];
   /** Every message the person was shown (their view, not the agent's). */
   prompts: string[];
+  /** Every notification the client received, in order. */
+  notifications: { method: string; params?: Record<string, unknown> | undefined }[];
   call(name: string, args?: Record<string, unknown>): Promise<CallToolResult>;
   close(): Promise<void>;
 }
@@ -43,6 +46,11 @@ export interface AgentOptions {
   confirmSends?: boolean;
   /** The CLI command line the server names for the person (see McpServerOptions.personCommand). */
   personCommand?: (args: string) => string;
+  /** The server receives while connected and hands agent-rule messages over (`agent-pair mcp`). */
+  receive?: boolean;
+  budgets?: Partial<BudgetLimits>;
+  /** The client reads Claude Code channel pushes (declares the experimental capability). */
+  readsChannels?: boolean;
 }
 
 export async function startAgent(options: AgentOptions): Promise<Agent> {
@@ -65,8 +73,18 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         },
       }),
       ...(options.confirmSends && { confirmSends: true }),
+      ...(options.receive && { receiveWhileConnected: true }),
+      ...(options.budgets && { budgets: options.budgets }),
     });
-  const client = new Client({ name: 'test-agent', version: '1' }, options.person ? { capabilities: { elicitation: {} } } : {});
+  const client = new Client(
+    { name: 'test-agent', version: '1' },
+    { capabilities: { ...(options.person && { elicitation: {} }), ...(options.readsChannels && { experimental: { 'claude/channel': {} } }) } },
+  );
+  const notifications: Agent['notifications'] = [];
+  client.fallbackNotificationHandler = (notification) => {
+    notifications.push(notification);
+    return Promise.resolve();
+  };
   const prompts: string[] = [];
   const person = options.person;
   if (person) {
@@ -100,7 +118,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     results.push(result);
     return result;
   };
-  return { side, runners, client, results, logs, prompts, call, close: () => stop() };
+  return { side, runners, client, results, logs, prompts, notifications, call, close: () => stop() };
 }
 
 export type SessionOut = Record<string, unknown> & { session_id: string; state: string };
