@@ -249,6 +249,8 @@ async function startMcp(deps: ExtensionDeps, version: string, messaging: WindowM
         version,
         receiver: messaging.forTools(),
         confirmSends: vscode.workspace.getConfiguration(SETTINGS.section).get<boolean>(SETTINGS.confirmAgentSends, false),
+        // The agent's sends spend the same per-peer budget (counted in the profile's mailbox) that peer_status shows.
+        budgets: budgetLimits(),
         log: (line) => {
           deps.log.info(`MCP ${line}`);
         },

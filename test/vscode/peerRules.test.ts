@@ -37,7 +37,8 @@ interface ChatOpen {
   isPartialQuery: boolean;
 }
 
-const quiet = { log: () => undefined };
+// Every test pairs anew: more pairings a minute than a relay allows one address by default.
+const quiet = { log: () => undefined, limits: { opensPerIpPerMinute: 10_000 } };
 const FIRST_QUESTION = /^Hand messages from bob to the agent on its own\?$/;
 
 describe('peer rules in the extension, over a stand-in vscode and a real relay', () => {
@@ -296,5 +297,42 @@ describe('peer rules in the extension, over a stand-in vscode and a real relay',
     }
     const [item] = await tree.items();
     assert.equal(item?.contextValue, 'agentPair.peer.agent', 'listing the tools changed nothing');
+  });
+
+  it('the agent\'s sends over the window\'s MCP tools spend the per-peer send budget of the setting: past it the person is asked; peer_status shows the rule and both budgets', async () => {
+    await aliceWindow({ 'agentPair.agents.sendsPerPeerPerHour': 1, 'agentPair.agents.handoversPerPeerPerHour': 7 });
+    await setRule('agent');
+    // A client whose person declines the first question past the budget and accepts the second.
+    const asked: string[] = [];
+    const asking = new Client({ name: 'rules-budget-test', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
+    const { ElicitRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
+    asking.setRequestHandler(ElicitRequestSchema, (request) => {
+      asked.push(request.params.message);
+      return { action: asked.length === 1 ? 'decline' : 'accept', content: {} };
+    });
+    const client = await windowMcpClient(asking);
+    try {
+      // At the limit: sent without asking.
+      assert.equal((await client.callTool({ name: 'peer_send', arguments: { peer: 'bob', text: 'one' } })).isError, undefined);
+      assert.deepEqual(asked, []);
+      // Past it: the person is asked; a no sends nothing, a yes sends.
+      const declined = await client.callTool({ name: 'peer_send', arguments: { peer: 'bob', text: 'two' } });
+      assert.equal(declined.isError, true);
+      assert.match(asked.join('\n'), /your agent has sent 1 messages to bob .* the most it may send without you \(1\)/);
+      assert.equal((await client.callTool({ name: 'peer_send', arguments: { peer: 'bob', text: 'three' } })).isError, undefined);
+      const got: string[] = [];
+      await until('two messages at Bob', async () => {
+        for (const event of await bobMail.pull({ waitSeconds: 1 })) if (event.type === 'message') got.push((event.record.body as { text: string }).text);
+        return got.length === 2;
+      });
+      assert.deepEqual(got.sort(), ['one', 'three']);
+
+      const status = (await client.callTool({ name: 'peer_status', arguments: { peer: 'bob' } })).structuredContent as { peers: { rule: string; agent_sends: { limit: number; used: number }; auto_handovers: { limit: number } }[] };
+      const [bobStatus] = status.peers;
+      assert.equal(bobStatus?.rule, 'agent');
+      assert.deepEqual([bobStatus.agent_sends.limit, bobStatus.agent_sends.used, bobStatus.auto_handovers.limit], [1, 1, 7]);
+    } finally {
+      await client.close();
+    }
   });
 });
