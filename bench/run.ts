@@ -22,6 +22,7 @@ import { freshSqliteFile } from '../test/helpers/engines.js';
 import { RedisServer } from '../test/helpers/redis.js';
 import { MESSAGE_BYTES, benchMessages, benchSqliteCommit } from './messages.js';
 import { benchMessageVersions } from './messageVersions.js';
+import { benchPush } from './push.js';
 import { benchWake } from './wake.js';
 import { installNativeCurves } from '../src/node/nativeCurves.js';
 
@@ -53,6 +54,7 @@ const MESSAGE_SENDERS = 50;
 const MESSAGE_SECONDS = 4;
 const CLI_START_RUNS = 15;
 const JOINING_RUNS = 10;
+const PUSH_RUNS = 40;
 
 // Issue 20's targets, each a ratio against a baseline measured in the same run.
 const CLI_START_TARGET = 1.3;
@@ -60,6 +62,8 @@ const JOINING_TARGET = 0.35;
 const TO_READER_TARGET = 4;
 const TO_RECEIPT_TARGET = 8;
 const EXTENSION_LOAD_TARGET = 0.2;
+// Issue 19's: a channel push within 1.2× the time a waiting inbox_read gets the same kind of message.
+const PUSH_TARGET = 1.2;
 const SQLITE_COMMITS = 300;
 
 function timed(summary: Summary, metric: string, note?: string): Row {
@@ -119,6 +123,8 @@ progress(`relay capacity (${CAPACITY_SECONDS} s each, memory, SQLite${redis ? ' 
 const capacity = await benchCapacity(CONCURRENT_PAIRINGS, CAPACITY_SECONDS, [sqliteStore(), ...(redis ? [redis.url()] : [])]);
 progress('message delivery');
 const delivery = await benchDelivery(DELIVERY_RUNS);
+progress('push to an agent against a waiting inbox_read');
+const push = await benchPush(PUSH_RUNS);
 progress('messages v1 against v2, homes on disk');
 const versions = await benchMessageVersions(MESSAGE_VERSION_RUNS);
 progress(`relay messages (${MESSAGE_SECONDS} s)`);
@@ -178,6 +184,9 @@ const rows: Row[] = [
   timed(delivery.toReceipt, 'message: send → receipt back (delivered)', 'the reader hands each message over at once'),
   ratio('  send → waiting reader / long-poll wake', delivery.toReader.medianMs / wake.medianMs, TO_READER_TARGET, 'p50s, same run'),
   ratio('  send → receipt back / long-poll wake', delivery.toReceipt.medianMs / wake.medianMs, TO_RECEIPT_TARGET, 'p50s, same run'),
+  timed(push.channelPush, 'push: send → claude/channel notification at the MCP client', `${PUSH_RUNS} messages from an agent-rule peer, receiving server, real SDK client`),
+  timed(push.waitingRead, 'push baseline: send → a waiting inbox_read returns', `${PUSH_RUNS} messages, interleaved with the pushes`),
+  ratio('  channel push / waiting inbox_read', push.ratio, PUSH_TARGET, 'p50s, same run'),
   timed(versions.v1Send, 'message v1 (section 6): send, home on disk', `${versions.v1Send.runs} sends, seal + POST + records, two pairs in turns`),
   timed(versions.v2Send, 'message v2 (section 7): send, home on disk', `×${round(versions.v2Send.medianMs / versions.v1Send.medianMs)} of v1: key spent under the lock, top-up secrets kept, signed`),
   timed(versions.v1Read, 'message v1 (section 6): read, home on disk', `${versions.v1Read.runs} reads, one message waiting: open, checks, stored, acknowledged`),
@@ -217,5 +226,5 @@ for (const line of table.slice(1)) console.log(format(line));
 const resultsDir = new URL('./results/', import.meta.url);
 mkdirSync(resultsDir, { recursive: true });
 const output = fileURLToPath(new URL('latest.json', resultsDir));
-writeFileSync(output, `${JSON.stringify({ meta, rows, details: { cliStart, joining, crypto, pairing, wanPairing, wake, crossWake, capacity, delivery, messages, sqliteMessages, sqliteCommit, redisMessages, memory, extension } }, null, 2)}\n`);
+writeFileSync(output, `${JSON.stringify({ meta, rows, details: { cliStart, joining, crypto, pairing, wanPairing, wake, crossWake, capacity, delivery, push, messages, sqliteMessages, sqliteCommit, redisMessages, memory, extension } }, null, 2)}\n`);
 console.log(`\nwritten to ${output}`);

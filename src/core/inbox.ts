@@ -25,7 +25,7 @@
 //                                             resolves the events of that round the moment a
 //                                             message is accepted (here, or by another process:
 //                                             then with no events; read the mailbox). While `run`
-//                                             goes on, it waits for the loop's next news instead
+//                                             goes on, a wait waits for the loop's next news
 //   await receiver.run({ signal })            pulls until the signal aborts; relay trouble is an
 //                                             event and a pause, never the end
 //   await receiver.markRead(refs)             unread → read (no receipt)
@@ -98,8 +98,15 @@ export interface MessagingDeps {
 }
 
 export type { PeerRef };
-/** Forgetting lives with the grants (grants.ts); front ends that import it from here keep working. */
+/**
+ * Forgetting lives with the grants (grants.ts), the rules and budgets in rules.ts. They are also
+ * reachable from here because the MCP bundle VS Code loads lazily takes core modules only from
+ * the extension bundle's list (vscode/sharedModules.ts), which does not name grants.ts,
+ * rules.ts or vocabulary.ts yet; once it does, the MCP code imports them directly.
+ */
 export { forgetAndRevoke } from './grants.js';
+export { PeerBudgets, decideHandover, type BudgetLimits, type BudgetState } from './rules.js';
+export { AGENT_SENDS_ENV, PEER_RULES } from './vocabulary.js';
 
 export type MessagingEvent =
   | { type: 'message'; record: MailRecord; peer: PeerRef }
@@ -425,11 +432,12 @@ export class ReceiveRunner {
    * empty), checks and stores each envelope, acknowledges what was stored, reports losses. It
    * returns the moment something happened: a message this round accepted, or one another
    * process of the identity accepted first (the round's events are then empty, and the caller
-   * finds it in the mailbox). While `run` pulls in this process, it reads nothing itself and
-   * waits for the loop's next news instead (two pulls of one runner would only race each other).
+   * finds it in the mailbox). While `run` pulls in this process, a wait is a wait for the loop's
+   * next news (two long polls of one runner would only race each other); without a wait it still
+   * reads what is there now, so the caller sees everything that arrived before it asked.
    */
   async pull(options: { waitSeconds?: number; signal?: AbortSignal } = {}): Promise<MessagingEvent[]> {
-    if (this.runs > 0) return this.nextNewsOfRun(options);
+    if (this.runs > 0 && (options.waitSeconds ?? 0) > 0) return this.nextNewsOfRun(options);
     return (await this.pullUntilNews(options)).events;
   }
 
@@ -452,7 +460,6 @@ export class ReceiveRunner {
   /** A reader's wait while `run` pulls: up to `waitSeconds`, ended by the loop's next event or news. */
   private async nextNewsOfRun(options: { waitSeconds?: number; signal?: AbortSignal }): Promise<MessagingEvent[]> {
     const waitMs = Math.max(options.waitSeconds ?? 0, 0) * 1000;
-    if (waitMs <= 0) return [];
     const woken = new AbortController();
     let news: MessagingEvent[] = [];
     const waiter = (events: MessagingEvent[]): void => {

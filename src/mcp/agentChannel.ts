@@ -18,16 +18,17 @@
 //   never decides to go on.
 // - `notifications/resources/list_changed` when the pinned peers change (pinned, forgotten, a
 //   rule set), here or in another process of the home.
+// - What the pull reports besides messages (losses, drops, moves held for the person) waits, as
+//   notes, for the agent's next inbox_read or peer_status.
 
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import type { MessagingDeps, MessagingEvent } from '../core/inbox.js';
+import { type BudgetState, type MessagingDeps, type MessagingEvent, decideHandover } from '../core/inbox.js';
 import type { MailRecord } from '../core/mailbox.js';
 import { ReceiveRunner } from '../core/inbox.js';
-import { type BudgetState, decideHandover } from '../core/rules.js';
 import { type PeerRef, listPeers } from '../core/trust.js';
-import { FINGERPRINT_PATTERN } from '../core/vocabulary.js';
-import { type MessageTools, UNTRUSTED_NOTE, peerLabel, quote } from './messageTools.js';
+import { FINGERPRINT_PATTERN } from '../core/identity.js';
+import { type MessageTools, UNTRUSTED_NOTE, notice, peerLabel, quote } from './messageTools.js';
 
 export const INBOX_URI = 'agent-pair://inbox';
 export const PEER_MESSAGES_TEMPLATE = 'agent-pair://peers/{fingerprint}/messages';
@@ -35,6 +36,8 @@ export const peerMessagesUri = (fingerprint: string): string => `agent-pair://pe
 /** The experimental capability Claude Code reads channel pushes from, and its notification. */
 export const CHANNEL_CAPABILITY = 'claude/channel';
 export const CHANNEL_NOTIFICATION = 'notifications/claude/channel';
+/** Notes kept for the agent's next tool result at most; older ones give way (a hostile peer cannot grow them). */
+export const MAX_PENDING_NOTES = 100;
 /** How often the pinned peers are compared for list_changed (another process may pin, forget or set a rule). */
 export const PEERS_CHECK_MS = 2_000;
 
@@ -119,7 +122,7 @@ export function startAgentChannel(server: McpServer, tools: MessageTools & { rec
         log(`could not tell the person about ${peer.fingerprint}'s budget: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
-    notes.push(`Tell your user (you may not decide this yourself): ${words}`);
+    note(`Tell your user (you may not decide this yourself): ${words}`);
   };
 
   const handOver = async (record: MailRecord, peer: PeerRef): Promise<void> => {
@@ -148,8 +151,17 @@ export function startAgentChannel(server: McpServer, tools: MessageTools & { rec
 
   // One message at a time, in the order accepted; a failure to push one never stops the next.
   let handing: Promise<void> = Promise.resolve();
+  const note = (line: string): void => {
+    notes.push(line);
+    if (notes.length > MAX_PENDING_NOTES) notes.splice(0, notes.length - MAX_PENDING_NOTES);
+  };
   const stopEvents = tools.receiver.on((event: MessagingEvent) => {
-    if (event.type !== 'message') return;
+    if (event.type !== 'message') {
+      // What the pull reports (losses, drops, moves held for the person) reaches the agent with its next tool result.
+      const line = notice(event);
+      if (line !== undefined) note(line);
+      return;
+    }
     handing = handing.then(() =>
       handOver(event.record, event.peer).catch((error: unknown) => {
         log(`handing over message ${event.record.id} failed: ${error instanceof Error ? error.message : String(error)}`);

@@ -8,11 +8,9 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { PairError } from '../core/errors.js';
-import { type MessagingDeps, type MessagingEvent, type PeerRef, ReceiveRunner, resolvePeer } from '../core/inbox.js';
+import { AGENT_SENDS_ENV, type BudgetState, type MessagingDeps, type MessagingEvent, PEER_RULES, PeerBudgets, type PeerRef, ReceiveRunner, resolvePeer } from '../core/inbox.js';
 import type { MailRecord } from '../core/mailbox.js';
 import { MESSAGE_ID_PATTERN, isKnownBody } from '../core/messages.js';
-import { type BudgetState, PeerBudgets } from '../core/rules.js';
-import { AGENT_SENDS_ENV, PEER_RULES } from '../core/vocabulary.js';
 import { type PinnedPeer, heldMove, listPeers } from '../core/trust.js';
 import { escapeLineSeparators, jsonQuote } from '../core/untrusted.js';
 import { MCP_WORDS } from './words.js';
@@ -42,8 +40,12 @@ export interface MessageToolsOptions {
   receiver?: MessageReceiver;
   /** The hourly budgets of this server (agent sends counted here); default: the core's limits. */
   budgets?: PeerBudgets;
-  /** Notes for the agent that wait for its next inbox_read or peer_status (a peer stopped at its budget). */
-  takeNotes?: () => string[];
+  /**
+   * While this server receives in the background: the notes that wait for the agent's next
+   * inbox_read or peer_status (what the pull reported, a peer stopped at its budget), taken once;
+   * undefined when it does not, and the tools' own pulls report instead.
+   */
+  takeNotes?: () => string[] | undefined;
 }
 
 /** What the other MCP modules use of the tools: the runner and the one way messages are read. */
@@ -133,7 +135,7 @@ function quoteBody(record: MailRecord, handle: string): string {
  * What the agent should know of a runner event, in this tool's own words: every string a peer
  * chose (a handle, a relay URL) appears quoted and labelled, never as part of the sentence.
  */
-function notice(event: MessagingEvent): string | undefined {
+export function notice(event: MessagingEvent): string | undefined {
   switch (event.type) {
     case 'lost':
       return `The relay may have lost ${event.count} message(s) from ${peerLabel(event.peer)}.`;
@@ -162,7 +164,7 @@ export function registerMessageTools(server: McpServer, options: MessageToolsOpt
   const { deps, guarded } = options;
   const receiver = options.receiver ?? new ReceiveRunner(deps, options.lossGraceMs === undefined ? {} : { lossGraceMs: options.lossGraceMs });
   const budgets = options.budgets ?? new PeerBudgets(deps, receiver.mailbox);
-  const takeNotes = options.takeNotes ?? ((): string[] => []);
+  const takeNotes = options.takeNotes ?? ((): string[] | undefined => undefined);
 
   const handleOf = (peers: PinnedPeer[], fingerprint: string): string => peers.find((peer) => peer.fingerprint === fingerprint)?.handle ?? fingerprint;
 
@@ -264,7 +266,7 @@ export function registerMessageTools(server: McpServer, options: MessageToolsOpt
     }
     const page = found.slice(0, MAX_MESSAGES_PER_READ);
     await receiver.markRead(page);
-    const notices = [...takeNotes(), ...events.map(notice).filter((line): line is string => line !== undefined)];
+    const notices = takeNotes() ?? events.map(notice).filter((line): line is string => line !== undefined);
     const messages = page.map((record) => messageOutOf(record, handleOf(peers, record.peer)));
     const lines = page.map((record) => quote(record, handleOf(peers, record.peer)));
     const text = [
@@ -372,7 +374,7 @@ export function registerMessageTools(server: McpServer, options: MessageToolsOpt
         auto_handovers: budgetOutOf(await budgets.state('autoHandovers', target.fingerprint)),
       });
     }
-    const notices = takeNotes();
+    const notices = takeNotes() ?? [];
     const text = rows.length === 0
       ? 'No pinned peers yet.'
       : rows

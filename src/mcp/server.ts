@@ -20,11 +20,9 @@ import { HANDLE_PATTERN, initSelfIdempotent, loadIdentity } from '../core/identi
 import type { PairingRunners, RelayTroubleState } from '../core/pairing.js';
 import type { SessionDeps, SessionSnapshot } from '../core/session.js';
 import type { SessionStore } from '../core/store.js';
-import { forgetAndRevoke } from '../core/grants.js';
 import { listPeers } from '../core/trust.js';
 import { jsonQuote } from '../core/untrusted.js';
-import { ReceiveRunner } from '../core/inbox.js';
-import { type BudgetLimits, PeerBudgets } from '../core/rules.js';
+import { type BudgetLimits, PeerBudgets, ReceiveRunner, forgetAndRevoke } from '../core/inbox.js';
 import { type AgentChannel, RECEIVING_CAPABILITIES, registerInboxResources, startAgentChannel } from './agentChannel.js';
 import { type MessageReceiver, registerMessageTools } from './messageTools.js';
 import { sasElicitation } from './sasElicitation.js';
@@ -484,7 +482,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     personCommand,
     receiver,
     budgets: new PeerBudgets(messagingDeps, receiver.mailbox, options.budgets),
-    takeNotes: () => channel?.takeNotes() ?? [],
+    takeNotes: () => channel?.takeNotes(),
     ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }),
   });
   registerInboxResources(server, tools);

@@ -134,9 +134,15 @@ describe('a receiving MCP server', () => {
       const second = await sender.send('bob', { type: 'text', text: 'two' });
       await until('both stored', async () => (await stateOf(bob, alice.fingerprint, second.id)) !== undefined);
       await until('the first pushed', () => pushedIds(agent).includes(first.id));
+      // The note waits for the next tool result that carries notes (peer_status here), once.
+      const noted = await until('the note', async () => {
+        const status = await agent.call('peer_status', {});
+        return (status.structuredContent as { notices: string[] }).notices.length > 0 && textOf(status);
+      });
+      assert.match(noted, /Note: Tell your user \(you may not decide this yourself\): 1 messages from peer "alice"/);
       const read = textOf(await agent.call('inbox_read', {}));
-      assert.match(read, /Note: Tell your user \(you may not decide this yourself\): 1 messages from peer "alice"/);
       assert.ok(read.includes(second.id), 'what waits is still there to read');
+      assert.doesNotMatch(read, /Tell your user/, 'told once');
       assert.deepEqual(pushedIds(agent), [first.id]);
     } finally {
       await agent.close();
