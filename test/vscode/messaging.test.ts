@@ -26,7 +26,7 @@ import { agentQuery, messagePreview } from '../../src/vscode/messageWords.js';
 import { pairSides } from '../helpers/pairing.js';
 import { type Side, makeSide } from '../helpers/sides.js';
 import { fake, fakeContext } from './fakeVscode.js';
-import { conversationViews, windowMcpClient, windowStorageOf } from './windowFixtures.js';
+import { conversationViews, decliningOnceClient, windowMcpClient, windowStorageOf } from './windowFixtures.js';
 import { until } from '../helpers/until.js';
 
 const standIn = new URL('./fakeVscode.ts', import.meta.url).href;
@@ -170,14 +170,8 @@ describe('messages in the extension, over a stand-in vscode and a real relay', (
     await activate(windowStorageOf(alice));
     fake.settings.set('agentPair.messages.confirmAgentSends', true);
     // A client that can ask its person (elicitation), who first declines, then accepts.
-    const asked: string[] = [];
-    const elicitingClient = new Client({ name: 'messaging-test', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
-    const { ElicitRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
-    elicitingClient.setRequestHandler(ElicitRequestSchema, (request) => {
-      asked.push(request.params.message);
-      return { action: asked.length === 1 ? 'decline' : 'accept', content: {} };
-    });
-    const client = await windowMcpClient(elicitingClient);
+    const { client: asking, asked } = decliningOnceClient('messaging-test');
+    const client = await windowMcpClient(asking);
     try {
       await until('the window to pull', () => logText().includes('this window pulls the messages of alice'));
       const reading = client.callTool({ name: 'inbox_read', arguments: { wait_seconds: 20 } });
@@ -308,6 +302,18 @@ describe('one window of a profile pulls', () => {
     await rm(home, { recursive: true, force: true });
   });
 
+  /** A window of Alice's profile in the process `pid`, recording its pull's events; `alive` is the lease's pid check. */
+  function windowOfProcess(alice: Side, pid: number, events: string[], alive: (pid: number) => boolean): WindowMessaging {
+    return new WindowMessaging({
+      deps: alice.deps,
+      home,
+      lossGraceMs: () => LOSS_GRACE_MS,
+      log: { info: () => undefined, warn: () => undefined },
+      onEvent: (event) => events.push(event.type),
+      takeLease: (leaseHome, fingerprint) => takeMailLease(leaseHome, fingerprint, { pid, alive }),
+    });
+  }
+
   it('a lease names the pulling process; another process takes it only once that one is gone', () => {
     const alive = new Set([101, 202]);
     const isAlive = (pid: number): boolean => alive.has(pid);
@@ -330,15 +336,7 @@ describe('one window of a profile pulls', () => {
     const bob = await makeSide(relay.url, 'bob');
     await pairSides(alice, bob, relay.url);
     const alive = new Set([1, 2]);
-    const windowOf = (pid: number, events: string[]): WindowMessaging =>
-      new WindowMessaging({
-        deps: alice.deps,
-        home,
-        lossGraceMs: () => LOSS_GRACE_MS,
-        log: { info: () => undefined, warn: () => undefined },
-        onEvent: (event) => events.push(event.type),
-        takeLease: (leaseHome, fingerprint) => takeMailLease(leaseHome, fingerprint, { pid, alive: (candidate) => alive.has(candidate) }),
-      });
+    const windowOf = (pid: number, events: string[]): WindowMessaging => windowOfProcess(alice, pid, events, (candidate) => alive.has(candidate));
     const firstEvents: string[] = [];
     const secondEvents: string[] = [];
     const first = windowOf(1, firstEvents);
@@ -375,18 +373,9 @@ describe('one window of a profile pulls', () => {
     const alice = await makeSide(relay.url, 'alice');
     const bob = await makeSide(relay.url, 'bob');
     await pairSides(alice, bob, relay.url);
-    const windowOf = (pid: number, events: string[]): WindowMessaging =>
-      new WindowMessaging({
-        deps: alice.deps,
-        home,
-        lossGraceMs: () => LOSS_GRACE_MS,
-        log: { info: () => undefined, warn: () => undefined },
-        onEvent: (event) => events.push(event.type),
-        takeLease: (leaseHome, fingerprint) => takeMailLease(leaseHome, fingerprint, { pid, alive: () => true }),
-      });
     const pullerEvents: string[] = [];
-    const puller = windowOf(1, pullerEvents);
-    const follower = windowOf(2, []);
+    const puller = windowOfProcess(alice, 1, pullerEvents, () => true);
+    const follower = windowOfProcess(alice, 2, [], () => true);
     try {
       await puller.wake();
       await follower.wake();

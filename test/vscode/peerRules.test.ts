@@ -21,7 +21,7 @@ import { pairSides } from '../helpers/pairing.js';
 import { type Side, makeSide } from '../helpers/sides.js';
 import { until } from '../helpers/until.js';
 import { type FakeTreeView, type ShownMessage, fake, fakeContext } from './fakeVscode.js';
-import { conversationViews, windowMcpClient, windowStorageOf } from './windowFixtures.js';
+import { conversationViews, decliningOnceClient, windowMcpClient, windowStorageOf } from './windowFixtures.js';
 
 const standIn = new URL('./fakeVscode.ts', import.meta.url).href;
 register(`data:text/javascript,${encodeURIComponent(`export async function resolve(specifier, context, next) { return specifier === 'vscode' ? { url: ${JSON.stringify(standIn)}, shortCircuit: true } : next(specifier, context); }`)}`);
@@ -303,13 +303,7 @@ describe('peer rules in the extension, over a stand-in vscode and a real relay',
     await aliceWindow({ 'agentPair.agents.sendsPerPeerPerHour': 1, 'agentPair.agents.handoversPerPeerPerHour': 7 });
     await setRule('agent');
     // A client whose person declines the first question past the budget and accepts the second.
-    const asked: string[] = [];
-    const asking = new Client({ name: 'rules-budget-test', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
-    const { ElicitRequestSchema } = await import('@modelcontextprotocol/sdk/types.js');
-    asking.setRequestHandler(ElicitRequestSchema, (request) => {
-      asked.push(request.params.message);
-      return { action: asked.length === 1 ? 'decline' : 'accept', content: {} };
-    });
+    const { client: asking, asked } = decliningOnceClient('rules-budget-test');
     const client = await windowMcpClient(asking);
     try {
       // At the limit: sent without asking.

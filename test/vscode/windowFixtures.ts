@@ -4,6 +4,7 @@
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { MCP_PROVIDER_ID } from '../../src/vscode/ids.js';
 import { SESSION_KEY_PREFIX } from '../../src/core/store.js';
 import type { ConversationView } from '../../src/vscode/conversationMessages.js';
@@ -37,4 +38,18 @@ export async function windowMcpClient(client: Client): Promise<Client> {
   if (!resolved) throw new Error('the window offers no MCP server');
   await client.connect(new StreamableHTTPClientTransport(new URL(resolved.uri.toString()), { requestInit: { headers: resolved.headers } }));
   return client;
+}
+
+/**
+ * A client that can ask its person (MCP elicitation): it records each question in `asked`, and
+ * its person declines the first and accepts every later one.
+ */
+export function decliningOnceClient(name: string): { client: Client; asked: string[] } {
+  const asked: string[] = [];
+  const client = new Client({ name, version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
+  client.setRequestHandler(ElicitRequestSchema, (request) => {
+    asked.push(request.params.message);
+    return { action: asked.length === 1 ? 'decline' : 'accept', content: {} };
+  });
+  return { client, asked };
 }
