@@ -6,9 +6,11 @@
 // (tsconfig.media.json), so the two sides cannot drift apart.
 // @ts-check
 /** @typedef {import('../src/vscode/panelMessages.js').PanelView} PanelView */
+/** @typedef {import('../src/vscode/panelMessages.js').WebviewToHost} WebviewToHost */
 (function () {
   'use strict';
 
+  /** @type {WebviewApi<WebviewToHost>} */
   const vscode = acquireVsCodeApi();
   const STATES = ['opened', 'sas_ready', 'confirmed', 'finalized', 'aborted'];
   const DIGITS = /^[0-9]{3}[- ]?[0-9]{3}$/;

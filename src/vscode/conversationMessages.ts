@@ -5,6 +5,7 @@
 
 import type { MailRecord, PeerMailSummary } from '../core/mailbox.js';
 import type { ForwardSecrecy } from '../core/receiveKeys.js';
+import { type PeerRule, isPeerRule } from '../core/vocabulary.js';
 import { messageShape } from './panelMessages.js';
 
 export type EntryState = MailRecord['state'];
@@ -37,11 +38,13 @@ export interface ConversationView {
   canSend: boolean;
   /** Whether this peer's messages have forward secrecy yet (PROTOCOL.md section 7). */
   forwardSecrecy: ForwardSecrecy['state'];
+  /** What this side does with the peer's messages; the header's control shows and sets it. */
+  rule: PeerRule;
 }
 
 export type HostToConversation = { type: 'view'; view: ConversationView } | { type: 'sent' };
 
-export type ConversationToHost = { type: 'ready' } | { type: 'send'; text: string } | { type: 'askAgent'; id: string } | { type: 'cancel'; id: string };
+export type ConversationToHost = { type: 'ready' } | { type: 'send'; text: string } | { type: 'askAgent'; id: string } | { type: 'cancel'; id: string } | { type: 'setRule'; rule: PeerRule };
 
 /** A compose box longer than this is refused by the page and the host (the core checks the 64 KiB in bytes). */
 export const MAX_COMPOSE_CHARS = 64 * 1024;
@@ -64,6 +67,10 @@ export function parseConversationMessage(message: unknown): ConversationToHost |
       const id = fields['id'];
       if (keys !== 'id,type' || typeof id !== 'string' || !ID_PATTERN.test(id)) return undefined;
       return { type: fields['type'], id };
+    }
+    case 'setRule': {
+      const rule = fields['rule'];
+      return keys === 'rule,type' && isPeerRule(rule) ? { type: 'setRule', rule } : undefined;
     }
     default:
       return undefined;
@@ -94,7 +101,7 @@ export function conversationView(
   peer: { handle: string; fingerprint: string },
   records: MailRecord[],
   summary: PeerMailSummary,
-  extra: { sending: boolean; canSend: boolean; forwardSecrecy: ForwardSecrecy['state']; error?: string },
+  extra: { sending: boolean; canSend: boolean; forwardSecrecy: ForwardSecrecy['state']; rule: PeerRule; error?: string },
 ): ConversationView {
   const view: ConversationView = {
     peer: { handle: peer.handle, fingerprint: peer.fingerprint },
@@ -104,6 +111,7 @@ export function conversationView(
     sending: extra.sending,
     canSend: extra.canSend,
     forwardSecrecy: extra.forwardSecrecy,
+    rule: extra.rule,
   };
   if (extra.error !== undefined) view.error = extra.error;
   return view;

@@ -1,11 +1,12 @@
 // The conversation with one pinned peer: one webview panel per peer, titled
 // `Agent Pair: <handle>`. It shows every kept message both ways (the peer's as text, never as
 // HTML), marks ours `queued` (with Cancel), `sent`, `delivered`, `failed` or `cancelled`, warns of messages the relay may have lost, and sends
-// what the person writes. While the panel is visible, the peer's messages in it count as handed
+// what the person writes. Its header shows the peer's rule and lets the person change it. While the panel is visible, the peer's messages in it count as handed
 // to the person: they are marked handled and the peer gets its receipt ("delivered").
 
 import * as vscode from 'vscode';
 import { errorMessage } from '../core/errors.js';
+import { DEFAULT_PEER_RULE } from '../core/vocabulary.js';
 import { conversationHtml } from './conversationHtml.js';
 import { type HostToConversation, conversationView, parseConversationMessage } from './conversationMessages.js';
 import { COMMANDS, CONVERSATION_VIEW_TYPE, conversationTitle } from './ids.js';
@@ -108,7 +109,7 @@ class ConversationPanel {
       const pinned = await messaging.peer(this.peer.fingerprint);
       if (pinned && this.panel.visible) await messaging.markShown(this.peer.fingerprint);
       const { records, summary, forwardSecrecy } = await messaging.conversation(this.peer.fingerprint);
-      const view = conversationView(pinned ?? this.peer, records, summary, { sending: this.sending, canSend: pinned !== undefined, forwardSecrecy, ...(this.error !== undefined && { error: this.error }) });
+      const view = conversationView(pinned ?? this.peer, records, summary, { sending: this.sending, canSend: pinned !== undefined, forwardSecrecy, rule: pinned?.rule ?? DEFAULT_PEER_RULE, ...(this.error !== undefined && { error: this.error }) });
       this.post({ type: 'view', view });
     } catch (error) {
       this.options.log.warn(`Conversation with ${this.peer.handle}: ${errorMessage(error)}`);
@@ -138,6 +139,10 @@ class ConversationPanel {
         return;
       case 'cancel':
         void this.cancel(message.id);
+        return;
+      case 'setRule':
+        // The same command as the Peers view's "Messages" submenu, so the person's choice is handled once.
+        void vscode.commands.executeCommand(COMMANDS.setPeerRule, this.peer.fingerprint, message.rule);
         return;
     }
   }

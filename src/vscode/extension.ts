@@ -32,7 +32,10 @@ import { registerVerifySas } from './commands/verifySas.js';
 import { registerMessageCommands } from './commands/messages.js';
 import { ConversationPanels } from './conversationPanel.js';
 import { MessageNotifier } from './messageNotifications.js';
-import { WindowMessaging, lossGraceSettingMs } from './messaging.js';
+import { WindowMessaging, budgetSetting, lossGraceSettingMs } from './messaging.js';
+import { AgentHandover } from './agentHandover.js';
+import { registerRuleCommands } from './commands/peerRules.js';
+import type { BudgetLimits } from '../core/rules.js';
 import { PeersView } from './peersView.js';
 import { UnreadStatusItem } from './unreadStatus.js';
 import type { ExtensionDeps } from './deps.js';
@@ -143,6 +146,14 @@ export async function deactivate(): Promise<void> {
   await closing?.();
 }
 
+/** The hourly budgets the person set (agentPair.agents.*): an unset or out-of-range one is the core's default. */
+function budgetLimits(): Partial<BudgetLimits> {
+  const settings = vscode.workspace.getConfiguration(SETTINGS.section);
+  const agentSends = budgetSetting(settings.get<unknown>(SETTINGS.sendsPerPeerPerHour));
+  const autoHandovers = budgetSetting(settings.get<unknown>(SETTINGS.handoversPerPeerPerHour));
+  return { ...(agentSends !== undefined && { agentSends }), ...(autoHandovers !== undefined && { autoHandovers }) };
+}
+
 /**
  * Messaging: the pull (in one window of the profile), the Peers view, the conversation panels,
  * the unread count and the notifications. A finished pairing, the window gaining focus and a
@@ -154,14 +165,24 @@ function startMessaging(context: vscode.ExtensionContext, deps: ExtensionDeps): 
     deps: { ...deps.core, log: (line) => { deps.log.info(line); } },
     home: defaultHome(),
     lossGraceMs,
+    budgetLimits,
     log: deps.log,
     onEvent: (event) => {
       notifier.handle(event);
     },
   });
   const conversations = new ConversationPanels({ extensionUri: context.extensionUri, messaging, log: deps.log });
-  const notifier = new MessageNotifier(conversations, messaging, deps.log);
+  const handover = new AgentHandover({
+    messaging,
+    consent: context.globalState,
+    notify: (peer, records) => {
+      notifier.notify(peer, records);
+    },
+    log: deps.log,
+  });
+  const notifier = new MessageNotifier(conversations, messaging, handover, deps.log);
   registerMessageCommands(context, deps, { messaging, conversations });
+  registerRuleCommands(context, deps, { messaging, handover });
   const stopWatchingStore = deps.store.onDidChange(() => {
     void messaging.wake();
   });
@@ -230,6 +251,8 @@ async function startMcp(deps: ExtensionDeps, version: string, messaging: WindowM
         version,
         receiver: messaging.forTools(),
         confirmSends: vscode.workspace.getConfiguration(SETTINGS.section).get<boolean>(SETTINGS.confirmAgentSends, false),
+        // The agent's sends spend the same per-peer budget (counted in the profile's mailbox) that peer_status shows.
+        budgets: budgetLimits(),
         log: (line) => {
           deps.log.info(`MCP ${line}`);
         },

@@ -4,6 +4,8 @@
 // link) take a session id and are reached from the sessions quick pick and notifications, so the
 // palette hides them. A test checks that this file and package.json agree.
 
+import type { PeerRule } from '../core/vocabulary.js';
+
 export const COMMANDS = {
   host: 'agentPair.host',
   join: 'agentPair.join',
@@ -23,11 +25,21 @@ export const COMMANDS = {
   openConversation: 'agentPair.openConversation',
   sendMessage: 'agentPair.sendMessage',
   askAgent: 'agentPair.askAgent',
+  setPeerRule: 'agentPair.setPeerRule',
+  ruleNotify: 'agentPair.rule.notify',
+  ruleAgent: 'agentPair.rule.agent',
+  ruleMute: 'agentPair.rule.mute',
   refreshPeers: 'agentPair.refreshPeers',
 } as const;
 
-/** Commands that need a session id and so stay out of the palette. */
-export const HIDDEN_FROM_PALETTE: readonly string[] = [COMMANDS.finalize, COMMANDS.copyCode, COMMANDS.copyJoinLink, COMMANDS.askAgent, COMMANDS.refreshPeers];
+/**
+ * Commands that need a session id, a message or a Peers view row, and so stay out of the palette
+ * (the palette sets a peer's rule with setPeerRule, which asks for the peer and the rule).
+ */
+export const HIDDEN_FROM_PALETTE: readonly string[] = [COMMANDS.finalize, COMMANDS.copyCode, COMMANDS.copyJoinLink, COMMANDS.askAgent, COMMANDS.refreshPeers, COMMANDS.ruleNotify, COMMANDS.ruleAgent, COMMANDS.ruleMute];
+
+/** The Peers view row's "Messages" submenu: one command per rule, the peer's current one hidden. */
+export const PEER_RULE_SUBMENU_ID = 'agentPair.peerRule';
 
 /** In the DOM the item's id is `agent-pair.agent-pair.agentPair.sessions`. */
 export const STATUS_ITEM_ID = 'agentPair.sessions';
@@ -42,8 +54,14 @@ export function sasPanelTitle(nameplate: string): string {
 /** The Peers view, in the Agent Pair view container of the activity bar. */
 export const PEERS_VIEW_CONTAINER_ID = 'agentPair';
 export const PEERS_VIEW_ID = 'agentPair.peers';
-/** A peer row's contextValue, which its inline and context menus match. */
-export const PEER_ITEM_CONTEXT = 'agentPair.peer';
+/**
+ * A peer row's contextValue, `agentPair.peer.<rule>`: its inline and context menus match the
+ * prefix, and the "Messages" submenu hides the rule the peer has.
+ */
+export const PEER_ITEM_CONTEXT_PREFIX = 'agentPair.peer.';
+export function peerItemContext(rule: PeerRule): string {
+  return `${PEER_ITEM_CONTEXT_PREFIX}${rule}`;
+}
 
 /** In the DOM the item's id is `agent-pair.agent-pair.agentPair.unread`. */
 export const UNREAD_ITEM_ID = 'agentPair.unread';
@@ -60,4 +78,12 @@ export const MCP_PROVIDER_ID = 'agentPair.mcp';
 export const MCP_SERVER_LABEL = 'Agent Pair';
 
 /** The settings this extension reads (section `agentPair`). */
-export const SETTINGS = { section: 'agentPair', relayUrl: 'relayUrl', handle: 'handle', lossGraceMinutes: 'messages.lossGraceMinutes', confirmAgentSends: 'messages.confirmAgentSends' } as const;
+export const SETTINGS = {
+  section: 'agentPair',
+  relayUrl: 'relayUrl',
+  handle: 'handle',
+  lossGraceMinutes: 'messages.lossGraceMinutes',
+  confirmAgentSends: 'messages.confirmAgentSends',
+  sendsPerPeerPerHour: 'agents.sendsPerPeerPerHour',
+  handoversPerPeerPerHour: 'agents.handoversPerPeerPerHour',
+} as const;

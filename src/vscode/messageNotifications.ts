@@ -1,7 +1,10 @@
 // What the person hears of the pull, in the pulling window only (so once, whatever the number of
-// windows): new messages (unless their conversation is open in front of them) with "Open" and
-// "Ask the agent", and a warning when the relay may have lost messages. Messages from one peer
-// that arrive together (a pull after VS Code was closed) make one notification, not one each.
+// windows): new messages by the peer's rule (read when they arrive: the person may just have
+// changed it): `notify` shows a notification (unless their conversation is open in front of
+// them) with "Open" and "Ask the agent", `mute` nothing (they are counted as unread), `agent`
+// hands them to the agent (agentHandover.ts). And a warning when the relay may have lost
+// messages. Messages from one peer that arrive together (a pull after VS Code was closed) make
+// one notification or one hand-over, not one each.
 // A peer's move to another relay asks the person (Accept / Refuse): only they may point this side
 // at an address the peer chose. Drops and relay trouble go to the log only: a dropped envelope is
 // never shown as coming from a peer. Peer strings are shown with their control characters escaped.
@@ -9,7 +12,9 @@
 import * as vscode from 'vscode';
 import type { MessagingEvent, PeerRef } from '../core/inbox.js';
 import type { MailRecord } from '../core/mailbox.js';
+import type { PinnedPeer } from '../core/trust.js';
 import { showControls } from '../core/untrusted.js';
+import type { AgentHandover } from './agentHandover.js';
 import type { ConversationPanels } from './conversationPanel.js';
 import { COMMANDS } from './ids.js';
 import { messagePreview, newMessageNotice } from './messageWords.js';
@@ -20,11 +25,12 @@ export const ASK_AGENT_ACTION = 'Ask the agent';
 export const ACCEPT_MOVE_ACTION = 'Accept';
 export const REFUSE_MOVE_ACTION = 'Refuse';
 
-/** What the notifier needs to answer a held move. */
-export interface MoveDecider {
+/** What the notifier needs of messaging: a peer's rule as it is now, and the answer to a held move. */
+export interface NotifierMessaging {
+  peer(fingerprint: string): Promise<PinnedPeer | undefined>;
   decideMove(fingerprint: string, decision: 'accept' | 'refuse'): Promise<void>;
 }
-/** Messages from one peer stored within this long of each other make one notification. */
+/** Messages from one peer stored within this long of each other make one notification (or one hand-over to the agent). */
 export const NOTIFY_COALESCE_MS = 250;
 
 interface Pending {
@@ -41,7 +47,8 @@ export class MessageNotifier implements vscode.Disposable {
 
   constructor(
     private readonly conversations: ConversationPanels,
-    private readonly moves: MoveDecider,
+    private readonly messaging: NotifierMessaging,
+    private readonly handover: Pick<AgentHandover, 'handOver'>,
     private readonly log: { warn(line: string): void },
   ) {}
 
@@ -49,16 +56,16 @@ export class MessageNotifier implements vscode.Disposable {
     switch (event.type) {
       case 'message': {
         const { peer, record } = event;
-        if (this.conversations.isVisible(peer.fingerprint)) return;
         const waiting = this.pending.get(peer.fingerprint);
-        if (waiting) {
-          waiting.records.push(record);
-          return;
-        }
+        // Each message waits the coalescing time again: a burst ends when its peer pauses, however
+        // long storing it took (a pull after VS Code was closed, a loaded machine).
+        if (waiting) clearTimeout(waiting.timer);
         const timer = setTimeout(() => {
-          this.flush(peer.fingerprint);
+          this.flush(peer.fingerprint).catch((error: unknown) => {
+            this.log.warn(`Messages: telling you of ${peer.handle}'s messages failed: ${error instanceof Error ? error.message : String(error)}`);
+          });
         }, NOTIFY_COALESCE_MS);
-        this.pending.set(peer.fingerprint, { peer, records: [record], timer });
+        this.pending.set(peer.fingerprint, { peer, records: [...(waiting?.records ?? []), record], timer });
         return;
       }
       case 'lost': {
@@ -101,19 +108,36 @@ export class MessageNotifier implements vscode.Disposable {
       this.askingMoves.delete(key);
       if (action === undefined) return; // dismissed: asked again when this window next starts pulling
       try {
-        await this.moves.decideMove(peer.fingerprint, action === ACCEPT_MOVE_ACTION ? 'accept' : 'refuse');
+        await this.messaging.decideMove(peer.fingerprint, action === ACCEPT_MOVE_ACTION ? 'accept' : 'refuse');
       } catch (error) {
         this.log.warn(`Messages: answering ${peer.handle}'s move failed: ${errorMessage(error)}`);
       }
     });
   }
 
-  private flush(fingerprint: string): void {
+  private async flush(fingerprint: string): Promise<void> {
     const waiting = this.pending.get(fingerprint);
     this.pending.delete(fingerprint);
-    const last = waiting?.records.at(-1);
-    if (!waiting || !last || this.conversations.isVisible(fingerprint)) return;
-    const { peer, records } = waiting;
+    if (!waiting) return;
+    const peer = await this.messaging.peer(fingerprint);
+    // Forgotten since: its messages went with it.
+    if (!peer) return;
+    switch (peer.rule) {
+      case 'notify':
+        this.notify(peer, waiting.records);
+        return;
+      case 'agent':
+        await this.handover.handOver(peer, waiting.records);
+        return;
+      case 'mute':
+        return;
+    }
+  }
+
+  /** A notification of new messages from a peer (one for a burst), unless their conversation is in front of the person. */
+  notify(peer: PeerRef, records: MailRecord[]): void {
+    const last = records.at(-1);
+    if (!last || this.conversations.isVisible(peer.fingerprint)) return;
     const text = records.length === 1 ? newMessageNotice(peer.handle, last) : `Agent Pair: ${peer.handle} wrote ${records.length} messages; the last: “${messagePreview(last)}”`;
     void vscode.window.showInformationMessage(text, OPEN_ACTION, ASK_AGENT_ACTION).then((action) => {
       if (action === OPEN_ACTION) this.conversations.show(peer);

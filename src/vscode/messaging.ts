@@ -19,7 +19,9 @@ import { listOwnInboxes } from '../core/inboxes.js';
 import { loadIdentity } from '../core/identity.js';
 import { LOSS_GRACE_MS, type MailRecord, type PeerMailSummary } from '../core/mailbox.js';
 import type { ForwardSecrecy } from '../core/receiveKeys.js';
-import { type PinnedPeer, getPeer, listPeers } from '../core/trust.js';
+import { type BudgetLimits, type Handover, PeerBudgets, decideHandover } from '../core/rules.js';
+import { type PinnedPeer, getPeer, listPeers, setPeerRule } from '../core/trust.js';
+import { MAX_BUDGET_PER_HOUR, type PeerRule } from '../core/vocabulary.js';
 import { type MailLease, takeMailLease } from './mailLease.js';
 
 /** The loss grace setting (`agentPair.messages.lossGraceMinutes`): its default is the core's LOSS_GRACE_MS. */
@@ -31,6 +33,15 @@ export const LOSS_GRACE_MAX_MINUTES = 7 * 24 * 60;
 export function lossGraceSettingMs(minutes: unknown): number {
   if (typeof minutes !== 'number' || !Number.isFinite(minutes) || minutes < LOSS_GRACE_MIN_MINUTES || minutes > LOSS_GRACE_MAX_MINUTES) return LOSS_GRACE_MS;
   return Math.round(minutes * 60_000);
+}
+
+/**
+ * A budget setting (`agentPair.agents.*PerPeerPerHour`, per peer per hour) as the core takes it:
+ * a whole number from 0 to MAX_BUDGET_PER_HOUR; anything else (settings.json is not checked
+ * against the manifest's range) is undefined, and so the core's default.
+ */
+export function budgetSetting(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_BUDGET_PER_HOUR ? value : undefined;
 }
 
 /** How often a window that does not pull re-reads the mailbox and tries to take the pull over. */
@@ -49,6 +60,8 @@ export interface WindowMessagingOptions {
   home: string;
   /** The loss grace the person set (ms); read when the pull starts. */
   lossGraceMs: () => number;
+  /** The hourly budgets the person set (unset ones, or none at all, are the core's defaults); read at each use. */
+  budgetLimits?: () => Partial<BudgetLimits>;
   log: { info(line: string): void; warn(line: string): void };
   /** Every event of this window's pull, after the views were told. */
   onEvent?: (event: MessagingEvent) => void;
@@ -72,6 +85,9 @@ export class WindowMessaging {
 
   private stopSentEvents: () => void;
 
+  /** How many changes the views were told of: a wait reading the mailbox sees one it missed. */
+  private changeCount = 0;
+
   constructor(private readonly options: WindowMessagingOptions) {
     this.receiver = this.newReceiver();
     this.stopSentEvents = this.watchSends();
@@ -87,8 +103,9 @@ export class WindowMessaging {
   /**
    * The runner the MCP messaging tools use in this window: they send, read and acknowledge
    * through the window's mailbox, and their `pull` waits for the window's own pull (here or in
-   * the window holding the lease) to report something, up to the wait asked, instead of reading
-   * the relay a second time. Resolves no events: the person hears of losses from the window.
+   * the window holding the lease) to store a new unread message, up to the wait asked, instead
+   * of reading the relay a second time. Resolves no events: the person hears of losses from the
+   * window.
    */
   forTools(): MessageReceiver {
     const receiver = this.receiver;
@@ -96,9 +113,11 @@ export class WindowMessaging {
       mailbox: receiver.mailbox,
       sender: receiver.sender,
       pull: async (options) => {
-        await this.wake();
         const waitMs = Math.max(options?.waitSeconds ?? 0, 0) * 1000;
-        if (waitMs > 0) await this.nextChange(waitMs, options?.signal);
+        // Taken before the wake, so a message its pull stores already counts as new.
+        const held = waitMs > 0 ? await this.unreadKeys() : undefined;
+        await this.wake();
+        if (held) await this.untilNewUnread(held, waitMs, options?.signal);
         return [];
       },
       markRead: async (refs) => {
@@ -112,6 +131,31 @@ export class WindowMessaging {
         return changed;
       },
     };
+  }
+
+  /**
+   * Resolves once the mailbox holds an unread message that `held` did not, after `ms`, or when
+   * `signal` aborts. Every change the views hear of is a reason to look, not an answer: most are
+   * the refresh tick, a receipt or a send. A window that does not pull learns of new mail only
+   * through its refresh tick, so waiting for a `message` event would not do either.
+   */
+  private async untilNewUnread(held: Set<string>, ms: number, signal: AbortSignal | undefined): Promise<void> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const changesBefore = this.changeCount;
+      if ([...(await this.unreadKeys())].some((key) => !held.has(key))) return;
+      const left = deadline - Date.now();
+      if (left <= 0 || signal?.aborted) return;
+      // A change while the mailbox was read is looked at again at once, not missed.
+      if (this.changeCount === changesBefore) await this.nextChange(left, signal);
+    }
+  }
+
+  /** Every unread message this window's mailbox holds, as `peer id`. */
+  private async unreadKeys(): Promise<Set<string>> {
+    const peers = (await listPeers(this.options.deps)).map((peer) => peer.fingerprint);
+    const unread = await this.receiver.mailbox.list(peers, { direction: 'in', unreadOnly: true });
+    return new Set(unread.map((record) => `${record.peer} ${record.id}`));
   }
 
   /** Resolves on the next change the views hear of, after `ms`, or when `signal` aborts. */
@@ -165,6 +209,7 @@ export class WindowMessaging {
 
   /** Tells every view to re-read the mailbox. */
   changed(): void {
+    this.changeCount += 1;
     for (const listener of [...this.listeners]) listener();
   }
 
@@ -214,6 +259,28 @@ export class WindowMessaging {
 
   async markRead(fingerprint: string, id: string): Promise<void> {
     if ((await this.receiver.markRead([{ peer: fingerprint, id }])).length > 0) this.changed();
+  }
+
+  /** Handled without the person seeing them (handed to the agent): the peer gets its receipt. */
+  async markHandled(refs: { peer: string; id: string }[]): Promise<void> {
+    if ((await this.receiver.markHandled(refs)).length > 0) this.changed();
+  }
+
+  /** The person's rule for a peer's messages (only the person sets it); the views show it at once. */
+  async setRule(fingerprint: string, rule: PeerRule): Promise<PinnedPeer | undefined> {
+    const peer = await setPeerRule(this.options.deps, fingerprint, rule);
+    this.changed();
+    return peer;
+  }
+
+  /** The per-peer hourly budgets (core/rules.ts), counted in the profile's mailbox under its lock, with the person's limits. */
+  budgets(): PeerBudgets {
+    return new PeerBudgets(this.options.deps, this.receiver.mailbox, this.options.budgetLimits?.() ?? {});
+  }
+
+  /** What becomes of a message from this peer now: its rule, and for `agent` one hand-over spent (or over budget). */
+  async decideHandover(fingerprint: string): Promise<Handover> {
+    return decideHandover(this.options.deps, this.budgets(), fingerprint);
   }
 
   /** Takes back a message waiting in the outbox. */

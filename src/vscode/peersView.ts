@@ -1,11 +1,14 @@
-// The Peers view: one row per pinned peer with its unread count and last activity, the
-// fingerprint and inbox on hover, a click that opens the conversation, and inline Send and
-// Forget actions (package.json menus, matched by PEER_ITEM_CONTEXT). The activity bar badge
-// counts unread messages. It re-reads the mailbox whenever messaging says something changed.
+// The Peers view: one row per pinned peer with its rule when it is not the default ("→ agent":
+// its messages go to the agent on their own; "muted"), its unread count and last activity, the
+// fingerprint and inbox on hover, a click that opens the conversation, inline Send and Forget
+// actions and a "Messages" submenu that sets the rule (package.json menus, matched by the row's
+// contextValue, peerItemContext). The activity bar badge counts unread messages. It re-reads the
+// mailbox whenever messaging says something changed.
 
 import * as vscode from 'vscode';
-import { COMMANDS, PEER_ITEM_CONTEXT, PEERS_VIEW_ID } from './ids.js';
+import { COMMANDS, PEERS_VIEW_ID, peerItemContext } from './ids.js';
 import type { PeerRow, WindowMessaging } from './messaging.js';
+import { RULE_WORDS } from './ruleWords.js';
 
 /** What a row's inline and context commands receive: the tree passes the element itself. */
 export interface PeerNode {
@@ -41,17 +44,19 @@ export function peerTreeItem(row: PeerRow, now: number): vscode.TreeItem {
   const { peer, summary } = row;
   const item = new vscode.TreeItem(peer.handle, vscode.TreeItemCollapsibleState.None);
   item.id = peer.fingerprint;
+  const rule = RULE_WORDS[peer.rule];
   const parts = [];
+  if (rule.rowNote !== '') parts.push(rule.rowNote);
   if (summary.unread > 0) parts.push(`${summary.unread} unread`);
   parts.push(formatAgo(row.lastActivity, now));
   item.description = parts.join(' · ');
-  item.iconPath = new vscode.ThemeIcon(summary.unread > 0 ? 'mail' : 'account');
-  const lines = [`**${peer.handle}**`, '', `Fingerprint \`${peer.fingerprint}\``, '', `Inbox on \`${peer.relayUrl}\``, '', `Pinned ${peer.pinnedAt}`];
+  item.iconPath = new vscode.ThemeIcon(summary.unread > 0 ? 'mail' : peer.rule === 'notify' ? 'account' : rule.icon);
+  const lines = [`**${peer.handle}**`, '', `Messages: ${rule.label.toLowerCase()}. ${rule.detail}`, '', `Fingerprint \`${peer.fingerprint}\``, '', `Inbox on \`${peer.relayUrl}\``, '', `Pinned ${peer.pinnedAt}`];
   if (summary.lost > 0) lines.push('', `The relay may have lost ${summary.lost} message${summary.lost === 1 ? '' : 's'} from ${peer.handle}.`);
   const tooltip = new vscode.MarkdownString(lines.join('\n'));
   tooltip.supportHtml = false;
   item.tooltip = tooltip;
-  item.contextValue = PEER_ITEM_CONTEXT;
+  item.contextValue = peerItemContext(peer.rule);
   item.accessibilityInformation = { label: `${peer.handle}, ${item.description}, fingerprint ${peer.fingerprint}` };
   const node: PeerNode = { fingerprint: peer.fingerprint, handle: peer.handle };
   item.command = { command: COMMANDS.openConversation, title: 'Open Conversation', arguments: [node] };

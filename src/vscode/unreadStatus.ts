@@ -1,10 +1,12 @@
-// The unread count in the status bar: `$(mail) 2 unread`, hidden when nothing is unread. A
-// click opens the conversation with the peer who wrote last (or asks which, if several wrote).
-// Driven only by messaging's changes.
+// The messages item in the status bar: the unread count (`$(mail) 2 unread`) and the peers whose
+// messages go to the agent on their own (`$(hubot) bob → agent`, or `$(hubot) 2 peers → agent`,
+// named in the tooltip); hidden when there is neither. A click opens the conversation with the one peer
+// concerned (or asks which, if several are). Driven only by messaging's changes.
 
 import * as vscode from 'vscode';
 import { COMMANDS, UNREAD_ITEM_ID } from './ids.js';
 import type { PeerRow, WindowMessaging } from './messaging.js';
+import { RULE_WORDS } from './ruleWords.js';
 
 export interface UnreadModel {
   visible: boolean;
@@ -17,11 +19,23 @@ export interface UnreadModel {
 export function unreadModel(rows: PeerRow[]): UnreadModel {
   const writers = rows.filter((row) => row.summary.unread > 0);
   const unread = writers.reduce((sum, row) => sum + row.summary.unread, 0);
-  if (unread === 0) return { visible: false, text: '', tooltip: '' };
-  const from = writers.map((row) => `${row.peer.handle} (${row.summary.unread})`).join(', ');
-  const model: UnreadModel = { visible: true, text: `$(mail) ${unread} unread`, tooltip: `Agent Pair: ${unread} unread message${unread === 1 ? '' : 's'} from ${from}` };
-  const [only] = writers;
-  if (only && writers.length === 1) model.fingerprint = only.peer.fingerprint;
+  const toAgent = rows.filter((row) => row.peer.rule === 'agent');
+  if (unread === 0 && toAgent.length === 0) return { visible: false, text: '', tooltip: '' };
+  const text: string[] = [];
+  const tooltip: string[] = [];
+  if (unread > 0) {
+    text.push(`$(mail) ${unread} unread`);
+    tooltip.push(`Agent Pair: ${unread} unread message${unread === 1 ? '' : 's'} from ${writers.map((row) => `${row.peer.handle} (${row.summary.unread})`).join(', ')}`);
+  }
+  const [onlyToAgent] = toAgent;
+  if (onlyToAgent) {
+    text.push(`$(${RULE_WORDS.agent.icon}) ${toAgent.length === 1 ? onlyToAgent.peer.handle : `${toAgent.length} peers`} ${RULE_WORDS.agent.rowNote}`);
+    tooltip.push(`${unread > 0 ? '' : 'Agent Pair: '}messages from ${toAgent.map((row) => row.peer.handle).join(', ')} go to the agent on their own`);
+  }
+  const model: UnreadModel = { visible: true, text: text.join('  '), tooltip: tooltip.join('; ') };
+  const concerned = writers.length > 0 ? writers : toAgent;
+  const [only] = concerned;
+  if (only && concerned.length === 1) model.fingerprint = only.peer.fingerprint;
   return model;
 }
 
@@ -31,7 +45,7 @@ export class UnreadStatusItem implements vscode.Disposable {
 
   constructor(private readonly messaging: WindowMessaging) {
     this.item = vscode.window.createStatusBarItem(UNREAD_ITEM_ID, vscode.StatusBarAlignment.Left, 99);
-    this.item.name = 'Agent Pair: Unread Messages';
+    this.item.name = 'Agent Pair: Messages';
     this.unsubscribe = messaging.onDidChange(() => {
       void this.render();
     });

@@ -22,7 +22,7 @@ function entry(fields: Partial<ConversationEntry>): ConversationEntry {
 }
 
 function view(fields: Partial<ConversationView> = {}): ConversationView {
-  return { peer: BOB, entries: [], lost: 0, pendingGap: 0, sending: false, canSend: true, forwardSecrecy: 'on', ...fields };
+  return { peer: BOB, entries: [], lost: 0, pendingGap: 0, sending: false, canSend: true, forwardSecrecy: 'on', rule: 'notify', ...fields };
 }
 
 const talk = view({
@@ -118,6 +118,24 @@ describe('the conversation page in chromium', { skip: skipWithoutChromium() }, (
       assert.equal(await page.locator('#forward-secrecy').getAttribute('data-forward-secrecy'), state);
     }
     assert.match((await page.locator('#forward-secrecy').textContent()) ?? '', /^No forward secrecy yet/);
+    await page.close();
+  });
+
+  it('shows the peer\'s rule in the header and posts setRule when the person picks another; a forgotten peer\'s cannot be changed', async () => {
+    const { page, show, sent } = await open();
+    await show(view({ rule: 'agent' }));
+    assert.equal(await page.locator('#rule').inputValue(), 'agent');
+    assert.equal(await page.locator('main').getAttribute('data-rule'), 'agent');
+    assert.equal(await page.locator('#rule-handle').textContent(), 'bob');
+    assert.match((await page.locator('#rule-detail').textContent()) ?? '', /^Each new message goes to the agent in Chat on its own/);
+    await page.locator('#rule').selectOption('mute');
+    assert.deepEqual((await sent()).at(-1), { type: 'setRule', rule: 'mute' });
+    assert.equal(await page.locator('#rule-detail').textContent(), 'Kept and counted as unread, with no notification.');
+    // A view with a rule that is none is not rendered.
+    await show({ ...view(), rule: 'always' });
+    assert.equal(await page.locator('main').getAttribute('data-rule'), 'agent');
+    await show(view({ rule: 'notify', canSend: false }));
+    assert.equal(await page.locator('#rule').isDisabled(), true);
     await page.close();
   });
 

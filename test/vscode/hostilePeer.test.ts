@@ -12,16 +12,14 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExtensionContext } from 'vscode';
-import { SESSION_KEY_PREFIX } from '../../src/core/store.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-import type { ConversationView } from '../../src/vscode/conversationMessages.js';
 import { COMMANDS, CONVERSATION_VIEW_TYPE, PEERS_VIEW_ID } from '../../src/vscode/ids.js';
 import { pairSides } from '../helpers/pairing.js';
 import { type Side, makeSide } from '../helpers/sides.js';
 import { deepDataBody, postRaw, rawMessage } from '../helpers/hostile.js';
 import { until } from '../helpers/until.js';
-import { FakeMemento, FakeSecretStorage } from './fakes.js';
-import { type FakeWebviewPanel, fake, fakeContext } from './fakeVscode.js';
+import { fake, fakeContext } from './fakeVscode.js';
+import { conversationViews, windowStorageOf } from './windowFixtures.js';
 
 const standIn = new URL('./fakeVscode.ts', import.meta.url).href;
 register(`data:text/javascript,${encodeURIComponent(`export async function resolve(specifier, context, next) { return specifier === 'vscode' ? { url: ${JSON.stringify(standIn)}, shortCircuit: true } : next(specifier, context); }`)}`);
@@ -30,17 +28,6 @@ const extension = await import('../../src/vscode/extension.js');
 type Context = ReturnType<typeof fakeContext>;
 const quiet = { log: () => undefined, limits: { opensPerIpPerMinute: 10_000 } };
 
-function windowStorageOf(side: Side): { workspaceState: FakeMemento; globalState: FakeMemento; secrets: FakeSecretStorage } {
-  const globalState = new FakeMemento();
-  for (const [key, value] of side.memory.entries()) if (!key.startsWith(SESSION_KEY_PREFIX)) globalState.values.set(key, value);
-  const secrets = new FakeSecretStorage();
-  for (const [key, value] of side.vault.entries()) secrets.values.set(key, value);
-  return { workspaceState: new FakeMemento(), globalState, secrets };
-}
-
-function conversationViews(panel: FakeWebviewPanel): ConversationView[] {
-  return panel.posted.filter((message) => (message as { type: string }).type === 'view').map((message) => (message as { view: ConversationView }).view);
-}
 
 describe('the extension against a hostile paired peer', () => {
   let relay: RunningRelay;

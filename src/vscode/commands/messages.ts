@@ -10,13 +10,11 @@ import type { PinnedPeer } from '../../core/trust.js';
 import type { ConversationPanels } from '../conversationPanel.js';
 import type { ExtensionDeps } from '../deps.js';
 import { COMMANDS } from '../ids.js';
+import { openChat } from '../chat.js';
 import { agentQuery } from '../messageWords.js';
 import type { WindowMessaging } from '../messaging.js';
 import { fingerprintArgument } from '../peersView.js';
 import { registerCommand, stringArgument } from '../ui.js';
-
-/** VS Code's command that opens Chat; `query` fills the input. */
-export const CHAT_OPEN_COMMAND = 'workbench.action.chat.open';
 
 export interface MessagingParts {
   messaging: WindowMessaging;
@@ -58,10 +56,10 @@ export function registerMessageCommands(context: vscode.ExtensionContext, deps: 
     const record = await messaging.record(fingerprint, id);
     if (!record || record.direction !== 'in') throw new PairError('not_found', 'That message is no longer kept.');
     const peer = await messaging.peer(fingerprint);
-    const query = agentQuery(peer ?? { handle: fingerprint, fingerprint }, record);
+    const query = agentQuery(peer ?? { handle: fingerprint, fingerprint }, [record], 'ask');
     await messaging.markRead(fingerprint, id);
-    // A partial query: the person sees the quoted message in Chat and sends it themselves.
-    await vscode.commands.executeCommand(CHAT_OPEN_COMMAND, { query, isPartialQuery: true });
+    // Filled, not sent: the person sees the quoted message in Chat and sends it themselves.
+    await openChat(query, 'ask');
     return true;
   });
 
@@ -71,7 +69,7 @@ export function registerMessageCommands(context: vscode.ExtensionContext, deps: 
   });
 }
 
-async function choosePeer(messaging: WindowMessaging, given: unknown, placeHolder: string): Promise<PinnedPeer | undefined> {
+export async function choosePeer(messaging: WindowMessaging, given: unknown, placeHolder: string): Promise<PinnedPeer | undefined> {
   const fingerprint = fingerprintArgument(given);
   if (fingerprint !== undefined) {
     const peer = await messaging.peer(fingerprint);

@@ -1,0 +1,55 @@
+// What the extension tests over the stand-in `vscode` share: a window's storage holding what a
+// core side (test/helpers/sides.ts) pinned, the views a conversation panel was sent, and an MCP
+// client (the real SDK's) connected to the window's MCP server as VS Code would connect it.
+
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { MCP_PROVIDER_ID } from '../../src/vscode/ids.js';
+import { SESSION_KEY_PREFIX } from '../../src/core/store.js';
+import type { ConversationView } from '../../src/vscode/conversationMessages.js';
+import type { Side } from '../helpers/sides.js';
+import { FakeMemento, FakeSecretStorage } from './fakes.js';
+import { type FakeWebviewPanel, fake } from './fakeVscode.js';
+
+/** A window's storage holding what a core side pinned: identity and peers in global state, secrets in SecretStorage. */
+export function windowStorageOf(side: Side): { workspaceState: FakeMemento; globalState: FakeMemento; secrets: FakeSecretStorage } {
+  const globalState = new FakeMemento();
+  for (const [key, value] of side.memory.entries()) if (!key.startsWith(SESSION_KEY_PREFIX)) globalState.values.set(key, value);
+  const secrets = new FakeSecretStorage();
+  for (const [key, value] of side.vault.entries()) secrets.values.set(key, value);
+  return { workspaceState: new FakeMemento(), globalState, secrets };
+}
+
+/** Every view the host posted to a conversation panel's page, oldest first. */
+export function conversationViews(panel: FakeWebviewPanel): ConversationView[] {
+  return panel.posted.filter((message) => (message as { type: string }).type === 'view').map((message) => (message as { view: ConversationView }).view);
+}
+
+/**
+ * An MCP client connected to the activated window's server, through the definition its provider
+ * resolves (URL and bearer token). The client comes set up (capabilities, request handlers); the
+ * caller closes it.
+ */
+export async function windowMcpClient(client: Client): Promise<Client> {
+  const provider = fake.mcpProviders.get(MCP_PROVIDER_ID);
+  const [definition] = provider?.provideMcpServerDefinitions() ?? [];
+  const resolved = definition && (await provider?.resolveMcpServerDefinition?.(definition));
+  if (!resolved) throw new Error('the window offers no MCP server');
+  await client.connect(new StreamableHTTPClientTransport(new URL(resolved.uri.toString()), { requestInit: { headers: resolved.headers } }));
+  return client;
+}
+
+/**
+ * A client that can ask its person (MCP elicitation): it records each question in `asked`, and
+ * its person declines the first and accepts every later one.
+ */
+export function decliningOnceClient(name: string): { client: Client; asked: string[] } {
+  const asked: string[] = [];
+  const client = new Client({ name, version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
+  client.setRequestHandler(ElicitRequestSchema, (request) => {
+    asked.push(request.params.message);
+    return { action: asked.length === 1 ? 'decline' : 'accept', content: {} };
+  });
+  return { client, asked };
+}
