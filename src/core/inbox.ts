@@ -98,15 +98,6 @@ export interface MessagingDeps {
 }
 
 export type { PeerRef };
-/**
- * Forgetting lives with the grants (grants.ts), the rules and budgets in rules.ts. They are also
- * reachable from here because the MCP bundle VS Code loads lazily takes core modules only from
- * the extension bundle's list (vscode/sharedModules.ts), which does not name grants.ts,
- * rules.ts or vocabulary.ts yet; once it does, the MCP code imports them directly.
- */
-export { forgetAndRevoke } from './grants.js';
-export { PeerBudgets, decideHandover, type BudgetLimits, type BudgetState } from './rules.js';
-export { AGENT_SENDS_ENV, PEER_RULES } from './vocabulary.js';
 
 export type MessagingEvent =
   | { type: 'message'; record: MailRecord; peer: PeerRef }

@@ -23,7 +23,8 @@
 
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { type BudgetState, type MessagingDeps, type MessagingEvent, decideHandover } from '../core/inbox.js';
+import type { MessagingDeps, MessagingEvent } from '../core/inbox.js';
+import { type BudgetState, decideHandover } from '../core/rules.js';
 import type { MailRecord } from '../core/mailbox.js';
 import { ReceiveRunner } from '../core/inbox.js';
 import { type PeerRef, listPeers } from '../core/trust.js';

@@ -8,13 +8,14 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { PairError } from '../core/errors.js';
-import { AGENT_SENDS_ENV, type BudgetState, type MessagingDeps, type MessagingEvent, PEER_RULES, PeerBudgets, type PeerRef, ReceiveRunner, resolvePeer } from '../core/inbox.js';
+import { type MessagingDeps, type MessagingEvent, type PeerRef, ReceiveRunner, resolvePeer } from '../core/inbox.js';
+import { type BudgetState, PeerBudgets } from '../core/rules.js';
 import type { MailRecord } from '../core/mailbox.js';
 import { isKnownBody } from '../core/messages.js';
 import { type PinnedPeer, heldMove, listPeers } from '../core/trust.js';
 import { escapeLineSeparators, jsonQuote } from '../core/untrusted.js';
 import { MCP_WORDS } from './words.js';
-import { MESSAGE_ID_PATTERN } from '../core/vocabulary.js';
+import { AGENT_SENDS_ENV, MESSAGE_ID_PATTERN, PEER_RULES } from '../core/vocabulary.js';
 
 /** The longest wait inbox_read may ask for in one call (well under clients' request timeouts). */
 export const MAX_INBOX_WAIT_SECONDS = 30;

@@ -11,7 +11,7 @@ import { setMaxListeners } from 'node:events';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { PairingRunners } from '../core/pairing.js';
 import type { RelayConnector } from '../core/ports.js';
-import type { BudgetLimits } from '../core/inbox.js';
+import type { BudgetLimits } from '../core/rules.js';
 import { SessionStore } from '../core/store.js';
 import { createRelayConnector } from '../relay/client.js';
 import { openConfirmChannel } from '../node/confirmChannel.js';

@@ -13,7 +13,8 @@
 // Nothing here imports `vscode`: settings and the log come in as functions.
 
 import { isPairError, errorMessage } from '../core/errors.js';
-import { type MessagingDeps, type MessagingEvent, type PeerRef, ReceiveRunner, type Sent, decidePeerMove, forgetAndRevoke, heldMoves } from '../core/inbox.js';
+import { type MessagingDeps, type MessagingEvent, type PeerRef, ReceiveRunner, type Sent, decidePeerMove, heldMoves } from '../core/inbox.js';
+import { forgetAndRevoke } from '../core/grants.js';
 import type { MessageReceiver } from '../mcp/messageTools.js';
 import { listOwnInboxes } from '../core/inboxes.js';
 import { loadIdentity } from '../core/identity.js';

@@ -3,7 +3,7 @@
 // two pair again. Run from the palette, List Peers or a Peers view row.
 
 import * as vscode from 'vscode';
-import { forgetAndRevoke } from '../../core/inbox.js';
+import { forgetAndRevoke } from '../../core/grants.js';
 import { getPeer, listPeers } from '../../core/trust.js';
 import { COMMANDS } from '../ids.js';
 import type { ExtensionDeps } from '../deps.js';
