@@ -94,7 +94,9 @@ export async function connectRedisStore(url: string, limits: RelayLimits): Promi
     retryStrategy: (times: number) => Math.min(50 * times, 1_000),
   };
   const client = new Redis(options);
-  const subscriber = new Redis({ ...options, enableOfflineQueue: true, commandTimeout: undefined });
+  // Not autoResubscribe: ioredis's own subscribe after a reconnect leaves its promise unhandled, so
+  // a close while it is under way ends the process with an unhandled rejection; the store does it.
+  const subscriber = new Redis({ ...options, enableOfflineQueue: true, commandTimeout: undefined, autoResubscribe: false });
   // Reported by failing commands (503) and by reconnecting; an 'error' event must be listened to.
   client.on('error', () => undefined);
   subscriber.on('error', () => undefined);
@@ -136,10 +138,16 @@ export class RedisStore implements RelayStore {
     });
     let readyBefore = false;
     this.subscriber.on('ready', () => {
-      // ioredis subscribes again by itself; whatever was published meanwhile is lost, so every
-      // waiter re-reads.
-      if (readyBefore) this.emit(ALL_CHANNELS);
-      readyBefore = true;
+      if (!readyBefore) return;
+      // Subscribed again, every waiter re-reads: whatever was published meanwhile is lost. A
+      // subscribe that fails (the connection cut again, or the store closed) is retried by the
+      // next reconnect; the waiters re-read either way.
+      void this.subscriber
+        .subscribe(channel)
+        .catch(() => undefined)
+        .then(() => {
+          if (!this.closed) this.emit(ALL_CHANNELS);
+        });
     });
     await this.subscriber.subscribe(channel);
     readyBefore = true;
