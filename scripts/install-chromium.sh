@@ -13,9 +13,7 @@ if [ -x /usr/bin/chromium ]; then
   exit 0
 fi
 say "installing Debian's chromium with apt-get"
-as_root=()
-[ "$(id -u)" = 0 ] || as_root=(sudo --non-interactive env DEBIAN_FRONTEND=noninteractive)
-export DEBIAN_FRONTEND=noninteractive
-"${as_root[@]}" apt-get update -qq </dev/null
-"${as_root[@]}" apt-get install -y -qq --no-install-recommends chromium fonts-liberation </dev/null >/dev/null
+# shellcheck source=apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+apt_install chromium fonts-liberation
 say "installed: $(/usr/bin/chromium --version)"

@@ -15,9 +15,8 @@ if command -v redis-server >/dev/null 2>&1; then
 fi
 
 say "installing Debian's redis-server with apt-get"
-as_root=()
-[ "$(id -u)" = 0 ] || as_root=(sudo --non-interactive env DEBIAN_FRONTEND=noninteractive)
-export DEBIAN_FRONTEND=noninteractive
+# shellcheck source=apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
 # Keep apt from starting the system service on port 6379: the tests need none, and a machine
 # may run its own Redis there.
 policy=/usr/sbin/policy-rc.d
@@ -29,6 +28,5 @@ if [ ! -e "$policy" ]; then
 fi
 cleanup() { if [ "$created_policy" = 1 ]; then "${as_root[@]}" rm -f "$policy"; fi; }
 trap cleanup EXIT
-"${as_root[@]}" apt-get update -qq </dev/null
-"${as_root[@]}" apt-get install -y -qq --no-install-recommends redis-server </dev/null >/dev/null
+apt_install redis-server
 say "installed: $(redis-server --version | head -1)"

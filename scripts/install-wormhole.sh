@@ -16,9 +16,7 @@ if command -v wormhole >/dev/null 2>&1 && command -v twist3 >/dev/null 2>&1; the
 fi
 
 say "installing Debian's magic-wormhole and its mailbox server with apt-get"
-as_root=()
-[ "$(id -u)" = 0 ] || as_root=(sudo --non-interactive env DEBIAN_FRONTEND=noninteractive)
-export DEBIAN_FRONTEND=noninteractive
-"${as_root[@]}" apt-get update -qq </dev/null
-"${as_root[@]}" apt-get install -y -qq --no-install-recommends magic-wormhole python3-magic-wormhole-mailbox-server </dev/null >/dev/null
+# shellcheck source=apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/apt.sh"
+apt_install magic-wormhole python3-magic-wormhole-mailbox-server
 say "installed: $(wormhole --version 2>&1 | head -1)"
