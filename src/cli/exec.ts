@@ -6,6 +6,7 @@
 // leaves the message unread. CMD's output goes to our stderr, so `--json` stdout stays ours.
 
 import { spawn } from 'node:child_process';
+import { errorMessage } from '../core/errors.js';
 
 export type HandlerOutcome =
   | { kind: 'handled' }
@@ -24,7 +25,7 @@ export function runHandler(command: string, input: string, timeoutMs: number): P
       // detached: its own process group, so a timeout ends whatever it started too.
       child = spawn(command, { shell: true, detached: true, stdio: ['pipe', process.stderr, process.stderr] });
     } catch (error) {
-      resolve({ kind: 'notStarted', message: error instanceof Error ? error.message : String(error) });
+      resolve({ kind: 'notStarted', message: errorMessage(error) });
       return;
     }
     let timedOut = false;

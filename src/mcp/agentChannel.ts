@@ -23,10 +23,10 @@
 
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import type { MessagingDeps, MessagingEvent } from '../core/inbox.js';
+import { errorMessage } from '../core/errors.js';
+import { type MessagingDeps, type MessagingEvent, ReceiveRunner } from '../core/inbox.js';
 import { type BudgetState, decideHandover } from '../core/rules.js';
 import type { MailRecord } from '../core/mailbox.js';
-import { ReceiveRunner } from '../core/inbox.js';
 import { type PeerRef, listPeers } from '../core/trust.js';
 import { FINGERPRINT_PATTERN } from '../core/vocabulary.js';
 import { type MessageTools, UNTRUSTED_NOTE, notice, peerLabel, quote } from './messageTools.js';
@@ -120,7 +120,7 @@ export function startAgentChannel(server: McpServer, tools: MessageTools & { rec
         await server.server.elicitInput({ mode: 'form', message: `Agent Pair: ${words}`, requestedSchema: { type: 'object', properties: {} } }, { signal: stopping.signal });
         return;
       } catch (error) {
-        log(`could not tell the person about ${peer.fingerprint}'s budget: ${error instanceof Error ? error.message : String(error)}`);
+        log(`could not tell the person about ${peer.fingerprint}'s budget: ${errorMessage(error)}`);
       }
     }
     note(`Tell your user (you may not decide this yourself): ${words}`);
@@ -165,7 +165,7 @@ export function startAgentChannel(server: McpServer, tools: MessageTools & { rec
     }
     handing = handing.then(() =>
       handOver(event.record, event.peer).catch((error: unknown) => {
-        log(`handing over message ${event.record.id} failed: ${error instanceof Error ? error.message : String(error)}`);
+        log(`handing over message ${event.record.id} failed: ${errorMessage(error)}`);
       }),
     );
   });
@@ -182,7 +182,7 @@ export function startAgentChannel(server: McpServer, tools: MessageTools & { rec
   void checkPeers().catch(() => undefined);
 
   const running = tools.receiver.run({ signal: stopping.signal }).catch((error: unknown) => {
-    log(`receiving stopped: ${error instanceof Error ? error.message : String(error)}`);
+    log(`receiving stopped: ${errorMessage(error)}`);
   });
 
   return {

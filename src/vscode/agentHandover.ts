@@ -12,6 +12,7 @@
 // - if Chat cannot be opened (a VS Code without chat), the person is notified instead.
 
 import * as vscode from 'vscode';
+import { errorMessage } from '../core/errors.js';
 import type { PeerRef } from '../core/inbox.js';
 import type { MailRecord } from '../core/mailbox.js';
 import type { Handover } from '../core/rules.js';
@@ -123,7 +124,7 @@ export class AgentHandover {
     try {
       await openChat(agentQuery(peer, records, 'handover'), 'handover');
     } catch (error) {
-      this.options.log.warn(`Messages: Chat could not be opened for ${peer.handle}'s messages (${error instanceof Error ? error.message : String(error)}); you are notified instead.`);
+      this.options.log.warn(`Messages: Chat could not be opened for ${peer.handle}'s messages (${errorMessage(error)}); you are notified instead.`);
       this.options.notify(peer, records);
       return;
     }
@@ -152,7 +153,7 @@ export class AgentHandover {
         }
         // Dismissed: they stay unread, in the conversation and the unread count.
       } catch (error) {
-        this.options.log.warn(`Messages: ${peer.handle}'s messages over the limit: ${error instanceof Error ? error.message : String(error)}`);
+        this.options.log.warn(`Messages: ${peer.handle}'s messages over the limit: ${errorMessage(error)}`);
       }
     });
   }

@@ -62,7 +62,7 @@ export class MessageNotifier implements vscode.Disposable {
         if (waiting) clearTimeout(waiting.timer);
         const timer = setTimeout(() => {
           this.flush(peer.fingerprint).catch((error: unknown) => {
-            this.log.warn(`Messages: telling you of ${peer.handle}'s messages failed: ${error instanceof Error ? error.message : String(error)}`);
+            this.log.warn(`Messages: telling you of ${peer.handle}'s messages failed: ${errorMessage(error)}`);
           });
         }, NOTIFY_COALESCE_MS);
         this.pending.set(peer.fingerprint, { peer, records: [...(waiting?.records ?? []), record], timer });
