@@ -27,7 +27,7 @@
 import { PairError, badInput } from './errors.js';
 import { type Card, cardFingerprint, isRfc3339Utc, verifyCard } from './identity.js';
 import { type AsyncLock, lockPerStore } from './lock.js';
-import type { Memory, Vault } from './ports.js';
+import type { Clock, Memory, Vault } from './ports.js';
 import { DEFAULT_PEER_RULE, FINGERPRINT_PATTERN, GRANT_ID_PATTERN, type PeerRule, isPeerRule, parsePeerRule } from './vocabulary.js';
 
 export const PEERS_INDEX_KEY = 'peers.index';
@@ -345,4 +345,25 @@ export async function decideMove(deps: TrustDeps, fingerprint: string, decision:
   if (decision === 'accept') await updatePeer(deps, fingerprint, { inbox: move });
   await deps.vault.delete(peerHeldMoveKey(requireFingerprint(fingerprint)));
   return move;
+}
+
+/** How often `watchPeers` looks: another process (the CLI, a VS Code window) may pin, forget or re-rule a peer. */
+export const PEERS_CHECK_MS = 2_000;
+
+/**
+ * Calls `changed` each time the pinned peers or their rules differ from the last look, until
+ * `signal` aborts. A look that fails (a record being written) is retried at the next one.
+ */
+export async function watchPeers(deps: TrustDeps & { clock: Clock }, signal: AbortSignal, changed: () => Promise<void>, everyMs = PEERS_CHECK_MS): Promise<void> {
+  let seen: string | undefined;
+  while (!signal.aborted) {
+    try {
+      const now = (await listPeers(deps)).map((peer) => `${peer.fingerprint}:${peer.rule}`).join(',');
+      if (seen !== undefined && now !== seen) await changed();
+      seen = now;
+    } catch {
+      // Looked at again after the pause.
+    }
+    await deps.clock.sleep(everyMs, signal);
+  }
 }

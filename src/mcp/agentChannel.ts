@@ -17,7 +17,7 @@
 //   inbox_read or peer_status that it must pass on) and the messages wait unread. The agent
 //   never decides to go on.
 // - `notifications/resources/list_changed` when the pinned peers change (pinned, forgotten, a
-//   rule set), here or in another process of the home.
+//   rule set), here or in another process of the home (core's watchPeers).
 // - What the pull reports besides messages (losses, drops, moves held for the person) waits, as
 //   notes, for the agent's next inbox_read or peer_status.
 
@@ -27,7 +27,7 @@ import { errorMessage } from '../core/errors.js';
 import { type MessagingDeps, type MessagingEvent, ReceiveRunner } from '../core/inbox.js';
 import { type BudgetState, decideHandover } from '../core/rules.js';
 import type { MailRecord } from '../core/mailbox.js';
-import { type PeerRef, listPeers } from '../core/trust.js';
+import { type PeerRef, listPeers, watchPeers } from '../core/trust.js';
 import { FINGERPRINT_PATTERN } from '../core/vocabulary.js';
 import { type MessageTools, UNTRUSTED_NOTE, notice, peerLabel, quote } from './messageTools.js';
 
@@ -39,8 +39,6 @@ export const CHANNEL_CAPABILITY = 'claude/channel';
 export const CHANNEL_NOTIFICATION = 'notifications/claude/channel';
 /** Notes kept for the agent's next tool result at most; older ones give way (a hostile peer cannot grow them). */
 export const MAX_PENDING_NOTES = 100;
-/** How often the pinned peers are compared for list_changed (another process may pin, forget or set a rule). */
-export const PEERS_CHECK_MS = 2_000;
 
 /** The server's capabilities when it receives: resources with subscriptions, and the channel. */
 export const RECEIVING_CAPABILITIES = {
@@ -170,16 +168,7 @@ export function startAgentChannel(server: McpServer, tools: MessageTools & { rec
     );
   });
 
-  let peersSeen: string | undefined;
-  const checkPeers = async (): Promise<void> => {
-    const now = (await listPeers(deps)).map((peer) => `${peer.fingerprint}:${peer.rule}`).join(',');
-    if (peersSeen !== undefined && now !== peersSeen) await server.server.sendResourceListChanged();
-    peersSeen = now;
-  };
-  const peersTimer = setInterval(() => {
-    void checkPeers().catch(() => undefined);
-  }, PEERS_CHECK_MS);
-  void checkPeers().catch(() => undefined);
+  const watching = watchPeers(deps, stopping.signal, () => server.server.sendResourceListChanged());
 
   const running = tools.receiver.run({ signal: stopping.signal }).catch((error: unknown) => {
     log(`receiving stopped: ${errorMessage(error)}`);
@@ -189,9 +178,8 @@ export function startAgentChannel(server: McpServer, tools: MessageTools & { rec
     takeNotes: () => notes.splice(0),
     stop: async () => {
       stopping.abort();
-      clearInterval(peersTimer);
       stopEvents();
-      await running;
+      await Promise.all([running, watching]);
       await handing;
     },
   };

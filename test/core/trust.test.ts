@@ -5,7 +5,9 @@ import { type Card, cardFingerprint, createCard } from '../../src/core/identity.
 import type { KeyValueStore } from '../../src/core/ports.js';
 import { MemoryKeyValueStore } from '../../src/core/routedStore.js';
 import { resolvePeer } from '../../src/core/inbox.js';
-import { PEERS_INDEX_KEY, type PinnedPeer, findPeers, forgetPeer, getPeer, listPeers, loadPeerSendToken, peerRecordKey, pinPeer, updatePeer } from '../../src/core/trust.js';
+import { PEERS_INDEX_KEY, type PinnedPeer, findPeers, forgetPeer, getPeer, listPeers, loadPeerSendToken, peerRecordKey, pinPeer, setPeerRule, updatePeer, watchPeers } from '../../src/core/trust.js';
+import { systemClock } from '../../src/node/system.js';
+import { until } from '../helpers/until.js';
 
 function makeCard(handle: string, seedByte: number): Card {
   return createCard(handle, new Uint8Array(32).fill(seedByte), '2026-11-25T00:00:00Z');
@@ -158,5 +160,27 @@ describe('pinned peers', () => {
     assert.deepEqual(moved.grant, grant);
     assert.equal(await loadPeerSendToken(deps, peer.fingerprint), 'new-token');
     assert.equal(await updatePeer(deps, makePeer('carol', 4).fingerprint, { grant }), false);
+  });
+});
+
+describe('watching the pinned peers', () => {
+  it('calls back once per change (pinned, rule set, forgotten), not for looks that find none, and stops on the signal', async () => {
+    const deps = { ...makeDeps(), clock: systemClock };
+    const stop = new AbortController();
+    let changes = 0;
+    const watching = watchPeers(deps, stop.signal, () => Promise.resolve(void (changes += 1)), 5);
+    const bob = makePeer('bob', 2);
+    await new Promise((done) => setTimeout(done, 30));
+    assert.equal(changes, 0, 'nothing changed yet');
+    await pinPeer(deps, bob, 'token');
+    await until('the pinning seen', () => changes === 1);
+    await setPeerRule(deps, bob.fingerprint, 'agent');
+    await until('the rule seen', () => changes === 2);
+    await forgetPeer(deps, bob.fingerprint);
+    await until('the forgetting seen', () => changes === 3);
+    await new Promise((done) => setTimeout(done, 30));
+    assert.equal(changes, 3, 'one call per change');
+    stop.abort();
+    await watching;
   });
 });
