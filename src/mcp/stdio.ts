@@ -7,12 +7,15 @@
 // per-call client closes it), `confirm` takes the lock and runs the pairing itself, and the next
 // server restores how it ended. Nothing but protocol goes to stdout; logs go to stderr.
 
-import { setMaxListeners } from 'node:events';
+import { once, setMaxListeners } from 'node:events';
+import type { Writable } from 'node:stream';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { PairingRunners } from '../core/pairing.js';
 import type { RelayConnector } from '../core/ports.js';
 import type { BudgetLimits } from '../core/rules.js';
 import { SessionStore } from '../core/store.js';
+import { escapeLineSeparators } from '../core/untrusted.js';
 import { createRelayConnector } from '../relay/client.js';
 import { openConfirmChannel } from '../node/confirmChannel.js';
 import { openHomeStores } from '../node/fileStore.js';
@@ -32,6 +35,21 @@ export interface StdioOptions {
   personCommand?: (args: string) => string;
   /** The hourly budgets the person set (flags or environment); the core's defaults otherwise. */
   budgets?: Partial<BudgetLimits>;
+}
+
+/**
+ * The SDK's stdio transport, writing each message with U+2028, U+2029 and U+0085 escaped (the
+ * same JSON value): a peer's text reaches the client raw in structuredContent and in channel
+ * pushes too, and must not cut the line for a client that splits lines on more than newline.
+ */
+export class LineSafeStdioServerTransport extends StdioServerTransport {
+  constructor(private readonly output: Writable = process.stdout) {
+    super(process.stdin, output);
+  }
+
+  override async send(message: JSONRPCMessage): Promise<void> {
+    if (!this.output.write(`${escapeLineSeparators(JSON.stringify(message))}\n`)) await once(this.output, 'drain');
+  }
 }
 
 /** Serves until the client closes stdin. */
@@ -60,7 +78,7 @@ export async function runStdioServer(options: StdioOptions): Promise<void> {
   for (const snapshot of inFlight) runners.run(snapshot.sessionId);
   const channel = await openConfirmChannel(options.home, store, runners);
   const server = createMcpServer({ store, deps, runners, defaultRelayUrl: options.relayUrl, log, ...(options.confirmSends !== undefined && { confirmSends: options.confirmSends }), ...(options.personCommand && { personCommand: options.personCommand }), runByAnother: (sessionId) => writers.holder(sessionId), receiveWhileConnected: true, ...(options.budgets && { budgets: options.budgets }) });
-  const transport = new StdioServerTransport();
+  const transport = new LineSafeStdioServerTransport();
   const closed = new Promise<void>((resolve) => {
     transport.onclose = resolve;
     process.stdin.once('end', resolve);
