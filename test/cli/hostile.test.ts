@@ -62,12 +62,13 @@ describe('the CLI against a hostile paired peer', () => {
     assert.equal((await cli(['inbox', '--json', '--home', aliceHome])).code, 0);
   });
 
-  it('escape sequences in a text are shown escaped in human output, never sent to the terminal', async () => {
-    await bobPosts(text('\u001b[2J\u001b]0;owned\u0007\u001b]52;c;ZXZpbA==\u0007\r2026-01-01T00:00:00Z  carol (0000000000000000):\u009b31m'));
+  it('escape sequences (ANSI/OSC, C1, bidi overrides, line separators) in a text are shown escaped in human output, never sent to the terminal', async () => {
+    await bobPosts(text('\u001b[2J\u001b]0;owned\u0007\u001b]52;c;ZXZpbA==\u0007\r2026-01-01T00:00:00Z  carol (0000000000000000):\u009b31m\u0085\u202eRUE 01\u2066\u2028'));
     const read = await cli(['inbox', '--home', aliceHome]);
     assert.equal(read.code, 0, read.stderr);
-    // eslint-disable-next-line no-control-regex -- no control character may reach the terminal
-    assert.doesNotMatch(read.stdout, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    // eslint-disable-next-line no-control-regex -- no control character (C0, C1, bidi, line separator) may reach the terminal
+    assert.doesNotMatch(read.stdout, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/);
+    assert.match(read.stdout, /\\x9b31m\\x85\\u202eRUE 01\\u2066\\u2028/);
     assert.match(read.stdout, /\\x1b\[2J\\x1b\]0;owned\\x07/);
     assert.match(read.stdout, /\\x0d2026-01-01/);
   });
@@ -174,7 +175,7 @@ describe('the outbox through the CLI', () => {
 });
 
 describe('a home someone else can write', () => {
-  it('is refused with one line naming the fix, as ssh does (writable by others, a readable secret, another owner)', async () => {
+  it('is refused with one line naming the fix, as ssh does (writable by others, a readable secret, a writable state file or run directory, another owner)', async () => {
     const home = join(homes, 'shared');
     await mkdir(join(home, 'secrets'), { recursive: true, mode: 0o700 });
     await chmod(home, 0o777);
@@ -192,11 +193,29 @@ describe('a home someone else can write', () => {
     assert.match(String(readable.lines[0]?.['message']), new RegExp(`chmod 600 ${secret}$`));
 
     await chmod(secret, 0o600);
+    // A state file others can write (the pinned peers: a card's key swapped) and a run directory
+    // others can write (the confirm channel's socket) are refused alike.
+    const peers = join(home, 'state', 'peers.index');
+    await mkdir(join(home, 'state'), { recursive: true, mode: 0o700 });
+    await writeFile(peers, '[]', { mode: 0o600 });
+    await chmod(peers, 0o666);
+    const writablePeers = await cli(['whoami', '--json', '--home', home]);
+    assert.match(String(writablePeers.lines[0]?.['message']), new RegExp(`chmod go-w ${peers}$`));
+    await chmod(peers, 0o600);
+    await mkdir(join(home, 'run'), { mode: 0o700 });
+    await chmod(join(home, 'run'), 0o777);
+    const writableRun = await cli(['whoami', '--json', '--home', home]);
+    assert.match(String(writableRun.lines[0]?.['message']), new RegExp(`chmod go-w ${join(home, 'run')}$`));
+    await chmod(join(home, 'run'), 0o700);
     if (process.getuid?.() === 0) {
       await chown(home, 65_534, 65_534);
       const foreign = await cli(['whoami', '--json', '--home', home]);
       assert.match(String(foreign.lines[0]?.['message']), /belongs to user id 65534/);
       await chown(home, 0, 0);
+      await chown(peers, 65_534, 65_534);
+      const foreignPeers = await cli(['whoami', '--json', '--home', home]);
+      assert.match(String(foreignPeers.lines[0]?.['message']), /state\/peers\.index belongs to user id 65534/);
+      await chown(peers, 0, 0);
     }
     // Private again: whoami runs (no identity yet, which is its own answer).
     assert.notEqual((await cli(['whoami', '--json', '--home', home])).lines[0]?.['code'], 'storage_failed');
