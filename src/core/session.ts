@@ -35,7 +35,7 @@ import { type Spake2Pending, spake2Start } from './spake2.js';
 import { type GivenKey, parseGivenKeys } from './messagesV2.js';
 import { ReceiveKeys } from './receiveKeys.js';
 import { pinPeer, rememberRevocation } from './trust.js';
-import { isRelayUrlShape } from './untrusted.js';
+import { isRelayUrlShape, jsonQuote } from './untrusted.js';
 import { type PeerSummary, type SessionRecord, type SessionSecrets, SLOT_TOKEN, newRecord } from './sessionRecord.js';
 import {
   BAD_BOOTSTRAP_REASON_PREFIX,
@@ -273,7 +273,8 @@ export class PairingSession {
   }
 
   private describeState(): string {
-    return this.record.state === 'aborted' ? `aborted (${this.record.abort?.reason ?? 'unknown'})` : this.record.state;
+    // The reason may be the peer's own words: quoted, never part of this side's sentence.
+    return this.record.state === 'aborted' ? `aborted (reason ${jsonQuote(this.record.abort?.reason ?? 'unknown')})` : this.record.state;
   }
 
   private requireSecrets(): SessionSecrets {
@@ -284,7 +285,7 @@ export class PairingSession {
   private endedError(): PairError {
     if (this.record.state === 'finalized') return new PairError('invalid_state', 'This pairing is already finalized.');
     const abort = this.record.abort;
-    return new PairError('aborted', `This pairing has ended: ${abort ? abort.reason : 'aborted'}. Start a new pairing.`);
+    return new PairError('aborted', `This pairing has ended (reason ${jsonQuote(abort ? abort.reason : 'aborted')}). Start a new pairing.`);
   }
 
   /**

@@ -17,6 +17,7 @@ import { AsyncLock } from './lock.js';
 import type { Role, SlotView } from './ports.js';
 import type { ErrorCode } from './errors.js';
 import { PairingSession, type SessionDeps, type SessionSnapshot, openPairing } from './session.js';
+import { jsonQuote } from './untrusted.js';
 import { isTerminal } from './vocabulary.js';
 import { parseSessionRecord, parseSessionSecrets } from './sessionRecord.js';
 
@@ -170,7 +171,8 @@ export class SessionStore {
     if (state === 'finalized') return entry.session.snapshot();
     if (state === 'aborted') {
       const snapshot = entry.session.snapshot();
-      throw new PairError('aborted', `This pairing has ended: ${snapshot.abortReason ?? 'aborted'}. Start a new pairing.`);
+      // The reason may be the peer's own words: quoted, never part of this side's sentence.
+      throw new PairError('aborted', `This pairing has ended (reason ${jsonQuote(snapshot.abortReason ?? 'aborted')}). Start a new pairing.`);
     }
     if (state !== 'confirmed') {
       throw new PairError('invalid_state', state === 'sas_ready'
@@ -183,7 +185,7 @@ export class SessionStore {
       throw new PairError('timeout', `The other side has not finished yet (they may still be confirming the SAS). Finalize again to keep waiting; the pairing stays open for ${snapshot.secondsLeft} more seconds.`);
     }
     if (snapshot.state === 'aborted') {
-      throw new PairError(snapshot.abortCode ?? 'aborted', `The pairing was aborted: ${snapshot.abortReason ?? 'unknown reason'}.`);
+      throw new PairError(snapshot.abortCode ?? 'aborted', `The pairing was aborted (reason ${jsonQuote(snapshot.abortReason ?? 'unknown')}).`);
     }
     return snapshot;
   }

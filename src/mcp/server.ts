@@ -21,12 +21,12 @@ import type { PairingRunners, RelayTroubleState } from '../core/pairing.js';
 import type { SessionDeps, SessionSnapshot } from '../core/session.js';
 import type { SessionStore } from '../core/store.js';
 import { listPeers } from '../core/trust.js';
-import { jsonQuote } from '../core/untrusted.js';
+import { escapeLineSeparators, jsonQuote } from '../core/untrusted.js';
 import { ReceiveRunner } from '../core/inbox.js';
 import { forgetAndRevoke } from '../core/grants.js';
 import { type BudgetLimits, PeerBudgets } from '../core/rules.js';
 import { type AgentChannel, RECEIVING_CAPABILITIES, registerInboxResources, startAgentChannel } from './agentChannel.js';
-import { type MessageReceiver, registerMessageTools } from './messageTools.js';
+import { type MessageReceiver, ok, registerMessageTools } from './messageTools.js';
 import { sasElicitation } from './sasElicitation.js';
 import { MCP_WORDS, agentNextStep, defaultPersonCommand, relayTroubleForAgent } from './words.js';
 import { isTerminal, ABORTED_BY_AGENT_REASON, HANDLE_PATTERN } from '../core/vocabulary.js';
@@ -177,12 +177,9 @@ function summarise(session: SessionOut): string {
   return `${parts.join('; ')}.\nNext: ${session.next_step}`;
 }
 
-function ok(structured: Record<string, unknown>, text: string): CallToolResult {
-  return { content: [{ type: 'text', text }], structuredContent: structured };
-}
-
 function failure(error: PairError): CallToolResult {
-  return { isError: true, content: [{ type: 'text', text: `${error.code}: ${error.message}` }] };
+  // An error may quote a relay's or a peer's words: line separators escaped like every result's text.
+  return { isError: true, content: [{ type: 'text', text: escapeLineSeparators(`${error.code}: ${error.message}`) }] };
 }
 
 function outcomeOf(result: CallToolResult): string {

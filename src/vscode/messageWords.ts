@@ -10,12 +10,20 @@ import { showControls } from '../core/untrusted.js';
 /** A notification shows at most this much of a message. */
 export const PREVIEW_CHARS = 120;
 
+/**
+ * A peer's words where VS Code renders them outside a webview (a notification, a tree item, a
+ * quick pick): on one line, control characters (ANSI, C0/C1, bidi overrides, line separators)
+ * shown escaped, never passed on, and no [label](target) link.
+ */
+export function plainPeerText(text: string): string {
+  return showControls(text.replace(/\s+/g, ' ').trim(), { oneLine: true }).replace(/\[/g, '(').replace(/\]/g, ')');
+}
+
 export function messagePreview(record: MailRecord): string {
   const body = record.body as { type: string; text?: unknown };
   if (body.type === 'data') return 'structured data for agents';
   if (body.type !== 'text' || typeof body.text !== 'string') return 'a message this version cannot show';
-  // Control characters (ANSI, C0/C1, bidi overrides) are shown escaped, never passed on.
-  const flat = showControls(body.text.replace(/\s+/g, ' ').trim(), { oneLine: true }).replace(/\[/g, '(').replace(/\]/g, ')');
+  const flat = plainPeerText(body.text);
   // Cut between whole characters (an emoji or an accented letter stays whole).
   const characters = Array.from(new Intl.Segmenter().segment(flat), (part) => part.segment);
   return characters.length > PREVIEW_CHARS ? `${characters.slice(0, PREVIEW_CHARS - 1).join('')}…` : flat;

@@ -6,6 +6,7 @@
 import { type SessionSnapshot } from '../core/session.js';
 import { isTerminal, CANCELLED_REASON, OWN_KEY_REASON, SAS_MISMATCH_REASON } from '../core/vocabulary.js';
 import type { PeerSummary } from '../core/sessionRecord.js';
+import { plainPeerText } from './messageWords.js';
 
 /** `9:58 left`, `0:07 left`; ended sessions have no time left to show. */
 export function formatTimeLeft(secondsLeft: number): string {
@@ -49,10 +50,11 @@ function describeAbort(snapshot: SessionSnapshot): string {
       if (why === SAS_MISMATCH_REASON) return 'the other person typed wrong SAS digits';
       if (why === CANCELLED_REASON) return 'the other person cancelled';
       if (why === OWN_KEY_REASON) return 'both sides have the same identity';
-      return `the other side aborted: ${why}`;
+      // The peer's own words (at most 200 characters of anything): quoted, and shown, not obeyed.
+      return `the other side aborted: “${plainPeerText(why)}”`;
     }
     default:
-      return `aborted: ${snapshot.abortReason ?? 'unknown reason'}`;
+      return `aborted: ${plainPeerText(snapshot.abortReason ?? 'unknown reason')}`;
   }
 }
 

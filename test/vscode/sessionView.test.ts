@@ -22,7 +22,9 @@ describe('describeState', () => {
     ['expired', { state: 'aborted', abortCode: 'expired', abortReason: 'expired' }, 'expired'],
     ['wrong code', { state: 'aborted', abortCode: 'wrong_code', abortReason: 'wrong code' }, 'wrong code'],
     ['SAS mismatch', { state: 'aborted', abortCode: 'sas_mismatch', abortReason: 'sas mismatch' }, 'wrong SAS digits'],
-    ['peer abort', { state: 'aborted', abortCode: 'peer_aborted', abortReason: 'lunch' }, 'the other side aborted: lunch'],
+    ['peer abort', { state: 'aborted', abortCode: 'peer_aborted', abortReason: 'lunch' }, 'the other side aborted: “lunch”'],
+    // The peer's reason reaches notifications and quick picks: escaped, on one line, no link.
+    ['peer abort with escapes and a link', { state: 'aborted', abortCode: 'peer_aborted', abortReason: '\u001b]0;x\u0007[Accept](command:agentPair.forgetPeer)\u009b\u202eevil\u2028\nnext' }, 'the other side aborted: “\\x1b)0;x\\x07(Accept)(command:agentPair.forgetPeer)\\x9b\\u202eevil next”'],
     ['peer typed wrong digits', { state: 'aborted', abortCode: 'peer_aborted', abortReason: 'sas mismatch' }, 'the other person typed wrong SAS digits'],
   ];
   for (const [name, fields, expected] of cases) {
