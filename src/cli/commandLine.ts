@@ -272,6 +272,12 @@ export const ARGS = {
     rest: true,
     parse: (text) => text,
   },
+  shownRelayUrl: {
+    name: 'RELAY_URL',
+    help: 'the relay URL inbox showed for the move (optional: given, the answer holds only if the peer still asks for that address)',
+    optional: true,
+    parse: (text) => text.trim(),
+  },
   messageId: {
     name: 'ID',
     help: 'a message id (32 hex characters), as send and sent print it',

@@ -280,12 +280,12 @@ const COMMANDS: readonly Command[] = [
     name: 'accept-move',
     summary: 'Send to a peer at the other relay it asked to move to (inbox lists such requests)',
     details: 'A peer\'s move to another relay is held until you accept it: it makes this side send to an address the peer chose.',
-    args: [ARGS.peer],
+    args: [ARGS.peer, ARGS.shownRelayUrl],
     options: ['home', 'json'],
-    examples: [{ args: 'bob', why: 'bob moved to a relay you both use now' }],
-    run: async ({ args: [peer = ''], home, terminal }) => {
+    examples: [{ args: 'bob https://relay.example.com', why: 'bob moved to a relay you both use now' }],
+    run: async ({ args: [peer = '', shownRelayUrl], home, terminal }) => {
       const { decideMoveCommand } = await import('./messages.js');
-      return decideMoveCommand(await homeDeps(home), peer, 'accept', terminal);
+      return decideMoveCommand(await homeDeps(home), peer, 'accept', terminal, shownRelayUrl);
     },
   },
   {

@@ -143,9 +143,12 @@ export async function cancelCommand(deps: MessagingDeps, id: string, terminal: T
   return 0;
 }
 
-/** `accept-move PEER` / `refuse-move PEER`: the person's answer to a peer's move to another relay. */
-export async function decideMoveCommand(deps: MessagingDeps, peerRef: string, decision: 'accept' | 'refuse', terminal: Terminal): Promise<number> {
-  const { peer, relayUrl } = await decidePeerMove(deps, peerRef, decision);
+/**
+ * `accept-move PEER [RELAY_URL]` / `refuse-move PEER`: the person's answer to a peer's move to
+ * another relay; with RELAY_URL, only while the peer still asks for the address inbox showed.
+ */
+export async function decideMoveCommand(deps: MessagingDeps, peerRef: string, decision: 'accept' | 'refuse', terminal: Terminal, shownRelayUrl?: string): Promise<number> {
+  const { peer, relayUrl } = await decidePeerMove(deps, peerRef, decision, shownRelayUrl);
   terminal.result(
     { event: decision === 'accept' ? 'move_accepted' : 'move_refused', peer, relay_url: relayUrl },
     decision === 'accept'
@@ -321,7 +324,7 @@ class EventRenderer {
         this.terminal.result(
           { event: 'move_held', peer: peerObject(event.peer), relay_url: event.relayUrl },
           `${event.peer.handle} (${event.peer.fingerprint}) asks you to send to them on another relay, ${jsonQuote(showControls(event.relayUrl))}. Nothing changes until you decide: ` +
-            `agent-pair accept-move ${event.peer.fingerprint}   or   agent-pair refuse-move ${event.peer.fingerprint}`,
+            `agent-pair accept-move ${event.peer.fingerprint} ${showControls(event.relayUrl)}   or   agent-pair refuse-move ${event.peer.fingerprint}`,
         );
         return;
       case 'queued':

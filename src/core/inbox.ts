@@ -30,7 +30,8 @@
 //                                             event and a pause, never the end
 //   await receiver.markRead(refs)             unread → read (no receipt)
 //   await receiver.markHandled(refs)          → handled, then sends one receipt per peer
-//   await decidePeerMove(deps, fp, decision)  the person accepts or refuses a held move
+//   await decidePeerMove(deps, fp, decision, shownRelayUrl?)  the person accepts or refuses a
+//                                             held move (the one at the address they were shown)
 //   receiver.mailbox                          list(), summary(peer) for views (unread counts,
 //                                             last message each way, delivered, lost)
 //   await forgetAndRevoke(deps, fingerprint)  what "forget" does in every front end (grants.ts)
@@ -819,11 +820,13 @@ export async function heldMoves(deps: Pick<MessagingDeps, 'vault' | 'memory'>): 
 
 /**
  * The person accepts or refuses the move a peer asked for (never an agent: it would make this
- * side send to an address the peer chose). Rejects with not_found if that peer asked for none.
+ * side send to an address the peer chose). Rejects with not_found if that peer asked for none,
+ * and with conflict if `shownRelayUrl` (the address the person was shown) is no longer the one
+ * it asks for (it asked again meanwhile).
  */
-export async function decidePeerMove(deps: Pick<MessagingDeps, 'vault' | 'memory'>, peerRef: string, decision: 'accept' | 'refuse'): Promise<{ peer: PeerRef; relayUrl: string }> {
+export async function decidePeerMove(deps: Pick<MessagingDeps, 'vault' | 'memory'>, peerRef: string, decision: 'accept' | 'refuse', shownRelayUrl?: string): Promise<{ peer: PeerRef; relayUrl: string }> {
   const peer = await resolvePeer(deps, peerRef);
-  const move = await decideMove(deps, peer.fingerprint, decision);
+  const move = await decideMove(deps, peer.fingerprint, decision, shownRelayUrl);
   if (!move) throw new PairError('not_found', `${peer.handle} (${peer.fingerprint}) has not asked to move to another relay.`);
   return { peer: refOf(peer), relayUrl: move.relayUrl };
 }

@@ -28,6 +28,7 @@ import { PairError, badInput } from './errors.js';
 import { type Card, cardFingerprint, isRfc3339Utc, verifyCard } from './identity.js';
 import { type AsyncLock, lockPerStore } from './lock.js';
 import type { Clock, Memory, Vault } from './ports.js';
+import { jsonQuote } from './untrusted.js';
 import { DEFAULT_PEER_RULE, FINGERPRINT_PATTERN, GRANT_ID_PATTERN, type PeerRule, isPeerRule, parsePeerRule } from './vocabulary.js';
 
 export const PEERS_INDEX_KEY = 'peers.index';
@@ -339,9 +340,14 @@ export async function heldMove(deps: TrustDeps, fingerprint: string): Promise<He
  * `refuse` keeps the old one. Either way the move is no longer held. Resolves the move decided
  * on, or undefined if none was held.
  */
-export async function decideMove(deps: TrustDeps, fingerprint: string, decision: 'accept' | 'refuse'): Promise<HeldMove | undefined> {
+export async function decideMove(deps: TrustDeps, fingerprint: string, decision: 'accept' | 'refuse', shownRelayUrl?: string): Promise<HeldMove | undefined> {
   const move = await heldMove(deps, fingerprint);
   if (!move) return undefined;
+  // The peer may have asked again, for another address, after the person was shown one: an
+  // answer holds only for the address they saw.
+  if (shownRelayUrl !== undefined && move.relayUrl !== shownRelayUrl) {
+    throw new PairError('conflict', `The peer has since asked to move to relay URL ${jsonQuote(move.relayUrl)}, not ${jsonQuote(shownRelayUrl)}; nothing changed. Decide on the address it asks for now.`);
+  }
   if (decision === 'accept') await updatePeer(deps, fingerprint, { inbox: move });
   await deps.vault.delete(peerHeldMoveKey(requireFingerprint(fingerprint)));
   return move;

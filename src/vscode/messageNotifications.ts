@@ -28,7 +28,7 @@ export const REFUSE_MOVE_ACTION = 'Refuse';
 /** What the notifier needs of messaging: a peer's rule as it is now, and the answer to a held move. */
 export interface NotifierMessaging {
   peer(fingerprint: string): Promise<PinnedPeer | undefined>;
-  decideMove(fingerprint: string, decision: 'accept' | 'refuse'): Promise<void>;
+  decideMove(fingerprint: string, decision: 'accept' | 'refuse', shownRelayUrl: string): Promise<void>;
 }
 /** Messages from one peer stored within this long of each other make one notification (or one hand-over to the agent). */
 export const NOTIFY_COALESCE_MS = 250;
@@ -108,7 +108,7 @@ export class MessageNotifier implements vscode.Disposable {
       this.askingMoves.delete(key);
       if (action === undefined) return; // dismissed: asked again when this window next starts pulling
       try {
-        await this.messaging.decideMove(peer.fingerprint, action === ACCEPT_MOVE_ACTION ? 'accept' : 'refuse');
+        await this.messaging.decideMove(peer.fingerprint, action === ACCEPT_MOVE_ACTION ? 'accept' : 'refuse', relayUrl);
       } catch (error) {
         this.log.warn(`Messages: answering ${peer.handle}'s move failed: ${errorMessage(error)}`);
       }

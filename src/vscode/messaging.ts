@@ -295,9 +295,12 @@ export class WindowMessaging {
     return heldMoves(this.options.deps);
   }
 
-  /** The person's answer to a peer's move to another relay. */
-  async decideMove(fingerprint: string, decision: 'accept' | 'refuse'): Promise<void> {
-    await decidePeerMove(this.options.deps, fingerprint, decision);
+  /**
+   * The person's answer to a peer's move to another relay, at the address they were shown
+   * (conflict if the peer asked for another one since: that one is asked about on its own).
+   */
+  async decideMove(fingerprint: string, decision: 'accept' | 'refuse', shownRelayUrl: string): Promise<void> {
+    await decidePeerMove(this.options.deps, fingerprint, decision, shownRelayUrl);
     this.changed();
   }
 

@@ -109,6 +109,23 @@ describe('the CLI against a hostile paired peer', () => {
     assert.equal((await cli(['accept-move', 'bob', '--json', '--home', aliceHome])).code, 1);
     await cli(['inbox', '--home', bobHome]);
   });
+
+  it('accept-move with the address inbox showed holds only while bob still asks for it', async () => {
+    const move = (url: string): string => JSON.stringify({ type: 'inbox', relay_url: url, slot_id: 'c'.repeat(32), send_token: 'd'.repeat(64) });
+    await bobPosts(move('https://relay.example.net'));
+    const shown = await cli(['inbox', '--home', aliceHome]);
+    assert.match(shown.stdout, /agent-pair accept-move [0-9a-f]{16} https:\/\/relay\.example\.net /);
+    // Bob asks again, for another address, before alice answers what she read.
+    await bobPosts(move('http://169.254.169.254/latest'));
+    await cli(['inbox', '--home', aliceHome]);
+    const stale = await cli(['accept-move', 'bob', 'https://relay.example.net', '--json', '--home', aliceHome]);
+    assert.equal(stale.code, 1);
+    assert.equal(stale.lines[0]?.['code'], 'conflict');
+    const peers = await cli(['peers', '--json', '--home', aliceHome]);
+    assert.equal(peers.lines.find((line) => line['handle'] === 'bob')?.['relay_url'], relay.url);
+    assert.equal((await cli(['refuse-move', 'bob', '--home', aliceHome])).code, 0);
+    await cli(['inbox', '--home', bobHome]);
+  });
 });
 
 describe('a message under the grant of a pairing still in flight, against a running inbox --follow', () => {

@@ -111,6 +111,23 @@ describe('a hostile paired peer', () => {
     assert.deepEqual([moved?.relayUrl, moved?.slotId], ['https://relay.example.net', 'e'.repeat(32)]);
   });
 
+  it('an answer holds only for the address the person was shown: a move swapped meanwhile is not accepted', async () => {
+    const { alice, bob } = await pairedSides(relay.url);
+    const receiver = new ReceiveRunner(alice.deps);
+    const moveTo = async (url: string, n: number): Promise<void> => {
+      await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, JSON.stringify({ type: 'inbox', relay_url: url, slot_id: 'e'.repeat(32), send_token: 'f'.repeat(64) }), { n }));
+      await receiver.pull();
+    };
+    await moveTo('https://relay.example.net', 1);
+    // The person reads this one; before they answer, bob asks again for another address.
+    await moveTo('http://169.254.169.254/latest', 2);
+    await assert.rejects(decidePeerMove(alice.deps, 'bob', 'accept', 'https://relay.example.net'), (error) => isPairError(error, 'conflict') && /169\.254\.169\.254/.test(error.message));
+    assert.equal((await getPeer(alice.deps, bob.fingerprint))?.relayUrl, relay.url);
+    assert.deepEqual((await heldMoves(alice.deps)).map((held) => held.relayUrl), ['http://169.254.169.254/latest']);
+    await decidePeerMove(alice.deps, 'bob', 'refuse', 'http://169.254.169.254/latest');
+    assert.deepEqual(await heldMoves(alice.deps), []);
+  });
+
   for (const url of ['http://user:pw@relay.example', 'http://relay.example/?x=1', 'http://relay.example/#x', 'http://relay.example/\u2800says-hello', 'ftp://relay.example', 'http://r\u00e9lay.example']) {
     it(`an inbox move to ${JSON.stringify(url)} is dropped as bad_message`, async () => {
       const { alice, bob } = await pairedSides(relay.url);
