@@ -59,6 +59,12 @@ export const MAX_OPEN_GAPS = 100;
 export const MAX_SEEN_PER_PEER = 50_000;
 /** Accepted ids are logged per peer in chunks of this many (what one acceptance rewrites at most). */
 export const SEEN_CHUNK_IDS = 100;
+/**
+ * Receipts owed to one peer at most: a peer whose inbox refuses them (it never reads) would
+ * otherwise grow this side's record of it with every message handled. Past it the oldest owed
+ * ids are forgotten (that peer sees those messages as sent, not delivered).
+ */
+export const MAX_RECEIPTS_OWED_PER_PEER = 1000;
 /** Sends waiting in the outbox at most, over every peer; past it a refused send fails at once. */
 export const MAX_OUTBOX = 1000;
 /** How long a mailbox write waits for another process of the identity to finish its own. */
@@ -646,6 +652,7 @@ export class Mailbox {
         if (state === 'handled') {
           const mail = await this.readPeer(peer);
           if (!mail.receiptsOwed.includes(id)) mail.receiptsOwed.push(id);
+          mail.receiptsOwed.splice(0, Math.max(mail.receiptsOwed.length - MAX_RECEIPTS_OWED_PER_PEER, 0));
           mail.unhandled = (await this.unhandledOf(peer, mail)).filter((entry) => entry !== id);
           await this.writePeer(peer, mail);
         }

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEDUP_MEMORY_MS, HANDLED_RETENTION_MS, LOSS_GRACE_MS, MAX_MESSAGES_PER_PEER, MAX_N_JUMP, MAX_OPEN_GAPS, MAX_SEEN_PER_PEER, MAX_UNHANDLED_PER_PEER, Mailbox, SEEN_CHUNK_IDS } from '../../src/core/mailbox.js';
+import { DEDUP_MEMORY_MS, HANDLED_RETENTION_MS, LOSS_GRACE_MS, MAX_MESSAGES_PER_PEER, MAX_N_JUMP, MAX_OPEN_GAPS, MAX_RECEIPTS_OWED_PER_PEER, MAX_SEEN_PER_PEER, MAX_UNHANDLED_PER_PEER, Mailbox, SEEN_CHUNK_IDS } from '../../src/core/mailbox.js';
 import { type Message, MessageRejected } from '../../src/core/messages.js';
 import { MemoryKeyValueStore } from '../../src/core/routedStore.js';
 import { ShiftableClock } from '../helpers/sides.js';
@@ -113,6 +113,20 @@ describe('mailbox', () => {
     // Only this side's own sent message to that peer is marked; the peer's own id is ignored.
     assert.deepEqual(receipt, { kind: 'receipt', delivered: [outgoing.id] });
     assert.equal((await mailbox.get(ALICE, outgoing.id))?.state, 'delivered');
+  });
+
+  it('owes a peer at most MAX_RECEIPTS_OWED_PER_PEER receipts: the oldest are forgotten (a peer whose inbox refuses them cannot grow its record)', async () => {
+    const { mailbox } = makeMailbox({ maxUnhandledPerPeer: MAX_RECEIPTS_OWED_PER_PEER + 10 });
+    const handled: string[] = [];
+    for (let n = 1; n <= MAX_RECEIPTS_OWED_PER_PEER + 1; n++) {
+      const incoming = message(n);
+      await mailbox.accept(incoming);
+      handled.push(incoming.id);
+    }
+    await mailbox.markHandled(handled.slice(0, MAX_RECEIPTS_OWED_PER_PEER).map((id) => ({ peer: ALICE, id })));
+    assert.deepEqual(await mailbox.receiptsOwed(ALICE), handled.slice(0, MAX_RECEIPTS_OWED_PER_PEER));
+    await mailbox.markHandled([{ peer: ALICE, id: handled.at(-1) as string }]);
+    assert.deepEqual(await mailbox.receiptsOwed(ALICE), handled.slice(1));
   });
 
   it('keeps unknown body types as messages', async () => {
