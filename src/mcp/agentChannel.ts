@@ -27,6 +27,7 @@ import { errorMessage } from '../core/errors.js';
 import { type MessagingDeps, type MessagingEvent, ReceiveRunner } from '../core/inbox.js';
 import { type BudgetState, decideHandover } from '../core/rules.js';
 import type { MailRecord } from '../core/mailbox.js';
+import { isKnownBody } from '../core/messages.js';
 import { type PeerRef, listPeers, watchPeers } from '../core/trust.js';
 import { FINGERPRINT_PATTERN } from '../core/vocabulary.js';
 import { type MessageTools, UNTRUSTED_NOTE, notice, peerLabel, quote } from './messageTools.js';
@@ -76,6 +77,9 @@ export interface AgentChannel {
   /** Stops receiving; resolves once the pull ended. */
   stop(): Promise<void>;
 }
+
+/** The channel push's message_type for a body type this version does not know. */
+export const UNSUPPORTED_TYPE = 'unsupported';
 
 /** What the channel push carries: the message as inbox_read quotes it, and how to answer. */
 export function channelContent(record: MailRecord, handle: string): string {
@@ -142,7 +146,9 @@ export function startAgentChannel(server: McpServer, tools: MessageTools & { rec
       method: CHANNEL_NOTIFICATION,
       params: {
         content: channelContent(record, peer.handle),
-        meta: { peer_handle: JSON.stringify(peer.handle), peer_fingerprint: peer.fingerprint, message_id: record.id, message_type: record.body.type },
+        // Meta values become attributes of the agent's channel tag: an unknown type is the peer's
+        // own string (anything), so it is named, not repeated (content quotes it).
+        meta: { peer_handle: JSON.stringify(peer.handle), peer_fingerprint: peer.fingerprint, message_id: record.id, message_type: isKnownBody(record.body) ? record.body.type : UNSUPPORTED_TYPE },
       },
     });
     await tools.receiver.markHandled([record]);
