@@ -26,6 +26,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PairError, badInput, errorMessage } from '../core/errors.js';
+import { jsonQuote } from '../core/untrusted.js';
 import { MAX_LONG_POLL_SECONDS, normaliseRelayUrl } from '../core/vocabulary.js';
 
 export { normaliseRelayUrl };
@@ -580,7 +581,9 @@ function serverMessage(text: string): string {
   if (typeof message !== 'string' || message.trim() === '') return '(no error message)';
   // eslint-disable-next-line no-control-regex -- stripping control characters is the point
   const clean = message.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').trim();
-  return clean.length > MAX_SERVER_MESSAGE_CHARS ? `${clean.slice(0, MAX_SERVER_MESSAGE_CHARS)}…` : clean;
+  // Quoted: a peer's relay is an address the peer chose, and its words must not read as ours
+  // (an agent reads them in a tool's error) nor run on as part of our sentence.
+  return jsonQuote(clean.length > MAX_SERVER_MESSAGE_CHARS ? `${clean.slice(0, MAX_SERVER_MESSAGE_CHARS)}…` : clean);
 }
 
 /** Reads a response body up to `limit` bytes; a longer one is cut off and rejected. */

@@ -411,7 +411,7 @@ describe('RelayClient retries and timeouts (scripted servers)', () => {
       [201, { ...OPENED, expires_at: 'tomorrow' }, /expires_at/],
       [201, 'x'.repeat(300 * 1024), /over/],
       [200, OPENED, /answered 200/],
-      [400, { error: { code: 'bad_request', message: 'role\u001b[31m is wrong' } }, /400 when asked to open a pairing: role \[31m is wrong/],
+      [400, { error: { code: 'bad_request', message: 'role\u001b[31m is wrong' } }, /400 when asked to open a pairing: "role \[31m is wrong"$/],
       [500, '<html>oops</html>', /500.*no error message/],
     ];
     let index = 0;
