@@ -8,8 +8,9 @@
 //   `mail.peer.<fp>`       PeerMail: counters, gaps in the peer's `n`, message order, receipts owed
 //   `mail.msg.<fp>.<id>`   MailRecord: one message, either direction (a received id that
 //                          names a message this side sent is dropped, never written over it)
-//   `mail.seen.<id>`       {"peer","at"}: an id accepted in the last 8 days (dedup); one key per
-//                          id, so accepting a message costs the same however many came before
+//   `mail.seen.<id>`       {"peer","at"}: an id accepted or sent (to any peer) in the last 8 days
+//                          (dedup; a peer's message reusing it is a duplicate); one key per id,
+//                          so accepting a message costs the same however many came before
 //   `mail.seenlog.<fp>`    {"first","next"}: the chunks of that peer's accepted ids, oldest first
 //   `mail.seenlog.<fp>.<k>` [[id, at], ...]: one chunk (SEEN_CHUNK_IDS ids); whole chunks expire
 //                          (8 days) or go when the peer has more than MAX_SEEN_PER_PEER
@@ -245,8 +246,17 @@ export class Mailbox {
     return this.locked(async () => {
       const record = this.sentRecord(message, 'sent');
       await this.storeRecord(record);
+      await this.rememberSent(message);
       return record;
     });
+  }
+
+  /**
+   * A sent id joins the accepted ids: any peer's message that reuses it (one this side sent to
+   * another peer included) is a duplicate, never a second record under that id.
+   */
+  private async rememberSent(message: Message): Promise<void> {
+    await this.remember(message.to, message.id, this.deps.clock.now());
   }
 
   private sentRecord(message: Message, state: SentState): MailRecord {
@@ -269,6 +279,7 @@ export class Mailbox {
       const entry: OutboxEntry = { peer: message.to, id: message.id, queuedAt: record.storedAt, attempts: 1, nextTryAt, lastError };
       await this.deps.memory.set(outboxEntryKey(entry.peer, entry.id), JSON.stringify(entry));
       await this.storeRecord(record);
+      await this.rememberSent(message);
       index.push({ peer: entry.peer, id: entry.id });
       await this.deps.memory.set(OUTBOX_KEY, JSON.stringify(index));
       return record;

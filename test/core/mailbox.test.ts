@@ -160,15 +160,30 @@ describe('mailbox', () => {
   });
 
   it('a received id equal to one this side sent is dropped, and the sent record keeps its text', async () => {
-    const { mailbox } = makeMailbox();
+    const { clock, mailbox } = makeMailbox();
     const mine = { ...message(1, { type: 'text', text: 'I agree to pay 10 EUR' }, BOB), to: ALICE };
     await mailbox.recordSent(mine);
     const forged = { ...message(1, { type: 'text', text: 'I agree to pay 10000 EUR' }), id: mine.id };
+    assert.equal(await mailbox.accept(forged), 'duplicate');
+    // Past the dedup memory the sent id is forgotten, and the record itself still refuses it.
+    clock.offsetMs += DEDUP_MEMORY_MS;
     await assert.rejects(mailbox.accept(forged), (error: unknown) => error instanceof MessageRejected && error.reason === 'duplicate');
     const kept = await mailbox.get(ALICE, mine.id);
     assert.equal(kept?.direction, 'out');
     assert.deepEqual(kept.body, { type: 'text', text: 'I agree to pay 10 EUR' });
     assert.equal((await mailbox.list([ALICE], { direction: 'in' })).length, 0);
+  });
+
+  it('a received id equal to one this side sent to another peer is a duplicate too; that record keeps its text', async () => {
+    const { mailbox } = makeMailbox();
+    const carol = 'c'.repeat(16);
+    const toCarol = { ...message(1, { type: 'text', text: 'for carol' }, BOB), to: carol };
+    await mailbox.recordSent(toCarol);
+    const queuedToCarol = { ...message(2, { type: 'text', text: 'queued for carol' }, BOB), to: carol };
+    await mailbox.queue(queuedToCarol, 'inbox_full', 0);
+    for (const reused of [toCarol, queuedToCarol]) assert.equal(await mailbox.accept({ ...message(1, { type: 'text', text: 'from alice' }), id: reused.id }), 'duplicate');
+    assert.deepEqual((await mailbox.list([ALICE])).length, 0);
+    assert.deepEqual((await mailbox.list([carol])).map((record) => [record.direction, record.body]), [['out', { type: 'text', text: 'for carol' }], ['out', { type: 'text', text: 'queued for carol' }]]);
   });
 
   it('keeps at most maxUnhandledPerPeer unhandled messages: the oldest go and are counted', async () => {
