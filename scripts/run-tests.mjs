@@ -1,5 +1,11 @@
-// Runs every test/**/*.test.ts with node's test runner, through tsx so TypeScript runs as is.
-// Arguments narrow the set: `node scripts/run-tests.mjs test/core` runs only that folder.
+// Runs every test/**/*.test.ts with node's test runner. Arguments narrow the set:
+// `node scripts/run-tests.mjs test/core` runs only that folder.
+//
+// The files are compiled once, up front, by esbuild (one build for all of them, each test file a
+// bundle of itself and the sources it imports; packages stay in node_modules) and run as plain
+// JavaScript with source maps, so stack traces name the .ts lines. Running them through tsx
+// instead spent about 0.35 CPU-seconds per file on its loader thread (a fifth of a core-minute
+// per run on 77 files); a file runs the same either way (`node --import tsx --test FILE` still works).
 //
 // Each file runs in a Node process of its own, several files at once: most tests wait on
 // processes, sockets and timers rather than compute, so on a 2-core machine running
@@ -15,11 +21,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DURATIONS_FILE = join(ROOT, '.cache', 'test-durations.json');
+const COMPILED_DIR = join(ROOT, '.cache', 'tests');
 /** Files at once: two per core, at least three; AGENT_PAIR_TEST_CONCURRENCY overrides. */
 const CONCURRENCY = Number(process.env['AGENT_PAIR_TEST_CONCURRENCY'] ?? Math.max(3, availableParallelism() * 2));
 const COUNTED = ['tests', 'suites', 'pass', 'fail', 'cancelled', 'skipped', 'todo'];
@@ -48,11 +57,49 @@ function installOrExit(script, what) {
   }
 }
 
+/**
+ * In a compiled file, `import.meta.url` and `import.meta.dirname` still name the source file each
+ * line came from (tests and sources find dist/, media/ and ../shared by them), and `vscode` is
+ * the tests' stand-in (test/vscode/fakeVscode.ts), one module for the test and the code it drives.
+ */
+const sourceLocations = {
+  name: 'source-locations',
+  setup(context) {
+    context.onResolve({ filter: /^vscode$/ }, () => ({ path: join(ROOT, 'test', 'vscode', 'fakeVscode.ts') }));
+    context.onLoad({ filter: /\.ts$/ }, (args) => {
+      const contents = readFileSync(args.path, 'utf8')
+        .replaceAll('import.meta.dirname', JSON.stringify(dirname(args.path)))
+        .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href));
+      return { contents, loader: 'ts' };
+    });
+  },
+};
+
+/** Compiles `files` into COMPILED_DIR; returns each file's compiled path. */
+async function compile(files) {
+  rmSync(COMPILED_DIR, { recursive: true, force: true });
+  await build({
+    entryPoints: files,
+    outdir: COMPILED_DIR,
+    outbase: ROOT,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    sourcemap: 'linked',
+    logLevel: 'error',
+    plugins: [sourceLocations],
+  });
+  return new Map(files.map((file) => [file, join(COMPILED_DIR, file.replace(/\.ts$/, '.mjs'))]));
+}
+
 /** Runs one test file; resolves its exit code, its TAP report and its duration. */
 function runFile(file) {
   return new Promise((resolveRun) => {
     const startedAt = performance.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test-reporter=tap', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENT_PAIR_STATE_DIR: stateDir } });
+    const child = spawn(process.execPath, ['--enable-source-maps', '--test-reporter=tap', compiled.get(file)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENT_PAIR_STATE_DIR: stateDir } });
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
@@ -77,6 +124,7 @@ if (files.length === 0) {
   process.exit(1);
 }
 installOrExit('install-redis.sh', 'the relay tests need redis-server');
+const compiled = await compile(files);
 if (process.env['CI'] === 'true') installOrExit('install-chromium.sh', 'in CI the webview page tests need chromium');
 
 const durations = readDurations();
