@@ -240,7 +240,7 @@ describe('the bootstrap may carry keys (section 4)', () => {
   });
 
   it('refuses malformed keys as a protocol violation naming them', () => {
-    for (const keys of [{}, [{ ...key, kid: 'nope' }], [key, key], Array.from({ length: 18 }, (_, i) => ({ ...key, kid: i.toString(16).padStart(16, '0') }))]) {
+    for (const keys of [{}, [{ ...key, kid: 'nope' }], [key, key], [{ ...key, pub: toBase64(new Uint8Array(32)) }], Array.from({ length: 18 }, (_, i) => ({ ...key, kid: i.toString(16).padStart(16, '0') }))]) {
       assert.throws(() => parse({ ...base, keys }), (error: unknown) => isPairError(error, 'protocol_violation') && /bootstrap keys/.test(error.message));
     }
   });
