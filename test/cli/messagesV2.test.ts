@@ -174,6 +174,10 @@ describe('a v2 CLI', () => {
       Object.fromEntries(peers.lines.map((line) => [line['fingerprint'], line['forward_secrecy']])),
       { [bobFingerprint]: 'on', [carolFingerprint]: 'off' },
     );
+    // And in words, for a person.
+    const said = (await cli(['peers', '--home', aliceHome])).stdout.split('\n');
+    assert.match(said.find((line) => line.startsWith(bobFingerprint)) ?? '', /forward secrecy: on$/);
+    assert.match(said.find((line) => line.startsWith(carolFingerprint)) ?? '', /forward secrecy: not yet \(their app speaks only the older message format\)$/);
   });
 });
 

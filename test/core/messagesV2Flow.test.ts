@@ -10,7 +10,7 @@ import { type MessagingEvent, ReceiveRunner } from '../../src/core/inbox.js';
 import { listOwnInboxes } from '../../src/core/inboxes.js';
 import { encodeMessage, newMessageId, sealEnvelope } from '../../src/core/messages.js';
 import { sealEnvelopeV2 } from '../../src/core/messagesV2.js';
-import { LAST_RESORT_GRACE_MS, LAST_RESORT_ROTATION_MS, ONE_TIME_KEY_LIFETIME_MS } from '../../src/core/receiveKeys.js';
+import { LAST_RESORT_GRACE_MS, LAST_RESORT_ROTATION_MS, ONE_TIME_KEYS_REFILL, ONE_TIME_KEYS_TARGET, ONE_TIME_KEY_LIFETIME_MS } from '../../src/core/receiveKeys.js';
 import { getPeer, loadPeerSendToken } from '../../src/core/trust.js';
 import { canonicalJson, createCard } from '../../src/core/identity.js';
 import { parseBootstrapPayload } from '../../src/core/session.js';
@@ -83,6 +83,32 @@ describe('messages v2 between two sides paired with section 7', () => {
     );
     assert.deepEqual(await a.sender.keys.forwardSecrecy(bob.fingerprint), { state: 'on', sending: true, receiving: true });
     assert.deepEqual(await b.sender.keys.forwardSecrecy(alice.fingerprint), { state: 'on', sending: true, receiving: true });
+  });
+
+  it('receipts carry the top-ups: a side that only reads refills the sender to 16 keys, and a day on (one runner all along) gives a new last-resort key', async () => {
+    const { alice, bob } = await pairedSides(relay.url);
+    const a = new ReceiveRunner(alice.deps);
+    const b = new ReceiveRunner(bob.deps);
+    const firstLast = (await poolOf(alice, bob)).last;
+    const sendAndHandOver = async (count: number): Promise<void> => {
+      const ids: string[] = [];
+      for (let i = 0; i < count; i++) ids.push((await a.sender.send('bob', { type: 'text', text: `message ${i}` })).id);
+      const stored = (await b.pull()).flatMap((event) => (event.type === 'message' ? [event.record.id] : []));
+      assert.deepEqual(stored.sort(), [...ids].sort());
+      // Bob only hands them over: his receipt is all he sends.
+      await b.markHandled(ids.map((id) => ({ peer: alice.fingerprint, id })));
+      const receipted = (await a.pull()).flatMap((event) => (event.type === 'receipt' ? event.ids : []));
+      assert.deepEqual(receipted.sort(), [...ids].sort());
+    };
+    await sendAndHandOver(ONE_TIME_KEYS_TARGET);
+    const refilled = await poolOf(alice, bob);
+    assert.equal(refilled.oneTime.length, ONE_TIME_KEYS_REFILL, 'the receipt refilled Alice to 16 unused one-time keys');
+    assert.equal(refilled.last?.kid, firstLast?.kid, 'the last-resort key is not a day old yet');
+    for (const side of [alice, bob]) side.clock.offsetMs = LAST_RESORT_ROTATION_MS;
+    await sendAndHandOver(1);
+    const dayOn = await poolOf(alice, bob);
+    assert.ok(dayOn.last && dayOn.last.kid !== firstLast?.kid, 'the receipt a day on gave a new last-resort key');
+    assert.equal(dayOn.oneTime.length, ONE_TIME_KEYS_REFILL - 1, 'and no one-time keys while Alice holds 8 or more');
   });
 
   it('refuses a message forged with the recipient\'s own secrets (its identity key signs, not the sender\'s): bad_signature', async () => {
