@@ -10,7 +10,7 @@ import { type MessagingEvent, ReceiveRunner } from '../../src/core/inbox.js';
 import { listOwnInboxes } from '../../src/core/inboxes.js';
 import { encodeMessage, newMessageId, sealEnvelope } from '../../src/core/messages.js';
 import { sealEnvelopeV2 } from '../../src/core/messagesV2.js';
-import { LAST_RESORT_GRACE_MS, LAST_RESORT_ROTATION_MS, ONE_TIME_KEYS_REFILL, ONE_TIME_KEYS_TARGET, ONE_TIME_KEY_LIFETIME_MS } from '../../src/core/receiveKeys.js';
+import { LAST_RESORT_GRACE_MS, LAST_RESORT_ROTATION_MS, ONE_TIME_KEYS_REFILL, ONE_TIME_KEYS_TARGET, ONE_TIME_KEY_LIFETIME_MS, ReceiveKeys } from '../../src/core/receiveKeys.js';
 import { getPeer, loadPeerSendToken } from '../../src/core/trust.js';
 import { canonicalJson, createCard } from '../../src/core/identity.js';
 import { parseBootstrapPayload } from '../../src/core/session.js';
@@ -198,8 +198,7 @@ async function postV1(from: Side, to: Side, text: string): Promise<string> {
 
 /** Makes `side` forget every key `peer` gave it and every key it gave `peer`: as if pinned before section 7. */
 async function pinnedBeforeSection7(side: Side, peer: Side): Promise<void> {
-  await side.memory.delete(`mail.keys.${peer.fingerprint}`);
-  await side.vault.delete(`rkeys.${peer.fingerprint}`);
+  await new ReceiveKeys(side.deps).forget(peer.fingerprint);
 }
 
 describe('upgrading peers pinned before section 7', () => {
