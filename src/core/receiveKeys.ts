@@ -174,16 +174,17 @@ export class ReceiveKeys {
   }
 
   /**
-   * A v2 message under `kid` from `peer` is stored (7.4, in this order): a one-time key's secret
-   * goes, the keys the message carried join the pool, and the peer counts as speaking v2.
+   * A v2 message under `kid` from `peer`, sent at `sentAt`, is stored (7.4, in this order): a
+   * one-time key's secret goes, the keys the message carried join the pool (given when it was
+   * sent), and the peer counts as speaking v2.
    *
    * Not after the `keys` message under kid "id", though: its sender had no key of ours and keeps
    * sending section 6 until it hears v2 back (7.2), so refusing section 6 from then on would
    * drop exactly those messages. A peer speaks v2 once it seals to a key this side gave it.
    */
-  async accepted(peer: string, kid: string, keys: GivenKey[]): Promise<void> {
+  async accepted(peer: string, kid: string, keys: GivenKey[], sentAt: number): Promise<void> {
     await this.used(peer, kid);
-    await this.addToPool(peer, keys);
+    await this.addToPool(peer, keys, sentAt);
     if (kid !== IDENTITY_KID) await this.markSpokeV2(peer);
   }
 
@@ -204,14 +205,18 @@ export class ReceiveKeys {
 
   // -- Keys the peer gave -----------------------------------------------------------------------
 
-  /** Adds keys `peer` gave (a bootstrap or an accepted v2 message) to its pool. */
-  async addToPool(peer: string, keys: GivenKey[]): Promise<void> {
+  /**
+   * Adds keys `peer` gave (a bootstrap or an accepted v2 message) to its pool. They count as
+   * given at `givenAt`, the carrying message's sent_at: the peer deletes an unused one 30 days
+   * after it gave it, however long the message waited at the relay (up to 7 days).
+   */
+  async addToPool(peer: string, keys: GivenKey[], givenAt = this.deps.clock.now()): Promise<void> {
     if (keys.length === 0) return;
     const pool = await this.readPool(peer);
-    const now = this.deps.clock.now();
+    const at = Math.min(givenAt, this.deps.clock.now());
     for (const key of keys) {
-      if (key.last) pool.last = { kid: key.kid, pub: key.pub, givenAt: now };
-      else if (!pool.oneTime.some((entry) => entry.kid === key.kid)) pool.oneTime.push({ kid: key.kid, pub: key.pub, givenAt: now });
+      if (key.last) pool.last = { kid: key.kid, pub: key.pub, givenAt: at };
+      else if (!pool.oneTime.some((entry) => entry.kid === key.kid)) pool.oneTime.push({ kid: key.kid, pub: key.pub, givenAt: at });
     }
     pool.oneTime = pool.oneTime.slice(-MAX_POOL_KEYS);
     await this.writePool(peer, pool);

@@ -148,6 +148,29 @@ describe('messages v2 between two sides paired with section 7', () => {
     assert.deepEqual(dropped(await b.pull()), ['unknown_key']);
   });
 
+  it('a key that reached the peer late (its message waited 6 days at the relay) is dropped from its pool when the giver deletes it, not 6 days later', async () => {
+    const { alice, bob } = await pairedSides(relay.url);
+    const a = new ReceiveRunner(alice.deps);
+    const b = new ReceiveRunner(bob.deps);
+    // Alice spends Bob's 8 one-time keys; Bob reads them and answers, his answer refilling her pool.
+    for (let i = 0; i < ONE_TIME_KEYS_TARGET; i++) await a.sender.send('bob', { type: 'text', text: `message ${i}` });
+    await b.pull();
+    await b.sender.send('alice', { type: 'text', text: 'here are fresh keys' });
+    // Alice reads Bob's answer only 6 days later.
+    const SIX_DAYS_MS = 6 * 24 * 60 * 60 * 1000;
+    alice.clock.offsetMs = SIX_DAYS_MS;
+    await a.pull();
+    const refill = (await poolOf(alice, bob)).oneTime;
+    assert.equal(refill.length, ONE_TIME_KEYS_REFILL);
+    // 30 days after Bob gave them, he deleted them (unused): Alice must not seal to them any more.
+    for (const side of [alice, bob]) side.clock.offsetMs = ONE_TIME_KEY_LIFETIME_MS + MINUTE_MS;
+    const late = await a.sender.send('bob', { type: 'text', text: 'a month on' });
+    const events = await b.pull();
+    assert.deepEqual(dropped(events), []);
+    assert.deepEqual(texts(events), [{ type: 'text', text: 'a month on' }], 'sealed to a key Bob still holds (his last-resort key)');
+    assert.equal(late.record?.v, 2);
+  });
+
   it('keeps opening under the last-resort key until 8 days after a newer one was given, then not', async () => {
     const { alice, bob } = await pairedSides(relay.url);
     const oldLast = (await poolOf(alice, bob)).last;
