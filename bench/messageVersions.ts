@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { initSelfIdempotent } from '../src/core/identity.js';
 import { type MessagingDeps, ReceiveRunner } from '../src/core/inbox.js';
+import { ReceiveKeys } from '../src/core/receiveKeys.js';
 import { SessionStore } from '../src/core/store.js';
 import { openHomeStores } from '../src/node/fileStore.js';
 import { homeMailLock } from '../src/node/mailLock.js';
@@ -51,8 +52,8 @@ async function fileSide(relayUrl: string, root: string, handle: string): Promise
 /** Holds a pair to section 6: neither has a key from the other, and neither sends the upgrading keys message. */
 async function holdToSection6(a: Home, b: Home): Promise<void> {
   for (const [self, peer] of [[a, b], [b, a]] as const) {
+    await new ReceiveKeys(self.deps).forget(peer.fingerprint);
     await self.deps.memory.set(`mail.keys.${peer.fingerprint}`, JSON.stringify({ oneTime: [], spokeV2: false, idKeysSent: true }));
-    await self.deps.vault.delete(`rkeys.${peer.fingerprint}`);
   }
 }
 

@@ -662,7 +662,7 @@ export class ReceiveRunner {
       const accepted = await held.accept(message);
       // Section 7.4, after the message is stored: the one-time key's secret goes, the keys it
       // carries join the peer's pool, and section 6 envelopes from the peer are refused from now on.
-      if (v2) await this.sender.keys.accepted(peer.fingerprint, v2.kid, accepted === 'duplicate' ? [] : (message as MessageV2).keys);
+      if (v2) await this.sender.keys.accepted(peer.fingerprint, v2.kid, accepted === 'duplicate' ? [] : (message as MessageV2).keys, Date.parse(message.sent_at));
       if (accepted === 'duplicate') throw new MessageRejected('duplicate', `message ${message.id} was accepted before (a replay)`);
       if (accepted.kind === 'stored') {
         this.emitter.emit({ type: 'message', record: accepted.record, peer: refOf(peer) }, events);

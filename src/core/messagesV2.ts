@@ -66,6 +66,22 @@ export type UnsignedMessageV2 = Omit<MessageV2, 'sig'>;
 
 const infoBytes = utf8(MESSAGE_V2_INFO);
 
+const P25519 = 2n ** 255n - 19n;
+/**
+ * The u-coordinates (mod p) of every X25519 point of order 1, 2, 4 or 8, on the curve or its
+ * twist: 0, 1, p-1 and the two of order 8 (the list libsodium refuses). Sealing to one gives an
+ * all-zero Diffie-Hellman, which HPKE refuses, so a peer giving one could only make this side's
+ * sends to it fail.
+ */
+const LOW_ORDER_U = new Set([0n, 1n, P25519 - 1n, 325606250916557431795983626356110631294008115727848805560023387167927233504n, 39382357235489614581723060781553021112529911719440698176882885853963445705823n]);
+
+/** True if the 32-byte X25519 public key is a low-order point (RFC 7748 decoding: top bit ignored, then mod p). */
+export function isLowOrderX25519(publicKey: Uint8Array): boolean {
+  let u = 0n;
+  for (let i = publicKey.length - 1; i >= 0; i--) u = (u << 8n) | BigInt(publicKey[i] as number);
+  return LOW_ORDER_U.has((u & ((1n << 255n) - 1n)) % P25519);
+}
+
 /**
  * Checks a list of given keys (from a peer's bootstrap or message): at most 17, each exactly
  * `{"kid","pub"}` or `{"kid","pub","last":true}`, distinct kids, at most one last-resort key.
@@ -79,11 +95,13 @@ export function parseGivenKeys(value: unknown): GivenKey[] {
     const { kid, pub, last } = entry;
     if (typeof kid !== 'string' || !KID_PATTERN.test(kid)) throw new Error('holds a kid that is not 16 lowercase hex characters');
     if (typeof pub !== 'string') throw new Error('holds a pub that is not base64 of 32 bytes');
+    let publicKey: Uint8Array;
     try {
-      fromBase64(pub, 'pub', X25519_KEY_LENGTH);
+      publicKey = fromBase64(pub, 'pub', X25519_KEY_LENGTH);
     } catch {
       throw new Error('holds a pub that is not base64 of 32 bytes');
     }
+    if (isLowOrderX25519(publicKey)) throw new Error(`holds a pub that is a low-order X25519 point (kid ${kid}): nothing can be sealed to it`);
     if (last !== undefined && last !== true) throw new Error('holds a last that is not true');
     if (keys.some((key) => key.kid === kid)) throw new Error('holds one kid twice');
     keys.push(last === true ? { kid, pub, last } : { kid, pub });
@@ -116,9 +134,16 @@ export async function sealEnvelopeV2(request: SealV2Request): Promise<Uint8Array
   if (!SLOT_ID_PATTERN.test(request.recipientSlotId)) throw new PairError('bad_input', 'recipientSlotId is not a slot id; expected 32 lowercase hex characters.');
   if (request.kid !== IDENTITY_KID && !KID_PATTERN.test(request.kid)) throw new PairError('bad_input', 'kid is not a receive key id; expected 16 lowercase hex characters or "id".');
   const suite = hpkeSuite();
-  const recipientPublicKey = await suite.kem.deserializePublicKey(requireBytes(request.recipientKey, 'recipientKey', X25519_KEY_LENGTH));
+  const recipientKey = requireBytes(request.recipientKey, 'recipientKey', X25519_KEY_LENGTH);
   // The context first: the signature covers `enc`, and the signed message is what gets sealed.
-  const context = await suite.createSenderContext({ recipientPublicKey, info: infoBytes, ...(request.ephemeralIkm && { ekm: request.ephemeralIkm }) });
+  let context: Awaited<ReturnType<typeof suite.createSenderContext>>;
+  try {
+    const recipientPublicKey = await suite.kem.deserializePublicKey(recipientKey);
+    context = await suite.createSenderContext({ recipientPublicKey, info: infoBytes, ...(request.ephemeralIkm && { ekm: request.ephemeralIkm }) });
+  } catch (error) {
+    // The key came from the peer (kept by a build that took any 32 bytes): its failure is the peer's, never one that stops a pull.
+    throw new PairError('protocol_violation', `The receive key ${request.kid} the peer gave is not a usable X25519 public key (${error instanceof Error ? error.message : 'HPKE refused it'}); this message was not sent.`, { cause: error });
+  }
   const enc = new Uint8Array(context.enc);
   const sig = toBase64(curves().ed25519Sign(signedBytes(request.kid, enc, request.message), request.senderSeed));
   const plaintext = utf8(canonicalJson({ ...request.message, sig }));

@@ -5,11 +5,18 @@
 // twice (Mailbox.exclusive); the receive runner calls in while it already holds it.
 //
 // Storage keys:
-//   vault  `rkeys.<fp>`             HeldKeys: the secrets of the keys given to that peer (secret).
-//                                   A deleted secret is gone: the whole value is rewritten without
-//                                   it (the CLI's file store writes a new file and renames it over
-//                                   the old one; nothing keeps a copy).
+//   vault  `rkeys.<fp>`             {"n","keys"}: the secrets of the keys given to that peer, and
+//                                   which write this is. A deleted secret is gone: the whole value
+//                                   is rewritten without it (the CLI's file store writes a new file
+//                                   and renames it over the old one; nothing keeps a copy).
 //   vault  `rkeys.pairing.<pairId>` the keys sealed into a bootstrap, until the peer is pinned
+//   memory `mail.rkeys.<...>.n`     how many times the vault value beside it was written: the
+//                                   latest write, as the mail lock's files know it. VS Code's
+//                                   SecretStorage shows a window what another window wrote only
+//                                   a moment later, so a read waits until the vault shows that
+//                                   write: rewriting an older copy would lose another window's
+//                                   top-up (its peer's next messages refused as unknown_key) or
+//                                   bring a deleted secret back.
 //   memory `mail.keys.<fp>`         PeerKeys: the pool that peer gave, and whether it spoke v2
 //                                   (public; `mail.` puts it with the mailbox in VS Code's locked files)
 
@@ -50,6 +57,10 @@ export const MAX_SECRETS_PER_PEER = 64;
 export const MAX_POOL_KEYS = 64;
 const SECRET_LENGTH = 32;
 const KID_BYTES = 8;
+/** A read of a peer's secrets polls this often for the vault to show the latest write... */
+export const SECRETS_CATCH_UP_POLL_MS = 50;
+/** ...this many times (5 s), then goes on with what the vault shows (lost, not late: nothing newer will come). */
+export const SECRETS_CATCH_UP_POLLS = 100;
 
 interface HeldKey {
   kid: string;
@@ -59,6 +70,13 @@ interface HeldKey {
   givenAt: number;
   /** For a last-resort key: when a newer one was given. */
   supersededAt?: number;
+}
+
+/** The secrets under one vault key as read: what is not due for deletion, which write it was, how many were stored. */
+interface HeldKeys {
+  keys: HeldKey[];
+  n: number;
+  stored: number;
 }
 
 interface PoolKey {
@@ -102,6 +120,7 @@ export interface ForwardSecrecy {
 
 const heldKey = (fingerprint: string): string => `rkeys.${fingerprint}`;
 const pairingKey = (pairId: string): string => `rkeys.pairing.${pairId}`;
+const writesKey = (vaultKey: string): string => `mail.${vaultKey}.n`;
 const poolKey = (fingerprint: string): string => `mail.keys.${fingerprint}`;
 
 export class ReceiveKeys {
@@ -116,7 +135,7 @@ export class ReceiveKeys {
    */
   async topUp(peer: string): Promise<GivenKey[]> {
     const held = await this.readHeld(heldKey(peer));
-    const given = this.makeKeys(held, ONE_TIME_KEYS_REFILL);
+    const given = this.makeKeys(held.keys, ONE_TIME_KEYS_REFILL);
     if (given.length > 0) await this.writeHeld(heldKey(peer), held);
     return given;
   }
@@ -124,8 +143,8 @@ export class ReceiveKeys {
   /** The first keys (8 one-time, one last-resort) for a pairing's bootstrap, kept until the peer is pinned. */
   async forPairing(pairId: string): Promise<GivenKey[]> {
     const held = await this.readHeld(pairingKey(pairId));
-    if (held.length > 0) return held.map(({ kid, secret, last }) => givenKey(kid, secret, last));
-    const given = this.makeKeys(held, ONE_TIME_KEYS_TARGET);
+    if (held.keys.length > 0) return held.keys.map(({ kid, secret, last }) => givenKey(kid, secret, last));
+    const given = this.makeKeys(held.keys, ONE_TIME_KEYS_TARGET);
     await this.writeHeld(pairingKey(pairId), held);
     return given;
   }
@@ -133,67 +152,71 @@ export class ReceiveKeys {
   /** The peer of `pairId` was pinned: the keys its bootstrap gave are that peer's now. */
   async adoptPairing(pairId: string, peer: string): Promise<void> {
     const pending = await this.readHeld(pairingKey(pairId));
-    if (pending.length === 0) return;
+    if (pending.keys.length === 0) return;
     const held = await this.readHeld(heldKey(peer));
     const now = this.deps.clock.now();
-    if (pending.some((key) => key.last)) for (const key of held) if (key.last && key.supersededAt === undefined) key.supersededAt = now;
-    held.push(...pending);
+    if (pending.keys.some((key) => key.last)) for (const key of held.keys) if (key.last && key.supersededAt === undefined) key.supersededAt = now;
+    held.keys.push(...pending.keys);
     await this.writeHeld(heldKey(peer), held);
-    await this.deps.vault.delete(pairingKey(pairId));
+    await this.deleteHeld(pairingKey(pairId));
   }
 
   /** A pairing ended without pinning its peer: the keys sealed into its bootstrap are deleted. */
   async dropPairing(pairId: string): Promise<void> {
-    await this.deps.vault.delete(pairingKey(pairId));
+    await this.deleteHeld(pairingKey(pairId));
   }
 
   /** The secret of `kid` if this side gave it to `peer` and still holds it (expired ones deleted first). */
   async secretFor(peer: string, kid: string): Promise<Uint8Array | undefined> {
     const held = await this.readHeld(heldKey(peer));
-    const key = held.find((entry) => entry.kid === kid);
+    const key = held.keys.find((entry) => entry.kid === kid);
     return key && fromHex(key.secret, 'receive key secret', SECRET_LENGTH);
   }
 
   /**
-   * A v2 message under `kid` from `peer` is stored (7.4, in this order): a one-time key's secret
-   * goes, the keys the message carried join the pool, and the peer counts as speaking v2.
+   * A v2 message under `kid` from `peer`, sent at `sentAt`, is stored (7.4, in this order): a
+   * one-time key's secret goes, the keys the message carried join the pool (given when it was
+   * sent), and the peer counts as speaking v2.
    *
    * Not after the `keys` message under kid "id", though: its sender had no key of ours and keeps
    * sending section 6 until it hears v2 back (7.2), so refusing section 6 from then on would
    * drop exactly those messages. A peer speaks v2 once it seals to a key this side gave it.
    */
-  async accepted(peer: string, kid: string, keys: GivenKey[]): Promise<void> {
+  async accepted(peer: string, kid: string, keys: GivenKey[], sentAt: number): Promise<void> {
     await this.used(peer, kid);
-    await this.addToPool(peer, keys);
+    await this.addToPool(peer, keys, sentAt);
     if (kid !== IDENTITY_KID) await this.markSpokeV2(peer);
   }
 
   /** A message under `kid` from `peer` is stored: a one-time key's secret goes now (7.1). */
   async used(peer: string, kid: string): Promise<void> {
     const held = await this.readHeld(heldKey(peer));
-    const index = held.findIndex((key) => key.kid === kid && !key.last);
+    const index = held.keys.findIndex((key) => key.kid === kid && !key.last);
     if (index < 0) return;
-    held.splice(index, 1);
+    held.keys.splice(index, 1);
     await this.writeHeld(heldKey(peer), held);
   }
 
   /** Deletes what 7.1 says is due (30-day one-time keys, superseded last-resort keys after 8 days). */
   async prune(peer: string): Promise<void> {
-    const stored = parseList(await this.deps.vault.get(heldKey(peer)));
     const held = await this.readHeld(heldKey(peer));
-    if (held.length !== stored.length) await this.writeHeld(heldKey(peer), held);
+    if (held.keys.length !== held.stored) await this.writeHeld(heldKey(peer), held);
   }
 
   // -- Keys the peer gave -----------------------------------------------------------------------
 
-  /** Adds keys `peer` gave (a bootstrap or an accepted v2 message) to its pool. */
-  async addToPool(peer: string, keys: GivenKey[]): Promise<void> {
+  /**
+   * Adds keys `peer` gave (a bootstrap or an accepted v2 message) to its pool. They count as
+   * given at `givenAt`, the carrying message's sent_at: the peer deletes an unused one 30 days
+   * after it gave it, however long the message waited at the relay (up to 7 days).
+   */
+  async addToPool(peer: string, keys: GivenKey[], givenAt = this.deps.clock.now()): Promise<void> {
     if (keys.length === 0) return;
     const pool = await this.readPool(peer);
-    const now = this.deps.clock.now();
+    const at = Math.min(givenAt, this.deps.clock.now());
     for (const key of keys) {
-      if (key.last) pool.last = { kid: key.kid, pub: key.pub, givenAt: now };
-      else if (!pool.oneTime.some((entry) => entry.kid === key.kid)) pool.oneTime.push({ kid: key.kid, pub: key.pub, givenAt: now });
+      if (key.last) pool.last = { kid: key.kid, pub: key.pub, givenAt: at };
+      else if (!pool.oneTime.some((entry) => entry.kid === key.kid)) pool.oneTime.push({ kid: key.kid, pub: key.pub, givenAt: at });
     }
     pool.oneTime = pool.oneTime.slice(-MAX_POOL_KEYS);
     await this.writePool(peer, pool);
@@ -245,7 +268,7 @@ export class ReceiveKeys {
 
   /** Forgetting a peer deletes every secret given to it and its pool. */
   async forget(peer: string): Promise<void> {
-    await this.deps.vault.delete(heldKey(peer));
+    await this.deleteHeld(heldKey(peer));
     await this.deps.memory.delete(poolKey(peer));
   }
 
@@ -276,27 +299,45 @@ export class ReceiveKeys {
     return { kid: toHex(this.deps.random.bytes(KID_BYTES)), secret: toHex(this.deps.random.bytes(SECRET_LENGTH)), givenAt: now };
   }
 
-  /** The held keys under `key`, without those 7.1 says are due for deletion (the caller writes back). */
-  private async readHeld(key: string): Promise<HeldKey[]> {
+  /**
+   * The held keys under `key`, without those 7.1 says are due for deletion (the caller writes
+   * back). Waits (bounded) until the vault shows the latest write the locked files count.
+   */
+  private async readHeld(key: string): Promise<HeldKeys> {
+    const written = parseWrites(await this.deps.memory.get(writesKey(key)));
+    let stored = parseStored(await this.deps.vault.get(key));
+    for (let poll = 0; stored.n < written && poll < SECRETS_CATCH_UP_POLLS; poll++) {
+      await this.deps.clock.sleep(SECRETS_CATCH_UP_POLL_MS);
+      stored = parseStored(await this.deps.vault.get(key));
+    }
     const now = this.deps.clock.now();
-    return parseList(await this.deps.vault.get(key)).filter(
+    const keys = stored.list.filter(
       (entry): entry is HeldKey =>
         isHeldKey(entry) && (entry.last ? entry.supersededAt === undefined || entry.supersededAt + LAST_RESORT_GRACE_MS > now : entry.givenAt + ONE_TIME_KEY_LIFETIME_MS > now),
     );
+    return { keys, n: Math.max(stored.n, written), stored: stored.list.length };
   }
 
   /**
-   * Rewrites the whole value (nothing kept of what was dropped); an empty list deletes it. Over
-   * 64 secrets, the oldest unused one-time keys go first (the list is in the order given).
+   * Rewrites the whole value (nothing kept of what was dropped), even an empty one, so another
+   * window sees a deletion as the newest write too; then counts the write in the locked files.
+   * Over 64 secrets, the oldest unused one-time keys go first (the list is in the order given).
    */
-  private async writeHeld(key: string, held: HeldKey[]): Promise<void> {
-    for (let excess = held.length - MAX_SECRETS_PER_PEER; excess > 0; excess--) {
-      const oldest = held.findIndex((entry) => !entry.last);
+  private async writeHeld(key: string, held: HeldKeys): Promise<void> {
+    for (let excess = held.keys.length - MAX_SECRETS_PER_PEER; excess > 0; excess--) {
+      const oldest = held.keys.findIndex((entry) => !entry.last);
       if (oldest < 0) break;
-      held.splice(oldest, 1);
+      held.keys.splice(oldest, 1);
     }
-    if (held.length === 0) await this.deps.vault.delete(key);
-    else await this.deps.vault.set(key, JSON.stringify(held));
+    held.n += 1;
+    await this.deps.vault.set(key, JSON.stringify({ n: held.n, keys: held.keys }));
+    await this.deps.memory.set(writesKey(key), String(held.n));
+  }
+
+  /** The peer or pairing is gone: its secrets and their count. */
+  private async deleteHeld(key: string): Promise<void> {
+    await this.deps.vault.delete(key);
+    await this.deps.memory.delete(writesKey(key));
   }
 
   private async readPool(peer: string): Promise<PeerKeys> {
@@ -322,14 +363,25 @@ function givenKey(kid: string, secretHex: string, last?: true): GivenKey {
   return last ? { kid, pub, last } : { kid, pub };
 }
 
-function parseList(text: string | undefined): unknown[] {
-  if (text === undefined) return [];
+/** A vault value: `{"n","keys"}`, or the bare list earlier builds wrote (write 0); anything else holds nothing. */
+function parseStored(text: string | undefined): { list: unknown[]; n: number } {
+  if (text === undefined) return { list: [], n: 0 };
   try {
     const value = JSON.parse(text) as unknown;
-    return Array.isArray(value) ? value : [];
+    if (Array.isArray(value)) return { list: value, n: 0 };
+    if (typeof value === 'object' && value !== null) {
+      const { n, keys } = value as Record<string, unknown>;
+      return { list: Array.isArray(keys) ? keys : [], n: parseWrites(String(n)) };
+    }
   } catch {
-    return [];
+    // Unreadable: holds nothing.
   }
+  return { list: [], n: 0 };
+}
+
+function parseWrites(text: string | undefined): number {
+  const n = Number(text);
+  return Number.isSafeInteger(n) && n > 0 ? n : 0;
 }
 
 function isHeldKey(value: unknown): value is HeldKey {

@@ -5,10 +5,12 @@
 //
 // Directories are created 0700 and files 0600. A write goes to a temporary file in the same
 // directory, is flushed to disk, and is renamed over the old value (then the directory is
-// flushed), so a crash leaves either the old value or the new one, never a torn file.
+// flushed), so a crash leaves either the old value or the new one, never a torn file. A
+// temporary file a crashed process left behind is removed by the next process that writes
+// there: it holds a copy of a value, perhaps a secret deleted since (a used receive key).
 
 import { nodeCrypto } from './lazyCrypto.js';
-import { chmod, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PairError, badInput } from '../core/errors.js';
 import type { KeyValueStore, Memory, Vault } from '../core/ports.js';
@@ -19,6 +21,12 @@ const FILE_MODE = 0o600;
 const MAX_FILE_NAME_LENGTH = 200;
 /** Temporary files start with a dot, which no escaped key does, so the two never collide. */
 const TEMP_PREFIX = '.tmp-';
+/**
+ * A temporary file older than this was left by a process that died mid-write (a write takes
+ * milliseconds). Removing one still being written only fails that write (its rename finds
+ * nothing: storage_failed, the old value intact).
+ */
+export const STALE_TEMPORARY_MS = 60_000;
 const LITERAL_KEY_CHARACTER = /^[a-z0-9.-]$/;
 const encoder = new TextEncoder();
 
@@ -62,11 +70,12 @@ export class FileKeyValueStore implements KeyValueStore {
     this.directory = resolve(directory);
   }
 
-  /** Creates the directory (and parents) once, owner-only even if it already existed. */
+  /** Creates the directory (and parents) once, owner-only even if it already existed, and removes stale temporary files. */
   private ensureDirectory(): Promise<void> {
     this.ready ??= (async () => {
       await mkdir(this.directory, { recursive: true, mode: DIRECTORY_MODE });
       await chmod(this.directory, DIRECTORY_MODE);
+      await this.removeStaleTemporaries();
     })().catch((error: unknown) => {
       this.ready = undefined;
       throw error;
@@ -113,6 +122,19 @@ export class FileKeyValueStore implements KeyValueStore {
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return;
       throw storageFailed('delete', key, this.directory, error);
+    }
+  }
+
+  private async removeStaleTemporaries(): Promise<void> {
+    const now = Date.now();
+    for (const name of await readdir(this.directory)) {
+      if (!name.startsWith(TEMP_PREFIX)) continue;
+      const path = join(this.directory, name);
+      try {
+        if (now - (await stat(path)).mtimeMs > STALE_TEMPORARY_MS) await unlink(path);
+      } catch {
+        // Renamed or removed by its own process meanwhile: nothing left to remove.
+      }
     }
   }
 

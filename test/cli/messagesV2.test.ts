@@ -16,7 +16,8 @@ import { encodeMessage, newMessageId, openEnvelope, parseMessage, sealEnvelope, 
 import { MESSAGE_V2_INFO, parseEnvelopeV2 } from '../../src/core/messagesV2.js';
 import { getPeer, loadPeerSendToken } from '../../src/core/trust.js';
 import { openHomeStores } from '../../src/node/fileStore.js';
-import { systemRandom } from '../../src/node/system.js';
+import { systemClock, systemRandom } from '../../src/node/system.js';
+import { ReceiveKeys } from '../../src/core/receiveKeys.js';
 import { createRelayConnector } from '../../src/relay/client.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { CLI, cli, pairCliHomes } from '../helpers/cli.js';
@@ -64,7 +65,7 @@ describe('a v2 CLI', () => {
     assert.ok(kept);
     const envelope = parseEnvelopeV2(fromBase64(kept, 'envelope'));
     assert.ok(envelope && envelope.kid !== 'id');
-    const held = JSON.parse((await openHomeStores(bobHome).vault.get(`rkeys.${aliceFingerprint}`)) ?? '[]') as { kid: string; secret: string }[];
+    const held = (JSON.parse((await openHomeStores(bobHome).vault.get(`rkeys.${aliceFingerprint}`)) ?? '{"keys":[]}') as { keys: { kid: string; secret: string }[] }).keys;
     const usedSecret = held.find((key) => key.kid === envelope.kid)?.secret;
     assert.ok(usedSecret, 'Bob holds the secret until he reads the message');
 
@@ -131,9 +132,7 @@ describe('a v2 CLI', () => {
     // no keys, she sends section 6 and reads only section 6 (a v2 envelope is nothing she knows).
     const carolHome = join(homes, 'mixed-carol');
     const { bobFingerprint: carolFingerprint, aliceFingerprint } = await pairCliHomes(relay.url, aliceHome, carolHome);
-    const aliceStores = openHomeStores(aliceHome);
-    await aliceStores.memory.delete(`mail.keys.${carolFingerprint}`);
-    await aliceStores.vault.delete(`rkeys.${carolFingerprint}`);
+    await new ReceiveKeys({ ...openHomeStores(aliceHome), random: systemRandom, clock: systemClock }).forget(carolFingerprint);
     const carol = { ...openHomeStores(carolHome), random: systemRandom };
 
     const fromCarol = await postSection6(carol, aliceFingerprint, 'hello from an older app');
@@ -174,6 +173,10 @@ describe('a v2 CLI', () => {
       Object.fromEntries(peers.lines.map((line) => [line['fingerprint'], line['forward_secrecy']])),
       { [bobFingerprint]: 'on', [carolFingerprint]: 'off' },
     );
+    // And in words, for a person.
+    const said = (await cli(['peers', '--home', aliceHome])).stdout.split('\n');
+    assert.match(said.find((line) => line.startsWith(bobFingerprint)) ?? '', /forward secrecy: on$/);
+    assert.match(said.find((line) => line.startsWith(carolFingerprint)) ?? '', /forward secrecy: not yet \(their app speaks only the older message format\)$/);
   });
 });
 

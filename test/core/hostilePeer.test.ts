@@ -12,6 +12,9 @@ import { isPairError } from '../../src/core/errors.js';
 import { type TestRelay, startTestRelay } from '../helpers/relays.js';
 import { pairedSides } from '../helpers/pairing.js';
 import { deepDataBody, postRaw, rawMessage } from '../helpers/hostile.js';
+import type { Side } from '../helpers/sides.js';
+import { toBase64 } from '../../src/core/bytes.js';
+import { MAX_ONE_TIME_KEYS_PER_MESSAGE, MAX_POOL_KEYS, receiveKeyPublic } from '../../src/core/receiveKeys.js';
 
 const quiet = { log: () => undefined, limits: { opensPerIpPerMinute: 10_000 } };
 
@@ -147,6 +150,96 @@ describe('a hostile paired peer', () => {
     assert.deepEqual(ofType(events, 'dropped').map((event) => event.reason), ['bad_message']);
     // The first message was never seen: a gap can start at 1, so its loss shows.
     assert.deepEqual(ofType(events, 'lost').map((event) => event.count), [1]);
+  });
+});
+
+/** 32 little-endian bytes of `value` (an X25519 u-coordinate as the wire carries it), base64. */
+function uCoordinate(value: bigint): string {
+  const bytes = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) bytes[i] = Number((value >> BigInt(8 * i)) & 0xffn);
+  return toBase64(bytes);
+}
+const P25519 = 2n ** 255n - 19n;
+/** Every u-coordinate of a point of order 1, 2, 4 or 8 (curve or twist), and non-canonical spellings of some. */
+const LOW_ORDER_U: [string, bigint][] = [
+  ['0', 0n],
+  ['1', 1n],
+  ['p-1', P25519 - 1n],
+  ['an order-8 point', 325606250916557431795983626356110631294008115727848805560023387167927233504n],
+  ['the other order-8 point', 39382357235489614581723060781553021112529911719440698176882885853963445705823n],
+  ['p (0 spelt long)', P25519],
+  ['p+1 (1 spelt long)', P25519 + 1n],
+  ['0 with the ignored top bit set', 2n ** 255n],
+];
+
+describe('the receive keys a hostile peer gives (PROTOCOL.md 7.1, 7.3)', () => {
+  const kid = (index: number): string => index.toString(16).padStart(16, '0');
+  const good = (index: number, last = false) => ({ kid: kid(index), pub: toBase64(receiveKeyPublic(new Uint8Array(32).fill(index + 1))), ...(last && { last: true }) });
+
+  /** The pool of keys `from` holds from `peer` (public; memory). */
+  async function poolOf(from: Side, peer: Side): Promise<{ oneTime: { kid: string; pub: string }[]; last?: { kid: string; pub: string } }> {
+    return JSON.parse((await from.memory.get(`mail.keys.${peer.fingerprint}`)) ?? '{"oneTime":[]}') as { oneTime: { kid: string; pub: string }[]; last?: { kid: string; pub: string } };
+  }
+
+  const garbage: [string, unknown][] = [
+    ['not a list', { kid: kid(1), pub: good(1).pub }],
+    ['18 keys', Array.from({ length: 18 }, (_, i) => good(i))],
+    ['17 one-time keys', Array.from({ length: 17 }, (_, i) => good(i))],
+    ['one kid twice', [good(1), { ...good(2), kid: kid(1) }]],
+    ['two last-resort keys', [good(1, true), good(2, true)]],
+    ['a 31-byte pub', [{ kid: kid(1), pub: toBase64(new Uint8Array(31).fill(9)) }]],
+    ['a 33-byte pub', [{ kid: kid(1), pub: toBase64(new Uint8Array(33).fill(9)) }]],
+    ['an uppercase kid', [{ ...good(1), kid: 'ABCDEF0123456789' }]],
+    ['kid "id"', [{ ...good(1), kid: 'id' }]],
+    ['last: false', [{ ...good(1), last: false }]],
+    ['a field more', [{ ...good(1), note: 'x' }]],
+    ...LOW_ORDER_U.map(([name, u]): [string, unknown] => [`a low-order pub (u = ${name})`, [good(1), { kid: kid(2), pub: uCoordinate(u), last: true }]]),
+  ];
+  for (const [what, keys] of garbage) {
+    it(`keys with ${what}: its message is dropped as bad_message, the pool is untouched, the next message arrives`, async () => {
+      const { alice: mallory, bob } = await pairedSides(relay.url);
+      const keysHeld = async () => {
+        const { oneTime, last } = await poolOf(bob, mallory);
+        return { oneTime, last };
+      };
+      const before = await keysHeld();
+      await postRaw(mallory.deps, bob.fingerprint, await rawMessage(mallory.deps, bob.fingerprint, text('take these'), { n: 1 }), keys);
+      await postRaw(mallory.deps, bob.fingerprint, await rawMessage(mallory.deps, bob.fingerprint, text('then this'), { n: 2 }));
+      const events = await new ReceiveRunner(bob.deps).pull();
+      assert.deepEqual(ofType(events, 'dropped').map((event) => [event.reason, /keys/.test(event.detail)]), [['bad_message', true]]);
+      assert.deepEqual(ofType(events, 'message').map((event) => event.record.body), [{ type: 'text', text: 'then this' }]);
+      assert.deepEqual(await keysHeld(), before);
+    });
+  }
+
+  it('a peer giving 16 keys in every message never grows its pool past MAX_POOL_KEYS, and what it holds is spent oldest first', async () => {
+    const { alice: mallory, bob } = await pairedSides(relay.url);
+    const rounds = Math.ceil(MAX_POOL_KEYS / MAX_ONE_TIME_KEYS_PER_MESSAGE) + 2;
+    for (let round = 0; round < rounds; round++) {
+      const keys = Array.from({ length: MAX_ONE_TIME_KEYS_PER_MESSAGE }, (_, i) => good(100 + round * MAX_ONE_TIME_KEYS_PER_MESSAGE + i));
+      await postRaw(mallory.deps, bob.fingerprint, await rawMessage(mallory.deps, bob.fingerprint, text(`round ${round}`), { n: round + 1 }), keys);
+    }
+    const events = await new ReceiveRunner(bob.deps).pull();
+    assert.equal(ofType(events, 'message').length, rounds);
+    const pool = await poolOf(bob, mallory);
+    assert.equal(pool.oneTime.length, MAX_POOL_KEYS);
+    assert.equal(pool.oneTime.at(-1)?.kid, kid(100 + rounds * MAX_ONE_TIME_KEYS_PER_MESSAGE - 1), 'the newest gifts are kept');
+  });
+
+  it('a low-order key already in the pool (an older build took it) fails that send as protocol_violation; the pull and the receipts go on', async () => {
+    const { alice: mallory, bob } = await pairedSides(relay.url);
+    const pool = JSON.parse((await bob.memory.get(`mail.keys.${mallory.fingerprint}`)) ?? '{}') as { oneTime: unknown[] };
+    pool.oneTime = [{ kid: kid(7), pub: uCoordinate(0n), givenAt: bob.clock.now() }];
+    await bob.memory.set(`mail.keys.${mallory.fingerprint}`, JSON.stringify(pool));
+    const b = new ReceiveRunner(bob.deps);
+    await assert.rejects(b.sender.send(mallory.fingerprint, { type: 'text', text: 'to a key nobody can use' }), (error: unknown) => isPairError(error, 'protocol_violation') && error.message.includes(kid(7)));
+    await postRaw(mallory.deps, bob.fingerprint, await rawMessage(mallory.deps, bob.fingerprint, text('still read'), { n: 1 }));
+    const events = await b.pull();
+    assert.deepEqual(ofType(events, 'message').map((event) => event.record.body), [{ type: 'text', text: 'still read' }]);
+    const [message] = ofType(events, 'message');
+    assert.ok(message);
+    await b.markHandled([{ peer: mallory.fingerprint, id: message.record.id }]);
+    assert.deepEqual(await b.mailbox.receiptsOwed(mallory.fingerprint), [], 'the receipt was stored at the relay, sealed to the last-resort key');
   });
 });
 

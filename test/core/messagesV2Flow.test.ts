@@ -10,7 +10,7 @@ import { type MessagingEvent, ReceiveRunner } from '../../src/core/inbox.js';
 import { listOwnInboxes } from '../../src/core/inboxes.js';
 import { encodeMessage, newMessageId, sealEnvelope } from '../../src/core/messages.js';
 import { sealEnvelopeV2 } from '../../src/core/messagesV2.js';
-import { LAST_RESORT_GRACE_MS, LAST_RESORT_ROTATION_MS, ONE_TIME_KEY_LIFETIME_MS } from '../../src/core/receiveKeys.js';
+import { LAST_RESORT_GRACE_MS, LAST_RESORT_ROTATION_MS, ONE_TIME_KEYS_REFILL, ONE_TIME_KEYS_TARGET, ONE_TIME_KEY_LIFETIME_MS, ReceiveKeys } from '../../src/core/receiveKeys.js';
 import { getPeer, loadPeerSendToken } from '../../src/core/trust.js';
 import { canonicalJson, createCard } from '../../src/core/identity.js';
 import { parseBootstrapPayload } from '../../src/core/session.js';
@@ -85,6 +85,32 @@ describe('messages v2 between two sides paired with section 7', () => {
     assert.deepEqual(await b.sender.keys.forwardSecrecy(alice.fingerprint), { state: 'on', sending: true, receiving: true });
   });
 
+  it('receipts carry the top-ups: a side that only reads refills the sender to 16 keys, and a day on (one runner all along) gives a new last-resort key', async () => {
+    const { alice, bob } = await pairedSides(relay.url);
+    const a = new ReceiveRunner(alice.deps);
+    const b = new ReceiveRunner(bob.deps);
+    const firstLast = (await poolOf(alice, bob)).last;
+    const sendAndHandOver = async (count: number): Promise<void> => {
+      const ids: string[] = [];
+      for (let i = 0; i < count; i++) ids.push((await a.sender.send('bob', { type: 'text', text: `message ${i}` })).id);
+      const stored = (await b.pull()).flatMap((event) => (event.type === 'message' ? [event.record.id] : []));
+      assert.deepEqual(stored.sort(), [...ids].sort());
+      // Bob only hands them over: his receipt is all he sends.
+      await b.markHandled(ids.map((id) => ({ peer: alice.fingerprint, id })));
+      const receipted = (await a.pull()).flatMap((event) => (event.type === 'receipt' ? event.ids : []));
+      assert.deepEqual(receipted.sort(), [...ids].sort());
+    };
+    await sendAndHandOver(ONE_TIME_KEYS_TARGET);
+    const refilled = await poolOf(alice, bob);
+    assert.equal(refilled.oneTime.length, ONE_TIME_KEYS_REFILL, 'the receipt refilled Alice to 16 unused one-time keys');
+    assert.equal(refilled.last?.kid, firstLast?.kid, 'the last-resort key is not a day old yet');
+    for (const side of [alice, bob]) side.clock.offsetMs = LAST_RESORT_ROTATION_MS;
+    await sendAndHandOver(1);
+    const dayOn = await poolOf(alice, bob);
+    assert.ok(dayOn.last && dayOn.last.kid !== firstLast?.kid, 'the receipt a day on gave a new last-resort key');
+    assert.equal(dayOn.oneTime.length, ONE_TIME_KEYS_REFILL - 1, 'and no one-time keys while Alice holds 8 or more');
+  });
+
   it('refuses a message forged with the recipient\'s own secrets (its identity key signs, not the sender\'s): bad_signature', async () => {
     const { alice, bob } = await pairedSides(relay.url);
     // The thief holds Bob's identity seed and every receive key Bob gave; here: a key Bob gave Alice.
@@ -120,6 +146,29 @@ describe('messages v2 between two sides paired with section 7', () => {
     assert.ok(!(await bob.vault.get(`rkeys.${alice.fingerprint}`))?.includes(key.kid), 'the heal round rewrote the secrets without it');
     await postV2(alice, bob, key, 'too late');
     assert.deepEqual(dropped(await b.pull()), ['unknown_key']);
+  });
+
+  it('a key that reached the peer late (its message waited 6 days at the relay) is dropped from its pool when the giver deletes it, not 6 days later', async () => {
+    const { alice, bob } = await pairedSides(relay.url);
+    const a = new ReceiveRunner(alice.deps);
+    const b = new ReceiveRunner(bob.deps);
+    // Alice spends Bob's 8 one-time keys; Bob reads them and answers, his answer refilling her pool.
+    for (let i = 0; i < ONE_TIME_KEYS_TARGET; i++) await a.sender.send('bob', { type: 'text', text: `message ${i}` });
+    await b.pull();
+    await b.sender.send('alice', { type: 'text', text: 'here are fresh keys' });
+    // Alice reads Bob's answer only 6 days later.
+    const SIX_DAYS_MS = 6 * 24 * 60 * 60 * 1000;
+    alice.clock.offsetMs = SIX_DAYS_MS;
+    await a.pull();
+    const refill = (await poolOf(alice, bob)).oneTime;
+    assert.equal(refill.length, ONE_TIME_KEYS_REFILL);
+    // 30 days after Bob gave them, he deleted them (unused): Alice must not seal to them any more.
+    for (const side of [alice, bob]) side.clock.offsetMs = ONE_TIME_KEY_LIFETIME_MS + MINUTE_MS;
+    const late = await a.sender.send('bob', { type: 'text', text: 'a month on' });
+    const events = await b.pull();
+    assert.deepEqual(dropped(events), []);
+    assert.deepEqual(texts(events), [{ type: 'text', text: 'a month on' }], 'sealed to a key Bob still holds (his last-resort key)');
+    assert.equal(late.record?.v, 2);
   });
 
   it('keeps opening under the last-resort key until 8 days after a newer one was given, then not', async () => {
@@ -172,8 +221,7 @@ async function postV1(from: Side, to: Side, text: string): Promise<string> {
 
 /** Makes `side` forget every key `peer` gave it and every key it gave `peer`: as if pinned before section 7. */
 async function pinnedBeforeSection7(side: Side, peer: Side): Promise<void> {
-  await side.memory.delete(`mail.keys.${peer.fingerprint}`);
-  await side.vault.delete(`rkeys.${peer.fingerprint}`);
+  await new ReceiveKeys(side.deps).forget(peer.fingerprint);
 }
 
 describe('upgrading peers pinned before section 7', () => {
@@ -240,7 +288,7 @@ describe('the bootstrap may carry keys (section 4)', () => {
   });
 
   it('refuses malformed keys as a protocol violation naming them', () => {
-    for (const keys of [{}, [{ ...key, kid: 'nope' }], [key, key], Array.from({ length: 18 }, (_, i) => ({ ...key, kid: i.toString(16).padStart(16, '0') }))]) {
+    for (const keys of [{}, [{ ...key, kid: 'nope' }], [key, key], [{ ...key, pub: toBase64(new Uint8Array(32)) }], Array.from({ length: 18 }, (_, i) => ({ ...key, kid: i.toString(16).padStart(16, '0') }))]) {
       assert.throws(() => parse({ ...base, keys }), (error: unknown) => isPairError(error, 'protocol_violation') && /bootstrap keys/.test(error.message));
     }
   });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fromBase64, toBase64 } from '../../src/core/bytes.js';
 import { receiveKeyPublic } from '../../src/core/messagesV2.js';
-import type { Clock } from '../../src/core/ports.js';
+import type { Clock, KeyValueStore } from '../../src/core/ports.js';
 import {
   LAST_RESORT_GRACE_MS,
   LAST_RESORT_ROTATION_MS,
@@ -18,6 +18,7 @@ import {
   ONE_TIME_KEYS_REFILL,
   ONE_TIME_KEYS_TARGET,
   ReceiveKeys,
+  SECRETS_CATCH_UP_POLLS,
 } from '../../src/core/receiveKeys.js';
 import { MemoryKeyValueStore } from '../../src/core/routedStore.js';
 import { FileKeyValueStore } from '../../src/node/fileStore.js';
@@ -132,6 +133,97 @@ describe('receive keys this side gives (7.1)', () => {
     assert.equal(held.indexOf(undefined), 0, 'the very first one-time key went first');
     const lastResorts = pairings.map((kids) => kids.at(-1)!);
     for (const kid of lastResorts) assert.ok(await keys.secretFor(PEER, kid), 'last-resort keys are never dropped for room');
+  });
+});
+
+/**
+ * One window's view of the secret storage every window of a profile shares, as VS Code's
+ * SecretStorage is: a window reads its own copy, which hears of another window's writes only
+ * a moment later (here: when `catchUp` runs).
+ */
+class WindowVault implements KeyValueStore {
+  private copy: Map<string, string>;
+
+  constructor(private readonly shared: Map<string, string>) {
+    this.copy = new Map(shared);
+  }
+
+  get(key: string): Promise<string | undefined> {
+    return Promise.resolve(this.copy.get(key));
+  }
+
+  set(key: string, value: string): Promise<void> {
+    this.copy.set(key, value);
+    this.shared.set(key, value);
+    return Promise.resolve();
+  }
+
+  delete(key: string): Promise<void> {
+    this.copy.delete(key);
+    this.shared.delete(key);
+    return Promise.resolve();
+  }
+
+  catchUp(): void {
+    this.copy = new Map(this.shared);
+  }
+}
+
+describe('two windows whose secret storage shows the other\'s writes late (VS Code)', () => {
+  it('the pulling window waits to see the sending window\'s top-up before rewriting: no given key is lost, no used secret comes back', async () => {
+    const shared = new Map<string, string>();
+    // The mailbox's locked files: every window sees every write at once.
+    const memory = new MemoryKeyValueStore();
+    const clock = new ManualClock();
+    const sendingVault = new WindowVault(shared);
+    const pullingVault = new WindowVault(shared);
+    // While the pulling window waits, the other window's write reaches it.
+    const pullingClock: Clock = {
+      now: () => clock.now(),
+      sleep: () => {
+        pullingVault.catchUp();
+        return Promise.resolve();
+      },
+    };
+    const sending = new ReceiveKeys({ vault: sendingVault, memory, random: systemRandom, clock });
+    const pulling = new ReceiveKeys({ vault: pullingVault, memory, random: systemRandom, clock: pullingClock });
+    const paired = await sending.forPairing('pair');
+    await sending.adoptPairing('pair', PEER);
+    pullingVault.catchUp();
+    await pulling.used(PEER, paired[0]!.kid);
+    sendingVault.catchUp();
+    // The sending window's next message refills the peer; the pulling window has not heard of it when the next message arrives.
+    const refill = await sending.topUp(PEER);
+    assert.ok(refill.length > 0);
+    await pulling.used(PEER, paired[1]!.kid);
+    sendingVault.catchUp();
+    pullingVault.catchUp();
+    for (const window of [sending, pulling]) {
+      for (const key of refill) assert.ok(await window.secretFor(PEER, key.kid), `the refill's ${key.kid} is held`);
+      for (const key of paired.slice(0, 2)) assert.equal(await window.secretFor(PEER, key.kid), undefined, 'a used secret stays deleted');
+    }
+  });
+
+  it('a vault that never shows the newest write is read as it is after SECRETS_CATCH_UP_POLLS polls: nothing wedges', async () => {
+    const memory = new MemoryKeyValueStore();
+    let polls = 0;
+    const clock: Clock = {
+      now: () => Date.parse('2026-12-03T12:00:00Z'),
+      sleep: () => {
+        polls++;
+        return Promise.resolve();
+      },
+    };
+    const keys = new ReceiveKeys({ vault: new MemoryKeyValueStore(), memory, random: systemRandom, clock });
+    // The locked files count writes the vault lost (a keychain reset, say).
+    await memory.set(`mail.rkeys.${PEER}.n`, '7');
+    const given = await keys.topUp(PEER);
+    assert.equal(given.length, ONE_TIME_KEYS_REFILL + 1);
+    assert.equal(polls, SECRETS_CATCH_UP_POLLS);
+    assert.equal(await memory.get(`mail.rkeys.${PEER}.n`), '8');
+    polls = 0;
+    assert.ok(await keys.secretFor(PEER, given[0]!.kid));
+    assert.equal(polls, 0, 'caught up: no wait');
   });
 });
 

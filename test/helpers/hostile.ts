@@ -37,8 +37,11 @@ export async function rawMessage(deps: HostileDeps, to: string, bodyJson: string
   return `{"body":${bodyJson},"from":"${identity.fingerprint}","id":"${id}","n":${fields.n ?? 1},"sent_at":"${sentAt}","to":"${to}","v":1}`;
 }
 
-/** Seals `plaintext` for the pinned peer `to` and posts it to its inbox. */
-export async function postRaw(deps: HostileDeps, to: string, plaintext: string): Promise<void> {
+/**
+ * Seals `plaintext` for the pinned peer `to` and posts it to its inbox; on section 7, with `keys`
+ * (whatever it is) as the receive keys the message gives.
+ */
+export async function postRaw(deps: HostileDeps, to: string, plaintext: string, keys: unknown = []): Promise<void> {
   const peer = await getPeer(deps, to);
   const token = await loadPeerSendToken(deps, to);
   if (!peer || token === undefined) throw new Error(`${to} is not pinned`);
@@ -46,22 +49,22 @@ export async function postRaw(deps: HostileDeps, to: string, plaintext: string):
   const route = await new ReceiveKeys({ ...deps, random: { bytes: (length) => randomBytes(length) } }).route(to);
   const envelope =
     route.v === 2
-      ? await sealRawV2(seed, route.kid, route.pub, peer.slotId, plaintext)
+      ? await sealRawV2(seed, route.kid, route.pub, peer.slotId, plaintext, keys)
       : await sealEnvelope({ senderSeed: seed, recipientPublic: Buffer.from(peer.card.key, 'base64'), recipientSlotId: peer.slotId, plaintext: utf8(plaintext) });
   await deps.relays(peer.relayUrl).postMessage(peer.slotId, token, toBase64(envelope));
 }
 
 /**
- * Section 7.3 over a raw plaintext: when it parses, it becomes a v2 message (no keys) signed as
- * 7.3 says; when it does not (or is too deep to re-encode), it is sealed as it is, unsigned.
+ * Section 7.3 over a raw plaintext: when it parses, it becomes a v2 message giving `keys`, signed
+ * as 7.3 says; when it does not (or is too deep to re-encode), it is sealed as it is, unsigned.
  */
-async function sealRawV2(seed: Uint8Array, kid: string, recipientKey: Uint8Array, slotId: string, plaintext: string): Promise<Uint8Array> {
+async function sealRawV2(seed: Uint8Array, kid: string, recipientKey: Uint8Array, slotId: string, plaintext: string, keys: unknown): Promise<Uint8Array> {
   const suite = hpkeSuite();
   const context = await suite.createSenderContext({ recipientPublicKey: await suite.kem.deserializePublicKey(recipientKey), info: utf8(MESSAGE_V2_INFO) });
   const enc = new Uint8Array(context.enc);
   let sealed = plaintext;
   try {
-    const message = { ...(JSON.parse(plaintext) as Record<string, unknown>), v: 2, keys: [] };
+    const message = { ...(JSON.parse(plaintext) as Record<string, unknown>), v: 2, keys };
     const signed = Buffer.concat([utf8(MESSAGE_V2_INFO), Buffer.from([0]), utf8(kid), Buffer.from([0]), enc, utf8(canonicalJson(message))]);
     sealed = canonicalJson({ ...message, sig: toBase64(curves().ed25519Sign(signed, seed)) });
   } catch {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { FileKeyValueStore, keyToFileName, openHomeStores } from '../../src/node/fileStore.js';
+import { FileKeyValueStore, STALE_TEMPORARY_MS, keyToFileName, openHomeStores } from '../../src/node/fileStore.js';
 import { defaultHome } from '../../src/node/system.js';
 import { isPairError } from '../../src/core/errors.js';
 import { initSelfIdempotent, loadIdentity } from '../../src/core/identity.js';
@@ -51,6 +51,19 @@ describe('FileKeyValueStore', () => {
     await chmod(directory, 0o755);
     await new FileKeyValueStore(directory).set('k', 'v');
     assert.equal(await permissions(directory), 0o700);
+  });
+
+  it('removes a temporary file a process that died mid-write left (it may hold a secret deleted since), not one being written now', async () => {
+    const directory = await freshDirectory();
+    await mkdir(directory, { recursive: true });
+    const left = join(directory, '.tmp-0123456789abcdef');
+    const writing = join(directory, '.tmp-fedcba9876543210');
+    await writeFile(left, '[{"kid":"0123456789abcdef","secret":"a used receive key"}]');
+    await writeFile(writing, 'another process is writing this one');
+    const longAgo = new Date(Date.now() - STALE_TEMPORARY_MS - 60_000);
+    await utimes(left, longAgo, longAgo);
+    await new FileKeyValueStore(directory).set('k', 'v');
+    assert.deepEqual((await readdir(directory)).sort(), ['.tmp-fedcba9876543210', 'k']);
   });
 
   it('writes atomically: only the final files remain, never temporary ones', async () => {

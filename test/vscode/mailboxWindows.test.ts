@@ -140,6 +140,10 @@ describe('two windows of a profile write the mailbox at once', () => {
         return receipts.has(one.id) && receipts.has(two.id);
       });
       assert.ok(![...profile.stored.keys()].some((key) => FILE_KEY_PREFIXES.some((prefix) => key.startsWith(prefix))), 'nothing of the mailbox or the peers in global state');
+      // Receive-key secrets beside the identity key in SecretStorage; how often they were written, in the locked files.
+      assert.ok(secrets.values.has(`rkeys.${bob.fingerprint}`), 'the secrets of the keys given to Bob are in SecretStorage');
+      assert.ok(![...profile.stored.keys()].some((key) => key.includes('rkeys')), 'no receive key in global state');
+      assert.ok(existsSync(join(globalStorageUri.fsPath, MAILBOX_DIRECTORY, `mail.rkeys.${bob.fingerprint}.n`)), 'their write count in the mailbox files');
     } finally {
       await first.messaging.dispose();
       await second.messaging.dispose();
