@@ -4,9 +4,11 @@
 //
 //   checkJsonNesting(text, max)  throws if JSON text nests deeper than `max` (a scan, no recursion)
 //   jsonQuote(value)             JSON.stringify for an agent or a JSON-lines reader: U+2028,
-//                                U+2029 and U+0085 escaped too, so no line splitter cuts it
+//                                U+2029 and U+0085 escaped too, so no line splitter cuts it,
+//                                and invisible characters, so none carries unseen text
 //   showControls(text)           control characters (C0 but newline and tab, DEL, C1, line and
-//                                bidi controls) as visible escapes for a terminal or a native UI
+//                                bidi controls) and invisible characters as visible escapes for
+//                                a terminal or a native UI
 //   isRelayUrlShape(url)         PROTOCOL.md 6.2: http(s), no userinfo, query or fragment, ASCII
 
 /**
@@ -55,18 +57,37 @@ export function jsonNesting(value: unknown, max: number = MAX_JSON_NESTING): num
   return deepest;
 }
 
-const LINE_SEPARATORS = /[\u2028\u2029\u0085]/g;
+/**
+ * Characters that show nothing yet carry text: the zero-width space, the word joiner and the
+ * invisible operators, the byte order mark, and the tag characters (U+E0000-U+E007F, which spell
+ * ASCII no person sees and a language model may still read). The zero-width joiner and
+ * non-joiner stay: scripts and emoji need them.
+ */
+const INVISIBLES = /[\u200b\u2060-\u2064\ufeff\u{e0000}-\u{e007f}]/gu;
+/** What a line splitter may cut at inside JSON text, and the invisibles: both written as escapes. */
+const HIDDEN_IN_JSON = /[\u2028\u2029\u0085\u200b\u2060-\u2064\ufeff\u{e0000}-\u{e007f}]/gu;
 
-/** JSON text with U+2028, U+2029 and U+0085 written as escapes (still the same JSON value). */
-export function escapeLineSeparators(json: string): string {
-  return json.replace(LINE_SEPARATORS, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
+/** `character`'s UTF-16 code units as \\uXXXX escapes (two for a character past U+FFFF). */
+function unicodeEscapes(character: string): string {
+  let escaped = '';
+  for (let index = 0; index < character.length; index++) escaped += `\\u${character.charCodeAt(index).toString(16).padStart(4, '0')}`;
+  return escaped;
 }
 
-/** A value quoted as JSON for an agent or a JSON-lines reader; see escapeLineSeparators. */
+/**
+ * JSON text with U+2028, U+2029, U+0085 and the invisible characters written as escapes: still
+ * the same JSON value (they can occur only inside its strings), but one line for any line
+ * splitter and nothing a reader cannot see.
+ */
+export function escapeHiddenCharacters(json: string): string {
+  return json.replace(HIDDEN_IN_JSON, unicodeEscapes);
+}
+
+/** A value quoted as JSON for an agent or a JSON-lines reader; see escapeHiddenCharacters. */
 export function jsonQuote(value: unknown): string {
   // JSON.stringify gives undefined for undefined, a function or a symbol, though typed as string.
   const json: unknown = JSON.stringify(value);
-  return escapeLineSeparators(typeof json === 'string' ? json : 'null');
+  return escapeHiddenCharacters(typeof json === 'string' ? json : 'null');
 }
 
 // C0 except tab and newline, DEL, C1, the line and paragraph separators, and the bidi
@@ -77,11 +98,12 @@ const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u20
 /**
  * Text a peer wrote, safe to print to a terminal or put in a notification, a tree item or a
  * status bar: every control character becomes a visible escape (ESC → `\x1b`, U+202E →
- * `\u202e`), so it can neither drive the terminal nor disguise what follows. With
- * `oneLine`, newlines and tabs are escaped too.
+ * `\u202e`), so it can neither drive the terminal nor disguise what follows, and every invisible
+ * character too (U+E0041 → `\u{e0041}`), so none hides text. With `oneLine`, newlines and tabs
+ * are escaped too.
  */
 export function showControls(text: string, options: { oneLine?: boolean } = {}): string {
-  const shown = text.replace(CONTROLS, escapeCharacter);
+  const shown = text.replace(CONTROLS, escapeCharacter).replace(INVISIBLES, (character) => `\\u{${(character.codePointAt(0) ?? 0).toString(16)}}`);
   return options.oneLine ? shown.replace(/[\n\t]/g, escapeCharacter) : shown;
 }
 

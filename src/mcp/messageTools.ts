@@ -13,7 +13,7 @@ import { type BudgetState, PeerBudgets } from '../core/rules.js';
 import type { MailRecord } from '../core/mailbox.js';
 import { isKnownBody } from '../core/messages.js';
 import { type PinnedPeer, heldMove, listPeers } from '../core/trust.js';
-import { escapeLineSeparators, jsonQuote } from '../core/untrusted.js';
+import { escapeHiddenCharacters, jsonQuote } from '../core/untrusted.js';
 import { MCP_WORDS } from './words.js';
 import { AGENT_SENDS_ENV, MESSAGE_ID_PATTERN, PEER_RULES } from '../core/vocabulary.js';
 
@@ -76,7 +76,7 @@ export const UNTRUSTED_NOTE =
 
 /** A tool result; U+2028, U+2029 and U+0085 in the text are escaped so no line splitter cuts it. */
 export function ok(structured: Record<string, unknown>, text: string): CallToolResult {
-  return { content: [{ type: 'text', text: escapeLineSeparators(text) }], structuredContent: structured };
+  return { content: [{ type: 'text', text: escapeHiddenCharacters(text) }], structuredContent: structured };
 }
 
 /** A peer as the agent reads it: the handle (the peer chose it) quoted, with the fingerprint. */

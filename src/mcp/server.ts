@@ -21,7 +21,7 @@ import type { PairingRunners, RelayTroubleState } from '../core/pairing.js';
 import type { SessionDeps, SessionSnapshot } from '../core/session.js';
 import type { SessionStore } from '../core/store.js';
 import { listPeers } from '../core/trust.js';
-import { escapeLineSeparators, jsonQuote } from '../core/untrusted.js';
+import { escapeHiddenCharacters, jsonQuote } from '../core/untrusted.js';
 import { ReceiveRunner } from '../core/inbox.js';
 import { forgetAndRevoke } from '../core/grants.js';
 import { type BudgetLimits, PeerBudgets } from '../core/rules.js';
@@ -179,7 +179,7 @@ function summarise(session: SessionOut): string {
 
 function failure(error: PairError): CallToolResult {
   // An error may quote a relay's or a peer's words: line separators escaped like every result's text.
-  return { isError: true, content: [{ type: 'text', text: escapeLineSeparators(`${error.code}: ${error.message}`) }] };
+  return { isError: true, content: [{ type: 'text', text: escapeHiddenCharacters(`${error.code}: ${error.message}`) }] };
 }
 
 function outcomeOf(result: CallToolResult): string {

@@ -15,7 +15,7 @@ import { PairingRunners } from '../core/pairing.js';
 import type { RelayConnector } from '../core/ports.js';
 import type { BudgetLimits } from '../core/rules.js';
 import { SessionStore } from '../core/store.js';
-import { escapeLineSeparators } from '../core/untrusted.js';
+import { escapeHiddenCharacters } from '../core/untrusted.js';
 import { createRelayConnector } from '../relay/client.js';
 import { openConfirmChannel } from '../node/confirmChannel.js';
 import { openHomeStores } from '../node/fileStore.js';
@@ -48,7 +48,7 @@ export class LineSafeStdioServerTransport extends StdioServerTransport {
   }
 
   override async send(message: JSONRPCMessage): Promise<void> {
-    if (!this.output.write(`${escapeLineSeparators(JSON.stringify(message))}\n`)) await once(this.output, 'drain');
+    if (!this.output.write(`${escapeHiddenCharacters(JSON.stringify(message))}\n`)) await once(this.output, 'drain');
   }
 }
 
