@@ -2,7 +2,8 @@
 // the same kind of message reaching an agent that waits in inbox_read, relay in its own process,
 // real MCP servers and the real SDK client (in-memory transport), interleaved run by run:
 // - channel push: measured from the start of SendRunner.send to the `notifications/claude/channel`
-//   arriving at the client of a receiving server (`agent-pair mcp`);
+//   arriving at the client of a receiving server (`agent-pair mcp`), timed in the client's
+//   notification handler (a poll for it would add a timer's delay the read does not pay);
 // - waiting inbox_read: from the start of the send to the tool result of an inbox_read with
 //   wait_seconds that was pending when the send started.
 // Run directly: node --import tsx bench/push.ts [runs]
@@ -39,16 +40,29 @@ export async function benchPush(runs = 40): Promise<PushBench> {
   const channelAgent = await startAgent({ relayUrl: relay.url, handle: 'bob', side: pushed, receive: true, readsChannels: true, budgets: { autoHandovers: 10_000 } });
   const readingAgent = await startAgent({ relayUrl: relay.url, handle: 'carol', side: reading });
   const sender = new SendRunner(alice.deps);
+  // The moment each channel push reaches the client, as the read's moment is its tool result's.
+  let pushArrived: (() => void) | undefined;
+  const recordNotification = channelAgent.client.fallbackNotificationHandler;
+  channelAgent.client.fallbackNotificationHandler = async (notification) => {
+    if (notification.method === CHANNEL_NOTIFICATION) pushArrived?.();
+    await recordNotification?.(notification);
+  };
   const pushSamples: number[] = [];
   const readSamples: number[] = [];
   try {
     for (let run = 0; run < WARM_UP_RUNS + runs; run++) {
-      const seen = channelAgent.notifications.length;
+      let pushedAt = 0;
+      const pushed = new Promise<void>((resolve) => {
+        pushArrived = () => {
+          pushedAt = performance.now();
+          resolve();
+        };
+      });
       await sleep(POLL_SETTLE_MS);
       const pushStart = performance.now();
       await sender.send('bob', { type: 'text', text: `push ${run}` });
-      while (!channelAgent.notifications.slice(seen).some((notification) => notification.method === CHANNEL_NOTIFICATION)) await sleep(0);
-      const pushMs = performance.now() - pushStart;
+      await pushed;
+      const pushMs = pushedAt - pushStart;
 
       let readAt = 0;
       const read = readingAgent.call('inbox_read', { wait_seconds: 30 }).then((result) => {
@@ -77,5 +91,7 @@ export async function benchPush(runs = 40): Promise<PushBench> {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // The curves `npm run bench`, the CLI and the MCP server install.
+  (await import('../src/node/nativeCurves.js')).installNativeCurves();
   console.log(JSON.stringify(await benchPush(Number(process.argv[2] ?? 40))));
 }

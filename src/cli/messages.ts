@@ -28,8 +28,8 @@ import { type MessagingDeps, type MessagingEvent, type PeerRef, ReceiveRunner, S
 import { forgetAndRevoke } from '../core/grants.js';
 import type { MailRecord } from '../core/mailbox.js';
 import { isKnownBody } from '../core/messages.js';
-import { PeerBudgets, decideHandover } from '../core/rules.js';
-import { getPeer, listPeers } from '../core/trust.js';
+import { type Handover, PeerBudgets } from '../core/rules.js';
+import { listPeers } from '../core/trust.js';
 import { jsonQuote, showControls } from '../core/untrusted.js';
 import { runHandler } from './exec.js';
 import type { Terminal } from './terminal.js';
@@ -176,19 +176,22 @@ export async function inboxCommand(deps: MessagingDeps, context: CliContext, inp
   if (input.follow) {
     // Messages are handed over one at a time, in the order they came; the receipts go out at once.
     let handing: Promise<unknown> = Promise.resolve();
-    const handOver = input.exec ? execHandOver(deps, receiver, input.exec, terminal) : undefined;
+    const handOver = input.exec ? execHandOver(receiver, input.exec, terminal) : undefined;
+    // The runner reads each message's rule (and, with --exec, spends the hand-over) as it stores it.
+    receiver.setHandover({ budgets: new PeerBudgets(deps, receiver.mailbox, input.exec ? { autoHandovers: input.exec.autoHandoversPerHour } : {}), wantsHandover: () => handOver !== undefined });
     receiver.on((event) => {
       if (event.type !== 'message') {
         render.event(event);
         return;
       }
+      const { handover } = event;
       handing = handing.then(async () => {
-        const rule = (await getPeer(deps, event.peer.fingerprint))?.rule;
         // A muted peer's messages are kept and counted, never shown here: `inbox` lists them.
-        if (rule === 'mute') return;
+        if (handover?.kind === 'mute') return;
         render.event(event);
-        if (handOver && rule === 'agent') await handOver(event.record, event.peer);
-        else await receiver.markHandled([event.record]);
+        if (!handOver || handover?.kind === 'notify') await receiver.markHandled([event.record]);
+        else if (handover?.kind === 'agent' || handover?.kind === 'overBudget') await handOver(event.record, event.peer, handover);
+        // Else its hand-over could not be decided (logged): it waits unread for `agent-pair inbox`.
       });
     });
     const controller = new AbortController();
@@ -231,20 +234,16 @@ export async function inboxCommand(deps: MessagingDeps, context: CliContext, inp
  * leaves it unread and says so on stderr. Past the budget it is not handed over: it waits unread
  * for the person, who is told when handing over resumes.
  */
-function execHandOver(deps: MessagingDeps, receiver: ReceiveRunner, exec: NonNullable<InboxInput['exec']>, terminal: Terminal): (record: MailRecord, peer: PeerRef) => Promise<void> {
-  const budgets = new PeerBudgets(deps, receiver.mailbox, { autoHandovers: exec.autoHandoversPerHour });
-  return async (record, peer) => {
-    const decision = await decideHandover(deps, budgets, peer.fingerprint);
-    if (decision.kind === 'overBudget') {
-      const { used, freesAt } = decision.state;
+function execHandOver(receiver: ReceiveRunner, exec: NonNullable<InboxInput['exec']>, terminal: Terminal): (record: MailRecord, peer: PeerRef, handover: Extract<Handover, { kind: 'agent' | 'overBudget' }>) => Promise<void> {
+  return async (record, peer, handover) => {
+    if (handover.kind === 'overBudget') {
+      const { used, freesAt } = handover.state;
       terminal.warn(
         `Not handed to ${exec.command}: ${used} messages from ${describePeer(peer)} went to it in the last hour, the limit (--auto-handovers-per-hour). ` +
           `Message ${record.id} waits unread for you (agent-pair inbox)${freesAt === undefined ? '' : `; handing over resumes at ${new Date(freesAt).toISOString()}`}.`,
       );
       return;
     }
-    // The rule changed since the message was shown (the person set notify or mute meanwhile): it stays for them.
-    if (decision.kind !== 'agent') return;
     const outcome = await runHandler(exec.command, `${jsonQuote(messageEvent(record, peer.handle))}\n`, exec.timeoutSeconds * 1000);
     if (outcome.kind === 'handled') {
       await receiver.markHandled([record]);

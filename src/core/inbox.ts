@@ -20,6 +20,8 @@
 //
 //   const receiver = new ReceiveRunner(deps, { sender, lossGraceMs });
 //   receiver.on((event) => ...)               every event below, as it happens
+//   receiver.setHandover({budgets, wantsHandover})   decide each message's hand-over to an agent
+//                                             as it is stored (see rules.ts)
 //   await receiver.pull({ waitSeconds, signal })   one round over every own inbox (long-polls up
 //                                             to waitSeconds, any length, while nothing happens);
 //                                             resolves the events of that round the moment a
@@ -37,7 +39,11 @@
 //   await forgetAndRevoke(deps, fingerprint)  what "forget" does in every front end (grants.ts)
 //
 // Events (MessagingEvent):
-//   message      {record, peer}       a text/data (or unsupported-type) message, stored unread
+//   message      {record, peer, handover?}   a text/data (or unsupported-type) message, stored
+//                                     unread; with a hand-over policy (setHandover), `handover`:
+//                                     what the peer's rule and budget made of it, decided (and
+//                                     spent) while it was stored; absent when this process would
+//                                     not hand it over (it waits unread)
 //   receipt      {peer, ids}          the peer handed these sent messages over: now 'delivered'
 //   dropped      {reason, detail, relayUrl, seq}   an envelope that failed a check, or that could
 //                                     not be stored or counted; never shown as from a peer;
@@ -80,8 +86,9 @@ import {
   x25519PublicFromEd25519,
   x25519SecretFromSeed,
 } from './messages.js';
-import type { Clock, MailLock, Memory, Random, RelayConnector, RelayPort, Vault } from './ports.js';
+import type { Clock, InboxPage, MailLock, Memory, Random, RelayConnector, RelayPort, Vault } from './ports.js';
 import { healGrants, revokePending } from './grants.js';
+import { type Handover, type PeerBudgets, handoverOf } from './rules.js';
 import { type PeerRef, type PinnedPeer, decideMove, findPeers, getPeer, heldMove, holdMove, listPeers, loadPeerSendToken, peerRefOf, updatePeer } from './trust.js';
 import { relayOrigin } from './untrusted.js';
 import { MAX_LONG_POLL_SECONDS, formatTimestamp } from './vocabulary.js';
@@ -101,7 +108,7 @@ export interface MessagingDeps {
 export type { PeerRef };
 
 export type MessagingEvent =
-  | { type: 'message'; record: MailRecord; peer: PeerRef }
+  | { type: 'message'; record: MailRecord; peer: PeerRef; handover?: Handover }
   | { type: 'receipt'; peer: PeerRef; ids: string[] }
   | { type: 'dropped'; reason: DropReason; detail: string; relayUrl: string; seq: number }
   | { type: 'overflow'; peer: PeerRef; count: number }
@@ -115,6 +122,18 @@ export type MessagingEvent =
   | { type: 'relayTrouble'; relayUrl: string; code: ErrorCode; message: string; peer?: PeerRef };
 
 export type MessagingListener = (event: MessagingEvent) => void;
+
+/**
+ * How a process that hands messages to an agent on its own (an MCP server, `inbox --follow
+ * --exec`, the pulling VS Code window) has the receive runner decide each hand-over while it
+ * still holds the mailbox (ReceiveRunner.setHandover).
+ */
+export interface HandoverPolicy {
+  /** The hourly budgets, with the person's limits: one auto-handover is spent per message that goes. */
+  budgets: PeerBudgets;
+  /** Whether this process would hand a message from this `agent`-rule peer to an agent now; when not, nothing is spent and it waits unread. */
+  wantsHandover(peer: PinnedPeer): boolean;
+}
 
 /** Tries of one send when the relay is unreachable, erring or asks us to slow down. */
 export const SEND_ATTEMPTS = 4;
@@ -377,6 +396,12 @@ export class SendRunner {
 // ---------------------------------------------------------------------------------------------
 // Receiving.
 
+/** A page a long poll returned, and how many times its inbox had been acknowledged when the poll began. */
+interface PolledPage {
+  page: InboxPage;
+  acknowledgements: number;
+}
+
 /** What one round of a pull did: its events, and whether anything happened (here or in another process). */
 interface Round {
   events: MessagingEvent[];
@@ -399,6 +424,7 @@ export class ReceiveRunner {
   private runs = 0;
   /** Readers waiting (pull with a wait) for the running loop's next news. */
   private readonly waiters = new Set<(events: MessagingEvent[]) => void>();
+  private handover: HandoverPolicy | undefined;
 
   constructor(
     private readonly deps: MessagingDeps,
@@ -415,6 +441,14 @@ export class ReceiveRunner {
 
   on(listener: MessagingListener): () => void {
     return this.emitter.on(listener);
+  }
+
+  /**
+   * From now on each message stored here carries its hand-over (`message` event, `handover`),
+   * decided by `policy` in the critical section that stored it; undefined: none any more.
+   */
+  setHandover(policy: HandoverPolicy | undefined): void {
+    this.handover = policy;
   }
 
   /**
@@ -574,14 +608,17 @@ export class ReceiveRunner {
     const relay = this.deps.relays(inbox.relayUrl);
     try {
       const unacked = this.unacked.get(inbox.slotId);
-      if (unacked !== undefined) {
-        await relay.ackMessages(inbox.slotId, inbox.ownerToken, unacked);
-        this.unacked.delete(inbox.slotId);
+      if (unacked !== undefined) await this.mailbox.exclusive((held) => this.acknowledge(held, inbox, relay, unacked));
+      let polled: PolledPage | undefined;
+      if (waitSeconds > 0) {
+        // The long poll only waits for news, holding nothing: another process of this identity
+        // may be waiting on the same inbox and take the news first (readHeld looks).
+        const acknowledgements = await this.mailbox.acknowledgements(inbox.slotId);
+        const page = await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: 0, waitSeconds, signal });
+        if (page.messages.length === 0) return false;
+        polled = { page, acknowledgements };
       }
-      // The long poll only waits for news, holding nothing: another process of this identity
-      // may be waiting on the same inbox and take the news first.
-      if (waitSeconds > 0 && (await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: 0, waitSeconds, signal })).messages.length === 0) return false;
-      const got = await this.readHeld(inbox, relay, events);
+      const got = await this.readHeld(inbox, relay, events, polled);
       if (got === 'waiting') {
         // A message under the grant of a pairing still in flight: it is read once the peer is pinned.
         await this.deps.clock.sleep(PENDING_PAIRING_RECHECK_MS, signal);
@@ -609,12 +646,16 @@ export class ReceiveRunner {
    * processes: whoever comes second reads only what the first left at the relay. True if there
    * were messages; `waiting` if the first one left is under the grant of a pairing still in
    * flight (it and everything after it stay at the relay until the pairing finishes or ends).
+   * `polled`: what the long poll just returned, read as it is unless the inbox was acknowledged
+   * since the poll began (here or in another process): then some of it may be gone (stored
+   * by that one), and the relay is asked again. Either way one page, from the start.
    */
-  private async readHeld(inbox: OwnInbox, relay: RelayPort, events: MessagingEvent[]): Promise<boolean | 'waiting'> {
+  private async readHeld(inbox: OwnInbox, relay: RelayPort, events: MessagingEvent[], polled?: PolledPage): Promise<boolean | 'waiting'> {
     return this.mailbox.exclusive(async (held) => {
       // Always from the start: whatever is still there was not acknowledged. A relay that
       // invents seqs cannot make this side skip a real message that later takes that number.
-      const page = await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 });
+      const unchanged = polled !== undefined && (await this.mailbox.acknowledgements(inbox.slotId)) === polled.acknowledgements;
+      const page = unchanged ? polled.page : await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 });
       if (page.messages.length === 0) return false;
       const peers = await listPeers(this.deps);
       const inFlight = await pendingGrantIds(this.deps, this.deps.clock.now());
@@ -632,11 +673,17 @@ export class ReceiveRunner {
       if (last > 0) {
         // Deleted at the relay only now that every one of them is stored (or dropped) here.
         this.unacked.set(inbox.slotId, last);
-        await relay.ackMessages(inbox.slotId, inbox.ownerToken, last);
-        this.unacked.delete(inbox.slotId);
+        await this.acknowledge(held, inbox, relay, last);
       }
       return waiting && last === 0 ? 'waiting' : true;
     });
+  }
+
+  /** Deletes what was stored at the relay (through `seq`) and counts it, in one critical section of the mailbox. */
+  private async acknowledge(held: HeldMailbox, inbox: OwnInbox, relay: RelayPort, seq: number): Promise<void> {
+    await relay.ackMessages(inbox.slotId, inbox.ownerToken, seq);
+    this.unacked.delete(inbox.slotId);
+    await held.acknowledged(inbox.slotId);
   }
 
   /**
@@ -665,7 +712,8 @@ export class ReceiveRunner {
       if (v2) await this.sender.keys.accepted(peer.fingerprint, v2.kid, accepted === 'duplicate' ? [] : (message as MessageV2).keys, Date.parse(message.sent_at));
       if (accepted === 'duplicate') throw new MessageRejected('duplicate', `message ${message.id} was accepted before (a replay)`);
       if (accepted.kind === 'stored') {
-        this.emitter.emit({ type: 'message', record: accepted.record, peer: refOf(peer) }, events);
+        const handover = await this.handoverIn(held, peer, accepted.record);
+        this.emitter.emit({ type: 'message', record: accepted.record, peer: refOf(peer), ...(handover && { handover }) }, events);
         if (accepted.overflowed > 0) this.emitter.emit({ type: 'overflow', peer: refOf(peer), count: accepted.overflowed }, events);
       } else if (accepted.kind === 'receipt') {
         if (accepted.delivered.length > 0) this.emitter.emit({ type: 'receipt', peer: refOf(peer), ids: accepted.delivered }, events);
@@ -682,6 +730,22 @@ export class ReceiveRunner {
       }
       this.deps.log?.(`dropped message seq ${seq} at ${inbox.relayUrl}: ${rejected.reason}: ${rejected.message}`);
       this.emitter.emit({ type: 'dropped', reason: rejected.reason, detail: rejected.message, relayUrl: inbox.relayUrl, seq }, events);
+    }
+  }
+
+  /**
+   * With a hand-over policy: what becomes of a message just stored from `peer` (its rule as read
+   * in this critical section), one auto-handover spent here when it goes to an agent. A decision
+   * that cannot be made (the budget's storage failing) is none: the message is stored, and waits.
+   */
+  private async handoverIn(held: HeldMailbox, peer: PinnedPeer, record: MailRecord): Promise<Handover | undefined> {
+    const policy = this.handover;
+    if (!policy || (peer.rule === 'agent' && !policy.wantsHandover(peer))) return undefined;
+    try {
+      return await handoverOf(peer, policy.budgets, held);
+    } catch (error) {
+      this.deps.log?.(`deciding the hand-over of message ${record.id} failed: ${describeFailure(error)}`);
+      return undefined;
     }
   }
 

@@ -17,6 +17,9 @@
 //   `mail.outbox`          [{"peer","id"}]: sends the relay refused for now, oldest first
 //   `mail.out.<fp>.<id>`   OutboxEntry: when to try it again (the message is its `queued` record)
 //   `mail.dropped`         {"<reason>": count}: envelopes dropped, by reason
+//   `mail.acks.<slot>`     a number: how many times that own inbox was acknowledged at the relay
+//                          (by any process of the identity); a long poll's page is read as it is
+//                          only while this has not moved since the poll began
 //   `mail.seen`            (before per-id keys) the ids as one object: moved to per-id keys once
 //
 // Several processes of one identity (a CLI, an MCP server, VS Code windows) may share the
@@ -177,6 +180,7 @@ const LEGACY_SEEN_OWNER = 'legacy';
 const OUTBOX_KEY = 'mail.outbox';
 const outboxEntryKey = (fingerprint: string, id: string): string => `mail.out.${fingerprint}.${id}`;
 const DROPPED_KEY = 'mail.dropped';
+const acksKey = (slotId: string): string => `mail.acks.${slotId}`;
 
 const mailboxLock: (store: Memory) => AsyncLock = lockPerStore();
 
@@ -188,6 +192,8 @@ function emptyPeerMail(): PeerMail {
 export interface HeldMailbox {
   accept(message: Message): Promise<Accepted | 'duplicate'>;
   countDrop(reason: DropReason): Promise<void>;
+  /** The relay just deleted messages of own inbox `slotId`: a page read before now may hold some of them (see `acknowledgements`). */
+  acknowledged(slotId: string): Promise<void>;
 }
 
 /** What `accept` made of an accepted message. */
@@ -498,6 +504,21 @@ export class Mailbox {
     await this.locked(() => this.countDropHeld(reason));
   }
 
+  /**
+   * How many times own inbox `slotId` was acknowledged at the relay, by any process of this
+   * identity. Every acknowledgement happens while the mailbox is held and is counted right after
+   * it, so a page read after this was looked at still holds only unacknowledged messages if the
+   * count is the same when the mailbox is held again.
+   */
+  async acknowledgements(slotId: string): Promise<number> {
+    const count = Number(await this.deps.memory.get(acksKey(slotId)));
+    return Number.isSafeInteger(count) ? count : 0;
+  }
+
+  private async acknowledgedHeld(slotId: string): Promise<void> {
+    await this.deps.memory.set(acksKey(slotId), String((await this.acknowledgements(slotId)) + 1));
+  }
+
   private async countDropHeld(reason: DropReason): Promise<void> {
     const counts = parseObject(await this.deps.memory.get(DROPPED_KEY)) as Record<string, number>;
     counts[reason] = (counts[reason] ?? 0) + 1;
@@ -618,7 +639,9 @@ export class Mailbox {
    * MAIL_LOCK_WAIT_MS.
    */
   async exclusive<T>(operation: (held: HeldMailbox) => Promise<T>): Promise<T> {
-    return this.locked(() => operation({ accept: (message) => this.acceptHeld(message), countDrop: (reason) => this.countDropHeld(reason) }));
+    return this.locked(() =>
+      operation({ accept: (message) => this.acceptHeld(message), countDrop: (reason) => this.countDropHeld(reason), acknowledged: (slotId) => this.acknowledgedHeld(slotId) }),
+    );
   }
 
   private async locked<T>(operation: () => Promise<T>): Promise<T> {

@@ -16,11 +16,14 @@
 //                               those within the last hour
 // Every count is a read-modify-write under the mailbox lock (Mailbox.exclusive), so the
 // processes of one identity (an MCP server, `inbox --follow --exec`, VS Code windows) share one
-// count per peer and never both spend its last unit.
+// count per peer and never both spend its last unit. A receive runner given a hand-over policy
+// (ReceiveRunner.setHandover) decides in the critical section that stores the message and
+// carries the decision on its `message` event: the adapter hands it over without waiting for
+// the mailbox again.
 
-import type { Mailbox } from './mailbox.js';
+import type { HeldMailbox, Mailbox } from './mailbox.js';
 import type { Clock, Memory } from './ports.js';
-import { type TrustDeps, getPeer } from './trust.js';
+import { type PinnedPeer, type TrustDeps, getPeer } from './trust.js';
 import { AGENT_SENDS_PER_PEER_PER_HOUR, AUTO_HANDOVERS_PER_PEER_PER_HOUR, MAX_BUDGET_PER_HOUR } from './vocabulary.js';
 
 /** Budgets count over a sliding window of this length. */
@@ -83,17 +86,20 @@ export class PeerBudgets {
 
   /**
    * Counts one use if it fits: resolves the state after it (`within` true: go ahead), or the
-   * state as it was with `within` false (nothing counted: ask the person).
+   * state as it was with `within` false (nothing counted: ask the person). `held`: the caller
+   * holds the mailbox already (a pull's critical section, see ReceiveRunner's hand-over), so the
+   * count is made inside it instead of waiting for it.
    */
-  async spend(kind: BudgetKind, peer: string): Promise<{ spent: boolean; state: BudgetState }> {
-    return this.mailbox.exclusive(async () => {
+  async spend(kind: BudgetKind, peer: string, held?: HeldMailbox): Promise<{ spent: boolean; state: BudgetState }> {
+    const count = async (): Promise<{ spent: boolean; state: BudgetState }> => {
       const uses = await this.recent(kind, peer);
       const before = this.stateOf(kind, peer, uses);
       if (!before.within) return { spent: false, state: before };
       uses.push(this.deps.clock.now());
       await this.deps.memory.set(budgetKey(kind, peer), JSON.stringify(uses));
       return { spent: true, state: this.stateOf(kind, peer, uses) };
-    });
+    };
+    return held ? count() : this.mailbox.exclusive(count);
   }
 
   /** Drops a peer's counts (it was forgotten). */
@@ -149,7 +155,15 @@ export type Handover =
 export async function decideHandover(deps: TrustDeps, budgets: PeerBudgets, fingerprint: string): Promise<Handover> {
   const peer = await getPeer(deps, fingerprint);
   if (!peer) return { kind: 'unknownPeer' };
+  return handoverOf(peer, budgets);
+}
+
+/**
+ * The hand-over of a message from `peer` as read just now; `held`: inside the mailbox's critical
+ * section that stored the message (the receive runner's, so the count is made there).
+ */
+export async function handoverOf(peer: Pick<PinnedPeer, 'fingerprint' | 'rule'>, budgets: PeerBudgets, held?: HeldMailbox): Promise<Handover> {
   if (peer.rule !== 'agent') return { kind: peer.rule };
-  const { spent, state } = await budgets.spend('autoHandovers', peer.fingerprint);
+  const { spent, state } = await budgets.spend('autoHandovers', peer.fingerprint, held);
   return spent ? { kind: 'agent' } : { kind: 'overBudget', state };
 }

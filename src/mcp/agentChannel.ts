@@ -25,7 +25,7 @@ import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/serv
 import { SubscribeRequestSchema, UnsubscribeRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { errorMessage } from '../core/errors.js';
 import { type MessagingDeps, type MessagingEvent, ReceiveRunner } from '../core/inbox.js';
-import { type BudgetState, decideHandover } from '../core/rules.js';
+import type { BudgetState, Handover } from '../core/rules.js';
 import type { MailRecord } from '../core/mailbox.js';
 import { isKnownBody } from '../core/messages.js';
 import { type PeerRef, listPeers, watchPeers } from '../core/trust.js';
@@ -128,20 +128,20 @@ export function startAgentChannel(server: McpServer, tools: MessageTools & { rec
     note(`Tell your user (you may not decide this yourself): ${words}`);
   };
 
-  const handOver = async (record: MailRecord, peer: PeerRef): Promise<void> => {
-    const channel = readsChannels();
-    const updates = [INBOX_URI, peerMessagesUri(peer.fingerprint)].filter((uri) => subscriptions.has(uri));
-    // Nobody to hand it to: it waits for inbox_read, and no budget is spent.
-    if (!channel && updates.length === 0) return;
-    const decision = await decideHandover(deps, tools.budgets, peer.fingerprint);
-    if (decision.kind === 'overBudget') {
-      await tellPerson(peer, decision.state);
+  const subscribedUris = (peer: PeerRef): string[] => [INBOX_URI, peerMessagesUri(peer.fingerprint)].filter((uri) => subscriptions.has(uri));
+  // Nobody to hand it to: it waits for inbox_read, and no budget is spent.
+  tools.receiver.setHandover({ budgets: tools.budgets, wantsHandover: (peer) => readsChannels() || subscribedUris(peer).length > 0 });
+
+  /** `handover` was decided (and spent) by the receive runner as it stored the message. */
+  const handOver = async (record: MailRecord, peer: PeerRef, handover: Handover | undefined): Promise<void> => {
+    if (handover?.kind === 'overBudget') {
+      await tellPerson(peer, handover.state);
       return;
     }
-    if (decision.kind !== 'agent') return;
+    if (handover?.kind !== 'agent') return;
     toldOverBudget.delete(peer.fingerprint);
-    for (const uri of updates) await server.server.sendResourceUpdated({ uri });
-    if (!channel) return;
+    for (const uri of subscribedUris(peer)) await server.server.sendResourceUpdated({ uri });
+    if (!readsChannels()) return;
     await server.server.notification({
       method: CHANNEL_NOTIFICATION,
       params: {
@@ -168,7 +168,7 @@ export function startAgentChannel(server: McpServer, tools: MessageTools & { rec
       return;
     }
     handing = handing.then(() =>
-      handOver(event.record, event.peer).catch((error: unknown) => {
+      handOver(event.record, event.peer, event.handover).catch((error: unknown) => {
         log(`handing over message ${event.record.id} failed: ${errorMessage(error)}`);
       }),
     );
@@ -184,6 +184,7 @@ export function startAgentChannel(server: McpServer, tools: MessageTools & { rec
     takeNotes: () => notes.splice(0),
     stop: async () => {
       stopping.abort();
+      tools.receiver.setHandover(undefined);
       stopEvents();
       await Promise.all([running, watching]);
       await handing;

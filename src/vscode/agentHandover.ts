@@ -7,7 +7,8 @@
 //   of the peer, as long as its rule stays `agent`; "Notify Me Instead" sets the rule back to
 //   notify; a dismissed question notifies this burst and asks again next time;
 // - each message spends one of the peer's hand-overs for the hour (core/rules.ts, the limit is
-//   agentPair.agents.handoversPerPeerPerHour). Past it nothing goes to the agent: the messages
+//   agentPair.agents.handoversPerPeerPerHour); once the person said yes, the pull decides and
+//   spends it as it stores the message (wantsHandover), the first burst's are spent here. Past it nothing goes to the agent: the messages
 //   stay unread and the person is asked, Continue (these go to the agent) or Switch to notify;
 // - if Chat cannot be opened (a VS Code without chat), the person is notified instead.
 
@@ -55,8 +56,19 @@ export class AgentHandover {
 
   constructor(private readonly options: AgentHandoverOptions) {}
 
-  /** Hands a burst of messages from an `agent`-rule peer to the agent, within the person's answers and the budget. */
-  async handOver(peer: PinnedPeer, records: MailRecord[]): Promise<void> {
+  /**
+   * Whether a message from `peer` goes to the agent without asking first (the person said yes for
+   * this pinning): then the pull decides its hand-over as it stores it (WindowMessaging).
+   */
+  wantsHandover(peer: PinnedPeer): boolean {
+    return this.consents()[peer.fingerprint] === peer.pinnedAt;
+  }
+
+  /**
+   * Hands a burst of messages from an `agent`-rule peer to the agent, within the person's answers
+   * and the budget. `decided`: hand-overs the pull decided (and spent) as it stored them, by id.
+   */
+  async handOver(peer: PinnedPeer, records: MailRecord[], decided: ReadonlyMap<string, Handover> = new Map()): Promise<void> {
     const answer = await this.firstAnswer(peer);
     if (answer !== 'yes') {
       this.options.notify(peer, records);
@@ -67,8 +79,10 @@ export class AgentHandover {
     const overBudget: MailRecord[] = [];
     let limit = 0;
     for (const record of records) {
-      // Read per message: the person may change the rule, and each message spends the budget.
-      const decision = await this.options.messaging.decideHandover(peer.fingerprint);
+      // Decided as it was stored, or else now, per message: the person may have changed the rule
+      // (or just said yes), and each message spends the budget once.
+      const carried = decided.get(record.id);
+      const decision = carried?.kind === 'agent' || carried?.kind === 'overBudget' ? carried : await this.options.messaging.decideHandover(peer.fingerprint);
       if (decision.kind === 'agent') toAgent.push(record);
       else if (decision.kind === 'notify') toPerson.push(record);
       else if (decision.kind === 'overBudget') {

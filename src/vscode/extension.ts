@@ -170,6 +170,7 @@ function startMessaging(context: vscode.ExtensionContext, deps: ExtensionDeps): 
     onEvent: (event) => {
       notifier.handle(event);
     },
+    wantsHandover: (peer): boolean => handover.wantsHandover(peer),
   });
   const conversations = new ConversationPanels({ extensionUri: context.extensionUri, messaging, log: deps.log });
   const handover = new AgentHandover({

@@ -12,6 +12,7 @@
 import * as vscode from 'vscode';
 import type { MessagingEvent, PeerRef } from '../core/inbox.js';
 import type { MailRecord } from '../core/mailbox.js';
+import type { Handover } from '../core/rules.js';
 import type { PinnedPeer } from '../core/trust.js';
 import { showControls } from '../core/untrusted.js';
 import type { AgentHandover } from './agentHandover.js';
@@ -36,6 +37,8 @@ export const NOTIFY_COALESCE_MS = 250;
 interface Pending {
   peer: PeerRef;
   records: MailRecord[];
+  /** The hand-overs the pull decided as it stored them, by message id. */
+  handovers: Map<string, Handover>;
   timer: NodeJS.Timeout;
 }
 
@@ -65,7 +68,9 @@ export class MessageNotifier implements vscode.Disposable {
             this.log.warn(`Messages: telling you of ${peer.handle}'s messages failed: ${errorMessage(error)}`);
           });
         }, NOTIFY_COALESCE_MS);
-        this.pending.set(peer.fingerprint, { peer, records: [...(waiting?.records ?? []), record], timer });
+        const handovers = waiting?.handovers ?? new Map<string, Handover>();
+        if (event.handover) handovers.set(record.id, event.handover);
+        this.pending.set(peer.fingerprint, { peer, records: [...(waiting?.records ?? []), record], handovers, timer });
         return;
       }
       case 'lost': {
@@ -127,7 +132,7 @@ export class MessageNotifier implements vscode.Disposable {
         this.notify(peer, waiting.records);
         return;
       case 'agent':
-        await this.handover.handOver(peer, waiting.records);
+        await this.handover.handOver(peer, waiting.records, waiting.handovers);
         return;
       case 'mute':
         return;

@@ -66,6 +66,12 @@ export interface WindowMessagingOptions {
   log: { info(line: string): void; warn(line: string): void };
   /** Every event of this window's pull, after the views were told. */
   onEvent?: (event: MessagingEvent) => void;
+  /**
+   * Whether a message from this `agent`-rule peer would go to the agent without asking the person
+   * first (they said yes for this pinning): its hand-over is then decided, and spent, as the pull
+   * stores it (the `message` event's `handover`). Without it, nothing is decided in the pull.
+   */
+  wantsHandover?: (peer: PinnedPeer) => boolean;
   /** For tests: the lease's pid check. */
   takeLease?: (home: string, fingerprint: string) => MailLease | undefined;
 }
@@ -330,7 +336,19 @@ export class WindowMessaging {
   }
 
   private newReceiver(): ReceiveRunner {
-    return new ReceiveRunner(this.options.deps, { lossGraceMs: this.options.lossGraceMs() });
+    const receiver = new ReceiveRunner(this.options.deps, { lossGraceMs: this.options.lossGraceMs() });
+    const wantsHandover = this.options.wantsHandover;
+    if (wantsHandover) {
+      // The budgets are read at each message: the person may change the limit in the settings.
+      const budgetsNow = (): PeerBudgets => this.budgets();
+      receiver.setHandover({
+        get budgets() {
+          return budgetsNow();
+        },
+        wantsHandover,
+      });
+    }
+    return receiver;
   }
 
   /** Runs the core's receive loop if this identity has an inbox and no other window pulls it. */

@@ -1,5 +1,7 @@
 // The messaging runners end to end between two real sides through real relays on port 0:
-// send → store → receipt → delivered, every drop rule, loss after the grace, full and revoked
+// send → store → receipt → delivered, one read of the relay per message (a long poll's page, read
+// again only if another runner acknowledged meanwhile), hand-overs decided as messages are
+// stored, every drop rule, loss after the grace, full and revoked
 // inboxes, and inboxes that heal after a relay restart. A hostile proxy (a real HTTP server in
 // front of a real relay) replays, flips bits, reports foreign grants and swallows messages.
 
@@ -10,7 +12,9 @@ import { OUTBOX_MAX_AGE_MS, OUTBOX_RETRY_BASE_MS, ReceiveRunner, SendRunner, typ
 import { forgetAndRevoke } from '../../src/core/grants.js';
 import { listOwnInboxes } from '../../src/core/inboxes.js';
 import { MAX_MESSAGE_AGE_MS } from '../../src/core/messages.js';
-import { getPeer, loadPeerSendToken, peerRecordKey, pendingRevocations } from '../../src/core/trust.js';
+import type { RelayConnector } from '../../src/core/ports.js';
+import { type Handover, PeerBudgets } from '../../src/core/rules.js';
+import { getPeer, loadPeerSendToken, peerRecordKey, pendingRevocations, setPeerRule } from '../../src/core/trust.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { type TestRelay, startTestRelay } from '../helpers/relays.js';
 import { HostileProxy, pairSides, pairedSides } from '../helpers/pairing.js';
@@ -92,6 +96,89 @@ describe('messages between two paired sides', () => {
     const waiting = b.receiver.pull({ waitSeconds: 20 });
     await a.sender.send('bob', { type: 'text', text: 'wake up' });
     assert.equal(ofType(await waiting, 'message').length, 1);
+  });
+
+  it('a long poll\'s page is stored as the poll returned it: one read of the relay per message, not a second one', async () => {
+    const { alice, bob } = await pairedSides(relay.url);
+    const a = runners(alice);
+    const b = runners(bob);
+    await b.receiver.pull();
+    const reads = bob.calls.get('readMessages') ?? 0;
+    const waiting = b.receiver.pull({ waitSeconds: 20 });
+    await a.sender.send('bob', { type: 'text', text: 'read once' });
+    assert.equal(ofType(await waiting, 'message').length, 1);
+    assert.equal(bob.calls.get('readMessages') ?? 0, reads, 'no read besides the long poll');
+  });
+
+  it('a polled page another runner of the identity stored first is read again, never stored or dropped twice', async () => {
+    const { alice, bob } = await pairedSides(relay.url);
+    const a = runners(alice);
+    // The late runner's long poll returns the message, then waits (gate) while the first runner stores and acknowledges it.
+    let pollReturned!: () => void;
+    const polled = new Promise<void>((resolve) => {
+      pollReturned = resolve;
+    });
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    const gated: RelayConnector = (url) => {
+      const port = bob.deps.relays(url);
+      return {
+        ...port,
+        readMessages: async (slotId, ownerToken, poll) => {
+          const page = await port.readMessages(slotId, ownerToken, poll);
+          if (poll.waitSeconds !== undefined && page.messages.length > 0) {
+            pollReturned();
+            await gate;
+          }
+          return page;
+        },
+      };
+    };
+    const late = new ReceiveRunner({ ...bob.deps, relays: gated });
+    const first = new ReceiveRunner(bob.deps);
+    await late.pull();
+    const waiting = late.pull({ waitSeconds: 20 });
+    await a.sender.send('bob', { type: 'text', text: 'stored once' });
+    await polled;
+    assert.equal(ofType(await first.pull(), 'message').length, 1);
+    openGate();
+    const events = await waiting;
+    assert.deepEqual(events.filter((event) => event.type === 'message' || event.type === 'dropped'), []);
+    assert.deepEqual(await droppedCounts(bob), {});
+    assert.equal((await first.mailbox.list([alice.fingerprint], { direction: 'in' })).length, 1);
+  });
+
+  it('with a hand-over policy each stored message carries its hand-over, decided and spent as it is stored', async () => {
+    const { alice, bob } = await pairedSides(relay.url);
+    const a = runners(alice);
+    const b = runners(bob);
+    const budgets = new PeerBudgets(bob.deps, b.receiver.mailbox, { autoHandovers: 1 });
+    let takes = false;
+    b.receiver.setHandover({ budgets, wantsHandover: () => takes });
+    const next = async (text: string): Promise<Handover | undefined> => {
+      await a.sender.send('bob', { type: 'text', text });
+      const [message] = ofType(await b.receiver.pull(), 'message');
+      assert.ok(message, `the message ${text}`);
+      return message.handover;
+    };
+    const used = async (): Promise<number> => (await budgets.state('autoHandovers', alice.fingerprint)).used;
+    assert.deepEqual(await next('notify rule'), { kind: 'notify' });
+    await setPeerRule(bob.deps, alice.fingerprint, 'agent');
+    assert.equal(await next('no one takes it'), undefined);
+    assert.equal(await used(), 0, 'nothing spent when this process would not hand it over');
+    takes = true;
+    assert.deepEqual(await next('to the agent'), { kind: 'agent' });
+    assert.equal(await used(), 1);
+    const over = await next('past the budget');
+    assert.equal(over?.kind === 'overBudget' && over.state.limit, 1, 'over the budget of 1');
+    assert.equal(await used(), 1, 'nothing counted past the limit');
+    await setPeerRule(bob.deps, alice.fingerprint, 'mute');
+    assert.deepEqual(await next('muted'), { kind: 'mute' });
+    b.receiver.setHandover(undefined);
+    await setPeerRule(bob.deps, alice.fingerprint, 'agent');
+    assert.equal(await next('no policy'), undefined);
   });
 
   it('run() pulls until its signal aborts and emits events as they come', async () => {
