@@ -301,7 +301,8 @@ const COMMANDS: readonly Command[] = [
     args: [],
     options: ['host', 'port', 'store', 'trust-proxy'],
     examples: [
-      { args: '', why: `the local relay, on ${DEFAULT_RELAY_HOST}:${DEFAULT_RELAY_PORT}, which outlives single pairings and MCP calls` },
+      // Not the local relay that host, send, inbox and mcp start: that one keeps a SQLite file; this one forgets on exit.
+      { args: '', why: `a relay on ${DEFAULT_RELAY_HOST}:${DEFAULT_RELAY_PORT} in memory, to try things: a restart forgets its inboxes (add --store sqlite:PATH to keep them)` },
       { args: '--host 0.0.0.0 --port 8771 --store sqlite:relay.sqlite', why: 'a relay people on other machines can reach, keeping inboxes and queued messages in a file across restarts' },
       { args: '--store redis://127.0.0.1:6379/0 --trust-proxy 127.0.0.1', why: 'one of several relay processes behind a TLS proxy, sharing Redis' },
     ],
