@@ -10,6 +10,7 @@ import packageJson from '../../package.json' with { type: 'json' };
 import { join, resolve } from 'node:path';
 import { PairError, isPairError, errorMessage } from '../core/errors.js';
 import type { MessagingDeps } from '../core/inbox.js';
+import type { PinnedPeer } from '../core/trust.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT } from '../relay/embedded.js';
 import { relaySettings } from '../relay/options.js';
 import { AGENT_SENDS_ENV, AUTO_HANDOVERS_ENV, AUTO_HANDOVERS_PER_PEER_PER_HOUR, MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, PEER_RULES, type PeerRule, parseBudgetPerHour } from '../core/vocabulary.js';
@@ -178,9 +179,9 @@ const COMMANDS: readonly Command[] = [
       { args: '3f2a9c0d1e4b5a68 mute', why: 'keep a peer\'s messages without being told of each' },
     ],
     run: async ({ args: [peerRef = '', rule], context, home, terminal }) => {
-      const [{ resolvePeer }, { setPeerRule }, { parsePeerRule }] = await Promise.all([import('../core/inbox.js'), import('../core/trust.js'), import('../core/vocabulary.js')]);
+      const [{ setPeerRule }, { parsePeerRule }] = await Promise.all([import('../core/trust.js'), import('../core/vocabulary.js')]);
       const deps = await homeDeps(home);
-      const peer = await resolvePeer(deps, peerRef).catch(namingHome(context));
+      const peer = await pinnedPeerIn(deps, peerRef, context);
       const now = rule === undefined ? peer : await setPeerRule(deps, peer.fingerprint, parsePeerRule(rule));
       if (!now) throw new PairError('not_found', `${peer.handle} (${peer.fingerprint}) was forgotten meanwhile.`);
       terminal.result(
@@ -260,9 +261,9 @@ const COMMANDS: readonly Command[] = [
       { args: '', why: 'everything you sent, oldest first' },
       { args: 'bob --json', why: 'what you sent to bob, one JSON line each' },
     ],
-    run: async ({ args: [peer], home, terminal }) => {
+    run: async ({ args: [peer], context, home, terminal }) => {
       const { sentCommand } = await import('./messages.js');
-      return sentCommand(await homeDeps(home), peer, terminal);
+      return sentCommand(await homeDeps(home), peer, terminal).catch(namingHome(context));
     },
   },
   {
@@ -283,10 +284,7 @@ const COMMANDS: readonly Command[] = [
     args: [ARGS.peer, ARGS.shownRelayUrl],
     options: ['home', 'json'],
     examples: [{ args: 'bob https://relay.example.com', why: 'bob moved to a relay you both use now' }],
-    run: async ({ args: [peer = '', shownRelayUrl], home, terminal }) => {
-      const { decideMoveCommand } = await import('./messages.js');
-      return decideMoveCommand(await homeDeps(home), peer, 'accept', terminal, shownRelayUrl);
-    },
+    run: (invocation) => decideMove(invocation, 'accept'),
   },
   {
     name: 'refuse-move',
@@ -294,10 +292,7 @@ const COMMANDS: readonly Command[] = [
     args: [ARGS.peer],
     options: ['home', 'json'],
     examples: [{ args: 'bob', why: 'you did not expect bob to move' }],
-    run: async ({ args: [peer = ''], home, terminal }) => {
-      const { decideMoveCommand } = await import('./messages.js');
-      return decideMoveCommand(await homeDeps(home), peer, 'refuse', terminal);
-    },
+    run: (invocation) => decideMove(invocation, 'refuse'),
   },
   {
     name: 'relay',
@@ -306,7 +301,8 @@ const COMMANDS: readonly Command[] = [
     args: [],
     options: ['host', 'port', 'store', 'trust-proxy'],
     examples: [
-      { args: '', why: `the local relay, on ${DEFAULT_RELAY_HOST}:${DEFAULT_RELAY_PORT}, which outlives single pairings and MCP calls` },
+      // Not the local relay that host, send, inbox and mcp start: that one keeps a SQLite file; this one forgets on exit.
+      { args: '', why: `a relay on ${DEFAULT_RELAY_HOST}:${DEFAULT_RELAY_PORT} in memory, to try things: a restart forgets its inboxes (add --store sqlite:PATH to keep them)` },
       { args: '--host 0.0.0.0 --port 8771 --store sqlite:relay.sqlite', why: 'a relay people on other machines can reach, keeping inboxes and queued messages in a file across restarts' },
       { args: '--store redis://127.0.0.1:6379/0 --trust-proxy 127.0.0.1', why: 'one of several relay processes behind a TLS proxy, sharing Redis' },
     ],
@@ -385,6 +381,21 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     terminal.close();
   }
+}
+
+/** The pinned peer `peerRef` names in this home; if none, the error names the home it looked in. */
+async function pinnedPeerIn(deps: MessagingDeps, peerRef: string, context: CliContext): Promise<PinnedPeer> {
+  const { resolvePeer } = await import('../core/inbox.js');
+  return resolvePeer(deps, peerRef).catch(namingHome(context));
+}
+
+/** accept-move and refuse-move: the peer is looked up first, so only "no such peer" names the home. */
+/** accept-move and refuse-move; accept-move's RELAY_URL, when given, must be the address inbox showed (the peer may have asked again since). */
+async function decideMove({ args: [peerRef = '', shownRelayUrl], context, home, terminal }: Invocation, decision: 'accept' | 'refuse'): Promise<number> {
+  const { decideMoveCommand } = await import('./messages.js');
+  const deps = await homeDeps(home);
+  const peer = await pinnedPeerIn(deps, peerRef, context);
+  return decideMoveCommand(deps, peer.fingerprint, decision, terminal, shownRelayUrl);
 }
 
 /** A peer that is not pinned in this home: the error names the home it looked in, and how to look in another. */

@@ -387,9 +387,10 @@ function preview(record: MailRecord): string {
  * a line from someone else; every line of a text is indented under its sender.
  */
 function describeMessage(record: MailRecord, handle: string): string {
-  const head = `${record.sentAt}  ${handle} (${record.peer})${'reply_to' in record.body && typeof record.body['reply_to'] === 'string' ? `, replying to ${record.body['reply_to']}` : ''}:`;
+  // The id is what send --reply-to takes to answer this message.
+  const head = `${record.sentAt}  ${handle} (${record.peer}), message ${record.id}${'reply_to' in record.body && typeof record.body['reply_to'] === 'string' ? `, replying to ${record.body['reply_to']}` : ''}:`;
   const { body } = record;
-  if (!isKnownBody(body)) return `${head} a message of type ${jsonQuote(showControls(body.type))}, which this version cannot show (id ${record.id}).`;
+  if (!isKnownBody(body)) return `${head} a message of type ${jsonQuote(showControls(body.type))}, which this version cannot show.`;
   if (body.type === 'text') return `${head}\n${showControls(body.text).replace(/^/gm, '  ')}`;
   if (body.type === 'data') return `${head} data ${showControls(jsonQuote(body.data))}`;
   return `${head} ${body.type}`;

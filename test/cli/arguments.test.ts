@@ -80,6 +80,14 @@ describe('agent-pair --version and --help', () => {
     });
   }
 
+  it('relay --help calls its store-less example what it is: a relay in memory, not the local relay that keeps a file', async () => {
+    const result = await cli('relay', '--help');
+    const example = result.stdout.split('\n').findIndex((line) => line.trim() === 'node dist/cli.mjs relay');
+    const why = result.stdout.split('\n')[example + 1] ?? '';
+    assert.match(why, /in memory/, why);
+    assert.doesNotMatch(why, /^\s*the local relay/, why);
+  });
+
   it('node dist/relay.mjs --help prints the relay\'s options', async () => {
     const result = await runToEnd(process.execPath, [RELAY, '--help']);
     assert.equal(result.code, 0);

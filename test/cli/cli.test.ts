@@ -230,7 +230,8 @@ describe('agent-pair host / join: the person\'s prompt and the relay', () => {
     pids.killAll();
   });
 
-  it('with the default local relay, returns the prompt as soon as the pairing ends, while the relay keeps serving from its own process', { timeout: 30_000 }, async () => {
+  // Seven CLI processes and a relay one after another: 15 s on a quiet machine, past 30 s at a load of 20.
+  it('with the default local relay, returns the prompt as soon as the pairing ends, while the relay keeps serving from its own process', { timeout: 90_000 }, async () => {
     const env = { AGENT_PAIR_LOCAL_RELAY_PORT: String(await freePort()) };
     const aliceHome = join(homes, 'local-alice');
     const host = run(['host', '--json', '--home', aliceHome, '--handle', 'alice'], env);

@@ -92,10 +92,15 @@ describe('agent-pair send / inbox', () => {
     assert.equal(await new Promise((done) => child.on('exit', done)), 0);
   });
 
-  it('human output is prose', async () => {
-    assert.match((await cli(['send', 'bob', 'hi there', '--home', aliceHome])).stdout, /^Sent to bob \([0-9a-f]{16}\); message id [0-9a-f]{32}\./);
+  it('human output is prose, with the message id --reply-to takes', async () => {
+    const sent = await cli(['send', 'bob', 'hi there', '--home', aliceHome]);
+    assert.match(sent.stdout, /^Sent to bob \([0-9a-f]{16}\); message id [0-9a-f]{32}\./);
+    const id = /message id ([0-9a-f]{32})/.exec(sent.stdout)?.[1] ?? '';
     const read = await cli(['inbox', '--home', bobHome]);
-    assert.match(read.stdout, /alice \([0-9a-f]{16}\):\n {2}hi there/);
+    assert.match(read.stdout, new RegExp(`alice \\([0-9a-f]{16}\\), message ${id}:\n {2}hi there`));
+    const reply = await cli(['send', 'alice', 'got it', '--reply-to', id, '--home', bobHome]);
+    assert.equal(reply.code, 0, reply.stderr);
+    assert.match((await cli(['inbox', '--home', aliceHome])).stdout, new RegExp(`bob \\([0-9a-f]{16}\\), message [0-9a-f]{32}, replying to ${id}:\n {2}got it`));
     assert.match((await cli(['inbox', '--home', bobHome])).stdout, /No new messages\./);
   });
 
@@ -106,6 +111,12 @@ describe('agent-pair send / inbox', () => {
     assert.equal(unknown.stderr.trim().split('\n').length, 1);
     // It names the home it looked in, and how to list that home's peers.
     assert.ok(unknown.stderr.includes(`(in ${aliceHome};`) && unknown.stderr.includes(`peers --home ${aliceHome}`), unknown.stderr);
+    // So does every other command that takes a peer.
+    for (const args of [['sent', 'carol'], ['rule', 'carol'], ['forget', 'carol'], ['accept-move', 'carol'], ['refuse-move', 'carol']]) {
+      const notHere = await cli([...args, '--home', aliceHome]);
+      assert.equal(notHere.code, 1, `${args.join(' ')}: ${notHere.stderr}`);
+      assert.ok(notHere.stderr.includes(`No pinned peer is called "carol"`) && notHere.stderr.includes(`(in ${aliceHome};`), `${args.join(' ')}: ${notHere.stderr}`);
+    }
     // --handle names a new identity only: on alice's home it is refused before any pairing, saying how.
     const otherHandle = await cli(['host', '--handle', 'carol', '--relay', relay.url, '--json', '--home', aliceHome]);
     assert.equal(otherHandle.code, 1);

@@ -115,6 +115,23 @@ describe('messaging tools in process', () => {
     }
   });
 
+  it('refuses an empty or whitespace-only text to a pinned peer, sending nothing', async () => {
+    const alice = await makeSide(relay.url, 'alice');
+    const bob = await makeSide(relay.url, 'bob');
+    await pairSides(alice, bob, relay.url);
+    const agent = await startAgent({ relayUrl: relay.url, handle: 'alice', side: alice });
+    try {
+      for (const text of ['', ' \n\t ']) {
+        const refused = await agent.call('peer_send', { peer: 'bob', text });
+        assert.equal(errorCodeOf(refused), 'bad_input', errorOf(refused));
+        assert.match(errorOf(refused), /empty or only whitespace/);
+      }
+      assert.deepEqual(await new ReceiveRunner(bob.deps).pull(), []);
+    } finally {
+      await agent.close();
+    }
+  });
+
   it('with confirmSends the person is asked before each send; a no sends nothing', async () => {
     const alice = await makeSide(relay.url, 'alice');
     const bob = await makeSide(relay.url, 'bob');
