@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PairError } from '../core/errors.js';
 import type { RelayConnector } from '../core/ports.js';
-import { RelayChoice, nodeScriptCommand, startingLocalRelay } from '../node/localRelay.js';
+import { RelayChoice, localRelayStateDir, nodeScriptCommand, startingLocalRelay } from '../node/localRelay.js';
 import { createRelayConnector } from '../relay/client.js';
 import { DEFAULT_RELAY_URL } from '../relay/embedded.js';
 
@@ -14,20 +14,21 @@ export const LOCAL_RELAY_PORT_ENV = 'AGENT_PAIR_LOCAL_RELAY_PORT';
 
 /**
  * The shared local relay as the CLI and `agent-pair mcp` start it: dist/relay.mjs beside this
- * bundle, its record in `home`. Undefined when run from sources, where there is no bundle.
+ * bundle, its record in this OS user's state directory (beside its SQLite file, whichever home
+ * started it). Undefined when run from sources, where there is no bundle.
  */
-export function localRelayChoice(home: string): RelayChoice | undefined {
+export function localRelayChoice(): RelayChoice | undefined {
   const script = fileURLToPath(new URL('./relay.mjs', import.meta.url));
   if (!existsSync(script)) return undefined;
-  return new RelayChoice({ configuredUrl: () => '', port: localRelayPort(), stateDir: home, relayCommand: nodeScriptCommand(script) });
+  return new RelayChoice({ configuredUrl: () => '', port: localRelayPort(), stateDir: localRelayStateDir(), relayCommand: nodeScriptCommand(script) });
 }
 
 /**
  * The relay connector of a command that uses the home's inbox and peers (send, inbox, forget,
  * `agent-pair mcp`): the local relay is started whenever a call finds it not answering.
  */
-export function homeRelayConnector(home: string): RelayConnector {
-  const choice = localRelayChoice(home);
+export function homeRelayConnector(): RelayConnector {
+  const choice = localRelayChoice();
   return choice === undefined ? createRelayConnector() : startingLocalRelay(createRelayConnector(), choice);
 }
 

@@ -324,14 +324,14 @@ const COMMANDS: readonly Command[] = [
     ],
     run: async ({ options, context, home }) => {
       const [{ homeRelayConnector, resolveRelay }, { runStdioServer }] = await Promise.all([import('./pair.js'), import('../mcp/stdio.js')]);
-      const relay = await resolveRelay(options.relay, home);
+      const relay = await resolveRelay(options.relay);
       // The person runs `confirm` in a terminal of their own, maybe elsewhere: name the command so it runs from anywhere, with this home.
       const homeArgs = context.defaultHome ? '' : ` --home ${shellWord(resolve(home))}`;
       const personCommand = (args: string): string => `${invokedAsFromAnywhere()} ${args}${homeArgs}`;
       const agentSends = budgetOption(options, 'agent-sends-per-hour', AGENT_SENDS_ENV);
       const autoHandovers = budgetOption(options, 'auto-handovers-per-hour', AUTO_HANDOVERS_ENV);
       const budgets = { ...(agentSends !== undefined && { agentSends }), ...(autoHandovers !== undefined && { autoHandovers }) };
-      await runStdioServer({ home, relayUrl: relay.url, relays: homeRelayConnector(home), confirmSends: options['confirm-sends'] ?? false, personCommand, budgets });
+      await runStdioServer({ home, relayUrl: relay.url, relays: homeRelayConnector(), confirmSends: options['confirm-sends'] ?? false, personCommand, budgets });
       return 0;
     },
   },
@@ -458,7 +458,7 @@ async function homeDeps(home: string): Promise<MessagingDeps> {
     import('./homeRelays.js'),
   ]);
   const { vault, memory } = openHomeStores(home);
-  return { vault, memory, mailLock: homeMailLock(home), random: systemRandom, clock: systemClock, relays: homeRelayConnector(home) };
+  return { vault, memory, mailLock: homeMailLock(home), random: systemRandom, clock: systemClock, relays: homeRelayConnector() };
 }
 
 async function runRelay(options: Partial<OptionValues>, terminal: Terminal): Promise<number> {

@@ -71,11 +71,11 @@ export interface ResolvedRelay {
  * The relay to pair through: the given URL, or the shared loopback one, started in a process of
  * its own if none answers (the relay bundle beside this one; from sources, in this process).
  */
-export async function resolveRelay(relayUrl: string | undefined, home: string): Promise<ResolvedRelay> {
+export async function resolveRelay(relayUrl: string | undefined): Promise<ResolvedRelay> {
   const port = localRelayPort();
   const localUrl = `http://${DEFAULT_RELAY_HOST}:${port}`;
   if (relayUrl !== undefined && relayUrl !== DEFAULT_RELAY_URL && relayUrl !== localUrl) return { url: relayUrl };
-  const choice = localRelayChoice(home);
+  const choice = localRelayChoice();
   if (choice === undefined) {
     const local = await ensureLocalRelay(port);
     return { url: local.url, ...(local.started && { inProcess: local.started }) };
@@ -108,7 +108,7 @@ export async function ensureIdentity(deps: SessionDeps, handle: string | undefin
 /** Runs one pairing to the end. */
 export async function runPairing(options: PairOptions, terminal: Terminal): Promise<PairOutcome> {
   const deps = interactiveDeps(options.home);
-  const relay = await resolveRelay(options.relayUrl, options.home);
+  const relay = await resolveRelay(options.relayUrl);
   if (relay.startedProcess === true || relay.inProcess) {
     terminal.event({ event: 'relay_started', relay_url: relay.url, in_process: relay.inProcess !== undefined });
     terminal.warn(PAIRING_WORDS.startedRelay(relay.url));

@@ -43,18 +43,13 @@ export const LOCAL_RELAY_IDLE_EXIT_SECONDS = 600;
 export const LOCAL_RELAY_START_TIMEOUT_MS = 5_000;
 /** How long Stop Local Relay waits for the relay to stop answering. */
 export const LOCAL_RELAY_STOP_TIMEOUT_MS = 5_000;
-/** The record's file name in the state directory. */
+/** The record's file name in the state directory (on another port than 8771: local-relay-PORT.json). */
 export const LOCAL_RELAY_RECORD_FILE = 'local-relay.json';
 /** The local relay's SQLite file in localRelayStateDir() (on another port than 8771: relay-PORT.sqlite). */
 export const LOCAL_RELAY_STORE_FILE = 'relay.sqlite';
 /** Overrides where the local relay keeps its file (tests point it at a temporary directory). */
 export const LOCAL_RELAY_STATE_DIR_ENV = 'AGENT_PAIR_STATE_DIR';
 
-/**
- * This OS user's directory for state that is not configuration: `$AGENT_PAIR_STATE_DIR`, else
- * `$XDG_STATE_HOME/agent-pair`, else `~/.local/state/agent-pair` (on Windows
- * `%LOCALAPPDATA%\agent-pair`). One for every home, window and profile, like the port.
- */
 /**
  * The SQLite file of the local relay on `port`: one relay per port, one file per relay, so a
  * relay on another port (a test's) never meets the lock of the one on 8771.
@@ -63,6 +58,16 @@ export function localRelayStorePath(port: number, env: NodeJS.ProcessEnv = proce
   return join(localRelayStateDir(env), port === DEFAULT_RELAY_PORT ? LOCAL_RELAY_STORE_FILE : `relay-${port}.sqlite`);
 }
 
+/** The record of the local relay process on `port`, like its SQLite file one per port. */
+export function localRelayRecordFile(port: number): string {
+  return port === DEFAULT_RELAY_PORT ? LOCAL_RELAY_RECORD_FILE : `local-relay-${port}.json`;
+}
+
+/**
+ * This OS user's directory for state that is not configuration: `$AGENT_PAIR_STATE_DIR`, else
+ * `$XDG_STATE_HOME/agent-pair`, else `~/.local/state/agent-pair` (on Windows
+ * `%LOCALAPPDATA%\agent-pair`). One for every home, window and profile, like the port.
+ */
 export function localRelayStateDir(env: NodeJS.ProcessEnv = process.env): string {
   const configured = env[LOCAL_RELAY_STATE_DIR_ENV];
   if (configured !== undefined && configured !== '') return resolve(configured);
@@ -154,7 +159,10 @@ export interface RelayChoiceOptions {
   /** The loopback port of the shared relay; tests pass a free one. */
   port?: number;
   onEvent?: (event: LocalRelayEvent) => void;
-  /** A directory shared by everything of this OS user (the Agent Pair home): the record lives there. */
+  /**
+   * A directory shared by everything of this OS user, whatever home or window started the relay
+   * (localRelayStateDir()): the record lives there, so any of them finds the process to stop.
+   */
   stateDir: string;
   /** How to run the relay process: dist/relay.mjs in the extension; tests run the TypeScript entry. */
   relayCommand: RelayCommand;
@@ -196,7 +204,7 @@ export class RelayChoice {
   constructor(private readonly options: RelayChoiceOptions) {
     this.port = options.port ?? DEFAULT_RELAY_PORT;
     this.localUrl = `http://${DEFAULT_RELAY_HOST}:${this.port}`;
-    this.recordPath = join(options.stateDir, LOCAL_RELAY_RECORD_FILE);
+    this.recordPath = join(options.stateDir, localRelayRecordFile(this.port));
     this.idleExitSeconds = options.idleExitSeconds ?? LOCAL_RELAY_IDLE_EXIT_SECONDS;
     this.storePath = options.storePath ?? localRelayStorePath(this.port);
   }

@@ -39,7 +39,7 @@ import type { BudgetLimits } from '../core/rules.js';
 import { PeersView } from './peersView.js';
 import { UnreadStatusItem } from './unreadStatus.js';
 import type { ExtensionDeps } from './deps.js';
-import { type RelayChoiceOptions, RelayChoice, nodeScriptCommand, startingLocalRelay } from '../node/localRelay.js';
+import { type RelayChoiceOptions, RelayChoice, localRelayStateDir, nodeScriptCommand, startingLocalRelay } from '../node/localRelay.js';
 import { localRelayLogLine } from './relayWords.js';
 import { watchExpiry } from './expiryWatch.js';
 import { suggestedHandle } from './identityPrompt.js';
@@ -73,7 +73,7 @@ export function activate(context: vscode.ExtensionContext): void {
     onEvent: (event) => {
       log.info(localRelayLogLine(event));
     },
-    stateDir: defaultHome(),
+    stateDir: localRelayStateDir(),
     relayCommand: nodeScriptCommand(vscode.Uri.joinPath(context.extensionUri, 'dist', 'relay.mjs').fsPath),
     ...localRelayOverrides,
   });

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { readFile } from 'node:fs/promises';
-import { LOCAL_RELAY_RECORD_FILE } from '../../src/node/localRelay.js';
+import { RelayChoice, localRelayRecordFile, localRelayStateDir, nodeScriptCommand } from '../../src/node/localRelay.js';
 import { relayAnswers } from '../../src/relay/embedded.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { Pids, freePort, runRelayMain } from '../helpers/relayProcess.js';
@@ -232,11 +232,14 @@ describe('agent-pair host / join: the person\'s prompt and the relay', () => {
 
   // Seven CLI processes and a relay one after another: 15 s on a quiet machine, past 30 s at a load of 20.
   it('with the default local relay, returns the prompt as soon as the pairing ends, while the relay keeps serving from its own process', { timeout: 90_000 }, async () => {
-    const env = { AGENT_PAIR_LOCAL_RELAY_PORT: String(await freePort()) };
+    const port = await freePort();
+    const env = { AGENT_PAIR_LOCAL_RELAY_PORT: String(port) };
     const aliceHome = join(homes, 'local-alice');
     const host = run(['host', '--json', '--home', aliceHome, '--handle', 'alice'], env);
     const code = String((await host.next((event) => event['event'] === 'code'))['code']);
-    const record = JSON.parse(await readFile(join(aliceHome, LOCAL_RELAY_RECORD_FILE), 'utf8')) as { pid: number; url: string };
+    // The record is this OS user's, beside the relay's SQLite file, not the starting home's.
+    const record = JSON.parse(await readFile(join(localRelayStateDir(), localRelayRecordFile(port)), 'utf8')) as { pid: number; url: string };
+    assert.ok(!existsSync(join(aliceHome, localRelayRecordFile(port))));
     pids.add(record.pid);
     assert.notEqual(record.pid, host.child.pid, 'the relay runs in a process of its own');
     assert.deepEqual(host.events().find((event) => event['event'] === 'relay_started'), { event: 'relay_started', relay_url: record.url, in_process: false });
@@ -258,6 +261,11 @@ describe('agent-pair host / join: the person\'s prompt and the relay', () => {
     assert.equal((await again.next((e) => e['event'] === 'aborted'))['code'], 'peer_aborted');
     assert.deepEqual([await again.exit, await guest.exit], [1, 130]);
     assert.ok(await relayAnswers(record.url));
+
+    // Whatever started it, a VS Code window (another home) finds the process and stops it.
+    const window = new RelayChoice({ configuredUrl: () => '', port, stateDir: localRelayStateDir(), relayCommand: nodeScriptCommand(CLI) });
+    assert.equal((await window.stopLocal()).outcome, 'stopped');
+    assert.ok(!(await relayAnswers(record.url)));
   });
 
   it('shows both people at the SAS prompt that the relay stopped answering', { timeout: 30_000 }, async () => {

@@ -15,7 +15,7 @@ import { isPairError } from '../../src/core/errors.js';
 import { createRelayConnector } from '../../src/relay/client.js';
 import { relayAnswers } from '../../src/relay/embedded.js';
 import { startRelay } from '../../src/relay/node.js';
-import { LOCAL_RELAY_IDLE_EXIT_SECONDS, LOCAL_RELAY_RECORD_FILE, type LocalRelayEvent, type LocalRelayStatus, RelayChoice, RelayChoiceError, type RelayCommand, isRelayChoiceError, startingLocalRelay } from '../../src/node/localRelay.js';
+import { LOCAL_RELAY_IDLE_EXIT_SECONDS, type LocalRelayEvent, type LocalRelayStatus, RelayChoice, RelayChoiceError, type RelayCommand, isRelayChoiceError, localRelayRecordFile, startingLocalRelay } from '../../src/node/localRelay.js';
 import { localRelayFailureWords } from '../../src/cli/words.js';
 import { localRelayLogLine, relayChoiceFailureWords } from '../../src/vscode/relayWords.js';
 import { Pids, REPO_ROOT, RELAY_COMMAND, freePort, isAlive, untilExited } from '../helpers/relayProcess.js';
@@ -90,7 +90,7 @@ describe('RelayChoice (the shared local relay, in a process of its own)', () => 
     assert.deepEqual({ ...said, ms: undefined }, { type: 'started', url, process: started.process, ms: undefined, idleExitSeconds: LOCAL_RELAY_IDLE_EXIT_SECONDS });
 
     // The record, in the shared state directory, readable by this user only.
-    const recordPath = join(state, LOCAL_RELAY_RECORD_FILE);
+    const recordPath = join(state, localRelayRecordFile(port));
     assert.deepEqual(JSON.parse(await readFile(recordPath, 'utf8')), started.process);
     if (process.platform !== 'win32') assert.equal((await stat(recordPath)).mode & 0o777, 0o600);
 
@@ -188,7 +188,7 @@ describe('RelayChoice (the shared local relay, in a process of its own)', () => 
     assert.equal(stopped.outcome, 'stopped');
     assert.ok(!(await relayAnswers(url)));
     await untilExited(pid);
-    await assert.rejects(stat(join(state, LOCAL_RELAY_RECORD_FILE)), { code: 'ENOENT' });
+    await assert.rejects(stat(join(state, localRelayRecordFile(port))), { code: 'ENOENT' });
     assert.deepEqual(other.events.filter((event) => event.type === 'stopped'), [{ type: 'stopped', process: stopped.process }]);
     assert.deepEqual(await other.relays.stopLocal(), { outcome: 'not_running' });
 
@@ -216,7 +216,7 @@ describe('RelayChoice (the shared local relay, in a process of its own)', () => 
     const cli = await startRelay({ port });
     cleanups.push(() => cli.close());
     const { relays } = choice(port, state);
-    const recordPath = join(state, LOCAL_RELAY_RECORD_FILE);
+    const recordPath = join(state, localRelayRecordFile(port));
     await mkdir(state, { recursive: true });
 
     const dead = spawn(process.execPath, ['-e', '']);

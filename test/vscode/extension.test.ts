@@ -25,7 +25,7 @@ import type { JoinResult } from '../../src/vscode/commands/joinPairing.js';
 import { COMMANDS, MCP_PROVIDER_ID, sasPanelTitle } from '../../src/vscode/ids.js';
 import { buildJoinLink } from '../../src/vscode/joinLink.js';
 import type { PanelView } from '../../src/vscode/panelMessages.js';
-import { LOCAL_RELAY_RECORD_FILE, type LocalRelayStatus } from '../../src/node/localRelay.js';
+import { type LocalRelayStatus, localRelayRecordFile, localRelayStateDir } from '../../src/node/localRelay.js';
 import { Pids, RELAY_COMMAND, freePort, isAlive, untilExited } from '../helpers/relayProcess.js';
 import { makeSide } from '../helpers/sides.js';
 import { errorCodeOf } from '../mcp/agents.js';
@@ -428,7 +428,7 @@ describe('the extension and the local relay (agentPair.relayUrl empty)', () => {
     // A relay the driver was restarting as the window went logs its pid and writes its record.
     await sleep(300);
     pids.addFromLog([logText()]);
-    const record = await readFile(join(agentPairHome, LOCAL_RELAY_RECORD_FILE), 'utf8').catch(() => '{}');
+    const record = await readFile(join(localRelayStateDir(), localRelayRecordFile(port)), 'utf8').catch(() => '{}');
     pids.add((JSON.parse(record) as { pid?: number }).pid);
     pids.killAll();
     await rm(agentPairHome, { recursive: true, force: true });
@@ -486,7 +486,7 @@ describe('the extension and the local relay (agentPair.relayUrl empty)', () => {
     assert.equal(fake.messages.at(-1)?.text, `Agent Pair: stopped the local relay at ${url}.`);
     assert.ok(!(await relayAnswers(url)));
     await untilExited(pid);
-    await assert.rejects(stat(join(agentPairHome, LOCAL_RELAY_RECORD_FILE)), { code: 'ENOENT' });
+    await assert.rejects(stat(join(localRelayStateDir(), localRelayRecordFile(port))), { code: 'ENOENT' });
     assert.equal(await fake.commands.get(COMMANDS.stopRelay)?.(), false);
     assert.equal(fake.messages.at(-1)?.text, `Agent Pair: no local relay answers at ${url}.`);
 
