@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PairError } from '../core/errors.js';
 import type { RelayConnector } from '../core/ports.js';
+import { httpFetch } from '../node/httpFetch.js';
 import { RelayChoice, nodeScriptCommand, startingLocalRelay } from '../node/localRelay.js';
 import { createRelayConnector } from '../relay/client.js';
 import { DEFAULT_RELAY_URL } from '../relay/embedded.js';
@@ -28,7 +29,13 @@ export function localRelayChoice(home: string): RelayChoice | undefined {
  */
 export function homeRelayConnector(home: string): RelayConnector {
   const choice = localRelayChoice(home);
-  return choice === undefined ? createRelayConnector() : startingLocalRelay(createRelayConnector(), choice);
+  const relays = cliRelayConnector();
+  return choice === undefined ? relays : startingLocalRelay(relays, choice);
+}
+
+/** The CLI's relay clients, on node:http rather than the global fetch: see node/httpFetch.ts. */
+export function cliRelayConnector(): RelayConnector {
+  return createRelayConnector({ fetch: httpFetch });
 }
 
 /** The local relay's port: AGENT_PAIR_LOCAL_RELAY_PORT, or the default relay URL's. */

@@ -78,7 +78,29 @@ export interface RelayClientOptions {
   /** The most time, in ms, spent waiting between attempts of one call. Default 20 000. */
   maxRetryWaitMs?: number;
   /** The fetch to use; default the global one. */
-  fetch?: typeof fetch;
+  fetch?: RelayFetch;
+}
+
+/**
+ * What the client asks of a fetch, and all it reads of the answer: the global fetch is one, and
+ * node/httpFetch.ts a lighter one for the CLI. No redirect is followed (see send()); the signal
+ * ends the request, or the reading of its body, with the signal's reason.
+ */
+export type RelayFetch = (url: string, init: RelayRequestInit) => Promise<RelayResponse>;
+
+export interface RelayRequestInit {
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  redirect: 'manual';
+  signal: AbortSignal;
+}
+
+export interface RelayResponse {
+  readonly status: number;
+  readonly headers: { get(name: string): string | null };
+  /** Leaving its iteration early (a break, a throw, return()) discards the rest. */
+  readonly body: AsyncIterable<Uint8Array> | null;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -127,7 +149,7 @@ export class RelayClient implements RelayPort {
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly maxRetryWaitMs: number;
-  private readonly fetchImpl: typeof fetch;
+  private readonly fetchImpl: RelayFetch;
 
   constructor(url: string, options: RelayClientOptions = {}) {
     this.url = normaliseRelayUrl(url);
@@ -405,7 +427,7 @@ export class RelayClient implements RelayPort {
     if (call.token !== undefined) headers['authorization'] = `Bearer ${call.token}`;
     const timeout = AbortSignal.timeout(call.timeoutMs);
     // Never followed: a redirect would send the token to an address nobody agreed to (issue 17).
-    const init: RequestInit = { method: call.method, headers, redirect: 'manual', signal: call.signal ? AbortSignal.any([call.signal, timeout]) : timeout };
+    const init: RelayRequestInit = { method: call.method, headers, redirect: 'manual', signal: call.signal ? AbortSignal.any([call.signal, timeout]) : timeout };
     if (call.body !== undefined) {
       headers['content-type'] = 'application/json';
       init.body = JSON.stringify(call.body);
@@ -584,26 +606,23 @@ function serverMessage(text: string): string {
 }
 
 /** Reads a response body up to `limit` bytes; a longer one is cut off and rejected. */
-async function readCapped(response: Response, limit: number): Promise<string> {
+async function readCapped(response: RelayResponse, limit: number): Promise<string> {
   const declared = Number(response.headers.get('content-length') ?? '0');
-  if (declared > limit || response.body === null) {
-    await response.body?.cancel();
+  if (response.body === null) {
     if (declared > limit) throw new ResponseTooLarge(limit);
     return '';
   }
-  // Node's typings leave the chunk type open; fetch bodies are byte streams.
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  if (declared > limit) {
+    await response.body[Symbol.asyncIterator]().return?.();
+    throw new ResponseTooLarge(limit);
+  }
   const chunks: Uint8Array[] = [];
   let received = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    received += value.length;
-    if (received > limit) {
-      await reader.cancel();
-      throw new ResponseTooLarge(limit);
-    }
-    chunks.push(value);
+  // Leaving the loop by the throw discards the rest of the body.
+  for await (const chunk of response.body) {
+    received += chunk.length;
+    if (received > limit) throw new ResponseTooLarge(limit);
+    chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
 }

@@ -1,0 +1,57 @@
+// The relay client's fetch for the CLI: node:http (node:https for an https relay) instead of
+// the global fetch, whose first call compiles undici, all of it: about as long again as Node's
+// own start-up, paid by every `send`, `inbox`, `host` and `join` before its first request
+// (bench/cliStart.ts and bench/joining.ts). It does only what relay/client.ts asks of a fetch
+// (RelayFetch): one request, no redirect followed, the status, the headers and the body as
+// bytes, and the signal ending the request, or the reading of its body, with the signal's
+// reason (a timeout's is a TimeoutError, as fetch's is). Sockets are kept alive by Node's
+// global agent, unreferenced while idle, so a process with nothing left to do still exits.
+
+import { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestOptions, request as httpRequest } from 'node:http';
+import type { RelayFetch, RelayResponse } from '../relay/client.js';
+
+export const httpFetch: RelayFetch = (url, init) =>
+  new Promise<RelayResponse>((resolve, reject) => {
+    const { signal } = init;
+    const abortReason = (): Error => (signal.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError'));
+    if (signal.aborted) {
+      reject(abortReason());
+      return;
+    }
+    const target = new URL(url);
+    const headers = init.body === undefined ? init.headers : { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) };
+    const options: RequestOptions = { method: init.method, headers };
+    // node:https (and TLS) load only for a relay that needs them.
+    const outgoing: ClientRequest = target.protocol === 'https:' ? process.getBuiltinModule('node:https').request(target, options) : httpRequest(target, options);
+    let answer: IncomingMessage | undefined;
+    const onAbort = (): void => {
+      if (answer === undefined) {
+        outgoing.destroy();
+        reject(abortReason());
+      } else {
+        // The body's reader sees the reason, as a fetch body's does.
+        answer.destroy(abortReason());
+      }
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const done = (): void => {
+      signal.removeEventListener('abort', onAbort);
+    };
+    outgoing.once('error', (error) => {
+      done();
+      // As fetch does: the system error (ECONNREFUSED, ...) is the cause, where the client looks for its code.
+      reject(new Error(`the request to ${target.origin} failed`, { cause: error }));
+    });
+    outgoing.once('response', (response) => {
+      answer = response;
+      response.once('close', done);
+      resolve({ status: response.statusCode ?? 0, headers: { get: (name) => headerValue(response.headers, name) }, body: response });
+    });
+    outgoing.end(init.body);
+  });
+
+function headerValue(headers: IncomingHttpHeaders, name: string): string | null {
+  const value = headers[name.toLowerCase()];
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value.join(', ') : value;
+}
