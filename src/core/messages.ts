@@ -7,7 +7,6 @@
 
 import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
 import { CipherSuite, DhkemX25519HkdfSha256 as WebCryptoX25519Kem, HkdfSha256 } from '@hpke/core';
-import { DhkemX25519HkdfSha256 as JavaScriptX25519Kem } from '@hpke/dhkem-x25519';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { expand as hkdfExpand, extract as hkdfExtract, hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -192,12 +191,14 @@ function base64Url(bytes: Uint8Array): string {
 /**
  * The one HPKE suite of sections 6.2 and 7.3 (DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
  * ChaCha20-Poly1305) over the installed curves (keys of one KEM do not work with another's).
+ * @hpke's JavaScript X25519 is imported only where the runtime has no X25519 of its own: its
+ * tables cost every start-up (the CLI's, the extension's) that would never use them.
  */
-export function hpkeSuite(): CipherSuite {
+export async function hpkeSuite(): Promise<CipherSuite> {
   const installed = curves();
   let suite = suites.get(installed);
   if (!suite) {
-    const kem = installed.webCryptoX25519 ? new FasterWebCryptoX25519Kem() : new JavaScriptX25519Kem();
+    const kem = installed.webCryptoX25519 ? new FasterWebCryptoX25519Kem() : new (await import('@hpke/dhkem-x25519')).DhkemX25519HkdfSha256();
     suite = new CipherSuite({ kem, kdf: new InThreadHkdfSha256(), aead: new Chacha20Poly1305() });
     suites.set(installed, suite);
   }
@@ -220,7 +221,7 @@ export interface SealRequest {
 /** HPKE AuthSeal; returns the envelope's canonical JSON `{"ct","enc","v":1}` as UTF-8 bytes. */
 export async function sealEnvelope(request: SealRequest): Promise<Uint8Array> {
   if (!SLOT_ID_PATTERN.test(request.recipientSlotId)) throw new PairError('bad_input', 'recipientSlotId is not a slot id; expected 32 lowercase hex characters.');
-  const suite = hpkeSuite();
+  const suite = await hpkeSuite();
   const senderKey = await suite.kem.deserializePrivateKey(x25519SecretFromSeed(request.senderSeed));
   const recipientPublicKey = await suite.kem.deserializePublicKey(x25519PublicFromEd25519(request.recipientPublic));
   const params = { recipientPublicKey, senderKey, info: infoBytes, ...(request.ephemeralIkm && { ekm: request.ephemeralIkm }) };
@@ -280,7 +281,7 @@ export interface OpenRequest {
 export async function openEnvelope(request: OpenRequest): Promise<Uint8Array> {
   const { enc, ct } = parseEnvelope(request.envelope);
   try {
-    const suite = hpkeSuite();
+    const suite = await hpkeSuite();
     const recipientKey = await suite.kem.deserializePrivateKey(x25519SecretFromSeed(request.recipientSeed));
     const senderPublicKey = await suite.kem.deserializePublicKey(x25519PublicFromEd25519(request.senderPublic));
     const plaintext = await suite.open({ recipientKey, senderPublicKey, enc, info: infoBytes }, ct, utf8(request.ownSlotId));
