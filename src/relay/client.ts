@@ -83,7 +83,7 @@ export interface RelayClientOptions {
 
 /**
  * What the client asks of a fetch, and all it reads of the answer: the global fetch is one, and
- * node/httpFetch.ts a lighter one for the CLI. No redirect is followed (see send()); the signal
+ * httpFetch.ts a lighter one for the CLI. No redirect is followed (see send()); the signal
  * ends the request, or the reading of its body, with the signal's reason.
  */
 export type RelayFetch = (url: string, init: RelayRequestInit) => Promise<RelayResponse>;

@@ -6,9 +6,11 @@
 // bytes, and the signal ending the request, or the reading of its body, with the signal's
 // reason (a timeout's is a TimeoutError, as fetch's is). Sockets are kept alive by Node's
 // global agent, unreferenced while idle, so a process with nothing left to do still exits.
+// node:http itself loads at the first request: the CLI's entry imports relay/embedded.ts, which
+// probes with this, for its defaults, and `--version` makes no request.
 
-import { type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestOptions, request as httpRequest } from 'node:http';
-import type { RelayFetch, RelayResponse } from '../relay/client.js';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http';
+import type { RelayFetch, RelayResponse } from './client.js';
 
 export const httpFetch: RelayFetch = (url, init) =>
   new Promise<RelayResponse>((resolve, reject) => {
@@ -22,7 +24,7 @@ export const httpFetch: RelayFetch = (url, init) =>
     const headers = init.body === undefined ? init.headers : { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) };
     const options: RequestOptions = { method: init.method, headers };
     // node:https (and TLS) load only for a relay that needs them.
-    const outgoing: ClientRequest = target.protocol === 'https:' ? process.getBuiltinModule('node:https').request(target, options) : httpRequest(target, options);
+    const outgoing: ClientRequest = process.getBuiltinModule(target.protocol === 'https:' ? 'node:https' : 'node:http').request(target, options);
     let answer: IncomingMessage | undefined;
     const onAbort = (): void => {
       if (answer === undefined) {
