@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PairError } from '../core/errors.js';
 import type { RelayConnector } from '../core/ports.js';
-import { httpFetch } from '../relay/httpFetch.js';
+import { httpFetch } from '../relay/transport.js';
 import { RelayChoice, nodeScriptCommand, startingLocalRelay } from '../node/localRelay.js';
 import { createRelayConnector } from '../relay/client.js';
 import { DEFAULT_RELAY_URL } from '../relay/embedded.js';
@@ -33,7 +33,7 @@ export function homeRelayConnector(home: string): RelayConnector {
   return choice === undefined ? relays : startingLocalRelay(relays, choice);
 }
 
-/** The CLI's relay clients, on node:http rather than the global fetch: see relay/httpFetch.ts. */
+/** The CLI's relay clients, on node:http rather than the global fetch: see relay/transport.ts. */
 export function cliRelayConnector(): RelayConnector {
   return createRelayConnector({ fetch: httpFetch });
 }

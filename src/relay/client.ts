@@ -25,6 +25,7 @@
 // its own side's action lets go of the relay immediately.
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type RelayFetch, type RelayRequestInit, ResponseTooLarge, readCapped } from './transport.js';
 import { PairError, badInput, errorMessage } from '../core/errors.js';
 import { MAX_LONG_POLL_SECONDS, normaliseRelayUrl } from '../core/vocabulary.js';
 
@@ -79,28 +80,6 @@ export interface RelayClientOptions {
   maxRetryWaitMs?: number;
   /** The fetch to use; default the global one. */
   fetch?: RelayFetch;
-}
-
-/**
- * What the client asks of a fetch, and all it reads of the answer: the global fetch is one, and
- * httpFetch.ts a lighter one for the CLI. No redirect is followed (see send()); the signal
- * ends the request, or the reading of its body, with the signal's reason.
- */
-export type RelayFetch = (url: string, init: RelayRequestInit) => Promise<RelayResponse>;
-
-export interface RelayRequestInit {
-  method: string;
-  headers: Record<string, string>;
-  body?: string;
-  redirect: 'manual';
-  signal: AbortSignal;
-}
-
-export interface RelayResponse {
-  readonly status: number;
-  readonly headers: { get(name: string): string | null };
-  /** Leaving its iteration early (a break, a throw, return()) discards the rest. */
-  readonly body: AsyncIterable<Uint8Array> | null;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -603,34 +582,6 @@ function serverMessage(text: string): string {
   // eslint-disable-next-line no-control-regex -- stripping control characters is the point
   const clean = message.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').trim();
   return clean.length > MAX_SERVER_MESSAGE_CHARS ? `${clean.slice(0, MAX_SERVER_MESSAGE_CHARS)}…` : clean;
-}
-
-/** Reads a response body up to `limit` bytes; a longer one is cut off and rejected. */
-async function readCapped(response: RelayResponse, limit: number): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? '0');
-  if (response.body === null) {
-    if (declared > limit) throw new ResponseTooLarge(limit);
-    return '';
-  }
-  if (declared > limit) {
-    await response.body[Symbol.asyncIterator]().return?.();
-    throw new ResponseTooLarge(limit);
-  }
-  const chunks: Uint8Array[] = [];
-  let received = 0;
-  // Leaving the loop by the throw discards the rest of the body.
-  for await (const chunk of response.body) {
-    received += chunk.length;
-    if (received > limit) throw new ResponseTooLarge(limit);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-class ResponseTooLarge extends Error {
-  constructor(limit: number) {
-    super(`the answer is over ${limit} bytes`);
-  }
 }
 
 /** The system error code behind a failed fetch (undici puts it on `cause`), if any. */

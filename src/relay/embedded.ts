@@ -6,7 +6,7 @@
 // winner's.
 
 import { PairError, errorMessage } from '../core/errors.js';
-import { httpFetch } from './httpFetch.js';
+import { httpFetch, readCapped } from './transport.js';
 import type { RunningRelay } from './node.js';
 
 export const DEFAULT_RELAY_HOST = '127.0.0.1';
@@ -42,22 +42,14 @@ const HEALTHY_ANSWER = 'ok';
 const MAX_HEALTH_ANSWER_BYTES = 64;
 
 /**
- * True if an Agent Pair relay answers `GET /healthz` at `url`. Over node:http (httpFetch.ts):
+ * True if an Agent Pair relay answers `GET /healthz` at `url`. Over node:http (transport.ts):
  * host and join probe the local relay before anything else, and the global fetch would compile
  * undici for that one request.
  */
 export async function relayAnswers(url: string): Promise<boolean> {
   try {
     const response = await httpFetch(new URL('/healthz', url).href, { method: 'GET', headers: {}, redirect: 'manual', signal: AbortSignal.timeout(RELAY_PROBE_TIMEOUT_MS) });
-    if (response.status !== 200 || response.body === null) return false;
-    const chunks: Uint8Array[] = [];
-    let received = 0;
-    for await (const chunk of response.body) {
-      received += chunk.length;
-      if (received > MAX_HEALTH_ANSWER_BYTES) return false;
-      chunks.push(chunk);
-    }
-    return Buffer.concat(chunks).toString('utf8').trim() === HEALTHY_ANSWER;
+    return response.status === 200 && (await readCapped(response, MAX_HEALTH_ANSWER_BYTES)).trim() === HEALTHY_ANSWER;
   } catch {
     return false;
   }

@@ -7,7 +7,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { isPairError, type ErrorCode } from '../../src/core/errors.js';
-import { httpFetch } from '../../src/relay/httpFetch.js';
+import { httpFetch } from '../../src/relay/transport.js';
 import { RelayClient, type RelayClientOptions, createRelayConnector, normaliseRelayUrl } from '../../src/relay/client.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { protocolVectors } from '../core/vectors.js';
@@ -287,7 +287,7 @@ function answerLostOnce(): typeof fetch {
   };
 }
 
-/** Both transports the client runs on: the global fetch (VS Code's) and node:http (the CLI's, relay/httpFetch.ts). */
+/** Both transports the client runs on: the global fetch (VS Code's) and node:http (the CLI's, relay/transport.ts). */
 const TRANSPORTS: { name: string; transport: RelayClientOptions }[] = [
   { name: 'the global fetch', transport: {} },
   { name: 'node:http', transport: { fetch: httpFetch } },
