@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { PairError } from '../core/errors.js';
 import type { RelayConnector } from '../core/ports.js';
 import { RelayChoice, localRelayStateDir, nodeScriptCommand, startingLocalRelay } from '../node/localRelay.js';
+import { httpFetch } from '../relay/transport.js';
 import { createRelayConnector } from '../relay/client.js';
 import { DEFAULT_RELAY_URL } from '../relay/embedded.js';
 
@@ -29,7 +30,13 @@ export function localRelayChoice(): RelayChoice | undefined {
  */
 export function homeRelayConnector(): RelayConnector {
   const choice = localRelayChoice();
-  return choice === undefined ? createRelayConnector() : startingLocalRelay(createRelayConnector(), choice);
+  const relays = cliRelayConnector();
+  return choice === undefined ? relays : startingLocalRelay(relays, choice);
+}
+
+/** The CLI's relay clients, on node:http rather than the global fetch: see relay/transport.ts. */
+export function cliRelayConnector(): RelayConnector {
+  return createRelayConnector({ fetch: httpFetch });
 }
 
 /** The local relay's port: AGENT_PAIR_LOCAL_RELAY_PORT, or the default relay URL's. */

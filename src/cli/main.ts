@@ -354,15 +354,23 @@ export async function main(argv: string[]): Promise<number> {
       break;
   }
   const { command, args, options } = line;
+  const usesHome = command.options.includes('home');
+  // Side by side, not one after another: each import is a round of file reads. A command with a
+  // home also needs homeDeps' modules (or pair.js's, the same ones), so they load in this round.
+  const [{ installNativeCurves }, { defaultHome }, homeCheck] = await Promise.all([
+    import('../node/nativeCurves.js'),
+    import('../node/system.js'),
+    usesHome ? import('../node/homeCheck.js') : undefined,
+    usesHome ? homeModules() : undefined,
+  ]);
   // Ed25519 and X25519 on node:crypto and WebCrypto instead of noble's JavaScript.
-  (await import('../node/nativeCurves.js')).installNativeCurves();
+  installNativeCurves();
   const terminal = new Terminal(options.json ?? false);
-  const { defaultHome } = await import('../node/system.js');
   const home = options.home ?? defaultHome();
   // What the CLI's words need to name: the command as the person invoked it, and the home it used.
   const context: CliContext = { command: invokedAs(), home, defaultHome: home === defaultHome() };
   try {
-    if (command.options.includes('home')) (await import('../node/homeCheck.js')).checkHomeIsPrivate(home);
+    homeCheck?.checkHomeIsPrivate(home);
     return await command.run({ args, options, context, home, terminal });
   } catch (error) {
     if (error instanceof UsageError) {
@@ -450,13 +458,16 @@ function pairingOptions(options: Partial<OptionValues>): { relayUrl?: string; ha
   return { ...(options.relay !== undefined && { relayUrl: options.relay }), ...(options.handle !== undefined && { handle: options.handle }) };
 }
 
+/** The modules behind homeDeps, loaded once (main starts loading them before the command runs). */
+let homeModulesLoaded: Promise<[typeof import('../node/fileStore.js'), typeof import('../node/mailLock.js'), typeof import('../node/system.js'), typeof import('./homeRelays.js')]> | undefined;
+
+function homeModules(): NonNullable<typeof homeModulesLoaded> {
+  homeModulesLoaded ??= Promise.all([import('../node/fileStore.js'), import('../node/mailLock.js'), import('../node/system.js'), import('./homeRelays.js')]);
+  return homeModulesLoaded;
+}
+
 async function homeDeps(home: string): Promise<MessagingDeps> {
-  const [{ openHomeStores }, { homeMailLock }, { systemClock, systemRandom }, { homeRelayConnector }] = await Promise.all([
-    import('../node/fileStore.js'),
-    import('../node/mailLock.js'),
-    import('../node/system.js'),
-    import('./homeRelays.js'),
-  ]);
+  const [{ openHomeStores }, { homeMailLock }, { systemClock, systemRandom }, { homeRelayConnector }] = await homeModules();
   const { vault, memory } = openHomeStores(home);
   return { vault, memory, mailLock: homeMailLock(home), random: systemRandom, clock: systemClock, relays: homeRelayConnector() };
 }

@@ -19,12 +19,11 @@ import { homeMailLock } from '../node/mailLock.js';
 import { SessionStore } from '../core/store.js';
 import { parseCode } from '../core/codePhrase.js';
 import { hostOf, markHosting } from '../node/sessionWriters.js';
-import { createRelayConnector } from '../relay/client.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_URL, ensureLocalRelay } from '../relay/embedded.js';
 import type { RunningRelay } from '../relay/node.js';
 import { openHomeStores } from '../node/fileStore.js';
 import { isRelayChoiceError } from '../node/localRelay.js';
-import { localRelayChoice, localRelayPort } from './homeRelays.js';
+import { cliRelayConnector, localRelayChoice, localRelayPort } from './homeRelays.js';
 
 export { LOCAL_RELAY_PORT_ENV, homeRelayConnector, localRelayChoice } from './homeRelays.js';
 import { loginHandle, systemClock, systemRandom } from '../node/system.js';
@@ -54,7 +53,7 @@ export function interactiveDeps(home: string): SessionDeps {
     memory: routeSessionKeys(new MemoryKeyValueStore(), files.memory),
     random: systemRandom,
     clock: systemClock,
-    relays: createRelayConnector(),
+    relays: cliRelayConnector(),
     mailLock: homeMailLock(home),
   };
 }

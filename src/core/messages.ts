@@ -3,16 +3,12 @@
 // Nothing here touches storage or the relay: mailbox.ts remembers, inbox.ts moves bytes.
 //
 // HPKE is the kept @hpke/* implementation (RFC 9180), never written out here: this module only
-// picks the suite, the info string and the associated data, and checks the shapes around it.
+// picks the suite (built in hpke.ts), the info string and the associated data, and checks the
+// shapes around it.
 
-import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
-import { CipherSuite, DhkemX25519HkdfSha256 as WebCryptoX25519Kem, HkdfSha256 } from '@hpke/core';
-import { DhkemX25519HkdfSha256 as JavaScriptX25519Kem } from '@hpke/dhkem-x25519';
+import type { CipherSuite } from '@hpke/core';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { expand as hkdfExpand, extract as hkdfExtract, hkdf } from '@noble/hashes/hkdf.js';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { fromBase64, fromUtf8, requireBytes, toBase64, toHex, utf8 } from './bytes.js';
-import { type CurveCrypto, curves } from './curves.js';
 import { PairError } from './errors.js';
 import { canonicalJson, isRfc3339Utc } from './identity.js';
 import { JsonTooDeep, MAX_JSON_NESTING, checkJsonNesting, isRelayUrlShape, jsonNesting } from './untrusted.js';
@@ -126,83 +122,14 @@ export function x25519PublicFromEd25519(ed25519Public: Uint8Array): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 // Envelope (section 6.2).
 
-const suites = new WeakMap<CurveCrypto, CipherSuite>();
-
-type HpkeBytes = ArrayBufferLike | ArrayBufferView;
-
-function bytesOf(input: HpkeBytes): Uint8Array {
-  return ArrayBuffer.isView(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : new Uint8Array(input);
-}
-
-function arrayBufferOf(bytes: Uint8Array): ArrayBuffer {
-  return bytes.buffer.byteLength === bytes.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes.buffer : bytes.slice().buffer;
-}
-
 /**
- * @hpke's HKDF-SHA256 (its labels, suite ids and checks) with the two RFC 5869 steps computed in
- * this thread by @noble/hashes instead of WebCrypto: the same function, but each WebCrypto step
- * (an importKey and an HMAC per extract and per expand, a dozen per seal or open) was a round
- * trip through the runtime's crypto thread pool, most of a message's latency on a busy machine.
+ * The one HPKE suite of sections 6.2 and 7.3 (hpke.ts), imported at the first seal or open
+ * instead of with this module.
  */
-class InThreadHkdfSha256 extends HkdfSha256 {
-  override extract(salt: HpkeBytes, ikm: HpkeBytes): Promise<ArrayBuffer> {
-    const saltBytes = bytesOf(salt);
-    return Promise.resolve(arrayBufferOf(hkdfExtract(sha256, bytesOf(ikm), saltBytes.length === 0 ? undefined : saltBytes)));
-  }
-
-  override expand(prk: HpkeBytes, info: HpkeBytes, length: number): Promise<ArrayBuffer> {
-    return Promise.resolve(arrayBufferOf(hkdfExpand(sha256, bytesOf(prk), bytesOf(info), length)));
-  }
-
-  override extractAndExpand(salt: HpkeBytes, ikm: HpkeBytes, info: HpkeBytes, length: number): Promise<ArrayBuffer> {
-    const saltBytes = bytesOf(salt);
-    return Promise.resolve(arrayBufferOf(hkdf(sha256, bytesOf(ikm), saltBytes.length === 0 ? undefined : saltBytes, bytesOf(info), length)));
-  }
+export async function hpkeSuite(): Promise<CipherSuite> {
+  return (await import('./hpke.js')).hpkeSuite();
 }
 
-/** suite_id of DHKEM(X25519, HKDF-SHA256): "KEM" || I2OSP(0x0020, 2) (RFC 9180 section 4.1). */
-const X25519_KEM_SUITE_ID = new Uint8Array([0x4b, 0x45, 0x4d, 0x00, 0x20]);
-
-/**
- * @hpke's WebCrypto X25519 KEM with two costs taken out: its shared-secret derivation runs on the
- * in-thread HKDF too, and a private key is imported as a JWK (with its public key from the
- * installed curves) instead of as PKCS #8, which WebCrypto parses through OpenSSL's decoders at
- * about four times the cost.
- */
-class FasterWebCryptoX25519Kem extends WebCryptoX25519Kem {
-  constructor() {
-    super();
-    const kdf = new InThreadHkdfSha256();
-    kdf.init(X25519_KEM_SUITE_ID);
-    this._kdf = kdf;
-  }
-
-  override async deserializePrivateKey(key: HpkeBytes): Promise<CryptoKey> {
-    const secret = requireBytes(bytesOf(key), 'X25519 private key', X25519_SECRET_BYTES);
-    return this.importKey('jwk', { kty: 'OKP', crv: 'X25519', d: base64Url(secret), x: base64Url(curves().x25519PublicKey(secret)) }, false);
-  }
-}
-
-const X25519_SECRET_BYTES = 32;
-
-function base64Url(bytes: Uint8Array): string {
-  return toBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-/**
- * The one HPKE suite of sections 6.2 and 7.3 (DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
- * ChaCha20-Poly1305) over the installed curves (keys of one KEM do not work with another's).
- */
-export function hpkeSuite(): CipherSuite {
-  const installed = curves();
-  let suite = suites.get(installed);
-  if (!suite) {
-    const kem = installed.webCryptoX25519 ? new FasterWebCryptoX25519Kem() : new JavaScriptX25519Kem();
-    suite = new CipherSuite({ kem, kdf: new InThreadHkdfSha256(), aead: new Chacha20Poly1305() });
-    suites.set(installed, suite);
-  }
-  return suite;
-}
 const infoBytes = utf8(MESSAGE_INFO);
 
 export interface SealRequest {
@@ -220,7 +147,7 @@ export interface SealRequest {
 /** HPKE AuthSeal; returns the envelope's canonical JSON `{"ct","enc","v":1}` as UTF-8 bytes. */
 export async function sealEnvelope(request: SealRequest): Promise<Uint8Array> {
   if (!SLOT_ID_PATTERN.test(request.recipientSlotId)) throw new PairError('bad_input', 'recipientSlotId is not a slot id; expected 32 lowercase hex characters.');
-  const suite = hpkeSuite();
+  const suite = await hpkeSuite();
   const senderKey = await suite.kem.deserializePrivateKey(x25519SecretFromSeed(request.senderSeed));
   const recipientPublicKey = await suite.kem.deserializePublicKey(x25519PublicFromEd25519(request.recipientPublic));
   const params = { recipientPublicKey, senderKey, info: infoBytes, ...(request.ephemeralIkm && { ekm: request.ephemeralIkm }) };
@@ -280,7 +207,7 @@ export interface OpenRequest {
 export async function openEnvelope(request: OpenRequest): Promise<Uint8Array> {
   const { enc, ct } = parseEnvelope(request.envelope);
   try {
-    const suite = hpkeSuite();
+    const suite = await hpkeSuite();
     const recipientKey = await suite.kem.deserializePrivateKey(x25519SecretFromSeed(request.recipientSeed));
     const senderPublicKey = await suite.kem.deserializePublicKey(x25519PublicFromEd25519(request.senderPublic));
     const plaintext = await suite.open({ recipientKey, senderPublicKey, enc, info: infoBytes }, ct, utf8(request.ownSlotId));

@@ -133,7 +133,7 @@ export interface SealV2Request {
 export async function sealEnvelopeV2(request: SealV2Request): Promise<Uint8Array> {
   if (!SLOT_ID_PATTERN.test(request.recipientSlotId)) throw new PairError('bad_input', 'recipientSlotId is not a slot id; expected 32 lowercase hex characters.');
   if (request.kid !== IDENTITY_KID && !KID_PATTERN.test(request.kid)) throw new PairError('bad_input', 'kid is not a receive key id; expected 16 lowercase hex characters or "id".');
-  const suite = hpkeSuite();
+  const suite = await hpkeSuite();
   const recipientKey = requireBytes(request.recipientKey, 'recipientKey', X25519_KEY_LENGTH);
   // The context first: the signature covers `enc`, and the signed message is what gets sealed.
   let context: Awaited<ReturnType<typeof suite.createSenderContext>>;
@@ -200,7 +200,7 @@ export async function openEnvelopeV2(request: OpenV2Request): Promise<MessageV2>
   if (request.recipientSecret === undefined) throw new MessageRejected('unknown_key', `kid ${kid} is no receive key this side gave that peer and still holds`);
   let plaintext: Uint8Array;
   try {
-    const suite = hpkeSuite();
+    const suite = await hpkeSuite();
     const recipientKey = await suite.kem.deserializePrivateKey(request.recipientSecret);
     plaintext = new Uint8Array(await suite.open({ recipientKey, enc, info: infoBytes }, ct, utf8(request.ownSlotId)));
   } catch {

@@ -25,6 +25,7 @@
 // its own side's action lets go of the relay immediately.
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type RelayFetch, type RelayRequestInit, ResponseTooLarge, readCapped } from './transport.js';
 import { PairError, badInput, errorMessage } from '../core/errors.js';
 import { jsonQuote } from '../core/untrusted.js';
 import { MAX_LONG_POLL_SECONDS, normaliseRelayUrl } from '../core/vocabulary.js';
@@ -79,7 +80,7 @@ export interface RelayClientOptions {
   /** The most time, in ms, spent waiting between attempts of one call. Default 20 000. */
   maxRetryWaitMs?: number;
   /** The fetch to use; default the global one. */
-  fetch?: typeof fetch;
+  fetch?: RelayFetch;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -128,7 +129,7 @@ export class RelayClient implements RelayPort {
   private readonly timeoutMs: number;
   private readonly retries: number;
   private readonly maxRetryWaitMs: number;
-  private readonly fetchImpl: typeof fetch;
+  private readonly fetchImpl: RelayFetch;
 
   constructor(url: string, options: RelayClientOptions = {}) {
     this.url = normaliseRelayUrl(url);
@@ -406,7 +407,7 @@ export class RelayClient implements RelayPort {
     if (call.token !== undefined) headers['authorization'] = `Bearer ${call.token}`;
     const timeout = AbortSignal.timeout(call.timeoutMs);
     // Never followed: a redirect would send the token to an address nobody agreed to (issue 17).
-    const init: RequestInit = { method: call.method, headers, redirect: 'manual', signal: call.signal ? AbortSignal.any([call.signal, timeout]) : timeout };
+    const init: RelayRequestInit = { method: call.method, headers, redirect: 'manual', signal: call.signal ? AbortSignal.any([call.signal, timeout]) : timeout };
     if (call.body !== undefined) {
       headers['content-type'] = 'application/json';
       init.body = JSON.stringify(call.body);
@@ -584,37 +585,6 @@ function serverMessage(text: string): string {
   // Quoted: a peer's relay is an address the peer chose, and its words must not read as ours
   // (an agent reads them in a tool's error) nor run on as part of our sentence.
   return jsonQuote(clean.length > MAX_SERVER_MESSAGE_CHARS ? `${clean.slice(0, MAX_SERVER_MESSAGE_CHARS)}…` : clean);
-}
-
-/** Reads a response body up to `limit` bytes; a longer one is cut off and rejected. */
-async function readCapped(response: Response, limit: number): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? '0');
-  if (declared > limit || response.body === null) {
-    await response.body?.cancel();
-    if (declared > limit) throw new ResponseTooLarge(limit);
-    return '';
-  }
-  // Node's typings leave the chunk type open; fetch bodies are byte streams.
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const chunks: Uint8Array[] = [];
-  let received = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    received += value.length;
-    if (received > limit) {
-      await reader.cancel();
-      throw new ResponseTooLarge(limit);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-class ResponseTooLarge extends Error {
-  constructor(limit: number) {
-    super(`the answer is over ${limit} bytes`);
-  }
 }
 
 /** The system error code behind a failed fetch (undici puts it on `cause`), if any. */

@@ -6,6 +6,7 @@
 // winner's.
 
 import { PairError, errorMessage } from '../core/errors.js';
+import { httpFetch, readCapped } from './transport.js';
 import type { RunningRelay } from './node.js';
 
 export const DEFAULT_RELAY_HOST = '127.0.0.1';
@@ -36,11 +37,19 @@ export interface LocalRelay {
   started?: RunningRelay;
 }
 
-/** True if an Agent Pair relay answers `GET /healthz` at `url`. */
+/** The answer of a healthy relay's `GET /healthz`, and the most of an answer read to compare. */
+const HEALTHY_ANSWER = 'ok';
+const MAX_HEALTH_ANSWER_BYTES = 64;
+
+/**
+ * True if an Agent Pair relay answers `GET /healthz` at `url`. Over node:http (transport.ts):
+ * host and join probe the local relay before anything else, and the global fetch would compile
+ * undici for that one request.
+ */
 export async function relayAnswers(url: string): Promise<boolean> {
   try {
-    const response = await fetch(new URL('/healthz', url), { signal: AbortSignal.timeout(RELAY_PROBE_TIMEOUT_MS) });
-    return response.status === 200 && (await response.text()).trim() === 'ok';
+    const response = await httpFetch(new URL('/healthz', url).href, { method: 'GET', headers: {}, redirect: 'manual', signal: AbortSignal.timeout(RELAY_PROBE_TIMEOUT_MS) });
+    return response.status === 200 && (await readCapped(response, MAX_HEALTH_ANSWER_BYTES)).trim() === HEALTHY_ANSWER;
   } catch {
     return false;
   }

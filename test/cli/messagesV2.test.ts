@@ -92,8 +92,9 @@ describe('a v2 CLI', () => {
     const { slotId } = stolenInbox;
     const opens = async (secret: Uint8Array): Promise<boolean> => {
       try {
-        const recipientKey = await hpkeSuite().kem.deserializePrivateKey(secret);
-        await hpkeSuite().open({ recipientKey, enc: envelope.enc, info: utf8(MESSAGE_V2_INFO) }, envelope.ct, utf8(slotId));
+        const suite = await hpkeSuite();
+        const recipientKey = await suite.kem.deserializePrivateKey(secret);
+        await suite.open({ recipientKey, enc: envelope.enc, info: utf8(MESSAGE_V2_INFO) }, envelope.ct, utf8(slotId));
         return true;
       } catch {
         return false;

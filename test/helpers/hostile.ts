@@ -59,7 +59,7 @@ export async function postRaw(deps: HostileDeps, to: string, plaintext: string, 
  * as 7.3 says; when it does not (or is too deep to re-encode), it is sealed as it is, unsigned.
  */
 async function sealRawV2(seed: Uint8Array, kid: string, recipientKey: Uint8Array, slotId: string, plaintext: string, keys: unknown): Promise<Uint8Array> {
-  const suite = hpkeSuite();
+  const suite = await hpkeSuite();
   const context = await suite.createSenderContext({ recipientPublicKey: await suite.kem.deserializePublicKey(recipientKey), info: utf8(MESSAGE_V2_INFO) });
   const enc = new Uint8Array(context.enc);
   let sealed = plaintext;

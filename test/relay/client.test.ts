@@ -7,7 +7,8 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { isPairError, type ErrorCode } from '../../src/core/errors.js';
-import { RelayClient, createRelayConnector, normaliseRelayUrl } from '../../src/relay/client.js';
+import { httpFetch } from '../../src/relay/transport.js';
+import { RelayClient, type RelayClientOptions, createRelayConnector, normaliseRelayUrl } from '../../src/relay/client.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { protocolVectors } from '../core/vectors.js';
 import { ENGINES, storeFor } from '../helpers/engines.js';
@@ -286,205 +287,213 @@ function answerLostOnce(): typeof fetch {
   };
 }
 
-describe('RelayClient retries and timeouts (scripted servers)', () => {
-  it('retries a 503 after its Retry-After and succeeds on the 201', async () => {
-    const server = await scriptedServer((_req, res, index) => {
-      if (index === 0) reply(res, 503, { error: { code: 'capacity', message: 'full' } }, { 'retry-after': '1' });
-      else reply(res, 201, OPENED);
-    });
-    try {
-      const started = Date.now();
-      const opened = await new RelayClient(server.url, { retries: 2 }).openHost();
-      const elapsed = Date.now() - started;
-      assert.equal(opened.nameplate, '47');
-      assert.equal(opened.expiresAt, Date.UTC(2026, 10, 25, 12, 10, 0));
-      assert.equal(server.requests(), 2);
-      assert.ok(elapsed >= 900, `waited ${elapsed} ms for Retry-After: 1`);
-      assert.ok(elapsed < 5_000, `waited ${elapsed} ms`);
-    } finally {
-      await server.close();
-    }
-  });
+/** Both transports the client runs on: the global fetch (VS Code's) and node:http (the CLI's, relay/transport.ts). */
+const TRANSPORTS: { name: string; transport: RelayClientOptions }[] = [
+  { name: 'the global fetch', transport: {} },
+  { name: 'node:http', transport: { fetch: httpFetch } },
+];
 
-  it('retries 429 with Retry-After: 0 at once, and network errors with backoff', async () => {
-    const server = await scriptedServer((req, res, index) => {
-      if (index === 0) reply(res, 429, { error: { code: 'rate_limited', message: 'slow down' } }, { 'retry-after': '0' });
-      else if (index === 1) req.socket.destroy(); // a connection reset mid-request
-      else reply(res, 201, { slot_id: SOME_ID, owner_token: SOME_TOKEN });
-    });
-    try {
-      const slot = await new RelayClient(server.url, { retries: 3 }).allocateSlot();
-      assert.deepEqual(slot, { slotId: SOME_ID, ownerToken: SOME_TOKEN });
-      assert.equal(server.requests(), 3);
-    } finally {
-      await server.close();
-    }
-  });
-
-  it('does not retry a long poll whose caller aborted, not even from a backoff wait', async () => {
-    const server = await scriptedServer((_req, res) => {
-      reply(res, 503, { error: { code: 'capacity', message: 'full' } }, { 'retry-after': '10' });
-    });
-    try {
-      const controller = new AbortController();
-      const started = Date.now();
-      const polling = new RelayClient(server.url, { retries: 3, maxRetryWaitMs: 60_000 }).get(SOME_ID, SOME_TOKEN, { after: 0, waitSeconds: 5, signal: controller.signal });
-      await until('the first attempt', () => server.requests() === 1);
-      controller.abort();
-      await rejectsWith(polling, 'cancelled');
-      assert.ok(Date.now() - started < 5_000, 'the 10 s Retry-After was cut short');
-      assert.equal(server.requests(), 1);
-    } finally {
-      await server.close();
-    }
-  });
-
-  it('gives up at once when Retry-After exceeds the retry budget', async () => {
-    const server = await scriptedServer((_req, res) => {
-      reply(res, 429, { error: { code: 'rate_limited', message: 'slow down' } }, { 'retry-after': '120' });
-    });
-    try {
-      const started = Date.now();
-      await rejectsWith(new RelayClient(server.url, { retries: 3, maxRetryWaitMs: 10_000 }).openHost(), 'rate_limited', /Retry in 120 s/);
-      assert.equal(server.requests(), 1);
-      assert.ok(Date.now() - started < 2_000);
-    } finally {
-      await server.close();
-    }
-  });
-
-  it('stops after the configured retries', async () => {
-    const server = await scriptedServer((_req, res) => {
-      reply(res, 503, { error: { code: 'capacity', message: 'still full' } }, { 'retry-after': '0' });
-    });
-    try {
-      await rejectsWith(new RelayClient(server.url, { retries: 2 }).openHost(), 'relay_full', /still full/);
-      assert.equal(server.requests(), 3);
-    } finally {
-      await server.close();
-    }
-  });
-
-  it('times out a silent relay as relay_unreachable, naming the URL, without retrying the timeout', async () => {
-    const server = await scriptedServer(() => {
-      // Never answers.
-    });
-    try {
-      const started = Date.now();
-      await rejectsWith(new RelayClient(server.url, { retries: 3, timeoutMs: 200 }).openHost(), 'relay_unreachable', new RegExp(`${server.url.replace(/\./g, '\\.')} did not answer`));
-      assert.ok(Date.now() - started < 3_000);
-      assert.equal(server.requests(), 1);
-    } finally {
-      await server.close();
-    }
-  });
-
-  it('gives a long poll its wait on top of the request timeout', async () => {
-    const server = await scriptedServer((_req, res) => {
-      setTimeout(() => {
-        reply(res, 200, { version: 4, expires_at: '2026-11-25T12:10:00.5+00:00', self: {}, peer: { done: '1', extra: 'ignored' } });
-      }, 600);
-    });
-    try {
-      const client = new RelayClient(server.url, { retries: 0, timeoutMs: 300 });
-      const view = await client.get(SOME_ID, SOME_TOKEN, { after: 3, waitSeconds: 1 });
-      assert.deepEqual(view, { version: 4, expiresAt: Date.UTC(2026, 10, 25, 12, 10, 0, 500), self: {}, peer: { done: '1' } });
-      await rejectsWith(client.get(SOME_ID, SOME_TOKEN), 'relay_unreachable', /did not answer/);
-    } finally {
-      await server.close();
-    }
-  });
-
-  it('reports an unreachable relay as relay_unreachable, naming the URL', async () => {
-    const server = await scriptedServer(() => undefined);
-    const url = server.url;
-    await server.close(); // nothing listens there now
-    await rejectsWith(new RelayClient(url, { retries: 1 }).openHost(), 'relay_unreachable', new RegExp(`${url.replace(/\./g, '\\.')}.*ECONNREFUSED`));
-  });
-
-  it('rejects malformed or oversized answers as relay_error', async () => {
-    const answers: [number, string | object, RegExp][] = [
-      [201, 'not json', /not JSON/],
-      [201, [1, 2], /not a JSON object/],
-      [201, { ...OPENED, token: 'short' }, /token/],
-      [201, { ...OPENED, nameplate: '07' }, /nameplate/],
-      [201, { ...OPENED, expires_at: 'tomorrow' }, /expires_at/],
-      [201, 'x'.repeat(300 * 1024), /over/],
-      [200, OPENED, /answered 200/],
-      [400, { error: { code: 'bad_request', message: 'role\u001b[31m is wrong' } }, /400 when asked to open a pairing: "role \[31m is wrong"$/],
-      [500, '<html>oops</html>', /500.*no error message/],
-    ];
-    let index = 0;
-    const server = await scriptedServer((_req, res) => {
-      const [status, body] = answers[index++]!;
-      reply(res, status, body);
-    });
-    try {
-      const client = new RelayClient(server.url, { retries: 0 });
-      for (const [, , message] of answers) await rejectsWith(client.openHost(), 'relay_error', message);
-    } finally {
-      await server.close();
-    }
-  });
-
-  it('rejects a view with a malformed version or field', async () => {
-    const views = [
-      { version: -1, expires_at: OPENED.expires_at, self: {}, peer: {} },
-      { version: 1, expires_at: OPENED.expires_at, self: [], peer: {} },
-      { version: 1, expires_at: OPENED.expires_at, self: {}, peer: { commit: 5 } },
-    ];
-    let index = 0;
-    const server = await scriptedServer((_req, res) => {
-      reply(res, 200, views[index++]);
-    });
-    try {
-      const client = new RelayClient(server.url, { retries: 0 });
-      for (const message of [/version/, /self/, /peer\.commit/]) await rejectsWith(client.get(SOME_ID, SOME_TOKEN), 'relay_error', message);
-    } finally {
-      await server.close();
-    }
-  });
-});
-
-describe('RelayClient never follows a redirect, and sends wait as an integer (scripted servers)', () => {
-  it('reports a 3xx as an error naming its status, and never contacts the address it points to', async () => {
-    const elsewhere = await scriptedServer((_req, res) => {
-      reply(res, 201, {});
-    });
-    const redirecting = await scriptedServer((_req, res, index) => {
-      res.writeHead([307, 308, 301, 302][index % 4] ?? 307, { location: `${elsewhere.url}/v1/slot/${SOME_ID}/messages` });
-      res.end();
-    });
-    try {
-      const client = new RelayClient(redirecting.url, { retries: 0 });
-      for (const status of [307, 308, 301, 302]) {
-        await rejectsWith(client.postMessage(SOME_ID, SOME_TOKEN, 'AAAA'), 'relay_error', new RegExp(`answered ${status} \\(a redirect\\) when asked to deliver a message; relay requests never follow redirects`));
+for (const { name, transport } of TRANSPORTS) {
+  describe(`RelayClient retries and timeouts (scripted servers, ${name})`, () => {
+    it('retries a 503 after its Retry-After and succeeds on the 201', async () => {
+      const server = await scriptedServer((_req, res, index) => {
+        if (index === 0) reply(res, 503, { error: { code: 'capacity', message: 'full' } }, { 'retry-after': '1' });
+        else reply(res, 201, OPENED);
+      });
+      try {
+        const started = Date.now();
+        const opened = await new RelayClient(server.url, { ...transport, retries: 2 }).openHost();
+        const elapsed = Date.now() - started;
+        assert.equal(opened.nameplate, '47');
+        assert.equal(opened.expiresAt, Date.UTC(2026, 10, 25, 12, 10, 0));
+        assert.equal(server.requests(), 2);
+        assert.ok(elapsed >= 900, `waited ${elapsed} ms for Retry-After: 1`);
+        assert.ok(elapsed < 5_000, `waited ${elapsed} ms`);
+      } finally {
+        await server.close();
       }
-      await rejectsWith(client.readMessages(SOME_ID, SOME_TOKEN, { after: 0 }), 'relay_error', /307 \(a redirect\)/);
-      assert.equal(elsewhere.requests(), 0, 'the redirect target was never contacted');
-    } finally {
-      await redirecting.close();
-      await elsewhere.close();
-    }
+    });
+
+    it('retries 429 with Retry-After: 0 at once, and network errors with backoff', async () => {
+      const server = await scriptedServer((req, res, index) => {
+        if (index === 0) reply(res, 429, { error: { code: 'rate_limited', message: 'slow down' } }, { 'retry-after': '0' });
+        else if (index === 1) req.socket.destroy(); // a connection reset mid-request
+        else reply(res, 201, { slot_id: SOME_ID, owner_token: SOME_TOKEN });
+      });
+      try {
+        const slot = await new RelayClient(server.url, { ...transport, retries: 3 }).allocateSlot();
+        assert.deepEqual(slot, { slotId: SOME_ID, ownerToken: SOME_TOKEN });
+        assert.equal(server.requests(), 3);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('does not retry a long poll whose caller aborted, not even from a backoff wait', async () => {
+      const server = await scriptedServer((_req, res) => {
+        reply(res, 503, { error: { code: 'capacity', message: 'full' } }, { 'retry-after': '10' });
+      });
+      try {
+        const controller = new AbortController();
+        const started = Date.now();
+        const polling = new RelayClient(server.url, { ...transport, retries: 3, maxRetryWaitMs: 60_000 }).get(SOME_ID, SOME_TOKEN, { after: 0, waitSeconds: 5, signal: controller.signal });
+        await until('the first attempt', () => server.requests() === 1);
+        controller.abort();
+        await rejectsWith(polling, 'cancelled');
+        assert.ok(Date.now() - started < 5_000, 'the 10 s Retry-After was cut short');
+        assert.equal(server.requests(), 1);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('gives up at once when Retry-After exceeds the retry budget', async () => {
+      const server = await scriptedServer((_req, res) => {
+        reply(res, 429, { error: { code: 'rate_limited', message: 'slow down' } }, { 'retry-after': '120' });
+      });
+      try {
+        const started = Date.now();
+        await rejectsWith(new RelayClient(server.url, { ...transport, retries: 3, maxRetryWaitMs: 10_000 }).openHost(), 'rate_limited', /Retry in 120 s/);
+        assert.equal(server.requests(), 1);
+        assert.ok(Date.now() - started < 2_000);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('stops after the configured retries', async () => {
+      const server = await scriptedServer((_req, res) => {
+        reply(res, 503, { error: { code: 'capacity', message: 'still full' } }, { 'retry-after': '0' });
+      });
+      try {
+        await rejectsWith(new RelayClient(server.url, { ...transport, retries: 2 }).openHost(), 'relay_full', /still full/);
+        assert.equal(server.requests(), 3);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('times out a silent relay as relay_unreachable, naming the URL, without retrying the timeout', async () => {
+      const server = await scriptedServer(() => {
+        // Never answers.
+      });
+      try {
+        const started = Date.now();
+        await rejectsWith(new RelayClient(server.url, { ...transport, retries: 3, timeoutMs: 200 }).openHost(), 'relay_unreachable', new RegExp(`${server.url.replace(/\./g, '\\.')} did not answer`));
+        assert.ok(Date.now() - started < 3_000);
+        assert.equal(server.requests(), 1);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('gives a long poll its wait on top of the request timeout', async () => {
+      const server = await scriptedServer((_req, res) => {
+        setTimeout(() => {
+          reply(res, 200, { version: 4, expires_at: '2026-11-25T12:10:00.5+00:00', self: {}, peer: { done: '1', extra: 'ignored' } });
+        }, 600);
+      });
+      try {
+        const client = new RelayClient(server.url, { ...transport, retries: 0, timeoutMs: 300 });
+        const view = await client.get(SOME_ID, SOME_TOKEN, { after: 3, waitSeconds: 1 });
+        assert.deepEqual(view, { version: 4, expiresAt: Date.UTC(2026, 10, 25, 12, 10, 0, 500), self: {}, peer: { done: '1' } });
+        await rejectsWith(client.get(SOME_ID, SOME_TOKEN), 'relay_unreachable', /did not answer/);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('reports an unreachable relay as relay_unreachable, naming the URL', async () => {
+      const server = await scriptedServer(() => undefined);
+      const url = server.url;
+      await server.close(); // nothing listens there now
+      await rejectsWith(new RelayClient(url, { ...transport, retries: 1 }).openHost(), 'relay_unreachable', new RegExp(`${url.replace(/\./g, '\\.')}.*ECONNREFUSED`));
+    });
+
+    it('rejects malformed or oversized answers as relay_error', async () => {
+      const answers: [number, string | object, RegExp][] = [
+        [201, 'not json', /not JSON/],
+        [201, [1, 2], /not a JSON object/],
+        [201, { ...OPENED, token: 'short' }, /token/],
+        [201, { ...OPENED, nameplate: '07' }, /nameplate/],
+        [201, { ...OPENED, expires_at: 'tomorrow' }, /expires_at/],
+        [201, 'x'.repeat(300 * 1024), /over/],
+        [200, OPENED, /answered 200/],
+        [400, { error: { code: 'bad_request', message: 'role\u001b[31m is wrong' } }, /400 when asked to open a pairing: "role \[31m is wrong"$/],
+        [500, '<html>oops</html>', /500.*no error message/],
+      ];
+      let index = 0;
+      const server = await scriptedServer((_req, res) => {
+        const [status, body] = answers[index++]!;
+        reply(res, status, body);
+      });
+      try {
+        const client = new RelayClient(server.url, { ...transport, retries: 0 });
+        for (const [, , message] of answers) await rejectsWith(client.openHost(), 'relay_error', message);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it('rejects a view with a malformed version or field', async () => {
+      const views = [
+        { version: -1, expires_at: OPENED.expires_at, self: {}, peer: {} },
+        { version: 1, expires_at: OPENED.expires_at, self: [], peer: {} },
+        { version: 1, expires_at: OPENED.expires_at, self: {}, peer: { commit: 5 } },
+      ];
+      let index = 0;
+      const server = await scriptedServer((_req, res) => {
+        reply(res, 200, views[index++]);
+      });
+      try {
+        const client = new RelayClient(server.url, { ...transport, retries: 0 });
+        for (const message of [/version/, /self/, /peer\.commit/]) await rejectsWith(client.get(SOME_ID, SOME_TOKEN), 'relay_error', message);
+      } finally {
+        await server.close();
+      }
+    });
   });
 
-  it('sends wait as a whole number of seconds, rounded down (PROTOCOL.md section 3)', async () => {
-    const targets: string[] = [];
-    const server = await scriptedServer((req, res) => {
-      targets.push(req.url ?? '');
-      if ((req.url ?? '').startsWith('/v1/slot/')) reply(res, 200, { messages: [], last_seq: 0 });
-      else reply(res, 200, { version: 0, expires_at: '2026-11-25T12:10:00Z', self: {}, peer: {} });
+  describe(`RelayClient never follows a redirect, and sends wait as an integer (scripted servers, ${name})`, () => {
+    it('reports a 3xx as an error naming its status, and never contacts the address it points to', async () => {
+      const elsewhere = await scriptedServer((_req, res) => {
+        reply(res, 201, {});
+      });
+      const redirecting = await scriptedServer((_req, res, index) => {
+        res.writeHead([307, 308, 301, 302][index % 4] ?? 307, { location: `${elsewhere.url}/v1/slot/${SOME_ID}/messages` });
+        res.end();
+      });
+      try {
+        const client = new RelayClient(redirecting.url, { ...transport, retries: 0 });
+        for (const status of [307, 308, 301, 302]) {
+          await rejectsWith(client.postMessage(SOME_ID, SOME_TOKEN, 'AAAA'), 'relay_error', new RegExp(`answered ${status} \\(a redirect\\) when asked to deliver a message; relay requests never follow redirects`));
+        }
+        await rejectsWith(client.readMessages(SOME_ID, SOME_TOKEN, { after: 0 }), 'relay_error', /307 \(a redirect\)/);
+        assert.equal(elsewhere.requests(), 0, 'the redirect target was never contacted');
+      } finally {
+        await redirecting.close();
+        await elsewhere.close();
+      }
     });
-    try {
-      const client = new RelayClient(server.url, { retries: 0 });
-      await client.readMessages(SOME_ID, SOME_TOKEN, { after: 0, waitSeconds: 4.867 });
-      await client.get(SOME_ID, SOME_TOKEN, { after: 0, waitSeconds: 0.9 });
-      assert.deepEqual(targets, [`/v1/slot/${SOME_ID}/messages?after=0&wait=4`, `/v1/pair/${SOME_ID}?after=0&wait=0`]);
-    } finally {
-      await server.close();
-    }
+
+    it('sends wait as a whole number of seconds, rounded down (PROTOCOL.md section 3)', async () => {
+      const targets: string[] = [];
+      const server = await scriptedServer((req, res) => {
+        targets.push(req.url ?? '');
+        if ((req.url ?? '').startsWith('/v1/slot/')) reply(res, 200, { messages: [], last_seq: 0 });
+        else reply(res, 200, { version: 0, expires_at: '2026-11-25T12:10:00Z', self: {}, peer: {} });
+      });
+      try {
+        const client = new RelayClient(server.url, { ...transport, retries: 0 });
+        await client.readMessages(SOME_ID, SOME_TOKEN, { after: 0, waitSeconds: 4.867 });
+        await client.get(SOME_ID, SOME_TOKEN, { after: 0, waitSeconds: 0.9 });
+        assert.deepEqual(targets, [`/v1/slot/${SOME_ID}/messages?after=0&wait=4`, `/v1/pair/${SOME_ID}?after=0&wait=0`]);
+      } finally {
+        await server.close();
+      }
+    });
   });
-});
+}
 
 describe('relay URLs', () => {
   it('normalises http(s) URLs', () => {
