@@ -16,7 +16,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-import { LOCAL_RELAY_RECORD_FILE } from '../../src/node/localRelay.js';
+import { localRelayRecordFile, localRelayStateDir } from '../../src/node/localRelay.js';
 import { Pids, freePort } from '../helpers/relayProcess.js';
 import { makeSide } from '../helpers/sides.js';
 import { errorCodeOf, errorOf, sessionOf, textOf } from './agents.js';
@@ -183,7 +183,7 @@ describe('an MCP client that starts agent-pair mcp for each call', () => {
     const env = { AGENT_PAIR_LOCAL_RELAY_PORT: String(port) };
     assert.equal((await oneCall(home, env, 'identity_init', { handle: 'alice' })).isError, undefined);
     const hosted = sessionOf(await oneCall(home, env, 'pair_host'));
-    const record = JSON.parse(await readFile(join(home, LOCAL_RELAY_RECORD_FILE), 'utf8')) as { pid: number; url: string };
+    const record = JSON.parse(await readFile(join(localRelayStateDir(), localRelayRecordFile(port)), 'utf8')) as { pid: number; url: string };
     pids.add(record.pid);
     assert.equal(record.url, `http://127.0.0.1:${port}`);
 
