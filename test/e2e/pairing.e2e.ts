@@ -94,9 +94,10 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
       userDataDir: join(dir, 'user-data'),
       extensionsDir: join(dir, 'extensions'),
       vsixPaths: [packageHelperExtension(), vsixUnderTest ?? ''],
-      // One Agent Pair home for both, as for two windows of one OS user: the local relay's
-      // record lives there (and not in the developer's ~/.agent-pair).
-      env: { AGENT_PAIR_E2E_RESULTS_DIR: resultsDir, AGENT_PAIR_HOME: join(root, 'agent-pair-home') },
+      // One Agent Pair home and one state directory for both, as for two windows of one OS user:
+      // the local relay's SQLite file and its process record live in the state directory (and
+      // not in the developer's ~/.agent-pair or ~/.local/state).
+      env: { AGENT_PAIR_E2E_RESULTS_DIR: resultsDir, AGENT_PAIR_HOME: join(root, 'agent-pair-home'), AGENT_PAIR_STATE_DIR: join(root, 'agent-pair-state') },
       // Port forwarding notices ("Your application running on port … is available") would cover
       // the notifications the test reads.
       settings: { 'agentPair.relayUrl': relay.url, 'agentPair.handle': name, 'remote.autoForwardPorts': false },
