@@ -476,6 +476,24 @@ export async function answerDialog(page: Page, text: string | RegExp, button: st
 }
 
 /**
+ * Closes whatever modal dialog is open (Escape is its Cancel), saying which on stderr: a dialog
+ * a scenario left behind, or one that opened late (VS Code's own, such as a sign-in), makes the
+ * whole workbench inert for the next one. Resolves the messages of the dialogs it closed.
+ */
+export async function closeDialogs(page: Page): Promise<string[]> {
+  const closed: string[] = [];
+  const dialog = page.locator('.monaco-dialog-box').first();
+  for (let tries = 0; tries < 3 && (await dialog.isVisible()); tries++) {
+    const message = (await dialog.locator('.dialog-message-text').innerText().catch(() => '')).trim();
+    process.stderr.write(`e2e: closing a dialog left open: ${JSON.stringify(message)}\n`);
+    closed.push(message);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+  }
+  return closed;
+}
+
+/**
  * A screenshot of the whole page into test-results/e2e/<name>.png; returns the path. Transitions
  * are run to their end first, so a notification that just appeared is not caught half faded in
  * (README.vscode.md shows some of these).

@@ -23,6 +23,7 @@ import { until } from '../helpers/until.js';
 import { COMMANDS, conversationTitle, sasPanelTitle, STATUS_ITEM_ID, UNREAD_ITEM_ID } from '../../src/vscode/ids.js';
 import {
   answerDialog,
+  closeDialogs,
   answerInputBox,
   ensureCodeServer,
   executeCommandWithArgs,
@@ -240,15 +241,16 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
   /** A test body that leaves screenshots of both windows behind when it fails. */
   function scenario(name: string, body: () => Promise<void>): () => Promise<void> {
     return async () => {
-      // Each scenario starts with no panels (an old panel could carry a reused nameplate) and
-      // no notifications in either window.
-      for (const instance of instances) {
-        // A menu or dialog a failed scenario left open makes the workbench inert: close it first.
-        await instance.page.keyboard.press('Escape');
-        await runCommand(instance.page, 'View: Close All Editors');
-        await dismissNotifications(instance.page);
-      }
       try {
+        // Each scenario starts with no panels (an old panel could carry a reused nameplate) and
+        // no notifications in either window.
+        for (const instance of instances) {
+          // A menu or dialog a failed scenario left open makes the workbench inert: close it first.
+          await instance.page.keyboard.press('Escape');
+          await closeDialogs(instance.page);
+          await runCommand(instance.page, 'View: Close All Editors');
+          await dismissNotifications(instance.page);
+        }
         await body();
       } catch (error) {
         for (const instance of instances) await screenshot(instance.page, `pairing-failed-${name}-${instance.name}`).catch(() => undefined);
