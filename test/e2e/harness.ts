@@ -375,9 +375,21 @@ export function quickInput(page: Page): Locator {
 /** Runs a command by its palette label ("Category: Title"), like a person pressing F1. */
 export async function runCommand(page: Page, label: string): Promise<void> {
   const input = quickInput(page);
-  await page.keyboard.press('F1');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`>${label}`);
+  // A modal dialog that opens just after F1 (VS Code's own, late) hides the palette and makes it
+  // inert: close it and open the palette again, a few times, before failing.
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('F1');
+    try {
+      await input.waitFor({ state: 'visible', timeout: 10_000 });
+      await input.fill(`>${label}`, { timeout: 10_000 });
+      break;
+    } catch (error) {
+      if (attempt === 3) throw error;
+      process.stderr.write(`e2e: the command palette was not usable for ${JSON.stringify(label)}; closing dialogs and trying again\n`);
+      await closeDialogs(page);
+      await page.keyboard.press('Escape');
+    }
+  }
   await quickPick(page, label);
 }
 
