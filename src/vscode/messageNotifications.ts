@@ -31,8 +31,12 @@ export interface NotifierMessaging {
   peer(fingerprint: string): Promise<PinnedPeer | undefined>;
   decideMove(fingerprint: string, decision: 'accept' | 'refuse', shownRelayUrl: string): Promise<void>;
 }
-/** Messages from one peer stored within this long of each other make one notification (or one hand-over to the agent). */
-export const NOTIFY_COALESCE_MS = 250;
+/**
+ * Messages from one peer stored within this long of each other make one notification (or one
+ * hand-over to the agent). A second, not less: on a loaded machine storing one message of a burst
+ * pulled together took over 250 ms, and the person got one notification per message.
+ */
+export const NOTIFY_COALESCE_MS = 1_000;
 
 interface Pending {
   peer: PeerRef;

@@ -32,6 +32,7 @@ import { until } from '../helpers/until.js';
 const standIn = new URL('./fakeVscode.ts', import.meta.url).href;
 register(`data:text/javascript,${encodeURIComponent(`export async function resolve(specifier, context, next) { return specifier === 'vscode' ? { url: ${JSON.stringify(standIn)}, shortCircuit: true } : next(specifier, context); }`)}`);
 const extension = await import('../../src/vscode/extension.js');
+const { NOTIFY_COALESCE_MS } = await import('../../src/vscode/messageNotifications.js');
 
 type Context = ReturnType<typeof fakeContext>;
 
@@ -161,7 +162,7 @@ describe('messages in the extension, over a stand-in vscode and a real relay', (
     const notice = await until('the notification', () => fake.messages.find((message) => message.text.startsWith('Agent Pair: bob wrote')));
     assert.equal(notice.text, 'Agent Pair: bob wrote 3 messages; the last: “three”');
     await until('3 unread in the status bar', () => fake.statusItems.find((item) => item.id === UNREAD_ITEM_ID && item.visible && item.text === '$(mail) 3 unread'));
-    await sleep(300);
+    await sleep(NOTIFY_COALESCE_MS + 300);
     assert.equal(fake.messages.filter((message) => message.text.startsWith('Agent Pair: bob wrote')).length, 1);
   });
 
