@@ -65,8 +65,14 @@ export function claimPidFile(path: string, options: PidFileOptions): boolean {
     const holder = readPidFile(path);
     if (holder === options.pid) return options.ownFileIsOurs;
     if (holder !== undefined && options.alive(holder)) return false;
-    // An empty file this young is another process between creating it and writing its pid.
-    if (holder === undefined && ageMs(path) < PID_WRITE_GRACE_MS) return false;
+    if (holder === undefined) {
+      const age = ageMs(path);
+      // Gone since the open: its holder released it. Try again, never unlink: by now another
+      // process may have made a new one, and removing that would let two hold the lock at once.
+      if (age === Infinity) continue;
+      // An empty file this young is another process between creating it and writing its pid.
+      if (age < PID_WRITE_GRACE_MS) return false;
+    }
     try {
       unlinkSync(path);
     } catch {
