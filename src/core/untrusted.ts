@@ -65,7 +65,7 @@ export function jsonNesting(value: unknown, max: number = MAX_JSON_NESTING): num
  */
 const INVISIBLES = /[\u200b\u2060-\u2064\ufeff\u{e0000}-\u{e007f}]/gu;
 /** What a line splitter may cut at inside JSON text, and the invisibles: both written as escapes. */
-const HIDDEN_IN_JSON = /[\u2028\u2029\u0085\u200b\u2060-\u2064\ufeff\u{e0000}-\u{e007f}]/gu;
+const HIDDEN_IN_JSON = new RegExp(`[\\u2028\\u2029\\u0085]|${INVISIBLES.source}`, 'gu');
 
 /** `character`'s UTF-16 code units as \\uXXXX escapes (two for a character past U+FFFF). */
 function unicodeEscapes(character: string): string {
