@@ -1,7 +1,10 @@
 // Bundles every shipped entry point into a dist/ emptied first (no stale file, source map or
 // .vsix survives a build). The extension is CommonJS with `vscode` external (the extension host
-// provides it), in two bundles: dist/extension.cjs, loaded at every startup, and dist/mcp.cjs,
-// the MCP server with its SDK and zod, loaded only when VS Code starts the server. The CLI and
+// provides it), in three bundles: dist/extension.cjs, the shell VS Code loads at activation
+// (commands, join links and the MCP provider registered, each forwarding to the window);
+// dist/extension-window.cjs, the window's Agent Pair (the store, pairing, messaging, crypto),
+// which the shell requires right after activation; and dist/mcp.cjs, the MCP server with its
+// SDK and zod, loaded only when VS Code starts the server. The CLI and
 // the standalone relay are ESM for Node. Everything else, @noble/* and the MCP SDK included, is
 // bundled, so the .vsix and the CLI need no node_modules at run time. Every bundle is minified.
 import { chmodSync, copyFileSync, rmSync } from 'node:fs';
@@ -32,17 +35,17 @@ const esmRequireShim =
 const SRC = resolve('src');
 const SHARED_DIRS = ['core', 'node', 'relay'];
 
-/** In the extension bundle: the MCP entry is not bundled but required from dist/mcp.cjs when first imported. */
-const mcpApart = {
-  name: 'mcp-apart',
+/** A module that is not bundled but required from `bundle` (beside this one) when first imported. */
+const apart = (module, bundle) => ({
+  name: `${module}-apart`,
   setup(context) {
-    context.onResolve({ filter: /\/mcpEntry\.js$/ }, () => ({ path: './mcp.cjs', external: true }));
+    context.onResolve({ filter: new RegExp(`^\\./${module}\\.js$`) }, () => ({ path: `./${bundle}`, external: true }));
   },
-};
+});
 
 /**
- * In the MCP bundle: every import of src/core, src/node or src/relay is the extension bundle's
- * own module (exported as __agentPairShared, see src/vscode/sharedModules.ts), not a second copy.
+ * In the MCP bundle: every import of src/core, src/node or src/relay is the window bundle's own
+ * module (exported as __agentPairShared, see src/vscode/sharedModules.ts), not a second copy.
  */
 const coreFromExtension = {
   name: 'core-from-extension',
@@ -53,8 +56,8 @@ const coreFromExtension = {
       return SHARED_DIRS.includes(key.split('/')[0]) ? { path: key, namespace: 'agent-pair-shared' } : undefined;
     });
     context.onLoad({ filter: /.*/, namespace: 'agent-pair-shared' }, (args) => ({
-      contents: `const shared = require('./extension.cjs').__agentPairShared[${JSON.stringify(args.path)}];
-if (shared === undefined) throw new Error(${JSON.stringify(`dist/extension.cjs does not share src/${args.path}: add it to src/vscode/sharedModules.ts`)});
+      contents: `const shared = require('./extension-window.cjs').__agentPairShared[${JSON.stringify(args.path)}];
+if (shared === undefined) throw new Error(${JSON.stringify(`dist/extension-window.cjs does not share src/${args.path}: add it to src/vscode/sharedModules.ts`)});
 module.exports = shared;`,
       loader: 'js',
     }));
@@ -63,7 +66,8 @@ module.exports = shared;`,
 
 rmSync(outdir, { recursive: true, force: true });
 await Promise.all([
-  build({ ...shared, entryPoints: ['src/vscode/extension.ts'], outfile: `${outdir}/extension.cjs`, format: 'cjs', external: ['vscode'], plugins: [mcpApart] }),
+  build({ ...shared, entryPoints: ['src/vscode/extension.ts'], outfile: `${outdir}/extension.cjs`, format: 'cjs', external: ['vscode'], plugins: [apart('window', 'extension-window.cjs')] }),
+  build({ ...shared, entryPoints: ['src/vscode/window.ts'], outfile: `${outdir}/extension-window.cjs`, format: 'cjs', external: ['vscode'], plugins: [apart('mcpEntry', 'mcp.cjs')] }),
   build({ ...shared, entryPoints: ['src/vscode/mcpEntry.ts'], outfile: `${outdir}/mcp.cjs`, format: 'cjs', external: ['vscode'], plugins: [coreFromExtension] }),
   // The CLI is split: dist/cli.mjs holds the command line and imports each command's code from
   // dist/cli-*.mjs when that command runs (see src/cli/main.ts), so a command loads only

@@ -1,20 +1,28 @@
-// Loads the built extension bundle in a fresh Node process against a stub of the `vscode`
-// module and times (1) loading the module (require of dist/extension.cjs: parse, compile and
-// top-level code) and (2) its activate() against a stub ExtensionContext. This is NOT a VS Code
-// extension host: the stub answers every API call at once (an in-memory SecretStorage and
-// Mementos, everything else a no-op), so (2) is the extension's own work during activation,
-// without VS Code's. Prints one JSON line. Argument: the bundle path.
+// Loads the built extension in a fresh Node process against a stub of the `vscode` module and
+// times (1) loading the module VS Code loads (require of dist/extension.cjs: parse, compile and
+// top-level code), (2) its activate() against a stub ExtensionContext, and what runs once
+// activation is over: (3) loading the window's bundle (dist/extension-window.cjs, beside it) and
+// (4) opening the window's Agent Pair from it (openWindow, which activate() schedules). This is
+// NOT a VS Code extension host: the stub answers every API call at once (an in-memory
+// SecretStorage and Mementos, everything else a no-op), so (2) and (4) are the extension's own
+// work, without VS Code's. Prints one JSON line. Argument: the path of dist/extension.cjs.
 
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Module, { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 
 export interface ActivationRun {
   moduleLoadMs: number;
-  /** Absent if activate() threw against the stub; `activateError` then says why. */
+  /** Absent if activate() or opening the window threw against the stub; `activateError` then says why. */
   activateMs?: number;
+  windowLoadMs?: number;
+  windowOpenMs?: number;
   activateError?: string;
 }
+
+/** The window's bundle, beside dist/extension.cjs (esbuild.mjs). */
+const WINDOW_BUNDLE = 'extension-window.cjs';
 
 /**
  * Any property, call or construction yields another stub, so code that registers commands,
@@ -92,9 +100,9 @@ function extensionContext(extensionPath: string): unknown {
 
 /**
  * The `vscode` module. esbuild's CommonJS interop copies the module's own property names onto
- * its namespace object, so the names the bundle uses (`vscode.window`, ...) must be own
- * properties; they are read from the sources in the bundle's source map (the bundle itself is
- * minified, its names shortened).
+ * its namespace object, so the names the bundles use (`vscode.window`, ...) must be own
+ * properties; they are read from the sources in the bundles' source maps (the bundles themselves
+ * are minified, their names shortened).
  */
 function vscodeStub(bundleText: string): unknown {
   const namespace: Record<string, unknown> = {};
@@ -104,8 +112,9 @@ function vscodeStub(bundleText: string): unknown {
 
 const bundlePath = process.argv[2];
 if (bundlePath === undefined) throw new Error('activationProcess: expected the path of dist/extension.cjs');
-const sourceMap = JSON.parse(readFileSync(`${bundlePath}.map`, 'utf8')) as { sourcesContent?: (string | null)[] };
-const vscodeStubModule = vscodeStub((sourceMap.sourcesContent ?? []).join('\n'));
+const windowBundlePath = join(dirname(bundlePath), WINDOW_BUNDLE);
+const sourcesOf = (bundle: string): string => ((JSON.parse(readFileSync(`${bundle}.map`, 'utf8')) as { sourcesContent?: (string | null)[] }).sourcesContent ?? []).join('\n');
+const vscodeStubModule = vscodeStub(`${sourcesOf(bundlePath)}\n${sourcesOf(windowBundlePath)}`);
 const loader = Module as unknown as { _load: (request: string, parent: unknown, isMain: boolean) => unknown };
 const originalLoad = loader._load.bind(Module);
 loader._load = (request, parent, isMain) => (request === 'vscode' ? vscodeStubModule : originalLoad(request, parent, isMain));
@@ -114,11 +123,22 @@ const require = createRequire(import.meta.url);
 const loadStarted = performance.now();
 const extension = require(bundlePath) as { activate?: (context: unknown) => unknown; deactivate?: () => unknown };
 const run: ActivationRun = { moduleLoadMs: performance.now() - loadStarted };
+const extensionPath = bundlePath.replace(/\/dist\/[^/]+$/, '');
 try {
-  if (typeof extension.activate !== 'function') throw new Error('the bundle exports no activate()');
+  if (typeof extension.activate !== 'function' || typeof extension.deactivate !== 'function') throw new Error('the bundle exports no activate() or deactivate()');
   const activateStarted = performance.now();
-  await extension.activate(extensionContext(bundlePath.replace(/\/dist\/[^/]+$/, '')));
+  await extension.activate(extensionContext(extensionPath));
   run.activateMs = performance.now() - activateStarted;
+  // activate() opens the window once it returned; timed here in its two steps instead, in a
+  // context of its own (the shell, deactivated, opens nothing).
+  await extension.deactivate();
+  const windowLoadStarted = performance.now();
+  const window = require(windowBundlePath) as { openWindow?: (context: unknown, shell: unknown) => unknown };
+  run.windowLoadMs = performance.now() - windowLoadStarted;
+  if (typeof window.openWindow !== 'function') throw new Error(`${WINDOW_BUNDLE} exports no openWindow()`);
+  const openStarted = performance.now();
+  window.openWindow(extensionContext(extensionPath), { log: deepStub(), version: '0.0.0' });
+  run.windowOpenMs = performance.now() - openStarted;
 } catch (error) {
   run.activateError = error instanceof Error ? error.message : String(error);
 }

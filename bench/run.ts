@@ -207,6 +207,13 @@ const rows: Row[] = [
         extension.activate
           ? timed(extension.activate, 'extension: activate() against a vscode stub', 'not an extension host: the stub answers at once')
           : { metric: 'extension: activate() against a vscode stub', median: 'failed', unit: '', note: extension.activateError ?? '' },
+        { metric: 'extension window bundle dist/extension-window.cjs', median: extension.windowBundleBytes, unit: 'bytes', note: 'loaded once activation is over' },
+        ...(extension.windowLoad && extension.windowOpen
+          ? [
+              timed(extension.windowLoad, 'extension: window bundle load (require), after activation', `fresh process, ${extension.windowLoad.runs} runs`),
+              timed(extension.windowOpen, 'extension: the window opens (openWindow) against the stub', 'store, runners, messaging; the first pull starts here'),
+            ]
+          : []),
       ]
     : [{ metric: 'extension bundle and activation', median: 'n/a', unit: '', note: 'dist/extension.cjs not built (src/vscode/extension.ts missing or build failed)' }]),
 ];

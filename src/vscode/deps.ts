@@ -6,6 +6,7 @@ import type { SessionDeps } from '../core/session.js';
 import type { SessionStore } from '../core/store.js';
 import type { RelayChoice } from '../node/localRelay.js';
 import type { PairingRunners } from '../core/pairing.js';
+import type { CommandTable } from './commandTable.js';
 import type { PairingPresenter } from './pairingUi.js';
 import type { SasPanels } from './sasPanel.js';
 
@@ -23,4 +24,6 @@ export interface ExtensionDeps {
   log: vscode.LogOutputChannel;
   /** `agentPair.handle`, or the OS user name sanitised: what the handle prompt suggests. */
   suggestedHandle: () => string;
+  /** Where the commands' handlers go (ui.ts's registerCommand): the shell's registrations run them. */
+  commands: CommandTable;
 }

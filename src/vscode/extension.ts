@@ -1,262 +1,60 @@
-// The composition root: builds the window's one SessionStore over VS Code's storage, the relay
-// choice, the pairing runners (core) and what renders their events, the SAS panels, the status bar, the MCP provider, the join link
-// handler and the commands, and hands every disposable to the extension context. Nothing here
-// talks to the network on activation: restoring pairings in flight reads local state only; the
-// relay and the MCP server start when first needed. The local relay runs in a process of its
-// own that outlives this window (node/localRelay.ts), so deactivating leaves it running.
+// The extension's entry (package.json's main): what activation must do before it returns, and
+// nothing more. It registers every command, the join link handler and the MCP server definition
+// provider, each of which forwards to the window's Agent Pair (window.ts), and opens that right
+// after activation from a bundle of its own (dist/extension-window.cjs, esbuild.mjs): the
+// store, the pairing and messaging code, the crypto (noble, HPKE) and the mailbox are parsed and
+// run then, not while VS Code waits for activate(). This module imports only `vscode` and
+// modules that keep no state (ids.ts, mcpProvider.ts), never src/core, src/node or src/relay:
+// those exist once, in the window's bundle (test/vscode/bundles.test.ts checks).
 
-import { nodeCrypto } from '../node/lazyCrypto.js';
-import { setMaxListeners } from 'node:events';
 import * as vscode from 'vscode';
-import { PairingRunners } from '../core/pairing.js';
-import { SessionStore } from '../core/store.js';
-import { installNativeCurves } from '../node/nativeCurves.js';
-import { defaultHome, systemClock, systemRandom } from '../node/system.js';
-import { createRelayConnector } from '../relay/client.js';
-import { COMMANDS, SETTINGS } from './ids.js';
-import { registerAbortPairing } from './commands/abortPairing.js';
-import { registerCopyCode } from './commands/copyCode.js';
-import { registerCopyJoinLink } from './commands/copyJoinLink.js';
-import { registerFinalizePairing } from './commands/finalizePairing.js';
-import { registerForgetPeer } from './commands/forgetPeer.js';
-import { registerHostPairing } from './commands/hostPairing.js';
-import { registerJoinPairing } from './commands/joinPairing.js';
-import { registerListPeers } from './commands/listPeers.js';
-import { registerSetUpIdentity } from './commands/setUpIdentity.js';
-import { registerShowIdentity } from './commands/showIdentity.js';
-import { registerShowLog } from './commands/showLog.js';
-import { registerShowSessions } from './commands/showSessions.js';
-import { registerStartRelay } from './commands/startRelay.js';
-import { registerStopRelay } from './commands/stopRelay.js';
-import { registerVerifySas } from './commands/verifySas.js';
-import { registerMessageCommands } from './commands/messages.js';
-import { ConversationPanels } from './conversationPanel.js';
-import { MessageNotifier } from './messageNotifications.js';
-import { WindowMessaging, budgetSetting, lossGraceSettingMs } from './messaging.js';
-import { AgentHandover } from './agentHandover.js';
-import { registerRuleCommands } from './commands/peerRules.js';
-import type { BudgetLimits } from '../core/rules.js';
-import { PeersView } from './peersView.js';
-import { UnreadStatusItem } from './unreadStatus.js';
-import type { ExtensionDeps } from './deps.js';
-import { type RelayChoiceOptions, RelayChoice, localRelayStateDir, nodeScriptCommand, startingLocalRelay } from '../node/localRelay.js';
-import { localRelayLogLine } from './relayWords.js';
-import { watchExpiry } from './expiryWatch.js';
-import { suggestedHandle } from './identityPrompt.js';
-import { type McpEndpoint, registerMcpProvider } from './mcpProvider.js';
-import { PairingPresenter } from './pairingUi.js';
-import { SasPanels } from './sasPanel.js';
-import { SHARED_MODULES } from './sharedModules.js';
-import { SessionStatusBar } from './statusBar.js';
-import { extensionStores, moveOutOfGlobalState } from './storage.js';
-import { registerJoinLinkHandler } from './uriHandler.js';
-import { errorMessage } from '../core/errors.js';
-import { isTerminal } from '../core/vocabulary.js';
+import { COMMANDS } from './ids.js';
+import { registerMcpProvider } from './mcpProvider.js';
+import type { AgentPairWindow } from './window.js';
 
-/** Work that must finish before the window goes: closing the MCP server (never the local relay). */
+/** Work that must finish before the window goes: closing the MCP server and the pull (never the local relay). */
 let shutdown: (() => Promise<void>) | undefined;
 
-/**
- * For tests in plain Node only: where the local relay listens and how its process runs (the
- * real ones are port 8771 and dist/relay.mjs, which needs a build).
- */
-export const localRelayOverrides: Partial<Pick<RelayChoiceOptions, 'port' | 'relayCommand' | 'idleExitSeconds'>> = {};
-
 export function activate(context: vscode.ExtensionContext): void {
-  // Ed25519 and X25519 on node:crypto and WebCrypto instead of noble's JavaScript.
-  installNativeCurves();
   const log = vscode.window.createOutputChannel('Agent Pair', { log: true });
   context.subscriptions.push(log);
-
-  const relays = new RelayChoice({
-    configuredUrl: () => vscode.workspace.getConfiguration(SETTINGS.section).get<string>(SETTINGS.relayUrl, ''),
-    onEvent: (event) => {
-      log.info(localRelayLogLine(event));
-    },
-    stateDir: localRelayStateDir(),
-    relayCommand: nodeScriptCommand(vscode.Uri.joinPath(context.extensionUri, 'dist', 'relay.mjs').fsPath),
-    ...localRelayOverrides,
-  });
-  const core: ExtensionDeps['core'] = {
-    ...extensionStores(context),
-    random: systemRandom,
-    clock: systemClock,
-    relays: startingLocalRelay(createRelayConnector(), relays),
-  };
-  const store = new SessionStore(core);
-
-  const runners = new PairingRunners({
-    store,
-    clock: systemClock,
-    log: (line) => {
-      log.warn(line);
-    },
-    relayLost: async (relayUrl) => {
-      // The shared local relay's process stopped (idle exit, Stop Local Relay, killed): start
-      // a new one (or find the one a racing window started). Pairings in flight through the old
-      // one are gone with it and end as expired.
-      if (relays.isLocal(relayUrl)) await relays.ensureLocal();
-    },
-  });
-  // Every pairing in flight listens on it; that is not a leak.
-  setMaxListeners(0, runners.stopSignal);
-  const panels = new SasPanels({ extensionUri: context.extensionUri, store, questions: runners.questions, log });
-  const pairings = new PairingPresenter(runners, panels, log);
-  const expiry = watchExpiry(store, (line) => {
-    log.warn(line);
-  });
-  context.subscriptions.push(panels, pairings, new SessionStatusBar(store, COMMANDS.showSessions), { dispose: () => { runners.dispose(); } }, expiry);
-
-  const deps: ExtensionDeps = { store, core, relays, runners, pairings, panels, log, suggestedHandle };
   const declared = (context.extension.packageJSON as { version?: unknown }).version;
   const version = typeof declared === 'string' ? declared : '0.0.0';
-  const messaging = startMessaging(context, deps);
-  const mcp = registerMcpProvider(context, { version, log, start: () => startMcp(deps, version, messaging) });
-  registerJoinLinkHandler(context, deps);
-  for (const register of [
-    registerHostPairing,
-    registerJoinPairing,
-    registerShowSessions,
-    registerVerifySas,
-    registerAbortPairing,
-    registerFinalizePairing,
-    registerCopyCode,
-    registerCopyJoinLink,
-    registerShowIdentity,
-    registerSetUpIdentity,
-    registerListPeers,
-    registerForgetPeer,
-    registerStartRelay,
-    registerStopRelay,
-    registerShowLog,
-  ]) {
-    register(context, deps);
-  }
 
-  shutdown = async () => {
-    await Promise.all([mcp.close().catch(() => undefined), messaging.dispose()]);
+  let closed = false;
+  let opening: Promise<AgentPairWindow> | undefined;
+  /** The window's Agent Pair, opened on the first call. */
+  const agentPair = (): Promise<AgentPairWindow> => {
+    if (closed) return Promise.reject(new Error('Agent Pair is shutting down in this window.'));
+    opening ??= import('./window.js')
+      .then(({ openWindow }) => openWindow(context, { log, version }))
+      .catch((error: unknown) => {
+        log.error('Agent Pair could not start in this window:', error);
+        throw error;
+      });
+    return opening;
   };
 
-  void resumePairings(store, pairings, log);
+  // A command run, a join link opened or an MCP server started before the window opened waits for it.
+  for (const id of Object.values(COMMANDS)) {
+    context.subscriptions.push(vscode.commands.registerCommand(id, async (...args: unknown[]) => (await agentPair()).commands.run(id, args)));
+  }
+  context.subscriptions.push(vscode.window.registerUriHandler({ handleUri: async (uri) => (await agentPair()).handleUri(uri) }));
+  const mcp = registerMcpProvider(context, { version, log, start: async () => (await agentPair()).startMcp() });
+
+  // Once activation is over: the window resumes the pairings it had in flight and starts to pull.
+  const opensSoon = setImmediate(() => {
+    agentPair().catch(() => undefined); // logged above
+  });
+  shutdown = async () => {
+    closed = true;
+    clearImmediate(opensSoon);
+    await Promise.all([mcp.close().catch(() => undefined), opening?.then((window) => window.dispose(), () => undefined)]);
+  };
 }
 
 export async function deactivate(): Promise<void> {
   const closing = shutdown;
   shutdown = undefined;
   await closing?.();
-}
-
-/** The hourly budgets the person set (agentPair.agents.*): an unset or out-of-range one is the core's default. */
-function budgetLimits(): Partial<BudgetLimits> {
-  const settings = vscode.workspace.getConfiguration(SETTINGS.section);
-  const agentSends = budgetSetting(settings.get<unknown>(SETTINGS.sendsPerPeerPerHour));
-  const autoHandovers = budgetSetting(settings.get<unknown>(SETTINGS.handoversPerPeerPerHour));
-  return { ...(agentSends !== undefined && { agentSends }), ...(autoHandovers !== undefined && { autoHandovers }) };
-}
-
-/**
- * Messaging: the pull (in one window of the profile), the Peers view, the conversation panels,
- * the unread count and the notifications. A finished pairing, the window gaining focus and a
- * change of the loss grace wake it.
- */
-function startMessaging(context: vscode.ExtensionContext, deps: ExtensionDeps): WindowMessaging {
-  const lossGraceMs = (): number => lossGraceSettingMs(vscode.workspace.getConfiguration(SETTINGS.section).get<unknown>(SETTINGS.lossGraceMinutes));
-  const messaging = new WindowMessaging({
-    deps: { ...deps.core, log: (line) => { deps.log.info(line); } },
-    home: defaultHome(),
-    lossGraceMs,
-    budgetLimits,
-    log: deps.log,
-    onEvent: (event) => {
-      notifier.handle(event);
-    },
-    wantsHandover: (peer): boolean => handover.wantsHandover(peer),
-  });
-  const conversations = new ConversationPanels({ extensionUri: context.extensionUri, messaging, log: deps.log });
-  const handover = new AgentHandover({
-    messaging,
-    consent: context.globalState,
-    notify: (peer, records) => {
-      notifier.notify(peer, records);
-    },
-    log: deps.log,
-  });
-  const notifier = new MessageNotifier(conversations, messaging, handover, deps.log);
-  registerMessageCommands(context, deps, { messaging, conversations });
-  registerRuleCommands(context, deps, { messaging, handover });
-  const stopWatchingStore = deps.store.onDidChange(() => {
-    void messaging.wake();
-  });
-  context.subscriptions.push(
-    conversations,
-    notifier,
-    new PeersView(messaging),
-    new UnreadStatusItem(messaging),
-    vscode.window.onDidChangeWindowState((state) => {
-      if (state.focused) void messaging.wake();
-    }),
-    vscode.workspace.onDidChangeConfiguration((change) => {
-      if (change.affectsConfiguration(`${SETTINGS.section}.${SETTINGS.lossGraceMinutes}`)) void messaging.restart();
-    }),
-    { dispose: () => { stopWatchingStore(); void messaging.dispose(); } },
-  );
-  // A mailbox and pinned peers earlier builds kept in global state move to the files before the first pull.
-  void moveOutOfGlobalState(context)
-    .then((moved) => {
-      if (moved > 0) deps.log.info(`Messages: moved ${moved} mailbox and peer entries out of the global state.`);
-    })
-    .catch((error: unknown) => {
-      deps.log.warn(`Messages: could not move the mailbox and peers out of the global state: ${errorMessage(error)}`);
-    })
-    .finally(() => {
-      messaging.start();
-    });
-  return messaging;
-}
-
-/** Pairings this workspace had in flight when it last closed carry on where they stopped. */
-async function resumePairings(store: SessionStore, pairings: PairingPresenter, log: vscode.LogOutputChannel): Promise<void> {
-  try {
-    const { restored: kept, dropped } = await store.restore();
-    // Ended pairings come back only to tell how they ended (pairing_status); nothing runs them.
-    const restored = kept.filter((snapshot) => !isTerminal(snapshot.state));
-    if (restored.length > 0) log.info(`Resumed ${restored.length} pairing${restored.length === 1 ? '' : 's'} in flight.`);
-    if (dropped.length > 0) log.warn(`Dropped ${dropped.length} stored pairing${dropped.length === 1 ? '' : 's'} that could not be read back.`);
-    for (const snapshot of restored) pairings.resume(snapshot);
-  } catch (error) {
-    log.error(`Restoring pairings failed: ${errorMessage(error)}`);
-  }
-}
-
-/** What the lazily loaded MCP bundle (dist/mcp.cjs) reads of this one: see sharedModules.ts. */
-export const __agentPairShared = SHARED_MODULES;
-
-/**
- * The MCP server over Streamable HTTP, on the same store and runners: loaded on first use from a
- * bundle of its own (esbuild.mjs), so activation does not pay for the MCP SDK. The person
- * answers in the SAS panel.
- */
-async function startMcp(deps: ExtensionDeps, version: string, messaging: WindowMessaging): Promise<McpEndpoint> {
-  const { createMcpServer, startMcpHttpServer } = await import('./mcpEntry.js');
-  return startMcpHttpServer({
-    host: '127.0.0.1',
-    token: nodeCrypto().randomBytes(32).toString('hex'),
-    // One server per MCP client session; each reads the relay setting as it is then.
-    createServer: () =>
-      createMcpServer({
-        store: deps.store,
-        deps: deps.core,
-        runners: deps.runners,
-        defaultRelayUrl: deps.relays.forNewPairing(),
-        showPerson: (sessionId) => deps.panels.show(sessionId, { forAgent: true }),
-        version,
-        receiver: messaging.forTools(),
-        confirmSends: vscode.workspace.getConfiguration(SETTINGS.section).get<boolean>(SETTINGS.confirmAgentSends, false),
-        // The agent's sends spend the same per-peer budget (counted in the profile's mailbox) that peer_status shows.
-        budgets: budgetLimits(),
-        log: (line) => {
-          deps.log.info(`MCP ${line}`);
-        },
-      }),
-  });
 }

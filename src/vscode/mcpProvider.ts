@@ -7,7 +7,6 @@
 
 import * as vscode from 'vscode';
 import { MCP_PROVIDER_ID, MCP_SERVER_LABEL } from './ids.js';
-import { errorMessage } from '../core/errors.js';
 
 /** Stands in for the URL until the server runs; resolveMcpServerDefinition replaces it. */
 const NOT_STARTED_URL = 'http://127.0.0.1:1/agent-pair-mcp-not-started';
@@ -21,6 +20,7 @@ export interface McpEndpoint {
 export interface McpProviderOptions {
   /** Changes of it make VS Code offer to refresh the cached tool list. */
   version: string;
+  /** Starts the server; logs why when it cannot. */
   start: () => Promise<McpEndpoint>;
   log: vscode.LogOutputChannel;
 }
@@ -61,8 +61,7 @@ export class McpProvider implements vscode.McpServerDefinitionProvider<vscode.Mc
         return endpoint;
       },
       (error: unknown) => {
-        this.starting = undefined; // the next start tries again
-        this.options.log.error(`The MCP server could not start: ${errorMessage(error)}`);
+        this.starting = undefined; // the next start tries again (`start` logged why this one failed)
         throw error;
       },
     );

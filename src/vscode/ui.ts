@@ -11,13 +11,14 @@ import { buildJoinLink } from './joinLink.js';
 import { describeState, formatTimeLeft, isInFlight, sessionLabel } from './sessionView.js';
 
 /**
- * Registers a command. A PairError is shown as its message (written for people); anything else
+ * Gives the command `id` its handler (the shell, extension.ts, registered the command with VS
+ * Code and runs it from deps.commands). A PairError is shown as its message (written for people); anything else
  * is logged in full and shown briefly. The handler's result is the command's result, which
  * end-to-end tests read through executeCommand.
  */
 export function registerCommand(context: vscode.ExtensionContext, deps: ExtensionDeps, id: string, handler: (...args: unknown[]) => Promise<unknown>): void {
   context.subscriptions.push(
-    vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+    deps.commands.register(id, async (...args: unknown[]) => {
       try {
         return await handler(...args);
       } catch (error) {

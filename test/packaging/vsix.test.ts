@@ -61,11 +61,12 @@ describe('the .vsix', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('holds the extension and MCP bundles, the relay, the webview media, icon, README, CHANGELOG and LICENSE, nothing else', () => {
+  it('holds the extension bundles (the shell and the window), the MCP bundle, the relay, the webview media, icon, README, CHANGELOG and LICENSE, nothing else', () => {
     const files = [...entries.keys()].filter((name) => name.startsWith('extension/')).map((name) => name.slice('extension/'.length)).sort();
     assert.deepEqual(files, [
       'LICENSE.txt',
       'changelog.md',
+      'dist/extension-window.cjs',
       'dist/extension.cjs',
       'dist/mcp.cjs',
       'dist/node-sqlite3-wasm.wasm',
@@ -135,7 +136,9 @@ describe('the .vsix', () => {
 
   it('ships minified bundles without source maps', () => {
     assert.ok(![...entries.keys()].some((name) => name.endsWith('.map')));
-    const extension = entries.get('extension/dist/extension.cjs')?.length ?? 0;
-    assert.ok(extension > 0 && extension <= 600 * 1024, `dist/extension.cjs is ${extension} bytes`);
+    for (const bundle of ['extension.cjs', 'extension-window.cjs']) {
+      const bytes = entries.get(`extension/dist/${bundle}`)?.length ?? 0;
+      assert.ok(bytes > 0 && bytes <= 600 * 1024, `dist/${bundle} is ${bytes} bytes`);
+    }
   });
 });

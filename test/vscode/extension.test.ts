@@ -22,7 +22,7 @@ import { relayAnswers } from '../../src/relay/embedded.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import type { HostResult } from '../../src/vscode/commands/hostPairing.js';
 import type { JoinResult } from '../../src/vscode/commands/joinPairing.js';
-import { COMMANDS, MCP_PROVIDER_ID, sasPanelTitle } from '../../src/vscode/ids.js';
+import { COMMANDS, MCP_PROVIDER_ID, PEERS_VIEW_ID, sasPanelTitle } from '../../src/vscode/ids.js';
 import { buildJoinLink } from '../../src/vscode/joinLink.js';
 import type { PanelView } from '../../src/vscode/panelMessages.js';
 import { type LocalRelayStatus, localRelayRecordFile, localRelayStateDir } from '../../src/node/localRelay.js';
@@ -31,11 +31,14 @@ import { makeSide } from '../helpers/sides.js';
 import { errorCodeOf } from '../mcp/agents.js';
 import { type FakeWebviewPanel, ProgressLocation, Uri, fake, fakeContext } from './fakeVscode.js';
 import { until } from '../helpers/until.js';
+import { windowOpened } from './windowFixtures.js';
 
 // `import 'vscode'` anywhere below resolves to the stand-in.
 const standIn = new URL('./fakeVscode.ts', import.meta.url).href;
 register(`data:text/javascript,${encodeURIComponent(`export async function resolve(specifier, context, next) { return specifier === 'vscode' ? { url: ${JSON.stringify(standIn)}, shortCircuit: true } : next(specifier, context); }`)}`);
 const extension = await import('../../src/vscode/extension.js');
+// The window's module, which the shell imports once activated: the same module instance.
+const { localRelayOverrides } = await import('../../src/vscode/window.js');
 
 type Context = ReturnType<typeof fakeContext>;
 
@@ -88,6 +91,7 @@ describe('the extension, activated over a stand-in vscode', () => {
     fake.settings.set('agentPair.relayUrl', options.relayUrl ?? relay.url);
     context = fakeContext(storage);
     extension.activate(context as unknown as ExtensionContext);
+    await windowOpened();
     await sleep(50); // restore runs in the background
   }
 
@@ -117,6 +121,30 @@ describe('the extension, activated over a stand-in vscode', () => {
     assert.equal(statusItem().visible, false);
     assert.ok(fake.mcpProviders.has(MCP_PROVIDER_ID));
     assert.ok(fake.uriHandler);
+  });
+
+  it('registers the commands, the join link handler and the MCP provider before the window opens; a command run then waits for it', async () => {
+    fake.reset();
+    fake.settings.set('agentPair.relayUrl', relay.url);
+    context = fakeContext();
+    extension.activate(context as unknown as ExtensionContext);
+    assert.deepEqual([...fake.commands.keys()].sort(), Object.values(COMMANDS).sort());
+    assert.ok(fake.mcpProviders.has(MCP_PROVIDER_ID));
+    assert.ok(fake.uriHandler);
+    assert.equal(fake.treeViews.size, 0, 'the window opens once activate() returned');
+    assert.deepEqual(await fake.commands.get(COMMANDS.listPeers)?.(), []);
+    assert.ok(fake.treeViews.has(PEERS_VIEW_ID), 'the command ran in the opened window');
+  });
+
+  it('opens nothing when deactivated before the window opened', async () => {
+    fake.reset();
+    context = fakeContext();
+    extension.activate(context as unknown as ExtensionContext);
+    await extension.deactivate();
+    await sleep(100);
+    assert.equal(fake.treeViews.size, 0);
+    assert.equal(fake.statusItems.length, 0);
+    await assert.rejects(Promise.resolve(fake.commands.get(COMMANDS.listPeers)?.()), /shutting down/);
   });
 
   it('hosts: asks for a handle, shows the code, opens the panel at the SAS, and pairs once the person types the digits', async () => {
@@ -406,6 +434,7 @@ describe('the extension and the local relay (agentPair.relayUrl empty)', () => {
     // The record of the relay process lives in this OS user's Agent Pair home, shared by windows.
     process.env['AGENT_PAIR_HOME'] = agentPairHome;
     extension.activate(context as unknown as ExtensionContext);
+    await windowOpened();
     await sleep(50);
   }
 
@@ -421,7 +450,7 @@ describe('the extension and the local relay (agentPair.relayUrl empty)', () => {
   before(async () => {
     port = await freePort();
     // Port 8771 and dist/relay.mjs are the real ones; here a free port and the TypeScript entry.
-    Object.assign(extension.localRelayOverrides, { port, relayCommand: RELAY_COMMAND });
+    Object.assign(localRelayOverrides, { port, relayCommand: RELAY_COMMAND });
   });
   afterEach(async () => {
     await deactivate();
@@ -435,8 +464,8 @@ describe('the extension and the local relay (agentPair.relayUrl empty)', () => {
   });
   after(() => {
     delete process.env['AGENT_PAIR_HOME'];
-    delete extension.localRelayOverrides.port;
-    delete extension.localRelayOverrides.relayCommand;
+    delete localRelayOverrides.port;
+    delete localRelayOverrides.relayCommand;
   });
 
   it('starts the relay in a process of its own that outlives a reload, so a pairing in flight completes; Stop Local Relay stops it', async () => {

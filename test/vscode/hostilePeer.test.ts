@@ -19,7 +19,7 @@ import { type Side, makeSide } from '../helpers/sides.js';
 import { deepDataBody, postRaw, rawMessage } from '../helpers/hostile.js';
 import { until } from '../helpers/until.js';
 import { fake, fakeContext } from './fakeVscode.js';
-import { conversationViews, windowStorageOf } from './windowFixtures.js';
+import { conversationViews, windowOpened, windowStorageOf } from './windowFixtures.js';
 
 const standIn = new URL('./fakeVscode.ts', import.meta.url).href;
 register(`data:text/javascript,${encodeURIComponent(`export async function resolve(specifier, context, next) { return specifier === 'vscode' ? { url: ${JSON.stringify(standIn)}, shortCircuit: true } : next(specifier, context); }`)}`);
@@ -49,6 +49,7 @@ describe('the extension against a hostile paired peer', () => {
     process.env['AGENT_PAIR_HOME'] = home;
     context = fakeContext(windowStorageOf(side));
     extension.activate(context as unknown as ExtensionContext);
+    await windowOpened();
     await sleep(50);
   }
 

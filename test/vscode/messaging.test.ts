@@ -26,7 +26,7 @@ import { agentQuery, messagePreview } from '../../src/vscode/messageWords.js';
 import { pairSides } from '../helpers/pairing.js';
 import { type Side, makeSide } from '../helpers/sides.js';
 import { fake, fakeContext } from './fakeVscode.js';
-import { conversationViews, decliningOnceClient, windowMcpClient, windowStorageOf } from './windowFixtures.js';
+import { conversationViews, decliningOnceClient, windowMcpClient, windowOpened, windowStorageOf } from './windowFixtures.js';
 import { until } from '../helpers/until.js';
 
 const standIn = new URL('./fakeVscode.ts', import.meta.url).href;
@@ -60,6 +60,7 @@ describe('messages in the extension, over a stand-in vscode and a real relay', (
     process.env['AGENT_PAIR_HOME'] = home;
     context = fakeContext(storage);
     extension.activate(context as unknown as ExtensionContext);
+    await windowOpened();
     await sleep(50);
   }
 

@@ -5,12 +5,21 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { MCP_PROVIDER_ID } from '../../src/vscode/ids.js';
+import { MCP_PROVIDER_ID, PEERS_VIEW_ID } from '../../src/vscode/ids.js';
 import { SESSION_KEY_PREFIX } from '../../src/core/store.js';
 import type { ConversationView } from '../../src/vscode/conversationMessages.js';
 import type { Side } from '../helpers/sides.js';
+import { until } from '../helpers/until.js';
 import { FakeMemento, FakeSecretStorage } from './fakes.js';
 import { type FakeWebviewPanel, fake } from './fakeVscode.js';
+
+/**
+ * Activation opens the window's Agent Pair once activate() returned (extension.ts), all at once:
+ * it is open when its Peers view exists.
+ */
+export async function windowOpened(): Promise<void> {
+  await until('the window to open', () => fake.treeViews.get(PEERS_VIEW_ID));
+}
 
 /** A window's storage holding what a core side pinned: identity and peers in global state, secrets in SecretStorage. */
 export function windowStorageOf(side: Side): { workspaceState: FakeMemento; globalState: FakeMemento; secrets: FakeSecretStorage } {
