@@ -1,4 +1,4 @@
-// What every command and handler gets from the composition root (extension.ts).
+// What every command and handler gets from the composition root (window.ts, which the shell, extension.ts, opens after activation).
 
 import type * as vscode from 'vscode';
 import type { MessagingDeps } from '../core/inbox.js';
