@@ -18,14 +18,18 @@ export class CommandTable {
     };
   }
 
+  /**
+   * Throws naming every command of `ids` without a handler: the shell registered them all with
+   * VS Code, so the window that opens must handle them all.
+   */
+  requireHandlers(ids: readonly string[]): void {
+    const missing = ids.filter((id) => !this.handlers.has(id));
+    if (missing.length > 0) throw new Error(`Agent Pair: no handler for the command${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`);
+  }
+
   run(id: string, args: unknown[]): Promise<unknown> {
     const handler = this.handlers.get(id);
     if (handler === undefined) return Promise.reject(new Error(`Agent Pair: the command ${id} has no handler in this window`));
     return handler(...args);
-  }
-
-  /** The commands that have a handler. */
-  ids(): string[] {
-    return [...this.handlers.keys()];
   }
 }

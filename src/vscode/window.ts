@@ -146,6 +146,7 @@ export function openWindow(context: vscode.ExtensionContext, { log, version }: W
   ]) {
     register(context, deps);
   }
+  commands.requireHandlers(Object.values(COMMANDS));
 
   void resumePairings(store, pairings, log);
   return {
