@@ -87,7 +87,17 @@ export interface RelayRequest {
   /** The peer address of the connection; opens and joins are rate-limited per address. */
   clientAddress: string;
   /** Aborted when the client goes away; a pending long poll then lets go of its slot. */
-  signal?: AbortSignal;
+  signal?: ClientGoneSignal;
+}
+
+/**
+ * What a held request hears its client went away by: the part of AbortSignal a long poll uses
+ * (an AbortSignal will do; the Node adapter passes something cheaper).
+ */
+export interface ClientGoneSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options: { once: true }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
 }
 
 export interface RelayResponse {
@@ -180,8 +190,8 @@ export class Relay {
   private shuttingDown = false;
   /** Addresses past their failed-token-check limit, known to this process (the count itself is the store's). */
   private readonly tokenGuessers = new BlockedAddresses();
-  /** The last expiry formatted: slots opened in the same second share one string. */
-  private lastExpiry = { ms: Number.NaN, text: '' };
+  /** The last expiry formatted, by its second since the epoch. */
+  private lastExpiry = { second: Number.NaN, text: '' };
 
   constructor(options: RelayOptions = {}) {
     this.limits = resolveLimits(options.limits);
@@ -342,8 +352,10 @@ export class Relay {
     return json(201, body);
   }
 
+  /** The expiry as the protocol writes it, to the second: slots opened within one second share one string. */
   private expiryText(expiresAt: number): string {
-    if (expiresAt !== this.lastExpiry.ms) this.lastExpiry = { ms: expiresAt, text: formatTimestamp(expiresAt) };
+    const second = Math.floor(expiresAt / 1000);
+    if (second !== this.lastExpiry.second) this.lastExpiry = { second, text: formatTimestamp(expiresAt) };
     return this.lastExpiry.text;
   }
 
@@ -415,14 +427,26 @@ export class Relay {
    * Holds a request on `channel` until `answer(false)` has an answer (asked again each time the
    * store reports a change there), the relay shuts down, or `waitMs` passes; then `answer(true)`
    * must answer. The waiter is registered before the first re-read, so a change between the
-   * caller's read and this wait is never missed.
+   * caller's read and this wait is never missed. One timer and one abort listener serve the
+   * whole poll, armed only once it first waits (most polls of a busy relay never do), and the
+   * timer's duration is a whole number of milliseconds, mostly `waitMs` itself: Node keeps one
+   * timer list per duration, and a list per poll cost more than the poll's own work.
    */
-  private async longPoll(channel: string, waitMs: number, signal: AbortSignal | undefined, answer: (final: boolean) => Promise<RelayResponse | undefined>): Promise<RelayResponse> {
-    // An object, so the flag set by onChange during an await is read fresh.
-    const state: { changed: boolean; wakeUp: (() => void) | undefined } = { changed: true, wakeUp: undefined };
+  private async longPoll(channel: string, waitMs: number, signal: ClientGoneSignal | undefined, answer: (final: boolean) => Promise<RelayResponse | undefined>): Promise<RelayResponse> {
+    // An object, so flags set by callbacks during an await are read fresh.
+    const state: { changed: boolean; ended: boolean; wakeUp: (() => void) | undefined } = { changed: true, ended: false, wakeUp: undefined };
+    const wake = (): void => {
+      const wakeUp = state.wakeUp;
+      state.wakeUp = undefined;
+      wakeUp?.();
+    };
     const onChange = (): void => {
       state.changed = true;
-      state.wakeUp?.();
+      wake();
+    };
+    const onEnd = (): void => {
+      state.ended = true;
+      wake();
     };
     const changedMeanwhile = (): boolean => state.changed;
     let set = this.waiters.get(channel);
@@ -433,29 +457,30 @@ export class Relay {
     set.add(onChange);
     this.longPolls++;
     const deadline = performance.now() + waitMs;
+    let timer: NodeJS.Timeout | undefined;
     try {
       for (;;) {
         if (signal?.aborted) return errorResponse('bad_request', 'The client went away before the long poll ended.');
-        const final = this.shuttingDown || performance.now() >= deadline;
+        const final = this.shuttingDown || state.ended || performance.now() >= deadline;
         if (state.changed || final) {
           state.changed = false;
           const response = await answer(final);
           if (response) return response;
           if (changedMeanwhile()) continue;
         }
+        if (timer === undefined) {
+          timer = setTimeout(onEnd, Math.ceil(deadline - performance.now()));
+          signal?.addEventListener('abort', onEnd, { once: true });
+        }
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, Math.max(0, deadline - performance.now()));
-          function done(): void {
-            clearTimeout(timer);
-            signal?.removeEventListener('abort', done);
-            state.wakeUp = undefined;
-            resolve();
-          }
-          state.wakeUp = done;
-          signal?.addEventListener('abort', done, { once: true });
+          state.wakeUp = resolve;
         });
       }
     } finally {
+      if (timer !== undefined) {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onEnd);
+      }
       set.delete(onChange);
       if (set.size === 0) this.waiters.delete(channel);
       this.longPolls--;
