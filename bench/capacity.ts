@@ -13,15 +13,17 @@
 // addresses, each with a trivial JSON answer), which is the floor for any Node HTTP server on
 // this machine. It is sent them twice (see replay):
 // - paired, the baseline of issue 20's target: as the relay run sent them, lanes in host/guest
-//   pairs and each poll that waited on the relay for the peer's write sent only once that write
-//   is answered. A pairing's steps wait on each other, so requests trickle in as peers answer
-//   each other and the load generator is often asleep when an answer is written; each such
-//   socket write pays the kernel to wake it (about 23 µs a response here). The bare server pays
-//   that too in this order, so the ratio is the relay's own cost per request.
+//   pairs, a join only once its open is answered, and each poll that waited on the relay for
+//   the peer's write sent only once the bare server answered that write, so the bare server
+//   meets the same chain of waits (two round trips per step after the later of the two writes)
+//   and the same trickle of requests the relay did.
 // - back to back, the baseline before: every lane sends its next request the moment the last
-//   is answered. The bare server is never short of work and the load generator rarely sleeps
-//   (about 9 µs a response), so this row charges the kernel's wake-ups to the relay; it stays
-//   in the table so the change of baseline is visible.
+//   is answered, with no waits. The bare server is never short of work, so its time for the
+//   same requests is shorter than any server's could be when sent them as the relay was; the
+//   row stays in the table so the change of baseline is visible.
+// Both rows show CPU per request, user (the server's own code) and system (the kernel's, for
+// its sockets): time ratios move with the machine's load (other processes take the cores), CPU
+// per request less so.
 // With other stores (sqlite:PATH, redis://…), the same run also goes against a relay process on
 // each (pair slots live in memory on the SQLite engine too, so it should match the memory engine).
 // Run directly: node --import tsx bench/capacity.ts [concurrent pairings] [seconds] [STORE…]
@@ -257,11 +259,11 @@ async function replaySide(connection: RawConnection, kinds: readonly Kind[], tex
  * - `paired`: as the relay run sent them. Lanes go in host/guest pairs, pairing after pairing:
  *   the host's open, then the guest's join once it is answered, then both sides, each waiting
  *   where it waited on the relay (replaySide), and the next open once both sides' done is
- *   answered. The bare server then sees the arrival pattern the relay saw (requests trickling in
- *   as the peers answer each other, the load generator often asleep when an answer is written).
+ *   answered. The bare server then sees the arrival pattern the relay saw: requests trickling
+ *   in as the peers answer each other.
  * - `backToBack`: every lane sends its next request the moment the last one is answered, no
- *   waits: the bare server is never short of work and the load generator rarely sleeps, which
- *   is cheaper per request than the same requests arriving as the relay run sent them.
+ *   waits: the bare server is never short of work, and takes less time than any server sent the
+ *   requests as the relay run sent them could.
  */
 async function replay(port: number, lanes: readonly Lane[], writes: Record<Role, WriteBodies>, order: ReplayOrder): Promise<number> {
   const texts = bareTexts(writes);
