@@ -86,7 +86,7 @@ import {
   x25519PublicFromEd25519,
   x25519SecretFromSeed,
 } from './messages.js';
-import type { Clock, InboxPage, MailLock, Memory, Random, RelayConnector, RelayPort, Vault } from './ports.js';
+import type { Clock, InboxMessage, InboxPage, MailLock, Memory, Random, RelayConnector, RelayPort, Vault } from './ports.js';
 import { healGrants, revokePending } from './grants.js';
 import { type Handover, type PeerBudgets, handoverOf } from './rules.js';
 import { type PeerRef, type PinnedPeer, decideMove, findPeers, getPeer, heldMove, holdMove, listPeers, loadPeerSendToken, peerRefOf, updatePeer } from './trust.js';
@@ -325,10 +325,12 @@ export class SendRunner {
    */
   async flushOutbox(): Promise<void> {
     const now = this.deps.clock.now();
+    // Every send and every pull round comes here: with nothing due, the identity is not read.
+    const due = (await this.mailbox.outbox()).filter((entry) => entry.nextTryAt <= now);
+    if (due.length === 0) return;
     const identity = await loadIdentity(this.deps);
     if (!identity) return;
-    for (const entry of await this.mailbox.outbox()) {
-      if (entry.nextTryAt > now) continue;
+    for (const entry of due) {
       const peer = await getPeer(this.deps, entry.peer);
       const sendToken = peer && (await loadPeerSendToken(this.deps, peer.fingerprint));
       const record = await this.mailbox.get(entry.peer, entry.id);
@@ -657,6 +659,8 @@ export class ReceiveRunner {
       const unchanged = polled !== undefined && (await this.mailbox.acknowledgements(inbox.slotId)) === polled.acknowledgements;
       const page = unchanged ? polled.page : await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 });
       if (page.messages.length === 0) return false;
+      const identity = await loadIdentity(this.deps);
+      if (!identity) throw new PairError('identity_missing', 'This side has no identity; it cannot read its inbox.');
       const peers = await listPeers(this.deps);
       const inFlight = await pendingGrantIds(this.deps, this.deps.clock.now());
       const pinnedGrants = new Set(peers.map((peer) => peer.grant?.grantId));
@@ -667,7 +671,7 @@ export class ReceiveRunner {
           waiting = true;
           break;
         }
-        await this.receiveOne(held, inbox, stored.seq, stored.value, stored.grantId, peers, events);
+        await this.receiveOne(held, inbox, stored, identity.fingerprint, peers, events);
         last = stored.seq;
       }
       if (last > 0) {
@@ -693,9 +697,8 @@ export class ReceiveRunner {
    * storage failing or staying busy (storage_failed, timeout) ends the round, leaving everything
    * at the relay for the next one.
    */
-  private async receiveOne(held: HeldMailbox, inbox: OwnInbox, seq: number, value: string, grantId: string, peers: PinnedPeer[], events: MessagingEvent[]): Promise<void> {
-    const identity = await loadIdentity(this.deps);
-    if (!identity) throw new PairError('identity_missing', 'This side has no identity; it cannot read its inbox.');
+  private async receiveOne(held: HeldMailbox, inbox: OwnInbox, stored: InboxMessage, self: string, peers: PinnedPeer[], events: MessagingEvent[]): Promise<void> {
+    const { seq, value, grantId } = stored;
     try {
       let envelope: Uint8Array;
       try {
@@ -705,7 +708,7 @@ export class ReceiveRunner {
       }
       await this.sendersOf(inbox, grantId, peers);
       const v2 = parseEnvelopeV2(envelope);
-      const { peer, message } = v2 ? await this.openV2FromGrant(inbox, grantId, v2, peers, identity.fingerprint) : await this.openV1(inbox, grantId, envelope, peers, identity.fingerprint);
+      const { peer, message } = v2 ? await this.openV2FromGrant(inbox, grantId, v2, peers, self) : await this.openV1(inbox, grantId, envelope, peers, self);
       const accepted = await held.accept(message);
       // Section 7.4, after the message is stored: the one-time key's secret goes, the keys it
       // carries join the peer's pool, and section 6 envelopes from the peer are refused from now on.
