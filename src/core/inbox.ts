@@ -418,8 +418,6 @@ export class ReceiveRunner {
   private readonly emitter: Emitter;
   readonly mailbox: Mailbox;
   readonly sender: SendRunner;
-  /** Inboxes (slot → seq) whose last acknowledgement failed: acknowledged again before the next read. */
-  private readonly unacked = new Map<string, number>();
   /** When grants were last healed (a move another process saw, an announcement that failed); after a move, at once. */
   private healedAt: number | undefined;
   /** `run` loops going on now: while one does, `pull` waits for its news instead of reading. */
@@ -609,8 +607,9 @@ export class ReceiveRunner {
   private async pullInbox(inbox: OwnInbox, waitSeconds: number, signal: AbortSignal, events: MessagingEvent[]): Promise<boolean> {
     const relay = this.deps.relays(inbox.relayUrl);
     try {
-      const unacked = this.unacked.get(inbox.slotId);
-      if (unacked !== undefined) await this.mailbox.exclusive((held) => this.acknowledge(held, inbox, relay, unacked));
+      // An acknowledgement still due (it failed, or its process ended first) is made before the
+      // long poll, which would otherwise return at once with what was stored already.
+      if ((await this.mailbox.ackDue(inbox.slotId)) !== undefined) await this.mailbox.exclusive((held) => this.acknowledgeDue(held, inbox, relay));
       let polled: PolledPage | undefined;
       if (waitSeconds > 0) {
         // The long poll only waits for news, holding nothing: another process of this identity
@@ -620,7 +619,13 @@ export class ReceiveRunner {
         if (page.messages.length === 0) return false;
         polled = { page, acknowledgements };
       }
-      const got = await this.readHeld(inbox, relay, events, polled);
+      const { got, storedThrough } = await this.readHeld(inbox, relay, events, polled);
+      if (storedThrough > 0) {
+        // Deleted at the relay only now that every one of them is stored (or dropped) here, and
+        // outside the critical section: a receipt for what was just stored need not wait for it.
+        await relay.ackMessages(inbox.slotId, inbox.ownerToken, storedThrough);
+        await this.mailbox.exclusive((held) => held.acknowledged(inbox.slotId, storedThrough));
+      }
       if (got === 'waiting') {
         // A message under the grant of a pairing still in flight: it is read once the peer is pinned.
         await this.deps.clock.sleep(PENDING_PAIRING_RECHECK_MS, signal);
@@ -644,21 +649,25 @@ export class ReceiveRunner {
   }
 
   /**
-   * Reads, stores and acknowledges one inbox as one critical section of the mailbox, across
-   * processes: whoever comes second reads only what the first left at the relay. True if there
-   * were messages; `waiting` if the first one left is under the grant of a pairing still in
-   * flight (it and everything after it stay at the relay until the pairing finishes or ends).
-   * `polled`: what the long poll just returned, read as it is unless the inbox was acknowledged
-   * since the poll began (here or in another process): then some of it may be gone (stored
-   * by that one), and the relay is asked again. Either way one page, from the start.
+   * Reads and stores one inbox as one critical section of the mailbox, across processes, and
+   * marks what it stored due for acknowledgement (the caller makes it at the relay once the
+   * mailbox is given back). Whoever comes next first acknowledges what is still due, so it reads
+   * only what the first left at the relay. `got`: true if there were messages; `waiting` if the
+   * first one left is under the grant of a pairing still in flight (it and everything after it
+   * stay at the relay until the pairing finishes or ends). `storedThrough`: the seq to
+   * acknowledge, 0 for none. `polled`: what the long poll just returned, read as it is unless the
+   * inbox was acknowledged since the poll began, or is due to be (here or in another process):
+   * then some of it may be gone (stored by that one), and the relay is asked again. Either way
+   * one page, from the start.
    */
-  private async readHeld(inbox: OwnInbox, relay: RelayPort, events: MessagingEvent[], polled?: PolledPage): Promise<boolean | 'waiting'> {
+  private async readHeld(inbox: OwnInbox, relay: RelayPort, events: MessagingEvent[], polled?: PolledPage): Promise<{ got: boolean | 'waiting'; storedThrough: number }> {
     return this.mailbox.exclusive(async (held) => {
+      const wasDue = await this.acknowledgeDue(held, inbox, relay);
       // Always from the start: whatever is still there was not acknowledged. A relay that
       // invents seqs cannot make this side skip a real message that later takes that number.
-      const unchanged = polled !== undefined && (await this.mailbox.acknowledgements(inbox.slotId)) === polled.acknowledgements;
+      const unchanged = polled !== undefined && !wasDue && (await this.mailbox.acknowledgements(inbox.slotId)) === polled.acknowledgements;
       const page = unchanged ? polled.page : await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 });
-      if (page.messages.length === 0) return false;
+      if (page.messages.length === 0) return { got: false, storedThrough: 0 };
       const identity = await loadIdentity(this.deps);
       if (!identity) throw new PairError('identity_missing', 'This side has no identity; it cannot read its inbox.');
       const peers = await listPeers(this.deps);
@@ -674,20 +683,18 @@ export class ReceiveRunner {
         await this.receiveOne(held, inbox, stored, identity.fingerprint, peers, events);
         last = stored.seq;
       }
-      if (last > 0) {
-        // Deleted at the relay only now that every one of them is stored (or dropped) here.
-        this.unacked.set(inbox.slotId, last);
-        await this.acknowledge(held, inbox, relay, last);
-      }
-      return waiting && last === 0 ? 'waiting' : true;
+      if (last > 0) await held.acknowledgeLater(inbox.slotId, last);
+      return { got: waiting && last === 0 ? 'waiting' : true, storedThrough: last };
     });
   }
 
-  /** Deletes what was stored at the relay (through `seq`) and counts it, in one critical section of the mailbox. */
-  private async acknowledge(held: HeldMailbox, inbox: OwnInbox, relay: RelayPort, seq: number): Promise<void> {
-    await relay.ackMessages(inbox.slotId, inbox.ownerToken, seq);
-    this.unacked.delete(inbox.slotId);
-    await held.acknowledged(inbox.slotId);
+  /** Makes the acknowledgement still due for `inbox` at the relay, if one is (true then), while the mailbox is held. */
+  private async acknowledgeDue(held: HeldMailbox, inbox: OwnInbox, relay: RelayPort): Promise<boolean> {
+    const due = await this.mailbox.ackDue(inbox.slotId);
+    if (due === undefined) return false;
+    await relay.ackMessages(inbox.slotId, inbox.ownerToken, due);
+    await held.acknowledged(inbox.slotId, due);
+    return true;
   }
 
   /**
@@ -857,7 +864,7 @@ export class ReceiveRunner {
       this.trouble(gone.relayUrl, error, events);
       return;
     }
-    this.unacked.delete(gone.slotId);
+    await this.mailbox.forgetAckDue(gone.slotId);
     const told = await this.healGrants(events);
     this.emitter.emit({ type: 'inboxMoved', relayUrl: gone.relayUrl, told }, events);
   }
