@@ -363,7 +363,7 @@ export async function main(argv: string[]): Promise<number> {
     usesHome ? import('../node/homeCheck.js') : undefined,
     usesHome ? homeModules() : undefined,
   ]);
-  // Ed25519 and X25519 on node:crypto and WebCrypto instead of noble's JavaScript.
+  // Ed25519 and X25519 on node:crypto instead of noble's JavaScript.
   installNativeCurves();
   const terminal = new Terminal(options.json ?? false);
   const home = options.home ?? defaultHome();

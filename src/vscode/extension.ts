@@ -63,7 +63,7 @@ let shutdown: (() => Promise<void>) | undefined;
 export const localRelayOverrides: Partial<Pick<RelayChoiceOptions, 'port' | 'relayCommand' | 'idleExitSeconds'>> = {};
 
 export function activate(context: vscode.ExtensionContext): void {
-  // Ed25519 and X25519 on node:crypto and WebCrypto instead of noble's JavaScript.
+  // Ed25519 and X25519 on node:crypto instead of noble's JavaScript.
   installNativeCurves();
   const log = vscode.window.createOutputChannel('Agent Pair', { log: true });
   context.subscriptions.push(log);
