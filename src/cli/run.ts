@@ -171,15 +171,13 @@ export async function runCommand(command: CommandSpec & { name: CommandName }, a
   }
 }
 
-
 /** The pinned peer `peerRef` names in this home; if none, the error names the home it looked in. */
 async function pinnedPeerIn(deps: MessagingDeps, peerRef: string, context: CliContext): Promise<PinnedPeer> {
   const { resolvePeer } = await import('../core/inbox.js');
   return resolvePeer(deps, peerRef).catch(namingHome(context));
 }
 
-/** accept-move and refuse-move: the peer is looked up first, so only "no such peer" names the home. */
-/** accept-move and refuse-move; accept-move's RELAY_URL, when given, must be the address inbox showed (the peer may have asked again since). */
+/** accept-move and refuse-move: the peer is looked up first, so only "no such peer" names the home; accept-move's RELAY_URL, when given, must be the address inbox showed (the peer may have asked again since). */
 async function decideMove({ args: [peerRef = '', shownRelayUrl], context, home, terminal }: Invocation, decision: 'accept' | 'refuse'): Promise<number> {
   const { decideMoveCommand } = await import('./messages.js');
   const deps = await homeDeps(home);
