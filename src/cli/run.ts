@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { PairError, isPairError, errorMessage } from '../core/errors.js';
 import type { MessagingDeps } from '../core/inbox.js';
 import type { PinnedPeer } from '../core/trust.js';
-import { AGENT_SENDS_ENV, AUTO_HANDOVERS_ENV, AUTO_HANDOVERS_PER_PEER_PER_HOUR, type PeerRule, parseBudgetPerHour } from '../core/vocabulary.js';
+import { AGENT_SENDS_ENV, AUTO_HANDOVERS_ENV, AUTO_HANDOVERS_PER_PEER_PER_HOUR, type PeerRule, parseBudgetPerHour, parsePeerRule } from '../core/vocabulary.js';
 import { showControls } from '../core/untrusted.js';
 import type { CommandSpec, OptionValues } from './commandLine.js';
 import { EXEC_TIMEOUT_SECONDS, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE, UsageError } from './usage.js';
@@ -17,7 +17,7 @@ import { Terminal } from './terminal.js';
 import { installNativeCurves } from '../node/nativeCurves.js';
 import { defaultHome } from '../node/system.js';
 import { checkHomeIsPrivate } from '../node/homeCheck.js';
-import type { CliContext } from './words.js';
+import { type CliContext, homeOption, identityConflictWords } from './words.js';
 
 const PAIR_EXIT = { paired: 0, ended: EXIT_FAILED, interrupted: EXIT_INTERRUPTED } as const;
 const CONFIRM_EXIT = { confirmed: 0, ended: EXIT_FAILED, interrupted: EXIT_INTERRUPTED } as const;
@@ -51,18 +51,14 @@ const RUNS: { readonly [Name in CommandName]: (invocation: Invocation) => Promis
     return 0;
   },
   whoami: async ({ context, home, terminal }) => {
-    const [{ loadIdentity }, { homeOption }] = await Promise.all([import('../core/identity.js'), import('./words.js')]);
+    const { loadIdentity } = await import('../core/identity.js');
     const identity = await loadIdentity(await homeDeps(home));
     if (!identity) throw new PairError('identity_missing', `No identity in ${home} yet. Create one with: ${invokedAs()} init YOUR_HANDLE${homeOption(context)}`);
     terminal.result({ handle: identity.handle, fingerprint: identity.fingerprint, relay_url: identity.relay?.url ?? null }, `${identity.handle}  ${identity.fingerprint}${identity.relay ? `  inbox on ${identity.relay.url}` : ''}`);
     return 0;
   },
   init: async ({ args: [handle = ''], options, context, home, terminal }) => {
-    const [{ IDENTITY_KEYS, initSelfIdempotent, loadIdentity }, { keyToFileName }, { identityConflictWords }] = await Promise.all([
-      import('../core/identity.js'),
-      import('../node/fileStore.js'),
-      import('./words.js'),
-    ]);
+    const [{ IDENTITY_KEYS, initSelfIdempotent, loadIdentity }, { keyToFileName }] = await Promise.all([import('../core/identity.js'), import('../node/fileStore.js')]);
     const deps = await homeDeps(home);
     const { identity, created } = await initSelfIdempotent(deps, handle, options.relay === undefined ? undefined : deps.relays(options.relay)).catch(async (error: unknown) => {
       const existing = isPairError(error, 'identity_conflict') ? await loadIdentity(deps) : undefined;
@@ -79,7 +75,7 @@ const RUNS: { readonly [Name in CommandName]: (invocation: Invocation) => Promis
     return 0;
   },
   rule: async ({ args: [peerRef = '', rule], context, home, terminal }) => {
-    const [{ setPeerRule }, { parsePeerRule }] = await Promise.all([import('../core/trust.js'), import('../core/vocabulary.js')]);
+    const { setPeerRule } = await import('../core/trust.js');
     const deps = await homeDeps(home);
     const peer = await pinnedPeerIn(deps, peerRef, context);
     const now = rule === undefined ? peer : await setPeerRule(deps, peer.fingerprint, parsePeerRule(rule));
@@ -186,10 +182,9 @@ async function decideMove({ args: [peerRef = '', shownRelayUrl], context, home, 
 }
 
 /** A peer that is not pinned in this home: the error names the home it looked in, and how to look in another. */
-function namingHome(context: CliContext): (error: unknown) => Promise<never> {
-  return async (error) => {
+function namingHome(context: CliContext): (error: unknown) => never {
+  return (error) => {
     if (isPairError(error, 'not_found')) {
-      const { homeOption } = await import('./words.js');
       throw new PairError('not_found', `${error.message.replace(/\.$/, '')} (in ${context.home}; \`${context.command} peers${homeOption(context)}\` lists them; another identity: --home DIR).`, { cause: error });
     }
     throw error;
