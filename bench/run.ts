@@ -156,7 +156,7 @@ const rows: Row[] = [
       ]
     : [{ metric: '  joining / magic-wormhole receive', median: 'n/a', unit: '', note: joining.reason }]),
   ...crypto.results.map((result, i) => timed(result, i === 0 ? `client crypto: ${result.name}` : `  ${result.name}`)),
-  { metric: '  first spake2 in a process (derives S, builds its table)', median: round(crypto.coldSpake2Ms), unit: 'ms', note: 'once' },
+  { metric: '  first spake2 in a process (decodes S, no tables)', median: round(crypto.coldSpake2Ms), unit: 'ms', note: 'once' },
   timed(pairing.open, 'pairing: host opens + guest joins', `${PAIRINGS} pairings, relay in its own process`),
   timed(pairing.toSas, 'pairing: both opened → both sas_ready'),
   timed(pairing.toPinned, 'pairing: both confirmed → both pinned'),
