@@ -19,7 +19,7 @@
 // if it is missing. In CI (CI=true) Debian's chromium is installed too
 // (scripts/install-chromium.sh): there the webview page tests must run, not skip.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -31,6 +31,12 @@ const DURATIONS_FILE = join(ROOT, '.cache', 'test-durations.json');
 const COMPILED_DIR = join(ROOT, '.cache', 'tests');
 /** Files at once: two per core, at least three; AGENT_PAIR_TEST_CONCURRENCY overrides. */
 const CONCURRENCY = Number(process.env['AGENT_PAIR_TEST_CONCURRENCY'] ?? Math.max(3, availableParallelism() * 2));
+/**
+ * GNU time, when the machine has it, measures each file's CPU: its own process and every process
+ * it started and waited for (CLI processes, relays, redis-server), which is what the run costs a
+ * 2-core machine. Without it the run reports wall times only.
+ */
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const COUNTED = ['tests', 'suites', 'pass', 'fail', 'cancelled', 'skipped', 'todo'];
 
 function collect(dir) {
@@ -96,15 +102,28 @@ async function compile(files) {
 }
 
 /** Runs one test file; resolves its exit code, its TAP report and its duration. */
-function runFile(file) {
+function runFile(file, index) {
   return new Promise((resolveRun) => {
     const startedAt = performance.now();
-    const child = spawn(process.execPath, ['--enable-source-maps', '--test-reporter=tap', compiled.get(file)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENT_PAIR_STATE_DIR: stateDir } });
+    const command = [process.execPath, '--enable-source-maps', '--test-reporter=tap', compiled.get(file)];
+    const cpuFile = join(stateDir, `cpu-${index}`);
+    const timed = TIME ? [TIME, '-f', '%U %S', '-o', cpuFile, ...command] : command;
+    const child = spawn(timed[0], timed.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENT_PAIR_STATE_DIR: stateDir } });
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
-    child.once('close', (code, signal) => resolveRun({ code: code ?? (signal ? 1 : 0), signal, output, ms: performance.now() - startedAt }));
+    child.once('close', (code, signal) => resolveRun({ code: code ?? (signal ? 1 : 0), signal, output, ms: performance.now() - startedAt, cpuMs: TIME ? cpuMsOf(cpuFile) : undefined }));
   });
+}
+
+/** User plus system CPU milliseconds GNU time wrote for one file (its last line: `%U %S`). */
+function cpuMsOf(cpuFile) {
+  try {
+    const [user, system] = readFileSync(cpuFile, 'utf8').trim().split('\n').at(-1).split(' ').map(Number);
+    return Math.round((user + system) * 1000);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The runner's closing counts in a file's TAP report (`# pass 12`). */
@@ -134,11 +153,15 @@ const totals = Object.fromEntries(COUNTED.map((name) => [name, 0]));
 const failedFiles = [];
 /** Failing tests, plus one for each file that failed without a failing test (a crash at load). */
 let failures = 0;
+/** Each file's CPU milliseconds in this run, when GNU time measured them. */
+const cpuMs = new Map();
+let started = 0;
 const startedAt = performance.now();
 
 async function worker() {
   for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
-    const run = await runFile(file);
+    const run = await runFile(file, started++);
+    if (run.cpuMs !== undefined) cpuMs.set(file, run.cpuMs);
     const counts = countsOf(run.output);
     for (const name of COUNTED) totals[name] += counts[name];
     durations[file] = Math.round(run.ms);
@@ -146,7 +169,7 @@ async function worker() {
     const failed = run.code !== 0 || counts.fail > 0;
     if (failed) failedFiles.push(file);
     failures += failed ? Math.max(counts.fail, 1) : 0;
-    process.stdout.write(`# file ${file}: ${failed ? 'FAILED' : 'ok'} in ${(run.ms / 1000).toFixed(1)} s\n${run.output}`);
+    process.stdout.write(`# file ${file}: ${failed ? 'FAILED' : 'ok'} in ${(run.ms / 1000).toFixed(1)} s${run.cpuMs === undefined ? '' : ` (CPU ${(run.cpuMs / 1000).toFixed(1)} s)`}\n${run.output}`);
   }
 }
 
@@ -164,6 +187,11 @@ const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
 const ran = files.map((file) => [file, durations[file] ?? 0]);
 const summed = (ran.reduce((sum, [, ms]) => sum + ms, 0) / 1000).toFixed(1);
 const [longestFile, longestMs] = ran.reduce((longest, entry) => (entry[1] > longest[1] ? entry : longest));
+if (cpuMs.size > 0) {
+  const costliest = [...cpuMs].sort((a, b) => b[1] - a[1]).slice(0, 15);
+  const totalCpu = [...cpuMs.values()].reduce((sum, ms) => sum + ms, 0);
+  process.stdout.write(`# CPU ${(totalCpu / 1000).toFixed(1)} s in all (${files.length} files); the costliest:\n${costliest.map(([file, ms]) => `#   ${(ms / 1000).toFixed(1).padStart(6)} s  ${file}`).join('\n')}\n`);
+}
 if (failedFiles.length > 0) process.stdout.write(`# failed files:\n${failedFiles.map((file) => `#   ${file}`).join('\n')}\n`);
 process.stdout.write(`# files ${files.length} (${CONCURRENCY} at a time) in ${seconds} s; ${summed} s one after another; the longest, ${longestFile}, ${(longestMs / 1000).toFixed(1)} s\n${COUNTED.map((name) => `# ${name} ${totals[name]}`).join('\n')}\n`);
 process.stdout.write(`${totals.pass} passed, ${failures} failed${totals.skipped > 0 ? `, ${totals.skipped} skipped` : ''}\n`);
