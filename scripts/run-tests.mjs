@@ -28,7 +28,12 @@ import { build } from 'esbuild';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DURATIONS_FILE = join(ROOT, '.cache', 'test-durations.json');
-const COMPILED_DIR = join(ROOT, '.cache', 'tests');
+const COMPILED_ROOT = join(ROOT, '.cache', 'tests');
+/**
+ * This run's compiled files, a directory of its own: two runs in one checkout at once (a narrowed
+ * run while the whole suite runs) must not empty each other's files mid-run.
+ */
+const COMPILED_DIR = join(COMPILED_ROOT, `run-${process.pid}`);
 /** Files at once: two per core, at least three; AGENT_PAIR_TEST_CONCURRENCY overrides. */
 const CONCURRENCY = Number(process.env['AGENT_PAIR_TEST_CONCURRENCY'] ?? Math.max(3, availableParallelism() * 2));
 /**
@@ -81,9 +86,23 @@ const sourceLocations = {
   },
 };
 
-/** Compiles `files` into COMPILED_DIR; returns each file's compiled path. */
+/** Whether process `pid` still runs (a run that was killed leaves its compiled files behind). */
+function isRunning(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/** Compiles `files` into COMPILED_DIR, first removing what runs no longer running left; returns each file's compiled path. */
 async function compile(files) {
-  rmSync(COMPILED_DIR, { recursive: true, force: true });
+  mkdirSync(COMPILED_ROOT, { recursive: true });
+  for (const name of readdirSync(COMPILED_ROOT)) {
+    const pid = /^run-(\d+)$/.exec(name)?.[1];
+    if (pid === undefined || !isRunning(Number(pid))) rmSync(join(COMPILED_ROOT, name), { recursive: true, force: true });
+  }
   await build({
     entryPoints: files,
     outdir: COMPILED_DIR,
@@ -178,6 +197,7 @@ async function worker() {
 const stateDir = mkdtempSync(join(tmpdir(), 'agent-pair-test-state-'));
 await Promise.all(Array.from({ length: Math.min(CONCURRENCY, files.length) }, worker));
 rmSync(stateDir, { recursive: true, force: true });
+rmSync(COMPILED_DIR, { recursive: true, force: true });
 
 mkdirSync(join(ROOT, '.cache'), { recursive: true });
 writeFileSync(DURATIONS_FILE, `${JSON.stringify(durations, null, 2)}\n`);

@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { CLI, cli, pairCliHomes } from '../helpers/cli.js';
+import { until } from '../helpers/until.js';
 import { MAX_TEXT_BYTES } from '../../src/core/vocabulary.js';
 
 let relay: RunningRelay;
@@ -72,7 +73,8 @@ describe('agent-pair send / inbox', () => {
   it('inbox --wait returns as soon as a message arrives', async () => {
     await cli(['inbox', '--home', bobHome]);
     const waiting = cli(['inbox', '--json', '--wait', '20', '--home', bobHome]);
-    await new Promise((done) => setTimeout(done, 300));
+    // The send goes out once the reader waits at the relay, not after a guess at how long its start takes.
+    await until('the inbox --wait process waiting at the relay', () => relay.stats().longPolls >= 1);
     assert.equal((await cli(['send', 'bob', 'ping', '--home', aliceHome])).code, 0);
     const read = await waiting;
     assert.deepEqual(read.lines.find((line) => line['event'] === 'message')?.['body'], { type: 'text', text: 'ping' });
