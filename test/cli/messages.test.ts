@@ -1,5 +1,7 @@
-// Two people's terminals converse: two processes of the built CLI pair through a real relay,
-// then `send` and `inbox --json` carry text, data, replies, receipts and the error cases.
+// Two people's terminals converse: two homes paired through a real relay (in this process, with
+// the code `host` and `join` run: pairing through CLI processes is test/cli/cli.test.ts's and the
+// restart test's below), then processes of the built CLI `send` and `inbox --json` text, data,
+// replies, receipts and the error cases.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -10,7 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-import { CLI, cli, pairCliHomes } from '../helpers/cli.js';
+import { CLI, cli, pairCliHomes, pairHomes } from '../helpers/cli.js';
 import { until } from '../helpers/until.js';
 import { MAX_TEXT_BYTES } from '../../src/core/vocabulary.js';
 
@@ -28,7 +30,7 @@ before(async () => {
   homes = await mkdtemp(join(tmpdir(), 'agent-pair-msg-'));
   aliceHome = join(homes, 'alice');
   bobHome = join(homes, 'bob');
-  ({ aliceFingerprint, bobFingerprint } = await pairCliHomes(relay.url, aliceHome, bobHome));
+  ({ aliceFingerprint, bobFingerprint } = await pairHomes(relay.url, aliceHome, bobHome));
   emptyFile = join(homes, 'empty.md');
   await writeFile(emptyFile, '\n  \n');
 });
