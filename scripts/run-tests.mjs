@@ -10,8 +10,9 @@
 // Each file runs in a Node process of its own, several files at once: most tests wait on
 // processes, sockets and timers rather than compute, so on a 2-core machine running
 // CONCURRENCY files at a time takes a fraction of running them two by two. Files start longest
-// first (each file's duration in the last run, kept in .cache/test-durations.json), so a slow
-// file never starts last and holds the run up alone. A file's report is printed whole when it
+// first (each file's duration in the last run, kept in .cache/test-durations.json; on a fresh
+// clone the committed scripts/test-durations.json), so a slow file never starts last and holds
+// the run up alone. A file's report is printed whole when it
 // ends, never interleaved with another's, and the run ends with the totals of every file in
 // the TAP runner's words and as one line, `N passed, N failed`.
 //
@@ -28,6 +29,12 @@ import { build } from 'esbuild';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DURATIONS_FILE = join(ROOT, '.cache', 'test-durations.json');
+/**
+ * Each file's duration in one whole run on the 2-core machine, committed: a fresh clone has no
+ * durations of its own yet, and in name order its longest file (the Redis flood) started near the
+ * end and ran alone. Only the order matters; this checkout's own durations take over once timed.
+ */
+const SEED_DURATIONS_FILE = join(import.meta.dirname, 'test-durations.json');
 const COMPILED_ROOT = join(ROOT, '.cache', 'tests');
 /**
  * This run's compiled files, a directory of its own: two runs in one checkout at once (a narrowed
@@ -52,12 +59,16 @@ function collect(dir) {
   });
 }
 
-function readDurations() {
+function readJsonOr(path, fallback) {
   try {
-    return JSON.parse(readFileSync(DURATIONS_FILE, 'utf8'));
+    return JSON.parse(readFileSync(path, 'utf8'));
   } catch {
-    return {};
+    return fallback;
   }
+}
+
+function readDurations() {
+  return { ...readJsonOr(SEED_DURATIONS_FILE, {}), ...readJsonOr(DURATIONS_FILE, {}) };
 }
 
 function installOrExit(script, what) {
@@ -166,7 +177,7 @@ const compiled = await compile(files);
 if (process.env['CI'] === 'true') installOrExit('install-chromium.sh', 'in CI the webview page tests need chromium');
 
 const durations = readDurations();
-// Longest first; files never timed (new ones) first of all, as they may be long.
+// Longest first; files never timed, here or in the seed (new ones), first of all, as they may be long.
 const queue = [...files].sort((a, b) => (durations[b] ?? Infinity) - (durations[a] ?? Infinity) || a.localeCompare(b));
 const totals = Object.fromEntries(COUNTED.map((name) => [name, 0]));
 const failedFiles = [];
