@@ -12,9 +12,9 @@
 // CONCURRENCY files at a time takes a fraction of running them two by two. Files start longest
 // first (each file's duration in the last run, kept in .cache/test-durations.json; on a fresh
 // clone the committed scripts/test-durations.json), so a slow file never starts last and holds
-// the run up alone. A file's report is printed whole when it
-// ends, never interleaved with another's, and the run ends with the totals of every file in
-// the TAP runner's words and as one line, `N passed, N failed`.
+// the run up alone. A file's report is printed whole when it ends, never interleaved with
+// another's, and the run ends with the totals of every file in the TAP runner's words and as one
+// line, `N passed, N failed`, after each file's CPU (see TIME) and the costliest files'.
 //
 // The relay's Redis tests need Debian's redis-server: scripts/install-redis.sh installs it first
 // if it is missing. In CI (CI=true) Debian's chromium is installed too
