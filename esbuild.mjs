@@ -8,7 +8,7 @@
 // the standalone relay are ESM for Node. Everything else, @noble/* and the MCP SDK included, is
 // bundled, so the .vsix and the CLI need no node_modules at run time. Every bundle is minified.
 import { chmodSync, copyFileSync, rmSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { basename, relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 
 const production = process.argv.includes('--production');
@@ -64,24 +64,46 @@ module.exports = shared;`,
   },
 };
 
+/**
+ * In dist/cli.mjs: main.ts's one dynamic import, of run.ts, is the command side's entry chunk
+ * (its file name, hash included, from that build's metafile), not bundled.
+ */
+function commandSideApart(runChunk) {
+  return {
+    name: 'command-side-apart',
+    setup(context) {
+      context.onResolve({ filter: /^\.\/run\.js$/ }, () => ({ path: `./${runChunk}`, external: true }));
+    },
+  };
+}
+
 rmSync(outdir, { recursive: true, force: true });
+// The CLI in two builds. The command side first: run.ts and everything the commands use, split
+// (each command imports its code when it runs, see src/cli/run.ts) into dist/cli-*.mjs chunks
+// beside cli.mjs, as relay.mjs is: pair.ts finds it from its chunk.
+const cliCommands = build({
+  ...shared,
+  entryPoints: { 'cli-run': 'src/cli/run.ts' },
+  outdir,
+  entryNames: '[name]-[hash]',
+  outExtension: { '.js': '.mjs' },
+  chunkNames: 'cli-[name]-[hash]',
+  splitting: true,
+  format: 'esm',
+  metafile: true,
+  banner: { js: esmRequireShim },
+});
 await Promise.all([
   build({ ...shared, entryPoints: ['src/vscode/extension.ts'], outfile: `${outdir}/extension.cjs`, format: 'cjs', external: ['vscode'], plugins: [apart('window', 'extension-window.cjs')] }),
   build({ ...shared, entryPoints: ['src/vscode/window.ts'], outfile: `${outdir}/extension-window.cjs`, format: 'cjs', external: ['vscode'], plugins: [apart('mcpEntry', 'mcp.cjs')] }),
   build({ ...shared, entryPoints: ['src/vscode/mcpEntry.ts'], outfile: `${outdir}/mcp.cjs`, format: 'cjs', external: ['vscode'], plugins: [coreFromExtension] }),
-  // The CLI is split: dist/cli.mjs holds the command line and imports each command's code from
-  // dist/cli-*.mjs when that command runs (see src/cli/main.ts), so a command loads only
-  // its own. The chunks sit beside cli.mjs, as relay.mjs does: pair.ts finds it from its chunk.
-  build({
-    ...shared,
-    entryPoints: { cli: 'src/cli/main.ts' },
-    outdir,
-    outExtension: { '.js': '.mjs' },
-    chunkNames: 'cli-[name]-[hash]',
-    splitting: true,
-    format: 'esm',
-    metafile: true,
-    banner: { js: `#!/usr/bin/env node\n${esmRequireShim}` },
+  // Then dist/cli.mjs: main.ts alone, in one file with no imports of its own (every ESM file is
+  // a round of reads at start-up), so --version, --help and a wrong command line load nothing
+  // else. It bundles no CommonJS, so it needs no require shim.
+  cliCommands.then(({ metafile }) => {
+    const runChunk = Object.keys(metafile.outputs).find((path) => /\/cli-run-[A-Z0-9]+\.mjs$/.test(path));
+    if (runChunk === undefined) throw new Error('esbuild.mjs: the command side built no cli-run-*.mjs');
+    return build({ ...shared, entryPoints: ['src/cli/main.ts'], outfile: `${outdir}/cli.mjs`, format: 'esm', banner: { js: '#!/usr/bin/env node' }, plugins: [commandSideApart(basename(runChunk))] });
   }),
   build({ ...shared, entryPoints: ['src/relay/main.ts'], outfile: `${outdir}/relay.mjs`, format: 'esm', banner: { js: `#!/usr/bin/env node\n${esmRequireShim}` } }),
 ]);

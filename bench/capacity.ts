@@ -9,11 +9,21 @@
 // connection, reused from one pairing to the next.
 //
 // Next to it, in the same run, a bare Node `http` server (its own process too) answers the same
-// requests (the same kinds, counts and bodies on the same number of connections, each with a
-// trivial JSON answer), which is the floor for any Node HTTP server on this machine. Part of the
-// gap is the kernel's, not the relay's: a pairing's steps wait on each other, so the load
-// generator is often asleep when the relay answers, and each socket write then pays to wake it
-// (about 23 µs a response here, against 9 µs for the bare server kept busy by the replay).
+// requests (the same kinds, counts and bodies on the same number of connections from the same
+// addresses, each with a trivial JSON answer), which is the floor for any Node HTTP server on
+// this machine. It is sent them twice (see replay):
+// - paired, the baseline of issue 20's target: as the relay run sent them, lanes in host/guest
+//   pairs, a join only once its open is answered, and each poll that waited on the relay for
+//   the peer's write sent only once the bare server answered that write, so the bare server
+//   meets the same chain of waits (two round trips per step after the later of the two writes)
+//   and the same trickle of requests the relay did.
+// - back to back, the baseline before: every lane sends its next request the moment the last
+//   is answered, with no waits. The bare server is never short of work, so its time for the
+//   same requests is shorter than any server's could be when sent them as the relay was; the
+//   row stays in the table so the change of baseline is visible.
+// Both rows show CPU per request, user (the server's own code) and system (the kernel's, for
+// its sockets): time ratios move with the machine's load (other processes take the cores), CPU
+// per request less so.
 // With other stores (sqlite:PATH, redis://…), the same run also goes against a relay process on
 // each (pair slots live in memory on the SQLite engine too, so it should match the memory engine).
 // Run directly: node --import tsx bench/capacity.ts [concurrent pairings] [seconds] [STORE…]
@@ -46,15 +56,24 @@ export interface CapacityBench {
   relayCpuMsPerPairing: number;
   /** Share of one core the relay process used during the run. */
   relayCpuShare: number;
+  /** The relay's CPU per request in its own code (user mode) and in the kernel on its behalf (system), in µs. */
+  relayUserCpuUsPerRequest: number;
+  relaySystemCpuUsPerRequest: number;
+  /** The bare server sent the relay run's requests as the relay run sent them (replay order `paired`). */
   bareSeconds: number;
   bareRequestsPerSecond: number;
   /** CPU time of the bare server for one pairing's worth of requests. */
   bareCpuMsPerPairingRequests: number;
   bareCpuShare: number;
-  /** Bare server throughput over the relay's, for the same requests (1 = the relay costs nothing more). */
+  /** The relay's time for its run over the bare server's for the same requests sent the same way (1 = the relay costs nothing more). */
   throughputRatio: number;
-  /** Relay CPU over bare-server CPU for the same requests. */
+  /** Relay CPU over bare-server CPU for the same requests sent the same way. */
   cpuRatio: number;
+  /** The bare server's CPU per request, user and system, in µs. */
+  bareUserCpuUsPerRequest: number;
+  bareSystemCpuUsPerRequest: number;
+  /** The same requests sent the bare server back to back (replay order `backToBack`), the cheaper pattern the ratio was taken against before. */
+  backToBack: { seconds: number; requestsPerSecond: number; cpuMsPerPairingRequests: number; cpuShare: number; throughputRatio: number; cpuRatio: number; userCpuUsPerRequest: number; systemCpuUsPerRequest: number };
 }
 
 /** What each request is, so the bare server can be sent the same ones: open, join, a write, a poll. */
@@ -163,11 +182,11 @@ async function drive(port: number, concurrent: number, seconds: number, writes: 
   return { pairings, elapsedMs, lanes };
 }
 
-/** Sends the bare server, on as many connections, the requests each lane sent the relay. */
-async function replay(port: number, lanes: readonly Lane[], writes: Record<Role, WriteBodies>): Promise<number> {
+/** The request text the bare server is sent for each kind (it answers every one the same). */
+function bareTexts(writes: Record<Role, WriteBodies>): Record<Kind, string> {
   const pairId = randomBytes(16).toString('hex');
   const token = randomBytes(32).toString('hex');
-  const texts: Record<Kind, string> = {
+  return {
     open: HOST_OPEN,
     join: requestText('POST', routePath('pair'), undefined, '{"role":"guest","nameplate":"4711"}'),
     commit: requestText('PUT', routePath('pairField', { pair_id: pairId, field: 'commit' }), token, writes.host.commit),
@@ -177,31 +196,139 @@ async function replay(port: number, lanes: readonly Lane[], writes: Record<Role,
     done: requestText('PUT', routePath('pairField', { pair_id: pairId, field: 'done' }), token, writes.host.done),
     poll: requestText('GET', routePath('pairSlot', { pair_id: pairId }, { after: 12, wait: 25 }), token),
   };
+}
+
+/** How the bare server is sent a run's requests. */
+export type ReplayOrder = 'paired' | 'backToBack';
+
+async function bareRequest(connection: RawConnection, text: string): Promise<void> {
+  const response = await connection.request(text);
+  if (response.status !== 200) throw new Error(`the bare server answered ${response.status}`);
+}
+
+/** The kinds of one lane cut into pairings (each starts with its open or join). */
+function pairingsOf(kinds: readonly Kind[]): Kind[][] {
+  const pairings: Kind[][] = [];
+  for (const kind of kinds) {
+    if (kind === 'open' || kind === 'join') pairings.push([]);
+    pairings.at(-1)?.push(kind);
+  }
+  return pairings;
+}
+
+/** A promise per pair field, resolved once that field's write has been answered. */
+class WritesAnswered {
+  private readonly answered = new Map<Kind, { promise: Promise<void>; resolve: () => void }>();
+
+  of(field: Kind): { promise: Promise<void>; resolve: () => void } {
+    let entry = this.answered.get(field);
+    if (!entry) {
+      let resolve = (): void => undefined;
+      const promise = new Promise<void>((done) => {
+        resolve = done;
+      });
+      entry = { promise, resolve };
+      this.answered.set(field, entry);
+    }
+    return entry;
+  }
+}
+
+/**
+ * One side of one pairing against the bare server, with the relay's waits: a write goes once the
+ * side's previous request was answered, and the poll that (in the relay run) ended its field's
+ * polling, the one the relay held until the peer's write of that field came, goes only once
+ * the bare server has answered the peer's write of that field.
+ */
+async function replaySide(connection: RawConnection, kinds: readonly Kind[], texts: Record<Kind, string>, own: WritesAnswered, peer: WritesAnswered): Promise<void> {
+  let field: Kind | undefined;
+  for (const [index, kind] of kinds.entries()) {
+    if (kind === 'poll') {
+      if (field !== undefined && kinds[index + 1] !== 'poll') await peer.of(field).promise;
+    } else {
+      field = kind;
+    }
+    await bareRequest(connection, texts[kind]);
+    if (kind !== 'poll') own.of(kind).resolve();
+  }
+}
+
+/**
+ * Sends the bare server, on as many connections from the same addresses, the requests each lane
+ * sent the relay, in one of two orders:
+ * - `paired`: as the relay run sent them. Lanes go in host/guest pairs, pairing after pairing:
+ *   the host's open, then the guest's join once it is answered, then both sides, each waiting
+ *   where it waited on the relay (replaySide), and the next open once both sides' done is
+ *   answered. The bare server then sees the arrival pattern the relay saw: requests trickling
+ *   in as the peers answer each other.
+ * - `backToBack`: every lane sends its next request the moment the last one is answered, no
+ *   waits: the bare server is never short of work, and takes less time than any server sent the
+ *   requests as the relay run sent them could.
+ */
+async function replay(port: number, lanes: readonly Lane[], writes: Record<Role, WriteBodies>, order: ReplayOrder): Promise<number> {
+  const texts = bareTexts(writes);
   const connections = await Promise.all(lanes.map((_, i) => RawConnection.open(port, laneAddress(i))));
   const started = performance.now();
-  await Promise.all(
-    lanes.map(async (lane, i) => {
-      const connection = connections[i]!;
-      for (const kind of lane.kinds) {
-        const response = await connection.request(texts[kind]);
-        if (response.status !== 200) throw new Error(`the bare server answered ${response.status}`);
-      }
-    }),
-  );
+  if (order === 'backToBack') {
+    await Promise.all(
+      lanes.map(async (lane, i) => {
+        for (const kind of lane.kinds) await bareRequest(connections[i]!, texts[kind]);
+      }),
+    );
+  } else {
+    await Promise.all(
+      Array.from({ length: lanes.length / 2 }, async (_, worker) => {
+        const host = connections[worker * 2]!;
+        const guest = connections[worker * 2 + 1]!;
+        const hostPairings = pairingsOf(lanes[worker * 2]!.kinds);
+        const guestPairings = pairingsOf(lanes[worker * 2 + 1]!.kinds);
+        for (const [index, hostKinds] of hostPairings.entries()) {
+          const guestKinds = guestPairings[index] ?? [];
+          await bareRequest(host, texts.open);
+          await bareRequest(guest, texts.join);
+          const hostWrites = new WritesAnswered();
+          const guestWrites = new WritesAnswered();
+          await Promise.all([replaySide(host, hostKinds.slice(1), texts, hostWrites, guestWrites), replaySide(guest, guestKinds.slice(1), texts, guestWrites, hostWrites)]);
+        }
+      }),
+    );
+  }
   const elapsedMs = performance.now() - started;
   for (const connection of connections) connection.close();
   return elapsedMs;
 }
 
+/** Each lane's kinds up to the end of its first `count` pairings (a warm-up's worth). */
+function firstPairings(lanes: readonly Lane[], count: number): Lane[] {
+  return lanes.map((lane) => ({ ...lane, kinds: pairingsOf(lane.kinds).slice(0, count).flat() }));
+}
+
+/** Replays a relay run's requests against a fresh bare server after a warm-up; its time and CPU. */
+async function measureBare(lanes: readonly Lane[], writes: Record<Role, WriteBodies>, order: ReplayOrder): Promise<{ ms: number; cpuMs: number; userCpuMs: number }> {
+  const bare = await startServerProcess('bare');
+  try {
+    await replay(bare.port, firstPairings(lanes, WARM_UP_PAIRINGS), writes, order);
+    const before = await bare.usage();
+    const ms = await replay(bare.port, lanes, writes, order);
+    const after = await bare.usage();
+    return { ms, cpuMs: after.cpuMs - before.cpuMs, userCpuMs: after.userCpuMs - before.userCpuMs };
+  } finally {
+    await bare.close();
+  }
+}
+/** Pairings per lane pair replayed before the bare server is measured (JIT, connection setup). */
+const WARM_UP_PAIRINGS = 10;
+
 /** Drives a relay process for `seconds` after a 1 s warm-up; the run and the relay's CPU time. */
-async function measureRelay(store: string | undefined, concurrent: number, seconds: number, writes: Record<Role, WriteBodies>): Promise<{ run: Awaited<ReturnType<typeof drive>>; relayCpuMs: number }> {
+async function measureRelay(store: string | undefined, concurrent: number, seconds: number, writes: Record<Role, WriteBodies>): Promise<{ run: Awaited<ReturnType<typeof drive>>; relayCpuMs: number; relayUserCpuMs: number }> {
   const relay = await startServerProcess('relay', store);
   try {
     await drive(relay.port, concurrent, 1, writes); // warm-up: JIT, connection setup
     await yieldToEventLoop();
     const before = await relay.usage();
     const run = await drive(relay.port, concurrent, seconds, writes);
-    return { run, relayCpuMs: (await relay.usage()).cpuMs - before.cpuMs };
+    const after = await relay.usage();
+    return { run, relayCpuMs: after.cpuMs - before.cpuMs, relayUserCpuMs: after.userCpuMs - before.userCpuMs };
   } finally {
     await relay.close();
   }
@@ -209,22 +336,13 @@ async function measureRelay(store: string | undefined, concurrent: number, secon
 
 export async function benchCapacity(concurrent = 100, seconds = 8, stores: readonly string[] = []): Promise<CapacityBench> {
   const writes = precomputeWrites();
-  const { run, relayCpuMs } = await measureRelay(undefined, concurrent, seconds, writes);
+  const { run, relayCpuMs, relayUserCpuMs } = await measureRelay(undefined, concurrent, seconds, writes);
   const others: { store: string; measured: Awaited<ReturnType<typeof measureRelay>> }[] = [];
   for (const store of stores) others.push({ store, measured: await measureRelay(store, concurrent, seconds, writes) });
   const requests = run.lanes.reduce((sum, lane) => sum + lane.kinds.length, 0);
 
-  const bare = await startServerProcess('bare');
-  let bareMs;
-  let bareCpuMs;
-  try {
-    await replay(bare.port, run.lanes.map((lane) => ({ ...lane, kinds: lane.kinds.slice(0, 200) })), writes); // warm-up
-    const before = await bare.usage();
-    bareMs = await replay(bare.port, run.lanes, writes);
-    bareCpuMs = (await bare.usage()).cpuMs - before.cpuMs;
-  } finally {
-    await bare.close();
-  }
+  const bare = await measureBare(run.lanes, writes, 'paired');
+  const backToBack = await measureBare(run.lanes, writes, 'backToBack');
 
   const round = (value: number, places = 2): number => Math.round(value * 10 ** places) / 10 ** places;
   const memoryRate = run.pairings / (run.elapsedMs / 1000);
@@ -247,12 +365,26 @@ export async function benchCapacity(concurrent = 100, seconds = 8, stores: reado
     relayRequestsPerSecond: round(requests / (run.elapsedMs / 1000), 0),
     relayCpuMsPerPairing: round(relayCpuMs / run.pairings, 3),
     relayCpuShare: round(relayCpuMs / run.elapsedMs),
-    bareSeconds: round(bareMs / 1000),
-    bareRequestsPerSecond: round(requests / (bareMs / 1000), 0),
-    bareCpuMsPerPairingRequests: round(bareCpuMs / run.pairings, 3),
-    bareCpuShare: round(bareCpuMs / bareMs),
-    throughputRatio: round(run.elapsedMs / bareMs),
-    cpuRatio: round(relayCpuMs / bareCpuMs),
+    relayUserCpuUsPerRequest: round((relayUserCpuMs * 1000) / requests, 1),
+    relaySystemCpuUsPerRequest: round(((relayCpuMs - relayUserCpuMs) * 1000) / requests, 1),
+    bareSeconds: round(bare.ms / 1000),
+    bareRequestsPerSecond: round(requests / (bare.ms / 1000), 0),
+    bareCpuMsPerPairingRequests: round(bare.cpuMs / run.pairings, 3),
+    bareCpuShare: round(bare.cpuMs / bare.ms),
+    throughputRatio: round(run.elapsedMs / bare.ms),
+    cpuRatio: round(relayCpuMs / bare.cpuMs),
+    bareUserCpuUsPerRequest: round((bare.userCpuMs * 1000) / requests, 1),
+    bareSystemCpuUsPerRequest: round(((bare.cpuMs - bare.userCpuMs) * 1000) / requests, 1),
+    backToBack: {
+      seconds: round(backToBack.ms / 1000),
+      requestsPerSecond: round(requests / (backToBack.ms / 1000), 0),
+      cpuMsPerPairingRequests: round(backToBack.cpuMs / run.pairings, 3),
+      cpuShare: round(backToBack.cpuMs / backToBack.ms),
+      throughputRatio: round(run.elapsedMs / backToBack.ms),
+      cpuRatio: round(relayCpuMs / backToBack.cpuMs),
+      userCpuUsPerRequest: round((backToBack.userCpuMs * 1000) / requests, 1),
+      systemCpuUsPerRequest: round(((backToBack.cpuMs - backToBack.userCpuMs) * 1000) / requests, 1),
+    },
   };
 }
 

@@ -19,6 +19,8 @@ export interface ServerUsage {
   kind: 'usage';
   /** CPU time of the whole process (user + system), in ms. */
   cpuMs: number;
+  /** The part of cpuMs spent in the process's own code (user mode): the rest is the kernel's, on its behalf (sockets, wake-ups). */
+  userCpuMs: number;
   heapUsedBytes: number;
   stats?: RelayStats;
 }
@@ -65,7 +67,7 @@ const running = await listen(kind, process.argv[3]);
 process.on('message', (message: ToServer) => {
   if (message.kind === 'usage') {
     const cpu = process.cpuUsage();
-    const usage: ServerUsage = { kind: 'usage', cpuMs: (cpu.user + cpu.system) / 1000, heapUsedBytes: process.memoryUsage().heapUsed };
+    const usage: ServerUsage = { kind: 'usage', cpuMs: (cpu.user + cpu.system) / 1000, userCpuMs: cpu.user / 1000, heapUsedBytes: process.memoryUsage().heapUsed };
     if (running.stats) usage.stats = running.stats();
     send(usage);
   } else {

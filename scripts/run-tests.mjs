@@ -10,16 +10,17 @@
 // Each file runs in a Node process of its own, several files at once: most tests wait on
 // processes, sockets and timers rather than compute, so on a 2-core machine running
 // CONCURRENCY files at a time takes a fraction of running them two by two. Files start longest
-// first (each file's duration in the last run, kept in .cache/test-durations.json), so a slow
-// file never starts last and holds the run up alone. A file's report is printed whole when it
-// ends, never interleaved with another's, and the run ends with the totals of every file in
-// the TAP runner's words and as one line, `N passed, N failed`.
+// first (each file's duration in the last run, kept in .cache/test-durations.json; on a fresh
+// clone the committed scripts/test-durations.json), so a slow file never starts last and holds
+// the run up alone. A file's report is printed whole when it ends, never interleaved with
+// another's, and the run ends with the totals of every file in the TAP runner's words and as one
+// line, `N passed, N failed`, after each file's CPU (see TIME) and the costliest files'.
 //
 // The relay's Redis tests need Debian's redis-server: scripts/install-redis.sh installs it first
 // if it is missing. In CI (CI=true) Debian's chromium is installed too
 // (scripts/install-chromium.sh): there the webview page tests must run, not skip.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -28,9 +29,26 @@ import { build } from 'esbuild';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const DURATIONS_FILE = join(ROOT, '.cache', 'test-durations.json');
-const COMPILED_DIR = join(ROOT, '.cache', 'tests');
+/**
+ * Each file's duration in one whole run on the 2-core machine, committed: a fresh clone has no
+ * durations of its own yet, and in name order its longest file (the Redis flood) started near the
+ * end and ran alone. Only the order matters; this checkout's own durations take over once timed.
+ */
+const SEED_DURATIONS_FILE = join(import.meta.dirname, 'test-durations.json');
+const COMPILED_ROOT = join(ROOT, '.cache', 'tests');
+/**
+ * This run's compiled files, a directory of its own: two runs in one checkout at once (a narrowed
+ * run while the whole suite runs) must not empty each other's files mid-run.
+ */
+const COMPILED_DIR = join(COMPILED_ROOT, `run-${process.pid}`);
 /** Files at once: two per core, at least three; AGENT_PAIR_TEST_CONCURRENCY overrides. */
 const CONCURRENCY = Number(process.env['AGENT_PAIR_TEST_CONCURRENCY'] ?? Math.max(3, availableParallelism() * 2));
+/**
+ * GNU time, when the machine has it, measures each file's CPU: its own process and every process
+ * it started and waited for (CLI processes, relays, redis-server), which is what the run costs a
+ * 2-core machine. Without it the run reports wall times only.
+ */
+const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const COUNTED = ['tests', 'suites', 'pass', 'fail', 'cancelled', 'skipped', 'todo'];
 
 function collect(dir) {
@@ -41,12 +59,16 @@ function collect(dir) {
   });
 }
 
-function readDurations() {
+function readJsonOr(path, fallback) {
   try {
-    return JSON.parse(readFileSync(DURATIONS_FILE, 'utf8'));
+    return JSON.parse(readFileSync(path, 'utf8'));
   } catch {
-    return {};
+    return fallback;
   }
+}
+
+function readDurations() {
+  return { ...readJsonOr(SEED_DURATIONS_FILE, {}), ...readJsonOr(DURATIONS_FILE, {}) };
 }
 
 function installOrExit(script, what) {
@@ -75,9 +97,23 @@ const sourceLocations = {
   },
 };
 
-/** Compiles `files` into COMPILED_DIR; returns each file's compiled path. */
+/** Whether process `pid` still runs (a run that was killed leaves its compiled files behind). */
+function isRunning(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return error.code === 'EPERM';
+  }
+}
+
+/** Compiles `files` into COMPILED_DIR, first removing what runs no longer running left; returns each file's compiled path. */
 async function compile(files) {
-  rmSync(COMPILED_DIR, { recursive: true, force: true });
+  mkdirSync(COMPILED_ROOT, { recursive: true });
+  for (const name of readdirSync(COMPILED_ROOT)) {
+    const pid = /^run-(\d+)$/.exec(name)?.[1];
+    if (pid === undefined || !isRunning(Number(pid))) rmSync(join(COMPILED_ROOT, name), { recursive: true, force: true });
+  }
   await build({
     entryPoints: files,
     outdir: COMPILED_DIR,
@@ -96,15 +132,28 @@ async function compile(files) {
 }
 
 /** Runs one test file; resolves its exit code, its TAP report and its duration. */
-function runFile(file) {
+function runFile(file, index) {
   return new Promise((resolveRun) => {
     const startedAt = performance.now();
-    const child = spawn(process.execPath, ['--enable-source-maps', '--test-reporter=tap', compiled.get(file)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENT_PAIR_STATE_DIR: stateDir } });
+    const command = [process.execPath, '--enable-source-maps', '--test-reporter=tap', compiled.get(file)];
+    const cpuFile = join(stateDir, `cpu-${index}`);
+    const timed = TIME ? [TIME, '-f', '%U %S', '-o', cpuFile, ...command] : command;
+    const child = spawn(timed[0], timed.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENT_PAIR_STATE_DIR: stateDir } });
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
-    child.once('close', (code, signal) => resolveRun({ code: code ?? (signal ? 1 : 0), signal, output, ms: performance.now() - startedAt }));
+    child.once('close', (code, signal) => resolveRun({ code: code ?? (signal ? 1 : 0), signal, output, ms: performance.now() - startedAt, cpuMs: TIME ? cpuMsOf(cpuFile) : undefined }));
   });
+}
+
+/** User plus system CPU milliseconds GNU time wrote for one file (its last line: `%U %S`). */
+function cpuMsOf(cpuFile) {
+  try {
+    const [user, system] = readFileSync(cpuFile, 'utf8').trim().split('\n').at(-1).split(' ').map(Number);
+    return Math.round((user + system) * 1000);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The runner's closing counts in a file's TAP report (`# pass 12`). */
@@ -128,17 +177,21 @@ const compiled = await compile(files);
 if (process.env['CI'] === 'true') installOrExit('install-chromium.sh', 'in CI the webview page tests need chromium');
 
 const durations = readDurations();
-// Longest first; files never timed (new ones) first of all, as they may be long.
+// Longest first; files never timed, here or in the seed (new ones), first of all, as they may be long.
 const queue = [...files].sort((a, b) => (durations[b] ?? Infinity) - (durations[a] ?? Infinity) || a.localeCompare(b));
 const totals = Object.fromEntries(COUNTED.map((name) => [name, 0]));
 const failedFiles = [];
 /** Failing tests, plus one for each file that failed without a failing test (a crash at load). */
 let failures = 0;
+/** Each file's CPU milliseconds in this run, when GNU time measured them. */
+const cpuMs = new Map();
+let started = 0;
 const startedAt = performance.now();
 
 async function worker() {
   for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
-    const run = await runFile(file);
+    const run = await runFile(file, started++);
+    if (run.cpuMs !== undefined) cpuMs.set(file, run.cpuMs);
     const counts = countsOf(run.output);
     for (const name of COUNTED) totals[name] += counts[name];
     durations[file] = Math.round(run.ms);
@@ -146,7 +199,7 @@ async function worker() {
     const failed = run.code !== 0 || counts.fail > 0;
     if (failed) failedFiles.push(file);
     failures += failed ? Math.max(counts.fail, 1) : 0;
-    process.stdout.write(`# file ${file}: ${failed ? 'FAILED' : 'ok'} in ${(run.ms / 1000).toFixed(1)} s\n${run.output}`);
+    process.stdout.write(`# file ${file}: ${failed ? 'FAILED' : 'ok'} in ${(run.ms / 1000).toFixed(1)} s${run.cpuMs === undefined ? '' : ` (CPU ${(run.cpuMs / 1000).toFixed(1)} s)`}\n${run.output}`);
   }
 }
 
@@ -155,6 +208,7 @@ async function worker() {
 const stateDir = mkdtempSync(join(tmpdir(), 'agent-pair-test-state-'));
 await Promise.all(Array.from({ length: Math.min(CONCURRENCY, files.length) }, worker));
 rmSync(stateDir, { recursive: true, force: true });
+rmSync(COMPILED_DIR, { recursive: true, force: true });
 
 mkdirSync(join(ROOT, '.cache'), { recursive: true });
 writeFileSync(DURATIONS_FILE, `${JSON.stringify(durations, null, 2)}\n`);
@@ -164,6 +218,11 @@ const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
 const ran = files.map((file) => [file, durations[file] ?? 0]);
 const summed = (ran.reduce((sum, [, ms]) => sum + ms, 0) / 1000).toFixed(1);
 const [longestFile, longestMs] = ran.reduce((longest, entry) => (entry[1] > longest[1] ? entry : longest));
+if (cpuMs.size > 0) {
+  const costliest = [...cpuMs].sort((a, b) => b[1] - a[1]).slice(0, 15);
+  const totalCpu = [...cpuMs.values()].reduce((sum, ms) => sum + ms, 0);
+  process.stdout.write(`# CPU ${(totalCpu / 1000).toFixed(1)} s in all (${files.length} files); the costliest:\n${costliest.map(([file, ms]) => `#   ${(ms / 1000).toFixed(1).padStart(6)} s  ${file}`).join('\n')}\n`);
+}
 if (failedFiles.length > 0) process.stdout.write(`# failed files:\n${failedFiles.map((file) => `#   ${file}`).join('\n')}\n`);
 process.stdout.write(`# files ${files.length} (${CONCURRENCY} at a time) in ${seconds} s; ${summed} s one after another; the longest, ${longestFile}, ${(longestMs / 1000).toFixed(1)} s\n${COUNTED.map((name) => `# ${name} ${totals[name]}`).join('\n')}\n`);
 process.stdout.write(`${totals.pass} passed, ${failures} failed${totals.skipped > 0 ? `, ${totals.skipped} skipped` : ''}\n`);

@@ -25,18 +25,9 @@ import {
   parseBudgetPerHour,
   parsePeerRule,
 } from '../core/vocabulary.js';
+import { EXEC_TIMEOUT_SECONDS, UsageError } from './usage.js';
 import { RELAY_OPTIONS, type RelayOptionName, type RelayOptionSpec, type RelayOptionValues } from '../relay/options.js';
 import { DEFAULT_RELAY_URL } from '../relay/embedded.js';
-
-/** A mistake on the command line: exit 2, one line. `code` is the JSON error event's code. */
-export class UsageError extends Error {
-  constructor(
-    message: string,
-    readonly code = 'usage',
-  ) {
-    super(message);
-  }
-}
 
 /** Every option's value once checked (absent options are undefined). */
 export interface OptionValues {
@@ -72,9 +63,6 @@ interface OptionSpec<T> {
 
 const RELAY_SHAPE = `an http:// or https:// URL without ?, # or a password, like ${DEFAULT_RELAY_URL}`;
 const HANDLE_SHAPE = '1 to 64 letters, digits, _ or -, like alice';
-
-/** How long `inbox --follow --exec` lets CMD run for one message before stopping it (--exec-timeout). */
-export const EXEC_TIMEOUT_SECONDS = 120;
 
 export const OPTIONS: { readonly [K in OptionName]: OptionSpec<OptionValues[K]> } = {
   relay: {

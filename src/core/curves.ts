@@ -1,6 +1,6 @@
 // Ed25519 (identity cards) and X25519 (the HPKE KEM of messages) behind one port. Core computes
 // with noble's pure JavaScript unless an adapter installs the runtime's native code
-// (node/nativeCurves.ts: node:crypto and WebCrypto, many times faster per operation and with no
+// (node/nativeCurves.ts: node:crypto, many times faster per operation, synchronous, and with no
 // tables to build at start). Core imports no `node:` module, so the choice is the adapter's, made
 // once at start-up; both give the same answers on the vectors (test/core/curves.test.ts).
 //
@@ -26,10 +26,10 @@ export interface CurveCrypto {
   /** The X25519 public key of a 32-byte secret (RFC 7748: the secret, clamped, times the base point). */
   x25519PublicKey(secret: Uint8Array): Uint8Array;
   /**
-   * The runtime's WebCrypto does X25519, so HPKE's KEM uses it (@hpke/core's
-   * DhkemX25519HkdfSha256) instead of @hpke/dhkem-x25519's JavaScript; see messages.ts.
+   * X25519(secret, publicKey) (RFC 7748 section 5): the DH of HPKE's KEM (hpke.ts). Throws when
+   * the result is all zeros (a low-order public key), which RFC 9180 section 7.1.4 says to refuse.
    */
-  readonly webCryptoX25519: boolean;
+  x25519SharedSecret(secret: Uint8Array, publicKey: Uint8Array): Uint8Array;
 }
 
 /** The pure JavaScript fallback, for a runtime without native Ed25519 or X25519. */
@@ -40,7 +40,8 @@ export const nobleCurves: CurveCrypto = {
   ed25519Verify: (signature, message, publicKey) =>
     signature.length === ED25519_SIGNATURE_BYTES && publicKey.length === ED25519_KEY_BYTES && ed25519.verify(signature, message, publicKey, { zip215: false }),
   x25519PublicKey: (secret) => x25519.getPublicKey(secret),
-  webCryptoX25519: false,
+  // noble refuses an all-zero result itself.
+  x25519SharedSecret: (secret, publicKey) => x25519.getSharedSecret(secret, publicKey),
 };
 
 let installed: CurveCrypto = nobleCurves;

@@ -1,14 +1,15 @@
 // The one HPKE suite of sections 6.2 and 7.3 (DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
-// ChaCha20-Poly1305) as the kept @hpke/* implementation (RFC 9180) builds it, with two costs of
-// it taken out. Apart from messages.ts, which imports it at the first seal or open: evaluating
+// ChaCha20-Poly1305) as the kept @hpke/* implementation (RFC 9180) builds it, with its X25519
+// on the installed curves (curves.ts) and its HKDF in this thread, so a seal or an open waits on
+// no thread pool. Apart from messages.ts, which imports it at the first seal or open: evaluating
 // @hpke/* is a large part of a start-up (the extension's module load, every CLI command that
 // reads messages.ts) that seals and opens nothing, or not yet.
 
 import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
-import { CipherSuite, DhkemX25519HkdfSha256 as WebCryptoX25519Kem, HkdfSha256 } from '@hpke/core';
+import { CipherSuite, HkdfSha256 } from '@hpke/core';
+import { DhkemX25519HkdfSha256, X25519 as X25519Primitives } from '@hpke/dhkem-x25519';
 import { expand as hkdfExpand, extract as hkdfExtract, hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { requireBytes, toBase64 } from './bytes.js';
 import { type CurveCrypto, curves } from './curves.js';
 
 const suites = new WeakMap<CurveCrypto, CipherSuite>();
@@ -49,42 +50,48 @@ class InThreadHkdfSha256 extends HkdfSha256 {
 const X25519_KEM_SUITE_ID = new Uint8Array([0x4b, 0x45, 0x4d, 0x00, 0x20]);
 
 /**
- * @hpke's WebCrypto X25519 KEM with two costs taken out: its shared-secret derivation runs on the
- * in-thread HKDF too, and a private key is imported as a JWK (with its public key from the
- * installed curves) instead of as PKCS #8, which WebCrypto parses through OpenSSL's decoders at
- * about four times the cost.
+ * A copy whose buffer is exactly its bytes: @hpke's X25519 primitives hand out `bytes.buffer`
+ * as the key or the shared secret, so a view into a larger buffer would leak the rest with it.
  */
-class FasterWebCryptoX25519Kem extends WebCryptoX25519Kem {
-  constructor() {
+function ownBuffer(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength ? bytes : bytes.slice();
+}
+
+/**
+ * @hpke's X25519 DHKEM primitives (RFC 9180's DH with its all-zero check, key serialisation, its
+ * ephemeral secrets from the CSPRNG, DeriveKeyPair for the vectors' fixed ephemeral keys) with
+ * the two scalar multiplications done by the installed curves: node:crypto's X25519 where an
+ * adapter installed it (synchronous, in this thread: WebCrypto's was an async trip through the
+ * crypto thread pool per DH and per key import), noble's otherwise.
+ */
+class InstalledCurveX25519 extends X25519Primitives {
+  constructor(kdf: InThreadHkdfSha256, installed: CurveCrypto) {
+    super(kdf);
+    this._curve = {
+      ...this._curve,
+      getPublicKey: (secret) => ownBuffer(installed.x25519PublicKey(secret)),
+      getSharedSecret: (secret, publicKey) => ownBuffer(installed.x25519SharedSecret(secret, publicKey)),
+    };
+  }
+}
+
+/** @hpke's DHKEM(X25519, HKDF-SHA256) over the installed curves, its HKDF steps in this thread. */
+class InstalledCurveX25519Kem extends DhkemX25519HkdfSha256 {
+  constructor(installed: CurveCrypto) {
     super();
     const kdf = new InThreadHkdfSha256();
     kdf.init(X25519_KEM_SUITE_ID);
     this._kdf = kdf;
-  }
-
-  override async deserializePrivateKey(key: HpkeBytes): Promise<CryptoKey> {
-    const secret = requireBytes(bytesOf(key), 'X25519 private key', X25519_SECRET_BYTES);
-    return this.importKey('jwk', { kty: 'OKP', crv: 'X25519', d: base64Url(secret), x: base64Url(curves().x25519PublicKey(secret)) }, false);
+    this._prim = new InstalledCurveX25519(kdf, installed);
   }
 }
 
-const X25519_SECRET_BYTES = 32;
-
-function base64Url(bytes: Uint8Array): string {
-  return toBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-/**
- * The suite over the installed curves (keys of one KEM do not work with another's). @hpke's
- * JavaScript X25519 is imported only where the runtime has no X25519 of its own: its tables cost
- * every start-up that would never use them.
- */
-export async function hpkeSuite(): Promise<CipherSuite> {
+/** The suite over the installed curves, one per implementation (the last installed wins, as in curves.ts). */
+export function hpkeSuite(): CipherSuite {
   const installed = curves();
   let suite = suites.get(installed);
   if (!suite) {
-    const kem = installed.webCryptoX25519 ? new FasterWebCryptoX25519Kem() : new (await import('@hpke/dhkem-x25519')).DhkemX25519HkdfSha256();
-    suite = new CipherSuite({ kem, kdf: new InThreadHkdfSha256(), aead: new Chacha20Poly1305() });
+    suite = new CipherSuite({ kem: new InstalledCurveX25519Kem(installed), kdf: new InThreadHkdfSha256(), aead: new Chacha20Poly1305() });
     suites.set(installed, suite);
   }
   return suite;

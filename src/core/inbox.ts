@@ -86,7 +86,7 @@ import {
   x25519PublicFromEd25519,
   x25519SecretFromSeed,
 } from './messages.js';
-import type { Clock, InboxPage, MailLock, Memory, Random, RelayConnector, RelayPort, Vault } from './ports.js';
+import type { Clock, InboxMessage, InboxPage, MailLock, Memory, Random, RelayConnector, RelayPort, Vault } from './ports.js';
 import { healGrants, revokePending } from './grants.js';
 import { type Handover, type PeerBudgets, handoverOf } from './rules.js';
 import { type PeerRef, type PinnedPeer, decideMove, findPeers, getPeer, heldMove, holdMove, listPeers, loadPeerSendToken, peerRefOf, updatePeer } from './trust.js';
@@ -325,10 +325,12 @@ export class SendRunner {
    */
   async flushOutbox(): Promise<void> {
     const now = this.deps.clock.now();
+    // Every send and every pull round comes here: with nothing due, the identity is not read.
+    const due = (await this.mailbox.outbox()).filter((entry) => entry.nextTryAt <= now);
+    if (due.length === 0) return;
     const identity = await loadIdentity(this.deps);
     if (!identity) return;
-    for (const entry of await this.mailbox.outbox()) {
-      if (entry.nextTryAt > now) continue;
+    for (const entry of due) {
       const peer = await getPeer(this.deps, entry.peer);
       const sendToken = peer && (await loadPeerSendToken(this.deps, peer.fingerprint));
       const record = await this.mailbox.get(entry.peer, entry.id);
@@ -416,8 +418,6 @@ export class ReceiveRunner {
   private readonly emitter: Emitter;
   readonly mailbox: Mailbox;
   readonly sender: SendRunner;
-  /** Inboxes (slot → seq) whose last acknowledgement failed: acknowledged again before the next read. */
-  private readonly unacked = new Map<string, number>();
   /** When grants were last healed (a move another process saw, an announcement that failed); after a move, at once. */
   private healedAt: number | undefined;
   /** `run` loops going on now: while one does, `pull` waits for its news instead of reading. */
@@ -607,8 +607,9 @@ export class ReceiveRunner {
   private async pullInbox(inbox: OwnInbox, waitSeconds: number, signal: AbortSignal, events: MessagingEvent[]): Promise<boolean> {
     const relay = this.deps.relays(inbox.relayUrl);
     try {
-      const unacked = this.unacked.get(inbox.slotId);
-      if (unacked !== undefined) await this.mailbox.exclusive((held) => this.acknowledge(held, inbox, relay, unacked));
+      // An acknowledgement still due (it failed, or its process ended first) is made before the
+      // long poll, which would otherwise return at once with what was stored already.
+      if ((await this.mailbox.ackDue(inbox.slotId)) !== undefined) await this.mailbox.exclusive((held) => this.acknowledgeDue(held, inbox, relay));
       let polled: PolledPage | undefined;
       if (waitSeconds > 0) {
         // The long poll only waits for news, holding nothing: another process of this identity
@@ -618,7 +619,13 @@ export class ReceiveRunner {
         if (page.messages.length === 0) return false;
         polled = { page, acknowledgements };
       }
-      const got = await this.readHeld(inbox, relay, events, polled);
+      const { got, storedThrough } = await this.readHeld(inbox, relay, events, polled);
+      if (storedThrough > 0) {
+        // Deleted at the relay only now that every one of them is stored (or dropped) here, and
+        // outside the critical section: a receipt for what was just stored need not wait for it.
+        await relay.ackMessages(inbox.slotId, inbox.ownerToken, storedThrough);
+        await this.mailbox.exclusive((held) => held.acknowledged(inbox.slotId, storedThrough));
+      }
       if (got === 'waiting') {
         // A message under the grant of a pairing still in flight: it is read once the peer is pinned.
         await this.deps.clock.sleep(PENDING_PAIRING_RECHECK_MS, signal);
@@ -642,21 +649,27 @@ export class ReceiveRunner {
   }
 
   /**
-   * Reads, stores and acknowledges one inbox as one critical section of the mailbox, across
-   * processes: whoever comes second reads only what the first left at the relay. True if there
-   * were messages; `waiting` if the first one left is under the grant of a pairing still in
-   * flight (it and everything after it stay at the relay until the pairing finishes or ends).
-   * `polled`: what the long poll just returned, read as it is unless the inbox was acknowledged
-   * since the poll began (here or in another process): then some of it may be gone (stored
-   * by that one), and the relay is asked again. Either way one page, from the start.
+   * Reads and stores one inbox as one critical section of the mailbox, across processes, and
+   * marks what it stored due for acknowledgement (the caller makes it at the relay once the
+   * mailbox is given back). Whoever comes next first acknowledges what is still due, so it reads
+   * only what the first left at the relay. `got`: true if there were messages; `waiting` if the
+   * first one left is under the grant of a pairing still in flight (it and everything after it
+   * stay at the relay until the pairing finishes or ends). `storedThrough`: the seq to
+   * acknowledge, 0 for none. `polled`: what the long poll just returned, read as it is unless the
+   * inbox was acknowledged since the poll began, or is due to be (here or in another process):
+   * then some of it may be gone (stored by that one), and the relay is asked again. Either way
+   * one page, from the start.
    */
-  private async readHeld(inbox: OwnInbox, relay: RelayPort, events: MessagingEvent[], polled?: PolledPage): Promise<boolean | 'waiting'> {
+  private async readHeld(inbox: OwnInbox, relay: RelayPort, events: MessagingEvent[], polled?: PolledPage): Promise<{ got: boolean | 'waiting'; storedThrough: number }> {
     return this.mailbox.exclusive(async (held) => {
+      const wasDue = await this.acknowledgeDue(held, inbox, relay);
       // Always from the start: whatever is still there was not acknowledged. A relay that
       // invents seqs cannot make this side skip a real message that later takes that number.
-      const unchanged = polled !== undefined && (await this.mailbox.acknowledgements(inbox.slotId)) === polled.acknowledgements;
+      const unchanged = polled !== undefined && !wasDue && (await this.mailbox.acknowledgements(inbox.slotId)) === polled.acknowledgements;
       const page = unchanged ? polled.page : await relay.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 });
-      if (page.messages.length === 0) return false;
+      if (page.messages.length === 0) return { got: false, storedThrough: 0 };
+      const identity = await loadIdentity(this.deps);
+      if (!identity) throw new PairError('identity_missing', 'This side has no identity; it cannot read its inbox.');
       const peers = await listPeers(this.deps);
       const inFlight = await pendingGrantIds(this.deps, this.deps.clock.now());
       const pinnedGrants = new Set(peers.map((peer) => peer.grant?.grantId));
@@ -667,23 +680,21 @@ export class ReceiveRunner {
           waiting = true;
           break;
         }
-        await this.receiveOne(held, inbox, stored.seq, stored.value, stored.grantId, peers, events);
+        await this.receiveOne(held, inbox, stored, identity.fingerprint, peers, events);
         last = stored.seq;
       }
-      if (last > 0) {
-        // Deleted at the relay only now that every one of them is stored (or dropped) here.
-        this.unacked.set(inbox.slotId, last);
-        await this.acknowledge(held, inbox, relay, last);
-      }
-      return waiting && last === 0 ? 'waiting' : true;
+      if (last > 0) await held.acknowledgeLater(inbox.slotId, last);
+      return { got: waiting && last === 0 ? 'waiting' : true, storedThrough: last };
     });
   }
 
-  /** Deletes what was stored at the relay (through `seq`) and counts it, in one critical section of the mailbox. */
-  private async acknowledge(held: HeldMailbox, inbox: OwnInbox, relay: RelayPort, seq: number): Promise<void> {
-    await relay.ackMessages(inbox.slotId, inbox.ownerToken, seq);
-    this.unacked.delete(inbox.slotId);
-    await held.acknowledged(inbox.slotId);
+  /** Makes the acknowledgement still due for `inbox` at the relay, if one is (true then), while the mailbox is held. */
+  private async acknowledgeDue(held: HeldMailbox, inbox: OwnInbox, relay: RelayPort): Promise<boolean> {
+    const due = await this.mailbox.ackDue(inbox.slotId);
+    if (due === undefined) return false;
+    await relay.ackMessages(inbox.slotId, inbox.ownerToken, due);
+    await held.acknowledged(inbox.slotId, due);
+    return true;
   }
 
   /**
@@ -693,9 +704,8 @@ export class ReceiveRunner {
    * storage failing or staying busy (storage_failed, timeout) ends the round, leaving everything
    * at the relay for the next one.
    */
-  private async receiveOne(held: HeldMailbox, inbox: OwnInbox, seq: number, value: string, grantId: string, peers: PinnedPeer[], events: MessagingEvent[]): Promise<void> {
-    const identity = await loadIdentity(this.deps);
-    if (!identity) throw new PairError('identity_missing', 'This side has no identity; it cannot read its inbox.');
+  private async receiveOne(held: HeldMailbox, inbox: OwnInbox, stored: InboxMessage, self: string, peers: PinnedPeer[], events: MessagingEvent[]): Promise<void> {
+    const { seq, value, grantId } = stored;
     try {
       let envelope: Uint8Array;
       try {
@@ -705,7 +715,7 @@ export class ReceiveRunner {
       }
       await this.sendersOf(inbox, grantId, peers);
       const v2 = parseEnvelopeV2(envelope);
-      const { peer, message } = v2 ? await this.openV2FromGrant(inbox, grantId, v2, peers, identity.fingerprint) : await this.openV1(inbox, grantId, envelope, peers, identity.fingerprint);
+      const { peer, message } = v2 ? await this.openV2FromGrant(inbox, grantId, v2, peers, self) : await this.openV1(inbox, grantId, envelope, peers, self);
       const accepted = await held.accept(message);
       // Section 7.4, after the message is stored: the one-time key's secret goes, the keys it
       // carries join the peer's pool, and section 6 envelopes from the peer are refused from now on.
@@ -854,7 +864,7 @@ export class ReceiveRunner {
       this.trouble(gone.relayUrl, error, events);
       return;
     }
-    this.unacked.delete(gone.slotId);
+    await this.mailbox.forgetAckDue(gone.slotId);
     const told = await this.healGrants(events);
     this.emitter.emit({ type: 'inboxMoved', relayUrl: gone.relayUrl, told }, events);
   }

@@ -20,13 +20,19 @@
 //   `mail.acks.<slot>`     a number: how many times that own inbox was acknowledged at the relay
 //                          (by any process of the identity); a long poll's page is read as it is
 //                          only while this has not moved since the poll began
+//   `mail.ackdue.<slot>`   a number: the seq through which a pull stored that inbox's messages and
+//                          has yet to hear the relay acknowledge them; whoever holds the mailbox
+//                          next acknowledges it first (see inbox.ts, readHeld)
 //   `mail.seen`            (before per-id keys) the ids as one object: moved to per-id keys once
 //
 // Several processes of one identity (a CLI, an MCP server, VS Code windows) may share the
-// mailbox: every write here, and every pull from reading the relay to acknowledging what was
-// stored (`exclusive`), runs while no other one does, in this process (an async lock) and in any
-// other (the MailLock port, a lock file in the home). Without it two pullers both read one
-// envelope before either remembered its id, and the person saw the message twice.
+// mailbox: every write here, and every pull from reading the relay to storing what it read and
+// marking it due for acknowledgement (`exclusive`), runs while no other one does, in this process
+// (an async lock) and in any other (the MailLock port, a lock file in the home). Without it two
+// pullers both read one envelope before either remembered its id, and the person saw the message
+// twice. The acknowledgement itself goes to the relay after the mailbox is given back, so a
+// receipt or a send waits for no relay round trip of the pull; a puller that finds one still due
+// makes it first, before it reads.
 
 import { PairError } from './errors.js';
 import { type AsyncLock, lockPerStore } from './lock.js';
@@ -181,6 +187,7 @@ const OUTBOX_KEY = 'mail.outbox';
 const outboxEntryKey = (fingerprint: string, id: string): string => `mail.out.${fingerprint}.${id}`;
 const DROPPED_KEY = 'mail.dropped';
 const acksKey = (slotId: string): string => `mail.acks.${slotId}`;
+const ackDueKey = (slotId: string): string => `mail.ackdue.${slotId}`;
 
 const mailboxLock: (store: Memory) => AsyncLock = lockPerStore();
 
@@ -192,8 +199,16 @@ function emptyPeerMail(): PeerMail {
 export interface HeldMailbox {
   accept(message: Message): Promise<Accepted | 'duplicate'>;
   countDrop(reason: DropReason): Promise<void>;
-  /** The relay just deleted messages of own inbox `slotId`: a page read before now may hold some of them (see `acknowledgements`). */
-  acknowledged(slotId: string): Promise<void>;
+  /**
+   * Messages of own inbox `slotId` through `seq` are stored: due to be acknowledged at the relay,
+   * which the puller does once it gives the mailbox back (or whoever holds it next, first).
+   */
+  acknowledgeLater(slotId: string, seq: number): Promise<void>;
+  /**
+   * The relay just deleted messages of own inbox `slotId` through `seq`: no longer due, and a page
+   * read before now may hold some of them (see `acknowledgements`).
+   */
+  acknowledged(slotId: string, seq: number): Promise<void>;
 }
 
 /** What `accept` made of an accepted message. */
@@ -506,16 +521,34 @@ export class Mailbox {
 
   /**
    * How many times own inbox `slotId` was acknowledged at the relay, by any process of this
-   * identity. Every acknowledgement happens while the mailbox is held and is counted right after
+   * identity. Every acknowledgement is counted while the mailbox is held, once the relay answered
    * it, so a page read after this was looked at still holds only unacknowledged messages if the
-   * count is the same when the mailbox is held again.
+   * count is the same, and no acknowledgement is due (`ackDue`), when the mailbox is held again.
    */
   async acknowledgements(slotId: string): Promise<number> {
     const count = Number(await this.deps.memory.get(acksKey(slotId)));
     return Number.isSafeInteger(count) ? count : 0;
   }
 
-  private async acknowledgedHeld(slotId: string): Promise<void> {
+  /** The seq through which own inbox `slotId`'s stored messages still wait to be acknowledged at the relay, if any. */
+  async ackDue(slotId: string): Promise<number | undefined> {
+    const seq = Number(await this.deps.memory.get(ackDueKey(slotId)));
+    return Number.isSafeInteger(seq) && seq > 0 ? seq : undefined;
+  }
+
+  /** Own inbox `slotId` is gone (a new one replaced it): nothing of it is due any more. */
+  async forgetAckDue(slotId: string): Promise<void> {
+    await this.locked(() => this.deps.memory.delete(ackDueKey(slotId)));
+  }
+
+  private async acknowledgeLaterHeld(slotId: string, seq: number): Promise<void> {
+    await this.deps.memory.set(ackDueKey(slotId), String(Math.max(seq, (await this.ackDue(slotId)) ?? 0)));
+  }
+
+  private async acknowledgedHeld(slotId: string, seq: number): Promise<void> {
+    const due = await this.ackDue(slotId);
+    // A later pull may have stored more since: what it stored stays due.
+    if (due !== undefined && due <= seq) await this.deps.memory.delete(ackDueKey(slotId));
     await this.deps.memory.set(acksKey(slotId), String((await this.acknowledgements(slotId)) + 1));
   }
 
@@ -634,13 +667,18 @@ export class Mailbox {
 
   /**
    * Runs `operation` as one critical section of this identity's mailbox, across processes: a pull
-   * reads the relay, stores what passed the checks through `held` and acknowledges it before any
-   * other puller may look. Rejects with `timeout` if another process kept the mailbox longer than
+   * reads the relay and stores what passed the checks through `held`, leaving its acknowledgement
+   * due, which any other puller makes first before it looks. Rejects with `timeout` if another process kept the mailbox longer than
    * MAIL_LOCK_WAIT_MS.
    */
   async exclusive<T>(operation: (held: HeldMailbox) => Promise<T>): Promise<T> {
     return this.locked(() =>
-      operation({ accept: (message) => this.acceptHeld(message), countDrop: (reason) => this.countDropHeld(reason), acknowledged: (slotId) => this.acknowledgedHeld(slotId) }),
+      operation({
+        accept: (message) => this.acceptHeld(message),
+        countDrop: (reason) => this.countDropHeld(reason),
+        acknowledgeLater: (slotId, seq) => this.acknowledgeLaterHeld(slotId, seq),
+        acknowledged: (slotId, seq) => this.acknowledgedHeld(slotId, seq),
+      }),
     );
   }
 

@@ -122,12 +122,18 @@ export function x25519PublicFromEd25519(ed25519Public: Uint8Array): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 // Envelope (section 6.2).
 
+/** hpke.ts, once it was asked for. */
+let hpkeModule: Promise<typeof import('./hpke.js')> | undefined;
+
 /**
  * The one HPKE suite of sections 6.2 and 7.3 (hpke.ts), imported at the first seal or open
- * instead of with this module.
+ * instead of with this module. The import is kept: each `import()` of even a loaded module is a
+ * trip through the module loader (under tsx's hooks, a message to their worker thread), which
+ * cost about a millisecond per seal or open.
  */
 export async function hpkeSuite(): Promise<CipherSuite> {
-  return (await import('./hpke.js')).hpkeSuite();
+  hpkeModule ??= import('./hpke.js');
+  return (await hpkeModule).hpkeSuite();
 }
 
 const infoBytes = utf8(MESSAGE_INFO);

@@ -12,10 +12,10 @@
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import type { EdwardsPoint } from '@noble/curves/abstract/edwards.js';
-import { bytesToNumberBE, bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
+import { bytesToNumberBE, bytesToNumberLE } from '@noble/curves/utils.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { concatBytes, constantTimeEqual, requireBytes, utf8, wipe } from './bytes.js';
+import { concatBytes, constantTimeEqual, fromHex, requireBytes, utf8, wipe } from './bytes.js';
 import { PairError } from './errors.js';
 
 const Point = ed25519.Point;
@@ -29,47 +29,40 @@ export const SIDE_SYMMETRIC = 0x53;
 export const MESSAGE_LENGTH = 33;
 export const ENTROPY_LENGTH = 64;
 
-const ARBITRARY_ELEMENT_INFO = utf8('SPAKE2 arbitrary element');
 const PASSWORD_SCALAR_INFO = utf8('SPAKE2 pw');
-/** The seeds python-spake2 derives M, N (asymmetric roles, unused here) and S from. */
-export const ELEMENT_SEEDS = { M: utf8('M'), N: utf8('N'), S: utf8('symmetric') } as const;
 
 /**
- * python-spake2's `arbitrary_element`: a point in the prime-order subgroup whose discrete log
- * nobody knows. y0 = int_be(HKDF(seed, "", "SPAKE2 arbitrary element", 48)) mod p; for
- * y = y0, y0+1, ...: take the point with that y and even x (if y is on the curve), multiply
- * by the cofactor 8, and return the first result that is not the identity.
+ * S, python-spake2's "arbitrary element" of the seed "symmetric" (PROTOCOL.md section 4: HKDF of
+ * the seed to a y, the first y on the curve, times the cofactor). A constant rather than derived
+ * at run time: the derivation hashes and decodes for about as long as the exchange itself, and
+ * only ever gives this point. test/core/spake2.test.ts derives it again and checks it against
+ * this constant and the vectors' S_point_hex.
  */
-export function arbitraryElement(seed: Uint8Array): EdwardsPoint {
-  requireBytes(seed, 'seed');
-  const y0 = bytesToNumberBE(hkdf(sha256, seed, undefined, ARBITRARY_ELEMENT_INFO, 48)) % P;
-  for (let plus = 0n; ; plus++) {
-    // y < p < 2^255 leaves the encoding's sign bit clear, which selects the even root x.
-    const encoding = numberToBytesLE((y0 + plus) % P, 32);
-    let candidate: EdwardsPoint;
-    try {
-      candidate = Point.fromBytes(encoding);
-    } catch {
-      continue; // (y^2 - 1) / (d y^2 + 1) has no square root: y is not on the curve
-    }
-    const element = candidate.clearCofactor();
-    if (!element.is0()) return element;
-  }
-}
+export const SYMMETRIC_ELEMENT_HEX = '6f00dae87c1be1a73b5922ef431cd8f57879569c222d22b1cd71e8546ab8e6f1';
 
 let symmetricS: EdwardsPoint | undefined;
 
 /**
- * S, derived once on first use, with a 4-bit window table for the pw*S multiplications: about
- * 8 ms once, then each multiplication takes half as long. (An 8-bit table costs about 40 ms
- * and gains nothing measurable at the one or two exchanges a process usually runs.)
+ * S as a point, decoded on first use (fromBytes checks it is on the curve). No window table: a
+ * process multiplies S once per exchange, and noble's fixed-window multiply of an untabled point
+ * costs less than building a table for that one use.
  */
 export function symmetricElement(): EdwardsPoint {
-  if (symmetricS === undefined) {
-    symmetricS = arbitraryElement(ELEMENT_SEEDS.S);
-    symmetricS.precompute(4, false);
-  }
+  symmetricS ??= Point.fromBytes(fromHex(SYMMETRIC_ELEMENT_HEX, 'S'));
   return symmetricS;
+}
+
+let untabledBase: EdwardsPoint | undefined;
+
+/**
+ * The base point B as a second object, equal to Point.BASE. noble gives Point.BASE itself a
+ * window table (1408 points, and a blinded one of 2080 more) built at its first multiply: about
+ * 80 ms, paid once per process, for the one x*B a joiner computes. Any other point, this one
+ * included, takes noble's fixed-window constant-time multiply without a cached table (a few ms).
+ */
+function baseForOneMultiply(): EdwardsPoint {
+  untabledBase ??= Point.fromAffine(Point.BASE.toAffine());
+  return untabledBase;
 }
 
 /** python-spake2's `password_to_scalar` for Ed25519. */
@@ -123,10 +116,11 @@ export function spake2Start(password: Uint8Array, idSymmetric: Uint8Array, entro
   requireBytes(password, 'password');
   requireBytes(idSymmetric, 'idSymmetric');
   // Scalars of 0 (probability about 2^-252) make noble's multiply throw rather than leak pw*S.
-  // pw*S is computed once: the message adds it, finish subtracts it again.
+  // pw*S is computed once: the message adds it, finish subtracts it again. Both scalars are
+  // secret, so both products use noble's constant-time `multiply`, never `multiplyUnsafe`.
   let blinding: EdwardsPoint | undefined = symmetricElement().multiply(passwordToScalar(password));
   let xScalar: bigint | undefined = scalarFromEntropy(entropy);
-  const ownElement = Point.BASE.multiply(xScalar).add(blinding);
+  const ownElement = baseForOneMultiply().multiply(xScalar).add(blinding);
   const ownEncoding = ownElement.toBytes();
   const message = concatBytes(Uint8Array.of(SIDE_SYMMETRIC), ownEncoding);
   const passwordDigest = sha256(password);

@@ -1,6 +1,6 @@
-// The core's curve port on the runtime's native code: Ed25519 through node:crypto (OpenSSL) and
-// the HPKE KEM's X25519 through WebCrypto (@hpke/core's DhkemX25519HkdfSha256 uses
-// crypto.subtle). Installed by each Node composition root (the CLI, `agent-pair mcp`, the VS Code
+// The core's curve port on the runtime's native code: Ed25519 and X25519 through node:crypto
+// (OpenSSL), synchronous, in this thread (WebCrypto's X25519 was an async trip through the
+// crypto thread pool per operation). Installed by each Node composition root (the CLI, `agent-pair mcp`, the VS Code
 // extension) with installNativeCurves(); core falls back to noble where nothing is installed.
 // node:crypto is loaded at the first key operation, not at the install: a CLI command that
 // signs nothing (`--help`, `peers` with none pinned) never pays for it.
@@ -81,16 +81,28 @@ export const nativeCurves: CurveCrypto = {
       return false;
     }
   },
-  // Not cached: receive-key secrets are mostly used once. The placeholder x stands in as for Ed25519.
-  x25519PublicKey: (secret) => {
-    if (secret.length !== X25519_KEY_BYTES) throw new Error(`an X25519 secret is ${X25519_KEY_BYTES} bytes, not ${secret.length}`);
-    const privateKey = nodeCrypto().createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: Buffer.from(secret).toString('base64url'), x: PLACEHOLDER_X }, format: 'jwk' });
-    return new Uint8Array(Buffer.from(nodeCrypto().createPublicKey(privateKey).export({ format: 'jwk' }).x ?? '', 'base64url'));
+  x25519PublicKey: (secret) => new Uint8Array(Buffer.from(nodeCrypto().createPublicKey(x25519PrivateKeyOf(secret)).export({ format: 'jwk' }).x ?? '', 'base64url')),
+  x25519SharedSecret: (secret, publicKey) => {
+    if (publicKey.length !== X25519_KEY_BYTES) throw new Error(`an X25519 public key is ${X25519_KEY_BYTES} bytes, not ${publicKey.length}`);
+    const peerKey = nodeCrypto().createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(publicKey).toString('base64url') }, format: 'jwk' });
+    const shared = new Uint8Array(nodeCrypto().diffieHellman({ privateKey: x25519PrivateKeyOf(secret), publicKey: peerKey }));
+    // A low-order public key gives all zeros (RFC 7748 section 6.1): OpenSSL refuses it itself;
+    // checked here too, as noble does, so no build of the runtime is trusted with it.
+    if (shared.every((byte) => byte === 0)) throw new Error('the X25519 public key is of low order (the shared secret is all zeros)');
+    return shared;
   },
-  webCryptoX25519: true,
 };
 
-/** Makes core use node:crypto and WebCrypto for Ed25519 and X25519. */
+/**
+ * Not cached: HPKE's X25519 secrets are ephemeral or one-time receive keys, mostly used once.
+ * The placeholder x stands in as for Ed25519.
+ */
+function x25519PrivateKeyOf(secret: Uint8Array): KeyObject {
+  if (secret.length !== X25519_KEY_BYTES) throw new Error(`an X25519 secret is ${X25519_KEY_BYTES} bytes, not ${secret.length}`);
+  return nodeCrypto().createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: Buffer.from(secret).toString('base64url'), x: PLACEHOLDER_X }, format: 'jwk' });
+}
+
+/** Makes core use node:crypto for Ed25519 and X25519. */
 export function installNativeCurves(): void {
   useCurves(nativeCurves);
 }

@@ -3,7 +3,7 @@
 // slots and rate windows in one of these too (they need not outlive a restart).
 
 import { randomInt, timingSafeEqual } from 'node:crypto';
-import type { PairField, Role } from '../core/ports.js';
+import type { PairField } from '../core/ports.js';
 import type { RelayLimits } from './contract.js';
 import {
   type GrantResult,
@@ -20,6 +20,7 @@ import {
   type WriteResult,
   inboxChannel,
   pairChannel,
+  pairRoleOf,
 } from './store.js';
 
 interface MemoryPair extends StoredPair {
@@ -99,7 +100,7 @@ export class MemoryStore implements RelayStore {
   writeField(pairId: string, token: string, field: PairField, value: string, pakeCommit: string | undefined, now: number): Promise<WriteResult> {
     const pair = this.livePair(pairId, now);
     if (!pair) return Promise.resolve({ kind: 'not_found' });
-    const role = roleOf(pair, token);
+    const role = pairRoleOf(pair, token);
     if (!role) return Promise.resolve({ kind: 'unauthorized' });
     const own = pair.fields[role];
     const existing = own[field];
@@ -350,13 +351,6 @@ export class MemoryStore implements RelayStore {
 }
 
 /** The role whose token `token` is; both comparisons run in constant time. */
-function roleOf(pair: StoredPair, token: string): Role | undefined {
-  const presented = Buffer.from(token, 'hex');
-  const isHost = timingSafeEqual(presented, Buffer.from(pair.hostToken, 'hex'));
-  const isGuest = pair.guestToken !== undefined && timingSafeEqual(presented, Buffer.from(pair.guestToken, 'hex'));
-  return isHost ? 'host' : isGuest ? 'guest' : undefined;
-}
-
 /** Counts per key, forgetting keys that reach 0. */
 class Counter {
   private readonly counts = new Map<string, number>();

@@ -10,7 +10,7 @@ import { type AddressInfo, BlockList, type Socket, isIP } from 'node:net';
 import { METRICS_PATH, type RelayLimits, resolveLimits } from './contract.js';
 import { trustedProxies } from './trustProxy.js';
 import type { RelayMetrics } from './metrics.js';
-import { Relay, type RelayResponse, type RelayStats, errorResponse, routeLabel } from './server.js';
+import { type ClientGoneSignal, Relay, type RelayResponse, type RelayStats, errorResponse, routeLabel } from './server.js';
 import type { RelayStore } from './store.js';
 import { type StoreChoice, describeStore, parseStoreOption } from './storeUrl.js';
 import { errorMessage } from '../core/errors.js';
@@ -104,21 +104,16 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Runni
       // Only a long poll (a GET with a query: ?after=…&wait=…) is held, so only it needs to hear
       // that the client went away; every other request is answered within a store call or two
       // (an abort signal per request cost 3% of the relay's CPU).
-      const clientGone = method === 'GET' && target.includes('?') ? new AbortController() : undefined;
-      if (clientGone) {
-        res.once('close', () => {
-          if (!res.writableFinished) clientGone.abort();
-        });
-      }
+      const clientGone = method === 'GET' && target.includes('?') ? new ResponseClosed(res) : undefined;
       const response = await relay.handle({
         method,
         target,
         authorization: req.headers.authorization,
         body,
         clientAddress: clientAddress(req, proxies),
-        ...(clientGone && { signal: clientGone.signal }),
+        ...(clientGone && { signal: clientGone }),
       });
-      if (!clientGone?.signal.aborted) respond(response);
+      if (!clientGone?.aborted) respond(response);
     };
     const failed = (error: unknown): void => {
       log(`request failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
@@ -284,6 +279,33 @@ function send(res: ServerResponse, response: RelayResponse): void {
 }
 
 const EMPTY_BODY = new Uint8Array(0);
+
+/**
+ * Aborted once a response closes before it was sent (its client went away): what a long poll
+ * listens to. An AbortController per poll cost more than the rest of the poll's own work.
+ */
+class ResponseClosed implements ClientGoneSignal {
+  aborted = false;
+  private readonly listeners: (() => void)[] = [];
+
+  constructor(res: ServerResponse) {
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      this.aborted = true;
+      for (const listener of this.listeners.splice(0)) listener();
+    });
+  }
+
+  /** Each listener is called at most once, as with `{ once: true }` on an AbortSignal. */
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    const index = this.listeners.indexOf(listener);
+    if (index >= 0) this.listeners.splice(index, 1);
+  }
+}
 
 /** The declared Content-Length (Node has already rejected malformed ones), or 0 without one. */
 function declaredLength(req: IncomingMessage): number {

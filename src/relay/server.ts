@@ -19,7 +19,7 @@
 // right code that someone else got there first (or that their own earlier join went through),
 // instead of making them suspect a typo.
 
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fromBase64, fromUtf8 } from '../core/bytes.js';
@@ -74,6 +74,7 @@ import {
   StoreUnavailableError,
   inboxChannel,
   pairChannel,
+  pairRoleOf,
 } from './store.js';
 import { CLIENT_ABORT_REASONS } from '../core/vocabulary.js';
 
@@ -87,7 +88,17 @@ export interface RelayRequest {
   /** The peer address of the connection; opens and joins are rate-limited per address. */
   clientAddress: string;
   /** Aborted when the client goes away; a pending long poll then lets go of its slot. */
-  signal?: AbortSignal;
+  signal?: ClientGoneSignal;
+}
+
+/**
+ * What a held request hears its client went away by: the part of AbortSignal a long poll uses
+ * (an AbortSignal will do; the Node adapter passes something cheaper).
+ */
+export interface ClientGoneSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options: { once: true }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
 }
 
 export interface RelayResponse {
@@ -139,8 +150,26 @@ export function errorResponse(code: RelayErrorCode, message: string, headers?: R
 
 const NO_CONTENT: RelayResponse = { status: 204, headers: { 'cache-control': 'no-store' }, body: '' };
 
+/** How many random bytes are drawn at once for ids and tokens (a few dozen tokens' worth). */
+const RANDOM_POOL_BYTES = 2048;
+const randomPool = Buffer.alloc(RANDOM_POOL_BYTES);
+let randomPoolOffset = RANDOM_POOL_BYTES;
+
+/**
+ * `bytes` random bytes as hex, for ids and tokens: taken from a pool the CSPRNG refills
+ * RANDOM_POOL_BYTES at a time (a call to it per token was 2% of the relay's CPU), each byte
+ * handed out once and zeroed in the pool as it is.
+ */
 function randomHex(bytes: number): string {
-  return randomBytes(bytes).toString('hex');
+  if (randomPoolOffset + bytes > RANDOM_POOL_BYTES) {
+    randomFillSync(randomPool);
+    randomPoolOffset = 0;
+  }
+  const end = randomPoolOffset + bytes;
+  const hex = randomPool.toString('hex', randomPoolOffset, end);
+  randomPool.fill(0, randomPoolOffset, end);
+  randomPoolOffset = end;
+  return hex;
 }
 
 /**
@@ -180,8 +209,8 @@ export class Relay {
   private shuttingDown = false;
   /** Addresses past their failed-token-check limit, known to this process (the count itself is the store's). */
   private readonly tokenGuessers = new BlockedAddresses();
-  /** The last expiry formatted: slots opened in the same second share one string. */
-  private lastExpiry = { ms: Number.NaN, text: '' };
+  /** The last expiry formatted, by its second since the epoch. */
+  private lastExpiry = { second: Number.NaN, text: '' };
 
   constructor(options: RelayOptions = {}) {
     this.limits = resolveLimits(options.limits);
@@ -287,15 +316,9 @@ export class Relay {
     return { ...this.store.stats(), longPolls: this.longPolls };
   }
 
-  /** Runs a store call, timing it for metrics. */
-  private async timed<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    if (!this.observer) return run();
-    const started = performance.now();
-    try {
-      return await run();
-    } finally {
-      this.observer.storeCall(operation, (performance.now() - started) / 1000);
-    }
+  /** Runs a store call, timing it for metrics (without metrics, the call's own promise: no second one to wait on). */
+  private timed<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    return this.observer ? timedCall(this.observer, operation, run) : run();
   }
 
   // -- POST /v1/pair ------------------------------------------------------------------------
@@ -342,8 +365,10 @@ export class Relay {
     return json(201, body);
   }
 
+  /** The expiry as the protocol writes it, to the second: slots opened within one second share one string. */
   private expiryText(expiresAt: number): string {
-    if (expiresAt !== this.lastExpiry.ms) this.lastExpiry = { ms: expiresAt, text: formatTimestamp(expiresAt) };
+    const second = Math.floor(expiresAt / 1000);
+    if (second !== this.lastExpiry.second) this.lastExpiry = { second, text: formatTimestamp(expiresAt) };
     return this.lastExpiry.text;
   }
 
@@ -415,14 +440,26 @@ export class Relay {
    * Holds a request on `channel` until `answer(false)` has an answer (asked again each time the
    * store reports a change there), the relay shuts down, or `waitMs` passes; then `answer(true)`
    * must answer. The waiter is registered before the first re-read, so a change between the
-   * caller's read and this wait is never missed.
+   * caller's read and this wait is never missed. One timer and one abort listener serve the
+   * whole poll, armed only once it first waits (most polls of a busy relay never do), and the
+   * timer's duration is a whole number of milliseconds, mostly `waitMs` itself: Node keeps one
+   * timer list per duration, and a list per poll cost more than the poll's own work.
    */
-  private async longPoll(channel: string, waitMs: number, signal: AbortSignal | undefined, answer: (final: boolean) => Promise<RelayResponse | undefined>): Promise<RelayResponse> {
-    // An object, so the flag set by onChange during an await is read fresh.
-    const state: { changed: boolean; wakeUp: (() => void) | undefined } = { changed: true, wakeUp: undefined };
+  private async longPoll(channel: string, waitMs: number, signal: ClientGoneSignal | undefined, answer: (final: boolean) => Promise<RelayResponse | undefined>): Promise<RelayResponse> {
+    // An object, so flags set by callbacks during an await are read fresh.
+    const state: { changed: boolean; ended: boolean; wakeUp: (() => void) | undefined } = { changed: true, ended: false, wakeUp: undefined };
+    const wake = (): void => {
+      const wakeUp = state.wakeUp;
+      state.wakeUp = undefined;
+      wakeUp?.();
+    };
     const onChange = (): void => {
       state.changed = true;
-      state.wakeUp?.();
+      wake();
+    };
+    const onEnd = (): void => {
+      state.ended = true;
+      wake();
     };
     const changedMeanwhile = (): boolean => state.changed;
     let set = this.waiters.get(channel);
@@ -433,29 +470,30 @@ export class Relay {
     set.add(onChange);
     this.longPolls++;
     const deadline = performance.now() + waitMs;
+    let timer: NodeJS.Timeout | undefined;
     try {
       for (;;) {
         if (signal?.aborted) return errorResponse('bad_request', 'The client went away before the long poll ended.');
-        const final = this.shuttingDown || performance.now() >= deadline;
+        const final = this.shuttingDown || state.ended || performance.now() >= deadline;
         if (state.changed || final) {
           state.changed = false;
           const response = await answer(final);
           if (response) return response;
           if (changedMeanwhile()) continue;
         }
+        if (timer === undefined) {
+          timer = setTimeout(onEnd, Math.ceil(deadline - performance.now()));
+          signal?.addEventListener('abort', onEnd, { once: true });
+        }
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, Math.max(0, deadline - performance.now()));
-          function done(): void {
-            clearTimeout(timer);
-            signal?.removeEventListener('abort', done);
-            state.wakeUp = undefined;
-            resolve();
-          }
-          state.wakeUp = done;
-          signal?.addEventListener('abort', done, { once: true });
+          state.wakeUp = resolve;
         });
       }
     } finally {
+      if (timer !== undefined) {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onEnd);
+      }
       set.delete(onChange);
       if (set.size === 0) this.waiters.delete(channel);
       this.longPolls--;
@@ -466,10 +504,10 @@ export class Relay {
     const body: SlotViewBody = {
       version: slot.version,
       expires_at: this.expiryText(slot.expiresAt),
-      self: orderedFields(slot.fields[role]),
-      peer: orderedFields(slot.fields[otherRole(role)]),
+      self: slot.fields[role],
+      peer: slot.fields[otherRole(role)],
     };
-    return json(200, body);
+    return { status: 200, headers: JSON_HEADERS, body: slotViewJson(body) };
   }
 
   // -- PUT /v1/pair/{pair_id}/{field} -------------------------------------------------------
@@ -685,6 +723,15 @@ class BlockedAddresses {
   }
 }
 
+async function timedCall<T>(observer: RelayObserver, operation: string, run: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await run();
+  } finally {
+    observer.storeCall(operation, (performance.now() - started) / 1000);
+  }
+}
+
 function wakeAll(waiters: Set<() => void>): void {
   for (const waiter of [...waiters]) waiter();
 }
@@ -704,32 +751,50 @@ function pageResponse(page: MessagePage): RelayResponse {
   return json(200, body);
 }
 
-function orderedFields(values: FieldValues): FieldValues {
-  const out: FieldValues = {};
+/**
+ * JSON.stringify(view), with each side's fields in PAIR_FIELDS order, written out by hand:
+ * JSON.stringify looks at every character of the pake, confirm and bootstrap values for one to
+ * escape, which made it the largest single cost of answering a poll, and none of them can hold
+ * one: every value but an abort reason passed fieldValueProblem before it was stored (hex,
+ * base64 or "1"), and so did the timestamp's format. An abort reason is escaped as usual.
+ */
+export function slotViewJson(view: SlotViewBody): string {
+  const { version, expires_at: expiresAt, self, peer } = view;
+  return `{"version":${version},"expires_at":"${expiresAt}","self":${fieldsJson(self)},"peer":${fieldsJson(peer)}}`;
+}
+
+function fieldsJson(values: FieldValues): string {
+  let json = '';
   for (const field of PAIR_FIELDS) {
     const value = values[field];
-    if (value !== undefined) out[field] = value;
+    if (value === undefined) continue;
+    json += `${json === '' ? '{' : ','}"${field}":${field === 'abort' ? JSON.stringify(value) : `"${value}"`}`;
   }
-  return out;
+  return json === '' ? '{}' : `${json}}`;
 }
 
 // -- Authentication -----------------------------------------------------------------------
 
 /** The 64-hex token of an `Authorization: Bearer <64 hex>` header (lowercased), or undefined. */
 function bearerToken(header: string | undefined): string | undefined {
+  // What every client of this project sends, checked with one pattern; anything else takes the long way.
+  if (header?.startsWith(CANONICAL_BEARER_PREFIX) === true && header.length === CANONICAL_BEARER_LENGTH) {
+    const token = header.slice(CANONICAL_BEARER_PREFIX.length);
+    if (TOKEN_PATTERN.test(token)) return token;
+  }
   const match = header === undefined ? null : /^Bearer +([0-9a-f]+) *$/i.exec(header);
   const token = match?.[1]?.toLowerCase();
   return token !== undefined && TOKEN_PATTERN.test(token) ? token : undefined;
 }
 
+const CANONICAL_BEARER_PREFIX = 'Bearer ';
+/** `Bearer ` and a token: 32 bytes as hex. */
+const CANONICAL_BEARER_LENGTH = CANONICAL_BEARER_PREFIX.length + 2 * TOKEN_BYTES;
+
 /** The role whose token was presented; both comparisons run in constant time. */
 function authenticatePair(slot: StoredPair, header: string | undefined): Role | undefined {
   const presented = bearerToken(header);
-  if (!presented) return undefined;
-  const bytes = Buffer.from(presented, 'hex');
-  const isHost = timingSafeEqual(bytes, Buffer.from(slot.hostToken, 'hex'));
-  const isGuest = slot.guestToken !== undefined && timingSafeEqual(bytes, Buffer.from(slot.guestToken, 'hex'));
-  return isHost ? 'host' : isGuest ? 'guest' : undefined;
+  return presented === undefined ? undefined : pairRoleOf(slot, presented);
 }
 
 // -- Request bodies -----------------------------------------------------------------------

@@ -81,7 +81,7 @@ export interface AgentPairWindow {
 }
 
 export function openWindow(context: vscode.ExtensionContext, { log, version }: WindowShell): AgentPairWindow {
-  // Ed25519 and X25519 on node:crypto and WebCrypto instead of noble's JavaScript.
+  // Ed25519 and X25519 on node:crypto instead of noble's JavaScript.
   installNativeCurves();
 
   const relays = new RelayChoice({

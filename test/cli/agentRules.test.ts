@@ -20,7 +20,7 @@ import { homeMailLock } from '../../src/node/mailLock.js';
 import { systemClock, systemRandom } from '../../src/node/system.js';
 import { createRelayConnector } from '../../src/relay/client.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-import { CLI, cli, pairCliHomes } from '../helpers/cli.js';
+import { CLI, cli, pairHomes } from '../helpers/cli.js';
 import { until } from '../helpers/until.js';
 
 let relay: RunningRelay;
@@ -35,7 +35,7 @@ before(async () => {
   homes = await mkdtemp(join(tmpdir(), 'agent-pair-rules-'));
   aliceHome = join(homes, 'alice');
   bobHome = join(homes, 'bob');
-  ({ aliceFingerprint } = await pairCliHomes(relay.url, aliceHome, bobHome));
+  ({ aliceFingerprint } = await pairHomes(relay.url, aliceHome, bobHome));
 });
 after(async () => {
   await relay.close();

@@ -1,5 +1,5 @@
-// A paired peer is still a stranger, through real processes: two homes paired by the built CLI
-// on a real relay; the peer's home then posts what no honest CLI would (test/helpers/hostile.ts),
+// A paired peer is still a stranger, through real processes: two homes paired on a real relay (in
+// this process, with the code the CLI's `host` and `join` run: pairing is not this file's subject); the peer's home then posts what no honest CLI would (test/helpers/hostile.ts),
 // and the receiving side's `inbox`, `sent`, `cancel`, `accept-move` run as the person would.
 
 import assert from 'node:assert/strict';
@@ -16,7 +16,7 @@ import { openHomeStores } from '../../src/node/fileStore.js';
 import { systemClock, systemRandom } from '../../src/node/system.js';
 import { createRelayConnector } from '../../src/relay/client.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-import { CLI, cli, pairCliHomes } from '../helpers/cli.js';
+import { CLI, cli, pairHomes } from '../helpers/cli.js';
 import { type HostileDeps, deepDataBody, postRaw, rawMessage } from '../helpers/hostile.js';
 import { until } from '../helpers/until.js';
 
@@ -43,7 +43,7 @@ before(async () => {
   homes = await mkdtemp(join(tmpdir(), 'agent-pair-hostile-'));
   aliceHome = join(homes, 'alice');
   bobHome = join(homes, 'bob');
-  ({ aliceFingerprint } = await pairCliHomes(relay.url, aliceHome, bobHome));
+  ({ aliceFingerprint } = await pairHomes(relay.url, aliceHome, bobHome));
   bob = homeDeps(bobHome);
 });
 after(async () => {
@@ -165,11 +165,11 @@ describe('a message under the grant of a pairing still in flight, against a runn
 describe('the outbox through the CLI', () => {
   it('a send the relay refuses for now (507) is queued, listed by `sent`, and `cancel` takes it back', async () => {
     const small = await startRelay({ ...quiet, limits: { ...quiet.limits, maxInboxMessages: 1 } });
-    const pairHomes = await mkdtemp(join(tmpdir(), 'agent-pair-outbox-'));
+    const outboxHomes = await mkdtemp(join(tmpdir(), 'agent-pair-outbox-'));
     try {
-      const carol = join(pairHomes, 'carol');
-      const dave = join(pairHomes, 'dave');
-      await pairCliHomes(small.url, carol, dave);
+      const carol = join(outboxHomes, 'carol');
+      const dave = join(outboxHomes, 'dave');
+      await pairHomes(small.url, carol, dave);
       assert.equal((await cli(['send', 'bob', 'fills the inbox', '--json', '--home', carol])).lines[0]?.['event'], 'sent');
       const queued = await cli(['send', 'bob', 'waits', '--json', '--home', carol]);
       assert.equal(queued.code, 0, queued.stderr);
@@ -186,7 +186,7 @@ describe('the outbox through the CLI', () => {
       assert.equal((await cli(['cancel', id, '--json', '--home', carol])).code, 1);
     } finally {
       await small.close();
-      await rm(pairHomes, { recursive: true, force: true });
+      await rm(outboxHomes, { recursive: true, force: true });
     }
   });
 });

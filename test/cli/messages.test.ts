@@ -1,5 +1,7 @@
-// Two people's terminals converse: two processes of the built CLI pair through a real relay,
-// then `send` and `inbox --json` carry text, data, replies, receipts and the error cases.
+// Two people's terminals converse: two homes paired through a real relay (in this process, with
+// the code `host` and `join` run: pairing through CLI processes is test/cli/cli.test.ts's and the
+// restart test's below), then processes of the built CLI `send` and `inbox --json` text, data,
+// replies, receipts and the error cases.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -10,7 +12,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-import { CLI, cli, pairCliHomes } from '../helpers/cli.js';
+import { CLI, cli, pairCliHomes, pairHomes } from '../helpers/cli.js';
+import { until } from '../helpers/until.js';
 import { MAX_TEXT_BYTES } from '../../src/core/vocabulary.js';
 
 let relay: RunningRelay;
@@ -27,7 +30,7 @@ before(async () => {
   homes = await mkdtemp(join(tmpdir(), 'agent-pair-msg-'));
   aliceHome = join(homes, 'alice');
   bobHome = join(homes, 'bob');
-  ({ aliceFingerprint, bobFingerprint } = await pairCliHomes(relay.url, aliceHome, bobHome));
+  ({ aliceFingerprint, bobFingerprint } = await pairHomes(relay.url, aliceHome, bobHome));
   emptyFile = join(homes, 'empty.md');
   await writeFile(emptyFile, '\n  \n');
 });
@@ -72,7 +75,8 @@ describe('agent-pair send / inbox', () => {
   it('inbox --wait returns as soon as a message arrives', async () => {
     await cli(['inbox', '--home', bobHome]);
     const waiting = cli(['inbox', '--json', '--wait', '20', '--home', bobHome]);
-    await new Promise((done) => setTimeout(done, 300));
+    // The send goes out once the reader waits at the relay, not after a guess at how long its start takes.
+    await until('the inbox --wait process waiting at the relay', () => relay.stats().longPolls >= 1);
     assert.equal((await cli(['send', 'bob', 'ping', '--home', aliceHome])).code, 0);
     const read = await waiting;
     assert.deepEqual(read.lines.find((line) => line['event'] === 'message')?.['body'], { type: 'text', text: 'ping' });

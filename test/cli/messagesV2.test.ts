@@ -20,7 +20,7 @@ import { systemClock, systemRandom } from '../../src/node/system.js';
 import { ReceiveKeys } from '../../src/core/receiveKeys.js';
 import { createRelayConnector } from '../../src/relay/client.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-import { CLI, cli, pairCliHomes } from '../helpers/cli.js';
+import { CLI, cli, pairHomes } from '../helpers/cli.js';
 import { formatTimestamp } from '../../src/core/vocabulary.js';
 
 let relay: RunningRelay;
@@ -40,7 +40,7 @@ after(async () => {
 async function pairedHomes(name: string): Promise<{ aliceHome: string; bobHome: string; aliceFingerprint: string; bobFingerprint: string }> {
   const aliceHome = join(homes, `${name}-alice`);
   const bobHome = join(homes, `${name}-bob`);
-  return { aliceHome, bobHome, ...(await pairCliHomes(relay.url, aliceHome, bobHome)) };
+  return { aliceHome, bobHome, ...(await pairHomes(relay.url, aliceHome, bobHome)) };
 }
 
 /** The envelopes waiting in a home's own inbox, read with its owner token and left there. */
@@ -132,7 +132,7 @@ describe('a v2 CLI', () => {
     // Carol pairs with Alice too, then plays a section-6-only app: as if her bootstrap had carried
     // no keys, she sends section 6 and reads only section 6 (a v2 envelope is nothing she knows).
     const carolHome = join(homes, 'mixed-carol');
-    const { bobFingerprint: carolFingerprint, aliceFingerprint } = await pairCliHomes(relay.url, aliceHome, carolHome);
+    const { bobFingerprint: carolFingerprint, aliceFingerprint } = await pairHomes(relay.url, aliceHome, carolHome);
     await new ReceiveKeys({ ...openHomeStores(aliceHome), random: systemRandom, clock: systemClock }).forget(carolFingerprint);
     const carol = { ...openHomeStores(carolHome), random: systemRandom };
 

@@ -18,7 +18,7 @@ import { HOME_MAIL_LOCK_FILE, homeMailLock } from '../../src/node/mailLock.js';
 import { systemClock, systemRandom } from '../../src/node/system.js';
 import { createRelayConnector } from '../../src/relay/client.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-import { CLI, cli, pairCliHomes } from '../helpers/cli.js';
+import { CLI, cli, pairHomes } from '../helpers/cli.js';
 
 /** Messages sent while both processes wait. */
 const MESSAGES = 12;
@@ -34,7 +34,7 @@ before(async () => {
   homes = await mkdtemp(join(tmpdir(), 'agent-pair-shared-'));
   aliceHome = join(homes, 'alice');
   bobHome = join(homes, 'bob');
-  await pairCliHomes(relay.url, aliceHome, bobHome);
+  await pairHomes(relay.url, aliceHome, bobHome);
 });
 after(async () => {
   await relay.close();

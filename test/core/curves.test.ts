@@ -1,14 +1,16 @@
 // The curve port (core/curves.ts): noble's pure JavaScript and the runtime's native code
-// (node/nativeCurves.ts) run the same vectors (protocol.json's card, messages.json's keys and
-// envelope) and refuse the same bad signatures, and each opens what the other sealed.
+// (node/nativeCurves.ts) run the same vectors (protocol.json's card, messages.json's and
+// messages-v2.json's keys and envelopes, HPKE's X25519 on the installed one) and refuse the same
+// bad signatures and low-order X25519 keys, and each opens what the other sealed.
 
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { fromBase64, fromHex, fromUtf8, toBase64, toHex, utf8 } from '../../src/core/bytes.js';
 import { type CurveCrypto, curves, nobleCurves, useCurves } from '../../src/core/curves.js';
 import { MessageRejected, openEnvelope, sealEnvelope } from '../../src/core/messages.js';
+import { type UnsignedMessageV2, openEnvelopeV2, parseEnvelopeV2, sealEnvelopeV2 } from '../../src/core/messagesV2.js';
 import { nativeCurves } from '../../src/node/nativeCurves.js';
-import { messageVectors, protocolVectors } from './vectors.js';
+import { messageV2Vectors, messageVectors, protocolVectors } from './vectors.js';
 
 const card = protocolVectors.card;
 const cardSeed = fromHex(card.private_seed_hex, 'seed');
@@ -18,6 +20,22 @@ const cardSignature = fromBase64(card.card.sig, 'sig');
 const alice = { seed: fromHex(messageVectors.alice.ed25519_seed_hex, 'seed'), public: fromBase64(messageVectors.alice.ed25519_public_b64, 'key') };
 const bob = { seed: fromHex(messageVectors.bob.ed25519_seed_hex, 'seed'), public: fromBase64(messageVectors.bob.ed25519_public_b64, 'key') };
 const vector = messageVectors.alice_to_bob;
+const vectorV2 = messageV2Vectors.alice_to_bob;
+const bobReceiveKey = messageV2Vectors.bob_receive_key_given_to_alice;
+
+/**
+ * u-coordinates of low order on curve25519 or its twist, and non-canonical encodings of them (p
+ * and p + 1 are 0 and 1): X25519 of any clamped secret with them is all zeros.
+ */
+const LOW_ORDER_U = [
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
+  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+];
 
 /** The group order L, little-endian, added to a signature's S: the same value mod L, not canonical. */
 const GROUP_ORDER_LE = fromHex('edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010', 'L');
@@ -54,6 +72,22 @@ for (const implementation of implementations) {
         ['5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb', 'de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f'],
       ] as const;
       for (const [secret, expected] of rfc7748) assert.equal(toHex(implementation.x25519PublicKey(fromHex(secret, 'secret'))), expected);
+    });
+
+    it('computes the X25519 shared secret of RFC 7748 section 6.1 both ways', () => {
+      const aliceSecret = fromHex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a', 'secret');
+      const bobSecret = fromHex('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb', 'secret');
+      const shared = '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742';
+      assert.equal(toHex(implementation.x25519SharedSecret(aliceSecret, implementation.x25519PublicKey(bobSecret))), shared);
+      assert.equal(toHex(implementation.x25519SharedSecret(bobSecret, implementation.x25519PublicKey(aliceSecret))), shared);
+    });
+
+    it('refuses every low-order X25519 public key (an all-zero shared secret) and wrong lengths', () => {
+      const secret = fromHex(messageV2Vectors.bob.x25519_secret_hex, 'secret');
+      for (const u of LOW_ORDER_U) assert.throws(() => implementation.x25519SharedSecret(secret, fromHex(u, 'u')), Error, u);
+      const somePublic = fromBase64(bobReceiveKey.pub, 'pub');
+      assert.throws(() => implementation.x25519SharedSecret(secret, somePublic.subarray(0, 31)));
+      assert.throws(() => implementation.x25519SharedSecret(secret.subarray(0, 31), somePublic));
     });
 
     it('verifies the vector card and refuses a flipped bit, another key, a non-canonical S or R, and wrong lengths', () => {
@@ -95,10 +129,51 @@ for (const implementation of implementations) {
         useCurves(installedBefore);
       }
     });
+
+    it('seals and opens the section 7 vector envelope byte for byte, and HPKE refuses a low-order receive key', async () => {
+      useCurves(implementation);
+      try {
+        const unsigned = vectorV2.message_unsigned as unknown as UnsignedMessageV2;
+        const request = { senderSeed: alice.seed, kid: vectorV2.kid, recipientSlotId: vectorV2.bob_slot_id, message: unsigned, ephemeralIkm: fromHex(vectorV2.ephemeral_ikm_hex, 'ikm') };
+        const sealed = await sealEnvelopeV2({ ...request, recipientKey: fromBase64(bobReceiveKey.pub, 'pub') });
+        assert.equal(fromUtf8(sealed), vectorV2.envelope_utf8);
+        const envelope = parseEnvelopeV2(sealed);
+        assert.ok(envelope);
+        const expect = { from: messageV2Vectors.alice.fingerprint, to: messageV2Vectors.bob.fingerprint, now: Date.parse(unsigned.sent_at) };
+        const opened = await openEnvelopeV2({ envelope, recipientSecret: fromHex(bobReceiveKey.x25519_secret_hex, 'secret'), ownSlotId: vectorV2.bob_slot_id, senderPublic: alice.public, expect });
+        assert.deepEqual(opened, JSON.parse(vectorV2.plaintext_utf8));
+        await assert.rejects(
+          sealEnvelopeV2({ ...request, recipientKey: fromHex(LOW_ORDER_U[2] as string, 'u') }),
+          (error: unknown) => error instanceof Error && 'code' in error && error.code === 'protocol_violation',
+        );
+      } finally {
+        useCurves(installedBefore);
+      }
+    });
   });
 }
 
 describe('curves: noble and native together', () => {
+  it('HPKE computes its X25519 on the installed curves: two DHs per Auth-mode seal and per open', async () => {
+    const calls = { publicKey: 0, sharedSecret: 0 };
+    const recording: CurveCrypto = {
+      ...nativeCurves,
+      name: 'recording',
+      x25519PublicKey: (secret) => (calls.publicKey++, nativeCurves.x25519PublicKey(secret)),
+      x25519SharedSecret: (secret, publicKey) => (calls.sharedSecret++, nativeCurves.x25519SharedSecret(secret, publicKey)),
+    };
+    useCurves(recording);
+    try {
+      const sealed = await sealEnvelope({ senderSeed: alice.seed, recipientPublic: bob.public, recipientSlotId: vector.bob_slot_id, plaintext: utf8('recorded') });
+      assert.equal(calls.sharedSecret, 2);
+      await openEnvelope({ recipientSeed: bob.seed, senderPublic: alice.public, ownSlotId: vector.bob_slot_id, envelope: sealed });
+      assert.equal(calls.sharedSecret, 4);
+      assert.ok(calls.publicKey > 0);
+    } finally {
+      useCurves(installedBefore);
+    }
+  });
+
   it('each opens what the other sealed with a fresh ephemeral key', async () => {
     for (const [sealer, opener] of [
       [nobleCurves, nativeCurves],

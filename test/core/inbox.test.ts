@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { isPairError } from '../../src/core/errors.js';
+import { PairError, isPairError } from '../../src/core/errors.js';
 import { OUTBOX_MAX_AGE_MS, OUTBOX_RETRY_BASE_MS, ReceiveRunner, SendRunner, type MessagingEvent } from '../../src/core/inbox.js';
 import { forgetAndRevoke } from '../../src/core/grants.js';
 import { listOwnInboxes } from '../../src/core/inboxes.js';
@@ -19,6 +19,7 @@ import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { type TestRelay, startTestRelay } from '../helpers/relays.js';
 import { HostileProxy, pairSides, pairedSides } from '../helpers/pairing.js';
 import { type Side, makeSide } from '../helpers/sides.js';
+import { until } from '../helpers/until.js';
 
 const quiet = { log: () => undefined, limits: { opensPerIpPerMinute: 10_000 } };
 
@@ -148,6 +149,69 @@ describe('messages between two paired sides', () => {
     assert.deepEqual(events.filter((event) => event.type === 'message' || event.type === 'dropped'), []);
     assert.deepEqual(await droppedCounts(bob), {});
     assert.equal((await first.mailbox.list([alice.fingerprint], { direction: 'in' })).length, 1);
+  });
+
+  it('a receipt for a message just stored goes out while the pull\'s acknowledgement is still on its way to the relay', async () => {
+    const { alice, bob } = await pairedSides(relay.url);
+    const a = runners(alice);
+    let openGate!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    let acknowledging = false;
+    const gated: RelayConnector = (url) => {
+      const port = bob.deps.relays(url);
+      return {
+        ...port,
+        ackMessages: async (slotId, ownerToken, through) => {
+          acknowledging = true;
+          await gate;
+          return port.ackMessages(slotId, ownerToken, through);
+        },
+      };
+    };
+    const b = new ReceiveRunner({ ...bob.deps, relays: gated });
+    const handed: Promise<unknown>[] = [];
+    b.on((event) => {
+      if (event.type === 'message') handed.push(b.markHandled([event.record]));
+    });
+    const sent = await a.sender.send('bob', { type: 'text', text: 'hand me over' });
+    const pulling = b.pull();
+    await until('the acknowledgement is held', () => acknowledging);
+    // The receipt reaches alice while bob's acknowledgement waits.
+    const receipts: string[][] = [];
+    await until('the receipt reached alice', async () => {
+      receipts.push(...ofType(await a.receiver.pull(), 'receipt').map((event) => event.ids));
+      return receipts.length > 0;
+    });
+    assert.deepEqual(receipts, [[sent.id]]);
+    assert.equal(acknowledging, true);
+    openGate();
+    await pulling;
+    await Promise.all(handed);
+    assert.deepEqual(await b.pull(), [], 'acknowledged: nothing is read twice');
+    assert.equal(await b.mailbox.ackDue((await listOwnInboxes(bob.deps))[0]?.slotId ?? ''), undefined);
+  });
+
+  it('an acknowledgement that failed is made by the next runner of the identity before it reads: nothing is dropped as a duplicate', async () => {
+    const { alice, bob } = await pairedSides(relay.url);
+    const a = runners(alice);
+    const failing: RelayConnector = (url) => {
+      const port = bob.deps.relays(url);
+      return { ...port, ackMessages: () => Promise.reject(new PairError('relay_unreachable', 'the relay went away')) };
+    };
+    const first = new ReceiveRunner({ ...bob.deps, relays: failing, log: () => undefined });
+    await a.sender.send('bob', { type: 'text', text: 'stored, never acknowledged' });
+    const firstEvents = await first.pull();
+    assert.equal(ofType(firstEvents, 'message').length, 1);
+    assert.equal(ofType(firstEvents, 'relayTrouble').length, 1);
+    // Another process of the identity (its own runner, the same mailbox) reads next.
+    const next = new ReceiveRunner(bob.deps);
+    const acks = bob.calls.get('ackMessages') ?? 0;
+    assert.deepEqual(await next.pull(), []);
+    assert.equal(bob.calls.get('ackMessages') ?? 0, acks + 1, 'the due acknowledgement was made first');
+    assert.deepEqual(await droppedCounts(bob), {});
+    assert.equal((await next.mailbox.list([alice.fingerprint], { direction: 'in' })).length, 1);
   });
 
   it('with a hand-over policy each stored message carries its hand-over, decided and spent as it is stored', async () => {

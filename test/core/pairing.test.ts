@@ -119,9 +119,11 @@ describe('runPairing', () => {
     const [host, guest] = await Promise.all([makeSide(relayProcess.url, 'alice'), makeSide(relayProcess.url, 'bob')]);
     const ids = await openPair(host, guest, relayProcess.url);
     const withdrawn: boolean[] = [];
+    let asked = 0;
     const nobody: ConfirmPort = {
       askForDigits: (request) =>
         new Promise<string>((_resolve, reject) => {
+          asked++;
           request.signal.addEventListener('abort', () => {
             withdrawn.push(true);
             reject(new Error('withdrawn'));
@@ -131,7 +133,8 @@ describe('runPairing', () => {
     const events: PairingEvent[] = [];
     const hostRun = runPairing(ids.hostId, { store: host.store, clock: host.clock, confirm: nobody, onEvent: (event) => events.push(event), timing: { retryFirstMs: 50, retryCapMs: 200 } });
     const guestRun = runPairing(ids.guestId, { store: guest.store, clock: guest.clock, confirm: nobody, onEvent: () => undefined, timing: { retryFirstMs: 50, retryCapMs: 200 } });
-    await until('sasReady', () => events.some((event) => event.type === 'sasReady'));
+    // Both people asked before the relay goes (the host's sasReady alone left the guest sometimes never asked).
+    await until('both people asked', () => asked === 2);
     relayProcess.child.kill('SIGKILL');
     await until('relayTrouble', () => events.some((event) => event.type === 'relayTrouble'));
     const trouble = events.find((event) => event.type === 'relayTrouble');

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ED25519_TORSION_SUBGROUP, ed25519 } from '@noble/curves/ed25519.js';
-import { numberToBytesLE } from '@noble/curves/utils.js';
+import type { EdwardsPoint } from '@noble/curves/abstract/edwards.js';
+import { bytesToNumberBE, numberToBytesLE } from '@noble/curves/utils.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, fromHex, toHex, utf8 } from '../../src/core/bytes.js';
 import { isPairError } from '../../src/core/errors.js';
 import {
-  ELEMENT_SEEDS,
-  arbitraryElement,
+  SYMMETRIC_ELEMENT_HEX,
   passwordToScalar,
   scalarFromEntropy,
   sharedElement,
@@ -19,6 +20,32 @@ import { spake2Vectors } from './vectors.js';
 
 const { params } = spake2Vectors;
 const hex = (text: string): Uint8Array => fromHex(text, 'vector');
+
+/** The seeds python-spake2 derives M, N (asymmetric roles, unused here) and S from. */
+const ELEMENT_SEEDS = { M: utf8('M'), N: utf8('N'), S: utf8('symmetric') } as const;
+
+/**
+ * python-spake2's `arbitrary_element`, the derivation src/core/spake2.ts keeps S as a constant
+ * of: y0 = int_be(HKDF(seed, "", "SPAKE2 arbitrary element", 48)) mod p; for y = y0, y0+1, ...:
+ * the point with that y and even x (if y is on the curve), times the cofactor 8; the first
+ * result that is not the identity.
+ */
+function arbitraryElement(seed: Uint8Array): EdwardsPoint {
+  const { Point } = ed25519;
+  const y0 = bytesToNumberBE(hkdf(sha256, seed, undefined, utf8('SPAKE2 arbitrary element'), 48)) % Point.Fp.ORDER;
+  for (let plus = 0n; ; plus++) {
+    // y < p < 2^255 leaves the encoding's sign bit clear, which selects the even root x.
+    const encoding = numberToBytesLE((y0 + plus) % Point.Fp.ORDER, 32);
+    let candidate: EdwardsPoint;
+    try {
+      candidate = Point.fromBytes(encoding);
+    } catch {
+      continue; // (y^2 - 1) / (d y^2 + 1) has no square root: y is not on the curve
+    }
+    const element = candidate.clearCofactor();
+    if (!element.is0()) return element;
+  }
+}
 
 /** python-spake2's test PRG (test/common.py), which the vectors' entropy came from. */
 function vectorEntropy(seed: string): Uint8Array {
@@ -34,6 +61,14 @@ describe('spake2 parameters (python-spake2 ParamsEd25519)', () => {
     assert.equal(toHex(arbitraryElement(ELEMENT_SEEDS.N).toBytes()), params.N_point_hex);
     assert.equal(toHex(arbitraryElement(ELEMENT_SEEDS.S).toBytes()), params.S_point_hex);
     assert.equal(toHex(symmetricElement().toBytes()), params.S_point_hex);
+  });
+
+  it('keeps S as a constant that is its derivation from the seed "symmetric", in the prime-order subgroup', () => {
+    assert.equal(SYMMETRIC_ELEMENT_HEX, toHex(arbitraryElement(ELEMENT_SEEDS.S).toBytes()));
+    assert.equal(SYMMETRIC_ELEMENT_HEX, params.S_point_hex);
+    const element = symmetricElement();
+    assert.ok(element.equals(arbitraryElement(ELEMENT_SEEDS.S)));
+    assert.ok(element.isTorsionFree() && !element.is0());
   });
 
   it('uses the same group as the vectors', () => {

@@ -1,9 +1,15 @@
 // Test fixtures: the built CLI (dist/cli.mjs) run as a person's terminal would, and two homes
-// paired through it (host and join, each typing the SAS it was shown, as both people agree).
+// paired through it (host and join, each typing the SAS it was shown, as both people agree), or
+// in this process with the code those commands run, for tests about what comes after pairing.
 
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { interactiveDeps } from '../../src/cli/pair.js';
+import { initSelfIdempotent } from '../../src/core/identity.js';
+import { runPairing } from '../../src/core/pairing.js';
+import { SessionStore } from '../../src/core/store.js';
+import { systemClock } from '../../src/node/system.js';
 
 export const CLI = resolve(import.meta.dirname, '../../dist/cli.mjs');
 
@@ -37,7 +43,6 @@ export async function cli(args: string[], onLine?: (line: Record<string, unknown
   return { code, stdout, stderr, lines };
 }
 
-
 /** Pairs two homes with `host` and `join --json`; resolves each side's view of the other's fingerprint. */
 export async function pairCliHomes(relayUrl: string, aliceHome: string, bobHome: string): Promise<{ aliceFingerprint: string; bobFingerprint: string }> {
   let code = '';
@@ -60,6 +65,29 @@ export async function pairCliHomes(relayUrl: string, aliceHome: string, bobHome:
     bobFingerprint: pairedPeer(hostDone).fingerprint,
     aliceFingerprint: pairedPeer(guestDone).fingerprint,
   };
+}
+
+/**
+ * Pairs two homes as pairCliHomes does, in this process: each home's identity (created as
+ * `alice` and `bob` if it has none) and inbox, then the core's pairing runner on both sides with
+ * the deps `host` and `join` use (src/cli/pair.ts), each typing the SAS it was shown. Two CLI
+ * processes cost a test file about a CPU-second per pairing; tests whose subject is what comes
+ * after pairing use this, and the tests of pairing through the CLI keep pairCliHomes.
+ */
+export async function pairHomes(relayUrl: string, aliceHome: string, bobHome: string): Promise<{ aliceFingerprint: string; bobFingerprint: string }> {
+  const sideOf = async (home: string, handle: string): Promise<{ store: SessionStore; fingerprint: string }> => {
+    const deps = interactiveDeps(home);
+    const { identity } = await initSelfIdempotent(deps, handle, deps.relays(relayUrl));
+    return { store: new SessionStore(deps), fingerprint: identity.fingerprint };
+  };
+  const [host, guest] = await Promise.all([sideOf(aliceHome, 'alice'), sideOf(bobHome, 'bob')]);
+  const opened = await host.store.open('host', relayUrl);
+  const joined = await guest.store.open('guest', relayUrl, opened.code);
+  const run = (store: SessionStore, sessionId: string): ReturnType<typeof runPairing> =>
+    runPairing(sessionId, { store, clock: systemClock, confirm: { askForDigits: (request) => Promise.resolve(request.sas) }, onEvent: () => undefined });
+  const ends = await Promise.all([run(host.store, opened.sessionId), run(guest.store, joined.sessionId)]);
+  if (ends.some((end) => end.state !== 'finalized')) throw new Error(`pairing ended ${ends.map((end) => `${end.state} ${end.abortReason ?? ''}`).join(' / ')}`);
+  return { aliceFingerprint: host.fingerprint, bobFingerprint: guest.fingerprint };
 }
 
 /** The peer a finished `host`/`join --json` pinned: its `paired` event's `peer`. */

@@ -16,7 +16,7 @@ import { openHomeStores } from '../../src/node/fileStore.js';
 import { systemClock } from '../../src/node/system.js';
 import { createRelayConnector } from '../../src/relay/client.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-import { CLI, pairCliHomes } from '../helpers/cli.js';
+import { CLI, pairHomes } from '../helpers/cli.js';
 import { type HostileDeps, deepDataBody, postRaw, rawMessage } from '../helpers/hostile.js';
 import { until } from '../helpers/until.js';
 import { textOf } from './agents.js';
@@ -48,7 +48,7 @@ async function agentPairedWithHostileBob(relayLimits: Record<string, number> = {
   pairs += 1;
   const aliceHome = join(homes, `alice${pairs}`);
   const bobHome = join(homes, `bob${pairs}`);
-  const { aliceFingerprint } = await pairCliHomes(relay.url, aliceHome, bobHome);
+  const { aliceFingerprint } = await pairHomes(relay.url, aliceHome, bobHome);
   const client = new Client({ name: 'test-agent', version: '1' });
   await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--home', aliceHome, '--relay', relay.url], cwd: REPO, stderr: 'ignore' }));
   return {

@@ -14,7 +14,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { ReceiveRunner } from '../../src/core/inbox.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-import { CLI, cli, pairCliHomes } from '../helpers/cli.js';
+import { CLI, cli, pairHomes } from '../helpers/cli.js';
 import { pairSides } from '../helpers/pairing.js';
 import { makeSide } from '../helpers/sides.js';
 import { errorCodeOf, errorOf, startAgent, textOf } from './agents.js';
@@ -42,7 +42,7 @@ describe('an MCP agent and a CLI converse', () => {
     assert.ok(existsSync(CLI), 'dist/cli.mjs is missing: run `npm run build` first');
     const aliceHome = join(homes, 'alice');
     const bobHome = join(homes, 'bob');
-    const { bobFingerprint } = await pairCliHomes(relay.url, aliceHome, bobHome);
+    const { bobFingerprint } = await pairHomes(relay.url, aliceHome, bobHome);
     const client = new Client({ name: 'test-agent', version: '1' });
     await client.connect(new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--home', aliceHome, '--relay', relay.url], cwd: REPO, stderr: 'ignore' }));
     const call = async (name: string, args: Record<string, unknown>) => (await client.callTool({ name, arguments: args })) as CallToolResult;

@@ -290,6 +290,21 @@ function relaySuite(engine: Engine): void {
       assert.deepEqual(after, { version: 2, expires_at: host.expires_at, self: { commit: HOST_COMMIT }, peer: { abort: 'changed my mind' } });
     });
 
+    it('writes a view as JSON.stringify would, fields in protocol order, an abort reason escaped', async () => {
+      const { host, guest } = await openPair(url());
+      const reason = 'quote " backslash \\ newline \n tab \t bell \u0007 line separator \u2028 🙂';
+      // Written out of the protocol's order: the view lists them in PAIR_FIELDS order anyway.
+      await put(url(), host.pair_id, guest.token, 'commit', GUEST_COMMIT);
+      await put(url(), host.pair_id, host.token, 'commit', HOST_COMMIT);
+      await put(url(), host.pair_id, guest.token, 'pake', GUEST_PAKE);
+      await put(url(), host.pair_id, guest.token, 'abort', reason);
+      await put(url(), host.pair_id, guest.token, 'confirm', CONFIRM);
+      const answer = await call(url(), 'GET', `/v1/pair/${host.pair_id}`, { token: guest.token });
+      assert.equal(answer.status, 200, answer.text);
+      assert.equal(answer.text, JSON.stringify({ version: 5, expires_at: host.expires_at, self: { commit: GUEST_COMMIT, pake: GUEST_PAKE, confirm: CONFIRM, abort: reason }, peer: { commit: HOST_COMMIT } }));
+      assert.equal((await call(url(), 'GET', `/v1/pair/${host.pair_id}`, { token: host.token })).text, JSON.stringify({ version: 5, expires_at: host.expires_at, self: { commit: HOST_COMMIT }, peer: { commit: GUEST_COMMIT, pake: GUEST_PAKE, confirm: CONFIRM, abort: reason } }));
+    });
+
     it('is write-once: the same value again is 204 and changes nothing, a different one 409', async () => {
       const { host } = await openPair(url());
       assert.equal((await put(url(), host.pair_id, host.token, 'commit', HOST_COMMIT)).status, 204);
