@@ -3,8 +3,9 @@
 // provides it), in three bundles: dist/extension.cjs, the shell VS Code loads at activation
 // (commands, join links and the MCP provider registered, each forwarding to the window);
 // dist/extension-window.cjs, the window's Agent Pair (the store, pairing, messaging, crypto),
-// which the shell requires right after activation; and dist/mcp.cjs, the MCP server with its
-// SDK and zod, loaded only when VS Code starts the server. The CLI and
+// which the shell requires right after activation; dist/extension-hpke.cjs, the message
+// encryption (HPKE: @hpke/*), loaded at the first message sealed or opened; and dist/mcp.cjs,
+// the MCP server with its SDK and zod, loaded only when VS Code starts the server. The CLI and
 // the standalone relay are ESM for Node. Everything else, @noble/* and the MCP SDK included, is
 // bundled, so the .vsix and the CLI need no node_modules at run time. Every bundle is minified.
 import { chmodSync, copyFileSync, rmSync } from 'node:fs';
@@ -44,14 +45,16 @@ const apart = (module, bundle) => ({
 });
 
 /**
- * In the MCP bundle: every import of src/core, src/node or src/relay is the window bundle's own
- * module (exported as __agentPairShared, see src/vscode/sharedModules.ts), not a second copy.
+ * In the MCP and HPKE bundles: every import of src/core, src/node or src/relay is the window
+ * bundle's own module (exported as __agentPairShared, see src/vscode/sharedModules.ts), not a
+ * second copy (the curves the window installed, one PairError, one SessionStore).
  */
 const coreFromExtension = {
   name: 'core-from-extension',
   setup(context) {
     context.onResolve({ filter: /^\.\.?\// }, (args) => {
       if (args.namespace === 'agent-pair-shared') return { path: args.path, external: true };
+      if (args.kind === 'entry-point') return undefined;
       const key = relative(SRC, resolve(args.resolveDir, args.path)).replaceAll('\\', '/');
       return SHARED_DIRS.includes(key.split('/')[0]) ? { path: key, namespace: 'agent-pair-shared' } : undefined;
     });
@@ -95,7 +98,10 @@ const cliCommands = build({
 });
 await Promise.all([
   build({ ...shared, entryPoints: ['src/vscode/extension.ts'], outfile: `${outdir}/extension.cjs`, format: 'cjs', external: ['vscode'], plugins: [apart('window', 'extension-window.cjs')] }),
-  build({ ...shared, entryPoints: ['src/vscode/window.ts'], outfile: `${outdir}/extension-window.cjs`, format: 'cjs', external: ['vscode'], plugins: [apart('mcpEntry', 'mcp.cjs')] }),
+  build({ ...shared, entryPoints: ['src/vscode/window.ts'], outfile: `${outdir}/extension-window.cjs`, format: 'cjs', external: ['vscode'], plugins: [apart('mcpEntry', 'mcp.cjs'), apart('hpke', 'extension-hpke.cjs')] }),
+  // core/messages.ts imports core/hpke.ts at the first seal or open: in the window, from a bundle
+  // of its own, so opening the window does not parse @hpke/* (a sixth of the window's bundle).
+  build({ ...shared, entryPoints: ['src/core/hpke.ts'], outfile: `${outdir}/extension-hpke.cjs`, format: 'cjs', plugins: [coreFromExtension] }),
   build({ ...shared, entryPoints: ['src/vscode/mcpEntry.ts'], outfile: `${outdir}/mcp.cjs`, format: 'cjs', external: ['vscode'], plugins: [coreFromExtension] }),
   // Then dist/cli.mjs: main.ts alone, in one file with no imports of its own (every ESM file is
   // a round of reads at start-up), so --version, --help and a wrong command line load nothing

@@ -1,8 +1,9 @@
-// The modules of the extension bundle that the lazily loaded MCP bundle (mcpEntry.ts) uses
-// instead of bundling its own copies; esbuild.mjs resolves each of the MCP bundle's imports of
-// src/core, src/node and src/relay to an entry here, by its path under src/. A test checks that
-// every import the MCP bundle makes is listed.
+// The modules of the window's bundle that the lazily loaded bundles (the MCP server,
+// mcpEntry.ts, and the message encryption, core/hpke.ts) use instead of bundling their own
+// copies; esbuild.mjs resolves each of their imports of src/core, src/node and src/relay to an
+// entry here, by its path under src/. A test checks that every import they make is listed.
 
+import * as coreCurves from '../core/curves.js';
 import * as coreErrors from '../core/errors.js';
 import * as coreGrants from '../core/grants.js';
 import * as coreIdentity from '../core/identity.js';
@@ -16,6 +17,7 @@ import * as coreUntrusted from '../core/untrusted.js';
 import * as coreVocabulary from '../core/vocabulary.js';
 
 export const SHARED_MODULES: Readonly<Record<string, object>> = {
+  'core/curves.js': coreCurves,
   'core/errors.js': coreErrors,
   'core/grants.js': coreGrants,
   'core/identity.js': coreIdentity,

@@ -61,11 +61,12 @@ describe('the .vsix', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('holds the extension bundles (the shell and the window), the MCP bundle, the relay, the webview media, icon, README, CHANGELOG and LICENSE, nothing else', () => {
+  it('holds the extension bundles (the shell, the window and its HPKE), the MCP bundle, the relay, the webview media, icon, README, CHANGELOG and LICENSE, nothing else', () => {
     const files = [...entries.keys()].filter((name) => name.startsWith('extension/')).map((name) => name.slice('extension/'.length)).sort();
     assert.deepEqual(files, [
       'LICENSE.txt',
       'changelog.md',
+      'dist/extension-hpke.cjs',
       'dist/extension-window.cjs',
       'dist/extension.cjs',
       'dist/mcp.cjs',
@@ -136,7 +137,7 @@ describe('the .vsix', () => {
 
   it('ships minified bundles without source maps', () => {
     assert.ok(![...entries.keys()].some((name) => name.endsWith('.map')));
-    for (const bundle of ['extension.cjs', 'extension-window.cjs']) {
+    for (const bundle of ['extension.cjs', 'extension-window.cjs', 'extension-hpke.cjs']) {
       const bytes = entries.get(`extension/dist/${bundle}`)?.length ?? 0;
       assert.ok(bytes > 0 && bytes <= 600 * 1024, `dist/${bundle} is ${bytes} bytes`);
     }

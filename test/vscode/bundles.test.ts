@@ -1,9 +1,10 @@
-// The extension ships as three CommonJS bundles (esbuild.mjs): dist/extension.cjs, the shell VS
+// The extension ships as four CommonJS bundles (esbuild.mjs): dist/extension.cjs, the shell VS
 // Code loads at activation; dist/extension-window.cjs, the window's Agent Pair, which the shell
-// loads once activation is over; and dist/mcp.cjs, the MCP server with its SDK and zod, loaded
-// when VS Code starts the server. The MCP bundle must use the window bundle's core (one
-// PairError, one SessionStore, one lock registry), the shell must hold none of it, and neither
-// may carry the MCP SDK. Reads the development build: the bundles are minified, so what each
+// loads once activation is over; dist/extension-hpke.cjs, the message encryption, loaded at the
+// first message sealed or opened; and dist/mcp.cjs, the MCP server with its SDK and zod, loaded
+// when VS Code starts the server. The HPKE and MCP bundles must use the window bundle's core (the
+// curves it installed, one PairError, one SessionStore, one lock registry), the shell must hold
+// none of it, and none but the MCP bundle may carry the MCP SDK. Reads the development build: the bundles are minified, so what each
 // holds is read from its source map's list of sources.
 
 import assert from 'node:assert/strict';
@@ -20,7 +21,7 @@ describe('the extension bundles', { skip: existsSync(new URL('mcp.cjs.map', dist
   it('load the MCP SDK and zod only from dist/mcp.cjs, which the window requires on first use', () => {
     const mcp = sourcesOf('mcp.cjs');
     for (const marker of ['node_modules/zod/', 'node_modules/@modelcontextprotocol/']) {
-      for (const bundle of ['extension.cjs', 'extension-window.cjs']) assert.ok(!sourcesOf(bundle).some((source) => source.includes(marker)), `dist/${bundle} holds ${marker}`);
+      for (const bundle of ['extension.cjs', 'extension-window.cjs', 'extension-hpke.cjs']) assert.ok(!sourcesOf(bundle).some((source) => source.includes(marker)), `dist/${bundle} holds ${marker}`);
       assert.ok(mcp.some((source) => source.includes(marker)), `dist/mcp.cjs lacks ${marker}`);
     }
     assert.ok(mcp.some((source) => source.includes('/server/streamableHttp.')), 'dist/mcp.cjs lacks the HTTP transport');
@@ -32,27 +33,38 @@ describe('the extension bundles', { skip: existsSync(new URL('mcp.cjs.map', dist
     assert.deepEqual(shell.filter((source) => /^\.\.\/src\/(core|node|relay)\/|node_modules\//.test(source)), []);
     assert.match(read('extension.cjs'), /import\("\.\/extension-window\.cjs"\)/);
     const window = sourcesOf('extension-window.cjs');
-    assert.ok(window.some((source) => source.includes('node_modules/@noble/curves/')) && window.some((source) => source.includes('node_modules/@hpke/core/')), 'the crypto is in the window bundle');
+    assert.ok(window.some((source) => source.includes('node_modules/@noble/curves/')), 'the curves are in the window bundle');
     // Both hold the ids (names and constants, no state); nothing else is in both.
     assert.deepEqual(shell.filter((source) => window.includes(source)), ['../src/vscode/ids.ts']);
   });
 
-  it('keep one copy of the core: the MCP bundle takes every core module it uses from the window bundle', () => {
-    const mcp = read('mcp.cjs');
-    assert.ok(sourcesOf('extension-window.cjs').includes('../src/core/errors.ts'));
-    assert.deepEqual(sourcesOf('mcp.cjs').filter((source) => /^\.\.\/src\/(core|node|relay)\//.test(source)), [], 'dist/mcp.cjs bundles no core, node or relay module of its own');
-    assert.ok(mcp.includes('require("./extension-window.cjs")') && !mcp.includes('require("./extension.cjs")'), 'dist/mcp.cjs takes the core from the window bundle');
-    const taken = [...mcp.matchAll(/__agentPairShared\["([^"]+)"\]/g)].map((match) => match[1] ?? '');
-    assert.ok(taken.includes('core/errors.js'));
-    assert.deepEqual(taken.filter((key) => !(key in SHARED_MODULES)), [], 'listed in src/vscode/sharedModules.ts');
+  it('load HPKE only from dist/extension-hpke.cjs, which the window imports at the first message sealed or opened', () => {
+    const hpke = sourcesOf('extension-hpke.cjs');
+    assert.ok(hpke.includes('../src/core/hpke.ts') && hpke.some((source) => source.includes('node_modules/@hpke/core/')));
+    for (const bundle of ['extension.cjs', 'extension-window.cjs']) {
+      assert.deepEqual(sourcesOf(bundle).filter((source) => source.includes('node_modules/@hpke/') || source.endsWith('/core/hpke.ts')), [], `dist/${bundle} holds no HPKE`);
+    }
+    assert.match(read('extension-window.cjs'), /import\("\.\/extension-hpke\.cjs"\)/);
   });
+
+  for (const [bundle, uses] of [['mcp.cjs', 'core/errors.js'], ['extension-hpke.cjs', 'core/curves.js']] as const) {
+    it(`keep one copy of the core: dist/${bundle} takes every core module it uses from the window bundle`, () => {
+      const text = read(bundle);
+      assert.ok(sourcesOf('extension-window.cjs').includes(`../src/${uses.replace(/\.js$/, '.ts')}`));
+      assert.deepEqual(sourcesOf(bundle).filter((source) => /^\.\.\/src\/(core|node|relay)\//.test(source) && source !== '../src/core/hpke.ts'), [], `dist/${bundle} bundles no core, node or relay module of its own`);
+      assert.ok(text.includes('require("./extension-window.cjs")') && !text.includes('require("./extension.cjs")'), `dist/${bundle} takes the core from the window bundle`);
+      const taken = [...text.matchAll(/__agentPairShared\["([^"]+)"\]/g)].map((match) => match[1] ?? '');
+      assert.ok(taken.includes(uses));
+      assert.deepEqual(taken.filter((key) => !(key in SHARED_MODULES)), [], 'listed in src/vscode/sharedModules.ts');
+    });
+  }
 
   it('leave nothing stale in dist/: each bundle and its own source map, SQLite\'s WebAssembly, nothing else', () => {
     const files = readdirSync(dist).filter((name) => name !== 'agent-pair.vsix');
     // The CLI's chunks (esbuild.mjs splits it): cli-NAME-HASH.mjs, NAME a module or "chunk".
     const chunks = files.filter((name) => /^cli-[A-Za-z]+-[A-Z0-9]+\.mjs$/.test(name));
     assert.ok(chunks.length > 0, 'the CLI is split into chunks');
-    const bundles = ['cli.mjs', 'extension.cjs', 'extension-window.cjs', 'mcp.cjs', 'relay.mjs', ...chunks];
+    const bundles = ['cli.mjs', 'extension.cjs', 'extension-window.cjs', 'extension-hpke.cjs', 'mcp.cjs', 'relay.mjs', ...chunks];
     // And the SQLite WebAssembly the relay (and the CLI's in-process relay) load from beside them.
     const expected = [...bundles, ...bundles.map((name) => `${name}.map`), 'node-sqlite3-wasm.wasm'].sort();
     assert.deepEqual(files.sort(), expected);
