@@ -45,6 +45,17 @@ const apart = (module, bundle) => ({
 });
 
 /**
+ * In the shell: windowModule.ts (the window's module imported from the sources, for the tests) is
+ * windowBundle.ts, which loads dist/extension-window.cjs through V8's code cache.
+ */
+const windowFromBundle = {
+  name: 'window-from-bundle',
+  setup(context) {
+    context.onResolve({ filter: /^\.\/windowModule\.js$/ }, () => ({ path: resolve('src/vscode/windowBundle.ts') }));
+  },
+};
+
+/**
  * In the MCP and HPKE bundles: every import of src/core, src/node or src/relay is the window
  * bundle's own module (exported as __agentPairShared, see src/vscode/sharedModules.ts), not a
  * second copy (the curves the window installed, one PairError, one SessionStore).
@@ -97,8 +108,18 @@ const cliCommands = build({
   banner: { js: esmRequireShim },
 });
 await Promise.all([
-  build({ ...shared, entryPoints: ['src/vscode/extension.ts'], outfile: `${outdir}/extension.cjs`, format: 'cjs', external: ['vscode'], plugins: [apart('window', 'extension-window.cjs')] }),
-  build({ ...shared, entryPoints: ['src/vscode/window.ts'], outfile: `${outdir}/extension-window.cjs`, format: 'cjs', external: ['vscode'], plugins: [apart('mcpEntry', 'mcp.cjs'), apart('hpke', 'extension-hpke.cjs')] }),
+  build({ ...shared, entryPoints: ['src/vscode/extension.ts'], outfile: `${outdir}/extension.cjs`, format: 'cjs', external: ['vscode'], plugins: [windowFromBundle] }),
+  // Its imports of the MCP and HPKE bundles are require()s: it runs as a vm.Script (node/codeCache.ts),
+  // which has no loader of its own for import().
+  build({
+    ...shared,
+    entryPoints: ['src/vscode/window.ts'],
+    outfile: `${outdir}/extension-window.cjs`,
+    format: 'cjs',
+    external: ['vscode'],
+    supported: { 'dynamic-import': false },
+    plugins: [apart('mcpEntry', 'mcp.cjs'), apart('hpke', 'extension-hpke.cjs')],
+  }),
   // core/messages.ts imports core/hpke.ts at the first seal or open: in the window, from a bundle
   // of its own, so opening the window does not parse @hpke/* (a sixth of the window's bundle).
   build({ ...shared, entryPoints: ['src/core/hpke.ts'], outfile: `${outdir}/extension-hpke.cjs`, format: 'cjs', plugins: [coreFromExtension] }),

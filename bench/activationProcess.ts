@@ -1,23 +1,32 @@
 // Loads the built extension in a fresh Node process against a stub of the `vscode` module and
 // times (1) loading the module VS Code loads (require of dist/extension.cjs: parse, compile and
 // top-level code), (2) its activate() against a stub ExtensionContext, and what runs once
-// activation is over: (3) loading the window's bundle (dist/extension-window.cjs, beside it) and
-// (4) opening the window's Agent Pair from it (openWindow, which activate() schedules). This is
+// activation is over: (3) loading the window's bundle (dist/extension-window.cjs, beside it) as
+// the shell does, through V8's code cache in the directory of the second argument (absent: the
+// first start of a build; present: every start after), (4) opening the window's Agent Pair from
+// it (openWindow, which activate() schedules) and (5) writing the code cache when the load did
+// not use one. This is
 // NOT a VS Code extension host: the stub answers every API call at once (an in-memory
 // SecretStorage and Mementos, everything else a no-op), so (2) and (4) are the extension's own
-// work, without VS Code's. Prints one JSON line. Argument: the path of dist/extension.cjs.
+// work, without VS Code's. Prints one JSON line. Arguments: the path of dist/extension.cjs, the
+// code cache's directory.
 
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Module, { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
+import { type CodeCacheState, requireWithCodeCache } from '../src/node/codeCache.js';
 
 export interface ActivationRun {
   moduleLoadMs: number;
   /** Absent if activate() or opening the window threw against the stub; `activateError` then says why. */
   activateMs?: number;
   windowLoadMs?: number;
+  /** Whether the window's load used the code cache. */
+  windowCodeCache?: CodeCacheState;
   windowOpenMs?: number;
+  /** Writing the code cache, when the load did not use one. */
+  codeCacheSaveMs?: number;
   activateError?: string;
 }
 
@@ -110,8 +119,8 @@ function vscodeStub(bundleText: string): unknown {
   return new Proxy(namespace, { get: (target, property) => (typeof property === 'string' && property in target ? target[property] : deepStub()) });
 }
 
-const bundlePath = process.argv[2];
-if (bundlePath === undefined) throw new Error('activationProcess: expected the path of dist/extension.cjs');
+const [bundlePath, codeCacheDir] = process.argv.slice(2);
+if (bundlePath === undefined || codeCacheDir === undefined) throw new Error('activationProcess: expected the path of dist/extension.cjs and a code cache directory');
 const windowBundlePath = join(dirname(bundlePath), WINDOW_BUNDLE);
 const sourcesOf = (bundle: string): string => ((JSON.parse(readFileSync(`${bundle}.map`, 'utf8')) as { sourcesContent?: (string | null)[] }).sourcesContent ?? []).join('\n');
 const vscodeStubModule = vscodeStub(`${sourcesOf(bundlePath)}\n${sourcesOf(windowBundlePath)}`);
@@ -133,12 +142,19 @@ try {
   // context of its own (the shell, deactivated, opens nothing).
   await extension.deactivate();
   const windowLoadStarted = performance.now();
-  const window = require(windowBundlePath) as { openWindow?: (context: unknown, shell: unknown) => unknown };
+  const loaded = requireWithCodeCache(windowBundlePath, codeCacheDir);
   run.windowLoadMs = performance.now() - windowLoadStarted;
+  run.windowCodeCache = loaded.cache;
+  const window = loaded.exports as { openWindow?: (context: unknown, shell: unknown) => unknown };
   if (typeof window.openWindow !== 'function') throw new Error(`${WINDOW_BUNDLE} exports no openWindow()`);
   const openStarted = performance.now();
   window.openWindow(extensionContext(extensionPath), { log: deepStub(), version: '0.0.0' });
   run.windowOpenMs = performance.now() - openStarted;
+  if (loaded.cache !== 'used') {
+    const saveStarted = performance.now();
+    loaded.saveCache();
+    run.codeCacheSaveMs = performance.now() - saveStarted;
+  }
 } catch (error) {
   run.activateError = error instanceof Error ? error.message : String(error);
 }

@@ -1,16 +1,21 @@
 // The extension's entry (package.json's main): what activation must do before it returns, and
 // nothing more. It registers every command, the join link handler and the MCP server definition
 // provider, each of which forwards to the window's Agent Pair (window.ts), and opens that right
-// after activation from a bundle of its own (dist/extension-window.cjs, esbuild.mjs): the
-// store, the pairing and messaging code, the crypto (noble, HPKE) and the mailbox are parsed and
-// run then, not while VS Code waits for activate(). This module imports only `vscode` and
-// modules that keep no state (ids.ts, mcpProvider.ts), never src/core, src/node or src/relay:
-// those exist once, in the window's bundle (test/vscode/bundles.test.ts checks).
+// after activation from a bundle of its own (dist/extension-window.cjs, esbuild.mjs), through
+// V8's code cache (windowModule.ts, windowBundle.ts), so that only a build's first start
+// compiles it: the store, the pairing and messaging code, the curves and the mailbox run then,
+// not while VS Code waits for activate(). This module imports only `vscode`, modules that keep
+// no state (ids.ts, mcpProvider.ts) and the loader (node/codeCache.ts), never src/core or
+// src/relay: those exist once, in the window's bundle (test/vscode/bundles.test.ts checks).
 
 import * as vscode from 'vscode';
 import { COMMANDS } from './ids.js';
 import { registerMcpProvider } from './mcpProvider.js';
 import type { AgentPairWindow } from './window.js';
+import { loadWindowModule } from './windowModule.js';
+
+/** Under the extension's global storage: V8's code cache of the window's bundle (windowBundle.ts). */
+const CODE_CACHE_DIR = 'code-cache';
 
 /** Work that must finish before the window goes: closing the MCP server and the pull (never the local relay). */
 let shutdown: (() => Promise<void>) | undefined;
@@ -26,8 +31,12 @@ export function activate(context: vscode.ExtensionContext): void {
   /** The window's Agent Pair, opened on the first call. */
   const agentPair = (): Promise<AgentPairWindow> => {
     if (closed) return Promise.reject(new Error('Agent Pair is shutting down in this window.'));
-    opening ??= import('./window.js')
-      .then(({ openWindow }) => openWindow(context, { log, version }))
+    opening ??= loadWindowModule(vscode.Uri.joinPath(context.globalStorageUri, CODE_CACHE_DIR).fsPath)
+      .then(({ module, saveCodeCache }) => {
+        const window = module.openWindow(context, { log, version });
+        saveCodeCache();
+        return window;
+      })
       .catch((error: unknown) => {
         log.error('Agent Pair could not start in this window:', error);
         throw error;

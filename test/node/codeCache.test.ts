@@ -1,0 +1,99 @@
+// requireWithCodeCache (src/node/codeCache.ts): how the shipped extension loads its window bundle.
+// Real files and V8's real code cache. Whether a start used the cache is asked of a new process
+// each time (test/helpers/codeCacheLoad.ts), as each extension host is: within one process V8
+// finds a script it compiled before in memory and never looks at the cache file.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { requireWithCodeCache } from '../../src/node/codeCache.js';
+
+const root = mkdtempSync(join(tmpdir(), 'agent-pair-codecache-'));
+after(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+let made = 0;
+/** A CommonJS bundle in a directory of its own, and a cache directory beside it. */
+function bundle(source: string): { file: string; cacheDir: string } {
+  const dir = join(root, String(made++));
+  const file = join(dir, 'extension-window.cjs');
+  mkdirSync(dir);
+  writeFileSync(file, source);
+  return { file, cacheDir: join(dir, 'code-cache') };
+}
+
+const LOAD = new URL('../helpers/codeCacheLoad.ts', import.meta.url).pathname;
+
+/** A start of a new process: whether it used the cache, and what the bundle's sum(4, 5) gave. */
+function start(file: string, cacheDir: string): { cache: string; sum: number } {
+  return JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', LOAD, file, cacheDir], { encoding: 'utf8' })) as { cache: string; sum: number };
+}
+
+const SOURCE = `const { join } = require('node:path');
+exports.name = 'window';
+exports.dir = __dirname;
+exports.joined = join('a', 'b');
+exports.sum = (a, b) => a + b;`;
+
+describe('requireWithCodeCache', () => {
+  it('loads a CommonJS module as require does, compiles it at the first start and uses the cache it saved at the next', () => {
+    const { file, cacheDir } = bundle(SOURCE);
+    const first = requireWithCodeCache(file, cacheDir);
+    assert.equal(first.cache, 'absent');
+    const exports = first.exports as { name: string; dir: string; joined: string; sum: (a: number, b: number) => number };
+    assert.deepEqual([exports.name, exports.dir, exports.joined, exports.sum(2, 3)], ['window', dirname(file), join('a', 'b'), 5]);
+    // Registered where require looks: a bundle requiring it (mcp.cjs) gets this same instance.
+    assert.equal(createRequire(file)(file), first.exports);
+    assert.equal(requireWithCodeCache(file, cacheDir).exports, first.exports);
+    first.saveCache();
+    assert.equal(readdirSync(cacheDir).length, 1);
+    assert.deepEqual(start(file, cacheDir), { cache: 'used', sum: 9 });
+  });
+
+  it('never reads the cache of another build of the bundle, even of the same length, and keeps only the newest build\'s', () => {
+    const { file, cacheDir } = bundle(SOURCE);
+    assert.deepEqual(start(file, cacheDir), { cache: 'absent', sum: 9 });
+    const [oldCache] = readdirSync(cacheDir);
+
+    // Same length, other code (V8 itself would take the old cache for it: it checks the length).
+    const rebuilt = SOURCE.replace('a + b', 'a * b');
+    assert.equal(rebuilt.length, SOURCE.length);
+    writeFileSync(file, rebuilt);
+    assert.deepEqual(start(file, cacheDir), { cache: 'absent', sum: 20 });
+    const caches = readdirSync(cacheDir);
+    assert.equal(caches.length, 1);
+    assert.notEqual(caches[0], oldCache);
+    assert.deepEqual(start(file, cacheDir), { cache: 'used', sum: 20 });
+  });
+
+  it('compiles the bundle when the cache file is not V8\'s, and replaces it', () => {
+    const { file, cacheDir } = bundle(SOURCE);
+    start(file, cacheDir);
+    const cacheFile = join(cacheDir, readdirSync(cacheDir)[0] ?? '');
+    writeFileSync(cacheFile, 'not a code cache');
+    assert.deepEqual(start(file, cacheDir), { cache: 'rejected', sum: 9 });
+    assert.deepEqual(start(file, cacheDir), { cache: 'used', sum: 9 });
+  });
+
+  it('leaves no half-made module in require\'s cache when the bundle throws', () => {
+    const { file, cacheDir } = bundle(`exports.before = 1; throw new Error('broken bundle');`);
+    assert.throws(() => requireWithCodeCache(file, cacheDir), /broken bundle/);
+    assert.equal(createRequire(file).cache[file], undefined);
+  });
+
+  it('skips saving, without throwing, where the cache cannot be written', () => {
+    const { file } = bundle(SOURCE);
+    // The cache directory's parent is a file: nothing can be made there.
+    const blocked = join(file, 'code-cache');
+    const loaded = requireWithCodeCache(file, blocked);
+    assert.doesNotThrow(() => {
+      loaded.saveCache();
+    });
+    assert.deepEqual(start(file, blocked), { cache: 'absent', sum: 9 });
+  });
+});
