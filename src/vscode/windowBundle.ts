@@ -4,13 +4,15 @@
 // each build.
 
 import { join } from 'node:path';
-import { requireWithCodeCache } from '../node/codeCache.js';
 import type { LoadedWindowModule } from './windowModule.js';
 
 /** The window's bundle, beside the shell's (esbuild.mjs). */
 const WINDOW_BUNDLE = 'extension-window.cjs';
 
-export function loadWindowModule(codeCacheDir: string): Promise<LoadedWindowModule> {
+export async function loadWindowModule(codeCacheDir: string): Promise<LoadedWindowModule> {
+  // Imported here, not above: the loader's node:vm, node:module and node:fs would otherwise be
+  // loaded with the shell, while VS Code waits for activate().
+  const { requireWithCodeCache } = await import('../node/codeCache.js');
   const loaded = requireWithCodeCache(join(__dirname, WINDOW_BUNDLE), codeCacheDir);
-  return Promise.resolve({ module: loaded.exports as LoadedWindowModule['module'], saveCodeCache: loaded.saveCache });
+  return { module: loaded.exports as LoadedWindowModule['module'], saveCodeCache: loaded.saveCache };
 }

@@ -30,13 +30,13 @@ describe('the extension bundles', { skip: existsSync(new URL('mcp.cjs.map', dist
 
   it('activate from a shell that holds no core or relay module and no dependency, and opens the window from dist/extension-window.cjs through V8\'s code cache', () => {
     const shell = sourcesOf('extension.cjs');
-    assert.deepEqual(shell.filter((source) => /^\.\.\/src\/(core|node|relay)\/|node_modules\//.test(source)), ['../src/node/codeCache.ts', '../src/node/lazyCrypto.ts']);
+    assert.deepEqual(shell.filter((source) => /^\.\.\/src\/(core|node|relay)\/|node_modules\//.test(source)).sort(), ['../src/node/codeCache.ts', '../src/node/lazyCrypto.ts']);
     assert.ok(shell.includes('../src/vscode/windowBundle.ts') && !shell.includes('../src/vscode/window.ts'));
     assert.match(read('extension.cjs'), /"extension-window\.cjs"/);
     const window = sourcesOf('extension-window.cjs');
     assert.ok(window.some((source) => source.includes('node_modules/@noble/curves/')), 'the curves are in the window bundle');
     // Both hold the ids (names and constants) and the one line that loads node:crypto, no state; nothing else is in both.
-    assert.deepEqual(shell.filter((source) => window.includes(source)), ['../src/vscode/ids.ts', '../src/node/lazyCrypto.ts']);
+    assert.deepEqual(shell.filter((source) => window.includes(source)).sort(), ['../src/node/lazyCrypto.ts', '../src/vscode/ids.ts']);
   });
 
   it('load HPKE only from dist/extension-hpke.cjs, which the window imports at the first message sealed or opened', () => {
