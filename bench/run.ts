@@ -72,6 +72,11 @@ function timed(summary: Summary, metric: string, note?: string): Row {
   return { metric, median: round(summary.medianMs), p99: round(summary.p99Ms), unit: 'ms', note: note ?? `${summary.runs} runs` };
 }
 
+/** A ratio row with no target of its own: `value` against its baseline measured in the same run. */
+function plainRatio(metric: string, value: number, note: string): Row {
+  return { metric, median: round(value), unit: '×', note };
+}
+
 /** A ratio row: `value` against its baseline measured in the same run, with the target it must meet. */
 function ratio(metric: string, value: number, target: number, note: string): Row {
   return { metric, median: round(value), unit: '×', note: `${note}; target ≤ ${target}× ${value <= target ? '(met)' : '(NOT met)'}` };
@@ -214,11 +219,11 @@ const rows: Row[] = [
         ...(extension.windowLoad && extension.windowOpen
           ? [
               timed(extension.windowLoad, 'extension: window bundle load, first start of a build', `fresh process, ${extension.windowLoad.runs} runs: compiled, no code cache yet`),
-              ratio('  window bundle load, first start / node -e 0', extension.windowLoad.medianMs / cliStart.nodeStart.medianMs, EXTENSION_LOAD_TARGET, 'medians, same run'),
+              plainRatio('  window bundle load, first start / node -e 0', extension.windowLoad.medianMs / cliStart.nodeStart.medianMs, 'medians, same run; after activation, so not the target above'),
               ...(extension.windowLoadCached
                 ? [
                     timed(extension.windowLoadCached, 'extension: window bundle load, later starts', 'V8 code cache from a start before'),
-                    ratio('  window bundle load, later starts / node -e 0', extension.windowLoadCached.medianMs / cliStart.nodeStart.medianMs, EXTENSION_LOAD_TARGET, 'medians, same run'),
+                    plainRatio('  window bundle load, later starts / node -e 0', extension.windowLoadCached.medianMs / cliStart.nodeStart.medianMs, 'medians, same run; after activation, so not the target above'),
                   ]
                 : []),
               timed(extension.windowOpen, 'extension: the window opens (openWindow) against the stub', 'store, runners, messaging; the first pull starts here'),
