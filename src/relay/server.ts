@@ -137,6 +137,8 @@ const ID_BYTES = 16;
 const RATE_WINDOW_MS = 60_000;
 /** A version or seq in a query: a non-negative integer of at most 15 digits (a safe integer). */
 const SEQUENCE_PATTERN = /^(?:0|[1-9][0-9]{0,14})$/;
+/** A wait in a query: whole seconds, or a decimal an older client sent (rounded down). */
+const WAIT_PATTERN = /^[0-9]{1,3}(?:\.[0-9]{1,9})?$/;
 /** What a 503 asks a client to wait when the store cannot answer. */
 const STORE_RETRY_AFTER_SECONDS = 2;
 
@@ -205,10 +207,19 @@ export function queryParams(query: string): QueryParams {
   return { get: (name) => plainQueryValue(query, name) };
 }
 
+/**
+ * The first value of `name` in a query with nothing to decode, found by scanning (no array, no
+ * pair strings). Each `=` is searched for once, so a query of many pairs without one stays linear.
+ */
 function plainQueryValue(query: string, name: string): string | null {
-  for (const pair of query.split('&')) {
-    const equals = pair.indexOf('=');
-    if ((equals < 0 ? pair : pair.slice(0, equals)) === name) return equals < 0 ? '' : pair.slice(equals + 1);
+  let equals = query.indexOf('=');
+  for (let start = 0; start <= query.length; ) {
+    const ampersand = query.indexOf('&', start);
+    const end = ampersand < 0 ? query.length : ampersand;
+    if (equals >= 0 && equals < start) equals = query.indexOf('=', start);
+    const nameEnd = equals >= 0 && equals < end ? equals : end;
+    if (nameEnd - start === name.length && query.startsWith(name, start)) return nameEnd === end ? '' : query.slice(nameEnd + 1, end);
+    start = end + 1;
   }
   return null;
 }
@@ -422,20 +433,20 @@ export class Relay {
     const poll = this.parsePoll(query, 'version');
     // Checked before the slot is looked up, but only answered after it, as before: a request for
     // another's slot learns nothing more from a bad query.
-    const answer = async (final: boolean, after: number): Promise<RelayResponse | undefined> => {
+    const answer = async (final: boolean): Promise<RelayResponse | undefined> => {
       const slot = await this.livePair(pairId);
       if (!slot) return slotNotFound();
       const role = authenticatePair(slot, request.authorization);
       if (!role) return unauthorized('the token of this pairing');
       if (!poll.ok) return poll.response;
       if (poll.waitSeconds > 0 && poll.after === undefined) return badRequest('wait needs after: the version to wait beyond.');
-      return final || slot.version > after ? this.viewResponse(slot, role) : undefined;
+      // Only a long poll (after given, wait over 0) answers anything but final.
+      return final || slot.version > (poll.after ?? 0) ? this.viewResponse(slot, role) : undefined;
     };
-    if (!poll.ok || poll.waitSeconds === 0 || poll.after === undefined) return (await answer(true, 0)) ?? slotNotFound();
-    const after = poll.after;
+    if (!poll.ok || poll.waitSeconds === 0 || poll.after === undefined) return (await answer(true)) ?? slotNotFound();
     // The first read happens inside the long poll, after its waiter is registered, so a write
     // between the read and the wait still wakes it (and a poll costs one store read, not two).
-    return this.longPoll(pairChannel(pairId), poll.waitSeconds * 1000, request.signal, (final) => answer(final, after));
+    return this.longPoll(pairChannel(pairId), poll.waitSeconds * 1000, request.signal, answer);
   }
 
   private livePair(pairId: string): Promise<StoredPair | undefined> {
@@ -451,7 +462,7 @@ export class Relay {
     let waitSeconds = 0;
     if (waitText !== null) {
       // An integer by the protocol; a decimal from an older client is rounded down, never refused.
-      const wait = /^[0-9]{1,3}(?:\.[0-9]{1,9})?$/.test(waitText) ? Math.floor(Number(waitText)) : Number.NaN;
+      const wait = WAIT_PATTERN.test(waitText) ? Math.floor(Number(waitText)) : Number.NaN;
       if (!(wait <= this.limits.maxWaitSeconds)) return { ok: false, response: badRequest(`wait is not a whole number of seconds from 0 to ${this.limits.maxWaitSeconds}.`) };
       waitSeconds = wait;
     }
@@ -468,22 +479,11 @@ export class Relay {
    * timer list per duration, and a list per poll cost more than the poll's own work.
    */
   private async longPoll(channel: string, waitMs: number, signal: ClientGoneSignal | undefined, answer: (final: boolean) => Promise<RelayResponse | undefined>): Promise<RelayResponse> {
-    // An object, so flags set by callbacks during an await are read fresh.
-    const state: { changed: boolean; ended: boolean; wakeUp: (() => void) | undefined } = { changed: true, ended: false, wakeUp: undefined };
-    const wake = (): void => {
-      const wakeUp = state.wakeUp;
-      state.wakeUp = undefined;
-      wakeUp?.();
-    };
+    const state: PollState = { changed: true, ended: false, wakeUp: undefined };
     const onChange = (): void => {
       state.changed = true;
-      wake();
+      wake(state);
     };
-    const onEnd = (): void => {
-      state.ended = true;
-      wake();
-    };
-    const changedMeanwhile = (): boolean => state.changed;
     let set = this.waiters.get(channel);
     if (!set) {
       set = new Set();
@@ -492,6 +492,8 @@ export class Relay {
     set.add(onChange);
     this.longPolls++;
     const deadline = performance.now() + waitMs;
+    // Made once the poll first waits, with its timer.
+    let onEnd: (() => void) | undefined;
     let timer: NodeJS.Timeout | undefined;
     try {
       for (;;) {
@@ -501,18 +503,23 @@ export class Relay {
           state.changed = false;
           const response = await answer(final);
           if (response) return response;
-          if (changedMeanwhile()) continue;
+          if (changedMeanwhile(state)) continue;
         }
-        if (timer === undefined) {
-          timer = setTimeout(onEnd, Math.ceil(deadline - performance.now()));
-          signal?.addEventListener('abort', onEnd, { once: true });
+        if (onEnd === undefined) {
+          const ending = (): void => {
+            state.ended = true;
+            wake(state);
+          };
+          onEnd = ending;
+          timer = setTimeout(ending, Math.ceil(deadline - performance.now()));
+          signal?.addEventListener('abort', ending, ONCE);
         }
         await new Promise<void>((resolve) => {
           state.wakeUp = resolve;
         });
       }
     } finally {
-      if (timer !== undefined) {
+      if (onEnd !== undefined) {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onEnd);
       }
@@ -753,6 +760,27 @@ async function timedCall<T>(observer: RelayObserver, operation: string, run: () 
     observer.storeCall(operation, (performance.now() - started) / 1000);
   }
 }
+
+/** A long poll's flags: an object, so what callbacks set during an await is read fresh. */
+interface PollState {
+  changed: boolean;
+  ended: boolean;
+  wakeUp: (() => void) | undefined;
+}
+
+/** Resumes a waiting long poll (once per wait). */
+function wake(state: PollState): void {
+  const wakeUp = state.wakeUp;
+  state.wakeUp = undefined;
+  wakeUp?.();
+}
+
+/** Read through a call, so the compiler does not assume a flag is what it was before an await. */
+function changedMeanwhile(state: PollState): boolean {
+  return state.changed;
+}
+
+const ONCE = { once: true } as const;
 
 /** A waiter only flags its poll and resolves a promise, so the set does not change while it is walked. */
 function wakeAll(waiters: Set<() => void>): void {
