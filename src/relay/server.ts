@@ -431,12 +431,14 @@ export class Relay {
 
   private async read(pairId: string, query: QueryParams, request: RelayRequest): Promise<RelayResponse> {
     const poll = this.parsePoll(query, 'version');
+    // Read off the header once per request; compared with the slot's tokens at every re-read.
+    const presented = bearerToken(request.authorization);
     // Checked before the slot is looked up, but only answered after it, as before: a request for
     // another's slot learns nothing more from a bad query.
     const answer = async (final: boolean): Promise<RelayResponse | undefined> => {
       const slot = await this.livePair(pairId);
       if (!slot) return slotNotFound();
-      const role = authenticatePair(slot, request.authorization);
+      const role = presented === undefined ? undefined : pairRoleOf(slot, presented);
       if (!role) return unauthorized('the token of this pairing');
       if (!poll.ok) return poll.response;
       if (poll.waitSeconds > 0 && poll.after === undefined) return badRequest('wait needs after: the version to wait beyond.');
@@ -841,12 +843,6 @@ function bearerToken(header: string | undefined): string | undefined {
 const CANONICAL_BEARER_PREFIX = 'Bearer ';
 /** `Bearer ` and a token: 32 bytes as hex. */
 const CANONICAL_BEARER_LENGTH = CANONICAL_BEARER_PREFIX.length + 2 * TOKEN_BYTES;
-
-/** The role whose token was presented; both comparisons run in constant time. */
-function authenticatePair(slot: StoredPair, header: string | undefined): Role | undefined {
-  const presented = bearerToken(header);
-  return presented === undefined ? undefined : pairRoleOf(slot, presented);
-}
 
 // -- Request bodies -----------------------------------------------------------------------
 
