@@ -59,21 +59,26 @@ export interface CapacityBench {
   /** The relay's CPU per request in its own code (user mode) and in the kernel on its behalf (system), in µs. */
   relayUserCpuUsPerRequest: number;
   relaySystemCpuUsPerRequest: number;
-  /** The bare server sent the relay run's requests as the relay run sent them (replay order `paired`). */
-  bareSeconds: number;
-  bareRequestsPerSecond: number;
+  /** The bare server sent the relay run's requests as the relay run sent them (replay order `paired`): the target's baseline. */
+  bare: BareRow;
+  /** The same requests sent the bare server back to back (replay order `backToBack`), the cheaper pattern the ratio was taken against before. */
+  backToBack: BareRow;
+}
+
+/** The bare server's replay of the relay run's requests, and the relay against it. */
+export interface BareRow {
+  seconds: number;
+  requestsPerSecond: number;
   /** CPU time of the bare server for one pairing's worth of requests. */
-  bareCpuMsPerPairingRequests: number;
-  bareCpuShare: number;
-  /** The relay's time for its run over the bare server's for the same requests sent the same way (1 = the relay costs nothing more). */
+  cpuMsPerPairingRequests: number;
+  cpuShare: number;
+  /** The relay's time for its run over the bare server's for the same requests (1 = the relay costs nothing more). */
   throughputRatio: number;
-  /** Relay CPU over bare-server CPU for the same requests sent the same way. */
+  /** Relay CPU over bare-server CPU for the same requests. */
   cpuRatio: number;
   /** The bare server's CPU per request, user and system, in µs. */
-  bareUserCpuUsPerRequest: number;
-  bareSystemCpuUsPerRequest: number;
-  /** The same requests sent the bare server back to back (replay order `backToBack`), the cheaper pattern the ratio was taken against before. */
-  backToBack: { seconds: number; requestsPerSecond: number; cpuMsPerPairingRequests: number; cpuShare: number; throughputRatio: number; cpuRatio: number; userCpuUsPerRequest: number; systemCpuUsPerRequest: number };
+  userCpuUsPerRequest: number;
+  systemCpuUsPerRequest: number;
 }
 
 /** What each request is, so the bare server can be sent the same ones: open, join, a write, a poll. */
@@ -344,8 +349,17 @@ export async function benchCapacity(concurrent = 100, seconds = 8, stores: reado
   const bare = await measureBare(run.lanes, writes, 'paired');
   const backToBack = await measureBare(run.lanes, writes, 'backToBack');
 
-  const round = (value: number, places = 2): number => Math.round(value * 10 ** places) / 10 ** places;
   const memoryRate = run.pairings / (run.elapsedMs / 1000);
+  const bareRow = (measured: Awaited<ReturnType<typeof measureBare>>): BareRow => ({
+    seconds: round(measured.ms / 1000),
+    requestsPerSecond: round(requests / (measured.ms / 1000), 0),
+    cpuMsPerPairingRequests: round(measured.cpuMs / run.pairings, 3),
+    cpuShare: round(measured.cpuMs / measured.ms),
+    throughputRatio: round(run.elapsedMs / measured.ms),
+    cpuRatio: round(relayCpuMs / measured.cpuMs),
+    userCpuUsPerRequest: round((measured.userCpuMs * 1000) / requests, 1),
+    systemCpuUsPerRequest: round(((measured.cpuMs - measured.userCpuMs) * 1000) / requests, 1),
+  });
   return {
     engines: others.map(({ store, measured }) => ({
       engine: store.startsWith('sqlite:') ? 'sqlite' : 'redis',
@@ -367,25 +381,14 @@ export async function benchCapacity(concurrent = 100, seconds = 8, stores: reado
     relayCpuShare: round(relayCpuMs / run.elapsedMs),
     relayUserCpuUsPerRequest: round((relayUserCpuMs * 1000) / requests, 1),
     relaySystemCpuUsPerRequest: round(((relayCpuMs - relayUserCpuMs) * 1000) / requests, 1),
-    bareSeconds: round(bare.ms / 1000),
-    bareRequestsPerSecond: round(requests / (bare.ms / 1000), 0),
-    bareCpuMsPerPairingRequests: round(bare.cpuMs / run.pairings, 3),
-    bareCpuShare: round(bare.cpuMs / bare.ms),
-    throughputRatio: round(run.elapsedMs / bare.ms),
-    cpuRatio: round(relayCpuMs / bare.cpuMs),
-    bareUserCpuUsPerRequest: round((bare.userCpuMs * 1000) / requests, 1),
-    bareSystemCpuUsPerRequest: round(((bare.cpuMs - bare.userCpuMs) * 1000) / requests, 1),
-    backToBack: {
-      seconds: round(backToBack.ms / 1000),
-      requestsPerSecond: round(requests / (backToBack.ms / 1000), 0),
-      cpuMsPerPairingRequests: round(backToBack.cpuMs / run.pairings, 3),
-      cpuShare: round(backToBack.cpuMs / backToBack.ms),
-      throughputRatio: round(run.elapsedMs / backToBack.ms),
-      cpuRatio: round(relayCpuMs / backToBack.cpuMs),
-      userCpuUsPerRequest: round((backToBack.userCpuMs * 1000) / requests, 1),
-      systemCpuUsPerRequest: round(((backToBack.cpuMs - backToBack.userCpuMs) * 1000) / requests, 1),
-    },
+    bare: bareRow(bare),
+    backToBack: bareRow(backToBack),
   };
+}
+
+/** `value` rounded to `places` decimals, for the table. */
+function round(value: number, places = 2): number {
+  return Math.round(value * 10 ** places) / 10 ** places;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

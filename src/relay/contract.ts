@@ -3,7 +3,7 @@
 // touches a socket.
 
 import { sha256 } from '@noble/hashes/sha2.js';
-import { fromBase64, fromHex, toHex, utf8 } from '../core/bytes.js';
+import { base64ByteLength, fromBase64, fromHex, toHex, utf8 } from '../core/bytes.js';
 import { badInput, isPairError } from '../core/errors.js';
 import { MAX_BOOTSTRAP_BYTES, pakeCommitment } from '../core/keySchedule.js';
 import { PAIR_FIELDS, type FieldValues, type PairField, type Role } from '../core/ports.js';
@@ -277,14 +277,14 @@ export function fieldValueProblem(field: PairField, value: string): string | und
         fromHex(value, 'commit', 32);
         return undefined;
       case 'pake':
-        fromBase64(value, 'pake', PAKE_MESSAGE_BYTES);
+        base64ByteLength(value, 'pake', PAKE_MESSAGE_BYTES);
         return undefined;
       case 'confirm':
-        fromBase64(value, 'confirm', CONFIRM_BYTES);
+        base64ByteLength(value, 'confirm', CONFIRM_BYTES);
         return undefined;
       case 'bootstrap':
-        // Checked on the encoded length first, so an oversized value is never decoded.
-        if (value.length > Math.ceil(MAX_BOOTSTRAP_BYTES / 3) * 4 || fromBase64(value, 'bootstrap').length > MAX_BOOTSTRAP_BYTES) {
+        // Checked on the encoded length first, so an oversized value is never scanned.
+        if (value.length > Math.ceil(MAX_BOOTSTRAP_BYTES / 3) * 4 || base64ByteLength(value, 'bootstrap') > MAX_BOOTSTRAP_BYTES) {
           return `bootstrap is too long; expected base64 of at most ${MAX_BOOTSTRAP_BYTES} bytes.`;
         }
         return undefined;

@@ -77,52 +77,67 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Runni
   let closing = false;
 
   const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1_000 });
+  const respond = (req: IncomingMessage, res: ServerResponse, response: RelayResponse): void => {
+    if (metrics && !res.headersSent && !res.destroyed) metrics.observer.answered(routeLabel(req.method ?? 'GET', req.url ?? '/'), response.status);
+    send(res, closing ? { ...response, headers: { ...response.headers, connection: 'close' } } : response);
+  };
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const respond = (response: RelayResponse): void => {
-      if (metrics && !res.headersSent && !res.destroyed) metrics.observer.answered(routeLabel(req.method ?? 'GET', req.url ?? '/'), response.status);
-      send(res, closing ? { ...response, headers: { ...response.headers, connection: 'close' } } : response);
-    };
-    if (metrics && (req.url === METRICS_PATH || req.url?.startsWith(`${METRICS_PATH}?`) === true)) {
-      serveMetrics(metrics, req, respond);
+    const method = req.method ?? 'GET';
+    const target = req.url ?? '/';
+    if (metrics && (target === METRICS_PATH || target.startsWith(`${METRICS_PATH}?`))) {
+      serveMetrics(metrics, req, (response) => {
+        respond(req, res, response);
+      });
       return;
     }
-    const maxBodyBytes = relay.bodyLimit(req.method ?? 'GET', req.url ?? '/');
+    const maxBodyBytes = relay.bodyLimit(method, target);
     if (declaredLength(req) > maxBodyBytes) {
-      metrics?.observer.answered(routeLabel(req.method ?? 'GET', req.url ?? '/'), 413);
+      metrics?.observer.answered(routeLabel(method, target), 413);
       respondTooLarge(req, res, maxBodyBytes);
       return;
     }
-    const serve = async (body: Uint8Array | 'too_large' | 'aborted'): Promise<void> => {
+    const failed = (error: unknown): void => {
+      log(`request failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      if (!res.headersSent) respond(req, res, errorResponse('internal', 'The relay failed on this request; try again.'));
+    };
+    // Callbacks and one promise (the relay's answer) per request, not an async function awaiting
+    // another: each await was a promise and a microtask more on every request.
+    const serve = (body: Uint8Array | 'too_large' | 'aborted'): void => {
+      try {
+        answer(body);
+      } catch (error) {
+        failed(error);
+      }
+    };
+    const answer = (body: Uint8Array | 'too_large' | 'aborted'): void => {
       if (body === 'too_large') {
-        metrics?.observer.answered(routeLabel(req.method ?? 'GET', req.url ?? '/'), 413);
+        metrics?.observer.answered(routeLabel(method, target), 413);
         respondTooLarge(req, res, maxBodyBytes);
         return;
       }
       if (body === 'aborted') return;
-      const method = req.method ?? 'GET';
-      const target = req.url ?? '/';
       // Only a long poll (a GET with a query: ?after=…&wait=…) is held, so only it needs to hear
       // that the client went away; every other request is answered within a store call or two
       // (an abort signal per request cost 3% of the relay's CPU).
       const clientGone = method === 'GET' && target.includes('?') ? new ResponseClosed(res) : undefined;
-      const response = await relay.handle({
-        method,
-        target,
-        authorization: req.headers.authorization,
-        body,
-        clientAddress: clientAddress(req, proxies),
-        ...(clientGone && { signal: clientGone }),
-      });
-      if (!clientGone?.aborted) respond(response);
-    };
-    const failed = (error: unknown): void => {
-      log(`request failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      if (!res.headersSent) respond(errorResponse('internal', 'The relay failed on this request; try again.'));
+      relay
+        .handle({
+          method,
+          target,
+          authorization: req.headers.authorization,
+          body,
+          clientAddress: clientAddress(req, proxies),
+          ...(clientGone && { signal: clientGone }),
+        })
+        .then((response) => {
+          if (!clientGone?.aborted) respond(req, res, response);
+        })
+        .catch(failed);
     };
     // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 6.3): nothing
     // to wait for (most GETs and DELETEs, and every long poll).
-    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) serve(EMPTY_BODY).catch(failed);
-    else readBody(req, maxBodyBytes).then(serve).catch(failed);
+    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined) serve(EMPTY_BODY);
+    else readBody(req, maxBodyBytes, serve);
   };
   server.on('request', handle);
   // A request Node cannot parse (malformed head, headers over the size limit, a head that took
@@ -274,7 +289,11 @@ function listen(server: Server, options: StartRelayOptions): Promise<void> {
 
 function send(res: ServerResponse, response: RelayResponse): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(response.status, { ...response.headers, 'content-length': String(Buffer.byteLength(response.body)) });
+  // A flat [name, value, …] list: no object copied per response for Node to walk again.
+  const head: string[] = [];
+  for (const name in response.headers) head.push(name, response.headers[name] ?? '');
+  head.push('content-length', String(Buffer.byteLength(response.body)));
+  res.writeHead(response.status, head);
   res.end(response.body);
 }
 
@@ -282,28 +301,36 @@ const EMPTY_BODY = new Uint8Array(0);
 
 /**
  * Aborted once a response closes before it was sent (its client went away): what a long poll
- * listens to. An AbortController per poll cost more than the rest of the poll's own work.
+ * listens to. An AbortController per poll cost more than the rest of the poll's own work, and
+ * most polls of a busy relay are answered at once, so the response's 'close' is listened to
+ * only once the poll waits (the first listener); until then `aborted` is read off the response.
  */
 class ResponseClosed implements ClientGoneSignal {
-  aborted = false;
-  private readonly listeners: (() => void)[] = [];
+  private closed = false;
+  private listeners: (() => void)[] | undefined;
 
-  constructor(res: ServerResponse) {
-    res.once('close', () => {
-      if (res.writableFinished) return;
-      this.aborted = true;
-      for (const listener of this.listeners.splice(0)) listener();
-    });
+  constructor(private readonly res: ServerResponse) {}
+
+  get aborted(): boolean {
+    return this.closed || (this.res.destroyed && !this.res.writableFinished);
   }
 
   /** Each listener is called at most once, as with `{ once: true }` on an AbortSignal. */
   addEventListener(_type: 'abort', listener: () => void): void {
+    if (this.listeners === undefined) {
+      this.listeners = [];
+      this.res.once('close', () => {
+        if (this.res.writableFinished) return;
+        this.closed = true;
+        for (const waiting of this.listeners?.splice(0) ?? []) waiting();
+      });
+    }
     this.listeners.push(listener);
   }
 
   removeEventListener(_type: 'abort', listener: () => void): void {
-    const index = this.listeners.indexOf(listener);
-    if (index >= 0) this.listeners.splice(index, 1);
+    const index = this.listeners?.indexOf(listener) ?? -1;
+    if (index >= 0) this.listeners?.splice(index, 1);
   }
 }
 
@@ -324,40 +351,40 @@ function respondTooLarge(req: IncomingMessage, res: ServerResponse, maxBodyBytes
   });
 }
 
-/** The body, or 'too_large' once it crosses the limit (reading stops there), or 'aborted'. */
-function readBody(req: IncomingMessage, maxBodyBytes: number): Promise<Uint8Array | 'too_large' | 'aborted'> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    const finish = (result: Uint8Array | 'too_large' | 'aborted'): void => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onAborted);
-      req.off('close', onClose);
-      resolve(result);
-    };
-    const onData = (chunk: Buffer): void => {
-      received += chunk.length;
-      if (received > maxBodyBytes) {
-        req.pause();
-        finish('too_large');
-      } else {
-        chunks.push(chunk);
-      }
-    };
-    const onEnd = (): void => {
-      finish(Buffer.concat(chunks));
-    };
-    const onAborted = (): void => {
-      finish('aborted');
-    };
-    const onClose = (): void => {
-      if (!req.complete) finish('aborted');
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onAborted);
-    req.on('close', onClose);
+/**
+ * Calls `done` once with the body, or 'too_large' once it crosses the limit (reading stops
+ * there), or 'aborted'. Most bodies come in one chunk, which is handed on as it is. Three
+ * listeners, never removed (the request is done with either way; a flag keeps `done` to one
+ * call): no 'error' listener, since Node emits a request's errors only to listeners and
+ * 'close' follows every abort.
+ */
+function readBody(req: IncomingMessage, maxBodyBytes: number, done: (result: Uint8Array | 'too_large' | 'aborted') => void): void {
+  let first: Buffer | undefined;
+  let more: Buffer[] | undefined;
+  let received = 0;
+  let finished = false;
+  const finish = (result: Uint8Array | 'too_large' | 'aborted'): void => {
+    if (finished) return;
+    finished = true;
+    done(result);
+  };
+  req.on('data', (chunk: Buffer) => {
+    if (finished) return;
+    received += chunk.length;
+    if (received > maxBodyBytes) {
+      req.pause();
+      finish('too_large');
+    } else if (first === undefined) {
+      first = chunk;
+    } else {
+      (more ??= [first]).push(chunk);
+    }
+  });
+  req.on('end', () => {
+    finish(more === undefined ? (first ?? EMPTY_BODY) : Buffer.concat(more));
+  });
+  req.on('close', () => {
+    if (!req.complete) finish('aborted');
   });
 }
 

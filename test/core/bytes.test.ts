@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { fromBase64, toBase64 } from '../../src/core/bytes.js';
+import { base64ByteLength, fromBase64, toBase64 } from '../../src/core/bytes.js';
 import { isPairError } from '../../src/core/errors.js';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -50,5 +50,23 @@ describe('strict base64', () => {
     assert.throws(() => fromBase64('QQ', 'pake'), (error) => isPairError(error, 'bad_input') && /pake is not base64/.test(error.message));
     assert.throws(() => fromBase64('QR==', 'pake'), (error) => isPairError(error, 'bad_input') && /pake is not canonical base64/.test(error.message));
     assert.throws(() => fromBase64('QQ==', 'pake', 33), (error) => isPairError(error, 'bad_input') && /pake decodes to 1 bytes/.test(error.message));
+  });
+
+  it('refuses padding anywhere but the end of the last group, and anything outside the alphabet', () => {
+    for (const text of ['A', 'AA', 'AAA', 'A===', '====', '=AAA', 'AA=A', 'A=AA', 'AAAA=', 'AAAA==', 'AAAAA===', 'AA==AAAA', 'AAA=AAAA', 'AA-_', 'AA A', 'AAAA\n', 'AAé=']) {
+      assert.equal(accepts(text), false, JSON.stringify(text));
+    }
+    for (const text of ['', 'AAAA', 'AA==', 'AAA=', 'AAAAAA==', '+/+/']) assert.equal(accepts(text), true, JSON.stringify(text));
+  });
+
+  it('counts the decoded bytes without decoding, after the same checks and with the same errors', () => {
+    for (let length = 0; length <= 40; length++) {
+      const text = randomBytes(length).toString('base64');
+      assert.equal(base64ByteLength(text, 'value'), length);
+      assert.equal(base64ByteLength(text, 'value', length), length);
+    }
+    for (const [text, length, problem] of [['QQ', undefined, /pake is not base64/], ['QR==', undefined, /pake is not canonical base64/], ['QQ==', 33, /pake decodes to 1 bytes/]] as const) {
+      assert.throws(() => base64ByteLength(text, 'pake', length), (error) => isPairError(error, 'bad_input') && problem.test(error.message));
+    }
   });
 });

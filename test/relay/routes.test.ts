@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RELAY_ROUTES, type RouteName, matchRoute, routePath } from '../../src/relay/contract.js';
-import { routeLabel } from '../../src/relay/server.js';
+import { queryParams, routeLabel } from '../../src/relay/server.js';
 
 const PAIR_ID = 'ab'.repeat(16);
 const SLOT_ID = 'cd'.repeat(16);
@@ -57,6 +57,16 @@ describe('relay route table', () => {
     for (const [name, route] of Object.entries(RELAY_ROUTES)) {
       assert.equal(new Set(route.methods).size, route.methods.length, name);
       assert.equal(route.token, /^\/v1\/(pair|slot)\/\{/.test(route.path), name);
+    }
+  });
+});
+
+describe('relay query parameters', () => {
+  it('reads every query as URLSearchParams does: first value wins, bare names, empty pairs, encodings, a second ?', () => {
+    const queries = ['', 'after=3&wait=25', 'wait=25&after=3', 'after=1&after=2', 'after', 'after=', '&&after=4&', 'after=5=6', 'x=1&afterx=2&after=7', '=3&after=8', 'after=%31&wait=2%35', 'after=1+2', 'after+=9', '?after=3', '??after=3', 'after=%zz', 'through=12', 'AFTER=3', 'wait=25#frag', `${'&'.repeat(5000)}after=10`, `${'x&'.repeat(3000)}wait=5=&after=11`];
+    for (const query of queries) {
+      const expected = new URLSearchParams(query);
+      for (const name of ['after', 'wait', 'through', 'x', 'after ']) assert.equal(queryParams(query).get(name), expected.get(name), `${name} in ${JSON.stringify(query)}`);
     }
   });
 });
