@@ -111,7 +111,7 @@ await Promise.all([
   }),
   build({ ...shared, entryPoints: ['src/relay/main.ts'], outfile: `${outdir}/relay.mjs`, format: 'esm', banner: { js: `#!/usr/bin/env node\n${esmRequireShim}` } }),
 ]);
-// The SQLite store's WebAssembly, beside the bundles that may load it (relay.mjs, cli.mjs).
+// The SQLite store's WebAssembly, beside the bundles that may load it (relay.mjs, cli-relay.mjs).
 copyFileSync('node_modules/node-sqlite3-wasm/dist/node-sqlite3-wasm.wasm', `${outdir}/node-sqlite3-wasm.wasm`);
 // The CLI and the relay start with #!/usr/bin/env node: runnable as they are, like npm's bin links make them.
 for (const script of ['cli.mjs', 'relay.mjs']) chmodSync(`${outdir}/${script}`, 0o755);
