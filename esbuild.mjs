@@ -78,35 +78,35 @@ module.exports = shared;`,
   },
 };
 
+/** In dist/cli.mjs: main.ts's dynamic imports of the command groups are their own files (dist/cli-GROUP.mjs), not bundled. */
+const commandGroupsApart = {
+  name: 'command-groups-apart',
+  setup(context) {
+    context.onResolve({ filter: /^\.\/groups\/[a-z]+\.js$/ }, (args) => ({ path: `./cli-${basename(args.path, '.js')}.mjs`, external: true }));
+  },
+};
+
 /**
- * In dist/cli.mjs: main.ts's one dynamic import, of run.ts, is the command side's entry chunk
- * (its file name, hash included, from that build's metafile), not bundled.
+ * In the command groups: relay/embedded.ts's in-process relay (relay/node.js and the stores it
+ * brings: SQLite, Redis, metrics) is what `host`, `join` and `mcp` use only when run from the
+ * sources, where there is no dist/relay.mjs to start as a process (cli/pair.ts resolveRelay). A
+ * group bundles its dynamic imports, so that import is answered here by a module saying what is
+ * missing instead; `agent-pair relay` imports relay/node.js itself and bundles it.
  */
-function commandSideApart(runChunk) {
-  return {
-    name: 'command-side-apart',
-    setup(context) {
-      context.onResolve({ filter: /^\.\/run\.js$/ }, () => ({ path: `./${runChunk}`, external: true }));
-    },
-  };
-}
+const noInProcessRelay = {
+  name: 'no-in-process-relay',
+  setup(context) {
+    context.onResolve({ filter: /^\.\/node\.js$/ }, (args) =>
+      args.importer === resolve(SRC, 'relay/embedded.ts') ? { path: 'in-process-relay', namespace: 'no-in-process-relay' } : undefined,
+    );
+    context.onLoad({ filter: /.*/, namespace: 'no-in-process-relay' }, () => ({
+      contents: "export function startRelay() { throw new Error('dist/relay.mjs is missing beside the CLI: build again (npm run build) or reinstall agent-pair'); }",
+      loader: 'js',
+    }));
+  },
+};
 
 rmSync(outdir, { recursive: true, force: true });
-// The CLI in two builds. The command side first: run.ts and everything the commands use, split
-// (each command imports its code when it runs, see src/cli/run.ts) into dist/cli-*.mjs chunks
-// beside cli.mjs, as relay.mjs is: pair.ts finds it from its chunk.
-const cliCommands = build({
-  ...shared,
-  entryPoints: { 'cli-run': 'src/cli/run.ts' },
-  outdir,
-  entryNames: '[name]-[hash]',
-  outExtension: { '.js': '.mjs' },
-  chunkNames: 'cli-[name]-[hash]',
-  splitting: true,
-  format: 'esm',
-  metafile: true,
-  banner: { js: esmRequireShim },
-});
 await Promise.all([
   build({ ...shared, entryPoints: ['src/vscode/extension.ts'], outfile: `${outdir}/extension.cjs`, format: 'cjs', external: ['vscode'], plugins: [windowFromBundle] }),
   // Its imports of the MCP and HPKE bundles are require()s: it runs as a vm.Script (node/codeCache.ts),
@@ -124,17 +124,25 @@ await Promise.all([
   // of its own, so opening the window does not parse @hpke/* (a sixth of the window's bundle).
   build({ ...shared, entryPoints: ['src/core/hpke.ts'], outfile: `${outdir}/extension-hpke.cjs`, format: 'cjs', plugins: [coreFromExtension] }),
   build({ ...shared, entryPoints: ['src/vscode/mcpEntry.ts'], outfile: `${outdir}/mcp.cjs`, format: 'cjs', external: ['vscode'], plugins: [coreFromExtension] }),
-  // Then dist/cli.mjs: main.ts alone, in one file with no imports of its own (every ESM file is
-  // a round of reads at start-up), so --version, --help and a wrong command line load nothing
-  // else. It bundles no CommonJS, so it needs no require shim.
-  cliCommands.then(({ metafile }) => {
-    const runChunk = Object.keys(metafile.outputs).find((path) => /\/cli-run-[A-Z0-9]+\.mjs$/.test(path));
-    if (runChunk === undefined) throw new Error('esbuild.mjs: the command side built no cli-run-*.mjs');
-    return build({ ...shared, entryPoints: ['src/cli/main.ts'], outfile: `${outdir}/cli.mjs`, format: 'esm', banner: { js: '#!/usr/bin/env node' }, plugins: [commandSideApart(basename(runChunk))] });
+  // The CLI: dist/cli.mjs is main.ts alone, in one file with no imports of its own (every ESM
+  // file is a round of reads and a compile at start-up), so --version, --help and a wrong command
+  // line load nothing else. It bundles no CommonJS, so it needs no require shim.
+  build({ ...shared, entryPoints: ['src/cli/main.ts'], outfile: `${outdir}/cli.mjs`, format: 'esm', banner: { js: '#!/usr/bin/env node' }, plugins: [commandGroupsApart] }),
+  // A command that runs loads its group (src/cli/groups/, see src/cli/run.ts): one file each,
+  // dist/cli-GROUP.mjs, holding all the group uses (not split: a group's dynamic imports are
+  // bundled in), beside relay.mjs, which pair.ts finds from there.
+  build({
+    ...shared,
+    entryPoints: Object.fromEntries(['home', 'pairing', 'messaging', 'relay', 'mcp'].map((group) => [`cli-${group}`, `src/cli/groups/${group}.ts`])),
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    format: 'esm',
+    banner: { js: esmRequireShim },
+    plugins: [noInProcessRelay],
   }),
   build({ ...shared, entryPoints: ['src/relay/main.ts'], outfile: `${outdir}/relay.mjs`, format: 'esm', banner: { js: `#!/usr/bin/env node\n${esmRequireShim}` } }),
 ]);
-// The SQLite store's WebAssembly, beside the bundles that may load it (relay.mjs, cli.mjs).
+// The SQLite store's WebAssembly, beside the bundles that may load it (relay.mjs, cli-relay.mjs).
 copyFileSync('node_modules/node-sqlite3-wasm/dist/node-sqlite3-wasm.wasm', `${outdir}/node-sqlite3-wasm.wasm`);
 // The CLI and the relay start with #!/usr/bin/env node: runnable as they are, like npm's bin links make them.
 for (const script of ['cli.mjs', 'relay.mjs']) chmodSync(`${outdir}/${script}`, 0o755);

@@ -5,7 +5,6 @@
 // read them. Its exit status decides: 0 handled, anything else (a crash, a signal, a timeout)
 // leaves the message unread. CMD's output goes to our stderr, so `--json` stdout stays ours.
 
-import { spawn } from 'node:child_process';
 import { errorMessage } from '../core/errors.js';
 
 export type HandlerOutcome =
@@ -23,7 +22,8 @@ export function runHandler(command: string, input: string, timeoutMs: number): P
     let child;
     try {
       // detached: its own process group, so a timeout ends whatever it started too.
-      child = spawn(command, { shell: true, detached: true, stdio: ['pipe', process.stderr, process.stderr] });
+      // node:child_process at the first handler, not when `send` or a plain `inbox` loads this module.
+      child = process.getBuiltinModule('node:child_process').spawn(command, { shell: true, detached: true, stdio: ['pipe', process.stderr, process.stderr] });
     } catch (error) {
       resolve({ kind: 'notStarted', message: errorMessage(error) });
       return;

@@ -4,18 +4,20 @@
 // Start-up: this module is the whole of dist/cli.mjs, one file with nothing else imported: the
 // command table, the command line's checks and the help, so `--version`, `--help` and a wrong
 // command line answer without loading anything more (esbuild.mjs builds it on its own). A
-// command that runs is handed to run.ts, in the chunks beside it (dist/cli-run-*.mjs and what
-// that imports), which does everything from there: no object made here is used there, so the
-// two builds' copies of the small modules both import (errors, vocabulary) never meet.
+// command that runs is handed to its group (GROUP_OF: src/cli/groups/*.ts), one more file
+// (dist/cli-GROUP.mjs) holding that group's commands and all they use, and importing nothing:
+// every ESM file loaded is a round of reads and a compile. No object made here is used there,
+// so the two builds' copies of the small modules both import (errors, vocabulary) never meet.
 
 import packageJson from '../../package.json' with { type: 'json' };
 import { AUTO_HANDOVERS_PER_PEER_PER_HOUR, MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, PEER_RULES } from '../core/vocabulary.js';
 import { ARGS, type CommandSpec, parseCommandLine } from './commandLine.js';
 import { invokedAs } from './invocation.js';
+import type { GroupRun } from './run.js';
 import { EXIT_USAGE } from './usage.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT } from '../relay/embedded.js';
 
-/** Every command: its help, its arguments and options (checked before it runs). What each does is in run.ts's RUNS. */
+/** Every command: its help, its arguments and options (checked before it runs). What each does is in its group's RUNS (GROUP_OF). */
 export const COMMANDS = [
   {
     name: 'host',
@@ -205,6 +207,44 @@ export const COMMANDS = [
 
 export type CommandName = (typeof COMMANDS)[number]['name'];
 
+/**
+ * The group of each command: a group's commands share most of their code (the stores, the relay
+ * client, the pairing runner, the MCP SDK), so each group is built into one file with all of it,
+ * and a command loads that file alone.
+ */
+const GROUP_OF = {
+  peers: 'home',
+  whoami: 'home',
+  host: 'pairing',
+  join: 'pairing',
+  confirm: 'pairing',
+  sessions: 'pairing',
+  init: 'messaging',
+  rule: 'messaging',
+  forget: 'messaging',
+  send: 'messaging',
+  inbox: 'messaging',
+  sent: 'messaging',
+  cancel: 'messaging',
+  'accept-move': 'messaging',
+  'refuse-move': 'messaging',
+  relay: 'relay',
+  mcp: 'mcp',
+} as const satisfies Record<CommandName, string>;
+
+type CommandGroup = (typeof GROUP_OF)[CommandName];
+/** The commands of `Group`: the keys its RUNS table must have, and no others. */
+export type CommandsOf<Group extends CommandGroup> = { [Name in CommandName]: (typeof GROUP_OF)[Name] extends Group ? Name : never }[CommandName];
+
+/** Each group's file, imported when one of its commands runs (esbuild.mjs maps each to dist/cli-GROUP.mjs). */
+const GROUPS: { readonly [Group in CommandGroup]: () => Promise<{ run: GroupRun }> } = {
+  home: () => import('./groups/home.js'),
+  pairing: () => import('./groups/pairing.js'),
+  messaging: () => import('./groups/messaging.js'),
+  relay: () => import('./groups/relay.js'),
+  mcp: () => import('./groups/mcp.js'),
+};
+
 export async function main(argv: string[]): Promise<number> {
   const line = parseCommandLine(argv, COMMANDS, invokedAs());
   switch (line.kind) {
@@ -219,8 +259,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`agent-pair: ${line.error.message}\n`);
       return EXIT_USAGE;
     case 'run': {
-      const { runCommand } = await import('./run.js');
-      return runCommand(line.command, line.args, line.options);
+      const { run } = await GROUPS[GROUP_OF[line.command.name]]();
+      return run(line.command, line.args, line.options);
     }
   }
 }

@@ -32,12 +32,30 @@ export class Terminal {
   /** The next line, asked for by a question that was withdrawn before it came: the next question gets it. */
   private nextLine: Promise<IteratorResult<string>> | undefined;
 
+  /**
+   * The process's own streams unless others are given, each read at its first use: making
+   * process.stdin, stdout or stderr sets up a stream (a TTY, a pipe or a file) and costs
+   * milliseconds of a command's start, before it has anything to say (`send` says nothing
+   * before it opens the network; most commands never read stdin).
+   */
   constructor(
     readonly json: boolean,
-    private readonly stdout: NodeJS.WritableStream = process.stdout,
-    private readonly stderr: NodeJS.WriteStream | NodeJS.WritableStream = process.stderr,
-    private readonly stdin: Readable = process.stdin,
+    private readonly givenStdout?: NodeJS.WritableStream,
+    private readonly givenStderr?: NodeJS.WriteStream | NodeJS.WritableStream,
+    private readonly givenStdin?: Readable,
   ) {}
+
+  private get stdout(): NodeJS.WritableStream {
+    return this.givenStdout ?? process.stdout;
+  }
+
+  private get stderr(): NodeJS.WriteStream | NodeJS.WritableStream {
+    return this.givenStderr ?? process.stderr;
+  }
+
+  private get stdin(): Readable {
+    return this.givenStdin ?? process.stdin;
+  }
 
   /** A machine-readable event (JSON mode only; human mode says it in prose instead). */
   event(event: CliEvent): void {

@@ -178,12 +178,8 @@ function decodeCardBytes(text: unknown, field: string, length: number): Uint8Arr
 const verifiedCards = new Set<string>();
 const MAX_REMEMBERED_CARDS = 256;
 
-/**
- * Checks an untrusted value is exactly a card (no extra fields, `v` 1, a valid handle, a
- * canonical Ed25519 key in the prime-order subgroup, an RFC 3339 UTC time, a 64-byte signature)
- * and that the signature verifies. Returns a fresh card holding only those fields.
- */
-export function verifyCard(value: unknown): Card {
+/** An untrusted value's card fields, checked for shape: exactly the five, each well formed. */
+function readCardFields(value: unknown): { card: Card; publicKey: Uint8Array; signature: Uint8Array } {
   if (!isPlainObject(value)) throw badCard('is not a JSON object');
   for (const name of Object.keys(value)) {
     if (!(CARD_FIELDS as readonly string[]).includes(name)) throw badCard(`has an unexpected field ${quoteName(name)}`);
@@ -197,7 +193,25 @@ export function verifyCard(value: unknown): Card {
   const publicKey = decodeCardBytes(key, 'key', 32);
   const signature = decodeCardBytes(sig, 'sig', 64);
   if (!isRfc3339Utc(createdAt)) throw badCard('has a created_at that is not an RFC 3339 UTC time like 2026-11-25T00:00:00Z');
-  const card: Card = { v: 1, handle, key: key as string, created_at: createdAt, sig: sig as string };
+  return { card: { v: 1, handle, key: key as string, created_at: createdAt, sig: sig as string }, publicKey, signature };
+}
+
+/** Checks the card's signature by its key, unless this card (in its only spelling) passed before. */
+function checkSignature(card: Card, publicKey: Uint8Array, signature: Uint8Array, spelling: string): void {
+  if (!curves().ed25519Verify(signature, unsignedCardBytes(card), publicKey)) {
+    throw badCard('has a signature that does not verify');
+  }
+  if (verifiedCards.size >= MAX_REMEMBERED_CARDS) verifiedCards.clear();
+  verifiedCards.add(spelling);
+}
+
+/**
+ * Checks an untrusted value is exactly a card (no extra fields, `v` 1, a valid handle, a
+ * canonical Ed25519 key in the prime-order subgroup, an RFC 3339 UTC time, a 64-byte signature)
+ * and that the signature verifies. Returns a fresh card holding only those fields.
+ */
+export function verifyCard(value: unknown): Card {
+  const { card, publicKey, signature } = readCardFields(value);
   const spelling = canonicalJson(card);
   if (verifiedCards.has(spelling)) return card;
   let point;
@@ -210,11 +224,22 @@ export function verifyCard(value: unknown): Card {
   if (!constantTimeEqual(point.toBytes(), publicKey) || point.is0() || !point.isTorsionFree()) {
     throw badCard('has a key outside the Ed25519 prime-order subgroup');
   }
-  if (!curves().ed25519Verify(signature, unsignedCardBytes(card), publicKey)) {
-    throw badCard('has a signature that does not verify');
-  }
-  if (verifiedCards.size >= MAX_REMEMBERED_CARDS) verifiedCards.clear();
-  verifiedCards.add(spelling);
+  checkSignature(card, publicKey, signature, spelling);
+  return card;
+}
+
+/**
+ * This side's own card, read from storage: verifyCard's checks, with its key required to be
+ * `ownPublicKey`, the key this identity's private seed gives. Such a key needs no point checks:
+ * it is [a]B for the clamped seed scalar a (2^254 + 8k, never a multiple of the odd prime order
+ * of B), so it is canonically encoded, not the identity, and in the prime-order subgroup. So
+ * noble's subgroup check, a scalar multiplication in JavaScript, runs for peers' cards only.
+ */
+function verifyOwnCard(value: unknown, ownPublicKey: Uint8Array): Card {
+  const { card, publicKey, signature } = readCardFields(value);
+  if (card.key !== toBase64(ownPublicKey)) throw badCard("has a key other than this identity's private key");
+  const spelling = canonicalJson(card);
+  if (!verifiedCards.has(spelling)) checkSignature(card, publicKey, signature, spelling);
   return card;
 }
 
@@ -257,15 +282,6 @@ async function readPrivateSeed(vault: Vault): Promise<Uint8Array | undefined> {
   }
 }
 
-async function readCard(memory: Memory): Promise<Card | undefined> {
-  try {
-    return verifyCard(parseJson(await memory.get(IDENTITY_KEYS.card)));
-  } catch (error) {
-    if (isPairError(error, 'bad_card')) return undefined;
-    throw error;
-  }
-}
-
 interface StoredInbox {
   slotId: string;
   ownerToken: string;
@@ -288,11 +304,17 @@ interface LoadedIdentity {
 }
 
 async function readIdentity(deps: Pick<IdentityDeps, 'vault' | 'memory'>): Promise<LoadedIdentity | undefined> {
-  const card = await readCard(deps.memory);
-  if (!card) return undefined;
   const privateSeed = await readPrivateSeed(deps.vault);
-  // A card whose private key is missing or different (an interrupted re-creation) is no identity.
-  if (!privateSeed || toBase64(curves().ed25519PublicKey(privateSeed)) !== card.key) return undefined;
+  if (!privateSeed) return undefined;
+  let card: Card;
+  try {
+    card = verifyOwnCard(parseJson(await deps.memory.get(IDENTITY_KEYS.card)), curves().ed25519PublicKey(privateSeed));
+  } catch (error) {
+    wipe(privateSeed);
+    // A missing or damaged card, or one whose private key is different (an interrupted re-creation), is no identity.
+    if (isPairError(error, 'bad_card')) return undefined;
+    throw error;
+  }
   const ownFingerprint = cardFingerprint(card);
   const inbox = await readInbox(deps, ownFingerprint);
   const identity: Identity = { card, fingerprint: ownFingerprint, handle: card.handle };

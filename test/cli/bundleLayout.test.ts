@@ -1,7 +1,8 @@
 // What a CLI command loads before it runs, read from the development build (esbuild.mjs): every
 // file an ESM process loads is a round of reads and a compile at start-up, so dist/cli.mjs (the
 // command line, the help, --version) imports no other file of ours until a command runs, and a
-// command loads its own code, not the others'. The bundles are minified: what each file holds is
+// command then loads one file, its group's (dist/cli-GROUP.mjs), which imports nothing of ours
+// and holds its group's code, not the others'. The bundles are minified: what each file holds is
 // read from its source map's list of sources.
 
 import assert from 'node:assert/strict';
@@ -19,41 +20,57 @@ function importsOf(name: string): { static: string[]; dynamic: string[] } {
   return { static: unique(/(?:from|import)\s*"\.\/([^"]+\.mjs)"/g), dynamic: unique(/import\("\.\/([^"]+\.mjs)"\)/g) };
 }
 
-/** Every file loaded once `names` are: their static imports, transitively. */
-function staticClosure(names: string[]): Set<string> {
-  const loaded = new Set<string>();
-  const pending = [...names];
-  for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
-    if (loaded.has(name)) continue;
-    loaded.add(name);
-    pending.push(...importsOf(name).static);
-  }
-  return loaded;
+/** What a command's group file holds, checked to import no other file of ours. */
+function groupSources(group: string): string[] {
+  const name = `cli-${group}.mjs`;
+  assert.deepEqual(importsOf(name), { static: [], dynamic: [] }, `${name} imports files of ours`);
+  return sourcesOf(name);
 }
 
-/** The chunk a module of `from` imports dynamically whose sources include `source`. */
-function dynamicChunkOf(from: string, source: string): string {
-  const chunk = importsOf(from).dynamic.find((name) => sourcesOf(name).includes(source));
-  assert.ok(chunk !== undefined, `${from} imports no chunk built from ${source}`);
-  return chunk;
-}
+/** Modules of pairing, messaging, the relay server and the MCP server, by a source each. */
+const PAIRING = ['../src/cli/pair.ts', '../src/core/pairing.ts', '../src/core/spake2.ts'];
+const MESSAGING = ['../src/cli/messages.ts', '../src/core/inbox.ts', '../src/core/hpke.ts'];
+const RELAY_CLIENT = '../src/relay/client.ts';
+const RELAY_SERVER = ['../src/relay/node.ts', '../src/relay/server.ts', '../src/relay/sqliteStore.ts', '../src/relay/redisStore.ts'];
+const MCP = ['../src/mcp/stdio.ts'];
 
 describe('what the CLI loads', { skip: existsSync(new URL('cli.mjs.map', dist)) ? false : 'dist/ holds no development build: run `npm run build` first (npm test does)' }, () => {
-  it('--version, --help and the command line load dist/cli.mjs alone: it imports no file of ours but the command side, when a command runs', () => {
+  it('--version, --help and the command line load dist/cli.mjs alone: it imports no file of ours but a command group, when one of its commands runs', () => {
     const { static: staticImports, dynamic } = importsOf('cli.mjs');
     assert.deepEqual(staticImports, []);
-    assert.equal(dynamic.length, 1);
-    assert.match(dynamic[0] ?? '', /^cli-run-[A-Z0-9]+\.mjs$/);
+    assert.deepEqual(dynamic.sort(), ['cli-home.mjs', 'cli-mcp.mjs', 'cli-messaging.mjs', 'cli-pairing.mjs', 'cli-relay.mjs']);
     assert.ok(sourcesOf('cli.mjs').includes('../src/cli/commandLine.ts'));
     assert.ok(!sourcesOf('cli.mjs').some((source) => source.includes('node_modules/')), 'dist/cli.mjs bundles no package');
   });
 
-  it('peers loads neither the relay client nor pairing, messaging or the MCP server', () => {
-    const run = importsOf('cli.mjs').dynamic[0] ?? '';
-    const loaded = staticClosure([run, dynamicChunkOf(run, '../src/cli/peers.ts')]);
-    const sources = [...loaded].flatMap(sourcesOf);
-    for (const unwanted of ['../src/relay/client.ts', '../src/cli/pair.ts', '../src/cli/messages.ts', '../src/core/inbox.ts', '../src/mcp/stdio.ts', '../src/cli/commandLine.ts']) {
+  it('peers (and whoami) load one file more, with neither the relay client nor pairing, messaging or the MCP server', () => {
+    const sources = groupSources('home');
+    assert.ok(sources.includes('../src/cli/peers.ts'));
+    for (const unwanted of [RELAY_CLIENT, ...PAIRING, ...MESSAGING, ...RELAY_SERVER, ...MCP, '../src/cli/commandLine.ts']) {
       assert.ok(!sources.includes(unwanted), `peers loads ${unwanted}`);
     }
+  });
+
+  it('send (and the other messaging commands) load one file more, with HPKE in it, and neither pairing, the relay server nor the MCP server', () => {
+    const sources = groupSources('messaging');
+    for (const wanted of [...MESSAGING, RELAY_CLIENT]) assert.ok(sources.includes(wanted), `send does not bundle ${wanted}`);
+    for (const unwanted of [...PAIRING, ...RELAY_SERVER, ...MCP, '../src/cli/commandLine.ts']) {
+      assert.ok(!sources.includes(unwanted), `send loads ${unwanted}`);
+    }
+  });
+
+  it('host and join load one file more, without the relay server (they start dist/relay.mjs as a process) or the MCP server', () => {
+    const sources = groupSources('pairing');
+    for (const wanted of PAIRING) assert.ok(sources.includes(wanted), `join does not bundle ${wanted}`);
+    for (const unwanted of [...RELAY_SERVER, ...MCP]) assert.ok(!sources.includes(unwanted), `join loads ${unwanted}`);
+  });
+
+  it('the relay and mcp commands each load one file more, the relay without the MCP server and mcp without the relay server', () => {
+    const relay = groupSources('relay');
+    assert.ok(relay.includes('../src/relay/node.ts'));
+    for (const unwanted of [...MCP, ...PAIRING]) assert.ok(!relay.includes(unwanted), `relay loads ${unwanted}`);
+    const mcp = groupSources('mcp');
+    assert.ok(mcp.includes(MCP[0] ?? ''));
+    for (const unwanted of RELAY_SERVER) assert.ok(!mcp.includes(unwanted), `mcp loads ${unwanted}`);
   });
 });

@@ -362,6 +362,15 @@ describe('initSelfIdempotent', () => {
     assert.equal(await loadIdentity(deps), undefined);
   });
 
+  it('treats a card with the stored key but a signature that does not cover it as absent (its own card skips only the point checks)', async () => {
+    const deps = makeDeps();
+    const { identity } = await initSelfIdempotent(deps, 'alice');
+    // Another handle under the same key and signature: the key matches the seed, the signature does not verify.
+    await deps.memory.set(IDENTITY_KEYS.card, canonicalJson({ ...identity.card, handle: 'mallory' }));
+    assert.equal(await loadIdentity(deps), undefined);
+    await assert.rejects(loadSigningKey(deps), (error) => isPairError(error, 'identity_missing'));
+  });
+
   it('repairs a damaged card from the stored key, keeping the fingerprint', async () => {
     const deps = makeDeps();
     const { identity } = await initSelfIdempotent(deps, 'alice');
