@@ -247,8 +247,7 @@ function parseJson(text: string | undefined): unknown {
   }
 }
 
-async function readPrivateSeed(vault: Vault): Promise<Uint8Array | undefined> {
-  const stored = await vault.get(IDENTITY_KEYS.privateKey);
+function parsePrivateSeed(stored: string | undefined): Uint8Array | undefined {
   if (stored === undefined) return undefined;
   try {
     return fromHex(stored, 'stored private key', PRIVATE_SEED_LENGTH);
@@ -257,9 +256,13 @@ async function readPrivateSeed(vault: Vault): Promise<Uint8Array | undefined> {
   }
 }
 
-async function readCard(memory: Memory): Promise<Card | undefined> {
+async function readPrivateSeed(vault: Vault): Promise<Uint8Array | undefined> {
+  return parsePrivateSeed(await vault.get(IDENTITY_KEYS.privateKey));
+}
+
+function parseCard(stored: string | undefined): Card | undefined {
   try {
-    return verifyCard(parseJson(await memory.get(IDENTITY_KEYS.card)));
+    return verifyCard(parseJson(stored));
   } catch (error) {
     if (isPairError(error, 'bad_card')) return undefined;
     throw error;
@@ -272,12 +275,12 @@ interface StoredInbox {
 }
 
 /** The inbox binding, if both halves are present, agree, and belong to `ownFingerprint`. */
-async function readInbox(deps: Pick<IdentityDeps, 'vault' | 'memory'>, ownFingerprint: string): Promise<(StoredInbox & { url: string }) | undefined> {
-  const binding = parseJson(await deps.memory.get(IDENTITY_KEYS.relay));
+function parseInbox(bindingText: string | undefined, secretText: string | undefined, ownFingerprint: string): (StoredInbox & { url: string }) | undefined {
+  const binding = parseJson(bindingText);
   if (!isPlainObject(binding)) return undefined;
   const { url, slot_id: slotId, fingerprint: boundTo } = binding;
   if (typeof url !== 'string' || typeof slotId !== 'string' || boundTo !== ownFingerprint) return undefined;
-  const secret = parseJson(await deps.vault.get(IDENTITY_KEYS.inbox));
+  const secret = parseJson(secretText);
   if (!isPlainObject(secret) || secret['slot_id'] !== slotId || typeof secret['owner_token'] !== 'string') return undefined;
   return { url, slotId, ownerToken: secret['owner_token'] };
 }
@@ -285,19 +288,66 @@ async function readInbox(deps: Pick<IdentityDeps, 'vault' | 'memory'>, ownFinger
 interface LoadedIdentity {
   identity: Identity;
   privateSeed: Uint8Array;
+  /** The owner token of the identity's first inbox, when it has one. */
+  inboxOwnerToken?: string;
+}
+
+/** The four stored values an identity is read from, as stored. */
+interface IdentityTexts {
+  card: string;
+  privateKey: string;
+  relay: string | undefined;
+  inbox: string | undefined;
+}
+
+/**
+ * The last identity read from each vault, with the stored values it was read from: every send
+ * and every pull reads the identity, and checking it again (the card's canonical JSON and
+ * fingerprint, the private key against the card's key) cost more than the rest of the read. It is
+ * a function of those four values alone, so it is used only while all four are exactly what they
+ * were; any write (here or by another process) makes the next read check again. Kept in memory
+ * only, as long as the vault object is (which holds the same private key).
+ */
+const readIdentities = new WeakMap<Vault, { texts: IdentityTexts; loaded: LoadedIdentity }>();
+
+function sameTexts(a: IdentityTexts, b: IdentityTexts): boolean {
+  return a.card === b.card && a.privateKey === b.privateKey && a.relay === b.relay && a.inbox === b.inbox;
+}
+
+/** A copy the caller may change (and whose seed it wipes) without touching the remembered one. */
+function copyLoaded(loaded: LoadedIdentity): LoadedIdentity {
+  const { identity } = loaded;
+  return {
+    identity: { ...identity, card: { ...identity.card }, ...(identity.relay && { relay: { ...identity.relay } }) },
+    privateSeed: loaded.privateSeed.slice(),
+    ...(loaded.inboxOwnerToken !== undefined && { inboxOwnerToken: loaded.inboxOwnerToken }),
+  };
 }
 
 async function readIdentity(deps: Pick<IdentityDeps, 'vault' | 'memory'>): Promise<LoadedIdentity | undefined> {
-  const card = await readCard(deps.memory);
+  const card = await deps.memory.get(IDENTITY_KEYS.card);
+  if (card === undefined) return undefined;
+  const privateKey = await deps.vault.get(IDENTITY_KEYS.privateKey);
+  if (privateKey === undefined) return undefined;
+  const texts: IdentityTexts = { card, privateKey, relay: await deps.memory.get(IDENTITY_KEYS.relay), inbox: await deps.vault.get(IDENTITY_KEYS.inbox) };
+  const known = readIdentities.get(deps.vault);
+  if (known && sameTexts(known.texts, texts)) return copyLoaded(known.loaded);
+  const loaded = checkIdentity(texts);
+  if (loaded) readIdentities.set(deps.vault, { texts, loaded: copyLoaded(loaded) });
+  return loaded;
+}
+
+function checkIdentity(texts: IdentityTexts): LoadedIdentity | undefined {
+  const card = parseCard(texts.card);
   if (!card) return undefined;
-  const privateSeed = await readPrivateSeed(deps.vault);
+  const privateSeed = parsePrivateSeed(texts.privateKey);
   // A card whose private key is missing or different (an interrupted re-creation) is no identity.
   if (!privateSeed || toBase64(curves().ed25519PublicKey(privateSeed)) !== card.key) return undefined;
   const ownFingerprint = cardFingerprint(card);
-  const inbox = await readInbox(deps, ownFingerprint);
+  const inbox = parseInbox(texts.relay, texts.inbox, ownFingerprint);
   const identity: Identity = { card, fingerprint: ownFingerprint, handle: card.handle };
   if (inbox) identity.relay = { url: inbox.url, slotId: inbox.slotId };
-  return { identity, privateSeed };
+  return { identity, privateSeed, ...(inbox && { inboxOwnerToken: inbox.ownerToken }) };
 }
 
 /** This side's identity, or undefined if none is set up (or only part of one was written). */
@@ -305,6 +355,12 @@ export async function loadIdentity(deps: Pick<IdentityDeps, 'vault' | 'memory'>)
   const loaded = await readIdentity(deps);
   if (loaded) wipe(loaded.privateSeed);
   return loaded?.identity;
+}
+
+/** This side's identity and the private seed that signs for it (the caller wipes it), or undefined if none is set up. */
+export async function loadIdentityWithKey(deps: Pick<IdentityDeps, 'vault' | 'memory'>): Promise<{ identity: Identity; privateSeed: Uint8Array } | undefined> {
+  const loaded = await readIdentity(deps);
+  return loaded && { identity: loaded.identity, privateSeed: loaded.privateSeed };
 }
 
 /** The private seed that signs for this identity; `identity_missing` if there is none. */
@@ -319,7 +375,7 @@ export async function loadInboxOwnerToken(deps: Pick<IdentityDeps, 'vault' | 'me
   const loaded = await readIdentity(deps);
   if (!loaded) return undefined;
   wipe(loaded.privateSeed);
-  return (await readInbox(deps, loaded.identity.fingerprint))?.ownerToken;
+  return loaded.inboxOwnerToken;
 }
 
 async function bindInbox(deps: IdentityDeps, identity: Identity, relay: RelayPort): Promise<Identity> {

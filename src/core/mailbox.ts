@@ -195,6 +195,15 @@ function emptyPeerMail(): PeerMail {
   return { sentN: 0, highestN: 0, gaps: [], lost: 0, ids: [], receiptsOwed: [] };
 }
 
+/** A copy whose lists and gaps can be changed apart from `mail`'s (whatever a damaged record holds in them). */
+function copyPeerMail(mail: PeerMail): PeerMail {
+  const copyList = <T>(list: T[]): T[] => (Array.isArray(list) ? [...list] : list);
+  const copy: PeerMail = { ...mail, gaps: copyList(mail.gaps), ids: copyList(mail.ids), receiptsOwed: copyList(mail.receiptsOwed) };
+  if (Array.isArray(copy.gaps)) copy.gaps = copy.gaps.map((gap) => (typeof gap === 'object' && gap !== null ? { ...gap } : gap));
+  if (mail.unhandled !== undefined) copy.unhandled = copyList(mail.unhandled);
+  return copy;
+}
+
 /** What a pull may do while it holds the mailbox (`Mailbox.exclusive`). */
 export interface HeldMailbox {
   accept(message: Message): Promise<Accepted | 'duplicate'>;
@@ -227,6 +236,13 @@ export class Mailbox {
   private readonly maxMessagesPerPeer: number;
   private readonly maxUnhandledPerPeer: number;
   private readonly maxSeenPerPeer: number;
+  /**
+   * Each peer's record as last read or written here, with the text it was read from: a message
+   * reads the record several times (its `n`, storing it, handing it over, its receipt), and
+   * parsing every id it lists cost more than the rest. Used only while the stored text is exactly
+   * the same (another process's write is read afresh); callers get a copy they may change.
+   */
+  private readonly peerMail = new Map<string, { text: string; mail: PeerMail }>();
 
   constructor(
     private readonly deps: MailboxDeps,
@@ -766,12 +782,21 @@ export class Mailbox {
   }
 
   private async readPeer(peer: string): Promise<PeerMail> {
-    const stored = parseObject(await this.deps.memory.get(peerKey(peer))) as Partial<PeerMail>;
-    return { ...emptyPeerMail(), ...stored };
+    const text = await this.deps.memory.get(peerKey(peer));
+    const known = this.peerMail.get(peer);
+    if (known !== undefined && known.text === text) return copyPeerMail(known.mail);
+    const mail: PeerMail = { ...emptyPeerMail(), ...(parseObject(text) as Partial<PeerMail>) };
+    if (text === undefined) this.peerMail.delete(peer);
+    else this.peerMail.set(peer, { text, mail: copyPeerMail(mail) });
+    return mail;
   }
 
   private async writePeer(peer: string, mail: PeerMail): Promise<void> {
-    await this.deps.memory.set(peerKey(peer), JSON.stringify(mail));
+    const text = JSON.stringify(mail);
+    // Forgotten first: if the write fails, the next read parses what is stored.
+    this.peerMail.delete(peer);
+    await this.deps.memory.set(peerKey(peer), text);
+    this.peerMail.set(peer, { text, mail: copyPeerMail(mail) });
   }
 }
 

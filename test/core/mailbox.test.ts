@@ -83,6 +83,37 @@ describe('mailbox', () => {
     assert.equal(summary.lost, 0);
   });
 
+  it('two mailboxes over one store (two processes) see each other\'s writes to a peer\'s record at once', async () => {
+    const clock = new ShiftableClock();
+    const memory = new MemoryKeyValueStore();
+    const first = new Mailbox({ memory, clock });
+    const second = new Mailbox({ memory, clock });
+    assert.equal(await first.nextN(ALICE), 1);
+    assert.equal(await second.nextN(ALICE), 2);
+    assert.equal(await first.nextN(ALICE), 3);
+    const stored = message(1);
+    await first.accept(stored);
+    await second.markHandled([{ peer: ALICE, id: stored.id }]);
+    assert.deepEqual(await first.receiptsOwed(ALICE), [stored.id]);
+    await first.receiptsSent(ALICE, [stored.id]);
+    assert.deepEqual(await second.receiptsOwed(ALICE), []);
+    // A record damaged or deleted behind its back is read as it is now, not as remembered.
+    await memory.set(`mail.peer.${ALICE}`, '{"sentN":');
+    assert.equal(await first.nextN(ALICE), 1);
+    await memory.delete(`mail.peer.${ALICE}`);
+    assert.equal(await second.nextN(ALICE), 1);
+    assert.equal(await first.nextN(ALICE), 2);
+  });
+
+  it('what a caller does to a list it was given does not reach the stored record', async () => {
+    const { mailbox } = makeMailbox();
+    const stored = message(1);
+    await mailbox.accept(stored);
+    await mailbox.markHandled([{ peer: ALICE, id: stored.id }]);
+    (await mailbox.receiptsOwed(ALICE)).push('f'.repeat(32));
+    assert.deepEqual(await mailbox.receiptsOwed(ALICE), [stored.id]);
+  });
+
   it('counts n per peer when sending, and gives a number back only if it was the last', async () => {
     const { mailbox } = makeMailbox();
     assert.equal(await mailbox.nextN(ALICE), 1);
