@@ -199,7 +199,7 @@ function emptyPeerMail(): PeerMail {
 function copyPeerMail(mail: PeerMail): PeerMail {
   const copyList = <T>(list: T[]): T[] => (Array.isArray(list) ? [...list] : list);
   const copy: PeerMail = { ...mail, gaps: copyList(mail.gaps), ids: copyList(mail.ids), receiptsOwed: copyList(mail.receiptsOwed) };
-  if (Array.isArray(copy.gaps)) copy.gaps = copy.gaps.map((gap) => (typeof gap === 'object' && gap !== null ? { ...gap } : gap));
+  if (Array.isArray(copy.gaps)) copy.gaps = (copy.gaps as unknown[]).map((gap) => (typeof gap === 'object' && gap !== null ? { ...gap } : gap)) as Gap[];
   if (mail.unhandled !== undefined) copy.unhandled = copyList(mail.unhandled);
   return copy;
 }

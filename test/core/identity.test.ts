@@ -424,7 +424,7 @@ describe('initSelfIdempotent', () => {
     assert.equal(await loadInboxOwnerToken(deps), undefined);
     await deps.vault.set(IDENTITY_KEYS.inbox, inbox);
     assert.deepEqual(await loadIdentity(deps), identity);
-    assert.equal(await loadInboxOwnerToken(deps), JSON.parse(inbox).owner_token);
+    assert.equal(await loadInboxOwnerToken(deps), (JSON.parse(inbox) as { owner_token: string }).owner_token);
   });
 
   it('reports no identity in empty stores', async () => {
