@@ -50,7 +50,7 @@ describe('pinned peers', () => {
     await assert.rejects(getPeer(deps, peer.fingerprint), (error) => isPairError(error, 'storage_failed'));
     await deps.memory.set(peerRecordKey(peer.fingerprint), stored);
     assert.equal((await getPeer(deps, peer.fingerprint))?.handle, 'bob');
-    await updatePeer(deps, peer.fingerprint, { rule: 'agent' });
+    await setPeerRule(deps, peer.fingerprint, 'agent');
     assert.equal((await listPeers(deps))[0]?.rule, 'agent');
   });
 
