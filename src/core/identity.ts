@@ -372,10 +372,15 @@ export async function loadSigningKey(deps: Pick<IdentityDeps, 'vault' | 'memory'
 
 /** The owner token of this identity's inbox slot (to grant peers send tokens), if it has one. */
 export async function loadInboxOwnerToken(deps: Pick<IdentityDeps, 'vault' | 'memory'>): Promise<string | undefined> {
+  return (await loadIdentityAndInboxToken(deps))?.inboxOwnerToken;
+}
+
+/** This side's identity and the owner token of its first inbox (when it has one), in one read. */
+export async function loadIdentityAndInboxToken(deps: Pick<IdentityDeps, 'vault' | 'memory'>): Promise<{ identity: Identity; inboxOwnerToken?: string } | undefined> {
   const loaded = await readIdentity(deps);
   if (!loaded) return undefined;
   wipe(loaded.privateSeed);
-  return loaded.inboxOwnerToken;
+  return { identity: loaded.identity, ...(loaded.inboxOwnerToken !== undefined && { inboxOwnerToken: loaded.inboxOwnerToken }) };
 }
 
 async function bindInbox(deps: IdentityDeps, identity: Identity, relay: RelayPort): Promise<Identity> {
