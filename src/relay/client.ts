@@ -525,6 +525,10 @@ export class RelayClient implements RelayPort {
 export function createRelayConnector(options: RelayClientOptions = {}): RelayConnector {
   const clients = new Map<string, RelayClient>();
   return (url) => {
+    // A URL already in its normal form (as records keep it) is found without parsing it again:
+    // a send or a pull asks several times per message. Normalising a normal form changes nothing.
+    const known = clients.get(url);
+    if (known) return known;
     const normalised = normaliseRelayUrl(url);
     let client = clients.get(normalised);
     if (!client) {
