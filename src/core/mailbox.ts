@@ -242,7 +242,7 @@ export class Mailbox {
    * parsing every id it lists cost more than the rest. Used only while the stored text is exactly
    * the same (another process's write is read afresh); callers get a copy they may change.
    */
-  private readonly peerMail = new Map<string, { text: string; mail: PeerMail }>();
+  private readonly peerMail = new Map<string, { text: string; mail: PeerMail; idsJson?: string }>();
 
   constructor(
     private readonly deps: MailboxDeps,
@@ -781,6 +781,27 @@ export class Mailbox {
     }
   }
 
+  /**
+   * JSON.stringify(mail), exactly, without serialising again the ids the record held when last
+   * read or written (up to MAX_MESSAGES_PER_PEER of them, most of its text, rewritten by every
+   * message and receipt): when they are still its first ids, their JSON is reused.
+   */
+  private peerMailJson(peer: string, mail: PeerMail): { text: string; idsJson?: string } {
+    if (!Array.isArray(mail.ids)) return { text: JSON.stringify(mail) };
+    const known = this.peerMail.get(peer);
+    const before = known?.mail.ids;
+    let idsJson: string;
+    if (known === undefined || !Array.isArray(before) || before.length > mail.ids.length || !before.every((id, index) => id === mail.ids[index])) {
+      idsJson = JSON.stringify(mail.ids);
+    } else {
+      known.idsJson ??= JSON.stringify(before);
+      const added = JSON.stringify(mail.ids.slice(before.length));
+      idsJson = before.length === 0 ? added : added === '[]' ? known.idsJson : `${known.idsJson.slice(0, -1)},${added.slice(1)}`;
+    }
+    // `"ids":0` with its quotes unescaped is the key itself: inside a string they would be escaped.
+    return { text: JSON.stringify({ ...mail, ids: 0 }).replace('"ids":0', () => `"ids":${idsJson}`), idsJson };
+  }
+
   private async readPeer(peer: string): Promise<PeerMail> {
     const text = await this.deps.memory.get(peerKey(peer));
     const known = this.peerMail.get(peer);
@@ -792,11 +813,11 @@ export class Mailbox {
   }
 
   private async writePeer(peer: string, mail: PeerMail): Promise<void> {
-    const text = JSON.stringify(mail);
+    const { text, idsJson } = this.peerMailJson(peer, mail);
     // Forgotten first: if the write fails, the next read parses what is stored.
     this.peerMail.delete(peer);
     await this.deps.memory.set(peerKey(peer), text);
-    this.peerMail.set(peer, { text, mail: copyPeerMail(mail) });
+    this.peerMail.set(peer, { text, mail: copyPeerMail(mail), ...(idsJson !== undefined && { idsJson }) });
   }
 }
 

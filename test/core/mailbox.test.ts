@@ -105,6 +105,50 @@ describe('mailbox', () => {
     assert.equal(await first.nextN(ALICE), 2);
   });
 
+  it('writes each peer record as exactly its JSON.stringify, whatever happened to its ids (the ids\' JSON is reused)', async () => {
+    const clock = new ShiftableClock();
+    const stored = new MemoryKeyValueStore();
+    let peerWrites = 0;
+    const memory = {
+      get: (key: string) => stored.get(key),
+      delete: (key: string) => stored.delete(key),
+      set: (key: string, value: string) => {
+        if (key.startsWith('mail.peer.')) {
+          peerWrites++;
+          assert.equal(value, JSON.stringify(JSON.parse(value)), 'a peer record is written as JSON.stringify writes it');
+        }
+        return stored.set(key, value);
+      },
+    };
+    const mailbox = new Mailbox({ memory, clock }, { maxUnhandledPerPeer: 3, maxMessagesPerPeer: 4 });
+    const other = new Mailbox({ memory, clock });
+    const kept: string[] = [];
+    for (let n = 1; n <= 8; n++) {
+      const received = message(n);
+      await mailbox.accept(received);
+      kept.push(received.id);
+      const sent = { ...message(n, { type: 'text', text: `reply ${n}` }, BOB), to: ALICE };
+      await mailbox.nextN(ALICE);
+      await mailbox.recordSent(sent);
+      kept.push(sent.id);
+      if (n % 3 === 0) await other.markHandled([{ peer: ALICE, id: received.id }]);
+      if (n % 4 === 0) await mailbox.prune(ALICE);
+    }
+    assert.ok(peerWrites > 20);
+    // What is listed is what a mailbox that never read the record before finds in it.
+    const fresh = new Mailbox({ memory: stored, clock });
+    assert.deepEqual(
+      (await fresh.list([ALICE])).map((record) => record.id),
+      (await mailbox.list([ALICE])).map((record) => record.id),
+    );
+    const listed = (await fresh.list([ALICE])).map((record) => record.id);
+    assert.deepEqual(listed, kept.filter((id) => listed.includes(id)));
+    assert.ok(listed.length >= 4 && listed.length < kept.length, 'overflow and pruning removed some, kept the rest in order');
+    // Every message record kept is listed once, and nothing else.
+    const records = stored.entries().filter(([key]) => key.startsWith(`mail.msg.${ALICE}.`)).map(([key]) => key.slice(`mail.msg.${ALICE}.`.length));
+    assert.deepEqual([...listed].sort(), records.sort());
+  });
+
   it('what a caller does to a list it was given does not reach the stored record', async () => {
     const { mailbox } = makeMailbox();
     const stored = message(1);
