@@ -4,7 +4,9 @@
 //   stored, acknowledged);
 // - send → receipt back: the reader hands each message over at once; measured from the start of
 //   the send to the sender's `receipt` event (its message now `delivered`).
-// (The relay's own messages/s is bench/messages.ts.)
+// (The relay's own messages/s is bench/messages.ts.) Both sides reach the relay through the
+// global fetch (VS Code's transport) unless given another (the CLI's and `agent-pair mcp`'s
+// node:http, transport.ts's httpFetch); compare with a wake on the same transport.
 // Run directly: node --import tsx bench/delivery.ts [runs]
 
 import { performance } from 'node:perf_hooks';
@@ -13,6 +15,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ReceiveRunner, type MessagingEvent } from '../src/core/inbox.js';
 import { pairSides } from '../test/helpers/pairing.js';
 import { makeSide } from '../test/helpers/sides.js';
+import { createRelayConnector } from '../src/relay/client.js';
+import type { RelayFetch } from '../src/relay/transport.js';
 import { startServerProcess } from './processes.js';
 import { type Summary, summarize } from './stats.js';
 
@@ -35,11 +39,12 @@ function waitFor(receiver: ReceiveRunner, type: MessagingEvent['type']): Promise
   });
 }
 
-export async function benchDelivery(runs = 200): Promise<DeliveryBench> {
+export async function benchDelivery(runs = 200, fetch?: RelayFetch): Promise<DeliveryBench> {
   const relay = await startServerProcess('relay');
   try {
     const alice = await makeSide(relay.url, 'alice');
     const bob = await makeSide(relay.url, 'bob');
+    if (fetch) for (const side of [alice, bob]) side.deps.relays = createRelayConnector({ fetch });
     await pairSides(alice, bob, relay.url);
     const aliceRunner = new ReceiveRunner(alice.deps);
     const bobRunner = new ReceiveRunner(bob.deps);

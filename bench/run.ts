@@ -25,6 +25,7 @@ import { benchMessageVersions } from './messageVersions.js';
 import { benchPush } from './push.js';
 import { benchWake } from './wake.js';
 import { installNativeCurves } from '../src/node/nativeCurves.js';
+import { httpFetch } from '../src/relay/transport.js';
 import { errorMessage } from '../src/core/errors.js';
 
 // The in-process benchmarks (pairing, delivery) use the curves the CLI and the extension install.
@@ -119,6 +120,10 @@ const redis = await RedisServer.start().catch((error: unknown) => {
 });
 progress('long-poll wake');
 const wake = await benchWake(WAKE_RUNS);
+// The CLI and `agent-pair mcp` reach relays on node:http (relay/transport.ts), VS Code on the
+// global fetch: the message rows run on both, each against a wake on the same transport.
+progress('long-poll wake on node:http');
+const wakeNodeHttp = await benchWake(WAKE_RUNS, undefined, httpFetch);
 let crossWake: Summary | undefined;
 if (redis) {
   progress('cross-process long-poll wake on Redis');
@@ -130,6 +135,8 @@ progress(`relay capacity (${CAPACITY_SECONDS} s each, memory, SQLite${redis ? ' 
 const capacity = await benchCapacity(CONCURRENT_PAIRINGS, CAPACITY_SECONDS, [sqliteStore(), ...(redis ? [redis.url()] : [])]);
 progress('message delivery');
 const delivery = await benchDelivery(DELIVERY_RUNS);
+progress('message delivery on node:http');
+const deliveryNodeHttp = await benchDelivery(DELIVERY_RUNS, httpFetch);
 progress('push to an agent against a waiting inbox_read');
 const push = await benchPush(PUSH_RUNS);
 progress('messages v1 against v2, homes on disk');
@@ -169,7 +176,8 @@ const rows: Row[] = [
   timed(wanPairing.open, `pairing, ${WAN_ROUND_TRIP_MS} ms round trip: host opens + guest joins`, `${WAN_PAIRINGS} pairings, delay added in the clients' fetch`),
   timed(wanPairing.toSas, `pairing, ${WAN_ROUND_TRIP_MS} ms round trip: opened → sas_ready`),
   timed(wanPairing.toPinned, `pairing, ${WAN_ROUND_TRIP_MS} ms round trip: confirmed → pinned`),
-  timed(wake, 'long-poll wake: write → pending poll returns'),
+  timed(wake, 'long-poll wake: write → pending poll returns', `${WAKE_RUNS} runs, global fetch (VS Code's transport)`),
+  timed(wakeNodeHttp, 'long-poll wake on node:http: write → pending poll returns', `${WAKE_RUNS} runs, the CLI's and agent-pair mcp's transport`),
   ...(crossWake ? [timed(crossWake, 'long-poll wake across processes on Redis: write via A → poll on B returns', `${WAKE_RUNS} runs, two relay processes on one redis-server`)] : []),
   {
     metric: 'relay capacity: complete pairings per second',
@@ -189,10 +197,14 @@ const rows: Row[] = [
       { metric: `  relay CPU per pairing on ${name}`, median: engine.relayCpuMsPerPairing, unit: 'ms', note: `relay process at ${Math.round(engine.relayCpuShare * 100)}% of a core${engine.engine === 'redis' ? ' (redis-server not counted)' : ''}` },
     ];
   }),
-  timed(delivery.toReader, 'message: send → delivered to a waiting reader', `${DELIVERY_RUNS} messages, seal + POST → long poll, AuthOpen, checks, stored, acknowledged`),
+  timed(delivery.toReader, 'message: send → delivered to a waiting reader', `${DELIVERY_RUNS} messages, seal + POST → long poll, AuthOpen, checks, stored, acknowledged; global fetch (VS Code's transport)`),
   timed(delivery.toReceipt, 'message: send → receipt back (delivered)', 'the reader hands each message over at once'),
   ratio('  send → waiting reader / long-poll wake', delivery.toReader.medianMs / wake.medianMs, TO_READER_TARGET, 'p50s, same run'),
   ratio('  send → receipt back / long-poll wake', delivery.toReceipt.medianMs / wake.medianMs, TO_RECEIPT_TARGET, 'p50s, same run'),
+  timed(deliveryNodeHttp.toReader, 'message on node:http: send → delivered to a waiting reader', `${DELIVERY_RUNS} messages, both sides on node:http (the CLI's and agent-pair mcp's transport)`),
+  timed(deliveryNodeHttp.toReceipt, 'message on node:http: send → receipt back (delivered)', 'the reader hands each message over at once'),
+  ratio('  node:http: send → waiting reader / long-poll wake on node:http', deliveryNodeHttp.toReader.medianMs / wakeNodeHttp.medianMs, TO_READER_TARGET, 'p50s, same run'),
+  ratio('  node:http: send → receipt back / long-poll wake on node:http', deliveryNodeHttp.toReceipt.medianMs / wakeNodeHttp.medianMs, TO_RECEIPT_TARGET, 'p50s, same run'),
   timed(push.channelPush, 'push: send → claude/channel notification at the MCP client', `${PUSH_RUNS} messages from an agent-rule peer, receiving server, real SDK client`),
   timed(push.waitingRead, 'push baseline: send → a waiting inbox_read returns', `${PUSH_RUNS} messages, interleaved with the pushes`),
   ratio('  channel push / waiting inbox_read', push.ratio, PUSH_TARGET, 'p50s, same run'),
@@ -250,5 +262,5 @@ for (const line of table.slice(1)) console.log(format(line));
 const resultsDir = new URL('./results/', import.meta.url);
 mkdirSync(resultsDir, { recursive: true });
 const output = fileURLToPath(new URL('latest.json', resultsDir));
-writeFileSync(output, `${JSON.stringify({ meta, rows, details: { cliStart, joining, crypto, pairing, wanPairing, wake, crossWake, capacity, delivery, push, messages, sqliteMessages, sqliteCommit, redisMessages, memory, extension } }, null, 2)}\n`);
+writeFileSync(output, `${JSON.stringify({ meta, rows, details: { cliStart, joining, crypto, pairing, wanPairing, wake, wakeNodeHttp, crossWake, capacity, delivery, deliveryNodeHttp, push, messages, sqliteMessages, sqliteCommit, redisMessages, memory, extension } }, null, 2)}\n`);
 console.log(`\nwritten to ${output}`);

@@ -9,17 +9,19 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { RelayClient } from '../src/relay/client.js';
+import type { RelayFetch } from '../src/relay/transport.js';
 import { startServerProcess } from './processes.js';
 import { type Summary, summarize } from './stats.js';
 
 const WARM_UP_RUNS = 10;
 
-export async function benchWake(runs = 200, crossProcessStore?: string): Promise<Summary> {
+/** `fetch`: the clients' transport (default the global fetch, as VS Code's; the CLI and `agent-pair mcp` use node:http, transport.ts's httpFetch). */
+export async function benchWake(runs = 200, crossProcessStore?: string, fetch?: RelayFetch): Promise<Summary> {
   const relay = await startServerProcess('relay', crossProcessStore);
   const writer = crossProcessStore === undefined ? relay : await startServerProcess('relay', crossProcessStore);
   try {
-    const host = new RelayClient(relay.url);
-    const guest = new RelayClient(writer.url);
+    const host = new RelayClient(relay.url, fetch && { fetch });
+    const guest = new RelayClient(writer.url, fetch && { fetch });
     const samples: number[] = [];
     for (let i = 0; i < WARM_UP_RUNS + runs; i++) {
       const opened = await host.openHost();

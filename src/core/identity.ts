@@ -272,8 +272,7 @@ function parseJson(text: string | undefined): unknown {
   }
 }
 
-async function readPrivateSeed(vault: Vault): Promise<Uint8Array | undefined> {
-  const stored = await vault.get(IDENTITY_KEYS.privateKey);
+function parsePrivateSeed(stored: string | undefined): Uint8Array | undefined {
   if (stored === undefined) return undefined;
   try {
     return fromHex(stored, 'stored private key', PRIVATE_SEED_LENGTH);
@@ -282,18 +281,22 @@ async function readPrivateSeed(vault: Vault): Promise<Uint8Array | undefined> {
   }
 }
 
+async function readPrivateSeed(vault: Vault): Promise<Uint8Array | undefined> {
+  return parsePrivateSeed(await vault.get(IDENTITY_KEYS.privateKey));
+}
+
 interface StoredInbox {
   slotId: string;
   ownerToken: string;
 }
 
 /** The inbox binding, if both halves are present, agree, and belong to `ownFingerprint`. */
-async function readInbox(deps: Pick<IdentityDeps, 'vault' | 'memory'>, ownFingerprint: string): Promise<(StoredInbox & { url: string }) | undefined> {
-  const binding = parseJson(await deps.memory.get(IDENTITY_KEYS.relay));
+function parseInbox(bindingText: string | undefined, secretText: string | undefined, ownFingerprint: string): (StoredInbox & { url: string }) | undefined {
+  const binding = parseJson(bindingText);
   if (!isPlainObject(binding)) return undefined;
   const { url, slot_id: slotId, fingerprint: boundTo } = binding;
   if (typeof url !== 'string' || typeof slotId !== 'string' || boundTo !== ownFingerprint) return undefined;
-  const secret = parseJson(await deps.vault.get(IDENTITY_KEYS.inbox));
+  const secret = parseJson(secretText);
   if (!isPlainObject(secret) || secret['slot_id'] !== slotId || typeof secret['owner_token'] !== 'string') return undefined;
   return { url, slotId, ownerToken: secret['owner_token'] };
 }
@@ -301,14 +304,61 @@ async function readInbox(deps: Pick<IdentityDeps, 'vault' | 'memory'>, ownFinger
 interface LoadedIdentity {
   identity: Identity;
   privateSeed: Uint8Array;
+  /** The owner token of the identity's first inbox, when it has one. */
+  inboxOwnerToken?: string;
+}
+
+/** The four stored values an identity is read from, as stored. */
+interface IdentityTexts {
+  card: string;
+  privateKey: string;
+  relay: string | undefined;
+  inbox: string | undefined;
+}
+
+/**
+ * The last identity read from each vault, with the stored values it was read from: every send
+ * and every pull reads the identity, and checking it again (the card's canonical JSON and
+ * fingerprint, the private key against the card's key) cost more than the rest of the read. It is
+ * a function of those four values alone, so it is used only while all four are exactly what they
+ * were; any write (here or by another process) makes the next read check again. Kept in memory
+ * only, as long as the vault object is (which holds the same private key).
+ */
+const readIdentities = new WeakMap<Vault, { texts: IdentityTexts; loaded: LoadedIdentity }>();
+
+function sameTexts(a: IdentityTexts, b: IdentityTexts): boolean {
+  return a.card === b.card && a.privateKey === b.privateKey && a.relay === b.relay && a.inbox === b.inbox;
+}
+
+/** A copy the caller may change (and whose seed it wipes) without touching the remembered one. */
+function copyLoaded(loaded: LoadedIdentity): LoadedIdentity {
+  const { identity } = loaded;
+  return {
+    identity: { ...identity, card: { ...identity.card }, ...(identity.relay && { relay: { ...identity.relay } }) },
+    privateSeed: loaded.privateSeed.slice(),
+    ...(loaded.inboxOwnerToken !== undefined && { inboxOwnerToken: loaded.inboxOwnerToken }),
+  };
 }
 
 async function readIdentity(deps: Pick<IdentityDeps, 'vault' | 'memory'>): Promise<LoadedIdentity | undefined> {
-  const privateSeed = await readPrivateSeed(deps.vault);
+  const card = await deps.memory.get(IDENTITY_KEYS.card);
+  if (card === undefined) return undefined;
+  const privateKey = await deps.vault.get(IDENTITY_KEYS.privateKey);
+  if (privateKey === undefined) return undefined;
+  const texts: IdentityTexts = { card, privateKey, relay: await deps.memory.get(IDENTITY_KEYS.relay), inbox: await deps.vault.get(IDENTITY_KEYS.inbox) };
+  const known = readIdentities.get(deps.vault);
+  if (known && sameTexts(known.texts, texts)) return copyLoaded(known.loaded);
+  const loaded = checkIdentity(texts);
+  if (loaded) readIdentities.set(deps.vault, { texts, loaded: copyLoaded(loaded) });
+  return loaded;
+}
+
+function checkIdentity(texts: IdentityTexts): LoadedIdentity | undefined {
+  const privateSeed = parsePrivateSeed(texts.privateKey);
   if (!privateSeed) return undefined;
   let card: Card;
   try {
-    card = verifyOwnCard(parseJson(await deps.memory.get(IDENTITY_KEYS.card)), curves().ed25519PublicKey(privateSeed));
+    card = verifyOwnCard(parseJson(texts.card), curves().ed25519PublicKey(privateSeed));
   } catch (error) {
     wipe(privateSeed);
     // A missing or damaged card, or one whose private key is different (an interrupted re-creation), is no identity.
@@ -316,10 +366,10 @@ async function readIdentity(deps: Pick<IdentityDeps, 'vault' | 'memory'>): Promi
     throw error;
   }
   const ownFingerprint = cardFingerprint(card);
-  const inbox = await readInbox(deps, ownFingerprint);
+  const inbox = parseInbox(texts.relay, texts.inbox, ownFingerprint);
   const identity: Identity = { card, fingerprint: ownFingerprint, handle: card.handle };
   if (inbox) identity.relay = { url: inbox.url, slotId: inbox.slotId };
-  return { identity, privateSeed };
+  return { identity, privateSeed, ...(inbox && { inboxOwnerToken: inbox.ownerToken }) };
 }
 
 /** This side's identity, or undefined if none is set up (or only part of one was written). */
@@ -327,6 +377,12 @@ export async function loadIdentity(deps: Pick<IdentityDeps, 'vault' | 'memory'>)
   const loaded = await readIdentity(deps);
   if (loaded) wipe(loaded.privateSeed);
   return loaded?.identity;
+}
+
+/** This side's identity and the private seed that signs for it (the caller wipes it), or undefined if none is set up. */
+export async function loadIdentityWithKey(deps: Pick<IdentityDeps, 'vault' | 'memory'>): Promise<{ identity: Identity; privateSeed: Uint8Array } | undefined> {
+  const loaded = await readIdentity(deps);
+  return loaded && { identity: loaded.identity, privateSeed: loaded.privateSeed };
 }
 
 /** The private seed that signs for this identity; `identity_missing` if there is none. */
@@ -338,10 +394,15 @@ export async function loadSigningKey(deps: Pick<IdentityDeps, 'vault' | 'memory'
 
 /** The owner token of this identity's inbox slot (to grant peers send tokens), if it has one. */
 export async function loadInboxOwnerToken(deps: Pick<IdentityDeps, 'vault' | 'memory'>): Promise<string | undefined> {
+  return (await loadIdentityAndInboxToken(deps))?.inboxOwnerToken;
+}
+
+/** This side's identity and the owner token of its first inbox (when it has one), in one read. */
+export async function loadIdentityAndInboxToken(deps: Pick<IdentityDeps, 'vault' | 'memory'>): Promise<{ identity: Identity; inboxOwnerToken?: string } | undefined> {
   const loaded = await readIdentity(deps);
   if (!loaded) return undefined;
   wipe(loaded.privateSeed);
-  return (await readInbox(deps, loaded.identity.fingerprint))?.ownerToken;
+  return { identity: loaded.identity, ...(loaded.inboxOwnerToken !== undefined && { inboxOwnerToken: loaded.inboxOwnerToken }) };
 }
 
 async function bindInbox(deps: IdentityDeps, identity: Identity, relay: RelayPort): Promise<Identity> {

@@ -66,7 +66,7 @@
 
 import { fromBase64, toBase64, wipe } from './bytes.js';
 import { type ErrorCode, PairError, isPairError, isRelayTrouble } from './errors.js';
-import { loadIdentity, loadSigningKey } from './identity.js';
+import { loadIdentity, loadIdentityWithKey, loadSigningKey } from './identity.js';
 import { IDENTITY_KID, type MessageV2, type ParsedEnvelopeV2, openEnvelopeV2, parseEnvelopeV2, sealEnvelopeV2 } from './messagesV2.js';
 import { ReceiveKeys, type SendRoute } from './receiveKeys.js';
 import { type OwnInbox, firstInbox, listOwnInboxes, pendingGrantIds, replaceInbox } from './inboxes.js';
@@ -241,8 +241,16 @@ export class SendRunner {
    * relay refuses it for now, keeps it in the outbox instead of failing.
    */
   async sendBody(peer: PinnedPeer, body: Message['body'], keep: boolean): Promise<Sent> {
-    const identity = await loadIdentity(this.deps);
-    if (!identity) throw new PairError('identity_missing', 'This side has no identity yet: set one up and pair first.');
+    const loaded = await loadIdentityWithKey(this.deps);
+    if (!loaded) throw new PairError('identity_missing', 'This side has no identity yet: set one up and pair first.');
+    try {
+      return await this.sendAs(loaded.identity.fingerprint, loaded.privateSeed, peer, body, keep);
+    } finally {
+      wipe(loaded.privateSeed);
+    }
+  }
+
+  private async sendAs(self: string, seed: Uint8Array, peer: PinnedPeer, body: Message['body'], keep: boolean): Promise<Sent> {
     const sendToken = await loadPeerSendToken(this.deps, peer.fingerprint);
     if (sendToken === undefined) throw new PairError('not_found', `${peer.handle} (${peer.fingerprint}) is no longer pinned.`);
     if (keep) await this.flushOutbox();
@@ -251,7 +259,7 @@ export class SendRunner {
     const message: Message = {
       v: route.v,
       id: newMessageId(this.deps.random.bytes(16)),
-      from: identity.fingerprint,
+      from: self,
       to: peer.fingerprint,
       n,
       sent_at: formatTimestamp(this.deps.clock.now()),
@@ -259,7 +267,7 @@ export class SendRunner {
     };
     let envelopes: string[];
     try {
-      envelopes = await this.sealForRoute(peer, message, route);
+      envelopes = await this.sealForRoute(seed, peer, message, route);
     } catch (error) {
       await this.mailbox.releaseN(peer.fingerprint, n);
       throw error;
@@ -296,19 +304,14 @@ export class SendRunner {
    * no keys yet, first the keys to upgrade with under kid "id", numbered like the message it
    * precedes so a peer that drops it (section 6 only) sees no gap in `n`.
    */
-  private async sealForRoute(peer: PinnedPeer, message: Message, route: SendRoute): Promise<string[]> {
-    const seed = await loadSigningKey(this.deps);
-    try {
-      const envelopes: string[] = [];
-      if (route.v === 1 && route.upgrade) {
-        const keysMessage: Message = { ...message, v: 2, id: newMessageId(this.deps.random.bytes(16)), body: { type: 'keys' } };
-        envelopes.push(toBase64(await this.seal(seed, peer, keysMessage, { v: 2, kid: IDENTITY_KID, pub: x25519PublicFromEd25519(publicKeyOf(peer)), keys: route.upgrade })));
-      }
-      envelopes.push(toBase64(await this.seal(seed, peer, message, route)));
-      return envelopes;
-    } finally {
-      wipe(seed);
+  private async sealForRoute(seed: Uint8Array, peer: PinnedPeer, message: Message, route: SendRoute): Promise<string[]> {
+    const envelopes: string[] = [];
+    if (route.v === 1 && route.upgrade) {
+      const keysMessage: Message = { ...message, v: 2, id: newMessageId(this.deps.random.bytes(16)), body: { type: 'keys' } };
+      envelopes.push(toBase64(await this.seal(seed, peer, keysMessage, { v: 2, kid: IDENTITY_KID, pub: x25519PublicFromEd25519(publicKeyOf(peer)), keys: route.upgrade })));
     }
+    envelopes.push(toBase64(await this.seal(seed, peer, message, route)));
+    return envelopes;
   }
 
   /** Section 6 (AuthSeal to the identity key) or section 7 (signed, sealed to the key `route` chose, carrying its top-up). */
@@ -328,32 +331,36 @@ export class SendRunner {
     // Every send and every pull round comes here: with nothing due, the identity is not read.
     const due = (await this.mailbox.outbox()).filter((entry) => entry.nextTryAt <= now);
     if (due.length === 0) return;
-    const identity = await loadIdentity(this.deps);
-    if (!identity) return;
-    for (const entry of due) {
-      const peer = await getPeer(this.deps, entry.peer);
-      const sendToken = peer && (await loadPeerSendToken(this.deps, peer.fingerprint));
-      const record = await this.mailbox.get(entry.peer, entry.id);
-      if (!peer || sendToken === undefined || !record) {
-        await this.failQueued(entry, peer, 'not_found', 'The peer is no longer pinned.');
-        continue;
+    const loaded = await loadIdentityWithKey(this.deps);
+    if (!loaded) return;
+    try {
+      for (const entry of due) {
+        const peer = await getPeer(this.deps, entry.peer);
+        const sendToken = peer && (await loadPeerSendToken(this.deps, peer.fingerprint));
+        const record = await this.mailbox.get(entry.peer, entry.id);
+        if (!peer || sendToken === undefined || !record) {
+          await this.failQueued(entry, peer, 'not_found', 'The peer is no longer pinned.');
+          continue;
+        }
+        if (now - entry.queuedAt >= OUTBOX_MAX_AGE_MS) {
+          await this.failQueued(entry, peer, 'timeout', `The relay did not take it for ${OUTBOX_MAX_AGE_MS / 86_400_000} days.`);
+          continue;
+        }
+        // Sealed again on the route the peer's keys give now (a one-time key spent per try).
+        const route = await this.chooseRoute(peer);
+        const message: Message = { v: route.v, id: record.id, from: loaded.identity.fingerprint, to: peer.fingerprint, n: record.n, sent_at: record.sentAt, body: record.body };
+        try {
+          for (const envelope of await this.sealForRoute(loaded.privateSeed, peer, message, route)) await this.deps.relays(peer.relayUrl).postMessage(peer.slotId, sendToken, envelope);
+          const settled = await this.mailbox.settleQueued(entry.peer, entry.id, 'sent');
+          if (settled) this.emitter.emit({ type: 'sent', record: settled, peer: refOf(peer), id: entry.id });
+        } catch (error) {
+          if (!isPairError(error)) throw error;
+          if (refusedForNow(error)) await this.mailbox.retryLater(entry, error.code, now + Math.min(OUTBOX_RETRY_BASE_MS * 2 ** entry.attempts, OUTBOX_RETRY_MAX_MS));
+          else await this.failQueued(entry, peer, error.code, error.message);
+        }
       }
-      if (now - entry.queuedAt >= OUTBOX_MAX_AGE_MS) {
-        await this.failQueued(entry, peer, 'timeout', `The relay did not take it for ${OUTBOX_MAX_AGE_MS / 86_400_000} days.`);
-        continue;
-      }
-      // Sealed again on the route the peer's keys give now (a one-time key spent per try).
-      const route = await this.chooseRoute(peer);
-      const message: Message = { v: route.v, id: record.id, from: identity.fingerprint, to: peer.fingerprint, n: record.n, sent_at: record.sentAt, body: record.body };
-      try {
-        for (const envelope of await this.sealForRoute(peer, message, route)) await this.deps.relays(peer.relayUrl).postMessage(peer.slotId, sendToken, envelope);
-        const settled = await this.mailbox.settleQueued(entry.peer, entry.id, 'sent');
-        if (settled) this.emitter.emit({ type: 'sent', record: settled, peer: refOf(peer), id: entry.id });
-      } catch (error) {
-        if (!isPairError(error)) throw error;
-        if (refusedForNow(error)) await this.mailbox.retryLater(entry, error.code, now + Math.min(OUTBOX_RETRY_BASE_MS * 2 ** entry.attempts, OUTBOX_RETRY_MAX_MS));
-        else await this.failQueued(entry, peer, error.code, error.message);
-      }
+    } finally {
+      wipe(loaded.privateSeed);
     }
   }
 

@@ -9,7 +9,7 @@
 // another one for that URL.
 
 import { PairError, isPairError } from './errors.js';
-import { loadIdentity, loadInboxOwnerToken } from './identity.js';
+import { loadIdentity, loadIdentityAndInboxToken } from './identity.js';
 import { type AsyncLock, lockPerStore } from './lock.js';
 import type { Memory, RelayPort, Vault } from './ports.js';
 
@@ -56,10 +56,10 @@ export async function listOwnInboxes(deps: InboxesDeps): Promise<OwnInbox[]> {
 }
 
 async function legacyInbox(deps: InboxesDeps): Promise<OwnInbox | undefined> {
-  const identity = await loadIdentity(deps);
-  const ownerToken = await loadInboxOwnerToken(deps);
-  if (!identity?.relay || ownerToken === undefined) return undefined;
-  return { relayUrl: identity.relay.url, slotId: identity.relay.slotId, ownerToken };
+  const loaded = await loadIdentityAndInboxToken(deps);
+  const relay = loaded?.identity.relay;
+  if (!relay || loaded.inboxOwnerToken === undefined) return undefined;
+  return { relayUrl: relay.url, slotId: relay.slotId, ownerToken: loaded.inboxOwnerToken };
 }
 
 /** The identity's inbox on `relay`, made there if it has none yet. */

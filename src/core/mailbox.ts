@@ -195,6 +195,15 @@ function emptyPeerMail(): PeerMail {
   return { sentN: 0, highestN: 0, gaps: [], lost: 0, ids: [], receiptsOwed: [] };
 }
 
+/** A copy whose lists and gaps can be changed apart from `mail`'s (whatever a damaged record holds in them). */
+function copyPeerMail(mail: PeerMail): PeerMail {
+  const copyList = <T>(list: T[]): T[] => (Array.isArray(list) ? [...list] : list);
+  const copy: PeerMail = { ...mail, gaps: copyList(mail.gaps), ids: copyList(mail.ids), receiptsOwed: copyList(mail.receiptsOwed) };
+  if (Array.isArray(copy.gaps)) copy.gaps = (copy.gaps as unknown[]).map((gap) => (typeof gap === 'object' && gap !== null ? { ...gap } : gap)) as Gap[];
+  if (mail.unhandled !== undefined) copy.unhandled = copyList(mail.unhandled);
+  return copy;
+}
+
 /** What a pull may do while it holds the mailbox (`Mailbox.exclusive`). */
 export interface HeldMailbox {
   accept(message: Message): Promise<Accepted | 'duplicate'>;
@@ -227,6 +236,13 @@ export class Mailbox {
   private readonly maxMessagesPerPeer: number;
   private readonly maxUnhandledPerPeer: number;
   private readonly maxSeenPerPeer: number;
+  /**
+   * Each peer's record as last read or written here, with the text it was read from: a message
+   * reads the record several times (its `n`, storing it, handing it over, its receipt), and
+   * parsing every id it lists cost more than the rest. Used only while the stored text is exactly
+   * the same (another process's write is read afresh); callers get a copy they may change.
+   */
+  private readonly peerMail = new Map<string, { text: string; mail: PeerMail; idsJson?: string }>();
 
   constructor(
     private readonly deps: MailboxDeps,
@@ -765,13 +781,43 @@ export class Mailbox {
     }
   }
 
+  /**
+   * JSON.stringify(mail), exactly, without serialising again the ids the record held when last
+   * read or written (up to MAX_MESSAGES_PER_PEER of them, most of its text, rewritten by every
+   * message and receipt): when they are still its first ids, their JSON is reused.
+   */
+  private peerMailJson(peer: string, mail: PeerMail): { text: string; idsJson?: string } {
+    if (!Array.isArray(mail.ids)) return { text: JSON.stringify(mail) };
+    const known = this.peerMail.get(peer);
+    const before = known?.mail.ids;
+    let idsJson: string;
+    if (known === undefined || !Array.isArray(before) || before.length > mail.ids.length || !before.every((id, index) => id === mail.ids[index])) {
+      idsJson = JSON.stringify(mail.ids);
+    } else {
+      known.idsJson ??= JSON.stringify(before);
+      const added = JSON.stringify(mail.ids.slice(before.length));
+      idsJson = before.length === 0 ? added : added === '[]' ? known.idsJson : `${known.idsJson.slice(0, -1)},${added.slice(1)}`;
+    }
+    // `"ids":0` with its quotes unescaped is the key itself: inside a string they would be escaped.
+    return { text: JSON.stringify({ ...mail, ids: 0 }).replace('"ids":0', () => `"ids":${idsJson}`), idsJson };
+  }
+
   private async readPeer(peer: string): Promise<PeerMail> {
-    const stored = parseObject(await this.deps.memory.get(peerKey(peer))) as Partial<PeerMail>;
-    return { ...emptyPeerMail(), ...stored };
+    const text = await this.deps.memory.get(peerKey(peer));
+    const known = this.peerMail.get(peer);
+    if (known !== undefined && known.text === text) return copyPeerMail(known.mail);
+    const mail: PeerMail = { ...emptyPeerMail(), ...(parseObject(text) as Partial<PeerMail>) };
+    if (text === undefined) this.peerMail.delete(peer);
+    else this.peerMail.set(peer, { text, mail: copyPeerMail(mail) });
+    return mail;
   }
 
   private async writePeer(peer: string, mail: PeerMail): Promise<void> {
-    await this.deps.memory.set(peerKey(peer), JSON.stringify(mail));
+    const { text, idsJson } = this.peerMailJson(peer, mail);
+    // Forgotten first: if the write fails, the next read parses what is stored.
+    this.peerMail.delete(peer);
+    await this.deps.memory.set(peerKey(peer), text);
+    this.peerMail.set(peer, { text, mail: copyPeerMail(mail), ...(idsJson !== undefined && { idsJson }) });
   }
 }
 

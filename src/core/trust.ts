@@ -131,8 +131,35 @@ function readRule(value: unknown): PeerRule {
   return value;
 }
 
+/**
+ * Each pinned peer's record as last checked, with the text it was read from: every send and every
+ * pull reads the records, and checking a card again (its canonical JSON, its fingerprint) cost
+ * most of a read. Used only while the stored text is exactly the same; callers get a copy.
+ */
+const checkedRecords = new WeakMap<Memory, Map<string, { text: string; peer: PinnedPeer }>>();
+
+function copyPeer(peer: PinnedPeer): PinnedPeer {
+  return { ...peer, card: { ...peer.card }, ...(peer.grant && { grant: { ...peer.grant } }) };
+}
+
 async function readRecord(memory: Memory, fingerprint: string): Promise<PinnedPeer | undefined> {
   const stored = await memory.get(peerRecordKey(fingerprint));
+  let checked = checkedRecords.get(memory);
+  const known = checked?.get(fingerprint);
+  if (known !== undefined && known.text === stored) return copyPeer(known.peer);
+  checked?.delete(fingerprint);
+  const peer = checkRecord(stored, fingerprint);
+  if (peer && stored !== undefined) {
+    if (!checked) {
+      checked = new Map<string, { text: string; peer: PinnedPeer }>();
+      checkedRecords.set(memory, checked);
+    }
+    checked.set(fingerprint, { text: stored, peer: copyPeer(peer) });
+  }
+  return peer;
+}
+
+function checkRecord(stored: string | undefined, fingerprint: string): PinnedPeer | undefined {
   if (stored === undefined) return undefined;
   try {
     const record = JSON.parse(stored) as PinnedPeer;

@@ -94,12 +94,23 @@ export const nativeCurves: CurveCrypto = {
 };
 
 /**
- * Not cached: HPKE's X25519 secrets are ephemeral or one-time receive keys, mostly used once.
- * The placeholder x stands in as for Ed25519.
+ * The private key object of each X25519 secret while that very array lives: HPKE uses each secret
+ * twice in one seal or open (its public key, then the Diffie-Hellman), and building the object
+ * from a JWK costs as much as the Diffie-Hellman itself. Keyed by the array, not its bytes, so
+ * nothing outlives the secret the caller holds (an ephemeral or one-time key goes with its
+ * array); the entry keeps a copy of the bytes it was built from and is used only while the array
+ * still holds them (a caller that wipes or reuses its array gets a new object).
  */
+const x25519Keys = new WeakMap<Uint8Array, { bytes: Uint8Array; key: KeyObject }>();
+
 function x25519PrivateKeyOf(secret: Uint8Array): KeyObject {
   if (secret.length !== X25519_KEY_BYTES) throw new Error(`an X25519 secret is ${X25519_KEY_BYTES} bytes, not ${secret.length}`);
-  return nodeCrypto().createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: Buffer.from(secret).toString('base64url'), x: PLACEHOLDER_X }, format: 'jwk' });
+  const known = x25519Keys.get(secret);
+  if (known && nodeCrypto().timingSafeEqual(known.bytes, secret)) return known.key;
+  // The placeholder x stands in as for Ed25519.
+  const key = nodeCrypto().createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: Buffer.from(secret).toString('base64url'), x: PLACEHOLDER_X }, format: 'jwk' });
+  x25519Keys.set(secret, { bytes: secret.slice(), key });
+  return key;
 }
 
 /** Makes core use node:crypto for Ed25519 and X25519. */

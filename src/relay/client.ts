@@ -405,16 +405,26 @@ export class RelayClient implements RelayPort {
   private async send(call: Call): Promise<Answer> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (call.token !== undefined) headers['authorization'] = `Bearer ${call.token}`;
-    const timeout = AbortSignal.timeout(call.timeoutMs);
-    // Never followed: a redirect would send the token to an address nobody agreed to (issue 17).
-    const init: RelayRequestInit = { method: call.method, headers, redirect: 'manual', signal: call.signal ? AbortSignal.any([call.signal, timeout]) : timeout };
-    if (call.body !== undefined) {
-      headers['content-type'] = 'application/json';
-      init.body = JSON.stringify(call.body);
+    // The request's own timer, cleared with its answer (AbortSignal.timeout's stays pending for
+    // the whole timeout after every request); its reason is a TimeoutError, as that one's is.
+    const timeout = new AbortController();
+    const timer = setTimeout(() => {
+      timeout.abort(new DOMException(`The request took longer than ${call.timeoutMs} ms.`, 'TimeoutError'));
+    }, call.timeoutMs);
+    timer.unref();
+    try {
+      // Never followed: a redirect would send the token to an address nobody agreed to (issue 17).
+      const init: RelayRequestInit = { method: call.method, headers, redirect: 'manual', signal: call.signal ? AbortSignal.any([call.signal, timeout.signal]) : timeout.signal };
+      if (call.body !== undefined) {
+        headers['content-type'] = 'application/json';
+        init.body = JSON.stringify(call.body);
+      }
+      const response = await this.fetchImpl(this.url + call.path, init);
+      const text = await readCapped(response, call.maxResponseBytes ?? MAX_RESPONSE_BYTES);
+      return { status: response.status, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')), text };
+    } finally {
+      clearTimeout(timer);
     }
-    const response = await this.fetchImpl(this.url + call.path, init);
-    const text = await readCapped(response, call.maxResponseBytes ?? MAX_RESPONSE_BYTES);
-    return { status: response.status, retryAfterMs: parseRetryAfter(response.headers.get('retry-after')), text };
   }
 
   private mapStatus(call: Call, answer: Answer, message: string): PairError {
@@ -515,6 +525,10 @@ export class RelayClient implements RelayPort {
 export function createRelayConnector(options: RelayClientOptions = {}): RelayConnector {
   const clients = new Map<string, RelayClient>();
   return (url) => {
+    // A URL already in its normal form (as records keep it) is found without parsing it again:
+    // a send or a pull asks several times per message. Normalising a normal form changes nothing.
+    const known = clients.get(url);
+    if (known) return known;
     const normalised = normaliseRelayUrl(url);
     let client = clients.get(normalised);
     if (!client) {

@@ -174,6 +174,21 @@ describe('curves: noble and native together', () => {
     }
   });
 
+  it('native X25519 reuses a secret\'s key object only while the same array still holds the same bytes', () => {
+    const aliceSecret = fromHex(messageVectors.alice.x25519_secret_hex, 'secret');
+    const bobSecret = fromHex(messageVectors.bob.x25519_secret_hex, 'secret');
+    const peer = nobleCurves.x25519PublicKey(fromHex('77'.repeat(32), 'peer secret'));
+    const secret = Uint8Array.from(aliceSecret);
+    assert.deepEqual(nativeCurves.x25519PublicKey(secret), nobleCurves.x25519PublicKey(aliceSecret));
+    assert.deepEqual(nativeCurves.x25519SharedSecret(secret, peer), nobleCurves.x25519SharedSecret(aliceSecret, peer));
+    // The caller overwrites its array (as `wipe` does, or a reused buffer): the old key is not used for it.
+    secret.set(bobSecret);
+    assert.deepEqual(nativeCurves.x25519SharedSecret(secret, peer), nobleCurves.x25519SharedSecret(bobSecret, peer));
+    assert.deepEqual(nativeCurves.x25519PublicKey(secret), nobleCurves.x25519PublicKey(bobSecret));
+    secret.fill(0);
+    assert.deepEqual(nativeCurves.x25519PublicKey(secret), nobleCurves.x25519PublicKey(new Uint8Array(32)));
+  });
+
   it('each opens what the other sealed with a fresh ephemeral key', async () => {
     for (const [sealer, opener] of [
       [nobleCurves, nativeCurves],

@@ -400,6 +400,42 @@ describe('initSelfIdempotent', () => {
     assert.equal(await loadInboxOwnerToken(deps), undefined);
   });
 
+  it('reads again whenever a stored value changed since the last read, and hands out copies', async () => {
+    const deps = makeDeps();
+    const relay = new CountingInboxRelay();
+    const { identity } = await initSelfIdempotent(deps, 'alice', relay);
+    const card = await deps.memory.get(IDENTITY_KEYS.card);
+    const key = await deps.vault.get(IDENTITY_KEYS.privateKey);
+    const inbox = await deps.vault.get(IDENTITY_KEYS.inbox);
+    assert.ok(card !== undefined && key !== undefined && inbox !== undefined);
+    const seed = fromHex(key, 'stored key', 32);
+    assert.deepEqual(await loadIdentity(deps), identity);
+    // What a caller does to what it was given (it wipes the seed after signing) is its own.
+    const given = await loadSigningKey(deps);
+    given.fill(0);
+    const loaded = await loadIdentity(deps);
+    assert.ok(loaded?.relay);
+    loaded.relay.slotId = 'changed';
+    loaded.card.handle = 'mallory';
+    assert.deepEqual(await loadSigningKey(deps), seed);
+    assert.deepEqual(await loadIdentity(deps), identity);
+    // Each stored value, changed and put back, between reads of the same stores.
+    await deps.memory.set(IDENTITY_KEYS.card, canonicalJson(vectorCard.card));
+    assert.equal(await loadIdentity(deps), undefined);
+    await deps.memory.set(IDENTITY_KEYS.card, card);
+    assert.deepEqual(await loadIdentity(deps), identity);
+    await deps.vault.set(IDENTITY_KEYS.privateKey, vectorCard.private_seed_hex);
+    assert.equal(await loadIdentity(deps), undefined);
+    await deps.vault.set(IDENTITY_KEYS.privateKey, key);
+    assert.deepEqual(await loadIdentity(deps), identity);
+    await deps.vault.delete(IDENTITY_KEYS.inbox);
+    assert.equal((await loadIdentity(deps))?.relay, undefined);
+    assert.equal(await loadInboxOwnerToken(deps), undefined);
+    await deps.vault.set(IDENTITY_KEYS.inbox, inbox);
+    assert.deepEqual(await loadIdentity(deps), identity);
+    assert.equal(await loadInboxOwnerToken(deps), (JSON.parse(inbox) as { owner_token: string }).owner_token);
+  });
+
   it('reports no identity in empty stores', async () => {
     const deps = makeDeps();
     assert.equal(await loadIdentity(deps), undefined);

@@ -83,6 +83,81 @@ describe('mailbox', () => {
     assert.equal(summary.lost, 0);
   });
 
+  it('two mailboxes over one store (two processes) see each other\'s writes to a peer\'s record at once', async () => {
+    const clock = new ShiftableClock();
+    const memory = new MemoryKeyValueStore();
+    const first = new Mailbox({ memory, clock });
+    const second = new Mailbox({ memory, clock });
+    assert.equal(await first.nextN(ALICE), 1);
+    assert.equal(await second.nextN(ALICE), 2);
+    assert.equal(await first.nextN(ALICE), 3);
+    const stored = message(1);
+    await first.accept(stored);
+    await second.markHandled([{ peer: ALICE, id: stored.id }]);
+    assert.deepEqual(await first.receiptsOwed(ALICE), [stored.id]);
+    await first.receiptsSent(ALICE, [stored.id]);
+    assert.deepEqual(await second.receiptsOwed(ALICE), []);
+    // A record damaged or deleted behind its back is read as it is now, not as remembered.
+    await memory.set(`mail.peer.${ALICE}`, '{"sentN":');
+    assert.equal(await first.nextN(ALICE), 1);
+    await memory.delete(`mail.peer.${ALICE}`);
+    assert.equal(await second.nextN(ALICE), 1);
+    assert.equal(await first.nextN(ALICE), 2);
+  });
+
+  it('writes each peer record as exactly its JSON.stringify, whatever happened to its ids (the ids\' JSON is reused)', async () => {
+    const clock = new ShiftableClock();
+    const stored = new MemoryKeyValueStore();
+    let peerWrites = 0;
+    const memory = {
+      get: (key: string) => stored.get(key),
+      delete: (key: string) => stored.delete(key),
+      set: (key: string, value: string) => {
+        if (key.startsWith('mail.peer.')) {
+          peerWrites++;
+          assert.equal(value, JSON.stringify(JSON.parse(value)), 'a peer record is written as JSON.stringify writes it');
+        }
+        return stored.set(key, value);
+      },
+    };
+    const mailbox = new Mailbox({ memory, clock }, { maxUnhandledPerPeer: 3, maxMessagesPerPeer: 4 });
+    const other = new Mailbox({ memory, clock });
+    const kept: string[] = [];
+    for (let n = 1; n <= 8; n++) {
+      const received = message(n);
+      await mailbox.accept(received);
+      kept.push(received.id);
+      const sent = { ...message(n, { type: 'text', text: `reply ${n}` }, BOB), to: ALICE };
+      await mailbox.nextN(ALICE);
+      await mailbox.recordSent(sent);
+      kept.push(sent.id);
+      if (n % 3 === 0) await other.markHandled([{ peer: ALICE, id: received.id }]);
+      if (n % 4 === 0) await mailbox.prune(ALICE);
+    }
+    assert.ok(peerWrites > 20);
+    // What is listed is what a mailbox that never read the record before finds in it.
+    const fresh = new Mailbox({ memory: stored, clock });
+    assert.deepEqual(
+      (await fresh.list([ALICE])).map((record) => record.id),
+      (await mailbox.list([ALICE])).map((record) => record.id),
+    );
+    const listed = (await fresh.list([ALICE])).map((record) => record.id);
+    assert.deepEqual(listed, kept.filter((id) => listed.includes(id)));
+    assert.ok(listed.length >= 4 && listed.length < kept.length, 'overflow and pruning removed some, kept the rest in order');
+    // Every message record kept is listed once, and nothing else.
+    const records = stored.entries().filter(([key]) => key.startsWith(`mail.msg.${ALICE}.`)).map(([key]) => key.slice(`mail.msg.${ALICE}.`.length));
+    assert.deepEqual([...listed].sort(), records.sort());
+  });
+
+  it('what a caller does to a list it was given does not reach the stored record', async () => {
+    const { mailbox } = makeMailbox();
+    const stored = message(1);
+    await mailbox.accept(stored);
+    await mailbox.markHandled([{ peer: ALICE, id: stored.id }]);
+    (await mailbox.receiptsOwed(ALICE)).push('f'.repeat(32));
+    assert.deepEqual(await mailbox.receiptsOwed(ALICE), [stored.id]);
+  });
+
   it('counts n per peer when sending, and gives a number back only if it was the last', async () => {
     const { mailbox } = makeMailbox();
     assert.equal(await mailbox.nextN(ALICE), 1);

@@ -34,6 +34,26 @@ describe('pinned peers', () => {
     assert.ok(deps.vault.entries().some(([, value]) => value === 'token-for-bob'));
   });
 
+  it('reads a record again whenever its stored text changed, and hands out copies', async () => {
+    const deps = makeDeps();
+    const peer = makePeer('bob', 2);
+    await pinPeer(deps, peer, 'token-for-bob');
+    const pinned = await getPeer(deps, peer.fingerprint);
+    assert.ok(pinned);
+    pinned.handle = 'mallory';
+    pinned.card.handle = 'mallory';
+    assert.deepEqual(await getPeer(deps, peer.fingerprint), { ...pinned, handle: 'bob', card: { ...pinned.card, handle: 'bob' } });
+    const stored = await deps.memory.get(peerRecordKey(peer.fingerprint));
+    assert.ok(stored !== undefined);
+    // Damaged after a good read: refused, not answered from what was read before.
+    await deps.memory.set(peerRecordKey(peer.fingerprint), stored.replaceAll('"bob"', '"eve"'));
+    await assert.rejects(getPeer(deps, peer.fingerprint), (error) => isPairError(error, 'storage_failed'));
+    await deps.memory.set(peerRecordKey(peer.fingerprint), stored);
+    assert.equal((await getPeer(deps, peer.fingerprint))?.handle, 'bob');
+    await setPeerRule(deps, peer.fingerprint, 'agent');
+    assert.equal((await listPeers(deps))[0]?.rule, 'agent');
+  });
+
   it('keeps two peers with the same handle apart by fingerprint', async () => {
     const deps = makeDeps();
     const first = makePeer('bob', 2);
