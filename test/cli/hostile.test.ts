@@ -2,6 +2,7 @@
 // this process, with the code the CLI's `host` and `join` run: pairing is not this file's subject); the peer's home then posts what no honest CLI would (test/helpers/hostile.ts),
 // and the receiving side's `inbox`, `sent`, `cancel`, `accept-move` run as the person would.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';

@@ -3,6 +3,7 @@
 // later `send` or `inbox` starts it again and finds what it held. Real processes throughout; the
 // port and the state directory are a test's own (AGENT_PAIR_LOCAL_RELAY_PORT, AGENT_PAIR_STATE_DIR).
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';

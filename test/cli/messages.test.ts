@@ -3,6 +3,7 @@
 // restart test's below), then processes of the built CLI `send` and `inbox --json` text, data,
 // replies, receipts and the error cases.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';

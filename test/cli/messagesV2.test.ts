@@ -3,6 +3,7 @@
 // processes of one home sending at once never spend one key twice; a peer that speaks only
 // section 6 and a v2 peer both converse with a v2 CLI.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';

@@ -4,6 +4,7 @@
 // two, none lost and none dropped as a "duplicate": reading, storing and acknowledging is one
 // critical section per home (the mailbox lock, src/node/mailLock.ts).
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';

@@ -5,6 +5,7 @@
 // inboxes, and inboxes that heal after a relay restart. A hostile proxy (a real HTTP server in
 // front of a real relay) replays, flips bits, reports foreign grants and swallows messages.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PairError, isPairError } from '../../src/core/errors.js';

@@ -2,6 +2,7 @@
 // MAIL_LOCK_WAIT_MS, trying every MAIL_LOCK_RETRY_MS), and the Node lock file (src/node/mailLock.ts)
 // is busy while a live process (this one included) holds it and is taken over from a dead one.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';

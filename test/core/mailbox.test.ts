@@ -1,6 +1,7 @@
 // The local mailbox over a real in-memory store and an adjustable clock: dedup remembered 8 days,
 // per-peer n with gaps reported after the grace, states, receipts owed, retention limits.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEDUP_MEMORY_MS, HANDLED_RETENTION_MS, LOSS_GRACE_MS, MAX_MESSAGES_PER_PEER, MAX_N_JUMP, MAX_OPEN_GAPS, MAX_RECEIPTS_OWED_PER_PEER, MAX_SEEN_PER_PEER, MAX_UNHANDLED_PER_PEER, Mailbox, SEEN_CHUNK_IDS } from '../../src/core/mailbox.js';

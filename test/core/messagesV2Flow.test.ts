@@ -2,6 +2,7 @@
 // stolen key can no longer do, when keys stop opening (injected clocks), and the upgrade of
 // peers that speak only section 6 or were pinned before it.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { fromBase64, toBase64 } from '../../src/core/bytes.js';

@@ -3,6 +3,7 @@
 // reaching the peer as an abort, relay trouble shown while the people are asked, and the
 // PersonQuestions port the MCP server and the VS Code panel answer through.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PairError } from '../../src/core/errors.js';

@@ -2,6 +2,7 @@
 // relay trouble ends when the signal aborts, so a stop, a settings change or a window closing
 // never waits out the backoff (up to 30 s). Real relay, stopped before the receiver runs.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';

@@ -1,5 +1,6 @@
 // The staged session and its store, end to end through a real relay on loopback (port 0).
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { isPairError } from '../../src/core/errors.js';

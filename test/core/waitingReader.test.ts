@@ -3,6 +3,7 @@
 // the same process, or another process of the identity that took the message first. Before,
 // the last two left it waiting out the whole wait. Real relay on port 0, real sides.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';

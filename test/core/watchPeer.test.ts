@@ -3,6 +3,7 @@
 // it at once; whatever this side does meanwhile wakes the watch. These tests set no timing
 // asserts: a watch that failed to wake would run into the test's own timeout.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { isPairError } from '../../src/core/errors.js';

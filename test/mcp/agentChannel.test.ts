@@ -5,6 +5,7 @@
 // person asked, the agent-send loop guard (two agents answering each other stop), and two servers
 // of one mailbox never both handing one message over.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';

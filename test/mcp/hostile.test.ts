@@ -3,6 +3,7 @@
 // chose reaches the agent quoted and labelled (text and structuredContent), a move to another
 // relay is reported but no tool accepts it, and a refused send is queued and can be cancelled.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -2,6 +2,7 @@
 // answer elicitations (sent over the SSE stream of the tool call), and the gate in front of
 // it: bearer token, Host and Origin checks, body limit, sessions.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, it } from 'node:test';

@@ -3,6 +3,7 @@
 // labelled, reading is not handling, acknowledging sends receipts, and a person who asked to
 // confirm every send is asked (and a no sends nothing).
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';

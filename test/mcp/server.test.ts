@@ -2,6 +2,7 @@
 // through a real relay. The people are elicitation handlers: each sees their own SAS in the
 // prompt and types what the other person read out.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { CallToolResult, ElicitResult } from '@modelcontextprotocol/sdk/types.js';

@@ -4,6 +4,7 @@
 // confirm processes, from the built bundle; then a client that starts a server per call, as the
 // MCP Inspector's CLI does.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';

@@ -3,6 +3,7 @@
 // record from any of them. Real relay processes (dist/relay.mjs) on free
 // ports, never 8771; every process a test started is killed in afterEach, even on failure.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';

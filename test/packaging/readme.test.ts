@@ -3,6 +3,7 @@
 // bob (the one-machine pairing's identities) says which home it runs in, since without --home it
 // would look in ~/.agent-pair, where neither is pinned.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';

@@ -3,6 +3,7 @@
 // relay relies on. Real processes on free ports, run concurrently (the idle waits add up);
 // every one is killed in `after`, even when a test failed.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';

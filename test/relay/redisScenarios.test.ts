@@ -4,6 +4,7 @@
 // a message posted through one process is read (and wakes a long poll) through the other; Redis
 // restarts and inboxes and messages survive, and while it is down the relay answers 503.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
