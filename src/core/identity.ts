@@ -196,11 +196,15 @@ function readCardFields(value: unknown): { card: Card; publicKey: Uint8Array; si
   return { card: { v: 1, handle, key: key as string, created_at: createdAt, sig: sig as string }, publicKey, signature };
 }
 
-/** Checks the card's signature by its key, unless this card (in its only spelling) passed before. */
-function checkSignature(card: Card, publicKey: Uint8Array, signature: Uint8Array, spelling: string): void {
+/** Throws unless the card's signature verifies by its key. */
+function checkSignature(card: Card, publicKey: Uint8Array, signature: Uint8Array): void {
   if (!curves().ed25519Verify(signature, unsignedCardBytes(card), publicKey)) {
     throw badCard('has a signature that does not verify');
   }
+}
+
+/** Remembers a card (in its only spelling) that passed every check of verifyCard. */
+function rememberVerified(spelling: string): void {
   if (verifiedCards.size >= MAX_REMEMBERED_CARDS) verifiedCards.clear();
   verifiedCards.add(spelling);
 }
@@ -224,7 +228,8 @@ export function verifyCard(value: unknown): Card {
   if (!constantTimeEqual(point.toBytes(), publicKey) || point.is0() || !point.isTorsionFree()) {
     throw badCard('has a key outside the Ed25519 prime-order subgroup');
   }
-  checkSignature(card, publicKey, signature, spelling);
+  checkSignature(card, publicKey, signature);
+  rememberVerified(spelling);
   return card;
 }
 
@@ -239,7 +244,32 @@ function verifyOwnCard(value: unknown, ownPublicKey: Uint8Array): Card {
   const { card, publicKey, signature } = readCardFields(value);
   if (card.key !== toBase64(ownPublicKey)) throw badCard("has a key other than this identity's private key");
   const spelling = canonicalJson(card);
-  if (!verifiedCards.has(spelling)) checkSignature(card, publicKey, signature, spelling);
+  if (!verifiedCards.has(spelling)) {
+    checkSignature(card, publicKey, signature);
+    rememberVerified(spelling);
+  }
+  return card;
+}
+
+/**
+ * A pinned peer's card, read back from this home's own store (core/trust.ts): verifyCard's
+ * checks except the point checks of its key, which ran when the card was pinned (pinPeer takes
+ * only a card verifyCard accepted). Read back, they would guard nothing:
+ * - Damage is caught without them: the signature must still verify under the stored key (a
+ *   changed key, handle or time fails it), and trust.ts also requires the key's fingerprint to be
+ *   the one the record is filed under.
+ * - A deliberate writer gains nothing from them: whoever can write this home's state can already
+ *   pin a well-formed key of their own (and replace the send token, or the identity key itself),
+ *   and node/homeCheck.ts refuses, before every command, a home anyone but its user can write.
+ * They are the one scalar multiplication in JavaScript a read would do (noble's subgroup check,
+ * several milliseconds cold per peer, the largest part of `agent-pair peers`). A card passing
+ * only this is not remembered as verified: verifyCard still checks it in full if it comes back
+ * from a peer.
+ */
+export function verifyPinnedCard(value: unknown): Card {
+  const { card, publicKey, signature } = readCardFields(value);
+  const spelling = canonicalJson(card);
+  if (!verifiedCards.has(spelling)) checkSignature(card, publicKey, signature);
   return card;
 }
 

@@ -25,7 +25,7 @@
 // interruption at any point leaves either the old state or the new one, never half a peer.
 
 import { PairError, badInput } from './errors.js';
-import { type Card, cardFingerprint, isRfc3339Utc, verifyCard } from './identity.js';
+import { type Card, cardFingerprint, isRfc3339Utc, verifyCard, verifyPinnedCard } from './identity.js';
 import { type AsyncLock, lockPerStore } from './lock.js';
 import type { Clock, Memory, Vault } from './ports.js';
 import { jsonQuote } from './untrusted.js';
@@ -163,8 +163,9 @@ function checkRecord(stored: string | undefined, fingerprint: string): PinnedPee
   if (stored === undefined) return undefined;
   try {
     const record = JSON.parse(stored) as PinnedPeer;
-    // The record is our own write, but its card is re-checked so a damaged file cannot pin a key.
-    const card = verifyCard(record.card);
+    // The record is our own write, but its card is re-checked so a damaged file cannot pin a key
+    // (its key's point checks ran at pinning: see verifyPinnedCard).
+    const card = verifyPinnedCard(record.card);
     if (record.fingerprint !== fingerprint || cardFingerprint(card) !== fingerprint) throw new Error('fingerprint mismatch');
     if (typeof record.relayUrl !== 'string' || typeof record.slotId !== 'string' || !isRfc3339Utc(record.pinnedAt)) throw new Error('bad fields');
     const grant = readGrant(record.grant);

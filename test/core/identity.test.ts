@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { fromHex, toBase64 } from '../../src/core/bytes.js';
+import { curves, useCurves } from '../../src/core/curves.js';
 import { isPairError } from '../../src/core/errors.js';
 import {
   type Card,
@@ -18,9 +19,11 @@ import {
   loadInboxOwnerToken,
   loadSigningKey,
   verifyCard,
+  verifyPinnedCard,
 } from '../../src/core/identity.js';
 import type { Clock, InboxSlot, KeyValueStore, Random, RelayPort } from '../../src/core/ports.js';
 import { MemoryKeyValueStore } from '../../src/core/routedStore.js';
+import { nativeCurves } from '../../src/node/nativeCurves.js';
 import { protocolVectors } from './vectors.js';
 import { HANDLE_PATTERN, sanitiseHandle } from '../../src/core/vocabulary.js';
 
@@ -133,6 +136,35 @@ describe('verifyCard refuses bad cards', () => {
   for (const { name, value, reason } of cases) {
     it(`refuses ${name}`, () => { assert.throws(() => verifyCard(value), (error) => isPairError(error, 'bad_card') && reason.test(error.message)); });
   }
+
+  // A pinned card read back from this home's store (trust.ts): every check but the key's point
+  // checks, which ran at pinning (see verifyPinnedCard for why they guard nothing there).
+  const pointChecks = /prime-order subgroup|not an Ed25519 public key/;
+  const forgery = cases.find((refusal) => refusal.name === 'the identity-key forgery')?.value;
+  for (const { name, value, reason } of cases.filter((refusal) => refusal.value !== forgery)) {
+    it(`refuses ${name} read back as a pinned card`, () => {
+      // A key failing the point checks is refused there by the signature instead.
+      const expected = pointChecks.test(reason.source) ? /signature that does not verify/ : reason;
+      assert.throws(() => verifyPinnedCard(value), (error) => isPairError(error, 'bad_card') && expected.test(error.message));
+    });
+  }
+
+  it('reads a pinned card back without its point checks, and never vouches for it to verifyCard', () => {
+    assert.deepEqual(verifyPinnedCard(structuredClone(good)), good);
+    // Under the CLI's curves (OpenSSL's verify, which admits small-order keys) the identity-key
+    // forgery verifies by its signature alone: read back it passes (only a writer of the home
+    // could have stored it, and pinPeer refuses it), but a peer handing the same card over is
+    // still refused, however often it was read back before.
+    const installedBefore = curves();
+    useCurves(nativeCurves);
+    try {
+      assert.equal(verifyPinnedCard(forgery).key, identityPointKey);
+      assert.equal(verifyPinnedCard(forgery).key, identityPointKey);
+      assert.throws(() => verifyCard(forgery), (error) => isPairError(error, 'bad_card') && /prime-order subgroup/.test(error.message));
+    } finally {
+      useCurves(installedBefore);
+    }
+  });
 
   it('returns a fresh object holding only the card fields', () => {
     const input: Card = structuredClone(good);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isPairError } from '../../src/core/errors.js';
+import { fromHex, toBase64 } from '../../src/core/bytes.js';
 import { type Card, cardFingerprint, createCard } from '../../src/core/identity.js';
 import type { KeyValueStore } from '../../src/core/ports.js';
 import { MemoryKeyValueStore } from '../../src/core/routedStore.js';
@@ -110,10 +111,14 @@ describe('pinned peers', () => {
     const deps = makeDeps();
     const peer = makePeer('bob', 2);
     const other = makePeer('carol', 3);
+    // The identity point as key, and a signature (R = identity, S = 0) that verifies any message by it.
+    const forgery: Card = { ...peer.card, key: toBase64(fromHex('01' + '00'.repeat(31), 'identity point')), sig: toBase64(fromHex('01' + '00'.repeat(63), 'forged sig')) };
     const cases: [string, PinnedPeer, string][] = [
       ['fingerprint of another card', { ...peer, fingerprint: other.fingerprint }, 'bad_input'],
       ['handle not on the card', { ...peer, handle: 'mallory' }, 'bad_input'],
       ['tampered card', { ...peer, card: { ...peer.card, handle: 'mallory' }, handle: 'mallory' }, 'bad_card'],
+      // Reading a record back skips the key's point checks (identity.ts verifyPinnedCard): they run here.
+      ['card with the identity-key forgery', { ...peer, card: forgery, fingerprint: cardFingerprint(forgery) }, 'bad_card'],
       ['empty relay URL', { ...peer, relayUrl: '' }, 'bad_input'],
       ['empty slot id', { ...peer, slotId: '' }, 'bad_input'],
       ['bad pinnedAt', { ...peer, pinnedAt: 'yesterday' }, 'bad_input'],
@@ -152,6 +157,13 @@ describe('pinned peers', () => {
     assert.equal(await forgetPeer(deps, peer.fingerprint), true);
     await deps.memory.set(PEERS_INDEX_KEY, '{"not":"a list"}');
     await assert.rejects(listPeers(deps), (error) => isPairError(error, 'storage_failed'));
+    // Another key under the card's signature, filed under that key's own fingerprint: only the
+    // signature, checked again on every read, catches it.
+    const swapped: Card = { ...peer.card, key: makeCard('bob', 3).key };
+    const swappedFingerprint = cardFingerprint(swapped);
+    await deps.memory.set(PEERS_INDEX_KEY, JSON.stringify([swappedFingerprint]));
+    await deps.memory.set(peerRecordKey(swappedFingerprint), JSON.stringify({ ...peer, fingerprint: swappedFingerprint, card: swapped }));
+    await assert.rejects(listPeers(deps), (error) => isPairError(error, 'storage_failed') && isPairError(error.cause, 'bad_card') && /signature/.test(error.cause.message));
   });
 
   it('finds peers by fingerprint (either case) or handle; a shared handle is ambiguous', async () => {
