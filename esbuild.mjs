@@ -106,6 +106,36 @@ const noInProcessRelay = {
   },
 };
 
+/**
+ * In the command groups: @noble/curves/ed25519.js runs at its first use, not when the group
+ * loads. Its top level builds the curves (fields, constants checked with BigInt exponentiations,
+ * several ms cold), and the CLI computes with node:crypto's curves (run.ts installs them), so a
+ * command like `peers` never uses noble's (pinned cards are read back without the point checks,
+ * core/identity.ts verifyPinnedCard). Each import of it gets a stand-in whose `ed25519` and
+ * `x25519` forward every property to the real ones, require()d at the first property read:
+ * esbuild bundles a require()d ES module behind a function that runs it once, then. The stand-in
+ * requires a module re-exporting only those two, so the rest of ed25519.js is still left out.
+ */
+const NOBLE_AT_FIRST_USE = 'noble-curves-at-first-use';
+const nobleCurvesAtFirstUse = {
+  name: NOBLE_AT_FIRST_USE,
+  setup(context) {
+    context.onResolve({ filter: /^@noble\/curves\/ed25519\.js$/ }, (args) =>
+      // The re-exporting module's own import is the real one.
+      args.namespace === NOBLE_AT_FIRST_USE ? undefined : { path: 'stand-in', namespace: NOBLE_AT_FIRST_USE },
+    );
+    context.onResolve({ filter: /^noble-curves-used$/ }, () => ({ path: 'used', namespace: NOBLE_AT_FIRST_USE }));
+    const contents = {
+      'stand-in': `let real;
+const atFirstUse = (name) => new Proxy({}, { get: (_, property) => Reflect.get((real ??= require('noble-curves-used'))[name], property) });
+export const ed25519 = atFirstUse('ed25519');
+export const x25519 = atFirstUse('x25519');`,
+      used: "export { ed25519, x25519 } from '@noble/curves/ed25519.js';",
+    };
+    context.onLoad({ filter: /.*/, namespace: NOBLE_AT_FIRST_USE }, (args) => ({ contents: contents[args.path], loader: 'js', resolveDir: resolve('.') }));
+  },
+};
+
 rmSync(outdir, { recursive: true, force: true });
 await Promise.all([
   build({ ...shared, entryPoints: ['src/vscode/extension.ts'], outfile: `${outdir}/extension.cjs`, format: 'cjs', external: ['vscode'], plugins: [windowFromBundle] }),
@@ -138,7 +168,7 @@ await Promise.all([
     outExtension: { '.js': '.mjs' },
     format: 'esm',
     banner: { js: esmRequireShim },
-    plugins: [noInProcessRelay],
+    plugins: [noInProcessRelay, nobleCurvesAtFirstUse],
   }),
   build({ ...shared, entryPoints: ['src/relay/main.ts'], outfile: `${outdir}/relay.mjs`, format: 'esm', banner: { js: `#!/usr/bin/env node\n${esmRequireShim}` } }),
 ]);
