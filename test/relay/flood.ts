@@ -12,6 +12,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { type RunningRelay, type StartRelayOptions, startRelay } from '../../src/relay/node.js';
 import { type Engine, storeFor } from '../helpers/engines.js';
@@ -67,9 +68,7 @@ export function floodSuite(engine: Engine): void {
 
   describe(`abuse resistance on the ${engine} engine`, () => {
     it("after the audit's floods (10,200 opens from 340 addresses, 50,010 inbox allocations from 1,667), an existing identity keeps its inbox and two new identities pair", { timeout: 600_000 }, async () => {
-      // The test file this process runs (the runner's compiled bundle, or the .ts under tsx): in a
-      // worker it loads this module again, which then runs floodWorker instead of tests.
-      const worker = new Worker(process.argv[1] as string, { workerData: { ...storeFor(engine, redis), port: 0 } satisfies StartRelayOptions });
+      const worker = new Worker(thisTestFile(), { workerData: { ...storeFor(engine, redis), port: 0 } satisfies StartRelayOptions });
       const exited = once(worker, 'exit');
       const failed = once(worker, 'error').then(([error]) => Promise.reject(error as Error));
       const next = async (): Promise<FromWorker> => ((await Promise.race([once(worker, 'message'), failed])) as [FromWorker])[0];
@@ -102,6 +101,19 @@ export function floodSuite(engine: Engine): void {
       }
     });
   });
+}
+
+/**
+ * The test file this process runs, for a worker: it loads this module again, which then runs
+ * floodWorker instead of tests. The runner runs a compiled bundle; under `node --import tsx
+ * --test FILE` the file is .ts, and tsx does not register itself in a worker, so the worker
+ * registers it first.
+ */
+function thisTestFile(): string | URL {
+  const file = process.argv[1] as string;
+  if (!file.endsWith('.ts')) return file;
+  const load = `const { register } = await import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}); register(); await import(${JSON.stringify(pathToFileURL(file).href)});`;
+  return new URL(`data:text/javascript,${encodeURIComponent(load)}`);
 }
 
 /** The worker: starts the relay (workerData), says its URL, floods it when told, closes it when told. */
