@@ -11,7 +11,7 @@ import type { SessionDeps } from '../core/session.js';
 import { SessionStore } from '../core/store.js';
 import { type ChannelSession, type LiveServer, askQuestion, findServers, sendDigits, toChannelSession } from '../node/confirmChannel.js';
 import { SessionWriters } from '../node/sessionWriters.js';
-import { drivePairingInTerminal } from './pair.js';
+import { drivePairingInTerminal, keyExchangeQuietMs } from './pair.js';
 import { type Terminal, formatSecondsLeft } from './terminal.js';
 import { CONFIRM_WORDS, type CliContext, PAIRING_WORDS, endedWords, stateWords } from './words.js';
 import { isTerminal } from '../core/vocabulary.js';
@@ -24,6 +24,7 @@ const QUESTION_WAIT_SECONDS = 20;
 
 /** `deps`: the home's stores, for running the pairing here when no server runs it. */
 export async function confirmFromTerminal(context: CliContext, sessionId: string, terminal: Terminal, deps: SessionDeps): Promise<ConfirmOutcome> {
+  const quietMs = keyExchangeQuietMs();
   const server = await serverRunning(context.home, sessionId);
   if (server) {
     const answered = await confirmThroughServer(server, context, sessionId, terminal);
@@ -49,7 +50,7 @@ export async function confirmFromTerminal(context: CliContext, sessionId: string
     }
     terminal.event({ event: 'running_here', session_id: sessionId });
     terminal.warn(CONFIRM_WORDS.runningHere);
-    const outcome = await drivePairingInTerminal(store, context, terminal, () => Promise.resolve(sessionId));
+    const outcome = await drivePairingInTerminal(store, context, terminal, quietMs, () => Promise.resolve(sessionId));
     return outcome === 'paired' ? 'confirmed' : outcome;
   } finally {
     writers.releaseAll();

@@ -106,6 +106,7 @@ export async function ensureIdentity(deps: SessionDeps, handle: string | undefin
 
 /** Runs one pairing to the end. */
 export async function runPairing(options: PairOptions, terminal: Terminal): Promise<PairOutcome> {
+  const quietMs = keyExchangeQuietMs();
   const deps = interactiveDeps(options.home);
   const relay = await resolveRelay(options.relayUrl);
   if (relay.startedProcess === true || relay.inProcess) {
@@ -115,7 +116,7 @@ export async function runPairing(options: PairOptions, terminal: Terminal): Prom
   const store = new SessionStore(deps);
   let unmark = (): void => undefined;
   try {
-    return await drivePairingInTerminal(store, options.context, terminal, async () => {
+    return await drivePairingInTerminal(store, options.context, terminal, quietMs, async () => {
       if (options.code !== undefined) {
         const host = hostOf(options.home, relay.url, parseCode(options.code).nameplate);
         if (host !== undefined) throw new PairError('own_key', PAIRING_WORDS.joiningOwnHost(host, options.context));
@@ -143,14 +144,30 @@ const ENDING_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
  * while it is in a call (or while its person runs `confirm`).
  */
 export const KEY_EXCHANGE_QUIET_MS = 15_000;
+/** Sets that wait in whole seconds instead, for a terminal that should say it sooner or later (and tests that need not wait 15 s). */
+export const KEY_EXCHANGE_QUIET_ENV = 'AGENT_PAIR_KEY_EXCHANGE_QUIET_SECONDS';
+/** The longest wait the variable may set: an hour, past any pairing's lifetime. */
+export const MAX_KEY_EXCHANGE_QUIET_SECONDS = 3_600;
+
+/** The quiet wait: KEY_EXCHANGE_QUIET_ENV if set (1 to MAX_KEY_EXCHANGE_QUIET_SECONDS), else KEY_EXCHANGE_QUIET_MS. */
+export function keyExchangeQuietMs(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env[KEY_EXCHANGE_QUIET_ENV];
+  if (text === undefined || text === '') return KEY_EXCHANGE_QUIET_MS;
+  const seconds = /^\d{1,4}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(seconds >= 1 && seconds <= MAX_KEY_EXCHANGE_QUIET_SECONDS)) {
+    throw new PairError('bad_input', `${KEY_EXCHANGE_QUIET_ENV} is ${JSON.stringify(text.slice(0, 20))}; expected whole seconds, 1 to ${MAX_KEY_EXCHANGE_QUIET_SECONDS}.`);
+  }
+  return seconds * 1000;
+}
 
 /**
  * Runs a pairing of `store` to its end in this terminal, through the core's runner: renders its
  * events and asks the person for the digits. `start` opens the session (host, join) or names
  * one already in the store (`confirm` running an agent's pairing); a signal before it returns
- * exits at once, after it aborts the pairing at the relay.
+ * exits at once, after it aborts the pairing at the relay. `quietMs`: keyExchangeQuietMs(), read by
+ * the command before it starts anything, so a wrong value changes nothing.
  */
-export async function drivePairingInTerminal(store: SessionStore, context: CliContext, terminal: Terminal, start: () => Promise<string>): Promise<PairOutcome> {
+export async function drivePairingInTerminal(store: SessionStore, context: CliContext, terminal: Terminal, quietMs: number, start: () => Promise<string>): Promise<PairOutcome> {
   let sessionId: string | undefined;
   let stopQuietWatch = (): void => undefined;
   const interruption = { seen: false };
@@ -187,7 +204,7 @@ export async function drivePairingInTerminal(store: SessionStore, context: CliCo
       terminal.event({ event: 'waiting_for_peer', session_id: id });
       terminal.warn(PAIRING_WORDS.keyExchangeQuiet);
       exchanging();
-    }, KEY_EXCHANGE_QUIET_MS);
+    }, quietMs);
     stopQuietWatch = () => {
       clearInterval(quietWatch);
     };

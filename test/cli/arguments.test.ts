@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { describeInvocation } from '../../src/cli/invocation.js';
+import { KEY_EXCHANGE_QUIET_ENV, KEY_EXCHANGE_QUIET_MS, MAX_KEY_EXCHANGE_QUIET_SECONDS, keyExchangeQuietMs } from '../../src/cli/pair.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
@@ -248,5 +249,27 @@ describe('the command is named as it was invoked', () => {
     assert.equal(describeInvocation({ script, env: {}, cwd: REPO, anywhere: true }), `node ${script}`);
     // Found on PATH, it is its name wherever it runs.
     assert.equal(describeInvocation({ script, env: { PATH: join(REPO, 'dist') }, cwd: '/', anywhere: true }), 'cli.mjs');
+  });
+});
+
+describe(`${KEY_EXCHANGE_QUIET_ENV}: how long a key exchange is quiet before the terminal says what it waits for`, () => {
+  it(`takes whole seconds from 1 to ${MAX_KEY_EXCHANGE_QUIET_SECONDS}; unset or empty is the default`, () => {
+    assert.equal(keyExchangeQuietMs({}), KEY_EXCHANGE_QUIET_MS);
+    assert.equal(keyExchangeQuietMs({ [KEY_EXCHANGE_QUIET_ENV]: '' }), KEY_EXCHANGE_QUIET_MS);
+    assert.equal(keyExchangeQuietMs({ [KEY_EXCHANGE_QUIET_ENV]: '1' }), 1_000);
+    assert.equal(keyExchangeQuietMs({ [KEY_EXCHANGE_QUIET_ENV]: String(MAX_KEY_EXCHANGE_QUIET_SECONDS) }), MAX_KEY_EXCHANGE_QUIET_SECONDS * 1000);
+    for (const wrong of ['0', String(MAX_KEY_EXCHANGE_QUIET_SECONDS + 1), '1.5', '-3', ' 2', 'soon', '99999']) {
+      assert.throws(() => keyExchangeQuietMs({ [KEY_EXCHANGE_QUIET_ENV]: wrong }), (error: Error) => error.message.includes(`${KEY_EXCHANGE_QUIET_ENV} is ${JSON.stringify(wrong)}; expected whole seconds, 1 to ${MAX_KEY_EXCHANGE_QUIET_SECONDS}`), wrong);
+    }
+  });
+
+  it('a wrong value stops host before it opens a pairing (exit 1, the variable named), and makes no home', async () => {
+    const home = join(scratch, 'quiet-wrong');
+    const openBefore = relay.stats().pairSlots;
+    const ended = await runToEnd(process.execPath, [CLI, 'host', '--relay', relay.url, '--home', home, '--handle', 'alice'], { env: shellEnv({ [KEY_EXCHANGE_QUIET_ENV]: '0' }) });
+    assert.equal(ended.code, 1, ended.stderr);
+    assert.ok(ended.stderr.includes(`${KEY_EXCHANGE_QUIET_ENV} is "0"; expected whole seconds`), ended.stderr);
+    assert.equal(existsSync(home), false, 'nothing was written');
+    assert.equal(relay.stats().pairSlots, openBefore, 'no pairing was opened at the relay');
   });
 });

@@ -20,9 +20,9 @@ export interface Finished {
   lines: Record<string, unknown>[];
 }
 
-/** Runs the CLI to its end; `input`, if given, is its whole standard input. */
-export async function cli(args: string[], onLine?: (line: Record<string, unknown>, stdin: NodeJS.WritableStream) => void, input?: string): Promise<Finished> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, AGENT_PAIR_HOME: '' } });
+/** Runs the CLI to its end; `input`, if given, is its whole standard input; `env` is added to this process's. */
+export async function cli(args: string[], onLine?: (line: Record<string, unknown>, stdin: NodeJS.WritableStream) => void, input?: string, env: NodeJS.ProcessEnv = {}): Promise<Finished> {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, AGENT_PAIR_HOME: '', ...env } });
   let stdout = '';
   let stderr = '';
   const lines: Record<string, unknown>[] = [];

@@ -22,6 +22,7 @@ import { Pids, freePort } from '../helpers/relayProcess.js';
 import { makeSide } from '../helpers/sides.js';
 import { errorCodeOf, errorOf, sessionOf, textOf } from './agents.js';
 import { cli, pairedPeer } from '../helpers/cli.js';
+import { KEY_EXCHANGE_QUIET_ENV } from '../../src/cli/pair.js';
 import { until } from '../helpers/until.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
@@ -216,10 +217,16 @@ describe('an MCP client that starts agent-pair mcp for each call', () => {
     // digits the agent's person sees: both people agree).
     let saidWaiting!: () => void;
     const waiting = new Promise<void>((resolveWaiting) => (saidWaiting = resolveWaiting));
-    const guest = cli(['join', String(hosted['code']), '--json', '--relay', relay.url, '--home', bobHome as string, '--handle', 'bob'], (line, stdin) => {
-      if (line['event'] === 'waiting_for_peer') saidWaiting();
-      if (line['event'] === 'sas') stdin.write(`${String(line['sas'])}\n`);
-    });
+    // It says so after KEY_EXCHANGE_QUIET_ENV's 1 s, not the default 15 s of real time.
+    const guest = cli(
+      ['join', String(hosted['code']), '--json', '--relay', relay.url, '--home', bobHome as string, '--handle', 'bob'],
+      (line, stdin) => {
+        if (line['event'] === 'waiting_for_peer') saidWaiting();
+        if (line['event'] === 'sas') stdin.write(`${String(line['sas'])}\n`);
+      },
+      undefined,
+      { [KEY_EXCHANGE_QUIET_ENV]: '1' },
+    );
     // Between the agent's calls nothing moves the host's side: the guest's terminal says what it waits for.
     await waiting;
     // The key exchange runs while the agent waits in a call; then its server is gone again.
