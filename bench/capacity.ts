@@ -40,6 +40,7 @@ import { spake2Start } from '../src/core/spake2.js';
 import { routePath } from '../src/relay/contract.js';
 import { startServerProcess } from './processes.js';
 import { RawConnection, type RawResponse, requestText } from './rawHttp.js';
+import type { ServerKind } from './serverProcess.js';
 import { yieldToEventLoop } from './stats.js';
 
 export interface CapacityBench {
@@ -308,35 +309,52 @@ function firstPairings(lanes: readonly Lane[], count: number): Lane[] {
   return lanes.map((lane) => ({ ...lane, kinds: pairingsOf(lane.kinds).slice(0, count).flat() }));
 }
 
-/** Replays a relay run's requests against a fresh bare server after a warm-up; its time and CPU. */
-async function measureBare(lanes: readonly Lane[], writes: Record<Role, WriteBodies>, order: ReplayOrder): Promise<{ ms: number; cpuMs: number; userCpuMs: number }> {
-  const bare = await startServerProcess('bare');
+/** CPU a server process spent across a measured run, in ms: all of it, and the user part. */
+interface ServerCpu {
+  cpuMs: number;
+  userCpuMs: number;
+}
+
+/**
+ * Starts a server process, warms it up (JIT, connection setup), then runs `measured` against it:
+ * what that returned and the CPU the process spent across it alone. The process is closed after.
+ */
+async function measuredServer<T>(kind: ServerKind, store: string | undefined, warmUp: (port: number) => Promise<unknown>, measured: (port: number) => Promise<T>): Promise<{ result: T } & ServerCpu> {
+  const server = await startServerProcess(kind, store);
   try {
-    await replay(bare.port, firstPairings(lanes, WARM_UP_PAIRINGS), writes, order);
-    const before = await bare.usage();
-    const ms = await replay(bare.port, lanes, writes, order);
-    const after = await bare.usage();
-    return { ms, cpuMs: after.cpuMs - before.cpuMs, userCpuMs: after.userCpuMs - before.userCpuMs };
+    await warmUp(server.port);
+    await yieldToEventLoop();
+    const before = await server.usage();
+    const result = await measured(server.port);
+    const after = await server.usage();
+    return { result, cpuMs: after.cpuMs - before.cpuMs, userCpuMs: after.userCpuMs - before.userCpuMs };
   } finally {
-    await bare.close();
+    await server.close();
   }
+}
+
+/** Replays a relay run's requests against a fresh bare server after a warm-up; its time and CPU. */
+async function measureBare(lanes: readonly Lane[], writes: Record<Role, WriteBodies>, order: ReplayOrder): Promise<{ ms: number } & ServerCpu> {
+  const { result: ms, ...cpu } = await measuredServer(
+    'bare',
+    undefined,
+    (port) => replay(port, firstPairings(lanes, WARM_UP_PAIRINGS), writes, order),
+    (port) => replay(port, lanes, writes, order),
+  );
+  return { ms, ...cpu };
 }
 /** Pairings per lane pair replayed before the bare server is measured (JIT, connection setup). */
 const WARM_UP_PAIRINGS = 10;
 
 /** Drives a relay process for `seconds` after a 1 s warm-up; the run and the relay's CPU time. */
 async function measureRelay(store: string | undefined, concurrent: number, seconds: number, writes: Record<Role, WriteBodies>): Promise<{ run: Awaited<ReturnType<typeof drive>>; relayCpuMs: number; relayUserCpuMs: number }> {
-  const relay = await startServerProcess('relay', store);
-  try {
-    await drive(relay.port, concurrent, 1, writes); // warm-up: JIT, connection setup
-    await yieldToEventLoop();
-    const before = await relay.usage();
-    const run = await drive(relay.port, concurrent, seconds, writes);
-    const after = await relay.usage();
-    return { run, relayCpuMs: after.cpuMs - before.cpuMs, relayUserCpuMs: after.userCpuMs - before.userCpuMs };
-  } finally {
-    await relay.close();
-  }
+  const { result: run, cpuMs, userCpuMs } = await measuredServer(
+    'relay',
+    store,
+    (port) => drive(port, concurrent, 1, writes),
+    (port) => drive(port, concurrent, seconds, writes),
+  );
+  return { run, relayCpuMs: cpuMs, relayUserCpuMs: userCpuMs };
 }
 
 export async function benchCapacity(concurrent = 100, seconds = 8, stores: readonly string[] = []): Promise<CapacityBench> {
