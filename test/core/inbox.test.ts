@@ -20,7 +20,7 @@ import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { type TestRelay, startTestRelay } from '../helpers/relays.js';
 import { HostileProxy, pairSides, pairedSides } from '../helpers/pairing.js';
 import { type Side, makeSide } from '../helpers/sides.js';
-import { until } from '../helpers/until.js';
+import { gate, until } from '../helpers/until.js';
 
 const quiet = { log: () => undefined, limits: { opensPerIpPerMinute: 10_000 } };
 
@@ -116,14 +116,8 @@ describe('messages between two paired sides', () => {
     const { alice, bob } = await pairedSides(relay.url);
     const a = runners(alice);
     // The late runner's long poll returns the message, then waits (gate) while the first runner stores and acknowledges it.
-    let pollReturned!: () => void;
-    const polled = new Promise<void>((resolve) => {
-      pollReturned = resolve;
-    });
-    let openGate!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      openGate = resolve;
-    });
+    const pollReturned = gate();
+    const firstStored = gate();
     const gated: RelayConnector = (url) => {
       const port = bob.deps.relays(url);
       return {
@@ -131,8 +125,8 @@ describe('messages between two paired sides', () => {
         readMessages: async (slotId, ownerToken, poll) => {
           const page = await port.readMessages(slotId, ownerToken, poll);
           if (poll.waitSeconds !== undefined && page.messages.length > 0) {
-            pollReturned();
-            await gate;
+            pollReturned.open();
+            await firstStored.passed;
           }
           return page;
         },
@@ -143,9 +137,9 @@ describe('messages between two paired sides', () => {
     await late.pull();
     const waiting = late.pull({ waitSeconds: 20 });
     await a.sender.send('bob', { type: 'text', text: 'stored once' });
-    await polled;
+    await pollReturned.passed;
     assert.equal(ofType(await first.pull(), 'message').length, 1);
-    openGate();
+    firstStored.open();
     const events = await waiting;
     assert.deepEqual(events.filter((event) => event.type === 'message' || event.type === 'dropped'), []);
     assert.deepEqual(await droppedCounts(bob), {});
@@ -155,10 +149,7 @@ describe('messages between two paired sides', () => {
   it('a receipt for a message just stored goes out while the pull\'s acknowledgement is still on its way to the relay', async () => {
     const { alice, bob } = await pairedSides(relay.url);
     const a = runners(alice);
-    let openGate!: () => void;
-    const gate = new Promise<void>((resolve) => {
-      openGate = resolve;
-    });
+    const ackHeld = gate();
     let acknowledging = false;
     const gated: RelayConnector = (url) => {
       const port = bob.deps.relays(url);
@@ -166,7 +157,7 @@ describe('messages between two paired sides', () => {
         ...port,
         ackMessages: async (slotId, ownerToken, through) => {
           acknowledging = true;
-          await gate;
+          await ackHeld.passed;
           return port.ackMessages(slotId, ownerToken, through);
         },
       };
@@ -187,7 +178,7 @@ describe('messages between two paired sides', () => {
     });
     assert.deepEqual(receipts, [[sent.id]]);
     assert.equal(acknowledging, true);
-    openGate();
+    ackHeld.open();
     await pulling;
     await Promise.all(handed);
     assert.deepEqual(await b.pull(), [], 'acknowledged: nothing is read twice');

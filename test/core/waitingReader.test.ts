@@ -11,7 +11,7 @@ import { type MessagingEvent, ReceiveRunner } from '../../src/core/inbox.js';
 import type { RelayConnector } from '../../src/core/ports.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { pairedSides } from '../helpers/pairing.js';
-import { until } from '../helpers/until.js';
+import { gate, until } from '../helpers/until.js';
 
 const quiet = { log: () => undefined, limits: { opensPerIpPerMinute: 10_000 } };
 /** Far longer than a message takes: a reader still waiting when the test looks would have waited it out. */
@@ -58,12 +58,9 @@ describe('a waiting reader', () => {
     const { alice, bob } = await pairedSides(relay.url);
     // The other process: its own runner over the same stores, pulling in a loop.
     const other = new ReceiveRunner(bob.deps);
-    let otherStored!: () => void;
-    const storedElsewhere = new Promise<void>((resolve) => {
-      otherStored = resolve;
-    });
+    const storedElsewhere = gate();
     other.on((event) => {
-      if (event.type === 'message') otherStored();
+      if (event.type === 'message') storedElsewhere.open();
     });
     // The reader hears the relay's news only once the other one stored it: it comes second.
     const late: RelayConnector = (url) => {
@@ -73,7 +70,7 @@ describe('a waiting reader', () => {
         url: port.url,
         readMessages: async (slotId, ownerToken, poll) => {
           const page = await port.readMessages(slotId, ownerToken, poll);
-          if (poll.waitSeconds && page.messages.length > 0) await storedElsewhere;
+          if (poll.waitSeconds && page.messages.length > 0) await storedElsewhere.passed;
           return page;
         },
       };

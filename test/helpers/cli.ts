@@ -10,6 +10,7 @@ import { initSelfIdempotent } from '../../src/core/identity.js';
 import { runPairing } from '../../src/core/pairing.js';
 import { SessionStore } from '../../src/core/store.js';
 import { systemClock } from '../../src/node/system.js';
+import { gate } from './until.js';
 
 export const CLI = resolve(import.meta.dirname, '../../dist/cli.mjs');
 
@@ -46,16 +47,15 @@ export async function cli(args: string[], onLine?: (line: Record<string, unknown
 /** Pairs two homes with `host` and `join --json`; resolves each side's view of the other's fingerprint. */
 export async function pairCliHomes(relayUrl: string, aliceHome: string, bobHome: string): Promise<{ aliceFingerprint: string; bobFingerprint: string }> {
   let code = '';
-  let codeSeen!: () => void;
-  const codeReady = new Promise<void>((done) => (codeSeen = done));
+  const codeSeen = gate();
   const host = cli(['host', '--json', '--relay', relayUrl, '--home', aliceHome, '--handle', 'alice'], (line, stdin) => {
     if (line['event'] === 'code') {
       code = String(line['code']);
-      codeSeen();
+      codeSeen.open();
     }
     if (line['event'] === 'sas') stdin.write(`${String(line['sas'])}\n`);
   });
-  await codeReady;
+  await codeSeen.passed;
   const guest = cli(['join', code, '--json', '--relay', relayUrl, '--home', bobHome, '--handle', 'bob'], (line, stdin) => {
     if (line['event'] === 'sas') stdin.write(`${String(line['sas'])}\n`);
   });

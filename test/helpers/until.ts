@@ -14,3 +14,17 @@ export async function until<T>(what: string, probe: () => T | undefined | false 
     await sleep(POLL_MS);
   }
 }
+
+/** A point a test holds the code under it at: `passed` resolves once the test calls `open`. */
+export interface Gate {
+  passed: Promise<void>;
+  open: () => void;
+}
+
+export function gate(): Gate {
+  let open!: () => void;
+  const passed = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { passed, open };
+}

@@ -23,7 +23,7 @@ import { makeSide } from '../helpers/sides.js';
 import { errorCodeOf, errorOf, sessionOf, textOf } from './agents.js';
 import { cli, pairedPeer } from '../helpers/cli.js';
 import { KEY_EXCHANGE_QUIET_ENV } from '../../src/cli/pair.js';
-import { until } from '../helpers/until.js';
+import { gate, until } from '../helpers/until.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const CLI_BUNDLE = join(REPO, 'dist/cli.mjs');
@@ -215,20 +215,19 @@ describe('an MCP client that starts agent-pair mcp for each call', () => {
 
     // The other person joins with the real CLI and types the SAS their terminal shows (the same
     // digits the agent's person sees: both people agree).
-    let saidWaiting!: () => void;
-    const waiting = new Promise<void>((resolveWaiting) => (saidWaiting = resolveWaiting));
+    const saidWaiting = gate();
     // It says so after KEY_EXCHANGE_QUIET_ENV's 1 s, not the default 15 s of real time.
     const guest = cli(
       ['join', String(hosted['code']), '--json', '--relay', relay.url, '--home', bobHome as string, '--handle', 'bob'],
       (line, stdin) => {
-        if (line['event'] === 'waiting_for_peer') saidWaiting();
+        if (line['event'] === 'waiting_for_peer') saidWaiting.open();
         if (line['event'] === 'sas') stdin.write(`${String(line['sas'])}\n`);
       },
       undefined,
       { [KEY_EXCHANGE_QUIET_ENV]: '1' },
     );
     // Between the agent's calls nothing moves the host's side: the guest's terminal says what it waits for.
-    await waiting;
+    await saidWaiting.passed;
     // The key exchange runs while the agent waits in a call; then its server is gone again.
     assert.equal(sessionOf(await call('pair_status', { session_id: id, wait_seconds: 20 })).state, 'sas_ready');
     const unavailable = await call('pair_confirm', { session_id: id });
