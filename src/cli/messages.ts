@@ -33,6 +33,7 @@ import { listPeers } from '../core/trust.js';
 import { jsonQuote, showControls } from '../core/untrusted.js';
 import { runHandler } from './exec.js';
 import type { Terminal } from './terminal.js';
+import { EXIT_OUTPUT_CLOSED } from './usage.js';
 import { type CliContext, homeOption } from './words.js';
 import { MAX_TEXT_BYTES } from '../core/vocabulary.js';
 
@@ -170,12 +171,13 @@ export async function inboxCommand(deps: MessagingDeps, context: CliContext, inp
   const handles = new Map(peers.map((peer) => [peer.fingerprint, peer.handle]));
   const earlier = waiting.filter((record) => record.state !== 'handled');
   for (const record of earlier) render.message(record, handles.get(record.peer) ?? record.peer);
-  await receiver.markHandled(earlier);
+  if (!(await markShown(receiver, terminal, earlier))) return EXIT_OUTPUT_CLOSED;
   await receiver.sendReceipts();
 
   if (input.follow) {
     // Messages are handed over one at a time, in the order they came; the receipts go out at once.
     let handing: Promise<unknown> = Promise.resolve();
+    const controller = new AbortController();
     const handOver = input.exec ? execHandOver(receiver, input.exec, terminal) : undefined;
     // The runner reads each message's rule (and, with --exec, spends the hand-over) as it stores it.
     receiver.setHandover({ budgets: new PeerBudgets(deps, receiver.mailbox, input.exec ? { autoHandovers: input.exec.autoHandoversPerHour } : {}), wantsHandover: () => handOver !== undefined });
@@ -188,13 +190,18 @@ export async function inboxCommand(deps: MessagingDeps, context: CliContext, inp
       handing = handing.then(async () => {
         // A muted peer's messages are kept and counted, never shown here: `inbox` lists them.
         if (handover?.kind === 'mute') return;
+        // Once the output was closed (`| head`), following ends and the rest wait unread for the next inbox.
+        if (terminal.stdoutFailure !== undefined) {
+          controller.abort();
+          return;
+        }
         render.event(event);
-        if (!handOver || handover?.kind === 'notify') await receiver.markHandled([event.record]);
-        else if (handover?.kind === 'agent' || handover?.kind === 'overBudget') await handOver(event.record, event.peer, handover);
+        if (!handOver || handover?.kind === 'notify') {
+          if (!(await markShown(receiver, terminal, [event.record]))) controller.abort();
+        } else if (handover?.kind === 'agent' || handover?.kind === 'overBudget') await handOver(event.record, event.peer, handover);
         // Else its hand-over could not be decided (logged): it waits unread for `agent-pair inbox`.
       });
     });
-    const controller = new AbortController();
     const stop = (): void => {
       controller.abort();
     };
@@ -218,7 +225,7 @@ export async function inboxCommand(deps: MessagingDeps, context: CliContext, inp
   const shown = new Set([...earlier, ...pulledHere].map((record) => record.id));
   const storedElsewhere = (await receiver.mailbox.list(peers.map((peer) => peer.fingerprint), { direction: 'in' })).filter((record) => record.state !== 'handled' && !shown.has(record.id));
   for (const record of storedElsewhere) render.message(record, handles.get(record.peer) ?? record.peer);
-  await receiver.markHandled([...pulledHere, ...storedElsewhere]);
+  if (!(await markShown(receiver, terminal, [...pulledHere, ...storedElsewhere]))) return EXIT_OUTPUT_CLOSED;
   // Only a read that failed fails the command; a peer not told of a new inbox yet is retried later.
   const trouble = events.find((event): event is Extract<MessagingEvent, { type: 'relayTrouble' }> => event.type === 'relayTrouble' && event.peer === undefined);
   if (render.count === 0 && earlier.length === 0 && !trouble) terminal.say(waitSeconds > 0 ? `No new messages in ${waitSeconds} s.` : 'No new messages.');
@@ -226,6 +233,17 @@ export async function inboxCommand(deps: MessagingDeps, context: CliContext, inp
     throw new PairError(trouble.code, `Could not read your inbox at ${trouble.relayUrl}: ${trouble.message}`);
   }
   return 0;
+}
+
+/**
+ * Marks messages read once the output accepted their text; false, marking none, if it failed
+ * (`inbox | head -1` ended): its reader may have dropped any of them unread, so they wait for
+ * the next inbox.
+ */
+async function markShown(receiver: ReceiveRunner, terminal: Terminal, records: MailRecord[]): Promise<boolean> {
+  if (!(await terminal.written())) return false;
+  await receiver.markHandled(records);
+  return true;
 }
 
 /**

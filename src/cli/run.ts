@@ -9,7 +9,7 @@ import { isPairError, errorMessage } from '../core/errors.js';
 import { showControls } from '../core/untrusted.js';
 import { parseBudgetPerHour } from '../core/vocabulary.js';
 import type { CommandSpec, OptionValues } from './commandLine.js';
-import { EXIT_FAILED, EXIT_USAGE, UsageError } from './usage.js';
+import { EXIT_FAILED, EXIT_OUTPUT_CLOSED, EXIT_USAGE, UsageError } from './usage.js';
 import { invokedAs } from './invocation.js';
 import type { CommandName } from './main.js';
 import { Terminal } from './terminal.js';
@@ -49,7 +49,8 @@ async function runCommand<Name extends CommandName>(runs: CommandRuns<Name>, com
     const run = Object.hasOwn(runs, command.name) ? runs[command.name as Name] : undefined;
     if (run === undefined) throw new Error(`the command ${command.name} is not in the group main.ts loaded for it`);
     if (command.options.includes('home')) checkHomeIsPrivate(home);
-    return await run({ args, options, context, home, terminal });
+    const status = await run({ args, options, context, home, terminal });
+    return (await outputStatus(terminal)) ?? status;
   } catch (error) {
     if (error instanceof UsageError) {
       // A combination of options the table cannot express (send: TEXT or --data), caught by the command before any effect.
@@ -67,6 +68,19 @@ async function runCommand<Name extends CommandName>(runs: CommandRuns<Name>, com
   } finally {
     terminal.close();
   }
+}
+
+/**
+ * The status of a command whose stdout failed, said in a line if the failure was not its
+ * reader leaving: `agent-pair peers | head -1` ends quietly, as a Unix tool does when its output
+ * is closed early; undefined while stdout is fine.
+ */
+async function outputStatus(terminal: Terminal): Promise<number | undefined> {
+  if (await terminal.written()) return undefined;
+  const failure = terminal.stdoutFailure;
+  if (failure?.code === 'EPIPE') return EXIT_OUTPUT_CLOSED;
+  terminal.warn(`agent-pair: could not write to standard output (${failure?.code ?? failure?.message ?? 'unknown error'}).`);
+  return EXIT_FAILED;
 }
 
 /** A budget from its flag, else its environment variable, else the default (undefined). */

@@ -22,6 +22,8 @@ export type CliEvent =
   | { event: 'aborted'; reason: string; code: string }
   | { event: 'error'; code: string; message: string };
 
+type Output = 'stdout' | 'stderr';
+
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const SPINNER_INTERVAL_MS = 120;
 
@@ -31,6 +33,11 @@ export class Terminal {
   private lines: AsyncIterator<string> | undefined;
   /** The next line, asked for by a question that was withdrawn before it came: the next question gets it. */
   private nextLine: Promise<IteratorResult<string>> | undefined;
+  /** The outputs a write failed on (stdout read by `head -1`, which has exited: EPIPE); nothing more is written to them. */
+  private readonly failed = new Map<Output, NodeJS.ErrnoException>();
+  private readonly watched = new Set<Output>();
+  /** Settles once the last write to stdout was accepted by it, or failed. */
+  private lastStdoutWrite: Promise<void> = Promise.resolve();
 
   /**
    * The process's own streams unless others are given, each read at its first use: making
@@ -59,25 +66,25 @@ export class Terminal {
 
   /** A machine-readable event (JSON mode only; human mode says it in prose instead). */
   event(event: CliEvent): void {
-    if (this.json) this.stdout.write(`${jsonQuote(event)}\n`);
+    if (this.json) this.write('stdout', `${jsonQuote(event)}\n`);
   }
 
   /** A command's result: one JSON line on stdout in JSON mode, else the prose on stdout. */
   result(value: object, prose: string): void {
     this.stopSpinner();
     // U+2028/U+2029/U+0085 escaped: one event per line for any line splitter.
-    this.stdout.write(`${this.json ? jsonQuote(value) : prose}\n`);
+    this.write('stdout', `${this.json ? jsonQuote(value) : prose}\n`);
   }
 
   /** Prose for the person: stdout in human mode, stderr in JSON mode. */
   say(text: string): void {
     this.stopSpinner();
-    (this.json ? this.stderr : this.stdout).write(`${text}\n`);
+    this.write(this.json ? 'stderr' : 'stdout', `${text}\n`);
   }
 
   warn(text: string): void {
     this.stopSpinner();
-    this.stderr.write(`${text}\n`);
+    this.write('stderr', `${text}\n`);
   }
 
   /** A visible "still working" line on stderr; redrawn in place on a terminal, printed once otherwise. */
@@ -85,12 +92,12 @@ export class Terminal {
     this.stopSpinner();
     const tty = 'isTTY' in this.stderr && this.stderr.isTTY;
     if (!tty) {
-      this.stderr.write(`${label()}\n`);
+      this.write('stderr', `${label()}\n`);
       return;
     }
     let frame = 0;
     const draw = (): void => {
-      this.stderr.write(`\r\x1b[2K${SPINNER[frame++ % SPINNER.length] ?? ''} ${label()}`);
+      this.write('stderr', `\r\x1b[2K${SPINNER[frame++ % SPINNER.length] ?? ''} ${label()}`);
     };
     draw();
     this.spinnerTimer = setInterval(draw, SPINNER_INTERVAL_MS);
@@ -100,7 +107,7 @@ export class Terminal {
     if (!this.spinnerTimer) return;
     clearInterval(this.spinnerTimer);
     this.spinnerTimer = undefined;
-    this.stderr.write('\r\x1b[2K');
+    this.write('stderr', '\r\x1b[2K');
   }
 
   /**
@@ -110,7 +117,7 @@ export class Terminal {
    */
   async ask(prompt: string, signal?: AbortSignal): Promise<string | undefined> {
     this.stopSpinner();
-    this.stderr.write(prompt);
+    this.write('stderr', prompt);
     if (!this.lines) {
       // node:readline is loaded here, when a command first reads a line, not at every start.
       this.reader = process.getBuiltinModule('node:readline').createInterface({ input: this.stdin, terminal: false });
@@ -138,14 +145,56 @@ export class Terminal {
       );
     });
     if (next === undefined) {
-      this.stderr.write('\n');
+      this.write('stderr', '\n');
       return undefined;
     }
     if (this.nextLine === line) this.nextLine = undefined;
     return next.done === true ? undefined : next.value;
   }
 
+  /**
+   * Whether all written so far to stdout was accepted by it (into a pipe's buffer, a file, a
+   * terminal): false once a write failed, its reader gone (`| head -1` ended: EPIPE) or another
+   * error. Something that changes state because the person was shown a text (a message marked
+   * read) waits for this first. A pipe's reader may still drop what it had not read when it
+   * closed; no writer can know that, so what was written just before a failure counts as unshown.
+   */
+  async written(): Promise<boolean> {
+    await this.lastStdoutWrite;
+    return this.stdoutFailure === undefined;
+  }
+
+  /** Why a write to stdout failed, if one did: EPIPE when its reader closed early. */
+  get stdoutFailure(): NodeJS.ErrnoException | undefined {
+    return this.failed.get('stdout');
+  }
+
+  /**
+   * Every write goes through here: a stream a write failed on is written to no more, and its
+   * error (EPIPE, emitted as an 'error' event) is kept instead of ending the process with a
+   * stack trace.
+   */
+  private write(output: Output, text: string): void {
+    if (this.failed.has(output)) return;
+    const stream = output === 'stdout' ? this.stdout : this.stderr;
+    const fail = (error: NodeJS.ErrnoException): void => {
+      if (!this.failed.has(output)) this.failed.set(output, error);
+    };
+    if (!this.watched.has(output)) {
+      this.watched.add(output);
+      stream.on('error', fail);
+    }
+    const accepted = new Promise<void>((resolve) => {
+      stream.write(text, (error) => {
+        if (error) fail(error);
+        resolve();
+      });
+    });
+    if (output === 'stdout') this.lastStdoutWrite = accepted;
+  }
+
   /** Stops the spinner and lets go of stdin, so a finished command exits even if stdin stays open. */
+
   close(): void {
     this.stopSpinner();
     if (!this.reader) return;
