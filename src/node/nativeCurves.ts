@@ -46,9 +46,26 @@ function cachedKey(cacheKey: string, build: () => KeyObject): KeyObject {
 
 function privateKeyOf(seed: Uint8Array): KeyObject {
   if (seed.length !== ED25519_KEY_BYTES) throw new Error(`an Ed25519 seed is ${ED25519_KEY_BYTES} bytes, not ${seed.length}`);
-  return cachedKey(`ed25519 private ${nodeCrypto().createHash('sha256').update(seed).digest('base64')}`, () =>
-    nodeCrypto().createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: Buffer.from(seed).toString('base64url'), x: PLACEHOLDER_X }, format: 'jwk' }),
-  );
+  return cachedKey(`ed25519 private ${nodeCrypto().createHash('sha256').update(seed).digest('base64')}`, () => privateKeyFromJwk('Ed25519', seed));
+}
+
+/**
+ * A private key object built from its secret bytes, with no copy of them left in Buffer's shared
+ * pool. A copy there outlives the caller's wipe, and GC too while any long-lived buffer shares
+ * the pool's 8 KiB (module constants do). The bytes are read in place, and Node's own decoding of
+ * the JWK's `d` (Buffer.from, pooled for so short a text) gets an array of its own while the
+ * pool size is 0: that copy and the text go at the next GC.
+ */
+function privateKeyFromJwk(crv: 'Ed25519' | 'X25519', secret: Uint8Array): KeyObject {
+  const d = Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength).toString('base64url');
+  const poolSize = Buffer.poolSize;
+  Buffer.poolSize = 0;
+  try {
+    // The placeholder x: see PLACEHOLDER_X.
+    return nodeCrypto().createPrivateKey({ key: { kty: 'OKP', crv, d, x: PLACEHOLDER_X }, format: 'jwk' });
+  } finally {
+    Buffer.poolSize = poolSize;
+  }
 }
 
 function publicKeyOf(publicKey: Uint8Array): KeyObject {
@@ -98,18 +115,20 @@ export const nativeCurves: CurveCrypto = {
  * twice in one seal or open (its public key, then the Diffie-Hellman), and building the object
  * from a JWK costs as much as the Diffie-Hellman itself. Keyed by the array, not its bytes, so
  * nothing outlives the secret the caller holds (an ephemeral or one-time key goes with its
- * array); the entry keeps a copy of the bytes it was built from and is used only while the array
- * still holds them (a caller that wipes or reuses its array gets a new object).
+ * array); the entry is used only while the array still holds the bytes it was built from (a
+ * caller that wipes or reuses its array gets a new object). It keeps their SHA-256, not a copy,
+ * so the cache does not undo a caller's wipe: what is left is the key object, which holds the
+ * secret natively and goes with the array (and the JWK text that built it, until GC).
  */
-const x25519Keys = new WeakMap<Uint8Array, { bytes: Uint8Array; key: KeyObject }>();
+const x25519Keys = new WeakMap<Uint8Array, { digest: Buffer; key: KeyObject }>();
 
 function x25519PrivateKeyOf(secret: Uint8Array): KeyObject {
   if (secret.length !== X25519_KEY_BYTES) throw new Error(`an X25519 secret is ${X25519_KEY_BYTES} bytes, not ${secret.length}`);
+  const digest = nodeCrypto().createHash('sha256').update(secret).digest();
   const known = x25519Keys.get(secret);
-  if (known && nodeCrypto().timingSafeEqual(known.bytes, secret)) return known.key;
-  // The placeholder x stands in as for Ed25519.
-  const key = nodeCrypto().createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: Buffer.from(secret).toString('base64url'), x: PLACEHOLDER_X }, format: 'jwk' });
-  x25519Keys.set(secret, { bytes: secret.slice(), key });
+  if (known && nodeCrypto().timingSafeEqual(known.digest, digest)) return known.key;
+  const key = privateKeyFromJwk('X25519', secret);
+  x25519Keys.set(secret, { digest, key });
   return key;
 }
 

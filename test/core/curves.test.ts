@@ -4,6 +4,7 @@
 // bad signatures and low-order X25519 keys, and each opens what the other sealed.
 
 import assert from 'node:assert/strict';
+import { Session } from 'node:inspector/promises';
 import { after, describe, it } from 'node:test';
 import { fromBase64, fromHex, fromUtf8, toBase64, toHex, utf8 } from '../../src/core/bytes.js';
 import { type CurveCrypto, curves, nobleCurves, useCurves } from '../../src/core/curves.js';
@@ -189,6 +190,21 @@ describe('curves: noble and native together', () => {
     assert.deepEqual(nativeCurves.x25519PublicKey(secret), nobleCurves.x25519PublicKey(new Uint8Array(32)));
   });
 
+  it('native X25519 and Ed25519 keep no copy of a secret: once the caller wipes its array, no byte array in this process holds it', async () => {
+    const secret = crypto.getRandomValues(new Uint8Array(32));
+    const seed = crypto.getRandomValues(new Uint8Array(32));
+    const hexes = [toHex(secret), toHex(seed)];
+    const peer = nobleCurves.x25519PublicKey(fromHex('77'.repeat(32), 'peer secret'));
+    nativeCurves.x25519SharedSecret(secret, nativeCurves.x25519PublicKey(secret));
+    nativeCurves.x25519SharedSecret(secret, peer);
+    nativeCurves.ed25519Sign(utf8('signed'), seed);
+    for (const hex of hexes) assert.equal(await byteArraysHolding(hex), 1, 'the caller\'s own array, found by the scan');
+    secret.fill(0);
+    seed.fill(0);
+    for (const hex of hexes) assert.equal(await byteArraysHolding(hex), 0, 'after the wipe, the key objects hold the secrets natively and nothing else does');
+    assert.equal(Buffer.poolSize, 8 * 1024, 'Buffer\'s pool size is back');
+  });
+
   it('each opens what the other sealed with a fresh ephemeral key', async () => {
     for (const [sealer, opener] of [
       [nobleCurves, nativeCurves],
@@ -206,3 +222,49 @@ describe('curves: noble and native together', () => {
     }
   });
 });
+
+/**
+ * How many array buffers alive in this process (those of typed arrays, and others such as
+ * Buffer's shared pool) hold `hex`'s bytes, after a full garbage collection: what a heap dump of
+ * the process would show. Each query's found objects are let go of before the next collection.
+ */
+async function byteArraysHolding(hex: string): Promise<number> {
+  const session = new Session();
+  session.connect();
+  const query = async (prototype: string, functionDeclaration: string): Promise<unknown> => {
+    await session.post('HeapProfiler.collectGarbage');
+    const { result } = await session.post('Runtime.evaluate', { expression: prototype });
+    const { objects } = await session.post('Runtime.queryObjects', { prototypeObjectId: result.objectId ?? '' });
+    const called = await session.post('Runtime.callFunctionOn', { objectId: objects.objectId ?? '', functionDeclaration, arguments: [{ value: hex }], returnByValue: true });
+    await session.post('Runtime.releaseObject', { objectId: objects.objectId ?? '' });
+    if (called.exceptionDetails) throw new Error(called.exceptionDetails.exception?.description ?? called.exceptionDetails.text);
+    return called.result.value;
+  };
+  try {
+    // A small typed array keeps its bytes in the V8 heap until its buffer is asked for: asking
+    // moves them into an array buffer of its own, which the second query then finds.
+    await query('Object.getPrototypeOf(Uint8Array.prototype)', 'function () { for (const view of this) if (ArrayBuffer.isView(view)) void view.buffer; }');
+    // Views only: the scan itself copies nothing.
+    return Number(
+      await query(
+        'ArrayBuffer.prototype',
+        `function (hex) {
+          const needle = hex.match(/../g).map((pair) => parseInt(pair, 16));
+          let count = 0;
+          for (const buffer of this) {
+            if (!(buffer instanceof ArrayBuffer) || buffer === ArrayBuffer.prototype) continue;
+            const bytes = new Uint8Array(buffer);
+            search: for (let start = 0; start + needle.length <= bytes.length; start++) {
+              for (let index = 0; index < needle.length; index++) if (bytes[start + index] !== needle[index]) continue search;
+              count++;
+              break;
+            }
+          }
+          return count;
+        }`,
+      ),
+    );
+  } finally {
+    session.disconnect();
+  }
+}
