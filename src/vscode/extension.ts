@@ -28,38 +28,78 @@ export function activate(context: vscode.ExtensionContext): void {
 
   let closed = false;
   let opening: Promise<AgentPairWindow> | undefined;
-  /** The window's Agent Pair, opened on the first call. */
+  /**
+   * The window's Agent Pair, opened on the first call. If its bundle cannot be loaded, nothing of
+   * it ran, and the next call loads it again (a file being replaced by an update, a full disk
+   * while writing the code cache). If it loaded but opening the window threw, that failure stays
+   * until a reload: a half-opened window (views, status bar, pull) is not opened twice.
+   */
   const agentPair = (): Promise<AgentPairWindow> => {
     if (closed) return Promise.reject(new Error('Agent Pair is shutting down in this window.'));
-    opening ??= loadWindowModule(vscode.Uri.joinPath(context.globalStorageUri, CODE_CACHE_DIR).fsPath)
-      .then(({ module, saveCodeCache }) => {
-        const window = module.openWindow(context, { log, version });
-        saveCodeCache();
-        return window;
-      })
-      .catch((error: unknown) => {
-        log.error('Agent Pair could not start in this window:', error);
-        throw error;
-      });
+    opening ??= loadWindowModule(vscode.Uri.joinPath(context.globalStorageUri, CODE_CACHE_DIR).fsPath).then(
+      ({ module, saveCodeCache }) => {
+        try {
+          const window = module.openWindow(context, { log, version });
+          saveCodeCache();
+          return window;
+        } catch (error) {
+          throw startFailed(error, 'Reload the window to try again.');
+        }
+      },
+      (error: unknown) => {
+        opening = undefined;
+        throw startFailed(error, 'It tries again at your next Agent Pair command.');
+      },
+    );
     return opening;
   };
+  /** Logs why the window's Agent Pair did not start and tells the person, in a notification. */
+  const startFailed = (error: unknown, next: string): WindowStartFailed => {
+    log.error('Agent Pair could not start in this window:', error);
+    void vscode.window.showErrorMessage(`Agent Pair could not start in this window: ${startFailureWords(error)}. ${next}`, SHOW_LOG).then((choice) => {
+      if (choice === SHOW_LOG) log.show();
+    });
+    return new WindowStartFailed(error);
+  };
+  /** The window's Agent Pair for a command or a join link; undefined if it could not start (the person was told). */
+  const agentPairOrTold = (): Promise<AgentPairWindow | undefined> =>
+    agentPair().catch((error: unknown) => {
+      if (error instanceof WindowStartFailed) return undefined;
+      throw error;
+    });
 
   // A command run, a join link opened or an MCP server started before the window opened waits for it.
   for (const id of Object.values(COMMANDS)) {
-    context.subscriptions.push(vscode.commands.registerCommand(id, async (...args: unknown[]) => (await agentPair()).commands.run(id, args)));
+    context.subscriptions.push(vscode.commands.registerCommand(id, async (...args: unknown[]) => (await agentPairOrTold())?.commands.run(id, args)));
   }
-  context.subscriptions.push(vscode.window.registerUriHandler({ handleUri: async (uri) => (await agentPair()).handleUri(uri) }));
+  context.subscriptions.push(vscode.window.registerUriHandler({ handleUri: async (uri) => (await agentPairOrTold())?.handleUri(uri) }));
   const mcp = registerMcpProvider(context, { version, log, start: async () => (await agentPair()).startMcp() });
 
   // Once activation is over: the window resumes the pairings it had in flight and starts to pull.
   const opensSoon = setImmediate(() => {
-    agentPair().catch(() => undefined); // logged above
+    agentPair().catch(() => undefined); // said above
   });
   shutdown = async () => {
     closed = true;
     clearImmediate(opensSoon);
     await Promise.all([mcp.close().catch(() => undefined), opening?.then((window) => window.dispose(), () => undefined)]);
   };
+}
+
+/** The window's Agent Pair did not start; the person was told why (startFailed). */
+class WindowStartFailed extends Error {
+  constructor(cause: unknown) {
+    super(`Agent Pair could not start in this window: ${startFailureWords(cause)}.`, { cause });
+  }
+}
+
+const SHOW_LOG = 'Show Log';
+
+/** Why the window's bundle did not load or open, for the person: a file that could not be read is named. */
+function startFailureWords(error: unknown): string {
+  const { code, path } = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; path?: unknown };
+  if (typeof code === 'string' && typeof path === 'string') return `its file ${path} could not be read (${code})`;
+  return error instanceof Error ? error.message : String(error);
 }
 
 export async function deactivate(): Promise<void> {
