@@ -4,14 +4,12 @@
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { PairError } from '../core/errors.js';
 import type { RelayConnector } from '../core/ports.js';
-import { RelayChoice, localRelayStateDir, nodeScriptCommand, startingLocalRelay } from '../node/localRelay.js';
+import { RelayChoice, localRelayPort, localRelayStateDir, nodeScriptCommand, startingLocalRelay } from '../node/localRelay.js';
 import { httpFetch } from '../relay/transport.js';
 import { createRelayConnector } from '../relay/client.js';
-import { DEFAULT_RELAY_URL } from '../relay/embedded.js';
 
-export const LOCAL_RELAY_PORT_ENV = 'AGENT_PAIR_LOCAL_RELAY_PORT';
+export { LOCAL_RELAY_PORT_ENV, localRelayPort } from '../node/localRelay.js';
 
 /**
  * The shared local relay as the CLI and `agent-pair mcp` start it: dist/relay.mjs beside this
@@ -37,13 +35,4 @@ export function homeRelayConnector(): RelayConnector {
 /** The CLI's relay clients, on node:http rather than the global fetch: see relay/transport.ts. */
 export function cliRelayConnector(): RelayConnector {
   return createRelayConnector({ fetch: httpFetch });
-}
-
-/** The local relay's port: AGENT_PAIR_LOCAL_RELAY_PORT, or the default relay URL's. */
-export function localRelayPort(): number {
-  const text = process.env[LOCAL_RELAY_PORT_ENV];
-  if (text === undefined || text === '') return Number(new URL(DEFAULT_RELAY_URL).port);
-  const port = Number(text);
-  if (!/^\d+$/.test(text) || port < 1 || port > 65_535) throw new PairError('bad_input', `${LOCAL_RELAY_PORT_ENV} is ${JSON.stringify(text)}; expected a port, 1 to 65535.`);
-  return port;
 }

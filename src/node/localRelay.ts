@@ -49,6 +49,20 @@ export const LOCAL_RELAY_RECORD_FILE = 'local-relay.json';
 export const LOCAL_RELAY_STORE_FILE = 'relay.sqlite';
 /** Overrides where the local relay keeps its file (tests point it at a temporary directory). */
 export const LOCAL_RELAY_STATE_DIR_ENV = 'AGENT_PAIR_STATE_DIR';
+/**
+ * Overrides the local relay's port (default 8771) for the CLI and VS Code alike, so both still
+ * share one: for a machine where 8771 is taken, and for tests beside a developer's own relay.
+ */
+export const LOCAL_RELAY_PORT_ENV = 'AGENT_PAIR_LOCAL_RELAY_PORT';
+
+/** The local relay's port: $AGENT_PAIR_LOCAL_RELAY_PORT, else the default relay's (8771). */
+export function localRelayPort(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env[LOCAL_RELAY_PORT_ENV];
+  if (text === undefined || text === '') return DEFAULT_RELAY_PORT;
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65_535) throw new PairError('bad_input', `${LOCAL_RELAY_PORT_ENV} is ${JSON.stringify(text)}; expected a port, 1 to 65535.`);
+  return port;
+}
 
 /**
  * The SQLite file of the local relay on `port`: one relay per port, one file per relay, so a

@@ -99,7 +99,8 @@ const SHOW_LOG = 'Show Log';
 function startFailureWords(error: unknown): string {
   const { code, path } = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; path?: unknown };
   if (typeof code === 'string' && typeof path === 'string') return `its file ${path} could not be read (${code})`;
-  return error instanceof Error ? error.message : String(error);
+  // The sentence goes on after it: its own full stop is dropped.
+  return (error instanceof Error ? error.message : String(error)).replace(/\.$/, '');
 }
 
 export async function deactivate(): Promise<void> {

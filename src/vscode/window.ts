@@ -42,7 +42,7 @@ import type { BudgetLimits } from '../core/rules.js';
 import { PeersView } from './peersView.js';
 import { UnreadStatusItem } from './unreadStatus.js';
 import type { ExtensionDeps } from './deps.js';
-import { type RelayChoiceOptions, RelayChoice, localRelayStateDir, nodeScriptCommand, startingLocalRelay } from '../node/localRelay.js';
+import { type RelayChoiceOptions, RelayChoice, localRelayPort, localRelayStateDir, nodeScriptCommand, startingLocalRelay } from '../node/localRelay.js';
 import { localRelayLogLine } from './relayWords.js';
 import { watchExpiry } from './expiryWatch.js';
 import { suggestedHandle } from './identityPrompt.js';
@@ -59,7 +59,8 @@ import { isTerminal } from '../core/vocabulary.js';
 
 /**
  * For tests in plain Node only: where the local relay listens and how its process runs (the
- * real ones are port 8771 and dist/relay.mjs, which needs a build).
+ * real ones are port 8771, or $AGENT_PAIR_LOCAL_RELAY_PORT as for the CLI, and dist/relay.mjs,
+ * which needs a build).
  */
 export const localRelayOverrides: Partial<Pick<RelayChoiceOptions, 'port' | 'relayCommand' | 'idleExitSeconds'>> = {};
 
@@ -91,6 +92,7 @@ export function openWindow(context: vscode.ExtensionContext, { log, version }: W
     },
     stateDir: localRelayStateDir(),
     relayCommand: nodeScriptCommand(vscode.Uri.joinPath(context.extensionUri, 'dist', 'relay.mjs').fsPath),
+    port: localRelayPort(),
     ...localRelayOverrides,
   });
   const core: ExtensionDeps['core'] = {

@@ -463,7 +463,8 @@ export async function quickPick(page: Page, label: string): Promise<void> {
   await row.click();
 }
 
-function escapeRegExp(text: string): string {
+/** `text` matched literally inside a regular expression. */
+export function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 

@@ -15,7 +15,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Frame, Locator, Page } from 'playwright-core';
-import { DEFAULT_RELAY_URL as LOCAL_RELAY_URL, relayAnswers } from '../../src/relay/embedded.js';
+import { relayAnswers } from '../../src/relay/embedded.js';
+import { LOCAL_RELAY_PORT_ENV } from '../../src/node/localRelay.js';
+import { freePort } from '../helpers/relayProcess.js';
 import { startRelay, type RunningRelay } from '../../src/relay/node.js';
 import { ReceiveRunner } from '../../src/core/inbox.js';
 import { makeSide } from '../helpers/sides.js';
@@ -26,6 +28,7 @@ import {
   closeDialogs,
   answerInputBox,
   ensureCodeServer,
+  escapeRegExp,
   executeCommandWithArgs,
   openWorkbench,
   packageHelperExtension,
@@ -81,6 +84,12 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
   const suiteStarted = Date.now();
   /** The local relay process the default-relay scenario started, to stop it if that scenario fails. */
   let localRelayPid: number | undefined;
+  /**
+   * Where the windows find the local relay: a free port (AGENT_PAIR_LOCAL_RELAY_PORT, which the
+   * extension honours as the CLI does), not 8771, so a relay a developer started there by hand
+   * neither stops this run nor is stopped by it.
+   */
+  let localRelayUrl = '';
   /** Bob's fingerprint, as his agent set up his identity in the first scenario. */
   let bobFingerprint = '';
 
@@ -98,7 +107,7 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
       // One Agent Pair home and one state directory for both, as for two windows of one OS user:
       // the local relay's SQLite file and its process record live in the state directory (and
       // not in the developer's ~/.agent-pair or ~/.local/state).
-      env: { AGENT_PAIR_E2E_RESULTS_DIR: resultsDir, AGENT_PAIR_HOME: join(root, 'agent-pair-home'), AGENT_PAIR_STATE_DIR: join(root, 'agent-pair-state') },
+      env: { AGENT_PAIR_E2E_RESULTS_DIR: resultsDir, AGENT_PAIR_HOME: join(root, 'agent-pair-home'), AGENT_PAIR_STATE_DIR: join(root, 'agent-pair-state'), [LOCAL_RELAY_PORT_ENV]: new URL(localRelayUrl).port },
       // Port forwarding notices ("Your application running on port … is available") would cover
       // the notifications the test reads.
       settings: { 'agentPair.relayUrl': relay.url, 'agentPair.handle': name, 'remote.autoForwardPorts': false },
@@ -264,13 +273,14 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
     ensureCodeServer();
     measure('install-code-server.sh (ms)', started);
     relay = await startRelay({ host: '127.0.0.1', port: 0 });
+    localRelayUrl = `http://127.0.0.1:${await freePort()}`;
     [alice, bob] = await Promise.all([launch('alice'), launch('bob')]);
   });
 
   after(async () => {
     measure('whole suite (ms)', suiteStarted);
     // The local relay runs in a process of its own that outlives the windows by design.
-    if (localRelayPid !== undefined && (await relayAnswers(LOCAL_RELAY_URL))) {
+    if (localRelayPid !== undefined && (await relayAnswers(localRelayUrl))) {
       try {
         process.kill(localRelayPid, 'SIGTERM');
       } catch {
@@ -610,7 +620,7 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
     await screenshot(alice.page, 'pairing-11-alice-paired-after-reload');
   }));
   it('with the default settings, the local relay runs in its own process: a reload of the window that started it loses nothing', scenario('local-relay', async () => {
-    assert.equal(await relayAnswers(LOCAL_RELAY_URL), false, `nothing else may answer at ${LOCAL_RELAY_URL} for this scenario`);
+    assert.equal(await relayAnswers(localRelayUrl), false, `nothing else may answer at ${localRelayUrl} for this scenario`);
     // An empty agentPair.relayUrl in the workspace settings means the local relay.
     for (const instance of [alice, bob]) {
       mkdirSync(join(instance.workspace, '.vscode'), { recursive: true });
@@ -631,8 +641,8 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
     // the local relay whatever the setting says.)
     const started = await startLocalRelay(alice);
     localRelayPid = Number(/pid (\d+)/.exec(started)?.[1]);
-    assert.match(started, /(started the local relay|the local relay runs) at http:\/\/127\.0\.0\.1:8771, in a process of its own \(pid \d+\) that outlives VS Code windows/);
-    assert.ok((await startLocalRelay(bob)).includes(`the local relay runs at http://127.0.0.1:8771, in a process of its own (pid ${String(localRelayPid)})`), 'both windows share the one relay');
+    assert.match(started, new RegExp(`(started the local relay|the local relay runs) at ${escapeRegExp(localRelayUrl)}, in a process of its own \\(pid \\d+\\) that outlives VS Code windows`));
+    assert.ok((await startLocalRelay(bob)).includes(`the local relay runs at ${localRelayUrl}, in a process of its own (pid ${String(localRelayPid)})`), 'both windows share the one relay');
     await Promise.all([dismissNotifications(alice.page), dismissNotifications(bob.page)]);
 
     const code = await hostFromPalette(alice, { relay: 'local' });
@@ -645,7 +655,7 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
     // Alice's window started the relay; reloading it restarts her extension host, not the relay.
     await reloadWindow(alice.page);
     assert.match((await statusBar(alice)).text, /1 to verify/);
-    assert.equal(await relayAnswers(LOCAL_RELAY_URL), true, 'the local relay outlived the reload of the window that started it');
+    assert.equal(await relayAnswers(localRelayUrl), true, 'the local relay outlived the reload of the window that started it');
     await runCommand(alice.page, 'Agent Pair: Verify SAS');
     const alicePanel = await sasPanel(alice, nameplate);
     assert.equal(await shownSas(alicePanel), bobSas);
@@ -657,8 +667,8 @@ describe('Agent Pair in a real VS Code (code-server)', { skip: vsixUnderTest ===
     // Either window can stop it; it then no longer answers.
     await dismissNotifications(bob.page);
     await runCommand(bob.page, 'Agent Pair: Stop Local Relay');
-    await waitForNotification(bob.page, /Agent Pair: stopped the local relay at http:\/\/127\.0\.0\.1:8771/, STEP_TIMEOUT_MS);
-    assert.equal(await relayAnswers(LOCAL_RELAY_URL), false);
+    await waitForNotification(bob.page, new RegExp(`Agent Pair: stopped the local relay at ${escapeRegExp(localRelayUrl)}`), STEP_TIMEOUT_MS);
+    assert.equal(await relayAnswers(localRelayUrl), false);
     localRelayPid = undefined;
   }));
 });

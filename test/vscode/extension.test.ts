@@ -25,7 +25,7 @@ import type { JoinResult } from '../../src/vscode/commands/joinPairing.js';
 import { COMMANDS, MCP_PROVIDER_ID, PEERS_VIEW_ID, sasPanelTitle } from '../../src/vscode/ids.js';
 import { buildJoinLink } from '../../src/vscode/joinLink.js';
 import type { PanelView } from '../../src/vscode/panelMessages.js';
-import { type LocalRelayStatus, localRelayRecordFile, localRelayStateDir } from '../../src/node/localRelay.js';
+import { LOCAL_RELAY_PORT_ENV, type LocalRelayStatus, localRelayRecordFile, localRelayStateDir } from '../../src/node/localRelay.js';
 import { Pids, RELAY_COMMAND, freePort, isAlive, untilExited } from '../helpers/relayProcess.js';
 import { makeSide } from '../helpers/sides.js';
 import { errorCodeOf } from '../mcp/agents.js';
@@ -567,6 +567,31 @@ describe('the extension and the local relay (agentPair.relayUrl empty)', () => {
       assert.equal(fake.messages.at(-1)?.text, `Agent Pair: the local relay runs at ${url}, in another process (a CLI pairing or \`agent-pair relay\`); it stops when that process ends.`);
       assert.ok(await relayAnswers(url));
     } finally {
+      await cli.close();
+    }
+  });
+
+  it('finds the local relay on the port of AGENT_PAIR_LOCAL_RELAY_PORT, as the CLI does; a wrong one is said, not guessed', async () => {
+    agentPairHome = await mkdtemp(join(tmpdir(), 'agent-pair-home-'));
+    const url = `http://127.0.0.1:${port}`;
+    delete localRelayOverrides.port;
+    process.env[LOCAL_RELAY_PORT_ENV] = String(port);
+    const cli = await startRelay({ port });
+    try {
+      await activate();
+      const status = (await fake.commands.get(COMMANDS.startRelay)?.()) as LocalRelayStatus;
+      assert.deepEqual(status, { url, started: false }, 'the relay the CLI would use, on that port');
+      await deactivate();
+
+      process.env[LOCAL_RELAY_PORT_ENV] = '8o71';
+      fake.reset();
+      context = fakeContext();
+      extension.activate(context as unknown as ExtensionContext);
+      const told = await until('the person told', () => fake.messages.find((message) => message.kind === 'error'));
+      assert.equal(told.text, 'Agent Pair could not start in this window: AGENT_PAIR_LOCAL_RELAY_PORT is "8o71"; expected a port, 1 to 65535. Reload the window to try again.');
+    } finally {
+      Reflect.deleteProperty(process.env, LOCAL_RELAY_PORT_ENV);
+      localRelayOverrides.port = port;
       await cli.close();
     }
   });
