@@ -5,6 +5,7 @@
 
 import type { MailRecord, PeerMailSummary } from '../core/mailbox.js';
 import type { ForwardSecrecy } from '../core/receiveKeys.js';
+import { showControls } from '../core/untrusted.js';
 import { type PeerRule, isPeerRule } from '../core/vocabulary.js';
 import { messageShape } from './panelMessages.js';
 
@@ -77,20 +78,24 @@ export function parseConversationMessage(message: unknown): ConversationToHost |
   }
 }
 
-/** One kept message as the page shows it. */
+/**
+ * One kept message as the page shows it: control, bidi and invisible characters (U+202E, U+200B,
+ * U+2028...) written as visible escapes, as the CLI and the notifications show them, so none can
+ * reorder or hide what the person reads; a text's newlines and tabs stay.
+ */
 export function conversationEntry(record: MailRecord): ConversationEntry {
   const body = record.body as { type: string; text?: unknown; data?: unknown; reply_to?: unknown };
   let kind: ConversationEntry['kind'];
   let text: string;
   if (body.type === 'text' && typeof body.text === 'string') {
     kind = 'text';
-    text = body.text;
+    text = showControls(body.text);
   } else if (body.type === 'data') {
     kind = 'data';
-    text = JSON.stringify(body.data, null, 2);
+    text = showControls(JSON.stringify(body.data, null, 2));
   } else {
     kind = 'unsupported';
-    text = `A message of a type this version cannot show (${JSON.stringify(body.type).slice(0, 80)}).`;
+    text = `A message of a type this version cannot show (${showControls(JSON.stringify(body.type).slice(0, 80))}).`;
   }
   const entry: ConversationEntry = { id: record.id, direction: record.direction, kind, text, sentAt: record.sentAt, state: record.state };
   if (typeof body.reply_to === 'string') entry.replyTo = body.reply_to;

@@ -2,7 +2,8 @@
 // `vscode` module and a real relay on port 0: the window's pull survives data nested 10,000
 // deep, notifications show a peer's control characters escaped, a move to another relay asks
 // the person (Accept/Refuse) and changes nothing until they answer, and the conversation panel
-// marks a send the relay refused for now as queued and cancels it.
+// shows a peer's bidi controls and invisible characters escaped, and marks a send the relay
+// refused for now as queued and cancels it.
 
 import assert from 'node:assert/strict';
 import { register } from 'node:module';
@@ -85,6 +86,28 @@ describe('the extension against a hostile paired peer', () => {
       const [row] = await tree.items();
       return (row?.tooltip as { value: string } | undefined)?.value.includes('Inbox on `https://relay.example.net`');
     });
+  });
+
+  it('the conversation panel shows a peer\'s bidi controls, invisible characters and line separators escaped, in text, data and a body type', async () => {
+    const alice = await makeSide(relay.url, 'alice');
+    const bob = await makeSide(relay.url, 'bob');
+    await pairSides(alice, bob, relay.url);
+    const hidden = 'pay \u202eevil\u202c to\u200b\u{e0041}x\u2028next';
+    await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, JSON.stringify({ type: 'text', text: `${hidden}\n\tsecond line` }), { n: 1 }));
+    await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, JSON.stringify({ type: 'data', data: { note: hidden } }), { n: 2 }));
+    await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, JSON.stringify({ type: 'x\u2066y' }), { n: 3 }));
+    await activate(alice, relay.url);
+    await fake.commands.get(COMMANDS.openConversation)?.({ fingerprint: bob.fingerprint, handle: 'bob' });
+    const panel = fake.panels.find((candidate) => candidate.viewType === CONVERSATION_VIEW_TYPE);
+    assert.ok(panel);
+    panel.send({ type: 'ready' });
+    const { entries } = await until('the three messages in the panel', () => conversationViews(panel).find((view) => view.entries.length === 3));
+    const shown = 'pay \\u202eevil\\u202c to\\u{200b}\\u{e0041}x\\u2028next';
+    assert.deepEqual(
+      entries.map((entry) => entry.text),
+      [`${shown}\n\tsecond line`, `{\n  "note": "${shown}"\n}`, 'A message of a type this version cannot show ("x\\u2066y").'],
+      'the same escapes as the CLI and the notifications; newlines and tabs of a text stay',
+    );
   });
 
   it('the conversation panel marks a send the relay refused for now as queued, and cancels it', async () => {
