@@ -1,40 +1,22 @@
 // The CLI's output in a pipe its reader closes early (`agent-pair peers | head -1`): real CLI
 // processes whose stdout is a real pipe, closed by this side before or while they write. The
-// command ends quietly, as a Unix tool does, and `inbox` marks read only what it wrote before the
-// output closed: what the person was not shown stays unread for the next inbox.
+// command ends quietly, as a Unix tool does (another failure, a full disk, is said in a line),
+// and `inbox` marks read only what it wrote before the output closed: what the person was not
+// shown stays unread for the next inbox.
 
 import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { closeSync, openSync } from 'node:fs';
+import { describe, it } from 'node:test';
 import { homeDeps } from '../../src/cli/homeDeps.js';
-import { EXIT_OUTPUT_CLOSED } from '../../src/cli/usage.js';
+import { EXIT_FAILED, EXIT_OUTPUT_CLOSED } from '../../src/cli/usage.js';
 import { SendRunner } from '../../src/core/inbox.js';
-import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-import { CLI, cli, pairHomes } from '../helpers/cli.js';
+import { CLI, cli } from '../helpers/cli.js';
+import { pairedHomesForFile } from '../helpers/pairedHomes.js';
 import { until } from '../helpers/until.js';
 
-let relay: RunningRelay;
-let homes: string;
-let aliceHome: string;
-let bobHome: string;
-
-before(async () => {
-  assert.ok(existsSync(CLI), 'dist/cli.mjs is missing: run `npm run build` first (npm test does)');
-  relay = await startRelay({ host: '127.0.0.1', port: 0 });
-  homes = await mkdtemp(join(tmpdir(), 'agent-pair-closed-'));
-  aliceHome = join(homes, 'alice');
-  bobHome = join(homes, 'bob');
-  await pairHomes(relay.url, aliceHome, bobHome);
-});
-after(async () => {
-  await relay.close();
-  await rm(homes, { recursive: true, force: true });
-});
+const paired = pairedHomesForFile('agent-pair-closed-');
 
 interface Cut {
   code: number | null;
@@ -71,49 +53,63 @@ function messageIds(lines: Record<string, unknown>[]): string[] {
 describe('output closed early', () => {
   it('peers, human and --json, with its pipe closed before it writes: no stack trace, the status a Unix tool has', async () => {
     for (const json of [[], ['--json']]) {
-      const cut = await cutShort(['peers', ...json, '--home', aliceHome]);
+      const cut = await cutShort(['peers', ...json, '--home', paired.aliceHome]);
       assert.equal(cut.stderr, '', 'nothing said on stderr');
       assert.equal(cut.code, EXIT_OUTPUT_CLOSED);
     }
   });
 
+  it('peers whose stdout fails otherwise (a full disk: /dev/full) says so in a line and exits 1', async () => {
+    const full = openSync('/dev/full', 'w');
+    try {
+      const child = spawn(process.execPath, [CLI, 'peers', '--home', paired.aliceHome], { env: { ...process.env, AGENT_PAIR_HOME: '' }, stdio: ['ignore', full, 'pipe'] });
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((done) => child.on('exit', done));
+      assert.equal(stderr, 'agent-pair: could not write to standard output (ENOSPC).\n');
+      assert.equal(code, EXIT_FAILED);
+    } finally {
+      closeSync(full);
+    }
+  });
+
   it('inbox whose pipe closes before it writes leaves every message unread', async () => {
-    const sender = new SendRunner(homeDeps(aliceHome));
+    const sender = new SendRunner(homeDeps(paired.aliceHome));
     const ids = [];
     for (const text of ['one', 'two', 'three']) ids.push((await sender.send('bob', { type: 'text', text })).id);
-    const cut = await cutShort(['inbox', '--json', '--home', bobHome]);
+    const cut = await cutShort(['inbox', '--json', '--home', paired.bobHome]);
     assert.equal(cut.stderr, '');
     assert.equal(cut.code, EXIT_OUTPUT_CLOSED);
-    const next = await cli(['inbox', '--json', '--home', bobHome]);
+    const next = await cli(['inbox', '--json', '--home', paired.bobHome]);
     assert.equal(next.code, 0, next.stderr);
     assert.deepEqual(messageIds(next.lines), ids, 'all three shown by the next inbox');
   });
 
   it('inbox read like `| head -1` (the pipe closed after its first line, mid-write): the messages not shown stay unread', async () => {
-    const sender = new SendRunner(homeDeps(aliceHome));
+    const sender = new SendRunner(homeDeps(paired.aliceHome));
     const ids = [];
     // Four messages of 40 KB outgrow a pipe's buffer (64 KiB): the CLI is still writing when the reader closes.
     for (const mark of ['a', 'b', 'c', 'd']) ids.push((await sender.send('bob', { type: 'text', text: mark.repeat(40_000) })).id);
     for (const human of [true, false]) {
-      const cut = await cutShort(['inbox', ...(human ? [] : ['--json']), '--home', bobHome], (read) => read.includes('\n'));
+      const cut = await cutShort(['inbox', ...(human ? [] : ['--json']), '--home', paired.bobHome], (read) => read.includes('\n'));
       assert.match(cut.read.split('\n')[0] ?? '', human ? /\(.+\), message [0-9a-f]{32}:$/ : /^\{"event":"message"/, 'the reader got the first message\'s line');
       assert.equal(cut.stderr, '', `nothing said on stderr (${human ? 'human' : '--json'})`);
       assert.equal(cut.code, EXIT_OUTPUT_CLOSED);
     }
-    const next = await cli(['inbox', '--json', '--home', bobHome]);
+    const next = await cli(['inbox', '--json', '--home', paired.bobHome]);
     assert.equal(next.code, 0, next.stderr);
     assert.deepEqual(messageIds(next.lines), ids, 'none was marked read: the reader may have dropped any of them unread');
   });
 
   it('inbox --follow whose pipe was closed ends at the next message, leaving it unread', async () => {
-    const polls = relay.stats().longPolls;
-    const following = cutShort(['inbox', '--follow', '--home', bobHome]);
-    await until('inbox --follow waiting at the relay', () => relay.stats().longPolls > polls);
-    const { id } = await new SendRunner(homeDeps(aliceHome)).send('bob', { type: 'text', text: 'while no one reads' });
+    const polls = paired.relay.stats().longPolls;
+    const following = cutShort(['inbox', '--follow', '--home', paired.bobHome]);
+    await until('inbox --follow waiting at the relay', () => paired.relay.stats().longPolls > polls);
+    const { id } = await new SendRunner(homeDeps(paired.aliceHome)).send('bob', { type: 'text', text: 'while no one reads' });
     const cut = await following;
     assert.equal(cut.stderr, '');
     assert.equal(cut.code, EXIT_OUTPUT_CLOSED);
-    const next = await cli(['inbox', '--json', '--home', bobHome]);
+    const next = await cli(['inbox', '--json', '--home', paired.bobHome]);
     assert.deepEqual(messageIds(next.lines), [id]);
   });
 });

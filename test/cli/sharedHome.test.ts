@@ -8,39 +8,21 @@ import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { SendRunner } from '../../src/core/inbox.js';
 import { openHomeStores } from '../../src/node/fileStore.js';
 import { HOME_MAIL_LOCK_FILE, homeMailLock } from '../../src/node/mailLock.js';
 import { systemClock, systemRandom } from '../../src/node/system.js';
 import { createRelayConnector } from '../../src/relay/client.js';
-import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-import { CLI, cli, pairHomes } from '../helpers/cli.js';
+import { CLI, cli } from '../helpers/cli.js';
+import { pairedHomesForFile } from '../helpers/pairedHomes.js';
 
 /** Messages sent while both processes wait. */
 const MESSAGES = 12;
 
-let relay: RunningRelay;
-let homes: string;
-let aliceHome: string;
-let bobHome: string;
-
-before(async () => {
-  assert.ok(existsSync(CLI), 'dist/cli.mjs is missing: run `npm run build` first (npm test does)');
-  relay = await startRelay({ host: '127.0.0.1', port: 0 });
-  homes = await mkdtemp(join(tmpdir(), 'agent-pair-shared-'));
-  aliceHome = join(homes, 'alice');
-  bobHome = join(homes, 'bob');
-  await pairHomes(relay.url, aliceHome, bobHome);
-});
-after(async () => {
-  await relay.close();
-  await rm(homes, { recursive: true, force: true });
-});
+const paired = pairedHomesForFile('agent-pair-shared-');
 
 interface Follower {
   child: ChildProcessWithoutNullStreams;
@@ -66,7 +48,7 @@ function follow(home: string, onLine: () => void): Follower {
 }
 
 function aliceSender(): SendRunner {
-  return new SendRunner({ ...openHomeStores(aliceHome), mailLock: homeMailLock(aliceHome), random: systemRandom, clock: systemClock, relays: createRelayConnector() });
+  return new SendRunner({ ...openHomeStores(paired.aliceHome), mailLock: homeMailLock(paired.aliceHome), random: systemRandom, clock: systemClock, relays: createRelayConnector() });
 }
 
 describe('two processes pulling one home', () => {
@@ -77,7 +59,7 @@ describe('two processes pulling one home', () => {
       changed();
       next = new Promise<void>((done) => (changed = done));
     };
-    const followers = [follow(bobHome, onLine), follow(bobHome, onLine)];
+    const followers = [follow(paired.bobHome, onLine), follow(paired.bobHome, onLine)];
     try {
       await Promise.all(followers.map((follower) => follower.waiting));
       const sender = aliceSender();
@@ -96,11 +78,11 @@ describe('two processes pulling one home', () => {
 
   it('a lock left by a process that died is taken over; what it left is read next time', async () => {
     // A pid that runs no process (pids are at most 2^22 on Linux).
-    writeFileSync(join(bobHome, HOME_MAIL_LOCK_FILE), '4194305\n');
+    writeFileSync(join(paired.bobHome, HOME_MAIL_LOCK_FILE), '4194305\n');
     const sent = await aliceSender().send('bob', { type: 'text', text: 'after a crash' });
-    const read = await cli(['inbox', '--json', '--home', bobHome]);
+    const read = await cli(['inbox', '--json', '--home', paired.bobHome]);
     assert.equal(read.code, 0, read.stderr);
     assert.deepEqual(read.lines.filter((line) => line['event'] === 'message').map((line) => line['id']), [sent.id]);
-    assert.equal(existsSync(join(bobHome, HOME_MAIL_LOCK_FILE)), false, 'released after the pull');
+    assert.equal(existsSync(join(paired.bobHome, HOME_MAIL_LOCK_FILE)), false, 'released after the pull');
   });
 });
