@@ -194,7 +194,6 @@ export class Terminal {
   }
 
   /** Stops the spinner and lets go of stdin, so a finished command exits even if stdin stays open. */
-
   close(): void {
     this.stopSpinner();
     if (!this.reader) return;

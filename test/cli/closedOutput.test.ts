@@ -88,8 +88,10 @@ describe('output closed early', () => {
   it('inbox read like `| head -1` (the pipe closed after its first line, mid-write): the messages not shown stay unread', async () => {
     const sender = new SendRunner(homeDeps(paired.aliceHome));
     const ids = [];
-    // Four messages of 40 KB outgrow a pipe's buffer (64 KiB): the CLI is still writing when the reader closes.
-    for (const mark of ['a', 'b', 'c', 'd']) ids.push((await sender.send('bob', { type: 'text', text: mark.repeat(40_000) })).id);
+    // Eight messages of 60 KB: before this side closes the pipe, at most the pipe's buffer (64 KiB)
+    // and what this side read (a 64 KiB read at a time, up to the first line) leave the CLI, so
+    // it is still writing when the reader closes, however slow this side is.
+    for (const mark of 'abcdefgh') ids.push((await sender.send('bob', { type: 'text', text: mark.repeat(60_000) })).id);
     for (const human of [true, false]) {
       const cut = await cutShort(['inbox', ...(human ? [] : ['--json']), '--home', paired.bobHome], (read) => read.includes('\n'));
       assert.match(cut.read.split('\n')[0] ?? '', human ? /\(.+\), message [0-9a-f]{32}:$/ : /^\{"event":"message"/, 'the reader got the first message\'s line');
