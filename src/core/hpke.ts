@@ -7,8 +7,19 @@
 
 import { type AeadEncryptionContext, type AeadInterface, AeadId, CipherSuite, HkdfSha256 } from '@hpke/core';
 import { DhkemX25519HkdfSha256, X25519 as X25519Primitives } from '@hpke/dhkem-x25519';
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { type CurveCrypto, curves } from './curves.js';
-import { CHACHA20_POLY1305_KEY_BYTES, CHACHA20_POLY1305_NONCE_BYTES, CHACHA20_POLY1305_TAG_BYTES, type SymmetricCrypto, symmetric } from './symmetric.js';
+import { CHACHA20_POLY1305_KEY_BYTES, CHACHA20_POLY1305_NONCE_BYTES, CHACHA20_POLY1305_TAG_BYTES, type SymmetricCrypto, installedSymmetric } from './symmetric.js';
+
+/** The symmetric port's pure JavaScript fallback, for a runtime without native HMAC or ChaCha20-Poly1305 (nothing installed). */
+export const nobleSymmetric: SymmetricCrypto = {
+  name: 'noble',
+  hmacSha256: (key, data) => hmac(sha256, key, data),
+  chacha20Poly1305Seal: (key, nonce, plaintext, aad) => chacha20poly1305(key, nonce, aad).encrypt(plaintext),
+  chacha20Poly1305Open: (key, nonce, sealed, aad) => chacha20poly1305(key, nonce, aad).decrypt(sealed),
+};
 
 /** One suite per pair of installed implementations. */
 const suites = new WeakMap<CurveCrypto, WeakMap<SymmetricCrypto, CipherSuite>>();
@@ -146,7 +157,7 @@ class InstalledCurveX25519Kem extends DhkemX25519HkdfSha256 {
 /** The suite over the installed curves and symmetric primitives, one per pair (the last installed wins, as in curves.ts). */
 export function hpkeSuite(): CipherSuite {
   const installedCurves = curves();
-  const primitives = symmetric();
+  const primitives = installedSymmetric() ?? nobleSymmetric;
   let byPrimitives = suites.get(installedCurves);
   if (!byPrimitives) {
     byPrimitives = new WeakMap();

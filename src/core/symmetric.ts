@@ -1,12 +1,9 @@
 // HMAC-SHA256 (the steps of HPKE's HKDF-SHA256) and ChaCha20-Poly1305 (HPKE's AEAD) behind one
-// port, as curves.ts does for the curves. Core computes with noble's pure JavaScript unless an
-// adapter installs the runtime's native code (node/nativeSymmetric.ts: node:crypto, synchronous,
-// in this thread); hpke.ts builds the message suite on whichever is installed. Both give the same
-// bytes on the message vectors (test/core/symmetric.test.ts).
-
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+// port, as curves.ts does for the curves. An adapter installs the runtime's native code
+// (node/nativeSymmetric.ts: node:crypto, synchronous, in this thread); with nothing installed,
+// hpke.ts computes with noble's pure JavaScript (its `nobleSymmetric`, kept there so that it
+// loads with HPKE, at the first seal or open, and not with every module that installs the port).
+// Both give the same bytes on the message vectors (test/core/symmetric.test.ts).
 
 export const CHACHA20_POLY1305_KEY_BYTES = 32;
 export const CHACHA20_POLY1305_NONCE_BYTES = 12;
@@ -23,22 +20,14 @@ export interface SymmetricCrypto {
   chacha20Poly1305Open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Uint8Array;
 }
 
-/** The pure JavaScript fallback, for a runtime without native HMAC or ChaCha20-Poly1305. */
-export const nobleSymmetric: SymmetricCrypto = {
-  name: 'noble',
-  hmacSha256: (key, data) => hmac(sha256, key, data),
-  chacha20Poly1305Seal: (key, nonce, plaintext, aad) => chacha20poly1305(key, nonce, aad).encrypt(plaintext),
-  chacha20Poly1305Open: (key, nonce, sealed, aad) => chacha20poly1305(key, nonce, aad).decrypt(sealed),
-};
+let installed: SymmetricCrypto | undefined;
 
-let installed: SymmetricCrypto = nobleSymmetric;
-
-/** Installed by an adapter's composition root before any message is sealed or opened; the last call wins. */
-export function useSymmetric(implementation: SymmetricCrypto): void {
+/** Installed by an adapter's composition root before any message is sealed or opened; the last call wins; undefined: noble's again. */
+export function useSymmetric(implementation: SymmetricCrypto | undefined): void {
   installed = implementation;
 }
 
-/** The implementation in use. */
-export function symmetric(): SymmetricCrypto {
+/** The implementation installed, if any (hpke.ts falls back to noble's). */
+export function installedSymmetric(): SymmetricCrypto | undefined {
   return installed;
 }

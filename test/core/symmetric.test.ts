@@ -9,8 +9,9 @@ import { after, describe, it } from 'node:test';
 import { fromBase64, fromHex, fromUtf8, toHex, utf8 } from '../../src/core/bytes.js';
 import { curves, nobleCurves, useCurves } from '../../src/core/curves.js';
 import { MessageRejected, hpkeSuite, openEnvelope, sealEnvelope } from '../../src/core/messages.js';
+import { nobleSymmetric } from '../../src/core/hpke.js';
 import { type UnsignedMessageV2, openEnvelopeV2, parseEnvelopeV2, sealEnvelopeV2 } from '../../src/core/messagesV2.js';
-import { type SymmetricCrypto, nobleSymmetric, symmetric, useSymmetric } from '../../src/core/symmetric.js';
+import { type SymmetricCrypto, installedSymmetric, useSymmetric } from '../../src/core/symmetric.js';
 import { nativeCurves } from '../../src/node/nativeCurves.js';
 import { nativeSymmetric } from '../../src/node/nativeSymmetric.js';
 import { messageV2Vectors, messageVectors } from './vectors.js';
@@ -33,7 +34,7 @@ const AEAD = {
 };
 
 const implementations: SymmetricCrypto[] = [nobleSymmetric, nativeSymmetric];
-const installedBefore = { curves: curves(), symmetric: symmetric() };
+const installedBefore = { curves: curves(), symmetric: installedSymmetric() };
 const restore = (): void => {
   useCurves(installedBefore.curves);
   useSymmetric(installedBefore.symmetric);
