@@ -1,7 +1,7 @@
 // Message delivery (PROTOCOL.md section 6), relay in its own process, real runners on both sides:
-// - send → delivered to a waiting reader: the reader's long poll is pending; measured from the
-//   start of SendRunner.send (seal, POST) to the reader's `message` event (read, AuthOpen, checks,
-//   stored, acknowledged);
+// - send → delivered to a waiting reader: the reader's long poll is held at the relay (its stats
+//   say so, as wake.ts waits for its poll); measured from the start of SendRunner.send (seal,
+//   POST) to the reader's `message` event (read, open, checks, stored; the acknowledgement follows);
 // - send → receipt back: the reader hands each message over at once; measured from the start of
 //   the send to the sender's `receipt` event (its message now `delivered`).
 // (The relay's own messages/s is bench/messages.ts.) Both sides reach the relay through the
@@ -11,18 +11,15 @@
 
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ReceiveRunner, type MessagingEvent } from '../src/core/inbox.js';
 import { pairSides } from '../test/helpers/pairing.js';
 import { makeSide } from '../test/helpers/sides.js';
 import { createRelayConnector } from '../src/relay/client.js';
 import type { RelayFetch } from '../src/relay/transport.js';
-import { startServerProcess } from './processes.js';
+import { startServerProcess, untilLongPolls } from './processes.js';
 import { type Summary, summarize } from './stats.js';
 
 const WARM_UP_RUNS = 10;
-/** Lets the reader's long poll reach the relay before the send starts. */
-const POLL_SETTLE_MS = 20;
 
 export interface DeliveryBench {
   toReader: Summary;
@@ -53,7 +50,7 @@ export async function benchDelivery(runs = 200, fetch?: RelayFetch): Promise<Del
     for (let i = 0; i < WARM_UP_RUNS + runs; i++) {
       const arrived = waitFor(bobRunner, 'message');
       const pulling = bobRunner.pull({ waitSeconds: 25 });
-      await sleep(POLL_SETTLE_MS);
+      await untilLongPolls(relay, 1);
       const startedAt = performance.now();
       await aliceRunner.sender.send(bob.fingerprint, { type: 'text', text: `message ${i}` });
       const at = await arrived;
@@ -72,7 +69,7 @@ export async function benchDelivery(runs = 200, fetch?: RelayFetch): Promise<Del
       const receipted = waitFor(aliceRunner, 'receipt');
       const bobPulling = bobRunner.pull({ waitSeconds: 25 });
       const alicePulling = aliceRunner.pull({ waitSeconds: 25 });
-      await sleep(POLL_SETTLE_MS);
+      await untilLongPolls(relay, 2);
       const startedAt = performance.now();
       await aliceRunner.sender.send(bob.fingerprint, { type: 'text', text: `receipted ${i}` });
       const at = await receipted;
@@ -88,6 +85,6 @@ export async function benchDelivery(runs = 200, fetch?: RelayFetch): Promise<Del
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  (await import('../src/node/nativeCurves.js')).installNativeCurves();
+  (await import('../src/node/nativeSymmetric.js')).installNativeCrypto();
   console.log(JSON.stringify(await benchDelivery(Number(process.argv[2] ?? 200))));
 }

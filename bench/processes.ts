@@ -59,6 +59,18 @@ export interface ServerProcess {
   close(): Promise<void>;
 }
 
+/**
+ * Until the relay in `relay` reports `count` long polls held (its own stats): what wake.ts and
+ * delivery.ts wait for before they write, so each row starts from the same state (the readers
+ * waiting, both processes just active). A fixed sleep instead left both idle, and the first
+ * thing measured was their waking up, which the wake row's baseline does not pay.
+ */
+export async function untilLongPolls(relay: ServerProcess, count: number): Promise<void> {
+  while ((await relay.usage()).stats?.longPolls !== count) {
+    // The polls are on their way; the relay reports them once it holds them.
+  }
+}
+
 function receive<T extends FromServer['kind']>(child: ChildProcess, kind: T): Promise<Extract<FromServer, { kind: T }>> {
   return new Promise((resolve, reject) => {
     const onMessage = (message: FromServer): void => {

@@ -92,6 +92,6 @@ export async function benchPush(runs = 40): Promise<PushBench> {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   // The curves `npm run bench`, the CLI and the MCP server install.
-  (await import('../src/node/nativeCurves.js')).installNativeCurves();
+  (await import('../src/node/nativeSymmetric.js')).installNativeCrypto();
   console.log(JSON.stringify(await benchPush(Number(process.argv[2] ?? 40))));
 }

@@ -24,12 +24,12 @@ import { MESSAGE_BYTES, benchMessages, benchSqliteCommit } from './messages.js';
 import { benchMessageVersions } from './messageVersions.js';
 import { benchPush } from './push.js';
 import { benchWake } from './wake.js';
-import { installNativeCurves } from '../src/node/nativeCurves.js';
+import { installNativeCrypto } from '../src/node/nativeSymmetric.js';
 import { httpFetch } from '../src/relay/transport.js';
 import { errorMessage } from '../src/core/errors.js';
 
 // The in-process benchmarks (pairing, delivery) use the curves the CLI and the extension install.
-installNativeCurves();
+installNativeCrypto();
 
 interface Row {
   metric: string;

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { RelayClient } from '../src/relay/client.js';
 import type { RelayFetch } from '../src/relay/transport.js';
-import { startServerProcess } from './processes.js';
+import { startServerProcess, untilLongPolls } from './processes.js';
 import { type Summary, summarize } from './stats.js';
 
 const WARM_UP_RUNS = 10;
@@ -31,9 +31,7 @@ export async function benchWake(runs = 200, crossProcessStore?: string, fetch?: 
         returnedAt = performance.now();
         return view;
       });
-      while ((await relay.usage()).stats?.longPolls !== 1) {
-        // The poll is on its way; the relay reports it once it holds it.
-      }
+      await untilLongPolls(relay, 1);
       const writtenAt = performance.now();
       await guest.put(joined.pairId, joined.token, 'commit', randomBytes(32).toString('hex'));
       const view = await poll;

@@ -13,7 +13,7 @@ import { EXIT_FAILED, EXIT_OUTPUT_CLOSED, EXIT_USAGE, UsageError } from './usage
 import { invokedAs } from './invocation.js';
 import type { CommandName } from './main.js';
 import { Terminal } from './terminal.js';
-import { installNativeCurves } from '../node/nativeCurves.js';
+import { installNativeCrypto } from '../node/nativeSymmetric.js';
 import { defaultHome } from '../node/system.js';
 import { checkHomeIsPrivate } from '../node/homeCheck.js';
 import type { CliContext } from './words.js';
@@ -39,8 +39,8 @@ export function commandGroup<Name extends CommandName>(runs: CommandRuns<Name>):
 }
 
 async function runCommand<Name extends CommandName>(runs: CommandRuns<Name>, command: CommandSpec & { name: CommandName }, args: string[], options: Partial<OptionValues>): Promise<number> {
-  // Ed25519 and X25519 on node:crypto instead of noble's JavaScript.
-  installNativeCurves();
+  // Ed25519, X25519, and HPKE's HMAC and ChaCha20-Poly1305 on node:crypto instead of noble's JavaScript.
+  installNativeCrypto();
   const terminal = new Terminal(options.json ?? false);
   const home = options.home ?? defaultHome();
   // What the CLI's words need to name: the command as the person invoked it, and the home it used.

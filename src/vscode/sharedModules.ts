@@ -12,6 +12,7 @@ import * as coreMessages from '../core/messages.js';
 import * as corePairing from '../core/pairing.js';
 import * as coreRules from '../core/rules.js';
 import * as coreSession from '../core/session.js';
+import * as coreSymmetric from '../core/symmetric.js';
 import * as coreTrust from '../core/trust.js';
 import * as coreUntrusted from '../core/untrusted.js';
 import * as coreVocabulary from '../core/vocabulary.js';
@@ -26,6 +27,7 @@ export const SHARED_MODULES: Readonly<Record<string, object>> = {
   'core/pairing.js': corePairing,
   'core/rules.js': coreRules,
   'core/session.js': coreSession,
+  'core/symmetric.js': coreSymmetric,
   'core/trust.js': coreTrust,
   'core/untrusted.js': coreUntrusted,
   'core/vocabulary.js': coreVocabulary,

@@ -13,7 +13,7 @@ import { setMaxListeners } from 'node:events';
 import * as vscode from 'vscode';
 import { PairingRunners } from '../core/pairing.js';
 import { SessionStore } from '../core/store.js';
-import { installNativeCurves } from '../node/nativeCurves.js';
+import { installNativeCrypto } from '../node/nativeSymmetric.js';
 import { defaultHome, systemClock, systemRandom } from '../node/system.js';
 import { createRelayConnector } from '../relay/client.js';
 import { COMMANDS, SETTINGS } from './ids.js';
@@ -82,8 +82,8 @@ export interface AgentPairWindow {
 }
 
 export function openWindow(context: vscode.ExtensionContext, { log, version }: WindowShell): AgentPairWindow {
-  // Ed25519 and X25519 on node:crypto instead of noble's JavaScript.
-  installNativeCurves();
+  // Ed25519, X25519, and HPKE's HMAC and ChaCha20-Poly1305 on node:crypto instead of noble's JavaScript.
+  installNativeCrypto();
 
   const relays = new RelayChoice({
     configuredUrl: () => vscode.workspace.getConfiguration(SETTINGS.section).get<string>(SETTINGS.relayUrl, ''),
