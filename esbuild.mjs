@@ -8,7 +8,7 @@
 // the MCP server with its SDK and zod, loaded only when VS Code starts the server. The CLI and
 // the standalone relay are ESM for Node. Everything else, @noble/* and the MCP SDK included, is
 // bundled, so the .vsix and the CLI need no node_modules at run time. Every bundle is minified.
-import { chmodSync, copyFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 
@@ -79,7 +79,7 @@ module.exports = shared;`,
 };
 
 /**
- * In dist/cli.mjs: groupModules.ts (each group's module imported from the sources, for the tests)
+ * In dist/cli.cjs: groupModules.ts (each group's module imported from the sources, for the tests)
  * is groupBundles.ts, which loads dist/cli-GROUP.cjs through V8's code cache.
  */
 const groupsFromBundles = {
@@ -157,10 +157,11 @@ await Promise.all([
   // of its own, so opening the window does not parse @hpke/* (a sixth of the window's bundle).
   build({ ...shared, entryPoints: ['src/core/hpke.ts'], outfile: `${outdir}/extension-hpke.cjs`, format: 'cjs', plugins: [coreFromExtension] }),
   build({ ...shared, entryPoints: ['src/vscode/mcpEntry.ts'], outfile: `${outdir}/mcp.cjs`, format: 'cjs', external: ['vscode'], plugins: [coreFromExtension] }),
-  // The CLI: dist/cli.mjs is main.ts alone, in one file with no imports of its own (every ESM
-  // file is a round of reads and a compile at start-up), so --version, --help and a wrong command
-  // line load nothing else. It bundles no CommonJS, so it needs no require shim.
-  build({ ...shared, entryPoints: ['src/cli/main.ts'], outfile: `${outdir}/cli.mjs`, format: 'esm', banner: { js: '#!/usr/bin/env node' }, plugins: [groupsFromBundles] }),
+  // The CLI: dist/cli.cjs (package.json `bin`) is main.ts alone, in one file with no imports of
+  // its own (every file is a round of reads and a compile at start-up), so --version, --help and a
+  // wrong command line load nothing else. CommonJS: Node starts an ES module entry through its
+  // ES module loader, several ms more at every command than the same code as CommonJS.
+  build({ ...shared, entryPoints: ['src/cli/main.ts'], outfile: `${outdir}/cli.cjs`, format: 'cjs', banner: { js: '#!/usr/bin/env node' }, plugins: [groupsFromBundles] }),
   // A command that runs loads its group (src/cli/groups/, see src/cli/run.ts): one file each,
   // dist/cli-GROUP.cjs, holding all the group uses (not split: a group's dynamic imports are
   // bundled in), beside relay.mjs, which pair.ts finds from there. CommonJS, because cli.mjs
@@ -183,5 +184,8 @@ await Promise.all([
 ]);
 // The SQLite store's WebAssembly, beside the bundles that may load it (relay.mjs, cli-relay.cjs).
 copyFileSync('node_modules/node-sqlite3-wasm/dist/node-sqlite3-wasm.wasm', `${outdir}/node-sqlite3-wasm.wasm`);
+// dist/cli.mjs, the CLI's entry before it was CommonJS, still runs it, for MCP clients and
+// scripts set up with that path.
+writeFileSync(`${outdir}/cli.mjs`, "#!/usr/bin/env node\n// The CLI is dist/cli.cjs; this path runs it too.\nimport './cli.cjs';\n");
 // The CLI and the relay start with #!/usr/bin/env node: runnable as they are, like npm's bin links make them.
-for (const script of ['cli.mjs', 'relay.mjs']) chmodSync(`${outdir}/${script}`, 0o755);
+for (const script of ['cli.cjs', 'cli.mjs', 'relay.mjs']) chmodSync(`${outdir}/${script}`, 0o755);

@@ -1,5 +1,5 @@
 // CLI start-up against Node's own: each run spawns `node -e 0` and then each measured command
-// of the built dist/cli.mjs, interleaved, so a loaded machine slows them alike and the ratio
+// of the built dist/cli.cjs, interleaved, so a loaded machine slows them alike and the ratio
 // (median of the command / median of `node -e 0`) stays put. Measured from spawn to exit for
 // `--version`, `--help` and `peers`; for `send`, from spawn to the moment the peer's relay
 // accepts its first connection (a bare TCP listener stands in for the relay, so what is timed

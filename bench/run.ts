@@ -159,7 +159,7 @@ const rows: Row[] = [
     timed(command.summary, `CLI: agent-pair ${command.command}`),
     ratio(`  CLI ${command.command} / node -e 0`, command.ratio, CLI_START_TARGET, 'medians'),
   ]),
-  { metric: 'CLI bundle dist/cli.mjs (the entry)', median: cliStart.bundleBytes, unit: 'bytes' },
+  { metric: 'CLI bundle dist/cli.cjs (the entry)', median: cliStart.bundleBytes, unit: 'bytes' },
   timed(joining.ours, 'joining: joiner process start → key confirmed (sas)', `${joining.ours.runs} pairings, agent-pair join on loopback`),
   ...(joining.available
     ? [

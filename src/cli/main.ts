@@ -1,7 +1,7 @@
 // `agent-pair`: argv in, one command out. No protocol logic lives here: every command is a thin
 // call into the core (sessions, identity, trust), the relay, or the MCP server.
 //
-// Start-up: this module is the whole of dist/cli.mjs, one file with nothing else imported: the
+// Start-up: this module is the whole of dist/cli.cjs, one file with nothing else imported: the
 // command table, the command line's checks and the help, so `--version`, `--help` and a wrong
 // command line answer without loading anything more (esbuild.mjs builds it on its own). A
 // command that runs is handed to its group (GROUP_OF: src/cli/groups/*.ts), one more file
@@ -200,7 +200,7 @@ export const COMMANDS = [
     args: [],
     options: ['relay', 'confirm-sends', 'agent-sends-per-hour', 'auto-handovers-per-hour', 'home'],
     examples: [
-      { args: '', why: 'what an MCP client runs (give it the absolute path of dist/cli.mjs)' },
+      { args: '', why: 'what an MCP client runs (give it the absolute path of dist/cli.cjs)' },
       { args: '--relay https://relay.example.com', why: 'pair through a shared relay' },
       { args: '--confirm-sends', why: 'ask you before every message the agent sends to a peer' },
     ],
@@ -260,5 +260,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const exitCode = await main(process.argv.slice(2));
-process.exitCode = exitCode;
+// The bundle is CommonJS (esbuild.mjs), so no top-level await; a rejection ends the process as one.
+void main(process.argv.slice(2)).then((exitCode) => {
+  process.exitCode = exitCode;
+});

@@ -14,7 +14,7 @@ import { KEY_EXCHANGE_QUIET_ENV, KEY_EXCHANGE_QUIET_MS, MAX_KEY_EXCHANGE_QUIET_S
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const CLI = join(REPO, 'dist/cli.mjs');
+const CLI = join(REPO, 'dist/cli.cjs');
 const RELAY = join(REPO, 'dist/relay.mjs');
 const VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 const COMMANDS = ['host', 'join', 'confirm', 'whoami', 'init', 'peers', 'forget', 'relay', 'mcp'];
@@ -83,7 +83,7 @@ describe('agent-pair --version and --help', () => {
 
   it('relay --help calls its store-less example what it is: a relay in memory, not the local relay that keeps a file', async () => {
     const result = await cli('relay', '--help');
-    const example = result.stdout.split('\n').findIndex((line) => line.trim() === 'node dist/cli.mjs relay');
+    const example = result.stdout.split('\n').findIndex((line) => line.trim() === 'node dist/cli.cjs relay');
     const why = result.stdout.split('\n')[example + 1] ?? '';
     assert.match(why, /in memory/, why);
     assert.doesNotMatch(why, /^\s*the local relay/, why);
@@ -206,7 +206,7 @@ describe('agent-pair relay --store', () => {
 });
 
 describe('the command is named as it was invoked', () => {
-  it('as node dist/cli.mjs from the repo, and by its absolute path from elsewhere', async () => {
+  it('as node dist/cli.cjs from the repo, and by its absolute path from elsewhere', async () => {
     assert.match((await cli('join', '--help')).stdout, /^Usage: node dist\/cli\.mjs join CODE/);
     const elsewhere = await runToEnd(process.execPath, [CLI, 'join', '--help'], { cwd: scratch });
     assert.ok(elsewhere.stdout.startsWith(`Usage: node ${CLI} join CODE`), elsewhere.stdout.split('\n')[0]);
@@ -239,16 +239,16 @@ describe('the command is named as it was invoked', () => {
   });
 
   it('describeInvocation quotes a path a shell would split', () => {
-    assert.equal(describeInvocation({ script: '/home/a b/cli.mjs', env: {}, cwd: '/tmp' }), "node '/home/a b/cli.mjs'");
+    assert.equal(describeInvocation({ script: '/home/a b/cli.cjs', env: {}, cwd: '/tmp' }), "node '/home/a b/cli.cjs'");
     assert.equal(describeInvocation({ script: undefined, env: {}, cwd: '/' }), 'agent-pair');
   });
 
   it('describeInvocation for a command run elsewhere (an MCP server\'s hint) keeps the script absolute', () => {
-    const script = join(REPO, 'dist/cli.mjs');
-    assert.equal(describeInvocation({ script, env: {}, cwd: REPO }), 'node dist/cli.mjs');
+    const script = join(REPO, 'dist/cli.cjs');
+    assert.equal(describeInvocation({ script, env: {}, cwd: REPO }), 'node dist/cli.cjs');
     assert.equal(describeInvocation({ script, env: {}, cwd: REPO, anywhere: true }), `node ${script}`);
     // Found on PATH, it is its name wherever it runs.
-    assert.equal(describeInvocation({ script, env: { PATH: join(REPO, 'dist') }, cwd: '/', anywhere: true }), 'cli.mjs');
+    assert.equal(describeInvocation({ script, env: { PATH: join(REPO, 'dist') }, cwd: '/', anywhere: true }), 'cli.cjs');
   });
 });
 

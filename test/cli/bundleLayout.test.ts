@@ -1,5 +1,5 @@
 // What a CLI command loads before it runs, read from the development build (esbuild.mjs): every
-// file a process loads is a round of reads and a compile at start-up, so dist/cli.mjs (the
+// file a process loads is a round of reads and a compile at start-up, so dist/cli.cjs (the
 // command line, the help, --version) imports no other file of ours, and a command then loads one
 // file, its group's (dist/cli-GROUP.cjs, through V8's code cache: test/cli/codeCache.test.ts),
 // which requires nothing of ours and holds its group's code, not the others'. The bundles are
@@ -36,19 +36,19 @@ const RELAY_CLIENT = '../src/relay/client.ts';
 const RELAY_SERVER = ['../src/relay/node.ts', '../src/relay/server.ts', '../src/relay/sqliteStore.ts', '../src/relay/redisStore.ts'];
 const MCP = ['../src/mcp/stdio.ts'];
 
-describe('what the CLI loads', { skip: existsSync(new URL('cli.mjs.map', dist)) ? false : 'dist/ holds no development build: run `npm run build` first (npm test does)' }, () => {
-  it('--version, --help and the command line load dist/cli.mjs alone: it imports no file of ours, and loads a command group\'s bundle by name when one of its commands runs', () => {
-    assert.deepEqual(filesOfOursLoadedBy('cli.mjs'), []);
+describe('what the CLI loads', { skip: existsSync(new URL('cli.cjs.map', dist)) ? false : 'dist/ holds no development build: run `npm run build` first (npm test does)' }, () => {
+  it('--version, --help and the command line load dist/cli.cjs alone: it imports no file of ours, and loads a command group\'s bundle by name when one of its commands runs', () => {
+    assert.deepEqual(filesOfOursLoadedBy('cli.cjs'), []);
     // groupBundles.ts names the group's file (`cli-${group}.cjs`) as main.ts's GROUP_OF gives it.
-    assert.ok(read('cli.mjs').includes('`cli-${'), 'dist/cli.mjs does not name the group bundles');
+    assert.ok(read('cli.cjs').includes('`cli-${'), 'dist/cli.cjs does not name the group bundles');
     assert.deepEqual(
       readdirSync(dist).filter((name) => /^cli-.*\.(?:c|m)?js$/.test(name)).sort(),
       GROUPS.map((group) => `cli-${group}.cjs`),
     );
-    const sources = sourcesOf('cli.mjs');
+    const sources = sourcesOf('cli.cjs');
     assert.ok(sources.includes('../src/cli/commandLine.ts'));
-    assert.ok(sources.includes('../src/cli/groupBundles.ts') && !sources.includes('../src/cli/groupModules.ts'), 'dist/cli.mjs imports the groups from the sources');
-    assert.ok(!sources.some((source) => source.includes('node_modules/')), 'dist/cli.mjs bundles no package');
+    assert.ok(sources.includes('../src/cli/groupBundles.ts') && !sources.includes('../src/cli/groupModules.ts'), 'dist/cli.cjs imports the groups from the sources');
+    assert.ok(!sources.some((source) => source.includes('node_modules/')), 'dist/cli.cjs bundles no package');
   });
 
   it('peers (and whoami) load one file more, with neither the relay client nor pairing, messaging or the MCP server', () => {
