@@ -30,6 +30,26 @@ export interface CurveCrypto {
    * the result is all zeros (a low-order public key), which RFC 9180 section 7.1.4 says to refuse.
    */
   x25519SharedSecret(secret: Uint8Array, publicKey: Uint8Array): Uint8Array;
+  /**
+   * HPKE's other primitives (hpke.ts) in the runtime's native code, where the adapter has them.
+   * Without them (noble's), hpke.ts computes HKDF with @noble/hashes and ChaCha20-Poly1305 with
+   * @hpke/chacha20poly1305: the same answers (test/core/curves.test.ts seals the vectors with
+   * both), but cold JavaScript is most of a first seal's time, and the latter's module is loaded
+   * only then.
+   */
+  readonly hpkeSymmetric?: HpkeSymmetric;
+}
+
+/** HKDF-SHA256 (RFC 5869) and ChaCha20-Poly1305 (RFC 8439), synchronous. */
+export interface HpkeSymmetric {
+  /** HKDF-Extract(salt, ikm): HMAC-SHA256 keyed with the salt (an empty salt is 32 zero bytes). */
+  hkdfSha256Extract(salt: Uint8Array, ikm: Uint8Array): Uint8Array;
+  /** HKDF-Expand(prk, info, length): `length` bytes, at most 255 × 32. */
+  hkdfSha256Expand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array;
+  /** The ciphertext with its 16-byte tag after it. */
+  chacha20Poly1305Seal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array;
+  /** The plaintext; throws when the tag does not verify. */
+  chacha20Poly1305Open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array;
 }
 
 /** The pure JavaScript fallback, for a runtime without native Ed25519 or X25519. */

@@ -1,12 +1,12 @@
-// The core's curve port on the runtime's native code: Ed25519 and X25519 through node:crypto
-// (OpenSSL), synchronous, in this thread (WebCrypto's X25519 was an async trip through the
-// crypto thread pool per operation). Installed by each Node composition root (the CLI, `agent-pair mcp`, the VS Code
+// The core's curve port on the runtime's native code: Ed25519 and X25519, and HPKE's HKDF-SHA256
+// and ChaCha20-Poly1305, through node:crypto (OpenSSL), synchronous, in this thread (WebCrypto's
+// X25519 was an async trip through the crypto thread pool per operation). Installed by each Node composition root (the CLI, `agent-pair mcp`, the VS Code
 // extension) with installNativeCurves(); core falls back to noble where nothing is installed.
 // node:crypto is loaded at the first key operation, not at the install: a CLI command that
 // signs nothing (`--help`, `peers` with none pinned) never pays for it.
 
 import type { KeyObject } from 'node:crypto';
-import { type CurveCrypto, useCurves } from '../core/curves.js';
+import { type CurveCrypto, type HpkeSymmetric, useCurves } from '../core/curves.js';
 import { nodeCrypto } from './lazyCrypto.js';
 
 const ED25519_KEY_BYTES = 32;
@@ -66,6 +66,46 @@ function belowLittleEndian(bytes: Uint8Array, bound: Uint8Array, topMask = 0xff)
   return false;
 }
 
+const SHA256_BYTES = 32;
+const CHACHA20_POLY1305_TAG_BYTES = 16;
+
+function hmacSha256(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
+  const hmac = nodeCrypto().createHmac('sha256', key);
+  for (const part of parts) hmac.update(part);
+  return new Uint8Array(hmac.digest());
+}
+
+/** HPKE's HKDF-SHA256 and ChaCha20-Poly1305 on OpenSSL (core/hpke.ts). */
+const nativeHpkeSymmetric: HpkeSymmetric = {
+  hkdfSha256Extract: (salt, ikm) => hmacSha256(salt.length === 0 ? new Uint8Array(SHA256_BYTES) : salt, ikm),
+  // RFC 5869 section 2.3: T(i) = HMAC(PRK, T(i-1) | info | i). node:crypto's hkdfSync does
+  // extract and expand in one, and HPKE calls them apart.
+  hkdfSha256Expand: (prk, info, length) => {
+    if (!Number.isInteger(length) || length < 0 || length > 255 * SHA256_BYTES) throw new Error(`HKDF-SHA256 expands to 0 to ${255 * SHA256_BYTES} bytes, not ${length}`);
+    const output = new Uint8Array(length);
+    let block: Uint8Array = new Uint8Array(0);
+    for (let filled = 0, counter = 1; filled < length; filled += SHA256_BYTES, counter++) {
+      block = hmacSha256(prk, block, info, Uint8Array.of(counter));
+      output.set(block.subarray(0, length - filled), filled);
+    }
+    return output;
+  },
+  chacha20Poly1305Seal: (key, nonce, aad, plaintext) => {
+    const cipher = nodeCrypto().createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: CHACHA20_POLY1305_TAG_BYTES });
+    cipher.setAAD(aad, { plaintextLength: plaintext.length });
+    return new Uint8Array(Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]));
+  },
+  chacha20Poly1305Open: (key, nonce, aad, sealed) => {
+    if (sealed.length < CHACHA20_POLY1305_TAG_BYTES) throw new Error(`a ChaCha20-Poly1305 ciphertext is at least its ${CHACHA20_POLY1305_TAG_BYTES}-byte tag, not ${sealed.length} bytes`);
+    const ciphertext = sealed.subarray(0, sealed.length - CHACHA20_POLY1305_TAG_BYTES);
+    const decipher = nodeCrypto().createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: CHACHA20_POLY1305_TAG_BYTES });
+    decipher.setAuthTag(sealed.subarray(ciphertext.length));
+    decipher.setAAD(aad, { plaintextLength: ciphertext.length });
+    // final() throws when the tag does not verify.
+    return new Uint8Array(Buffer.concat([decipher.update(ciphertext), decipher.final()]));
+  },
+};
+
 export const nativeCurves: CurveCrypto = {
   name: 'native',
   ed25519PublicKey: (seed) => new Uint8Array(Buffer.from(nodeCrypto().createPublicKey(privateKeyOf(seed)).export({ format: 'jwk' }).x ?? '', 'base64url')),
@@ -91,6 +131,7 @@ export const nativeCurves: CurveCrypto = {
     if (shared.every((byte) => byte === 0)) throw new Error('the X25519 public key is of low order (the shared secret is all zeros)');
     return shared;
   },
+  hpkeSymmetric: nativeHpkeSymmetric,
 };
 
 /**

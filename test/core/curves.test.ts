@@ -1,10 +1,14 @@
 // The curve port (core/curves.ts): noble's pure JavaScript and the runtime's native code
 // (node/nativeCurves.ts) run the same vectors (protocol.json's card, messages.json's and
-// messages-v2.json's keys and envelopes, HPKE's X25519 on the installed one) and refuse the same
-// bad signatures and low-order X25519 keys, and each opens what the other sealed.
+// messages-v2.json's keys and envelopes, HPKE's X25519, HKDF and ChaCha20-Poly1305 on the
+// installed one) and refuse the same bad signatures and low-order X25519 keys, and each opens
+// what the other sealed; the native HKDF and ChaCha20-Poly1305 also against their RFCs' vectors.
 
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { expand as hkdfExpand } from '@noble/hashes/hkdf.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { fromBase64, fromHex, fromUtf8, toBase64, toHex, utf8 } from '../../src/core/bytes.js';
 import { type CurveCrypto, curves, nobleCurves, useCurves } from '../../src/core/curves.js';
 import { MessageRejected, openEnvelope, sealEnvelope } from '../../src/core/messages.js';
@@ -204,5 +208,52 @@ describe('curves: noble and native together', () => {
         useCurves(installedBefore);
       }
     }
+  });
+});
+
+describe("HPKE's HKDF and ChaCha20-Poly1305 on node:crypto (nativeCurves.hpkeSymmetric)", () => {
+  const native = nativeCurves.hpkeSymmetric;
+  const ikm = fromHex('0b'.repeat(22), 'ikm');
+
+  it('gives RFC 5869\'s HKDF-SHA256 test cases 1 and 3 (an empty salt is 32 zero bytes)', () => {
+    assert.ok(native, 'nativeCurves brings no HPKE primitives');
+    const prk = native.hkdfSha256Extract(fromHex('000102030405060708090a0b0c', 'salt'), ikm);
+    assert.equal(toHex(prk), '077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5');
+    assert.equal(toHex(native.hkdfSha256Expand(prk, fromHex('f0f1f2f3f4f5f6f7f8f9', 'info'), 42)), '3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865');
+    const unsalted = native.hkdfSha256Extract(new Uint8Array(0), ikm);
+    assert.equal(toHex(unsalted), '19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04');
+    assert.equal(toHex(native.hkdfSha256Expand(unsalted, new Uint8Array(0), 42)), '8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8');
+  });
+
+  it('expands to at most 255 blocks, as noble does', () => {
+    assert.ok(native);
+    const prk = native.hkdfSha256Extract(new Uint8Array(0), ikm);
+    assert.deepEqual(native.hkdfSha256Expand(prk, utf8('info'), 255 * 32), hkdfExpand(sha256, prk, utf8('info'), 255 * 32));
+    assert.throws(() => native.hkdfSha256Expand(prk, utf8('info'), 255 * 32 + 1), /0 to 8160 bytes/);
+    assert.throws(() => hkdfExpand(sha256, prk, utf8('info'), 255 * 32 + 1));
+  });
+
+  it("seals RFC 8439's AEAD test vector (section 2.8.2) and opens it, refusing a changed tag, ciphertext or AAD and a text shorter than a tag", () => {
+    assert.ok(native);
+    const key = fromHex('808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f', 'key');
+    const nonce = fromHex('070000004041424344454647', 'nonce');
+    const aad = fromHex('50515253c0c1c2c3c4c5c6c7', 'aad');
+    const plaintext = utf8("Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.");
+    const sealed = native.chacha20Poly1305Seal(key, nonce, aad, plaintext);
+    assert.equal(
+      toHex(sealed),
+      'd31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc3ff4def08e4b7a9de576d26586cec64b6116' +
+        '1ae10b594f09e26a7e902ecbd0600691',
+    );
+    assert.deepEqual(native.chacha20Poly1305Open(key, nonce, aad, sealed), plaintext);
+    assert.deepEqual(chacha20poly1305(key, nonce, aad).encrypt(plaintext), sealed);
+    for (const at of [0, sealed.length - 1]) {
+      const changed = Uint8Array.from(sealed);
+      changed[at] = (changed[at] ?? 0) ^ 1;
+      assert.throws(() => native.chacha20Poly1305Open(key, nonce, aad, changed));
+    }
+    assert.throws(() => native.chacha20Poly1305Open(key, nonce, utf8('other aad'), sealed));
+    assert.throws(() => native.chacha20Poly1305Open(key, nonce, aad, sealed.subarray(0, 15)), /at least its 16-byte tag/);
+    assert.deepEqual(native.chacha20Poly1305Open(key, nonce, aad, native.chacha20Poly1305Seal(key, nonce, aad, new Uint8Array(0))), new Uint8Array(0));
   });
 });
