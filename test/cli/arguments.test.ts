@@ -66,7 +66,7 @@ describe('agent-pair --version and --help', () => {
     const result = await cli('--help');
     assert.equal(result.code, 0);
     for (const command of COMMANDS) assert.match(result.stdout, new RegExp(`^  ${command}\\b`, 'm'), command);
-    assert.match(result.stdout, /Run node dist\/cli\.mjs COMMAND --help/);
+    assert.match(result.stdout, /Run node dist\/cli\.cjs COMMAND --help/);
   });
 
   for (const command of COMMANDS) {
@@ -75,9 +75,9 @@ describe('agent-pair --version and --help', () => {
       assert.equal(flag.code, 0);
       assert.equal(flag.stderr, '');
       assert.equal(word.stdout, flag.stdout);
-      assert.match(flag.stdout, new RegExp(`^Usage: node dist/cli\\.mjs ${command}\\b`));
+      assert.match(flag.stdout, new RegExp(`^Usage: node dist/cli\\.cjs ${command}\\b`));
       assert.match(flag.stdout, /\nOptions:\n[\s\S]*-h, --help/);
-      assert.match(flag.stdout, new RegExp(`\\nExamples:\\n  node dist/cli\\.mjs ${command}\\b`));
+      assert.match(flag.stdout, new RegExp(`\\nExamples:\\n  node dist/cli\\.cjs ${command}\\b`));
     });
   }
 
@@ -120,9 +120,9 @@ describe('a wrong argument is one line naming it and the expected shape, exit 2'
     [['relay', '--host', ''], /--host "" is not an address/],
     [['relay', '--store', 'mysql://db'], /--store mysql:\/\/db is not a store; expected memory, sqlite:PATH .* or redis:\/\/HOST:PORT\[\/DB\]/],
     [['peers', '--home', ''], /--home is empty; expected a directory path/],
-    [['frobnicate'], /unknown command "frobnicate"; run node dist\/cli\.mjs --help/],
+    [['frobnicate'], /unknown command "frobnicate"; run node dist\/cli\.cjs --help/],
     [['--frob'], /unknown option --frob/],
-    [['peers', '--frob'], /unknown option --frob; see node dist\/cli\.mjs peers --help/],
+    [['peers', '--frob'], /unknown option --frob; see node dist\/cli\.cjs peers --help/],
     [['host', '--version'], /--version takes no command/],
   ];
   for (const [args, expected] of cases) {
@@ -207,7 +207,7 @@ describe('agent-pair relay --store', () => {
 
 describe('the command is named as it was invoked', () => {
   it('as node dist/cli.cjs from the repo, and by its absolute path from elsewhere', async () => {
-    assert.match((await cli('join', '--help')).stdout, /^Usage: node dist\/cli\.mjs join CODE/);
+    assert.match((await cli('join', '--help')).stdout, /^Usage: node dist\/cli\.cjs join CODE/);
     const elsewhere = await runToEnd(process.execPath, [CLI, 'join', '--help'], { cwd: scratch });
     assert.ok(elsewhere.stdout.startsWith(`Usage: node ${CLI} join CODE`), elsewhere.stdout.split('\n')[0]);
   });
@@ -235,7 +235,7 @@ describe('the command is named as it was invoked', () => {
     const text = await said;
     child.kill('SIGINT');
     await new Promise((done) => child.on('exit', done));
-    assert.match(text, new RegExp(`They run: node dist/cli\\.mjs join \\d+-[A-Z2-7]{6} --relay ${relay.url.replaceAll('.', '\\.')}\\n`));
+    assert.match(text, new RegExp(`They run: node dist/cli\\.cjs join \\d+-[A-Z2-7]{6} --relay ${relay.url.replaceAll('.', '\\.')}\\n`));
   });
 
   it('describeInvocation quotes a path a shell would split', () => {

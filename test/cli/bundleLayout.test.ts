@@ -6,8 +6,10 @@
 // minified: what each file holds is read from its source map's list of sources.
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
 const dist = new URL('../../dist/', import.meta.url);
 const read = (name: string): string => readFileSync(new URL(name, dist), 'utf8');
@@ -49,6 +51,11 @@ describe('what the CLI loads', { skip: existsSync(new URL('cli.cjs.map', dist)) 
     assert.ok(sources.includes('../src/cli/commandLine.ts'));
     assert.ok(sources.includes('../src/cli/groupBundles.ts') && !sources.includes('../src/cli/groupModules.ts'), 'dist/cli.cjs imports the groups from the sources');
     assert.ok(!sources.some((source) => source.includes('node_modules/')), 'dist/cli.cjs bundles no package');
+  });
+
+  it('dist/cli.mjs, the entry before dist/cli.cjs, still runs the CLI (MCP clients set up with that path)', () => {
+    const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    assert.equal(execFileSync(process.execPath, [fileURLToPath(new URL('cli.mjs', dist)), '--version'], { encoding: 'utf8' }), `${version}\n`);
   });
 
   it('peers (and whoami) load one file more, with neither the relay client nor pairing, messaging or the MCP server', () => {

@@ -313,7 +313,7 @@ describe('agent-pair words for bad input', () => {
     assert.equal(conflict.code, 1);
     assert.ok(conflict.stderr.includes(join(home, 'secrets')) && conflict.stderr.includes(join(home, 'state')), conflict.stderr);
     // Pins wording on purpose: the command is named as this test invoked it (node …/cli.cjs), so the person can paste it.
-    assert.match(conflict.stderr, /node \S*cli\.mjs init bob --home DIR/);
+    assert.match(conflict.stderr, /node \S*cli\.cjs init bob --home DIR/);
     // Hints keep the home they were run with: none would touch ~/.agent-pair instead.
     assert.ok(conflict.stderr.endsWith(`init bob --home ${home}\n`), conflict.stderr);
     const peers = await runToEnd(['peers', '--home', home]);
