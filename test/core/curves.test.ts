@@ -158,21 +158,31 @@ for (const implementation of implementations) {
 }
 
 describe('curves: noble and native together', () => {
-  it('HPKE computes its X25519 on the installed curves: two DHs per Auth-mode seal and per open', async () => {
-    const calls = { publicKey: 0, sharedSecret: 0 };
+  it('HPKE computes its X25519, HKDF and ChaCha20-Poly1305 on the installed curves: two DHs per Auth-mode seal and per open', async () => {
+    const calls = { publicKey: 0, sharedSecret: 0, extract: 0, expand: 0, seal: 0, open: 0 };
+    const native = nativeCurves.hpkeSymmetric;
+    assert.ok(native);
     const recording: CurveCrypto = {
       ...nativeCurves,
       name: 'recording',
       x25519PublicKey: (secret) => (calls.publicKey++, nativeCurves.x25519PublicKey(secret)),
       x25519SharedSecret: (secret, publicKey) => (calls.sharedSecret++, nativeCurves.x25519SharedSecret(secret, publicKey)),
+      hpkeSymmetric: {
+        hkdfSha256Extract: (salt, ikm) => (calls.extract++, native.hkdfSha256Extract(salt, ikm)),
+        hkdfSha256Expand: (prk, info, length) => (calls.expand++, native.hkdfSha256Expand(prk, info, length)),
+        chacha20Poly1305Seal: (key, nonce, aad, plaintext) => (calls.seal++, native.chacha20Poly1305Seal(key, nonce, aad, plaintext)),
+        chacha20Poly1305Open: (key, nonce, aad, sealed) => (calls.open++, native.chacha20Poly1305Open(key, nonce, aad, sealed)),
+      },
     };
     useCurves(recording);
     try {
       const sealed = await sealEnvelope({ senderSeed: alice.seed, recipientPublic: bob.public, recipientSlotId: vector.bob_slot_id, plaintext: utf8('recorded') });
       assert.equal(calls.sharedSecret, 2);
+      assert.deepEqual([calls.seal, calls.open], [1, 0]);
       await openEnvelope({ recipientSeed: bob.seed, senderPublic: alice.public, ownSlotId: vector.bob_slot_id, envelope: sealed });
       assert.equal(calls.sharedSecret, 4);
-      assert.ok(calls.publicKey > 0);
+      assert.deepEqual([calls.seal, calls.open], [1, 1]);
+      assert.ok(calls.publicKey > 0 && calls.extract > 0 && calls.expand > 0);
     } finally {
       useCurves(installedBefore);
     }
