@@ -8,11 +8,12 @@
 // or cannot be read or written, costs the plain compile and nothing else. What V8 loads from the
 // cache runs as this process's code, so the directory is made 0700 and the files 0600, and a
 // cache is read only from a directory and a file this user owns and no one else can write
-// (`not-private` otherwise: compiled, and nothing written there). The module is registered in
+// (`not-private` otherwise: compiled; this user's own directory is made private again when the
+// cache is written, another user's is left unwritten). The module is registered in
 // require's cache under its path, so a bundle that requires it (mcp.cjs, extension-hpke.cjs)
 // gets this same instance.
 
-import { type Stats, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { type Stats, chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
@@ -118,7 +119,11 @@ function writeCache(script: Script, cacheDir: string, prefix: string, cacheFile:
   try {
     mkdirSync(cacheDir, { recursive: true, mode: CACHE_DIR_MODE });
     const directory = lstatSync(cacheDir);
-    if (!directory.isDirectory() || !isPrivate(directory)) return;
+    if (!directory.isDirectory()) return;
+    // This user's directory made before it was kept private (an earlier build, a umask of 002):
+    // made private again. A file someone else put there meanwhile is theirs, and never read.
+    if (!isPrivate(directory) && directory.uid === process.getuid?.()) chmodSync(cacheDir, CACHE_DIR_MODE);
+    else if (!isPrivate(directory)) return;
     for (const stale of readdirSync(cacheDir)) {
       if (stale.startsWith(prefix) && join(cacheDir, stale) !== cacheFile) rmSync(join(cacheDir, stale), { force: true });
     }

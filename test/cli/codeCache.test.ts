@@ -66,7 +66,7 @@ describe("the CLI's code cache", () => {
     assert.deepEqual(answer(await peers(home, env)), answer(uncached));
   });
 
-  it('runs as with no cache where none can be made (the cache home is a file), and where the directory is not private (writing nothing there)', async () => {
+  it('runs as with no cache where none can be made (the cache home is a file), and where the directory is not private (made private again)', async () => {
     const { env, cacheDir, home } = fresh();
     const expected = answer(await peers(home, env));
     const blocked = join(root, `a-file-${made}`);
@@ -78,6 +78,8 @@ describe("the CLI's code cache", () => {
     mkdirSync(cacheDir);
     chmodSync(cacheDir, 0o777);
     assert.deepEqual(answer(await peers(home, env)), expected);
-    assert.deepEqual(readdirSync(cacheDir), []);
+    assert.equal(statSync(cacheDir).mode & 0o777, 0o700);
+    assert.deepEqual(readdirSync(cacheDir), [HOME_GROUP_CACHE]);
+    assert.deepEqual(answer(await peers(home, env)), expected);
   });
 });

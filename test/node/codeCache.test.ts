@@ -105,7 +105,7 @@ describe('requireWithCodeCache', () => {
     assert.equal(statSync(join(cacheDir, cacheFile ?? '')).mode & 0o777, 0o600);
   });
 
-  it('reads no cache from a directory or a file others can write, and writes none there', () => {
+  it('reads no cache from a directory or a file others can write, and makes its own directory private again when it writes', () => {
     const { file, cacheDir } = bundle(SOURCE);
     start(file, cacheDir);
     const cacheFile = join(cacheDir, readdirSync(cacheDir)[0] ?? '');
@@ -115,10 +115,11 @@ describe('requireWithCodeCache', () => {
     assert.deepEqual(start(file, cacheDir), { cache: 'used', sum: 9 });
 
     chmodSync(cacheDir, 0o777);
-    assert.deepEqual(start(file, cacheDir), { cache: 'not-private', sum: 9 });
-    rmSync(cacheFile);
-    assert.deepEqual(start(file, cacheDir), { cache: 'not-private', sum: 9 });
-    assert.deepEqual(readdirSync(cacheDir), [], 'a cache was written where others can write');
+    const loaded = requireWithCodeCache(file, cacheDir);
+    assert.equal(loaded.cache, 'not-private');
+    loaded.saveCache();
+    assert.equal(statSync(cacheDir).mode & 0o777, 0o700);
+    assert.deepEqual(start(file, cacheDir), { cache: 'used', sum: 9 });
   });
 
   it('reads no cache file that is a link (it could point anywhere)', () => {
@@ -141,6 +142,10 @@ describe('requireWithCodeCache', () => {
     chownSync(cacheFile, 0, 0);
     chownSync(cacheDir, 1, 1);
     assert.deepEqual(start(file, cacheDir), { cache: 'not-private', sum: 9 });
+    // Nor writes one there.
+    rmSync(cacheFile);
+    assert.deepEqual(start(file, cacheDir), { cache: 'not-private', sum: 9 });
+    assert.deepEqual(readdirSync(cacheDir), []);
   });
 });
 
