@@ -4,11 +4,11 @@
 // spawn to exit for `--version`, `--help` and `peers`; for `send`, from spawn to the moment the
 // peer's relay accepts its first connection (a bare TCP listener stands in for the relay, so
 // what is timed is the process up to opening the network, not the relay's answer).
-// A command's group is compiled through V8's code cache, written once a command of that build
-// is over (src/cli/groupBundles.ts), in a cache directory of the bench's own ($XDG_CACHE_HOME):
-// the target rows are the later starts of a build, so one `sent` (send's group) runs to its end
-// before the runs, as `peers`'s warm-up runs do for its own. The first start of a build, with no
-// cache, is a row of its own without a target: a fresh cache directory at each of its runs.
+// A command's group is compiled through V8's code cache, which each command writes once its
+// first run of a build is over (src/cli/groupBundles.ts), here in a cache directory of the
+// bench's own ($XDG_CACHE_HOME): the target rows are the later starts of a build, so one `send`
+// runs to its end before the runs, as `peers`'s warm-up runs do. The first start of a build, with
+// no cache, is a row of its own without a target: a fresh cache directory at each of its runs.
 // Run directly: node --import tsx bench/cliStart.ts [runs]
 
 import { spawn } from 'node:child_process';
@@ -100,8 +100,9 @@ export async function benchCliStart(runs = 15): Promise<CliStartBench> {
       { command: 'send (to opening the network)', targeted: true, time: () => timeToConnect(send, server, cacheHome) },
       { command: 'send (to opening the network), first start of a build', targeted: false, time: () => timeToConnect(send, server, join(dir, `no-cache-${uncachedRuns++}`)) },
     ];
-    // send is killed once it opens the network, before it could keep its group's code cache.
-    await timeToExit([CLI, 'sent', '--home', alice], cacheHome);
+    // A timed send is killed once it opens the network, before it could keep its code cache:
+    // one runs to its end first (the bare listener drops it, so its message stays queued).
+    await timeToExit(send, cacheHome);
     const nodeSamples: number[] = [];
     const samples = measured.map(() => [] as number[]);
     for (let i = 0; i < WARM_UP_RUNS + runs; i++) {

@@ -2,7 +2,7 @@
 // src/cli/groups/GROUP.ts. The built CLI has groupBundles.ts in this module's place (esbuild.mjs):
 // the same module from its own bundle, dist/cli-GROUP.cjs, through V8's code cache.
 
-import type { CommandGroup } from './main.js';
+import type { CommandGroup, CommandName } from './main.js';
 import type { GroupRun } from './run.js';
 
 export interface LoadedGroup {
@@ -19,6 +19,7 @@ const IMPORTS: { readonly [Group in CommandGroup]: () => Promise<{ run: GroupRun
   mcp: () => import('./groups/mcp.js'),
 };
 
-export async function loadGroup(group: CommandGroup): Promise<LoadedGroup> {
+/** `command` is the one about to run (groupBundles.ts keeps a code cache for each). */
+export async function loadGroup(group: CommandGroup, _command: CommandName): Promise<LoadedGroup> {
   return { run: (await IMPORTS[group]()).run, saveCodeCache: () => undefined };
 }

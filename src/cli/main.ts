@@ -252,7 +252,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`agent-pair: ${line.error.message}\n`);
       return EXIT_USAGE;
     case 'run': {
-      const group = await loadGroup(GROUP_OF[line.command.name]);
+      const group = await loadGroup(GROUP_OF[line.command.name], line.command.name);
       const exitCode = await group.run(line.command, line.args, line.options);
       group.saveCodeCache();
       return exitCode;

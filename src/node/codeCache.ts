@@ -57,14 +57,18 @@ const NodeModule = Module as unknown as {
   _nodeModulePaths(directory: string): string[];
 };
 
-export function requireWithCodeCache(file: string, cacheDir: string): CachedModule {
+/**
+ * `cacheName` names the cache file, the bundle's own name by default: a caller whose processes
+ * run different parts of one bundle (the CLI: one command of a group) keeps a cache for each,
+ * holding what that part compiled.
+ */
+export function requireWithCodeCache(file: string, cacheDir: string, cacheName = basename(file)): CachedModule {
   // The bundle's own require, for the bundle; its `cache` is require's one cache of modules.
   const requireThere = createRequire(file);
   const loaded = requireThere.cache[file];
   if (loaded) return { exports: loaded.exports, cache: 'used', saveCache: () => undefined };
   const source = readFileSync(file, 'utf8');
-  const prefix = `${basename(file)}-`;
-  const cacheFile = join(cacheDir, `${prefix}${nodeCrypto().createHash('sha256').update(source).digest('hex').slice(0, 16)}-v8-${process.versions.v8}.cache`);
+  const cacheFile = join(cacheDir, `${cacheName}-${nodeCrypto().createHash('sha256').update(source).digest('hex').slice(0, 16)}-v8-${process.versions.v8}.cache`);
   const cachedData = readPrivateCache(cacheDir, cacheFile);
   const script = new Script(NodeModule.wrap(source), { filename: file, ...(typeof cachedData !== 'string' && { cachedData }) });
   const cache: CodeCacheState = typeof cachedData === 'string' ? cachedData : script.cachedDataRejected === true ? 'rejected' : 'used';
@@ -86,7 +90,7 @@ export function requireWithCodeCache(file: string, cacheDir: string): CachedModu
     exports: module.exports,
     cache,
     saveCache: () => {
-      if (cache !== 'used') writeCache(script, cacheDir, prefix, cacheFile);
+      if (cache !== 'used') writeCache(script, cacheDir, cacheName, cacheFile);
     },
   };
 }
@@ -114,8 +118,13 @@ function readPrivateCache(cacheDir: string, cacheFile: string): Buffer | 'absent
   }
 }
 
-/** Written whole (a temporary file renamed over), replacing the caches of this bundle's other builds. */
-function writeCache(script: Script, cacheDir: string, prefix: string, cacheFile: string): void {
+/** The cache files of `cacheName`, of any build (and their partial writes): its name, then the build's hash. */
+function cacheFilesOf(cacheName: string): RegExp {
+  return new RegExp(`^${cacheName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-[0-9a-f]{16}-v8-`);
+}
+
+/** Written whole (a temporary file renamed over), replacing the caches of `cacheName`'s other builds. */
+function writeCache(script: Script, cacheDir: string, cacheName: string, cacheFile: string): void {
   try {
     mkdirSync(cacheDir, { recursive: true, mode: CACHE_DIR_MODE });
     const directory = lstatSync(cacheDir);
@@ -124,8 +133,9 @@ function writeCache(script: Script, cacheDir: string, prefix: string, cacheFile:
     // made private again. A file someone else put there meanwhile is theirs, and never read.
     if (!isPrivate(directory) && directory.uid === process.getuid?.()) chmodSync(cacheDir, CACHE_DIR_MODE);
     else if (!isPrivate(directory)) return;
+    const ofThisName = cacheFilesOf(cacheName);
     for (const stale of readdirSync(cacheDir)) {
-      if (stale.startsWith(prefix) && join(cacheDir, stale) !== cacheFile) rmSync(join(cacheDir, stale), { force: true });
+      if (ofThisName.test(stale) && join(cacheDir, stale) !== cacheFile) rmSync(join(cacheDir, stale), { force: true });
     }
     const partial = `${cacheFile}.${process.pid}.partial`;
     writeFileSync(partial, script.createCachedData(), { mode: CACHE_FILE_MODE, flag: 'wx' });

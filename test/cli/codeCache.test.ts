@@ -1,6 +1,7 @@
 // The built CLI's code cache (src/cli/groupBundles.ts, src/node/codeCache.ts): a command loads
 // its group's bundle (dist/cli-GROUP.cjs) with V8's code cache from this OS user's cache directory
-// ($XDG_CACHE_HOME/agent-pair/code-cache here), written once the command is over. Real CLI
+// ($XDG_CACHE_HOME/agent-pair/code-cache here), one cache per command, written once the command
+// is over. Real CLI
 // processes: the cache is a speed-up only, so every case checks the command answers exactly as it
 // does with no cache at all.
 
@@ -25,11 +26,13 @@ function fresh(): { env: { XDG_CACHE_HOME: string }; cacheDir: string; home: str
   return { env: { XDG_CACHE_HOME: join(dir, 'cache') }, cacheDir: join(dir, 'cache', 'agent-pair', 'code-cache'), home: join(dir, 'home') };
 }
 
-/** The cache file this build of `peers`'s group (dist/cli-home.cjs) is kept in, on this Node. */
-const HOME_GROUP_CACHE = `cli-home.cjs-${createHash('sha256')
-  .update(readFileSync(resolve(import.meta.dirname, '../../dist/cli-home.cjs'), 'utf8'))
-  .digest('hex')
-  .slice(0, 16)}-v8-${process.versions.v8}.cache`;
+/** The cache file `command` keeps of this build of its group's bundle (dist/cli-home.cjs), on this Node. */
+const homeGroupCache = (command: string): string =>
+  `cli-home.cjs.${command}-${createHash('sha256')
+    .update(readFileSync(resolve(import.meta.dirname, '../../dist/cli-home.cjs'), 'utf8'))
+    .digest('hex')
+    .slice(0, 16)}-v8-${process.versions.v8}.cache`;
+const HOME_GROUP_CACHE = homeGroupCache('peers');
 
 const peers = (home: string, env: Record<string, string>): Promise<Finished> => cli(['peers', '--home', home], undefined, undefined, env);
 const answer = ({ code, stdout, stderr }: Finished): unknown => ({ code, stdout, stderr });
@@ -50,13 +53,17 @@ describe("the CLI's code cache", () => {
     // Used, so not written again (a cache compiled anew is written to a new file renamed over it).
     const after = statSync(cacheFile);
     assert.deepEqual([after.ino, after.mtimeMs], [written.ino, written.mtimeMs]);
+
+    // Another command of the group keeps its own, beside it.
+    assert.equal((await cli(['whoami', '--home', home], undefined, undefined, env)).code, 1);
+    assert.deepEqual(readdirSync(cacheDir).sort(), [HOME_GROUP_CACHE, homeGroupCache('whoami')].sort());
   });
 
   it("removes another build's cache, and replaces a file of this build's name that V8 refuses, answering as with no cache", async () => {
     const { env, cacheDir, home } = fresh();
     const uncached = await peers(home, { XDG_CACHE_HOME: join(root, 'unused-cache') });
     mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
-    const otherBuild = `cli-home.cjs-0123456789abcdef-v8-${process.versions.v8}.cache`;
+    const otherBuild = `cli-home.cjs.peers-0123456789abcdef-v8-${process.versions.v8}.cache`;
     writeFileSync(join(cacheDir, otherBuild), 'the code cache of another build', { mode: 0o600 });
     writeFileSync(join(cacheDir, HOME_GROUP_CACHE), 'not a code cache', { mode: 0o600 });
 

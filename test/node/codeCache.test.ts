@@ -71,6 +71,19 @@ describe('requireWithCodeCache', () => {
     assert.deepEqual(start(file, cacheDir), { cache: 'used', sum: 20 });
   });
 
+  it('keeps a cache per cache name, and a name that begins another\'s never removes that one\'s', () => {
+    const { file, cacheDir } = bundle(SOURCE);
+    for (const name of ['group.accept-move', 'group.accept']) {
+      const loaded = requireWithCodeCache(file, cacheDir, name);
+      loaded.saveCache();
+      Reflect.deleteProperty(createRequire(file).cache, file);
+    }
+    assert.deepEqual(
+      readdirSync(cacheDir).map((name) => name.replace(/-[0-9a-f]{16}-v8-.*/, '')).sort(),
+      ['group.accept', 'group.accept-move'],
+    );
+  });
+
   it('compiles the bundle when the cache file is not V8\'s, and replaces it', () => {
     const { file, cacheDir } = bundle(SOURCE);
     start(file, cacheDir);
