@@ -8,8 +8,8 @@
 // the MCP server with its SDK and zod, loaded only when VS Code starts the server. The CLI and
 // the standalone relay are ESM for Node. Everything else, @noble/* and the MCP SDK included, is
 // bundled, so the .vsix and the CLI need no node_modules at run time. Every bundle is minified.
-import { chmodSync, copyFileSync, rmSync } from 'node:fs';
-import { basename, relative, resolve } from 'node:path';
+import { chmodSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 
 const production = process.argv.includes('--production');
@@ -78,11 +78,14 @@ module.exports = shared;`,
   },
 };
 
-/** In dist/cli.mjs: main.ts's dynamic imports of the command groups are their own files (dist/cli-GROUP.mjs), not bundled. */
-const commandGroupsApart = {
-  name: 'command-groups-apart',
+/**
+ * In dist/cli.cjs: groupModules.ts (each group's module imported from the sources, for the tests)
+ * is groupBundles.ts, which loads dist/cli-GROUP.cjs through V8's code cache.
+ */
+const groupsFromBundles = {
+  name: 'groups-from-bundles',
   setup(context) {
-    context.onResolve({ filter: /^\.\/groups\/[a-z]+\.js$/ }, (args) => ({ path: `./cli-${basename(args.path, '.js')}.mjs`, external: true }));
+    context.onResolve({ filter: /^\.\/groupModules\.js$/ }, () => ({ path: resolve('src/cli/groupBundles.ts') }));
   },
 };
 
@@ -154,25 +157,35 @@ await Promise.all([
   // of its own, so opening the window does not parse @hpke/* (a sixth of the window's bundle).
   build({ ...shared, entryPoints: ['src/core/hpke.ts'], outfile: `${outdir}/extension-hpke.cjs`, format: 'cjs', plugins: [coreFromExtension] }),
   build({ ...shared, entryPoints: ['src/vscode/mcpEntry.ts'], outfile: `${outdir}/mcp.cjs`, format: 'cjs', external: ['vscode'], plugins: [coreFromExtension] }),
-  // The CLI: dist/cli.mjs is main.ts alone, in one file with no imports of its own (every ESM
-  // file is a round of reads and a compile at start-up), so --version, --help and a wrong command
-  // line load nothing else. It bundles no CommonJS, so it needs no require shim.
-  build({ ...shared, entryPoints: ['src/cli/main.ts'], outfile: `${outdir}/cli.mjs`, format: 'esm', banner: { js: '#!/usr/bin/env node' }, plugins: [commandGroupsApart] }),
+  // The CLI: dist/cli.cjs (package.json `bin`) is main.ts alone, in one file with no imports of
+  // its own (every file is a round of reads and a compile at start-up), so --version, --help and a
+  // wrong command line load nothing else. CommonJS: Node starts an ES module entry through its
+  // ES module loader, several ms more at every command than the same code as CommonJS.
+  build({ ...shared, entryPoints: ['src/cli/main.ts'], outfile: `${outdir}/cli.cjs`, format: 'cjs', banner: { js: '#!/usr/bin/env node' }, plugins: [groupsFromBundles] }),
   // A command that runs loads its group (src/cli/groups/, see src/cli/run.ts): one file each,
-  // dist/cli-GROUP.mjs, holding all the group uses (not split: a group's dynamic imports are
-  // bundled in), beside relay.mjs, which pair.ts finds from there.
+  // dist/cli-GROUP.cjs, holding all the group uses (not split: a group's dynamic imports are
+  // bundled in), beside relay.mjs, which pair.ts finds from there. CommonJS, because cli.mjs
+  // runs it as a vm.Script with V8's code cache (src/cli/groupBundles.ts), and a vm.Script can
+  // neither be an ES module nor import(): its imports of Node's modules are require()s, and its
+  // import.meta.url is the bundle's own URL. Strict, as the ES modules it is built from are (the
+  // banner comes before esbuild's own "use strict", which is then no longer a directive).
   build({
     ...shared,
     entryPoints: Object.fromEntries(['home', 'pairing', 'messaging', 'relay', 'mcp'].map((group) => [`cli-${group}`, `src/cli/groups/${group}.ts`])),
     outdir,
-    outExtension: { '.js': '.mjs' },
-    format: 'esm',
-    banner: { js: esmRequireShim },
+    outExtension: { '.js': '.cjs' },
+    format: 'cjs',
+    supported: { 'dynamic-import': false },
+    define: { 'import.meta.url': '__agentPairBundleUrl' },
+    banner: { js: "'use strict'; const __agentPairBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
     plugins: [noInProcessRelay, nobleCurvesAtFirstUse],
   }),
   build({ ...shared, entryPoints: ['src/relay/main.ts'], outfile: `${outdir}/relay.mjs`, format: 'esm', banner: { js: `#!/usr/bin/env node\n${esmRequireShim}` } }),
 ]);
-// The SQLite store's WebAssembly, beside the bundles that may load it (relay.mjs, cli-relay.mjs).
+// The SQLite store's WebAssembly, beside the bundles that may load it (relay.mjs, cli-relay.cjs).
 copyFileSync('node_modules/node-sqlite3-wasm/dist/node-sqlite3-wasm.wasm', `${outdir}/node-sqlite3-wasm.wasm`);
+// dist/cli.mjs, the CLI's entry before it was CommonJS, still runs it, for MCP clients and
+// scripts set up with that path.
+writeFileSync(`${outdir}/cli.mjs`, "#!/usr/bin/env node\n// The CLI is dist/cli.cjs; this path runs it too.\nimport './cli.cjs';\n");
 // The CLI and the relay start with #!/usr/bin/env node: runnable as they are, like npm's bin links make them.
-for (const script of ['cli.mjs', 'relay.mjs']) chmodSync(`${outdir}/${script}`, 0o755);
+for (const script of ['cli.cjs', 'cli.mjs', 'relay.mjs']) chmodSync(`${outdir}/${script}`, 0o755);

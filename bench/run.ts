@@ -157,9 +157,11 @@ const rows: Row[] = [
   timed(cliStart.nodeStart, 'node -e 0 (the start-up baseline)', `${cliStart.nodeStart.runs} runs, interleaved with the CLI's`),
   ...cliStart.commands.flatMap((command) => [
     timed(command.summary, `CLI: agent-pair ${command.command}`),
-    ratio(`  CLI ${command.command} / node -e 0`, command.ratio, CLI_START_TARGET, 'medians'),
+    command.targeted
+      ? ratio(`  CLI ${command.command} / node -e 0`, command.ratio, CLI_START_TARGET, 'medians')
+      : plainRatio(`  CLI ${command.command} / node -e 0`, command.ratio, 'medians; compiles its group, once per build'),
   ]),
-  { metric: 'CLI bundle dist/cli.mjs (the entry)', median: cliStart.bundleBytes, unit: 'bytes' },
+  { metric: 'CLI bundle dist/cli.cjs (the entry)', median: cliStart.bundleBytes, unit: 'bytes' },
   timed(joining.ours, 'joining: joiner process start → key confirmed (sas)', `${joining.ours.runs} pairings, agent-pair join on loopback`),
   ...(joining.available
     ? [

@@ -1,6 +1,6 @@
 // How the person started this CLI, so that what we print for them (and for the other person:
 // "They run: … join 47-UE2BZG") is a command they can actually run. After `npm ci` nothing named
-// `agent-pair` is on PATH; `npx agent-pair`, `node dist/cli.mjs` or a linked `agent-pair` are.
+// `agent-pair` is on PATH; `npx agent-pair`, `node dist/cli.cjs` or a linked `agent-pair` are.
 
 import { basename, delimiter, dirname, isAbsolute, relative, resolve } from 'node:path';
 
@@ -23,7 +23,7 @@ export interface InvocationContext {
  * The shortest faithful way to run this CLI again:
  * - `npx agent-pair` when npm exec (npx) started it;
  * - `agent-pair` when it was found on PATH under that name (`npm link`, a global install);
- * - otherwise `node PATH/TO/cli.mjs`, relative to the working directory when inside it.
+ * - otherwise `node PATH/TO/cli.cjs`, relative to the working directory when inside it.
  */
 export function describeInvocation({ script, env, cwd, anywhere = false }: InvocationContext): string {
   if (script === undefined) return COMMAND_NAME;

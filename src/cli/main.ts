@@ -1,19 +1,21 @@
 // `agent-pair`: argv in, one command out. No protocol logic lives here: every command is a thin
 // call into the core (sessions, identity, trust), the relay, or the MCP server.
 //
-// Start-up: this module is the whole of dist/cli.mjs, one file with nothing else imported: the
+// Start-up: this module is the whole of dist/cli.cjs, one file with nothing else imported: the
 // command table, the command line's checks and the help, so `--version`, `--help` and a wrong
 // command line answer without loading anything more (esbuild.mjs builds it on its own). A
 // command that runs is handed to its group (GROUP_OF: src/cli/groups/*.ts), one more file
-// (dist/cli-GROUP.mjs) holding that group's commands and all they use, and importing nothing:
-// every ESM file loaded is a round of reads and a compile. No object made here is used there,
-// so the two builds' copies of the small modules both import (errors, vocabulary) never meet.
+// (dist/cli-GROUP.cjs) holding that group's commands and all they use, and importing nothing of
+// ours: every file loaded is a round of reads and a compile. The group is compiled through V8's
+// code cache (groupBundles.ts), kept once the command is over. No object made here is used
+// there, so the two builds' copies of the small modules both import (errors, vocabulary) never
+// meet.
 
 import packageJson from '../../package.json' with { type: 'json' };
 import { AUTO_HANDOVERS_PER_PEER_PER_HOUR, MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, PEER_RULES } from '../core/vocabulary.js';
 import { ARGS, type CommandSpec, parseCommandLine } from './commandLine.js';
 import { invokedAs } from './invocation.js';
-import type { GroupRun } from './run.js';
+import { loadGroup } from './groupModules.js';
 import { EXIT_USAGE } from './usage.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT } from '../relay/embedded.js';
 
@@ -198,7 +200,7 @@ export const COMMANDS = [
     args: [],
     options: ['relay', 'confirm-sends', 'agent-sends-per-hour', 'auto-handovers-per-hour', 'home'],
     examples: [
-      { args: '', why: 'what an MCP client runs (give it the absolute path of dist/cli.mjs)' },
+      { args: '', why: 'what an MCP client runs (give it the absolute path of dist/cli.cjs)' },
       { args: '--relay https://relay.example.com', why: 'pair through a shared relay' },
       { args: '--confirm-sends', why: 'ask you before every message the agent sends to a peer' },
     ],
@@ -232,18 +234,9 @@ const GROUP_OF = {
   mcp: 'mcp',
 } as const satisfies Record<CommandName, string>;
 
-type CommandGroup = (typeof GROUP_OF)[CommandName];
+export type CommandGroup = (typeof GROUP_OF)[CommandName];
 /** The commands of `Group`: the keys its RUNS table must have, and no others. */
 export type CommandsOf<Group extends CommandGroup> = { [Name in CommandName]: (typeof GROUP_OF)[Name] extends Group ? Name : never }[CommandName];
-
-/** Each group's file, imported when one of its commands runs (esbuild.mjs maps each to dist/cli-GROUP.mjs). */
-const GROUPS: { readonly [Group in CommandGroup]: () => Promise<{ run: GroupRun }> } = {
-  home: () => import('./groups/home.js'),
-  pairing: () => import('./groups/pairing.js'),
-  messaging: () => import('./groups/messaging.js'),
-  relay: () => import('./groups/relay.js'),
-  mcp: () => import('./groups/mcp.js'),
-};
 
 export async function main(argv: string[]): Promise<number> {
   const line = parseCommandLine(argv, COMMANDS, invokedAs());
@@ -259,11 +252,15 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`agent-pair: ${line.error.message}\n`);
       return EXIT_USAGE;
     case 'run': {
-      const { run } = await GROUPS[GROUP_OF[line.command.name]]();
-      return run(line.command, line.args, line.options);
+      const group = await loadGroup(GROUP_OF[line.command.name], line.command.name);
+      const exitCode = await group.run(line.command, line.args, line.options);
+      group.saveCodeCache();
+      return exitCode;
     }
   }
 }
 
-const exitCode = await main(process.argv.slice(2));
-process.exitCode = exitCode;
+// The bundle is CommonJS (esbuild.mjs), so no top-level await; a rejection ends the process as one.
+void main(process.argv.slice(2)).then((exitCode) => {
+  process.exitCode = exitCode;
+});

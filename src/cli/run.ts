@@ -1,6 +1,6 @@
 // What every `agent-pair` command gets once main.ts has checked its command line: the home (its
 // privacy checked), the terminal, and every error worded for the person. The commands themselves
-// are in groups (src/cli/groups/*.ts): each group is one file of its own in dist/ (cli-GROUP.mjs,
+// are in groups (src/cli/groups/*.ts): each group is one file of its own in dist/ (cli-GROUP.cjs,
 // see esbuild.mjs) holding its commands and everything they use, so a command loads one file
 // more than --version does, and none of the other groups' code. main.ts, the entry, shares no
 // object with the groups.

@@ -13,7 +13,7 @@ import type { PeerSummary } from '../core/sessionRecord.js';
 
 /** What the words need to know of where the person runs the command. */
 export interface CliContext {
-  /** The command as the person invoked it, like `agent-pair` or `node dist/cli.mjs`. */
+  /** The command as the person invoked it, like `agent-pair` or `node dist/cli.cjs`. */
   command: string;
   /** The identity home in use. */
   home: string;

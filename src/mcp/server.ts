@@ -59,7 +59,7 @@ export interface McpServerOptions {
   receiver?: MessageReceiver;
   /**
    * A command line the person runs in a terminal, as they can run it: the CLI as this server was
-   * started (`node /abs/dist/cli.mjs` when agent-pair is not on PATH), `args`, and this server's
+   * started (`node /abs/dist/cli.cjs` when agent-pair is not on PATH), `args`, and this server's
    * --home. Default: `agent-pair ARGS`.
    */
   personCommand?: (args: string) => string;

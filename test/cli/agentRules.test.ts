@@ -31,7 +31,7 @@ let bobHome: string;
 let aliceFingerprint: string;
 
 before(async () => {
-  assert.ok(existsSync(CLI), 'dist/cli.mjs is missing: run `npm run build` first (npm test does)');
+  assert.ok(existsSync(CLI), 'dist/cli.cjs is missing: run `npm run build` first (npm test does)');
   relay = await startRelay({ host: '127.0.0.1', port: 0 });
   homes = await mkdtemp(join(tmpdir(), 'agent-pair-rules-'));
   aliceHome = join(homes, 'alice');

@@ -14,7 +14,7 @@ import { KEY_EXCHANGE_QUIET_ENV, KEY_EXCHANGE_QUIET_MS, MAX_KEY_EXCHANGE_QUIET_S
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const CLI = join(REPO, 'dist/cli.mjs');
+const CLI = join(REPO, 'dist/cli.cjs');
 const RELAY = join(REPO, 'dist/relay.mjs');
 const VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
 const COMMANDS = ['host', 'join', 'confirm', 'whoami', 'init', 'peers', 'forget', 'relay', 'mcp'];
@@ -66,7 +66,7 @@ describe('agent-pair --version and --help', () => {
     const result = await cli('--help');
     assert.equal(result.code, 0);
     for (const command of COMMANDS) assert.match(result.stdout, new RegExp(`^  ${command}\\b`, 'm'), command);
-    assert.match(result.stdout, /Run node dist\/cli\.mjs COMMAND --help/);
+    assert.match(result.stdout, /Run node dist\/cli\.cjs COMMAND --help/);
   });
 
   for (const command of COMMANDS) {
@@ -75,15 +75,15 @@ describe('agent-pair --version and --help', () => {
       assert.equal(flag.code, 0);
       assert.equal(flag.stderr, '');
       assert.equal(word.stdout, flag.stdout);
-      assert.match(flag.stdout, new RegExp(`^Usage: node dist/cli\\.mjs ${command}\\b`));
+      assert.match(flag.stdout, new RegExp(`^Usage: node dist/cli\\.cjs ${command}\\b`));
       assert.match(flag.stdout, /\nOptions:\n[\s\S]*-h, --help/);
-      assert.match(flag.stdout, new RegExp(`\\nExamples:\\n  node dist/cli\\.mjs ${command}\\b`));
+      assert.match(flag.stdout, new RegExp(`\\nExamples:\\n  node dist/cli\\.cjs ${command}\\b`));
     });
   }
 
   it('relay --help calls its store-less example what it is: a relay in memory, not the local relay that keeps a file', async () => {
     const result = await cli('relay', '--help');
-    const example = result.stdout.split('\n').findIndex((line) => line.trim() === 'node dist/cli.mjs relay');
+    const example = result.stdout.split('\n').findIndex((line) => line.trim() === 'node dist/cli.cjs relay');
     const why = result.stdout.split('\n')[example + 1] ?? '';
     assert.match(why, /in memory/, why);
     assert.doesNotMatch(why, /^\s*the local relay/, why);
@@ -120,9 +120,9 @@ describe('a wrong argument is one line naming it and the expected shape, exit 2'
     [['relay', '--host', ''], /--host "" is not an address/],
     [['relay', '--store', 'mysql://db'], /--store mysql:\/\/db is not a store; expected memory, sqlite:PATH .* or redis:\/\/HOST:PORT\[\/DB\]/],
     [['peers', '--home', ''], /--home is empty; expected a directory path/],
-    [['frobnicate'], /unknown command "frobnicate"; run node dist\/cli\.mjs --help/],
+    [['frobnicate'], /unknown command "frobnicate"; run node dist\/cli\.cjs --help/],
     [['--frob'], /unknown option --frob/],
-    [['peers', '--frob'], /unknown option --frob; see node dist\/cli\.mjs peers --help/],
+    [['peers', '--frob'], /unknown option --frob; see node dist\/cli\.cjs peers --help/],
     [['host', '--version'], /--version takes no command/],
   ];
   for (const [args, expected] of cases) {
@@ -206,8 +206,8 @@ describe('agent-pair relay --store', () => {
 });
 
 describe('the command is named as it was invoked', () => {
-  it('as node dist/cli.mjs from the repo, and by its absolute path from elsewhere', async () => {
-    assert.match((await cli('join', '--help')).stdout, /^Usage: node dist\/cli\.mjs join CODE/);
+  it('as node dist/cli.cjs from the repo, and by its absolute path from elsewhere', async () => {
+    assert.match((await cli('join', '--help')).stdout, /^Usage: node dist\/cli\.cjs join CODE/);
     const elsewhere = await runToEnd(process.execPath, [CLI, 'join', '--help'], { cwd: scratch });
     assert.ok(elsewhere.stdout.startsWith(`Usage: node ${CLI} join CODE`), elsewhere.stdout.split('\n')[0]);
   });
@@ -235,20 +235,20 @@ describe('the command is named as it was invoked', () => {
     const text = await said;
     child.kill('SIGINT');
     await new Promise((done) => child.on('exit', done));
-    assert.match(text, new RegExp(`They run: node dist/cli\\.mjs join \\d+-[A-Z2-7]{6} --relay ${relay.url.replaceAll('.', '\\.')}\\n`));
+    assert.match(text, new RegExp(`They run: node dist/cli\\.cjs join \\d+-[A-Z2-7]{6} --relay ${relay.url.replaceAll('.', '\\.')}\\n`));
   });
 
   it('describeInvocation quotes a path a shell would split', () => {
-    assert.equal(describeInvocation({ script: '/home/a b/cli.mjs', env: {}, cwd: '/tmp' }), "node '/home/a b/cli.mjs'");
+    assert.equal(describeInvocation({ script: '/home/a b/cli.cjs', env: {}, cwd: '/tmp' }), "node '/home/a b/cli.cjs'");
     assert.equal(describeInvocation({ script: undefined, env: {}, cwd: '/' }), 'agent-pair');
   });
 
   it('describeInvocation for a command run elsewhere (an MCP server\'s hint) keeps the script absolute', () => {
-    const script = join(REPO, 'dist/cli.mjs');
-    assert.equal(describeInvocation({ script, env: {}, cwd: REPO }), 'node dist/cli.mjs');
+    const script = join(REPO, 'dist/cli.cjs');
+    assert.equal(describeInvocation({ script, env: {}, cwd: REPO }), 'node dist/cli.cjs');
     assert.equal(describeInvocation({ script, env: {}, cwd: REPO, anywhere: true }), `node ${script}`);
     // Found on PATH, it is its name wherever it runs.
-    assert.equal(describeInvocation({ script, env: { PATH: join(REPO, 'dist') }, cwd: '/', anywhere: true }), 'cli.mjs');
+    assert.equal(describeInvocation({ script, env: { PATH: join(REPO, 'dist') }, cwd: '/', anywhere: true }), 'cli.cjs');
   });
 });
 

@@ -1,29 +1,33 @@
 // What a CLI command loads before it runs, read from the development build (esbuild.mjs): every
-// file an ESM process loads is a round of reads and a compile at start-up, so dist/cli.mjs (the
-// command line, the help, --version) imports no other file of ours until a command runs, and a
-// command then loads one file, its group's (dist/cli-GROUP.mjs), which imports nothing of ours
-// and holds its group's code, not the others'. The bundles are minified: what each file holds is
-// read from its source map's list of sources.
+// file a process loads is a round of reads and a compile at start-up, so dist/cli.cjs (the
+// command line, the help, --version) imports no other file of ours, and a command then loads one
+// file, its group's (dist/cli-GROUP.cjs, through V8's code cache: test/cli/codeCache.test.ts),
+// which requires nothing of ours and holds its group's code, not the others'. The bundles are
+// minified: what each file holds is read from its source map's list of sources.
 
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
 const dist = new URL('../../dist/', import.meta.url);
 const read = (name: string): string => readFileSync(new URL(name, dist), 'utf8');
 const sourcesOf = (name: string): string[] => (JSON.parse(read(`${name}.map`)) as { sources: string[] }).sources;
 
-/** The files of ours `name` imports: statically (`from"./x.mjs"`, `import"./x.mjs"`) and dynamically (`import("./x.mjs")`). */
-function importsOf(name: string): { static: string[]; dynamic: string[] } {
+/** The files of ours `name` imports (`from"./x.mjs"`, `import"./x.mjs"`, `import("./x.mjs")`) or requires (`require("./x")`). */
+function filesOfOursLoadedBy(name: string): string[] {
   const code = read(name);
-  const unique = (pattern: RegExp): string[] => [...new Set([...code.matchAll(pattern)].map((match) => match[1] ?? ''))];
-  return { static: unique(/(?:from|import)\s*"\.\/([^"]+\.mjs)"/g), dynamic: unique(/import\("\.\/([^"]+\.mjs)"\)/g) };
+  const patterns = [/(?:from|import)\s*"\.\/([^"]+)"/g, /import\("\.\/([^"]+)"\)/g, /require\("\.\/([^"]+)"\)/g];
+  return [...new Set(patterns.flatMap((pattern) => [...code.matchAll(pattern)].map((match) => match[1] ?? '')))];
 }
 
-/** What a command's group file holds, checked to import no other file of ours. */
+const GROUPS = ['home', 'mcp', 'messaging', 'pairing', 'relay'];
+
+/** What a command's group file holds, checked to load no other file of ours. */
 function groupSources(group: string): string[] {
-  const name = `cli-${group}.mjs`;
-  assert.deepEqual(importsOf(name), { static: [], dynamic: [] }, `${name} imports files of ours`);
+  const name = `cli-${group}.cjs`;
+  assert.deepEqual(filesOfOursLoadedBy(name), [], `${name} loads files of ours`);
   return sourcesOf(name);
 }
 
@@ -34,13 +38,24 @@ const RELAY_CLIENT = '../src/relay/client.ts';
 const RELAY_SERVER = ['../src/relay/node.ts', '../src/relay/server.ts', '../src/relay/sqliteStore.ts', '../src/relay/redisStore.ts'];
 const MCP = ['../src/mcp/stdio.ts'];
 
-describe('what the CLI loads', { skip: existsSync(new URL('cli.mjs.map', dist)) ? false : 'dist/ holds no development build: run `npm run build` first (npm test does)' }, () => {
-  it('--version, --help and the command line load dist/cli.mjs alone: it imports no file of ours but a command group, when one of its commands runs', () => {
-    const { static: staticImports, dynamic } = importsOf('cli.mjs');
-    assert.deepEqual(staticImports, []);
-    assert.deepEqual(dynamic.sort(), ['cli-home.mjs', 'cli-mcp.mjs', 'cli-messaging.mjs', 'cli-pairing.mjs', 'cli-relay.mjs']);
-    assert.ok(sourcesOf('cli.mjs').includes('../src/cli/commandLine.ts'));
-    assert.ok(!sourcesOf('cli.mjs').some((source) => source.includes('node_modules/')), 'dist/cli.mjs bundles no package');
+describe('what the CLI loads', { skip: existsSync(new URL('cli.cjs.map', dist)) ? false : 'dist/ holds no development build: run `npm run build` first (npm test does)' }, () => {
+  it('--version, --help and the command line load dist/cli.cjs alone: it imports no file of ours, and loads a command group\'s bundle by name when one of its commands runs', () => {
+    assert.deepEqual(filesOfOursLoadedBy('cli.cjs'), []);
+    // groupBundles.ts names the group's file (`cli-${group}.cjs`) as main.ts's GROUP_OF gives it.
+    assert.ok(read('cli.cjs').includes('`cli-${'), 'dist/cli.cjs does not name the group bundles');
+    assert.deepEqual(
+      readdirSync(dist).filter((name) => /^cli-.*\.(?:c|m)?js$/.test(name)).sort(),
+      GROUPS.map((group) => `cli-${group}.cjs`),
+    );
+    const sources = sourcesOf('cli.cjs');
+    assert.ok(sources.includes('../src/cli/commandLine.ts'));
+    assert.ok(sources.includes('../src/cli/groupBundles.ts') && !sources.includes('../src/cli/groupModules.ts'), 'dist/cli.cjs imports the groups from the sources');
+    assert.ok(!sources.some((source) => source.includes('node_modules/')), 'dist/cli.cjs bundles no package');
+  });
+
+  it('dist/cli.mjs, the entry before dist/cli.cjs, still runs the CLI (MCP clients set up with that path)', () => {
+    const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    assert.equal(execFileSync(process.execPath, [fileURLToPath(new URL('cli.mjs', dist)), '--version'], { encoding: 'utf8' }), `${version}\n`);
   });
 
   it('peers (and whoami) load one file more, with neither the relay client nor pairing, messaging or the MCP server', () => {

@@ -15,7 +15,7 @@ import { relayAnswers } from '../../src/relay/embedded.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { Pids, freePort, runRelayMain } from '../helpers/relayProcess.js';
 
-const CLI = resolve(import.meta.dirname, '../../dist/cli.mjs');
+const CLI = resolve(import.meta.dirname, '../../dist/cli.cjs');
 
 interface Running {
   child: ChildProcessWithoutNullStreams;
@@ -79,7 +79,7 @@ let relay: RunningRelay;
 let homes: string;
 
 before(async () => {
-  assert.ok(existsSync(CLI), 'dist/cli.mjs is missing: run `npm run build` first (npm test does)');
+  assert.ok(existsSync(CLI), 'dist/cli.cjs is missing: run `npm run build` first (npm test does)');
   relay = await startRelay({ host: '127.0.0.1', port: 0 });
   homes = await mkdtemp(join(tmpdir(), 'agent-pair-cli-'));
 });
@@ -312,8 +312,8 @@ describe('agent-pair words for bad input', () => {
     const conflict = await runToEnd(['init', 'bob', '--home', home]);
     assert.equal(conflict.code, 1);
     assert.ok(conflict.stderr.includes(join(home, 'secrets')) && conflict.stderr.includes(join(home, 'state')), conflict.stderr);
-    // Pins wording on purpose: the command is named as this test invoked it (node …/cli.mjs), so the person can paste it.
-    assert.match(conflict.stderr, /node \S*cli\.mjs init bob --home DIR/);
+    // Pins wording on purpose: the command is named as this test invoked it (node …/cli.cjs), so the person can paste it.
+    assert.match(conflict.stderr, /node \S*cli\.cjs init bob --home DIR/);
     // Hints keep the home they were run with: none would touch ~/.agent-pair instead.
     assert.ok(conflict.stderr.endsWith(`init bob --home ${home}\n`), conflict.stderr);
     const peers = await runToEnd(['peers', '--home', home]);

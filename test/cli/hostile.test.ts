@@ -39,7 +39,7 @@ async function bobPosts(bodyJson: string, fields: { id?: string } = {}): Promise
 const text = (words: string): string => JSON.stringify({ type: 'text', text: words });
 
 before(async () => {
-  assert.ok(existsSync(CLI), 'dist/cli.mjs is missing: run `npm run build` first (npm test does)');
+  assert.ok(existsSync(CLI), 'dist/cli.cjs is missing: run `npm run build` first (npm test does)');
   relay = await startRelay(quiet);
   homes = await mkdtemp(join(tmpdir(), 'agent-pair-hostile-'));
   aliceHome = join(homes, 'alice');

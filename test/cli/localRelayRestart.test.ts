@@ -40,7 +40,7 @@ async function killRelay(): Promise<void> {
 }
 
 before(async () => {
-  assert.ok(existsSync(CLI), 'dist/cli.mjs is missing: run `npm run build` first (npm test does)');
+  assert.ok(existsSync(CLI), 'dist/cli.cjs is missing: run `npm run build` first (npm test does)');
   dir = await mkdtemp(join(tmpdir(), 'agent-pair-local-'));
   stateDir = join(dir, 'state');
   aliceHome = join(dir, 'alice');

@@ -29,7 +29,7 @@ let homes: string;
 const relays = createRelayConnector();
 
 before(async () => {
-  assert.ok(existsSync(CLI), 'dist/cli.mjs is missing: run `npm run build` first (npm test does)');
+  assert.ok(existsSync(CLI), 'dist/cli.cjs is missing: run `npm run build` first (npm test does)');
   relay = await startRelay({ host: '127.0.0.1', port: 0, log: () => undefined });
   homes = await mkdtemp(join(tmpdir(), 'agent-pair-v2-'));
 });

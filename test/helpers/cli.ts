@@ -1,4 +1,4 @@
-// Test fixtures: the built CLI (dist/cli.mjs) run as a person's terminal would, and two homes
+// Test fixtures: the built CLI (dist/cli.cjs) run as a person's terminal would, and two homes
 // paired through it (host and join, each typing the SAS it was shown, as both people agree), or
 // in this process with the code those commands run, for tests about what comes after pairing.
 
@@ -12,7 +12,7 @@ import { SessionStore } from '../../src/core/store.js';
 import { systemClock } from '../../src/node/system.js';
 import { gate } from './until.js';
 
-export const CLI = resolve(import.meta.dirname, '../../dist/cli.mjs');
+export const CLI = resolve(import.meta.dirname, '../../dist/cli.cjs');
 
 export interface Finished {
   code: number | null;

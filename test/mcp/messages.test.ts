@@ -40,7 +40,7 @@ function structured(result: CallToolResult): Record<string, unknown> {
 
 describe('an MCP agent and a CLI converse', () => {
   it('the agent sends, the CLI reads and answers, the agent reads quoted data, acknowledges, and sees delivered', async () => {
-    assert.ok(existsSync(CLI), 'dist/cli.mjs is missing: run `npm run build` first');
+    assert.ok(existsSync(CLI), 'dist/cli.cjs is missing: run `npm run build` first');
     const aliceHome = join(homes, 'alice');
     const bobHome = join(homes, 'bob');
     const { bobFingerprint } = await pairHomes(relay.url, aliceHome, bobHome);
@@ -157,12 +157,12 @@ describe('messaging tools in process', () => {
     const alice = await makeSide(relay.url, 'alice');
     const bob = await makeSide(relay.url, 'bob');
     await pairSides(alice, bob, relay.url);
-    const agent = await startAgent({ relayUrl: relay.url, handle: 'alice', side: alice, confirmSends: true, personCommand: (args) => `node /opt/ap/cli.mjs ${args} --home /tmp/alice` });
+    const agent = await startAgent({ relayUrl: relay.url, handle: 'alice', side: alice, confirmSends: true, personCommand: (args) => `node /opt/ap/cli.cjs ${args} --home /tmp/alice` });
     try {
       const refused = await agent.call('peer_send', { peer: 'bob', text: 'hi' });
       assert.equal(errorCodeOf(refused), 'confirm_unavailable');
       // The command the person can run instead, as this server was started and with its home.
-      assert.ok(errorOf(refused).includes(`node /opt/ap/cli.mjs send ${bob.fingerprint} --file FILE --home /tmp/alice`), errorOf(refused));
+      assert.ok(errorOf(refused).includes(`node /opt/ap/cli.cjs send ${bob.fingerprint} --file FILE --home /tmp/alice`), errorOf(refused));
     } finally {
       await agent.close();
     }

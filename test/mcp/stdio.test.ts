@@ -26,7 +26,7 @@ import { KEY_EXCHANGE_QUIET_ENV } from '../../src/cli/pair.js';
 import { gate, until } from '../helpers/until.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
-const CLI_BUNDLE = join(REPO, 'dist/cli.mjs');
+const CLI_BUNDLE = join(REPO, 'dist/cli.cjs');
 
 /** The built CLI, to the end; stdin closed. */
 function runCli(args: string[]): { exited: Promise<number>; stdout: () => string; stderr: () => string } {
@@ -178,7 +178,7 @@ describe('an MCP client that starts agent-pair mcp for each call', () => {
   }
 
   it('keeps the pairing: the default relay outlives the call, and the next call resumes the session', { timeout: 60_000 }, async () => {
-    assert.ok(existsSync(CLI_BUNDLE), 'dist/cli.mjs is missing: run `npm run build` first (npm test does)');
+    assert.ok(existsSync(CLI_BUNDLE), 'dist/cli.cjs is missing: run `npm run build` first (npm test does)');
     const home = await mkdtemp(join(tmpdir(), 'agent-pair-mcp-per-call-'));
     cleanups.push(() => rm(home, { recursive: true, force: true }));
     const port = await freePort();
@@ -200,7 +200,7 @@ describe('an MCP client that starts agent-pair mcp for each call', () => {
   });
 
   it('finishes the pairing when the person confirms between calls: confirm runs it, the next server shows it pinned; the CLI guest pairs', { timeout: 90_000 }, async () => {
-    assert.ok(existsSync(CLI_BUNDLE), 'dist/cli.mjs is missing: run `npm run build` first (npm test does)');
+    assert.ok(existsSync(CLI_BUNDLE), 'dist/cli.cjs is missing: run `npm run build` first (npm test does)');
     const [agentHome, bobHome] = await Promise.all(['agent', 'bob'].map((name) => mkdtemp(join(tmpdir(), `agent-pair-per-call-${name}-`))));
     cleanups.push(async () => {
       for (const home of [agentHome, bobHome]) await rm(home as string, { recursive: true, force: true });

@@ -5,12 +5,12 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { requireWithCodeCache } from '../../src/node/codeCache.js';
+import { requireWithCodeCache, userCodeCacheDir } from '../../src/node/codeCache.js';
 
 const root = mkdtempSync(join(tmpdir(), 'agent-pair-codecache-'));
 after(() => {
@@ -71,6 +71,19 @@ describe('requireWithCodeCache', () => {
     assert.deepEqual(start(file, cacheDir), { cache: 'used', sum: 20 });
   });
 
+  it('keeps a cache per cache name, and a name that begins another\'s never removes that one\'s', () => {
+    const { file, cacheDir } = bundle(SOURCE);
+    for (const name of ['group.accept-move', 'group.accept']) {
+      const loaded = requireWithCodeCache(file, cacheDir, name);
+      loaded.saveCache();
+      Reflect.deleteProperty(createRequire(file).cache, file);
+    }
+    assert.deepEqual(
+      readdirSync(cacheDir).map((name) => name.replace(/-[0-9a-f]{16}-v8-.*/, '')).sort(),
+      ['group.accept', 'group.accept-move'],
+    );
+  });
+
   it('compiles the bundle when the cache file is not V8\'s, and replaces it', () => {
     const { file, cacheDir } = bundle(SOURCE);
     start(file, cacheDir);
@@ -95,5 +108,69 @@ describe('requireWithCodeCache', () => {
       loaded.saveCache();
     });
     assert.deepEqual(start(file, blocked), { cache: 'absent', sum: 9 });
+  });
+
+  it('makes the cache directory 0700 and its file 0600: what V8 loads from there runs as this process\'s code', () => {
+    const { file, cacheDir } = bundle(SOURCE);
+    start(file, cacheDir);
+    assert.equal(statSync(cacheDir).mode & 0o777, 0o700);
+    const [cacheFile] = readdirSync(cacheDir);
+    assert.equal(statSync(join(cacheDir, cacheFile ?? '')).mode & 0o777, 0o600);
+  });
+
+  it('reads no cache from a directory or a file others can write, and makes its own directory private again when it writes', () => {
+    const { file, cacheDir } = bundle(SOURCE);
+    start(file, cacheDir);
+    const cacheFile = join(cacheDir, readdirSync(cacheDir)[0] ?? '');
+    chmodSync(cacheFile, 0o666);
+    assert.deepEqual(start(file, cacheDir), { cache: 'not-private', sum: 9 });
+    chmodSync(cacheFile, 0o600);
+    assert.deepEqual(start(file, cacheDir), { cache: 'used', sum: 9 });
+
+    chmodSync(cacheDir, 0o777);
+    const loaded = requireWithCodeCache(file, cacheDir);
+    assert.equal(loaded.cache, 'not-private');
+    loaded.saveCache();
+    assert.equal(statSync(cacheDir).mode & 0o777, 0o700);
+    assert.deepEqual(start(file, cacheDir), { cache: 'used', sum: 9 });
+  });
+
+  it('reads no cache file that is a link (it could point anywhere)', () => {
+    const { file, cacheDir } = bundle(SOURCE);
+    start(file, cacheDir);
+    const [name = ''] = readdirSync(cacheDir);
+    // The real cache, moved out and linked back in under its name.
+    const moved = join(dirname(cacheDir), 'elsewhere.cache');
+    renameSync(join(cacheDir, name), moved);
+    symlinkSync(moved, join(cacheDir, name));
+    assert.equal(start(file, cacheDir).cache, 'absent');
+  });
+
+  it('reads no cache another user owns', { skip: process.getuid?.() === 0 ? false : 'only root can give a file to another user' }, () => {
+    const { file, cacheDir } = bundle(SOURCE);
+    start(file, cacheDir);
+    const cacheFile = join(cacheDir, readdirSync(cacheDir)[0] ?? '');
+    chownSync(cacheFile, 1, 1);
+    assert.deepEqual(start(file, cacheDir), { cache: 'not-private', sum: 9 });
+    chownSync(cacheFile, 0, 0);
+    chownSync(cacheDir, 1, 1);
+    assert.deepEqual(start(file, cacheDir), { cache: 'not-private', sum: 9 });
+    // Nor writes one there.
+    rmSync(cacheFile);
+    assert.deepEqual(start(file, cacheDir), { cache: 'not-private', sum: 9 });
+    assert.deepEqual(readdirSync(cacheDir), []);
+  });
+});
+
+describe('userCodeCacheDir', () => {
+  it('is in $XDG_CACHE_HOME when that is an absolute path, else in the platform\'s cache directory', () => {
+    const home = '/home/jane';
+    assert.equal(userCodeCacheDir('agent-pair', { XDG_CACHE_HOME: '/tmp/caches' }, 'linux', home), join('/tmp/caches', 'agent-pair', 'code-cache'));
+    // A relative XDG_CACHE_HOME is ignored, as the XDG rule says.
+    assert.equal(userCodeCacheDir('agent-pair', { XDG_CACHE_HOME: 'caches' }, 'linux', home), join(home, '.cache', 'agent-pair', 'code-cache'));
+    assert.equal(userCodeCacheDir('agent-pair', {}, 'linux', home), join(home, '.cache', 'agent-pair', 'code-cache'));
+    assert.equal(userCodeCacheDir('agent-pair', {}, 'darwin', home), join(home, 'Library', 'Caches', 'agent-pair', 'code-cache'));
+    assert.equal(userCodeCacheDir('agent-pair', { LOCALAPPDATA: '/c/Users/jane/AppData/Local' }, 'win32', home), join('/c/Users/jane/AppData/Local', 'agent-pair', 'code-cache'));
+    assert.equal(userCodeCacheDir('agent-pair', {}, 'win32', home), join(home, 'AppData', 'Local', 'agent-pair', 'code-cache'));
   });
 });

@@ -287,7 +287,7 @@ describe('RelayChoice (the shared local relay, in a process of its own)', () => 
     assert.ok(!error.message.includes('agentPair.relayUrl') && !error.message.includes('--relay'), error.message);
     // Pins wording on purpose: each adapter's advice names its own way to choose a relay.
     assert.ok(relayChoiceFailureWords(failure).includes('set agentPair.relayUrl'));
-    assert.ok(localRelayFailureWords(failure, 'node dist/cli.mjs').includes('node dist/cli.mjs relay') && localRelayFailureWords(failure, 'agent-pair').includes('--relay URL'));
+    assert.ok(localRelayFailureWords(failure, 'node dist/cli.cjs').includes('node dist/cli.cjs relay') && localRelayFailureWords(failure, 'agent-pair').includes('--relay URL'));
     assert.ok(!localRelayFailureWords(failure, 'agent-pair').includes('agentPair.relayUrl'));
   });
 

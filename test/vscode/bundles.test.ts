@@ -63,10 +63,11 @@ describe('the extension bundles', { skip: existsSync(new URL('mcp.cjs.map', dist
   it('leave nothing stale in dist/: each bundle and its own source map, SQLite\'s WebAssembly, nothing else', () => {
     const files = readdirSync(dist).filter((name) => name !== 'agent-pair.vsix');
     // The CLI's command groups (esbuild.mjs builds one file per group, see src/cli/run.ts).
-    const groups = ['home', 'pairing', 'messaging', 'relay', 'mcp'].map((group) => `cli-${group}.mjs`);
-    const bundles = ['cli.mjs', 'extension.cjs', 'extension-window.cjs', 'extension-hpke.cjs', 'mcp.cjs', 'relay.mjs', ...groups];
-    // And the SQLite WebAssembly the relay (and `agent-pair relay`) load from beside them.
-    const expected = [...bundles, ...bundles.map((name) => `${name}.map`), 'node-sqlite3-wasm.wasm'].sort();
+    const groups = ['home', 'pairing', 'messaging', 'relay', 'mcp'].map((group) => `cli-${group}.cjs`);
+    const bundles = ['cli.cjs', 'extension.cjs', 'extension-window.cjs', 'extension-hpke.cjs', 'mcp.cjs', 'relay.mjs', ...groups];
+    // And the SQLite WebAssembly the relay (and `agent-pair relay`) load from beside them, and
+    // dist/cli.mjs, the CLI's old entry, which runs dist/cli.cjs.
+    const expected = [...bundles, ...bundles.map((name) => `${name}.map`), 'node-sqlite3-wasm.wasm', 'cli.mjs'].sort();
     assert.deepEqual(files.sort(), expected);
   });
 });

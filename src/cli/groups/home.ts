@@ -1,5 +1,5 @@
 // The commands that only read the home's stores (peers, whoami): no relay client, nothing of
-// messaging or pairing. One file of its own in dist/ (cli-home.mjs), see ../run.ts.
+// messaging or pairing. One file of its own in dist/ (cli-home.cjs), see ../run.ts.
 
 import { PairError } from '../../core/errors.js';
 import { loadIdentity } from '../../core/identity.js';

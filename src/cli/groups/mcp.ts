@@ -1,5 +1,5 @@
 // `agent-pair mcp`: the MCP server on stdio, with its SDK and zod. One file of its own in dist/
-// (cli-mcp.mjs), see ../run.ts.
+// (cli-mcp.cjs), see ../run.ts.
 
 import { resolve } from 'node:path';
 import { AGENT_SENDS_ENV, AUTO_HANDOVERS_ENV } from '../../core/vocabulary.js';

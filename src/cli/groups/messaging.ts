@@ -1,6 +1,6 @@
 // The commands that use the home's inbox, peers and identity with its relays: send, inbox, sent,
 // cancel, forget, accept-move, refuse-move, rule and init. One file of its own in dist/
-// (cli-messaging.mjs), see ../run.ts.
+// (cli-messaging.cjs), see ../run.ts.
 
 import { join } from 'node:path';
 import { PairError, isPairError } from '../../core/errors.js';

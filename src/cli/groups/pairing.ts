@@ -1,5 +1,5 @@
 // Pairing (host, join) and the pairings agents started over MCP (confirm, sessions). One file of
-// its own in dist/ (cli-pairing.mjs), see ../run.ts.
+// its own in dist/ (cli-pairing.cjs), see ../run.ts.
 
 import { confirmFromTerminal, listSessions } from '../confirm.js';
 import type { OptionValues } from '../commandLine.js';

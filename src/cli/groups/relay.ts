@@ -1,4 +1,4 @@
-// `agent-pair relay`: the relay server. One file of its own in dist/ (cli-relay.mjs), see ../run.ts.
+// `agent-pair relay`: the relay server. One file of its own in dist/ (cli-relay.cjs), see ../run.ts.
 
 import type { CommandsOf } from '../main.js';
 import { runRelay } from '../relayCommand.js';
