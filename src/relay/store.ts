@@ -36,13 +36,14 @@ export type StoredFields = { readonly [F in PairField]?: string | undefined };
 
 /**
  * The role whose token `token` (64 lowercase hex characters, as every stored token is) is, or
- * undefined: compared with both roles' tokens, each comparison in time that depends only on the
- * length, so a guess learns nothing from how long a refusal took.
+ * undefined: compared with the roles' tokens, each comparison in time that depends only on the
+ * length, so a guess learns nothing from how long a refusal took. A refusal always compares
+ * with both; only the host's own token skips the second comparison, which tells the host
+ * nothing it did not know.
  */
 export function pairRoleOf(pair: StoredPair, token: string): Role | undefined {
-  const isHost = tokensEqual(token, pair.hostToken);
-  const isGuest = pair.guestToken !== undefined && tokensEqual(token, pair.guestToken);
-  return isHost ? 'host' : isGuest ? 'guest' : undefined;
+  if (tokensEqual(token, pair.hostToken)) return 'host';
+  return pair.guestToken !== undefined && tokensEqual(token, pair.guestToken) ? 'guest' : undefined;
 }
 
 /**
