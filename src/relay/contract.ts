@@ -370,9 +370,17 @@ export interface InboxPageBody {
   last_seq: number;
 }
 
-/** hex(SHA-256(utf8(send_token)))[0:32]: the id the relay reports with a grant's messages. */
-export function grantIdOf(sendToken: string): string {
-  return toHex(sha256(utf8(sendToken))).slice(0, 32);
+/**
+ * hex(SHA-256(utf8(send_token)))[0:32]: the id the relay reports with a grant's messages.
+ * `sha256Hex` computes the hash: JavaScript's by default (this module runs wherever a client
+ * does), node:crypto's in the relay, which computes one per message posted.
+ */
+export function grantIdOf(sendToken: string, sha256Hex: (text: string) => string = nobleSha256Hex): string {
+  return sha256Hex(sendToken).slice(0, 32);
+}
+
+function nobleSha256Hex(text: string): string {
+  return toHex(sha256(utf8(text)));
 }
 
 export function otherRole(role: Role): Role {

@@ -3,7 +3,7 @@
 // slots and rate windows in one of these too (they need not outlive a restart).
 
 import { randomInt, timingSafeEqual } from 'node:crypto';
-import type { PairField } from '../core/ports.js';
+import type { PairField, Role } from '../core/ports.js';
 import type { RelayLimits } from './contract.js';
 import {
   type GrantResult,
@@ -25,6 +25,19 @@ import {
 
 interface MemoryPair extends StoredPair {
   address: string;
+  fields: Record<Role, WritableFields>;
+}
+
+type WritableFields = Record<PairField, string | undefined>;
+
+/**
+ * A role's fields with every key there from the start, undefined until written. Adding a
+ * property by a computed name (`own[field] = value` on an empty object) took V8's slow path
+ * at every write, the largest single cost of a field write on this engine; setting one that
+ * exists does not.
+ */
+function unwrittenFields(): WritableFields {
+  return { commit: undefined, pake: undefined, confirm: undefined, bootstrap: undefined, abort: undefined, done: undefined };
 }
 
 interface MemoryInbox {
@@ -72,51 +85,51 @@ export class MemoryStore implements RelayStore {
 
   // -- Pair slots ---------------------------------------------------------------------------
 
-  openPair(pair: { pairId: string; hostToken: string; expiresAt: number; address: string }, now: number): Promise<OpenResult> {
+  openPair(pair: { pairId: string; hostToken: string; expiresAt: number; address: string }, now: number): OpenResult {
     this.sweepPairs(now);
-    if (this.pairs.size >= this.limits.maxOpenSlots) return Promise.resolve({ kind: 'capacity' });
-    if (this.pairsByAddress.get(pair.address) >= this.limits.maxPairSlotsPerAddress) return Promise.resolve({ kind: 'address_cap' });
+    if (this.pairs.size >= this.limits.maxOpenSlots) return { kind: 'capacity' };
+    if (this.pairsByAddress.get(pair.address) >= this.limits.maxPairSlotsPerAddress) return { kind: 'address_cap' };
     const nameplate = this.nameplates.allocate(pair.pairId);
-    this.pairs.set(pair.pairId, { ...pair, nameplate, guestToken: undefined, fields: { host: {}, guest: {} }, version: 0 });
+    this.pairs.set(pair.pairId, { ...pair, nameplate, guestToken: undefined, fields: { host: unwrittenFields(), guest: unwrittenFields() }, version: 0 });
     this.pairsByAddress.add(pair.address, 1);
-    return Promise.resolve({ kind: 'opened', nameplate });
+    return { kind: 'opened', nameplate };
   }
 
-  joinPair(nameplate: string, guestToken: string, now: number): Promise<JoinResult> {
+  joinPair(nameplate: string, guestToken: string, now: number): JoinResult {
     this.sweepPairs(now);
     const entry = this.nameplates.lookup(nameplate, now);
-    if (entry.kind === 'joined') return Promise.resolve({ kind: 'joined_already' });
+    if (entry.kind === 'joined') return { kind: 'joined_already' };
     const pair = entry.kind === 'waiting' ? this.pairs.get(entry.pairId) : undefined;
-    if (pair === undefined) return Promise.resolve({ kind: 'not_found' });
+    if (pair === undefined) return { kind: 'not_found' };
     this.nameplates.quarantine(nameplate, now + this.limits.nameplateQuarantineSeconds * 1000, 'joined');
     pair.guestToken = guestToken;
-    return Promise.resolve({ kind: 'joined', pairId: pair.pairId, expiresAt: pair.expiresAt });
+    return { kind: 'joined', pairId: pair.pairId, expiresAt: pair.expiresAt };
   }
 
-  getPair(pairId: string, now: number): Promise<StoredPair | undefined> {
-    return Promise.resolve(this.livePair(pairId, now));
+  getPair(pairId: string, now: number): StoredPair | undefined {
+    return this.livePair(pairId, now);
   }
 
-  writeField(pairId: string, token: string, field: PairField, value: string, pakeCommit: string | undefined, now: number): Promise<WriteResult> {
+  writeField(pairId: string, token: string, field: PairField, value: string, pakeCommit: string | undefined, now: number): WriteResult {
     const pair = this.livePair(pairId, now);
-    if (!pair) return Promise.resolve({ kind: 'not_found' });
+    if (!pair) return { kind: 'not_found' };
     const role = pairRoleOf(pair, token);
-    if (!role) return Promise.resolve({ kind: 'unauthorized' });
+    if (!role) return { kind: 'unauthorized' };
     const own = pair.fields[role];
     const existing = own[field];
-    if (existing !== undefined) return Promise.resolve({ kind: existing === value ? 'same' : 'conflict', role });
+    if (existing !== undefined) return { kind: existing === value ? 'same' : 'conflict', role };
     if (field === 'pake') {
-      if (pair.fields.host.commit === undefined || pair.fields.guest.commit === undefined) return Promise.resolve({ kind: 'commits_missing', role });
-      if (own.commit !== pakeCommit) return Promise.resolve({ kind: 'commit_mismatch', role });
+      if (pair.fields.host.commit === undefined || pair.fields.guest.commit === undefined) return { kind: 'commits_missing', role };
+      if (own.commit !== pakeCommit) return { kind: 'commit_mismatch', role };
     }
     own[field] = value;
     pair.version++;
     if (pair.fields.host.done !== undefined && pair.fields.guest.done !== undefined) {
       this.removePair(pair, now);
-      return Promise.resolve({ kind: 'finished', role });
+      return { kind: 'finished', role };
     }
     this.emit(pairChannel(pairId));
-    return Promise.resolve({ kind: 'written', role });
+    return { kind: 'written', role };
   }
 
   private livePair(pairId: string, now: number): MemoryPair | undefined {
@@ -143,14 +156,14 @@ export class MemoryStore implements RelayStore {
 
   // -- Inbox slots --------------------------------------------------------------------------
 
-  allocateInbox(inbox: { slotId: string; ownerToken: string; address: string }, now: number): Promise<'allocated' | 'capacity' | 'address_cap'> {
+  allocateInbox(inbox: { slotId: string; ownerToken: string; address: string }, now: number): 'allocated' | 'capacity' | 'address_cap' {
     this.sweepInboxes(now);
-    if (this.inboxesByAddress.get(inbox.address) >= this.limits.maxInboxSlotsPerAddress) return Promise.resolve('address_cap');
+    if (this.inboxesByAddress.get(inbox.address) >= this.limits.maxInboxSlotsPerAddress) return 'address_cap';
     if (this.inboxes.size >= this.limits.maxInboxSlots) {
       // Full: the oldest inbox its owner never used makes room (a flood of allocations nobody
       // reads cannot lock out new identities, and cannot touch the ones in use).
       const unused = this.unusedInboxes.values().next();
-      if (unused.done === true) return Promise.resolve('capacity');
+      if (unused.done === true) return 'capacity';
       this.removeInbox(unused.value);
     }
     const slot: MemoryInbox = {
@@ -168,31 +181,31 @@ export class MemoryStore implements RelayStore {
     this.inboxes.set(slot.slotId, slot);
     this.unusedInboxes.set(slot.slotId, slot);
     this.inboxesByAddress.add(slot.address, 1);
-    return Promise.resolve('allocated');
+    return 'allocated';
   }
 
-  useInbox(slotId: string, ownerToken: string, now: number): Promise<OwnerResult> {
+  useInbox(slotId: string, ownerToken: string, now: number): OwnerResult {
     const slot = this.liveInbox(slotId, now);
-    if (!slot) return Promise.resolve('not_found');
-    if (!timingSafeEqual(Buffer.from(ownerToken, 'hex'), slot.ownerToken)) return Promise.resolve('unauthorized');
+    if (!slot) return 'not_found';
+    if (!timingSafeEqual(Buffer.from(ownerToken, 'hex'), slot.ownerToken)) return 'unauthorized';
     slot.lastUsedAt = now;
     slot.used = true;
     this.unusedInboxes.delete(slotId);
     // Moved to the end: the map stays in last-use order, so the sweep stops at the first live one.
     this.inboxes.delete(slotId);
     this.inboxes.set(slotId, slot);
-    return Promise.resolve('ok');
+    return 'ok';
   }
 
-  addGrant(slotId: string, grantId: string, sendToken: string): Promise<GrantResult> {
+  addGrant(slotId: string, grantId: string, sendToken: string): GrantResult {
     const slot = this.inboxes.get(slotId);
-    if (!slot) return Promise.resolve('not_found');
-    if (slot.grants.size >= this.limits.maxGrantsPerSlot) return Promise.resolve('full');
+    if (!slot) return 'not_found';
+    if (slot.grants.size >= this.limits.maxGrantsPerSlot) return 'full';
     slot.grants.set(grantId, sendToken);
-    return Promise.resolve('granted');
+    return 'granted';
   }
 
-  revokeGrant(slotId: string, grantId: string): Promise<void> {
+  revokeGrant(slotId: string, grantId: string): void {
     const slot = this.inboxes.get(slotId);
     if (slot?.grants.delete(grantId) === true && slot.shares.has(grantId)) {
       const kept: StoredMessage[] = [];
@@ -202,18 +215,17 @@ export class MemoryStore implements RelayStore {
       this.forget(slot, dropped);
       this.emit(inboxChannel(slotId));
     }
-    return Promise.resolve();
   }
 
-  postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, now: number): Promise<PostResult> {
+  postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, now: number): PostResult {
     const slot = this.liveInbox(slotId, now);
-    if (!slot) return Promise.resolve({ kind: 'not_found' });
+    if (!slot) return { kind: 'not_found' };
     const held = slot.grants.get(message.grantId);
-    if (held === undefined || !timingSafeEqual(Buffer.from(held, 'hex'), Buffer.from(message.sendToken, 'hex'))) return Promise.resolve({ kind: 'unauthorized' });
+    if (held === undefined || !timingSafeEqual(Buffer.from(held, 'hex'), Buffer.from(message.sendToken, 'hex'))) return { kind: 'unauthorized' };
     this.dropExpiredMessages(slot, now);
-    if (slot.messages.length >= this.limits.maxInboxMessages || slot.bytes + message.bytes > this.limits.maxInboxBytes) return Promise.resolve({ kind: 'full' });
+    if (slot.messages.length >= this.limits.maxInboxMessages || slot.bytes + message.bytes > this.limits.maxInboxBytes) return { kind: 'full' };
     const share = slot.shares.get(message.grantId) ?? { messages: 0, bytes: 0 };
-    if (share.messages >= this.limits.maxInboxMessagesPerGrant || share.bytes + message.bytes > this.limits.maxInboxBytesPerGrant) return Promise.resolve({ kind: 'grant_full' });
+    if (share.messages >= this.limits.maxInboxMessagesPerGrant || share.bytes + message.bytes > this.limits.maxInboxBytesPerGrant) return { kind: 'grant_full' };
     const seq = ++slot.lastSeq;
     slot.messages.push({ seq, value: message.value, grantId: message.grantId, receivedAt: now, bytes: message.bytes });
     slot.bytes += message.bytes;
@@ -223,12 +235,12 @@ export class MemoryStore implements RelayStore {
     this.inboxMessages++;
     this.inboxBytes += message.bytes;
     this.emit(inboxChannel(slotId));
-    return Promise.resolve({ kind: 'posted' });
+    return { kind: 'posted' };
   }
 
-  readMessages(slotId: string, after: number, limit: number, now: number): Promise<MessagePage | undefined> {
+  readMessages(slotId: string, after: number, limit: number, now: number): MessagePage | undefined {
     const slot = this.liveInbox(slotId, now);
-    if (!slot) return Promise.resolve(undefined);
+    if (!slot) return undefined;
     this.dropExpiredMessages(slot, now);
     const messages: StoredMessage[] = [];
     for (const message of slot.messages) {
@@ -236,17 +248,16 @@ export class MemoryStore implements RelayStore {
       messages.push(message);
       if (messages.length >= limit) break;
     }
-    return Promise.resolve({ messages, lastSeq: slot.lastSeq });
+    return { messages, lastSeq: slot.lastSeq };
   }
 
-  ackMessages(slotId: string, through: number): Promise<void> {
+  ackMessages(slotId: string, through: number): void {
     const slot = this.inboxes.get(slotId);
     if (slot) {
       let count = 0;
       while (count < slot.messages.length && (slot.messages[count]?.seq ?? Infinity) <= through) count++;
       this.deleteMessages(slot, count);
     }
-    return Promise.resolve();
   }
 
   private liveInbox(slotId: string, now: number): MemoryInbox | undefined {
@@ -303,13 +314,13 @@ export class MemoryStore implements RelayStore {
 
   // -- Rate limits, changes, upkeep ---------------------------------------------------------
 
-  takeRate(key: string, limit: number, windowMs: number, now: number): Promise<number | undefined> {
+  takeRate(key: string, limit: number, windowMs: number, now: number): number | undefined {
     let limiter = this.windows.get(windowMs);
     if (!limiter) {
       limiter = new SlidingWindowLimiter(windowMs);
       this.windows.set(windowMs, limiter);
     }
-    return Promise.resolve(limiter.take(key, limit, now));
+    return limiter.take(key, limit, now);
   }
 
   onChange(listener: (channel: string) => void): void {

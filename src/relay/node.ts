@@ -102,37 +102,34 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Runni
     };
     // Callbacks and one promise (the relay's answer) per request, not an async function awaiting
     // another: each await was a promise and a microtask more on every request.
-    const serve = (body: Uint8Array | 'too_large' | 'aborted'): void => {
+    const serve = (body: Uint8Array | 'too_large'): void => {
       try {
         answer(body);
       } catch (error) {
         failed(error);
       }
     };
-    const answer = (body: Uint8Array | 'too_large' | 'aborted'): void => {
+    const answer = (body: Uint8Array | 'too_large'): void => {
       if (body === 'too_large') {
         metrics?.observer.answered(routeLabel(method, target), 413);
         respondTooLarge(req, res, maxBodyBytes);
         return;
       }
-      if (body === 'aborted') return;
       // Only a long poll (a GET with a query: ?after=…&wait=…) is held, so only it needs to hear
       // that the client went away; every other request is answered within a store call or two
       // (an abort signal per request cost 3% of the relay's CPU).
       const clientGone = method === 'GET' && target.includes('?') ? new ResponseClosed(res) : undefined;
-      relay
-        .handle({
-          method,
-          target,
-          authorization: req.headers.authorization,
-          body,
-          clientAddress: clientAddress(req, proxies),
-          ...(clientGone && { signal: clientGone }),
-        })
-        .then((response) => {
-          if (!clientGone?.aborted) respond(req, res, response);
-        })
-        .catch(failed);
+      const response = relay.handle({ method, target, authorization: req.headers.authorization, body, clientAddress: clientAddress(req, proxies), signal: clientGone });
+      // The memory engine answers most requests at once: then no promise between the request and its answer.
+      if (response instanceof Promise) {
+        response
+          .then((answered) => {
+            if (!clientGone?.aborted) respond(req, res, answered);
+          })
+          .catch(failed);
+      } else if (!clientGone?.aborted) {
+        respond(req, res, response);
+      }
     };
     // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 6.3): nothing
     // to wait for (most GETs and DELETEs, and every long poll).
@@ -353,17 +350,17 @@ function respondTooLarge(req: IncomingMessage, res: ServerResponse, maxBodyBytes
 
 /**
  * Calls `done` once with the body, or 'too_large' once it crosses the limit (reading stops
- * there), or 'aborted'. Most bodies come in one chunk, which is handed on as it is. Three
+ * there); never for a body its client gave up on ('end' never comes, and nothing was started
+ * that would need ending). Most bodies come in one chunk, which is handed on as it is. Two
  * listeners, never removed (the request is done with either way; a flag keeps `done` to one
- * call): no 'error' listener, since Node emits a request's errors only to listeners and
- * 'close' follows every abort.
+ * call): no 'error' listener, since Node emits a request's errors only to listeners.
  */
-function readBody(req: IncomingMessage, maxBodyBytes: number, done: (result: Uint8Array | 'too_large' | 'aborted') => void): void {
+function readBody(req: IncomingMessage, maxBodyBytes: number, done: (result: Uint8Array | 'too_large') => void): void {
   let first: Buffer | undefined;
   let more: Buffer[] | undefined;
   let received = 0;
   let finished = false;
-  const finish = (result: Uint8Array | 'too_large' | 'aborted'): void => {
+  const finish = (result: Uint8Array | 'too_large'): void => {
     if (finished) return;
     finished = true;
     done(result);
@@ -382,9 +379,6 @@ function readBody(req: IncomingMessage, maxBodyBytes: number, done: (result: Uin
   });
   req.on('end', () => {
     finish(more === undefined ? (first ?? EMPTY_BODY) : Buffer.concat(more));
-  });
-  req.on('close', () => {
-    if (!req.complete) finish('aborted');
   });
 }
 

@@ -19,20 +19,18 @@
 // right code that someone else got there first (or that their own earlier join went through),
 // instead of making them suspect a typo.
 
-import { randomFillSync } from 'node:crypto';
+import { hash, randomFillSync } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { base64ByteLength, fromUtf8 } from '../core/bytes.js';
 import { isPairError } from '../core/errors.js';
-import { PAIR_FIELDS, type FieldValues, type PairField, type Role } from '../core/ports.js';
+import { PAIR_FIELDS, type PairField, type Role } from '../core/ports.js';
 import {
   METRICS_PATH,
   type FieldWriteRequestBody,
   type GrantBody,
   type GuestJoinRequestBody,
   type HostOpenRequestBody,
-  type InboxMessageBody,
-  type InboxPageBody,
   type PostMessageRequestBody,
   type PostedMessageBody,
   type Received,
@@ -42,7 +40,6 @@ import {
   type InboxSlotBody,
   type RelayErrorCode,
   type RelayLimits,
-  type SlotViewBody,
   type MethodOf,
   type RouteName,
   type RouteParams,
@@ -66,11 +63,16 @@ import {
 import { createMemoryStore } from './memoryStore.js';
 import {
   type MessagePage,
+  type PostResult,
   type RelayStore,
+  type StoreAnswer,
   type StoreFactory,
   type StoreStats,
+  type StoredFields,
   type StoredPair,
+  type WriteResult,
   ALL_CHANNELS,
+  andThen,
   StoreUnavailableError,
   inboxChannel,
   pairChannel,
@@ -88,7 +90,7 @@ export interface RelayRequest {
   /** The peer address of the connection; opens and joins are rate-limited per address. */
   clientAddress: string;
   /** Aborted when the client goes away; a pending long poll then lets go of its slot. */
-  signal?: ClientGoneSignal;
+  signal?: ClientGoneSignal | undefined;
 }
 
 /**
@@ -151,6 +153,11 @@ export function errorResponse(code: RelayErrorCode, message: string, headers?: R
 }
 
 const NO_CONTENT: RelayResponse = { status: 204, headers: { 'cache-control': 'no-store' }, body: '' };
+
+/** hex(SHA-256(utf8(text))) by node:crypto: the relay's grant ids (grantIdOf), without hashing in JavaScript per message. */
+export function sha256Hex(text: string): string {
+  return hash('sha256', text, 'hex');
+}
 
 /** How many random bytes are drawn at once for ids and tokens (a few dozen tokens' worth). */
 const RANDOM_POOL_BYTES = 2048;
@@ -224,8 +231,11 @@ function plainQueryValue(query: string, name: string): string | null {
   return null;
 }
 
-/** What answers one method of one route: its parameters by name, and the raw query (after `?`, or ''). */
-type RouteHandler<R extends RouteName> = (request: RelayRequest, params: RouteParams<R>, query: string) => RelayResponse | Promise<RelayResponse>;
+/**
+ * What answers one method of one route: its parameters by name, the raw query (after `?`, or ''),
+ * and the relay's clock read once for the request (a long poll reads it again at each re-read).
+ */
+type RouteHandler<R extends RouteName> = (request: RelayRequest, params: RouteParams<R>, query: string, now: number) => StoreAnswer<RelayResponse>;
 /** A handler for every method of every route in the table, and none besides. */
 type RouteHandlers = { [R in RouteName]: { [M in MethodOf<R>]: RouteHandler<R> } };
 
@@ -242,8 +252,10 @@ export class Relay {
   private shuttingDown = false;
   /** Addresses past their failed-token-check limit, known to this process (the count itself is the store's). */
   private readonly tokenGuessers = new BlockedAddresses();
-  /** The last expiry formatted, by its second since the epoch. */
-  private lastExpiry = { second: Number.NaN, text: '' };
+  /** Slot expiries as the protocol writes them: slots opened within one second share one string. */
+  private readonly expiryTexts = new TimestampTexts();
+  /** Messages' received_at: the messages posted within one second share one string. */
+  private readonly receivedTexts = new TimestampTexts();
 
   constructor(options: RelayOptions = {}) {
     this.limits = resolveLimits(options.limits);
@@ -270,7 +282,11 @@ export class Relay {
     return larger === undefined ? this.limits.maxBodyBytes : this.limits[larger];
   }
 
-  async handle(request: RelayRequest): Promise<RelayResponse> {
+  /**
+   * The answer to a request: the response itself when every store call had its answer at once
+   * (the memory engine), else a promise of it. A thrown error or a rejection is a relay bug.
+   */
+  handle(request: RelayRequest): StoreAnswer<RelayResponse> {
     if (this.shuttingDown) return errorResponse('capacity', 'The relay is shutting down; try again in a moment.', { connection: 'close' });
     const queryAt = request.target.indexOf('?');
     const path = queryAt < 0 ? request.target : request.target.slice(0, queryAt);
@@ -280,31 +296,31 @@ export class Relay {
     const handler = (this.handlers[match.route] as Partial<Record<string, RouteHandler<RouteName>>>)[request.method];
     if (handler === undefined) return notAllowed(route.methods.join(', '));
     try {
+      const now = this.clock.now();
       const address = route.token ? rateLimitKey(request.clientAddress) : '';
-      const blocked = route.token ? this.tokenGuessers.blockedFor(address, this.clock.now()) : undefined;
+      const blocked = route.token ? this.tokenGuessers.blockedFor(address, now) : undefined;
       if (blocked !== undefined) return this.tooManyFailedTokenChecks(blocked);
-      const response = await handler(request, match.params as RouteParams<RouteName>, queryAt < 0 ? '' : request.target.slice(queryAt + 1));
-      return route.token && response.status === RELAY_ERROR_STATUS.unauthorized ? await this.failedTokenCheck(address, response) : response;
+      const response = handler(request, match.params as RouteParams<RouteName>, queryAt < 0 ? '' : request.target.slice(queryAt + 1), now);
+      const checked = route.token ? andThen(response, (answer) => (answer.status === RELAY_ERROR_STATUS.unauthorized ? this.failedTokenCheck(address, answer) : answer)) : response;
+      return checked instanceof Promise ? checked.catch(storeUnavailable) : checked;
     } catch (error) {
-      if (!(error instanceof StoreUnavailableError)) throw error;
-      // Never a guess: a client retries a 503 after Retry-After, and meets the same state.
-      return errorResponse('capacity', 'The relay cannot reach its store right now; try again in a moment.', { 'retry-after': String(STORE_RETRY_AFTER_SECONDS) });
+      return storeUnavailable(error);
     }
   }
 
   /** Every route of the contract's table, by method. */
   private readonly handlers: RouteHandlers = {
     health: { GET: () => HEALTH_OK },
-    pair: { POST: (request) => this.openOrJoin(request) },
-    pairSlot: { GET: (request, { pair_id }, query) => this.read(pair_id, queryParams(query), request) },
-    pairField: { PUT: (request, { pair_id, field }) => this.write(pair_id, field, request) },
-    inbox: { POST: (request) => this.allocateInbox(request) },
-    grants: { POST: (request, { slot_id }) => this.grant(slot_id, request) },
-    grant: { DELETE: (request, { slot_id, grant_id }) => this.revoke(slot_id, grant_id, request) },
+    pair: { POST: (request, _params, _query, now) => this.openOrJoin(request, now) },
+    pairSlot: { GET: (request, { pair_id }, query, now) => this.read(pair_id, queryParams(query), request, now) },
+    pairField: { PUT: (request, { pair_id, field }, _query, now) => this.write(pair_id, field, request, now) },
+    inbox: { POST: (request, _params, _query, now) => this.allocateInbox(request, now) },
+    grants: { POST: (request, { slot_id }, _query, now) => this.grant(slot_id, request, now) },
+    grant: { DELETE: (request, { slot_id, grant_id }, _query, now) => this.revoke(slot_id, grant_id, request, now) },
     messages: {
-      GET: (request, { slot_id }, query) => this.readMessages(slot_id, queryParams(query), request),
-      POST: (request, { slot_id }) => this.postMessage(slot_id, request),
-      DELETE: (request, { slot_id }, query) => this.ackMessages(slot_id, queryParams(query), request),
+      GET: (request, { slot_id }, query, now) => this.readMessages(slot_id, queryParams(query), request, now),
+      POST: (request, { slot_id }, _query, now) => this.postMessage(slot_id, request, now),
+      DELETE: (request, { slot_id }, query, now) => this.ackMessages(slot_id, queryParams(query), request, now),
     },
   };
 
@@ -349,14 +365,14 @@ export class Relay {
     return { ...this.store.stats(), longPolls: this.longPolls };
   }
 
-  /** Runs a store call, timing it for metrics (without metrics, the call's own promise: no second one to wait on). */
-  private timed<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  /** Runs a store call, timing it for metrics (without metrics, the call's own answer: nothing more to wait on). */
+  private timed<T>(operation: string, run: () => StoreAnswer<T>): StoreAnswer<T> {
     return this.observer ? timedCall(this.observer, operation, run) : run();
   }
 
   // -- POST /v1/pair ------------------------------------------------------------------------
 
-  private async openOrJoin(request: RelayRequest): Promise<RelayResponse> {
+  private openOrJoin(request: RelayRequest, now: number): StoreAnswer<RelayResponse> {
     const parsed = parseObject<HostOpenRequestBody | GuestJoinRequestBody>(request.body, '{"role":"host"} or {"role":"guest","nameplate":"47"}');
     if (!parsed.ok) return parsed.response;
     const body = parsed.body;
@@ -377,83 +393,76 @@ export class Relay {
     }
 
     const address = rateLimitKey(request.clientAddress);
-    const limited = await this.takeOpen(address);
-    if (limited) return limited;
-    const now = this.clock.now();
-    return nameplate === undefined ? this.openHost(address, now) : this.joinGuest(nameplate, now);
+    return andThen(this.takeOpen(address, now), (limited) => limited ?? (nameplate === undefined ? this.openHost(address, now) : this.joinGuest(nameplate, now)));
   }
 
-  private async openHost(address: string, now: number): Promise<RelayResponse> {
+  private openHost(address: string, now: number): StoreAnswer<RelayResponse> {
     const pairId = randomHex(ID_BYTES);
     const hostToken = randomHex(TOKEN_BYTES);
     const expiresAt = now + this.limits.slotLifetimeSeconds * 1000;
-    const opened = await this.timed('openPair', () => this.store.openPair({ pairId, hostToken, expiresAt, address }, now));
-    if (opened.kind === 'capacity') {
-      return errorResponse('capacity', `The relay holds the most pairings it takes at once (${this.limits.maxOpenSlots}); try again in a few minutes.`);
-    }
-    if (opened.kind === 'address_cap') {
-      return errorResponse('rate_limited', `This address holds the most pairings open at once (${this.limits.maxPairSlotsPerAddress}); finish or abort one, or retry once one expires.`, { 'retry-after': '60' });
-    }
-    const body: HostOpenedBody = { pair_id: pairId, nameplate: opened.nameplate, token: hostToken, expires_at: this.expiryText(expiresAt) };
-    return json(201, body);
+    return andThen(this.timed('openPair', () => this.store.openPair({ pairId, hostToken, expiresAt, address }, now)), (opened) => {
+      if (opened.kind === 'capacity') {
+        return errorResponse('capacity', `The relay holds the most pairings it takes at once (${this.limits.maxOpenSlots}); try again in a few minutes.`);
+      }
+      if (opened.kind === 'address_cap') {
+        return errorResponse('rate_limited', `This address holds the most pairings open at once (${this.limits.maxPairSlotsPerAddress}); finish or abort one, or retry once one expires.`, { 'retry-after': '60' });
+      }
+      const body: HostOpenedBody = { pair_id: pairId, nameplate: opened.nameplate, token: hostToken, expires_at: this.expiryTexts.of(expiresAt) };
+      return json(201, body);
+    });
   }
 
-  /** The expiry as the protocol writes it, to the second: slots opened within one second share one string. */
-  private expiryText(expiresAt: number): string {
-    const second = Math.floor(expiresAt / 1000);
-    if (second !== this.lastExpiry.second) this.lastExpiry = { second, text: formatTimestamp(expiresAt) };
-    return this.lastExpiry.text;
-  }
-
-  private async joinGuest(nameplate: string, now: number): Promise<RelayResponse> {
+  private joinGuest(nameplate: string, now: number): StoreAnswer<RelayResponse> {
     const guestToken = randomHex(TOKEN_BYTES);
-    const joined = await this.timed('joinPair', () => this.store.joinPair(nameplate, guestToken, now));
-    if (joined.kind === 'joined_already') {
-      return errorResponse('conflict', `A guest already joined the pairing under nameplate ${nameplate}; a code works for one join only. Ask the host for a new code.`);
-    }
-    if (joined.kind === 'not_found') return errorResponse('not_found', `No pairing waits under nameplate ${nameplate}. Check the code with the host.`);
-    const body: GuestJoinedBody = { pair_id: joined.pairId, token: guestToken, expires_at: this.expiryText(joined.expiresAt) };
-    return json(201, body);
+    return andThen(this.timed('joinPair', () => this.store.joinPair(nameplate, guestToken, now)), (joined) => {
+      if (joined.kind === 'joined_already') {
+        return errorResponse('conflict', `A guest already joined the pairing under nameplate ${nameplate}; a code works for one join only. Ask the host for a new code.`);
+      }
+      if (joined.kind === 'not_found') return errorResponse('not_found', `No pairing waits under nameplate ${nameplate}. Check the code with the host.`);
+      const body: GuestJoinedBody = { pair_id: joined.pairId, token: guestToken, expires_at: this.expiryTexts.of(joined.expiresAt) };
+      return json(201, body);
+    });
   }
 
-  private async takeOpen(address: string): Promise<RelayResponse | undefined> {
-    return this.takeRate(`open:${address}`, this.limits.opensPerIpPerMinute, (seconds) => `Too many pairings opened or joined from this address (at most ${this.limits.opensPerIpPerMinute} a minute); retry in ${seconds} s.`);
+  private takeOpen(address: string, now: number): StoreAnswer<RelayResponse | undefined> {
+    return this.takeRate(`open:${address}`, this.limits.opensPerIpPerMinute, now, (seconds) => `Too many pairings opened or joined from this address (at most ${this.limits.opensPerIpPerMinute} a minute); retry in ${seconds} s.`);
   }
 
-  private async takeRate(key: string, limit: number, message: (seconds: number) => string): Promise<RelayResponse | undefined> {
-    const retryAfterMs = await this.timed('takeRate', () => this.store.takeRate(key, limit, RATE_WINDOW_MS, this.clock.now()));
-    if (retryAfterMs === undefined) return undefined;
-    const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-    return errorResponse('rate_limited', message(seconds), { 'retry-after': String(seconds) });
+  private takeRate(key: string, limit: number, now: number, message: (seconds: number) => string): StoreAnswer<RelayResponse | undefined> {
+    return andThen(this.timed('takeRate', () => this.store.takeRate(key, limit, RATE_WINDOW_MS, now)), (retryAfterMs) => {
+      if (retryAfterMs === undefined) return undefined;
+      const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+      return errorResponse('rate_limited', message(seconds), { 'retry-after': String(seconds) });
+    });
   }
 
   // -- GET /v1/pair/{pair_id} ---------------------------------------------------------------
 
-  private async read(pairId: string, query: QueryParams, request: RelayRequest): Promise<RelayResponse> {
+  private read(pairId: string, query: QueryParams, request: RelayRequest, now: number): StoreAnswer<RelayResponse> {
     const poll = this.parsePoll(query, 'version');
     // Read off the header once per request; compared with the slot's tokens at every re-read.
     const presented = bearerToken(request.authorization);
     // Checked before the slot is looked up, but only answered after it, as before: a request for
     // another's slot learns nothing more from a bad query.
-    const answer = async (final: boolean): Promise<RelayResponse | undefined> => {
-      const slot = await this.livePair(pairId);
-      if (!slot) return slotNotFound();
-      const role = presented === undefined ? undefined : pairRoleOf(slot, presented);
-      if (!role) return unauthorized('the token of this pairing');
-      if (!poll.ok) return poll.response;
-      if (poll.waitSeconds > 0 && poll.after === undefined) return badRequest('wait needs after: the version to wait beyond.');
-      // Only a long poll (after given, wait over 0) answers anything but final.
-      return final || slot.version > (poll.after ?? 0) ? this.viewResponse(slot, role) : undefined;
-    };
-    if (!poll.ok || poll.waitSeconds === 0 || poll.after === undefined) return (await answer(true)) ?? slotNotFound();
+    const answer: PollAnswer = (final, at) =>
+      andThen(this.livePair(pairId, at), (slot) => {
+        if (!slot) return slotNotFound();
+        const role = presented === undefined ? undefined : pairRoleOf(slot, presented);
+        if (!role) return unauthorized('the token of this pairing');
+        if (!poll.ok) return poll.response;
+        if (poll.waitSeconds > 0 && poll.after === undefined) return badRequest('wait needs after: the version to wait beyond.');
+        // Only a long poll (after given, wait over 0) answers anything but final.
+        return final || slot.version > (poll.after ?? 0) ? this.viewResponse(slot, role) : undefined;
+      });
+    if (!poll.ok || poll.waitSeconds === 0 || poll.after === undefined) return andThen(answer(true, now), (response) => response ?? slotNotFound());
     // The first read happens inside the long poll, after its waiter is registered, so a write
     // between the read and the wait still wakes it (and a poll costs one store read, not two).
-    return this.longPoll(pairChannel(pairId), poll.waitSeconds * 1000, request.signal, answer);
+    return this.longPoll(pairChannel(pairId), poll.waitSeconds * 1000, request.signal, answer, now);
   }
 
-  private livePair(pairId: string): Promise<StoredPair | undefined> {
-    if (!PAIR_ID_PATTERN.test(pairId)) return Promise.resolve(undefined);
-    return this.timed('getPair', () => this.store.getPair(pairId, this.clock.now()));
+  private livePair(pairId: string, now: number): StoreAnswer<StoredPair | undefined> {
+    if (!PAIR_ID_PATTERN.test(pairId)) return undefined;
+    return this.timed('getPair', () => this.store.getPair(pairId, now));
   }
 
   /** `after` (a non-negative integer, absent if not given) and `wait` (seconds, 0 if not given). */
@@ -474,14 +483,14 @@ export class Relay {
   /**
    * Holds a request on `channel` until `answer(false)` has an answer (asked again each time the
    * store reports a change there), the relay shuts down, or `waitMs` passes; then `answer(true)`
-   * must answer. The waiter is registered before the first re-read, so a change between the
-   * caller's read and this wait is never missed. One timer and one abort listener serve the
-   * whole poll, armed only once it first waits (most polls of a busy relay never do), and the
-   * timer's duration is a whole number of milliseconds, mostly `waitMs` itself: Node keeps one
-   * timer list per duration, and a list per poll cost more than the poll's own work.
+   * must answer. The waiter is registered before the first read, so a change between the
+   * caller's read and this wait is never missed. Most polls of a busy relay are answered by that
+   * first read, which the memory engine answers at once: such a poll is answered synchronously,
+   * with no promise, timer or listener (holdPoll is the rest).
    */
-  private async longPoll(channel: string, waitMs: number, signal: ClientGoneSignal | undefined, answer: (final: boolean) => Promise<RelayResponse | undefined>): Promise<RelayResponse> {
-    const state: PollState = { changed: true, ended: false, wakeUp: undefined };
+  private longPoll(channel: string, waitMs: number, signal: ClientGoneSignal | undefined, answer: PollAnswer, now: number): StoreAnswer<RelayResponse> {
+    if (signal?.aborted) return clientWentAway();
+    const state: PollState = { changed: false, ended: false, wakeUp: undefined };
     const onChange = (): void => {
       state.changed = true;
       wake(state);
@@ -491,21 +500,57 @@ export class Relay {
       set = new Set();
       this.waiters.set(channel, set);
     }
-    set.add(onChange);
+    const waiters = set;
+    waiters.add(onChange);
     this.longPolls++;
+    const release = (): void => {
+      waiters.delete(onChange);
+      if (waiters.size === 0) this.waiters.delete(channel);
+      this.longPolls--;
+    };
+    let first: StoreAnswer<RelayResponse | undefined>;
+    try {
+      first = answer(this.shuttingDown, now);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    if (first !== undefined && !(first instanceof Promise)) {
+      release();
+      return first;
+    }
+    return this.holdPoll(state, release, waitMs, signal, answer, first);
+  }
+
+  /**
+   * The rest of a long poll whose first read is under way or had no answer: re-reads on each
+   * change, until an answer, the end of `waitMs` or shutdown, then `release`s the poll. One timer
+   * and one abort listener serve the whole poll, armed only once it first waits, and the timer's
+   * duration is a whole number of milliseconds, mostly `waitMs` itself: Node keeps one timer list
+   * per duration, and a list per poll cost more than the poll's own work.
+   */
+  private async holdPoll(
+    state: PollState,
+    release: () => void,
+    waitMs: number,
+    signal: ClientGoneSignal | undefined,
+    answer: PollAnswer,
+    first: StoreAnswer<RelayResponse | undefined>,
+  ): Promise<RelayResponse> {
     const deadline = performance.now() + waitMs;
     // Made once the poll first waits, with its timer.
     let onEnd: (() => void) | undefined;
     let timer: NodeJS.Timeout | undefined;
     try {
+      let response = await first;
       for (;;) {
-        if (signal?.aborted) return errorResponse('bad_request', 'The client went away before the long poll ended.');
+        if (response) return response;
+        if (signal?.aborted) return clientWentAway();
         const final = this.shuttingDown || state.ended || performance.now() >= deadline;
-        if (state.changed || final) {
+        if (changedMeanwhile(state) || final) {
           state.changed = false;
-          const response = await answer(final);
-          if (response) return response;
-          if (changedMeanwhile(state)) continue;
+          response = await answer(final, this.clock.now());
+          continue;
         }
         if (onEnd === undefined) {
           const ending = (): void => {
@@ -525,25 +570,17 @@ export class Relay {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onEnd);
       }
-      set.delete(onChange);
-      if (set.size === 0) this.waiters.delete(channel);
-      this.longPolls--;
+      release();
     }
   }
 
   private viewResponse(slot: StoredPair, role: Role): RelayResponse {
-    const body: SlotViewBody = {
-      version: slot.version,
-      expires_at: this.expiryText(slot.expiresAt),
-      self: slot.fields[role],
-      peer: slot.fields[otherRole(role)],
-    };
-    return { status: 200, headers: JSON_HEADERS, body: slotViewJson(body) };
+    return { status: 200, headers: JSON_HEADERS, body: slotViewJson(slot.version, this.expiryTexts.of(slot.expiresAt), slot.fields[role], slot.fields[otherRole(role)]) };
   }
 
   // -- PUT /v1/pair/{pair_id}/{field} -------------------------------------------------------
 
-  private async write(pairId: string, fieldName: string, request: RelayRequest): Promise<RelayResponse> {
+  private write(pairId: string, fieldName: string, request: RelayRequest, now: number): StoreAnswer<RelayResponse> {
     if (!isPairField(fieldName)) return badRequest(`${fieldName.slice(0, 32)} is not a field; expected one of ${PAIR_FIELDS.join(', ')}.`);
     const field: PairField = fieldName;
     if (!PAIR_ID_PATTERN.test(pairId)) return slotNotFound();
@@ -565,7 +602,10 @@ export class Relay {
     // store, atomically, in one call; a missing token is a stand-in no slot holds.
     const token = bearerToken(request.authorization) ?? NO_TOKEN;
     const pakeCommit = field === 'pake' ? pakeCommitOf(value) : undefined;
-    const result = await this.timed('writeField', () => this.store.writeField(pairId, token, field, value, pakeCommit, this.clock.now()));
+    return andThen(this.timed('writeField', () => this.store.writeField(pairId, token, field, value, pakeCommit, now)), (result) => this.written(field, value, result));
+  }
+
+  private written(field: PairField, value: string, result: WriteResult): RelayResponse {
     switch (result.kind) {
       case 'not_found':
         return slotNotFound();
@@ -590,13 +630,13 @@ export class Relay {
 
   // -- Inbox: POST /v1/slot, POST /v1/slot/{slot_id}/grants ---------------------------------
 
-  private async allocateInbox(request: RelayRequest): Promise<RelayResponse> {
+  private async allocateInbox(request: RelayRequest, now: number): Promise<RelayResponse> {
     const address = rateLimitKey(request.clientAddress);
-    const limited = await this.takeOpen(address);
+    const limited = await this.takeOpen(address, now);
     if (limited) return limited;
     const slotId = randomHex(ID_BYTES);
     const ownerToken = randomHex(TOKEN_BYTES);
-    const result = await this.timed('allocateInbox', () => this.store.allocateInbox({ slotId, ownerToken, address }, this.clock.now()));
+    const result = await this.timed('allocateInbox', () => this.store.allocateInbox({ slotId, ownerToken, address }, now));
     if (result === 'capacity') return errorResponse('capacity', `The relay holds the most inbox slots it keeps (${this.limits.maxInboxSlots}), all of them in use.`);
     if (result === 'address_cap') {
       return errorResponse('rate_limited', `This address holds the most inbox slots it may (${this.limits.maxInboxSlotsPerAddress}); unused ones expire ${Math.round(this.limits.inboxIdleSeconds / 86_400)} days after their last use.`, { 'retry-after': '3600' });
@@ -605,13 +645,13 @@ export class Relay {
     return json(201, body);
   }
 
-  private async grant(slotId: string, request: RelayRequest): Promise<RelayResponse> {
-    const denied = await this.useInbox(slotId, request);
+  private async grant(slotId: string, request: RelayRequest, now: number): Promise<RelayResponse> {
+    const denied = await this.useInbox(slotId, request, now);
     if (denied) return denied;
-    const limited = await this.takeRate(`grant:${slotId}`, this.limits.grantsPerSlotPerMinute, (seconds) => `Too many grants from this inbox slot (at most ${this.limits.grantsPerSlotPerMinute} a minute); retry in ${seconds} s.`);
+    const limited = await this.takeRate(`grant:${slotId}`, this.limits.grantsPerSlotPerMinute, now, (seconds) => `Too many grants from this inbox slot (at most ${this.limits.grantsPerSlotPerMinute} a minute); retry in ${seconds} s.`);
     if (limited) return limited;
     const sendToken = randomHex(TOKEN_BYTES);
-    const grantId = grantIdOf(sendToken);
+    const grantId = grantIdOf(sendToken, sha256Hex);
     const result = await this.timed('addGrant', () => this.store.addGrant(slotId, grantId, sendToken));
     if (result === 'not_found') return inboxNotFound();
     if (result === 'full') return errorResponse('conflict', `This inbox slot already holds the most send tokens it may (${this.limits.maxGrantsPerSlot}); revoke one first.`);
@@ -622,9 +662,9 @@ export class Relay {
   // -- DELETE /v1/slot/{slot_id}/grants/{grant_id} --------------------------------------------
 
   /** Revoking a grant the slot does not hold (any more) is 204 too: the outcome is the same. */
-  private async revoke(slotId: string, grantId: string, request: RelayRequest): Promise<RelayResponse> {
+  private async revoke(slotId: string, grantId: string, request: RelayRequest, now: number): Promise<RelayResponse> {
     if (!GRANT_ID_PATTERN.test(grantId)) return badRequest('grant_id is not a grant id; expected 32 lowercase hex characters.');
-    const denied = await this.useInbox(slotId, request);
+    const denied = await this.useInbox(slotId, request, now);
     if (denied) return denied;
     await this.timed('revokeGrant', () => this.store.revokeGrant(slotId, grantId));
     return NO_CONTENT;
@@ -634,19 +674,20 @@ export class Relay {
    * Checks the owner token of an inbox slot, which counts as its owner's use (the slot lives
    * another `inboxIdleSeconds`); answers the refusal, or undefined if the owner may go on.
    */
-  private async useInbox(slotId: string, request: RelayRequest): Promise<RelayResponse | undefined> {
+  private useInbox(slotId: string, request: RelayRequest, now: number): StoreAnswer<RelayResponse | undefined> {
     if (!SLOT_ID_PATTERN.test(slotId)) return inboxNotFound();
     const presented = bearerToken(request.authorization);
     // A well-formed stand-in keeps the answer for a missing token the same as for a wrong one.
-    const result = await this.timed('useInbox', () => this.store.useInbox(slotId, presented ?? NO_TOKEN, this.clock.now()));
-    if (result === 'not_found') return inboxNotFound();
-    if (result === 'unauthorized' || presented === undefined) return unauthorized("the inbox slot's owner token");
-    return undefined;
+    return andThen(this.timed('useInbox', () => this.store.useInbox(slotId, presented ?? NO_TOKEN, now)), (result) => {
+      if (result === 'not_found') return inboxNotFound();
+      if (result === 'unauthorized' || presented === undefined) return unauthorized("the inbox slot's owner token");
+      return undefined;
+    });
   }
 
   // -- POST /v1/slot/{slot_id}/messages -------------------------------------------------------
 
-  private async postMessage(slotId: string, request: RelayRequest): Promise<RelayResponse> {
+  private postMessage(slotId: string, request: RelayRequest, now: number): StoreAnswer<RelayResponse> {
     if (!SLOT_ID_PATTERN.test(slotId)) return inboxNotFound();
     const sendToken = bearerToken(request.authorization);
 
@@ -671,20 +712,21 @@ export class Relay {
     if (bytes === 0) return badRequest('value is empty; expected base64 of the envelope.');
     if (bytes > maxEnvelope) return errorResponse('too_large', `The envelope is ${bytes} bytes; expected at most ${maxEnvelope}.`);
 
-    const senderDenied = unauthorized('a send token this inbox slot granted and did not revoke');
     // A missing token is a stand-in no grant holds, so an unknown slot answers 404 either way (6.3).
     const presented = sendToken ?? NO_TOKEN;
-    const grantId = grantIdOf(presented);
-    if (sendToken !== undefined) {
-      const limited = await this.takeRate(`send:${slotId}/${grantId}`, this.limits.messagesPerTokenPerMinute, (seconds) => `Too many messages from this send token (at most ${this.limits.messagesPerTokenPerMinute} a minute); retry in ${seconds} s.`);
-      if (limited) return limited;
-    }
-    const result = await this.timed('postMessage', () => this.store.postMessage(slotId, { grantId, sendToken: presented, value, bytes }, this.clock.now()));
+    const grantId = grantIdOf(presented, sha256Hex);
+    const post = (): StoreAnswer<RelayResponse> => andThen(this.timed('postMessage', () => this.store.postMessage(slotId, { grantId, sendToken: presented, value, bytes }, now)), (result) => this.posted(result));
+    if (sendToken === undefined) return post();
+    const limited = this.takeRate(`send:${slotId}/${grantId}`, this.limits.messagesPerTokenPerMinute, now, (seconds) => `Too many messages from this send token (at most ${this.limits.messagesPerTokenPerMinute} a minute); retry in ${seconds} s.`);
+    return andThen(limited, (refusal) => refusal ?? post());
+  }
+
+  private posted(result: PostResult): RelayResponse {
     switch (result.kind) {
       case 'not_found':
         return inboxNotFound();
       case 'unauthorized':
-        return senderDenied;
+        return unauthorized('a send token this inbox slot granted and did not revoke');
       case 'full':
         return errorResponse('inbox_full', `The inbox holds the most it keeps (${this.limits.maxInboxMessages} messages or ${this.limits.maxInboxBytes} bytes) until its owner reads and acknowledges them.`);
       case 'grant_full':
@@ -698,32 +740,37 @@ export class Relay {
 
   // -- GET /v1/slot/{slot_id}/messages?after=N&wait=S -----------------------------------------
 
-  private async readMessages(slotId: string, query: QueryParams, request: RelayRequest): Promise<RelayResponse> {
-    const denied = await this.useInbox(slotId, request);
-    if (denied) return denied;
-    const poll = this.parsePoll(query, 'seq');
-    if (!poll.ok) return poll.response;
-    const after = poll.after ?? 0;
-    const read = async (final: boolean): Promise<RelayResponse | undefined> => {
-      const page = await this.timed('readMessages', () => this.store.readMessages(slotId, after, MAX_MESSAGES_PER_READ, this.clock.now()));
-      if (!page) return inboxNotFound();
-      return final || page.messages.length > 0 ? pageResponse(page) : undefined;
-    };
-    if (poll.waitSeconds === 0) return (await read(true)) ?? inboxNotFound();
-    // The first read happens inside the long poll, after its waiter is registered.
-    return this.longPoll(inboxChannel(slotId), poll.waitSeconds * 1000, request.signal, read);
+  private readMessages(slotId: string, query: QueryParams, request: RelayRequest, now: number): StoreAnswer<RelayResponse> {
+    return andThen(this.useInbox(slotId, request, now), (denied) => {
+      if (denied) return denied;
+      const poll = this.parsePoll(query, 'seq');
+      if (!poll.ok) return poll.response;
+      const after = poll.after ?? 0;
+      const read: PollAnswer = (final, at) =>
+        andThen(this.timed('readMessages', () => this.store.readMessages(slotId, after, MAX_MESSAGES_PER_READ, at)), (page) => {
+          if (!page) return inboxNotFound();
+          return final || page.messages.length > 0 ? this.pageResponse(page) : undefined;
+        });
+      if (poll.waitSeconds === 0) return andThen(read(true, now), (response) => response ?? inboxNotFound());
+      // The first read happens inside the long poll, after its waiter is registered.
+      return this.longPoll(inboxChannel(slotId), poll.waitSeconds * 1000, request.signal, read, now);
+    });
+  }
+
+  private pageResponse(page: MessagePage): RelayResponse {
+    return { status: 200, headers: JSON_HEADERS, body: pageJson(page, this.receivedTexts) };
   }
 
   // -- DELETE /v1/slot/{slot_id}/messages?through=N -------------------------------------------
 
-  private async ackMessages(slotId: string, query: QueryParams, request: RelayRequest): Promise<RelayResponse> {
-    const denied = await this.useInbox(slotId, request);
-    if (denied) return denied;
-    const throughText = query.get('through');
-    if (throughText === null) return badRequest('through is missing; expected ?through=N, the last seq processed.');
-    if (!SEQUENCE_PATTERN.test(throughText)) return badRequest('through is not a seq; expected a non-negative integer.');
-    await this.timed('ackMessages', () => this.store.ackMessages(slotId, Number(throughText)));
-    return NO_CONTENT;
+  private ackMessages(slotId: string, query: QueryParams, request: RelayRequest, now: number): StoreAnswer<RelayResponse> {
+    return andThen(this.useInbox(slotId, request, now), (denied) => {
+      if (denied) return denied;
+      const throughText = query.get('through');
+      if (throughText === null) return badRequest('through is missing; expected ?through=N, the last seq processed.');
+      if (!SEQUENCE_PATTERN.test(throughText)) return badRequest('through is not a seq; expected a non-negative integer.');
+      return andThen(this.timed('ackMessages', () => this.store.ackMessages(slotId, Number(throughText))), () => NO_CONTENT);
+    });
   }
 }
 
@@ -754,13 +801,37 @@ class BlockedAddresses {
   }
 }
 
-async function timedCall<T>(observer: RelayObserver, operation: string, run: () => Promise<T>): Promise<T> {
+function timedCall<T>(observer: RelayObserver, operation: string, run: () => StoreAnswer<T>): StoreAnswer<T> {
   const started = performance.now();
-  try {
-    return await run();
-  } finally {
+  const record = (): void => {
     observer.storeCall(operation, (performance.now() - started) / 1000);
+  };
+  let answer: StoreAnswer<T>;
+  try {
+    answer = run();
+  } catch (error) {
+    record();
+    throw error;
   }
+  if (answer instanceof Promise) return answer.finally(record);
+  record();
+  return answer;
+}
+
+/**
+ * The 503 for a store that cannot answer (StoreUnavailableError); anything else is rethrown.
+ * Never a guess: a client retries a 503 after Retry-After, and meets the same state.
+ */
+function storeUnavailable(error: unknown): RelayResponse {
+  if (!(error instanceof StoreUnavailableError)) throw error;
+  return errorResponse('capacity', 'The relay cannot reach its store right now; try again in a moment.', { 'retry-after': String(STORE_RETRY_AFTER_SECONDS) });
+}
+
+/** What a long poll asks at each (re-)read, with the clock then: an answer, or undefined to wait on (never when `final`). */
+type PollAnswer = (final: boolean, now: number) => StoreAnswer<RelayResponse | undefined>;
+
+function clientWentAway(): RelayResponse {
+  return errorResponse('bad_request', 'The client went away before the long poll ended.');
 }
 
 /** A long poll's flags: an object, so what callbacks set during an await is read fresh. */
@@ -798,25 +869,47 @@ function abortReasonLabel(reason: string): string {
 }
 const KNOWN_ABORT_REASONS: ReadonlySet<string> = new Set(CLIENT_ABORT_REASONS);
 
-function pageResponse(page: MessagePage): RelayResponse {
-  const messages: InboxMessageBody[] = page.messages.map((message) => ({ seq: message.seq, value: message.value, grant_id: message.grantId, received_at: formatTimestamp(message.receivedAt) }));
-  const body: InboxPageBody = { messages, last_seq: page.lastSeq };
-  return json(200, body);
+/**
+ * JSON.stringify of the page's InboxPageBody, written out by hand as slotViewJson is: JSON.stringify
+ * looks at every character of each envelope (up to 64 KiB of base64) for one to escape, the
+ * largest cost of answering a read, and none can hold one: every value passed base64ByteLength
+ * before it was stored, grant ids are hex, and timestamps have one format.
+ */
+export function pageJson(page: MessagePage, timestamps: TimestampTexts): string {
+  let json = '{"messages":[';
+  for (const [index, message] of page.messages.entries()) {
+    json += `${index === 0 ? '' : ','}{"seq":${message.seq},"value":"${message.value}","grant_id":"${message.grantId}","received_at":"${timestamps.of(message.receivedAt)}"}`;
+  }
+  return `${json}],"last_seq":${page.lastSeq}}`;
+}
+
+/** Timestamps as the protocol writes them (to the second), the last one kept: times within one second share one string. */
+export class TimestampTexts {
+  private second = Number.NaN;
+  private text = '';
+
+  of(ms: number): string {
+    const second = Math.floor(ms / 1000);
+    if (second !== this.second) {
+      this.second = second;
+      this.text = formatTimestamp(ms);
+    }
+    return this.text;
+  }
 }
 
 /**
- * JSON.stringify(view), with each side's fields in PAIR_FIELDS order, written out by hand:
- * JSON.stringify looks at every character of the pake, confirm and bootstrap values for one to
- * escape, which made it the largest single cost of answering a poll, and none of them can hold
- * one: every value but an abort reason passed fieldValueProblem before it was stored (hex,
+ * JSON.stringify of a SlotViewBody, with each side's fields in PAIR_FIELDS order, written out by
+ * hand: JSON.stringify looks at every character of the pake, confirm and bootstrap values for one
+ * to escape, which made it the largest single cost of answering a poll, and none of them can
+ * hold one: every value but an abort reason passed fieldValueProblem before it was stored (hex,
  * base64 or "1"), and so did the timestamp's format. An abort reason is escaped as usual.
  */
-export function slotViewJson(view: SlotViewBody): string {
-  const { version, expires_at: expiresAt, self, peer } = view;
+export function slotViewJson(version: number, expiresAt: string, self: StoredFields, peer: StoredFields): string {
   return `{"version":${version},"expires_at":"${expiresAt}","self":${fieldsJson(self)},"peer":${fieldsJson(peer)}}`;
 }
 
-function fieldsJson(values: FieldValues): string {
+function fieldsJson(values: StoredFields): string {
   let json = '';
   for (const field of PAIR_FIELDS) {
     const value = values[field];

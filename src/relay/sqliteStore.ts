@@ -185,21 +185,21 @@ export class SqliteStore implements RelayStore {
     });
   }
 
-  // -- Pair slots: in memory ----------------------------------------------------------------
+  // -- Pair slots: in memory, answered at once ---------------------------------------------
 
-  openPair(pair: { pairId: string; hostToken: string; expiresAt: number; address: string }, now: number): Promise<OpenResult> {
+  openPair(pair: { pairId: string; hostToken: string; expiresAt: number; address: string }, now: number): OpenResult {
     return this.ephemeral.openPair(pair, now);
   }
-  joinPair(nameplate: string, guestToken: string, now: number): Promise<JoinResult> {
+  joinPair(nameplate: string, guestToken: string, now: number): JoinResult {
     return this.ephemeral.joinPair(nameplate, guestToken, now);
   }
-  getPair(pairId: string, now: number): Promise<StoredPair | undefined> {
+  getPair(pairId: string, now: number): StoredPair | undefined {
     return this.ephemeral.getPair(pairId, now);
   }
-  writeField(pairId: string, token: string, field: PairField, value: string, pakeCommit: string | undefined, now: number): Promise<WriteResult> {
+  writeField(pairId: string, token: string, field: PairField, value: string, pakeCommit: string | undefined, now: number): WriteResult {
     return this.ephemeral.writeField(pairId, token, field, value, pakeCommit, now);
   }
-  takeRate(key: string, limit: number, windowMs: number, now: number): Promise<number | undefined> {
+  takeRate(key: string, limit: number, windowMs: number, now: number): number | undefined {
     return this.ephemeral.takeRate(key, limit, windowMs, now);
   }
 

@@ -15,7 +15,7 @@
 // engine carries these across processes over pub/sub and, after it reconnects (when it may
 // have missed some), reports ALL_CHANNELS so every waiter re-reads.
 
-import type { FieldValues, PairField, Role } from '../core/ports.js';
+import type { PairField, Role } from '../core/ports.js';
 import type { RelayLimits } from './contract.js';
 
 export interface StoredPair {
@@ -24,19 +24,26 @@ export interface StoredPair {
   expiresAt: number;
   hostToken: string;
   guestToken: string | undefined;
-  fields: Record<Role, FieldValues>;
+  fields: Record<Role, StoredFields>;
   version: number;
 }
 
 /**
+ * A role's written fields. A field not written is absent or undefined: the memory engine keeps
+ * every key from the start (see MemoryStore), the others leave unwritten ones out.
+ */
+export type StoredFields = { readonly [F in PairField]?: string | undefined };
+
+/**
  * The role whose token `token` (64 lowercase hex characters, as every stored token is) is, or
- * undefined: compared with both roles' tokens, each comparison in time that depends only on the
- * length, so a guess learns nothing from how long a refusal took.
+ * undefined: compared with the roles' tokens, each comparison in time that depends only on the
+ * length, so a guess learns nothing from how long a refusal took. A refusal always compares
+ * with both; only the host's own token skips the second comparison, which tells the host
+ * nothing it did not know.
  */
 export function pairRoleOf(pair: StoredPair, token: string): Role | undefined {
-  const isHost = tokensEqual(token, pair.hostToken);
-  const isGuest = pair.guestToken !== undefined && tokensEqual(token, pair.guestToken);
-  return isHost ? 'host' : isGuest ? 'guest' : undefined;
+  if (tokensEqual(token, pair.hostToken)) return 'host';
+  return pair.guestToken !== undefined && tokensEqual(token, pair.guestToken) ? 'guest' : undefined;
 }
 
 /**
@@ -110,42 +117,55 @@ export function inboxChannel(slotId: string): string {
 /** Every channel at once: after a store reconnects, every waiter re-reads. */
 export const ALL_CHANNELS = '*';
 
+/**
+ * What a store operation gives: the answer itself when the engine has it at once (the memory
+ * engine, and SQLite's pair slots), or a promise of it (Redis, SQLite's inboxes). The relay goes
+ * on synchronously with the first, so a request the memory engine serves costs no promise and no
+ * microtask between the request's arrival and its answer.
+ */
+export type StoreAnswer<T> = T | Promise<T>;
+
+/** `next(value)`: at once when `answer` is the value itself, else once its promise resolves. */
+export function andThen<T, R>(answer: StoreAnswer<T>, next: (value: T) => StoreAnswer<R>): StoreAnswer<R> {
+  return answer instanceof Promise ? answer.then(next) : next(answer);
+}
+
 export interface RelayStore {
   /** `memory`, `sqlite` or `redis`, for logs and metrics. */
   readonly engine: string;
 
   /** Creates a pair slot and gives it a random free nameplate of the fewest digits. */
-  openPair(pair: { pairId: string; hostToken: string; expiresAt: number; address: string }, now: number): Promise<OpenResult>;
+  openPair(pair: { pairId: string; hostToken: string; expiresAt: number; address: string }, now: number): StoreAnswer<OpenResult>;
   /** One guess per nameplate: a join makes the nameplate stop resolving, right or wrong code. */
-  joinPair(nameplate: string, guestToken: string, now: number): Promise<JoinResult>;
+  joinPair(nameplate: string, guestToken: string, now: number): StoreAnswer<JoinResult>;
   /** The live slot, or undefined (unknown, finished, or expired at `now`). Read-only. */
-  getPair(pairId: string, now: number): Promise<StoredPair | undefined>;
+  getPair(pairId: string, now: number): StoreAnswer<StoredPair | undefined>;
   /**
    * Authenticates `token` as one of the slot's roles (in constant time) and writes that role's
    * field once; a `pake` only once both commits are present and if `pakeCommit` (what its value
    * hashes to) is the writer's commit. The second `done` deletes the slot. One store call, so a
    * write costs one round trip to a shared store.
    */
-  writeField(pairId: string, token: string, field: PairField, value: string, pakeCommit: string | undefined, now: number): Promise<WriteResult>;
+  writeField(pairId: string, token: string, field: PairField, value: string, pakeCommit: string | undefined, now: number): StoreAnswer<WriteResult>;
 
   /** Creates an inbox slot, or answers `capacity` when the relay holds the most it keeps. */
-  allocateInbox(inbox: { slotId: string; ownerToken: string; address: string }, now: number): Promise<'allocated' | 'capacity' | 'address_cap'>;
+  allocateInbox(inbox: { slotId: string; ownerToken: string; address: string }, now: number): StoreAnswer<'allocated' | 'capacity' | 'address_cap'>;
   /** Checks the owner token (constant time) and counts the request as the owner's use of the slot. */
-  useInbox(slotId: string, ownerToken: string, now: number): Promise<OwnerResult>;
-  addGrant(slotId: string, grantId: string, sendToken: string): Promise<GrantResult>;
+  useInbox(slotId: string, ownerToken: string, now: number): StoreAnswer<OwnerResult>;
+  addGrant(slotId: string, grantId: string, sendToken: string): StoreAnswer<GrantResult>;
   /** Forgets the grant and deletes its queued messages, which frees its share of the inbox. */
-  revokeGrant(slotId: string, grantId: string): Promise<void>;
+  revokeGrant(slotId: string, grantId: string): StoreAnswer<void>;
   /** Queues a message if the send token is a live grant of the slot, and the inbox and the grant's share of it have room. */
-  postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, now: number): Promise<PostResult>;
+  postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, now: number): StoreAnswer<PostResult>;
   /** Up to `limit` messages with seq > after, oldest first; undefined if the slot is gone. */
-  readMessages(slotId: string, after: number, limit: number, now: number): Promise<MessagePage | undefined>;
-  ackMessages(slotId: string, through: number): Promise<void>;
+  readMessages(slotId: string, after: number, limit: number, now: number): StoreAnswer<MessagePage | undefined>;
+  ackMessages(slotId: string, through: number): StoreAnswer<void>;
 
   /**
    * A sliding window: records a hit under `key` and returns undefined, or refuses it and
    * returns the milliseconds until one is allowed (at most `limit` hits in any `windowMs`).
    */
-  takeRate(key: string, limit: number, windowMs: number, now: number): Promise<number | undefined>;
+  takeRate(key: string, limit: number, windowMs: number, now: number): StoreAnswer<number | undefined>;
 
   /** Called with a channel (or ALL_CHANNELS) whenever something a long poll may wait for changed. */
   onChange(listener: (channel: string) => void): void;

@@ -75,7 +75,7 @@ export const relayFetch: typeof fetch = async (input, init) => {
     body.byteLength > maxBodyBytes
       ? errorResponse('too_large', `The request body is over ${maxBodyBytes} bytes; the relay does not read it.`)
       : await abortable(
-          relay.handle({ method: request.method, target, authorization: request.headers.get('authorization') ?? undefined, body, clientAddress: '127.0.0.1', signal: request.signal }),
+          Promise.resolve(relay.handle({ method: request.method, target, authorization: request.headers.get('authorization') ?? undefined, body, clientAddress: '127.0.0.1', signal: request.signal })),
           request.signal,
         );
   return new Response(answer.status === 204 ? null : answer.body, { status: answer.status, headers: answer.headers });
