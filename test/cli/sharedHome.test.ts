@@ -19,7 +19,7 @@ import { HOME_MAIL_LOCK_FILE, homeMailLock } from '../../src/node/mailLock.js';
 import { systemClock, systemRandom } from '../../src/node/system.js';
 import { createRelayConnector } from '../../src/relay/client.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-import { CLI, cli, pairHomes } from '../helpers/cli.js';
+import { CLI, cliProcess, pairHomes } from '../helpers/cli.js';
 
 /** Messages sent while both processes wait. */
 const MESSAGES = 12;
@@ -98,7 +98,7 @@ describe('two processes pulling one home', () => {
     // A pid that runs no process (pids are at most 2^22 on Linux).
     writeFileSync(join(bobHome, HOME_MAIL_LOCK_FILE), '4194305\n');
     const sent = await aliceSender().send('bob', { type: 'text', text: 'after a crash' });
-    const read = await cli(['inbox', '--json', '--home', bobHome]);
+    const read = await cliProcess(['inbox', '--json', '--home', bobHome]);
     assert.equal(read.code, 0, read.stderr);
     assert.deepEqual(read.lines.filter((line) => line['event'] === 'message').map((line) => line['id']), [sent.id]);
     assert.equal(existsSync(join(bobHome, HOME_MAIL_LOCK_FILE)), false, 'released after the pull');

@@ -9,11 +9,11 @@
 // A thread shares this process's pid and working directory: the pid files that keep two
 // processes of one home apart (the mail lock, the confirm channel's socket, a session's writer)
 // cannot tell two threads apart. So threads are for one command at a time per home, never while
-// this process holds that home's mail lock, and never to run host, join, confirm, mcp or relay
-// (a command line refused before its command runs is fine). A thread
-// gets no standard input either: Node 20 keeps a worker alive whose stdin was left unread, as
-// `send -` does past the size limit. Signals, stdin, locks between processes and the start of a
-// process stay with `cliProcess`.
+// this process holds that home's mail lock, and never to run host, join, confirm, sessions, mcp
+// or relay (a command line refused before its command runs is fine). A thread gets no standard
+// input either: Node 20 keeps a worker alive whose stdin was left unread, as `send -` does past
+// the size limit. Signals, stdin, locks between processes and the start of a process stay with
+// `cliProcess`.
 
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
@@ -47,7 +47,12 @@ interface Started {
 /** The command in a process of its own, as a terminal starts it. */
 function startProcess(args: string[], env: NodeJS.ProcessEnv): Started {
   const child = spawn(process.execPath, [CLI, ...args], { env });
-  return { stdin: child.stdin, stdout: child.stdout, stderr: child.stderr, exited: new Promise((done) => child.on('exit', (code) => done({ code }))) };
+  const exited = new Promise<{ code: number | null }>((done) => {
+    child.on('exit', (code) => {
+      done({ code });
+    });
+  });
+  return { stdin: child.stdin, stdout: child.stdout, stderr: child.stderr, exited };
 }
 
 /**
@@ -59,7 +64,11 @@ function startThread(args: string[], env: NodeJS.ProcessEnv): Started {
   const worker = new Worker(CLI, { argv: args, env, execArgv: [], stdin: true, stdout: true, stderr: true });
   let uncaught: string | undefined;
   worker.on('error', (error) => (uncaught = `${error.stack ?? String(error)}\n`));
-  const exited = new Promise<{ code: number | null; uncaught?: string }>((done) => worker.on('exit', (code) => done({ code, ...(uncaught !== undefined && { uncaught }) })));
+  const exited = new Promise<{ code: number | null; uncaught?: string }>((done) => {
+    worker.on('exit', (code) => {
+      done({ code, ...(uncaught !== undefined && { uncaught }) });
+    });
+  });
   if (worker.stdin === null) throw new Error('a worker started with stdin: true has a stdin');
   return { stdin: worker.stdin, stdout: worker.stdout, stderr: worker.stderr, exited };
 }
@@ -104,9 +113,9 @@ export async function runCli(where: RunsIn, args: string[], { onLine, input, env
   return { code, stdout, stderr: stderr + (uncaught ?? ''), lines };
 }
 
-/** Runs the CLI to its end in a worker thread; `env` is added to this process's. */
-export async function cli(args: string[], onLine?: (line: Record<string, unknown>) => void, env: NodeJS.ProcessEnv = {}): Promise<Finished> {
-  return runCli('thread', args, { ...(onLine && { onLine }), env: { ...process.env, AGENT_PAIR_HOME: '', ...env } });
+/** Runs the CLI to its end in a worker thread. */
+export async function cli(args: string[]): Promise<Finished> {
+  return runCli('thread', args);
 }
 
 /** Runs the CLI to its end in a process of its own; `input`, if given, is its whole standard input; `env` is added to this process's. */
