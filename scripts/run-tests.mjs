@@ -49,6 +49,8 @@ const CONCURRENCY = Number(process.env['AGENT_PAIR_TEST_CONCURRENCY'] ?? Math.ma
  * 2-core machine. Without it the run reports wall times only.
  */
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+/** Loaded before node:test in each file's process: node:test's async hook made every promise dearer (see the file). */
+const NO_TEST_ASYNC_HOOK = pathToFileURL(join(import.meta.dirname, 'no-test-async-hook.mjs')).href;
 const COUNTED = ['tests', 'suites', 'pass', 'fail', 'cancelled', 'skipped', 'todo'];
 
 function collect(dir) {
@@ -135,7 +137,7 @@ async function compile(files) {
 function runFile(file, index) {
   return new Promise((resolveRun) => {
     const startedAt = performance.now();
-    const command = [process.execPath, '--enable-source-maps', '--test-reporter=tap', compiled.get(file)];
+    const command = [process.execPath, '--enable-source-maps', '--import', NO_TEST_ASYNC_HOOK, '--test-reporter=tap', compiled.get(file)];
     const cpuFile = join(stateDir, `cpu-${index}`);
     const timed = TIME ? [TIME, '-f', '%U %S', '-o', cpuFile, ...command] : command;
     const child = spawn(timed[0], timed.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENT_PAIR_STATE_DIR: stateDir } });
