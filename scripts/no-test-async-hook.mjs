@@ -19,6 +19,7 @@
 // error is printed here at once, and a file still running WAIT_AFTER_UNCAUGHT_MS later ends.
 
 import asyncHooks from 'node:async_hooks';
+import { isMainThread } from 'node:worker_threads';
 
 const WAIT_AFTER_UNCAUGHT_MS = 30_000;
 const { createHook, AsyncResource } = asyncHooks;
@@ -47,5 +48,9 @@ function uncaught(error, event) {
     process.exit(1);
   }, WAIT_AFTER_UNCAUGHT_MS).unref();
 }
-process.on('uncaughtException', (error) => uncaught(error, 'uncaughtException'));
-process.on('unhandledRejection', (reason) => uncaught(reason, 'unhandledRejection'));
+// A worker the tests start (the floods') inherits this import; an error in it stays the worker's
+// `error` event, for its test to fail on.
+if (isMainThread) {
+  process.on('uncaughtException', (error) => uncaught(error, 'uncaughtException'));
+  process.on('unhandledRejection', (reason) => uncaught(reason, 'unhandledRejection'));
+}
