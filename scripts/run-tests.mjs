@@ -41,14 +41,21 @@ const COMPILED_ROOT = join(ROOT, '.cache', 'tests');
  * run while the whole suite runs) must not empty each other's files mid-run.
  */
 const COMPILED_DIR = join(COMPILED_ROOT, `run-${process.pid}`);
-/** Files at once: two per core, at least three; AGENT_PAIR_TEST_CONCURRENCY overrides. */
-const CONCURRENCY = Number(process.env['AGENT_PAIR_TEST_CONCURRENCY'] ?? Math.max(3, availableParallelism() * 2));
+/**
+ * Files at once: three per core, at least three; AGENT_PAIR_TEST_CONCURRENCY overrides. Most files
+ * spend most of their time waiting (peerRules: 20 s for 2.4 CPU-seconds); on the 2-core machine,
+ * under other work (load 8 to 14), the whole run took 111 s four at a time and 91 s six at a time
+ * for the same CPU.
+ */
+const CONCURRENCY = Number(process.env['AGENT_PAIR_TEST_CONCURRENCY'] ?? Math.max(3, availableParallelism() * 3));
 /**
  * GNU time, when the machine has it, measures each file's CPU: its own process and every process
  * it started and waited for (CLI processes, relays, redis-server), which is what the run costs a
  * 2-core machine. Without it the run reports wall times only.
  */
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+/** Loaded before node:test in each file's process: node:test's async hook made every promise dearer (see the file). */
+const NO_TEST_ASYNC_HOOK = pathToFileURL(join(import.meta.dirname, 'no-test-async-hook.mjs')).href;
 const COUNTED = ['tests', 'suites', 'pass', 'fail', 'cancelled', 'skipped', 'todo'];
 
 function collect(dir) {
@@ -135,7 +142,7 @@ async function compile(files) {
 function runFile(file, index) {
   return new Promise((resolveRun) => {
     const startedAt = performance.now();
-    const command = [process.execPath, '--enable-source-maps', '--test-reporter=tap', compiled.get(file)];
+    const command = [process.execPath, '--enable-source-maps', '--import', NO_TEST_ASYNC_HOOK, '--test-reporter=tap', compiled.get(file)];
     const cpuFile = join(stateDir, `cpu-${index}`);
     const timed = TIME ? [TIME, '-f', '%U %S', '-o', cpuFile, ...command] : command;
     const child = spawn(timed[0], timed.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENT_PAIR_STATE_DIR: stateDir } });

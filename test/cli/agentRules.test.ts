@@ -1,5 +1,6 @@
-// Per-peer rules and `inbox --follow --exec` with the built CLI as real processes, between two
-// homes paired through a real relay: `rule` shows and sets, `peers` shows it, a wrong rule is a
+// Per-peer rules and `inbox --follow --exec` with the built CLI, between two homes paired through
+// a real relay (the follower a real process; `rule`, `peers` and the refused command lines in
+// worker threads, test/helpers/cli.ts): `rule` shows and sets, `peers` shows it, a wrong rule is a
 // usage error naming the allowed words; --exec hands CMD exactly one JSON event per message on
 // stdin, handles exit codes, stops a hanging CMD (its whole process group) at --exec-timeout,
 // survives one that crashes, stops at the hand-over budget, and never hands over messages of

@@ -1,6 +1,10 @@
-// The CLI's argument layer as a person meets it: the built bundle run as a real process. Help and
-// version, one-line errors with exit 2 for every wrong argument (checked before anything has an
-// effect), the command named as it was invoked, and one message for a busy relay port.
+// The CLI's argument layer as a person meets it: the built bundle. Help and version, one-line
+// errors with exit 2 for every wrong argument (checked before anything has an effect), the command
+// named as it was invoked, and one message for a busy relay port. --version, --help, a busy port,
+// a relay, a host and the command found on PATH or run from elsewhere are real processes; each
+// command's help and the table of wrong arguments run the same bundle in a worker thread
+// (test/helpers/cli.ts: its own argv, environment, stdout, stderr and exit status; a thread and
+// a process print and exit alike, test/cli/messages.test.ts), as none of them starts anything.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -12,6 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { describeInvocation } from '../../src/cli/invocation.js';
 import { KEY_EXCHANGE_QUIET_ENV, KEY_EXCHANGE_QUIET_MS, MAX_KEY_EXCHANGE_QUIET_SECONDS, keyExchangeQuietMs } from '../../src/cli/pair.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+import { runCli } from '../helpers/cli.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const CLI = join(REPO, 'dist/cli.cjs');
@@ -41,7 +46,14 @@ async function runToEnd(command: string, args: string[], options: { cwd?: string
   return { code, stdout, stderr };
 }
 
-const cli = async (...args: string[]): Promise<Ended> => runToEnd(process.execPath, [CLI, ...args]);
+/** The command line in a process, as a person's shell starts it. */
+const cliProcess = async (...args: string[]): Promise<Ended> => runToEnd(process.execPath, [CLI, ...args]);
+
+/** The command line in a worker thread, with the same environment. */
+async function cli(...args: string[]): Promise<Ended> {
+  const { code, stdout, stderr } = await runCli('thread', args, { env: shellEnv() });
+  return { code, stdout, stderr };
+}
 
 let scratch: string;
 let relay: RunningRelay;
@@ -58,12 +70,12 @@ after(async () => {
 
 describe('agent-pair --version and --help', () => {
   it('--version prints the package version alone', async () => {
-    const result = await cli('--version');
+    const result = await cliProcess('--version');
     assert.deepEqual(result, { code: 0, stdout: `${VERSION}\n`, stderr: '' });
   });
 
   it('--help lists every command and says how to get a command\'s own help', async () => {
-    const result = await cli('--help');
+    const result = await cliProcess('--help');
     assert.equal(result.code, 0);
     for (const command of COMMANDS) assert.match(result.stdout, new RegExp(`^  ${command}\\b`, 'm'), command);
     assert.match(result.stdout, /Run node dist\/cli\.cjs COMMAND --help/);
@@ -146,7 +158,7 @@ describe('a wrong argument is one line naming it and the expected shape, exit 2'
 
   it('join with a bad code creates no identity and starts no relay before refusing it', async () => {
     const home = join(scratch, 'never-created');
-    const result = await runToEnd(process.execPath, [CLI, 'join', 'hello', '--home', home]);
+    const result = await cli('join', 'hello', '--home', home);
     assert.equal(result.code, 2);
     assert.equal(existsSync(home), false, 'the home directory was created');
     assert.doesNotMatch(result.stderr, /Started a relay/);
@@ -165,7 +177,7 @@ describe('a wrong argument is one line naming it and the expected shape, exit 2'
 describe('a busy relay port', () => {
   it('agent-pair relay and node dist/relay.mjs say the same thing, exit 1', async () => {
     const port = new URL(relay.url).port;
-    const [viaCli, viaRelay] = await Promise.all([cli('relay', '--port', port), runToEnd(process.execPath, [RELAY, '--port', port])]);
+    const [viaCli, viaRelay] = await Promise.all([cliProcess('relay', '--port', port), runToEnd(process.execPath, [RELAY, '--port', port])]);
     assert.equal(viaCli.code, 1);
     assert.equal(viaRelay.code, 1);
     const expected = `127.0.0.1:${port} is already in use (a relay or another program listens there); stop it, or choose another port with --port\n`;

@@ -1,5 +1,7 @@
 // The CLI as a person's two terminals would run it: two processes of the built bundle, speaking
-// --json, pairing through a real relay on loopback.
+// --json, pairing through a real relay on loopback. What they do after pairing (whoami, peers,
+// forget) and the command lines refused before anything runs are run one at a time in worker
+// threads (test/helpers/cli.ts).
 
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
@@ -13,6 +15,7 @@ import { readFile } from 'node:fs/promises';
 import { RelayChoice, localRelayRecordFile, localRelayStateDir, nodeScriptCommand } from '../../src/node/localRelay.js';
 import { relayAnswers } from '../../src/relay/embedded.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
+import { cli, cliProcess } from '../helpers/cli.js';
 import { Pids, freePort, runRelayMain } from '../helpers/relayProcess.js';
 
 const CLI = resolve(import.meta.dirname, '../../dist/cli.cjs');
@@ -63,18 +66,6 @@ function errorEvent(stdout: string): Record<string, unknown> {
   return event;
 }
 
-async function runToEnd(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args]);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdin.end();
-  const code = await new Promise<number | null>((done) => child.on('exit', done));
-  return { code, stdout, stderr };
-}
-
-
 let relay: RunningRelay;
 let homes: string;
 
@@ -115,19 +106,19 @@ describe('agent-pair host / join --json', () => {
     assert.equal(await guest.exit, 0);
     assert.equal(host.stderr().match(/That was not 6 digits/g)?.length, 2);
 
-    const aliceWho = JSON.parse((await runToEnd(['whoami', '--json', '--home', aliceHome])).stdout) as Record<string, unknown>;
+    const aliceWho = JSON.parse((await cli(['whoami', '--json', '--home', aliceHome])).stdout) as Record<string, unknown>;
     assert.equal(aliceWho['handle'], 'alice');
     assert.deepEqual(guestPaired['peer'], { fingerprint: aliceWho['fingerprint'], handle: 'alice', relay_url: relay.url });
-    const bobPeers = (await runToEnd(['peers', '--json', '--home', bobHome])).stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const bobPeers = (await cli(['peers', '--json', '--home', bobHome])).stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     assert.deepEqual(bobPeers.map((peer) => peer['fingerprint']), [aliceWho['fingerprint']]);
 
     // The identity files are private to the user.
     assert.equal((await stat(aliceHome)).mode & 0o777, 0o700);
 
-    const forgotten = await runToEnd(['forget', String(aliceWho['fingerprint']), '--home', bobHome]);
+    const forgotten = await cli(['forget', String(aliceWho['fingerprint']), '--home', bobHome]);
     assert.equal(forgotten.code, 0);
-    assert.equal((await runToEnd(['peers', '--json', '--home', bobHome])).stdout.trim(), '');
-    const again = await runToEnd(['forget', String(aliceWho['fingerprint']), '--json', '--home', bobHome]);
+    assert.equal((await cli(['peers', '--json', '--home', bobHome])).stdout.trim(), '');
+    const again = await cli(['forget', String(aliceWho['fingerprint']), '--json', '--home', bobHome]);
     assert.equal(again.code, 1);
     assert.equal(errorEvent(again.stdout)['code'], 'not_found');
   });
@@ -163,7 +154,7 @@ describe('agent-pair host / join --json', () => {
     const aliceHome = join(homes, 'self-join-alice');
     const host = run(['host', '--json', '--relay', relay.url, '--home', aliceHome, '--handle', 'alice']);
     const code = String((await host.next((event) => event['event'] === 'code'))['code']);
-    const self = await runToEnd(['join', code, '--json', '--relay', relay.url, '--home', aliceHome]);
+    const self = await cliProcess(['join', code, '--json', '--relay', relay.url, '--home', aliceHome]);
     assert.equal(self.code, 1);
     assert.equal((JSON.parse(self.stdout.trim().split('\n').at(-1) ?? '{}') as { code?: string }).code, 'own_key');
     assert.ok(self.stderr.includes(`pairing that ${aliceHome} itself hosts`), self.stderr);
@@ -200,7 +191,7 @@ describe('agent-pair host / join --json', () => {
   });
 
   it('rejects a malformed code before touching the relay, naming the expected shape', async () => {
-    const result = await runToEnd(['join', '47_UE2BZG', '--json', '--relay', relay.url, '--home', join(homes, 'bad')]);
+    const result = await cli(['join', '47_UE2BZG', '--json', '--relay', relay.url, '--home', join(homes, 'bad')]);
     assert.equal(result.code, 2);
     const event = JSON.parse(result.stdout.trim()) as Record<string, unknown>;
     assert.equal(event['event'], 'error');
@@ -208,11 +199,11 @@ describe('agent-pair host / join --json', () => {
   });
 
   it('answers usage errors with exit 2 and the usage text', async () => {
-    const unknown = await runToEnd(['frobnicate', '--json']);
+    const unknown = await cli(['frobnicate', '--json']);
     assert.equal(unknown.code, 2);
     assert.equal(errorEvent(unknown.stdout)['code'], 'usage');
     assert.ok(unknown.stderr.includes('--help'), unknown.stderr);
-    const missing = await runToEnd(['join', '--json']);
+    const missing = await cli(['join', '--json']);
     assert.equal(missing.code, 2);
     assert.equal(errorEvent(missing.stdout)['code'], 'usage');
   });
@@ -295,32 +286,32 @@ describe('agent-pair host / join: the person\'s prompt and the relay', () => {
 
 describe('agent-pair words for bad input', () => {
   it('names the argument as the person typed it, and the files of an identity it will not replace', async () => {
-    const forget = await runToEnd(['forget', 'no one', '--home', join(homes, 'words')]);
+    const forget = await cli(['forget', 'no one', '--home', join(homes, 'words')]);
     assert.equal(forget.code, 2);
     // Pins wording on purpose: bad input names the argument as typed and the expected shape.
     assert.match(forget.stderr, /^agent-pair: PEER "no one" is neither a fingerprint nor a handle; expected 16 hex characters or a handle/);
     // A handle no peer has: the home it looked in.
-    const nobody = await runToEnd(['forget', 'nope', '--home', join(homes, 'words')]);
+    const nobody = await cli(['forget', 'nope', '--home', join(homes, 'words')]);
     assert.equal(nobody.code, 1);
     assert.ok(nobody.stderr.includes(`(in ${join(homes, 'words')};`), nobody.stderr);
-    const confirm = await runToEnd(['confirm', 'nope', '--json', '--home', join(homes, 'words')]);
+    const confirm = await cli(['confirm', 'nope', '--json', '--home', join(homes, 'words')]);
     assert.equal(confirm.code, 2);
     assert.equal(errorEvent(confirm.stdout)['code'], 'usage');
 
     const home = join(homes, 'init');
-    assert.equal((await runToEnd(['init', 'alice', '--home', home])).code, 0);
-    const conflict = await runToEnd(['init', 'bob', '--home', home]);
+    assert.equal((await cli(['init', 'alice', '--home', home])).code, 0);
+    const conflict = await cli(['init', 'bob', '--home', home]);
     assert.equal(conflict.code, 1);
     assert.ok(conflict.stderr.includes(join(home, 'secrets')) && conflict.stderr.includes(join(home, 'state')), conflict.stderr);
     // Pins wording on purpose: the command is named as this test invoked it (node …/cli.cjs), so the person can paste it.
     assert.match(conflict.stderr, /node \S*cli\.cjs init bob --home DIR/);
     // Hints keep the home they were run with: none would touch ~/.agent-pair instead.
     assert.ok(conflict.stderr.endsWith(`init bob --home ${home}\n`), conflict.stderr);
-    const peers = await runToEnd(['peers', '--home', home]);
+    const peers = await cli(['peers', '--home', home]);
     assert.ok(peers.stdout.includes(`host --home ${home}`), peers.stdout);
-    const inbox = await runToEnd(['inbox', '--home', home]);
+    const inbox = await cli(['inbox', '--home', home]);
     assert.ok(inbox.stderr.includes(`host --home ${home}`), inbox.stderr);
-    const whoami = await runToEnd(['whoami', '--home', join(homes, 'nobody')]);
+    const whoami = await cli(['whoami', '--home', join(homes, 'nobody')]);
     assert.ok(whoami.stderr.includes(`init YOUR_HANDLE --home ${join(homes, 'nobody')}`), whoami.stderr);
   });
 });

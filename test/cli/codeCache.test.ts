@@ -11,7 +11,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, s
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { type Finished, cli } from '../helpers/cli.js';
+import { type Finished, cliProcess } from '../helpers/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'agent-pair-cli-codecache-'));
 after(() => {
@@ -34,7 +34,7 @@ const homeGroupCache = (command: string): string =>
     .slice(0, 16)}-v8-${process.versions.v8}.cache`;
 const HOME_GROUP_CACHE = homeGroupCache('peers');
 
-const peers = (home: string, env: Record<string, string>): Promise<Finished> => cli(['peers', '--home', home], undefined, undefined, env);
+const peers = (home: string, env: Record<string, string>): Promise<Finished> => cliProcess(['peers', '--home', home], undefined, undefined, env);
 const answer = ({ code, stdout, stderr }: Finished): unknown => ({ code, stdout, stderr });
 
 describe("the CLI's code cache", () => {
@@ -55,7 +55,7 @@ describe("the CLI's code cache", () => {
     assert.deepEqual([after.ino, after.mtimeMs], [written.ino, written.mtimeMs]);
 
     // Another command of the group keeps its own, beside it.
-    assert.equal((await cli(['whoami', '--home', home], undefined, undefined, env)).code, 1);
+    assert.equal((await cliProcess(['whoami', '--home', home], undefined, undefined, env)).code, 1);
     assert.deepEqual(readdirSync(cacheDir).sort(), [HOME_GROUP_CACHE, homeGroupCache('whoami')].sort());
   });
 

@@ -1,6 +1,7 @@
-// A paired peer is still a stranger, through real processes: two homes paired on a real relay (in
+// A paired peer is still a stranger, through the built CLI: two homes paired on a real relay (in
 // this process, with the code the CLI's `host` and `join` run: pairing is not this file's subject); the peer's home then posts what no honest CLI would (test/helpers/hostile.ts),
-// and the receiving side's `inbox`, `sent`, `cancel`, `accept-move` run as the person would.
+// and the receiving side's `inbox`, `sent`, `cancel`, `accept-move` run as the person would, one
+// at a time in worker threads (test/helpers/cli.ts); the `inbox --follow` stopped by Ctrl-C is a process.
 
 import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';

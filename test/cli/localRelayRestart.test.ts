@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { LOCAL_RELAY_STATE_DIR_ENV, localRelayStorePath } from '../../src/node/localRelay.js';
 import { relayAnswers } from '../../src/relay/embedded.js';
 import { sqliteLockPath } from '../../src/relay/sqliteStore.js';
-import { CLI, cli, pairCliHomes } from '../helpers/cli.js';
+import { CLI, cliProcess, pairCliHomes } from '../helpers/cli.js';
 import { freePort, isAlive, untilExited } from '../helpers/relayProcess.js';
 
 let dir: string;
@@ -75,11 +75,11 @@ describe('the default local relay keeps what it holds across a SIGKILL', () => {
   });
 
   it('a message queued before the relay was killed is still there: the reader starts the relay again', async () => {
-    const sent = await cli(['send', 'bob', 'queued before the kill', '--json', '--home', aliceHome]);
+    const sent = await cliProcess(['send', 'bob', 'queued before the kill', '--json', '--home', aliceHome]);
     assert.equal(sent.code, 0, sent.stderr);
     await killRelay();
 
-    const read = await cli(['inbox', '--json', '--home', bobHome]);
+    const read = await cliProcess(['inbox', '--json', '--home', bobHome]);
     assert.equal(read.code, 0, read.stderr);
     assert.deepEqual(
       read.lines.filter((line) => line['event'] === 'message').map((line) => line['body']),
@@ -90,9 +90,9 @@ describe('the default local relay keeps what it holds across a SIGKILL', () => {
 
   it('a send after the relay was killed starts it again, and the other side reads the message', async () => {
     await killRelay();
-    const sent = await cli(['send', 'alice', 'sent after the kill', '--json', '--home', bobHome]);
+    const sent = await cliProcess(['send', 'alice', 'sent after the kill', '--json', '--home', bobHome]);
     assert.equal(sent.code, 0, sent.stderr);
-    const read = await cli(['inbox', '--json', '--home', aliceHome]);
+    const read = await cliProcess(['inbox', '--json', '--home', aliceHome]);
     assert.equal(read.code, 0, read.stderr);
     assert.deepEqual(
       read.lines.filter((line) => line['event'] === 'message').map((line) => line['body']),

@@ -1,7 +1,10 @@
 // Two people's terminals converse: two homes paired through a real relay (in this process, with
 // the code `host` and `join` run: pairing through CLI processes is test/cli/cli.test.ts's and the
-// restart test's below), then processes of the built CLI `send` and `inbox --json` text, data,
-// replies, receipts and the error cases.
+// restart test's below), then the built CLI's `send` and `inbox --json` text, data, replies,
+// receipts and the error cases. Each command runs in a worker thread (test/helpers/cli.ts), the
+// same bundle with its own argv, environment, stdout, stderr and exit status, one at a time per
+// home; what reads stdin, follows until a signal, or hosts runs as a process of its own, and
+// one test checks that a thread prints and exits exactly as the process does.
 
 import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
@@ -13,7 +16,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-import { CLI, cli, pairCliHomes, pairHomes } from '../helpers/cli.js';
+import { CLI, cli, cliProcess, pairCliHomes, pairHomes } from '../helpers/cli.js';
 import { until } from '../helpers/until.js';
 import { MAX_TEXT_BYTES } from '../../src/core/vocabulary.js';
 
@@ -41,6 +44,23 @@ after(async () => {
 });
 
 describe('agent-pair send / inbox', () => {
+  it('a command in a thread prints and exits as its process does: 0, 1 and 2, stdout and stderr, human and JSON', async () => {
+    const lines = [
+      ['peers', '--json', '--home', aliceHome],
+      ['sent', '--home', aliceHome],
+      ['sent', 'carol', '--json', '--home', aliceHome],
+      ['send', 'bob', '--home', aliceHome],
+      ['rule', 'bob', 'always', '--home', aliceHome],
+    ];
+    const codes: (number | null)[] = [];
+    for (const args of lines) {
+      const [inThread, inProcess] = [await cli(args), await cliProcess(args)];
+      assert.deepEqual(inThread, inProcess, args.join(' '));
+      codes.push(inThread.code);
+    }
+    assert.deepEqual(codes, [0, 0, 1, 2, 2]);
+  });
+
   it('two CLIs converse: text, a data reply, receipts, and nothing printed twice', async () => {
     const sent = await cli(['send', 'bob', 'the tests pass — on my side', '--json', '--home', aliceHome]);
     assert.equal(sent.code, 0, sent.stderr);
@@ -123,13 +143,13 @@ describe('agent-pair send / inbox', () => {
       assert.ok(notHere.stderr.includes(`No pinned peer is called "carol"`) && notHere.stderr.includes(`(in ${aliceHome};`), `${args.join(' ')}: ${notHere.stderr}`);
     }
     // --handle names a new identity only: on alice's home it is refused before any pairing, saying how.
-    const otherHandle = await cli(['host', '--handle', 'carol', '--relay', relay.url, '--json', '--home', aliceHome]);
+    const otherHandle = await cliProcess(['host', '--handle', 'carol', '--relay', relay.url, '--json', '--home', aliceHome]);
     assert.equal(otherHandle.code, 1);
     assert.equal(otherHandle.lines.at(-1)?.['code'], 'identity_conflict');
     assert.ok(otherHandle.stderr.includes('Drop --handle to pair as alice') && !otherHandle.lines.some((line) => line['event'] === 'code'), otherHandle.stderr);
     // Empty and whitespace-only texts are refused before anything is sent, from any source.
     for (const [args, input] of [[['   '], undefined], [['-'], ' \n\t'], [['--file', emptyFile], undefined]] as const) {
-      const empty = await cli(['send', 'bob', ...args, '--json', '--home', aliceHome], undefined, input);
+      const empty = await cliProcess(['send', 'bob', ...args, '--json', '--home', aliceHome], undefined, input);
       assert.equal(empty.code, 1, `${args.join(' ')}: ${empty.stderr}`);
       assert.equal(empty.lines[0]?.['code'], 'bad_input');
     }
@@ -154,7 +174,7 @@ describe('agent-pair send / inbox', () => {
     await writeFile(file, atLimit);
     const fromFile = await cli(['send', 'bob', '--file', file, '--json', '--home', aliceHome]);
     assert.equal(fromFile.code, 0, fromFile.stderr);
-    const fromStdin = await cli(['send', 'bob', '-', '--json', '--home', aliceHome], undefined, 'from stdin\nsecond line\n');
+    const fromStdin = await cliProcess(['send', 'bob', '-', '--json', '--home', aliceHome], undefined, 'from stdin\nsecond line\n');
     assert.equal(fromStdin.code, 0, fromStdin.stderr);
     const read = await cli(['inbox', '--json', '--wait', '5', '--home', bobHome]);
     assert.deepEqual(read.lines.filter((line) => line['event'] === 'message').map((line) => line['body']), [
@@ -164,7 +184,7 @@ describe('agent-pair send / inbox', () => {
     await writeFile(file, `${atLimit}x`);
     const over = await cli(['send', 'bob', '--file', file, '--json', '--home', aliceHome]);
     assert.equal(over.lines[0]?.['code'], 'too_large');
-    const overStdin = await cli(['send', 'bob', '-', '--json', '--home', aliceHome], undefined, `${atLimit}x`);
+    const overStdin = await cliProcess(['send', 'bob', '-', '--json', '--home', aliceHome], undefined, `${atLimit}x`);
     assert.equal(overStdin.lines[0]?.['code'], 'too_large');
     const missing = await cli(['send', 'bob', '--file', join(homes, 'nope.md'), '--json', '--home', aliceHome]);
     assert.equal(missing.lines[0]?.['code'], 'bad_input');

@@ -1,7 +1,8 @@
 // Messages v2 (PROTOCOL.md section 7) through the built CLI, homes on disk, a real relay on
 // port 0: a thief who copies a whole home after a message was read opens nothing of it; two
 // processes of one home sending at once never spend one key twice; a peer that speaks only
-// section 6 and a v2 peer both converse with a v2 CLI.
+// section 6 and a v2 peer both converse with a v2 CLI. The two senders are processes; the other
+// commands run one at a time in worker threads (test/helpers/cli.ts).
 
 import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
@@ -21,7 +22,7 @@ import { systemClock, systemRandom } from '../../src/node/system.js';
 import { ReceiveKeys } from '../../src/core/receiveKeys.js';
 import { createRelayConnector } from '../../src/relay/client.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-import { CLI, cli, pairHomes } from '../helpers/cli.js';
+import { CLI, cli, cliProcess, pairHomes } from '../helpers/cli.js';
 import { formatTimestamp } from '../../src/core/vocabulary.js';
 
 let relay: RunningRelay;
@@ -114,7 +115,7 @@ describe('a v2 CLI', () => {
     assert.equal(pool.oneTime.length, 8);
     const ROUNDS = 5;
     for (let round = 0; round < ROUNDS; round++) {
-      const both = await Promise.all([0, 1].map((which) => cli(['send', bobFingerprint, `round ${round} from process ${which}`, '--json', '--home', aliceHome])));
+      const both = await Promise.all([0, 1].map((which) => cliProcess(['send', bobFingerprint, `round ${round} from process ${which}`, '--json', '--home', aliceHome])));
       for (const done of both) assert.equal(done.code, 0, done.stderr);
     }
     const kids = (await waitingEnvelopes(bobHome)).map((value) => parseEnvelopeV2(fromBase64(value, 'envelope'))?.kid);

@@ -16,7 +16,7 @@ import { openHomeStores } from '../../src/node/fileStore.js';
 import { HOME_MAIL_LOCK_FILE, homeMailLock } from '../../src/node/mailLock.js';
 import { systemClock, systemRandom } from '../../src/node/system.js';
 import { createRelayConnector } from '../../src/relay/client.js';
-import { CLI, cli } from '../helpers/cli.js';
+import { CLI, cliProcess } from '../helpers/cli.js';
 import { pairedHomesForFile } from '../helpers/pairedHomes.js';
 
 /** Messages sent while both processes wait. */
@@ -80,7 +80,7 @@ describe('two processes pulling one home', () => {
     // A pid that runs no process (pids are at most 2^22 on Linux).
     writeFileSync(join(paired.bobHome, HOME_MAIL_LOCK_FILE), '4194305\n');
     const sent = await aliceSender().send('bob', { type: 'text', text: 'after a crash' });
-    const read = await cli(['inbox', '--json', '--home', paired.bobHome]);
+    const read = await cliProcess(['inbox', '--json', '--home', paired.bobHome]);
     assert.equal(read.code, 0, read.stderr);
     assert.deepEqual(read.lines.filter((line) => line['event'] === 'message').map((line) => line['id']), [sent.id]);
     assert.equal(existsSync(join(paired.bobHome, HOME_MAIL_LOCK_FILE)), false, 'released after the pull');

@@ -21,7 +21,7 @@ import { localRelayRecordFile, localRelayStateDir } from '../../src/node/localRe
 import { Pids, freePort } from '../helpers/relayProcess.js';
 import { makeSide } from '../helpers/sides.js';
 import { errorCodeOf, errorOf, sessionOf, textOf } from './agents.js';
-import { cli, pairedPeer } from '../helpers/cli.js';
+import { cliProcess, pairedPeer } from '../helpers/cli.js';
 import { KEY_EXCHANGE_QUIET_ENV } from '../../src/cli/pair.js';
 import { gate, until } from '../helpers/until.js';
 
@@ -210,14 +210,14 @@ describe('an MCP client that starts agent-pair mcp for each call', () => {
     const hosted = sessionOf(await call('pair_host'));
     const id = hosted.session_id;
     // Its server is gone: `sessions` says no process runs the pairing, and how to take it over.
-    const listed = await cli(['sessions', '--json', '--home', agentHome as string]);
+    const listed = await cliProcess(['sessions', '--json', '--home', agentHome as string]);
     assert.deepEqual(listed.lines.map((row) => [row['session_id'], row['state'], row['abandoned'], row['server_pid']]), [[id, 'opened', true, undefined]]);
 
     // The other person joins with the real CLI and types the SAS their terminal shows (the same
     // digits the agent's person sees: both people agree).
     const saidWaiting = gate();
     // It says so after KEY_EXCHANGE_QUIET_ENV's 1 s, not the default 15 s of real time.
-    const guest = cli(
+    const guest = cliProcess(
       ['join', String(hosted['code']), '--json', '--relay', relay.url, '--home', bobHome as string, '--handle', 'bob'],
       (line, stdin) => {
         if (line['event'] === 'waiting_for_peer') saidWaiting.open();
@@ -235,7 +235,7 @@ describe('an MCP client that starts agent-pair mcp for each call', () => {
     assert.ok(errorOf(unavailable).includes(`confirm ${id} --home ${agentHome as string}`), errorOf(unavailable));
 
     // No server runs the pairing now: confirm takes it over, shows the SAS and runs it to the end.
-    const confirmed = await cli(['confirm', id, '--json', '--home', agentHome as string], (line, stdin) => {
+    const confirmed = await cliProcess(['confirm', id, '--json', '--home', agentHome as string], (line, stdin) => {
       if (line['event'] === 'sas') stdin.end(`${String(line['sas'])}\n`);
     });
     assert.equal(confirmed.code, 0, confirmed.stderr);
@@ -262,7 +262,7 @@ describe('an MCP client that starts agent-pair mcp for each call', () => {
     await call('identity_init', { handle: 'alice' });
     const hosted = sessionOf(await call('pair_host'));
     const id = hosted.session_id;
-    const guest = cli(['join', String(hosted['code']), '--json', '--relay', relay.url, '--home', bobHome, '--handle', 'bob'], (line, stdin) => {
+    const guest = cliProcess(['join', String(hosted['code']), '--json', '--relay', relay.url, '--home', bobHome, '--handle', 'bob'], (line, stdin) => {
       if (line['event'] === 'sas') stdin.write(`${String(line['sas'])}\n`);
     });
     // The agent waits in a call: its server runs the pairing, and confirm hands it the digits.
@@ -273,7 +273,7 @@ describe('an MCP client that starts agent-pair mcp for each call', () => {
     let shown = 0;
     let firstSas!: (shownTo: { sas: string; stdin: NodeJS.WritableStream }) => void;
     const sasShown = new Promise<{ sas: string; stdin: NodeJS.WritableStream }>((resolveSas) => (firstSas = resolveSas));
-    const confirming = cli(['confirm', id, '--json', '--home', agentHome], (line, stdin) => {
+    const confirming = cliProcess(['confirm', id, '--json', '--home', agentHome], (line, stdin) => {
       if (line['event'] !== 'sas') return;
       shown += 1;
       if (shown === 1) firstSas({ sas: String(line['sas']), stdin });
@@ -283,7 +283,7 @@ describe('an MCP client that starts agent-pair mcp for each call', () => {
     // The call ends and its server exits before the person has typed.
     await client.close();
     await waiting;
-    await until('the server gone', async () => (await cli(['sessions', '--json', '--home', agentHome])).lines[0]?.['abandoned'] === true, 15_000);
+    await until('the server gone', async () => (await cliProcess(['sessions', '--json', '--home', agentHome])).lines[0]?.['abandoned'] === true, 15_000);
     // The person types now: confirm finds the server gone, takes the pairing over, asks again and finishes it.
     first.stdin.write(`${first.sas}\n`);
     const done = await confirming;

@@ -1,17 +1,18 @@
 // The SAS panel's page (panelHtml + media/sasPanel.js + media/sasPanel.css) in a real browser,
 // outside VS Code: served from a local origin under the same CSP the extension sets, with
 // `acquireVsCodeApi` stood in to record what the page posts. Skipped where Debian's chromium
-// is not installed (the e2e installer puts it there).
+// is not installed (the e2e installer puts it there). Run by
+// webviewPages.test.ts, on the browser it shares with the other page.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { PanelView } from '../../src/vscode/panelMessages.js';
 import { panelHtml } from '../../src/vscode/panelHtml.js';
-import { CHROMIUM, skipWithoutChromium } from '../helpers/chromium.js';
+import { sharedChromium, skipWithoutChromium } from '../helpers/chromium.js';
 
 const NONCE = 'dGVzdC1ub25jZS0xMjM0';
 const media = (name: string): string => readFileSync(new URL(`../../media/${name}`, import.meta.url), 'utf8');
@@ -40,11 +41,10 @@ describe('the SAS panel page in chromium', { skip: skipWithoutChromium() }, () =
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking'] });
+    browser = await sharedChromium();
   });
 
   after(async () => {
-    await browser.close();
     await new Promise<void>((resolve) => {
       server.close(() => {
         resolve();

@@ -1,0 +1,10 @@
+// The webview pages in a real browser: the SAS panel's (sasPanelPage.ts) and a conversation's
+// (conversationPage.ts), in one test process on one chromium (test/helpers/chromium.ts), each
+// test on a fresh page.
+
+import { after } from 'node:test';
+import { closeSharedChromium } from '../helpers/chromium.js';
+import './sasPanelPage.js';
+import './conversationPage.js';
+
+after(closeSharedChromium);
