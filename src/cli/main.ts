@@ -16,7 +16,7 @@ import { AUTO_HANDOVERS_PER_PEER_PER_HOUR, MAX_ENVELOPE_BYTES, MAX_TEXT_BYTES, P
 import { ARGS, type CommandSpec, parseCommandLine } from './commandLine.js';
 import { invokedAs } from './invocation.js';
 import { loadGroup } from './groupModules.js';
-import { EXIT_USAGE } from './usage.js';
+import { EXIT_FAILED, EXIT_OUTPUT_CLOSED, EXIT_USAGE } from './usage.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT } from '../relay/embedded.js';
 
 /** Every command: its help, its arguments and options (checked before it runs). What each does is in its group's RUNS (GROUP_OF). */
@@ -238,18 +238,39 @@ export type CommandGroup = (typeof GROUP_OF)[CommandName];
 /** The commands of `Group`: the keys its RUNS table must have, and no others. */
 export type CommandsOf<Group extends CommandGroup> = { [Name in CommandName]: (typeof GROUP_OF)[Name] extends Group ? Name : never }[CommandName];
 
+/**
+ * The status an output that failed under one of main's own answers (the version, help, a wrong
+ * command line) gives the process: 141 for one its reader closed early (`--help | head -1`), as
+ * run.ts gives a command's, else 1. Undefined while the outputs are fine.
+ */
+let outputFailedStatus: number | undefined;
+
+/** Writes one of main's own answers; a failed write ends the process with its status and at most a line, not a stack trace. */
+function answer(stream: NodeJS.WriteStream, text: string): void {
+  if (stream.listenerCount('error') === 0) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (outputFailedStatus !== undefined) return;
+      outputFailedStatus = error.code === 'EPIPE' ? EXIT_OUTPUT_CLOSED : EXIT_FAILED;
+      process.exitCode = outputFailedStatus;
+      // As run.ts says it for a command: a reader leaving is no failure, a full disk is.
+      if (error.code !== 'EPIPE' && stream === process.stdout) process.stderr.write(`agent-pair: could not write to standard output (${error.code ?? error.message}).\n`);
+    });
+  }
+  stream.write(text);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const line = parseCommandLine(argv, COMMANDS, invokedAs());
   switch (line.kind) {
     case 'version':
-      process.stdout.write(`${packageJson.version}\n`);
+      answer(process.stdout, `${packageJson.version}\n`);
       return 0;
     case 'help':
-      (line.exitCode === 0 ? process.stdout : process.stderr).write(line.text);
+      answer(line.exitCode === 0 ? process.stdout : process.stderr, line.text);
       return line.exitCode;
     case 'error':
-      if (line.json) process.stdout.write(`${JSON.stringify({ event: 'error', code: line.error.code, message: line.error.message })}\n`);
-      process.stderr.write(`agent-pair: ${line.error.message}\n`);
+      if (line.json) answer(process.stdout, `${JSON.stringify({ event: 'error', code: line.error.code, message: line.error.message })}\n`);
+      answer(process.stderr, `agent-pair: ${line.error.message}\n`);
       return EXIT_USAGE;
     case 'run': {
       const group = await loadGroup(GROUP_OF[line.command.name], line.command.name);
@@ -262,5 +283,5 @@ export async function main(argv: string[]): Promise<number> {
 
 // The bundle is CommonJS (esbuild.mjs), so no top-level await; a rejection ends the process as one.
 void main(process.argv.slice(2)).then((exitCode) => {
-  process.exitCode = exitCode;
+  process.exitCode = outputFailedStatus ?? exitCode;
 });

@@ -1,4 +1,4 @@
-// The CLI's output in a pipe its reader closes early (`agent-pair peers | head -1`): real CLI
+// The CLI's output in a pipe its reader closes early (`agent-pair peers | head -1`, `--help | head`): real CLI
 // processes whose stdout is a real pipe, closed by this side before or while they write. The
 // command ends quietly, as a Unix tool does (another failure, a full disk, is said in a line),
 // and `inbox` marks read only what it wrote before the output closed: what the person was not
@@ -45,6 +45,20 @@ async function cutShort(args: string[], enough?: (read: string) => boolean): Pro
   return { code, stderr, read };
 }
 
+/** Runs the CLI with stdout on a full disk (/dev/full): its exit status and what it said on stderr. */
+async function toFullDisk(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const full = openSync('/dev/full', 'w');
+  try {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, AGENT_PAIR_HOME: '' }, stdio: ['ignore', full, 'pipe'] });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((done) => child.on('exit', done));
+    return { code, stderr };
+  } finally {
+    closeSync(full);
+  }
+}
+
 /** Ids of the messages an `inbox --json` run printed. */
 function messageIds(lines: Record<string, unknown>[]): string[] {
   return lines.filter((line) => line['event'] === 'message').map((line) => String(line['id']));
@@ -59,18 +73,20 @@ describe('output closed early', () => {
     }
   });
 
-  it('peers whose stdout fails otherwise (a full disk: /dev/full) says so in a line and exits 1', async () => {
-    const full = openSync('/dev/full', 'w');
-    try {
-      const child = spawn(process.execPath, [CLI, 'peers', '--home', paired.aliceHome], { env: { ...process.env, AGENT_PAIR_HOME: '' }, stdio: ['ignore', full, 'pipe'] });
-      let stderr = '';
-      child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      const code = await new Promise<number | null>((done) => child.on('exit', done));
-      assert.equal(stderr, 'agent-pair: could not write to standard output (ENOSPC).\n');
-      assert.equal(code, EXIT_FAILED);
-    } finally {
-      closeSync(full);
+  it("--version and --help, which main answers itself, with their pipe closed before they write: quiet, 141", async () => {
+    for (const args of [['--version'], ['--help'], ['send', '--help']]) {
+      const cut = await cutShort(args);
+      assert.equal(cut.stderr, '', `nothing said on stderr for ${args.join(' ')}`);
+      assert.equal(cut.code, EXIT_OUTPUT_CLOSED, args.join(' '));
     }
+  });
+
+  it('--version to a full disk (/dev/full) says so in a line and exits 1', async () => {
+    assert.deepEqual(await toFullDisk(['--version']), { code: EXIT_FAILED, stderr: 'agent-pair: could not write to standard output (ENOSPC).\n' });
+  });
+
+  it('peers whose stdout fails otherwise (a full disk: /dev/full) says so in a line and exits 1', async () => {
+    assert.deepEqual(await toFullDisk(['peers', '--home', paired.aliceHome]), { code: EXIT_FAILED, stderr: 'agent-pair: could not write to standard output (ENOSPC).\n' });
   });
 
   it('inbox whose pipe closes before it writes leaves every message unread', async () => {
