@@ -36,6 +36,8 @@ function arrayBufferOf(bytes: Uint8Array): ArrayBuffer {
 
 /** SHA-256's output length, HKDF's HashLen (RFC 5869). */
 const HASH_BYTES = 32;
+/** HKDF-Expand's most output: 255 blocks of HashLen (RFC 5869 section 2.3, L <= 255*HashLen). */
+export const HKDF_SHA256_MAX_OUTPUT_BYTES = 255 * HASH_BYTES;
 /** HKDF-Extract's salt when none is given: HashLen zeros (RFC 5869 section 2.2). */
 const NO_SALT = new Uint8Array(HASH_BYTES);
 
@@ -69,7 +71,7 @@ class InThreadHkdfSha256 extends HkdfSha256 {
 
   /** RFC 5869 section 2.3: T(i) = HMAC(PRK, T(i-1) || info || i), concatenated and cut to `length`. */
   private expandBytes(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
-    if (!Number.isSafeInteger(length) || length < 0 || length > 255 * HASH_BYTES) throw new Error(`HKDF-Expand gives 0 to ${255 * HASH_BYTES} bytes, not ${length}`);
+    if (!Number.isSafeInteger(length) || length < 0 || length > HKDF_SHA256_MAX_OUTPUT_BYTES) throw new Error(`HKDF-Expand gives 0 to ${HKDF_SHA256_MAX_OUTPUT_BYTES} bytes, not ${length}`);
     const output = new Uint8Array(length);
     const input = new Uint8Array(HASH_BYTES + info.length + 1);
     let previous = 0;

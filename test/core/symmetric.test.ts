@@ -6,10 +6,12 @@
 
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { expand as hkdfExpand } from '@noble/hashes/hkdf.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { fromBase64, fromHex, fromUtf8, toHex, utf8 } from '../../src/core/bytes.js';
 import { curves, nobleCurves, useCurves } from '../../src/core/curves.js';
 import { MessageRejected, hpkeSuite, openEnvelope, sealEnvelope } from '../../src/core/messages.js';
-import { nobleSymmetric } from '../../src/core/hpke.js';
+import { HKDF_SHA256_MAX_OUTPUT_BYTES, nobleSymmetric } from '../../src/core/hpke.js';
 import { type UnsignedMessageV2, openEnvelopeV2, parseEnvelopeV2, sealEnvelopeV2 } from '../../src/core/messagesV2.js';
 import { type SymmetricCrypto, installedSymmetric, useSymmetric } from '../../src/core/symmetric.js';
 import { nativeCurves } from '../../src/node/nativeCurves.js';
@@ -146,6 +148,22 @@ describe('symmetric: noble and native together', () => {
         const sealed = await sealEnvelope({ senderSeed: alice.seed, recipientPublic: bob.public, recipientSlotId: vector.bob_slot_id, plaintext: utf8(`from ${sealer.name}`) });
         useSymmetric(opener);
         assert.equal(fromUtf8(await openEnvelope({ recipientSeed: bob.seed, senderPublic: alice.public, ownSlotId: vector.bob_slot_id, envelope: sealed })), `from ${sealer.name}`);
+      } finally {
+        restore();
+      }
+    }
+  });
+
+  it('the suite\'s HKDF-Expand gives its most, 255 blocks (HKDF_SHA256_MAX_OUTPUT_BYTES), as noble\'s HKDF does, and refuses one byte more', async () => {
+    const prk = new Uint8Array(32).fill(7);
+    const info = utf8('limit');
+    for (const implementation of implementations) {
+      useSymmetric(implementation);
+      try {
+        const { kdf } = await hpkeSuite();
+        const most = new Uint8Array(await kdf.expand(prk, info, HKDF_SHA256_MAX_OUTPUT_BYTES));
+        assert.equal(toHex(most), toHex(hkdfExpand(sha256, prk, info, HKDF_SHA256_MAX_OUTPUT_BYTES)));
+        await assert.rejects(async () => kdf.expand(prk, info, HKDF_SHA256_MAX_OUTPUT_BYTES + 1), { message: `HKDF-Expand gives 0 to ${HKDF_SHA256_MAX_OUTPUT_BYTES} bytes, not ${HKDF_SHA256_MAX_OUTPUT_BYTES + 1}` });
       } finally {
         restore();
       }
