@@ -41,4 +41,10 @@ describe('what a send loads of Node', () => {
     assert.ok(loaded.includes('http'), 'the send did not reach the network');
     assert.ok(!loaded.includes('internal/crypto/webcrypto'), 'a send loaded WebCrypto');
   });
+
+  it('a send, its home read and written, loads no node:fs/promises (node/fsAsync.ts: the callback API as promises)', async () => {
+    const loaded = await nodeModulesLoadedBy(['send', 'bob', 'stored without fs/promises', '--home', paired.aliceHome]);
+    assert.ok(loaded.includes('http'), 'the send did not reach the network');
+    assert.ok(!loaded.includes('fs/promises') && !loaded.includes('internal/fs/promises'), 'a send loaded node:fs/promises');
+  });
 });
