@@ -22,7 +22,6 @@
 // A peer is always named by that object, as in `host`/`join`'s {"event":"paired","peer":{...}}.
 //   {"event":"error","code","message"}   (then exit 1)
 
-import { open } from 'node:fs/promises';
 import { PairError } from '../core/errors.js';
 import { type MessagingDeps, type MessagingEvent, type PeerRef, ReceiveRunner, SendRunner, decidePeerMove, heldMoves, resolvePeer } from '../core/inbox.js';
 import { forgetAndRevoke } from '../core/grants.js';
@@ -36,6 +35,7 @@ import type { Terminal } from './terminal.js';
 import { EXIT_OUTPUT_CLOSED } from './usage.js';
 import { type CliContext, homeOption } from './words.js';
 import { MAX_TEXT_BYTES } from '../core/vocabulary.js';
+import { close, open, read } from '../node/fsAsync.js';
 
 export interface SendInput {
   text?: string;
@@ -70,13 +70,13 @@ export async function readMessageText(source: TextSource): Promise<string> {
     try {
       const buffer = Buffer.alloc(limit);
       while (size < limit) {
-        const { bytesRead } = await handle.read(buffer, size, limit - size);
+        const { bytesRead } = await read(handle, buffer, size, limit - size, null);
         if (bytesRead === 0) break;
         size += bytesRead;
       }
       chunks.push(buffer.subarray(0, size));
     } finally {
-      await handle.close();
+      await close(handle);
     }
   } else {
     for await (const chunk of source.stdin) {

@@ -30,6 +30,12 @@ export interface CurveCrypto {
    * the result is all zeros (a low-order public key), which RFC 9180 section 7.1.4 says to refuse.
    */
   x25519SharedSecret(secret: Uint8Array, publicKey: Uint8Array): Uint8Array;
+  /**
+   * A fresh X25519 secret from the runtime's CSPRNG: HPKE's ephemeral key at each seal (hpke.ts),
+   * drawn here so @hpke never reaches for WebCrypto's getRandomValues (loading Node's WebCrypto
+   * is a few ms of a CLI send's start-up).
+   */
+  x25519RandomSecret(): Uint8Array;
 }
 
 /** The pure JavaScript fallback, for a runtime without native Ed25519 or X25519. */
@@ -42,6 +48,7 @@ export const nobleCurves: CurveCrypto = {
   x25519PublicKey: (secret) => x25519.getPublicKey(secret),
   // noble refuses an all-zero result itself.
   x25519SharedSecret: (secret, publicKey) => x25519.getSharedSecret(secret, publicKey),
+  x25519RandomSecret: () => x25519.utils.randomSecretKey(),
 };
 
 let installed: CurveCrypto = nobleCurves;

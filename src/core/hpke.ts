@@ -141,6 +141,8 @@ class InstalledCurveX25519 extends X25519Primitives {
       ...this._curve,
       getPublicKey: (secret) => ownBuffer(installed.x25519PublicKey(secret)),
       getSharedSecret: (secret, publicKey) => ownBuffer(installed.x25519SharedSecret(secret, publicKey)),
+      // The ephemeral secret of each seal, from the installed CSPRNG (a seed given is @hpke's DeriveKeyPair path, kept).
+      utils: { ...this._curve.utils, randomSecretKey: (seed) => Promise.resolve(seed ?? ownBuffer(installed.x25519RandomSecret())) },
     };
   }
 }
@@ -156,6 +158,18 @@ class InstalledCurveX25519Kem extends DhkemX25519HkdfSha256 {
   }
 }
 
+/**
+ * @hpke's CipherSuite without its WebCrypto: its `_setup` fetches `crypto.subtle` before each
+ * seal or open (loading Node's WebCrypto, a few ms of a CLI send's start-up) only to hand it to
+ * the KEM's, KDF's and AEAD's native implementations, and every one of this suite's computes
+ * without it (the curves and symmetric primitives above).
+ */
+class InstalledCipherSuite extends CipherSuite {
+  protected override _setup(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
 /** The suite over the installed curves and symmetric primitives, one per pair (the last installed wins, as in curves.ts). */
 export function hpkeSuite(): CipherSuite {
   const installedCurves = curves();
@@ -167,7 +181,7 @@ export function hpkeSuite(): CipherSuite {
   }
   let suite = byPrimitives.get(primitives);
   if (!suite) {
-    suite = new CipherSuite({ kem: new InstalledCurveX25519Kem(installedCurves, primitives), kdf: new InThreadHkdfSha256(primitives), aead: new InstalledChacha20Poly1305(primitives) });
+    suite = new InstalledCipherSuite({ kem: new InstalledCurveX25519Kem(installedCurves, primitives), kdf: new InThreadHkdfSha256(primitives), aead: new InstalledChacha20Poly1305(primitives) });
     byPrimitives.set(primitives, suite);
   }
   return suite;

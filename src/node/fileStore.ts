@@ -11,7 +11,7 @@
 
 import { nodeCrypto } from './lazyCrypto.js';
 import { readFileSync } from 'node:fs';
-import { chmod, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, close, fsync, mkdir, open, readdir, rename, stat, unlink, writeFile } from './fsAsync.js';
 import { join, resolve } from 'node:path';
 import { PairError, badInput } from '../core/errors.js';
 import type { KeyValueStore, Memory, Vault } from '../core/ports.js';
@@ -110,10 +110,10 @@ export class FileKeyValueStore implements KeyValueStore {
       await this.ensureDirectory();
       const file = await open(temporary, 'wx', FILE_MODE);
       try {
-        await file.writeFile(value, 'utf8');
-        await file.sync();
+        await writeFile(file, value, 'utf8');
+        await fsync(file);
       } finally {
-        await file.close();
+        await close(file);
       }
       await rename(temporary, path);
       await this.syncDirectory();
@@ -152,9 +152,9 @@ export class FileKeyValueStore implements KeyValueStore {
     if (process.platform === 'win32') return;
     const directory = await open(this.directory, 'r');
     try {
-      await directory.sync();
+      await fsync(directory);
     } finally {
-      await directory.close();
+      await close(directory);
     }
   }
 }

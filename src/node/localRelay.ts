@@ -25,12 +25,12 @@
 // adapter words for its audience (VS Code names its setting, the CLI its --relay option).
 
 import type { ChildProcess } from 'node:child_process';
-import { mkdir, readFile, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ErrorCode, PairError, isPairError, errorMessage } from '../core/errors.js';
 import { normaliseRelayUrl } from '../relay/client.js';
+import { mkdir, readFile, rm } from './fsAsync.js';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, EXIT_STORE_IN_USE, type RelayProcessRecord, relayAnswers } from '../relay/embedded.js';
 import type { RelayConnector, RelayPort } from '../core/ports.js';
 

@@ -108,6 +108,7 @@ export const nativeCurves: CurveCrypto = {
     if (shared.every((byte) => byte === 0)) throw new Error('the X25519 public key is of low order (the shared secret is all zeros)');
     return shared;
   },
+  x25519RandomSecret: () => new Uint8Array(nodeCrypto().randomBytes(X25519_KEY_BYTES)),
 };
 
 /**

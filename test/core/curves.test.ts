@@ -84,6 +84,14 @@ for (const implementation of implementations) {
       assert.equal(toHex(implementation.x25519SharedSecret(bobSecret, implementation.x25519PublicKey(aliceSecret))), shared);
     });
 
+    it('draws a fresh 32-byte X25519 secret at each call, in its own buffer', () => {
+      const first = implementation.x25519RandomSecret();
+      const second = implementation.x25519RandomSecret();
+      assert.equal(first.length, 32);
+      assert.equal(first.buffer.byteLength, 32);
+      assert.notDeepEqual(first, second);
+    });
+
     it('refuses every low-order X25519 public key (an all-zero shared secret) and wrong lengths', () => {
       const secret = fromHex(messageV2Vectors.bob.x25519_secret_hex, 'secret');
       for (const u of LOW_ORDER_U) assert.throws(() => implementation.x25519SharedSecret(secret, fromHex(u, 'u')), Error, u);
@@ -142,11 +150,12 @@ for (const implementation of implementations) {
 }
 
 describe('curves: noble and native together', () => {
-  it('HPKE computes its X25519 on the installed curves: two DHs per Auth-mode seal and per open', async () => {
-    const calls = { publicKey: 0, sharedSecret: 0 };
+  it('HPKE computes its X25519 on the installed curves: two DHs per Auth-mode seal and per open, one fresh ephemeral secret per seal', async () => {
+    const calls = { publicKey: 0, sharedSecret: 0, randomSecret: 0 };
     const recording: CurveCrypto = {
       ...nativeCurves,
       name: 'recording',
+      x25519RandomSecret: () => (calls.randomSecret++, nativeCurves.x25519RandomSecret()),
       x25519PublicKey: (secret) => (calls.publicKey++, nativeCurves.x25519PublicKey(secret)),
       x25519SharedSecret: (secret, publicKey) => (calls.sharedSecret++, nativeCurves.x25519SharedSecret(secret, publicKey)),
     };
@@ -154,8 +163,11 @@ describe('curves: noble and native together', () => {
     try {
       const sealed = await sealEnvelope({ senderSeed: alice.seed, recipientPublic: bob.public, recipientSlotId: vector.bob_slot_id, plaintext: utf8('recorded') });
       assert.equal(calls.sharedSecret, 2);
+      // The ephemeral key is the installed CSPRNG's, not @hpke's WebCrypto getRandomValues.
+      assert.equal(calls.randomSecret, 1);
       await openEnvelope({ recipientSeed: bob.seed, senderPublic: alice.public, ownSlotId: vector.bob_slot_id, envelope: sealed });
       assert.equal(calls.sharedSecret, 4);
+      assert.equal(calls.randomSecret, 1);
       assert.ok(calls.publicKey > 0);
     } finally {
       useCurves(installedBefore);
