@@ -305,9 +305,12 @@ export function fieldValueProblem(field: PairField, value: string): string | und
   }
 }
 
-/** The commit a (well-formed) base64 `pake` value must match: H("agent-pair/v1 commit" || pake). */
-export function pakeCommitOf(pake: string): string {
-  return pakeCommitment(fromBase64(pake, 'pake', PAKE_MESSAGE_BYTES));
+/**
+ * The commit a (well-formed) base64 `pake` value must match: H("agent-pair/v1 commit" || pake),
+ * H by `digest` (SHA-256: the relay passes node:crypto's, see pakeCommitment).
+ */
+export function pakeCommitOf(pake: string, digest?: (bytes: Uint8Array) => Uint8Array): string {
+  return pakeCommitment(fromBase64(pake, 'pake', PAKE_MESSAGE_BYTES), digest);
 }
 
 // ---------------------------------------------------------------------------------------------

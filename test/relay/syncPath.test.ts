@@ -12,10 +12,10 @@ import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { InboxPageBody, SlotViewBody } from '../../src/relay/contract.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
-import { Relay, type RelayRequest, type RelayResponse, TimestampTexts, pageJson, sha256Hex, slotViewJson } from '../../src/relay/server.js';
+import { Relay, type RelayRequest, type RelayResponse, TimestampTexts, pageJson, sha256Bytes, sha256Hex, slotViewJson } from '../../src/relay/server.js';
 import { MemoryStore } from '../../src/relay/memoryStore.js';
 import { type RelayStore, type StoreAnswer, StoreUnavailableError } from '../../src/relay/store.js';
-import { DEFAULT_RELAY_LIMITS, formatTimestamp, grantIdOf, resolveLimits } from '../../src/relay/contract.js';
+import { DEFAULT_RELAY_LIMITS, formatTimestamp, grantIdOf, pakeCommitOf, resolveLimits } from '../../src/relay/contract.js';
 import { protocolVectors } from '../core/vectors.js';
 import { ENGINES, type Engine, storeFor } from '../helpers/engines.js';
 import { RedisServer } from '../helpers/redis.js';
@@ -173,6 +173,14 @@ describe('hand-written JSON', () => {
 
   it("hashes grant ids with node:crypto as the client's JavaScript SHA-256 does", () => {
     for (const token of ['0'.repeat(64), 'ab'.repeat(32), 'f'.repeat(64)]) assert.equal(grantIdOf(token, sha256Hex), grantIdOf(token));
+  });
+
+  it("checks pake commitments with node:crypto's SHA-256 to the vectors' commits (section 4)", () => {
+    for (const side of [protocolVectors.host, protocolVectors.guest]) {
+      const pake = Buffer.from(side.pake_msg_hex, 'hex').toString('base64');
+      assert.equal(pakeCommitOf(pake, sha256Bytes), side.commit);
+      assert.equal(pakeCommitOf(pake), side.commit);
+    }
   });
 });
 
