@@ -32,8 +32,6 @@ import { invokedAs } from './invocation.js';
 import { type CliContext, PAIRING_WORDS, endedWords, handleForNewHomeWords, localRelayFailureWords } from './words.js';
 import { CANCELLED_REASON } from '../core/vocabulary.js';
 
-/** Overrides the local relay's port (default 8771): for tests, and for a machine where 8771 is taken. */
-
 export interface PairOptions {
   role: Role;
   code?: string;

@@ -361,7 +361,6 @@ export class MemoryStore implements RelayStore {
   }
 }
 
-/** The role whose token `token` is; both comparisons run in constant time. */
 /** Counts per key, forgetting keys that reach 0. */
 class Counter {
   private readonly counts = new Map<string, number>();
