@@ -3,7 +3,9 @@
 // (CI=true) they run and fail: a CI run must never pass without having rendered the pages.
 // `scripts/run-tests.mjs` installs chromium first when CI=true (scripts/install-chromium.sh).
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type Browser, chromium } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -30,4 +32,36 @@ export async function closeSharedChromium(): Promise<void> {
   const browser = launched;
   launched = undefined;
   await (await browser)?.close();
+}
+
+/** A webview page served from a local origin, as the browser loads it: its HTML at `/`, its media files beside it. */
+export interface ServedPage {
+  origin: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `html(origin)` at `/` and each of `mediaFiles` (read from media/) at `/NAME`, on a
+ * loopback port of its own: the page's CSP names its origin, known once the server listens.
+ */
+export async function servePage(html: (origin: string) => string, mediaFiles: string[]): Promise<ServedPage> {
+  const routes = new Map(mediaFiles.map((name) => [`/${name}`, [name.endsWith('.css') ? 'text/css' : 'text/javascript', readFileSync(new URL(`../../media/${name}`, import.meta.url), 'utf8')] as const]));
+  let page = '';
+  const server = createServer((request, response) => {
+    const route = request.url === '/' ? (['text/html', page] as const) : routes.get(request.url ?? '');
+    response.writeHead(route ? 200 : 404, { 'content-type': route?.[0] ?? 'text/plain' });
+    response.end(route?.[1] ?? 'not found');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  page = html(origin);
+  return {
+    origin,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
 }

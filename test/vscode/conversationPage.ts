@@ -5,17 +5,13 @@
 // webviewPages.test.ts, on the browser it shares with the other page.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { conversationHtml } from '../../src/vscode/conversationHtml.js';
 import type { ConversationEntry, ConversationView } from '../../src/vscode/conversationMessages.js';
-import { sharedChromium, skipWithoutChromium } from '../helpers/chromium.js';
+import { type ServedPage, servePage, sharedChromium, skipWithoutChromium } from '../helpers/chromium.js';
 
 const NONCE = 'dGVzdC1ub25jZS0xMjM0';
-const media = (name: string): string => readFileSync(new URL(`../../media/${name}`, import.meta.url), 'utf8');
 const BOB = { handle: 'bob', fingerprint: '0123456789abcdef' };
 
 function entry(fields: Partial<ConversationEntry>): ConversationEntry {
@@ -36,33 +32,17 @@ const talk = view({
 });
 
 describe('the conversation page in chromium', { skip: skipWithoutChromium() }, () => {
-  let server: Server;
+  let served: ServedPage;
   let origin: string;
   let browser: Browser;
 
   before(async () => {
-    server = createServer((request, response) => {
-      const routes: Record<string, [string, string]> = {
-        '/': ['text/html', conversationHtml({ title: 'Agent Pair: bob', cspSource: origin, nonce: NONCE, scriptUri: `${origin}/conversation.js`, styleUri: `${origin}/conversation.css` })],
-        '/conversation.js': ['text/javascript', media('conversation.js')],
-        '/conversation.css': ['text/css', media('conversation.css')],
-      };
-      const route = routes[request.url ?? ''];
-      response.writeHead(route ? 200 : 404, { 'content-type': route?.[0] ?? 'text/plain' });
-      response.end(route?.[1] ?? 'not found');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    served = await servePage((origin) => conversationHtml({ title: 'Agent Pair: bob', cspSource: origin, nonce: NONCE, scriptUri: `${origin}/conversation.js`, styleUri: `${origin}/conversation.css` }), ['conversation.js', 'conversation.css']);
+    origin = served.origin;
     browser = await sharedChromium();
   });
 
-  after(async () => {
-    await new Promise<void>((resolve) => {
-      server.close(() => {
-        resolve();
-      });
-    });
-  });
+  after(() => served.close());
 
   async function open(): Promise<{ page: Page; sent: () => Promise<unknown[]>; post: (message: unknown) => Promise<void>; show: (shown: unknown) => Promise<void>; cspViolations: string[] }> {
     const page = await browser.newPage();

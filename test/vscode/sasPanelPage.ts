@@ -5,17 +5,13 @@
 // webviewPages.test.ts, on the browser it shares with the other page.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { PanelView } from '../../src/vscode/panelMessages.js';
 import { panelHtml } from '../../src/vscode/panelHtml.js';
-import { sharedChromium, skipWithoutChromium } from '../helpers/chromium.js';
+import { type ServedPage, servePage, sharedChromium, skipWithoutChromium } from '../helpers/chromium.js';
 
 const NONCE = 'dGVzdC1ub25jZS0xMjM0';
-const media = (name: string): string => readFileSync(new URL(`../../media/${name}`, import.meta.url), 'utf8');
 
 function view(fields: Partial<PanelView> = {}): PanelView {
   return { nameplate: '47', role: 'host', state: 'opened', stateText: 'waiting for the other person to join', nextStep: 'The SAS appears here once the other person has joined with the code.', secondsLeft: 598, canConfirm: false, checking: false, ...fields };
@@ -24,33 +20,17 @@ function view(fields: Partial<PanelView> = {}): PanelView {
 const sasReady = view({ state: 'sas_ready', stateText: 'verify the SAS', sas: '594-376', canConfirm: true, secondsLeft: 300 });
 
 describe('the SAS panel page in chromium', { skip: skipWithoutChromium() }, () => {
-  let server: Server;
+  let served: ServedPage;
   let origin: string;
   let browser: Browser;
 
   before(async () => {
-    server = createServer((request, response) => {
-      const routes: Record<string, [string, string]> = {
-        '/': ['text/html', panelHtml({ title: 'Agent Pair: Verify 47', cspSource: origin, nonce: NONCE, scriptUri: `${origin}/sasPanel.js`, styleUri: `${origin}/sasPanel.css` })],
-        '/sasPanel.js': ['text/javascript', media('sasPanel.js')],
-        '/sasPanel.css': ['text/css', media('sasPanel.css')],
-      };
-      const route = routes[request.url ?? ''];
-      response.writeHead(route ? 200 : 404, { 'content-type': route?.[0] ?? 'text/plain' });
-      response.end(route?.[1] ?? 'not found');
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    served = await servePage((origin) => panelHtml({ title: 'Agent Pair: Verify 47', cspSource: origin, nonce: NONCE, scriptUri: `${origin}/sasPanel.js`, styleUri: `${origin}/sasPanel.css` }), ['sasPanel.js', 'sasPanel.css']);
+    origin = served.origin;
     browser = await sharedChromium();
   });
 
-  after(async () => {
-    await new Promise<void>((resolve) => {
-      server.close(() => {
-        resolve();
-      });
-    });
-  });
+  after(() => served.close());
 
   /** A fresh page; `sent()` is what it posted to the extension, `show(view)` posts a view to it. */
   async function open(): Promise<{ page: Page; sent: () => Promise<unknown[]>; show: (shown: unknown) => Promise<void>; cspViolations: string[] }> {
