@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, type Page, chromium } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -64,4 +64,34 @@ export async function servePage(html: (origin: string) => string, mediaFiles: st
         });
       }),
   };
+}
+
+/** A webview page open in chromium, as VS Code would host it. */
+export interface OpenWebview {
+  page: Page;
+  /** Console lines where the page broke its Content Security Policy. */
+  cspViolations: string[];
+  /** What the page posted to the extension, in order. */
+  sent: () => Promise<unknown[]>;
+  /** Posts `message` to the page, as the extension does, and lets it render. */
+  post: (message: unknown) => Promise<void>;
+  /** Posts `{ type: 'view', view: shown }`. */
+  show: (shown: unknown) => Promise<void>;
+}
+
+/** A fresh page of `browser` at `origin`, with a stand-in for VS Code's webview API that records what the page posts. */
+export async function openWebview(browser: Browser, origin: string): Promise<OpenWebview> {
+  const page = await browser.newPage();
+  const cspViolations: string[] = [];
+  page.on('console', (message) => {
+    if (message.text().includes('Content Security Policy')) cspViolations.push(message.text());
+  });
+  // A string, not a function: tsx's transform of a function would reference its own helpers.
+  await page.addInitScript({ content: 'window.__sent = []; window.acquireVsCodeApi = () => ({ postMessage: (message) => window.__sent.push(message) });' });
+  await page.goto(origin);
+  const post = async (message: unknown): Promise<void> => {
+    await page.evaluate(`window.postMessage(${JSON.stringify(message)}, '*')`);
+    await page.waitForTimeout(30);
+  };
+  return { page, cspViolations, post, sent: () => page.evaluate<unknown[]>('window.__sent'), show: (shown) => post({ type: 'view', view: shown }) };
 }

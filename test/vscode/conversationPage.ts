@@ -6,10 +6,10 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { conversationHtml } from '../../src/vscode/conversationHtml.js';
 import type { ConversationEntry, ConversationView } from '../../src/vscode/conversationMessages.js';
-import { type ServedPage, servePage, sharedChromium, skipWithoutChromium } from '../helpers/chromium.js';
+import { type OpenWebview, type ServedPage, openWebview, servePage, sharedChromium, skipWithoutChromium } from '../helpers/chromium.js';
 
 const NONCE = 'dGVzdC1ub25jZS0xMjM0';
 const BOB = { handle: 'bob', fingerprint: '0123456789abcdef' };
@@ -44,20 +44,7 @@ describe('the conversation page in chromium', { skip: skipWithoutChromium() }, (
 
   after(() => served.close());
 
-  async function open(): Promise<{ page: Page; sent: () => Promise<unknown[]>; post: (message: unknown) => Promise<void>; show: (shown: unknown) => Promise<void>; cspViolations: string[] }> {
-    const page = await browser.newPage();
-    const cspViolations: string[] = [];
-    page.on('console', (message) => {
-      if (message.text().includes('Content Security Policy')) cspViolations.push(message.text());
-    });
-    await page.addInitScript({ content: 'window.__sent = []; window.acquireVsCodeApi = () => ({ postMessage: (message) => window.__sent.push(message) });' });
-    await page.goto(origin);
-    const post = async (message: unknown): Promise<void> => {
-      await page.evaluate(`window.postMessage(${JSON.stringify(message)}, '*')`);
-      await page.waitForTimeout(30);
-    };
-    return { page, cspViolations, post, sent: () => page.evaluate<unknown[]>('window.__sent'), show: (shown) => post({ type: 'view', view: shown }) };
-  }
+  const open = (): Promise<OpenWebview> => openWebview(browser, origin);
 
   it('asks for the view under the CSP, and starts in the compose box', async () => {
     const { page, sent, cspViolations } = await open();

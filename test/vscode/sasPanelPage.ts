@@ -6,10 +6,10 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import type { PanelView } from '../../src/vscode/panelMessages.js';
 import { panelHtml } from '../../src/vscode/panelHtml.js';
-import { type ServedPage, servePage, sharedChromium, skipWithoutChromium } from '../helpers/chromium.js';
+import { type OpenWebview, type ServedPage, openWebview, servePage, sharedChromium, skipWithoutChromium } from '../helpers/chromium.js';
 
 const NONCE = 'dGVzdC1ub25jZS0xMjM0';
 
@@ -32,26 +32,7 @@ describe('the SAS panel page in chromium', { skip: skipWithoutChromium() }, () =
 
   after(() => served.close());
 
-  /** A fresh page; `sent()` is what it posted to the extension, `show(view)` posts a view to it. */
-  async function open(): Promise<{ page: Page; sent: () => Promise<unknown[]>; show: (shown: unknown) => Promise<void>; cspViolations: string[] }> {
-    const page = await browser.newPage();
-    const cspViolations: string[] = [];
-    page.on('console', (message) => {
-      if (message.text().includes('Content Security Policy')) cspViolations.push(message.text());
-    });
-    // A string, not a function: tsx's transform of a function would reference its own helpers.
-    await page.addInitScript({ content: 'window.__sent = []; window.acquireVsCodeApi = () => ({ postMessage: (message) => window.__sent.push(message) });' });
-    await page.goto(origin);
-    return {
-      page,
-      cspViolations,
-      sent: () => page.evaluate<unknown[]>('window.__sent'),
-      show: async (shown) => {
-        await page.evaluate(`window.postMessage(${JSON.stringify({ type: 'view', view: shown })}, '*')`);
-        await page.waitForTimeout(30);
-      },
-    };
-  }
+  const open = (): Promise<OpenWebview> => openWebview(browser, origin);
 
   it('loads its script and stylesheet under the CSP and asks for the view', async () => {
     const { page, sent, cspViolations } = await open();
