@@ -12,15 +12,20 @@ const alice = { seed: fromHex(messageVectors.alice.ed25519_seed_hex, 'seed'), pu
 const bob = { seed: fromHex(messageVectors.bob.ed25519_seed_hex, 'seed'), public: fromBase64(messageVectors.bob.ed25519_public_b64, 'key') };
 const vector = messageVectors.alice_to_bob;
 
-/** Seals the vector envelope byte for byte, opens it, and refuses each must_fail case as open_failed. */
-export async function checkSection6Vector(): Promise<void> {
-  const sealed = await sealEnvelope({
+/** The vector envelope as sealed here: alice to bob with the vector's ephemeral ikm. */
+export function sealSection6Vector(): Promise<Uint8Array> {
+  return sealEnvelope({
     senderSeed: alice.seed,
     recipientPublic: bob.public,
     recipientSlotId: vector.bob_slot_id,
     plaintext: utf8(vector.plaintext_utf8),
     ephemeralIkm: fromHex(vector.ephemeral_ikm_hex, 'ikm'),
   });
+}
+
+/** Seals the vector envelope byte for byte, opens it, and refuses each must_fail case as open_failed. */
+export async function checkSection6Vector(): Promise<void> {
+  const sealed = await sealSection6Vector();
   assert.equal(fromUtf8(sealed), vector.envelope_utf8);
   const opened = await openEnvelope({ recipientSeed: bob.seed, senderPublic: alice.public, ownSlotId: vector.bob_slot_id, envelope: sealed });
   assert.equal(fromUtf8(opened), vector.plaintext_utf8);
