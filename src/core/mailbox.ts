@@ -218,6 +218,10 @@ export interface HeldMailbox {
    * read before now may hold some of them (see `acknowledgements`).
    */
   acknowledged(slotId: string, seq: number): Promise<void>;
+  /** The next `n` towards `peer`, persisted before it resolves (`Mailbox.nextN` inside this section). */
+  nextN(peer: string): Promise<number>;
+  /** Gives `n` back if no later send used one (`Mailbox.releaseN` inside this section). */
+  releaseN(peer: string, n: number): Promise<void>;
 }
 
 /** What `accept` made of an accepted message. */
@@ -260,22 +264,26 @@ export class Mailbox {
 
   /** The next `n` towards `peer`, persisted before it is used. */
   async nextN(peer: string): Promise<number> {
-    return this.locked(async () => {
-      const mail = await this.readPeer(peer);
-      mail.sentN += 1;
-      await this.writePeer(peer, mail);
-      return mail.sentN;
-    });
+    return this.locked(() => this.nextNHeld(peer));
   }
 
   /** Gives `n` back after a send that the relay definitely refused, if no later send used one. */
   async releaseN(peer: string, n: number): Promise<void> {
-    await this.locked(async () => {
-      const mail = await this.readPeer(peer);
-      if (mail.sentN !== n) return;
-      mail.sentN -= 1;
-      await this.writePeer(peer, mail);
-    });
+    await this.locked(() => this.releaseNHeld(peer, n));
+  }
+
+  private async nextNHeld(peer: string): Promise<number> {
+    const mail = await this.readPeer(peer);
+    mail.sentN += 1;
+    await this.writePeer(peer, mail);
+    return mail.sentN;
+  }
+
+  private async releaseNHeld(peer: string, n: number): Promise<void> {
+    const mail = await this.readPeer(peer);
+    if (mail.sentN !== n) return;
+    mail.sentN -= 1;
+    await this.writePeer(peer, mail);
   }
 
   /** Keeps a record of a text or data message the relay stored for `peer`: state `sent`. */
@@ -694,6 +702,8 @@ export class Mailbox {
         countDrop: (reason) => this.countDropHeld(reason),
         acknowledgeLater: (slotId, seq) => this.acknowledgeLaterHeld(slotId, seq),
         acknowledged: (slotId, seq) => this.acknowledgedHeld(slotId, seq),
+        nextN: (peer) => this.nextNHeld(peer),
+        releaseN: (peer, n) => this.releaseNHeld(peer, n),
       }),
     );
   }

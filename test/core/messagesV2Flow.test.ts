@@ -86,6 +86,26 @@ describe('messages v2 between two sides paired with section 7', () => {
     assert.deepEqual(await b.sender.keys.forwardSecrecy(alice.fingerprint), { state: 'on', sending: true, receiving: true });
   });
 
+  it('a send whose spent key cannot be stored posts nothing and gives its n back (the key and n are written together)', async () => {
+    const { alice, bob } = await pairedSides(relay.url);
+    const poolKey = `mail.keys.${bob.fingerprint}`;
+    const poolBefore = await alice.memory.get(poolKey);
+    const set = alice.memory.set.bind(alice.memory);
+    let refused = 0;
+    alice.memory.set = (key, value) => (key === poolKey && refused++ === 0 ? Promise.reject(new Error('disk full')) : set(key, value));
+    const a = new ReceiveRunner(alice.deps);
+    await assert.rejects(a.sender.send('bob', { type: 'text', text: 'never sealed' }), /disk full/);
+    assert.equal(refused, 1);
+    assert.equal(await alice.memory.get(poolKey), poolBefore, 'the pool is as it was');
+    assert.equal(alice.calls.get('postMessage') ?? 0, 0, 'nothing reached the relay');
+
+    const sent = await a.sender.send('bob', { type: 'text', text: 'sealed' });
+    assert.equal(sent.record?.n, 1, 'the failed send gave its n back');
+    const events = await new ReceiveRunner(bob.deps).pull();
+    assert.deepEqual(texts(events), [{ type: 'text', text: 'sealed' }]);
+    assert.deepEqual(dropped(events), []);
+  });
+
   it('receipts carry the top-ups: a side that only reads refills the sender to 16 keys, and a day on (one runner all along) gives a new last-resort key', async () => {
     const { alice, bob } = await pairedSides(relay.url);
     const a = new ReceiveRunner(alice.deps);
