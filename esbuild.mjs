@@ -8,7 +8,7 @@
 // the MCP server with its SDK and zod, loaded only when VS Code starts the server. The CLI and
 // the standalone relay are ESM for Node. Everything else, @noble/* and the MCP SDK included, is
 // bundled, so the .vsix and the CLI need no node_modules at run time. Every bundle is minified.
-import { chmodSync, copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import { build } from 'esbuild';
 
@@ -82,6 +82,17 @@ module.exports = shared;`,
  * In dist/cli.cjs: groupModules.ts (each group's module imported from the sources, for the tests)
  * is groupBundles.ts, which loads dist/cli-GROUP.cjs through V8's code cache.
  */
+/**
+ * main.ts reads only `version` from package.json; the rest of it (VS Code's contributions, a fifth
+ * of dist/cli.cjs) would be parsed and built into an object at every command.
+ */
+const packageVersionOnly = {
+  name: 'package-version-only',
+  setup(context) {
+    context.onLoad({ filter: /[\\/]package\.json$/ }, (args) => ({ contents: JSON.stringify({ version: JSON.parse(readFileSync(args.path, 'utf8')).version }), loader: 'json' }));
+  },
+};
+
 const groupsFromBundles = {
   name: 'groups-from-bundles',
   setup(context) {
@@ -161,7 +172,7 @@ await Promise.all([
   // its own (every file is a round of reads and a compile at start-up), so --version, --help and a
   // wrong command line load nothing else. CommonJS: Node starts an ES module entry through its
   // ES module loader, several ms more at every command than the same code as CommonJS.
-  build({ ...shared, entryPoints: ['src/cli/main.ts'], outfile: `${outdir}/cli.cjs`, format: 'cjs', banner: { js: '#!/usr/bin/env node' }, plugins: [groupsFromBundles] }),
+  build({ ...shared, entryPoints: ['src/cli/main.ts'], outfile: `${outdir}/cli.cjs`, format: 'cjs', banner: { js: '#!/usr/bin/env node' }, plugins: [groupsFromBundles, packageVersionOnly] }),
   // A command that runs loads its group (src/cli/groups/, see src/cli/run.ts): one file each,
   // dist/cli-GROUP.cjs, holding all the group uses (not split: a group's dynamic imports are
   // bundled in), beside relay.mjs, which pair.ts finds from there. CommonJS, because cli.mjs
