@@ -343,7 +343,10 @@ describe('MCP tools over the in-memory transport', () => {
   it('reports a pairing past its 10 minutes as expired', async () => {
     const host = await agent('alice');
     const hosted = sessionOf(await host.call('pair_host'));
-    assert.equal(hosted['seconds_left'], 600);
+    // Ten minutes from the open, less what the call itself took: the relay states its expiry to
+    // the second, so a slow call (a loaded machine) may already read 599.
+    const secondsLeft = Number(hosted['seconds_left']);
+    assert.ok(secondsLeft >= 599 && secondsLeft <= 600, `seconds_left ${secondsLeft}, expected 600 (599 after a slow call)`);
     host.side.clock.offsetMs = 601_000;
     const expired = sessionOf(await host.call('pair_status', { session_id: hosted.session_id }));
     assert.deepEqual([expired.state, expired['error_code'], expired['seconds_left']], ['aborted', 'expired', 0]);
