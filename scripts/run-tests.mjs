@@ -145,7 +145,7 @@ function runFile(file, index) {
     const command = [process.execPath, '--enable-source-maps', '--import', NO_TEST_ASYNC_HOOK, '--test-reporter=tap', compiled.get(file)];
     const cpuFile = join(stateDir, `cpu-${index}`);
     const timed = TIME ? [TIME, '-f', '%U %S', '-o', cpuFile, ...command] : command;
-    const child = spawn(timed[0], timed.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENT_PAIR_STATE_DIR: stateDir } });
+    const child = spawn(timed[0], timed.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENT_PAIR_STATE_DIR: stateDir, XDG_CACHE_HOME: join(stateDir, 'cache') } });
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
@@ -211,7 +211,9 @@ async function worker() {
 }
 
 // Local relays the tests start keep their SQLite files here, never in the person's own state
-// directory (~/.local/state/agent-pair); each port has a file of its own.
+// directory (~/.local/state/agent-pair); each port has a file of its own. So do the code caches of
+// the CLI the tests run ($XDG_CACHE_HOME/agent-pair/code-cache), never the person's ~/.cache:
+// shared by this run's files, gone with it.
 const stateDir = mkdtempSync(join(tmpdir(), 'agent-pair-test-state-'));
 await Promise.all(Array.from({ length: Math.min(CONCURRENCY, files.length) }, worker));
 rmSync(stateDir, { recursive: true, force: true });
