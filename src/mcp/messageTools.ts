@@ -15,7 +15,7 @@ import { isKnownBody } from '../core/messages.js';
 import { type PinnedPeer, heldMove, listPeers } from '../core/trust.js';
 import { escapeHiddenCharacters, jsonQuote } from '../core/untrusted.js';
 import { MCP_WORDS } from './words.js';
-import { AGENT_SENDS_ENV, MESSAGE_ID_PATTERN, PEER_RULES } from '../core/vocabulary.js';
+import { MESSAGE_ID_PATTERN, PEER_RULES } from '../core/vocabulary.js';
 
 /** The longest wait inbox_read may ask for in one call (well under clients' request timeouts). */
 export const MAX_INBOX_WAIT_SECONDS = 30;
@@ -32,6 +32,8 @@ export interface MessageToolsOptions {
   confirmSends?: boolean;
   /** A CLI command line for the person, as they can run it (see McpServerOptions.personCommand). */
   personCommand: (args: string) => string;
+  /** Where the person raises the agent's hourly send budget (see McpServerOptions.sendBudgetSetting). */
+  sendBudgetSetting: string;
   /** Gaps in a peer's numbering count as lost after this long (default LOSS_GRACE_MS). */
   lossGraceMs?: number;
   /**
@@ -198,7 +200,7 @@ export function registerMessageTools(server: McpServer, options: MessageToolsOpt
       throw new PairError(
         'over_budget',
         `Not sent: this agent already sent ${state.used} messages to ${peerLabel(peer)} in the last hour, the most it may send without your user (an agent loop stops here).${frees} ` +
-          `Tell your user: they can send it themselves (${options.personCommand(`send ${peer.fingerprint} --file FILE`)}) or raise the limit (agent-pair mcp --agent-sends-per-hour N, or ${AGENT_SENDS_ENV}).`,
+          `Tell your user: they can send it themselves (${options.personCommand(`send ${peer.fingerprint} --file FILE`)}) or raise the limit (${options.sendBudgetSetting}).`,
       );
     }
     const answer = await server.server.elicitInput(

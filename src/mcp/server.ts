@@ -29,7 +29,7 @@ import { type AgentChannel, RECEIVING_CAPABILITIES, registerInboxResources, star
 import { type MessageReceiver, ok, registerMessageTools } from './messageTools.js';
 import { sasElicitation } from './sasElicitation.js';
 import { MCP_WORDS, agentNextStep, defaultPersonCommand, relayTroubleForAgent } from './words.js';
-import { isTerminal, ABORTED_BY_AGENT_REASON, HANDLE_PATTERN } from '../core/vocabulary.js';
+import { AGENT_SENDS_ENV, isTerminal, ABORTED_BY_AGENT_REASON, HANDLE_PATTERN } from '../core/vocabulary.js';
 
 export const MCP_SERVER_NAME = 'agent-pair';
 /** How long host, join and status may wait for the other side in one call (well under clients' request timeouts). */
@@ -72,6 +72,11 @@ export interface McpServerOptions {
   receiveWhileConnected?: boolean;
   /** The hourly budgets the person set; the core's defaults otherwise. */
   budgets?: Partial<BudgetLimits>;
+  /**
+   * Where the person raises the agent's hourly send budget, as an over_budget refusal tells them:
+   * by default `agent-pair mcp`'s flag and environment variable; VS Code names its setting.
+   */
+  sendBudgetSetting?: string;
 }
 
 // ---- Input schemas. The SDK turns a failed parse into a tool error that quotes these
@@ -476,6 +481,7 @@ export function createMcpServer(options: McpServerOptions): McpServer {
     deps: messagingDeps,
     guarded,
     personCommand,
+    sendBudgetSetting: options.sendBudgetSetting ?? `agent-pair mcp --agent-sends-per-hour N, or ${AGENT_SENDS_ENV}`,
     receiver,
     budgets: new PeerBudgets(messagingDeps, receiver.mailbox, options.budgets),
     takeNotes: () => channel?.takeNotes(),

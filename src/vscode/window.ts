@@ -271,6 +271,7 @@ async function startMcp(deps: ExtensionDeps, version: string, messaging: WindowM
         confirmSends: vscode.workspace.getConfiguration(SETTINGS.section).get<boolean>(SETTINGS.confirmAgentSends, false),
         // The agent's sends spend the same per-peer budget (counted in the profile's mailbox) that peer_status shows.
         budgets: budgetLimits(),
+        sendBudgetSetting: `the setting ${SETTINGS.section}.${SETTINGS.sendsPerPeerPerHour}`,
         log: (line) => {
           deps.log.info(`MCP ${line}`);
         },

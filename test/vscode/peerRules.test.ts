@@ -329,4 +329,21 @@ describe('peer rules in the extension, over a stand-in vscode and a real relay',
       await client.close();
     }
   });
+
+  it('past the send budget, a client that cannot ask the person is refused with over_budget naming the VS Code setting, not the CLI\'s flag', async () => {
+    await aliceWindow({ 'agentPair.agents.sendsPerPeerPerHour': 1 });
+    await setRule('agent');
+    const client = await windowMcpClient(new Client({ name: 'rules-no-elicitation', version: '1.0.0' }));
+    try {
+      assert.equal((await client.callTool({ name: 'peer_send', arguments: { peer: 'bob', text: 'one' } })).isError, undefined);
+      const refused = await client.callTool({ name: 'peer_send', arguments: { peer: 'bob', text: 'two' } });
+      assert.equal(refused.isError, true);
+      const text = JSON.stringify(refused.content);
+      assert.match(text, /over_budget/);
+      assert.match(text, /raise the limit \(the setting agentPair\.agents\.sendsPerPeerPerHour\)/);
+      assert.doesNotMatch(text, /--agent-sends-per-hour|AGENT_PAIR_AGENT_SENDS/);
+    } finally {
+      await client.close();
+    }
+  });
 });
