@@ -79,10 +79,6 @@ module.exports = shared;`,
 };
 
 /**
- * In dist/cli.cjs: groupModules.ts (each group's module imported from the sources, for the tests)
- * is groupBundles.ts, which loads dist/cli-GROUP.cjs through V8's code cache.
- */
-/**
  * main.ts reads only `version` from package.json; the rest of it (VS Code's contributions, a fifth
  * of dist/cli.cjs) would be parsed and built into an object at every command.
  */
@@ -93,6 +89,10 @@ const packageVersionOnly = {
   },
 };
 
+/**
+ * In dist/cli.cjs: groupModules.ts (each group's module imported from the sources, for the tests)
+ * is groupBundles.ts, which loads dist/cli-GROUP.cjs through V8's code cache.
+ */
 const groupsFromBundles = {
   name: 'groups-from-bundles',
   setup(context) {
