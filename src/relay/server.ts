@@ -306,7 +306,9 @@ export class Relay {
       const blocked = route.token ? this.tokenGuessers.blockedFor(address, now) : undefined;
       if (blocked !== undefined) return this.tooManyFailedTokenChecks(blocked);
       const response = handler(request, match.params as RouteParams<RouteName>, queryAt < 0 ? '' : request.target.slice(queryAt + 1), now);
-      const checked = route.token ? andThen(response, (answer) => (answer.status === RELAY_ERROR_STATUS.unauthorized ? this.failedTokenCheck(address, answer) : answer)) : response;
+      // An answer at hand is checked here, without a callback made for it.
+      if (response instanceof Promise) return (route.token ? response.then((answer) => this.checkedToken(address, answer)) : response).catch(storeUnavailable);
+      const checked = route.token ? this.checkedToken(address, response) : response;
       return checked instanceof Promise ? checked.catch(storeUnavailable) : checked;
     } catch (error) {
       return storeUnavailable(error);
@@ -335,6 +337,11 @@ export class Relay {
    * request from that address that presents a token is answered 429 without being checked, so a
    * guesser learns nothing more from it.
    */
+  /** `answer`, unless it is a 401: then the failed token check is counted against `address` (failedTokenCheck). */
+  private checkedToken(address: string, answer: RelayResponse): StoreAnswer<RelayResponse> {
+    return answer.status === RELAY_ERROR_STATUS.unauthorized ? this.failedTokenCheck(address, answer) : answer;
+  }
+
   private async failedTokenCheck(address: string, unauthorizedResponse: RelayResponse): Promise<RelayResponse> {
     const now = this.clock.now();
     const retryAfterMs = await this.timed('takeRate', () => this.store.takeRate(`authfail:${address}`, this.limits.failedTokenChecksPerIpPerMinute, RATE_WINDOW_MS, now));
@@ -460,8 +467,8 @@ export class Relay {
         return final || slot.version > (poll.after ?? 0) ? this.viewResponse(slot, role) : undefined;
       });
     if (!poll.ok || poll.waitSeconds === 0 || poll.after === undefined) return andThen(answer(true, now), (response) => response ?? slotNotFound());
-    // The first read happens inside the long poll, after its waiter is registered, so a write
-    // between the read and the wait still wakes it (and a poll costs one store read, not two).
+    // The first read happens inside the long poll, which registers its waiter in the same turn,
+    // so a write between the read and the wait still wakes it (and a poll costs one store read, not two).
     return this.longPoll(pairChannel(pairId), poll.waitSeconds * 1000, request.signal, answer, now);
   }
 
@@ -488,13 +495,18 @@ export class Relay {
   /**
    * Holds a request on `channel` until `answer(false)` has an answer (asked again each time the
    * store reports a change there), the relay shuts down, or `waitMs` passes; then `answer(true)`
-   * must answer. The waiter is registered before the first read, so a change between the
-   * caller's read and this wait is never missed. Most polls of a busy relay are answered by that
-   * first read, which the memory engine answers at once: such a poll is answered synchronously,
-   * with no promise, timer or listener (holdPoll is the rest).
+   * must answer. Most polls of a busy relay are answered by the first read, which the memory
+   * engine answers at once: such a poll is answered synchronously and registers no waiter, with
+   * no promise, timer or listener (holdPoll is the rest). Otherwise the waiter is registered in
+   * the same turn of the event loop as the first read started, before any I/O callback can run,
+   * so a change the read did not see still wakes it: changes come from I/O (another request, a
+   * Redis message, the sweep timer), and one a read makes itself (an idle inbox removed) is in
+   * what it answers.
    */
   private longPoll(channel: string, waitMs: number, signal: ClientGoneSignal | undefined, answer: PollAnswer, now: number): StoreAnswer<RelayResponse> {
     if (signal?.aborted) return clientWentAway();
+    const first = answer(this.shuttingDown, now);
+    if (first !== undefined && !(first instanceof Promise)) return first;
     const state: PollState = { changed: false, ended: false, wakeUp: undefined };
     const onChange = (): void => {
       state.changed = true;
@@ -513,17 +525,6 @@ export class Relay {
       if (waiters.size === 0) this.waiters.delete(channel);
       this.longPolls--;
     };
-    let first: StoreAnswer<RelayResponse | undefined>;
-    try {
-      first = answer(this.shuttingDown, now);
-    } catch (error) {
-      release();
-      throw error;
-    }
-    if (first !== undefined && !(first instanceof Promise)) {
-      release();
-      return first;
-    }
     return this.holdPoll(state, release, waitMs, signal, answer, first);
   }
 
@@ -757,7 +758,7 @@ export class Relay {
           return final || page.messages.length > 0 ? this.pageResponse(page) : undefined;
         });
       if (poll.waitSeconds === 0) return andThen(read(true, now), (response) => response ?? inboxNotFound());
-      // The first read happens inside the long poll, after its waiter is registered.
+      // The first read happens inside the long poll (see read).
       return this.longPoll(inboxChannel(slotId), poll.waitSeconds * 1000, request.signal, read, now);
     });
   }
