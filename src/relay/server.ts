@@ -392,7 +392,7 @@ export class Relay {
     if (role === undefined) return badRequest('role is missing; expected "host" or "guest".');
     if (role !== 'host' && role !== 'guest') return badRequest('role is not "host" or "guest".');
     const allowed: string[] = role === 'host' ? (['role'] satisfies (keyof HostOpenRequestBody)[]) : (['role', 'nameplate'] satisfies (keyof GuestJoinRequestBody)[]);
-    const unknown = Object.keys(body).find((key) => !allowed.includes(key));
+    const unknown = keyBesides(body, allowed);
     if (unknown !== undefined) {
       return badRequest(role === 'host' && unknown === 'nameplate' ? 'nameplate is not taken from a host; the relay allocates it.' : `${unknown} is not a field of this request; expected only ${allowed.join(' and ')}.`);
     }
@@ -597,7 +597,7 @@ export class Relay {
     const value = body.value;
     if (value === undefined) return badRequest('value is missing; expected {"value":"..."}.');
     if (typeof value !== 'string') return badRequest('value is not a string.');
-    const unknown = Object.keys(body).find((key) => key !== 'value');
+    const unknown = keyBesides(body, ONLY_VALUE);
     if (unknown !== undefined) return badRequest(`${unknown} is not a field of this request; expected only value.`);
     // Format violations are 400: the request is malformed whatever the slot holds. The
     // commitment check in the store is 422: well-formed, but it contradicts what the slot holds.
@@ -703,7 +703,7 @@ export class Relay {
     const value = body.value;
     if (value === undefined) return badRequest('value is missing; expected {"value":"<base64 envelope>"}.');
     if (typeof value !== 'string') return badRequest('value is not a string; expected base64 of the envelope.');
-    const unknown = Object.keys(body).find((key) => key !== 'value');
+    const unknown = keyBesides(body, ONLY_VALUE);
     if (unknown !== undefined) return badRequest(`${unknown} is not a field of this request; expected only value.`);
     const maxEnvelope = this.limits.maxEnvelopeBytes;
     // Checked on the encoded length first, so an oversized value is never decoded.
@@ -959,6 +959,16 @@ function parseObject<Body extends object>(bytes: Uint8Array, expected: string): 
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return fail(`The body is not a JSON object; expected one like ${expected}.`);
   return { ok: true, body: parsed as Received<Body> };
 }
+
+/**
+ * The first key of `body` (a JSON object) not in `allowed`, or undefined: what Object.keys and
+ * find would answer, without an array of keys and a callback for every body.
+ */
+function keyBesides(body: object, allowed: readonly string[]): string | undefined {
+  for (const key in body) if (!allowed.includes(key)) return key;
+  return undefined;
+}
+const ONLY_VALUE: readonly string[] = ['value'];
 
 // -- Canned answers -----------------------------------------------------------------------
 
