@@ -331,17 +331,17 @@ export class Relay {
     },
   };
 
+  /** `answer`, unless it is a 401: then the failed token check is counted against `address` (failedTokenCheck). */
+  private checkedToken(address: string, answer: RelayResponse): StoreAnswer<RelayResponse> {
+    return answer.status === RELAY_ERROR_STATUS.unauthorized ? this.failedTokenCheck(address, answer) : answer;
+  }
+
   /**
    * Counts a failed token check (a 401) against the client address. Past
    * `failedTokenChecksPerIpPerMinute` the answer is 429 instead, and until the window frees every
    * request from that address that presents a token is answered 429 without being checked, so a
    * guesser learns nothing more from it.
    */
-  /** `answer`, unless it is a 401: then the failed token check is counted against `address` (failedTokenCheck). */
-  private checkedToken(address: string, answer: RelayResponse): StoreAnswer<RelayResponse> {
-    return answer.status === RELAY_ERROR_STATUS.unauthorized ? this.failedTokenCheck(address, answer) : answer;
-  }
-
   private async failedTokenCheck(address: string, unauthorizedResponse: RelayResponse): Promise<RelayResponse> {
     const now = this.clock.now();
     const retryAfterMs = await this.timed('takeRate', () => this.store.takeRate(`authfail:${address}`, this.limits.failedTokenChecksPerIpPerMinute, RATE_WINDOW_MS, now));
