@@ -24,6 +24,10 @@
 // Both rows show CPU per request, user (the server's own code) and system (the kernel's, for
 // its sockets): time ratios move with the machine's load (other processes take the cores), CPU
 // per request less so.
+// Each server is measured warm: the relay after 3 s of the same load, the bare server after 30
+// pairings' worth of the replay per lane pair (about as many requests). A 1 s warm-up left the
+// relay's JIT compiling through the first two seconds of the measured run (see
+// RELAY_WARM_UP_SECONDS), so the row counted start-up that a running relay never pays again.
 // With other stores (sqlite:PATH, redis://…), the same run also goes against a relay process on
 // each (pair slots live in memory on the SQLite engine too, so it should match the memory engine).
 // Run directly: node --import tsx bench/capacity.ts [concurrent pairings] [seconds] [STORE…]
@@ -343,15 +347,27 @@ async function measureBare(lanes: readonly Lane[], writes: Record<Role, WriteBod
   );
   return { ms, ...cpu };
 }
-/** Pairings per lane pair replayed before the bare server is measured (JIT, connection setup). */
-const WARM_UP_PAIRINGS = 10;
+/**
+ * Pairings per lane pair replayed before the bare server is measured (JIT, connection setup):
+ * about as many requests as the relay's warm-up (RELAY_WARM_UP_SECONDS) sends it.
+ */
+const WARM_UP_PAIRINGS = 30;
+/**
+ * How long a relay process is driven before it is measured: until the JIT has compiled its hot
+ * code. After the 1 s this was, the relay's optimizing compiler still ran for the next two seconds
+ * of the measured run (230 ms of CPU, `perf record` of the relay process), and its CPU per request
+ * over 2 s segments was higher in the first segment than in any later one (23 to 35 µs against
+ * 18 to 24 µs, seven runs): the row measured part of its start-up. The bare server's warm-up
+ * (WARM_UP_PAIRINGS) grew with it, so both are measured warm.
+ */
+const RELAY_WARM_UP_SECONDS = 3;
 
-/** Drives a relay process for `seconds` after a 1 s warm-up; the run and the relay's CPU time. */
+/** Drives a relay process for `seconds` after a warm-up of RELAY_WARM_UP_SECONDS; the run and the relay's CPU time. */
 async function measureRelay(store: string | undefined, concurrent: number, seconds: number, writes: Record<Role, WriteBodies>): Promise<{ run: Awaited<ReturnType<typeof drive>>; relayCpuMs: number; relayUserCpuMs: number }> {
   const { result: run, cpuMs, userCpuMs } = await measuredServer(
     'relay',
     store,
-    (port) => drive(port, concurrent, 1, writes),
+    (port) => drive(port, concurrent, RELAY_WARM_UP_SECONDS, writes),
     (port) => drive(port, concurrent, seconds, writes),
   );
   return { run, relayCpuMs: cpuMs, relayUserCpuMs: userCpuMs };

@@ -75,24 +75,24 @@ export function routePath<R extends RouteName>(name: R, ...[params, query]: Para
   return path;
 }
 
-/** A route's place in the tree: literal segments by text, and at most one parameter. */
+/** A route's place in the tree: literal segments with the node each leads to, and at most one parameter. */
 interface RouteNode {
-  literals: Map<string, RouteNode>;
+  literals: { text: string; node: RouteNode }[];
   param?: { name: string; node: RouteNode };
   route?: RouteName;
 }
 
-const ROUTE_TREE: RouteNode = { literals: new Map() };
+const ROUTE_TREE: RouteNode = { literals: [] };
 for (const name of Object.keys(RELAY_ROUTES) as RouteName[]) {
   let node = ROUTE_TREE;
   for (const segment of RELAY_ROUTES[name].path.split('/').slice(1)) {
     const param = /^\{(\w+)\}$/.exec(segment)?.[1];
     if (param === undefined) {
-      let next = node.literals.get(segment);
-      if (!next) node.literals.set(segment, (next = { literals: new Map() }));
+      let next = node.literals.find((literal) => literal.text === segment)?.node;
+      if (!next) node.literals.push({ text: segment, node: (next = { literals: [] }) });
       node = next;
     } else {
-      node.param ??= { name: param, node: { literals: new Map() } };
+      node.param ??= { name: param, node: { literals: [] } };
       node = node.param.node;
     }
   }
@@ -105,7 +105,12 @@ export interface RouteMatch {
   params: Record<string, string>;
 }
 
-/** The route a path (no query) belongs to, with its parameters; undefined for a path no route has. */
+/**
+ * The route a path (no query) belongs to, with its parameters; undefined for a path no route has.
+ * Literal segments are compared where they stand in the path (a node has two at most), so only
+ * parameters become strings of their own: a segment cut out and looked up in a Map was hashed
+ * first, a 32-character id included, on every request.
+ */
 export function matchRoute(path: string): RouteMatch | undefined {
   if (path.charCodeAt(0) !== 47 /* / */) return undefined;
   let node = ROUTE_TREE;
@@ -113,17 +118,25 @@ export function matchRoute(path: string): RouteMatch | undefined {
   let start = 1;
   for (;;) {
     const slash = path.indexOf('/', start);
-    const segment = slash < 0 ? path.slice(start) : path.slice(start, slash);
-    const literal = node.literals.get(segment);
+    const end = slash < 0 ? path.length : slash;
+    const literal = literalAt(node, path, start, end);
     if (literal) node = literal;
     else if (node.param) {
-      params[node.param.name] = segment;
+      params[node.param.name] = path.slice(start, end);
       node = node.param.node;
     } else return undefined;
     if (slash < 0) break;
     start = slash + 1;
   }
   return node.route === undefined ? undefined : { route: node.route, params };
+}
+
+/** The node of the literal segment that `path` holds from `start` to `end`, if any. */
+function literalAt(node: RouteNode, path: string, start: number, end: number): RouteNode | undefined {
+  for (const literal of node.literals) {
+    if (literal.text.length === end - start && path.startsWith(literal.text, start)) return literal.node;
+  }
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -90,7 +90,18 @@ export class MemoryStore implements RelayStore {
     if (this.pairs.size >= this.limits.maxOpenSlots) return { kind: 'capacity' };
     if (this.pairsByAddress.get(pair.address) >= this.limits.maxPairSlotsPerAddress) return { kind: 'address_cap' };
     const nameplate = this.nameplates.allocate(pair.pairId);
-    this.pairs.set(pair.pairId, { ...pair, nameplate, guestToken: undefined, fields: { host: unwrittenFields(), guest: unwrittenFields() }, version: 0 });
+    // Written out rather than spread from `pair`: a spread copies through V8's generic object clone.
+    const stored: MemoryPair = {
+      pairId: pair.pairId,
+      hostToken: pair.hostToken,
+      expiresAt: pair.expiresAt,
+      address: pair.address,
+      nameplate,
+      guestToken: undefined,
+      fields: { host: unwrittenFields(), guest: unwrittenFields() },
+      version: 0,
+    };
+    this.pairs.set(pair.pairId, stored);
     this.pairsByAddress.add(pair.address, 1);
     return { kind: 'opened', nameplate };
   }

@@ -306,7 +306,9 @@ export class Relay {
       const blocked = route.token ? this.tokenGuessers.blockedFor(address, now) : undefined;
       if (blocked !== undefined) return this.tooManyFailedTokenChecks(blocked);
       const response = handler(request, match.params as RouteParams<RouteName>, queryAt < 0 ? '' : request.target.slice(queryAt + 1), now);
-      const checked = route.token ? andThen(response, (answer) => (answer.status === RELAY_ERROR_STATUS.unauthorized ? this.failedTokenCheck(address, answer) : answer)) : response;
+      // An answer at hand is checked here, without a callback made for it.
+      if (response instanceof Promise) return (route.token ? response.then((answer) => this.checkedToken(address, answer)) : response).catch(storeUnavailable);
+      const checked = route.token ? this.checkedToken(address, response) : response;
       return checked instanceof Promise ? checked.catch(storeUnavailable) : checked;
     } catch (error) {
       return storeUnavailable(error);
@@ -328,6 +330,11 @@ export class Relay {
       DELETE: (request, { slot_id }, query, now) => this.ackMessages(slot_id, queryParams(query), request, now),
     },
   };
+
+  /** `answer`, unless it is a 401: then the failed token check is counted against `address` (failedTokenCheck). */
+  private checkedToken(address: string, answer: RelayResponse): StoreAnswer<RelayResponse> {
+    return answer.status === RELAY_ERROR_STATUS.unauthorized ? this.failedTokenCheck(address, answer) : answer;
+  }
 
   /**
    * Counts a failed token check (a 401) against the client address. Past
@@ -385,7 +392,7 @@ export class Relay {
     if (role === undefined) return badRequest('role is missing; expected "host" or "guest".');
     if (role !== 'host' && role !== 'guest') return badRequest('role is not "host" or "guest".');
     const allowed: string[] = role === 'host' ? (['role'] satisfies (keyof HostOpenRequestBody)[]) : (['role', 'nameplate'] satisfies (keyof GuestJoinRequestBody)[]);
-    const unknown = Object.keys(body).find((key) => !allowed.includes(key));
+    const unknown = keyBesides(body, allowed);
     if (unknown !== undefined) {
       return badRequest(role === 'host' && unknown === 'nameplate' ? 'nameplate is not taken from a host; the relay allocates it.' : `${unknown} is not a field of this request; expected only ${allowed.join(' and ')}.`);
     }
@@ -460,8 +467,8 @@ export class Relay {
         return final || slot.version > (poll.after ?? 0) ? this.viewResponse(slot, role) : undefined;
       });
     if (!poll.ok || poll.waitSeconds === 0 || poll.after === undefined) return andThen(answer(true, now), (response) => response ?? slotNotFound());
-    // The first read happens inside the long poll, after its waiter is registered, so a write
-    // between the read and the wait still wakes it (and a poll costs one store read, not two).
+    // The first read happens inside the long poll, which registers its waiter in the same turn,
+    // so a write between the read and the wait still wakes it (and a poll costs one store read, not two).
     return this.longPoll(pairChannel(pairId), poll.waitSeconds * 1000, request.signal, answer, now);
   }
 
@@ -488,13 +495,18 @@ export class Relay {
   /**
    * Holds a request on `channel` until `answer(false)` has an answer (asked again each time the
    * store reports a change there), the relay shuts down, or `waitMs` passes; then `answer(true)`
-   * must answer. The waiter is registered before the first read, so a change between the
-   * caller's read and this wait is never missed. Most polls of a busy relay are answered by that
-   * first read, which the memory engine answers at once: such a poll is answered synchronously,
-   * with no promise, timer or listener (holdPoll is the rest).
+   * must answer. Most polls of a busy relay are answered by the first read, which the memory
+   * engine answers at once: such a poll is answered synchronously and registers no waiter, with
+   * no promise, timer or listener (holdPoll is the rest). Otherwise the waiter is registered in
+   * the same turn of the event loop as the first read started, before any I/O callback can run,
+   * so a change the read did not see still wakes it: changes come from I/O (another request, a
+   * Redis message, the sweep timer), and one a read makes itself (an idle inbox removed) is in
+   * what it answers.
    */
   private longPoll(channel: string, waitMs: number, signal: ClientGoneSignal | undefined, answer: PollAnswer, now: number): StoreAnswer<RelayResponse> {
     if (signal?.aborted) return clientWentAway();
+    const first = answer(this.shuttingDown, now);
+    if (first !== undefined && !(first instanceof Promise)) return first;
     const state: PollState = { changed: false, ended: false, wakeUp: undefined };
     const onChange = (): void => {
       state.changed = true;
@@ -513,17 +525,6 @@ export class Relay {
       if (waiters.size === 0) this.waiters.delete(channel);
       this.longPolls--;
     };
-    let first: StoreAnswer<RelayResponse | undefined>;
-    try {
-      first = answer(this.shuttingDown, now);
-    } catch (error) {
-      release();
-      throw error;
-    }
-    if (first !== undefined && !(first instanceof Promise)) {
-      release();
-      return first;
-    }
     return this.holdPoll(state, release, waitMs, signal, answer, first);
   }
 
@@ -596,7 +597,7 @@ export class Relay {
     const value = body.value;
     if (value === undefined) return badRequest('value is missing; expected {"value":"..."}.');
     if (typeof value !== 'string') return badRequest('value is not a string.');
-    const unknown = Object.keys(body).find((key) => key !== 'value');
+    const unknown = keyBesides(body, ONLY_VALUE);
     if (unknown !== undefined) return badRequest(`${unknown} is not a field of this request; expected only value.`);
     // Format violations are 400: the request is malformed whatever the slot holds. The
     // commitment check in the store is 422: well-formed, but it contradicts what the slot holds.
@@ -702,7 +703,7 @@ export class Relay {
     const value = body.value;
     if (value === undefined) return badRequest('value is missing; expected {"value":"<base64 envelope>"}.');
     if (typeof value !== 'string') return badRequest('value is not a string; expected base64 of the envelope.');
-    const unknown = Object.keys(body).find((key) => key !== 'value');
+    const unknown = keyBesides(body, ONLY_VALUE);
     if (unknown !== undefined) return badRequest(`${unknown} is not a field of this request; expected only value.`);
     const maxEnvelope = this.limits.maxEnvelopeBytes;
     // Checked on the encoded length first, so an oversized value is never decoded.
@@ -757,7 +758,7 @@ export class Relay {
           return final || page.messages.length > 0 ? this.pageResponse(page) : undefined;
         });
       if (poll.waitSeconds === 0) return andThen(read(true, now), (response) => response ?? inboxNotFound());
-      // The first read happens inside the long poll, after its waiter is registered.
+      // The first read happens inside the long poll (see read).
       return this.longPoll(inboxChannel(slotId), poll.waitSeconds * 1000, request.signal, read, now);
     });
   }
@@ -958,6 +959,16 @@ function parseObject<Body extends object>(bytes: Uint8Array, expected: string): 
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return fail(`The body is not a JSON object; expected one like ${expected}.`);
   return { ok: true, body: parsed as Received<Body> };
 }
+
+/**
+ * The first key of `body` (a JSON object) not in `allowed`, or undefined: what Object.keys and
+ * find would answer, without an array of keys and a callback for every body.
+ */
+function keyBesides(body: object, allowed: readonly string[]): string | undefined {
+  for (const key in body) if (!allowed.includes(key)) return key;
+  return undefined;
+}
+const ONLY_VALUE: readonly string[] = ['value'];
 
 // -- Canned answers -----------------------------------------------------------------------
 

@@ -45,6 +45,12 @@ describe('relay route table', () => {
     }
   });
 
+  it('matches a literal segment whole: a segment that starts or ends like one is no route', () => {
+    for (const path of ['/healthzz', '/health', '/v1x/pair', '/v1/pairs', '/v1/pai', `/v1/slot/${SLOT_ID}/grant`, `/v1/slot/${SLOT_ID}/messagesx`, `/v1/slot/${SLOT_ID}/grants/${GRANT_ID}/x`]) {
+      assert.equal(matchRoute(path), undefined, path);
+    }
+  });
+
   it('labels metrics by the table: the route path for a route, unknown for anything else', () => {
     assert.equal(routeLabel('PUT', `/v1/pair/${PAIR_ID}/commit`), 'PUT /v1/pair/{pair_id}/{field}');
     assert.equal(routeLabel('GET', `/v1/slot/${SLOT_ID}/messages?after=0&wait=25`), 'GET /v1/slot/{slot_id}/messages');
