@@ -184,9 +184,12 @@ function describeFailure(error: unknown): string {
   return typeof error;
 }
 
-/** A refusal that may pass (relay down, busy, slowing us down, the peer's inbox full): the send waits in the outbox. */
+/**
+ * A refusal that may pass (relay down, busy, slowing us down, the peer's inbox full, or gone until
+ * the peer tells us its new one): the send waits in the outbox.
+ */
 function refusedForNow(error: unknown): boolean {
-  return isRelayTrouble(error) || isPairError(error, 'inbox_full');
+  return isRelayTrouble(error) || isPairError(error, 'inbox_full') || isPairError(error, 'inbox_gone');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -409,7 +412,7 @@ export class SendRunner {
           continue;
         }
         if (isPairError(error, 'inbox_gone')) {
-          throw new PairError('inbox_gone', `${peer.handle}'s inbox at ${peer.relayUrl} is gone (the relay restarted or forgot it). They get a new one the next time they read their messages, and tell you; send again after that.`);
+          throw new PairError('inbox_gone', `${peer.handle}'s inbox at ${peer.relayUrl} is gone (the relay restarted or forgot it). They get a new one the next time they read their messages, and tell you; what waits for them goes there then.`);
         }
         if (isPairError(error, 'revoked')) {
           throw new PairError('revoked', `The relay refused to deliver to ${peer.handle} (${peer.fingerprint}): they forgot you or revoked your access. Pair again to talk to them.`);
@@ -753,7 +756,7 @@ export class ReceiveRunner {
       } else if (accepted.kind === 'receipt') {
         if (accepted.delivered.length > 0) this.emitter.emit({ type: 'receipt', peer: refOf(peer), ids: accepted.delivered }, events);
       } else if (message.body.type === 'inbox') {
-        await this.peerMoves(peer, message.body as InboxBody, events);
+        await this.peerMoves(held, peer, message.body as InboxBody, events);
       }
     } catch (error) {
       if (isPairError(error, 'storage_failed') || isPairError(error, 'timeout')) throw error;
@@ -844,10 +847,12 @@ export class ReceiveRunner {
    * The peer names a new inbox (PROTOCOL.md 6.2). On the same relay it applies at once; on
    * another relay it would make this side send where the peer chose, so it waits for the person.
    */
-  private async peerMoves(peer: PinnedPeer, body: InboxBody, events: MessagingEvent[]): Promise<void> {
+  private async peerMoves(held: HeldMailbox, peer: PinnedPeer, body: InboxBody, events: MessagingEvent[]): Promise<void> {
     const move = { relayUrl: body.relay_url, slotId: body.slot_id, sendToken: body.send_token };
     if (relayOrigin(move.relayUrl) === relayOrigin(peer.relayUrl)) {
       await updatePeer(this.deps, peer.fingerprint, { inbox: move });
+      // What waited in the outbox for this peer (its old inbox gone) goes to the new one next.
+      await held.retryNow(peer.fingerprint, this.deps.clock.now());
       this.emitter.emit({ type: 'peerMoved', peer: refOf(peer), relayUrl: move.relayUrl }, events);
       return;
     }

@@ -222,6 +222,8 @@ export interface HeldMailbox {
   nextN(peer: string): Promise<number>;
   /** Gives `n` back if no later send used one (`Mailbox.releaseN` inside this section). */
   releaseN(peer: string, n: number): Promise<void>;
+  /** `peer`'s queued sends are due at `now` at the latest: it told us a new inbox. */
+  retryNow(peer: string, now: number): Promise<void>;
 }
 
 /** What `accept` made of an accepted message. */
@@ -348,6 +350,14 @@ export class Mailbox {
       const next: OutboxEntry = { ...entry, attempts: entry.attempts + 1, lastError, nextTryAt };
       await this.deps.memory.set(outboxEntryKey(entry.peer, entry.id), JSON.stringify(next));
     });
+  }
+
+  private async retryNowHeld(peer: string, now: number): Promise<void> {
+    for (const { id } of (await this.readOutboxIndex()).filter((entry) => entry.peer === peer)) {
+      const entry = parseObject(await this.deps.memory.get(outboxEntryKey(peer, id)));
+      if (typeof entry['nextTryAt'] !== 'number' || entry['nextTryAt'] <= now) continue;
+      await this.deps.memory.set(outboxEntryKey(peer, id), JSON.stringify({ ...entry, nextTryAt: now }));
+    }
   }
 
   /**
@@ -704,6 +714,7 @@ export class Mailbox {
         acknowledged: (slotId, seq) => this.acknowledgedHeld(slotId, seq),
         nextN: (peer) => this.nextNHeld(peer),
         releaseN: (peer, n) => this.releaseNHeld(peer, n),
+        retryNow: (peer, now) => this.retryNowHeld(peer, now),
       }),
     );
   }

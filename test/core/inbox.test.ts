@@ -478,7 +478,7 @@ describe('inboxes that heal after a relay restart', () => {
     }
   });
 
-  it('a relay restart loses both inboxes: each side moves, and pairing again restores the conversation', async () => {
+  it('a relay restart loses both inboxes: each side moves, and pairing again restores the conversation, what waited included', async () => {
     const first = await startRelay(quiet);
     const port = first.port;
     const { alice, bob } = await pairedSides(first.url);
@@ -490,16 +490,24 @@ describe('inboxes that heal after a relay restart', () => {
       assert.equal(moved.length, 1);
       // Alice's inbox went with the restart too, so she cannot be told where bob is now.
       assert.deepEqual(moved[0]?.told, []);
-      await assert.rejects(runners(alice).sender.send('bob', { type: 'text', text: 'lost?' }), (error) => isPairError(error, 'inbox_gone'));
+      // Nothing is lost: the send waits in the outbox for bob's new inbox.
+      const waiting = await runners(alice).sender.send('bob', { type: 'text', text: 'lost?' });
+      assert.equal(waiting.queued, true);
+      assert.equal(waiting.record?.state, 'queued');
       await pairSides(alice, bob, second.url);
+      // Its retry comes due (OUTBOX_RETRY_BASE_MS), and the next send takes it first.
+      alice.clock.offsetMs += OUTBOX_RETRY_BASE_MS;
       await runners(alice).sender.send('bob', { type: 'text', text: 'back' });
-      assert.equal(ofType(await runners(bob).receiver.pull(), 'message').length, 1);
+      assert.deepEqual(
+        ofType(await runners(bob).receiver.pull(), 'message').map((event) => event.record.body),
+        [{ type: 'text', text: 'lost?' }, { type: 'text', text: 'back' }],
+      );
     } finally {
       await second.close();
     }
   });
 
-  it('a relay that forgot one inbox: a read meets 404, a new inbox is made, the peer is told, messages flow again', async () => {
+  it('a relay that forgot one inbox: a send waits in the outbox, a read meets 404, a new inbox is made, the peer is told, and what waited goes there first', async () => {
     const backend = await startRelay(quiet);
     const proxy = new HostileProxy(backend.url);
     await proxy.start();
@@ -507,16 +515,23 @@ describe('inboxes that heal after a relay restart', () => {
       const { alice, bob } = await pairedSides(proxy.url);
       const oldSlot = (await listOwnInboxes(bob.deps))[0]?.slotId ?? '';
       proxy.forgotten.add(oldSlot);
-      await assert.rejects(runners(alice).sender.send('bob', { type: 'text', text: 'into the void' }), (error) => isPairError(error, 'inbox_gone'));
+      const queued: MessagingEvent[] = [];
+      const a = runners(alice);
+      a.sender.on((event) => queued.push(event));
+      const waiting = await a.sender.send('bob', { type: 'text', text: 'into the void' });
+      assert.equal(waiting.queued, true);
+      assert.deepEqual(queued.map((event) => (event.type === 'queued' ? event.code : event.type)), ['inbox_gone']);
       const b = runners(bob);
       const moved = ofType(await b.receiver.pull(), 'inboxMoved');
       assert.deepEqual(moved[0]?.told, [{ fingerprint: alice.fingerprint, handle: 'alice' }]);
       assert.notEqual((await listOwnInboxes(bob.deps))[0]?.slotId, oldSlot);
-      const a = runners(alice);
       assert.deepEqual(ofType(await a.receiver.pull(), 'peerMoved').map((event) => event.peer.handle), ['bob']);
+      // The move made the queued send due at once (no clock moved): the next send takes it first.
       await a.sender.send('bob', { type: 'text', text: 'are you there?' });
-      const [message] = ofType(await b.receiver.pull(), 'message');
-      assert.deepEqual(message?.record.body, { type: 'text', text: 'are you there?' });
+      assert.deepEqual(
+        ofType(await b.receiver.pull(), 'message').map((event) => event.record.body),
+        [{ type: 'text', text: 'into the void' }, { type: 'text', text: 'are you there?' }],
+      );
       await b.sender.send('alice', { type: 'text', text: 'yes' });
       assert.equal(ofType(await a.receiver.pull(), 'message').length, 1);
     } finally {
