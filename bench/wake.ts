@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { RelayClient } from '../src/relay/client.js';
 import type { RelayFetch } from '../src/relay/transport.js';
-import { startServerProcess, untilLongPolls } from './processes.js';
+import { type ServerProcess, startServerProcess, untilLongPolls } from './processes.js';
 import { type Summary, summarize } from './stats.js';
 
 const WARM_UP_RUNS = 10;
@@ -24,25 +24,34 @@ export async function benchWake(runs = 200, crossProcessStore?: string, fetch?: 
     const guest = new RelayClient(writer.url, fetch && { fetch });
     const samples: number[] = [];
     for (let i = 0; i < WARM_UP_RUNS + runs; i++) {
-      const opened = await host.openHost();
-      const joined = await guest.joinGuest(opened.nameplate);
-      let returnedAt = 0;
-      const poll = host.get(opened.pairId, opened.token, { after: 0, waitSeconds: 25 }).then((view) => {
-        returnedAt = performance.now();
-        return view;
-      });
-      await untilLongPolls(relay, 1);
-      const writtenAt = performance.now();
-      await guest.put(joined.pairId, joined.token, 'commit', randomBytes(32).toString('hex'));
-      const view = await poll;
-      if (view.peer.commit === undefined) throw new Error('the poll returned without the write');
-      if (i >= WARM_UP_RUNS) samples.push(returnedAt - writtenAt);
+      const ms = await wakeOnce(relay, host, guest);
+      if (i >= WARM_UP_RUNS) samples.push(ms);
     }
     return summarize(samples);
   } finally {
     await relay.close();
     if (writer !== relay) await writer.close();
   }
+}
+
+/**
+ * One wake, in ms: `host` opens a pairing on `polled` and long-polls it, `guest` (on the same
+ * relay, or another on the same Redis) joins and writes once the poll is held there.
+ */
+export async function wakeOnce(polled: ServerProcess, host: RelayClient, guest: RelayClient): Promise<number> {
+  const opened = await host.openHost();
+  const joined = await guest.joinGuest(opened.nameplate);
+  let returnedAt = 0;
+  const poll = host.get(opened.pairId, opened.token, { after: 0, waitSeconds: 25 }).then((view) => {
+    returnedAt = performance.now();
+    return view;
+  });
+  await untilLongPolls(polled, 1);
+  const writtenAt = performance.now();
+  await guest.put(joined.pairId, joined.token, 'commit', randomBytes(32).toString('hex'));
+  const view = await poll;
+  if (view.peer.commit === undefined) throw new Error('the poll returned without the write');
+  return returnedAt - writtenAt;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
