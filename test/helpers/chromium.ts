@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { after, before } from 'node:test';
 import { type Browser, type Page, chromium } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -94,4 +95,23 @@ export async function openWebview(browser: Browser, origin: string): Promise<Ope
     await page.waitForTimeout(30);
   };
   return { page, cspViolations, post, sent: () => page.evaluate<unknown[]>('window.__sent'), show: (shown) => post({ type: 'view', view: shown }) };
+}
+
+/**
+ * For one suite (call it inside `describe`): serves the page `html` makes, with `mediaFiles`,
+ * before its tests and closes it after; the function returned opens a fresh page of it in the
+ * shared chromium (openWebview).
+ */
+export function webviewSuite(html: (origin: string) => string, mediaFiles: string[]): () => Promise<OpenWebview> {
+  let served: ServedPage | undefined;
+  let browser: Browser | undefined;
+  before(async () => {
+    served = await servePage(html, mediaFiles);
+    browser = await sharedChromium();
+  });
+  after(() => served?.close());
+  return () => {
+    if (!served || !browser) throw new Error('webviewSuite: the page is served only once the suite has started');
+    return openWebview(browser, served.origin);
+  };
 }

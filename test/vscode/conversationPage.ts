@@ -5,11 +5,10 @@
 // webviewPages.test.ts, on the browser it shares with the other page.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { describe, it } from 'node:test';
 import { conversationHtml } from '../../src/vscode/conversationHtml.js';
 import type { ConversationEntry, ConversationView } from '../../src/vscode/conversationMessages.js';
-import { type OpenWebview, type ServedPage, openWebview, servePage, sharedChromium, skipWithoutChromium } from '../helpers/chromium.js';
+import { skipWithoutChromium, webviewSuite } from '../helpers/chromium.js';
 
 const NONCE = 'dGVzdC1ub25jZS0xMjM0';
 const BOB = { handle: 'bob', fingerprint: '0123456789abcdef' };
@@ -32,19 +31,7 @@ const talk = view({
 });
 
 describe('the conversation page in chromium', { skip: skipWithoutChromium() }, () => {
-  let served: ServedPage;
-  let origin: string;
-  let browser: Browser;
-
-  before(async () => {
-    served = await servePage((origin) => conversationHtml({ title: 'Agent Pair: bob', cspSource: origin, nonce: NONCE, scriptUri: `${origin}/conversation.js`, styleUri: `${origin}/conversation.css` }), ['conversation.js', 'conversation.css']);
-    origin = served.origin;
-    browser = await sharedChromium();
-  });
-
-  after(() => served.close());
-
-  const open = (): Promise<OpenWebview> => openWebview(browser, origin);
+  const open = webviewSuite((origin) => conversationHtml({ title: 'Agent Pair: bob', cspSource: origin, nonce: NONCE, scriptUri: `${origin}/conversation.js`, styleUri: `${origin}/conversation.css` }), ['conversation.js', 'conversation.css']);
 
   it('asks for the view under the CSP, and starts in the compose box', async () => {
     const { page, sent, cspViolations } = await open();

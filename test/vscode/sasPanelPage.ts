@@ -5,11 +5,10 @@
 // webviewPages.test.ts, on the browser it shares with the other page.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { describe, it } from 'node:test';
 import type { PanelView } from '../../src/vscode/panelMessages.js';
 import { panelHtml } from '../../src/vscode/panelHtml.js';
-import { type OpenWebview, type ServedPage, openWebview, servePage, sharedChromium, skipWithoutChromium } from '../helpers/chromium.js';
+import { skipWithoutChromium, webviewSuite } from '../helpers/chromium.js';
 
 const NONCE = 'dGVzdC1ub25jZS0xMjM0';
 
@@ -20,19 +19,7 @@ function view(fields: Partial<PanelView> = {}): PanelView {
 const sasReady = view({ state: 'sas_ready', stateText: 'verify the SAS', sas: '594-376', canConfirm: true, secondsLeft: 300 });
 
 describe('the SAS panel page in chromium', { skip: skipWithoutChromium() }, () => {
-  let served: ServedPage;
-  let origin: string;
-  let browser: Browser;
-
-  before(async () => {
-    served = await servePage((origin) => panelHtml({ title: 'Agent Pair: Verify 47', cspSource: origin, nonce: NONCE, scriptUri: `${origin}/sasPanel.js`, styleUri: `${origin}/sasPanel.css` }), ['sasPanel.js', 'sasPanel.css']);
-    origin = served.origin;
-    browser = await sharedChromium();
-  });
-
-  after(() => served.close());
-
-  const open = (): Promise<OpenWebview> => openWebview(browser, origin);
+  const open = webviewSuite((origin) => panelHtml({ title: 'Agent Pair: Verify 47', cspSource: origin, nonce: NONCE, scriptUri: `${origin}/sasPanel.js`, styleUri: `${origin}/sasPanel.css` }), ['sasPanel.js', 'sasPanel.css']);
 
   it('loads its script and stylesheet under the CSP and asks for the view', async () => {
     const { page, sent, cspViolations } = await open();
