@@ -353,10 +353,9 @@ export class Mailbox {
   }
 
   private async retryNowHeld(peer: string, now: number): Promise<void> {
-    for (const { id } of (await this.readOutboxIndex()).filter((entry) => entry.peer === peer)) {
-      const entry = parseObject(await this.deps.memory.get(outboxEntryKey(peer, id)));
-      if (typeof entry['nextTryAt'] !== 'number' || entry['nextTryAt'] <= now) continue;
-      await this.deps.memory.set(outboxEntryKey(peer, id), JSON.stringify({ ...entry, nextTryAt: now }));
+    for (const entry of await this.outbox()) {
+      if (entry.peer !== peer || entry.nextTryAt <= now) continue;
+      await this.deps.memory.set(outboxEntryKey(peer, entry.id), JSON.stringify({ ...entry, nextTryAt: now }));
     }
   }
 
