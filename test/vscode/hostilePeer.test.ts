@@ -122,7 +122,9 @@ describe('the extension against a hostile paired peer', () => {
       assert.ok(panel);
       panel.send({ type: 'ready' });
       panel.send({ type: 'send', text: 'fills the inbox' });
-      await until('the first message sent', () => conversationViews(panel).find((view) => view.entries.some((entry) => entry.state === 'sent')));
+      // Sent, and the panel no longer sending: a view can show the message sent before its send
+      // returned, and a send meanwhile is ignored (the page disables its input while `sending`).
+      await until('the first message sent', () => conversationViews(panel).find((view) => !view.sending && view.entries.some((entry) => entry.state === 'sent')));
       panel.send({ type: 'send', text: 'waits' });
       const queued = await until('the queued message', () => conversationViews(panel).flatMap((view) => view.entries).find((entry) => entry.state === 'queued'));
       assert.equal(queued.text, 'waits');
