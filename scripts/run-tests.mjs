@@ -57,6 +57,12 @@ const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 /** Loaded before node:test in each file's process: node:test's async hook made every promise dearer (see the file). */
 const NO_TEST_ASYNC_HOOK = pathToFileURL(join(import.meta.dirname, 'no-test-async-hook.mjs')).href;
 const COUNTED = ['tests', 'suites', 'pass', 'fail', 'cancelled', 'skipped', 'todo'];
+/**
+ * The TypeScript scripts tests start as processes of their own, compiled with the test files:
+ * through tsx each start spent about 0.3 CPU-seconds in its loader, four times a bare Node start
+ * (test/node/codeCache starts twenty). Tests find them through test/helpers/scripts.ts.
+ */
+const PROCESS_SCRIPTS = ['test/helpers/codeCacheLoad.ts', 'test/helpers/relayWindow.ts'];
 
 function collect(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -122,7 +128,7 @@ async function compile(files) {
     if (pid === undefined || !isRunning(Number(pid))) rmSync(join(COMPILED_ROOT, name), { recursive: true, force: true });
   }
   await build({
-    entryPoints: files,
+    entryPoints: [...files, ...PROCESS_SCRIPTS],
     outdir: COMPILED_DIR,
     outbase: ROOT,
     outExtension: { '.js': '.mjs' },
@@ -145,7 +151,7 @@ function runFile(file, index) {
     const command = [process.execPath, '--enable-source-maps', '--import', NO_TEST_ASYNC_HOOK, '--test-reporter=tap', compiled.get(file)];
     const cpuFile = join(stateDir, `cpu-${index}`);
     const timed = TIME ? [TIME, '-f', '%U %S', '-o', cpuFile, ...command] : command;
-    const child = spawn(timed[0], timed.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENT_PAIR_STATE_DIR: stateDir, XDG_CACHE_HOME: join(stateDir, 'cache') } });
+    const child = spawn(timed[0], timed.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENT_PAIR_STATE_DIR: stateDir, XDG_CACHE_HOME: join(stateDir, 'cache'), AGENT_PAIR_TEST_COMPILED_DIR: COMPILED_DIR } });
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));

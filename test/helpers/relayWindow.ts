@@ -1,7 +1,7 @@
 // A stand-in for a VS Code window's extension host, run as its own process by the tests: it
 // makes sure the local relay answers through a RelayChoice, prints its log (in VS Code's words) and then the status
 // (`status {json}`), and idles until the test kills it (as VS Code ends an extension host on a reload).
-// Usage: node --import tsx test/helpers/relayWindow.ts PORT STATE_DIR
+// Usage: node --import tsx test/helpers/relayWindow.ts PORT STATE_DIR (test/helpers/scripts.ts: compiled under the runner)
 
 import { RelayChoice } from '../../src/node/localRelay.js';
 import { localRelayLogLine } from '../../src/vscode/relayWords.js';

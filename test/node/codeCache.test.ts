@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { requireWithCodeCache, userCodeCacheDir } from '../../src/node/codeCache.js';
+import { scriptArgs } from '../helpers/scripts.js';
 
 const root = mkdtempSync(join(tmpdir(), 'agent-pair-codecache-'));
 after(() => {
@@ -31,7 +32,7 @@ const LOAD = new URL('../helpers/codeCacheLoad.ts', import.meta.url).pathname;
 
 /** A start of a new process: whether it used the cache, and what the bundle's sum(4, 5) gave. */
 function start(file: string, cacheDir: string): { cache: string; sum: number } {
-  return JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', LOAD, file, cacheDir], { encoding: 'utf8' })) as { cache: string; sum: number };
+  return JSON.parse(execFileSync(process.execPath, [...scriptArgs(LOAD), file, cacheDir], { encoding: 'utf8' })) as { cache: string; sum: number };
 }
 
 const SOURCE = `const { join } = require('node:path');

@@ -20,6 +20,7 @@ import { LOCAL_RELAY_IDLE_EXIT_SECONDS, type LocalRelayEvent, type LocalRelaySta
 import { localRelayFailureWords } from '../../src/cli/words.js';
 import { localRelayLogLine, relayChoiceFailureWords } from '../../src/vscode/relayWords.js';
 import { Pids, REPO_ROOT, RELAY_COMMAND, freePort, isAlive, untilExited } from '../helpers/relayProcess.js';
+import { scriptArgs } from '../helpers/scripts.js';
 import { bothWaitForSas, makeSide } from '../helpers/sides.js';
 
 const pids = new Pids();
@@ -107,7 +108,7 @@ describe('RelayChoice (the shared local relay, in a process of its own)', () => 
     const url = `http://127.0.0.1:${port}`;
     // The first window is a process of its own, as an extension host is.
     const windowScript = fileURLToPath(new URL('../helpers/relayWindow.ts', import.meta.url));
-    const window = spawn(process.execPath, ['--import', 'tsx', windowScript, String(port), state], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+    const window = spawn(process.execPath, [...scriptArgs(windowScript), String(port), state], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'], detached: true });
     pids.add(window.pid);
     const windowGone = new Promise((resolve) => window.once('exit', resolve));
     const line = await new Promise<string>((resolve, reject) => {
