@@ -1,7 +1,8 @@
 // A waiting reader (`pull({waitSeconds})`, what inbox_read with wait_seconds runs) returns the
 // moment a message is accepted, whoever accepted it: its own pull, the runner's `run` loop in
 // the same process, or another process of the identity that took the message first. Before,
-// the last two left it waiting out the whole wait. Real relay on port 0, real sides.
+// the last two left it waiting out the whole wait. The real relay, socketless
+// (test/helpers/relays.ts), real sides.
 
 import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
@@ -9,17 +10,17 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type MessagingEvent, ReceiveRunner } from '../../src/core/inbox.js';
 import type { RelayConnector } from '../../src/core/ports.js';
-import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { pairedSides } from '../helpers/pairing.js';
+import { type TestRelay, startTestRelay } from '../helpers/relays.js';
 import { gate, until } from '../helpers/until.js';
 
-const quiet = { log: () => undefined, limits: { opensPerIpPerMinute: 10_000 } };
+const LIMITS = { opensPerIpPerMinute: 10_000 };
 /** Far longer than a message takes: a reader still waiting when the test looks would have waited it out. */
 const LONG_WAIT_SECONDS = 120;
 
-let relay: RunningRelay;
+let relay: TestRelay;
 before(async () => {
-  relay = await startRelay(quiet);
+  relay = await startTestRelay('socketless', { limits: LIMITS });
 });
 after(async () => {
   await relay.close();

@@ -1,6 +1,6 @@
 // Messages that reach a running agent on their own (src/mcp/agentChannel.ts), with the real SDK
-// client over the in-memory transport, a receiving server (as `agent-pair mcp` runs) and a real
-// relay on port 0: resource updates for a client that only subscribes, the claude/channel push for
+// client over the in-memory transport, a receiving server (as `agent-pair mcp` runs) and the real
+// relay, socketless (test/helpers/relays.ts): resource updates for a client that only subscribes, the claude/channel push for
 // one that reads channels, nothing pushed for notify peers, a flood stopped at the budget with the
 // person asked, the agent-send loop guard (two agents answering each other stop), and two servers
 // of one mailbox never both handing one message over.
@@ -13,17 +13,17 @@ import { ReceiveRunner, SendRunner } from '../../src/core/inbox.js';
 import { setPeerRule } from '../../src/core/trust.js';
 import { CHANNEL_NOTIFICATION, INBOX_URI, UNSUPPORTED_TYPE, channelContent, peerMessagesUri } from '../../src/mcp/agentChannel.js';
 import { postRaw, rawMessage } from '../helpers/hostile.js';
-import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { pairedSides } from '../helpers/pairing.js';
+import { type TestRelay, startTestRelay } from '../helpers/relays.js';
 import type { Side } from '../helpers/sides.js';
 import { until } from '../helpers/until.js';
 import { type Agent, errorCodeOf, errorOf, startAgent, textOf } from './agents.js';
 
-const quiet = { log: () => undefined, limits: { opensPerIpPerMinute: 10_000 } };
+const LIMITS = { opensPerIpPerMinute: 10_000 };
 
-let relay: RunningRelay;
+let relay: TestRelay;
 before(async () => {
-  relay = await startRelay(quiet);
+  relay = await startTestRelay('socketless', { limits: LIMITS });
 });
 after(async () => {
   await relay.close();
