@@ -4,6 +4,7 @@
 // HTTP with the panel as its ConfirmPort. The other person is a plain SessionStore, like the CLI.
 // What needs a real VS Code (rendering, focus, the real MCP client) is in test/e2e.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { register } from 'node:module';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';

@@ -5,6 +5,7 @@
 // shows a peer's bidi controls and invisible characters escaped, and marks a send the relay
 // refused for now as queued and cancels it.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { register } from 'node:module';
 import { mkdtemp, rm } from 'node:fs/promises';

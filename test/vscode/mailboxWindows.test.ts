@@ -5,6 +5,7 @@
 // message over, each before the other's write reached it: after propagation both windows must
 // see every write, because the mailbox lives in files under the mailbox lock (storage.ts).
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';

@@ -5,6 +5,7 @@
 // from the panel and from the command, and forgets Bob from his row. Then the window-level rules:
 // one window of a profile pulls, another takes over once it is gone.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { register } from 'node:module';
 import { existsSync } from 'node:fs';

@@ -4,6 +4,7 @@
 // header; `notify` notifies, `mute` only counts, `agent` hands Bob's messages to the agent in
 // Chat (the first time after asking Alice, within the hourly budget, then asking her again).
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { register } from 'node:module';
 import { mkdtemp, rm } from 'node:fs/promises';
