@@ -9,6 +9,7 @@
 // the 60,000 requests cost about 2.4 times the CPU they cost without it. The test thread pairs
 // through the worker's relay over HTTP, as before, and asserts on what the worker tallied.
 
+import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
