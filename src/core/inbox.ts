@@ -153,6 +153,11 @@ export const PENDING_PAIRING_RECHECK_MS = 1000;
 export const HEAL_INTERVAL_MS = 60_000;
 
 const refOf = peerRefOf;
+/**
+ * Why a round ends the other inboxes' long polls once one had news: made once, as abort() without
+ * a reason builds a DOMException, stack and all, in every round that had news.
+ */
+const ROUND_SETTLED = new DOMException('another inbox of this round had news', 'AbortError');
 const publicKeyOf = (peer: PinnedPeer): Uint8Array => fromBase64(peer.card.key, 'card key', 32);
 
 class Emitter {
@@ -565,7 +570,7 @@ export class ReceiveRunner {
     const got = await Promise.all(
       inboxes.map(async (inbox) => {
         const news = await this.pullInbox(inbox, waitSeconds, signal, events);
-        if (news) settle.abort();
+        if (news) settle.abort(ROUND_SETTLED);
         return news;
       }),
     );
