@@ -33,7 +33,8 @@
 //   await receiver.markRead(refs)             unread → read (no receipt)
 //   await receiver.markHandled(refs)          → handled, then sends one receipt per peer
 //   await decidePeerMove(deps, fp, decision, shownRelayUrl?)  the person accepts or refuses a
-//                                             held move (the one at the address they were shown)
+//                                             held move (the one at the address they were shown);
+//                                             accepted, the peer's queued sends are due at once
 //   receiver.mailbox                          list(), summary(peer) for views (unread counts,
 //                                             last message each way, delivered, lost)
 //   await forgetAndRevoke(deps, fingerprint)  what "forget" does in every front end (grants.ts)
@@ -933,9 +934,12 @@ export async function heldMoves(deps: Pick<MessagingDeps, 'vault' | 'memory'>): 
  * and with conflict if `shownRelayUrl` (the address the person was shown) is no longer the one
  * it asks for (it asked again meanwhile).
  */
-export async function decidePeerMove(deps: Pick<MessagingDeps, 'vault' | 'memory'>, peerRef: string, decision: 'accept' | 'refuse', shownRelayUrl?: string): Promise<{ peer: PeerRef; relayUrl: string }> {
+export async function decidePeerMove(deps: Pick<MessagingDeps, 'vault' | 'memory' | 'clock' | 'mailLock'>, peerRef: string, decision: 'accept' | 'refuse', shownRelayUrl?: string): Promise<{ peer: PeerRef; relayUrl: string }> {
   const peer = await resolvePeer(deps, peerRef);
   const move = await decideMove(deps, peer.fingerprint, decision, shownRelayUrl);
   if (!move) throw new PairError('not_found', `${peer.handle} (${peer.fingerprint}) has not asked to move to another relay.`);
+  // What waited in the outbox for this peer (its old inbox gone or unreachable) goes to the new
+  // relay at the next send or pull, as after a move on the same relay, not at its backoff's end.
+  if (decision === 'accept') await new Mailbox(deps).exclusive((held) => held.retryNow(peer.fingerprint, deps.clock.now()));
   return { peer: refOf(peer), relayUrl: move.relayUrl };
 }

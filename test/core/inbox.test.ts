@@ -9,7 +9,7 @@ import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PairError, isPairError } from '../../src/core/errors.js';
-import { OUTBOX_MAX_AGE_MS, OUTBOX_RETRY_BASE_MS, ReceiveRunner, SendRunner, type MessagingEvent } from '../../src/core/inbox.js';
+import { OUTBOX_MAX_AGE_MS, OUTBOX_RETRY_BASE_MS, ReceiveRunner, SendRunner, type MessagingEvent, decidePeerMove } from '../../src/core/inbox.js';
 import { forgetAndRevoke } from '../../src/core/grants.js';
 import { listOwnInboxes } from '../../src/core/inboxes.js';
 import { MAX_MESSAGE_AGE_MS } from '../../src/core/messages.js';
@@ -19,6 +19,7 @@ import { getPeer, loadPeerSendToken, peerRecordKey, pendingRevocations, setPeerR
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { type TestRelay, startTestRelay } from '../helpers/relays.js';
 import { HostileProxy, pairSides, pairedSides } from '../helpers/pairing.js';
+import { postRaw, rawMessage } from '../helpers/hostile.js';
 import { type Side, makeSide } from '../helpers/sides.js';
 import { gate, until } from '../helpers/until.js';
 
@@ -534,6 +535,35 @@ describe('inboxes that heal after a relay restart', () => {
       );
       await b.sender.send('alice', { type: 'text', text: 'yes' });
       assert.equal(ofType(await a.receiver.pull(), 'message').length, 1);
+    } finally {
+      await proxy.close();
+      await backend.close();
+    }
+  });
+
+  it('a move to another relay the person accepts makes what waited for that peer due at once; a refused one leaves its backoff', async () => {
+    const backend = await startRelay(quiet);
+    const proxy = new HostileProxy(backend.url);
+    await proxy.start();
+    try {
+      const { alice, bob } = await pairedSides(proxy.url);
+      proxy.forgotten.add((await listOwnInboxes(bob.deps))[0]?.slotId ?? '');
+      const a = runners(alice);
+      assert.equal((await a.sender.send('bob', { type: 'text', text: 'into the void' })).queued, true);
+      const waitingFor = async (): Promise<number[]> => (await a.sender.mailbox.outbox()).filter((entry) => entry.peer === bob.fingerprint).map((entry) => entry.nextTryAt - alice.deps.clock.now());
+      const askToMove = async (n: number): Promise<void> => {
+        const move = JSON.stringify({ type: 'inbox', relay_url: 'https://relay.example.net', slot_id: 'e'.repeat(32), send_token: 'f'.repeat(64) });
+        await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, move, { n }));
+        assert.equal(ofType(await a.receiver.pull(), 'peerMoveHeld').length, 1);
+      };
+      await askToMove(1);
+      await decidePeerMove(alice.deps, 'bob', 'refuse');
+      assert.ok((await waitingFor()).every((ms) => ms > 0), 'a refused move made the queued send due');
+      await askToMove(2);
+      await decidePeerMove(alice.deps, 'bob', 'accept');
+      const due = await waitingFor();
+      assert.equal(due.length, 1);
+      assert.ok(due.every((ms) => ms <= 0), 'the accepted move left the queued send waiting for its backoff');
     } finally {
       await proxy.close();
       await backend.close();
