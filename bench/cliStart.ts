@@ -35,16 +35,26 @@ export interface CliStartBench {
   nodeStart: Summary;
   commands: CliStartRow[];
   bundleBytes: number;
+  /**
+   * Where the environment sets NODE_EXTRA_CA_CERTS (this machine does, to its whole CA bundle),
+   * Node parses those certificates at every start, `node -e 0` included: the target rows'
+   * baseline is then that much slower. `node -e 0` and send measured again without it, in turns
+   * with the others, show the CLI against a plain Node's start.
+   */
+  withoutExtraCaCerts?: { certificateBytes: number; nodeStart: Summary; send: Summary; ratio: number };
 }
 
 const WARM_UP_RUNS = 2;
 const ENV = { ...process.env, AGENT_PAIR_HOME: '' };
+const EXTRA_CA_CERTS = process.env['NODE_EXTRA_CA_CERTS'];
+/** ENV without NODE_EXTRA_CA_CERTS. */
+const ENV_WITHOUT_EXTRA_CA_CERTS: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(ENV).filter(([name]) => name !== 'NODE_EXTRA_CA_CERTS'));
 
 /** Spawn → exit, in ms, the CLI's code caches in `cacheHome`; rejects on a non-zero exit. */
-function timeToExit(args: string[], cacheHome?: string): Promise<number> {
+function timeToExit(args: string[], cacheHome?: string, env: NodeJS.ProcessEnv = ENV): Promise<number> {
   return new Promise((resolve, reject) => {
     const startedAt = performance.now();
-    const child = spawn(process.execPath, args, { env: { ...ENV, ...(cacheHome !== undefined && { XDG_CACHE_HOME: cacheHome }) }, stdio: 'ignore' });
+    const child = spawn(process.execPath, args, { env: { ...env, ...(cacheHome !== undefined && { XDG_CACHE_HOME: cacheHome }) }, stdio: 'ignore' });
     child.once('error', reject);
     child.once('exit', (code) => {
       if (code === 0) resolve(performance.now() - startedAt);
@@ -54,10 +64,10 @@ function timeToExit(args: string[], cacheHome?: string): Promise<number> {
 }
 
 /** Spawn → first connection accepted by `listener`, in ms, the CLI's code caches in `cacheHome`; the process is then killed. */
-function timeToConnect(args: string[], listener: Server, cacheHome: string): Promise<number> {
+function timeToConnect(args: string[], listener: Server, cacheHome: string, env: NodeJS.ProcessEnv = ENV): Promise<number> {
   return new Promise((resolve, reject) => {
     const startedAt = performance.now();
-    const child = spawn(process.execPath, args, { env: { ...ENV, XDG_CACHE_HOME: cacheHome }, stdio: 'ignore' });
+    const child = spawn(process.execPath, args, { env: { ...env, XDG_CACHE_HOME: cacheHome }, stdio: 'ignore' });
     const onConnection = (socket: Socket): void => {
       const at = performance.now();
       socket.destroy();
@@ -117,6 +127,7 @@ export async function benchCliStart(runs = 15): Promise<CliStartBench> {
     await sendFromCopy((args) => timeToExit(args, cacheHome));
     const nodeSamples: number[] = [];
     const samples = measured.map(() => [] as number[]);
+    const plain = { node: [] as number[], send: [] as number[] };
     for (let i = 0; i < WARM_UP_RUNS + runs; i++) {
       const nodeMs = await timeToExit(['-e', '0']);
       if (i >= WARM_UP_RUNS) nodeSamples.push(nodeMs);
@@ -124,9 +135,20 @@ export async function benchCliStart(runs = 15): Promise<CliStartBench> {
         const ms = await time();
         if (i >= WARM_UP_RUNS) samples[index]!.push(ms);
       }
+      if (EXTRA_CA_CERTS === undefined) continue;
+      const plainNodeMs = await timeToExit(['-e', '0'], undefined, ENV_WITHOUT_EXTRA_CA_CERTS);
+      const plainSendMs = await sendFromCopy((args) => timeToConnect(args, server, cacheHome, ENV_WITHOUT_EXTRA_CA_CERTS));
+      if (i < WARM_UP_RUNS) continue;
+      plain.node.push(plainNodeMs);
+      plain.send.push(plainSendMs);
     }
     const nodeStart = summarize(nodeSamples);
+    const withoutExtraCaCerts =
+      EXTRA_CA_CERTS === undefined
+        ? undefined
+        : { certificateBytes: statSync(EXTRA_CA_CERTS).size, nodeStart: summarize(plain.node), send: summarize(plain.send), ratio: summarize(plain.send).medianMs / summarize(plain.node).medianMs };
     return {
+      ...(withoutExtraCaCerts && { withoutExtraCaCerts }),
       nodeStart,
       commands: measured.map(({ command, targeted }, index) => {
         const summary = summarize(samples[index]!);

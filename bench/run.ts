@@ -161,6 +161,13 @@ const rows: Row[] = [
       ? ratio(`  CLI ${command.command} / node -e 0`, command.ratio, CLI_START_TARGET, 'medians')
       : plainRatio(`  CLI ${command.command} / node -e 0`, command.ratio, 'medians; compiles its group, once per build'),
   ]),
+  ...(cliStart.withoutExtraCaCerts
+    ? [
+        timed(cliStart.withoutExtraCaCerts.nodeStart, 'node -e 0 without NODE_EXTRA_CA_CERTS', `this environment sets it: ${cliStart.withoutExtraCaCerts.certificateBytes} bytes of certificates parsed at every Node start, the baseline above included`),
+        timed(cliStart.withoutExtraCaCerts.send, 'CLI: agent-pair send (to opening the network), without NODE_EXTRA_CA_CERTS'),
+        plainRatio('  CLI send / node -e 0, both without NODE_EXTRA_CA_CERTS', cliStart.withoutExtraCaCerts.ratio, 'medians; what the start-up target would read where Node parses no extra certificates'),
+      ]
+    : []),
   { metric: 'CLI bundle dist/cli.cjs (the entry)', median: cliStart.bundleBytes, unit: 'bytes' },
   timed(joining.ours, 'joining: joiner process start → key confirmed (sas)', `${joining.ours.runs} pairings, agent-pair join on loopback`),
   ...(joining.available
