@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs Debian's chromium (and a font for its pages) if /usr/bin/chromium is missing: the
 # webview page tests drive it through playwright-core, which cannot download a browser here.
-# scripts/run-tests.mjs runs this first when CI=true, where those tests must run, not skip.
+# scripts/run-tests.mjs runs this first when CI=true or with --ci (npm test passes it), where
+# those tests must run, not skip.
 #
 # Usage: bash scripts/install-chromium.sh
 set -euo pipefail

@@ -18,7 +18,8 @@
 // line, `N passed, N failed`, after each file's CPU (see TIME) and the costliest files'.
 //
 // The relay's Redis tests need Debian's redis-server: scripts/install-redis.sh installs it first
-// if it is missing. In CI (CI=true) Debian's chromium is installed too
+// if it is missing. In CI (CI=true, or --ci: `npm test` passes it, so a clean checkout's
+// `.ci/run` is CI whatever its environment says) Debian's chromium is installed too
 // (scripts/install-chromium.sh): there the webview page tests must run, not skip.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -157,7 +158,7 @@ function runFile(file, index) {
     const command = [process.execPath, '--enable-source-maps', '--import', NO_TEST_ASYNC_HOOK, '--test-reporter=tap', compiled.get(file)];
     const cpuFile = join(stateDir, `cpu-${index}`);
     const timed = TIME ? [TIME, '-f', '%U %S', '-o', cpuFile, ...command] : command;
-    const child = spawn(timed[0], timed.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENT_PAIR_STATE_DIR: stateDir, XDG_CACHE_HOME: join(stateDir, 'cache'), AGENT_PAIR_TEST_COMPILED_DIR: COMPILED_DIR } });
+    const child = spawn(timed[0], timed.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGENT_PAIR_STATE_DIR: stateDir, XDG_CACHE_HOME: join(stateDir, 'cache'), AGENT_PAIR_TEST_COMPILED_DIR: COMPILED_DIR, ...(ci && { CI: 'true' }) } });
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
@@ -175,17 +176,25 @@ function cpuMsOf(cpuFile) {
   }
 }
 
-/** The runner's closing counts in a file's TAP report (`# pass 12`). */
+/**
+ * The runner's closing counts in a file's TAP report (`# pass 12`). Skipped counts every test and
+ * suite reported `# SKIP`: node:test's own count leaves out a skipped suite (the webview pages'
+ * without chromium), whose tests are then never reported at all.
+ */
 function countsOf(output) {
   const counts = {};
   for (const name of COUNTED) {
     const match = new RegExp(`^# ${name} (\\d+)$`, 'm').exec(output);
     counts[name] = match ? Number(match[1]) : 0;
   }
+  counts.skipped = (output.match(/^\s*ok \d+ - .* # SKIP\b/gm) ?? []).length;
   return counts;
 }
 
-const roots = process.argv.slice(2);
+// `--ci`: the whole check (`npm test`, what CI runs) as in CI whether or not the environment says
+// CI=true: chromium installed first, and the webview page tests fail rather than skip without it.
+const ci = process.env['CI'] === 'true' || process.argv.includes('--ci');
+const roots = process.argv.slice(2).filter((arg) => arg !== '--ci');
 const files = (roots.length ? roots : ['test']).flatMap((root) => (statSync(root).isDirectory() ? collect(root) : [root])).map((file) => relative(ROOT, resolve(file)));
 if (files.length === 0) {
   console.error('run-tests: no test files found');
@@ -193,7 +202,7 @@ if (files.length === 0) {
 }
 installOrExit('install-redis.sh', 'the relay tests need redis-server');
 const compiled = await compile(files);
-if (process.env['CI'] === 'true') installOrExit('install-chromium.sh', 'in CI the webview page tests need chromium');
+if (ci) installOrExit('install-chromium.sh', 'in CI the webview page tests need chromium');
 
 const durations = readDurations();
 // Longest first; files never timed, here or in the seed (new ones), first of all, as they may be long.
