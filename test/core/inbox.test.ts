@@ -25,6 +25,22 @@ import { gate, until } from '../helpers/until.js';
 
 const quiet = { log: () => undefined, limits: { opensPerIpPerMinute: 10_000 } };
 
+/**
+ * `test` with alice and bob paired through a HostileProxy in front of a relay of their own (the
+ * proxy then forgets an inbox, or goes away and comes back); both are closed after.
+ */
+async function withProxiedPair(test: (sides: { alice: Side; bob: Side; proxy: HostileProxy }) => Promise<void>): Promise<void> {
+  const backend = await startRelay(quiet);
+  const proxy = new HostileProxy(backend.url);
+  await proxy.start();
+  try {
+    await test({ ...(await pairedSides(proxy.url)), proxy });
+  } finally {
+    await proxy.close();
+    await backend.close();
+  }
+}
+
 function runners(side: Side, lossGraceMs?: number): { sender: SendRunner; receiver: ReceiveRunner } {
   const receiver = new ReceiveRunner(side.deps, lossGraceMs === undefined ? {} : { lossGraceMs });
   return { sender: receiver.sender, receiver };
@@ -509,11 +525,7 @@ describe('inboxes that heal after a relay restart', () => {
   });
 
   it('a relay that forgot one inbox: a send waits in the outbox, a read meets 404, a new inbox is made, the peer is told, and what waited goes there first', async () => {
-    const backend = await startRelay(quiet);
-    const proxy = new HostileProxy(backend.url);
-    await proxy.start();
-    try {
-      const { alice, bob } = await pairedSides(proxy.url);
+    await withProxiedPair(async ({ alice, bob, proxy }) => {
       const oldSlot = (await listOwnInboxes(bob.deps))[0]?.slotId ?? '';
       proxy.forgotten.add(oldSlot);
       const queued: MessagingEvent[] = [];
@@ -535,18 +547,11 @@ describe('inboxes that heal after a relay restart', () => {
       );
       await b.sender.send('alice', { type: 'text', text: 'yes' });
       assert.equal(ofType(await a.receiver.pull(), 'message').length, 1);
-    } finally {
-      await proxy.close();
-      await backend.close();
-    }
+    });
   });
 
   it('a move to another relay the person accepts makes what waited for that peer due at once; a refused one leaves its backoff', async () => {
-    const backend = await startRelay(quiet);
-    const proxy = new HostileProxy(backend.url);
-    await proxy.start();
-    try {
-      const { alice, bob } = await pairedSides(proxy.url);
+    await withProxiedPair(async ({ alice, bob, proxy }) => {
       proxy.forgotten.add((await listOwnInboxes(bob.deps))[0]?.slotId ?? '');
       const a = runners(alice);
       assert.equal((await a.sender.send('bob', { type: 'text', text: 'into the void' })).queued, true);
@@ -564,18 +569,11 @@ describe('inboxes that heal after a relay restart', () => {
       const due = await waitingFor();
       assert.equal(due.length, 1);
       assert.ok(due.every((ms) => ms <= 0), 'the accepted move left the queued send waiting for its backoff');
-    } finally {
-      await proxy.close();
-      await backend.close();
-    }
+    });
   });
 
   it('a peer pinned before grant ids were remembered is told of the new inbox too', async () => {
-    const backend = await startRelay(quiet);
-    const proxy = new HostileProxy(backend.url);
-    await proxy.start();
-    try {
-      const { alice, bob } = await pairedSides(proxy.url);
+    await withProxiedPair(async ({ alice, bob, proxy }) => {
       const record = JSON.parse((await bob.memory.get(peerRecordKey(alice.fingerprint))) ?? '{}') as Record<string, unknown>;
       delete record['grant'];
       await bob.memory.set(peerRecordKey(alice.fingerprint), JSON.stringify(record));
@@ -587,19 +585,12 @@ describe('inboxes that heal after a relay restart', () => {
       await a.receiver.pull();
       await a.sender.send('bob', { type: 'text', text: 'found you' });
       assert.equal(ofType(await b.receiver.pull(), 'message').length, 1);
-    } finally {
-      await proxy.close();
-      await backend.close();
-    }
+    });
   });
 
   it('a forget while the relay is unreachable revokes the grant once the relay answers again', async () => {
-    const backend = await startRelay(quiet);
-    const proxy = new HostileProxy(backend.url);
-    await proxy.start();
-    const port = Number(new URL(proxy.url).port);
-    try {
-      const { alice, bob } = await pairedSides(proxy.url);
+    await withProxiedPair(async ({ alice, bob, proxy }) => {
+      const port = Number(new URL(proxy.url).port);
       await proxy.close();
       assert.deepEqual(await forgetAndRevoke(bob.deps, alice.fingerprint), { forgotten: true, revoked: false });
       assert.equal((await pendingRevocations(bob.deps)).length, 1);
@@ -607,9 +598,6 @@ describe('inboxes that heal after a relay restart', () => {
       await runners(bob).receiver.pull();
       assert.deepEqual(await pendingRevocations(bob.deps), []);
       await assert.rejects(runners(alice).sender.send('bob', { type: 'text', text: 'still there?' }), (error) => isPairError(error, 'revoked'));
-    } finally {
-      await proxy.close();
-      await backend.close();
-    }
+    });
   });
 });
