@@ -143,10 +143,12 @@ export async function benchCliStart(runs = 15): Promise<CliStartBench> {
       plain.send.push(plainSendMs);
     }
     const nodeStart = summarize(nodeSamples);
-    const withoutExtraCaCerts =
-      EXTRA_CA_CERTS === undefined
-        ? undefined
-        : { certificateBytes: statSync(EXTRA_CA_CERTS).size, nodeStart: summarize(plain.node), send: summarize(plain.send), ratio: summarize(plain.send).medianMs / summarize(plain.node).medianMs };
+    let withoutExtraCaCerts: CliStartBench['withoutExtraCaCerts'];
+    if (EXTRA_CA_CERTS !== undefined) {
+      const plainNode = summarize(plain.node);
+      const plainSend = summarize(plain.send);
+      withoutExtraCaCerts = { certificateBytes: statSync(EXTRA_CA_CERTS).size, nodeStart: plainNode, send: plainSend, ratio: plainSend.medianMs / plainNode.medianMs };
+    }
     return {
       ...(withoutExtraCaCerts && { withoutExtraCaCerts }),
       nodeStart,
