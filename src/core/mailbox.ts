@@ -190,6 +190,8 @@ const acksKey = (slotId: string): string => `mail.acks.${slotId}`;
 const ackDueKey = (slotId: string): string => `mail.ackdue.${slotId}`;
 
 const mailboxLock: (store: Memory) => AsyncLock = lockPerStore();
+/** Seen-log chunks kept parsed at most (two hot ones per peer: the newest and the oldest). */
+const CACHED_SEEN_CHUNKS = 64;
 
 function emptyPeerMail(): PeerMail {
   return { sentN: 0, highestN: 0, gaps: [], lost: 0, ids: [], receiptsOwed: [] };
@@ -249,6 +251,13 @@ export class Mailbox {
    * the same (another process's write is read afresh); callers get a copy they may change.
    */
   private readonly peerMail = new Map<string, { text: string; mail: PeerMail; idsJson?: string }>();
+  /**
+   * Seen-log chunks as last read or written here, by storage key, with the text they were read
+   * from: every accepted or sent id appends to the newest chunk and looks at the oldest, and
+   * parsing both (up to SEEN_CHUNK_IDS entries each) cost more than the rest of remembering it.
+   * Used only while the stored text is exactly the same; the oldest entry goes past the bound.
+   */
+  private readonly seenChunks = new Map<string, { stored: string; chunk: SeenChunk }>();
 
   constructor(
     private readonly deps: MailboxDeps,
@@ -479,15 +488,14 @@ export class Mailbox {
   /** Remembers an accepted id: its own key, and a line in the peer's seen log (bounded, expiring). */
   private async remember(owner: string, id: string, at: number): Promise<void> {
     const log = await this.readSeenLog(owner);
-    let chunk = log.next > log.first ? parseChunk(await this.deps.memory.get(seenChunkKey(owner, log.next - 1))) : [];
-    const newChunk = log.next === log.first || chunk.length >= SEEN_CHUNK_IDS;
-    if (newChunk) {
-      chunk = [];
-      log.next += 1;
-    }
-    chunk.push([id, at]);
+    const last = log.next > log.first ? await this.readChunk(seenChunkKey(owner, log.next - 1)) : undefined;
+    const newChunk = last === undefined || last.length >= SEEN_CHUNK_IDS;
+    if (newChunk) log.next += 1;
+    const line = JSON.stringify([id, at]);
+    // Appended to the chunk's text as it was last read or written, never parsed again.
+    const chunk: SeenChunk = newChunk ? { text: `[${line}]`, length: 1, newest: at } : { text: last.text === '[]' ? `[${line}]` : `${last.text.slice(0, -1)},${line}]`, length: last.length + 1, newest: at };
     await this.deps.memory.set(seenKey(id), JSON.stringify({ peer: owner, at }));
-    await this.deps.memory.set(seenChunkKey(owner, log.next - 1), JSON.stringify(chunk));
+    await this.writeChunk(seenChunkKey(owner, log.next - 1), chunk);
     if (newChunk) await this.deps.memory.set(seenLogKey(owner), JSON.stringify(log));
     await this.expireSeen(owner, log, at);
   }
@@ -501,14 +509,43 @@ export class Mailbox {
     const start = log.first;
     const maxChunks = Math.max(Math.ceil(this.maxSeenPerPeer / SEEN_CHUNK_IDS), 1);
     while (log.next - log.first > 1) {
-      const chunk = parseChunk(await this.deps.memory.get(seenChunkKey(owner, log.first)));
-      const newest = chunk.at(-1)?.[1] ?? 0;
-      if (newest + DEDUP_MEMORY_MS > now && log.next - log.first <= maxChunks) break;
-      for (const [id] of chunk) await this.deps.memory.delete(seenKey(id));
-      await this.deps.memory.delete(seenChunkKey(owner, log.first));
+      const key = seenChunkKey(owner, log.first);
+      const chunk = await this.readChunk(key);
+      if (chunk.newest + DEDUP_MEMORY_MS > now && log.next - log.first <= maxChunks) break;
+      for (const [id] of parseChunk(chunk.text)) await this.deps.memory.delete(seenKey(id));
+      this.seenChunks.delete(key);
+      await this.deps.memory.delete(key);
       log.first += 1;
     }
     if (log.first !== start) await this.deps.memory.set(seenLogKey(owner), JSON.stringify(log));
+  }
+
+  /**
+   * A seen-log chunk: the entries of its stored text that are well formed, as JSON. Parsed only
+   * when the stored text is not the one last read or written here (another process wrote it).
+   */
+  private async readChunk(key: string): Promise<SeenChunk> {
+    const text = await this.deps.memory.get(key);
+    const known = this.seenChunks.get(key);
+    if (known !== undefined && known.stored === text) return known.chunk;
+    const entries = parseChunk(text);
+    const chunk: SeenChunk = { text: JSON.stringify(entries), length: entries.length, newest: entries.at(-1)?.[1] ?? 0 };
+    this.rememberChunk(key, text, chunk);
+    return chunk;
+  }
+
+  private async writeChunk(key: string, chunk: SeenChunk): Promise<void> {
+    // Forgotten first: if the write fails, the next read parses what is stored.
+    this.seenChunks.delete(key);
+    await this.deps.memory.set(key, chunk.text);
+    this.rememberChunk(key, chunk.text, chunk);
+  }
+
+  private rememberChunk(key: string, stored: string | undefined, chunk: SeenChunk): void {
+    this.seenChunks.delete(key);
+    if (stored === undefined) return;
+    if (this.seenChunks.size >= CACHED_SEEN_CHUNKS) this.seenChunks.delete(this.seenChunks.keys().next().value ?? '');
+    this.seenChunks.set(key, { stored, chunk });
   }
 
   private async readSeenLog(owner: string): Promise<SeenLog> {
@@ -839,6 +876,13 @@ export class Mailbox {
     await this.deps.memory.set(peerKey(peer), text);
     this.peerMail.set(peer, { text, mail: copyPeerMail(mail), ...(idsJson !== undefined && { idsJson }) });
   }
+}
+
+/** One chunk of a seen log: its entries' JSON text, how many, and the newest one's time. */
+interface SeenChunk {
+  text: string;
+  length: number;
+  newest: number;
 }
 
 interface SeenLog {

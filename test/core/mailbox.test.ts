@@ -302,6 +302,28 @@ describe('mailbox', () => {
     assert.ok(late < early + SEEN_CHUNK_IDS * 60, `${late} bytes written for one message after 1,500, ${early} for the first`);
   });
 
+  it('two mailboxes over one store (two processes) accepting in turns log every id once, in order, whatever each read before', async () => {
+    const memory = new MemoryKeyValueStore();
+    const clock = new ShiftableClock();
+    const mailboxes = [new Mailbox({ memory, clock }, { maxUnhandledPerPeer: 5 }), new Mailbox({ memory, clock }, { maxUnhandledPerPeer: 5 })];
+    const accepted: string[] = [];
+    for (let n = 1; n <= 2 * SEEN_CHUNK_IDS + 10; n++) {
+      const arriving = message(n);
+      // Mostly in turns, sometimes twice in a row: each one's last look at a chunk is often stale.
+      await mailboxes[n % 3 === 0 ? 0 : n % 2]?.accept(arriving);
+      accepted.push(arriving.id);
+    }
+    const log = JSON.parse((await memory.get(`mail.seenlog.${ALICE}`)) ?? '{}') as { first: number; next: number };
+    const logged: string[] = [];
+    for (let chunk = log.first; chunk < log.next; chunk++) {
+      const entries = JSON.parse((await memory.get(`mail.seenlog.${ALICE}.${chunk}`)) ?? '[]') as [string, number][];
+      assert.ok(entries.length <= SEEN_CHUNK_IDS);
+      logged.push(...entries.map(([id]) => id));
+    }
+    assert.deepEqual(logged, accepted);
+    for (const id of accepted) assert.equal(await mailboxes[0]?.accept({ ...message(1), id }), 'duplicate');
+  });
+
   it('remembers at most maxSeenPerPeer ids per peer, forgetting whole chunks oldest first', async () => {
     assert.equal(MAX_SEEN_PER_PEER, 50_000);
     const { mailbox } = makeMailbox({ maxSeenPerPeer: SEEN_CHUNK_IDS * 2, maxUnhandledPerPeer: 5 });
