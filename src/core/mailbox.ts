@@ -5,7 +5,10 @@
 // to delete them.
 //
 // Storage keys (Memory; nothing here is secret: message text is the person's, not a key):
-//   `mail.peer.<fp>`       PeerMail: counters, gaps in the peer's `n`, message order, receipts owed
+//   `mail.peer.<fp>`       PeerMail: counters, gaps in the peer's `n`, receipts owed, unhandled ids
+//   `mail.ids.<fp>`        [id, ...]: the order messages with that peer were stored in, both
+//                          directions (in `mail.peer.<fp>`'s `ids` before: moved out at its
+//                          next write, so the record every message rewrites stays small)
 //   `mail.msg.<fp>.<id>`   MailRecord: one message, either direction (a received id that
 //                          names a message this side sent is dropped, never written over it)
 //   `mail.seen.<id>`       {"peer","at"}: an id accepted or sent (to any peer) in the last 8 days
@@ -121,8 +124,11 @@ interface PeerMail {
   gaps: Gap[];
   /** Messages reported lost so far. */
   lost: number;
-  /** Message ids in the order they were stored, both directions. */
-  ids: string[];
+  /**
+   * Message ids in the order they were stored, in mail kept before `mail.ids.<fp>` held them:
+   * read until that key exists, and left out of the record at its next write (readIds, writePeer).
+   */
+  ids?: string[];
   /** Ids handed over (handled) whose receipt has not been sent yet. */
   receiptsOwed: string[];
   /** Received ids not yet handled, oldest first (at most MAX_UNHANDLED_PER_PEER); absent in mail kept before it was. */
@@ -176,6 +182,7 @@ export interface MailboxOptions {
 export const MAIL_KEY_PREFIX = 'mail.';
 
 const peerKey = (fingerprint: string): string => `mail.peer.${fingerprint}`;
+const idsKey = (fingerprint: string): string => `mail.ids.${fingerprint}`;
 const recordKey = (fingerprint: string, id: string): string => `mail.msg.${fingerprint}.${id}`;
 const LEGACY_SEEN_KEY = 'mail.seen';
 const seenKey = (id: string): string => `mail.seen.${id}`;
@@ -194,13 +201,14 @@ const mailboxLock: (store: Memory) => AsyncLock = lockPerStore();
 const CACHED_SEEN_CHUNKS = 64;
 
 function emptyPeerMail(): PeerMail {
-  return { sentN: 0, highestN: 0, gaps: [], lost: 0, ids: [], receiptsOwed: [] };
+  return { sentN: 0, highestN: 0, gaps: [], lost: 0, receiptsOwed: [] };
 }
 
 /** A copy whose lists and gaps can be changed apart from `mail`'s (whatever a damaged record holds in them). */
 function copyPeerMail(mail: PeerMail): PeerMail {
   const copyList = <T>(list: T[]): T[] => (Array.isArray(list) ? [...list] : list);
-  const copy: PeerMail = { ...mail, gaps: copyList(mail.gaps), ids: copyList(mail.ids), receiptsOwed: copyList(mail.receiptsOwed) };
+  const copy: PeerMail = { ...mail, gaps: copyList(mail.gaps), receiptsOwed: copyList(mail.receiptsOwed) };
+  if (mail.ids !== undefined) copy.ids = copyList(mail.ids);
   if (Array.isArray(copy.gaps)) copy.gaps = (copy.gaps as unknown[]).map((gap) => (typeof gap === 'object' && gap !== null ? { ...gap } : gap)) as Gap[];
   if (mail.unhandled !== undefined) copy.unhandled = copyList(mail.unhandled);
   return copy;
@@ -247,10 +255,18 @@ export class Mailbox {
   /**
    * Each peer's record as last read or written here, with the text it was read from: a message
    * reads the record several times (its `n`, storing it, handing it over, its receipt), and
-   * parsing every id it lists cost more than the rest. Used only while the stored text is exactly
+   * parsing its lists (unhandled and owed ids, up to 1,000 each while the person lets messages
+   * wait) would cost more than the rest. Used only while the stored text is exactly
    * the same (another process's write is read afresh); callers get a copy they may change.
    */
-  private readonly peerMail = new Map<string, { text: string; mail: PeerMail; idsJson?: string }>();
+  private readonly peerMail = new Map<string, { text: string; mail: PeerMail }>();
+  /**
+   * Each peer's `mail.ids.<fp>` as last read or written here: the stored text, and the same ids
+   * as JSON that lists only strings (the text itself unless it was damaged). A new id is appended
+   * to that JSON, never parsing or serialising again the ids before it (up to
+   * MAX_MESSAGES_PER_PEER of them); used only while the stored text is exactly the same.
+   */
+  private readonly peerIds = new Map<string, { stored: string; json: string }>();
   /**
    * Seen-log chunks as last read or written here, by storage key, with the text they were read
    * from: every accepted or sent id appends to the newest chunk and looks at the oldest, and
@@ -454,15 +470,16 @@ export class Mailbox {
       const unhandled = await this.unhandledOf(peer, mail);
       const record: MailRecord = { id: message.id, peer, direction: 'in', n: message.n, sentAt: message.sent_at, storedAt: now, body: message.body, state: 'unread', changedAt: now, ...versionOf(message) };
       await this.deps.memory.set(recordKey(peer, record.id), JSON.stringify(record));
-      mail.ids.push(record.id);
       unhandled.push(record.id);
       // The oldest unhandled messages make room: reported, never silently.
       const overflow = unhandled.splice(0, Math.max(unhandled.length - this.maxUnhandledPerPeer, 0));
       for (const id of overflow) await this.deps.memory.delete(recordKey(peer, id));
       if (overflow.length > 0) {
         const gone = new Set(overflow);
-        mail.ids = mail.ids.filter((id) => !gone.has(id));
+        await this.writeIds(peer, [...(await this.readIds(peer)).filter((id) => !gone.has(id)), record.id]);
         mail.overflowed = (mail.overflowed ?? 0) + overflow.length;
+      } else {
+        await this.appendId(peer, record.id);
       }
       mail.unhandled = unhandled;
       accepted = { kind: 'stored', record, overflowed: overflow.length };
@@ -478,7 +495,7 @@ export class Mailbox {
   private async unhandledOf(peer: string, mail: PeerMail): Promise<string[]> {
     if (mail.unhandled) return mail.unhandled;
     const unhandled: string[] = [];
-    for (const id of mail.ids) {
+    for (const id of await this.readIds(peer)) {
       const record = await this.readRecord(peer, id);
       if (record?.direction === 'in' && record.state !== 'handled') unhandled.push(id);
     }
@@ -634,8 +651,7 @@ export class Mailbox {
   async list(peers: string[], filter: { unreadOnly?: boolean; direction?: 'in' | 'out' } = {}): Promise<MailRecord[]> {
     const records: MailRecord[] = [];
     for (const peer of peers) {
-      const mail = await this.readPeer(peer);
-      for (const id of mail.ids) {
+      for (const id of await this.readIds(peer)) {
         const record = await this.readRecord(peer, id);
         if (!record) continue;
         if (filter.direction && record.direction !== filter.direction) continue;
@@ -681,7 +697,7 @@ export class Mailbox {
     let unread = 0;
     let lastIn: MailRecord | undefined;
     let lastOut: MailRecord | undefined;
-    for (const id of mail.ids) {
+    for (const id of await this.readIds(peer)) {
       const record = await this.readRecord(peer, id);
       if (!record) continue;
       if (record.direction === 'in') {
@@ -700,10 +716,10 @@ export class Mailbox {
   async prune(peer: string): Promise<number> {
     return this.locked(async () => {
       const now = this.deps.clock.now();
-      const mail = await this.readPeer(peer);
+      const ids = await this.readIds(peer);
       const keep: string[] = [];
       const settled: string[] = [];
-      for (const id of mail.ids) {
+      for (const id of ids) {
         const record = await this.readRecord(peer, id);
         if (!record) continue;
         const isSettled = record.state === 'handled' || record.state === 'delivered' || record.state === 'sent' || record.state === 'failed' || record.state === 'cancelled';
@@ -722,11 +738,8 @@ export class Mailbox {
         keep.splice(keep.indexOf(id), 1);
         excess--;
       }
-      const removed = mail.ids.length - keep.length;
-      if (removed > 0) {
-        mail.ids = keep;
-        await this.writePeer(peer, mail);
-      }
+      const removed = ids.length - keep.length;
+      if (removed > 0) await this.writeIds(peer, keep);
       await this.expireSeen(peer, await this.readSeenLog(peer), now);
       await this.expireSeen(LEGACY_SEEN_OWNER, await this.readSeenLog(LEGACY_SEEN_OWNER), now);
       return removed;
@@ -823,9 +836,7 @@ export class Mailbox {
 
   private async storeRecord(record: MailRecord): Promise<void> {
     await this.deps.memory.set(recordKey(record.peer, record.id), JSON.stringify(record));
-    const mail = await this.readPeer(record.peer);
-    mail.ids.push(record.id);
-    await this.writePeer(record.peer, mail);
+    await this.appendId(record.peer, record.id);
   }
 
   private async readRecord(peer: string, id: string): Promise<MailRecord | undefined> {
@@ -838,27 +849,6 @@ export class Mailbox {
     }
   }
 
-  /**
-   * JSON.stringify(mail), exactly, without serialising again the ids the record held when last
-   * read or written (up to MAX_MESSAGES_PER_PEER of them, most of its text, rewritten by every
-   * message and receipt): when they are still its first ids, their JSON is reused.
-   */
-  private peerMailJson(peer: string, mail: PeerMail): { text: string; idsJson?: string } {
-    if (!Array.isArray(mail.ids)) return { text: JSON.stringify(mail) };
-    const known = this.peerMail.get(peer);
-    const before = known?.mail.ids;
-    let idsJson: string;
-    if (known === undefined || !Array.isArray(before) || before.length > mail.ids.length || !before.every((id, index) => id === mail.ids[index])) {
-      idsJson = JSON.stringify(mail.ids);
-    } else {
-      known.idsJson ??= JSON.stringify(before);
-      const added = JSON.stringify(mail.ids.slice(before.length));
-      idsJson = before.length === 0 ? added : added === '[]' ? known.idsJson : `${known.idsJson.slice(0, -1)},${added.slice(1)}`;
-    }
-    // `"ids":0` with its quotes unescaped is the key itself: inside a string they would be escaped.
-    return { text: JSON.stringify({ ...mail, ids: 0 }).replace('"ids":0', () => `"ids":${idsJson}`), idsJson };
-  }
-
   private async readPeer(peer: string): Promise<PeerMail> {
     const text = await this.deps.memory.get(peerKey(peer));
     const known = this.peerMail.get(peer);
@@ -869,13 +859,63 @@ export class Mailbox {
     return mail;
   }
 
+  /** Writes the record without the ids mail kept before `mail.ids.<fp>`, moving them there first if that key does not exist yet. */
   private async writePeer(peer: string, mail: PeerMail): Promise<void> {
-    const { text, idsJson } = this.peerMailJson(peer, mail);
+    const { ids: legacyIds, ...kept } = mail;
+    if (legacyIds !== undefined && (await this.deps.memory.get(idsKey(peer))) === undefined) await this.writeIds(peer, stringsOf(legacyIds));
+    const text = JSON.stringify(kept);
     // Forgotten first: if the write fails, the next read parses what is stored.
     this.peerMail.delete(peer);
     await this.deps.memory.set(peerKey(peer), text);
-    this.peerMail.set(peer, { text, mail: copyPeerMail(mail), ...(idsJson !== undefined && { idsJson }) });
+    this.peerMail.set(peer, { text, mail: copyPeerMail(kept) });
   }
+
+  /** The ids with `peer` in the order stored, as JSON (see peerIds): `mail.ids.<fp>`, or the ids mail kept before it in its record. */
+  private async readIdsJson(peer: string): Promise<string> {
+    const stored = await this.deps.memory.get(idsKey(peer));
+    if (stored === undefined) {
+      this.peerIds.delete(peer);
+      return JSON.stringify(stringsOf((await this.readPeer(peer)).ids));
+    }
+    const known = this.peerIds.get(peer);
+    if (known !== undefined && known.stored === stored) return known.json;
+    let value: unknown;
+    try {
+      value = JSON.parse(stored);
+    } catch {
+      value = [];
+    }
+    const json = JSON.stringify(stringsOf(value));
+    this.peerIds.set(peer, { stored, json });
+    return json;
+  }
+
+  private async readIds(peer: string): Promise<string[]> {
+    return JSON.parse(await this.readIdsJson(peer)) as string[];
+  }
+
+  /** One more id with `peer`, last in the order: appended to the list's JSON as it is. */
+  private async appendId(peer: string, id: string): Promise<void> {
+    const json = await this.readIdsJson(peer);
+    const added = JSON.stringify(id);
+    await this.writeIdsJson(peer, json === '[]' ? `[${added}]` : `${json.slice(0, -1)},${added}]`);
+  }
+
+  private async writeIds(peer: string, ids: string[]): Promise<void> {
+    await this.writeIdsJson(peer, JSON.stringify(ids));
+  }
+
+  private async writeIdsJson(peer: string, json: string): Promise<void> {
+    // Forgotten first: if the write fails, the next read parses what is stored.
+    this.peerIds.delete(peer);
+    await this.deps.memory.set(idsKey(peer), json);
+    this.peerIds.set(peer, { stored: json, json });
+  }
+}
+
+/** The strings of a list read from storage (a damaged one holds none, or only some). */
+function stringsOf(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((entry): entry is string => typeof entry === 'string') : [];
 }
 
 /** One chunk of a seen log: its entries' JSON text, how many, and the newest one's time. */

@@ -3,10 +3,14 @@
 
 import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DEDUP_MEMORY_MS, HANDLED_RETENTION_MS, LOSS_GRACE_MS, MAX_MESSAGES_PER_PEER, MAX_N_JUMP, MAX_OPEN_GAPS, MAX_RECEIPTS_OWED_PER_PEER, MAX_SEEN_PER_PEER, MAX_UNHANDLED_PER_PEER, Mailbox, SEEN_CHUNK_IDS } from '../../src/core/mailbox.js';
 import { type Message, MessageRejected } from '../../src/core/messages.js';
 import { MemoryKeyValueStore } from '../../src/core/routedStore.js';
+import { FileKeyValueStore, keyToFileName } from '../../src/node/fileStore.js';
 import { ShiftableClock } from '../helpers/sides.js';
 
 const ALICE = 'a'.repeat(16);
@@ -106,18 +110,16 @@ describe('mailbox', () => {
     assert.equal(await first.nextN(ALICE), 2);
   });
 
-  it('writes each peer record as exactly its JSON.stringify, whatever happened to its ids (the ids\' JSON is reused)', async () => {
+  it('writes each peer record and id list as exactly its JSON.stringify, whatever happened to its ids (the list\'s JSON is appended to)', async () => {
     const clock = new ShiftableClock();
     const stored = new MemoryKeyValueStore();
-    let peerWrites = 0;
+    let idsWrites = 0;
     const memory = {
       get: (key: string) => stored.get(key),
       delete: (key: string) => stored.delete(key),
       set: (key: string, value: string) => {
-        if (key.startsWith('mail.peer.')) {
-          peerWrites++;
-          assert.equal(value, JSON.stringify(JSON.parse(value)), 'a peer record is written as JSON.stringify writes it');
-        }
+        if (key.startsWith('mail.ids.')) idsWrites++;
+        if (key.startsWith('mail.peer.') || key.startsWith('mail.ids.')) assert.equal(value, JSON.stringify(JSON.parse(value)), `${key} is written as JSON.stringify writes it`);
         return stored.set(key, value);
       },
     };
@@ -135,7 +137,7 @@ describe('mailbox', () => {
       if (n % 3 === 0) await other.markHandled([{ peer: ALICE, id: received.id }]);
       if (n % 4 === 0) await mailbox.prune(ALICE);
     }
-    assert.ok(peerWrites > 20);
+    assert.ok(idsWrites >= 16);
     // What is listed is what a mailbox that never read the record before finds in it.
     const fresh = new Mailbox({ memory: stored, clock });
     assert.deepEqual(
@@ -148,6 +150,58 @@ describe('mailbox', () => {
     // Every message record kept is listed once, and nothing else.
     const records = stored.entries().filter(([key]) => key.startsWith(`mail.msg.${ALICE}.`)).map(([key]) => key.slice(`mail.msg.${ALICE}.`.length));
     assert.deepEqual([...listed].sort(), records.sort());
+  });
+
+  it('opens a mailbox kept on disk before the ids had their own key: lists it in order, moves the ids out at the first write, keeps working', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'agent-pair-mail-'));
+    try {
+      const memory = new FileKeyValueStore(join(home, 'state'));
+      const clock = new ShiftableClock();
+      const now = clock.now();
+      const record = (id: string, direction: 'in' | 'out', n: number, state: string) => ({ id, peer: ALICE, direction, n, sentAt: '2026-11-29T12:00:00Z', storedAt: now - 3000 + n, body: { type: 'text', text: id }, state, changedAt: now });
+      const [handled, sent, unread] = ['1'.repeat(32), '2'.repeat(32), '3'.repeat(32)] as [string, string, string];
+      // As the build before wrote them: the ids in the peer's record.
+      await memory.set(`mail.msg.${ALICE}.${handled}`, JSON.stringify(record(handled, 'in', 1, 'handled')));
+      await memory.set(`mail.msg.${ALICE}.${sent}`, JSON.stringify(record(sent, 'out', 1, 'sent')));
+      await memory.set(`mail.msg.${ALICE}.${unread}`, JSON.stringify(record(unread, 'in', 2, 'unread')));
+      await memory.set(`mail.peer.${ALICE}`, JSON.stringify({ sentN: 1, highestN: 2, gaps: [], lost: 0, ids: [handled, sent, unread], receiptsOwed: [handled], unhandled: [unread] }));
+      const peerFile = join(home, 'state', keyToFileName(`mail.peer.${ALICE}`));
+      const idsFile = join(home, 'state', keyToFileName(`mail.ids.${ALICE}`));
+
+      const mailbox = new Mailbox({ memory, clock });
+      assert.deepEqual((await mailbox.list([ALICE])).map((kept) => kept.id), [handled, sent, unread]);
+      assert.equal((await mailbox.summary(ALICE)).unread, 1);
+      // A write that changes no ids (a send's n) moves them to their own key first: none is lost.
+      assert.equal(await mailbox.nextN(ALICE), 2);
+      assert.deepEqual(JSON.parse(await readFile(idsFile, 'utf8')), [handled, sent, unread]);
+      assert.equal('ids' in JSON.parse(await readFile(peerFile, 'utf8')), false);
+      assert.equal((await mailbox.summary(ALICE)).lastOut?.id, sent);
+
+      // A mailbox opened afresh on the moved store (the next process) carries on from there.
+      const next = new Mailbox({ memory: new FileKeyValueStore(join(home, 'state')), clock });
+      const arriving = message(3);
+      assert.equal((await next.accept(arriving)) !== 'duplicate', true);
+      await next.markHandled([{ peer: ALICE, id: unread }]);
+      assert.deepEqual((await next.list([ALICE])).map((kept) => kept.id), [handled, sent, unread, arriving.id]);
+      assert.deepEqual(await next.receiptsOwed(ALICE), [handled, unread]);
+      assert.deepEqual((await next.list([ALICE], { unreadOnly: true })).map((kept) => kept.id), [arriving.id]);
+      assert.deepEqual(JSON.parse(await readFile(idsFile, 'utf8')), [handled, sent, unread, arriving.id]);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it('a peer record of the build before whose ids never reached their own key (a crash) still lists them when a stored message adds one', async () => {
+    const memory = new MemoryKeyValueStore();
+    const mailbox = new Mailbox({ memory, clock: new ShiftableClock() });
+    const first = message(1);
+    await mailbox.accept(first);
+    await memory.delete(`mail.ids.${ALICE}`);
+    await memory.set(`mail.peer.${ALICE}`, JSON.stringify({ ...JSON.parse((await memory.get(`mail.peer.${ALICE}`)) ?? '{}'), ids: [first.id] }));
+    const second = message(2);
+    await mailbox.accept(second);
+    assert.deepEqual((await mailbox.list([ALICE])).map((kept) => kept.id), [first.id, second.id]);
+    assert.equal('ids' in JSON.parse((await memory.get(`mail.peer.${ALICE}`)) ?? '{}'), false);
   });
 
   it('what a caller does to a list it was given does not reach the stored record', async () => {
