@@ -808,10 +808,13 @@ export class ReceiveRunner {
   private async openV2FromGrant(inbox: OwnInbox, grantId: string, envelope: ParsedEnvelopeV2, peers: PinnedPeer[], self: string): Promise<{ peer: PinnedPeer; message: MessageV2 }> {
     const { named, unknown } = await this.sendersOf(inbox, grantId, peers);
     const open = async (peer: PinnedPeer): Promise<MessageV2> => {
+      // The identity's secret is derived here and wiped after; a receive key's bytes are
+      // ReceiveKeys', wiped there once the key is deleted (a one-time key: once this message is stored).
+      let derived: Uint8Array | undefined;
       let secret: Uint8Array | undefined;
       if (envelope.kid === IDENTITY_KID) {
         const seed = await loadSigningKey(this.deps);
-        secret = x25519SecretFromSeed(seed);
+        derived = secret = x25519SecretFromSeed(seed);
         wipe(seed);
       } else {
         secret = await this.sender.keys.secretFor(peer.fingerprint, envelope.kid);
@@ -819,7 +822,7 @@ export class ReceiveRunner {
       try {
         return await openEnvelopeV2({ envelope, recipientSecret: secret, ownSlotId: inbox.slotId, senderPublic: publicKeyOf(peer), expect: { from: peer.fingerprint, to: self, now: this.deps.clock.now() } });
       } finally {
-        if (secret) wipe(secret);
+        if (derived) wipe(derived);
       }
     };
     if (named) return { peer: named, message: await open(named) };

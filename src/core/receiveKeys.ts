@@ -20,7 +20,7 @@
 //   memory `mail.keys.<fp>`         PeerKeys: the pool that peer gave, and whether it spoke v2
 //                                   (public; `mail.` puts it with the mailbox in VS Code's locked files)
 
-import { fromBase64, fromHex, requireBytes, toBase64, toHex } from './bytes.js';
+import { fromBase64, fromHex, requireBytes, toBase64, toHex, wipe } from './bytes.js';
 import type { GivenKey } from './messagesV2.js';
 import { curves } from './curves.js';
 import type { Clock, Memory, Random, Vault } from './ports.js';
@@ -124,6 +124,16 @@ const writesKey = (vaultKey: string): string => `mail.${vaultKey}.n`;
 const poolKey = (fingerprint: string): string => `mail.keys.${fingerprint}`;
 
 export class ReceiveKeys {
+  /**
+   * The secret bytes of the keys this object gave or opened with, by vault key and kid, while
+   * the vault still holds that secret: the top-up computes a key's public key from them, and the
+   * open that uses the key gets the same bytes, whose key object the curves built then (an X25519
+   * import, as costly as the Diffie-Hellman, saved at every open). Wiped and forgotten as soon as
+   * this object sees the vault no longer hold the key (every read and write of that vault key
+   * compares, so another process's deletion is caught at the next one), at most the 64 held.
+   */
+  private readonly secretBytes = new Map<string, Map<string, { secret: string; bytes: Uint8Array }>>();
+
   constructor(private readonly deps: ReceiveKeysDeps) {}
 
   // -- Keys this side gives ---------------------------------------------------------------------
@@ -135,7 +145,7 @@ export class ReceiveKeys {
    */
   async topUp(peer: string): Promise<GivenKey[]> {
     const held = await this.readHeld(heldKey(peer));
-    const given = this.makeKeys(held.keys, ONE_TIME_KEYS_REFILL);
+    const given = this.makeKeys(heldKey(peer), held.keys, ONE_TIME_KEYS_REFILL);
     if (given.length > 0) await this.writeHeld(heldKey(peer), held);
     return given;
   }
@@ -143,8 +153,8 @@ export class ReceiveKeys {
   /** The first keys (8 one-time, one last-resort) for a pairing's bootstrap, kept until the peer is pinned. */
   async forPairing(pairId: string): Promise<GivenKey[]> {
     const held = await this.readHeld(pairingKey(pairId));
-    if (held.keys.length > 0) return held.keys.map(({ kid, secret, last }) => givenKey(kid, secret, last));
-    const given = this.makeKeys(held.keys, ONE_TIME_KEYS_TARGET);
+    if (held.keys.length > 0) return held.keys.map((key) => givenKey(key.kid, this.bytesOf(pairingKey(pairId), key), key.last));
+    const given = this.makeKeys(pairingKey(pairId), held.keys, ONE_TIME_KEYS_TARGET);
     await this.writeHeld(pairingKey(pairId), held);
     return given;
   }
@@ -166,11 +176,15 @@ export class ReceiveKeys {
     await this.deleteHeld(pairingKey(pairId));
   }
 
-  /** The secret of `kid` if this side gave it to `peer` and still holds it (expired ones deleted first). */
+  /**
+   * The secret of `kid` if this side gave it to `peer` and still holds it (expired ones deleted
+   * first). The bytes stay this object's: it wipes them once the key is deleted, so the caller
+   * must not wipe or change them.
+   */
   async secretFor(peer: string, kid: string): Promise<Uint8Array | undefined> {
     const held = await this.readHeld(heldKey(peer));
     const key = held.keys.find((entry) => entry.kid === kid);
-    return key && fromHex(key.secret, 'receive key secret', SECRET_LENGTH);
+    return key && this.bytesOf(heldKey(peer), key);
   }
 
   /**
@@ -274,8 +288,8 @@ export class ReceiveKeys {
 
   // -- Internals --------------------------------------------------------------------------------
 
-  /** Makes the top-up into `held` (7.1): below 8 unused one-time keys, up to `refillTo`. */
-  private makeKeys(held: HeldKey[], refillTo: number): GivenKey[] {
+  /** Makes the top-up into `held`, the keys under `vaultKey` (7.1): below 8 unused one-time keys, up to `refillTo`. */
+  private makeKeys(vaultKey: string, held: HeldKey[], refillTo: number): GivenKey[] {
     const now = this.deps.clock.now();
     const given: GivenKey[] = [];
     const unused = held.filter((key) => !key.last).length;
@@ -283,14 +297,14 @@ export class ReceiveKeys {
     for (let i = 0; i < wanted; i++) {
       const key = this.newKey(now);
       held.push(key);
-      given.push(givenKey(key.kid, key.secret));
+      given.push(givenKey(key.kid, this.bytesOf(vaultKey, key)));
     }
     const current = held.filter((key) => key.last && key.supersededAt === undefined).at(-1);
     if (!current || current.givenAt + LAST_RESORT_ROTATION_MS <= now) {
       if (current) current.supersededAt = now;
       const key: HeldKey = { ...this.newKey(now), last: true };
       held.push(key);
-      given.push(givenKey(key.kid, key.secret, true));
+      given.push(givenKey(key.kid, this.bytesOf(vaultKey, key), true));
     }
     return given;
   }
@@ -315,7 +329,36 @@ export class ReceiveKeys {
       (entry): entry is HeldKey =>
         isHeldKey(entry) && (entry.last ? entry.supersededAt === undefined || entry.supersededAt + LAST_RESORT_GRACE_MS > now : entry.givenAt + ONE_TIME_KEY_LIFETIME_MS > now),
     );
+    this.keepBytesOf(key, keys);
     return { keys, n: Math.max(stored.n, written), stored: stored.list.length };
+  }
+
+  /** The bytes of a held key's secret, kept while the vault holds it (see secretBytes). */
+  private bytesOf(vaultKey: string, key: HeldKey): Uint8Array {
+    let byKid = this.secretBytes.get(vaultKey);
+    if (byKid === undefined) {
+      byKid = new Map();
+      this.secretBytes.set(vaultKey, byKid);
+    }
+    const known = byKid.get(key.kid);
+    if (known !== undefined && known.secret === key.secret) return known.bytes;
+    if (known !== undefined) wipe(known.bytes);
+    const bytes = fromHex(key.secret, 'receive key secret', SECRET_LENGTH);
+    byKid.set(key.kid, { secret: key.secret, bytes });
+    return bytes;
+  }
+
+  /** Wipes and forgets the bytes of every key `vaultKey` no longer holds as `held` says. */
+  private keepBytesOf(vaultKey: string, held: HeldKey[]): void {
+    const byKid = this.secretBytes.get(vaultKey);
+    if (byKid === undefined) return;
+    const secrets = new Map(held.map((key) => [key.kid, key.secret]));
+    for (const [kid, known] of byKid) {
+      if (secrets.get(kid) === known.secret) continue;
+      wipe(known.bytes);
+      byKid.delete(kid);
+    }
+    if (byKid.size === 0) this.secretBytes.delete(vaultKey);
   }
 
   /**
@@ -331,12 +374,14 @@ export class ReceiveKeys {
     }
     held.n += 1;
     await this.deps.vault.set(key, JSON.stringify({ n: held.n, keys: held.keys }));
+    this.keepBytesOf(key, held.keys);
     await this.deps.memory.set(writesKey(key), String(held.n));
   }
 
   /** The peer or pairing is gone: its secrets and their count. */
   private async deleteHeld(key: string): Promise<void> {
     await this.deps.vault.delete(key);
+    this.keepBytesOf(key, []);
     await this.deps.memory.delete(writesKey(key));
   }
 
@@ -358,8 +403,8 @@ export class ReceiveKeys {
   }
 }
 
-function givenKey(kid: string, secretHex: string, last?: true): GivenKey {
-  const pub = toBase64(receiveKeyPublic(fromHex(secretHex, 'receive key secret', SECRET_LENGTH)));
+function givenKey(kid: string, secret: Uint8Array, last?: true): GivenKey {
+  const pub = toBase64(receiveKeyPublic(secret));
   return last ? { kid, pub, last } : { kid, pub };
 }
 

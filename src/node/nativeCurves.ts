@@ -120,16 +120,23 @@ export const nativeCurves: CurveCrypto = {
  * caller that wipes or reuses its array gets a new object). It keeps their SHA-256, not a copy,
  * so the cache does not undo a caller's wipe: what is left is the key object, which holds the
  * secret natively and goes with the array (and the JWK text that built it, until GC).
+ * An array that is all of its buffer is known by the buffer: @hpke wraps a secret it is given
+ * as an ArrayBuffer in a view of its own, and a receive key's secret, kept by its owner
+ * (core/receiveKeys.ts) from the top-up that gave its public key to the open, finds its object.
  */
-const x25519Keys = new WeakMap<Uint8Array, { digest: Buffer; key: KeyObject }>();
+const x25519Keys = new WeakMap<object, { digest: Buffer; key: KeyObject }>();
+
+function x25519CacheKey(secret: Uint8Array): object {
+  return secret.byteOffset === 0 && secret.buffer.byteLength === secret.byteLength ? secret.buffer : secret;
+}
 
 function x25519PrivateKeyOf(secret: Uint8Array): KeyObject {
   if (secret.length !== X25519_KEY_BYTES) throw new Error(`an X25519 secret is ${X25519_KEY_BYTES} bytes, not ${secret.length}`);
   const digest = nodeCrypto().createHash('sha256').update(secret).digest();
-  const known = x25519Keys.get(secret);
+  const known = x25519Keys.get(x25519CacheKey(secret));
   if (known && nodeCrypto().timingSafeEqual(known.digest, digest)) return known.key;
   const key = privateKeyFromJwk('X25519', secret);
-  x25519Keys.set(secret, { digest, key });
+  x25519Keys.set(x25519CacheKey(secret), { digest, key });
   return key;
 }
 

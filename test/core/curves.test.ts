@@ -174,7 +174,7 @@ describe('curves: noble and native together', () => {
     }
   });
 
-  it('native X25519 reuses a secret\'s key object only while the same array still holds the same bytes', () => {
+  it('native X25519 reuses a secret\'s key object only while the same array (or buffer) still holds the same bytes', () => {
     const aliceSecret = fromHex(messageVectors.alice.x25519_secret_hex, 'secret');
     const bobSecret = fromHex(messageVectors.bob.x25519_secret_hex, 'secret');
     const peer = nobleCurves.x25519PublicKey(fromHex('77'.repeat(32), 'peer secret'));
@@ -185,6 +185,12 @@ describe('curves: noble and native together', () => {
     secret.set(bobSecret);
     assert.deepEqual(nativeCurves.x25519SharedSecret(secret, peer), nobleCurves.x25519SharedSecret(bobSecret, peer));
     assert.deepEqual(nativeCurves.x25519PublicKey(secret), nobleCurves.x25519PublicKey(bobSecret));
+    // Another view of the same buffer (@hpke's of a secret given as an ArrayBuffer) shares the
+    // entry, and a change made through either view is seen through the other.
+    const view = new Uint8Array(secret.buffer);
+    assert.deepEqual(nativeCurves.x25519SharedSecret(view, peer), nobleCurves.x25519SharedSecret(bobSecret, peer));
+    view.set(aliceSecret);
+    assert.deepEqual(nativeCurves.x25519PublicKey(secret), nobleCurves.x25519PublicKey(aliceSecret));
     secret.fill(0);
     assert.deepEqual(nativeCurves.x25519PublicKey(secret), nobleCurves.x25519PublicKey(new Uint8Array(32)));
   });

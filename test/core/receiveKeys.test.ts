@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fromBase64, toBase64 } from '../../src/core/bytes.js';
-import { receiveKeyPublic } from '../../src/core/messagesV2.js';
+import { type GivenKey, receiveKeyPublic } from '../../src/core/messagesV2.js';
 import type { Clock, KeyValueStore } from '../../src/core/ports.js';
 import {
   LAST_RESORT_GRACE_MS,
@@ -82,13 +82,43 @@ describe('receive keys this side gives (7.1)', () => {
     const secret = await keys.secretFor(PEER, oneTime.kid);
     assert.ok(secret);
     assert.equal(toBase64(receiveKeyPublic(secret)), oneTime.pub);
+    const secretHex = Buffer.from(secret).toString('hex');
     await keys.used(PEER, oneTime.kid);
     assert.equal(await keys.secretFor(PEER, oneTime.kid), undefined);
+    assert.ok(secret.every((byte) => byte === 0), 'the bytes handed out are wiped with the key');
     const files = await readdir(join(home, 'secrets'));
     assert.deepEqual(files, ['rkeys.' + PEER], 'one file, no temporary or backup copy');
     const text = await readFile(join(home, 'secrets', files[0]!), 'utf8');
-    assert.ok(!text.includes(Buffer.from(secret).toString('hex')), 'the used secret is not in the file');
+    assert.ok(!text.includes(secretHex), 'the used secret is not in the file');
     assert.ok(!text.includes(oneTime.kid));
+  });
+
+  it('hands out one array per held secret, wiped once the key is deleted: here at once, by another process at this side\'s next look', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'agent-pair-rkeys-'));
+    homes.push(home);
+    const deps = { vault: new FileKeyValueStore(join(home, 'secrets')), memory: new MemoryKeyValueStore(), random: systemRandom, clock: new ManualClock() };
+    const keys = new ReceiveKeys(deps);
+    const otherProcess = new ReceiveKeys(deps);
+    const given = await keys.topUp(PEER);
+    const [first, second] = given.filter((key) => !key.last) as [GivenKey, GivenKey];
+    const last = given.find((key) => key.last)!;
+    const zeroed = (bytes: Uint8Array): boolean => bytes.every((byte) => byte === 0);
+
+    const firstSecret = (await keys.secretFor(PEER, first.kid))!;
+    assert.equal(await keys.secretFor(PEER, first.kid), firstSecret, 'the same array while the key is held');
+    assert.equal(toBase64(receiveKeyPublic(firstSecret)), first.pub);
+    await keys.used(PEER, first.kid);
+    assert.ok(zeroed(firstSecret));
+
+    const secondSecret = (await keys.secretFor(PEER, second.kid))!;
+    await otherProcess.used(PEER, second.kid);
+    const lastSecret = (await keys.secretFor(PEER, last.kid))!;
+    assert.ok(zeroed(secondSecret), 'deleted by another process: wiped at this side\'s next read');
+    // The last-resort key is not deleted by its use: its bytes stay as they are.
+    await keys.used(PEER, last.kid);
+    assert.equal(toBase64(receiveKeyPublic(lastSecret)), last.pub);
+    await keys.forget(PEER);
+    assert.ok(zeroed(lastSecret));
   });
 
   it('keeps using the last-resort key (never deleted on use), rotates it daily, and deletes the old one 8 days after a newer one was given', async () => {
