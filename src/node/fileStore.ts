@@ -10,8 +10,8 @@
 // there: it holds a copy of a value, perhaps a secret deleted since (a used receive key).
 
 import { nodeCrypto } from './lazyCrypto.js';
-import { readFileSync } from 'node:fs';
-import { chmod, close, fsync, mkdir, open, readdir, rename, stat, unlink, writeFile } from './fsAsync.js';
+import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { fsync } from './fsAsync.js';
 import { join, resolve } from 'node:path';
 import { PairError, badInput } from '../core/errors.js';
 import type { KeyValueStore, Memory, Vault } from '../core/ports.js';
@@ -73,11 +73,12 @@ export class FileKeyValueStore implements KeyValueStore {
 
   /** Creates the directory (and parents) once, owner-only even if it already existed, and removes stale temporary files. */
   private ensureDirectory(): Promise<void> {
-    this.ready ??= (async () => {
-      await mkdir(this.directory, { recursive: true, mode: DIRECTORY_MODE });
-      await chmod(this.directory, DIRECTORY_MODE);
-      await this.removeStaleTemporaries();
-    })().catch((error: unknown) => {
+    this.ready ??= new Promise<void>((resolve) => {
+      mkdirSync(this.directory, { recursive: true, mode: DIRECTORY_MODE });
+      chmodSync(this.directory, DIRECTORY_MODE);
+      this.removeStaleTemporaries();
+      resolve();
+    }).catch((error: unknown) => {
       this.ready = undefined;
       throw error;
     });
@@ -88,7 +89,7 @@ export class FileKeyValueStore implements KeyValueStore {
    * Read synchronously: the values are small local files, read in microseconds, while the
    * promise API's readFile is four trips through libuv's thread pool (open, stat, read, close),
    * each waiting its turn on a busy machine; a `send` reads about 17 of them before it opens
-   * the network. Writes stay asynchronous: each waits on the disk (fsync).
+   * the network. Writes are synchronous too (see set), but for their two fsyncs.
    */
   get(key: string): Promise<string | undefined> {
     return new Promise((resolve) => {
@@ -102,23 +103,34 @@ export class FileKeyValueStore implements KeyValueStore {
     });
   }
 
+  /**
+   * The file calls of a write (open, write, close, rename, and the directory's first creation)
+   * are synchronous, microseconds each, as reads are: through the thread pool each was a round
+   * trip that waited its turn. Only the two fsyncs, which wait on the disk for milliseconds, go
+   * to the thread pool, so the process goes on meanwhile (two writes sync at once, and `send`
+   * compiles node:http while its number and key sync: relay/transport.ts loadHttpWhenIdle).
+   */
   async set(key: string, value: string): Promise<void> {
     if (typeof value !== 'string') throw badInput('value', 'is not a string', 'a string');
     const path = join(this.directory, keyToFileName(key));
     const temporary = join(this.directory, `${TEMP_PREFIX}${nodeCrypto().randomBytes(8).toString('hex')}`);
     try {
       await this.ensureDirectory();
-      const file = await open(temporary, 'wx', FILE_MODE);
+      const file = openSync(temporary, 'wx', FILE_MODE);
       try {
-        await writeFile(file, value, 'utf8');
+        writeFileSync(file, value, 'utf8');
         await fsync(file);
       } finally {
-        await close(file);
+        closeSync(file);
       }
-      await rename(temporary, path);
+      renameSync(temporary, path);
       await this.syncDirectory();
     } catch (error) {
-      await unlink(temporary).catch(() => undefined);
+      try {
+        unlinkSync(temporary);
+      } catch {
+        // Never created, or renamed already: nothing to remove.
+      }
       throw storageFailed('save', key, this.directory, error);
     }
   }
@@ -126,7 +138,7 @@ export class FileKeyValueStore implements KeyValueStore {
   async delete(key: string): Promise<void> {
     const path = join(this.directory, keyToFileName(key));
     try {
-      await unlink(path);
+      unlinkSync(path);
       await this.syncDirectory();
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return;
@@ -134,13 +146,13 @@ export class FileKeyValueStore implements KeyValueStore {
     }
   }
 
-  private async removeStaleTemporaries(): Promise<void> {
+  private removeStaleTemporaries(): void {
     const now = Date.now();
-    for (const name of await readdir(this.directory)) {
+    for (const name of readdirSync(this.directory)) {
       if (!name.startsWith(TEMP_PREFIX)) continue;
       const path = join(this.directory, name);
       try {
-        if (now - (await stat(path)).mtimeMs > STALE_TEMPORARY_MS) await unlink(path);
+        if (now - statSync(path).mtimeMs > STALE_TEMPORARY_MS) unlinkSync(path);
       } catch {
         // Renamed or removed by its own process meanwhile: nothing left to remove.
       }
@@ -150,11 +162,11 @@ export class FileKeyValueStore implements KeyValueStore {
   /** Makes a rename or unlink durable. Windows cannot open directories; there it is skipped. */
   private async syncDirectory(): Promise<void> {
     if (process.platform === 'win32') return;
-    const directory = await open(this.directory, 'r');
+    const directory = openSync(this.directory, 'r');
     try {
       await fsync(directory);
     } finally {
-      await close(directory);
+      closeSync(directory);
     }
   }
 }

@@ -4,19 +4,13 @@
 // a CLI command that reads or writes its home (issue 20's row for `send`). Same calls, same
 // thread pool, same errors.
 
-import { chmod as chmodCallback, close as closeCallback, fsync as fsyncCallback, mkdir as mkdirCallback, open as openCallback, read as readCallback, readFile as readFileCallback, readdir as readdirCallback, rename as renameCallback, rm as rmCallback, stat as statCallback, unlink as unlinkCallback, writeFile as writeFileCallback } from 'node:fs';
+import { close as closeCallback, fsync as fsyncCallback, mkdir as mkdirCallback, open as openCallback, read as readCallback, readFile as readFileCallback, rm as rmCallback } from 'node:fs';
 import { promisify } from 'node:util';
 
-export const chmod = promisify(chmodCallback);
 export const close = promisify(closeCallback);
 export const fsync = promisify(fsyncCallback);
 export const mkdir = promisify(mkdirCallback);
 export const open = promisify(openCallback);
 export const read = promisify(readCallback);
 export const readFile = promisify(readFileCallback);
-export const readdir = promisify(readdirCallback);
-export const rename = promisify(renameCallback);
 export const rm = promisify(rmCallback);
-export const stat = promisify(statCallback);
-export const unlink = promisify(unlinkCallback);
-export const writeFile = promisify(writeFileCallback);

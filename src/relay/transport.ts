@@ -36,6 +36,15 @@ export interface RelayResponse {
   readonly body: AsyncIterable<Uint8Array> | null;
 }
 
+/**
+ * Loads node:http at this process's next idle moment instead of at its first request: a command
+ * about to make one (send) calls this first, and Node compiles node:http (a few ms) while the
+ * disk syncs what the command writes before its request, instead of after.
+ */
+export function loadHttpWhenIdle(): void {
+  setImmediate(() => process.getBuiltinModule('node:http'));
+}
+
 export const httpFetch: RelayFetch = (url, init) =>
   new Promise<RelayResponse>((resolve, reject) => {
     const { signal } = init;
