@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before } from 'node:test';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -22,10 +22,11 @@ let launched: Promise<Browser> | undefined;
 /**
  * The one chromium of this test process, launched at the first call: a launch is about 1.5
  * CPU-seconds, so the page suites share it, each test still on a page loaded afresh (closeSharedChromium
- * ends it).
+ * ends it). playwright-core is loaded here, not with this module: loading it is about 0.7
+ * CPU-seconds, which chromiumSkip.test.ts (skipWithoutChromium alone) need not pay.
  */
 export function sharedChromium(): Promise<Browser> {
-  launched ??= chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking'] });
+  launched ??= import('playwright-core').then(({ chromium }) => chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking'] }));
   return launched;
 }
 
