@@ -25,6 +25,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
+// First: it sets how V8 compiles the WebAssembly below.
+import './sqliteCompiler.js';
 // Bundled (esbuild.mjs copies its .wasm next to the bundle); this module is imported only when a
 // relay runs on this engine, so no other process compiles SQLite.
 import sqlite3 from 'node-sqlite3-wasm';

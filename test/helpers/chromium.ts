@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before } from 'node:test';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -21,11 +21,12 @@ let launched: Promise<Browser> | undefined;
 
 /**
  * The one chromium of this test process, launched at the first call: a launch is about 1.5
- * CPU-seconds, so the page suites share it, each page still a fresh one (closeSharedChromium
- * ends it).
+ * CPU-seconds, so the page suites share it, each test still on a page loaded afresh (closeSharedChromium
+ * ends it). playwright-core is loaded here, not with this module: loading it is about 0.7
+ * CPU-seconds, which chromiumSkip.test.ts (skipWithoutChromium alone) need not pay.
  */
 export function sharedChromium(): Promise<Browser> {
-  launched ??= chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking'] });
+  launched ??= import('playwright-core').then(({ chromium }) => chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking'] }));
   return launched;
 }
 
@@ -67,7 +68,7 @@ export async function servePage(html: (origin: string) => string, mediaFiles: st
   };
 }
 
-/** A webview page open in chromium, as VS Code would host it. */
+/** A webview page loaded in chromium, as VS Code would host it. */
 export interface OpenWebview {
   page: Page;
   /** Console lines where the page broke its Content Security Policy. */
@@ -80,38 +81,53 @@ export interface OpenWebview {
   show: (shown: unknown) => Promise<void>;
 }
 
-/** A fresh page of `browser` at `origin`, with a stand-in for VS Code's webview API that records what the page posts. */
-export async function openWebview(browser: Browser, origin: string): Promise<OpenWebview> {
+/**
+ * A tab of `browser` for the page at `origin`, which each `open()` loads afresh: a new document,
+ * script and stand-in API each time, so no test sees another's state. One tab serves a whole
+ * suite because each new tab started a renderer process of its own, about 0.35 CPU-seconds;
+ * loading the same origin again in a tab keeps its process.
+ */
+export async function webviewTab(browser: Browser, origin: string): Promise<{ open: () => Promise<OpenWebview>; close: () => Promise<void> }> {
   const page = await browser.newPage();
-  const cspViolations: string[] = [];
+  // The open page's list: a page's console messages all arrive before the call that follows them
+  // in that page returns, so none reaches the next open's list.
+  let cspViolations: string[] = [];
   page.on('console', (message) => {
     if (message.text().includes('Content Security Policy')) cspViolations.push(message.text());
   });
   // A string, not a function: tsx's transform of a function would reference its own helpers.
   await page.addInitScript({ content: 'window.__sent = []; window.acquireVsCodeApi = () => ({ postMessage: (message) => window.__sent.push(message) });' });
-  await page.goto(origin);
   const post = async (message: unknown): Promise<void> => {
     await page.evaluate(`window.postMessage(${JSON.stringify(message)}, '*')`);
     await page.waitForTimeout(30);
   };
-  return { page, cspViolations, post, sent: () => page.evaluate<unknown[]>('window.__sent'), show: (shown) => post({ type: 'view', view: shown }) };
+  const open = async (): Promise<OpenWebview> => {
+    cspViolations = [];
+    const violations = cspViolations;
+    await page.goto(origin);
+    return { page, cspViolations: violations, post, sent: () => page.evaluate<unknown[]>('window.__sent'), show: (shown) => post({ type: 'view', view: shown }) };
+  };
+  return { open, close: () => page.close() };
 }
 
 /**
  * For one suite (call it inside `describe`): serves the page `html` makes, with `mediaFiles`,
- * before its tests and closes it after; the function returned opens a fresh page of it in the
- * shared chromium (openWebview).
+ * before its tests and closes it after; the function returned loads it afresh in the suite's tab
+ * of the shared chromium (webviewTab).
  */
 export function webviewSuite(html: (origin: string) => string, mediaFiles: string[]): () => Promise<OpenWebview> {
   let served: ServedPage | undefined;
-  let browser: Browser | undefined;
+  let tab: Awaited<ReturnType<typeof webviewTab>> | undefined;
   before(async () => {
     served = await servePage(html, mediaFiles);
-    browser = await sharedChromium();
+    tab = await webviewTab(await sharedChromium(), served.origin);
   });
-  after(() => served?.close());
+  after(async () => {
+    await tab?.close();
+    await served?.close();
+  });
   return () => {
-    if (!served || !browser) throw new Error('webviewSuite: the page is served only once the suite has started');
-    return openWebview(browser, served.origin);
+    if (!tab) throw new Error('webviewSuite: the page is served only once the suite has started');
+    return tab.open();
   };
 }

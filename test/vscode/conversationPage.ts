@@ -38,7 +38,6 @@ describe('the conversation page in chromium', { skip: skipWithoutChromium() }, (
     assert.deepEqual(await sent(), [{ type: 'ready' }]);
     assert.equal(await page.evaluate<string | undefined>('document.activeElement?.id'), 'message');
     assert.deepEqual(cspViolations, []);
-    await page.close();
   });
 
   it('shows both sides with sent and delivered marks, the peer\'s text as text, data as JSON', async () => {
@@ -55,14 +54,12 @@ describe('the conversation page in chromium', { skip: skipWithoutChromium() }, (
     assert.equal(await page.locator('#entries pre.body').count(), 1);
     assert.equal(await page.locator('#empty').isVisible(), false);
     assert.equal(await page.locator('#lost').isVisible(), false);
-    await page.close();
   });
 
   it('says when the relay may have lost messages, and when earlier ones are still missing', async () => {
     const { page, show } = await open();
     await show(view({ lost: 2, pendingGap: 1 }));
     assert.equal(await page.locator('#lost').textContent(), 'The relay may have lost 2 messages from bob. 1 earlier message has not arrived yet.');
-    await page.close();
   });
 
   it('says whether the peer\'s messages have forward secrecy yet', async () => {
@@ -72,7 +69,6 @@ describe('the conversation page in chromium', { skip: skipWithoutChromium() }, (
       assert.equal(await page.locator('#forward-secrecy').getAttribute('data-forward-secrecy'), state);
     }
     assert.match((await page.locator('#forward-secrecy').textContent()) ?? '', /^No forward secrecy yet/);
-    await page.close();
   });
 
   it('shows the peer\'s rule in the header and posts setRule when the person picks another; a forgotten peer\'s cannot be changed', async () => {
@@ -90,7 +86,6 @@ describe('the conversation page in chromium', { skip: skipWithoutChromium() }, (
     assert.equal(await page.locator('main').getAttribute('data-rule'), 'agent');
     await show(view({ rule: 'notify', canSend: false }));
     assert.equal(await page.locator('#rule').isDisabled(), true);
-    await page.close();
   });
 
   it('sends with Ctrl+Enter or the button, not an empty box; clears once the host says sent', async () => {
@@ -113,7 +108,6 @@ describe('the conversation page in chromium', { skip: skipWithoutChromium() }, (
     assert.equal(await page.evaluate<string | undefined>('document.activeElement?.id'), 'message');
     await show({ ...talk, error: 'The relay refused: <b>no</b>' });
     assert.equal(await page.locator('#send-error').textContent(), 'The relay refused: <b>no</b>');
-    await page.close();
   });
 
   it('reaches the messages, each "Ask the agent" and Send with the keyboard', async () => {
@@ -135,7 +129,6 @@ describe('the conversation page in chromium', { skip: skipWithoutChromium() }, (
     await page.locator('#message').focus();
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate<string | undefined>('document.activeElement?.id'), 'send');
-    await page.close();
   });
 
   it('keeps the person\'s selection when the host re-sends an unchanged view', async () => {
@@ -144,7 +137,6 @@ describe('the conversation page in chromium', { skip: skipWithoutChromium() }, (
     await page.evaluate("(() => { const range = document.createRange(); range.selectNodeContents(document.querySelectorAll('#entries .body')[1]); getSelection().removeAllRanges(); getSelection().addRange(range); })()");
     await show(talk);
     assert.equal(await page.evaluate<string>('getSelection().toString()'), 'hi bob');
-    await page.close();
   });
 
   it('ignores malformed views, and hides the compose box once the peer is forgotten', async () => {
@@ -154,6 +146,5 @@ describe('the conversation page in chromium', { skip: skipWithoutChromium() }, (
     assert.equal(await page.locator('#entries li').count(), 4);
     await show({ ...talk, canSend: false });
     assert.equal(await page.locator('#compose').isVisible(), false);
-    await page.close();
   });
 });

@@ -28,7 +28,6 @@ describe('the SAS panel page in chromium', { skip: skipWithoutChromium() }, () =
     await page.evaluate("document.getElementById('sas-section').removeAttribute('hidden')");
     assert.ok(Number.parseFloat(await page.evaluate<string>("getComputedStyle(document.getElementById('sas')).fontSize")) > 30);
     assert.deepEqual(cspViolations, []);
-    await page.close();
   });
 
   it('refuses a script without the nonce', async () => {
@@ -41,7 +40,6 @@ describe('the SAS panel page in chromium', { skip: skipWithoutChromium() }, () =
     })()`);
     assert.equal(ran, false);
     assert.equal(cspViolations.length, 1);
-    await page.close();
   });
 
   it('shows the waiting state with a ticking countdown and an abort button, no SAS and no input', async () => {
@@ -62,7 +60,6 @@ describe('the SAS panel page in chromium', { skip: skipWithoutChromium() }, () =
     assert.equal(await page.locator('#sas-section').isVisible(), false);
     assert.equal(await page.locator('#confirm-form').isVisible(), false);
     assert.equal(await page.locator('#abort').isVisible(), true);
-    await page.close();
   });
 
   it('shows the SAS, focuses the input, and sends the typed digits on Enter', async () => {
@@ -74,7 +71,6 @@ describe('the SAS panel page in chromium', { skip: skipWithoutChromium() }, () =
     await page.keyboard.type('123 456');
     await page.keyboard.press('Enter');
     assert.deepEqual((await sent()).at(-1), { type: 'confirm', digits: '123 456' });
-    await page.close();
   });
 
   it('keeps a wrong-length entry on the page with an error instead of sending it', async () => {
@@ -87,7 +83,6 @@ describe('the SAS panel page in chromium', { skip: skipWithoutChromium() }, () =
     assert.equal(await page.locator('#peer-digits').getAttribute('aria-invalid'), 'true');
     await page.locator('#peer-digits').fill('123-456');
     assert.equal(await page.locator('#input-error').textContent(), '', 'typing clears the error');
-    await page.close();
   });
 
   it('reaches input, Confirm and Abort with Tab, in that order', async () => {
@@ -102,7 +97,6 @@ describe('the SAS panel page in chromium', { skip: skipWithoutChromium() }, () =
     await page.keyboard.press('Shift+Tab');
     await page.keyboard.press('Enter');
     assert.deepEqual((await sent()).at(-1), { type: 'abort' });
-    await page.close();
   });
 
   it('shows the end: the peer once paired, the reason once aborted, nothing to type', async () => {
@@ -123,7 +117,6 @@ describe('the SAS panel page in chromium', { skip: skipWithoutChromium() }, () =
     await show(view({ state: 'aborted', stateText: 'wrong SAS digits', secondsLeft: 0 }));
     assert.equal(await page.locator('#agent-pair-sas').getAttribute('data-state'), 'aborted');
     assert.equal(await page.locator('#state').textContent(), 'Wrong SAS digits');
-    await page.close();
   });
 
   it('ignores messages that are not a well-formed view, and writes text, never HTML', async () => {
@@ -134,6 +127,5 @@ describe('the SAS panel page in chromium', { skip: skipWithoutChromium() }, () =
     await show({ ...sasReady, error: '<b>bold</b>' });
     assert.equal(await page.locator('#error').textContent(), '<b>bold</b>');
     assert.equal(await page.locator('#error b').count(), 0);
-    await page.close();
   });
 });
