@@ -68,11 +68,15 @@ export class PeersView implements vscode.TreeDataProvider<PeerRow>, vscode.Dispo
   readonly onDidChangeTreeData = this.changes.event;
   private readonly view: vscode.TreeView<PeerRow>;
   private readonly unsubscribe: () => void;
+  /** The rows read for the latest change, until VS Code asks for them once (see getChildren). */
+  private announced: PeerRow[] | undefined;
+  /** Changes seen so far: a read that a later change overtook is not announced. */
+  private changesSeen = 0;
 
   constructor(private readonly messaging: WindowMessaging) {
     this.view = vscode.window.createTreeView(PEERS_VIEW_ID, { treeDataProvider: this, showCollapseAll: false });
     this.unsubscribe = messaging.onDidChange(() => {
-      this.changes.fire(undefined);
+      void this.readThenAnnounce();
     });
   }
 
@@ -80,8 +84,34 @@ export class PeersView implements vscode.TreeDataProvider<PeerRow>, vscode.Dispo
     return peerTreeItem(row, Date.now());
   }
 
-  async getChildren(row?: PeerRow): Promise<PeerRow[]> {
+  /**
+   * Answers VS Code's question after a change at once, with the rows read before the change was
+   * announced. VS Code lets go of the old rows when it asks, and a click on a row's action
+   * (Send, Forget) before the answer came ran that action with no row: Send asked whom to write
+   * to. Any other question reads the rows afresh.
+   */
+  getChildren(row?: PeerRow): PeerRow[] | Promise<PeerRow[]> {
     if (row) return [];
+    const announced = this.announced;
+    this.announced = undefined;
+    return announced ?? this.readRows();
+  }
+
+  private async readThenAnnounce(): Promise<void> {
+    const change = ++this.changesSeen;
+    this.announced = undefined;
+    let rows: PeerRow[] | undefined;
+    try {
+      rows = await this.readRows();
+    } catch {
+      // Announced all the same: VS Code's question then reads again, and shows the error.
+    }
+    if (change !== this.changesSeen) return;
+    this.announced = rows;
+    this.changes.fire(undefined);
+  }
+
+  private async readRows(): Promise<PeerRow[]> {
     const rows = (await this.messaging.rows()).sort((a, b) => b.lastActivity - a.lastActivity);
     const unread = rows.reduce((sum, entry) => sum + entry.summary.unread, 0);
     this.view.badge = unread > 0 ? { value: unread, tooltip: `${unread} unread message${unread === 1 ? '' : 's'}` } : undefined;

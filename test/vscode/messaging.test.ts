@@ -281,6 +281,19 @@ describe('the Peers view rows, with several peers', () => {
     const row = (handle: string): unknown => rows.find((candidate) => candidate.peer.handle === handle);
     fake.answerQuickPick = () => assert.fail('a row\'s command must not ask which peer');
 
+    // After a change, VS Code's question is answered at once, with the rows read before the
+    // change was announced: while it waited, a click on a row's action ran with no row.
+    const askedAfterChange = new Promise<{ atOnce: boolean; handles: string[] }>((resolve) => {
+      const listening = tree.provider.onDidChangeTreeData?.(() => {
+        listening?.dispose();
+        const children = tree.provider.getChildren();
+        resolve({ atOnce: Array.isArray(children), handles: Array.isArray(children) ? (children as { peer: { handle: string } }[]).map((child) => child.peer.handle).sort() : [] });
+      });
+    });
+    await fake.commands.get(COMMANDS.refreshPeers)?.();
+    assert.deepEqual(await askedAfterChange, { atOnce: true, handles: ['bob', 'carol'] });
+    assert.ok(tree.provider.getChildren() instanceof Promise, 'asked again, the view reads the rows afresh');
+
     const sent = (await fake.commands.get(COMMANDS.sendMessage)?.(row('carol'), 'for carol')) as { peer: { fingerprint: string } };
     assert.equal(sent.peer.fingerprint, carol.fingerprint);
     const atCarol = await until('the message at Carol', async () => (await new ReceiveRunner(carol.deps).pull({ waitSeconds: 2 })).find((event) => event.type === 'message'));
