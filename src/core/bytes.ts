@@ -105,6 +105,14 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Overwrites secret bytes once they are no longer needed. */
+/**
+ * The ArrayBuffer that holds exactly `bytes`: their own when they are all of it, else a copy's.
+ * @hpke keeps an ArrayBuffer it is given as it is, where it copies the bytes of a view.
+ */
+export function arrayBufferOf(bytes: Uint8Array): ArrayBuffer {
+  return bytes.buffer.byteLength === bytes.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes.buffer : bytes.slice().buffer;
+}
+
 export function wipe(...arrays: Uint8Array[]): void {
   for (const array of arrays) array.fill(0);
 }

@@ -10,6 +10,7 @@ import { DhkemX25519HkdfSha256, X25519 as X25519Primitives } from '@hpke/dhkem-x
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
+import { arrayBufferOf } from './bytes.js';
 import { type CurveCrypto, curves } from './curves.js';
 import { CHACHA20_POLY1305_KEY_BYTES, CHACHA20_POLY1305_NONCE_BYTES, CHACHA20_POLY1305_TAG_BYTES, type SymmetricCrypto, installedSymmetric } from './symmetric.js';
 
@@ -28,10 +29,6 @@ type HpkeBytes = ArrayBufferLike | ArrayBufferView;
 
 function bytesOf(input: HpkeBytes): Uint8Array {
   return ArrayBuffer.isView(input) ? new Uint8Array(input.buffer, input.byteOffset, input.byteLength) : new Uint8Array(input);
-}
-
-function arrayBufferOf(bytes: Uint8Array): ArrayBuffer {
-  return bytes.buffer.byteLength === bytes.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes.buffer : bytes.slice().buffer;
 }
 
 /** SHA-256's output length, HKDF's HashLen (RFC 5869). */

@@ -7,7 +7,7 @@
 // Which key to seal to and which secrets to hold is receiveKeys.ts's business; this module only
 // builds and checks bytes. HPKE is the kept @hpke/* suite that section 6 uses (messages.ts).
 
-import { concatBytes, fromBase64, requireBytes, toBase64, utf8 } from './bytes.js';
+import { arrayBufferOf, concatBytes, fromBase64, requireBytes, toBase64, utf8 } from './bytes.js';
 import { PairError } from './errors.js';
 import { canonicalJson } from './identity.js';
 import {
@@ -204,7 +204,7 @@ export async function openEnvelopeV2(request: OpenV2Request): Promise<MessageV2>
     // Its buffer, not the array: @hpke keeps an ArrayBuffer as given but copies a view's bytes
     // (a copy nobody wipes), and the curves find the key object they built for this secret by
     // its buffer (nativeCurves.ts), so a receive key's secret is not imported again at each open.
-    const recipientKey = await suite.kem.deserializePrivateKey(ownBuffer(request.recipientSecret));
+    const recipientKey = await suite.kem.deserializePrivateKey(arrayBufferOf(request.recipientSecret));
     plaintext = new Uint8Array(await suite.open({ recipientKey, enc, info: infoBytes }, ct, utf8(request.ownSlotId)));
   } catch {
     throw new MessageRejected('open_failed', `HPKE OpenBase under kid ${kid} failed: not sealed to that key for this inbox, or altered`);
@@ -248,9 +248,4 @@ function parseMessageV2(plaintext: Uint8Array): MessageV2 {
   const sig = value['sig'];
   if (typeof sig !== 'string') throw new MessageRejected('bad_message', 'message sig is not a string');
   return { v: 2, ...fields, body: isKeysBody ? { type: 'keys' } : fields.body, keys, sig };
-}
-
-/** The buffer that holds exactly `bytes` (theirs when they are all of it, else a copy's). */
-function ownBuffer(bytes: Uint8Array): ArrayBuffer {
-  return bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes.buffer : bytes.slice().buffer;
 }

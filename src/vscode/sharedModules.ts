@@ -3,6 +3,7 @@
 // copies; esbuild.mjs resolves each of their imports of src/core, src/node and src/relay to an
 // entry here, by its path under src/. A test checks that every import they make is listed.
 
+import * as coreBytes from '../core/bytes.js';
 import * as coreCurves from '../core/curves.js';
 import * as coreErrors from '../core/errors.js';
 import * as coreGrants from '../core/grants.js';
@@ -18,6 +19,7 @@ import * as coreUntrusted from '../core/untrusted.js';
 import * as coreVocabulary from '../core/vocabulary.js';
 
 export const SHARED_MODULES: Readonly<Record<string, object>> = {
+  'core/bytes.js': coreBytes,
   'core/curves.js': coreCurves,
   'core/errors.js': coreErrors,
   'core/grants.js': coreGrants,
