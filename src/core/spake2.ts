@@ -18,11 +18,23 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, constantTimeEqual, fromHex, requireBytes, utf8, wipe } from './bytes.js';
 import { PairError } from './errors.js';
 
-const Point = ed25519.Point;
+/**
+ * noble's Ed25519 points, read when an exchange needs them rather than as this module loads: in
+ * the CLI the first read builds noble's curves (esbuild.mjs, nobleCurvesAtFirstUse), and building
+ * them probes for random bytes, which loads Node's Web Crypto. `agent-pair mcp` and `sessions`
+ * load this module at every start and most of their starts pair nothing.
+ */
+function edwards(): typeof ed25519.Point {
+  return ed25519.Point;
+}
 /** The prime order of the Ed25519 base point's subgroup. */
-const L = Point.Fn.ORDER;
+function subgroupOrder(): bigint {
+  return edwards().Fn.ORDER;
+}
 /** The field prime 2^255 - 19. */
-const P = Point.Fp.ORDER;
+function fieldPrime(): bigint {
+  return edwards().Fp.ORDER;
+}
 
 /** The side byte python-spake2 prefixes to symmetric messages (`b"S"`). */
 export const SIDE_SYMMETRIC = 0x53;
@@ -48,7 +60,7 @@ let symmetricS: EdwardsPoint | undefined;
  * costs less than building a table for that one use.
  */
 export function symmetricElement(): EdwardsPoint {
-  symmetricS ??= Point.fromBytes(fromHex(SYMMETRIC_ELEMENT_HEX, 'S'));
+  symmetricS ??= edwards().fromBytes(fromHex(SYMMETRIC_ELEMENT_HEX, 'S'));
   return symmetricS;
 }
 
@@ -61,20 +73,20 @@ let untabledBase: EdwardsPoint | undefined;
  * included, takes noble's fixed-window constant-time multiply without a cached table (a few ms).
  */
 function baseForOneMultiply(): EdwardsPoint {
-  untabledBase ??= Point.fromAffine(Point.BASE.toAffine());
+  untabledBase ??= edwards().fromAffine(edwards().BASE.toAffine());
   return untabledBase;
 }
 
 /** python-spake2's `password_to_scalar` for Ed25519. */
 export function passwordToScalar(password: Uint8Array): bigint {
   requireBytes(password, 'password');
-  return bytesToNumberBE(hkdf(sha256, password, undefined, PASSWORD_SCALAR_INFO, 48)) % L;
+  return bytesToNumberBE(hkdf(sha256, password, undefined, PASSWORD_SCALAR_INFO, 48)) % subgroupOrder();
 }
 
 /** The ephemeral scalar python-spake2 draws from 64 entropy bytes. */
 export function scalarFromEntropy(entropy: Uint8Array): bigint {
   requireBytes(entropy, 'entropy', ENTROPY_LENGTH);
-  return bytesToNumberBE(entropy) % L;
+  return bytesToNumberBE(entropy) % subgroupOrder();
 }
 
 /** A started exchange: send `message`, then feed the peer's message to `finish` exactly once. */
@@ -95,11 +107,11 @@ function peerElement(peerMessage: Uint8Array, ownMessage: Uint8Array): EdwardsPo
   if (constantTimeEqual(peerMessage, ownMessage)) throw violation('is our own message reflected back');
   const encoding = peerMessage.subarray(1);
   // y occupies the low 255 bits; y >= p would be a second spelling of the point y - p.
-  if (bytesToNumberLE(encoding) % 2n ** 255n >= P) throw violation('is not a canonical point encoding (y >= p)');
+  if (bytesToNumberLE(encoding) % 2n ** 255n >= fieldPrime()) throw violation('is not a canonical point encoding (y >= p)');
   let element: EdwardsPoint;
   try {
     // Without zip215, decoding follows RFC 8032, which also refuses x = 0 with the sign bit set.
-    element = Point.fromBytes(encoding);
+    element = edwards().fromBytes(encoding);
   } catch {
     throw violation('is not a canonical Ed25519 point encoding');
   }

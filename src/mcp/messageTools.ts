@@ -6,7 +6,8 @@
 
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { z } from 'zod';
+// A namespace of zod/v4, not `{ z } from 'zod'`: see server.ts.
+import * as z from 'zod/v4';
 import { PairError } from '../core/errors.js';
 import { type MessagingDeps, type MessagingEvent, type PeerRef, ReceiveRunner, resolvePeer } from '../core/inbox.js';
 import { type BudgetState, PeerBudgets } from '../core/rules.js';

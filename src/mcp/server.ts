@@ -14,7 +14,10 @@
 
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { z } from 'zod';
+// As a namespace of zod/v4, as the MCP SDK imports it: `import { z } from 'zod'` kept zod's every
+// locale in the bundles (a value of zod's whole namespace, which esbuild cannot shake), a third of
+// dist/cli-mcp.cjs and dist/mcp.cjs, parsed or read from the code cache at each `agent-pair mcp`.
+import * as z from 'zod/v4';
 import { PairError, isPairError } from '../core/errors.js';
 import { initSelfIdempotent, loadIdentity } from '../core/identity.js';
 import type { PairingRunners, RelayTroubleState } from '../core/pairing.js';

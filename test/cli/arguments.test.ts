@@ -1,10 +1,13 @@
-// The CLI's argument layer as a person meets it: the built bundle. Help and version, one-line
-// errors with exit 2 for every wrong argument (checked before anything has an effect), the command
-// named as it was invoked, and one message for a busy relay port. --version, --help, a busy port,
-// a relay, a host and the command found on PATH or run from elsewhere are real processes; each
-// command's help and the table of wrong arguments run the same bundle in a worker thread
-// (test/helpers/cli.ts: its own argv, environment, stdout, stderr and exit status; a thread and
-// a process print and exit alike, test/cli/messages.test.ts), as none of them starts anything.
+// The CLI's argument layer as a person meets it: help and version, one-line errors with exit 2
+// for every wrong argument (checked before anything has an effect), the command named as it was
+// invoked, and one message for a busy relay port. What main.ts answers for a command line is
+// parseCommandLine's decision against the command table (src/cli/commandLine.ts, commands.ts):
+// each command's help and the table of wrong arguments are checked against those functions in
+// this process (test/helpers/commandLine.ts), and what main adds to them (help on stdout, exit 0; an error as one line
+// `agent-pair: ...` on stderr, nothing on stdout, exit 2; the JSON event) through the built
+// bundle, each with the text the functions gave. --version, --help, a busy port, a relay, a host
+// and the command found on PATH or run from elsewhere are real processes; a thread runs the same
+// bundle where no process is needed (test/helpers/cli.ts).
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -17,6 +20,7 @@ import { describeInvocation } from '../../src/cli/invocation.js';
 import { KEY_EXCHANGE_QUIET_ENV, KEY_EXCHANGE_QUIET_MS, MAX_KEY_EXCHANGE_QUIET_SECONDS, keyExchangeQuietMs } from '../../src/cli/pair.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { runCli } from '../helpers/cli.js';
+import { helpOf, usageErrorOf } from '../helpers/commandLine.js';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const CLI = join(REPO, 'dist/cli.cjs');
@@ -82,21 +86,26 @@ describe('agent-pair --version and --help', () => {
   });
 
   for (const command of COMMANDS) {
-    it(`${command} --help (and help ${command}) prints that command's usage, options and examples`, async () => {
-      const [flag, word] = await Promise.all([cli(command, '--help'), cli('help', command)]);
-      assert.equal(flag.code, 0);
-      assert.equal(flag.stderr, '');
-      assert.equal(word.stdout, flag.stdout);
-      assert.match(flag.stdout, new RegExp(`^Usage: node dist/cli\\.cjs ${command}\\b`));
-      assert.match(flag.stdout, /\nOptions:\n[\s\S]*-h, --help/);
-      assert.match(flag.stdout, new RegExp(`\\nExamples:\\n  node dist/cli\\.cjs ${command}\\b`));
+    it(`${command} --help (and help ${command}) is that command's usage, options and examples`, () => {
+      const [flag, word] = [helpOf(command, '--help'), helpOf('help', command)];
+      assert.equal(flag.exitCode, 0);
+      assert.equal(word.exitCode, 0);
+      assert.equal(word.text, flag.text);
+      assert.match(flag.text, new RegExp(`^Usage: node dist/cli\\.cjs ${command}\\b`));
+      assert.match(flag.text, /\nOptions:\n[\s\S]*-h, --help/);
+      assert.match(flag.text, new RegExp(`\\nExamples:\\n  node dist/cli\\.cjs ${command}\\b`));
     });
   }
 
-  it('relay --help calls its store-less example what it is: a relay in memory, not the local relay that keeps a file', async () => {
-    const result = await cli('relay', '--help');
-    const example = result.stdout.split('\n').findIndex((line) => line.trim() === 'node dist/cli.cjs relay');
-    const why = result.stdout.split('\n')[example + 1] ?? '';
+  it('a command\'s help is printed alone on stdout, exit 0', async () => {
+    const printed = await cliProcess('join', '--help');
+    assert.deepEqual(printed, { code: 0, stdout: helpOf('join', '--help').text, stderr: '' });
+  });
+
+  it('relay --help calls its store-less example what it is: a relay in memory, not the local relay that keeps a file', () => {
+    const { text } = helpOf('relay', '--help');
+    const example = text.split('\n').findIndex((line) => line.trim() === 'node dist/cli.cjs relay');
+    const why = text.split('\n')[example + 1] ?? '';
     assert.match(why, /in memory/, why);
     assert.doesNotMatch(why, /^\s*the local relay/, why);
   });
@@ -138,22 +147,30 @@ describe('a wrong argument is one line naming it and the expected shape, exit 2'
     [['host', '--version'], /--version takes no command/],
   ];
   for (const [args, expected] of cases) {
-    it(args.join(' '), async () => {
-      const result = await cli(...args);
-      assert.equal(result.code, 2, result.stderr);
-      if (!args.some((arg) => arg.startsWith('--json'))) assert.equal(result.stdout, '');
-      assert.match(result.stderr, /^agent-pair: [^\n]+\n$/, 'exactly one line');
-      assert.match(result.stderr, expected);
-      assert.doesNotMatch(result.stderr, /\n\s+at /, 'no stack trace');
+    it(args.join(' '), () => {
+      const { message } = usageErrorOf(...args);
+      assert.doesNotMatch(message, /\n/, 'one line');
+      assert.match(message, expected);
     });
   }
 
+  it('the process prints the error alone, as one line on stderr, and exits 2', async () => {
+    const args = ['host', '--relay', 'localhost:8771'];
+    const result = await cliProcess(...args);
+    assert.deepEqual(result, { code: 2, stdout: '', stderr: `agent-pair: ${usageErrorOf(...args).message}\n` });
+  });
+
   it('in --json mode the same error is also a JSON event on stdout', async () => {
-    const result = await cli('join', '47_UE2BZG', '--json');
+    const args = ['join', '47_UE2BZG', '--json'];
+    const refused = usageErrorOf(...args);
+    assert.equal(refused.json, true);
+    const result = await cli(...args);
     assert.equal(result.code, 2);
+    assert.equal(result.stderr, `agent-pair: ${refused.message}\n`);
     const event = JSON.parse(result.stdout) as Record<string, unknown>;
-    assert.deepEqual([event['event'], event['code']], ['error', 'bad_code']);
-    assert.match(String(event['message']), /47-UE2BZG/);
+    assert.equal(refused.code, 'bad_code');
+    assert.deepEqual(event, { event: 'error', code: refused.code, message: refused.message });
+    assert.match(refused.message, /47-UE2BZG/);
   });
 
   it('join with a bad code creates no identity and starts no relay before refusing it', async () => {
@@ -207,10 +224,10 @@ describe('agent-pair relay --store', () => {
       child.kill('SIGTERM');
       assert.equal(await exited, 0);
 
-      const [viaCli, viaRelay] = await Promise.all([cli('relay', '--store', 'sqlite:'), runToEnd(process.execPath, [RELAY, '--store', 'sqlite:'])]);
-      assert.equal(viaCli.code, 2);
+      const viaCli = usageErrorOf('relay', '--store', 'sqlite:');
+      const viaRelay = await runToEnd(process.execPath, [RELAY, '--store', 'sqlite:']);
       assert.equal(viaRelay.code, 2);
-      assert.equal(viaCli.stderr.replace(/^agent-pair: /, '').replace(/; see .*$/s, ''), viaRelay.stderr.replace(/^relay: /, '').trim(), 'one option table: the same words');
+      assert.equal(viaCli.message.replace(/; see .*$/s, ''), viaRelay.stderr.replace(/^relay: /, '').trim(), 'one option table: the same words');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

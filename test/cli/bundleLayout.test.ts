@@ -89,5 +89,11 @@ describe('what the CLI loads', { skip: existsSync(new URL('cli.cjs.map', dist)) 
     const mcp = groupSources('mcp');
     assert.ok(mcp.includes(MCP[0] ?? ''));
     for (const unwanted of RELAY_SERVER) assert.ok(!mcp.includes(unwanted), `mcp loads ${unwanted}`);
+    // zod's locales (all but English, which zod sets itself) would be a third of the file: kept
+    // only when zod's whole namespace is imported as a value (src/mcp/server.ts).
+    for (const name of ['cli-mcp.cjs', 'mcp.cjs']) {
+      const locales = sourcesOf(name).filter((source) => /zod\/v4\/locales\/(?!en\.js$)/.test(source));
+      assert.deepEqual(locales, [], `${name} bundles zod's locales`);
+    }
   });
 });

@@ -1,7 +1,7 @@
 // The CLI as a person's two terminals would run it: two processes of the built bundle, speaking
 // --json, pairing through a real relay on loopback. What they do after pairing (whoami, peers,
-// forget) and the command lines refused before anything runs are run one at a time in worker
-// threads (test/helpers/cli.ts).
+// forget) runs one at a time in worker threads (test/helpers/cli.ts); the command lines refused
+// before anything runs are checked in this process (test/helpers/commandLine.ts).
 
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
@@ -16,6 +16,7 @@ import { RelayChoice, localRelayRecordFile, localRelayStateDir, nodeScriptComman
 import { relayAnswers } from '../../src/relay/embedded.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { cli, cliProcess } from '../helpers/cli.js';
+import { usageErrorOf } from '../helpers/commandLine.js';
 import { Pids, freePort, runRelayMain } from '../helpers/relayProcess.js';
 
 const CLI = resolve(import.meta.dirname, '../../dist/cli.cjs');
@@ -190,22 +191,19 @@ describe('agent-pair host / join --json', () => {
     assert.match(guest.stderr(), /Type the 6 digits the other person reads out: \nThe other person typed digits that do not match their SAS\. [^\n]*Start a new pairing\.\n$/);
   });
 
-  it('rejects a malformed code before touching the relay, naming the expected shape', async () => {
-    const result = await cli(['join', '47_UE2BZG', '--json', '--relay', relay.url, '--home', join(homes, 'bad')]);
-    assert.equal(result.code, 2);
-    const event = JSON.parse(result.stdout.trim()) as Record<string, unknown>;
-    assert.equal(event['event'], 'error');
-    assert.equal(event['code'], 'bad_code');
+  it('rejects a malformed code before touching the relay, naming the expected shape', () => {
+    // Refused by the command line before join runs (test/cli/arguments.test.ts has main print it, and its JSON event).
+    const refused = usageErrorOf('join', '47_UE2BZG', '--json', '--relay', relay.url, '--home', join(homes, 'bad'));
+    assert.deepEqual([refused.code, refused.json], ['bad_code', true]);
+    assert.match(refused.message, /like 47-UE2BZG/);
   });
 
-  it('answers usage errors with exit 2 and the usage text', async () => {
-    const unknown = await cli(['frobnicate', '--json']);
-    assert.equal(unknown.code, 2);
-    assert.equal(errorEvent(unknown.stdout)['code'], 'usage');
-    assert.ok(unknown.stderr.includes('--help'), unknown.stderr);
-    const missing = await cli(['join', '--json']);
-    assert.equal(missing.code, 2);
-    assert.equal(errorEvent(missing.stdout)['code'], 'usage');
+  it('answers usage errors with exit 2 and the usage text', () => {
+    const unknown = usageErrorOf('frobnicate', '--json');
+    assert.deepEqual([unknown.code, unknown.json], ['usage', true]);
+    assert.ok(unknown.message.includes('--help'), unknown.message);
+    const missing = usageErrorOf('join', '--json');
+    assert.deepEqual([missing.code, missing.json], ['usage', true]);
   });
 });
 
@@ -286,17 +284,15 @@ describe('agent-pair host / join: the person\'s prompt and the relay', () => {
 
 describe('agent-pair words for bad input', () => {
   it('names the argument as the person typed it, and the files of an identity it will not replace', async () => {
-    const forget = await cli(['forget', 'no one', '--home', join(homes, 'words')]);
-    assert.equal(forget.code, 2);
+    // Refused by the command line before forget runs (test/cli/arguments.test.ts has main print such a refusal, `agent-pair: ` first, exit 2).
     // Pins wording on purpose: bad input names the argument as typed and the expected shape.
-    assert.match(forget.stderr, /^agent-pair: PEER "no one" is neither a fingerprint nor a handle; expected 16 hex characters or a handle/);
+    assert.match(usageErrorOf('forget', 'no one', '--home', join(homes, 'words')).message, /^PEER "no one" is neither a fingerprint nor a handle; expected 16 hex characters or a handle/);
     // A handle no peer has: the home it looked in.
     const nobody = await cli(['forget', 'nope', '--home', join(homes, 'words')]);
     assert.equal(nobody.code, 1);
     assert.ok(nobody.stderr.includes(`(in ${join(homes, 'words')};`), nobody.stderr);
-    const confirm = await cli(['confirm', 'nope', '--json', '--home', join(homes, 'words')]);
-    assert.equal(confirm.code, 2);
-    assert.equal(errorEvent(confirm.stdout)['code'], 'usage');
+    const confirm = usageErrorOf('confirm', 'nope', '--json', '--home', join(homes, 'words'));
+    assert.deepEqual([confirm.code, confirm.json], ['usage', true]);
 
     const home = join(homes, 'init');
     assert.equal((await cli(['init', 'alice', '--home', home])).code, 0);

@@ -2,6 +2,7 @@
 // this process, with the code the CLI's `host` and `join` run: pairing is not this file's subject); the peer's home then posts what no honest CLI would (test/helpers/hostile.ts),
 // and the receiving side's `inbox`, `sent`, `cancel`, `accept-move` run as the person would, one
 // at a time in worker threads (test/helpers/cli.ts); the `inbox --follow` stopped by Ctrl-C is a process.
+// A home others can write is refused through the CLI once, its other cases by the same check in this process.
 
 import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
@@ -14,7 +15,9 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { grantOnInbox, rememberPendingGrant, takePendingGrant } from '../../src/core/inboxes.js';
+import { isPairError } from '../../src/core/errors.js';
 import { openHomeStores } from '../../src/node/fileStore.js';
+import { checkHomeIsPrivate } from '../../src/node/homeCheck.js';
 import { systemClock, systemRandom } from '../../src/node/system.js';
 import { createRelayConnector } from '../../src/relay/client.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
@@ -194,22 +197,35 @@ describe('the outbox through the CLI', () => {
 });
 
 describe('a home someone else can write', () => {
+  /** The fix checkHomeIsPrivate names for `home` (the check run.ts makes before every command that takes --home), or undefined if the home passes. */
+  const refusalOf = (home: string): string | undefined => {
+    try {
+      checkHomeIsPrivate(home);
+      return undefined;
+    } catch (error) {
+      assert.ok(isPairError(error) && error.code === 'storage_failed', String(error));
+      return error.message;
+    }
+  };
+
   it('is refused with one line naming the fix, as ssh does (writable by others, a readable secret, a writable state file or run directory, another owner)', async () => {
     const home = join(homes, 'shared');
     await mkdir(join(home, 'secrets'), { recursive: true, mode: 0o700 });
     await chmod(home, 0o777);
+    // Through the CLI: the command stops before it runs, in one line.
     const open = await cli(['whoami', '--json', '--home', home]);
     assert.equal(open.code, 1);
     assert.equal(open.lines[0]?.['code'], 'storage_failed');
     assert.match(String(open.lines[0]['message']), new RegExp(`chmod go-w ${home}$`));
+    assert.equal(open.lines[0]['message'], refusalOf(home));
     assert.equal(open.stderr.trim().split('\n').length, 1);
 
+    // The other ways a home is someone else's, through the same check in this process.
     await chmod(home, 0o700);
     const secret = join(home, 'secrets', 'identity.seed');
     await writeFile(secret, 'x', { mode: 0o644 });
     await chmod(secret, 0o644);
-    const readable = await cli(['whoami', '--json', '--home', home]);
-    assert.match(String(readable.lines[0]?.['message']), new RegExp(`chmod 600 ${secret}$`));
+    assert.match(refusalOf(home) ?? '', new RegExp(`chmod 600 ${secret}$`));
 
     await chmod(secret, 0o600);
     // A state file others can write (the pinned peers: a card's key swapped) and a run directory
@@ -218,25 +234,22 @@ describe('a home someone else can write', () => {
     await mkdir(join(home, 'state'), { recursive: true, mode: 0o700 });
     await writeFile(peers, '[]', { mode: 0o600 });
     await chmod(peers, 0o666);
-    const writablePeers = await cli(['whoami', '--json', '--home', home]);
-    assert.match(String(writablePeers.lines[0]?.['message']), new RegExp(`chmod go-w ${peers}$`));
+    assert.match(refusalOf(home) ?? '', new RegExp(`chmod go-w ${peers}$`));
     await chmod(peers, 0o600);
     await mkdir(join(home, 'run'), { mode: 0o700 });
     await chmod(join(home, 'run'), 0o777);
-    const writableRun = await cli(['whoami', '--json', '--home', home]);
-    assert.match(String(writableRun.lines[0]?.['message']), new RegExp(`chmod go-w ${join(home, 'run')}$`));
+    assert.match(refusalOf(home) ?? '', new RegExp(`chmod go-w ${join(home, 'run')}$`));
     await chmod(join(home, 'run'), 0o700);
     if (process.getuid?.() === 0) {
       await chown(home, 65_534, 65_534);
-      const foreign = await cli(['whoami', '--json', '--home', home]);
-      assert.match(String(foreign.lines[0]?.['message']), /belongs to user id 65534/);
+      assert.match(refusalOf(home) ?? '', /belongs to user id 65534/);
       await chown(home, 0, 0);
       await chown(peers, 65_534, 65_534);
-      const foreignPeers = await cli(['whoami', '--json', '--home', home]);
-      assert.match(String(foreignPeers.lines[0]?.['message']), /state\/peers\.index belongs to user id 65534/);
+      assert.match(refusalOf(home) ?? '', /state\/peers\.index belongs to user id 65534/);
       await chown(peers, 0, 0);
     }
     // Private again: whoami runs (no identity yet, which is its own answer).
+    assert.equal(refusalOf(home), undefined);
     assert.notEqual((await cli(['whoami', '--json', '--home', home])).lines[0]?.['code'], 'storage_failed');
   });
 });

@@ -165,16 +165,25 @@ describe('an MCP client that starts agent-pair mcp for each call', () => {
     pids.killAll();
   });
 
-  /** One call, as the MCP Inspector's CLI makes it: a fresh server from the built bundle, then gone. */
-  async function oneCall(home: string, env: Record<string, string>, name: string, args: Record<string, unknown> = {}, serverArgs: string[] = []): Promise<CallToolResult> {
+  /** Calls one after another in one fresh server from the built bundle, then gone: a client's session. */
+  async function inOneServer(home: string, env: Record<string, string>, calls: [name: string, args?: Record<string, unknown>][], serverArgs: string[] = []): Promise<CallToolResult[]> {
     const transport = new StdioClientTransport({ command: process.execPath, args: [CLI_BUNDLE, 'mcp', '--home', home, ...serverArgs], cwd: REPO, stderr: 'pipe', env: { ...(process.env as Record<string, string>), ...env } });
     const client = new Client({ name: 'per-call', version: '1' });
     await client.connect(transport);
     try {
-      return (await client.callTool({ name, arguments: args })) as CallToolResult;
+      const results: CallToolResult[] = [];
+      for (const [name, args = {}] of calls) results.push((await client.callTool({ name, arguments: args })) as CallToolResult);
+      return results;
     } finally {
       await client.close();
     }
+  }
+
+  /** One call, as the MCP Inspector's CLI makes it: a fresh server from the built bundle, then gone. */
+  async function oneCall(home: string, env: Record<string, string>, name: string, args: Record<string, unknown> = {}, serverArgs: string[] = []): Promise<CallToolResult> {
+    const [result] = await inOneServer(home, env, [[name, args]], serverArgs);
+    if (result === undefined) throw new Error(`no result for ${name}`);
+    return result;
   }
 
   it('keeps the pairing: the default relay outlives the call, and the next call resumes the session', { timeout: 60_000 }, async () => {
@@ -206,8 +215,11 @@ describe('an MCP client that starts agent-pair mcp for each call', () => {
       for (const home of [agentHome, bobHome]) await rm(home as string, { recursive: true, force: true });
     });
     const call = (name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> => oneCall(agentHome as string, {}, name, args, ['--relay', relay.url]);
-    assert.equal((await call('identity_init', { handle: 'alice' })).isError, undefined);
-    const hosted = sessionOf(await call('pair_host'));
+    // One session sets up and hosts (a server for each call is the first test's), then its server is gone.
+    const [initialized, hosting] = await inOneServer(agentHome as string, {}, [['identity_init', { handle: 'alice' }], ['pair_host']], ['--relay', relay.url]);
+    assert.equal(initialized?.isError, undefined);
+    assert.ok(hosting, 'pair_host answered');
+    const hosted = sessionOf(hosting);
     const id = hosted.session_id;
     // Its server is gone: `sessions` says no process runs the pairing, and how to take it over.
     const listed = await cliProcess(['sessions', '--json', '--home', agentHome as string]);
@@ -246,11 +258,13 @@ describe('an MCP client that starts agent-pair mcp for each call', () => {
     assert.equal(pairedPeer(guestDone).handle, 'alice');
 
     // The next server restores how it ended.
-    const after = sessionOf(await call('pair_status', { session_id: id }));
+    const [status, finalized, peers] = await inOneServer(agentHome as string, {}, [['pair_status', { session_id: id }], ['pair_finalize', { session_id: id }], ['peers_list']], ['--relay', relay.url]);
+    assert.ok(status && finalized && peers, 'each call answered');
+    const after = sessionOf(status);
     assert.equal(after.state, 'finalized');
     assert.equal((after['peer'] as { handle: string }).handle, 'bob');
-    assert.equal((sessionOf(await call('pair_finalize', { session_id: id }))['peer'] as { handle: string }).handle, 'bob');
-    assert.match(textOf(await call('peers_list')), /^peer "bob" \(fingerprint [0-9a-f]{16}\)/);
+    assert.equal((sessionOf(finalized)['peer'] as { handle: string }).handle, 'bob');
+    assert.match(textOf(peers), /^peer "bob" \(fingerprint [0-9a-f]{16}\)/);
   });
 
   it('confirm that started with a live server carries on by itself when that server exits mid-question', { timeout: 90_000 }, async () => {
@@ -259,8 +273,9 @@ describe('an MCP client that starts agent-pair mcp for each call', () => {
       for (const home of [agentHome, bobHome]) await rm(home, { recursive: true, force: true });
     });
     const call = (name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> => oneCall(agentHome, {}, name, args, ['--relay', relay.url]);
-    await call('identity_init', { handle: 'alice' });
-    const hosted = sessionOf(await call('pair_host'));
+    const [, hosting] = await inOneServer(agentHome, {}, [['identity_init', { handle: 'alice' }], ['pair_host']], ['--relay', relay.url]);
+    assert.ok(hosting, 'pair_host answered');
+    const hosted = sessionOf(hosting);
     const id = hosted.session_id;
     const guest = cliProcess(['join', String(hosted['code']), '--json', '--relay', relay.url, '--home', bobHome, '--handle', 'bob'], (line, stdin) => {
       if (line['event'] === 'sas') stdin.write(`${String(line['sas'])}\n`);

@@ -3,11 +3,10 @@
 // bob (the one-machine pairing's identities) says which home it runs in, since without --home it
 // would look in ~/.agent-pair, where neither is pinned.
 
-import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { cli } from '../helpers/cli.js';
+import { commandLine } from '../helpers/commandLine.js';
 
 const root = new URL('../../', import.meta.url);
 const readme = readFileSync(new URL('README.md', root), 'utf8');
@@ -39,12 +38,13 @@ describe('the README\'s example commands', () => {
     assert.deepEqual(homeless.map((words) => words.join(' ')), []);
   });
 
-  it('are commands and options the CLI takes (help for each, exit 0)', async () => {
+  // The help main.ts prints for `COMMAND --help`, from the same table and function, in this process (test/helpers/commandLine.ts).
+  it('are commands and options the CLI takes (help for each, exit 0)', () => {
     for (const words of examples) {
       const [command = ''] = words;
-      const help = await cli([command, '--help']);
-      assert.equal(help.code, 0, `${words.join(' ')}: ${help.stderr}`);
-      for (const option of words.filter((word) => word.startsWith('--'))) assert.ok(help.stdout.includes(`${option} `) || help.stdout.includes(`${option}\n`), `${words.join(' ')}: ${command} --help does not list ${option}`);
+      const help = commandLine(command, '--help');
+      assert.ok(help.kind === 'help' && help.exitCode === 0, `${words.join(' ')}: ${JSON.stringify(help)}`);
+      for (const option of words.filter((word) => word.startsWith('--'))) assert.ok(help.text.includes(`${option} `) || help.text.includes(`${option}\n`), `${words.join(' ')}: ${command} --help does not list ${option}`);
     }
   });
 });
