@@ -5,6 +5,8 @@
 // (write-once fields, commit before reveal, version bumps, seq numbers, nameplate claims, caps).
 // Times come from the relay's clock as arguments; the TTLs set here are garbage collection only,
 // with a day's slack, never what decides that something expired.
+// An open, a join and an inbox allocation take their address's rate hit (take_rate) in their own
+// script: one round trip per request, where a takeRate script first made it two.
 //
 // Changes are published on one channel (`<prefix>changes`, the message is the store channel,
 // like `pair:<id>`); each process keeps ONE subscriber connection, and when that connection
@@ -40,12 +42,14 @@ import type { RelayLimits } from './contract.js';
 import { parseRedisUrl, redisLocation } from './storeUrl.js';
 import { errorMessage } from '../core/errors.js';
 import {
+  type AllocateResult,
   type GrantResult,
   type JoinResult,
   type MessagePage,
   type OpenResult,
   type OwnerResult,
   type PostResult,
+  type RateHit,
   type RelayStore,
   type StoreStats,
   type StoredMessage,
@@ -198,7 +202,7 @@ export class RedisStore implements RelayStore {
 
   // -- Pair slots ---------------------------------------------------------------------------
 
-  async openPair(pair: { pairId: string; hostToken: string; expiresAt: number; address: string }, now: number): Promise<OpenResult> {
+  async openPair(pair: { pairId: string; hostToken: string; expiresAt: number; address: string }, rate: RateHit, now: number): Promise<OpenResult> {
     const reply = (await this.run('openPair', [
       pair.pairId,
       pair.hostToken,
@@ -213,18 +217,23 @@ export class RedisStore implements RelayStore {
       NAMEPLATE_WALK_MAX,
       sha256(pair.hostToken),
       nameplateDraws(),
-    ])) as string[];
-    const [kind, nameplate] = reply;
-    if (kind === 'opened' && nameplate !== undefined) return { kind: 'opened', nameplate };
+      ...this.rateArguments(rate),
+    ])) as [string, (string | number)?];
+    // ['opened', nameplate], ['rate_limited', ms], or the kind alone.
+    const [kind, detail] = reply;
+    if (kind === 'opened' && typeof detail === 'string') return { kind: 'opened', nameplate: detail };
+    if (kind === 'rate_limited') return { kind, retryAfterMs: Number(detail) };
     if (kind === 'address_cap') return { kind: 'address_cap' };
     // 'capacity', or (never in practice) no free nameplate among the candidates.
     return { kind: 'capacity' };
   }
 
-  async joinPair(nameplate: string, guestToken: string, now: number): Promise<JoinResult> {
-    const reply = (await this.run('joinPair', [nameplate, guestToken, now, this.limits.nameplateQuarantineSeconds * 1000, TTL_SLACK_MS, sha256(guestToken)])) as string[];
-    const [kind, pairId, expiresAt] = reply;
-    if (kind === 'joined' && pairId !== undefined && expiresAt !== undefined) return { kind: 'joined', pairId, expiresAt: Number(expiresAt) };
+  async joinPair(nameplate: string, guestToken: string, rate: RateHit, now: number): Promise<JoinResult> {
+    const reply = (await this.run('joinPair', [nameplate, guestToken, now, this.limits.nameplateQuarantineSeconds * 1000, TTL_SLACK_MS, sha256(guestToken), ...this.rateArguments(rate)])) as [string, (string | number)?, string?];
+    // ['joined', pairId, expiresAt], ['rate_limited', ms], or the kind alone.
+    const [kind, detail, expiresAt] = reply;
+    if (kind === 'rate_limited') return { kind, retryAfterMs: Number(detail) };
+    if (kind === 'joined' && typeof detail === 'string' && expiresAt !== undefined) return { kind: 'joined', pairId: detail, expiresAt: Number(expiresAt) };
     return kind === 'joined_already' ? { kind: 'joined_already' } : { kind: 'not_found' };
   }
 
@@ -253,8 +262,8 @@ export class RedisStore implements RelayStore {
 
   // -- Inbox slots --------------------------------------------------------------------------
 
-  async allocateInbox(inbox: { slotId: string; ownerToken: string; address: string }, now: number): Promise<'allocated' | 'capacity' | 'address_cap'> {
-    const reply = await this.run('allocateInbox', [
+  async allocateInbox(inbox: { slotId: string; ownerToken: string; address: string }, rate: RateHit, now: number): Promise<AllocateResult> {
+    const reply = (await this.run('allocateInbox', [
       inbox.slotId,
       sha256(inbox.ownerToken),
       inbox.address,
@@ -264,8 +273,11 @@ export class RedisStore implements RelayStore {
       this.limits.maxInboxSlotsPerAddress,
       TTL_SLACK_MS,
       IDLE_INBOXES_PER_SWEEP,
-    ]);
-    return reply as 'allocated' | 'capacity' | 'address_cap';
+      ...this.rateArguments(rate),
+    ])) as [string, number?];
+    const [kind, retryAfterMs] = reply;
+    if (kind === 'rate_limited') return { kind, retryAfterMs: Number(retryAfterMs) };
+    return kind as Exclude<AllocateResult, object>;
   }
 
   async useInbox(slotId: string, ownerToken: string, now: number): Promise<OwnerResult> {
@@ -312,8 +324,13 @@ export class RedisStore implements RelayStore {
   // -- Rate limits, changes, upkeep ---------------------------------------------------------
 
   async takeRate(key: string, limit: number, windowMs: number, now: number): Promise<number | undefined> {
-    const reply = Number(await this.run('takeRate', [key, limit, windowMs, now, `${this.rateHitTag}${++this.rateHits}`]));
+    const reply = Number(await this.run('takeRate', [now, ...this.rateArguments({ key, limit, windowMs })]));
     return reply < 0 ? undefined : reply;
+  }
+
+  /** What take_rate in Lua is given: the window's key, limit and length, and this hit's member. */
+  private rateArguments(rate: RateHit): [string, number, number, string] {
+    return [rate.key, rate.limit, rate.windowMs, `${this.rateHitTag}${++this.rateHits}`];
   }
 
   onChange(listener: (channel: string) => void): void {
@@ -465,22 +482,41 @@ local function drop_expired(id, cutoff)
   end
 end
 
+-- A sliding window (rate:<key>, hits by time): records a hit and returns -1, or refuses it and
+-- returns the milliseconds until one is allowed. Its arguments are ARGV[from] .. ARGV[from + 3]:
+-- key, limit, window (ms), this hit's member (unique per hit).
+local function take_rate(from, now)
+  local key, limit, window = P .. 'rate:' .. ARGV[from], num(ARGV[from + 1]), num(ARGV[from + 2])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local n = redis.call('ZCARD', key)
+  if n >= limit then
+    local oldest = redis.call('ZRANGE', key, n - limit, n - limit, 'WITHSCORES')
+    return num(oldest[2]) + window - now
+  end
+  redis.call('ZADD', key, now, now .. ':' .. ARGV[from + 3])
+  redis.call('PEXPIRE', key, window)
+  return -1
+end
+
 -- A nameplate is free if nobody holds it, or its hold ended.
 local function nameplate_free(v, now, quarantine)
   if not v then return true end
   local kind = string.sub(v, 1, 1)
   if kind == 'w' then
-    local exp = string.match(v, ':(%d+)$')
-    return num(exp) + quarantine <= now
+    -- "w:<pairId>:<expiresAt>", the id hex: a plain find of the second colon costs half a
+    -- pattern match, and a busy relay's open reads a hundred held nameplates.
+    return num(string.sub(v, string.find(v, ':', 3, true) + 1)) + quarantine <= now
   end
   return num(string.sub(v, 3)) <= now
 end
 `;
 
 const SCRIPTS = {
-  // ARGV: P pairId hostToken expiresAt address now maxOpen maxPerAddress quarantineMs slackMs perLength walkMax hostHash draws
+  // ARGV: P pairId hostToken expiresAt address now maxOpen maxPerAddress quarantineMs slackMs perLength walkMax hostHash draws rateKey rateLimit rateWindowMs rateMember
   openPair: `
 local pairId, expiresAt, address, now = ARGV[2], num(ARGV[4]), ARGV[5], num(ARGV[6])
+local wait = take_rate(15, now)
+if wait >= 0 then return {'rate_limited', wait} end
 local quarantine, slack = num(ARGV[9]), num(ARGV[10])
 redis.call('ZREMRANGEBYSCORE', P .. 'pairs', '-inf', now)
 if redis.call('ZCARD', P .. 'pairs') >= num(ARGV[7]) then return {'capacity'} end
@@ -536,10 +572,12 @@ redis.call('PEXPIRE', ak, ttl)
 redis.call('SET', P .. 'np:' .. chosen, 'w:' .. pairId .. ':' .. expiresAt, 'PX', ttl + quarantine)
 return {'opened', chosen}
 `,
-  // ARGV: P nameplate guestToken now quarantineMs slackMs guestHash
+  // ARGV: P nameplate guestToken now quarantineMs slackMs guestHash rateKey rateLimit rateWindowMs rateMember
   joinPair: `
 local nk = P .. 'np:' .. ARGV[2]
 local now, quarantine = num(ARGV[4]), num(ARGV[5])
+local wait = take_rate(8, now)
+if wait >= 0 then return {'rate_limited', wait} end
 local v = redis.call('GET', nk)
 if not v then return {'not_found'} end
 local kind = string.sub(v, 1, 1)
@@ -593,9 +631,11 @@ end
 redis.call('PUBLISH', P .. 'changes', 'pair:' .. pairId)
 return {'written', rp}
 `,
-  // ARGV: P slotId ownerHash address now idleMs maxSlots maxPerAddress slackMs sweepMax
+  // ARGV: P slotId ownerHash address now idleMs maxSlots maxPerAddress slackMs sweepMax rateKey rateLimit rateWindowMs rateMember
   allocateInbox: `
 local id, address, now, idle = ARGV[2], ARGV[4], num(ARGV[5]), num(ARGV[6])
+local wait = take_rate(11, now)
+if wait >= 0 then return {'rate_limited', wait} end
 sweep_idle_inboxes(now, idle, num(ARGV[10]))
 local ak = P .. 'addr-inboxes:' .. address
 -- Only an address at its cap has its list checked for inboxes that are gone meanwhile.
@@ -603,11 +643,11 @@ if redis.call('ZCARD', ak) >= num(ARGV[8]) then
   for _, held in ipairs(redis.call('ZRANGE', ak, 0, -1)) do
     if redis.call('EXISTS', P .. 'inbox:' .. held) == 0 then redis.call('ZREM', ak, held) end
   end
-  if redis.call('ZCARD', ak) >= num(ARGV[8]) then return 'address_cap' end
+  if redis.call('ZCARD', ak) >= num(ARGV[8]) then return {'address_cap'} end
 end
 if redis.call('ZCARD', P .. 'inboxes') >= num(ARGV[7]) then
   local victim = redis.call('ZRANGE', P .. 'inboxes-unused', 0, 0)[1]
-  if not victim then return 'capacity' end
+  if not victim then return {'capacity'} end
   remove_inbox(victim)
 end
 local ik = P .. 'inbox:' .. id
@@ -617,7 +657,7 @@ redis.call('ZADD', P .. 'inboxes', now, id)
 redis.call('ZADD', P .. 'inboxes-unused', now, id)
 redis.call('ZADD', ak, now, id)
 redis.call('PEXPIRE', ak, idle + num(ARGV[9]))
-return 'allocated'
+return {'allocated'}
 `,
   // ARGV: P slotId ownerHash now idleMs slackMs
   useInbox: `
@@ -741,18 +781,9 @@ redis.call('HINCRBY', P .. 'totals', 'messages', -#gone)
 redis.call('HINCRBY', P .. 'totals', 'bytes', -bytes)
 return #gone
 `,
-  // ARGV: P key limit windowMs now member
+  // ARGV: P now key limit windowMs member
   takeRate: `
-local key, limit, window, now = P .. 'rate:' .. ARGV[2], num(ARGV[3]), num(ARGV[4]), num(ARGV[5])
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-local n = redis.call('ZCARD', key)
-if n >= limit then
-  local oldest = redis.call('ZRANGE', key, n - limit, n - limit, 'WITHSCORES')
-  return num(oldest[2]) + window - now
-end
-redis.call('ZADD', key, now, now .. ':' .. ARGV[6])
-redis.call('PEXPIRE', key, window)
-return -1
+return take_rate(3, num(ARGV[2]))
 `,
   // ARGV: P now idleMs sweepMax
   sweep: `
