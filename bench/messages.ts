@@ -95,7 +95,7 @@ export async function benchSqliteCommit(runs: number, path: string): Promise<Sum
     const samples: number[] = [];
     for (let run = 0; run < runs; run++) {
       const started = performance.now();
-      const result = await store.postMessage(slotId, { grantId: grantIdOf(sendToken), sendToken, value, bytes: MESSAGE_BYTES }, Date.now());
+      const result = await store.postMessage(slotId, { grantId: grantIdOf(sendToken), sendToken, value, bytes: MESSAGE_BYTES }, undefined, Date.now());
       samples.push(performance.now() - started);
       if (result.kind !== 'posted') throw new Error(`a post was ${result.kind}`);
     }

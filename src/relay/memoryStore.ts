@@ -236,7 +236,11 @@ export class MemoryStore implements RelayStore {
     }
   }
 
-  postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, now: number): PostResult {
+  postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, rate: RateHit | undefined, now: number): PostResult {
+    if (rate !== undefined) {
+      const retryAfterMs = this.takeRate(rate.key, rate.limit, rate.windowMs, now);
+      if (retryAfterMs !== undefined) return { kind: 'rate_limited', retryAfterMs };
+    }
     const slot = this.liveInbox(slotId, now);
     if (!slot) return { kind: 'not_found' };
     const held = slot.grants.get(message.grantId);

@@ -5,7 +5,7 @@
 // (write-once fields, commit before reveal, version bumps, seq numbers, nameplate claims, caps).
 // Times come from the relay's clock as arguments; the TTLs set here are garbage collection only,
 // with a day's slack, never what decides that something expired.
-// An open, a join and an inbox allocation take their address's rate hit (take_rate) in their own
+// An open, a join, an inbox allocation and a post take their rate hit (take_rate) in their own
 // script: one round trip per request, where a takeRate script first made it two.
 //
 // Changes are published on one channel (`<prefix>changes`, the message is the store channel,
@@ -292,7 +292,7 @@ export class RedisStore implements RelayStore {
     await this.run('revokeGrant', [slotId, grantId]);
   }
 
-  async postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, now: number): Promise<PostResult> {
+  async postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, rate: RateHit | undefined, now: number): Promise<PostResult> {
     const reply = (await this.run('postMessage', [
       slotId,
       message.grantId,
@@ -306,8 +306,10 @@ export class RedisStore implements RelayStore {
       this.limits.maxInboxBytes,
       this.limits.maxInboxMessagesPerGrant,
       this.limits.maxInboxBytesPerGrant,
-    ])) as [PostResult['kind']];
-    return { kind: reply[0] };
+      // No hit to take: an empty key (a presented token's key is never empty).
+      ...(rate === undefined ? ['', 0, 0, ''] : this.rateArguments(rate)),
+    ])) as [Exclude<PostResult['kind'], 'rate_limited'>] | ['rate_limited', number];
+    return reply[0] === 'rate_limited' ? { kind: 'rate_limited', retryAfterMs: reply[1] } : { kind: reply[0] };
   }
 
   async readMessages(slotId: string, after: number, limit: number, now: number): Promise<MessagePage | undefined> {
@@ -715,9 +717,13 @@ add(P .. 'totals', 'bytes', -bytes)
 redis.call('PUBLISH', P .. 'changes', 'inbox:' .. id)
 return count
 `,
-  // ARGV: P slotId grantId tokenHash value bytes now idleMs lifeMs maxMessages maxBytes maxGrantMessages maxGrantBytes
+  // ARGV: P slotId grantId tokenHash value bytes now idleMs lifeMs maxMessages maxBytes maxGrantMessages maxGrantBytes rateKey rateLimit rateWindowMs rateMember (rateKey empty: no hit)
   postMessage: `
 local id, grantId, value, bytes, now = ARGV[2], ARGV[3], ARGV[5], num(ARGV[6]), num(ARGV[7])
+if ARGV[14] ~= '' then
+  local wait = take_rate(14, now)
+  if wait >= 0 then return {'rate_limited', wait} end
+end
 local ik = P .. 'inbox:' .. id
 local h = redis.call('HMGET', ik, 'lastUsedAt')
 if not h[1] then return {'not_found'} end

@@ -730,14 +730,15 @@ export class Relay {
     // A missing token is a stand-in no grant holds, so an unknown slot answers 404 either way (6.3).
     const presented = sendToken ?? NO_TOKEN;
     const grantId = grantIdOf(presented, sha256Hex);
-    const post = (): StoreAnswer<RelayResponse> => andThen(this.timed('postMessage', () => this.store.postMessage(slotId, { grantId, sendToken: presented, value, bytes }, now)), (result) => this.posted(result));
-    if (sendToken === undefined) return post();
-    const limited = this.takeRate(`send:${slotId}/${grantId}`, this.limits.messagesPerTokenPerMinute, now, (seconds) => `Too many messages from this send token (at most ${this.limits.messagesPerTokenPerMinute} a minute); retry in ${seconds} s.`);
-    return andThen(limited, (refusal) => refusal ?? post());
+    // Only a presented send token takes a hit on its window, in the same store call as the post.
+    const rate = sendToken === undefined ? undefined : { key: `send:${slotId}/${grantId}`, limit: this.limits.messagesPerTokenPerMinute, windowMs: RATE_WINDOW_MS };
+    return andThen(this.timed('postMessage', () => this.store.postMessage(slotId, { grantId, sendToken: presented, value, bytes }, rate, now)), (result) => this.posted(result));
   }
 
   private posted(result: PostResult): RelayResponse {
     switch (result.kind) {
+      case 'rate_limited':
+        return rateLimited(result.retryAfterMs, (seconds) => `Too many messages from this send token (at most ${this.limits.messagesPerTokenPerMinute} a minute); retry in ${seconds} s.`);
       case 'not_found':
         return inboxNotFound();
       case 'unauthorized':

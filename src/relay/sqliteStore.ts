@@ -259,7 +259,11 @@ export class SqliteStore implements RelayStore {
     });
   }
 
-  postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, now: number): Promise<PostResult> {
+  postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, rate: RateHit | undefined, now: number): Promise<PostResult> {
+    if (rate !== undefined) {
+      const retryAfterMs = this.takeRate(rate.key, rate.limit, rate.windowMs, now);
+      if (retryAfterMs !== undefined) return Promise.resolve({ kind: 'rate_limited', retryAfterMs });
+    }
     const posted = this.run((): PostResult => {
       const slot = this.liveInbox(slotId, now);
       if (slot === undefined) return { kind: 'not_found' };

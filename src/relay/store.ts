@@ -60,8 +60,8 @@ function tokensEqual(a: string, b: string): boolean {
 
 /**
  * The hit an operation takes on a sliding rate window (as takeRate does) before it does anything
- * else: in the same store call, so an open, a join or an allocation costs one round trip to a
- * shared store, not two.
+ * else: in the same store call, so an open, a join, an allocation or a post costs one round trip
+ * to a shared store, not two.
  */
 export interface RateHit {
   key: string;
@@ -94,7 +94,7 @@ export type OwnerResult = 'ok' | 'not_found' | 'unauthorized';
 export type GrantResult = 'granted' | 'full' | 'not_found';
 
 /** `full`: the inbox holds the most it keeps; `grant_full`: this grant holds its share of it. */
-export type PostResult = { kind: 'posted' } | { kind: 'not_found' } | { kind: 'unauthorized' } | { kind: 'full' } | { kind: 'grant_full' };
+export type PostResult = { kind: 'posted' } | { kind: 'not_found' } | { kind: 'unauthorized' } | { kind: 'full' } | { kind: 'grant_full' } | RateLimited;
 
 export interface StoredMessage {
   seq: number;
@@ -171,8 +171,12 @@ export interface RelayStore {
   addGrant(slotId: string, grantId: string, sendToken: string): StoreAnswer<GrantResult>;
   /** Forgets the grant and deletes its queued messages, which frees its share of the inbox. */
   revokeGrant(slotId: string, grantId: string): StoreAnswer<void>;
-  /** Queues a message if the send token is a live grant of the slot, and the inbox and the grant's share of it have room. */
-  postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, now: number): StoreAnswer<PostResult>;
+  /**
+   * Takes the rate hit if there is one (a post that presents no send token has none), then queues
+   * a message if the send token is a live grant of the slot, and the inbox and the grant's share
+   * of it have room.
+   */
+  postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, rate: RateHit | undefined, now: number): StoreAnswer<PostResult>;
   /** Up to `limit` messages with seq > after, oldest first; undefined if the slot is gone. */
   readMessages(slotId: string, after: number, limit: number, now: number): StoreAnswer<MessagePage | undefined>;
   ackMessages(slotId: string, through: number): StoreAnswer<void>;
