@@ -395,7 +395,8 @@ function nameplateDraws(): string {
 
 /**
  * Random words from the CSPRNG, a pool at a time, masked to 30 bits (small integers to V8, and
- * enough for the 9-digit range): 192 crypto.randomInt calls cost an open ~25 µs, these ~3.
+ * enough for the 9-digit range): 192 crypto.randomInt calls and their strings cost an open
+ * 25-30 µs, these draws and strings about half that (most of it making the strings).
  */
 const drawPool = new Int32Array(1024);
 const DRAW_MASK = 2 ** 30 - 1;

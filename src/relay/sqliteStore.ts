@@ -210,7 +210,7 @@ export class SqliteStore implements RelayStore {
   // -- Inbox slots: in the file -------------------------------------------------------------
 
   allocateInbox(inbox: { slotId: string; ownerToken: string; address: string }, rate: RateHit, now: number): Promise<AllocateResult> {
-    // Rate windows are in memory on this engine, as pair slots are: taken at once, as before the file.
+    // Rate windows live in memory on this engine, as pair slots do: the hit is taken at once, before the file is touched.
     const retryAfterMs = this.takeRate(rate.key, rate.limit, rate.windowMs, now);
     if (retryAfterMs !== undefined) return Promise.resolve({ kind: 'rate_limited', retryAfterMs });
     return this.run((): AllocateResult => {
