@@ -89,13 +89,13 @@ export async function benchSqliteCommit(runs: number, path: string): Promise<Sum
   try {
     const sendToken = randomBytes(32).toString('hex');
     const slotId = randomBytes(16).toString('hex');
-    await store.allocateInbox({ slotId, ownerToken: randomBytes(32).toString('hex'), address: '127.0.0.1' }, Date.now());
+    await store.allocateInbox({ slotId, ownerToken: randomBytes(32).toString('hex'), address: '127.0.0.1' }, { key: 'open:127.0.0.1', limit: limits.opensPerIpPerMinute, windowMs: 60_000 }, Date.now());
     await store.addGrant(slotId, grantIdOf(sendToken), sendToken);
     const value = randomBytes(MESSAGE_BYTES).toString('base64');
     const samples: number[] = [];
     for (let run = 0; run < runs; run++) {
       const started = performance.now();
-      const result = await store.postMessage(slotId, { grantId: grantIdOf(sendToken), sendToken, value, bytes: MESSAGE_BYTES }, Date.now());
+      const result = await store.postMessage(slotId, { grantId: grantIdOf(sendToken), sendToken, value, bytes: MESSAGE_BYTES }, undefined, Date.now());
       samples.push(performance.now() - started);
       if (result.kind !== 'posted') throw new Error(`a post was ${result.kind}`);
     }

@@ -6,12 +6,14 @@ import { randomInt, timingSafeEqual } from 'node:crypto';
 import type { PairField, Role } from '../core/ports.js';
 import type { RelayLimits } from './contract.js';
 import {
+  type AllocateResult,
   type GrantResult,
   type JoinResult,
   type MessagePage,
   type OpenResult,
   type OwnerResult,
   type PostResult,
+  type RateHit,
   type RelayStore,
   type StoreContext,
   type StoreStats,
@@ -85,7 +87,9 @@ export class MemoryStore implements RelayStore {
 
   // -- Pair slots ---------------------------------------------------------------------------
 
-  openPair(pair: { pairId: string; hostToken: string; expiresAt: number; address: string }, now: number): OpenResult {
+  openPair(pair: { pairId: string; hostToken: string; expiresAt: number; address: string }, rate: RateHit, now: number): OpenResult {
+    const retryAfterMs = this.takeRate(rate.key, rate.limit, rate.windowMs, now);
+    if (retryAfterMs !== undefined) return { kind: 'rate_limited', retryAfterMs };
     this.sweepPairs(now);
     if (this.pairs.size >= this.limits.maxOpenSlots) return { kind: 'capacity' };
     if (this.pairsByAddress.get(pair.address) >= this.limits.maxPairSlotsPerAddress) return { kind: 'address_cap' };
@@ -106,7 +110,9 @@ export class MemoryStore implements RelayStore {
     return { kind: 'opened', nameplate };
   }
 
-  joinPair(nameplate: string, guestToken: string, now: number): JoinResult {
+  joinPair(nameplate: string, guestToken: string, rate: RateHit, now: number): JoinResult {
+    const retryAfterMs = this.takeRate(rate.key, rate.limit, rate.windowMs, now);
+    if (retryAfterMs !== undefined) return { kind: 'rate_limited', retryAfterMs };
     this.sweepPairs(now);
     const entry = this.nameplates.lookup(nameplate, now);
     if (entry.kind === 'joined') return { kind: 'joined_already' };
@@ -167,7 +173,9 @@ export class MemoryStore implements RelayStore {
 
   // -- Inbox slots --------------------------------------------------------------------------
 
-  allocateInbox(inbox: { slotId: string; ownerToken: string; address: string }, now: number): 'allocated' | 'capacity' | 'address_cap' {
+  allocateInbox(inbox: { slotId: string; ownerToken: string; address: string }, rate: RateHit, now: number): AllocateResult {
+    const retryAfterMs = this.takeRate(rate.key, rate.limit, rate.windowMs, now);
+    if (retryAfterMs !== undefined) return { kind: 'rate_limited', retryAfterMs };
     this.sweepInboxes(now);
     if (this.inboxesByAddress.get(inbox.address) >= this.limits.maxInboxSlotsPerAddress) return 'address_cap';
     if (this.inboxes.size >= this.limits.maxInboxSlots) {
@@ -228,7 +236,11 @@ export class MemoryStore implements RelayStore {
     }
   }
 
-  postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, now: number): PostResult {
+  postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, rate: RateHit | undefined, now: number): PostResult {
+    if (rate !== undefined) {
+      const retryAfterMs = this.takeRate(rate.key, rate.limit, rate.windowMs, now);
+      if (retryAfterMs !== undefined) return { kind: 'rate_limited', retryAfterMs };
+    }
     const slot = this.liveInbox(slotId, now);
     if (!slot) return { kind: 'not_found' };
     const held = slot.grants.get(message.grantId);

@@ -5,6 +5,8 @@
 // (write-once fields, commit before reveal, version bumps, seq numbers, nameplate claims, caps).
 // Times come from the relay's clock as arguments; the TTLs set here are garbage collection only,
 // with a day's slack, never what decides that something expired.
+// An open, a join, an inbox allocation and a post take their rate hit (take_rate) in their own
+// script: one round trip per request, where a takeRate script first made it two.
 //
 // Changes are published on one channel (`<prefix>changes`, the message is the store channel,
 // like `pair:<id>`); each process keeps ONE subscriber connection, and when that connection
@@ -33,19 +35,21 @@
 //   totals               hash: messages bytes (queued in every inbox)
 //   rate:<key>           zset: hits by time
 
-import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { PAIR_FIELDS, type FieldValues, type PairField, type Role } from '../core/ports.js';
 import type { RelayLimits } from './contract.js';
 import { parseRedisUrl, redisLocation } from './storeUrl.js';
 import { errorMessage } from '../core/errors.js';
 import {
+  type AllocateResult,
   type GrantResult,
   type JoinResult,
   type MessagePage,
   type OpenResult,
   type OwnerResult,
   type PostResult,
+  type RateHit,
   type RelayStore,
   type StoreStats,
   type StoredMessage,
@@ -123,6 +127,14 @@ export class RedisStore implements RelayStore {
   private readonly shas = new Map<keyof typeof SCRIPTS, string>();
   private cachedStats: StoreStats = { pairSlots: 0, waitingNameplates: 0, quarantinedNameplates: 0, inboxSlots: 0, inboxMessages: 0, inboxBytes: 0, rateLimitedAddresses: 0 };
   private closed = false;
+  /**
+   * What makes each rate-window hit of this process a member of its own (hits in the same
+   * millisecond must not merge): random per process, so two relays on one Redis never share it,
+   * then a count. A random member per hit drew 6 bytes from the CSPRNG each time, 11 µs of the
+   * ~45 µs a flooded request cost the relay.
+   */
+  private readonly rateHitTag = `${randomBytes(6).toString('hex')}:`;
+  private rateHits = 0;
 
   constructor(
     private readonly client: Redis,
@@ -190,12 +202,7 @@ export class RedisStore implements RelayStore {
 
   // -- Pair slots ---------------------------------------------------------------------------
 
-  async openPair(pair: { pairId: string; hostToken: string; expiresAt: number; address: string }, now: number): Promise<OpenResult> {
-    const candidates: string[] = [];
-    for (let digits = 2; digits <= NAMEPLATE_MAX_DIGITS; digits++) {
-      const low = 10 ** (digits - 1);
-      for (let i = 0; i < NAMEPLATE_CANDIDATES_PER_LENGTH; i++) candidates.push(String(randomInt(low, low * 10)));
-    }
+  async openPair(pair: { pairId: string; hostToken: string; expiresAt: number; address: string }, rate: RateHit, now: number): Promise<OpenResult> {
     const reply = (await this.run('openPair', [
       pair.pairId,
       pair.hostToken,
@@ -209,19 +216,24 @@ export class RedisStore implements RelayStore {
       NAMEPLATE_CANDIDATES_PER_LENGTH,
       NAMEPLATE_WALK_MAX,
       sha256(pair.hostToken),
-      ...candidates,
-    ])) as string[];
-    const [kind, nameplate] = reply;
-    if (kind === 'opened' && nameplate !== undefined) return { kind: 'opened', nameplate };
+      nameplateDraws(),
+      ...this.rateArguments(rate),
+    ])) as [string, (string | number)?];
+    // ['opened', nameplate], ['rate_limited', ms], or the kind alone.
+    const [kind, detail] = reply;
+    if (kind === 'opened' && typeof detail === 'string') return { kind: 'opened', nameplate: detail };
+    if (kind === 'rate_limited') return { kind, retryAfterMs: Number(detail) };
     if (kind === 'address_cap') return { kind: 'address_cap' };
     // 'capacity', or (never in practice) no free nameplate among the candidates.
     return { kind: 'capacity' };
   }
 
-  async joinPair(nameplate: string, guestToken: string, now: number): Promise<JoinResult> {
-    const reply = (await this.run('joinPair', [nameplate, guestToken, now, this.limits.nameplateQuarantineSeconds * 1000, TTL_SLACK_MS, sha256(guestToken)])) as string[];
-    const [kind, pairId, expiresAt] = reply;
-    if (kind === 'joined' && pairId !== undefined && expiresAt !== undefined) return { kind: 'joined', pairId, expiresAt: Number(expiresAt) };
+  async joinPair(nameplate: string, guestToken: string, rate: RateHit, now: number): Promise<JoinResult> {
+    const reply = (await this.run('joinPair', [nameplate, guestToken, now, this.limits.nameplateQuarantineSeconds * 1000, TTL_SLACK_MS, sha256(guestToken), ...this.rateArguments(rate)])) as [string, (string | number)?, string?];
+    // ['joined', pairId, expiresAt], ['rate_limited', ms], or the kind alone.
+    const [kind, detail, expiresAt] = reply;
+    if (kind === 'rate_limited') return { kind, retryAfterMs: Number(detail) };
+    if (kind === 'joined' && typeof detail === 'string' && expiresAt !== undefined) return { kind: 'joined', pairId: detail, expiresAt: Number(expiresAt) };
     return kind === 'joined_already' ? { kind: 'joined_already' } : { kind: 'not_found' };
   }
 
@@ -250,8 +262,8 @@ export class RedisStore implements RelayStore {
 
   // -- Inbox slots --------------------------------------------------------------------------
 
-  async allocateInbox(inbox: { slotId: string; ownerToken: string; address: string }, now: number): Promise<'allocated' | 'capacity' | 'address_cap'> {
-    const reply = await this.run('allocateInbox', [
+  async allocateInbox(inbox: { slotId: string; ownerToken: string; address: string }, rate: RateHit, now: number): Promise<AllocateResult> {
+    const reply = (await this.run('allocateInbox', [
       inbox.slotId,
       sha256(inbox.ownerToken),
       inbox.address,
@@ -261,8 +273,11 @@ export class RedisStore implements RelayStore {
       this.limits.maxInboxSlotsPerAddress,
       TTL_SLACK_MS,
       IDLE_INBOXES_PER_SWEEP,
-    ]);
-    return reply as 'allocated' | 'capacity' | 'address_cap';
+      ...this.rateArguments(rate),
+    ])) as [string, number?];
+    const [kind, retryAfterMs] = reply;
+    if (kind === 'rate_limited') return { kind, retryAfterMs: Number(retryAfterMs) };
+    return kind as Exclude<AllocateResult, object>;
   }
 
   async useInbox(slotId: string, ownerToken: string, now: number): Promise<OwnerResult> {
@@ -277,7 +292,7 @@ export class RedisStore implements RelayStore {
     await this.run('revokeGrant', [slotId, grantId]);
   }
 
-  async postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, now: number): Promise<PostResult> {
+  async postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, rate: RateHit | undefined, now: number): Promise<PostResult> {
     const reply = (await this.run('postMessage', [
       slotId,
       message.grantId,
@@ -291,8 +306,10 @@ export class RedisStore implements RelayStore {
       this.limits.maxInboxBytes,
       this.limits.maxInboxMessagesPerGrant,
       this.limits.maxInboxBytesPerGrant,
-    ])) as [PostResult['kind']];
-    return { kind: reply[0] };
+      // No hit to take: an empty key (a presented token's key is never empty).
+      ...(rate === undefined ? ['', 0, 0, ''] : this.rateArguments(rate)),
+    ])) as [Exclude<PostResult['kind'], 'rate_limited'>] | ['rate_limited', number];
+    return reply[0] === 'rate_limited' ? { kind: 'rate_limited', retryAfterMs: reply[1] } : { kind: reply[0] };
   }
 
   async readMessages(slotId: string, after: number, limit: number, now: number): Promise<MessagePage | undefined> {
@@ -309,8 +326,13 @@ export class RedisStore implements RelayStore {
   // -- Rate limits, changes, upkeep ---------------------------------------------------------
 
   async takeRate(key: string, limit: number, windowMs: number, now: number): Promise<number | undefined> {
-    const reply = Number(await this.run('takeRate', [key, limit, windowMs, now, randomBytes(6).toString('hex')]));
+    const reply = Number(await this.run('takeRate', [now, ...this.rateArguments({ key, limit, windowMs })]));
     return reply < 0 ? undefined : reply;
+  }
+
+  /** What take_rate in Lua is given: the window's key, limit and length, and this hit's member. */
+  private rateArguments(rate: RateHit): [string, number, number, string] {
+    return [rate.key, rate.limit, rate.windowMs, `${this.rateHitTag}${++this.rateHits}`];
   }
 
   onChange(listener: (channel: string) => void): void {
@@ -351,6 +373,49 @@ function connectFailure(error: unknown): string {
   if (/ETIMEDOUT|timed? ?out/i.test(message)) return `no answer within ${CONNECT_TIMEOUT_MS / 1000} s`;
   if (/WRONGPASS|NOAUTH|invalid password/i.test(message)) return 'Redis refused the password';
   return message;
+}
+
+/**
+ * The random nameplate candidates of one open, as one string: NAMEPLATE_CANDIDATES_PER_LENGTH
+ * draws of 2 digits, then as many of 3, and so on up to NAMEPLATE_MAX_DIGITS; a draw of d digits
+ * lies in [10^(d-1), 10^d), so it is exactly d characters and the script cuts the string apart.
+ * One argument instead of 192: the script's ARGV and the command ioredis writes stay small.
+ */
+function nameplateDraws(): string {
+  let draws = '';
+  // Integer steps, not 10 ** (digits - 1): a float low made every draw a float, and String() of
+  // a float is several times slower than of a small integer.
+  for (let low = 10; low < 10 ** NAMEPLATE_MAX_DIGITS; low *= 10) {
+    const range = 9 * low;
+    const lastUnbiased = DRAW_MASK - ((DRAW_MASK + 1 - range) % range);
+    for (let i = 0; i < NAMEPLATE_CANDIDATES_PER_LENGTH; i++) draws += String(low + drawBelow(range, lastUnbiased));
+  }
+  return draws;
+}
+
+/**
+ * Random words from the CSPRNG, a pool at a time, masked to 30 bits (small integers to V8, and
+ * enough for the 9-digit range): 192 crypto.randomInt calls and their strings cost an open
+ * 25-30 µs, these draws and strings about half that (most of it making the strings).
+ */
+const drawPool = new Int32Array(1024);
+const DRAW_MASK = 2 ** 30 - 1;
+let drawPoolOffset = drawPool.length;
+
+/**
+ * A uniformly random integer in [0, range): a pool word, drawn again while it lies above
+ * `lastUnbiased`, the end of the last whole multiple of range below 2^30 (as crypto.randomInt
+ * does), so every remainder is equally likely.
+ */
+function drawBelow(range: number, lastUnbiased: number): number {
+  for (;;) {
+    if (drawPoolOffset === drawPool.length) {
+      randomFillSync(drawPool);
+      drawPoolOffset = 0;
+    }
+    const word = (drawPool[drawPoolOffset++] ?? 0) & DRAW_MASK;
+    if (word <= lastUnbiased) return word % range;
+  }
 }
 
 function sha256(text: string): string {
@@ -420,50 +485,84 @@ local function drop_expired(id, cutoff)
   end
 end
 
+-- A sliding window (rate:<key>, hits by time): records a hit and returns -1, or refuses it and
+-- returns the milliseconds until one is allowed. Its arguments are ARGV[from] .. ARGV[from + 3]:
+-- key, limit, window (ms), this hit's member (unique per hit).
+local function take_rate(from, now)
+  local key, limit, window = P .. 'rate:' .. ARGV[from], num(ARGV[from + 1]), num(ARGV[from + 2])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local n = redis.call('ZCARD', key)
+  if n >= limit then
+    local oldest = redis.call('ZRANGE', key, n - limit, n - limit, 'WITHSCORES')
+    return num(oldest[2]) + window - now
+  end
+  redis.call('ZADD', key, now, now .. ':' .. ARGV[from + 3])
+  redis.call('PEXPIRE', key, window)
+  return -1
+end
+
 -- A nameplate is free if nobody holds it, or its hold ended.
 local function nameplate_free(v, now, quarantine)
   if not v then return true end
   local kind = string.sub(v, 1, 1)
   if kind == 'w' then
-    local exp = string.match(v, ':(%d+)$')
-    return num(exp) + quarantine <= now
+    -- "w:<pairId>:<expiresAt>", the id hex: a plain find of the second colon costs half a
+    -- pattern match, and a busy relay's open reads a hundred held nameplates.
+    return num(string.sub(v, string.find(v, ':', 3, true) + 1)) + quarantine <= now
   end
   return num(string.sub(v, 3)) <= now
 end
 `;
 
 const SCRIPTS = {
-  // ARGV: P pairId hostToken expiresAt address now maxOpen maxPerAddress quarantineMs slackMs perLength walkMax hostHash candidates...
+  // ARGV: P pairId hostToken expiresAt address now maxOpen maxPerAddress quarantineMs slackMs perLength walkMax hostHash draws rateKey rateLimit rateWindowMs rateMember
   openPair: `
 local pairId, expiresAt, address, now = ARGV[2], num(ARGV[4]), ARGV[5], num(ARGV[6])
+local wait = take_rate(15, now)
+if wait >= 0 then return {'rate_limited', wait} end
 local quarantine, slack = num(ARGV[9]), num(ARGV[10])
 redis.call('ZREMRANGEBYSCORE', P .. 'pairs', '-inf', now)
 if redis.call('ZCARD', P .. 'pairs') >= num(ARGV[7]) then return {'capacity'} end
 local ak = P .. 'addr-pairs:' .. address
 redis.call('ZREMRANGEBYSCORE', ak, '-inf', now)
 if redis.call('ZCARD', ak) >= num(ARGV[8]) then return {'address_cap'} end
-local function free(n) return nameplate_free(redis.call('GET', P .. 'np:' .. n), now, quarantine) end
--- Candidates come in groups of PER_LENGTH, 2 digits first. After a group's random draws all
--- miss, a range of at most WALK_MAX nameplates is walked from the first draw on, so the fewest
--- digits are used while one is free; larger ranges move on to more digits.
-local perLength, walkMax = num(ARGV[11]), num(ARGV[12])
-local chosen = nil
-local i = 14
-while not chosen and i <= #ARGV do
-  local first = num(ARGV[i])
-  for j = i, i + perLength - 1 do
-    if free(ARGV[j]) then chosen = ARGV[j]; break end
+-- The first free nameplate of names, in order, or nil: one GET for the first (a quiet relay's
+-- first draw is free), then one MGET for the rest rather than a GET each (a busy relay's draws
+-- and its 2-digit walk miss by the hundred).
+local function first_free(names)
+  if nameplate_free(redis.call('GET', P .. 'np:' .. names[1]), now, quarantine) then return names[1] end
+  if #names == 1 then return nil end
+  local keys = {}
+  for j = 2, #names do keys[j - 1] = P .. 'np:' .. names[j] end
+  local held = redis.call('MGET', unpack(keys))
+  for j = 2, #names do
+    if nameplate_free(held[j - 1], now, quarantine) then return names[j] end
   end
-  local digits = string.len(ARGV[i])
+  return nil
+end
+-- ARGV[14] holds the draws, PER_LENGTH of 2 digits first, then of 3, and so on. After a group's
+-- draws all miss, a range of at most WALK_MAX nameplates is walked from the first draw on, so
+-- the fewest digits are used while one is free; larger ranges move on to more digits.
+local draws, perLength, walkMax = ARGV[14], num(ARGV[11]), num(ARGV[12])
+local chosen = nil
+local digits, at = 2, 1
+while not chosen and at <= string.len(draws) do
+  local group = {}
+  for j = 0, perLength - 1 do
+    local from = at + j * digits
+    group[j + 1] = string.sub(draws, from, from + digits - 1)
+  end
+  chosen = first_free(group)
   local low = 10 ^ (digits - 1)
   local size = 9 * low
   if not chosen and size <= walkMax then
-    for step = 0, size - 1 do
-      local n = tostring(low + ((first - low + step) % size))
-      if free(n) then chosen = n; break end
-    end
+    local first = num(group[1])
+    local walk = {}
+    for step = 0, size - 1 do walk[step + 1] = tostring(low + ((first - low + step) % size)) end
+    chosen = first_free(walk)
   end
-  i = i + perLength
+  at = at + perLength * digits
+  digits = digits + 1
 end
 if not chosen then return {'capacity'} end
 local ttl = expiresAt - now + slack
@@ -476,10 +575,12 @@ redis.call('PEXPIRE', ak, ttl)
 redis.call('SET', P .. 'np:' .. chosen, 'w:' .. pairId .. ':' .. expiresAt, 'PX', ttl + quarantine)
 return {'opened', chosen}
 `,
-  // ARGV: P nameplate guestToken now quarantineMs slackMs guestHash
+  // ARGV: P nameplate guestToken now quarantineMs slackMs guestHash rateKey rateLimit rateWindowMs rateMember
   joinPair: `
 local nk = P .. 'np:' .. ARGV[2]
 local now, quarantine = num(ARGV[4]), num(ARGV[5])
+local wait = take_rate(8, now)
+if wait >= 0 then return {'rate_limited', wait} end
 local v = redis.call('GET', nk)
 if not v then return {'not_found'} end
 local kind = string.sub(v, 1, 1)
@@ -533,9 +634,11 @@ end
 redis.call('PUBLISH', P .. 'changes', 'pair:' .. pairId)
 return {'written', rp}
 `,
-  // ARGV: P slotId ownerHash address now idleMs maxSlots maxPerAddress slackMs sweepMax
+  // ARGV: P slotId ownerHash address now idleMs maxSlots maxPerAddress slackMs sweepMax rateKey rateLimit rateWindowMs rateMember
   allocateInbox: `
 local id, address, now, idle = ARGV[2], ARGV[4], num(ARGV[5]), num(ARGV[6])
+local wait = take_rate(11, now)
+if wait >= 0 then return {'rate_limited', wait} end
 sweep_idle_inboxes(now, idle, num(ARGV[10]))
 local ak = P .. 'addr-inboxes:' .. address
 -- Only an address at its cap has its list checked for inboxes that are gone meanwhile.
@@ -543,11 +646,11 @@ if redis.call('ZCARD', ak) >= num(ARGV[8]) then
   for _, held in ipairs(redis.call('ZRANGE', ak, 0, -1)) do
     if redis.call('EXISTS', P .. 'inbox:' .. held) == 0 then redis.call('ZREM', ak, held) end
   end
-  if redis.call('ZCARD', ak) >= num(ARGV[8]) then return 'address_cap' end
+  if redis.call('ZCARD', ak) >= num(ARGV[8]) then return {'address_cap'} end
 end
 if redis.call('ZCARD', P .. 'inboxes') >= num(ARGV[7]) then
   local victim = redis.call('ZRANGE', P .. 'inboxes-unused', 0, 0)[1]
-  if not victim then return 'capacity' end
+  if not victim then return {'capacity'} end
   remove_inbox(victim)
 end
 local ik = P .. 'inbox:' .. id
@@ -557,7 +660,7 @@ redis.call('ZADD', P .. 'inboxes', now, id)
 redis.call('ZADD', P .. 'inboxes-unused', now, id)
 redis.call('ZADD', ak, now, id)
 redis.call('PEXPIRE', ak, idle + num(ARGV[9]))
-return 'allocated'
+return {'allocated'}
 `,
   // ARGV: P slotId ownerHash now idleMs slackMs
   useInbox: `
@@ -615,9 +718,13 @@ add(P .. 'totals', 'bytes', -bytes)
 redis.call('PUBLISH', P .. 'changes', 'inbox:' .. id)
 return count
 `,
-  // ARGV: P slotId grantId tokenHash value bytes now idleMs lifeMs maxMessages maxBytes maxGrantMessages maxGrantBytes
+  // ARGV: P slotId grantId tokenHash value bytes now idleMs lifeMs maxMessages maxBytes maxGrantMessages maxGrantBytes rateKey rateLimit rateWindowMs rateMember (rateKey empty: no hit)
   postMessage: `
 local id, grantId, value, bytes, now = ARGV[2], ARGV[3], ARGV[5], num(ARGV[6]), num(ARGV[7])
+if ARGV[14] ~= '' then
+  local wait = take_rate(14, now)
+  if wait >= 0 then return {'rate_limited', wait} end
+end
 local ik = P .. 'inbox:' .. id
 local h = redis.call('HMGET', ik, 'lastUsedAt')
 if not h[1] then return {'not_found'} end
@@ -681,18 +788,9 @@ redis.call('HINCRBY', P .. 'totals', 'messages', -#gone)
 redis.call('HINCRBY', P .. 'totals', 'bytes', -bytes)
 return #gone
 `,
-  // ARGV: P key limit windowMs now member
+  // ARGV: P now key limit windowMs member
   takeRate: `
-local key, limit, window, now = P .. 'rate:' .. ARGV[2], num(ARGV[3]), num(ARGV[4]), num(ARGV[5])
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-local n = redis.call('ZCARD', key)
-if n >= limit then
-  local oldest = redis.call('ZRANGE', key, n - limit, n - limit, 'WITHSCORES')
-  return num(oldest[2]) + window - now
-end
-redis.call('ZADD', key, now, now .. ':' .. ARGV[6])
-redis.call('PEXPIRE', key, window)
-return -1
+return take_rate(3, num(ARGV[2]))
 `,
   // ARGV: P now idleMs sweepMax
   sweep: `

@@ -64,6 +64,7 @@ import { createMemoryStore } from './memoryStore.js';
 import {
   type MessagePage,
   type PostResult,
+  type RateHit,
   type RelayStore,
   type StoreAnswer,
   type StoreFactory,
@@ -150,6 +151,12 @@ function json(status: number, value: unknown, headers?: Record<string, string>):
 
 export function errorResponse(code: RelayErrorCode, message: string, headers?: Record<string, string>): RelayResponse {
   return json(RELAY_ERROR_STATUS[code], errorBody(code, message), headers);
+}
+
+/** 429 with Retry-After in whole seconds (at least 1), `message` given those seconds. */
+function rateLimited(retryAfterMs: number, message: (seconds: number) => string): RelayResponse {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return errorResponse('rate_limited', message(seconds), { 'retry-after': String(seconds) });
 }
 
 const NO_CONTENT: RelayResponse = { status: 204, headers: { 'cache-control': 'no-store' }, body: '' };
@@ -405,14 +412,15 @@ export class Relay {
     }
 
     const address = rateLimitKey(request.clientAddress);
-    return andThen(this.takeOpen(address, now), (limited) => limited ?? (nameplate === undefined ? this.openHost(address, now) : this.joinGuest(nameplate, now)));
+    return nameplate === undefined ? this.openHost(address, now) : this.joinGuest(nameplate, address, now);
   }
 
   private openHost(address: string, now: number): StoreAnswer<RelayResponse> {
     const pairId = randomHex(ID_BYTES);
     const hostToken = randomHex(TOKEN_BYTES);
     const expiresAt = now + this.limits.slotLifetimeSeconds * 1000;
-    return andThen(this.timed('openPair', () => this.store.openPair({ pairId, hostToken, expiresAt, address }, now)), (opened) => {
+    return andThen(this.timed('openPair', () => this.store.openPair({ pairId, hostToken, expiresAt, address }, this.openRate(address), now)), (opened) => {
+      if (opened.kind === 'rate_limited') return this.openRateLimited(opened.retryAfterMs);
       if (opened.kind === 'capacity') {
         return errorResponse('capacity', `The relay holds the most pairings it takes at once (${this.limits.maxOpenSlots}); try again in a few minutes.`);
       }
@@ -424,9 +432,10 @@ export class Relay {
     });
   }
 
-  private joinGuest(nameplate: string, now: number): StoreAnswer<RelayResponse> {
+  private joinGuest(nameplate: string, address: string, now: number): StoreAnswer<RelayResponse> {
     const guestToken = randomHex(TOKEN_BYTES);
-    return andThen(this.timed('joinPair', () => this.store.joinPair(nameplate, guestToken, now)), (joined) => {
+    return andThen(this.timed('joinPair', () => this.store.joinPair(nameplate, guestToken, this.openRate(address), now)), (joined) => {
+      if (joined.kind === 'rate_limited') return this.openRateLimited(joined.retryAfterMs);
       if (joined.kind === 'joined_already') {
         return errorResponse('conflict', `A guest already joined the pairing under nameplate ${nameplate}; a code works for one join only. Ask the host for a new code.`);
       }
@@ -436,16 +445,17 @@ export class Relay {
     });
   }
 
-  private takeOpen(address: string, now: number): StoreAnswer<RelayResponse | undefined> {
-    return this.takeRate(`open:${address}`, this.limits.opensPerIpPerMinute, now, (seconds) => `Too many pairings opened or joined from this address (at most ${this.limits.opensPerIpPerMinute} a minute); retry in ${seconds} s.`);
+  /** The hit an open, a join or an inbox allocation takes on its address's window, in the same store call. */
+  private openRate(address: string): RateHit {
+    return { key: `open:${address}`, limit: this.limits.opensPerIpPerMinute, windowMs: RATE_WINDOW_MS };
+  }
+
+  private openRateLimited(retryAfterMs: number): RelayResponse {
+    return rateLimited(retryAfterMs, (seconds) => `Too many pairings opened or joined from this address (at most ${this.limits.opensPerIpPerMinute} a minute); retry in ${seconds} s.`);
   }
 
   private takeRate(key: string, limit: number, now: number, message: (seconds: number) => string): StoreAnswer<RelayResponse | undefined> {
-    return andThen(this.timed('takeRate', () => this.store.takeRate(key, limit, RATE_WINDOW_MS, now)), (retryAfterMs) => {
-      if (retryAfterMs === undefined) return undefined;
-      const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-      return errorResponse('rate_limited', message(seconds), { 'retry-after': String(seconds) });
-    });
+    return andThen(this.timed('takeRate', () => this.store.takeRate(key, limit, RATE_WINDOW_MS, now)), (retryAfterMs) => (retryAfterMs === undefined ? undefined : rateLimited(retryAfterMs, message)));
   }
 
   // -- GET /v1/pair/{pair_id} ---------------------------------------------------------------
@@ -638,11 +648,10 @@ export class Relay {
 
   private async allocateInbox(request: RelayRequest, now: number): Promise<RelayResponse> {
     const address = rateLimitKey(request.clientAddress);
-    const limited = await this.takeOpen(address, now);
-    if (limited) return limited;
     const slotId = randomHex(ID_BYTES);
     const ownerToken = randomHex(TOKEN_BYTES);
-    const result = await this.timed('allocateInbox', () => this.store.allocateInbox({ slotId, ownerToken, address }, now));
+    const result = await this.timed('allocateInbox', () => this.store.allocateInbox({ slotId, ownerToken, address }, this.openRate(address), now));
+    if (typeof result === 'object') return this.openRateLimited(result.retryAfterMs);
     if (result === 'capacity') return errorResponse('capacity', `The relay holds the most inbox slots it keeps (${this.limits.maxInboxSlots}), all of them in use.`);
     if (result === 'address_cap') {
       return errorResponse('rate_limited', `This address holds the most inbox slots it may (${this.limits.maxInboxSlotsPerAddress}); unused ones expire ${Math.round(this.limits.inboxIdleSeconds / 86_400)} days after their last use.`, { 'retry-after': '3600' });
@@ -721,14 +730,15 @@ export class Relay {
     // A missing token is a stand-in no grant holds, so an unknown slot answers 404 either way (6.3).
     const presented = sendToken ?? NO_TOKEN;
     const grantId = grantIdOf(presented, sha256Hex);
-    const post = (): StoreAnswer<RelayResponse> => andThen(this.timed('postMessage', () => this.store.postMessage(slotId, { grantId, sendToken: presented, value, bytes }, now)), (result) => this.posted(result));
-    if (sendToken === undefined) return post();
-    const limited = this.takeRate(`send:${slotId}/${grantId}`, this.limits.messagesPerTokenPerMinute, now, (seconds) => `Too many messages from this send token (at most ${this.limits.messagesPerTokenPerMinute} a minute); retry in ${seconds} s.`);
-    return andThen(limited, (refusal) => refusal ?? post());
+    // Only a presented send token takes a hit on its window, in the same store call as the post.
+    const rate = sendToken === undefined ? undefined : { key: `send:${slotId}/${grantId}`, limit: this.limits.messagesPerTokenPerMinute, windowMs: RATE_WINDOW_MS };
+    return andThen(this.timed('postMessage', () => this.store.postMessage(slotId, { grantId, sendToken: presented, value, bytes }, rate, now)), (result) => this.posted(result));
   }
 
   private posted(result: PostResult): RelayResponse {
     switch (result.kind) {
+      case 'rate_limited':
+        return rateLimited(result.retryAfterMs, (seconds) => `Too many messages from this send token (at most ${this.limits.messagesPerTokenPerMinute} a minute); retry in ${seconds} s.`);
       case 'not_found':
         return inboxNotFound();
       case 'unauthorized':

@@ -39,12 +39,14 @@ import { MemoryStore } from './memoryStore.js';
 import { claimPidFile, processAlive, readPidFile, releasePidFile } from '../node/pidFile.js';
 import { errorMessage } from '../core/errors.js';
 import {
+  type AllocateResult,
   type GrantResult,
   type JoinResult,
   type MessagePage,
   type OpenResult,
   type OwnerResult,
   type PostResult,
+  type RateHit,
   type RelayStore,
   type StoreStats,
   type StoredMessage,
@@ -189,11 +191,11 @@ export class SqliteStore implements RelayStore {
 
   // -- Pair slots: in memory, answered at once ---------------------------------------------
 
-  openPair(pair: { pairId: string; hostToken: string; expiresAt: number; address: string }, now: number): OpenResult {
-    return this.ephemeral.openPair(pair, now);
+  openPair(pair: { pairId: string; hostToken: string; expiresAt: number; address: string }, rate: RateHit, now: number): OpenResult {
+    return this.ephemeral.openPair(pair, rate, now);
   }
-  joinPair(nameplate: string, guestToken: string, now: number): JoinResult {
-    return this.ephemeral.joinPair(nameplate, guestToken, now);
+  joinPair(nameplate: string, guestToken: string, rate: RateHit, now: number): JoinResult {
+    return this.ephemeral.joinPair(nameplate, guestToken, rate, now);
   }
   getPair(pairId: string, now: number): StoredPair | undefined {
     return this.ephemeral.getPair(pairId, now);
@@ -207,8 +209,11 @@ export class SqliteStore implements RelayStore {
 
   // -- Inbox slots: in the file -------------------------------------------------------------
 
-  allocateInbox(inbox: { slotId: string; ownerToken: string; address: string }, now: number): Promise<'allocated' | 'capacity' | 'address_cap'> {
-    return this.run(() => {
+  allocateInbox(inbox: { slotId: string; ownerToken: string; address: string }, rate: RateHit, now: number): Promise<AllocateResult> {
+    // Rate windows live in memory on this engine, as pair slots do: the hit is taken at once, before the file is touched.
+    const retryAfterMs = this.takeRate(rate.key, rate.limit, rate.windowMs, now);
+    if (retryAfterMs !== undefined) return Promise.resolve({ kind: 'rate_limited', retryAfterMs });
+    return this.run((): AllocateResult => {
       this.sweepIdleInboxes(now);
       if (this.number('SELECT COUNT(*) AS n FROM inboxes WHERE address = ?', [inbox.address]) >= this.limits.maxInboxSlotsPerAddress) return 'address_cap';
       if (this.inboxCount >= this.limits.maxInboxSlots) {
@@ -254,7 +259,11 @@ export class SqliteStore implements RelayStore {
     });
   }
 
-  postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, now: number): Promise<PostResult> {
+  postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, rate: RateHit | undefined, now: number): Promise<PostResult> {
+    if (rate !== undefined) {
+      const retryAfterMs = this.takeRate(rate.key, rate.limit, rate.windowMs, now);
+      if (retryAfterMs !== undefined) return Promise.resolve({ kind: 'rate_limited', retryAfterMs });
+    }
     const posted = this.run((): PostResult => {
       const slot = this.liveInbox(slotId, now);
       if (slot === undefined) return { kind: 'not_found' };

@@ -58,9 +58,25 @@ function tokensEqual(a: string, b: string): boolean {
   return difference === 0;
 }
 
-export type OpenResult = { kind: 'opened'; nameplate: string } | { kind: 'capacity' } | { kind: 'address_cap' };
+/**
+ * The hit an operation takes on a sliding rate window (as takeRate does) before it does anything
+ * else: in the same store call, so an open, a join, an allocation or a post costs one round trip
+ * to a shared store, not two.
+ */
+export interface RateHit {
+  key: string;
+  limit: number;
+  windowMs: number;
+}
 
-export type JoinResult = { kind: 'joined'; pairId: string; expiresAt: number } | { kind: 'joined_already' } | { kind: 'not_found' };
+/** The operation's rate window was full: nothing was done, and a hit is allowed in `retryAfterMs`. */
+export type RateLimited = { kind: 'rate_limited'; retryAfterMs: number };
+
+export type OpenResult = { kind: 'opened'; nameplate: string } | { kind: 'capacity' } | { kind: 'address_cap' } | RateLimited;
+
+export type JoinResult = { kind: 'joined'; pairId: string; expiresAt: number } | { kind: 'joined_already' } | { kind: 'not_found' } | RateLimited;
+
+export type AllocateResult = 'allocated' | 'capacity' | 'address_cap' | RateLimited;
 
 /**
  * What a field write did: `written` (version bumped, or `finished` when it was the second
@@ -78,7 +94,7 @@ export type OwnerResult = 'ok' | 'not_found' | 'unauthorized';
 export type GrantResult = 'granted' | 'full' | 'not_found';
 
 /** `full`: the inbox holds the most it keeps; `grant_full`: this grant holds its share of it. */
-export type PostResult = { kind: 'posted' } | { kind: 'not_found' } | { kind: 'unauthorized' } | { kind: 'full' } | { kind: 'grant_full' };
+export type PostResult = { kind: 'posted' } | { kind: 'not_found' } | { kind: 'unauthorized' } | { kind: 'full' } | { kind: 'grant_full' } | RateLimited;
 
 export interface StoredMessage {
   seq: number;
@@ -134,10 +150,10 @@ export interface RelayStore {
   /** `memory`, `sqlite` or `redis`, for logs and metrics. */
   readonly engine: string;
 
-  /** Creates a pair slot and gives it a random free nameplate of the fewest digits. */
-  openPair(pair: { pairId: string; hostToken: string; expiresAt: number; address: string }, now: number): StoreAnswer<OpenResult>;
-  /** One guess per nameplate: a join makes the nameplate stop resolving, right or wrong code. */
-  joinPair(nameplate: string, guestToken: string, now: number): StoreAnswer<JoinResult>;
+  /** Takes the rate hit, then creates a pair slot and gives it a random free nameplate of the fewest digits. */
+  openPair(pair: { pairId: string; hostToken: string; expiresAt: number; address: string }, rate: RateHit, now: number): StoreAnswer<OpenResult>;
+  /** Takes the rate hit, then joins. One guess per nameplate: a join makes the nameplate stop resolving, right or wrong code. */
+  joinPair(nameplate: string, guestToken: string, rate: RateHit, now: number): StoreAnswer<JoinResult>;
   /** The live slot, or undefined (unknown, finished, or expired at `now`). Read-only. */
   getPair(pairId: string, now: number): StoreAnswer<StoredPair | undefined>;
   /**
@@ -148,15 +164,19 @@ export interface RelayStore {
    */
   writeField(pairId: string, token: string, field: PairField, value: string, pakeCommit: string | undefined, now: number): StoreAnswer<WriteResult>;
 
-  /** Creates an inbox slot, or answers `capacity` when the relay holds the most it keeps. */
-  allocateInbox(inbox: { slotId: string; ownerToken: string; address: string }, now: number): StoreAnswer<'allocated' | 'capacity' | 'address_cap'>;
+  /** Takes the rate hit, then creates an inbox slot, or answers `capacity` when the relay holds the most it keeps. */
+  allocateInbox(inbox: { slotId: string; ownerToken: string; address: string }, rate: RateHit, now: number): StoreAnswer<AllocateResult>;
   /** Checks the owner token (constant time) and counts the request as the owner's use of the slot. */
   useInbox(slotId: string, ownerToken: string, now: number): StoreAnswer<OwnerResult>;
   addGrant(slotId: string, grantId: string, sendToken: string): StoreAnswer<GrantResult>;
   /** Forgets the grant and deletes its queued messages, which frees its share of the inbox. */
   revokeGrant(slotId: string, grantId: string): StoreAnswer<void>;
-  /** Queues a message if the send token is a live grant of the slot, and the inbox and the grant's share of it have room. */
-  postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, now: number): StoreAnswer<PostResult>;
+  /**
+   * Takes the rate hit if there is one (a post that presents no send token has none), then queues
+   * a message if the send token is a live grant of the slot, and the inbox and the grant's share
+   * of it have room.
+   */
+  postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, rate: RateHit | undefined, now: number): StoreAnswer<PostResult>;
   /** Up to `limit` messages with seq > after, oldest first; undefined if the slot is gone. */
   readMessages(slotId: string, after: number, limit: number, now: number): StoreAnswer<MessagePage | undefined>;
   ackMessages(slotId: string, through: number): StoreAnswer<void>;

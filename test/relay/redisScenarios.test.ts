@@ -123,6 +123,39 @@ describe('relay processes on one Redis', { concurrency: false }, () => {
     }
   });
 
+  it('serves opens, joins, grants, posts and reads after Redis forgot its scripts (SCRIPT FLUSH): each is run by its text and loaded again', async () => {
+    const relay = await startRelay({ port: 0, store: redis.url() });
+    const admin = new Redis({ port: redis.port, host: '127.0.0.1', lazyConnect: true });
+    try {
+      await admin.connect();
+      const client = new RelayClient(relay.url, { retries: 0 });
+      const inbox = await client.allocateSlot();
+      const forget = async (): Promise<void> => {
+        assert.equal(await admin.script('FLUSH'), 'OK');
+      };
+      await forget();
+      const host = await call(relay.url, 'POST', '/v1/pair', { body: { role: 'host' } });
+      assert.equal(host.status, 201, host.text);
+      await forget();
+      const guest = await call(relay.url, 'POST', '/v1/pair', { body: { role: 'guest', nameplate: (host.json as { nameplate: string }).nameplate } });
+      assert.equal(guest.status, 201, guest.text);
+      assert.equal((guest.json as { pair_id: string }).pair_id, (host.json as { pair_id: string }).pair_id);
+      await forget();
+      const grant = await client.grant(inbox.slotId, inbox.ownerToken);
+      await forget();
+      await client.postMessage(inbox.slotId, grant.sendToken, ENVELOPE);
+      await forget();
+      const page = await client.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 });
+      assert.deepEqual(page.messages.map((message) => [message.seq, message.value, message.grantId]), [[1, ENVELOPE, grant.grantId]]);
+      // Loaded again by the runs above: the next open goes by its SHA, and still opens.
+      const again = await call(relay.url, 'POST', '/v1/pair', { body: { role: 'host' } });
+      assert.equal(again.status, 201, again.text);
+    } finally {
+      admin.disconnect();
+      await relay.close();
+    }
+  });
+
   it('keeps inboxes and messages across a Redis restart (AOF), answers 503 capacity with Retry-After while Redis is down, and wakes long polls after', async () => {
     const relay = await startRelay({ port: 0, store: redis.url() });
     try {

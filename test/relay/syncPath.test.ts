@@ -14,7 +14,7 @@ import type { InboxPageBody, SlotViewBody } from '../../src/relay/contract.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { Relay, type RelayRequest, type RelayResponse, TimestampTexts, pageJson, sha256Bytes, sha256Hex, slotViewJson } from '../../src/relay/server.js';
 import { MemoryStore } from '../../src/relay/memoryStore.js';
-import { type RelayStore, type StoreAnswer, StoreUnavailableError } from '../../src/relay/store.js';
+import { type OpenResult, type RelayStore, type StoreAnswer, StoreUnavailableError } from '../../src/relay/store.js';
 import { DEFAULT_RELAY_LIMITS, formatTimestamp, grantIdOf, pakeCommitOf, resolveLimits } from '../../src/relay/contract.js';
 import { protocolVectors } from '../core/vectors.js';
 import { ENGINES, type Engine, storeFor } from '../helpers/engines.js';
@@ -110,11 +110,11 @@ for (const engine of ENGINES) {
 }
 
 describe('a store that cannot answer', () => {
-  /** The memory store, with takeRate failing as a store that lost its connection does: by throwing, or by rejecting. */
+  /** The memory store, with openPair failing as a store that lost its connection does: by throwing, or by rejecting. */
   function failingStore(how: 'throws' | 'rejects'): () => RelayStore {
     return () => {
       const store: RelayStore = new MemoryStore(resolveLimits());
-      store.takeRate = (): StoreAnswer<number | undefined> => {
+      store.openPair = (): StoreAnswer<OpenResult> => {
         const error = new StoreUnavailableError('the store is gone');
         if (how === 'throws') throw error;
         return Promise.reject(error);
@@ -137,7 +137,7 @@ describe('a store that cannot answer', () => {
     const relay = new Relay({
       store: () => {
         const store: RelayStore = new MemoryStore(resolveLimits());
-        store.takeRate = (): never => {
+        store.openPair = (): never => {
           throw new TypeError('a bug');
         };
         return store;
