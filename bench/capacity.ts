@@ -376,12 +376,14 @@ async function measureRelay(store: string | undefined, concurrent: number, secon
 export async function benchCapacity(concurrent = 100, seconds = 8, stores: readonly string[] = []): Promise<CapacityBench> {
   const writes = precomputeWrites();
   const { run, relayCpuMs, relayUserCpuMs } = await measureRelay(undefined, concurrent, seconds, writes);
+  // The bare server right after the relay run it is the baseline of, before the other engines:
+  // measured after them, it ran some 25 s later, and a change of the machine's load in between
+  // moved the ratio (1.36 to 2.22 on one build, one day).
+  const bare = await measureBare(run.lanes, writes, 'paired');
+  const backToBack = await measureBare(run.lanes, writes, 'backToBack');
   const others: { store: string; measured: Awaited<ReturnType<typeof measureRelay>> }[] = [];
   for (const store of stores) others.push({ store, measured: await measureRelay(store, concurrent, seconds, writes) });
   const requests = run.lanes.reduce((sum, lane) => sum + lane.kinds.length, 0);
-
-  const bare = await measureBare(run.lanes, writes, 'paired');
-  const backToBack = await measureBare(run.lanes, writes, 'backToBack');
 
   const memoryRate = run.pairings / (run.elapsedMs / 1000);
   const bareRow = (measured: Awaited<ReturnType<typeof measureBare>>): BareRow => ({
