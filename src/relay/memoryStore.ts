@@ -14,6 +14,7 @@ import {
   type OwnerResult,
   type PostResult,
   type RateHit,
+  type RateLimited,
   type RelayStore,
   type StoreContext,
   type StoreStats,
@@ -88,8 +89,8 @@ export class MemoryStore implements RelayStore {
   // -- Pair slots ---------------------------------------------------------------------------
 
   openPair(pair: { pairId: string; hostToken: string; expiresAt: number; address: string }, rate: RateHit, now: number): OpenResult {
-    const retryAfterMs = this.takeRate(rate.key, rate.limit, rate.windowMs, now);
-    if (retryAfterMs !== undefined) return { kind: 'rate_limited', retryAfterMs };
+    const refused = this.refusedRate(rate, now);
+    if (refused) return refused;
     this.sweepPairs(now);
     if (this.pairs.size >= this.limits.maxOpenSlots) return { kind: 'capacity' };
     if (this.pairsByAddress.get(pair.address) >= this.limits.maxPairSlotsPerAddress) return { kind: 'address_cap' };
@@ -111,8 +112,8 @@ export class MemoryStore implements RelayStore {
   }
 
   joinPair(nameplate: string, guestToken: string, rate: RateHit, now: number): JoinResult {
-    const retryAfterMs = this.takeRate(rate.key, rate.limit, rate.windowMs, now);
-    if (retryAfterMs !== undefined) return { kind: 'rate_limited', retryAfterMs };
+    const refused = this.refusedRate(rate, now);
+    if (refused) return refused;
     this.sweepPairs(now);
     const entry = this.nameplates.lookup(nameplate, now);
     if (entry.kind === 'joined') return { kind: 'joined_already' };
@@ -174,8 +175,8 @@ export class MemoryStore implements RelayStore {
   // -- Inbox slots --------------------------------------------------------------------------
 
   allocateInbox(inbox: { slotId: string; ownerToken: string; address: string }, rate: RateHit, now: number): AllocateResult {
-    const retryAfterMs = this.takeRate(rate.key, rate.limit, rate.windowMs, now);
-    if (retryAfterMs !== undefined) return { kind: 'rate_limited', retryAfterMs };
+    const refused = this.refusedRate(rate, now);
+    if (refused) return refused;
     this.sweepInboxes(now);
     if (this.inboxesByAddress.get(inbox.address) >= this.limits.maxInboxSlotsPerAddress) return 'address_cap';
     if (this.inboxes.size >= this.limits.maxInboxSlots) {
@@ -237,10 +238,8 @@ export class MemoryStore implements RelayStore {
   }
 
   postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, rate: RateHit | undefined, now: number): PostResult {
-    if (rate !== undefined) {
-      const retryAfterMs = this.takeRate(rate.key, rate.limit, rate.windowMs, now);
-      if (retryAfterMs !== undefined) return { kind: 'rate_limited', retryAfterMs };
-    }
+    const refused = this.refusedRate(rate, now);
+    if (refused) return refused;
     const slot = this.liveInbox(slotId, now);
     if (!slot) return { kind: 'not_found' };
     const held = slot.grants.get(message.grantId);
@@ -336,6 +335,17 @@ export class MemoryStore implements RelayStore {
   }
 
   // -- Rate limits, changes, upkeep ---------------------------------------------------------
+
+  /**
+   * Takes `rate`'s hit, or answers the refusal when its window is full; nothing to take when
+   * there is no hit (a post that presents no send token). What an open, a join, an allocation and
+   * a post do first, on this engine and the SQLite one (which keeps its windows here).
+   */
+  refusedRate(rate: RateHit | undefined, now: number): RateLimited | undefined {
+    if (rate === undefined) return undefined;
+    const retryAfterMs = this.takeRate(rate.key, rate.limit, rate.windowMs, now);
+    return retryAfterMs === undefined ? undefined : { kind: 'rate_limited', retryAfterMs };
+  }
 
   takeRate(key: string, limit: number, windowMs: number, now: number): number | undefined {
     let limiter = this.windows.get(windowMs);

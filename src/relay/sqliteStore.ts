@@ -211,8 +211,8 @@ export class SqliteStore implements RelayStore {
 
   allocateInbox(inbox: { slotId: string; ownerToken: string; address: string }, rate: RateHit, now: number): Promise<AllocateResult> {
     // Rate windows live in memory on this engine, as pair slots do: the hit is taken at once, before the file is touched.
-    const retryAfterMs = this.takeRate(rate.key, rate.limit, rate.windowMs, now);
-    if (retryAfterMs !== undefined) return Promise.resolve({ kind: 'rate_limited', retryAfterMs });
+    const refused = this.ephemeral.refusedRate(rate, now);
+    if (refused) return Promise.resolve(refused);
     return this.run((): AllocateResult => {
       this.sweepIdleInboxes(now);
       if (this.number('SELECT COUNT(*) AS n FROM inboxes WHERE address = ?', [inbox.address]) >= this.limits.maxInboxSlotsPerAddress) return 'address_cap';
@@ -260,10 +260,8 @@ export class SqliteStore implements RelayStore {
   }
 
   postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, rate: RateHit | undefined, now: number): Promise<PostResult> {
-    if (rate !== undefined) {
-      const retryAfterMs = this.takeRate(rate.key, rate.limit, rate.windowMs, now);
-      if (retryAfterMs !== undefined) return Promise.resolve({ kind: 'rate_limited', retryAfterMs });
-    }
+    const refused = this.ephemeral.refusedRate(rate, now);
+    if (refused) return Promise.resolve(refused);
     const posted = this.run((): PostResult => {
       const slot = this.liveInbox(slotId, now);
       if (slot === undefined) return { kind: 'not_found' };
