@@ -159,7 +159,7 @@ const rows: Row[] = [
     timed(command.summary, `CLI: agent-pair ${command.command}`),
     command.targeted
       ? ratio(`  CLI ${command.command} / node -e 0`, command.ratio, CLI_START_TARGET, 'medians')
-      : plainRatio(`  CLI ${command.command} / node -e 0`, command.ratio, 'medians; compiles its group, once per build'),
+      : plainRatio(`  CLI ${command.command} / node -e 0`, command.ratio, command.note ?? 'medians'),
   ]),
   ...(cliStart.withoutExtraCaCerts
     ? [

@@ -75,7 +75,7 @@ const COUNTED = ['tests', 'suites', 'pass', 'fail', 'cancelled', 'skipped', 'tod
  * through tsx each start spent about 0.3 CPU-seconds in its loader, four times a bare Node start
  * (test/node/codeCache starts twenty). Tests find them through test/helpers/scripts.ts.
  */
-const PROCESS_SCRIPTS = ['test/helpers/codeCacheLoad.ts', 'test/helpers/relayWindow.ts'];
+const PROCESS_SCRIPTS = ['test/helpers/codeCacheLoad.ts', 'test/helpers/connectAhead.ts', 'test/helpers/relayWindow.ts'];
 
 function collect(dir) {
   return readdirSync(dir).flatMap((name) => {

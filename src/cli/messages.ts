@@ -36,7 +36,7 @@ import { EXIT_OUTPUT_CLOSED } from './usage.js';
 import { type CliContext, homeOption } from './words.js';
 import { MAX_TEXT_BYTES } from '../core/vocabulary.js';
 import { close, open, read } from '../node/fsAsync.js';
-import { loadHttpWhenIdle } from '../relay/transport.js';
+import { connectWhenIdle } from '../relay/transport.js';
 
 export interface SendInput {
   text?: string;
@@ -99,13 +99,14 @@ export async function readMessageText(source: TextSource): Promise<string> {
 export async function sendCommand(deps: MessagingDeps, context: CliContext, peerRef: string, input: SendInput, terminal: Terminal): Promise<number> {
   const body: Record<string, unknown> = input.data !== undefined ? { type: 'data', data: input.data } : { type: 'text', text: input.text ?? '' };
   if (input.replyTo !== undefined) body['reply_to'] = input.replyTo;
-  loadHttpWhenIdle();
+  const peer = await resolvePeer(deps, peerRef);
+  connectWhenIdle(peer.relayUrl);
   const sender = new SendRunner(deps);
   let refusal: Extract<MessagingEvent, { type: 'queued' }> | undefined;
   sender.on((event) => {
     if (event.type === 'queued') refusal = event;
   });
-  const sent = await sender.send(peerRef, body);
+  const sent = await sender.send(peer, body);
   if (sent.queued) {
     terminal.result(
       { event: 'queued', id: sent.id, peer: sent.peer, n: sent.record?.n, sent_at: sent.record?.sentAt, code: refusal?.code, message: refusal?.message },

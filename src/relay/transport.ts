@@ -7,12 +7,13 @@
 // bench/joining.ts). It does only what RelayFetch asks: one request, no redirect followed, the
 // status, the headers and the body as bytes, and the signal ending the request, or the reading
 // of its body, with the signal's reason (a timeout's is a TimeoutError, as fetch's is). Sockets
-// are kept alive by Node's global agent, unreferenced while idle, so a process with nothing
-// left to do still exits. node:http itself loads at the first request: the CLI's entry imports
-// relay/embedded.ts, which probes with httpFetch, for its defaults, and `--version` makes no
-// request.
+// are kept alive by an agent of this module's (as by Node's global one), unreferenced while idle,
+// so a process with nothing left to do still exits. node:http itself loads at the first request
+// or connectWhenIdle: the CLI's entry imports relay/embedded.ts, which probes with httpFetch, for
+// its defaults, and `--version` makes no request.
 
-import type { ClientRequest, IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http';
+import type { Agent, ClientRequest, ClientRequestArgs, IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 /**
  * What the client asks of a fetch, and all it reads of the answer: the global fetch is one, and
@@ -37,12 +38,77 @@ export interface RelayResponse {
 }
 
 /**
- * Loads node:http at this process's next idle moment instead of at its first request: a command
- * about to make one (send) calls this first, and Node compiles node:http (a few ms) while the
- * disk syncs what the command writes before its request, instead of after.
+ * Opens a connection to the relay at `url` at this process's next idle moment, for the first
+ * request to it to take: a command about to make one (send) calls this first, and Node loads
+ * node:http, runs its client's code for the first time and connects while the disk syncs what
+ * the command writes before its request, instead of after it (over TLS, the handshake too). Only
+ * a head start: a connection that failed or closed before a request took it is dropped, and the
+ * request opens its own and reports a failure as always; one no request takes does not keep the
+ * process alive.
  */
-export function loadHttpWhenIdle(): void {
-  setImmediate(() => process.getBuiltinModule('node:http'));
+export function connectWhenIdle(url: string): void {
+  setImmediate(() => {
+    const target = new URL(url);
+    if (target.protocol === 'http:' || target.protocol === 'https:') agentFor(target.protocol).connectAhead(target);
+  });
+}
+
+/** An agent whose first connection to an origin may have been opened ahead (connectWhenIdle). */
+interface AgentConnectingAhead extends Agent {
+  connectAhead(target: URL): void;
+}
+
+const agents = new Map<'http:' | 'https:', AgentConnectingAhead>();
+
+function agentFor(protocol: 'http:' | 'https:'): AgentConnectingAhead {
+  let agent = agents.get(protocol);
+  if (agent === undefined) {
+    agent = createAgent(protocol);
+    agents.set(protocol, agent);
+  }
+  return agent;
+}
+
+function createAgent(protocol: 'http:' | 'https:'): AgentConnectingAhead {
+  const Base: typeof Agent = protocol === 'https:' ? process.getBuiltinModule('node:https').Agent : process.getBuiltinModule('node:http').Agent;
+  const defaultPort = protocol === 'https:' ? 443 : 80;
+  /** `host:port` as a request's connection options name them, and connectAhead's target. */
+  const originOf = (host: string | null | undefined, port: number | string | null | undefined): string => `${host ?? 'localhost'}:${Number(port ?? defaultPort)}`;
+  const ignoreError = (): void => undefined;
+  class ConnectingAheadAgent extends Base implements AgentConnectingAhead {
+    /** Connections opened ahead, by origin, until a request takes them. */
+    private readonly ahead = new Map<string, Duplex>();
+
+    connectAhead(target: URL): void {
+      // As a request names its host: an IPv6 address without its brackets.
+      const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
+      const origin = originOf(host, target.port === '' ? defaultPort : target.port);
+      if (this.ahead.has(origin)) return;
+      // A name for TLS's SNI, as Node's agent gives one: never an IP address.
+      const servername = protocol === 'https:' && process.getBuiltinModule('node:net').isIP(host) === 0 ? host : undefined;
+      const socket = super.createConnection({ host, port: Number(target.port === '' ? defaultPort : target.port), ...(servername !== undefined && { servername }) });
+      if (!socket) return;
+      // Until a request takes it, its failure is no one's to report (the request's own connection reports it).
+      socket.on('error', ignoreError);
+      (socket as Partial<import('node:net').Socket>).unref?.();
+      socket.once('close', () => {
+        if (this.ahead.get(origin) === socket) this.ahead.delete(origin);
+      });
+      this.ahead.set(origin, socket);
+    }
+
+    override createConnection(options: ClientRequestArgs, callback?: (error: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+      const origin = originOf(options.host, options.port);
+      const socket = this.ahead.get(origin);
+      this.ahead.delete(origin);
+      if (socket === undefined || socket.destroyed) return super.createConnection(options, callback);
+      socket.off('error', ignoreError);
+      (socket as Partial<import('node:net').Socket>).ref?.();
+      return socket;
+    }
+  }
+  // As Node's global agent: sockets kept for the next request, unreferenced while idle.
+  return new ConnectingAheadAgent({ keepAlive: true, scheduling: 'lifo', timeout: 5000 });
 }
 
 export const httpFetch: RelayFetch = (url, init) =>
@@ -55,9 +121,10 @@ export const httpFetch: RelayFetch = (url, init) =>
     }
     const target = new URL(url);
     const headers = init.body === undefined ? init.headers : { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) };
-    const options: RequestOptions = { method: init.method, headers };
     // node:https (and TLS) load only for a relay that needs them.
-    const outgoing: ClientRequest = process.getBuiltinModule(target.protocol === 'https:' ? 'node:https' : 'node:http').request(target, options);
+    const protocol = target.protocol === 'https:' ? 'https:' : 'http:';
+    const options: RequestOptions = { method: init.method, headers, agent: agentFor(protocol) };
+    const outgoing: ClientRequest = process.getBuiltinModule(protocol === 'https:' ? 'node:https' : 'node:http').request(target, options);
     let answer: IncomingMessage | undefined;
     const onAbort = (): void => {
       if (answer === undefined) {

@@ -1,5 +1,5 @@
 // The TypeScript scripts tests start as processes of their own (test/helpers/codeCacheLoad.ts,
-// relayWindow.ts): scripts/run-tests.mjs compiles them with the test files and says where
+// connectAhead.ts, relayWindow.ts): scripts/run-tests.mjs compiles them with the test files and says where
 // (AGENT_PAIR_TEST_COMPILED_DIR), so a start is a plain Node start; a test file run by itself
 // (`node --import tsx --test FILE`) starts them through tsx, as before.
 
