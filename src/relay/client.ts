@@ -24,15 +24,16 @@
 // `cancelled` at once (the request is torn down, nothing is retried), so a watcher woken by
 // its own side's action lets go of the relay immediately.
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type RelayFetch, type RelayRequestInit, ResponseTooLarge, readCapped } from './transport.js';
 import { PairError, badInput, errorMessage } from '../core/errors.js';
 import { jsonQuote } from '../core/untrusted.js';
 import { MAX_LONG_POLL_SECONDS, normaliseRelayUrl } from '../core/vocabulary.js';
+import { systemClock } from '../node/system.js';
 
 export { normaliseRelayUrl };
 import {
   PAIR_FIELDS,
+  type Clock,
   type FieldValues,
   type Grant,
   type GuestJoined,
@@ -81,6 +82,8 @@ export interface RelayClientOptions {
   maxRetryWaitMs?: number;
   /** The fetch to use; default the global one. */
   fetch?: RelayFetch;
+  /** What the pauses between attempts (the backoff, a Retry-After) wait on; default real time. */
+  clock?: Pick<Clock, 'sleep'>;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -130,6 +133,7 @@ export class RelayClient implements RelayPort {
   private readonly retries: number;
   private readonly maxRetryWaitMs: number;
   private readonly fetchImpl: RelayFetch;
+  private readonly clock: Pick<Clock, 'sleep'>;
 
   constructor(url: string, options: RelayClientOptions = {}) {
     this.url = normaliseRelayUrl(url);
@@ -137,6 +141,7 @@ export class RelayClient implements RelayPort {
     this.retries = nonNegativeInteger(options.retries, 'retries', DEFAULT_RETRIES);
     this.maxRetryWaitMs = nonNegativeInteger(options.maxRetryWaitMs, 'maxRetryWaitMs', DEFAULT_MAX_RETRY_WAIT_MS);
     this.fetchImpl = options.fetch ?? fetch;
+    this.clock = options.clock ?? systemClock;
   }
 
   async openHost(): Promise<HostOpened> {
@@ -394,12 +399,8 @@ export class RelayClient implements RelayPort {
 
   /** Waits between attempts; the caller's signal cuts the wait short with `cancelled`. */
   private async pause(ms: number, call: Call): Promise<void> {
-    try {
-      await sleep(ms, undefined, call.signal ? { signal: call.signal } : undefined);
-    } catch (error) {
-      if (aborted(call.signal)) throw this.cancelled(call, error);
-      throw error;
-    }
+    await this.clock.sleep(ms, call.signal);
+    if (aborted(call.signal)) throw this.cancelled(call);
   }
 
   private async send(call: Call): Promise<Answer> {

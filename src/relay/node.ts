@@ -137,6 +137,12 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Runni
     else readBody(req, maxBodyBytes, serve);
   };
   server.on('request', handle);
+  // Every open connection, for close() to cut those that never sent a byte (see there).
+  const connections = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
   // A request Node cannot parse (malformed head, headers over the size limit, a head that took
   // too long) gets the protocol's JSON error instead of Node's empty answer, then the socket closes.
   server.on('clientError', (error: Error & { code?: string }, socket: Socket) => {
@@ -194,6 +200,11 @@ export async function startRelay(options: StartRelayOptions = {}): Promise<Runni
         });
         relay.shutdown();
         server.closeIdleConnections();
+        // A connection that has sent nothing has no request to finish, as one kept alive between
+        // requests has none (closeIdleConnections cut those), but Node counts it busy until its
+        // first request ends: it held the close for the whole grace. Clients open one ahead of a
+        // request (fetch keeps the connection it made for a request aborted while it connected).
+        for (const socket of connections) if (socket.bytesRead === 0) socket.destroy();
         const force = setTimeout(() => {
           server.closeAllConnections();
         }, CLOSE_GRACE_MS);

@@ -12,6 +12,7 @@
 import * as vscode from 'vscode';
 import type { MessagingEvent, PeerRef } from '../core/inbox.js';
 import type { MailRecord } from '../core/mailbox.js';
+import type { Clock } from '../core/ports.js';
 import type { Handover } from '../core/rules.js';
 import type { PinnedPeer } from '../core/trust.js';
 import { showControls } from '../core/untrusted.js';
@@ -34,7 +35,8 @@ export interface NotifierMessaging {
 /**
  * Messages from one peer stored within this long of each other make one notification (or one
  * hand-over to the agent). A second, not less: on a loaded machine storing one message of a burst
- * pulled together took over 250 ms, and the person got one notification per message.
+ * pulled together took over 250 ms, and the person got one notification per message. Waited on
+ * the window's clock (tests hold it or let it pass at once).
  */
 export const NOTIFY_COALESCE_MS = 1_000;
 
@@ -43,7 +45,8 @@ interface Pending {
   records: MailRecord[];
   /** The hand-overs the pull decided as it stored them, by message id. */
   handovers: Map<string, Handover>;
-  timer: NodeJS.Timeout;
+  /** Ends the wait for the peer's next message early: that message waits anew, or the window closes. */
+  wait: AbortController;
 }
 
 export class MessageNotifier implements vscode.Disposable {
@@ -57,6 +60,8 @@ export class MessageNotifier implements vscode.Disposable {
     private readonly messaging: NotifierMessaging,
     private readonly handover: Pick<AgentHandover, 'handOver'>,
     private readonly log: { warn(line: string): void },
+    /** What the gathering waits NOTIFY_COALESCE_MS on. */
+    private readonly clock: Pick<Clock, 'sleep'>,
   ) {}
 
   handle(event: MessagingEvent): void {
@@ -66,15 +71,17 @@ export class MessageNotifier implements vscode.Disposable {
         const waiting = this.pending.get(peer.fingerprint);
         // Each message waits the coalescing time again: a burst ends when its peer pauses, however
         // long storing it took (a pull after VS Code was closed, a loaded machine).
-        if (waiting) clearTimeout(waiting.timer);
-        const timer = setTimeout(() => {
+        waiting?.wait.abort();
+        const wait = new AbortController();
+        void this.clock.sleep(NOTIFY_COALESCE_MS, wait.signal).then(() => {
+          if (wait.signal.aborted) return;
           this.flush(peer.fingerprint).catch((error: unknown) => {
             this.log.warn(`Messages: telling you of ${peer.handle}'s messages failed: ${errorMessage(error)}`);
           });
-        }, NOTIFY_COALESCE_MS);
+        });
         const handovers = waiting?.handovers ?? new Map<string, Handover>();
         if (event.handover) handovers.set(record.id, event.handover);
-        this.pending.set(peer.fingerprint, { peer, records: [...(waiting?.records ?? []), record], handovers, timer });
+        this.pending.set(peer.fingerprint, { peer, records: [...(waiting?.records ?? []), record], handovers, wait });
         return;
       }
       case 'lost': {
@@ -155,7 +162,7 @@ export class MessageNotifier implements vscode.Disposable {
   }
 
   dispose(): void {
-    for (const waiting of this.pending.values()) clearTimeout(waiting.timer);
+    for (const waiting of this.pending.values()) waiting.wait.abort();
     this.pending.clear();
   }
 }

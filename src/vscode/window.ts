@@ -39,6 +39,7 @@ import { WindowMessaging, budgetSetting, lossGraceSettingMs } from './messaging.
 import { AgentHandover } from './agentHandover.js';
 import { registerRuleCommands } from './commands/peerRules.js';
 import type { BudgetLimits } from '../core/rules.js';
+import type { Clock } from '../core/ports.js';
 import { PeersView } from './peersView.js';
 import { UnreadStatusItem } from './unreadStatus.js';
 import type { ExtensionDeps } from './deps.js';
@@ -63,6 +64,13 @@ import { isTerminal } from '../core/vocabulary.js';
  * which needs a build).
  */
 export const localRelayOverrides: Partial<Pick<RelayChoiceOptions, 'port' | 'relayCommand' | 'idleExitSeconds'>> = {};
+
+/**
+ * For tests in plain Node only: the clock the notifications wait on while they gather a peer's
+ * messages (NOTIFY_COALESCE_MS, a second of real time): a test lets it pass at once, or holds it
+ * until the burst it sent is all stored.
+ */
+export const notifyOverrides: { clock?: Pick<Clock, 'sleep'> } = {};
 
 /** What the shell (extension.ts) gives the window: its log and the extension's version. */
 export interface WindowShell {
@@ -198,7 +206,7 @@ function startMessaging(context: vscode.ExtensionContext, deps: ExtensionDeps): 
     },
     log: deps.log,
   });
-  const notifier = new MessageNotifier(conversations, messaging, handover, deps.log);
+  const notifier = new MessageNotifier(conversations, messaging, handover, deps.log, notifyOverrides.clock ?? systemClock);
   registerMessageCommands(context, deps, { messaging, conversations });
   registerRuleCommands(context, deps, { messaging, handover });
   const stopWatchingStore = deps.store.onDidChange(() => {

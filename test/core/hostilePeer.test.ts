@@ -253,7 +253,8 @@ describe('a message under the grant of a pairing still in flight', () => {
     // The new peer writes before this side pinned it; an honest pinned peer writes after.
     await relayPort.postMessage(inbox.slotId, sendToken, 'bm90IGFuIGVudmVsb3Bl');
     await postRaw(bob.deps, alice.fingerprint, await rawMessage(bob.deps, alice.fingerprint, text('after it'), { n: 1 }));
-    const receiver = new ReceiveRunner(alice.deps);
+    // A pull that finds it rechecks after PENDING_PAIRING_RECHECK_MS (a second), here at once.
+    const receiver = new ReceiveRunner({ ...alice.deps, clock: { now: () => alice.clock.now(), sleep: () => Promise.resolve() } });
     assert.deepEqual(await receiver.pull(), []);
     assert.equal((await relayPort.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 })).messages.length, 2);
     await takePendingGrant(alice.deps, 'a'.repeat(32));

@@ -12,6 +12,7 @@ import type { BudgetLimits } from '../../src/core/rules.js';
 import { startMcpHttpServer } from '../../src/mcp/http.js';
 import { createMcpServer } from '../../src/mcp/server.js';
 import { type Side, makeSide } from '../helpers/sides.js';
+import { until } from '../helpers/until.js';
 
 /** What the person does when asked: sees the elicitation's message, answers. */
 export type Person = (message: string) => ElicitResult | Promise<ElicitResult>;
@@ -177,21 +178,26 @@ export function peoplePair(): { host: Person; guest: Person } {
   return { host: person('host'), guest: person('guest') };
 }
 
-/** Host opens, guest joins with the code, both wait for the key exchange; returns the session ids. */
+/**
+ * Host opens, guest joins with the code, both wait for the key exchange; returns the session ids.
+ * The guest waits in pair_join itself (from `opened`); the host asks pair_status until it says
+ * sas_ready. Not a pair_status wait: one that begins on a pairing already sas_ready goes on until
+ * the person confirms (its documented use), and over HTTP the exchange had often ended before
+ * that call was served, so it waited out its 10 seconds.
+ */
 export async function openBoth(host: Agent, guest: Agent): Promise<{ hostId: string; guestId: string; code: string }> {
   const hosted = sessionOf(await host.call('pair_host'));
   assert.equal(hosted.state, 'opened');
   const code = hosted['code'];
   assert.equal(typeof code, 'string');
-  const joined = sessionOf(await guest.call('pair_join', { code }));
-  const ids = { hostId: hosted.session_id, guestId: joined.session_id, code: String(code) };
-  const [hostStatus, guestStatus] = await Promise.all([
-    host.call('pair_status', { session_id: ids.hostId, wait_seconds: 10 }),
-    guest.call('pair_status', { session_id: ids.guestId, wait_seconds: 10 }),
-  ]);
-  assert.equal(sessionOf(hostStatus).state, 'sas_ready');
-  assert.equal(sessionOf(guestStatus).state, 'sas_ready');
-  return ids;
+  const joined = sessionOf(await guest.call('pair_join', { code, wait_seconds: 10 }));
+  assert.equal(joined.state, 'sas_ready');
+  await until('the host at sas_ready', async () => {
+    const { state } = sessionOf(await host.call('pair_status', { session_id: hosted.session_id }));
+    assert.ok(state === 'opened' || state === 'sas_ready', state);
+    return state === 'sas_ready';
+  });
+  return { hostId: hosted.session_id, guestId: joined.session_id, code: String(code) };
 }
 
 /** Every secret string a side holds in its vault right now: seeds, relay tokens, private keys, inbox and send tokens. */

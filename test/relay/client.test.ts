@@ -329,6 +329,31 @@ for (const { name, transport } of TRANSPORTS) {
       }
     });
 
+    it('waits its pauses on the clock it is given: a Retry-After in full, then a network error\'s backoff', async () => {
+      const server = await scriptedServer((req, res, index) => {
+        if (index === 0) reply(res, 503, { error: { code: 'capacity', message: 'full' } }, { 'retry-after': '7' });
+        else if (index === 1) req.socket.destroy();
+        else reply(res, 201, { slot_id: SOME_ID, owner_token: SOME_TOKEN });
+      });
+      const paused: number[] = [];
+      const clock = {
+        sleep: (ms: number): Promise<void> => {
+          paused.push(ms);
+          return Promise.resolve();
+        },
+      };
+      try {
+        const slot = await new RelayClient(server.url, { ...transport, retries: 3, clock }).allocateSlot();
+        assert.deepEqual(slot, { slotId: SOME_ID, ownerToken: SOME_TOKEN });
+        assert.equal(server.requests(), 3);
+        assert.equal(paused.length, 2, String(paused));
+        assert.equal(paused[0], 7_000);
+        assert.ok(paused[1] !== undefined && paused[1] >= 250 && paused[1] <= 500, `the second attempt's backoff is 250-500 ms, not ${paused[1]}`);
+      } finally {
+        await server.close();
+      }
+    });
+
     it('does not retry a long poll whose caller aborted, not even from a backoff wait', async () => {
       const server = await scriptedServer((_req, res) => {
         reply(res, 503, { error: { code: 'capacity', message: 'full' } }, { 'retry-after': '10' });

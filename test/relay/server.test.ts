@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
+import { type Socket, connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_RELAY_LIMITS, formatTimestamp, grantIdOf } from '../../src/relay/contract.js';
@@ -478,6 +478,27 @@ function relaySuite(engine: Engine): void {
       assert.equal((answer.json as { version: number }).version, 0);
       await assert.rejects(fetch(`${running.url}/healthz`), 'the port no longer accepts');
       await running.close(); // idempotent
+    });
+
+    it('cuts at once a connection that has sent nothing, and leaves one mid-request its grace', async () => {
+      const running = await startRelay({ port: 0 });
+      const accepted: Socket[] = [];
+      running.server.on('connection', (socket: Socket) => accepted.push(socket));
+      // As fetch leaves one behind a request aborted while it connected.
+      const silent = connect(running.port, '127.0.0.1');
+      await until('the relay to accept the silent one', () => accepted.length === 1);
+      const busy = connect(running.port, '127.0.0.1');
+      busy.write('POST /v1/slot HTTP/1.1\r\nHost: 127.0.0.1\r\n'); // the rest of the head never comes
+      await until('the relay to read the start of the request', () => accepted.length === 2 && (accepted[1]?.bytesRead ?? 0) > 0);
+      try {
+        const closing = running.close();
+        assert.deepEqual(accepted.map((socket) => socket.destroyed), [true, false]);
+        busy.destroy();
+        await closing;
+      } finally {
+        silent.destroy();
+        busy.destroy();
+      }
     });
   });
 

@@ -27,17 +27,15 @@ import { agentQuery, messagePreview } from '../../src/vscode/messageWords.js';
 import { pairSides } from '../helpers/pairing.js';
 import { type Side, makeSide } from '../helpers/sides.js';
 import { fake, fakeContext } from './fakeVscode.js';
-import { conversationViews, decliningOnceClient, windowMcpClient, windowOpened, windowStorageOf } from './windowFixtures.js';
+import { HeldClock, conversationViews, decliningOnceClient, passingClock, windowMcpClient, windowOpened, windowStorageOf } from './windowFixtures.js';
 import { until } from '../helpers/until.js';
 
 const standIn = new URL('./fakeVscode.ts', import.meta.url).href;
 register(`data:text/javascript,${encodeURIComponent(`export async function resolve(specifier, context, next) { return specifier === 'vscode' ? { url: ${JSON.stringify(standIn)}, shortCircuit: true } : next(specifier, context); }`)}`);
 const extension = await import('../../src/vscode/extension.js');
-const { NOTIFY_COALESCE_MS } = await import('../../src/vscode/messageNotifications.js');
+const { notifyOverrides } = await import('../../src/vscode/window.js');
 
 type Context = ReturnType<typeof fakeContext>;
-
-
 
 const quiet = { log: () => undefined };
 
@@ -52,9 +50,16 @@ describe('messages in the extension, over a stand-in vscode and a real relay', (
   after(async () => {
     await relay.close();
     delete process.env['AGENT_PAIR_HOME'];
+    delete notifyOverrides.clock;
   });
 
-  async function activate(storage: Pick<Context, 'workspaceState' | 'globalState' | 'secrets'>): Promise<void> {
+  /**
+   * Alice's window on `storage`. Its notifications gather a peer's messages on `notifyClock`: by
+   * default waits that end at once (a test waiting for one message's notification does not wait
+   * the product's second).
+   */
+  async function activate(storage: Pick<Context, 'workspaceState' | 'globalState' | 'secrets'>, notifyClock = passingClock): Promise<void> {
+    notifyOverrides.clock = notifyClock;
     fake.reset();
     fake.settings.set('agentPair.relayUrl', relay.url);
     home = await mkdtemp(join(tmpdir(), 'agent-pair-home-'));
@@ -160,12 +165,21 @@ describe('messages in the extension, over a stand-in vscode and a real relay', (
   it('messages from one peer that arrive together make one notification', async () => {
     const { alice, bobMail } = await pairedWindow();
     for (const text of ['one', 'two', 'three']) await bobMail.sender.send('alice', { type: 'text', text });
-    await activate(windowStorageOf(alice));
+    // The gathering's wait is held until the test ends it: on a loaded machine storing one message
+    // of the burst can take longer than the product's second, which would split it.
+    const gathering = new HeldClock();
+    await activate(windowStorageOf(alice), gathering);
+    const notices = (): unknown[] => fake.messages.filter((message) => message.text.startsWith('Agent Pair: bob wrote'));
+    // Each message begins the wait anew, ending the one before: the third wait is the whole burst in.
+    await until('the wait for a message after the third', () => gathering.started === 3);
+    assert.equal(gathering.holding, 1);
+    await until('3 unread in the status bar', () => fake.statusItems.find((item) => item.id === UNREAD_ITEM_ID && item.visible && item.text === '$(mail) 3 unread'));
+    assert.deepEqual(notices(), [], 'nothing said while the burst gathers');
+    gathering.release();
     const notice = await until('the notification', () => fake.messages.find((message) => message.text.startsWith('Agent Pair: bob wrote')));
     assert.equal(notice.text, 'Agent Pair: bob wrote 3 messages; the last: “three”');
-    await until('3 unread in the status bar', () => fake.statusItems.find((item) => item.id === UNREAD_ITEM_ID && item.visible && item.text === '$(mail) 3 unread'));
-    await sleep(NOTIFY_COALESCE_MS + 300);
-    assert.equal(fake.messages.filter((message) => message.text.startsWith('Agent Pair: bob wrote')).length, 1);
+    assert.equal(notices().length, 1);
+    assert.deepEqual([gathering.started, gathering.holding], [3, 0], 'no message left to tell of');
   });
 
   it('an agent over MCP reads and sends through the window: one pull, the views update, the person can require a yes for every send', async () => {

@@ -22,7 +22,7 @@ import { pairSides } from '../helpers/pairing.js';
 import { type Side, makeSide } from '../helpers/sides.js';
 import { until } from '../helpers/until.js';
 import { type FakeTreeView, type ShownMessage, fake, fakeContext } from './fakeVscode.js';
-import { conversationViews, decliningOnceClient, windowMcpClient, windowStorageOf } from './windowFixtures.js';
+import { conversationViews, decliningOnceClient, passingClock, windowMcpClient, windowStorageOf } from './windowFixtures.js';
 
 const standIn = new URL('./fakeVscode.ts', import.meta.url).href;
 register(`data:text/javascript,${encodeURIComponent(`export async function resolve(specifier, context, next) { return specifier === 'vscode' ? { url: ${JSON.stringify(standIn)}, shortCircuit: true } : next(specifier, context); }`)}`);
@@ -30,6 +30,7 @@ const extension = await import('../../src/vscode/extension.js');
 // These import `vscode`, so after the stand-in is registered.
 const { CONTINUE_ACTION, HAND_OVER_ACTION, NOTIFY_INSTEAD_ACTION, SWITCH_TO_NOTIFY_ACTION } = await import('../../src/vscode/agentHandover.js');
 const { CHAT_OPEN_COMMAND } = await import('../../src/vscode/chat.js');
+const { notifyOverrides } = await import('../../src/vscode/window.js');
 
 type Context = ReturnType<typeof fakeContext>;
 interface ChatOpen {
@@ -55,10 +56,14 @@ describe('peer rules in the extension, over a stand-in vscode and a real relay',
 
   before(async () => {
     relay = await startRelay(quiet);
+    // Each test sends one message at a time and waits for what it brought: gathering a burst
+    // (test/vscode/messaging.test.ts tests it) would only make each wait a second.
+    notifyOverrides.clock = passingClock;
   });
   after(async () => {
     await relay.close();
     delete process.env['AGENT_PAIR_HOME'];
+    delete notifyOverrides.clock;
   });
 
   /** Alice's window, paired with Bob, pulling; Chat stood in to record what it is asked. */
@@ -220,7 +225,7 @@ describe('peer rules in the extension, over a stand-in vscode and a real relay',
     const [item] = await tree.items();
     assert.match(String(item?.description), /^muted · 1 unread · /);
     assert.equal(tree.badge?.value, 1);
-    // Past the notification's coalescing, still nothing said.
+    // Well past the gathering (over at once here), still nothing said.
     await sleep(400);
     assert.deepEqual(fake.messages, []);
     assert.deepEqual(chats, []);

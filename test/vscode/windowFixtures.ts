@@ -1,12 +1,14 @@
 // What the extension tests over the stand-in `vscode` share: a window's storage holding what a
 // core side (test/helpers/sides.ts) pinned, the views a conversation panel was sent, and an MCP
-// client (the real SDK's) connected to the window's MCP server as VS Code would connect it.
+// client (the real SDK's) connected to the window's MCP server as VS Code would connect it, and
+// clocks for the wait that gathers a peer's messages into one notification.
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { MCP_PROVIDER_ID, PEERS_VIEW_ID } from '../../src/vscode/ids.js';
 import { SESSION_KEY_PREFIX } from '../../src/core/store.js';
+import type { Clock } from '../../src/core/ports.js';
 import type { ConversationView } from '../../src/vscode/conversationMessages.js';
 import type { Side } from '../helpers/sides.js';
 import { until } from '../helpers/until.js';
@@ -61,4 +63,47 @@ export function decliningOnceClient(name: string): { client: Client; asked: stri
     return { action: asked.length === 1 ? 'decline' : 'accept', content: {} };
   });
   return { client, asked };
+}
+
+/**
+ * The clock the window's notifications wait on while they gather a peer's messages
+ * (window.ts's notifyOverrides), with waits that end at once: a test that sends one message at a
+ * time and waits for what it brought does not wait the product's second (NOTIFY_COALESCE_MS) each.
+ */
+export const passingClock: Pick<Clock, 'sleep'> = { sleep: () => Promise.resolve() };
+
+/**
+ * A clock for the same waits that ends them only when the test says so (or their signal aborts):
+ * a test holds the gathering open until the burst it sent is all in, whatever the machine's load.
+ */
+export class HeldClock implements Pick<Clock, 'sleep'> {
+  /** How many waits began. */
+  started = 0;
+  private readonly held = new Set<() => void>();
+
+  sleep(_ms: number, signal?: AbortSignal): Promise<void> {
+    this.started += 1;
+    return new Promise((resolve) => {
+      const end = (): void => {
+        this.held.delete(end);
+        resolve();
+      };
+      if (signal?.aborted) {
+        resolve();
+        return;
+      }
+      this.held.add(end);
+      signal?.addEventListener('abort', end, { once: true });
+    });
+  }
+
+  /** Waits begun and not ended yet. */
+  get holding(): number {
+    return this.held.size;
+  }
+
+  /** Ends every wait held now. */
+  release(): void {
+    for (const end of [...this.held]) end();
+  }
 }
