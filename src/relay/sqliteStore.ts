@@ -42,11 +42,12 @@ import {
   type AllocateResult,
   type GrantResult,
   type JoinResult,
-  type MessagePage,
   type OpenResult,
+  type OwnerRefusal,
   type OwnerResult,
   type PostResult,
   type RateHit,
+  type ReadResult,
   type RelayStore,
   type StoreStats,
   type StoredMessage,
@@ -230,32 +231,48 @@ export class SqliteStore implements RelayStore {
 
   useInbox(slotId: string, ownerToken: string, now: number): Promise<OwnerResult> {
     return this.run(() => {
-      const slot = this.liveInbox(slotId, now);
-      if (slot === undefined) return 'not_found';
-      if (!sameHash(slot['owner_hash'], sha256(ownerToken))) return 'unauthorized';
-      if (Number(slot['used']) === 0 || now - Number(slot['last_used_at']) >= LAST_USE_RESOLUTION_MS) {
-        this.db.run('UPDATE inboxes SET last_used_at = ?, used = 1 WHERE slot_id = ?', [now, slotId]);
-      }
-      return 'ok';
+      const slot = this.usedInbox(slotId, ownerToken, now);
+      return typeof slot === 'string' ? slot : 'ok';
     });
   }
 
-  addGrant(slotId: string, grantId: string, sendToken: string): Promise<GrantResult> {
-    return this.run(() => {
-      if (this.db.get('SELECT 1 FROM inboxes WHERE slot_id = ?', [slotId]) === null) return 'not_found';
+  /**
+   * Inside a transaction: the slot's row once its owner token is checked and the use counted
+   * (useInbox), or why not. An owner's request does this and its own work in one transaction.
+   */
+  private usedInbox(slotId: string, ownerToken: string, now: number): Row | OwnerRefusal {
+    const slot = this.liveInbox(slotId, now);
+    if (slot === undefined) return 'not_found';
+    if (!sameHash(slot['owner_hash'], sha256(ownerToken))) return 'unauthorized';
+    if (Number(slot['used']) === 0 || now - Number(slot['last_used_at']) >= LAST_USE_RESOLUTION_MS) {
+      this.db.run('UPDATE inboxes SET last_used_at = ?, used = 1 WHERE slot_id = ?', [now, slotId]);
+    }
+    return slot;
+  }
+
+  addGrant(slotId: string, ownerToken: string, grant: { grantId: string; sendToken: string }, rate: RateHit, now: number): Promise<GrantResult> {
+    return this.run((): GrantResult => {
+      const slot = this.usedInbox(slotId, ownerToken, now);
+      if (typeof slot === 'string') return slot;
+      // The window is in memory: a hit taken here stays taken even if the transaction fails.
+      const refused = this.ephemeral.refusedRate(rate, now);
+      if (refused) return refused;
       if (this.number('SELECT COUNT(*) AS n FROM grants WHERE slot_id = ?', [slotId]) >= this.limits.maxGrantsPerSlot) return 'full';
-      this.db.run('INSERT OR REPLACE INTO grants (slot_id, grant_id, token_hash) VALUES (?, ?, ?)', [slotId, grantId, sha256(sendToken)]);
+      this.db.run('INSERT OR REPLACE INTO grants (slot_id, grant_id, token_hash) VALUES (?, ?, ?)', [slotId, grant.grantId, sha256(grant.sendToken)]);
       return 'granted';
     });
   }
 
-  revokeGrant(slotId: string, grantId: string): Promise<void> {
+  revokeGrant(slotId: string, ownerToken: string, grantId: string, now: number): Promise<OwnerResult> {
     return this.run(() => {
-      if (this.db.run('DELETE FROM grants WHERE slot_id = ? AND grant_id = ?', [slotId, grantId]).changes === 0) return;
+      const slot = this.usedInbox(slotId, ownerToken, now);
+      if (typeof slot === 'string') return slot;
+      if (this.db.run('DELETE FROM grants WHERE slot_id = ? AND grant_id = ?', [slotId, grantId]).changes === 0) return 'ok';
       // Its queued messages go too (nobody reads a revoked peer's), which frees its share.
       const removed = this.db.all('DELETE FROM messages WHERE slot_id = ? AND grant_id = ? RETURNING bytes', [slotId, grantId]) as Row[];
       this.forget(removed);
       if (removed.length > 0) this.emit(inboxChannel(slotId));
+      return 'ok';
     });
   }
 
@@ -289,10 +306,10 @@ export class SqliteStore implements RelayStore {
     });
   }
 
-  readMessages(slotId: string, after: number, limit: number, now: number): Promise<MessagePage | undefined> {
-    return this.run(() => {
-      const slot = this.liveInbox(slotId, now);
-      if (slot === undefined) return undefined;
+  readMessages(slotId: string, ownerToken: string | undefined, after: number, limit: number, now: number): Promise<ReadResult> {
+    return this.run((): ReadResult => {
+      const slot = ownerToken === undefined ? (this.liveInbox(slotId, now) ?? 'not_found') : this.usedInbox(slotId, ownerToken, now);
+      if (typeof slot === 'string') return slot;
       this.dropExpiredMessages(slotId, now);
       const rows = this.db.all('SELECT seq, value, grant_id, received_at, bytes FROM messages WHERE slot_id = ? AND seq > ? ORDER BY seq LIMIT ?', [slotId, after, limit]) as Row[];
       const messages: StoredMessage[] = rows.map((row) => ({ seq: Number(row['seq']), value: String(row['value']), grantId: String(row['grant_id']), receivedAt: Number(row['received_at']), bytes: Number(row['bytes']) }));
@@ -300,9 +317,12 @@ export class SqliteStore implements RelayStore {
     });
   }
 
-  ackMessages(slotId: string, through: number): Promise<void> {
+  ackMessages(slotId: string, ownerToken: string, through: number, now: number): Promise<OwnerResult> {
     return this.run(() => {
+      const slot = this.usedInbox(slotId, ownerToken, now);
+      if (typeof slot === 'string') return slot;
       this.forget(this.db.all('DELETE FROM messages WHERE slot_id = ? AND seq <= ? RETURNING bytes', [slotId, through]));
+      return 'ok';
     });
   }
 
