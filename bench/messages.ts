@@ -89,8 +89,9 @@ export async function benchSqliteCommit(runs: number, path: string): Promise<Sum
   try {
     const sendToken = randomBytes(32).toString('hex');
     const slotId = randomBytes(16).toString('hex');
-    await store.allocateInbox({ slotId, ownerToken: randomBytes(32).toString('hex'), address: '127.0.0.1' }, { key: 'open:127.0.0.1', limit: limits.opensPerIpPerMinute, windowMs: 60_000 }, Date.now());
-    await store.addGrant(slotId, grantIdOf(sendToken), sendToken);
+    const ownerToken = randomBytes(32).toString('hex');
+    await store.allocateInbox({ slotId, ownerToken, address: '127.0.0.1' }, { key: 'open:127.0.0.1', limit: limits.opensPerIpPerMinute, windowMs: 60_000 }, Date.now());
+    await store.addGrant(slotId, ownerToken, { grantId: grantIdOf(sendToken), sendToken }, { key: `grant:${slotId}`, limit: limits.grantsPerSlotPerMinute, windowMs: 60_000 }, Date.now());
     const value = randomBytes(MESSAGE_BYTES).toString('base64');
     const samples: number[] = [];
     for (let run = 0; run < runs; run++) {

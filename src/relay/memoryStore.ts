@@ -9,12 +9,13 @@ import {
   type AllocateResult,
   type GrantResult,
   type JoinResult,
-  type MessagePage,
   type OpenResult,
+  type OwnerRefusal,
   type OwnerResult,
   type PostResult,
   type RateHit,
   type RateLimited,
+  type ReadResult,
   type RelayStore,
   type StoreContext,
   type StoreStats,
@@ -205,6 +206,12 @@ export class MemoryStore implements RelayStore {
   }
 
   useInbox(slotId: string, ownerToken: string, now: number): OwnerResult {
+    const slot = this.usedInbox(slotId, ownerToken, now);
+    return typeof slot === 'string' ? slot : 'ok';
+  }
+
+  /** The slot once its owner token is checked and the use counted (useInbox), or why not. */
+  private usedInbox(slotId: string, ownerToken: string, now: number): MemoryInbox | OwnerRefusal {
     const slot = this.liveInbox(slotId, now);
     if (!slot) return 'not_found';
     if (!timingSafeEqual(Buffer.from(ownerToken, 'hex'), slot.ownerToken)) return 'unauthorized';
@@ -214,20 +221,23 @@ export class MemoryStore implements RelayStore {
     // Moved to the end: the map stays in last-use order, so the sweep stops at the first live one.
     this.inboxes.delete(slotId);
     this.inboxes.set(slotId, slot);
-    return 'ok';
+    return slot;
   }
 
-  addGrant(slotId: string, grantId: string, sendToken: string): GrantResult {
-    const slot = this.inboxes.get(slotId);
-    if (!slot) return 'not_found';
+  addGrant(slotId: string, ownerToken: string, grant: { grantId: string; sendToken: string }, rate: RateHit, now: number): GrantResult {
+    const slot = this.usedInbox(slotId, ownerToken, now);
+    if (typeof slot === 'string') return slot;
+    const refused = this.refusedRate(rate, now);
+    if (refused) return refused;
     if (slot.grants.size >= this.limits.maxGrantsPerSlot) return 'full';
-    slot.grants.set(grantId, sendToken);
+    slot.grants.set(grant.grantId, grant.sendToken);
     return 'granted';
   }
 
-  revokeGrant(slotId: string, grantId: string): void {
-    const slot = this.inboxes.get(slotId);
-    if (slot?.grants.delete(grantId) === true && slot.shares.has(grantId)) {
+  revokeGrant(slotId: string, ownerToken: string, grantId: string, now: number): OwnerResult {
+    const slot = this.usedInbox(slotId, ownerToken, now);
+    if (typeof slot === 'string') return slot;
+    if (slot.grants.delete(grantId) && slot.shares.has(grantId)) {
       const kept: StoredMessage[] = [];
       const dropped: StoredMessage[] = [];
       for (const message of slot.messages) (message.grantId === grantId ? dropped : kept).push(message);
@@ -235,6 +245,7 @@ export class MemoryStore implements RelayStore {
       this.forget(slot, dropped);
       this.emit(inboxChannel(slotId));
     }
+    return 'ok';
   }
 
   postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, rate: RateHit | undefined, now: number): PostResult {
@@ -260,9 +271,9 @@ export class MemoryStore implements RelayStore {
     return { kind: 'posted' };
   }
 
-  readMessages(slotId: string, after: number, limit: number, now: number): MessagePage | undefined {
-    const slot = this.liveInbox(slotId, now);
-    if (!slot) return undefined;
+  readMessages(slotId: string, ownerToken: string | undefined, after: number, limit: number, now: number): ReadResult {
+    const slot = ownerToken === undefined ? (this.liveInbox(slotId, now) ?? 'not_found') : this.usedInbox(slotId, ownerToken, now);
+    if (typeof slot === 'string') return slot;
     this.dropExpiredMessages(slot, now);
     const messages: StoredMessage[] = [];
     for (const message of slot.messages) {
@@ -273,13 +284,13 @@ export class MemoryStore implements RelayStore {
     return { messages, lastSeq: slot.lastSeq };
   }
 
-  ackMessages(slotId: string, through: number): void {
-    const slot = this.inboxes.get(slotId);
-    if (slot) {
-      let count = 0;
-      while (count < slot.messages.length && (slot.messages[count]?.seq ?? Infinity) <= through) count++;
-      this.deleteMessages(slot, count);
-    }
+  ackMessages(slotId: string, ownerToken: string, through: number, now: number): OwnerResult {
+    const slot = this.usedInbox(slotId, ownerToken, now);
+    if (typeof slot === 'string') return slot;
+    let count = 0;
+    while (count < slot.messages.length && (slot.messages[count]?.seq ?? Infinity) <= through) count++;
+    this.deleteMessages(slot, count);
+    return 'ok';
   }
 
   private liveInbox(slotId: string, now: number): MemoryInbox | undefined {

@@ -6,7 +6,9 @@
 // Times come from the relay's clock as arguments; the TTLs set here are garbage collection only,
 // with a day's slack, never what decides that something expired.
 // An open, a join, an inbox allocation and a post take their rate hit (take_rate) in their own
-// script: one round trip per request, where a takeRate script first made it two.
+// script, and an owner's grant, revocation, read and acknowledgement check the owner (use_inbox)
+// in theirs (a grant its rate hit too): one round trip per request, where a takeRate or useInbox
+// script first made it two (a grant three).
 //
 // Changes are published on one channel (`<prefix>changes`, the message is the store channel,
 // like `pair:<id>`); each process keeps ONE subscriber connection, and when that connection
@@ -45,11 +47,12 @@ import {
   type AllocateResult,
   type GrantResult,
   type JoinResult,
-  type MessagePage,
   type OpenResult,
+  type OwnerRefusal,
   type OwnerResult,
   type PostResult,
   type RateHit,
+  type ReadResult,
   type RelayStore,
   type StoreStats,
   type StoredMessage,
@@ -281,15 +284,25 @@ export class RedisStore implements RelayStore {
   }
 
   async useInbox(slotId: string, ownerToken: string, now: number): Promise<OwnerResult> {
-    return (await this.run('useInbox', [slotId, sha256(ownerToken), now, this.limits.inboxIdleSeconds * 1000, TTL_SLACK_MS])) as OwnerResult;
+    return (await this.run('useInbox', [slotId, ...this.ownerArguments(ownerToken, now)])) as OwnerResult;
   }
 
-  async addGrant(slotId: string, grantId: string, sendToken: string): Promise<GrantResult> {
-    return (await this.run('addGrant', [slotId, grantId, sha256(sendToken), this.limits.maxGrantsPerSlot])) as GrantResult;
+  /** What use_inbox in Lua is given after the slot id: the owner token's hash, the time, the idle limit and the TTL slack. */
+  private ownerArguments(ownerToken: string, now: number): [string, number, number, number] {
+    return [sha256(ownerToken), now, this.limits.inboxIdleSeconds * 1000, TTL_SLACK_MS];
   }
 
-  async revokeGrant(slotId: string, grantId: string): Promise<void> {
-    await this.run('revokeGrant', [slotId, grantId]);
+  async addGrant(slotId: string, ownerToken: string, grant: { grantId: string; sendToken: string }, rate: RateHit, now: number): Promise<GrantResult> {
+    const reply = (await this.run('addGrant', [slotId, ...this.ownerArguments(ownerToken, now), grant.grantId, sha256(grant.sendToken), this.limits.maxGrantsPerSlot, ...this.rateArguments(rate)])) as [
+      Exclude<GrantResult, object> | 'rate_limited',
+      number?,
+    ];
+    const [kind, retryAfterMs] = reply;
+    return kind === 'rate_limited' ? { kind, retryAfterMs: Number(retryAfterMs) } : kind;
+  }
+
+  async revokeGrant(slotId: string, ownerToken: string, grantId: string, now: number): Promise<OwnerResult> {
+    return (await this.run('revokeGrant', [slotId, ...this.ownerArguments(ownerToken, now), grantId])) as OwnerResult;
   }
 
   async postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, rate: RateHit | undefined, now: number): Promise<PostResult> {
@@ -312,15 +325,17 @@ export class RedisStore implements RelayStore {
     return reply[0] === 'rate_limited' ? { kind: 'rate_limited', retryAfterMs: reply[1] } : { kind: reply[0] };
   }
 
-  async readMessages(slotId: string, after: number, limit: number, now: number): Promise<MessagePage | undefined> {
-    const reply = (await this.run('readMessages', [slotId, after, limit, now, this.limits.inboxIdleSeconds * 1000, this.limits.messageLifetimeSeconds * 1000])) as (string | number)[] | null;
-    if (reply === null) return undefined;
+  async readMessages(slotId: string, ownerToken: string | undefined, after: number, limit: number, now: number): Promise<ReadResult> {
+    // No owner token: an empty hash, which use_inbox is not asked to check (a stored hash is never empty).
+    const owner = ownerToken === undefined ? ['', now, this.limits.inboxIdleSeconds * 1000, TTL_SLACK_MS] : this.ownerArguments(ownerToken, now);
+    const reply = (await this.run('readMessages', [slotId, ...owner, after, limit, this.limits.messageLifetimeSeconds * 1000])) as OwnerRefusal | (string | number)[];
+    if (typeof reply === 'string') return reply;
     const [lastSeq, ...members] = reply;
     return { lastSeq: Number(lastSeq), messages: members.map((member) => parseMember(String(member))) };
   }
 
-  async ackMessages(slotId: string, through: number): Promise<void> {
-    await this.run('ackMessages', [slotId, through]);
+  async ackMessages(slotId: string, ownerToken: string, through: number, now: number): Promise<OwnerResult> {
+    return (await this.run('ackMessages', [slotId, ...this.ownerArguments(ownerToken, now), through])) as OwnerResult;
   }
 
   // -- Rate limits, changes, upkeep ---------------------------------------------------------
@@ -448,6 +463,31 @@ local function remove_inbox(id)
   redis.call('ZREM', P .. 'inboxes', id)
   redis.call('ZREM', P .. 'inboxes-unused', id)
   redis.call('PUBLISH', P .. 'changes', 'inbox:' .. id)
+end
+
+-- Checks an inbox's owner (by the hash of the token) and counts the request as the owner's use:
+-- 'ok', 'not_found' (none, or idle past its limit: then deleted) or 'unauthorized'. Its
+-- arguments are ARGV[from] .. ARGV[from + 3]: ownerHash, now, idleMs, slackMs. Every owner's
+-- request runs it first, in its own script.
+local function use_inbox(id, from)
+  local now, idle = num(ARGV[from + 1]), num(ARGV[from + 2])
+  local ik = P .. 'inbox:' .. id
+  local h = redis.call('HMGET', ik, 'ownerHash', 'lastUsedAt')
+  if not h[1] then return 'not_found' end
+  if num(h[2]) + idle <= now then
+    remove_inbox(id)
+    return 'not_found'
+  end
+  if h[1] ~= ARGV[from] then return 'unauthorized' end
+  redis.call('HSET', ik, 'lastUsedAt', now)
+  redis.call('ZADD', P .. 'inboxes', now, id)
+  redis.call('ZREM', P .. 'inboxes-unused', id)
+  local ttl = idle + num(ARGV[from + 3])
+  redis.call('PEXPIRE', ik, ttl)
+  redis.call('PEXPIRE', P .. 'grants:' .. id, ttl)
+  redis.call('PEXPIRE', P .. 'msgs:' .. id, ttl)
+  redis.call('PEXPIRE', P .. 'shares:' .. id, ttl)
+  return 'ok'
 end
 
 local function sweep_idle_inboxes(now, idle, max)
@@ -664,41 +704,29 @@ return {'allocated'}
 `,
   // ARGV: P slotId ownerHash now idleMs slackMs
   useInbox: `
-local id, now, idle = ARGV[2], num(ARGV[4]), num(ARGV[5])
-local ik = P .. 'inbox:' .. id
-local h = redis.call('HMGET', ik, 'ownerHash', 'lastUsedAt')
-if not h[1] then return 'not_found' end
-if num(h[2]) + idle <= now then
-  remove_inbox(id)
-  return 'not_found'
-end
-if h[1] ~= ARGV[3] then return 'unauthorized' end
-redis.call('HSET', ik, 'lastUsedAt', now)
-redis.call('ZADD', P .. 'inboxes', now, id)
-redis.call('ZREM', P .. 'inboxes-unused', id)
-local ttl = idle + num(ARGV[6])
-redis.call('PEXPIRE', ik, ttl)
-redis.call('PEXPIRE', P .. 'grants:' .. id, ttl)
-redis.call('PEXPIRE', P .. 'msgs:' .. id, ttl)
-redis.call('PEXPIRE', P .. 'shares:' .. id, ttl)
-return 'ok'
+return use_inbox(ARGV[2], 3)
 `,
-  // ARGV: P slotId grantId tokenHash maxGrants
+  // ARGV: P slotId ownerHash now idleMs slackMs grantId tokenHash maxGrants rateKey rateLimit rateWindowMs rateMember
   addGrant: `
 local id = ARGV[2]
-local ik = P .. 'inbox:' .. id
-if redis.call('EXISTS', ik) == 0 then return 'not_found' end
+local used = use_inbox(id, 3)
+if used ~= 'ok' then return {used} end
+local wait = take_rate(10, num(ARGV[4]))
+if wait >= 0 then return {'rate_limited', wait} end
 local gk = P .. 'grants:' .. id
-if redis.call('HLEN', gk) >= num(ARGV[5]) then return 'full' end
-redis.call('HSET', gk, ARGV[3], ARGV[4])
-redis.call('PEXPIRE', gk, redis.call('PTTL', ik))
-return 'granted'
+if redis.call('HLEN', gk) >= num(ARGV[9]) then return {'full'} end
+redis.call('HSET', gk, ARGV[7], ARGV[8])
+-- As long as its inbox, whose TTL use_inbox just set.
+redis.call('PEXPIRE', gk, num(ARGV[5]) + num(ARGV[6]))
+return {'granted'}
 `,
-  // ARGV: P slotId grantId
+  // ARGV: P slotId ownerHash now idleMs slackMs grantId
   revokeGrant: `
-local id, grantId = ARGV[2], ARGV[3]
-if redis.call('HDEL', P .. 'grants:' .. id, grantId) == 0 then return 0 end
-if not redis.call('HGET', P .. 'shares:' .. id, 'n.' .. grantId) then return 0 end
+local id, grantId = ARGV[2], ARGV[7]
+local used = use_inbox(id, 3)
+if used ~= 'ok' then return used end
+if redis.call('HDEL', P .. 'grants:' .. id, grantId) == 0 then return 'ok' end
+if not redis.call('HGET', P .. 'shares:' .. id, 'n.' .. grantId) then return 'ok' end
 -- Its queued messages go (a revoked peer's messages are not for reading), freeing its share.
 local mk, ik = P .. 'msgs:' .. id, P .. 'inbox:' .. id
 local count, bytes = 0, 0
@@ -716,7 +744,7 @@ add(ik, 'bytes', -bytes)
 add(P .. 'totals', 'messages', -count)
 add(P .. 'totals', 'bytes', -bytes)
 redis.call('PUBLISH', P .. 'changes', 'inbox:' .. id)
-return count
+return 'ok'
 `,
   // ARGV: P slotId grantId tokenHash value bytes now idleMs lifeMs maxMessages maxBytes maxGrantMessages maxGrantBytes rateKey rateLimit rateWindowMs rateMember (rateKey empty: no hit)
   postMessage: `
@@ -753,40 +781,46 @@ redis.call('HINCRBY', P .. 'totals', 'bytes', bytes)
 redis.call('PUBLISH', P .. 'changes', 'inbox:' .. id)
 return {'posted'}
 `,
-  // ARGV: P slotId after limit now idleMs lifeMs
+  // ARGV: P slotId ownerHash now idleMs slackMs after limit lifeMs (ownerHash empty: a long poll's re-read, its owner checked by its first)
   readMessages: `
-local id, now = ARGV[2], num(ARGV[5])
+local id, now = ARGV[2], num(ARGV[4])
+if ARGV[3] ~= '' then
+  local used = use_inbox(id, 3)
+  if used ~= 'ok' then return used end
+end
 local ik = P .. 'inbox:' .. id
 local h = redis.call('HMGET', ik, 'lastUsedAt', 'lastSeq')
-if not h[1] then return nil end
-if num(h[1]) + num(ARGV[6]) <= now then
+if not h[1] then return 'not_found' end
+if num(h[1]) + num(ARGV[5]) <= now then
   remove_inbox(id)
-  return nil
+  return 'not_found'
 end
-drop_expired(id, now - num(ARGV[7]))
+drop_expired(id, now - num(ARGV[9]))
 local out = {num(h[2])}
-for _, m in ipairs(redis.call('ZRANGEBYSCORE', P .. 'msgs:' .. id, '(' .. ARGV[3], '+inf', 'LIMIT', 0, num(ARGV[4]))) do
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', P .. 'msgs:' .. id, '(' .. ARGV[7], '+inf', 'LIMIT', 0, num(ARGV[8]))) do
   out[#out + 1] = m
 end
 return out
 `,
-  // ARGV: P slotId through
+  // ARGV: P slotId ownerHash now idleMs slackMs through
   ackMessages: `
 local id = ARGV[2]
+local used = use_inbox(id, 3)
+if used ~= 'ok' then return used end
 local mk, ik = P .. 'msgs:' .. id, P .. 'inbox:' .. id
-local gone = redis.call('ZRANGEBYSCORE', mk, '-inf', ARGV[3])
+local gone = redis.call('ZRANGEBYSCORE', mk, '-inf', ARGV[7])
+if #gone == 0 then return 'ok' end
 local bytes = 0
 for _, m in ipairs(gone) do
   bytes = bytes + num(string.match(m, '^%d+|%d+|(%d+)|'))
   unshare(id, m)
 end
-if #gone == 0 then return 0 end
-redis.call('ZREMRANGEBYSCORE', mk, '-inf', ARGV[3])
+redis.call('ZREMRANGEBYSCORE', mk, '-inf', ARGV[7])
 redis.call('HINCRBY', ik, 'count', -#gone)
 redis.call('HINCRBY', ik, 'bytes', -bytes)
 redis.call('HINCRBY', P .. 'totals', 'messages', -#gone)
 redis.call('HINCRBY', P .. 'totals', 'bytes', -bytes)
-return #gone
+return 'ok'
 `,
   // ARGV: P now key limit windowMs member
   takeRate: `

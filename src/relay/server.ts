@@ -63,6 +63,8 @@ import {
 import { createMemoryStore } from './memoryStore.js';
 import {
   type MessagePage,
+  type OwnerRefusal,
+  type OwnerResult,
   type PostResult,
   type RateHit,
   type RelayStore,
@@ -454,10 +456,6 @@ export class Relay {
     return rateLimited(retryAfterMs, (seconds) => `Too many pairings opened or joined from this address (at most ${this.limits.opensPerIpPerMinute} a minute); retry in ${seconds} s.`);
   }
 
-  private takeRate(key: string, limit: number, now: number, message: (seconds: number) => string): StoreAnswer<RelayResponse | undefined> {
-    return andThen(this.timed('takeRate', () => this.store.takeRate(key, limit, RATE_WINDOW_MS, now)), (retryAfterMs) => (retryAfterMs === undefined ? undefined : rateLimited(retryAfterMs, message)));
-  }
-
   // -- GET /v1/pair/{pair_id} ---------------------------------------------------------------
 
   private read(pairId: string, query: QueryParams, request: RelayRequest, now: number): StoreAnswer<RelayResponse> {
@@ -660,44 +658,41 @@ export class Relay {
     return json(201, body);
   }
 
-  private async grant(slotId: string, request: RelayRequest, now: number): Promise<RelayResponse> {
-    const denied = await this.useInbox(slotId, request, now);
-    if (denied) return denied;
-    const limited = await this.takeRate(`grant:${slotId}`, this.limits.grantsPerSlotPerMinute, now, (seconds) => `Too many grants from this inbox slot (at most ${this.limits.grantsPerSlotPerMinute} a minute); retry in ${seconds} s.`);
-    if (limited) return limited;
+  private grant(slotId: string, request: RelayRequest, now: number): StoreAnswer<RelayResponse> {
+    if (!SLOT_ID_PATTERN.test(slotId)) return inboxNotFound();
+    // Drawn before the owner is checked: the check, the rate hit and the grant are one store call.
     const sendToken = randomHex(TOKEN_BYTES);
     const grantId = grantIdOf(sendToken, sha256Hex);
-    const result = await this.timed('addGrant', () => this.store.addGrant(slotId, grantId, sendToken));
-    if (result === 'not_found') return inboxNotFound();
-    if (result === 'full') return errorResponse('conflict', `This inbox slot already holds the most send tokens it may (${this.limits.maxGrantsPerSlot}); revoke one first.`);
-    const body: GrantBody = { send_token: sendToken, grant_id: grantId };
-    return json(201, body);
+    const rate = { key: `grant:${slotId}`, limit: this.limits.grantsPerSlotPerMinute, windowMs: RATE_WINDOW_MS };
+    return andThen(this.timed('addGrant', () => this.store.addGrant(slotId, ownerTokenOf(request), { grantId, sendToken }, rate, now)), (result) => {
+      if (typeof result === 'object') {
+        return rateLimited(result.retryAfterMs, (seconds) => `Too many grants from this inbox slot (at most ${this.limits.grantsPerSlotPerMinute} a minute); retry in ${seconds} s.`);
+      }
+      if (result === 'not_found' || result === 'unauthorized') return ownerRefused(result);
+      if (result === 'full') return errorResponse('conflict', `This inbox slot already holds the most send tokens it may (${this.limits.maxGrantsPerSlot}); revoke one first.`);
+      const body: GrantBody = { send_token: sendToken, grant_id: grantId };
+      return json(201, body);
+    });
   }
 
   // -- DELETE /v1/slot/{slot_id}/grants/{grant_id} --------------------------------------------
 
   /** Revoking a grant the slot does not hold (any more) is 204 too: the outcome is the same. */
-  private async revoke(slotId: string, grantId: string, request: RelayRequest, now: number): Promise<RelayResponse> {
+  private revoke(slotId: string, grantId: string, request: RelayRequest, now: number): StoreAnswer<RelayResponse> {
     if (!GRANT_ID_PATTERN.test(grantId)) return badRequest('grant_id is not a grant id; expected 32 lowercase hex characters.');
-    const denied = await this.useInbox(slotId, request, now);
-    if (denied) return denied;
-    await this.timed('revokeGrant', () => this.store.revokeGrant(slotId, grantId));
-    return NO_CONTENT;
+    if (!SLOT_ID_PATTERN.test(slotId)) return inboxNotFound();
+    return andThen(this.timed('revokeGrant', () => this.store.revokeGrant(slotId, ownerTokenOf(request), grantId, now)), ownerAnswer);
   }
 
   /**
-   * Checks the owner token of an inbox slot, which counts as its owner's use (the slot lives
-   * another `inboxIdleSeconds`); answers the refusal, or undefined if the owner may go on.
+   * `answer` once the owner token is checked, which counts as its owner's use of the slot (it
+   * lives another `inboxIdleSeconds`): for an owner's request with a malformed query, which is
+   * refused only after the refusals every owner's request meets. The well-formed ones are checked
+   * in the same store call as their work.
    */
-  private useInbox(slotId: string, request: RelayRequest, now: number): StoreAnswer<RelayResponse | undefined> {
+  private afterOwnerCheck(slotId: string, request: RelayRequest, now: number, answer: RelayResponse): StoreAnswer<RelayResponse> {
     if (!SLOT_ID_PATTERN.test(slotId)) return inboxNotFound();
-    const presented = bearerToken(request.authorization);
-    // A well-formed stand-in keeps the answer for a missing token the same as for a wrong one.
-    return andThen(this.timed('useInbox', () => this.store.useInbox(slotId, presented ?? NO_TOKEN, now)), (result) => {
-      if (result === 'not_found') return inboxNotFound();
-      if (result === 'unauthorized' || presented === undefined) return unauthorized("the inbox slot's owner token");
-      return undefined;
-    });
+    return andThen(this.timed('useInbox', () => this.store.useInbox(slotId, ownerTokenOf(request), now)), (result) => (result === 'ok' ? answer : ownerRefused(result)));
   }
 
   // -- POST /v1/slot/{slot_id}/messages -------------------------------------------------------
@@ -757,20 +752,23 @@ export class Relay {
   // -- GET /v1/slot/{slot_id}/messages?after=N&wait=S -----------------------------------------
 
   private readMessages(slotId: string, query: QueryParams, request: RelayRequest, now: number): StoreAnswer<RelayResponse> {
-    return andThen(this.useInbox(slotId, request, now), (denied) => {
-      if (denied) return denied;
-      const poll = this.parsePoll(query, 'seq');
-      if (!poll.ok) return poll.response;
-      const after = poll.after ?? 0;
-      const read: PollAnswer = (final, at) =>
-        andThen(this.timed('readMessages', () => this.store.readMessages(slotId, after, MAX_MESSAGES_PER_READ, at)), (page) => {
-          if (!page) return inboxNotFound();
-          return final || page.messages.length > 0 ? this.pageResponse(page) : undefined;
-        });
-      if (poll.waitSeconds === 0) return andThen(read(true, now), (response) => response ?? inboxNotFound());
-      // The first read happens inside the long poll (see read).
-      return this.longPoll(inboxChannel(slotId), poll.waitSeconds * 1000, request.signal, read, now);
-    });
+    const poll = this.parsePoll(query, 'seq');
+    if (!poll.ok) return this.afterOwnerCheck(slotId, request, now, poll.response);
+    if (!SLOT_ID_PATTERN.test(slotId)) return inboxNotFound();
+    const after = poll.after ?? 0;
+    // The first read checks the owner (a use of the slot) in the same store call; a long poll's re-reads need not.
+    let ownerToken: string | undefined = ownerTokenOf(request);
+    const read: PollAnswer = (final, at) => {
+      const checking = ownerToken;
+      ownerToken = undefined;
+      return andThen(this.timed('readMessages', () => this.store.readMessages(slotId, checking, after, MAX_MESSAGES_PER_READ, at)), (page) => {
+        if (typeof page === 'string') return ownerRefused(page);
+        return final || page.messages.length > 0 ? this.pageResponse(page) : undefined;
+      });
+    };
+    if (poll.waitSeconds === 0) return andThen(read(true, now), (response) => response ?? inboxNotFound());
+    // The first read happens inside the long poll (see read).
+    return this.longPoll(inboxChannel(slotId), poll.waitSeconds * 1000, request.signal, read, now);
   }
 
   private pageResponse(page: MessagePage): RelayResponse {
@@ -780,14 +778,30 @@ export class Relay {
   // -- DELETE /v1/slot/{slot_id}/messages?through=N -------------------------------------------
 
   private ackMessages(slotId: string, query: QueryParams, request: RelayRequest, now: number): StoreAnswer<RelayResponse> {
-    return andThen(this.useInbox(slotId, request, now), (denied) => {
-      if (denied) return denied;
-      const throughText = query.get('through');
-      if (throughText === null) return badRequest('through is missing; expected ?through=N, the last seq processed.');
-      if (!SEQUENCE_PATTERN.test(throughText)) return badRequest('through is not a seq; expected a non-negative integer.');
-      return andThen(this.timed('ackMessages', () => this.store.ackMessages(slotId, Number(throughText))), () => NO_CONTENT);
-    });
+    const throughText = query.get('through');
+    if (throughText === null) return this.afterOwnerCheck(slotId, request, now, badRequest('through is missing; expected ?through=N, the last seq processed.'));
+    if (!SEQUENCE_PATTERN.test(throughText)) return this.afterOwnerCheck(slotId, request, now, badRequest('through is not a seq; expected a non-negative integer.'));
+    if (!SLOT_ID_PATTERN.test(slotId)) return inboxNotFound();
+    return andThen(this.timed('ackMessages', () => this.store.ackMessages(slotId, ownerTokenOf(request), Number(throughText), now)), ownerAnswer);
   }
+}
+
+/**
+ * The owner token an owner's request presents. A missing one is a well-formed stand-in no slot
+ * holds, so its answer is the same as a wrong token's: 404 for a slot that is gone, else 401.
+ */
+function ownerTokenOf(request: RelayRequest): string {
+  return bearerToken(request.authorization) ?? NO_TOKEN;
+}
+
+/** The answer to an owner's request the store refused: the slot is gone, or the token is not its owner's. */
+function ownerRefused(refusal: OwnerRefusal): RelayResponse {
+  return refusal === 'not_found' ? inboxNotFound() : unauthorized("the inbox slot's owner token");
+}
+
+/** 204 once the owner's request was done, else its refusal. */
+function ownerAnswer(result: OwnerResult): RelayResponse {
+  return result === 'ok' ? NO_CONTENT : ownerRefused(result);
 }
 
 /** A token no slot holds (all zero bytes): what an owner check compares a missing token with. */

@@ -34,6 +34,7 @@ import type { PairField } from '../core/ports.js';
 // CommonJS: its exports are the default import's properties under Node's ESM loader.
 const { Database } = sqlite3;
 type Database = InstanceType<typeof Database>;
+type Statement = ReturnType<Database['prepare']>;
 import type { RelayLimits } from './contract.js';
 import { MemoryStore } from './memoryStore.js';
 import { claimPidFile, processAlive, readPidFile, releasePidFile } from '../node/pidFile.js';
@@ -42,11 +43,12 @@ import {
   type AllocateResult,
   type GrantResult,
   type JoinResult,
-  type MessagePage,
   type OpenResult,
+  type OwnerRefusal,
   type OwnerResult,
   type PostResult,
   type RateHit,
+  type ReadResult,
   type RelayStore,
   type StoreStats,
   type StoredMessage,
@@ -157,6 +159,7 @@ export class SqliteStore implements RelayStore {
   private messageBytes = 0;
   private lastMessageSweep = Number.NEGATIVE_INFINITY;
   private closed = false;
+  private readonly sql: PreparedStatements;
   /** Operations waiting for the next batch (see run). */
   private readonly pending: { body: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }[] = [];
 
@@ -166,6 +169,7 @@ export class SqliteStore implements RelayStore {
     private readonly limits: RelayLimits,
   ) {
     this.ephemeral = new MemoryStore(limits);
+    this.sql = new PreparedStatements(db);
     // Order matters: EXCLUSIVE before WAL, so the WAL index lives in this process's heap.
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.exec('PRAGMA locking_mode = EXCLUSIVE');
@@ -218,11 +222,11 @@ export class SqliteStore implements RelayStore {
       if (this.number('SELECT COUNT(*) AS n FROM inboxes WHERE address = ?', [inbox.address]) >= this.limits.maxInboxSlotsPerAddress) return 'address_cap';
       if (this.inboxCount >= this.limits.maxInboxSlots) {
         // Full: the oldest inbox its owner never used makes room, as on the other engines.
-        const unused = this.db.get('SELECT slot_id FROM inboxes WHERE used = 0 ORDER BY created_at LIMIT 1') as Row | null;
+        const unused = this.sql.get('SELECT slot_id FROM inboxes WHERE used = 0 ORDER BY created_at LIMIT 1');
         if (unused === null) return 'capacity';
         this.removeInbox(String(unused['slot_id']));
       }
-      this.db.run('INSERT INTO inboxes (slot_id, owner_hash, address, last_seq, last_used_at, created_at, used) VALUES (?, ?, ?, 0, ?, ?, 0)', [inbox.slotId, sha256(inbox.ownerToken), inbox.address, now, now]);
+      this.sql.run('INSERT INTO inboxes (slot_id, owner_hash, address, last_seq, last_used_at, created_at, used) VALUES (?, ?, ?, 0, ?, ?, 0)', [inbox.slotId, sha256(inbox.ownerToken), inbox.address, now, now]);
       this.inboxCount++;
       return 'allocated';
     });
@@ -230,32 +234,48 @@ export class SqliteStore implements RelayStore {
 
   useInbox(slotId: string, ownerToken: string, now: number): Promise<OwnerResult> {
     return this.run(() => {
-      const slot = this.liveInbox(slotId, now);
-      if (slot === undefined) return 'not_found';
-      if (!sameHash(slot['owner_hash'], sha256(ownerToken))) return 'unauthorized';
-      if (Number(slot['used']) === 0 || now - Number(slot['last_used_at']) >= LAST_USE_RESOLUTION_MS) {
-        this.db.run('UPDATE inboxes SET last_used_at = ?, used = 1 WHERE slot_id = ?', [now, slotId]);
-      }
-      return 'ok';
+      const slot = this.usedInbox(slotId, ownerToken, now);
+      return typeof slot === 'string' ? slot : 'ok';
     });
   }
 
-  addGrant(slotId: string, grantId: string, sendToken: string): Promise<GrantResult> {
-    return this.run(() => {
-      if (this.db.get('SELECT 1 FROM inboxes WHERE slot_id = ?', [slotId]) === null) return 'not_found';
+  /**
+   * Inside a transaction: the slot's row once its owner token is checked and the use counted
+   * (useInbox), or why not. An owner's request does this and its own work in one transaction.
+   */
+  private usedInbox(slotId: string, ownerToken: string, now: number): Row | OwnerRefusal {
+    const slot = this.liveInbox(slotId, now);
+    if (slot === undefined) return 'not_found';
+    if (!sameHash(slot['owner_hash'], sha256(ownerToken))) return 'unauthorized';
+    if (Number(slot['used']) === 0 || now - Number(slot['last_used_at']) >= LAST_USE_RESOLUTION_MS) {
+      this.sql.run('UPDATE inboxes SET last_used_at = ?, used = 1 WHERE slot_id = ?', [now, slotId]);
+    }
+    return slot;
+  }
+
+  addGrant(slotId: string, ownerToken: string, grant: { grantId: string; sendToken: string }, rate: RateHit, now: number): Promise<GrantResult> {
+    return this.run((): GrantResult => {
+      const slot = this.usedInbox(slotId, ownerToken, now);
+      if (typeof slot === 'string') return slot;
+      // The window is in memory: a hit taken here stays taken even if the transaction fails.
+      const refused = this.ephemeral.refusedRate(rate, now);
+      if (refused) return refused;
       if (this.number('SELECT COUNT(*) AS n FROM grants WHERE slot_id = ?', [slotId]) >= this.limits.maxGrantsPerSlot) return 'full';
-      this.db.run('INSERT OR REPLACE INTO grants (slot_id, grant_id, token_hash) VALUES (?, ?, ?)', [slotId, grantId, sha256(sendToken)]);
+      this.sql.run('INSERT OR REPLACE INTO grants (slot_id, grant_id, token_hash) VALUES (?, ?, ?)', [slotId, grant.grantId, sha256(grant.sendToken)]);
       return 'granted';
     });
   }
 
-  revokeGrant(slotId: string, grantId: string): Promise<void> {
+  revokeGrant(slotId: string, ownerToken: string, grantId: string, now: number): Promise<OwnerResult> {
     return this.run(() => {
-      if (this.db.run('DELETE FROM grants WHERE slot_id = ? AND grant_id = ?', [slotId, grantId]).changes === 0) return;
+      const slot = this.usedInbox(slotId, ownerToken, now);
+      if (typeof slot === 'string') return slot;
+      if (this.sql.run('DELETE FROM grants WHERE slot_id = ? AND grant_id = ?', [slotId, grantId]).changes === 0) return 'ok';
       // Its queued messages go too (nobody reads a revoked peer's), which frees its share.
-      const removed = this.db.all('DELETE FROM messages WHERE slot_id = ? AND grant_id = ? RETURNING bytes', [slotId, grantId]) as Row[];
+      const removed = this.sql.all('DELETE FROM messages WHERE slot_id = ? AND grant_id = ? RETURNING bytes', [slotId, grantId]);
       this.forget(removed);
       if (removed.length > 0) this.emit(inboxChannel(slotId));
+      return 'ok';
     });
   }
 
@@ -265,10 +285,10 @@ export class SqliteStore implements RelayStore {
     const posted = this.run((): PostResult => {
       const slot = this.liveInbox(slotId, now);
       if (slot === undefined) return { kind: 'not_found' };
-      const grant = this.db.get('SELECT token_hash FROM grants WHERE slot_id = ? AND grant_id = ?', [slotId, message.grantId]) as Row | null;
+      const grant = this.sql.get('SELECT token_hash FROM grants WHERE slot_id = ? AND grant_id = ?', [slotId, message.grantId]);
       if (grant === null || !sameHash(grant['token_hash'], sha256(message.sendToken))) return { kind: 'unauthorized' };
       this.dropExpiredMessages(slotId, now);
-      const held = this.db.get(
+      const held = this.sql.get(
         `SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b, COALESCE(SUM(grant_id = ?), 0) AS gn, COALESCE(SUM(CASE WHEN grant_id = ? THEN bytes ELSE 0 END), 0) AS gb
          FROM messages WHERE slot_id = ?`,
         [message.grantId, message.grantId, slotId],
@@ -276,8 +296,8 @@ export class SqliteStore implements RelayStore {
       if (Number(held['n']) >= this.limits.maxInboxMessages || Number(held['b']) + message.bytes > this.limits.maxInboxBytes) return { kind: 'full' };
       if (Number(held['gn']) >= this.limits.maxInboxMessagesPerGrant || Number(held['gb']) + message.bytes > this.limits.maxInboxBytesPerGrant) return { kind: 'grant_full' };
       const seq = Number(slot['last_seq']) + 1;
-      this.db.run('UPDATE inboxes SET last_seq = ? WHERE slot_id = ?', [seq, slotId]);
-      this.db.run('INSERT INTO messages (slot_id, seq, grant_id, received_at, bytes, value) VALUES (?, ?, ?, ?, ?, ?)', [slotId, seq, message.grantId, now, message.bytes, message.value]);
+      this.sql.run('UPDATE inboxes SET last_seq = ? WHERE slot_id = ?', [seq, slotId]);
+      this.sql.run('INSERT INTO messages (slot_id, seq, grant_id, received_at, bytes, value) VALUES (?, ?, ?, ?, ?, ?)', [slotId, seq, message.grantId, now, message.bytes, message.value]);
       this.messageCount++;
       this.messageBytes += message.bytes;
       return { kind: 'posted' };
@@ -289,26 +309,29 @@ export class SqliteStore implements RelayStore {
     });
   }
 
-  readMessages(slotId: string, after: number, limit: number, now: number): Promise<MessagePage | undefined> {
-    return this.run(() => {
-      const slot = this.liveInbox(slotId, now);
-      if (slot === undefined) return undefined;
+  readMessages(slotId: string, ownerToken: string | undefined, after: number, limit: number, now: number): Promise<ReadResult> {
+    return this.run((): ReadResult => {
+      const slot = ownerToken === undefined ? (this.liveInbox(slotId, now) ?? 'not_found') : this.usedInbox(slotId, ownerToken, now);
+      if (typeof slot === 'string') return slot;
       this.dropExpiredMessages(slotId, now);
-      const rows = this.db.all('SELECT seq, value, grant_id, received_at, bytes FROM messages WHERE slot_id = ? AND seq > ? ORDER BY seq LIMIT ?', [slotId, after, limit]) as Row[];
+      const rows = this.sql.all('SELECT seq, value, grant_id, received_at, bytes FROM messages WHERE slot_id = ? AND seq > ? ORDER BY seq LIMIT ?', [slotId, after, limit]);
       const messages: StoredMessage[] = rows.map((row) => ({ seq: Number(row['seq']), value: String(row['value']), grantId: String(row['grant_id']), receivedAt: Number(row['received_at']), bytes: Number(row['bytes']) }));
       return { messages, lastSeq: Number(slot['last_seq']) };
     });
   }
 
-  ackMessages(slotId: string, through: number): Promise<void> {
+  ackMessages(slotId: string, ownerToken: string, through: number, now: number): Promise<OwnerResult> {
     return this.run(() => {
-      this.forget(this.db.all('DELETE FROM messages WHERE slot_id = ? AND seq <= ? RETURNING bytes', [slotId, through]));
+      const slot = this.usedInbox(slotId, ownerToken, now);
+      if (typeof slot === 'string') return slot;
+      this.forget(this.sql.all('DELETE FROM messages WHERE slot_id = ? AND seq <= ? RETURNING bytes', [slotId, through]));
+      return 'ok';
     });
   }
 
   /** The slot's row if it is live; one idle past `inboxIdleSeconds` is deleted on the spot. */
   private liveInbox(slotId: string, now: number): Row | undefined {
-    const slot = this.db.get('SELECT owner_hash, last_seq, last_used_at, used FROM inboxes WHERE slot_id = ?', [slotId]) as Row | null;
+    const slot = this.sql.get('SELECT owner_hash, last_seq, last_used_at, used FROM inboxes WHERE slot_id = ?', [slotId]);
     if (slot === null) return undefined;
     if (Number(slot['last_used_at']) + this.limits.inboxIdleSeconds * 1000 > now) return slot;
     this.removeInbox(slotId);
@@ -317,7 +340,7 @@ export class SqliteStore implements RelayStore {
 
   private dropExpiredMessages(slotId: string, now: number): void {
     const receivedBefore = now - this.limits.messageLifetimeSeconds * 1000;
-    this.forget(this.db.all('DELETE FROM messages WHERE slot_id = ? AND received_at <= ? RETURNING bytes', [slotId, receivedBefore]));
+    this.forget(this.sql.all('DELETE FROM messages WHERE slot_id = ? AND received_at <= ? RETURNING bytes', [slotId, receivedBefore]));
   }
 
   /** Takes deleted messages (rows with `bytes`) off the totals. */
@@ -330,16 +353,16 @@ export class SqliteStore implements RelayStore {
 
   /** Deletes an inbox slot with its grants and messages; its long polls wake and answer 404. */
   private removeInbox(slotId: string): void {
-    if (this.db.run('DELETE FROM inboxes WHERE slot_id = ?', [slotId]).changes === 0) return;
+    if (this.sql.run('DELETE FROM inboxes WHERE slot_id = ?', [slotId]).changes === 0) return;
     this.inboxCount--;
-    this.db.run('DELETE FROM grants WHERE slot_id = ?', [slotId]);
-    this.forget(this.db.all('DELETE FROM messages WHERE slot_id = ? RETURNING bytes', [slotId]));
+    this.sql.run('DELETE FROM grants WHERE slot_id = ?', [slotId]);
+    this.forget(this.sql.all('DELETE FROM messages WHERE slot_id = ? RETURNING bytes', [slotId]));
     this.emit(inboxChannel(slotId));
   }
 
   private sweepIdleInboxes(now: number): void {
     const idleBefore = now - this.limits.inboxIdleSeconds * 1000;
-    const idle = this.db.all('SELECT slot_id FROM inboxes WHERE last_used_at <= ? ORDER BY last_used_at LIMIT ?', [idleBefore, IDLE_INBOXES_PER_SWEEP]) as Row[];
+    const idle = this.sql.all('SELECT slot_id FROM inboxes WHERE last_used_at <= ? ORDER BY last_used_at LIMIT ?', [idleBefore, IDLE_INBOXES_PER_SWEEP]);
     for (const row of idle) this.removeInbox(String(row['slot_id']));
   }
 
@@ -360,11 +383,11 @@ export class SqliteStore implements RelayStore {
     const sweepMessages = now - this.lastMessageSweep >= MESSAGE_SWEEP_INTERVAL_MS;
     const receivedBefore = now - this.limits.messageLifetimeSeconds * 1000;
     await this.run(() => {
-      if (this.db.get('SELECT 1 FROM inboxes WHERE last_used_at <= ? LIMIT 1', [idleBefore]) !== null) this.sweepIdleInboxes(now);
+      if (this.sql.get('SELECT 1 FROM inboxes WHERE last_used_at <= ? LIMIT 1', [idleBefore]) !== null) this.sweepIdleInboxes(now);
       if (sweepMessages) {
         this.lastMessageSweep = now;
-        if (this.db.get('SELECT 1 FROM messages WHERE received_at <= ? LIMIT 1', [receivedBefore]) !== null) {
-          this.forget(this.db.all('DELETE FROM messages WHERE received_at <= ? RETURNING bytes', [receivedBefore]));
+        if (this.sql.get('SELECT 1 FROM messages WHERE received_at <= ? LIMIT 1', [receivedBefore]) !== null) {
+          this.forget(this.sql.all('DELETE FROM messages WHERE received_at <= ? RETURNING bytes', [receivedBefore]));
         }
       }
     });
@@ -379,6 +402,7 @@ export class SqliteStore implements RelayStore {
     this.flush();
     this.closed = true;
     try {
+      this.sql.finalize();
       this.db.close();
     } finally {
       releasePidFile(sqliteLockPath(this.path), process.pid);
@@ -427,19 +451,70 @@ export class SqliteStore implements RelayStore {
 
   private transaction<T>(body: () => T): T {
     if (this.closed) throw new StoreUnavailableError('the store is closed');
-    this.db.exec('BEGIN IMMEDIATE');
+    this.sql.run('BEGIN IMMEDIATE');
     try {
       const result = body();
-      this.db.exec('COMMIT');
+      this.sql.run('COMMIT');
       return result;
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      // A statement whose step failed reports that failure again at its next reset.
+      this.sql.finalize();
       throw error;
     }
   }
 
   private number(sql: string, values: (string | number)[]): number {
-    return Number((this.db.get(sql, values) as Row | null)?.['n'] ?? 0);
+    return Number(this.sql.get(sql, values)?.['n'] ?? 0);
+  }
+}
+
+/**
+ * The store's SQL, each text prepared once and kept: node-sqlite3-wasm's db.get, all and run
+ * prepare and finalize a statement per call, and parsing SQL in WebAssembly cost more than
+ * running most of these. A query runs to completion (all), so no statement is left part-read,
+ * holding a read transaction open.
+ */
+class PreparedStatements {
+  private readonly prepared = new Map<string, Statement>();
+
+  constructor(private readonly db: Database) {}
+
+  all(sql: string, values: (string | number | Uint8Array)[] = []): Row[] {
+    return this.statement(sql).all(values);
+  }
+
+  get(sql: string, values: (string | number | Uint8Array)[] = []): Row | null {
+    return this.all(sql, values)[0] ?? null;
+  }
+
+  run(sql: string, values: (string | number | Uint8Array)[] = []): { changes: number } {
+    return this.statement(sql).run(values);
+  }
+
+  /**
+   * Finalizes every statement, so the next use prepares its own afresh: before the database
+   * closes, and after a failure (a statement whose step failed would report it again, once, at
+   * its next use; its finalize reports it too, which is not news).
+   */
+  finalize(): void {
+    for (const statement of this.prepared.values()) {
+      try {
+        statement.finalize();
+      } catch {
+        // The failure its last step had, already thrown to the transaction that ran it.
+      }
+    }
+    this.prepared.clear();
+  }
+
+  private statement(sql: string): Statement {
+    let statement = this.prepared.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      this.prepared.set(sql, statement);
+    }
+    return statement;
   }
 }
 

@@ -60,8 +60,8 @@ function tokensEqual(a: string, b: string): boolean {
 
 /**
  * The hit an operation takes on a sliding rate window (as takeRate does) before it does anything
- * else: in the same store call, so an open, a join, an allocation or a post costs one round trip
- * to a shared store, not two.
+ * else (a grant: once its owner is checked): in the same store call, so an open, a join, an
+ * allocation, a grant or a post costs one round trip to a shared store, not two or three.
  */
 export interface RateHit {
   key: string;
@@ -91,7 +91,13 @@ export type WriteResult =
 
 export type OwnerResult = 'ok' | 'not_found' | 'unauthorized';
 
-export type GrantResult = 'granted' | 'full' | 'not_found';
+/** Why an owner's request went no further: the slot is gone, or the token is not its owner's. */
+export type OwnerRefusal = Exclude<OwnerResult, 'ok'>;
+
+export type GrantResult = 'granted' | 'full' | OwnerRefusal | RateLimited;
+
+/** A page of messages, or why there is none. */
+export type ReadResult = MessagePage | OwnerRefusal;
 
 /** `full`: the inbox holds the most it keeps; `grant_full`: this grant holds its share of it. */
 export type PostResult = { kind: 'posted' } | { kind: 'not_found' } | { kind: 'unauthorized' } | { kind: 'full' } | { kind: 'grant_full' } | RateLimited;
@@ -166,20 +172,31 @@ export interface RelayStore {
 
   /** Takes the rate hit, then creates an inbox slot, or answers `capacity` when the relay holds the most it keeps. */
   allocateInbox(inbox: { slotId: string; ownerToken: string; address: string }, rate: RateHit, now: number): StoreAnswer<AllocateResult>;
-  /** Checks the owner token (constant time) and counts the request as the owner's use of the slot. */
+  /**
+   * Checks the owner token (constant time) and counts the request as the owner's use of the slot.
+   * Every owner's request does this first: a grant, a revocation, a read and an acknowledgement in
+   * their own store call (one round trip to a shared store, atomic with the check), so the relay
+   * calls this alone only for an owner's request it then refuses as malformed.
+   */
   useInbox(slotId: string, ownerToken: string, now: number): StoreAnswer<OwnerResult>;
-  addGrant(slotId: string, grantId: string, sendToken: string): StoreAnswer<GrantResult>;
-  /** Forgets the grant and deletes its queued messages, which frees its share of the inbox. */
-  revokeGrant(slotId: string, grantId: string): StoreAnswer<void>;
+  /** As useInbox, then takes the rate hit, then adds the grant unless the slot holds `maxGrantsPerSlot`. */
+  addGrant(slotId: string, ownerToken: string, grant: { grantId: string; sendToken: string }, rate: RateHit, now: number): StoreAnswer<GrantResult>;
+  /** As useInbox, then forgets the grant and deletes its queued messages, which frees its share of the inbox. */
+  revokeGrant(slotId: string, ownerToken: string, grantId: string, now: number): StoreAnswer<OwnerResult>;
   /**
    * Takes the rate hit if there is one (a post that presents no send token has none), then queues
    * a message if the send token is a live grant of the slot, and the inbox and the grant's share
    * of it have room.
    */
   postMessage(slotId: string, message: { grantId: string; sendToken: string; value: string; bytes: number }, rate: RateHit | undefined, now: number): StoreAnswer<PostResult>;
-  /** Up to `limit` messages with seq > after, oldest first; undefined if the slot is gone. */
-  readMessages(slotId: string, after: number, limit: number, now: number): StoreAnswer<MessagePage | undefined>;
-  ackMessages(slotId: string, through: number): StoreAnswer<void>;
+  /**
+   * Up to `limit` messages with seq > after, oldest first, or `not_found` if the slot is gone.
+   * With an owner token, as useInbox first; without, a long poll's re-read of a slot whose owner
+   * its first read checked.
+   */
+  readMessages(slotId: string, ownerToken: string | undefined, after: number, limit: number, now: number): StoreAnswer<ReadResult>;
+  /** As useInbox, then deletes the queued messages up to seq `through`. */
+  ackMessages(slotId: string, ownerToken: string, through: number, now: number): StoreAnswer<OwnerResult>;
 
   /**
    * A sliding window: records a hit under `key` and returns undefined, or refuses it and

@@ -123,7 +123,7 @@ describe('relay processes on one Redis', { concurrency: false }, () => {
     }
   });
 
-  it('serves opens, joins, grants, posts and reads after Redis forgot its scripts (SCRIPT FLUSH): each is run by its text and loaded again', async () => {
+  it('serves opens, joins, grants, posts, reads, long polls, acknowledgements, owner checks and revocations after Redis forgot its scripts (SCRIPT FLUSH): each is run by its text and loaded again', async () => {
     const relay = await startRelay({ port: 0, store: redis.url() });
     const admin = new Redis({ port: redis.port, host: '127.0.0.1', lazyConnect: true });
     try {
@@ -147,12 +147,54 @@ describe('relay processes on one Redis', { concurrency: false }, () => {
       await forget();
       const page = await client.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 });
       assert.deepEqual(page.messages.map((message) => [message.seq, message.value, message.grantId]), [[1, ENVELOPE, grant.grantId]]);
+      // A long poll's re-read (no owner check) after a flush: the post runs by its text, then the re-read.
+      const polling = client.readMessages(inbox.slotId, inbox.ownerToken, { after: 1, waitSeconds: 20 });
+      await until('the poll to wait', () => relay.stats().longPolls === 1);
+      await forget();
+      await client.postMessage(inbox.slotId, grant.sendToken, ENVELOPE);
+      assert.deepEqual((await polling).messages.map((message) => message.seq), [2]);
+      await forget();
+      await client.ackMessages(inbox.slotId, inbox.ownerToken, 1);
+      await forget();
+      // A malformed acknowledgement checks the owner alone, then answers 400.
+      const malformed = await call(relay.url, 'DELETE', `/v1/slot/${inbox.slotId}/messages`, { token: inbox.ownerToken });
+      assert.equal(malformed.status, 400, malformed.text);
+      await forget();
+      await client.revokeGrant(inbox.slotId, inbox.ownerToken, grant.grantId);
+      const left = await client.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 });
+      assert.deepEqual([left.messages, left.lastSeq], [[], 2], 'message 1 acknowledged, message 2 gone with its grant');
       // Loaded again by the runs above: the next open goes by its SHA, and still opens.
       const again = await call(relay.url, 'POST', '/v1/pair', { body: { role: 'host' } });
       assert.equal(again.status, 201, again.text);
     } finally {
       admin.disconnect();
       await relay.close();
+    }
+  });
+
+  it('keeps a slot to its grant limits under concurrent grants through two processes: grantsPerSlotPerMinute and maxGrantsPerSlot, exactly', async () => {
+    const store = redis.url();
+    const limits = { grantsPerSlotPerMinute: 5, maxGrantsPerSlot: 3 };
+    const [a, b] = await Promise.all([startRelay({ port: 0, store, limits }), startRelay({ port: 0, store, limits })]);
+    try {
+      const owner = new RelayClient(a.url, { retries: 0 });
+      const inbox = await owner.allocateSlot();
+      // 20 grants at once, alternately through each process: each checks the owner, takes a hit
+      // on the window and counts the grants in one script, so 5 get past the window and 3 of them fit.
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, async (_, i) =>
+          (i % 2 === 0 ? a : b).relay.handle({ method: 'POST', target: `/v1/slot/${inbox.slotId}/grants`, authorization: `Bearer ${inbox.ownerToken}`, body: new Uint8Array(), clientAddress: '127.0.0.1' }),
+        ),
+      );
+      const statuses = answers.map((answer) => answer.status).sort((x, y) => x - y);
+      assert.deepEqual(statuses, [...Array<number>(3).fill(201), 409, 409, ...Array<number>(15).fill(429)]);
+      // Every grant that answered 201 is held: each of its send tokens posts.
+      for (const answer of answers) {
+        if (answer.status === 201) await owner.postMessage(inbox.slotId, (JSON.parse(answer.body) as { send_token: string }).send_token, ENVELOPE);
+      }
+      assert.equal((await owner.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 })).messages.length, 3);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
     }
   });
 

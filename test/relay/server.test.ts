@@ -678,6 +678,9 @@ function relaySuite(engine: Engine): void {
       const running = await startRelay({ port: 0, clock, limits: { grantsPerSlotPerMinute: 2 } });
       try {
         const slot = await allocate(running.url);
+        // Only the owner's grants take a hit: a refused token is checked before the window.
+        assertError(await call(running.url, 'POST', `/v1/slot/${slot.slot_id}/grants`, { token: OTHER_TOKEN }), 401, 'unauthorized');
+        assertError(await call(running.url, 'POST', `/v1/slot/${slot.slot_id}/grants`), 401, 'unauthorized');
         await grantTo(running.url, slot);
         await grantTo(running.url, slot);
         const refused = await call(running.url, 'POST', `/v1/slot/${slot.slot_id}/grants`, { token: slot.owner_token });
@@ -899,6 +902,14 @@ function relaySuite(engine: Engine): void {
       }
       assertError(await call(url(), 'DELETE', `/v1/slot/${inbox.slot_id}/messages`, { token: inbox.owner_token }), 400, 'bad_request', /through is missing/);
       for (const through of ['x', '-1', '1e3']) assertError(await ack(url(), inbox, through), 400, 'bad_request', /through/);
+      // Only to the owner: anyone else meets 401, and a slot that is gone 404, whatever the query.
+      for (const target of [`/v1/slot/${inbox.slot_id}/messages?after=x`, `/v1/slot/${inbox.slot_id}/messages?wait=abc`]) {
+        assertError(await call(url(), 'GET', target, { token: OTHER_TOKEN }), 401, 'unauthorized');
+        assertError(await call(url(), 'GET', target.replace(inbox.slot_id, UNKNOWN_PAIR), { token: inbox.owner_token }), 404, 'not_found');
+      }
+      assertError(await call(url(), 'DELETE', `/v1/slot/${inbox.slot_id}/messages`, { token: OTHER_TOKEN }), 401, 'unauthorized');
+      assertError(await ack(url(), inbox, 'x', OTHER_TOKEN), 401, 'unauthorized');
+      assertError(await call(url(), 'DELETE', `/v1/slot/${UNKNOWN_PAIR}/messages?through=x`, { token: inbox.owner_token }), 404, 'not_found');
     });
 
     it('takes an envelope of maxEnvelopeBytes (128 KiB) decoded and answers 413 above it', async () => {
@@ -966,6 +977,11 @@ function relaySuite(engine: Engine): void {
       assert.deepEqual(await readPage(url(), inbox, '?after=1&wait=1'), { messages: [], last_seq: 1 });
       assert.ok(Date.now() - started >= 950);
       assert.deepEqual((await readPage(url(), inbox, '?wait=20')).messages.map((m) => m.seq), [1], 'after defaults to 0; a waiting message answers at once');
+
+      // A poll's first read checks the owner: anyone else is refused at once, never held.
+      assertError(await call(url(), 'GET', `/v1/slot/${inbox.slot_id}/messages?after=1&wait=20`, { token: OTHER_TOKEN }), 401, 'unauthorized');
+      assertError(await call(url(), 'GET', `/v1/slot/${UNKNOWN_PAIR}/messages?after=1&wait=20`, { token: inbox.owner_token }), 404, 'not_found');
+      assert.equal(relay().stats().longPolls, 0);
     });
   });
 

@@ -12,8 +12,9 @@ import { after, describe, it } from 'node:test';
 import sqlite3 from 'node-sqlite3-wasm';
 import { RelayClient } from '../../src/relay/client.js';
 import { EXIT_STORE_IN_USE } from '../../src/relay/embedded.js';
-import { resolveLimits } from '../../src/relay/contract.js';
-import { openSqliteStore } from '../../src/relay/sqliteStore.js';
+import { grantIdOf, resolveLimits } from '../../src/relay/contract.js';
+import { SqliteStore, openSqliteStore } from '../../src/relay/sqliteStore.js';
+import { type PostResult, StoreUnavailableError } from '../../src/relay/store.js';
 import { Pids, runRelayMain, runRelayMainRaw, untilExited } from '../helpers/relayProcess.js';
 import { until } from '../helpers/until.js';
 
@@ -113,6 +114,45 @@ describe('the SQLite store in relay processes', { concurrency: true }, () => {
     const third = await runRelayMain(['--port', '0', '--store', `sqlite:${file}`], pids);
     third.child.kill('SIGTERM');
     assert.deepEqual(await third.exited, { code: 0, signal: null });
+  });
+
+  it('answers a batch the file cannot take (disk full) with StoreUnavailableError, keeps nothing of it, and commits the next', async () => {
+    const file = await storeFile();
+    // The store on a handle of the test's own, so it can shrink what the file may grow to.
+    const db = new sqlite3.Database(file);
+    const store = new SqliteStore(db, file, resolveLimits());
+    try {
+      const now = Date.now();
+      const slotId = 'a1'.repeat(16);
+      const ownerToken = 'b2'.repeat(32);
+      const sendToken = 'c3'.repeat(32);
+      const grantId = grantIdOf(sendToken);
+      assert.equal(await store.allocateInbox({ slotId, ownerToken, address: '127.0.0.1' }, { key: 'open:127.0.0.1', limit: 10, windowMs: 60_000 }, now), 'allocated');
+      assert.equal(await store.addGrant(slotId, ownerToken, { grantId, sendToken }, { key: `grant:${slotId}`, limit: 10, windowMs: 60_000 }, now), 'granted');
+      const post = (value: string): Promise<PostResult> => store.postMessage(slotId, { grantId, sendToken, value, bytes: Buffer.from(value, 'base64').length }, undefined, now);
+      assert.deepEqual(await post(envelope(1)), { kind: 'posted' });
+
+      const pages = (db.get('PRAGMA page_count') as { page_count: number }).page_count;
+      db.exec(`PRAGMA max_page_count = ${pages}`);
+      const large = Buffer.alloc(64 * 1024, 7).toString('base64');
+      await assert.rejects(post(large), StoreUnavailableError);
+      db.exec('PRAGMA max_page_count = 1073741823');
+
+      // The statements that failed run again, and the failed post took no seq.
+      assert.deepEqual(await post(large), { kind: 'posted' });
+      const page = await store.readMessages(slotId, ownerToken, 0, 10, now);
+      assert.ok(typeof page === 'object');
+      assert.deepEqual(
+        page.messages.map((message) => [message.seq, message.bytes]),
+        [
+          [1, 1024],
+          [2, 64 * 1024],
+        ],
+      );
+      assert.deepEqual([store.stats().inboxMessages, store.stats().inboxBytes], [2, 1024 + 64 * 1024]);
+    } finally {
+      await store.close();
+    }
   });
 
   it('journals with WAL', async () => {
