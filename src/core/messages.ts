@@ -126,14 +126,19 @@ export function x25519PublicFromEd25519(ed25519Public: Uint8Array): Uint8Array {
 let hpkeModule: Promise<typeof import('./hpke.js')> | undefined;
 
 /**
- * The one HPKE suite of sections 6.2 and 7.3 (hpke.ts), imported at the first seal or open
+ * hpke.ts (the one HPKE suite of sections 6.2 and 7.3), imported at the first seal or open
  * instead of with this module. The import is kept: each `import()` of even a loaded module is a
  * trip through the module loader (under tsx's hooks, a message to their worker thread), which
  * cost about a millisecond per seal or open.
  */
-export async function hpkeSuite(): Promise<CipherSuite> {
+export function loadHpke(): Promise<typeof import('./hpke.js')> {
   hpkeModule ??= import('./hpke.js');
-  return (await hpkeModule).hpkeSuite();
+  return hpkeModule;
+}
+
+/** @hpke's suite over the installed primitives: section 6.2's Auth mode. */
+export async function hpkeSuite(): Promise<CipherSuite> {
+  return (await loadHpke()).hpkeSuite();
 }
 
 const infoBytes = utf8(MESSAGE_INFO);

@@ -5,9 +5,10 @@
 // receive key's secret; the signature is what a thief of the recipient's secrets cannot make.
 //
 // Which key to seal to and which secrets to hold is receiveKeys.ts's business; this module only
-// builds and checks bytes. HPKE is the kept @hpke/* suite that section 6 uses (messages.ts).
+// builds and checks bytes. HPKE's Base mode is hpke.ts's (setupBaseSender, openBase): the suite
+// section 6 uses, without @hpke's machinery around it.
 
-import { arrayBufferOf, concatBytes, fromBase64, requireBytes, toBase64, utf8 } from './bytes.js';
+import { concatBytes, fromBase64, requireBytes, toBase64, utf8 } from './bytes.js';
 import { PairError } from './errors.js';
 import { canonicalJson } from './identity.js';
 import {
@@ -18,8 +19,8 @@ import {
   checkMessageFields,
   checkSentAt,
   hasExactly,
-  hpkeSuite,
   isPlainObject,
+  loadHpke,
   parseEnvelopeJson,
   parsePlaintext,
 } from './messages.js';
@@ -133,21 +134,20 @@ export interface SealV2Request {
 export async function sealEnvelopeV2(request: SealV2Request): Promise<Uint8Array> {
   if (!SLOT_ID_PATTERN.test(request.recipientSlotId)) throw new PairError('bad_input', 'recipientSlotId is not a slot id; expected 32 lowercase hex characters.');
   if (request.kid !== IDENTITY_KID && !KID_PATTERN.test(request.kid)) throw new PairError('bad_input', 'kid is not a receive key id; expected 16 lowercase hex characters or "id".');
-  const suite = await hpkeSuite();
+  const { setupBaseSender } = await loadHpke();
   const recipientKey = requireBytes(request.recipientKey, 'recipientKey', X25519_KEY_LENGTH);
   // The context first: the signature covers `enc`, and the signed message is what gets sealed.
-  let context: Awaited<ReturnType<typeof suite.createSenderContext>>;
+  let context: ReturnType<typeof setupBaseSender>;
   try {
-    const recipientPublicKey = await suite.kem.deserializePublicKey(recipientKey);
-    context = await suite.createSenderContext({ recipientPublicKey, info: infoBytes, ...(request.ephemeralIkm && { ekm: request.ephemeralIkm }) });
+    context = setupBaseSender(recipientKey, infoBytes, request.ephemeralIkm);
   } catch (error) {
     // The key came from the peer (kept by a build that took any 32 bytes): its failure is the peer's, never one that stops a pull.
     throw new PairError('protocol_violation', `The receive key ${request.kid} the peer gave is not a usable X25519 public key (${error instanceof Error ? error.message : 'HPKE refused it'}); this message was not sent.`, { cause: error });
   }
-  const enc = new Uint8Array(context.enc);
+  const enc = context.enc;
   const sig = toBase64(curves().ed25519Sign(signedBytes(request.kid, enc, request.message), request.senderSeed));
   const plaintext = utf8(canonicalJson({ ...request.message, sig }));
-  const ct = new Uint8Array(await context.seal(plaintext, utf8(request.recipientSlotId)));
+  const ct = context.seal(plaintext, utf8(request.recipientSlotId));
   const envelope = utf8(canonicalJson({ v: 2, kid: request.kid, enc: toBase64(enc), ct: toBase64(ct) }));
   if (envelope.length > MAX_ENVELOPE_BYTES) throw new PairError('too_large', `The sealed message is ${envelope.length} bytes; an envelope may have at most ${MAX_ENVELOPE_BYTES}. Send less at once.`);
   return envelope;
@@ -200,12 +200,10 @@ export async function openEnvelopeV2(request: OpenV2Request): Promise<MessageV2>
   if (request.recipientSecret === undefined) throw new MessageRejected('unknown_key', `kid ${kid} is no receive key this side gave that peer and still holds`);
   let plaintext: Uint8Array;
   try {
-    const suite = await hpkeSuite();
-    // Its buffer, not the array: @hpke keeps an ArrayBuffer as given but copies a view's bytes
-    // (a copy nobody wipes), and the curves find the key object they built for this secret by
-    // its buffer (nativeCurves.ts), so a receive key's secret is not imported again at each open.
-    const recipientKey = await suite.kem.deserializePrivateKey(arrayBufferOf(request.recipientSecret));
-    plaintext = new Uint8Array(await suite.open({ recipientKey, enc, info: infoBytes }, ct, utf8(request.ownSlotId)));
+    const { openBase } = await loadHpke();
+    // The array itself, never a copy: the curves find the key object they built for this secret
+    // by it (nativeCurves.ts), so a receive key's secret is not imported again at each open.
+    plaintext = openBase(enc, request.recipientSecret, infoBytes, utf8(request.ownSlotId), ct);
   } catch {
     throw new MessageRejected('open_failed', `HPKE OpenBase under kid ${kid} failed: not sealed to that key for this inbox, or altered`);
   }

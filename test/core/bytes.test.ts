@@ -29,6 +29,14 @@ describe('strict base64', () => {
     }
   });
 
+  it('encodes as Buffer does across the lengths where it converts bytes in runs (0x8000 at a time), up to the largest envelope', () => {
+    for (const length of [0x7fff, 0x8000, 0x8001, 0x10000 + 1, 128 * 1024]) {
+      const bytes = randomBytes(length);
+      assert.equal(toBase64(bytes), bytes.toString('base64'), `${length} bytes`);
+      assert.equal(toBase64(new Uint8Array(bytes.buffer, bytes.byteOffset + 1, length - 1)), bytes.subarray(1).toString('base64'), `a view of ${length - 1} bytes at an offset`);
+    }
+  });
+
   it('accepts a last character only if its unused bits are zero (the canonical spelling)', () => {
     for (const length of [1, 2, 3, 31, 32, 33]) {
       const text = randomBytes(length).toString('base64');
