@@ -9,7 +9,7 @@
 // images from https: only (a relative path or a data: URL shows as a broken image), so they need
 // a public home. `--images-url https://…/` names it (where this repository's files are served,
 // e.g. https://raw.githubusercontent.com/OWNER/REPO/main/) and the README links them there;
-// without it the README ships without them rather than with broken images.
+// without it the README ships without them rather than with broken images (vsix-readme.mjs).
 //
 //   node scripts/package-vsix.mjs [--out FILE] [--images-url URL]     (default dist/agent-pair.vsix)
 import { spawnSync } from 'node:child_process';
@@ -17,6 +17,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { vsixReadme } from './vsix-readme.mjs';
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
 function option(name) {
@@ -29,10 +30,8 @@ function option(name) {
 const out = resolve(option('--out') ?? join(root, 'dist', 'agent-pair.vsix'));
 const imagesUrl = option('--images-url');
 if (imagesUrl !== undefined && !/^https:\/\/[^\s?#]+\/$/.test(imagesUrl)) throw new Error('package-vsix: --images-url must be an https:// URL ending in /, where media/screenshots/ is served');
-/** A paragraph that is one screenshot: `![what](media/screenshots/NAME.png)`. */
 /** The webviews' scripts and styles, the Peers view's icon and the extension's icon. */
 const SHIPPED_MEDIA = ['sasPanel.js', 'sasPanel.css', 'conversation.js', 'conversation.css', 'peers.svg', 'icon.png'];
-const SCREENSHOT_PARAGRAPH = /\n!\[[^\]]*\]\(media\/screenshots\/[\w-]+\.png\)\n/g;
 
 /** The manifest fields VS Code and the marketplace read; anything else stays in the repository. */
 const SHIPPED_FIELDS = ['name', 'displayName', 'description', 'version', 'publisher', 'license', 'icon', 'engines', 'categories', 'keywords', 'main', 'activationEvents', 'contributes', 'capabilities'];
@@ -50,8 +49,7 @@ try {
   // The extension host is VS Code's own Node: only the editor's version matters here.
   shipped.engines = { vscode: manifest.engines.vscode };
   writeFileSync(join(stage, 'package.json'), `${JSON.stringify(shipped, null, 2)}\n`);
-  const readme = readFileSync(join(root, 'README.vscode.md'), 'utf8');
-  writeFileSync(join(stage, 'README.md'), imagesUrl === undefined ? readme.replace(SCREENSHOT_PARAGRAPH, '') : readme);
+  writeFileSync(join(stage, 'README.md'), vsixReadme(readFileSync(join(root, 'README.vscode.md'), 'utf8'), imagesUrl));
   if (imagesUrl === undefined) console.log('package-vsix: no --images-url, so the README ships without its screenshots (VS Code shows README images from https: only)');
   for (const file of ['CHANGELOG.md', 'LICENSE', '.vscodeignore']) copyFileSync(join(root, file), join(stage, file));
   mkdirSync(join(stage, 'media'));
@@ -59,8 +57,8 @@ try {
 
   mkdirSync(dirname(out), { recursive: true });
   const vsce = join(dirname(createRequire(import.meta.url).resolve('@vscode/vsce/package.json')), 'vsce');
-  const images = imagesUrl === undefined ? ['--no-rewrite-relative-links'] : ['--baseImagesUrl', imagesUrl];
-  run(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', ...images, '--out', out], stage);
+  // The README's links are as vsixReadme wrote them: vsce ships it as it is.
+  run(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', out], stage);
 } finally {
   rmSync(stage, { recursive: true, force: true });
 }

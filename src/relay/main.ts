@@ -2,7 +2,7 @@
 // [--trust-proxy CIDR,...] [--idle-exit S] [--record F]`), for running one on a server, and the
 // process VS Code, the CLI and `agent-pair mcp` start for the shared local relay. Its options
 // (and their AGENT_PAIR_RELAY_* environment variables) are the table in options.ts, shared with
-// `agent-pair relay`. It serves GET /metrics.
+// `agent-pair relay`, read by commandLine.ts. It serves GET /metrics.
 //
 // --store sqlite:PATH keeps inboxes and queued messages in one file that survives a restart or a
 // kill (the local relay's default); redis://HOST:PORT[/DB] in Redis, so any number of relay
@@ -24,10 +24,9 @@
 
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, relative } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DEFAULT_RELAY_HOST, DEFAULT_RELAY_PORT, EXIT_STORE_IN_USE, type RelayProcessRecord, describeListenFailure } from './embedded.js';
 import { type RunningRelay, startRelay } from './node.js';
-import { RELAY_OPTIONS, RELAY_OPTION_NAMES, relayOptionHelp, relaySettings } from './options.js';
+import { parseRelayCommandLine, relayUsage } from './commandLine.js';
 import { StoreUnavailableError } from './store.js';
 import { errorMessage } from '../core/errors.js';
 
@@ -40,53 +39,24 @@ function shownScript(script: string): string {
   return fromHere === '' || fromHere.startsWith('..') || isAbsolute(fromHere) ? script : fromHere;
 }
 
-const USAGE = `Usage: ${invokedAs} ${RELAY_OPTION_NAMES.map((name) => `[--${name} ${RELAY_OPTIONS[name].placeholder}]`).join(' ')}
-
-Runs an Agent Pair relay until SIGINT or SIGTERM. The relay is untrusted by design: it never
-sees the code's secret, the SAS or the key.
-
-Options:
-${relayOptionHelp(RELAY_OPTION_NAMES).join('\n')}
-  -h, --help  show this help
-
-Examples:
-  ${invokedAs} --host 0.0.0.0 --port 8771 --store sqlite:/var/lib/agent-pair/relay.sqlite
-  ${invokedAs} --port 0 --idle-exit 600
-  ${invokedAs} --host 127.0.0.1 --store redis://127.0.0.1:6379/0 --trust-proxy 127.0.0.1
-`;
-
 /** One line naming the wrong argument and its shape; exit 2. */
 function usage(message: string): never {
   process.stderr.write(`relay: ${message}\n`);
   process.exit(2);
 }
 
-const { values } = (() => {
+const commandLine = (() => {
   try {
-    return parseArgs({
-      options: {
-        ...Object.fromEntries(RELAY_OPTION_NAMES.map((name) => [name, { type: 'string' }] as const)),
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (error) {
-    // Node's own messages suggest `-- "--x"` with unbalanced quotes; name the argument instead.
-    const argument = error instanceof Error ? (/'(-{1,2}[\w-]+|[^']*)/.exec(error.message)?.[1] ?? 'an argument') : 'an argument';
-    const missingValue = error instanceof Error && 'code' in error && error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE';
-    return usage(missingValue ? `${argument} needs a value` : `${argument} is not an option of the relay; expected ${RELAY_OPTION_NAMES.map((name) => `--${name}`).join(', ')}, each with a value (see --help)`);
-  }
-})();
-if (values.help) {
-  process.stdout.write(USAGE);
-  process.exit(0);
-}
-const settings = (() => {
-  try {
-    return relaySettings(RELAY_OPTION_NAMES, values as Partial<Record<(typeof RELAY_OPTION_NAMES)[number], string>>, process.env);
+    return parseRelayCommandLine(process.argv.slice(2), process.env);
   } catch (error) {
     return usage(errorMessage(error));
   }
 })();
+if (commandLine.kind === 'help') {
+  process.stdout.write(relayUsage(invokedAs));
+  process.exit(0);
+}
+const { settings } = commandLine;
 const host = settings.host ?? DEFAULT_RELAY_HOST;
 const port = settings.port ?? DEFAULT_RELAY_PORT;
 const idleExitSeconds = settings['idle-exit'] ?? 0;

@@ -201,7 +201,8 @@ describe('agent-pair send / inbox', () => {
     const port = first.port;
     const carolHome = join(homes, 'carol');
     const daveHome = join(homes, 'dave');
-    await pairCliHomes(first.url, carolHome, daveHome);
+    // The first pairing in this process (the code host and join run); the one after the restart through both CLIs.
+    await pairHomes(first.url, carolHome, daveHome);
     await first.close();
     const second = await startRelay({ host: '127.0.0.1', port });
     try {

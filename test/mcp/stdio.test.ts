@@ -192,8 +192,11 @@ describe('an MCP client that starts agent-pair mcp for each call', () => {
     cleanups.push(() => rm(home, { recursive: true, force: true }));
     const port = await freePort();
     const env = { AGENT_PAIR_LOCAL_RELAY_PORT: String(port) };
-    assert.equal((await oneCall(home, env, 'identity_init', { handle: 'alice' })).isError, undefined);
-    const hosted = sessionOf(await oneCall(home, env, 'pair_host'));
+    // One server sets up and hosts (an agent's first session), then it is gone.
+    const [initialized, hosting] = await inOneServer(home, env, [['identity_init', { handle: 'alice' }], ['pair_host']]);
+    assert.equal(initialized?.isError, undefined);
+    assert.ok(hosting, 'pair_host answered');
+    const hosted = sessionOf(hosting);
     const record = JSON.parse(await readFile(join(localRelayStateDir(), localRelayRecordFile(port)), 'utf8')) as { pid: number; url: string };
     pids.add(record.pid);
     assert.equal(record.url, `http://127.0.0.1:${port}`);
@@ -215,7 +218,7 @@ describe('an MCP client that starts agent-pair mcp for each call', () => {
       for (const home of [agentHome, bobHome]) await rm(home as string, { recursive: true, force: true });
     });
     const call = (name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> => oneCall(agentHome as string, {}, name, args, ['--relay', relay.url]);
-    // One session sets up and hosts (a server for each call is the first test's), then its server is gone.
+    // One session sets up and hosts, then its server is gone.
     const [initialized, hosting] = await inOneServer(agentHome as string, {}, [['identity_init', { handle: 'alice' }], ['pair_host']], ['--relay', relay.url]);
     assert.equal(initialized?.isError, undefined);
     assert.ok(hosting, 'pair_host answered');

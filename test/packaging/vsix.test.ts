@@ -2,7 +2,8 @@
 // .vsix holds only what the extension runs and the marketplace shows, its README is the one for
 // VS Code users, with its screenshots linked where --images-url serves them (VS Code shows
 // README images from https: only) or left out, and its manifest carries nothing the CLI alone
-// needs.
+// needs. Packaged once (with --images-url; 2.5 CPU-seconds a packaging): the README without it
+// is the same function of README.vscode.md (scripts/vsix-readme.mjs), checked here in process.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type AddressInfo, createServer } from 'node:net';
 import { inflateRawSync } from 'node:zlib';
+import { vsixReadme } from '../../scripts/vsix-readme.mjs';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -51,11 +53,9 @@ function packageVsix(file: string, ...args: string[]): Map<string, Buffer> {
 describe('the .vsix', () => {
   const dir = mkdtempSync(join(tmpdir(), 'agent-pair-vsix-test-'));
   let entries: Map<string, Buffer>;
-  let withImages: Map<string, Buffer>;
 
   before(() => {
-    entries = packageVsix(join(dir, 'agent-pair.vsix'));
-    withImages = packageVsix(join(dir, 'with-images.vsix'), '--images-url', IMAGES_URL);
+    entries = packageVsix(join(dir, 'agent-pair.vsix'), '--images-url', IMAGES_URL);
   });
   after(() => {
     rmSync(dir, { recursive: true, force: true });
@@ -127,9 +127,11 @@ describe('the .vsix', () => {
     assert.ok(screenshots.length >= 4);
     for (const path of screenshots) assert.ok(existsSync(join(root, path)), `${path} is missing`);
 
-    const linked = withImages.get('extension/readme.md')?.toString('utf8') ?? '';
+    const linked = entries.get('extension/readme.md')?.toString('utf8') ?? '';
     assert.deepEqual([...linked.matchAll(SCREENSHOT)].map((match) => match[1]), screenshots.map((path) => `${IMAGES_URL}${path}`));
-    const plain = entries.get('extension/readme.md')?.toString('utf8') ?? '';
+    // vsce ships the README as the script wrote it, so the one without --images-url is vsixReadme's alone.
+    assert.equal(linked, vsixReadme(source, IMAGES_URL));
+    const plain = vsixReadme(source, undefined);
     assert.deepEqual([...plain.matchAll(SCREENSHOT)], []);
     assert.equal(plain, source.replaceAll(/\n!\[[^\]]*\]\([^)]+\)\n/g, ''));
     for (const readme of [plain, linked]) assert.doesNotMatch(readme, /npm ci|npm start|\.\.\/shared|PROTOCOL\.md|agent-pair mcp/);

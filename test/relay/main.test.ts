@@ -1,7 +1,10 @@
-// The standalone relay's process (src/relay/main.ts, built as dist/relay.mjs): flags, the record it
-// leaves for whoever wants to stop it, a graceful SIGTERM, and the idle exit VS Code's local
-// relay relies on. Real processes on free ports, run concurrently (the idle waits add up);
-// every one is killed in `after`, even when a test failed.
+// The standalone relay's process (src/relay/main.ts, built as dist/relay.mjs): how it prints a
+// mistake and its help, the record it leaves for whoever wants to stop it, a graceful SIGTERM,
+// and the idle exit VS Code's local relay relies on. Real processes on free ports, run
+// concurrently (the idle waits add up); every one is killed in `after`, even when a test failed.
+// What its command line means (each mistake, the environment, the help's text) is decided in
+// this process by the function main runs (src/relay/commandLine.ts), not by a relay process
+// each (about 0.13 CPU-seconds a start).
 
 import '../helpers/nativeCurves.js';
 import assert from 'node:assert/strict';
@@ -11,6 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { errorMessage } from '../../src/core/errors.js';
+import { parseRelayCommandLine, relayUsage } from '../../src/relay/commandLine.js';
 import { relayAnswers } from '../../src/relay/embedded.js';
 import { Pids, RELAY_MAIN, REPO_ROOT, freePort, runRelayMain, runRelayMainRaw } from '../helpers/relayProcess.js';
 import { bothWaitForSas, makeSide } from '../helpers/sides.js';
@@ -29,44 +34,24 @@ describe('the relay process (src/relay/main.ts)', { concurrency: true }, () => {
     return dir;
   }
 
-  it('refuses a bad --idle-exit or --port with a usage error (exit 2)', async () => {
-    const notSeconds = /^relay: --idle-exit .* is not a number of seconds; expected a whole number of seconds, 0 to never exit\n$/;
-    const cases: [string[], RegExp][] = [
-      [['--idle-exit', 'soon'], notSeconds],
-      [['--idle-exit=-1'], notSeconds],
-      [['--idle-exit', '1.5'], notSeconds],
-      [['--idle-exit', ''], notSeconds],
-      [['--idle-exit'], /^relay: --idle-exit needs a value\n$/],
-      [['--port', '70000'], /^relay: --port "70000" is not a port; expected a whole number from 0 to 65535\n$/],
-      [['--port', 'x'], /^relay: --port "x" is not a port/],
-      [['--store', 'http://127.0.0.1:6379'], /^relay: --store http:\/\/127\.0\.0\.1:6379 is not a store; expected memory, sqlite:PATH .* or redis:\/\/HOST:PORT\[\/DB\]\n$/],
-      [['--store', 'sqlite:'], /^relay: --store sqlite: has no file path; expected memory, sqlite:PATH/],
-      [['--store', 'redis://:hunter2@127.0.0.1:6379/x'], /^relay: --store redis:\/\/\*\*\*@127\.0\.0\.1:6379\/x has database x/],
-      [['--trust-proxy', '10.0.0.0/33'], /^relay: --trust-proxy 10\.0\.0\.0\/33 is not an address or CIDR; expected a list like 10\.0\.0\.0\/8,::1\n$/],
-      [['--trust-proxy', 'proxy.local'], /^relay: --trust-proxy proxy\.local is not an address or CIDR/],
-    ];
-    await Promise.all(
-      cases.map(async ([args, expected]) => {
-        const relay = runRelayMainRaw(['--port', '0', ...args], pids);
-        assert.equal((await relay.exited).code, 2, args.join(' '));
-        assert.match(relay.stderr(), expected, args.join(' '));
-      }),
-    );
+  it('prints a mistake in its command line or environment as one line, relay: first, and exits 2', async () => {
+    // AGENT_PAIR_RELAY_STORE: the process reads its own environment (the mistakes themselves are
+    // the command line's, in this process below).
+    const child = spawn(process.execPath, [RELAY_MAIN, '--port', '0'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, AGENT_PAIR_RELAY_STORE: 'nope' } });
+    pids.add(child.pid);
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    assert.equal(await new Promise<number | null>((resolve) => child.once('close', resolve)), 2);
+    assert.match(stderr, /^relay: --store nope is not a store; expected memory, sqlite:PATH .*\n$/);
   });
 
-  it('exits 1 naming the store when Redis does not answer at --store (or AGENT_PAIR_RELAY_STORE)', async () => {
+  it('exits 1 naming the store when Redis does not answer at --store', async () => {
     const port = await freePort();
     const relay = runRelayMainRaw(['--port', '0', '--store', `redis://127.0.0.1:${port}`], pids);
     assert.equal((await relay.exited).code, 1);
     // Where (the URL without its password) and what to check, not ioredis's "Connection is closed".
     assert.match(relay.stderr(), new RegExp(`^relay: cannot reach Redis at redis://127\\.0\\.0\\.1:${port}/0 \\(nothing accepts connections there\\); check that redis-server runs there`));
     assert.doesNotMatch(relay.stderr(), /Connection is closed/);
-    const child = spawn(process.execPath, [RELAY_MAIN, '--port', '0'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, AGENT_PAIR_RELAY_STORE: 'nope' } });
-    pids.add(child.pid);
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    assert.equal(await new Promise<number | null>((resolve) => child.once('close', resolve)), 2);
-    assert.match(stderr, /--store nope is not a store/);
   });
 
   it('--help names the script as it was run and every option of the shared table with its environment variable', async () => {
@@ -83,16 +68,6 @@ describe('the relay process (src/relay/main.ts)', { concurrency: true }, () => {
     assert.equal((await relay.exited).code, 1);
     assert.match(relay.stderr(), new RegExp(`cannot reach Redis at redis://127\\.0\\.0\\.1:${port}/3 `));
     assert.doesNotMatch(relay.stderr(), /hunter2/);
-  });
-
-  it('reads AGENT_PAIR_RELAY_IDLE_EXIT like the flag', async () => {
-    const child = spawn(process.execPath, [RELAY_MAIN, '--port', '0'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, AGENT_PAIR_RELAY_IDLE_EXIT: 'never' } });
-    pids.add(child.pid);
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-    assert.equal(code, 2);
-    assert.match(stderr, /--idle-exit "never" is not a number of seconds/);
   });
 
   it('writes its record (0600) once listening, and removes it when SIGTERM closes it gracefully', async () => {
@@ -159,5 +134,52 @@ describe('the relay process (src/relay/main.ts)', { concurrency: true }, () => {
     assert.equal(guestDone.state, 'finalized');
     // Both wrote `done`, so the slot is gone: the relay is idle now and exits.
     assert.deepEqual(await relay.exited, { code: 0, signal: null });
+  });
+});
+
+describe('the relay process\'s command line (src/relay/commandLine.ts), in this process', () => {
+  /** The one-line message `args` (and `env`) are refused with. */
+  function refusal(args: string[], env: NodeJS.ProcessEnv = {}): string {
+    try {
+      parseRelayCommandLine(args, env);
+    } catch (error) {
+      return errorMessage(error);
+    }
+    return assert.fail(`${args.join(' ')} was not refused`);
+  }
+
+  it('refuses a bad --idle-exit, --port, --store or --trust-proxy, naming it and the shape it expects', () => {
+    const notSeconds = /^--idle-exit .* is not a number of seconds; expected a whole number of seconds, 0 to never exit$/;
+    const cases: [string[], RegExp][] = [
+      [['--idle-exit', 'soon'], notSeconds],
+      [['--idle-exit=-1'], notSeconds],
+      [['--idle-exit', '1.5'], notSeconds],
+      [['--idle-exit', ''], notSeconds],
+      [['--idle-exit'], /^--idle-exit needs a value$/],
+      [['--port', '70000'], /^--port "70000" is not a port; expected a whole number from 0 to 65535$/],
+      [['--port', 'x'], /^--port "x" is not a port/],
+      [['--store', 'http://127.0.0.1:6379'], /^--store http:\/\/127\.0\.0\.1:6379 is not a store; expected memory, sqlite:PATH .* or redis:\/\/HOST:PORT\[\/DB\]$/],
+      [['--store', 'sqlite:'], /^--store sqlite: has no file path; expected memory, sqlite:PATH/],
+      [['--store', 'redis://:hunter2@127.0.0.1:6379/x'], /^--store redis:\/\/\*\*\*@127\.0\.0\.1:6379\/x has database x/],
+      [['--trust-proxy', '10.0.0.0/33'], /^--trust-proxy 10\.0\.0\.0\/33 is not an address or CIDR; expected a list like 10\.0\.0\.0\/8,::1$/],
+      [['--trust-proxy', 'proxy.local'], /^--trust-proxy proxy\.local is not an address or CIDR/],
+    ];
+    for (const [args, expected] of cases) assert.match(refusal(['--port', '0', ...args]), expected, args.join(' '));
+  });
+
+  it('reads AGENT_PAIR_RELAY_IDLE_EXIT and AGENT_PAIR_RELAY_STORE like the flags, and the flag wins', () => {
+    assert.match(refusal(['--port', '0'], { AGENT_PAIR_RELAY_IDLE_EXIT: 'never' }), /^--idle-exit "never" is not a number of seconds/);
+    assert.match(refusal(['--port', '0'], { AGENT_PAIR_RELAY_STORE: 'nope' }), /^--store nope is not a store/);
+    assert.deepEqual(parseRelayCommandLine(['--port', '0'], { AGENT_PAIR_RELAY_IDLE_EXIT: '5', AGENT_PAIR_RELAY_STORE: 'memory' }), { kind: 'run', settings: { port: 0, store: 'memory', 'idle-exit': 5 } });
+    assert.deepEqual(parseRelayCommandLine(['--idle-exit', '7'], { AGENT_PAIR_RELAY_IDLE_EXIT: '5' }), { kind: 'run', settings: { 'idle-exit': 7 } });
+  });
+
+  it('--help (or -h) asks for the help, which names every option of the shared table with its environment variable', () => {
+    assert.deepEqual(parseRelayCommandLine(['--help'], {}), { kind: 'help' });
+    assert.deepEqual(parseRelayCommandLine(['-h', '--port', 'x'], {}), { kind: 'help' });
+    const help = relayUsage('node dist/relay.mjs');
+    assert.match(help, /^Usage: node dist\/relay\.mjs \[--host ADDRESS\] \[--port PORT\] \[--store STORE\] \[--trust-proxy CIDRS\] \[--idle-exit SECONDS\] \[--record FILE\]\n/);
+    for (const env of ['AGENT_PAIR_RELAY_HOST', 'AGENT_PAIR_RELAY_PORT', 'AGENT_PAIR_RELAY_STORE', 'AGENT_PAIR_RELAY_TRUST_PROXY', 'AGENT_PAIR_RELAY_IDLE_EXIT']) assert.match(help, new RegExp(`\\(env ${env}\\)`));
+    assert.match(help, /--store STORE +.*sqlite:PATH/);
   });
 });
