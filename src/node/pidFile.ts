@@ -8,14 +8,29 @@ import { dirname } from 'node:path';
 /** How long a pid file may stay empty (its maker between creating and writing it) before it counts as abandoned. */
 export const PID_WRITE_GRACE_MS = 5_000;
 
-/** True while a process with this pid runs (EPERM: it runs under another user). */
+/**
+ * True while a process with this pid runs (EPERM: it runs under another user). One that has
+ * exited but is not reaped yet (a zombie) does not run: it holds nothing, and where no init reaps
+ * orphans (a container without one) a killed holder would stay a zombie, and its lock held, for good.
+ */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return (error as NodeJS.ErrnoException).code === 'EPERM' && !isZombie(pid);
   }
+  return !isZombie(pid);
+}
+
+/** On Linux, whether /proc says the process is a zombie (its state, after its parenthesised name, is Z); elsewhere false. */
+function isZombie(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z';
 }
 
 export interface PidFileOptions {

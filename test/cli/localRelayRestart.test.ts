@@ -14,7 +14,8 @@ import { LOCAL_RELAY_STATE_DIR_ENV, localRelayStorePath } from '../../src/node/l
 import { relayAnswers } from '../../src/relay/embedded.js';
 import { sqliteLockPath } from '../../src/relay/sqliteStore.js';
 import { CLI, cliProcess, pairCliHomes } from '../helpers/cli.js';
-import { freePort, isAlive, untilExited } from '../helpers/relayProcess.js';
+import { freePort, untilExited } from '../helpers/relayProcess.js';
+import { processAlive } from '../../src/node/pidFile.js';
 
 let dir: string;
 let stateDir: string;
@@ -27,7 +28,7 @@ const started = new Set<number>();
 /** The pid of the local relay process that holds the store now (its pid lock names it). */
 function relayPid(): number {
   const pid = Number(readFileSync(sqliteLockPath(localRelayStorePath(port)), 'utf8').trim());
-  assert.ok(Number.isInteger(pid) && pid > 0 && isAlive(pid), 'a live relay process holds the store');
+  assert.ok(Number.isInteger(pid) && pid > 0 && processAlive(pid), 'a live relay process holds the store');
   started.add(pid);
   return pid;
 }

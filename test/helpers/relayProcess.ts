@@ -3,9 +3,9 @@
 // them all even when the test failed.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { processAlive } from '../../src/node/pidFile.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RelayCommand } from '../../src/node/localRelay.js';
 
@@ -56,36 +56,10 @@ export class Pids {
   }
 }
 
-/**
- * Whether `pid` runs. One that exited but is not reaped yet (a zombie) does not: a relay whose
- * CLI exited before it was killed is an orphan, and this machine's init reaps orphans a second
- * or two late. It holds nothing by then (no port, no store: sqliteStore.ts looks for the file
- * among its open descriptors), and a test waiting for it to exit need not wait for init.
- */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  return !isZombie(pid);
-}
-
-/** On Linux, whether /proc says the process is a zombie (its state, after its parenthesised name, is Z); elsewhere false. */
-function isZombie(pid: number): boolean {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return false;
-  }
-  return stat.charAt(stat.lastIndexOf(')') + 2) === 'Z';
-}
-
 /** Waits (bounded) until `pid` has exited. */
 export async function untilExited(pid: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (isAlive(pid)) {
+  while (processAlive(pid)) {
     if (Date.now() > deadline) throw new Error(`process ${pid} still runs after ${timeoutMs} ms`);
     await sleep(25);
   }

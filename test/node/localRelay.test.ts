@@ -19,7 +19,8 @@ import { startRelay } from '../../src/relay/node.js';
 import { LOCAL_RELAY_IDLE_EXIT_SECONDS, type LocalRelayEvent, type LocalRelayStatus, RelayChoice, RelayChoiceError, type RelayCommand, isRelayChoiceError, localRelayRecordFile, startingLocalRelay } from '../../src/node/localRelay.js';
 import { localRelayFailureWords } from '../../src/cli/words.js';
 import { localRelayLogLine, relayChoiceFailureWords } from '../../src/vscode/relayWords.js';
-import { Pids, REPO_ROOT, RELAY_COMMAND, freePort, isAlive, untilExited } from '../helpers/relayProcess.js';
+import { Pids, REPO_ROOT, RELAY_COMMAND, freePort, untilExited } from '../helpers/relayProcess.js';
+import { processAlive } from '../../src/node/pidFile.js';
 import { scriptArgs } from '../helpers/scripts.js';
 import { bothWaitForSas, makeSide } from '../helpers/sides.js';
 
@@ -135,7 +136,7 @@ describe('RelayChoice (the shared local relay, in a process of its own)', () => 
     assert.ok(window.pid !== undefined);
     process.kill(-window.pid, 'SIGKILL');
     await windowGone;
-    assert.ok(isAlive(relayPid), 'the relay process outlived the window');
+    assert.ok(processAlive(relayPid), 'the relay process outlived the window');
 
     // The reloaded window finds the same relay, and the pairing finishes through it.
     const reloaded = choice(port, state);
@@ -176,7 +177,7 @@ describe('RelayChoice (the shared local relay, in a process of its own)', () => 
     const spawned = windows.flatMap((window) => window.events.flatMap((event) => (event.type === 'starting' && event.pid !== undefined ? [event.pid] : [])));
     assert.ok(spawned.includes(pid));
     for (const other of spawned.filter((candidate) => candidate !== pid)) await untilExited(other);
-    assert.ok(isAlive(pid));
+    assert.ok(processAlive(pid));
   });
 
   it('stops the relay from another window through the record, and the next need starts a new one', async () => {

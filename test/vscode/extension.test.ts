@@ -27,7 +27,8 @@ import { COMMANDS, MCP_PROVIDER_ID, PEERS_VIEW_ID, sasPanelTitle } from '../../s
 import { buildJoinLink } from '../../src/vscode/joinLink.js';
 import type { PanelView } from '../../src/vscode/panelMessages.js';
 import { LOCAL_RELAY_PORT_ENV, type LocalRelayStatus, localRelayRecordFile, localRelayStateDir } from '../../src/node/localRelay.js';
-import { Pids, RELAY_COMMAND, freePort, isAlive, untilExited } from '../helpers/relayProcess.js';
+import { Pids, RELAY_COMMAND, freePort, untilExited } from '../helpers/relayProcess.js';
+import { processAlive } from '../../src/node/pidFile.js';
 import { makeSide } from '../helpers/sides.js';
 import { errorCodeOf } from '../mcp/agents.js';
 import { type FakeWebviewPanel, ProgressLocation, Uri, fake, fakeContext } from './fakeVscode.js';
@@ -488,7 +489,7 @@ describe('the extension and the local relay (agentPair.relayUrl empty)', () => {
     const storage = { workspaceState: context.workspaceState, globalState: context.globalState, secrets: context.secrets };
     await deactivate();
     assert.ok(await relayAnswers(url), 'the relay answers after the window that started it went');
-    assert.ok(isAlive(pid));
+    assert.ok(processAlive(pid));
 
     await activate(storage);
     await until('the restored pairing in the status bar', () => statusItem().visible);
@@ -524,7 +525,7 @@ describe('the extension and the local relay (agentPair.relayUrl empty)', () => {
     const restarted = (await fake.commands.get(COMMANDS.startRelay)?.()) as LocalRelayStatus;
     pids.add(restarted.process?.pid);
     assert.equal(restarted.started, true);
-    assert.deepEqual([restarted.url, restarted.process?.url, isAlive(restarted.process?.pid ?? 0)], [url, url, true]);
+    assert.deepEqual([restarted.url, restarted.process?.url, processAlive(restarted.process?.pid ?? 0)], [url, url, true]);
   });
 
   it('asks before stopping the relay when pairings in this window use it', async () => {
@@ -541,7 +542,7 @@ describe('the extension and the local relay (agentPair.relayUrl empty)', () => {
     assert.equal(asked?.modal, true);
     assert.equal(asked.text, 'Stop the local relay? 1 pairing in flight in this window uses it.');
     assert.ok(await relayAnswers(url));
-    assert.ok(isAlive(pid));
+    assert.ok(processAlive(pid));
 
     fake.answerMessage = (message) => (message.modal ? 'Stop Relay' : undefined);
     assert.equal(await fake.commands.get(COMMANDS.stopRelay)?.(), true);
