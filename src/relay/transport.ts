@@ -13,6 +13,7 @@
 // its defaults, and `--version` makes no request.
 
 import type { Agent, ClientRequest, ClientRequestArgs, IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 
 /**
@@ -82,15 +83,16 @@ function createAgent(protocol: 'http:' | 'https:'): AgentConnectingAhead {
     connectAhead(target: URL): void {
       // As a request names its host: an IPv6 address without its brackets.
       const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
-      const origin = originOf(host, target.port === '' ? defaultPort : target.port);
+      const port = target.port === '' ? defaultPort : Number(target.port);
+      const origin = originOf(host, port);
       if (this.ahead.has(origin)) return;
       // A name for TLS's SNI, as Node's agent gives one: never an IP address.
       const servername = protocol === 'https:' && process.getBuiltinModule('node:net').isIP(host) === 0 ? host : undefined;
-      const socket = super.createConnection({ host, port: Number(target.port === '' ? defaultPort : target.port), ...(servername !== undefined && { servername }) });
+      const socket = super.createConnection({ host, port, ...(servername !== undefined && { servername }) });
       if (!socket) return;
       // Until a request takes it, its failure is no one's to report (the request's own connection reports it).
       socket.on('error', ignoreError);
-      (socket as Partial<import('node:net').Socket>).unref?.();
+      (socket as Partial<Socket>).unref?.();
       socket.once('close', () => {
         if (this.ahead.get(origin) === socket) this.ahead.delete(origin);
       });
@@ -103,7 +105,7 @@ function createAgent(protocol: 'http:' | 'https:'): AgentConnectingAhead {
       this.ahead.delete(origin);
       if (socket === undefined || socket.destroyed) return super.createConnection(options, callback);
       socket.off('error', ignoreError);
-      (socket as Partial<import('node:net').Socket>).ref?.();
+      (socket as Partial<Socket>).ref?.();
       return socket;
     }
   }
