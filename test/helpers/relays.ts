@@ -13,7 +13,7 @@
 import { Relay, type RelayStats, errorResponse } from '../../src/relay/server.js';
 import { type RunningRelay, type StartRelayOptions, startRelay } from '../../src/relay/node.js';
 import { createRelayConnector } from '../../src/relay/client.js';
-import type { RelayFetch } from '../../src/relay/transport.js';
+import { type RelayFetch, httpFetch } from '../../src/relay/transport.js';
 import type { Clock, RelayConnector } from '../../src/core/ports.js';
 
 /** What a test uses of a relay, whichever kind it is. */
@@ -58,7 +58,9 @@ export async function startTestRelay(kind: 'socketless' | 'socket', options: Sta
 /**
  * The relay client's fetch (RelayFetch), except that a request to a socketless relay is handed to
  * its handler in this process, as node.ts would after reading the request (the body limit of the
- * route, the caller's signal for long polls); a request anywhere else goes to the real fetch.
+ * route, the caller's signal for long polls); a request anywhere else goes over the network by
+ * httpFetch, node:http as the CLI sends it (the global fetch compiled undici at its first request,
+ * about a tenth of a CPU-second in each test file whose sides talk to a relay on a socket).
  * The in-process answer is made as RelayFetch asks, the status, the headers and the body in one
  * chunk, not as a WHATWG Request and Response: their streams cost more CPU than the relay's
  * handler (a sixth of core/inbox's).
@@ -67,7 +69,7 @@ export const relayFetch: RelayFetch = async (input, init) => {
   const url = new URL(input);
   const relay = inProcess.get(url.origin);
   if (relay === undefined && url.hostname.endsWith(SOCKETLESS_DOMAIN)) throw new TypeError('fetch failed', { cause: Object.assign(new Error(`connect ECONNREFUSED ${url.host}`), { code: 'ECONNREFUSED' }) });
-  if (relay === undefined) return fetch(input, init);
+  if (relay === undefined) return httpFetch(input, init);
   init.signal.throwIfAborted();
   const target = url.pathname + url.search;
   const body = init.body === undefined ? new Uint8Array() : encoder.encode(init.body);
