@@ -21,7 +21,7 @@ import { Mailbox } from '../../src/core/mailbox.js';
 import { openHomeStores } from '../../src/node/fileStore.js';
 import { homeMailLock } from '../../src/node/mailLock.js';
 import { systemClock, systemRandom } from '../../src/node/system.js';
-import { createRelayConnector } from '../../src/relay/client.js';
+import { cliRelayConnector } from '../../src/cli/homeRelays.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { CLI, cli, pairHomes } from '../helpers/cli.js';
 import { helpOf, usageErrorOf } from '../helpers/commandLine.js';
@@ -47,7 +47,7 @@ after(async () => {
 });
 
 function aliceSender(): SendRunner {
-  return new SendRunner({ ...openHomeStores(aliceHome), mailLock: homeMailLock(aliceHome), random: systemRandom, clock: systemClock, relays: createRelayConnector() });
+  return new SendRunner({ ...openHomeStores(aliceHome), mailLock: homeMailLock(aliceHome), random: systemRandom, clock: systemClock, relays: cliRelayConnector() });
 }
 
 function bobMailbox(): Mailbox {

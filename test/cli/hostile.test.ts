@@ -19,7 +19,7 @@ import { isPairError } from '../../src/core/errors.js';
 import { openHomeStores } from '../../src/node/fileStore.js';
 import { checkHomeIsPrivate } from '../../src/node/homeCheck.js';
 import { systemClock, systemRandom } from '../../src/node/system.js';
-import { createRelayConnector } from '../../src/relay/client.js';
+import { cliRelayConnector } from '../../src/cli/homeRelays.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { CLI, cli, pairHomes } from '../helpers/cli.js';
 import { type HostileDeps, deepDataBody, postRaw, rawMessage } from '../helpers/hostile.js';
@@ -34,7 +34,7 @@ let aliceFingerprint: string;
 let bob: HostileDeps;
 let n = 0;
 
-const homeDeps = (home: string): HostileDeps & { random: typeof systemRandom } => ({ ...openHomeStores(home), clock: systemClock, random: systemRandom, relays: createRelayConnector() });
+const homeDeps = (home: string): HostileDeps & { random: typeof systemRandom } => ({ ...openHomeStores(home), clock: systemClock, random: systemRandom, relays: cliRelayConnector() });
 /** Bob (hostile) posts one message with this body to alice. */
 async function bobPosts(bodyJson: string, fields: { id?: string } = {}): Promise<void> {
   n += 1;

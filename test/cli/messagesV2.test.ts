@@ -20,14 +20,14 @@ import { getPeer, loadPeerSendToken } from '../../src/core/trust.js';
 import { openHomeStores } from '../../src/node/fileStore.js';
 import { systemClock, systemRandom } from '../../src/node/system.js';
 import { ReceiveKeys } from '../../src/core/receiveKeys.js';
-import { createRelayConnector } from '../../src/relay/client.js';
+import { cliRelayConnector } from '../../src/cli/homeRelays.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { CLI, cli, cliProcess, pairHomes } from '../helpers/cli.js';
 import { formatTimestamp } from '../../src/core/vocabulary.js';
 
 let relay: RunningRelay;
 let homes: string;
-const relays = createRelayConnector();
+const relays = cliRelayConnector();
 
 before(async () => {
   assert.ok(existsSync(CLI), 'dist/cli.cjs is missing: run `npm run build` first (npm test does)');

@@ -15,7 +15,7 @@ import { SendRunner } from '../../src/core/inbox.js';
 import { openHomeStores } from '../../src/node/fileStore.js';
 import { HOME_MAIL_LOCK_FILE, homeMailLock } from '../../src/node/mailLock.js';
 import { systemClock, systemRandom } from '../../src/node/system.js';
-import { createRelayConnector } from '../../src/relay/client.js';
+import { cliRelayConnector } from '../../src/cli/homeRelays.js';
 import { CLI, cliProcess } from '../helpers/cli.js';
 import { pairedHomesForFile } from '../helpers/pairedHomes.js';
 
@@ -48,7 +48,7 @@ function follow(home: string, onLine: () => void): Follower {
 }
 
 function aliceSender(): SendRunner {
-  return new SendRunner({ ...openHomeStores(paired.aliceHome), mailLock: homeMailLock(paired.aliceHome), random: systemRandom, clock: systemClock, relays: createRelayConnector() });
+  return new SendRunner({ ...openHomeStores(paired.aliceHome), mailLock: homeMailLock(paired.aliceHome), random: systemRandom, clock: systemClock, relays: cliRelayConnector() });
 }
 
 describe('two processes pulling one home', () => {

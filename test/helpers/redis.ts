@@ -1,5 +1,5 @@
 // A real Debian redis-server for the relay's Redis tests: started on a free loopback port with a
-// temp dir of its own (AOF on, fsync every second as operators run it; a stop is graceful, so
+// temp dir of its own (AOF on unless asked otherwise, fsync every second as operators run it; a stop is graceful, so
 // the AOF is complete and a restart keeps what was written), stopped afterwards.
 // scripts/run-tests.mjs runs scripts/install-redis.sh first, so redis-server is on PATH.
 
@@ -19,12 +19,18 @@ export class RedisServer {
   private constructor(
     readonly port: number,
     private readonly dir: string,
+    private readonly appendOnly: boolean,
   ) {}
 
-  static async start(): Promise<RedisServer> {
+  /**
+   * `appendOnly: false` starts it without the AOF, for a test that never restarts it and writes
+   * tens of thousands of times (the floods): appending every write cost the server about a fifth
+   * of its CPU there, and what a restart keeps is the restart tests' subject, not theirs.
+   */
+  static async start({ appendOnly = true }: { appendOnly?: boolean } = {}): Promise<RedisServer> {
     const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
     if (found.error) throw new Error('redis-server is not installed: run `bash scripts/install-redis.sh` (npm test does)');
-    const server = new RedisServer(await freePort(), mkdtempSync(join(tmpdir(), 'agent-pair-redis-')));
+    const server = new RedisServer(await freePort(), mkdtempSync(join(tmpdir(), 'agent-pair-redis-')), appendOnly);
     await server.run();
     return server;
   }
@@ -35,7 +41,7 @@ export class RedisServer {
   }
 
   private async run(): Promise<void> {
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no', '--logfile', ''], {
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', this.appendOnly ? 'yes' : 'no', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no', '--logfile', ''], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;

@@ -15,7 +15,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { openHomeStores } from '../../src/node/fileStore.js';
 import { systemClock } from '../../src/node/system.js';
-import { createRelayConnector } from '../../src/relay/client.js';
+import { cliRelayConnector } from '../../src/cli/homeRelays.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
 import { CLI, pairHomes } from '../helpers/cli.js';
 import { type HostileDeps, deepDataBody, postRaw, rawMessage } from '../helpers/hostile.js';
@@ -56,7 +56,7 @@ async function agentPairedWithHostileBob(relayLimits: Record<string, number> = {
     relay,
     aliceHome,
     aliceFingerprint,
-    bob: { ...openHomeStores(bobHome), clock: systemClock, relays: createRelayConnector() },
+    bob: { ...openHomeStores(bobHome), clock: systemClock, relays: cliRelayConnector() },
     client,
     call: async (name, args) => (await client.callTool({ name, arguments: args })) as CallToolResult,
     close: async () => {

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { RelayClient } from '../../src/relay/client.js';
+import { httpFetch } from '../../src/relay/transport.js';
 import { startRelay } from '../../src/relay/node.js';
 import { RedisServer } from '../helpers/redis.js';
 import { Pids, freePort, runRelayMain, untilExited } from '../helpers/relayProcess.js';
@@ -79,8 +80,8 @@ describe('relay processes on one Redis', { concurrency: false }, () => {
   it('reads through one process what was posted through the other, and wakes a long poll there', async () => {
     const store = redis.url();
     const [a, b] = await Promise.all([runRelayMain(['--port', '0', '--store', store], pids), runRelayMain(['--port', '0', '--store', store], pids)]);
-    const viaA = new RelayClient(a.url, { retries: 0 });
-    const viaB = new RelayClient(b.url, { retries: 0 });
+    const viaA = new RelayClient(a.url, { retries: 0, fetch: httpFetch });
+    const viaB = new RelayClient(b.url, { retries: 0, fetch: httpFetch });
     const inbox = await viaA.allocateSlot();
     const grant = await viaA.grant(inbox.slotId, inbox.ownerToken);
     await viaA.postMessage(inbox.slotId, grant.sendToken, ENVELOPE);
@@ -105,8 +106,8 @@ describe('relay processes on one Redis', { concurrency: false }, () => {
     const admin = new Redis({ port: redis.port, host: '127.0.0.1', lazyConnect: true });
     try {
       await admin.connect();
-      const viaA = new RelayClient(a.url, { retries: 0 });
-      const viaB = new RelayClient(b.url, { retries: 0 });
+      const viaA = new RelayClient(a.url, { retries: 0, fetch: httpFetch });
+      const viaB = new RelayClient(b.url, { retries: 0, fetch: httpFetch });
       const inbox = await viaA.allocateSlot();
       const grant = await viaA.grant(inbox.slotId, inbox.ownerToken);
       const polling = viaB.readMessages(inbox.slotId, inbox.ownerToken, { after: 0, waitSeconds: 20 });
@@ -128,7 +129,7 @@ describe('relay processes on one Redis', { concurrency: false }, () => {
     const admin = new Redis({ port: redis.port, host: '127.0.0.1', lazyConnect: true });
     try {
       await admin.connect();
-      const client = new RelayClient(relay.url, { retries: 0 });
+      const client = new RelayClient(relay.url, { retries: 0, fetch: httpFetch });
       const inbox = await client.allocateSlot();
       const forget = async (): Promise<void> => {
         assert.equal(await admin.script('FLUSH'), 'OK');
@@ -177,7 +178,7 @@ describe('relay processes on one Redis', { concurrency: false }, () => {
     const limits = { grantsPerSlotPerMinute: 5, maxGrantsPerSlot: 3 };
     const [a, b] = await Promise.all([startRelay({ port: 0, store, limits }), startRelay({ port: 0, store, limits })]);
     try {
-      const owner = new RelayClient(a.url, { retries: 0 });
+      const owner = new RelayClient(a.url, { retries: 0, fetch: httpFetch });
       const inbox = await owner.allocateSlot();
       // 20 grants at once, alternately through each process: each checks the owner, takes a hit
       // on the window and counts the grants in one script, so 5 get past the window and 3 of them fit.
@@ -201,7 +202,7 @@ describe('relay processes on one Redis', { concurrency: false }, () => {
   it('keeps inboxes and messages across a Redis restart (AOF), answers 503 capacity with Retry-After while Redis is down, and wakes long polls after', async () => {
     const relay = await startRelay({ port: 0, store: redis.url() });
     try {
-      const client = new RelayClient(relay.url, { retries: 0 });
+      const client = new RelayClient(relay.url, { retries: 0, fetch: httpFetch });
       const inbox = await client.allocateSlot();
       const grant = await client.grant(inbox.slotId, inbox.ownerToken);
       await client.postMessage(inbox.slotId, grant.sendToken, ENVELOPE);
@@ -214,7 +215,7 @@ describe('relay processes on one Redis', { concurrency: false }, () => {
 
       await redis.restart();
       // The relay reconnects on its own; a client retrying 503s gets through.
-      const patient = new RelayClient(relay.url, { retries: 8, maxRetryWaitMs: 30_000 });
+      const patient = new RelayClient(relay.url, { retries: 8, maxRetryWaitMs: 30_000, fetch: httpFetch });
       const page = await patient.readMessages(inbox.slotId, inbox.ownerToken, { after: 0 });
       assert.deepEqual(page.messages.map((message) => [message.seq, message.value]), [[1, ENVELOPE]]);
       assert.equal(page.lastSeq, 1);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import sqlite3 from 'node-sqlite3-wasm';
 import { RelayClient } from '../../src/relay/client.js';
+import { httpFetch } from '../../src/relay/transport.js';
 import { EXIT_STORE_IN_USE } from '../../src/relay/embedded.js';
 import { grantIdOf, resolveLimits } from '../../src/relay/contract.js';
 import { SqliteStore, openSqliteStore } from '../../src/relay/sqliteStore.js';
@@ -38,7 +39,7 @@ describe('the SQLite store in relay processes', { concurrency: true }, () => {
     const file = await storeFile();
     const limits = ['--store', `sqlite:${file}`];
     const first = await runRelayMain(['--port', '0', ...limits], pids);
-    const client = new RelayClient(first.url, { retries: 0 });
+    const client = new RelayClient(first.url, { retries: 0, fetch: httpFetch });
     const inbox = await client.allocateSlot();
     // Two senders, so both stay under their share and their rate while posting as fast as they can.
     const grants = [await client.grant(inbox.slotId, inbox.ownerToken), await client.grant(inbox.slotId, inbox.ownerToken)];
@@ -76,7 +77,7 @@ describe('the SQLite store in relay processes', { concurrency: true }, () => {
     }
 
     const second = await runRelayMain(['--port', '0', ...limits], pids);
-    const again = new RelayClient(second.url, { retries: 0 });
+    const again = new RelayClient(second.url, { retries: 0, fetch: httpFetch });
     const stored: string[] = [];
     let lastSeq = 0;
     for (let after = 0; ; ) {
