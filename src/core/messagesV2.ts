@@ -8,7 +8,7 @@
 // builds and checks bytes. HPKE's Base mode is hpke.ts's (setupBaseSender, openBase): the suite
 // section 6 uses, without @hpke's machinery around it.
 
-import { concatBytes, fromBase64, requireBytes, toBase64, utf8 } from './bytes.js';
+import { concatBytes, fromBase64, fromHex, requireBytes, toBase64, utf8 } from './bytes.js';
 import { PairError } from './errors.js';
 import { canonicalJson } from './identity.js';
 import {
@@ -67,20 +67,32 @@ export type UnsignedMessageV2 = Omit<MessageV2, 'sig'>;
 
 const infoBytes = utf8(MESSAGE_V2_INFO);
 
-const P25519 = 2n ** 255n - 19n;
 /**
- * The u-coordinates (mod p) of every X25519 point of order 1, 2, 4 or 8, on the curve or its
- * twist: 0, 1, p-1 and the two of order 8 (the list libsodium refuses). Sealing to one gives an
- * all-zero Diffie-Hellman, which HPKE refuses, so a peer giving one could only make this side's
- * sends to it fail.
+ * Every 32-byte X25519 public key of low order, top bit clear: the u-coordinates (mod p) of the
+ * points of order 1, 2, 4 or 8 on the curve or its twist (0, 1, p-1 and the two of order 8, the
+ * list libsodium refuses), and the longer spellings of 0 and 1 below 2^255 (p and p+1; p-1 has
+ * none, 2p-1 is past 2^255). RFC 7748 ignores the top bit, so a key is one of these whatever its
+ * top bit is. Sealing to one gives an all-zero Diffie-Hellman, which HPKE refuses, so a peer
+ * giving one could only make this side's sends to it fail.
  */
-const LOW_ORDER_U = new Set([0n, 1n, P25519 - 1n, 325606250916557431795983626356110631294008115727848805560023387167927233504n, 39382357235489614581723060781553021112529911719440698176882885853963445705823n]);
+const LOW_ORDER_X25519 = [
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
+  '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
+  'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+].map((hex) => fromHex(hex, 'low-order point', X25519_KEY_LENGTH));
 
-/** True if the 32-byte X25519 public key is a low-order point (RFC 7748 decoding: top bit ignored, then mod p). */
+/**
+ * True if the X25519 public key is a low-order point (RFC 7748 decoding: top bit ignored, then
+ * mod p), compared byte for byte with the list above; a key that is not 32 bytes counts as one
+ * (nothing can be sealed to it either).
+ */
 export function isLowOrderX25519(publicKey: Uint8Array): boolean {
-  let u = 0n;
-  for (let i = publicKey.length - 1; i >= 0; i--) u = (u << 8n) | BigInt(publicKey[i] as number);
-  return LOW_ORDER_U.has((u & ((1n << 255n) - 1n)) % P25519);
+  if (publicKey.length !== X25519_KEY_LENGTH) return true;
+  return LOW_ORDER_X25519.some((point) => point.every((byte, index) => (index === X25519_KEY_LENGTH - 1 ? (publicKey[index] as number) & 0x7f : publicKey[index]) === byte));
 }
 
 /**

@@ -133,6 +133,15 @@ export class ReceiveKeys {
    * compares, so another process's deletion is caught at the next one), at most the 64 held.
    */
   private readonly secretBytes = new Map<string, Map<string, { secret: string; bytes: Uint8Array }>>();
+  /**
+   * Each vault value and pool as last read or written here, with the text it was read from: a
+   * message reads its peer's secrets three times (the top-up of the send, the open, the deletion
+   * of the one-time key) and the pools twice, and parsing them again each time cost more than the
+   * rest of those reads. Used only while the stored text is exactly the same (another process's
+   * write is parsed afresh); callers get copies they may change.
+   */
+  private readonly parsedHeld = new Map<string, { text: string; stored: { list: unknown[]; n: number } }>();
+  private readonly parsedPools = new Map<string, { text: string; stored: Partial<PeerKeys> }>();
 
   constructor(private readonly deps: ReceiveKeysDeps) {}
 
@@ -319,18 +328,30 @@ export class ReceiveKeys {
    */
   private async readHeld(key: string): Promise<HeldKeys> {
     const written = parseWrites(await this.deps.memory.get(writesKey(key)));
-    let stored = parseStored(await this.deps.vault.get(key));
+    let stored = this.parseHeld(key, await this.deps.vault.get(key));
     for (let poll = 0; stored.n < written && poll < SECRETS_CATCH_UP_POLLS; poll++) {
       await this.deps.clock.sleep(SECRETS_CATCH_UP_POLL_MS);
-      stored = parseStored(await this.deps.vault.get(key));
+      stored = this.parseHeld(key, await this.deps.vault.get(key));
     }
     const now = this.deps.clock.now();
-    const keys = stored.list.filter(
-      (entry): entry is HeldKey =>
-        isHeldKey(entry) && (entry.last ? entry.supersededAt === undefined || entry.supersededAt + LAST_RESORT_GRACE_MS > now : entry.givenAt + ONE_TIME_KEY_LIFETIME_MS > now),
-    );
+    const keys = stored.list
+      .filter(
+        (entry): entry is HeldKey =>
+          isHeldKey(entry) && (entry.last ? entry.supersededAt === undefined || entry.supersededAt + LAST_RESORT_GRACE_MS > now : entry.givenAt + ONE_TIME_KEY_LIFETIME_MS > now),
+      )
+      .map((entry) => ({ ...entry }));
     this.keepBytesOf(key, keys);
     return { keys, n: Math.max(stored.n, written), stored: stored.list.length };
+  }
+
+  /** parseStored of `text`, the vault value under `key`, parsed only if it is not the text last read or written here (see parsedHeld). */
+  private parseHeld(key: string, text: string | undefined): { list: unknown[]; n: number } {
+    const known = this.parsedHeld.get(key);
+    if (known !== undefined && known.text === text) return known.stored;
+    const stored = parseStored(text);
+    if (text === undefined) this.parsedHeld.delete(key);
+    else this.parsedHeld.set(key, { text, stored });
+    return stored;
   }
 
   /** The bytes of a held key's secret, kept while the vault holds it (see secretBytes). */
@@ -373,13 +394,18 @@ export class ReceiveKeys {
       held.keys.splice(oldest, 1);
     }
     held.n += 1;
-    await this.deps.vault.set(key, JSON.stringify({ n: held.n, keys: held.keys }));
+    const text = JSON.stringify({ n: held.n, keys: held.keys });
+    // Forgotten first: if the write fails, the next read parses what is stored.
+    this.parsedHeld.delete(key);
+    await this.deps.vault.set(key, text);
+    this.parsedHeld.set(key, { text, stored: { list: held.keys.map((entry) => ({ ...entry })), n: held.n } });
     this.keepBytesOf(key, held.keys);
     await this.deps.memory.set(writesKey(key), String(held.n));
   }
 
   /** The peer or pairing is gone: its secrets and their count. */
   private async deleteHeld(key: string): Promise<void> {
+    this.parsedHeld.delete(key);
     await this.deps.vault.delete(key);
     this.keepBytesOf(key, []);
     await this.deps.memory.delete(writesKey(key));
@@ -387,19 +413,35 @@ export class ReceiveKeys {
 
   private async readPool(peer: string): Promise<PeerKeys> {
     const now = this.deps.clock.now();
-    let stored: Partial<PeerKeys> = {};
-    try {
-      const text = await this.deps.memory.get(poolKey(peer));
-      if (text !== undefined) stored = JSON.parse(text) as Partial<PeerKeys>;
-    } catch {
-      stored = {};
-    }
+    const stored = this.parsePool(peer, await this.deps.memory.get(poolKey(peer)));
     const oneTime = Array.isArray(stored.oneTime) ? stored.oneTime.filter((key) => isPoolKey(key) && key.givenAt + ONE_TIME_KEY_LIFETIME_MS > now) : [];
     return { oneTime, ...(isPoolKey(stored.last) && { last: stored.last }), spokeV2: stored.spokeV2 === true, idKeysSent: stored.idKeysSent === true };
   }
 
+  /** The pool stored as `text`, parsed only if it is not the text last read or written here (see parsedPools); its lists are never changed. */
+  private parsePool(peer: string, text: string | undefined): Partial<PeerKeys> {
+    if (text === undefined) {
+      this.parsedPools.delete(peer);
+      return {};
+    }
+    const known = this.parsedPools.get(peer);
+    if (known !== undefined && known.text === text) return known.stored;
+    let stored: Partial<PeerKeys>;
+    try {
+      stored = JSON.parse(text) as Partial<PeerKeys>;
+    } catch {
+      stored = {};
+    }
+    this.parsedPools.set(peer, { text, stored });
+    return stored;
+  }
+
   private async writePool(peer: string, pool: PeerKeys): Promise<void> {
-    await this.deps.memory.set(poolKey(peer), JSON.stringify(pool));
+    const text = JSON.stringify(pool);
+    // Forgotten first: if the write fails, the next read parses what is stored.
+    this.parsedPools.delete(peer);
+    await this.deps.memory.set(poolKey(peer), text);
+    this.parsedPools.set(peer, { text, stored: { ...pool, oneTime: [...pool.oneTime] } });
   }
 }
 

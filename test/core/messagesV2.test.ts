@@ -11,6 +11,7 @@ import { MAX_MESSAGE_AGE_MS, MessageRejected, x25519PublicFromEd25519, x25519Sec
 import {
   MAX_KEYS_PER_MESSAGE,
   type OpenV2Request,
+  isLowOrderX25519,
   type UnsignedMessageV2,
   openEnvelopeV2,
   parseEnvelopeV2,
@@ -159,6 +160,27 @@ describe('messages v2 checks (7.4), each failing alone', () => {
     assert.throws(() => parseGivenKeys([{ kid: key(1).kid, pub: toBase64(new Uint8Array(31)) }]), /pub/);
     assert.throws(() => parseGivenKeys([{ ...key(1), last: false }]), /last/);
     assert.throws(() => parseGivenKeys([{ ...key(1), other: 1 }]), /exactly/);
+  });
+
+  it('knows a low-order X25519 key as RFC 7748 reads it (top bit ignored, then mod p): each one, spelt either way, and none of its neighbours', () => {
+    const P25519 = 2n ** 255n - 19n;
+    const lowOrder = [0n, 1n, P25519 - 1n, 325606250916557431795983626356110631294008115727848805560023387167927233504n, 39382357235489614581723060781553021112529911719440698176882885853963445705823n];
+    const bytesOf = (u: bigint): Uint8Array => Uint8Array.from({ length: 32 }, (_, index) => Number((u >> BigInt(8 * index)) & 0xffn));
+    const byDefinition = (key: Uint8Array): boolean => {
+      let u = 0n;
+      for (let index = 31; index >= 0; index--) u = (u << 8n) | BigInt(key[index] as number);
+      return lowOrder.includes((u & ((1n << 255n) - 1n)) % P25519);
+    };
+    const candidates = [...new Set([...lowOrder, P25519, P25519 + 1n, 2n ** 255n - 1n].flatMap((u) => [u - 1n, u, u + 1n]))].filter((u) => u >= 0n && u < 2n ** 255n);
+    const keys = candidates.flatMap((u) => [bytesOf(u), bytesOf(u + 2n ** 255n)]);
+    for (let i = 0; i < 200; i++) keys.push(crypto.getRandomValues(new Uint8Array(32)));
+    let refused = 0;
+    for (const key of keys) {
+      assert.equal(isLowOrderX25519(key), byDefinition(key), toHex(key));
+      if (byDefinition(key)) refused++;
+    }
+    assert.equal(refused, 14, 'seven values below 2^255 (0, 1 and p-1, the two of order 8, p and p+1), each with the top bit clear or set');
+    assert.equal(isLowOrderX25519(new Uint8Array(31).fill(9)), true, 'a key of another length is no usable key either');
   });
 
   it('tells a v1 envelope apart (undefined) and refuses a malformed v2 one', () => {

@@ -279,6 +279,23 @@ describe('the pool a peer gave (7.2)', () => {
     assert.deepEqual(route.pub, fromBase64(toBase64(new Uint8Array(32).fill(255)), 'pub'));
   });
 
+  it('two processes spend from one pool: each reads what the other wrote, so no one-time key is spent twice', async () => {
+    const { clock, vault } = await keyStore();
+    const memory = new MemoryKeyValueStore();
+    const here = new ReceiveKeys({ vault, memory, random: systemRandom, clock });
+    const otherProcess = new ReceiveKeys({ vault, memory, random: systemRandom, clock });
+    await here.addToPool(PEER, peerKeys(4, true));
+    const kids: string[] = [];
+    for (const spender of [here, otherProcess, otherProcess, here, here]) {
+      const route = await spender.route(PEER);
+      assert.ok(route.v === 2);
+      kids.push(route.kid);
+    }
+    assert.deepEqual(kids, ['0000000000000000', '0000000000000001', '0000000000000002', '0000000000000003', 'f'.repeat(16)]);
+    await otherProcess.addToPool(PEER, peerKeys(6, false).slice(5));
+    assert.equal(((await here.route(PEER)) as { kid: string }).kid, '0000000000000005', 'the key the other process added');
+  });
+
   it('drops one-time keys the peer gave more than 30 days ago, and keeps at most 64', async () => {
     const { keys, clock } = await keyStore();
     await keys.addToPool(PEER, peerKeys(2, true));
