@@ -27,6 +27,7 @@
 //   pairs                zset: pairId by expiresAt (the open-slot count)
 //   addr-pairs:<addr>    zset: pairId by expiresAt (slots one address holds)
 //   np:<nameplate>       "w:<pairId>:<expiresAt>" waiting, "j:<until>" joined, "a:<until>" abandoned
+//   np-full:<digits>     the time before which no nameplate of that many digits frees up (a walked range found full)
 //   inbox:<id>           hash: ownerHash address lastSeq bytes count lastUsedAt
 //   grants:<id>          hash: grantId -> SHA-256 of the send token
 //   msgs:<id>            zset: "<seq>|<receivedAt>|<bytes>|<grantId>|<value>" by seq
@@ -541,16 +542,26 @@ local function take_rate(from, now)
   return -1
 end
 
--- A nameplate is free if nobody holds it, or its hold ended.
-local function nameplate_free(v, now, quarantine)
-  if not v then return true end
-  local kind = string.sub(v, 1, 1)
-  if kind == 'w' then
+-- When a held nameplate frees up: a waiting one a quarantine after its slot expires, a joined
+-- or abandoned one at the time it holds.
+local function free_at(v, quarantine)
+  if string.sub(v, 1, 1) == 'w' then
     -- "w:<pairId>:<expiresAt>", the id hex: a plain find of the second colon costs half a
     -- pattern match, and a busy relay's open reads a hundred held nameplates.
-    return num(string.sub(v, string.find(v, ':', 3, true) + 1)) + quarantine <= now
+    return num(string.sub(v, string.find(v, ':', 3, true) + 1)) + quarantine
   end
-  return num(string.sub(v, 3)) <= now
+  return num(string.sub(v, 3))
+end
+
+-- A nameplate is free if nobody holds it, or its hold ended.
+local function nameplate_free(v, now, quarantine)
+  return not v or free_at(v, quarantine) <= now
+end
+
+-- A join or an abandoned slot frees its nameplate sooner than its wait would have: a walked
+-- range of that length recorded as full (np-full, see openPair) may no longer be.
+local function forget_full(nameplate)
+  redis.call('DEL', P .. 'np-full:' .. string.len(nameplate))
 end
 `;
 
@@ -595,11 +606,25 @@ while not chosen and at <= string.len(draws) do
   chosen = first_free(group)
   local low = 10 ^ (digits - 1)
   local size = 9 * low
-  if not chosen and size <= walkMax then
+  -- A range walked and found full stays so until its first hold ends (np-full keeps that time;
+  -- a join or an abandoned slot, which end a hold sooner, delete it): until then the opens of a
+  -- busy relay skip the walk, a hundred reads each, that would find nothing free.
+  local fullKey = P .. 'np-full:' .. digits
+  if not chosen and size <= walkMax and not ((num(redis.call('GET', fullKey)) or 0) > now) then
     local first = num(group[1])
     local walk = {}
     for step = 0, size - 1 do walk[step + 1] = tostring(low + ((first - low + step) % size)) end
     chosen = first_free(walk)
+    if not chosen then
+      local keys = {}
+      for j = 1, size do keys[j] = P .. 'np:' .. walk[j] end
+      local soonest = nil
+      for _, v in ipairs(redis.call('MGET', unpack(keys))) do
+        local at = free_at(v, quarantine)
+        if not soonest or at < soonest then soonest = at end
+      end
+      redis.call('SET', fullKey, soonest, 'PX', soonest - now + slack)
+    end
   end
   at = at + perLength * digits
   digits = digits + 1
@@ -635,6 +660,7 @@ local pk = P .. 'pair:' .. pairId
 if redis.call('EXISTS', pk) == 0 then return {'not_found'} end
 redis.call('HSET', pk, 'guestToken', ARGV[3], 'guestHash', ARGV[7])
 redis.call('SET', nk, 'j:' .. (now + quarantine), 'PX', quarantine + num(ARGV[6]))
+forget_full(ARGV[2])
 return {'joined', pairId, exp}
 `,
   // ARGV: P pairId tokenHash field value now quarantineMs slackMs pakeCommit
@@ -667,6 +693,7 @@ if redis.call('HEXISTS', pk, 'h.done') == 1 and redis.call('HEXISTS', pk, 'g.don
   if not held[3] then
     local quarantine = num(ARGV[7])
     redis.call('SET', P .. 'np:' .. held[1], 'a:' .. (now + quarantine), 'PX', quarantine + num(ARGV[8]))
+    forget_full(held[1])
   end
   redis.call('PUBLISH', P .. 'changes', 'pair:' .. pairId)
   return {'finished', rp}
