@@ -553,11 +553,6 @@ local function free_at(v, quarantine)
   return num(string.sub(v, 3))
 end
 
--- A nameplate is free if nobody holds it, or its hold ended.
-local function nameplate_free(v, now, quarantine)
-  return not v or free_at(v, quarantine) <= now
-end
-
 -- A join or an abandoned slot frees its nameplate sooner than its wait would have: a walked
 -- range of that length recorded as full (np-full, see openPair) may no longer be.
 local function forget_full(nameplate)
@@ -577,19 +572,28 @@ if redis.call('ZCARD', P .. 'pairs') >= num(ARGV[7]) then return {'capacity'} en
 local ak = P .. 'addr-pairs:' .. address
 redis.call('ZREMRANGEBYSCORE', ak, '-inf', now)
 if redis.call('ZCARD', ak) >= num(ARGV[8]) then return {'address_cap'} end
--- The first free nameplate of names, in order, or nil: one GET for the first (a quiet relay's
--- first draw is free), then one MGET for the rest rather than a GET each (a busy relay's draws
--- and its 2-digit walk miss by the hundred).
+-- The first free nameplate of names, in order (free: nobody holds it, or its hold ended); or
+-- nil and the soonest time one of them frees up. One GET for the first (a quiet relay's first
+-- draw is free), then one MGET for the rest rather than a GET each (a busy relay's draws and its
+-- 2-digit walk miss by the hundred).
 local function first_free(names)
-  if nameplate_free(redis.call('GET', P .. 'np:' .. names[1]), now, quarantine) then return names[1] end
-  if #names == 1 then return nil end
+  local soonest = nil
+  local function free(v)
+    if not v then return true end
+    local at = free_at(v, quarantine)
+    if at <= now then return true end
+    if not soonest or at < soonest then soonest = at end
+    return false
+  end
+  if free(redis.call('GET', P .. 'np:' .. names[1])) then return names[1] end
+  if #names == 1 then return nil, soonest end
   local keys = {}
   for j = 2, #names do keys[j - 1] = P .. 'np:' .. names[j] end
   local held = redis.call('MGET', unpack(keys))
   for j = 2, #names do
-    if nameplate_free(held[j - 1], now, quarantine) then return names[j] end
+    if free(held[j - 1]) then return names[j] end
   end
-  return nil
+  return nil, soonest
 end
 -- ARGV[14] holds the draws, PER_LENGTH of 2 digits first, then of 3, and so on. After a group's
 -- draws all miss, a range of at most WALK_MAX nameplates is walked from the first draw on, so
@@ -614,17 +618,9 @@ while not chosen and at <= string.len(draws) do
     local first = num(group[1])
     local walk = {}
     for step = 0, size - 1 do walk[step + 1] = tostring(low + ((first - low + step) % size)) end
-    chosen = first_free(walk)
-    if not chosen then
-      local keys = {}
-      for j = 1, size do keys[j] = P .. 'np:' .. walk[j] end
-      local soonest = nil
-      for _, v in ipairs(redis.call('MGET', unpack(keys))) do
-        local at = free_at(v, quarantine)
-        if not soonest or at < soonest then soonest = at end
-      end
-      redis.call('SET', fullKey, soonest, 'PX', soonest - now + slack)
-    end
+    local soonest
+    chosen, soonest = first_free(walk)
+    if not chosen then redis.call('SET', fullKey, soonest, 'PX', soonest - now + slack) end
   end
   at = at + perLength * digits
   digits = digits + 1
