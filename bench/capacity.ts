@@ -24,12 +24,15 @@
 // Both rows show CPU per request, user (the server's own code) and system (the kernel's, for
 // its sockets): time ratios move with the machine's load (other processes take the cores), CPU
 // per request less so.
-// The memory engine's run and its paired replay are taken PAIRED_ROUNDS times, in turns; the
-// target row is the round with the median ratio.
-// Each server is measured warm: the relay after 3 s of the same load, the bare server after 30
-// pairings' worth of the replay per lane pair (about as many requests). A 1 s warm-up left the
-// relay's JIT compiling through the first two seconds of the measured run (see
-// RELAY_WARM_UP_SECONDS), so the row counted start-up that a running relay never pays again.
+// On the memory engine the relay and the bare server run side by side, and the run goes in
+// slices of SLICE_SECONDS: a slice of the relay run, then at once the bare server's paired replay
+// of that slice, and so on; the target's ratio is the relay's time over the bare server's summed
+// over the slices. Each server then meets the machine as it was a second apart, not eight. The
+// other engines' runs go in the same slices, so their rates compare with the memory engine's.
+// Each server is measured warm: the relay after 3 s of the same load, the bare server after the
+// paired replay of those 3 s. A 1 s warm-up left the relay's JIT compiling through the first two
+// seconds of the measured run (see RELAY_WARM_UP_SECONDS), so the row counted start-up that a
+// running relay never pays again.
 // With other stores (sqlite:PATH, redis://…), the same run also goes against a relay process on
 // each (pair slots live in memory on the SQLite engine too, so it should match the memory engine).
 // Run directly: node --import tsx bench/capacity.ts [concurrent pairings] [seconds] [STORE…]
@@ -44,7 +47,7 @@ import { pakeCommitment, sealBootstrap, spake2Entropy } from '../src/core/keySch
 import type { PairField, Role } from '../src/core/ports.js';
 import { spake2Start } from '../src/core/spake2.js';
 import { routePath } from '../src/relay/contract.js';
-import { startServerProcess } from './processes.js';
+import { type ServerProcess, startServerProcess } from './processes.js';
 import { RawConnection, type RawResponse, requestText } from './rawHttp.js';
 import type { ServerKind } from './serverProcess.js';
 import { yieldToEventLoop } from './stats.js';
@@ -68,8 +71,8 @@ export interface CapacityBench {
   relaySystemCpuUsPerRequest: number;
   /** The bare server sent the relay run's requests as the relay run sent them (replay order `paired`): the target's baseline. */
   bare: BareRow;
-  /** Each round's relay / bare time ratio, in the order run (PAIRED_ROUNDS); `bare` is the median round's. */
-  pairedRatios: number[];
+  /** Each slice's relay / bare time ratio, in the order run (SLICE_SECONDS); `bare.throughputRatio` is that of their sums. */
+  sliceRatios: number[];
   /** The same requests sent the bare server back to back (replay order `backToBack`), the cheaper pattern the ratio was taken against before. */
   backToBack: BareRow;
 }
@@ -312,11 +315,6 @@ async function replay(port: number, lanes: readonly Lane[], writes: Record<Role,
   return elapsedMs;
 }
 
-/** Each lane's kinds up to the end of its first `count` pairings (a warm-up's worth). */
-function firstPairings(lanes: readonly Lane[], count: number): Lane[] {
-  return lanes.map((lane) => ({ ...lane, kinds: pairingsOf(lane.kinds).slice(0, count).flat() }));
-}
-
 /** CPU a server process spent across a measured run, in ms: all of it, and the user part. */
 interface ServerCpu {
   cpuMs: number;
@@ -331,79 +329,135 @@ async function measuredServer<T>(kind: ServerKind, store: string | undefined, wa
   const server = await startServerProcess(kind, store);
   try {
     await warmUp(server.port);
-    await yieldToEventLoop();
-    const before = await server.usage();
-    const result = await measured(server.port);
-    const after = await server.usage();
-    return { result, cpuMs: after.cpuMs - before.cpuMs, userCpuMs: after.userCpuMs - before.userCpuMs };
+    return await cpuAcross(server, () => measured(server.port));
   } finally {
     await server.close();
   }
 }
 
-/** Replays a relay run's requests against a fresh bare server after a warm-up; its time and CPU. */
-async function measureBare(lanes: readonly Lane[], writes: Record<Role, WriteBodies>, order: ReplayOrder): Promise<{ ms: number } & ServerCpu> {
-  const { result: ms, ...cpu } = await measuredServer(
-    'bare',
-    undefined,
-    (port) => replay(port, firstPairings(lanes, WARM_UP_PAIRINGS), writes, order),
-    (port) => replay(port, lanes, writes, order),
-  );
-  return { ms, ...cpu };
-}
-/**
- * Pairings per lane pair replayed before the bare server is measured (JIT, connection setup):
- * about as many requests as the relay's warm-up (RELAY_WARM_UP_SECONDS) sends it.
- */
-const WARM_UP_PAIRINGS = 30;
 /**
  * How long a relay process is driven before it is measured: until the JIT has compiled its hot
  * code. After the 1 s this was, the relay's optimizing compiler still ran for the next two seconds
  * of the measured run (230 ms of CPU, `perf record` of the relay process), and its CPU per request
  * over 2 s segments was higher in the first segment than in any later one (23 to 35 µs against
- * 18 to 24 µs, seven runs): the row measured part of its start-up. The bare server's warm-up
- * (WARM_UP_PAIRINGS) grew with it, so both are measured warm.
+ * 18 to 24 µs, seven runs): the row measured part of its start-up. The bare server is warmed
+ * with the replay of the same seconds, so both are measured warm.
  */
 const RELAY_WARM_UP_SECONDS = 3;
 
-/** Drives a relay process for `seconds` after a warm-up of RELAY_WARM_UP_SECONDS; the run and the relay's CPU time. */
-async function measureRelay(store: string | undefined, concurrent: number, seconds: number, writes: Record<Role, WriteBodies>): Promise<{ run: Awaited<ReturnType<typeof drive>>; relayCpuMs: number; relayUserCpuMs: number }> {
+/** Drives a relay process for `seconds` in slices after a warm-up of RELAY_WARM_UP_SECONDS; the run and the relay's CPU time. */
+async function measureRelay(store: string | undefined, concurrent: number, seconds: number, writes: Record<Role, WriteBodies>): Promise<{ run: DriveResult; relayCpuMs: number; relayUserCpuMs: number }> {
   const { result: run, cpuMs, userCpuMs } = await measuredServer(
     'relay',
     store,
     (port) => drive(port, concurrent, RELAY_WARM_UP_SECONDS, writes),
-    (port) => drive(port, concurrent, seconds, writes),
+    async (port) => {
+      const slices: DriveResult[] = [];
+      for (let slice = 0; slice < sliceCount(seconds); slice++) slices.push(await drive(port, concurrent, seconds / sliceCount(seconds), writes));
+      return joinRuns(slices);
+    },
   );
   return { run, relayCpuMs: cpuMs, relayUserCpuMs: userCpuMs };
 }
 
 /**
- * Relay runs on the memory engine, each followed at once by the bare server's replay of its
- * requests; the rows are the round with the median ratio. With one round the target row read
- * 1.20 in one whole bench and 1.75 in the next on one build (the bare server's own rate moved by
- * a fifth between them): one fast or slow stretch of the shared machine decided it.
+ * About how long each slice of a run is, in seconds (see sliceCount). As whole runs (8 s of the
+ * relay, then the bare server's replay of them), the ratio of three rounds of one build spread
+ * from 1.02 to 1.81 in one bench: the bare server's time for the same requests moved by two
+ * fifths from one round to the next, the shared machine faster or slower for seconds at a time.
+ * A slice of about a second keeps the two servers a second apart. Shorter slices would spend
+ * more of each in its drain (the last pairings finishing, fewer at a time), about an eighth of
+ * a second per slice here.
  */
-const PAIRED_ROUNDS = 3;
+const SLICE_SECONDS = 1;
+
+/** How many slices a run of `seconds` is cut into. */
+function sliceCount(seconds: number): number {
+  return Math.max(1, Math.round(seconds / SLICE_SECONDS));
+}
+
+type DriveResult = Awaited<ReturnType<typeof drive>>;
+
+/** Slices of one run over the same lanes as one run: pairings and time summed, each lane's kinds in order. */
+function joinRuns(slices: readonly DriveResult[]): DriveResult {
+  return {
+    pairings: slices.reduce((total, slice) => total + slice.pairings, 0),
+    elapsedMs: slices.reduce((total, slice) => total + slice.elapsedMs, 0),
+    lanes: slices[0]!.lanes.map((lane, index) => ({ connection: lane.connection, kinds: slices.flatMap((slice) => slice.lanes[index]!.kinds) })),
+  };
+}
+
+/** The CPU a server process spent while `measured` ran, and what it returned. */
+async function cpuAcross<T>(server: ServerProcess, measured: () => Promise<T>): Promise<{ result: T } & ServerCpu> {
+  await yieldToEventLoop();
+  const before = await server.usage();
+  const result = await measured();
+  const after = await server.usage();
+  return { result, cpuMs: after.cpuMs - before.cpuMs, userCpuMs: after.userCpuMs - before.userCpuMs };
+}
+
+/**
+ * The memory engine's relay and the bare server, each in its own process and warm, sent the
+ * run's load slice by slice in turns (SLICE_SECONDS): each slice of the relay run, then the paired
+ * replay of it. The run and both servers' time and CPU, summed over the slices.
+ */
+async function measureInterleaved(
+  concurrent: number,
+  seconds: number,
+  writes: Record<Role, WriteBodies>,
+): Promise<{ run: DriveResult; relayCpuMs: number; relayUserCpuMs: number; bare: { ms: number } & ServerCpu; sliceRatios: number[] }> {
+  const relay = await startServerProcess('relay');
+  try {
+    const bare = await startServerProcess('bare');
+    try {
+      const warmUp = await drive(relay.port, concurrent, RELAY_WARM_UP_SECONDS, writes);
+      await replay(bare.port, warmUp.lanes, writes, 'paired');
+      const slices: { run: DriveResult; relay: ServerCpu; bare: { ms: number } & ServerCpu }[] = [];
+      for (let slice = 0; slice < sliceCount(seconds); slice++) {
+        const { result: run, ...relayCpu } = await cpuAcross(relay, () => drive(relay.port, concurrent, seconds / sliceCount(seconds), writes));
+        const { result: ms, ...bareCpu } = await cpuAcross(bare, () => replay(bare.port, run.lanes, writes, 'paired'));
+        slices.push({ run, relay: relayCpu, bare: { ms, ...bareCpu } });
+      }
+      const sum = (of: (slice: (typeof slices)[number]) => number): number => slices.reduce((total, slice) => total + of(slice), 0);
+      return {
+        run: joinRuns(slices.map((slice) => slice.run)),
+        relayCpuMs: sum((slice) => slice.relay.cpuMs),
+        relayUserCpuMs: sum((slice) => slice.relay.userCpuMs),
+        bare: { ms: sum((slice) => slice.bare.ms), cpuMs: sum((slice) => slice.bare.cpuMs), userCpuMs: sum((slice) => slice.bare.userCpuMs) },
+        sliceRatios: slices.map((slice) => slice.run.elapsedMs / slice.bare.ms),
+      };
+    } finally {
+      await bare.close();
+    }
+  } finally {
+    await relay.close();
+  }
+}
+
+/** A fresh bare server, warmed with the run's first pairings, sent the whole run's requests back to back. */
+async function measureBackToBack(lanes: readonly Lane[], writes: Record<Role, WriteBodies>): Promise<{ ms: number } & ServerCpu> {
+  const warmUp = lanes.map((lane) => ({ ...lane, kinds: pairingsOf(lane.kinds).slice(0, BACK_TO_BACK_WARM_UP_PAIRINGS).flat() }));
+  const { result: ms, ...cpu } = await measuredServer(
+    'bare',
+    undefined,
+    (port) => replay(port, warmUp, writes, 'backToBack'),
+    (port) => replay(port, lanes, writes, 'backToBack'),
+  );
+  return { ms, ...cpu };
+}
+/** Pairings per lane warming the back-to-back bare server (JIT, connections): about the relay's warm-up in requests. */
+const BACK_TO_BACK_WARM_UP_PAIRINGS = 30;
 
 export async function benchCapacity(concurrent = 100, seconds = 8, stores: readonly string[] = []): Promise<CapacityBench> {
   const writes = precomputeWrites();
-  const rounds: (Awaited<ReturnType<typeof measureRelay>> & { bare: Awaited<ReturnType<typeof measureBare>>; ratio: number })[] = [];
-  for (let i = 0; i < PAIRED_ROUNDS; i++) {
-    const relay = await measureRelay(undefined, concurrent, seconds, writes);
-    // The bare server right after the relay run it is the baseline of, before the other engines:
-    // measured after them, it ran some 25 s later, and a change of the machine's load in between
-    // moved the ratio (1.36 to 2.22 on one build, one day).
-    const replayed = await measureBare(relay.run.lanes, writes, 'paired');
-    rounds.push({ ...relay, bare: replayed, ratio: relay.run.elapsedMs / replayed.ms });
-  }
-  const { run, relayCpuMs, relayUserCpuMs, bare } = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(PAIRED_ROUNDS / 2)]!;
-  const backToBack = await measureBare(run.lanes, writes, 'backToBack');
+  const { run, relayCpuMs, relayUserCpuMs, bare, sliceRatios } = await measureInterleaved(concurrent, seconds, writes);
+  const backToBack = await measureBackToBack(run.lanes, writes);
   const others: { store: string; measured: Awaited<ReturnType<typeof measureRelay>> }[] = [];
   for (const store of stores) others.push({ store, measured: await measureRelay(store, concurrent, seconds, writes) });
   const requests = run.lanes.reduce((sum, lane) => sum + lane.kinds.length, 0);
 
   const memoryRate = run.pairings / (run.elapsedMs / 1000);
-  const bareRow = (measured: Awaited<ReturnType<typeof measureBare>>): BareRow => ({
+  const bareRow = (measured: { ms: number } & ServerCpu): BareRow => ({
     seconds: round(measured.ms / 1000),
     requestsPerSecond: round(requests / (measured.ms / 1000), 0),
     cpuMsPerPairingRequests: round(measured.cpuMs / run.pairings, 3),
@@ -435,7 +489,7 @@ export async function benchCapacity(concurrent = 100, seconds = 8, stores: reado
     relayUserCpuUsPerRequest: round((relayUserCpuMs * 1000) / requests, 1),
     relaySystemCpuUsPerRequest: round(((relayCpuMs - relayUserCpuMs) * 1000) / requests, 1),
     bare: bareRow(bare),
-    pairedRatios: rounds.map((measured) => round(measured.ratio)),
+    sliceRatios: sliceRatios.map((ratio) => round(ratio)),
     backToBack: bareRow(backToBack),
   };
 }
