@@ -31,7 +31,7 @@ const out = resolve(option('--out') ?? join(root, 'dist', 'agent-pair.vsix'));
 const imagesUrl = option('--images-url');
 if (imagesUrl !== undefined && !/^https:\/\/[^\s?#]+\/$/.test(imagesUrl)) throw new Error('package-vsix: --images-url must be an https:// URL ending in /, where media/screenshots/ is served');
 /** The webviews' scripts and styles, the Peers view's icon and the extension's icon. */
-const SHIPPED_MEDIA = ['sasPanel.js', 'sasPanel.css', 'conversation.js', 'conversation.css', 'peers.svg', 'icon.png'];
+const SHIPPED_MEDIA = ['webview.css', 'sasPanel.js', 'sasPanel.css', 'conversation.js', 'conversation.css', 'peers.svg', 'icon.png'];
 
 /** The manifest fields VS Code and the marketplace read; anything else stays in the repository. */
 const SHIPPED_FIELDS = ['name', 'displayName', 'description', 'version', 'publisher', 'license', 'icon', 'engines', 'categories', 'keywords', 'main', 'activationEvents', 'contributes', 'capabilities'];

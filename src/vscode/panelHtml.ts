@@ -1,6 +1,6 @@
 // The extension's webview pages (the SAS panel here, a conversation in conversationHtml.ts) share
 // one shell with a strict Content-Security-Policy: nothing loads but the extension's own
-// stylesheet and the one script carrying this page's nonce; no inline script or style, no
+// stylesheets and the one script carrying this page's nonce; no inline script or style, no
 // network. A page holds no data: its script asks for the view once it runs.
 //
 // Element ids are stable hooks for the end-to-end tests (see the report in sasPanel.ts).
@@ -10,7 +10,8 @@ export interface PanelPage {
   cspSource: string;
   nonce: string;
   scriptUri: string;
-  styleUri: string;
+  /** In the order they apply: media/webview.css, which every page shares, then the page's own. */
+  styleUris: readonly string[];
 }
 
 export function contentSecurityPolicy(cspSource: string, nonce: string): string {
@@ -26,7 +27,7 @@ export function webviewPage(page: PanelPage, main: string): string {
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${escapeHtml(page.styleUri)}">
+${page.styleUris.map((uri) => `<link rel="stylesheet" href="${escapeHtml(uri)}">`).join('\n')}
 <title>${escapeHtml(page.title)}</title>
 </head>
 <body>

@@ -78,6 +78,7 @@ describe('the .vsix', () => {
       'media/peers.svg',
       'media/sasPanel.css',
       'media/sasPanel.js',
+      'media/webview.css',
       'package.json',
       'readme.md',
     ]);
@@ -106,9 +107,9 @@ describe('the .vsix', () => {
   it('ships every media file the manifest names and every webview script and stylesheet in media/', () => {
     const manifestText = entries.get('extension/package.json')?.toString('utf8') ?? '';
     const named = new Set([...manifestText.matchAll(/media\/[\w.-]+\.\w+/g)].map((match) => match[0]));
-    // A webview page loads media/<name>.js and media/<name>.css (webviewAssets.ts): all of them ship.
+    // A webview page loads media/<name>.js, media/webview.css and media/<name>.css (webviewAssets.ts): all of them ship.
     for (const file of readdirSync(join(root, 'media'))) if (/\.(?:js|css)$/.test(file)) named.add(`media/${file}`);
-    assert.ok(named.has('media/conversation.js') && named.has('media/sasPanel.css') && named.has('media/peers.svg'), `found ${[...named].join(', ')}`);
+    assert.ok(named.has('media/conversation.js') && named.has('media/sasPanel.css') && named.has('media/webview.css') && named.has('media/peers.svg'), `found ${[...named].join(', ')}`);
     for (const file of named) assert.ok(entries.has(`extension/${file}`), `${file} is named but not shipped`);
   });
 

@@ -31,7 +31,7 @@ const talk = view({
 });
 
 describe('the conversation page in chromium', { skip: skipWithoutChromium() }, () => {
-  const open = webviewSuite((origin) => conversationHtml({ title: 'Agent Pair: bob', cspSource: origin, nonce: NONCE, scriptUri: `${origin}/conversation.js`, styleUri: `${origin}/conversation.css` }), ['conversation.js', 'conversation.css']);
+  const open = webviewSuite((origin) => conversationHtml({ title: 'Agent Pair: bob', cspSource: origin, nonce: NONCE, scriptUri: `${origin}/conversation.js`, styleUris: [`${origin}/webview.css`, `${origin}/conversation.css`] }), ['conversation.js', 'webview.css', 'conversation.css']);
 
   it('asks for the view under the CSP, and starts in the compose box', async () => {
     const { page, sent, cspViolations } = await open();

@@ -7,7 +7,7 @@ const page = {
   cspSource: 'https://*.vscode-cdn.net',
   nonce: 'n0nce+/=',
   scriptUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/media/sasPanel.js',
-  styleUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/media/sasPanel.css',
+  styleUris: ['https://file+.vscode-resource.vscode-cdn.net/ext/media/webview.css', 'https://file+.vscode-resource.vscode-cdn.net/ext/media/sasPanel.css'],
 };
 
 describe('panelHtml', () => {
@@ -25,6 +25,10 @@ describe('panelHtml', () => {
     assert.ok(!/<style\b/.test(html));
     assert.ok(!/\sstyle=/.test(html));
     assert.ok(!/\son[a-z]+=/.test(html));
+  });
+
+  it('links the stylesheet every page shares, then the page\'s own', () => {
+    assert.deepEqual(html.match(/<link\b[^>]*>/g), page.styleUris.map((uri) => `<link rel="stylesheet" href="${uri}">`));
   });
 
   it('has the stable ids the end-to-end tests select', () => {

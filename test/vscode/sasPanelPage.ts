@@ -26,14 +26,17 @@ function secondsShown(text: string | null): number {
 const sasReady = view({ state: 'sas_ready', stateText: 'verify the SAS', sas: '594-376', canConfirm: true, secondsLeft: 300 });
 
 describe('the SAS panel page in chromium', { skip: skipWithoutChromium() }, () => {
-  const open = webviewSuite((origin) => panelHtml({ title: 'Agent Pair: Verify 47', cspSource: origin, nonce: NONCE, scriptUri: `${origin}/sasPanel.js`, styleUri: `${origin}/sasPanel.css` }), ['sasPanel.js', 'sasPanel.css']);
+  const open = webviewSuite((origin) => panelHtml({ title: 'Agent Pair: Verify 47', cspSource: origin, nonce: NONCE, scriptUri: `${origin}/sasPanel.js`, styleUris: [`${origin}/webview.css`, `${origin}/sasPanel.css`] }), ['sasPanel.js', 'webview.css', 'sasPanel.css']);
 
-  it('loads its script and stylesheet under the CSP and asks for the view', async () => {
+  it('loads its script and stylesheets under the CSP and asks for the view', async () => {
     const { page, sent, cspViolations } = await open();
     assert.deepEqual(await sent(), [{ type: 'ready' }]);
-    // The stylesheet applied: the SAS is set large.
+    // Both stylesheets applied: the SAS is set large (the page's), buttons point (the shared one),
+    // and the page's own button spacing wins over the shared.
     await page.evaluate("document.getElementById('sas-section').removeAttribute('hidden')");
     assert.ok(Number.parseFloat(await page.evaluate<string>("getComputedStyle(document.getElementById('sas')).fontSize")) > 30);
+    assert.equal(await page.evaluate<string>("getComputedStyle(document.getElementById('confirm')).cursor"), 'pointer');
+    assert.equal(await page.evaluate<string>("getComputedStyle(document.getElementById('confirm')).paddingTop"), '6px');
     assert.deepEqual(cspViolations, []);
   });
 
