@@ -3,6 +3,7 @@
 // them all even when the test failed.
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { processAlive } from '../../src/node/pidFile.js';
@@ -15,20 +16,50 @@ export const RELAY_MAIN = fileURLToPath(new URL('../../dist/relay.mjs', import.m
 /** What RelayChoice runs in tests: the built relay, as a VS Code window and the CLI do. */
 export const RELAY_COMMAND: RelayCommand = { command: process.execPath, args: [RELAY_MAIN], cwd: REPO_ROOT };
 
-/** A loopback port nothing listens on right now (never 8771, which a person's relay may hold). */
+/**
+ * A loopback port nothing listens on right now, below the kernel's ephemeral range, and never
+ * 8771 (which a person's relay may hold). Tests stop a process and start one on the same port (a
+ * killed local relay that a command starts again, a restarted redis-server). A port from the
+ * ephemeral range, free once the first process is gone, can meanwhile be handed to any listener
+ * on port 0 or any outgoing connection of the other test files or the bench. Seen once under
+ * `npm run bench`: another test's relay took the killed relay's port, answered the CLI's probe,
+ * and was gone by its next request (ECONNREFUSED). Below the range only another freePort call
+ * can pick the port, one chance in about 20,000 for two calls at once.
+ */
 export async function freePort(): Promise<number> {
+  const ceiling = ephemeralPortsFrom();
   for (;;) {
+    const port = FIRST_TEST_PORT + Math.floor(Math.random() * (ceiling - FIRST_TEST_PORT));
+    if (port !== 8771 && (await canListen(port))) return port;
+  }
+}
+
+/** Where freePort's range starts: above the well-known and most registered services' ports. */
+const FIRST_TEST_PORT = 10_000;
+
+/** The first port of the kernel's ephemeral range (Linux's own default where it cannot be read). */
+function ephemeralPortsFrom(): number {
+  try {
+    const first = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(first) && first > FIRST_TEST_PORT + 1_000) return first;
+  } catch {
+    // Not Linux: its default below.
+  }
+  return 32_768;
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const address = server.address();
-    await new Promise<void>((resolve) => {
+    server.once('error', () => {
+      resolve(false);
+    });
+    server.listen(port, '127.0.0.1', () => {
       server.close(() => {
-        resolve();
+        resolve(true);
       });
     });
-    if (address === null || typeof address === 'string') throw new Error('no port');
-    if (address.port !== 8771) return address.port;
-  }
+  });
 }
 
 /** Every process a test started, killed (SIGKILL) by killAll. */
