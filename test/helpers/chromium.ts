@@ -99,6 +99,7 @@ function commandLineOf(pid: string): string[] {
 export async function closeSharedChromium(): Promise<void> {
   const browser = launched;
   launched = undefined;
+  sharedTab = undefined;
   await (await browser)?.close();
 }
 
@@ -147,53 +148,63 @@ export interface OpenWebview {
   show: (shown: unknown) => Promise<void>;
 }
 
+/** A tab of the shared chromium: `open(origin)` loads the page at `origin` afresh in it. */
+interface WebviewTab {
+  open: (origin: string) => Promise<OpenWebview>;
+}
+
+let sharedTab: Promise<WebviewTab> | undefined;
+
 /**
- * A tab of `browser` for the page at `origin`, which each `open()` loads afresh: a new document,
- * script and stand-in API each time, so no test sees another's state. One tab serves a whole
- * suite because each new tab started a renderer process of its own, about 0.35 CPU-seconds;
- * loading the same origin again in a tab keeps its process.
+ * The one tab of the shared chromium (closed with it), in which each `open(origin)` loads a page
+ * afresh: a new document, script and stand-in API each time, so no test sees another's state. One
+ * tab serves every suite because each new tab starts a renderer process of its own, while a page
+ * of the same site (every page here is on 127.0.0.1) loads in the tab's: a tab per suite cost the
+ * page tests 0.9 CPU-seconds more a run (median of 6 paired runs, every chromium process counted).
  */
-export async function webviewTab(browser: Browser, origin: string): Promise<{ open: () => Promise<OpenWebview>; close: () => Promise<void> }> {
-  const page = await browser.newPage();
-  // The open page's list: a page's console messages all arrive before the call that follows them
-  // in that page returns, so none reaches the next open's list.
-  let cspViolations: string[] = [];
-  page.on('console', (message) => {
-    if (message.text().includes('Content Security Policy')) cspViolations.push(message.text());
+function sharedWebviewTab(): Promise<WebviewTab> {
+  sharedTab ??= sharedChromium().then(async (browser) => {
+    const page = await browser.newPage();
+    // The open page's list: a page's console messages all arrive before the call that follows them
+    // in that page returns, so none reaches the next open's list.
+    let cspViolations: string[] = [];
+    page.on('console', (message) => {
+      if (message.text().includes('Content Security Policy')) cspViolations.push(message.text());
+    });
+    // A string, not a function: tsx's transform of a function would reference its own helpers.
+    await page.addInitScript({ content: 'window.__sent = []; window.acquireVsCodeApi = () => ({ postMessage: (message) => window.__sent.push(message) });' });
+    const post = async (message: unknown): Promise<void> => {
+      await page.evaluate(`window.postMessage(${JSON.stringify(message)}, '*')`);
+      await page.waitForTimeout(30);
+    };
+    const open = async (origin: string): Promise<OpenWebview> => {
+      cspViolations = [];
+      const violations = cspViolations;
+      await page.goto(origin);
+      return { page, cspViolations: violations, post, sent: () => page.evaluate<unknown[]>('window.__sent'), show: (shown) => post({ type: 'view', view: shown }) };
+    };
+    return { open };
   });
-  // A string, not a function: tsx's transform of a function would reference its own helpers.
-  await page.addInitScript({ content: 'window.__sent = []; window.acquireVsCodeApi = () => ({ postMessage: (message) => window.__sent.push(message) });' });
-  const post = async (message: unknown): Promise<void> => {
-    await page.evaluate(`window.postMessage(${JSON.stringify(message)}, '*')`);
-    await page.waitForTimeout(30);
-  };
-  const open = async (): Promise<OpenWebview> => {
-    cspViolations = [];
-    const violations = cspViolations;
-    await page.goto(origin);
-    return { page, cspViolations: violations, post, sent: () => page.evaluate<unknown[]>('window.__sent'), show: (shown) => post({ type: 'view', view: shown }) };
-  };
-  return { open, close: () => page.close() };
+  return sharedTab;
 }
 
 /**
  * For one suite (call it inside `describe`): serves the page `html` makes, with `mediaFiles`,
- * before its tests and closes it after; the function returned loads it afresh in the suite's tab
- * of the shared chromium (webviewTab).
+ * before its tests and closes it after; the function returned loads it afresh in the shared tab
+ * (sharedWebviewTab).
  */
 export function webviewSuite(html: (origin: string) => string, mediaFiles: string[]): () => Promise<OpenWebview> {
   let served: ServedPage | undefined;
-  let tab: Awaited<ReturnType<typeof webviewTab>> | undefined;
+  let tab: WebviewTab | undefined;
   before(async () => {
     served = await servePage(html, mediaFiles);
-    tab = await webviewTab(await sharedChromium(), served.origin);
+    tab = await sharedWebviewTab();
   });
   after(async () => {
-    await tab?.close();
     await served?.close();
   });
   return () => {
-    if (!tab) throw new Error('webviewSuite: the page is served only once the suite has started');
-    return tab.open();
+    if (!tab || !served) throw new Error('webviewSuite: the page is served only once the suite has started');
+    return tab.open(served.origin);
   };
 }
