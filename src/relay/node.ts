@@ -300,7 +300,8 @@ function send(res: ServerResponse, response: RelayResponse): void {
   // A flat [name, value, …] list: no object copied per response for Node to walk again.
   const head: string[] = [];
   for (const name in response.headers) head.push(name, response.headers[name] ?? '');
-  head.push('content-length', String(Buffer.byteLength(response.body)));
+  // RFC 9110 section 8.6: no Content-Length on a 204, which has no content (Node sends none either).
+  if (response.status !== 204) head.push('content-length', String(Buffer.byteLength(response.body)));
   res.writeHead(response.status, head);
   res.end(response.body);
 }

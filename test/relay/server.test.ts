@@ -242,6 +242,17 @@ function relaySuite(engine: Engine): void {
       assertError(await call(url(), 'GET', '/v1/pair/not-an-id', { token: first.host.token }), 404, 'not_found');
     });
 
+    it('answers a write 204 with no content and, as RFC 9110 section 8.6 asks, no Content-Length', async () => {
+      const { host } = await openPair(url());
+      const written = await put(url(), host.pair_id, host.token, 'commit', HOST_COMMIT);
+      assert.equal(written.status, 204);
+      assert.equal(written.text, '');
+      assert.equal(written.headers.get('content-length'), null);
+      assert.equal(written.headers.get('cache-control'), 'no-store');
+      // The kept-alive connection reads the next answer whole: a 204 ends at its head.
+      assert.deepEqual((await view(url(), host.pair_id, host.token)).self, { commit: HOST_COMMIT });
+    });
+
     it("writes each role's fields only under that role: neither can write the other's", async () => {
       const { host, guest } = await openPair(url());
       assert.equal((await put(url(), host.pair_id, host.token, 'commit', HOST_COMMIT)).status, 204);
