@@ -1,6 +1,6 @@
 // A real Debian redis-server for the relay's Redis tests: started on a free loopback port with a
-// temp dir of its own (AOF on unless asked otherwise, fsync every second as operators run it; a stop is graceful, so
-// the AOF is complete and a restart keeps what was written), stopped afterwards.
+// temp dir of its own (AOF on unless asked otherwise, fsync every second as operators run it; a
+// stop is graceful, so the AOF is complete and a restart keeps what was written), stopped afterwards.
 // scripts/run-tests.mjs runs scripts/install-redis.sh first, so redis-server is on PATH.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';

@@ -15,6 +15,7 @@ import { type RunningRelay, type StartRelayOptions, startRelay } from '../../src
 import { createRelayConnector } from '../../src/relay/client.js';
 import { type RelayFetch, httpFetch } from '../../src/relay/transport.js';
 import type { Clock, RelayConnector } from '../../src/core/ports.js';
+import { utf8 } from '../../src/core/bytes.js';
 
 /** What a test uses of a relay, whichever kind it is. */
 export interface TestRelay {
@@ -72,7 +73,7 @@ export const relayFetch: RelayFetch = async (input, init) => {
   if (relay === undefined) return httpFetch(input, init);
   init.signal.throwIfAborted();
   const target = url.pathname + url.search;
-  const body = init.body === undefined ? new Uint8Array() : encoder.encode(init.body);
+  const body = init.body === undefined ? new Uint8Array() : utf8(init.body);
   const maxBodyBytes = relay.bodyLimit(init.method, target);
   const answer =
     body.byteLength > maxBodyBytes
@@ -81,11 +82,9 @@ export const relayFetch: RelayFetch = async (input, init) => {
   return {
     status: answer.status,
     headers: { get: (name) => answer.headers[name.toLowerCase()] ?? null },
-    body: answer.status === 204 ? null : oneChunk(encoder.encode(answer.body)),
+    body: answer.status === 204 ? null : oneChunk(utf8(answer.body)),
   };
 };
-
-const encoder = new TextEncoder();
 
 /** The answer's body as a reader of RelayResponse iterates it: one chunk, there already. */
 // eslint-disable-next-line @typescript-eslint/require-await -- the body is whole already; a reader iterates it with for await
