@@ -178,8 +178,8 @@ await Promise.all([
   // bundled in), beside relay.mjs, which pair.ts finds from there. CommonJS, because cli.mjs
   // runs it as a vm.Script with V8's code cache (src/cli/groupBundles.ts), and a vm.Script can
   // neither be an ES module nor import(): its imports of Node's modules are require()s, and its
-  // import.meta.url is the bundle's own URL. Strict, as the ES modules it is built from are (the
-  // banner comes before esbuild's own "use strict", which is then no longer a directive).
+  // import.meta.dirname is the bundle's own directory. Strict, as the ES modules it is built from
+  // are (the banner comes before esbuild's own "use strict", which is then no longer a directive).
   build({
     ...shared,
     entryPoints: Object.fromEntries(['home', 'pairing', 'messaging', 'relay', 'mcp'].map((group) => [`cli-${group}`, `src/cli/groups/${group}.ts`])),
@@ -187,8 +187,8 @@ await Promise.all([
     outExtension: { '.js': '.cjs' },
     format: 'cjs',
     supported: { 'dynamic-import': false },
-    define: { 'import.meta.url': '__agentPairBundleUrl' },
-    banner: { js: "'use strict'; const __agentPairBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+    define: { 'import.meta.dirname': '__dirname' },
+    banner: { js: "'use strict';" },
     plugins: [noInProcessRelay, nobleCurvesAtFirstUse],
   }),
   build({ ...shared, entryPoints: ['src/relay/main.ts'], outfile: `${outdir}/relay.mjs`, format: 'esm', banner: { js: `#!/usr/bin/env node\n${esmRequireShim}` } }),

@@ -5,8 +5,8 @@
 // peer's relay accepts its first connection (a bare TCP listener stands in for the relay, so
 // what is timed is the process up to opening the network, not the relay's answer), and, a row
 // without a target, to the first byte of its request on that connection: `send` opens the
-// connection while the disk syncs its message's number and key (relay/transport.ts
-// connectWhenIdle), and sends the request once the message is sealed.
+// connection as soon as it has read which relay the peer has (relay/transport.ts connectAhead),
+// and sends the request once the message is sealed and its number and key are on disk.
 // A command's group is compiled through V8's code cache, which each command writes once its
 // first run of a build is over (src/cli/groupBundles.ts), here in a cache directory of the
 // bench's own ($XDG_CACHE_HOME): the target rows are the later starts of a build, so one `send`

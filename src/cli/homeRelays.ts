@@ -3,7 +3,7 @@
 // and the local relay's starter, not the pairing runner, SPAKE2 and the session machine.
 
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { RelayConnector } from '../core/ports.js';
 import { RelayChoice, localRelayPort, localRelayStateDir, nodeScriptCommand, startingLocalRelay } from '../node/localRelay.js';
 import { httpFetch } from '../relay/transport.js';
@@ -17,7 +17,7 @@ export { LOCAL_RELAY_PORT_ENV, localRelayPort } from '../node/localRelay.js';
  * started it). Undefined when run from sources, where there is no bundle.
  */
 export function localRelayChoice(): RelayChoice | undefined {
-  const script = fileURLToPath(new URL('./relay.mjs', import.meta.url));
+  const script = join(import.meta.dirname, 'relay.mjs');
   if (!existsSync(script)) return undefined;
   return new RelayChoice({ configuredUrl: () => '', port: localRelayPort(), stateDir: localRelayStateDir(), relayCommand: nodeScriptCommand(script) });
 }

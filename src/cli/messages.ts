@@ -36,7 +36,7 @@ import { EXIT_OUTPUT_CLOSED } from './usage.js';
 import { type CliContext, homeOption } from './words.js';
 import { MAX_TEXT_BYTES } from '../core/vocabulary.js';
 import { close, open, read } from '../node/fsAsync.js';
-import { connectWhenIdle } from '../relay/transport.js';
+import { connectAhead } from '../relay/transport.js';
 
 export interface SendInput {
   text?: string;
@@ -100,7 +100,7 @@ export async function sendCommand(deps: MessagingDeps, context: CliContext, peer
   const body: Record<string, unknown> = input.data !== undefined ? { type: 'data', data: input.data } : { type: 'text', text: input.text ?? '' };
   if (input.replyTo !== undefined) body['reply_to'] = input.replyTo;
   const peer = await resolvePeer(deps, peerRef);
-  connectWhenIdle(peer.relayUrl);
+  await connectAhead(peer.relayUrl);
   const sender = new SendRunner(deps);
   let refusal: Extract<MessagingEvent, { type: 'queued' }> | undefined;
   sender.on((event) => {

@@ -108,8 +108,7 @@ export class FileKeyValueStore implements KeyValueStore {
    * are synchronous, microseconds each, as reads are: through the thread pool each was a round
    * trip that waited its turn. Only the two fsyncs, which wait on the disk for milliseconds, go
    * to the thread pool, so the process goes on meanwhile (two writes sync at once, and `send`
-   * loads node:http and connects to the relay while its number and key sync: relay/transport.ts
-   * connectWhenIdle).
+   * loads node:http while its number and key sync: relay/transport.ts connectAhead).
    */
   async set(key: string, value: string): Promise<void> {
     if (typeof value !== 'string') throw badInput('value', 'is not a string', 'a string');

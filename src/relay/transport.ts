@@ -9,7 +9,7 @@
 // of its body, with the signal's reason (a timeout's is a TimeoutError, as fetch's is). Sockets
 // are kept alive by an agent of this module's (as by Node's global one), unreferenced while idle,
 // so a process with nothing left to do still exits. node:http itself loads at the first request
-// or connectWhenIdle: the CLI's entry imports relay/embedded.ts, which probes with httpFetch, for
+// or after connectAhead: the CLI's entry imports relay/embedded.ts, which probes with httpFetch, for
 // its defaults, and `--version` makes no request.
 
 import type { Agent, ClientRequest, ClientRequestArgs, IncomingHttpHeaders, IncomingMessage, RequestOptions } from 'node:http';
@@ -39,29 +39,61 @@ export interface RelayResponse {
 }
 
 /**
- * Opens a connection to the relay at `url` at this process's next idle moment, for the first
- * request to it to take: a command about to make one (send) calls this first, and Node loads
- * node:http, runs its client's code for the first time and connects while the disk syncs what
- * the command writes before its request, instead of after it (over TLS, the handshake too). Only
- * a head start: a connection that failed or closed before a request took it is dropped, and the
- * request opens its own and reports a failure as always; one no request takes does not keep the
- * process alive.
+ * Opens a connection to the relay at `url` now, for the first request to it to take: a command
+ * about to make one (send) calls this as soon as it knows the relay, and the connection (over
+ * TLS, the handshake too) goes on while the command reads and writes its files and seals its
+ * message, instead of after. Only node:net (node:tls) loads here; node:http loads at the
+ * request, while the disk syncs what the command wrote before it. Only a head start: a
+ * connection that failed or closed before a request took it is dropped, and the request opens
+ * its own and reports a failure as always; one no request takes does not keep the process alive.
  */
-export function connectWhenIdle(url: string): void {
+export async function connectAhead(url: string): Promise<void> {
+  const target = new URL(url);
+  if (target.protocol !== 'http:' && target.protocol !== 'https:') return;
+  const { protocol } = target;
+  // As a request names its host: an IPv6 address without its brackets.
+  const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = target.port === '' ? defaultPortOf(protocol) : Number(target.port);
+  const key = aheadKey(protocol, host, port);
+  if (openedAhead.has(key)) return;
+  const net = process.getBuiltinModule('node:net');
+  const socket =
+    protocol === 'https:'
+      ? // A name for TLS's SNI, as Node's agent gives one: never an IP address.
+        process.getBuiltinModule('node:tls').connect({ host, port, ...(net.isIP(host) === 0 && { servername: host }) })
+      : net.connect({ host, port });
+  // Until a request takes it, its failure is no one's to report (the request's own connection reports it).
+  socket.on('error', ignoreError);
+  socket.unref();
+  socket.once('close', () => {
+    if (openedAhead.get(key) === socket) openedAhead.delete(key);
+  });
+  openedAhead.set(key, socket);
+  // node:http, for the request, at the first moment the process waits (the disk's sync).
   setImmediate(() => {
-    const target = new URL(url);
-    if (target.protocol === 'http:' || target.protocol === 'https:') agentFor(target.protocol).connectAhead(target);
+    agentFor(protocol);
+  });
+  // Node connects at its next tick: once it has, the caller goes on.
+  await new Promise<void>((resolve) => {
+    process.nextTick(resolve);
   });
 }
 
-/** An agent whose first connection to an origin may have been opened ahead (connectWhenIdle). */
-interface AgentConnectingAhead extends Agent {
-  connectAhead(target: URL): void;
+const ignoreError = (): void => undefined;
+
+/** Connections opened ahead, by scheme and origin, until a request takes them. */
+const openedAhead = new Map<string, Socket>();
+
+const defaultPortOf = (protocol: 'http:' | 'https:'): number => (protocol === 'https:' ? 443 : 80);
+
+/** The scheme and `host:port`, as connectAhead and a request's connection options name them. */
+function aheadKey(protocol: 'http:' | 'https:', host: string | null | undefined, port: number | string | null | undefined): string {
+  return `${protocol}//${host ?? 'localhost'}:${Number(port ?? defaultPortOf(protocol))}`;
 }
 
-const agents = new Map<'http:' | 'https:', AgentConnectingAhead>();
+const agents = new Map<'http:' | 'https:', Agent>();
 
-function agentFor(protocol: 'http:' | 'https:'): AgentConnectingAhead {
+function agentFor(protocol: 'http:' | 'https:'): Agent {
   let agent = agents.get(protocol);
   if (agent === undefined) {
     agent = createAgent(protocol);
@@ -70,47 +102,22 @@ function agentFor(protocol: 'http:' | 'https:'): AgentConnectingAhead {
   return agent;
 }
 
-function createAgent(protocol: 'http:' | 'https:'): AgentConnectingAhead {
+function createAgent(protocol: 'http:' | 'https:'): Agent {
   const Base: typeof Agent = protocol === 'https:' ? process.getBuiltinModule('node:https').Agent : process.getBuiltinModule('node:http').Agent;
-  const defaultPort = protocol === 'https:' ? 443 : 80;
-  /** `host:port` as a request's connection options name them, and connectAhead's target. */
-  const originOf = (host: string | null | undefined, port: number | string | null | undefined): string => `${host ?? 'localhost'}:${Number(port ?? defaultPort)}`;
-  const ignoreError = (): void => undefined;
-  class ConnectingAheadAgent extends Base implements AgentConnectingAhead {
-    /** Connections opened ahead, by origin, until a request takes them. */
-    private readonly ahead = new Map<string, Duplex>();
-
-    connectAhead(target: URL): void {
-      // As a request names its host: an IPv6 address without its brackets.
-      const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
-      const port = target.port === '' ? defaultPort : Number(target.port);
-      const origin = originOf(host, port);
-      if (this.ahead.has(origin)) return;
-      // A name for TLS's SNI, as Node's agent gives one: never an IP address.
-      const servername = protocol === 'https:' && process.getBuiltinModule('node:net').isIP(host) === 0 ? host : undefined;
-      const socket = super.createConnection({ host, port, ...(servername !== undefined && { servername }) });
-      if (!socket) return;
-      // Until a request takes it, its failure is no one's to report (the request's own connection reports it).
-      socket.on('error', ignoreError);
-      (socket as Partial<Socket>).unref?.();
-      socket.once('close', () => {
-        if (this.ahead.get(origin) === socket) this.ahead.delete(origin);
-      });
-      this.ahead.set(origin, socket);
-    }
-
+  /** An agent whose first connection to an origin may have been opened ahead (connectAhead). */
+  class TakingAheadAgent extends Base {
     override createConnection(options: ClientRequestArgs, callback?: (error: Error | null, stream: Duplex) => void): Duplex | null | undefined {
-      const origin = originOf(options.host, options.port);
-      const socket = this.ahead.get(origin);
-      this.ahead.delete(origin);
+      const key = aheadKey(protocol, options.host, options.port);
+      const socket = openedAhead.get(key);
+      openedAhead.delete(key);
       if (socket === undefined || socket.destroyed) return super.createConnection(options, callback);
       socket.off('error', ignoreError);
-      (socket as Partial<Socket>).ref?.();
+      socket.ref();
       return socket;
     }
   }
   // As Node's global agent: sockets kept for the next request, unreferenced while idle.
-  return new ConnectingAheadAgent({ keepAlive: true, scheduling: 'lifo', timeout: 5000 });
+  return new TakingAheadAgent({ keepAlive: true, scheduling: 'lifo', timeout: 5000 });
 }
 
 export const httpFetch: RelayFetch = (url, init) =>

@@ -1,5 +1,5 @@
 // The CLI's node:http transport opening a relay connection ahead of its first request
-// (relay/transport.ts connectWhenIdle): the request takes it, a failed or closed one is dropped
+// (relay/transport.ts connectAhead): the request takes it, a failed or closed one is dropped
 // for the request's own, and one no request takes lets the process end. Real servers on port 0;
 // https through a process of its own that trusts the test's certificate.
 
@@ -13,7 +13,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connectWhenIdle, httpFetch, readCapped } from '../../src/relay/transport.js';
+import { connectAhead, httpFetch, readCapped } from '../../src/relay/transport.js';
 import { scriptArgs } from '../helpers/scripts.js';
 import { until } from '../helpers/until.js';
 
@@ -63,7 +63,7 @@ describe('a relay connection opened ahead of the first request (node:http)', () 
   it('the first request takes the connection opened ahead: the relay sees one connection', async () => {
     const server = await listen(createServer(answerWithClientPort), '127.0.0.1', 'http');
     try {
-      connectWhenIdle(server.url);
+      await connectAhead(server.url);
       const ahead = await until('the connection opened ahead', () => server.connections[0]);
       assert.equal(await get(server.url), `200 port ${String(ahead.remotePort)}`);
       assert.equal(server.connections.length, 1);
@@ -75,12 +75,12 @@ describe('a relay connection opened ahead of the first request (node:http)', () 
   it('a connection ahead that the relay closed is dropped: the request opens its own', async () => {
     const server = await listen(createServer(answerWithClientPort), '127.0.0.1', 'http');
     try {
-      connectWhenIdle(server.url);
+      await connectAhead(server.url);
       const first = await until('the connection opened ahead', () => server.connections[0]);
       first.destroy();
       // A second one opens only once the first is dropped (one ahead per relay at a time).
-      const second = await until('a second connection, once the first was dropped', () => {
-        connectWhenIdle(server.url);
+      const second = await until('a second connection, once the first was dropped', async () => {
+        await connectAhead(server.url);
         return server.connections[1];
       });
       assert.equal(await get(server.url), `200 port ${String(second.remotePort)}`);
@@ -93,7 +93,7 @@ describe('a relay connection opened ahead of the first request (node:http)', () 
   it('a connection ahead that failed is dropped, and the request reports its own failure as always', async () => {
     const closed = await listen(createServer(answerWithClientPort), '127.0.0.1', 'http');
     await closed.close();
-    connectWhenIdle(closed.url);
+    await connectAhead(closed.url);
     // Its refusal, once it came, was no one's to report: the test process did not crash on it.
     await new Promise((resolve) => setTimeout(resolve, 100));
     await assert.rejects(get(closed.url), (error: Error) => {
