@@ -199,7 +199,7 @@ function requestRow(summary: Summary, nodeStart: Summary): CliStartRow {
   return {
     command: "send (to its request's first byte)",
     targeted: false,
-    note: 'medians; the connection opens while the disk syncs the number and key, the request once the message is sealed',
+    note: 'medians; the connection opens once the peer is read from the home, the request once the message is sealed and its number and key are on disk',
     summary,
     ratio: summary.medianMs / nodeStart.medianMs,
   };
