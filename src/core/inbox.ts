@@ -657,6 +657,9 @@ export class ReceiveRunner {
       if (storedThrough > 0) {
         // Deleted at the relay only now that every one of them is stored (or dropped) here, and
         // outside the critical section: a receipt for what was just stored need not wait for it.
+        // Nor does it go out behind the acknowledgement, which no one waits on: a handover that
+        // this round's events started seals and posts its receipt before the next turn.
+        await this.deps.clock.sleep(0, signal);
         await relay.ackMessages(inbox.slotId, inbox.ownerToken, storedThrough);
         await this.mailbox.exclusive((held) => held.acknowledged(inbox.slotId, storedThrough));
       }
@@ -946,3 +949,4 @@ export async function decidePeerMove(deps: Pick<MessagingDeps, 'vault' | 'memory
   if (decision === 'accept') await new Mailbox(deps).exclusive((held) => held.retryNow(peer.fingerprint, deps.clock.now()));
   return { peer: refOf(peer), relayUrl: move.relayUrl };
 }
+

@@ -7,7 +7,8 @@ export interface Clock {
   now(): number;
   /**
    * Resolves after `ms`, or as soon as `signal` aborts (never rejects): the pairing runner's
-   * backoff and its bounded waits, which a stop or a change ends early.
+   * backoff and its bounded waits, which a stop or a change ends early. `sleep(0)` resolves at
+   * the event loop's next turn, once what is ready to run now has run (not a timer's minimum).
    */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }

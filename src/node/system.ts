@@ -9,7 +9,8 @@ import type { Clock, Random } from '../core/ports.js';
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  sleep: (ms, signal) => sleep(ms, undefined, signal ? { signal } : undefined).catch(() => undefined),
+  // A zero wait is a turn of the event loop (setImmediate), not Node's 1 ms timer minimum.
+  sleep: (ms, signal) => (ms <= 0 ? new Promise<void>((resolve) => setImmediate(resolve)) : sleep(ms, undefined, signal ? { signal } : undefined).catch(() => undefined)),
 };
 
 export const systemRandom: Random = {

@@ -202,6 +202,36 @@ describe('messages between two paired sides', () => {
     assert.equal(await b.mailbox.ackDue((await listOwnInboxes(bob.deps))[0]?.slotId ?? ''), undefined);
   });
 
+  it('a message handed over at its event has its receipt posted before the pull acknowledges it: no one waits on the acknowledgement', async () => {
+    const { alice, bob } = await pairedSides(relay.url);
+    const a = runners(alice);
+    const calls: string[] = [];
+    const recording: RelayConnector = (url) => {
+      const port = bob.deps.relays(url);
+      return {
+        ...port,
+        postMessage: (slotId, sendToken, envelope) => {
+          calls.push('postMessage');
+          return port.postMessage(slotId, sendToken, envelope);
+        },
+        ackMessages: (slotId, ownerToken, through) => {
+          calls.push('ackMessages');
+          return port.ackMessages(slotId, ownerToken, through);
+        },
+      };
+    };
+    const b = new ReceiveRunner({ ...bob.deps, relays: recording });
+    const handed: Promise<unknown>[] = [];
+    b.on((event) => {
+      if (event.type === 'message') handed.push(b.markHandled([event.record]));
+    });
+    const sent = await a.sender.send('bob', { type: 'text', text: 'receipt first' });
+    await b.pull();
+    await Promise.all(handed);
+    assert.deepEqual(calls, ['postMessage', 'ackMessages'], 'the receipt went out first, then the acknowledgement');
+    assert.deepEqual(ofType(await a.receiver.pull(), 'receipt').map((event) => event.ids), [[sent.id]]);
+  });
+
   it('an acknowledgement that failed is made by the next runner of the identity before it reads: nothing is dropped as a duplicate', async () => {
     const { alice, bob } = await pairedSides(relay.url);
     const a = runners(alice);

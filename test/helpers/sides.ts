@@ -7,9 +7,8 @@ import type { Clock, RelayConnector, RelayPort } from '../../src/core/ports.js';
 import { MemoryKeyValueStore } from '../../src/core/routedStore.js';
 import type { SessionDeps } from '../../src/core/session.js';
 import { SessionStore } from '../../src/core/store.js';
-import { systemRandom } from '../../src/node/system.js';
+import { systemClock, systemRandom } from '../../src/node/system.js';
 import { testRelayConnector } from './relays.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The real clock, plus an offset a test can move forward to reach a TTL without waiting. */
 export class ShiftableClock implements Clock {
@@ -18,7 +17,7 @@ export class ShiftableClock implements Clock {
     return Date.now() + this.offsetMs;
   }
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return sleep(ms, undefined, signal ? { signal } : undefined).catch(() => undefined);
+    return systemClock.sleep(ms, signal);
   }
 }
 
