@@ -949,4 +949,3 @@ export async function decidePeerMove(deps: Pick<MessagingDeps, 'vault' | 'memory
   if (decision === 'accept') await new Mailbox(deps).exclusive((held) => held.retryNow(peer.fingerprint, deps.clock.now()));
   return { peer: refOf(peer), relayUrl: move.relayUrl };
 }
-

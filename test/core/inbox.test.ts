@@ -13,7 +13,7 @@ import { OUTBOX_MAX_AGE_MS, OUTBOX_RETRY_BASE_MS, ReceiveRunner, SendRunner, typ
 import { forgetAndRevoke } from '../../src/core/grants.js';
 import { listOwnInboxes } from '../../src/core/inboxes.js';
 import { MAX_MESSAGE_AGE_MS } from '../../src/core/messages.js';
-import type { RelayConnector } from '../../src/core/ports.js';
+import type { RelayConnector, RelayPort } from '../../src/core/ports.js';
 import { type Handover, PeerBudgets } from '../../src/core/rules.js';
 import { getPeer, loadPeerSendToken, peerRecordKey, pendingRevocations, setPeerRule } from '../../src/core/trust.js';
 import { type RunningRelay, startRelay } from '../../src/relay/node.js';
@@ -49,6 +49,24 @@ function runners(side: Side, lossGraceMs?: number): { sender: SendRunner; receiv
 /** What the mailbox counted as dropped, by reason, as it stored the counts. */
 async function droppedCounts(side: Side): Promise<Record<string, number>> {
   return JSON.parse((await side.deps.memory.get('mail.dropped')) ?? '{}') as Record<string, number>;
+}
+
+/** `relays` with some of each port's calls replaced: `override` is given the port it wraps, to call through. */
+function overriding(relays: RelayConnector, override: (port: RelayPort) => Partial<RelayPort>): RelayConnector {
+  return (url) => {
+    const port = relays(url);
+    return { ...port, ...override(port) };
+  };
+}
+
+/** A receiver of `side` on `relays` that hands each message over at its event; `handed` holds those handovers. */
+function handingOverAtOnce(side: Side, relays: RelayConnector): { receiver: ReceiveRunner; handed: Promise<unknown>[] } {
+  const receiver = new ReceiveRunner({ ...side.deps, relays });
+  const handed: Promise<unknown>[] = [];
+  receiver.on((event) => {
+    if (event.type === 'message') handed.push(receiver.markHandled([event.record]));
+  });
+  return { receiver, handed };
 }
 
 function ofType<T extends MessagingEvent['type']>(events: MessagingEvent[], type: T): Extract<MessagingEvent, { type: T }>[] {
@@ -135,20 +153,16 @@ describe('messages between two paired sides', () => {
     // The late runner's long poll returns the message, then waits (gate) while the first runner stores and acknowledges it.
     const pollReturned = gate();
     const firstStored = gate();
-    const gated: RelayConnector = (url) => {
-      const port = bob.deps.relays(url);
-      return {
-        ...port,
-        readMessages: async (slotId, ownerToken, poll) => {
-          const page = await port.readMessages(slotId, ownerToken, poll);
-          if (poll.waitSeconds !== undefined && page.messages.length > 0) {
-            pollReturned.open();
-            await firstStored.passed;
-          }
-          return page;
-        },
-      };
-    };
+    const gated = overriding(bob.deps.relays, (port) => ({
+      readMessages: async (slotId, ownerToken, poll) => {
+        const page = await port.readMessages(slotId, ownerToken, poll);
+        if (poll.waitSeconds !== undefined && page.messages.length > 0) {
+          pollReturned.open();
+          await firstStored.passed;
+        }
+        return page;
+      },
+    }));
     const late = new ReceiveRunner({ ...bob.deps, relays: gated });
     const first = new ReceiveRunner(bob.deps);
     await late.pull();
@@ -168,22 +182,14 @@ describe('messages between two paired sides', () => {
     const a = runners(alice);
     const ackHeld = gate();
     let acknowledging = false;
-    const gated: RelayConnector = (url) => {
-      const port = bob.deps.relays(url);
-      return {
-        ...port,
-        ackMessages: async (slotId, ownerToken, through) => {
-          acknowledging = true;
-          await ackHeld.passed;
-          return port.ackMessages(slotId, ownerToken, through);
-        },
-      };
-    };
-    const b = new ReceiveRunner({ ...bob.deps, relays: gated });
-    const handed: Promise<unknown>[] = [];
-    b.on((event) => {
-      if (event.type === 'message') handed.push(b.markHandled([event.record]));
-    });
+    const gated = overriding(bob.deps.relays, (port) => ({
+      ackMessages: async (slotId, ownerToken, through) => {
+        acknowledging = true;
+        await ackHeld.passed;
+        return port.ackMessages(slotId, ownerToken, through);
+      },
+    }));
+    const { receiver: b, handed } = handingOverAtOnce(bob, gated);
     const sent = await a.sender.send('bob', { type: 'text', text: 'hand me over' });
     const pulling = b.pull();
     await until('the acknowledgement is held', () => acknowledging);
@@ -206,25 +212,17 @@ describe('messages between two paired sides', () => {
     const { alice, bob } = await pairedSides(relay.url);
     const a = runners(alice);
     const calls: string[] = [];
-    const recording: RelayConnector = (url) => {
-      const port = bob.deps.relays(url);
-      return {
-        ...port,
-        postMessage: (slotId, sendToken, envelope) => {
-          calls.push('postMessage');
-          return port.postMessage(slotId, sendToken, envelope);
-        },
-        ackMessages: (slotId, ownerToken, through) => {
-          calls.push('ackMessages');
-          return port.ackMessages(slotId, ownerToken, through);
-        },
-      };
-    };
-    const b = new ReceiveRunner({ ...bob.deps, relays: recording });
-    const handed: Promise<unknown>[] = [];
-    b.on((event) => {
-      if (event.type === 'message') handed.push(b.markHandled([event.record]));
-    });
+    const recording = overriding(bob.deps.relays, (port) => ({
+      postMessage: (slotId, sendToken, envelope) => {
+        calls.push('postMessage');
+        return port.postMessage(slotId, sendToken, envelope);
+      },
+      ackMessages: (slotId, ownerToken, through) => {
+        calls.push('ackMessages');
+        return port.ackMessages(slotId, ownerToken, through);
+      },
+    }));
+    const { receiver: b, handed } = handingOverAtOnce(bob, recording);
     const sent = await a.sender.send('bob', { type: 'text', text: 'receipt first' });
     await b.pull();
     await Promise.all(handed);
@@ -235,10 +233,7 @@ describe('messages between two paired sides', () => {
   it('an acknowledgement that failed is made by the next runner of the identity before it reads: nothing is dropped as a duplicate', async () => {
     const { alice, bob } = await pairedSides(relay.url);
     const a = runners(alice);
-    const failing: RelayConnector = (url) => {
-      const port = bob.deps.relays(url);
-      return { ...port, ackMessages: () => Promise.reject(new PairError('relay_unreachable', 'the relay went away')) };
-    };
+    const failing = overriding(bob.deps.relays, () => ({ ackMessages: () => Promise.reject(new PairError('relay_unreachable', 'the relay went away')) }));
     const first = new ReceiveRunner({ ...bob.deps, relays: failing, log: () => undefined });
     await a.sender.send('bob', { type: 'text', text: 'stored, never acknowledged' });
     const firstEvents = await first.pull();
